@@ -1,0 +1,45 @@
+# The one driver for the chores: build, demo, test, bench, format.
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: all deps build demo test test-asan unit bench format format-check clean
+
+all: build
+
+deps:
+	@./scripts/install-deps
+
+$(BUILD)/build.ninja:
+	@cmake -S . -B $(BUILD) -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_FLAGS) >/dev/null
+
+build: deps $(BUILD)/build.ninja
+	@ninja -C $(BUILD) -j $(JOBS) | grep -v '^\[' || true
+	@test -x $(BUILD)/spectrum
+
+# The main job: the sample workload through every tier usable here, results side by side.
+demo: build
+	@./scripts/demo $(BUILD)
+
+# Every test: unit, integration, spec suite, real containerd, short fuzz runs.
+test: build
+	@./scripts/test $(BUILD)
+
+# The unit and engine tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPECTRUM_SANITIZE=ON -DSPECTRUM_BENCH=OFF >/dev/null
+	@ninja -C $(ASAN_BUILD) -j $(JOBS) | grep -v '^\[' || true
+	@cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+bench: build
+	@./bench/run-all $(BUILD)
+
+format:
+	@git ls-files '*.cc' '*.h' | xargs clang-format -i
+
+format-check:
+	@git ls-files '*.cc' '*.h' | xargs clang-format --dry-run --Werror
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -1,0 +1,64 @@
+// spectrum: one command line over every tier. Dispatches on the first word; each command parses
+// its own flags. runc-compatible verbs (and runc's global flags) go to the OCI runtime.
+#include <cstdio>
+#include <cstring>
+#include <string_view>
+
+#include "cli/commands.h"
+#include "container/runc_cli.h"
+#include "wasm/cli.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: spectrum COMMAND [OPTIONS]\n"
+    "\n"
+    "Run one workload at any point of the isolation spectrum.\n"
+    "\n"
+    "Commands:\n"
+    "  run --tier native|wasm|container|vm [OPTIONS] -- PROGRAM [ARGS...]\n"
+    "                          run a workload and report its result\n"
+    "  info                    which tiers this host can run, and why not\n"
+    "  wasm validate|inspect FILE\n"
+    "                          check or describe a WebAssembly module\n"
+    "  create|start|state|kill|delete|exec|ps|pause|resume|features|spec|run ...\n"
+    "                          the runc-compatible OCI runtime (containerd, podman)\n"
+    "\n"
+    "Exit status: the workload's (128+N for signal N, 124 for a timeout), 125 for an error of\n"
+    "spectrum itself, 126 when the program cannot be executed, 127 when it is not found.\n";
+
+// `spectrum run` is both ours (with --tier) and runc's (`run [--bundle B] ID`).
+bool is_spectrum_run(int argc, char** argv) {
+  for (int i = 2; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--tier" || arg.starts_with("--tier=")) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace spectrum;
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return 125;
+  }
+  std::string_view command = argv[1];
+  if (command == "-h" || command == "--help" || command == "help") {
+    std::fputs(kUsage, stdout);
+    return 0;
+  }
+  if (command == "--version" || command == "version") {
+    std::puts("spectrum version 0.1.0");
+    return 0;
+  }
+  if (command == "run" && is_spectrum_run(argc, argv)) return cli::run_command(argc - 1, argv + 1);
+  if (command == "info") return cli::info_command(argc - 1, argv + 1);
+  if (command == "wasm") return wasm::cli_main(argc - 1, argv + 1);
+  if (command == "run" || container::is_runc_verb(argv[1]) || container::is_runc_global_flag(argv[1]))
+    return container::runc_main(argc, argv);
+  std::fprintf(stderr, "spectrum: error: unknown command '%s' (see 'spectrum --help')\n", argv[1]);
+  return 125;
+}
