@@ -1,0 +1,58 @@
+// Starting and supervising host processes: clone3 with a pidfd (and CLONE_INTO_CGROUP on v2),
+// exec errors reported back to the parent, PATH lookup with docker's 126/127 distinction.
+#pragma once
+
+#include <chrono>
+#include <csignal>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fd.h"
+
+namespace spectrum {
+
+// Resolves `program` like execvp: a name without '/' is looked up in `path_env` (PATH).
+// Errors: 127 when not found, 126 when found but not executable (or a directory).
+Result<std::string> find_executable(const std::string& program, const std::string& path_env);
+
+struct SpawnRequest {
+  std::string executable;  // resolved path (find_executable)
+  std::vector<std::string> argv;
+  std::vector<std::string> env;
+  std::string workdir;  // empty: inherit
+  int stdin_fd = -1;    // -1: inherit
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  int cgroup_fd = -1;                  // cgroup v2 directory for CLONE_INTO_CGROUP
+  std::vector<int> cgroup_procs_fds;   // cgroup v1: the child joins these cgroup.procs before exec
+  bool die_with_parent = true;         // PR_SET_PDEATHSIG(SIGKILL)
+};
+
+struct Child {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+};
+
+// Starts the process and returns once it has exec'd (or failed to: then the error names the
+// stage and carries 126/127 like a shell). The caller must have blocked the signals it wants to
+// receive through a signalfd; the child starts with an empty signal mask and default handlers.
+Result<Child> spawn(const SpawnRequest& request);
+
+struct ExitStatus {
+  bool signaled = false;
+  int code = 0;  // exit code, or signal number when signaled
+};
+
+// Reaps the child of `pidfd` (it must have exited).
+Result<ExitStatus> reap(const Child& child);
+
+// Kills and reaps every remaining child of this process (orphans inherited as subreaper).
+void kill_and_reap_children();
+
+// Builds an environment: the current one (if inherit) with `overrides` ("K=V") replacing keys.
+std::vector<std::string> make_environment(bool inherit, const std::vector<std::string>& overrides);
+
+}  // namespace spectrum

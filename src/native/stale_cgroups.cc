@@ -1,0 +1,35 @@
+#include "native/stale_cgroups.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <dirent.h>
+#include <set>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace spectrum {
+
+void collect_stale_cgroups(const CgroupLayout& layout) {
+  std::set<std::string> parents;
+  if (layout.version == CgroupVersion::v2) parents.insert(layout.unified_mount + "/spectrum");
+  else
+    for (const auto& [controller, mount] : layout.v1_mounts) parents.insert(mount + "/spectrum");
+  for (const std::string& parent : parents) {
+    DIR* dir = ::opendir(parent.c_str());
+    if (!dir) continue;
+    std::vector<std::string> stale;
+    while (dirent* entry = ::readdir(dir)) {
+      std::string_view name = entry->d_name;
+      if (!name.starts_with("run-")) continue;
+      long pid = std::strtol(entry->d_name + 4, nullptr, 10);
+      if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) stale.emplace_back(name);
+    }
+    ::closedir(dir);
+    // Only empty groups can be removed; a group with live tasks fails with EBUSY and stays.
+    for (const std::string& name : stale) ::rmdir((parent + "/" + name).c_str());
+  }
+}
+
+}  // namespace spectrum
