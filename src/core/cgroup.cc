@@ -69,8 +69,20 @@ Result<void> make_dirs(const std::string& root, const std::string& relative, std
 Result<CgroupLayout> CgroupLayout::detect() {
   auto mountinfo = read_file("/proc/self/mountinfo");
   if (!mountinfo) return std::unexpected(mountinfo.error());
+  // The cgroup2 root's controllers are read only if there is a cgroup2 mount.
+  std::vector<std::string> controllers;
+  auto first = from_mountinfo(*mountinfo, {});
+  if (first && !first->unified_mount.empty()) {
+    if (auto text = read_file(first->unified_mount + "/cgroup.controllers")) controllers = split_words(*text, ' ');
+    return from_mountinfo(*mountinfo, controllers);
+  }
+  return first;
+}
+
+Result<CgroupLayout> CgroupLayout::from_mountinfo(std::string_view mountinfo,
+                                                  const std::vector<std::string>& unified_controllers) {
   CgroupLayout layout;
-  std::istringstream lines(*mountinfo);
+  std::istringstream lines{std::string(mountinfo)};
   std::string line;
   while (std::getline(lines, line)) {
     // "id parent major:minor root mountpoint options [optional...] - fstype source superoptions"
@@ -88,19 +100,26 @@ Result<CgroupLayout> CgroupLayout::detect() {
           if (option == controller) layout.v1_mounts.emplace(option, mount_point);
     }
   }
-  if (!layout.unified_mount.empty()) {
-    if (auto controllers = read_file(layout.unified_mount + "/cgroup.controllers"))
-      layout.unified_controllers = split_words(*controllers, ' ');
-  }
+  layout.unified_controllers = unified_controllers;
   auto unified_has = [&](const char* name) {
     for (const std::string& c : layout.unified_controllers)
       if (c == name) return true;
     return false;
   };
+  // v2 only when its hierarchy owns the controllers limits need; a cgroup2 mount holding only,
+  // say, hugetlb beside v1 controllers (a hybrid host) is v1 for our purposes.
   bool v2_usable = !layout.unified_mount.empty() && unified_has("memory") && unified_has("pids");
   layout.version = v2_usable ? CgroupVersion::v2 : CgroupVersion::v1;
   layout.hybrid = !layout.unified_mount.empty() && !layout.v1_mounts.empty();
   if (!v2_usable && layout.v1_mounts.empty()) return fail("no usable cgroup hierarchy is mounted");
+  return layout;
+}
+
+CgroupLayout CgroupLayout::unified_only(const std::string& mount) {
+  CgroupLayout layout;
+  layout.version = CgroupVersion::v2;
+  layout.unified_mount = mount;
+  if (auto text = read_file(mount + "/cgroup.controllers")) layout.unified_controllers = split_words(*text, ' ');
   return layout;
 }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <sys/types.h>
 #include <vector>
 
@@ -26,6 +27,11 @@ struct CgroupLayout {
 
   // Reads /proc/self/mountinfo. v2 is chosen when the cgroup2 mount offers memory and pids.
   static Result<CgroupLayout> detect();
+  // The same from a mountinfo text; `unified_controllers` gives the cgroup2 root's controllers.
+  static Result<CgroupLayout> from_mountinfo(std::string_view mountinfo,
+                                             const std::vector<std::string>& unified_controllers);
+  // Only the cgroup2 mount, as v2 whatever its controllers (tests of the v2 mechanics on v1 hosts).
+  static CgroupLayout unified_only(const std::string& mount);
   bool has_controller(const std::string& name) const;
   std::string describe() const;  // e.g. "v1 (hybrid; cgroup2 at /sys/fs/cgroup/unified: hugetlb)"
 };

@@ -1,0 +1,121 @@
+// The real binary: exit codes, one-line errors, JSON, signals to spectrum itself.
+#include <csignal>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sys/wait.h>
+#include <thread>
+
+#include "core/process.h"
+#include "test_util.h"
+
+using namespace spectrum;
+
+namespace {
+
+struct Output {
+  int status = -1;
+  std::string out, err;
+};
+
+Output spectrum_cli(std::vector<std::string> args) {
+  args.insert(args.begin(), SPECTRUM_BINARY);
+  int out_pipe[2], err_pipe[2];
+  EXPECT_EQ(::pipe2(out_pipe, O_CLOEXEC), 0);
+  EXPECT_EQ(::pipe2(err_pipe, O_CLOEXEC), 0);
+  UniqueFd out_read(out_pipe[0]), out_write(out_pipe[1]), err_read(err_pipe[0]), err_write(err_pipe[1]);
+  SpawnRequest request;
+  request.executable = SPECTRUM_BINARY;
+  request.argv = args;
+  request.env = make_environment(true, {});
+  request.stdout_fd = out_write.get();
+  request.stderr_fd = err_write.get();
+  auto child = spawn(request);
+  EXPECT_TRUE(child);
+  out_write.reset();
+  err_write.reset();
+  Output output;
+  std::thread err_reader([&] { output.err = read_all(err_read.get()).value_or(""); });
+  output.out = read_all(out_read.get()).value_or("");
+  err_reader.join();
+  auto status = reap(*child);
+  output.status = status->signaled ? 128 + status->code : status->code;
+  return output;
+}
+
+void expect_one_line_error(const Output& o, int status, const std::string& needle) {
+  EXPECT_EQ(o.status, status) << o.err;
+  EXPECT_EQ(std::count(o.err.begin(), o.err.end(), '\n'), 1) << o.err;
+  EXPECT_TRUE(o.err.starts_with("spectrum: error: ")) << o.err;
+  EXPECT_NE(o.err.find(needle), std::string::npos) << o.err;
+}
+
+}  // namespace
+
+TEST(Cli, ExitStatusPropagatesLikeAShell) {
+  EXPECT_EQ(spectrum_cli({"run", "--tier", "native", "--", "/bin/sh", "-c", "exit 7"}).status, 7);
+  EXPECT_EQ(spectrum_cli({"run", "--tier", "native", "--", "/bin/sh", "-c", "kill -TERM $$"}).status, 143);
+  Output echo = spectrum_cli({"run", "--tier", "native", "--", "echo", "a b"});
+  EXPECT_EQ(echo.status, 0);
+  EXPECT_EQ(echo.out, "a b\n");
+}
+
+TEST(Cli, ErrorsAreOneLineWithDocumentedCodes) {
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--bogus", "--", "true"}), 125, "--bogus");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "quantum", "--", "true"}), 125, "'quantum'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--memory", "12Q", "--", "true"}), 125, "'12Q'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--timeout", "soon", "--", "true"}), 125, "'soon'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--cpus", "-1", "--", "true"}), 125, "'-1'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--", "no-such-program-xyz"}), 127,
+                        "no-such-program-xyz");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--", "/etc/passwd"}), 126, "/etc/passwd");
+  expect_one_line_error(spectrum_cli({"frobnicate"}), 125, "'frobnicate'");
+}
+
+TEST(Cli, JsonRecord) {
+  Output o = spectrum_cli({"run", "--tier", "native", "--json", "--memory", "64M", "--", "/bin/sh", "-c", "exit 3"});
+  EXPECT_EQ(o.status, 3);
+  auto record = nlohmann::json::parse(o.out);
+  EXPECT_EQ(record["tier"], "native");
+  EXPECT_EQ(record["outcome"], "exited");
+  EXPECT_EQ(record["exit_code"], 3);
+  EXPECT_GT(record["peak_memory_bytes"].get<std::uint64_t>(), 0u);
+  EXPECT_GT(record["wall_seconds"].get<double>(), 0.0);
+}
+
+TEST(Cli, TimeoutReports124) {
+  Output o = spectrum_cli({"run", "--tier", "native", "--timeout", "200ms", "--", "sleep", "30"});
+  EXPECT_EQ(o.status, 124);
+  EXPECT_NE(o.err.find("timed out"), std::string::npos);
+}
+
+TEST(Cli, InfoListsEveryTier) {
+  Output o = spectrum_cli({"info", "--json"});
+  ASSERT_EQ(o.status, 0);
+  auto tiers = nlohmann::json::parse(o.out);
+  ASSERT_EQ(tiers.size(), 4u);
+  EXPECT_EQ(tiers[0]["tier"], "native");
+  EXPECT_TRUE(tiers[0]["usable"].get<bool>());
+  EXPECT_TRUE(tiers[0]["facts"].contains("cgroup"));
+}
+
+// SIGTERM to spectrum reaches the workload; the cgroup and processes are gone afterwards.
+TEST(Cli, SigtermToSpectrumCleansUp) {
+  const std::string marker = "654321.5";
+  SpawnRequest request;
+  request.executable = SPECTRUM_BINARY;
+  request.argv = {SPECTRUM_BINARY, "run", "--tier", "native", "--memory", "64M", "--", "sh", "-c",
+                  "sleep " + marker + " & sleep " + marker};
+  request.env = make_environment(true, {});
+  auto child = spawn(request);
+  ASSERT_TRUE(child);
+  for (int i = 0; i < 500 && test_support::processes_with("sleep " + marker).size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(::kill(child->pid, SIGTERM), 0);
+  auto status = reap(*child);
+  ASSERT_TRUE(status);
+  EXPECT_FALSE(status->signaled);
+  EXPECT_EQ(status->code, 128 + SIGTERM);
+  EXPECT_TRUE(test_support::processes_with("sleep " + marker).empty());
+  EXPECT_TRUE(test_support::spectrum_cgroups().empty());
+}
