@@ -156,7 +156,8 @@ void CgroupResources::set_cpus(double cpus) {
   if (*cpu_quota_us < 1000) cpu_quota_us = 1000;  // the kernel's minimum quota
 }
 
-Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& relative_path) {
+Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& relative_path,
+                              const std::vector<std::string>& v1_controllers) {
   Cgroup group;
   group.version_ = layout.version;
   group.relative_path_ = relative_path;
@@ -180,6 +181,9 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& rel
   }
   std::set<std::string> done;  // co-mounted controllers share one directory
   for (const auto& [controller, mount] : layout.v1_mounts) {
+    if (!v1_controllers.empty() &&
+        std::find(v1_controllers.begin(), v1_controllers.end(), controller) == v1_controllers.end())
+      continue;
     std::string dir = mount + "/" + relative_path;
     group.dirs_.emplace(controller, dir);
     if (!done.insert(mount).second) continue;
@@ -290,7 +294,7 @@ Result<void> Cgroup::add_process(pid_t pid) {
 }
 
 Result<std::vector<pid_t>> Cgroup::processes() const {
-  std::string dir = version_ == CgroupVersion::v2 ? path_of("") : path_of("pids");
+  std::string dir = version_ == CgroupVersion::v2 ? path_of("") : path_of("freezer");
   if (dir.empty()) dir = dirs_.empty() ? std::string() : dirs_.begin()->second;
   if (dir.empty()) return std::vector<pid_t>{};
   auto content = read_file(dir + "/cgroup.procs");

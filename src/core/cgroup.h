@@ -60,8 +60,10 @@ struct CgroupStats {
 class Cgroup {
  public:
   // Makes the group `relative_path` (e.g. "spectrum/run-1234") in each hierarchy we use. Missing
-  // parents are made too; only directories made here are removed again.
-  static Result<Cgroup> create(const CgroupLayout& layout, const std::string& relative_path);
+  // parents are made too; only directories made here are removed again. On v1, `v1_controllers`
+  // limits the hierarchies touched (each costs a mkdir and an rmdir); empty means all we know.
+  static Result<Cgroup> create(const CgroupLayout& layout, const std::string& relative_path,
+                               const std::vector<std::string>& v1_controllers = {});
   Cgroup(Cgroup&&) noexcept;
   Cgroup& operator=(Cgroup&&) noexcept;
   Cgroup(const Cgroup&) = delete;

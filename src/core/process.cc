@@ -4,7 +4,7 @@
 #include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/sched.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -33,18 +33,54 @@ bool is_executable_file(const std::string& path, int& err) {
   return true;
 }
 
-// What the child reports through the exec-error pipe.
+// Written by the child into the parent's memory (the child shares it until exec).
 struct ChildFailure {
-  int stage;  // index into kStages
-  int err;
+  int stage = -1;  // index into kStages, -1 while all went well
+  int err = 0;
 };
 constexpr const char* kStages[] = {"exec", "chdir", "join cgroup", "set up stdio"};
 
-[[noreturn]] void child_fail(int pipe_fd, int stage, int err) {
-  ChildFailure failure{stage, err};
-  ssize_t ignored = ::write(pipe_fd, &failure, sizeof failure);
-  (void)ignored;
-  ::_exit(127);
+struct ChildContext {
+  const SpawnRequest* request;
+  char* const* argv;
+  char* const* envp;
+  pid_t parent;
+  ChildFailure failure;
+};
+
+int child_fail(ChildContext& context, int stage, int err) {
+  context.failure.stage = stage;
+  context.failure.err = err;
+  return 127;
+}
+
+// Runs in the child on its own small stack, sharing the parent's memory (CLONE_VM|CLONE_VFORK)
+// until execve: no allocation, no locks, only system calls.
+int child_main(void* arg) {
+  ChildContext& context = *static_cast<ChildContext*>(arg);
+  const SpawnRequest& request = *context.request;
+  sigset_t empty;
+  sigemptyset(&empty);
+  ::sigprocmask(SIG_SETMASK, &empty, nullptr);
+  for (int cgroup_procs : request.cgroup_procs_fds)
+    if (::write(cgroup_procs, "0", 1) != 1) return child_fail(context, 2, errno);
+  if (request.die_with_parent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != context.parent) return 127;
+  }
+  int wanted[3] = {request.stdin_fd, request.stdout_fd, request.stderr_fd};
+  for (int target = 0; target < 3; ++target) {
+    if (wanted[target] < 0) continue;
+    if (wanted[target] == target) {
+      int flags = ::fcntl(target, F_GETFD);
+      ::fcntl(target, F_SETFD, flags & ~FD_CLOEXEC);
+    } else if (::dup2(wanted[target], target) < 0) {
+      return child_fail(context, 3, errno);
+    }
+  }
+  if (!request.workdir.empty() && ::chdir(request.workdir.c_str()) != 0) return child_fail(context, 1, errno);
+  ::execve(request.executable.c_str(), context.argv, context.envp);
+  return child_fail(context, 0, errno);
 }
 
 }  // namespace
@@ -108,59 +144,20 @@ Result<Child> spawn(const SpawnRequest& request) {
   for (const std::string& entry : request.env) envp.push_back(const_cast<char*>(entry.c_str()));
   envp.push_back(nullptr);
 
-  int pipe_fds[2];
-  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-  UniqueFd error_read(pipe_fds[0]), error_write(pipe_fds[1]);
-
+  // vfork semantics: no copy of our page tables (expensive under nested virtualization), and the
+  // child reports a failed exec through shared memory before we resume.
+  ChildContext context{&request, argv.data(), envp.data(), ::getpid(), {}};
+  alignas(64) static thread_local char child_stack[64 * 1024];
   int pidfd = -1;
-  clone_args args{};
-  args.flags = CLONE_PIDFD;
-  args.pidfd = reinterpret_cast<std::uint64_t>(&pidfd);
-  args.exit_signal = SIGCHLD;
-  if (request.cgroup_fd >= 0) {
-    args.flags |= CLONE_INTO_CGROUP;
-    args.cgroup = static_cast<std::uint64_t>(request.cgroup_fd);
-  }
-  pid_t parent = ::getpid();
-  long pid = ::syscall(SYS_clone3, &args, sizeof args);
-  if (pid < 0) return fail_errno("clone3");
-  if (pid == 0) {
-    int fd = error_write.get();
-    sigset_t empty;
-    sigemptyset(&empty);
-    ::sigprocmask(SIG_SETMASK, &empty, nullptr);
-    for (int cgroup_procs : request.cgroup_procs_fds)
-      if (::write(cgroup_procs, "0", 1) != 1) child_fail(fd, 2, errno);
-    if (request.die_with_parent) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) ::_exit(127);
-    }
-    int wanted[3] = {request.stdin_fd, request.stdout_fd, request.stderr_fd};
-    for (int target = 0; target < 3; ++target) {
-      if (wanted[target] < 0) continue;
-      if (wanted[target] == target) {
-        int flags = ::fcntl(target, F_GETFD);
-        ::fcntl(target, F_SETFD, flags & ~FD_CLOEXEC);
-      } else if (::dup2(wanted[target], target) < 0) {
-        child_fail(fd, 3, errno);
-      }
-    }
-    if (!request.workdir.empty() && ::chdir(request.workdir.c_str()) != 0) child_fail(fd, 1, errno);
-    ::execve(request.executable.c_str(), argv.data(), envp.data());
-    child_fail(fd, 0, errno);
-  }
-
+  int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
+  pid_t pid = ::clone(child_main, child_stack + sizeof child_stack, flags, &context, &pidfd);
+  if (pid < 0) return fail_errno("clone");
   Child child;
-  child.pid = static_cast<pid_t>(pid);
+  child.pid = pid;
   child.pidfd.reset(pidfd);
-  error_write.reset();
-  ChildFailure failure{};
-  ssize_t n;
-  do {
-    n = ::read(error_read.get(), &failure, sizeof failure);
-  } while (n < 0 && errno == EINTR);
-  if (n == static_cast<ssize_t>(sizeof failure)) {
+  if (context.failure.stage >= 0) {
     ::waitpid(child.pid, nullptr, 0);
+    const ChildFailure& failure = context.failure;
     const char* stage = kStages[failure.stage];
     std::string what = failure.stage == 1 ? std::string(stage) + " " + request.workdir
                                           : std::string(stage) + " " + request.executable;

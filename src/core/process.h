@@ -1,5 +1,5 @@
-// Starting and supervising host processes: clone3 with a pidfd (and CLONE_INTO_CGROUP on v2),
-// exec errors reported back to the parent, PATH lookup with docker's 126/127 distinction.
+// Starting and supervising host processes: clone with vfork semantics and a pidfd, joining
+// cgroups before exec, exec errors reported back to the parent, PATH lookup with docker's 126/127.
 #pragma once
 
 #include <chrono>
@@ -26,8 +26,7 @@ struct SpawnRequest {
   int stdin_fd = -1;    // -1: inherit
   int stdout_fd = -1;
   int stderr_fd = -1;
-  int cgroup_fd = -1;                  // cgroup v2 directory for CLONE_INTO_CGROUP
-  std::vector<int> cgroup_procs_fds;   // cgroup v1: the child joins these cgroup.procs before exec
+  std::vector<int> cgroup_procs_fds;   // the child joins these cgroup.procs files before exec
   bool die_with_parent = true;         // PR_SET_PDEATHSIG(SIGKILL)
 };
 

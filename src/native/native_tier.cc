@@ -106,7 +106,13 @@ Result<Cgroup> make_cgroup(const Limits& limits) {
   auto layout = CgroupLayout::detect();
   if (!layout) return std::unexpected(layout.error().wrap("limits need cgroups"));
   collect_stale_cgroups(*layout);
-  auto group = Cgroup::create(*layout, cgroup_name());
+  // Only the hierarchies the limits need, plus the freezer to end the tree without races.
+  std::vector<std::string> controllers = {"freezer"};
+  if (limits.memory_bytes) controllers.push_back("memory");
+  if (limits.cpus) controllers.push_back("cpu");
+  if (limits.cpuset) controllers.push_back("cpuset");
+  if (limits.max_pids) controllers.push_back("pids");
+  auto group = Cgroup::create(*layout, cgroup_name(), controllers);
   if (!group) return std::unexpected(group.error().wrap("limits need cgroups"));
   CgroupResources resources;
   resources.memory_limit = limits.memory_bytes;
@@ -131,7 +137,7 @@ class NativeTier final : public Tier {
     } else {
       probe.facts.emplace_back("cgroup", "unavailable (" + layout.error().message() + "): limits cannot be applied");
     }
-    probe.facts.emplace_back("launch", "clone3 + pidfd");
+    probe.facts.emplace_back("launch", "clone (vfork) + pidfd");
     return probe;
   }
 
@@ -172,26 +178,22 @@ class NativeTier final : public Tier {
     request.stdin_fd = stdio.in.get();
     request.stdout_fd = stdio.out.get();
     request.stderr_fd = stdio.err.get();
-    std::vector<UniqueFd> v1_procs;
+    std::vector<UniqueFd> cgroup_procs;  // the child writes itself into each
     if (cgroup) {
-      if (cgroup->version() == CgroupVersion::v2) {
-        request.cgroup_fd = cgroup->clone_into_fd();
-      } else {
-        std::vector<std::string> seen;
-        for (const char* controller : {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"}) {
-          std::string dir = cgroup->path_of(controller);
-          if (dir.empty() || std::find(seen.begin(), seen.end(), dir) != seen.end()) continue;
-          seen.push_back(dir);
-          UniqueFd fd(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
-          if (!fd) return fail_errno("cannot open " + dir + "/cgroup.procs");
-          request.cgroup_procs_fds.push_back(fd.get());
-          v1_procs.push_back(std::move(fd));
-        }
+      std::vector<std::string> seen;
+      for (const char* controller : {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"}) {
+        std::string dir = cgroup->path_of(controller);
+        if (dir.empty() || std::find(seen.begin(), seen.end(), dir) != seen.end()) continue;
+        seen.push_back(dir);
+        UniqueFd fd(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+        if (!fd) return fail_errno("cannot open " + dir + "/cgroup.procs");
+        request.cgroup_procs_fds.push_back(fd.get());
+        cgroup_procs.push_back(std::move(fd));
       }
     }
 
     auto spawned = spawn(request);
-    v1_procs.clear();
+    cgroup_procs.clear();
     stdio.in.reset();
     stdio.out.reset();
     stdio.err.reset();
