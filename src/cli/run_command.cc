@@ -79,6 +79,14 @@ int run_command(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError& e) {
+    // Name the first unknown option rather than CLI11's list of leftovers.
+    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+      std::string_view arg = argv[i];
+      if (arg.starts_with("-") && !app.get_option_no_throw(std::string(arg.substr(0, arg.find('=')))))
+        return report_error(Error("run: unknown option '" + std::string(arg) + "'"));
+    }
+    return report_error(Error(std::string("run: ") + e.what()));
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
