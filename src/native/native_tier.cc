@@ -278,7 +278,9 @@ class NativeTier final : public Tier {
     }
     if (cgroup) {
       CgroupStats stats = cgroup->stats();
-      if (stats.peak_memory_bytes) result.peak_memory_bytes = stats.peak_memory_bytes;
+      // The group's charge misses pages charged before the workload joined (its binary in the page
+      // cache); the largest process's RSS misses the rest of the tree: report the larger.
+      result.peak_memory_bytes = std::max(result.peak_memory_bytes, stats.peak_memory_bytes);
       if (stats.oom_kills > 0) {
         if (status->signaled && status->code == SIGKILL) result.outcome = Outcome::out_of_memory;
         else result.detail = "the kernel killed a process of the workload for memory";
