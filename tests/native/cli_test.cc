@@ -117,5 +117,5 @@ TEST(Cli, SigtermToSpectrumCleansUp) {
   EXPECT_FALSE(status->signaled);
   EXPECT_EQ(status->code, 128 + SIGTERM);
   EXPECT_TRUE(test_support::processes_with("sleep " + marker).empty());
-  EXPECT_TRUE(test_support::spectrum_cgroups().empty());
+  EXPECT_TRUE(test_support::spectrum_cgroups(child->pid).empty());
 }

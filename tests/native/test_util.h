@@ -1,5 +1,6 @@
 #pragma once
 #include <dirent.h>
+#include <unistd.h>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,10 @@ inline std::vector<int> processes_with(const std::string& marker) {
   return found;
 }
 
-// Groups under spectrum/ in every hierarchy (must be none after a run).
-inline std::vector<std::string> spectrum_cgroups() {
+// Groups under spectrum/ made by the spectrum process `owner` (must be none after its runs).
+// Tests run in parallel, so only the groups of one owner are looked at.
+inline std::vector<std::string> spectrum_cgroups(int owner = ::getpid()) {
+  const std::string prefix = "run-" + std::to_string(owner) + "-";
   std::vector<std::string> found;
   auto layout = CgroupLayout::detect();
   if (!layout) return found;
@@ -37,7 +40,7 @@ inline std::vector<std::string> spectrum_cgroups() {
     DIR* dir = ::opendir((root + "/spectrum").c_str());
     while (dirent* entry = dir ? ::readdir(dir) : nullptr) {
       std::string name = entry->d_name;
-      if (name.starts_with("run-")) found.push_back(root + "/spectrum/" + name);
+      if (name.starts_with(prefix)) found.push_back(root + "/spectrum/" + name);
     }
     if (dir) ::closedir(dir);
   }
