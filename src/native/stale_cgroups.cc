@@ -1,5 +1,7 @@
 #include "native/stale_cgroups.h"
 
+#include "core/fd.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -27,8 +29,25 @@ void collect_stale_cgroups(const CgroupLayout& layout) {
       if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) stale.emplace_back(name);
     }
     ::closedir(dir);
-    // Only empty groups can be removed; a group with live tasks fails with EBUSY and stays.
-    for (const std::string& name : stale) ::rmdir((parent + "/" + name).c_str());
+    // What a killed spectrum left running is ended too (its direct child already got SIGKILL
+    // through PR_SET_PDEATHSIG; its descendants did not).
+    for (const std::string& name : stale) {
+      std::string dir = parent + "/" + name;
+      for (int attempt = 0; attempt < 100; ++attempt) {
+        auto procs = read_file(dir + "/cgroup.procs");
+        if (!procs || procs->empty()) break;
+        for (const char* p = procs->c_str(); *p;) {
+          char* end = nullptr;
+          long pid = std::strtol(p, &end, 10);
+          if (end == p) break;
+          ::kill(static_cast<pid_t>(pid), SIGKILL);
+          p = end;
+          while (*p == '\n') ++p;
+        }
+        ::usleep(1000);
+      }
+      ::rmdir(dir.c_str());
+    }
   }
 }
 

@@ -119,3 +119,26 @@ TEST(Cli, SigtermToSpectrumCleansUp) {
   EXPECT_TRUE(test_support::processes_with("sleep " + marker).empty());
   EXPECT_TRUE(test_support::spectrum_cgroups(child->pid).empty());
 }
+
+// A spectrum killed outright (SIGKILL) cannot clean up; the next run with limits does.
+TEST(Cli, LeftoversOfAKilledSpectrumAreCollected) {
+  const std::string marker = "543210.5";
+  SpawnRequest request;
+  request.executable = SPECTRUM_BINARY;
+  request.argv = {SPECTRUM_BINARY, "run", "--tier", "native", "--memory", "64M", "--", "sh", "-c",
+                  "sleep " + marker + " & sleep " + marker};
+  request.env = make_environment(true, {});
+  request.die_with_parent = false;
+  auto child = spawn(request);
+  ASSERT_TRUE(child);
+  for (int i = 0; i < 500 && test_support::processes_with("sleep " + marker).size() < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_EQ(::kill(child->pid, SIGKILL), 0);
+  ASSERT_TRUE(reap(*child));
+  EXPECT_FALSE(test_support::spectrum_cgroups(child->pid).empty());
+  EXPECT_EQ(spectrum_cli({"run", "--tier", "native", "--memory", "64M", "--", "true"}).status, 0);
+  EXPECT_TRUE(test_support::spectrum_cgroups(child->pid).empty());
+  for (int i = 0; i < 200 && !test_support::processes_with("sleep " + marker).empty(); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(test_support::processes_with("sleep " + marker).empty());
+}
