@@ -1,6 +1,7 @@
 // The wasi_snapshot_preview1 guest ABI: constants and the memory layout of every struct the guest
 // and the host exchange, pinned with static_assert so that a wrong field can never compile.
-// Source of truth: WebAssembly/WASI phases/snapshot/witx/typenames.witx (preview1).
+// Source of truth: WebAssembly/WASI phases/snapshot/witx/typenames.witx (preview1); checked
+// against wasi-libc's <wasi/api.h> by the guest tests (errno names printed by the guest's strerror).
 #pragma once
 
 #include <cstddef>
@@ -19,9 +20,11 @@ enum class Errno : std::uint16_t {
   nobufs = 42, nodev = 43, noent = 44, noexec = 45, nolck = 46, nolink = 47, nomem = 48, nomsg = 49,
   noprotoopt = 50, nospc = 51, nosys = 52, notconn = 53, notdir = 54, notempty = 55,
   notrecoverable = 56, notsock = 57, notsup = 58, notty = 59, nxio = 60, overflow = 61,
-  ownerdead = 62, perm = 63, proto = 64, protonosupport = 65, prototype = 66, range = 67, rofs = 68,
-  spipe = 69, srch = 70, stale = 71, timedout = 72, txtbsy = 73, xdev = 74, notcapable = 75,
+  ownerdead = 62, perm = 63, pipe = 64, proto = 65, protonosupport = 66, prototype = 67, range = 68,
+  rofs = 69, spipe = 70, srch = 71, stale = 72, timedout = 73, txtbsy = 74, xdev = 75, notcapable = 76,
 };
+
+static_assert(static_cast<int>(Errno::pipe) == 64 && static_cast<int>(Errno::notcapable) == 76);
 
 enum class Filetype : std::uint8_t {
   unknown = 0, block_device = 1, character_device = 2, directory = 3, regular_file = 4,

@@ -53,7 +53,7 @@ constexpr std::pair<int, Errno> kErrnoTable[] = {
     {ENOSYS, Errno::nosys}, {ENOTCONN, Errno::notconn}, {ENOTDIR, Errno::notdir}, {ENOTEMPTY, Errno::notempty},
     {ENOTRECOVERABLE, Errno::notrecoverable}, {ENOTSOCK, Errno::notsock}, {ENOTSUP, Errno::notsup},
     {ENOTTY, Errno::notty}, {ENXIO, Errno::nxio}, {EOVERFLOW, Errno::overflow}, {EOWNERDEAD, Errno::ownerdead},
-    {EPERM, Errno::perm}, {EPROTO, Errno::proto}, {EPROTONOSUPPORT, Errno::protonosupport},
+    {EPERM, Errno::perm}, {EPIPE, Errno::pipe}, {EPROTO, Errno::proto}, {EPROTONOSUPPORT, Errno::protonosupport},
     {EPROTOTYPE, Errno::prototype}, {ERANGE, Errno::range}, {EROFS, Errno::rofs}, {ESPIPE, Errno::spipe},
     {ESRCH, Errno::srch}, {ESTALE, Errno::stale}, {ETIMEDOUT, Errno::timedout}, {ETXTBSY, Errno::txtbsy},
     {EXDEV, Errno::xdev},
@@ -375,7 +375,8 @@ struct Functions {
     if (!host) return returned(host.error());
     if (!m.bytes(count_out, 4)) return returned(Errno::fault);
     if (offset && *offset > static_cast<std::uint64_t>(INT64_MAX)) return returned(Errno::inval);
-    if (!offset && !wait_ready(w, **entry, write ? POLLOUT : POLLIN)) return {CallResult::Kind::interrupted, 0};
+    // Only reads wait interruptibly: a write blocks at most until a reader drains the pipe.
+    if (!offset && !write && !wait_ready(w, **entry, POLLIN)) return {CallResult::Kind::interrupted, 0};
     ssize_t n;
     int host_fd = (*entry)->host_fd;
     do {
