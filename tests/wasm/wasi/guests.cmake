@@ -9,3 +9,10 @@ foreach(scenario args_env exit_codes files escape readonly clock_random stdio tr
            COMMAND ${WASI_GUEST_TEST} $<TARGET_FILE:spectrum> ${WASI_GUEST_WORK} ${scenario})
   set_tests_properties(wasi_guest_${scenario} PROPERTIES FIXTURES_REQUIRED wasi_guests LABELS integration TIMEOUT 60)
 endforeach()
+
+# The tier through its interface, on the same compiled guests.
+add_executable(wasm_tier_tests wasm_tier_test.cc)
+target_link_libraries(wasm_tier_tests PRIVATE spectrum_wasm spectrum_core GTest::gtest_main)
+target_compile_definitions(wasm_tier_tests PRIVATE WASI_GUEST_DIR="${WASI_GUEST_WORK}/guests")
+spectrum_target_defaults(wasm_tier_tests)
+gtest_discover_tests(wasm_tier_tests PROPERTIES FIXTURES_REQUIRED wasi_guests LABELS integration DISCOVERY_TIMEOUT 30)
