@@ -193,7 +193,7 @@ enum class TrapKind : std::uint8_t {
   unreachable,
   memory_out_of_bounds,
   table_out_of_bounds,      // table.get/set/copy/init, call_indirect index
-  undefined_element,        // call_indirect to an uninitialised (null) element
+  undefined_element,        // call_indirect with an index beyond the table
   indirect_call_type_mismatch,
   integer_divide_by_zero,
   integer_overflow,
@@ -204,6 +204,7 @@ enum class TrapKind : std::uint8_t {
   out_of_fuel,
   host,                     // a host function trapped
   data_segment_dropped,
+  uninitialized_element,    // call_indirect to a null element
 };
 // The spec's wording ("unreachable", "out of bounds memory access", "integer divide by zero"...).
 std::string_view to_string(TrapKind kind);
@@ -288,6 +289,7 @@ class Instance {
 
   struct State;
   State& state() { return *state_; }
+  const State& state() const { return *state_; }
   ~Instance();
 
  private:

@@ -1,0 +1,85 @@
+// The interpreter's code form, shared by the compiler (which writes it) and the interpreter (which
+// runs it). A function's code is an array of 32-bit units; each instruction starts with the 64-bit
+// address of its handler (two units: threaded code, the dispatch is one indirect jump) followed by
+// its operands. Operands name frame slots by byte offset from the frame pointer, so an operand
+// read is one load: locals, operand-stack slots and the function's constants all live in the frame.
+// Branch targets are unit deltas from the branch's own first unit; a negative delta is a loop's
+// back edge, where the interrupt flag and the fuel are checked.
+#pragma once
+
+#include <cstdint>
+
+#include "wasm/opcodes.h"
+
+namespace spectrum::wasm {
+
+// Comparisons that fuse with a following br_if / if into one compare-and-branch instruction.
+#define WASM_FOR_EACH_FUSED_COMPARE(X)           \
+  X(i32_eq, I32, a == b) X(i32_ne, I32, a != b)  \
+  X(i32_lt_s, I32, WASM_S32(a) < WASM_S32(b))    \
+  X(i32_lt_u, I32, a < b)                        \
+  X(i32_gt_s, I32, WASM_S32(a) > WASM_S32(b))    \
+  X(i32_gt_u, I32, a > b)                        \
+  X(i32_le_s, I32, WASM_S32(a) <= WASM_S32(b))   \
+  X(i32_le_u, I32, a <= b)                       \
+  X(i32_ge_s, I32, WASM_S32(a) >= WASM_S32(b))   \
+  X(i32_ge_u, I32, a >= b)                       \
+  X(i64_eq, I64, a == b) X(i64_ne, I64, a != b)  \
+  X(i64_lt_s, I64, WASM_S64(a) < WASM_S64(b))    \
+  X(i64_lt_u, I64, a < b)                        \
+  X(i64_gt_s, I64, WASM_S64(a) > WASM_S64(b))    \
+  X(i64_gt_u, I64, a > b)                        \
+  X(i64_le_s, I64, WASM_S64(a) <= WASM_S64(b))   \
+  X(i64_le_u, I64, a <= b)                       \
+  X(i64_ge_s, I64, WASM_S64(a) >= WASM_S64(b))   \
+  X(i64_ge_u, I64, a >= b)
+
+// Every instruction of the code form that is not generated from the numeric tables.
+#define WASM_FOR_EACH_CONTROL_OP(X)                                                                 \
+  X(unreachable)   /* */                                                                            \
+  X(jmp)           /* delta */                                                                      \
+  X(br_if)         /* cond, delta */                                                                \
+  X(br_unless)     /* cond, delta */                                                                \
+  X(br_table)      /* index, count, count+1 deltas */                                               \
+  X(check)         /* interrupt and fuel check (br_table's back edges) */                           \
+  X(copy)          /* dst, src */                                                                   \
+  X(const64)       /* dst, lo, hi */                                                                \
+  X(ret)           /* */                                                                            \
+  X(call)          /* Function* (2 units), args */                                                  \
+  X(call_indirect) /* Table* (2), type id, index, args */                                           \
+  X(select)        /* dst, a, b, cond */                                                            \
+  X(global_get)    /* dst, Global* (2) */                                                           \
+  X(global_set)    /* src, Global* (2) */                                                           \
+  X(memory_size)   /* dst */                                                                        \
+  X(memory_grow)   /* dst, delta */                                                                 \
+  X(memory_fill)   /* dst, value, n */                                                              \
+  X(memory_copy)   /* dst, src, n */                                                                \
+  X(memory_init)   /* segment, dst, src, n */                                                       \
+  X(data_drop)     /* segment */                                                                    \
+  X(table_get)     /* dst, index, Table* (2) */                                                     \
+  X(table_set)     /* index, value, Table* (2) */                                                   \
+  X(table_size)    /* dst, Table* (2) */                                                            \
+  X(table_grow)    /* dst, init, n, Table* (2) */                                                   \
+  X(table_fill)    /* index, value, n, Table* (2) */                                                \
+  X(table_copy)    /* dst, src, n, Table* dst (2), Table* src (2) */                                \
+  X(table_init)    /* dst, src, n, Table* (2), segment */                                           \
+  X(elem_drop)     /* segment */                                                                    \
+  X(ref_is_null)   /* dst, a */
+
+enum class Op : std::uint16_t {
+#define CONTROL(id) id,
+  WASM_FOR_EACH_CONTROL_OP(CONTROL)
+#undef CONTROL
+#define NUMERIC(code, id, name, A, R, body) id,
+  WASM_FOR_EACH_UNARY(NUMERIC) WASM_FOR_EACH_SAT_UNARY(NUMERIC) WASM_FOR_EACH_BINARY(NUMERIC)
+#undef NUMERIC
+#define MEMORY(code, id, name, V, M, align) id,
+  WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+#undef MEMORY
+#define FUSED(id, T, body) br_##id,
+  WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+#undef FUSED
+  count
+};
+
+}  // namespace spectrum::wasm

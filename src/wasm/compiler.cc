@@ -1,0 +1,934 @@
+// Translation of a validated function body into the interpreter's code form (code.h).
+//
+// Frame layout, in 64-bit slots from the frame pointer:
+//   [ params | declared locals | constants | operand stack ... ]
+// The operand stack's height at every instruction is known statically, so each stack position
+// has a home slot and instructions name their operands' slots directly (a register machine whose
+// registers are the frame's slots). The compiler keeps a virtual operand stack whose entries may
+// still live elsewhere: `local.get` and constants push no code, their consumers read the local's
+// or the constant's slot. Entries are copied to their home slot only where control flow merges
+// (blocks, branches, calls, returns) or a local they borrow is about to be overwritten. Two
+// peepholes: the instruction producing a value stored by local.set/tee (or returned) writes the
+// local (or the result slot) directly, and a comparison consumed by br_if/if fuses with it.
+//
+// Calls pass arguments in place: the callee's frame starts at the caller's first argument slot
+// and its results come back in the same slots.
+#include <cassert>
+#include <unordered_map>
+
+#include "wasm/code.h"
+#include "wasm/reader.h"
+#include "wasm/runtime.h"
+
+namespace spectrum::wasm {
+
+std::uint32_t CompiledCode::wasm_offset(const std::uint32_t* pc) const {
+  const auto index = static_cast<std::uint32_t>(pc - code.data());
+  auto it = std::upper_bound(offsets.begin(), offsets.end(), index,
+                             [](std::uint32_t v, const auto& entry) { return v < entry.first; });
+  if (it == offsets.begin()) return 0;
+  return std::prev(it)->second;
+}
+
+namespace {
+
+constexpr std::uint32_t kMaxConstants = 4096;
+
+// Skips the immediates of `op` (whose opcode byte has been read). The body is valid, so reads
+// cannot fail.
+void skip_immediates(std::uint8_t op, Reader& r) {
+  auto u32 = [&] { (void)r.u32(); };
+  switch (op) {
+    case 0x02: case 0x03: case 0x04: (void)r.s33(); break;
+    case 0x0C: case 0x0D: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
+    case 0x25: case 0x26: case 0xD2: u32(); break;
+    case 0x0E: {
+      const std::uint32_t n = r.u32().value();
+      for (std::uint32_t i = 0; i <= n; ++i) u32();
+      break;
+    }
+    case 0x11: u32(); u32(); break;
+    case 0x1C: {
+      const std::uint32_t n = r.u32().value();
+      for (std::uint32_t i = 0; i < n; ++i) (void)r.u8();
+      break;
+    }
+    case 0x3F: case 0x40: case 0xD0: (void)r.u8(); break;
+    case 0x41: (void)r.s32(); break;
+    case 0x42: (void)r.s64(); break;
+    case 0x43: (void)r.f32_bits(); break;
+    case 0x44: (void)r.f64_bits(); break;
+    case 0xFC: {
+      const std::uint32_t sub = r.u32().value();
+      switch (sub) {
+        case 8: u32(); (void)r.u8(); break;
+        case 9: case 13: case 15: case 16: case 17: u32(); break;
+        case 10: (void)r.u8(); (void)r.u8(); break;
+        case 11: (void)r.u8(); break;
+        case 12: case 14: u32(); u32(); break;
+        default: break;
+      }
+      break;
+    }
+    default:
+      if (op >= 0x28 && op <= 0x3E) {
+        u32();
+        u32();
+      }
+      break;
+  }
+}
+
+Op negate(Op op) {
+  switch (op) {
+    case Op::br_i32_eq: return Op::br_i32_ne;
+    case Op::br_i32_ne: return Op::br_i32_eq;
+    case Op::br_i32_lt_s: return Op::br_i32_ge_s;
+    case Op::br_i32_ge_s: return Op::br_i32_lt_s;
+    case Op::br_i32_lt_u: return Op::br_i32_ge_u;
+    case Op::br_i32_ge_u: return Op::br_i32_lt_u;
+    case Op::br_i32_gt_s: return Op::br_i32_le_s;
+    case Op::br_i32_le_s: return Op::br_i32_gt_s;
+    case Op::br_i32_gt_u: return Op::br_i32_le_u;
+    case Op::br_i32_le_u: return Op::br_i32_gt_u;
+    case Op::br_i64_eq: return Op::br_i64_ne;
+    case Op::br_i64_ne: return Op::br_i64_eq;
+    case Op::br_i64_lt_s: return Op::br_i64_ge_s;
+    case Op::br_i64_ge_s: return Op::br_i64_lt_s;
+    case Op::br_i64_lt_u: return Op::br_i64_ge_u;
+    case Op::br_i64_ge_u: return Op::br_i64_lt_u;
+    case Op::br_i64_gt_s: return Op::br_i64_le_s;
+    case Op::br_i64_le_s: return Op::br_i64_gt_s;
+    case Op::br_i64_gt_u: return Op::br_i64_le_u;
+    case Op::br_i64_le_u: return Op::br_i64_gt_u;
+    case Op::br_if: return Op::br_unless;
+    case Op::br_unless: return Op::br_if;
+    default: return Op::count;
+  }
+}
+
+// The compare-and-branch form of a comparison instruction, or Op::count.
+Op fused_form(Op op) {
+  switch (op) {
+#define FUSED(id, T, body) \
+  case Op::id: return Op::br_##id;
+    WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+#undef FUSED
+    default: return Op::count;
+  }
+}
+
+class Compiler {
+ public:
+  explicit Compiler(const Function& f)
+      : f_(f), m_(f.instance->module().data()), inst_(f.instance->state()), handlers_(interpreter_handlers()) {}
+
+  std::unique_ptr<CompiledCode> run() {
+    const FunctionBody& body = *f_.body;
+    out_ = std::make_unique<CompiledCode>();
+    nparams_ = f_.param_count;
+    nlocals_ = nparams_ + body.local_count;
+    collect_constants(body);
+    stack_base_ = nlocals_ + static_cast<std::uint32_t>(out_->constants.size());
+
+    Reader r(m_.bytes, body.code_begin, body.code_end);
+    labels_.push_back(make_label(Label::Kind::function, 0, 0, f_.result_count));
+    while (!labels_.empty()) {
+      at_ = static_cast<std::uint32_t>(r.pos());
+      const std::uint8_t op = r.u8_unchecked();
+      if (dead_) {
+        skip_dead(op, r);
+      } else {
+        instruction(op, r);
+      }
+    }
+    for (std::uint32_t pos : const_patches_) {
+      code_[pos] = (nlocals_ + (code_[pos] & ~kConstTag)) * 8;
+    }
+    out_->param_slots = nparams_;
+    out_->local_slots = nlocals_;
+    out_->stack_slots = max_height_;
+    out_->frame_slots = stack_base_ + max_height_ + 1;
+    out_->code = std::move(code_);
+    return std::move(out_);
+  }
+
+ private:
+  // Virtual operand stack entries: a slot index (local, or home of a stack position) or a
+  // constant index tagged with kConstTag.
+  static constexpr std::uint32_t kConstTag = 0x80000000u;
+
+  struct Label {
+    enum class Kind : std::uint8_t { function, block, loop, if_, else_ };
+    Kind kind = Kind::block;
+    std::uint32_t height = 0;
+    std::uint32_t nparams = 0, nresults = 0;
+    std::uint32_t loop_start = 0;
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> fixups;  // (delta unit, instruction start)
+    std::pair<std::uint32_t, std::uint32_t> else_fixup{0, 0};
+    bool has_else_fixup = false;
+    std::uint32_t arity() const { return kind == Kind::loop ? nparams : nresults; }
+  };
+
+  static Label make_label(Label::Kind kind, std::uint32_t h, std::uint32_t np, std::uint32_t nr) {
+    Label l;
+    l.kind = kind;
+    l.height = h;
+    l.nparams = np;
+    l.nresults = nr;
+    return l;
+  }
+
+  // ---- constants
+  void collect_constants(const FunctionBody& body) {
+    Reader r(m_.bytes, body.code_begin, body.code_end);
+    while (!r.at_end()) {
+      const std::uint8_t op = r.u8_unchecked();
+      const std::size_t at = r.pos();
+      switch (op) {
+        case 0x41: add_constant(static_cast<std::uint32_t>(r.s32().value())); continue;
+        case 0x42: add_constant(static_cast<std::uint64_t>(r.s64().value())); continue;
+        case 0x43: add_constant(r.f32_bits().value()); continue;
+        case 0x44: add_constant(r.f64_bits().value()); continue;
+        case 0xD0: add_constant(0); break;
+        default: break;
+      }
+      r.seek(at);
+      skip_immediates(op, r);
+    }
+  }
+  void add_constant(std::uint64_t value) {
+    if (out_->constants.size() >= kMaxConstants) return;
+    if (const_index_.emplace(value, out_->constants.size()).second) out_->constants.push_back(value);
+  }
+  // The entry for a constant: its frame slot, or a freshly materialized home slot.
+  void push_constant(std::uint64_t value) {
+    auto it = const_index_.find(value);
+    if (it != const_index_.end()) {
+      stack_.push_back(kConstTag | it->second);
+      note_height();
+      return;
+    }
+    const std::uint32_t h = height();
+    begin(Op::const64);
+    dst(home(h));
+    unit(static_cast<std::uint32_t>(value));
+    unit(static_cast<std::uint32_t>(value >> 32));
+    push_home();
+  }
+
+  // ---- emission
+  std::uint32_t height() const { return static_cast<std::uint32_t>(stack_.size()); }
+  std::uint32_t home(std::uint32_t position) const { return stack_base_ + position; }
+  bool is_local(std::uint32_t e) const { return e < nlocals_; }
+  void note_height() { max_height_ = std::max(max_height_, height()); }
+  void push_home() {
+    stack_.push_back(home(height()));
+    note_height();
+  }
+  std::uint32_t pop() {
+    const std::uint32_t e = stack_.back();
+    stack_.pop_back();
+    return e;
+  }
+
+  std::uint32_t begin(Op op) {
+    const auto start = static_cast<std::uint32_t>(code_.size());
+    const auto handler = reinterpret_cast<std::uintptr_t>(handlers_[static_cast<std::size_t>(op)]);
+    code_.push_back(static_cast<std::uint32_t>(handler));
+    code_.push_back(static_cast<std::uint32_t>(static_cast<std::uint64_t>(handler) >> 32));
+    if (out_->offsets.empty() || out_->offsets.back().second != at_) out_->offsets.emplace_back(start, at_);
+    last_start_ = start;
+    last_op_ = op;
+    last_dst_ = -1;
+    return start;
+  }
+  void unit(std::uint32_t v) { code_.push_back(v); }
+  void src(std::uint32_t e) {
+    if (e & kConstTag) {
+      const_patches_.push_back(static_cast<std::uint32_t>(code_.size()));
+      code_.push_back(e);
+    } else {
+      code_.push_back(e * 8);
+    }
+  }
+  void dst(std::uint32_t slot) {
+    last_dst_ = static_cast<std::int64_t>(code_.size());
+    code_.push_back(slot * 8);
+  }
+  void pointer(const void* p) {
+    const auto v = reinterpret_cast<std::uintptr_t>(p);
+    unit(static_cast<std::uint32_t>(v));
+    unit(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
+  }
+  void copy(std::uint32_t to_slot, std::uint32_t from) {
+    begin(Op::copy);
+    dst(to_slot);
+    src(from);
+  }
+  // Marks a jump target: values may arrive from elsewhere, so no peephole may look back across it.
+  std::uint32_t bind() {
+    last_dst_ = -1;
+    last_op_ = Op::count;
+    return static_cast<std::uint32_t>(code_.size());
+  }
+  void patch(std::pair<std::uint32_t, std::uint32_t> fixup, std::uint32_t target) {
+    code_[fixup.first] = static_cast<std::uint32_t>(static_cast<std::int32_t>(target) - static_cast<std::int32_t>(fixup.second));
+  }
+
+  void materialize(std::uint32_t position) {
+    const std::uint32_t e = stack_[position];
+    if (e != home(position)) {
+      copy(home(position), e);
+      stack_[position] = home(position);
+    }
+  }
+  void materialize_locals() {
+    for (std::uint32_t i = 0; i < height(); ++i)
+      if (is_local(stack_[i])) materialize(i);
+  }
+  void materialize_top(std::uint32_t n) {
+    for (std::uint32_t i = height() - n; i < height(); ++i) materialize(i);
+  }
+  void materialize_borrowers(std::uint32_t local, std::uint32_t below) {
+    for (std::uint32_t i = 0; i < below; ++i)
+      if (stack_[i] == local) materialize(i);
+  }
+  bool has_borrowers(std::uint32_t local, std::uint32_t below) const {
+    for (std::uint32_t i = 0; i < below; ++i)
+      if (stack_[i] == local) return true;
+    return false;
+  }
+  // The last instruction wrote the top of the stack into its home slot and nothing since.
+  bool top_is_fresh() const {
+    return last_dst_ >= 0 && !stack_.empty() && stack_.back() == home(height() - 1) &&
+           code_[last_dst_] == home(height() - 1) * 8;
+  }
+
+  // ---- branches
+  bool needs_copies(const Label& l) const {
+    const std::uint32_t n = l.arity();
+    for (std::uint32_t i = 0; i < n; ++i)
+      if (stack_[height() - n + i] != home(l.height + i)) return true;
+    return false;
+  }
+  void emit_copies(const Label& l) {
+    const std::uint32_t n = l.arity();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uint32_t e = stack_[height() - n + i];
+      if (e != home(l.height + i)) copy(home(l.height + i), e);
+    }
+  }
+  // Emits the delta operand of a branch (instruction started at `start`) to label l.
+  void target(Label& l, std::uint32_t start) {
+    if (l.kind == Label::Kind::loop) {
+      unit(static_cast<std::uint32_t>(static_cast<std::int32_t>(l.loop_start) - static_cast<std::int32_t>(start)));
+    } else {
+      l.fixups.emplace_back(static_cast<std::uint32_t>(code_.size()), start);
+      unit(0);
+    }
+  }
+  void jump_to(Label& l) {
+    const std::uint32_t start = begin(Op::jmp);
+    target(l, start);
+  }
+  void emit_return() {
+    const std::uint32_t n = f_.result_count;
+    if (n == 1) {
+      const std::uint32_t e = stack_.back();
+      if (top_is_fresh()) {
+        code_[last_dst_] = 0;
+      } else if (e != 0) {
+        copy(0, e);
+      }
+    } else if (n > 1) {
+      materialize_top(n);
+      for (std::uint32_t i = 0; i < n; ++i) copy(i, home(height() - n + i));
+    }
+    begin(Op::ret);
+  }
+  void branch(std::uint32_t depth) {
+    Label& l = labels_[labels_.size() - 1 - depth];
+    if (l.kind == Label::Kind::function) {
+      emit_return();
+      return;
+    }
+    emit_copies(l);
+    jump_to(l);
+  }
+
+  // The condition of br_if / if: a fused comparison (operands in a, b) or a plain slot.
+  struct Condition {
+    Op op;
+    std::uint32_t a, b;
+  };
+  Condition condition() {
+    if (top_is_fresh() && last_start_ + 5 == code_.size()) {
+      const Op fused = fused_form(last_op_);
+      if (fused != Op::count) {
+        Condition c{fused, code_[last_start_ + 3], code_[last_start_ + 4]};
+        drop_last_instruction();
+        stack_.pop_back();
+        return c;
+      }
+    }
+    if (top_is_fresh() && last_start_ + 4 == code_.size() && (last_op_ == Op::i32_eqz)) {
+      Condition c{Op::br_unless, code_[last_start_ + 3], 0};
+      drop_last_instruction();
+      stack_.pop_back();
+      return c;
+    }
+    const std::uint32_t e = pop();
+    Condition c{Op::br_if, 0, 0};
+    // Store the operand unit as src() would emit it (const tags are resolved on emission).
+    c.a = e;
+    c.b = kConstTag;  // marks "a is an entry, not an emitted unit"
+    return c;
+  }
+  void drop_last_instruction() {
+    // Operand units of the dropped instruction that were constants must be re-registered when
+    // reused: keep them as raw units (the tag is resolved at the end through const_patches_).
+    code_.resize(last_start_);
+    while (!const_patches_.empty() && const_patches_.back() >= last_start_) const_patches_.pop_back();
+    if (!out_->offsets.empty() && out_->offsets.back().first >= last_start_) out_->offsets.pop_back();
+    last_dst_ = -1;
+    last_op_ = Op::count;
+  }
+  void emit_condition_unit(std::uint32_t raw) {
+    // A raw unit copied from a dropped instruction: constants there are still tags.
+    if (raw & kConstTag) {
+      const_patches_.push_back(static_cast<std::uint32_t>(code_.size()));
+    }
+    code_.push_back(raw);
+  }
+  // Emits a conditional branch to label l taken when the condition holds (or fails, if negate).
+  std::uint32_t emit_conditional(const Condition& c, bool negate_it) {
+    Op op = negate_it ? negate(c.op) : c.op;
+    const std::uint32_t start = begin(op);
+    if (c.op == Op::br_if && c.b == kConstTag) {
+      src(c.a);
+    } else {
+      emit_condition_unit(c.a);
+      if (c.op != Op::br_unless && c.op != Op::br_if) emit_condition_unit(c.b);
+    }
+    return start;
+  }
+
+  // ---- block types
+  std::pair<std::uint32_t, std::uint32_t> block_arity(Reader& r) {
+    const std::size_t at = r.pos();
+    const std::uint8_t first = r.u8_unchecked();
+    if (first == 0x40) return {0, 0};
+    if (first == 0x7F || first == 0x7E || first == 0x7D || first == 0x7C || first == 0x70 || first == 0x6F)
+      return {0, 1};
+    r.seek(at);
+    const auto index = static_cast<std::uint32_t>(r.s33().value());
+    const FuncType& t = m_.types[index];
+    return {static_cast<std::uint32_t>(t.params.size()), static_cast<std::uint32_t>(t.results.size())};
+  }
+
+  void skip_dead(std::uint8_t op, Reader& r) {
+    if (op == 0x02 || op == 0x03 || op == 0x04) {
+      skip_immediates(op, r);
+      ++dead_depth_;
+      return;
+    }
+    if (op == 0x0B && dead_depth_ > 0) {
+      --dead_depth_;
+      return;
+    }
+    if (op == 0x05 && dead_depth_ > 0) return;
+    if (op == 0x05 || op == 0x0B) {
+      instruction(op, r);
+      return;
+    }
+    skip_immediates(op, r);
+  }
+
+  void enter_block(Label::Kind kind, std::uint32_t np, std::uint32_t nr) {
+    materialize_locals();
+    materialize_top(np);
+    Label l = make_label(kind, height() - np, np, nr);
+    if (kind == Label::Kind::loop) l.loop_start = bind();
+    labels_.push_back(std::move(l));
+  }
+
+  void reset_stack(std::uint32_t h, std::uint32_t n) {
+    stack_.resize(h);
+    for (std::uint32_t i = 0; i < n; ++i) stack_.push_back(home(h + i));
+    note_height();
+  }
+
+  void instruction(std::uint8_t op, Reader& r) {
+    switch (op) {
+#define UNARY(code, id, name, A, R, body) \
+  case code: {                            \
+    const std::uint32_t a = pop();        \
+    begin(Op::id);                        \
+    dst(home(height()));                  \
+    src(a);                               \
+    push_home();                          \
+    return;                               \
+  }
+      WASM_FOR_EACH_UNARY(UNARY)
+#undef UNARY
+#define BINARY(code, id, name, A, R, body) \
+  case code: {                             \
+    const std::uint32_t b = pop();         \
+    const std::uint32_t a = pop();         \
+    begin(Op::id);                         \
+    dst(home(height()));                   \
+    src(a);                                \
+    src(b);                                \
+    push_home();                           \
+    return;                                \
+  }
+      WASM_FOR_EACH_BINARY(BINARY)
+#undef BINARY
+#define LOAD(code, id, name, V, M, align) \
+  case code: {                            \
+    (void)r.u32();                        \
+    const std::uint32_t offset = r.u32().value(); \
+    const std::uint32_t a = pop();        \
+    begin(Op::id);                        \
+    dst(home(height()));                  \
+    src(a);                               \
+    unit(offset);                         \
+    push_home();                          \
+    return;                               \
+  }
+      WASM_FOR_EACH_LOAD(LOAD)
+#undef LOAD
+#define STORE(code, id, name, V, M, align) \
+  case code: {                             \
+    (void)r.u32();                         \
+    const std::uint32_t offset = r.u32().value(); \
+    const std::uint32_t v = pop();         \
+    const std::uint32_t a = pop();         \
+    begin(Op::id);                         \
+    src(a);                                \
+    src(v);                                \
+    unit(offset);                          \
+    return;                                \
+  }
+      WASM_FOR_EACH_STORE(STORE)
+#undef STORE
+      case 0x00:
+        begin(Op::unreachable);
+        dead_ = true;
+        return;
+      case 0x01: return;
+      case 0x02: {
+        auto [np, nr] = block_arity(r);
+        enter_block(Label::Kind::block, np, nr);
+        return;
+      }
+      case 0x03: {
+        auto [np, nr] = block_arity(r);
+        enter_block(Label::Kind::loop, np, nr);
+        return;
+      }
+      case 0x04: {
+        auto [np, nr] = block_arity(r);
+        Condition c = condition();
+        // The condition's operands stay valid: materializing writes only below them.
+        materialize_locals();
+        materialize_top(np);
+        const std::uint32_t start = emit_conditional(c, true);
+        Label l = make_label(Label::Kind::if_, height() - np, np, nr);
+        l.else_fixup = {static_cast<std::uint32_t>(code_.size()), start};
+        l.has_else_fixup = true;
+        unit(0);
+        labels_.push_back(std::move(l));
+        return;
+      }
+      case 0x05: {
+        Label& l = labels_.back();
+        if (!dead_) {
+          materialize_top(l.nresults);
+          jump_to(l);
+        }
+        patch(l.else_fixup, bind());
+        l.has_else_fixup = false;
+        l.kind = Label::Kind::else_;
+        reset_stack(l.height, l.nparams);
+        dead_ = false;
+        dead_depth_ = 0;
+        return;
+      }
+      case 0x0B: {
+        Label& l = labels_.back();
+        if (l.kind == Label::Kind::function) {
+          if (!dead_) emit_return();
+          const std::uint32_t end = bind();
+          for (auto fx : l.fixups) patch(fx, end);
+          labels_.pop_back();
+          return;
+        }
+        if (!dead_) materialize_top(l.nresults);
+        const std::uint32_t end = bind();
+        for (auto fx : l.fixups) patch(fx, end);
+        if (l.has_else_fixup) patch(l.else_fixup, end);
+        const std::uint32_t h = l.height, n = l.nresults;
+        labels_.pop_back();
+        reset_stack(h, n);
+        dead_ = false;
+        dead_depth_ = 0;
+        return;
+      }
+      case 0x0C: {
+        branch(r.u32().value());
+        dead_ = true;
+        return;
+      }
+      case 0x0D: {
+        const std::uint32_t depth = r.u32().value();
+        Condition c = condition();
+        Label& l = labels_[labels_.size() - 1 - depth];
+        if (l.kind != Label::Kind::function && !needs_copies(l)) {
+          const std::uint32_t start = emit_conditional(c, false);
+          target(l, start);
+        } else {
+          const std::uint32_t start = emit_conditional(c, true);
+          const std::pair<std::uint32_t, std::uint32_t> skip{static_cast<std::uint32_t>(code_.size()), start};
+          unit(0);
+          branch(depth);
+          patch(skip, bind());
+        }
+        return;
+      }
+      case 0x0E: {
+        const std::uint32_t n = r.u32().value();
+        std::vector<std::uint32_t> depths(n + 1);
+        for (auto& d : depths) d = r.u32().value();
+        const std::uint32_t index = pop();
+        const std::uint32_t start = begin(Op::br_table);
+        src(index);
+        unit(n);
+        const auto first_delta = static_cast<std::uint32_t>(code_.size());
+        for (std::uint32_t i = 0; i <= n; ++i) unit(0);
+        // Targets needing copies (or the function's return, or a loop's check) get a trampoline.
+        std::unordered_map<std::uint32_t, std::uint32_t> trampoline;
+        for (std::uint32_t i = 0; i <= n; ++i) {
+          Label& l = labels_[labels_.size() - 1 - depths[i]];
+          const bool direct = l.kind != Label::Kind::function && l.kind != Label::Kind::loop && !needs_copies(l);
+          if (direct) {
+            l.fixups.emplace_back(first_delta + i, start);
+            continue;
+          }
+          auto it = trampoline.find(depths[i]);
+          if (it == trampoline.end()) {
+            const std::uint32_t here = bind();
+            it = trampoline.emplace(depths[i], here).first;
+            if (l.kind == Label::Kind::loop) begin(Op::check);
+            branch(depths[i]);
+          }
+          code_[first_delta + i] = it->second - start;
+        }
+        dead_ = true;
+        return;
+      }
+      case 0x0F:
+        emit_return();
+        dead_ = true;
+        return;
+      case 0x10: {
+        Function* callee = inst_.funcs[r.u32().value()];
+        call(Op::call, callee->param_count, callee->result_count);
+        begin_call_emitted(callee);
+        return;
+      }
+      case 0x11: {
+        const std::uint32_t type_index = r.u32().value();
+        const std::uint32_t table_index = r.u32().value();
+        const FuncType& type = m_.types[type_index];
+        const std::uint32_t index = pop();
+        const auto np = static_cast<std::uint32_t>(type.params.size());
+        const auto nr = static_cast<std::uint32_t>(type.results.size());
+        materialize_top(np);
+        const std::uint32_t args = home(height() - np);
+        begin(Op::call_indirect);
+        pointer(inst_.tables[table_index]);
+        unit(f_.instance->store().impl().type_id(type));
+        src(index);
+        unit(args * 8);
+        finish_call(np, nr);
+        return;
+      }
+      case 0x1A: pop(); return;
+      case 0x1B:
+      case 0x1C: {
+        if (op == 0x1C) {
+          const std::uint32_t n = r.u32().value();
+          for (std::uint32_t i = 0; i < n; ++i) r.u8_unchecked();
+        }
+        const std::uint32_t c = pop();
+        const std::uint32_t b = pop();
+        const std::uint32_t a = pop();
+        begin(Op::select);
+        dst(home(height()));
+        src(a);
+        src(b);
+        src(c);
+        push_home();
+        return;
+      }
+      case 0x20:
+        stack_.push_back(r.u32().value());
+        note_height();
+        return;
+      case 0x21: {
+        const std::uint32_t x = r.u32().value();
+        const std::uint32_t v = stack_.back();
+        if (v == x) {
+          stack_.pop_back();
+          return;
+        }
+        if (top_is_fresh() && !has_borrowers(x, height() - 1)) {
+          code_[last_dst_] = x * 8;
+          last_dst_ = -1;
+          stack_.pop_back();
+          return;
+        }
+        materialize_borrowers(x, height() - 1);
+        copy(x, stack_.back());
+        last_dst_ = -1;
+        stack_.pop_back();
+        return;
+      }
+      case 0x22: {
+        const std::uint32_t x = r.u32().value();
+        const std::uint32_t v = stack_.back();
+        if (v == x) return;
+        if (top_is_fresh() && !has_borrowers(x, height() - 1)) {
+          code_[last_dst_] = x * 8;
+          last_dst_ = -1;
+          stack_.back() = x;
+          return;
+        }
+        materialize_borrowers(x, height() - 1);
+        copy(x, stack_.back());
+        last_dst_ = -1;
+        return;
+      }
+      case 0x23: {
+        Global* g = inst_.globals[r.u32().value()];
+        begin(Op::global_get);
+        dst(home(height()));
+        pointer(g);
+        push_home();
+        return;
+      }
+      case 0x24: {
+        Global* g = inst_.globals[r.u32().value()];
+        const std::uint32_t v = pop();
+        begin(Op::global_set);
+        src(v);
+        pointer(g);
+        return;
+      }
+      case 0x25: {
+        Table* t = inst_.tables[r.u32().value()];
+        const std::uint32_t i = pop();
+        begin(Op::table_get);
+        dst(home(height()));
+        src(i);
+        pointer(t);
+        push_home();
+        return;
+      }
+      case 0x26: {
+        Table* t = inst_.tables[r.u32().value()];
+        const std::uint32_t v = pop();
+        const std::uint32_t i = pop();
+        begin(Op::table_set);
+        src(i);
+        src(v);
+        pointer(t);
+        return;
+      }
+      case 0x3F:
+        r.u8_unchecked();
+        begin(Op::memory_size);
+        dst(home(height()));
+        push_home();
+        return;
+      case 0x40: {
+        r.u8_unchecked();
+        const std::uint32_t d = pop();
+        begin(Op::memory_grow);
+        dst(home(height()));
+        src(d);
+        push_home();
+        return;
+      }
+      case 0x41: push_constant(static_cast<std::uint32_t>(r.s32().value())); return;
+      case 0x42: push_constant(static_cast<std::uint64_t>(r.s64().value())); return;
+      case 0x43: push_constant(r.f32_bits().value()); return;
+      case 0x44: push_constant(r.f64_bits().value()); return;
+      case 0xD0:
+        r.u8_unchecked();
+        push_constant(0);
+        return;
+      case 0xD1: {
+        const std::uint32_t a = pop();
+        begin(Op::ref_is_null);
+        dst(home(height()));
+        src(a);
+        push_home();
+        return;
+      }
+      case 0xD2: {
+        Function* fn = inst_.funcs[r.u32().value()];
+        const std::uint32_t h = height();
+        begin(Op::const64);
+        dst(home(h));
+        pointer(fn);
+        push_home();
+        return;
+      }
+      case 0xFC: prefixed(r); return;
+      default: return;  // unreachable for validated code
+    }
+  }
+
+  void call(Op, std::uint32_t np, std::uint32_t) { materialize_top(np); }
+  void begin_call_emitted(Function* callee) {
+    const std::uint32_t np = callee->param_count, nr = callee->result_count;
+    const std::uint32_t args = home(height() - np);
+    begin(Op::call);
+    pointer(callee);
+    unit(args * 8);
+    finish_call(np, nr);
+  }
+  void finish_call(std::uint32_t np, std::uint32_t nr) {
+    stack_.resize(height() - np);
+    for (std::uint32_t i = 0; i < nr; ++i) push_home();
+    last_dst_ = -1;
+  }
+
+  void prefixed(Reader& r) {
+    const std::uint32_t sub = r.u32().value();
+    switch (sub) {
+#define SAT(code, id, name, A, R, body) \
+  case code: {                          \
+    const std::uint32_t a = pop();      \
+    begin(Op::id);                      \
+    dst(home(height()));                \
+    src(a);                             \
+    push_home();                        \
+    return;                             \
+  }
+      WASM_FOR_EACH_SAT_UNARY(SAT)
+#undef SAT
+      case 8: {
+        const std::uint32_t seg = r.u32().value();
+        r.u8_unchecked();
+        const std::uint32_t n = pop(), s = pop(), d = pop();
+        begin(Op::memory_init);
+        unit(seg);
+        src(d);
+        src(s);
+        src(n);
+        return;
+      }
+      case 9:
+        begin(Op::data_drop);
+        unit(r.u32().value());
+        return;
+      case 10:
+      case 11: {
+        r.u8_unchecked();
+        if (sub == 10) r.u8_unchecked();
+        const std::uint32_t n = pop(), s = pop(), d = pop();
+        begin(sub == 10 ? Op::memory_copy : Op::memory_fill);
+        src(d);
+        src(s);
+        src(n);
+        return;
+      }
+      case 12: {
+        const std::uint32_t seg = r.u32().value();
+        Table* t = inst_.tables[r.u32().value()];
+        const std::uint32_t n = pop(), s = pop(), d = pop();
+        begin(Op::table_init);
+        src(d);
+        src(s);
+        src(n);
+        pointer(t);
+        unit(seg);
+        return;
+      }
+      case 13:
+        begin(Op::elem_drop);
+        unit(r.u32().value());
+        return;
+      case 14: {
+        Table* td = inst_.tables[r.u32().value()];
+        Table* ts = inst_.tables[r.u32().value()];
+        const std::uint32_t n = pop(), s = pop(), d = pop();
+        begin(Op::table_copy);
+        src(d);
+        src(s);
+        src(n);
+        pointer(td);
+        pointer(ts);
+        return;
+      }
+      case 15: {
+        Table* t = inst_.tables[r.u32().value()];
+        const std::uint32_t n = pop(), init = pop();
+        begin(Op::table_grow);
+        dst(home(height()));
+        src(init);
+        src(n);
+        pointer(t);
+        push_home();
+        return;
+      }
+      case 16: {
+        Table* t = inst_.tables[r.u32().value()];
+        begin(Op::table_size);
+        dst(home(height()));
+        pointer(t);
+        push_home();
+        return;
+      }
+      case 17: {
+        Table* t = inst_.tables[r.u32().value()];
+        const std::uint32_t n = pop(), v = pop(), i = pop();
+        begin(Op::table_fill);
+        src(i);
+        src(v);
+        src(n);
+        pointer(t);
+        return;
+      }
+      default: return;
+    }
+  }
+
+  const Function& f_;
+  const ModuleData& m_;
+  const Instance::State& inst_;
+  const void* const* handlers_;
+  std::unique_ptr<CompiledCode> out_;
+  std::vector<std::uint32_t> code_;
+  std::vector<std::uint32_t> stack_;
+  std::vector<Label> labels_;
+  std::vector<std::uint32_t> const_patches_;
+  std::unordered_map<std::uint64_t, std::uint32_t> const_index_;
+  std::uint32_t nparams_ = 0, nlocals_ = 0, stack_base_ = 0, max_height_ = 0;
+  std::uint32_t at_ = 0;
+  bool dead_ = false;
+  std::uint32_t dead_depth_ = 0;
+  std::int64_t last_dst_ = -1;
+  std::uint32_t last_start_ = 0;
+  Op last_op_ = Op::count;
+};
+
+}  // namespace
+
+std::unique_ptr<CompiledCode> compile_function(const Function& function) { return Compiler(function).run(); }
+
+}  // namespace spectrum::wasm

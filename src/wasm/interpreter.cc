@@ -1,0 +1,490 @@
+// The interpreter: one function that runs compiled code with threaded dispatch (GCC's labels as
+// values: every handler ends in its own indirect jump to the next, which predicts far better than
+// one shared switch). Wasm calls do not recurse on the host stack: frames go to the store's own
+// frame array, so deep guest recursion ends in a clean "call stack exhausted" trap.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+
+#include "wasm/code.h"
+#include "wasm/runtime.h"
+
+namespace spectrum::wasm {
+namespace {
+
+const void* const* g_handlers = nullptr;
+
+template <class T>
+inline T rd(const std::uint64_t* fp, std::uint32_t offset) {
+  T v;
+  std::memcpy(&v, reinterpret_cast<const char*>(fp) + offset, sizeof(T));
+  return v;
+}
+// Every slot write is 64 bits wide, 32-bit values zero-extended, so a slot can always be copied
+// and handed to the host as a whole.
+template <class T>
+inline void wr(std::uint64_t* fp, std::uint32_t offset, T v) {
+  std::uint64_t bits = 0;
+  std::memcpy(&bits, &v, sizeof(T));
+  std::memcpy(reinterpret_cast<char*>(fp) + offset, &bits, 8);
+}
+template <class T>
+inline T* pointer_at(const std::uint32_t* p) {
+  std::uint64_t v = static_cast<std::uint64_t>(p[0]) | static_cast<std::uint64_t>(p[1]) << 32;
+  return reinterpret_cast<T*>(static_cast<std::uintptr_t>(v));
+}
+
+void enter_frame(const CompiledCode& code, std::uint64_t* fp) {
+  std::memset(fp + code.param_slots, 0, (code.local_slots - code.param_slots) * sizeof(std::uint64_t));
+  if (!code.constants.empty())
+    std::memcpy(fp + code.local_slots, code.constants.data(), code.constants.size() * sizeof(std::uint64_t));
+}
+
+}  // namespace
+
+const void* const* interpreter_handlers() {
+  if (!g_handlers) {
+    Trap unused;
+    std::int32_t code = 0;
+    Runtime::execute(nullptr, nullptr, nullptr, unused, code);
+  }
+  return g_handlers;
+}
+
+Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_t* entry_fp, Trap& trap,
+                                 std::int32_t& exit_code) {
+  static const void* const handlers[] = {
+#define CONTROL(id) &&op_##id,
+      WASM_FOR_EACH_CONTROL_OP(CONTROL)
+#undef CONTROL
+#define NUMERIC(code, id, name, A, R, body) &&op_##id,
+      WASM_FOR_EACH_UNARY(NUMERIC) WASM_FOR_EACH_SAT_UNARY(NUMERIC) WASM_FOR_EACH_BINARY(NUMERIC)
+#undef NUMERIC
+#define MEMORY(code, id, name, V, M, align) &&op_##id,
+      WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+#undef MEMORY
+#define FUSED(id, T, body) &&op_br_##id,
+      WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+#undef FUSED
+  };
+  static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
+  if (!entry) {
+    g_handlers = handlers;
+    return Status::returned;
+  }
+
+  Store& store = *store_ptr;
+  Store::Impl& S = store.impl();
+  const std::atomic<std::uint32_t>& interrupt = interrupt_flag(store);
+  const std::uint32_t max_depth = std::min<std::uint32_t>(store.limits().max_call_depth, S.frame_capacity);
+  std::uint64_t* const stack_end = S.value_stack + S.value_stack_slots;
+  Frame* const frames = S.frames;
+  const std::uint32_t base_depth = S.depth;
+  std::uint32_t depth = base_depth;
+  std::int64_t fuel = S.fuel;
+
+  Function* fn = entry;
+  std::uint64_t* fp = entry_fp;
+  const std::uint32_t* pc = nullptr;
+  TrapKind trap_kind = TrapKind::unreachable;
+  std::string host_message;
+  std::uint8_t* mem = fn->memory->data;
+  std::uint64_t mem_size = fn->memory->size;
+  Function* callee = nullptr;
+  std::uint64_t* callee_fp = nullptr;
+  const std::uint32_t* return_pc = nullptr;
+
+#define OPERAND(i) pc[2 + (i)]
+#define DISPATCH()                          \
+  do {                                      \
+    const void* next_;                      \
+    std::memcpy(&next_, pc, sizeof next_);  \
+    goto* next_;                            \
+  } while (0)
+#define NEXT(units) \
+  do {              \
+    pc += (units);  \
+    DISPATCH();     \
+  } while (0)
+#define WASM_TRAP(kind)            \
+  ({                               \
+    trap_kind = TrapKind::kind;    \
+    goto do_trap;                  \
+    0;                             \
+  })
+#define CHECK_INTERRUPT()                                                          \
+  do {                                                                             \
+    if (interrupt.load(std::memory_order_relaxed) != 0 || --fuel < 0) [[unlikely]] \
+      goto interrupted;                                                            \
+  } while (0)
+#define RELOAD_MEMORY()          \
+  do {                           \
+    mem = fn->memory->data;      \
+    mem_size = fn->memory->size; \
+  } while (0)
+#define WASM_DIV_S(T, a, b)                                                                \
+  ({                                                                                       \
+    if (b == 0) WASM_TRAP(integer_divide_by_zero);                                         \
+    if (static_cast<T>(a) == std::numeric_limits<T>::min() && static_cast<T>(b) == -1)     \
+      WASM_TRAP(integer_overflow);                                                         \
+    static_cast<std::remove_cv_t<decltype(a)>>(static_cast<T>(a) / static_cast<T>(b));                       \
+  })
+#define WASM_REM_S(T, a, b)                                                                    \
+  ({                                                                                           \
+    if (b == 0) WASM_TRAP(integer_divide_by_zero);                                             \
+    static_cast<T>(b) == -1 ? std::remove_cv_t<decltype(a)>{0}                                                   \
+                            : static_cast<std::remove_cv_t<decltype(a)>>(static_cast<T>(a) % static_cast<T>(b)); \
+  })
+#define WASM_DIV_U(a, b)                           \
+  ({                                               \
+    if (b == 0) WASM_TRAP(integer_divide_by_zero); \
+    a / b;                                         \
+  })
+#define WASM_REM_U(a, b)                           \
+  ({                                               \
+    if (b == 0) WASM_TRAP(integer_divide_by_zero); \
+    a % b;                                         \
+  })
+#define WASM_TRUNC(I, a)                               \
+  ({                                                   \
+    if (!num::trunc_in_range<I>(a)) {                  \
+      if (std::isnan(a)) WASM_TRAP(invalid_conversion); \
+      WASM_TRAP(integer_overflow);                     \
+    }                                                  \
+    static_cast<I>(a);                                 \
+  })
+
+  // Entry: the first frame is not pushed; its `ret` at base depth returns to the caller.
+  callee = entry;
+  callee_fp = entry_fp;
+  return_pc = nullptr;
+  goto enter_wasm;
+
+  // ---- numeric
+#define UNARY(code, id, name, A, R, body)              \
+  op_##id : {                                          \
+    const A a = rd<A>(fp, OPERAND(1));                 \
+    wr<R>(fp, OPERAND(0), static_cast<R>(body));       \
+    NEXT(4);                                           \
+  }
+  WASM_FOR_EACH_UNARY(UNARY)
+  WASM_FOR_EACH_SAT_UNARY(UNARY)
+#undef UNARY
+#define BINARY(code, id, name, A, R, body)             \
+  op_##id : {                                          \
+    const A a = rd<A>(fp, OPERAND(1));                 \
+    const A b = rd<A>(fp, OPERAND(2));                 \
+    wr<R>(fp, OPERAND(0), static_cast<R>(body));       \
+    NEXT(5);                                           \
+  }
+  WASM_FOR_EACH_BINARY(BINARY)
+#undef BINARY
+#define FUSED(id, T, body)                             \
+  op_br_##id : {                                       \
+    const T a = rd<T>(fp, OPERAND(0));                 \
+    const T b = rd<T>(fp, OPERAND(1));                 \
+    if (body) {                                        \
+      const auto delta = static_cast<std::int32_t>(OPERAND(2)); \
+      if (delta < 0) CHECK_INTERRUPT();                \
+      pc += delta;                                     \
+      DISPATCH();                                      \
+    }                                                  \
+    NEXT(5);                                           \
+  }
+  WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+#undef FUSED
+
+  // ---- memory
+#define LOAD(code, id, name, V, M, align)                                       \
+  op_##id : {                                                                   \
+    const std::uint64_t ea = static_cast<std::uint64_t>(rd<std::uint32_t>(fp, OPERAND(1))) + OPERAND(2); \
+    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
+    M m;                                                                        \
+    std::memcpy(&m, mem + ea, sizeof(M));                                       \
+    wr<V>(fp, OPERAND(0), static_cast<V>(m));                                   \
+    NEXT(5);                                                                    \
+  }
+  WASM_FOR_EACH_LOAD(LOAD)
+#undef LOAD
+#define STORE(code, id, name, V, M, align)                                      \
+  op_##id : {                                                                   \
+    const std::uint64_t ea = static_cast<std::uint64_t>(rd<std::uint32_t>(fp, OPERAND(0))) + OPERAND(2); \
+    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
+    const M m = static_cast<M>(rd<V>(fp, OPERAND(1)));                          \
+    std::memcpy(mem + ea, &m, sizeof(M));                                       \
+    NEXT(5);                                                                    \
+  }
+  WASM_FOR_EACH_STORE(STORE)
+#undef STORE
+
+  // ---- control
+op_unreachable:
+  WASM_TRAP(unreachable);
+op_jmp: {
+  const auto delta = static_cast<std::int32_t>(OPERAND(0));
+  if (delta < 0) CHECK_INTERRUPT();
+  pc += delta;
+  DISPATCH();
+}
+op_br_if:
+  if (rd<std::uint32_t>(fp, OPERAND(0)) != 0) {
+    const auto delta = static_cast<std::int32_t>(OPERAND(1));
+    if (delta < 0) CHECK_INTERRUPT();
+    pc += delta;
+    DISPATCH();
+  }
+  NEXT(4);
+op_br_unless:
+  if (rd<std::uint32_t>(fp, OPERAND(0)) == 0) {
+    const auto delta = static_cast<std::int32_t>(OPERAND(1));
+    if (delta < 0) CHECK_INTERRUPT();
+    pc += delta;
+    DISPATCH();
+  }
+  NEXT(4);
+op_br_table: {
+  std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(0));
+  const std::uint32_t n = OPERAND(1);
+  if (index > n) index = n;
+  pc += static_cast<std::int32_t>(OPERAND(2 + index));
+  DISPATCH();
+}
+op_check:
+  CHECK_INTERRUPT();
+  NEXT(2);
+op_copy:
+  wr<std::uint64_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)));
+  NEXT(4);
+op_const64:
+  wr<std::uint64_t>(fp, OPERAND(0), static_cast<std::uint64_t>(OPERAND(1)) | static_cast<std::uint64_t>(OPERAND(2)) << 32);
+  NEXT(5);
+op_select:
+  wr<std::uint64_t>(fp, OPERAND(0),
+                    rd<std::uint32_t>(fp, OPERAND(3)) ? rd<std::uint64_t>(fp, OPERAND(1)) : rd<std::uint64_t>(fp, OPERAND(2)));
+  NEXT(6);
+op_global_get:
+  wr<std::uint64_t>(fp, OPERAND(0), pointer_at<Global>(&OPERAND(1))->value);
+  NEXT(5);
+op_global_set:
+  pointer_at<Global>(&OPERAND(1))->value = rd<std::uint64_t>(fp, OPERAND(0));
+  NEXT(5);
+op_ref_is_null:
+  wr<std::uint32_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)) == 0);
+  NEXT(4);
+
+op_ret:
+  if (depth == base_depth) {
+    S.fuel = fuel;
+    return Status::returned;
+  }
+  {
+    const Frame& f = frames[--depth];
+    pc = f.return_pc;
+    fp = f.fp;
+    fn = f.function;
+    RELOAD_MEMORY();
+    DISPATCH();
+  }
+
+op_call:
+  callee = pointer_at<Function>(&OPERAND(0));
+  callee_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(2));
+  return_pc = pc + 5;
+  goto do_call;
+op_call_indirect: {
+  Table* table = pointer_at<Table>(&OPERAND(0));
+  const std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(3));
+  if (index >= table->elements.size()) WASM_TRAP(undefined_element);
+  callee = reinterpret_cast<Function*>(static_cast<std::uintptr_t>(table->elements[index]));
+  if (!callee) WASM_TRAP(uninitialized_element);
+  if (callee->type_id != OPERAND(2)) WASM_TRAP(indirect_call_type_mismatch);
+  callee_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(4));
+  return_pc = pc + 7;
+  goto do_call;
+}
+
+do_call:
+  CHECK_INTERRUPT();
+  if (callee->is_host()) {
+    const std::uint32_t np = callee->param_count;
+    std::uint64_t small[16];
+    std::vector<std::uint64_t> large;
+    std::uint64_t* args = small;
+    if (np > 16) {
+      large.assign(callee_fp, callee_fp + np);
+      args = large.data();
+    } else {
+      std::memcpy(small, callee_fp, np * sizeof(std::uint64_t));
+    }
+    // A host function may call back into the guest: its frames go above ours.
+    std::uint64_t* const saved_top = S.stack_top;
+    S.stack_top = callee_fp + std::max(np, callee->result_count) + 1;
+    S.depth = depth;
+    S.fuel = fuel;
+    HostCall call(fn->instance, store);
+    HostResult result = callee->host(call, args, callee_fp);
+    S.stack_top = saved_top;
+    S.depth = base_depth;
+    fuel = S.fuel;
+    RELOAD_MEMORY();
+    switch (result.kind) {
+      case HostResult::Kind::ok: break;
+      case HostResult::Kind::trap:
+        host_message = std::move(result.message);
+        WASM_TRAP(host);
+        break;
+      case HostResult::Kind::exit:
+        exit_code = result.exit_code;
+        S.depth = base_depth;
+        S.fuel = fuel;
+        return Status::exited;
+      case HostResult::Kind::interrupted: WASM_TRAP(interrupted);
+    }
+    pc = return_pc;
+    DISPATCH();
+  }
+  if (depth >= max_depth) [[unlikely]] WASM_TRAP(stack_exhausted);
+  frames[depth++] = Frame{return_pc, fp, fn};
+enter_wasm:
+  if (!callee->code) callee->code = compile_function(*callee);
+  {
+    const CompiledCode& code = *callee->code;
+    if (callee_fp + code.frame_slots > stack_end) [[unlikely]] {
+      if (return_pc) --depth;  // report the trap in the caller
+      WASM_TRAP(stack_exhausted);
+    }
+    enter_frame(code, callee_fp);
+    fn = callee;
+    fp = callee_fp;
+    pc = code.code.data();
+    RELOAD_MEMORY();
+    DISPATCH();
+  }
+
+  // ---- memory and table instructions
+op_memory_size:
+  wr<std::uint32_t>(fp, OPERAND(0), fn->memory->pages);
+  NEXT(3);
+op_memory_grow: {
+  const std::int32_t old = fn->memory->grow(rd<std::uint32_t>(fp, OPERAND(1)));
+  RELOAD_MEMORY();
+  wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(old));
+  NEXT(4);
+}
+op_memory_fill: {
+  const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
+  const std::uint8_t value = static_cast<std::uint8_t>(rd<std::uint32_t>(fp, OPERAND(1)));
+  const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
+  if (d + n > mem_size) WASM_TRAP(memory_out_of_bounds);
+  std::memset(mem + d, value, n);
+  NEXT(5);
+}
+op_memory_copy: {
+  const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
+  const std::uint64_t s = rd<std::uint32_t>(fp, OPERAND(1));
+  const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
+  if (d + n > mem_size || s + n > mem_size) WASM_TRAP(memory_out_of_bounds);
+  std::memmove(mem + d, mem + s, n);
+  NEXT(5);
+}
+op_memory_init: {
+  const std::uint32_t segment = OPERAND(0);
+  const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(1));
+  const std::uint64_t s = rd<std::uint32_t>(fp, OPERAND(2));
+  const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(3));
+  const ModuleData& m = fn->instance->module().data();
+  const DataSegment& seg = m.datas[segment];
+  const std::uint64_t len = fn->instance->state().data_dropped[segment] ? 0 : seg.end - seg.begin;
+  if (s + n > len || d + n > mem_size) WASM_TRAP(memory_out_of_bounds);
+  if (n) std::memcpy(mem + d, m.bytes.data() + seg.begin + s, n);
+  NEXT(6);
+}
+op_data_drop:
+  fn->instance->state().data_dropped[OPERAND(0)] = true;
+  NEXT(3);
+op_table_get: {
+  Table* t = pointer_at<Table>(&OPERAND(2));
+  const std::uint32_t i = rd<std::uint32_t>(fp, OPERAND(1));
+  if (i >= t->elements.size()) WASM_TRAP(table_out_of_bounds);
+  wr<std::uint64_t>(fp, OPERAND(0), t->elements[i]);
+  NEXT(6);
+}
+op_table_set: {
+  Table* t = pointer_at<Table>(&OPERAND(2));
+  const std::uint32_t i = rd<std::uint32_t>(fp, OPERAND(0));
+  if (i >= t->elements.size()) WASM_TRAP(table_out_of_bounds);
+  t->elements[i] = rd<std::uint64_t>(fp, OPERAND(1));
+  NEXT(6);
+}
+op_table_size:
+  wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(pointer_at<Table>(&OPERAND(1))->elements.size()));
+  NEXT(5);
+op_table_grow: {
+  Table* t = pointer_at<Table>(&OPERAND(3));
+  const std::int32_t old = t->grow(rd<std::uint32_t>(fp, OPERAND(2)), rd<std::uint64_t>(fp, OPERAND(1)));
+  wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(old));
+  NEXT(7);
+}
+op_table_fill: {
+  Table* t = pointer_at<Table>(&OPERAND(3));
+  const std::uint64_t i = rd<std::uint32_t>(fp, OPERAND(0));
+  const std::uint64_t value = rd<std::uint64_t>(fp, OPERAND(1));
+  const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
+  if (i + n > t->elements.size()) WASM_TRAP(table_out_of_bounds);
+  std::fill_n(t->elements.begin() + static_cast<std::ptrdiff_t>(i), n, value);
+  NEXT(7);
+}
+op_table_copy: {
+  Table* td = pointer_at<Table>(&OPERAND(3));
+  Table* ts = pointer_at<Table>(&OPERAND(5));
+  const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
+  const std::uint64_t s = rd<std::uint32_t>(fp, OPERAND(1));
+  const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
+  if (d + n > td->elements.size() || s + n > ts->elements.size()) WASM_TRAP(table_out_of_bounds);
+  if (n) std::memmove(td->elements.data() + d, ts->elements.data() + s, n * sizeof(std::uint64_t));
+  NEXT(9);
+}
+op_table_init: {
+  Table* t = pointer_at<Table>(&OPERAND(3));
+  const std::uint32_t segment = OPERAND(5);
+  const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
+  const std::uint64_t s = rd<std::uint32_t>(fp, OPERAND(1));
+  const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
+  const auto& items = fn->instance->state().elem_segments[segment];
+  if (s + n > items.size() || d + n > t->elements.size()) WASM_TRAP(table_out_of_bounds);
+  if (n) std::memcpy(t->elements.data() + d, items.data() + s, n * sizeof(std::uint64_t));
+  NEXT(8);
+}
+op_elem_drop:
+  fn->instance->state().elem_segments[OPERAND(0)].clear();
+  NEXT(3);
+
+interrupted:
+  if (interrupt.load(std::memory_order_relaxed) != 0) {
+    trap_kind = TrapKind::interrupted;
+  } else {
+    trap_kind = TrapKind::out_of_fuel;
+    fuel = 0;
+  }
+  goto do_trap;
+
+do_trap:
+  trap.kind = trap_kind;
+  trap.message = trap_kind == TrapKind::host ? std::move(host_message) : std::string(to_string(trap_kind));
+  trap.function = function_display_name(*fn);
+  trap.offset = (fn->code && pc) ? fn->code->wasm_offset(pc) : 0;
+  S.depth = base_depth;
+  S.fuel = fuel;
+  return Status::trapped;
+
+#undef OPERAND
+#undef DISPATCH
+#undef NEXT
+#undef WASM_TRAP
+#undef CHECK_INTERRUPT
+#undef RELOAD_MEMORY
+}
+
+}  // namespace spectrum::wasm

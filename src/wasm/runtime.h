@@ -1,0 +1,123 @@
+// Engine-internal runtime objects: functions, memories, tables, globals, instances' state and the
+// store's execution stacks, shared by the linker, the compiler and the interpreter.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "wasm/engine.h"
+#include "wasm/module.h"
+
+namespace spectrum::wasm {
+
+// A function translated to the interpreter's code form (see compiler.cc for the layout).
+struct CompiledCode {
+  std::vector<std::uint32_t> code;
+  // (code index of an instruction, byte offset of the wasm instruction it came from), ascending.
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> offsets;
+  std::vector<std::uint64_t> constants;  // copied into the frame after the operand stack
+  std::uint32_t param_slots = 0;
+  std::uint32_t local_slots = 0;    // params + declared locals
+  std::uint32_t stack_slots = 0;    // operand stack's maximum height
+  std::uint32_t frame_slots = 0;    // locals + stack + constants
+  std::uint32_t wasm_offset(const std::uint32_t* pc) const;
+};
+
+struct Memory {
+  std::uint8_t* data = nullptr;  // a reservation that never moves; [0, size) is accessible
+  std::uint64_t size = 0;
+  std::uint32_t pages = 0;
+  std::uint32_t max_pages = 0;  // effective: the type's maximum capped by the store's limit
+  std::optional<std::uint32_t> declared_max;
+  std::uint64_t reserved = 0;
+  ~Memory();
+  // Old size in pages, or -1 if it cannot grow by delta.
+  std::int32_t grow(std::uint32_t delta);
+};
+
+struct Table {
+  ValType type = ValType::funcref;
+  std::vector<std::uint64_t> elements;
+  std::optional<std::uint32_t> max;
+  std::int32_t grow(std::uint32_t delta, std::uint64_t init);
+};
+
+struct Global {
+  std::uint64_t value = 0;
+  GlobalType type;
+};
+
+struct Function {
+  const FuncType* type = nullptr;
+  std::uint32_t type_id = 0;  // canonical in the store: equal ids <=> equal types
+  std::uint32_t param_count = 0, result_count = 0;
+  // A wasm function:
+  Instance* instance = nullptr;
+  std::uint32_t index = 0;  // in its module
+  const FunctionBody* body = nullptr;
+  Memory* memory = nullptr;  // its instance's memory 0
+  std::unique_ptr<CompiledCode> code;  // compiled on first call
+  // A host function:
+  HostFunction host;
+  std::string debug_name;
+  std::unique_ptr<FuncType> own_type;
+  bool is_host() const { return instance == nullptr; }
+};
+
+struct Instance::State {
+  std::vector<Function*> funcs;
+  std::vector<Table*> tables;
+  std::vector<Memory*> memories;
+  std::vector<Global*> globals;
+  std::vector<std::vector<std::uint64_t>> elem_segments;  // resolved references; emptied when dropped
+  std::vector<bool> data_dropped;
+  std::unordered_map<std::string, Extern> exports;
+};
+
+// One activation record of the interpreter's own call stack.
+struct Frame {
+  const std::uint32_t* return_pc;
+  std::uint64_t* fp;
+  Function* function;
+};
+
+struct Store::Impl {
+  std::vector<std::unique_ptr<Function>> functions;
+  std::vector<std::unique_ptr<Memory>> memories;
+  std::vector<std::unique_ptr<Table>> tables;
+  std::vector<std::unique_ptr<Global>> globals;
+  std::vector<std::unique_ptr<Instance>> instances;
+  std::vector<FuncType> canonical_types;
+
+  // Execution stacks, reserved at first use; pages are touched only as deep as calls go.
+  std::uint64_t* value_stack = nullptr;
+  std::uint64_t value_stack_slots = 0;
+  std::uint64_t* stack_top = nullptr;  // first free slot (for nested invocations from host calls)
+  Frame* frames = nullptr;
+  std::uint32_t frame_capacity = 0;
+  std::uint32_t depth = 0;
+  std::int64_t fuel = 0;
+
+  ~Impl();
+  std::uint32_t type_id(const FuncType& type);
+  Result<void> ensure_stacks(const StoreLimits& limits);
+};
+
+// Implementation entry points (defined in compiler.cc, interpreter.cc, runtime.cc).
+std::unique_ptr<CompiledCode> compile_function(const Function& function);
+const void* const* interpreter_handlers();
+std::string function_display_name(const Function& function);
+
+struct Runtime {
+  static CallOutcome invoke(Store& store, Function* function, std::span<const std::uint64_t> args);
+  static Instance* new_instance(Store& store, const Module& module);
+  static std::atomic<std::uint32_t>& interrupt_flag(Store& store) { return store.interrupt_; }
+  enum class Status : std::uint8_t { returned, trapped, exited };
+  // Runs a wasm function whose arguments are in fp[0..params); results land in fp[0..results).
+  static Status execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap, std::int32_t& exit_code);
+};
+
+}  // namespace spectrum::wasm

@@ -1,0 +1,390 @@
+// The WebAssembly core spec-suite runner: converts each .wast with wast2json (wabt) into a
+// scratch folder, then executes every command of the JSON script against the engine's embedding
+// API. Prints, per file, passed/failed/skipped and a total line; exits 1 if any assertion failed.
+//
+//   spec_runner --out DIR [--wast2json PATH] [--verbose] FILE.wast...
+#include <sys/stat.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "wasm/engine.h"
+
+using nlohmann::json;
+using namespace spectrum::wasm;
+
+namespace {
+
+struct Counts {
+  int passed = 0, failed = 0, skipped = 0;
+  std::map<std::string, int> skip_reasons;
+};
+
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<std::uint8_t>((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+// An expected or argument value from the JSON script.
+struct ScriptValue {
+  ValType type;
+  std::uint64_t bits = 0;
+  enum class Nan { none, canonical, arithmetic } nan = Nan::none;
+  bool any_non_null = false;
+};
+
+bool parse_value(const json& v, ScriptValue& out) {
+  const std::string type = v.at("type");
+  const std::string value = v.contains("value") ? v.at("value").get<std::string>() : "";
+  if (type == "i32") out.type = ValType::i32;
+  else if (type == "i64") out.type = ValType::i64;
+  else if (type == "f32") out.type = ValType::f32;
+  else if (type == "f64") out.type = ValType::f64;
+  else if (type == "externref") out.type = ValType::externref;
+  else if (type == "funcref") out.type = ValType::funcref;
+  else return false;  // v128
+  if (value == "nan:canonical") {
+    out.nan = ScriptValue::Nan::canonical;
+  } else if (value == "nan:arithmetic") {
+    out.nan = ScriptValue::Nan::arithmetic;
+  } else if (out.type == ValType::externref || out.type == ValType::funcref) {
+    if (value == "null") out.bits = 0;
+    else if (out.type == ValType::externref) out.bits = std::stoull(value) + 1;  // 0 is null
+    else out.any_non_null = true;
+  } else {
+    out.bits = std::stoull(value);
+  }
+  return true;
+}
+
+bool matches(const ScriptValue& want, std::uint64_t got) {
+  if (want.nan != ScriptValue::Nan::none) {
+    if (want.type == ValType::f32) {
+      const auto b = static_cast<std::uint32_t>(got);
+      if ((b & 0x7f800000u) != 0x7f800000u || (b & 0x007fffffu) == 0) return false;
+      return want.nan == ScriptValue::Nan::canonical ? (b & 0x007fffffu) == 0x00400000u : (b & 0x00400000u) != 0;
+    }
+    if ((got & 0x7ff0000000000000ull) != 0x7ff0000000000000ull || (got & 0x000fffffffffffffull) == 0) return false;
+    return want.nan == ScriptValue::Nan::canonical ? (got & 0x000fffffffffffffull) == 0x0008000000000000ull
+                                                   : (got & 0x0008000000000000ull) != 0;
+  }
+  if (want.any_non_null) return got != 0;
+  if (want.type == ValType::i32 || want.type == ValType::f32) return static_cast<std::uint32_t>(got) == want.bits;
+  return got == want.bits;
+}
+
+class Runner {
+ public:
+  Runner(bool verbose) : verbose_(verbose), store_(StoreLimits{}) { define_spectest(); }
+
+  Counts run(const json& script, const std::string& dir) {
+    Counts counts;
+    for (const json& cmd : script.at("commands")) {
+      const std::string type = cmd.at("type");
+      const int line = cmd.value("line", 0);
+      std::string why;
+      enum { pass, fail, skip } result = pass;
+      try {
+        if (type == "module") {
+          Instance* inst = instantiate(dir + "/" + cmd.at("filename").get<std::string>(), why);
+          current_ = inst;
+          if (cmd.contains("name")) named_[cmd.at("name")] = inst;
+          if (!inst) result = fail;
+          else continue;  // modules are not assertions
+        } else if (type == "register") {
+          Instance* inst = cmd.contains("name") ? named_[cmd.at("name")] : current_;
+          if (!inst) {
+            result = fail;
+            why = "register of a module that failed";
+          } else {
+            linker_.register_instance(cmd.at("as"), *inst);
+            continue;
+          }
+        } else if (type == "action") {
+          std::vector<std::uint64_t> values;
+          CallOutcome out;
+          if (!act(cmd.at("action"), out, why)) result = fail;
+          else if (out.kind != CallOutcome::Kind::returned) {
+            result = fail;
+            why = "action trapped: " + out.trap.describe();
+          } else {
+            continue;
+          }
+        } else if (type == "assert_return") {
+          CallOutcome out;
+          if (!act(cmd.at("action"), out, why)) {
+            result = why == "v128" ? skip : fail;
+          } else if (out.kind != CallOutcome::Kind::returned) {
+            result = fail;
+            why = "trapped: " + out.trap.describe();
+          } else {
+            const json& expected = cmd.at("expected");
+            if (expected.size() != out.values.size()) {
+              result = fail;
+              why = "wrong number of results";
+            }
+            for (std::size_t i = 0; result == pass && i < expected.size(); ++i) {
+              ScriptValue want;
+              if (!parse_value(expected[i], want)) {
+                result = skip;
+                why = "v128";
+                break;
+              }
+              if (!matches(want, out.values[i])) {
+                result = fail;
+                why = "result " + std::to_string(i) + ": got " + std::to_string(out.values[i]) + ", expected " +
+                      expected[i].dump();
+              }
+            }
+          }
+        } else if (type == "assert_trap" || type == "assert_exhaustion") {
+          CallOutcome out;
+          if (!act(cmd.at("action"), out, why)) {
+            result = why == "v128" ? skip : fail;
+          } else if (out.kind != CallOutcome::Kind::trapped) {
+            result = fail;
+            why = "did not trap (expected " + cmd.value("text", std::string()) + ")";
+          } else if (type == "assert_exhaustion" && out.trap.kind != TrapKind::stack_exhausted) {
+            result = fail;
+            why = "trapped with " + out.trap.message + " instead of exhaustion";
+          } else if (verbose_ && out.trap.message != cmd.value("text", std::string())) {
+            std::printf("  note line %d: trap '%s', spec says '%s'\n", line, out.trap.message.c_str(),
+                        cmd.value("text", std::string()).c_str());
+          }
+        } else if (type == "assert_invalid" || type == "assert_malformed") {
+          if (cmd.value("module_type", std::string("binary")) == "text") {
+            result = skip;
+            why = "text format";
+          } else {
+            auto bytes = read_bytes(dir + "/" + cmd.at("filename").get<std::string>());
+            auto m = Module::load(bytes);
+            if (m) {
+              result = fail;
+              why = "accepted; expected " + cmd.value("text", std::string());
+            } else if (verbose_) {
+              std::printf("  note line %d: %s (spec: %s)\n", line, m.error().message().c_str(),
+                          cmd.value("text", std::string()).c_str());
+            }
+          }
+        } else if (type == "assert_unlinkable" || type == "assert_uninstantiable") {
+          if (cmd.value("module_type", std::string("binary")) == "text") {
+            result = skip;
+            why = "text format";
+          } else {
+            auto bytes = read_bytes(dir + "/" + cmd.at("filename").get<std::string>());
+            auto m = Module::load(bytes);
+            if (!m) {
+              result = fail;
+              why = "does not load: " + m.error().message();
+            } else if (auto inst = linker_.instantiate(store_, *m); inst) {
+              result = fail;
+              why = "instantiated; expected " + cmd.value("text", std::string());
+            }
+          }
+        } else {
+          result = skip;
+          why = "unknown command " + type;
+        }
+      } catch (const std::exception& e) {
+        result = fail;
+        why = std::string("runner exception: ") + e.what();
+      }
+      if (result == pass) {
+        ++counts.passed;
+      } else if (result == skip) {
+        ++counts.skipped;
+        ++counts.skip_reasons[why];
+      } else {
+        ++counts.failed;
+        if (counts.failed <= 20 || verbose_) std::printf("  FAIL line %d %s: %s\n", line, type.c_str(), why.c_str());
+      }
+    }
+    return counts;
+  }
+
+ private:
+  Instance* instantiate(const std::string& path, std::string& why) {
+    auto bytes = read_bytes(path);
+    auto m = Module::load(bytes);
+    if (!m) {
+      why = "module does not load: " + m.error().message();
+      return nullptr;
+    }
+    auto inst = linker_.instantiate(store_, *m);
+    if (!inst) {
+      why = "module does not instantiate: " + inst.error().message();
+      return nullptr;
+    }
+    return *inst;
+  }
+
+  bool act(const json& action, CallOutcome& out, std::string& why) {
+    Instance* inst = action.contains("module") ? named_[action.at("module")] : current_;
+    if (!inst) {
+      why = "no module";
+      return false;
+    }
+    const std::string field = action.at("field");
+    if (action.at("type") == "get") {
+      auto e = inst->find_export(field);
+      if (!e || e->kind != ExternKind::global) {
+        why = "no global " + field;
+        return false;
+      }
+      out.kind = CallOutcome::Kind::returned;
+      out.values = {global_get(e->global)};
+      const ValType t = global_type(e->global).type;
+      if (t == ValType::i32 || t == ValType::f32) out.values[0] &= 0xFFFFFFFFu;
+      return true;
+    }
+    std::vector<std::uint64_t> args;
+    for (const json& a : action.at("args")) {
+      ScriptValue v;
+      if (!parse_value(a, v)) {
+        why = "v128";
+        return false;
+      }
+      args.push_back(v.bits);
+    }
+    auto r = inst->call(field, args);
+    if (!r) {
+      why = r.error().message();
+      return false;
+    }
+    out = std::move(*r);
+    return true;
+  }
+
+  void define_spectest() {
+    auto print = [](HostCall&, const std::uint64_t*, std::uint64_t*) { return HostResult::ok(); };
+    using V = ValType;
+    linker_.define_function(store_, "spectest", "print", FuncType{}, print);
+    linker_.define_function(store_, "spectest", "print_i32", FuncType{{V::i32}, {}}, print);
+    linker_.define_function(store_, "spectest", "print_i64", FuncType{{V::i64}, {}}, print);
+    linker_.define_function(store_, "spectest", "print_f32", FuncType{{V::f32}, {}}, print);
+    linker_.define_function(store_, "spectest", "print_f64", FuncType{{V::f64}, {}}, print);
+    linker_.define_function(store_, "spectest", "print_i32_f32", FuncType{{V::i32, V::f32}, {}}, print);
+    linker_.define_function(store_, "spectest", "print_f64_f64", FuncType{{V::f64, V::f64}, {}}, print);
+    auto global = [&](const char* name, ValType t, std::uint64_t bits) {
+      Extern e;
+      e.kind = ExternKind::global;
+      e.global = store_.create_global(GlobalType{t, false}, bits);
+      linker_.define("spectest", name, e);
+    };
+    global("global_i32", V::i32, 666);
+    global("global_i64", V::i64, 666);
+    float f = 666.6f;
+    double d = 666.6;
+    std::uint32_t fb;
+    std::uint64_t db;
+    std::memcpy(&fb, &f, 4);
+    std::memcpy(&db, &d, 8);
+    global("global_f32", V::f32, fb);
+    global("global_f64", V::f64, db);
+    Extern table;
+    table.kind = ExternKind::table;
+    table.table = *store_.create_table(TableType{V::funcref, Limits{10, 20}});
+    linker_.define("spectest", "table", table);
+    Extern memory;
+    memory.kind = ExternKind::memory;
+    memory.memory = *store_.create_memory(MemoryType{Limits{1, 2}});
+    linker_.define("spectest", "memory", memory);
+  }
+
+  bool verbose_;
+  Store store_;
+  Linker linker_;
+  Instance* current_ = nullptr;
+  std::map<std::string, Instance*> named_;
+};
+
+std::string stem(const std::string& path) {
+  std::string base = path.substr(path.find_last_of('/') + 1);
+  return base.substr(0, base.rfind('.'));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_dir = "spec-json";
+  std::string wast2json = "wast2json";
+  bool verbose = false;
+  std::vector<std::string> files;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--out" && i + 1 < argc) out_dir = argv[++i];
+    else if (a == "--wast2json" && i + 1 < argc) wast2json = argv[++i];
+    else if (a == "--verbose") verbose = true;
+    else files.push_back(a);
+  }
+  if (files.empty()) {
+    std::fprintf(stderr, "usage: spec_runner --out DIR [--wast2json PATH] [--verbose] FILE.wast...\n");
+    return 2;
+  }
+  ::mkdir(out_dir.c_str(), 0755);
+  Counts total;
+  int files_failed = 0;
+  for (const std::string& file : files) {
+    const std::string name = stem(file);
+    if (name.rfind("simd", 0) == 0) {
+      std::printf("%-28s skipped (whole file): unsupported: SIMD\n", name.c_str());
+      ++total.skip_reasons["SIMD file"];
+      continue;
+    }
+    const std::string dir = out_dir + "/" + name;
+    ::mkdir(dir.c_str(), 0755);
+    const std::string cmd = shell_quote(wast2json) + " " + shell_quote(file) + " -o " + shell_quote(dir + "/" + name + ".json") +
+                            " >" + shell_quote(dir + "/wast2json.log") + " 2>&1";
+    if (std::system(cmd.c_str()) != 0) {
+      std::printf("%-28s FAILED: wast2json could not convert it (see %s/wast2json.log)\n", name.c_str(), dir.c_str());
+      ++total.failed;
+      ++files_failed;
+      continue;
+    }
+    json script;
+    try {
+      std::ifstream in(dir + "/" + name + ".json");
+      script = json::parse(in);
+    } catch (const std::exception& e) {
+      std::printf("%-28s FAILED: bad JSON: %s\n", name.c_str(), e.what());
+      ++total.failed;
+      ++files_failed;
+      continue;
+    }
+    Runner runner(verbose);
+    Counts c = runner.run(script, dir);
+    std::printf("%-28s passed %5d  failed %4d  skipped %4d", name.c_str(), c.passed, c.failed, c.skipped);
+    for (const auto& [reason, n] : c.skip_reasons) std::printf("  [%d skipped: %s]", n, reason.c_str());
+    std::printf("\n");
+    std::fflush(stdout);
+    total.passed += c.passed;
+    total.failed += c.failed;
+    total.skipped += c.skipped;
+    for (const auto& [reason, n] : c.skip_reasons) total.skip_reasons[reason] += n;
+    if (c.failed) ++files_failed;
+  }
+  std::printf("TOTAL: %zu files, passed %d, failed %d, skipped %d", files.size(), total.passed, total.failed,
+              total.skipped);
+  for (const auto& [reason, n] : total.skip_reasons) std::printf(" [%d: %s]", n, reason.c_str());
+  std::printf("\n");
+  return total.failed ? 1 : 0;
+}
