@@ -1,13 +1,310 @@
+// The vm tier: checks everything it can before touching /dev/kvm (root filesystem, executable,
+// memory), then forks the monitor, which builds the VM, confines itself and runs the guest; this
+// side forwards captured output, enforces a last-resort deadline and builds the RunResult.
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <poll.h>
+#include <sstream>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/fd.h"
 #include "core/tier.h"
+#include "vm/boot.h"
+#include "vm/confine.h"
+#include "vm/kvm.h"
+#include "vm/monitor.h"
+#include "vm/tier_internal.h"
 
 namespace spectrum {
+namespace vm {
+
 namespace {
+
+constexpr std::uint64_t kDefaultMemory = 256ull << 20;
+constexpr std::uint64_t kMaxExecutable = 1ull << 30;
+const char* const kDefaultPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
+
+Result<UniqueFd> open_in(int root, const std::string& path, int flags) {
+  struct open_how how{};
+  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
+  if (fd < 0) return fail_errno(path);
+  return UniqueFd(static_cast<int>(fd));
+}
+
+std::string env_value(const std::vector<std::string>& env, const std::string& key) {
+  for (const auto& kv : env)
+    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') return kv.substr(key.size() + 1);
+  return {};
+}
+
+// Output of a pipe, drained into a string.
+void drain(UniqueFd& fd, std::string& out) {
+  char buf[65536];
+  ssize_t n = ::read(fd.get(), buf, sizeof buf);
+  if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
+}
+
+Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, int inherit_fd, const char* name) {
+  switch (stdio.mode) {
+    case Stdio::Mode::inherit: {
+      UniqueFd fd(::fcntl(inherit_fd, F_DUPFD_CLOEXEC, 3));
+      if (!fd) return fail_errno(std::string("dup of ") + name);
+      return fd;
+    }
+    case Stdio::Mode::null: {
+      UniqueFd fd(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
+      if (!fd) return fail_errno("open /dev/null");
+      return fd;
+    }
+    case Stdio::Mode::file: {
+      UniqueFd fd(::open(stdio.path.c_str(), (output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
+      if (!fd) return fail_errno(std::string(name) + " file " + stdio.path);
+      return fd;
+    }
+    case Stdio::Mode::capture: {
+      if (!capture) return fail(std::string("capturing ") + name + " is not supported");
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
+      capture->reset(fds[0]);
+      return UniqueFd(fds[1]);
+    }
+  }
+  return fail("bad stdio mode");
+}
+
+// The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
+// + detail, or "error CODE" + message, on `report`.
+[[noreturn]] void monitor_main(const Workload& w, const std::string& rootfs, PreparedGuest guest,
+                               ProcessConfig config, int report) {
+  auto finish = [&](const std::string& text) {
+    (void)write_all(report, text);
+    ::_exit(0);
+  };
+  auto run = [&]() -> Result<GuestOutcome> {
+    KvmVm vm = SPECTRUM_TRY(KvmVm::create(guest.memory.base(), guest.memory.size(), GuestKind::spectrum_kernel));
+    SPECTRUM_TRY(vm.set_initial_state(guest.vcpu));
+    // Confinement, then the root filesystem is "/" of this process.
+    if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns) return std::unexpected(ns.error().wrap("confining the monitor"));
+    config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
+    Process process(*guest.space, guest.memory, std::move(config));
+    SPECTRUM_TRY(drop_capabilities());
+    SPECTRUM_TRY(install_monitor_seccomp());
+    RunOptions options;
+    options.timeout = w.limits.timeout;
+    return run_guest(guest, process, vm, options);
+  };
+  auto outcome = run();
+  if (!outcome) {
+    finish("error " + std::to_string(outcome.error().exit_status()) + "\n" + outcome.error().message());
+  }
+  std::ostringstream line;
+  line << "outcome " << static_cast<int>(outcome->kind) << ' ' << outcome->status << ' '
+       << outcome->to_first_instruction.count() << ' ' << outcome->syscalls << ' ' << outcome->exits << '\n'
+       << outcome->detail;
+  finish(line.str());
+  ::_exit(0);
+}
+
+}  // namespace
+
+Result<PreflightResult> preflight(const Workload& w) {
+  if (w.rootfs.empty()) return fail("the vm tier needs --rootfs DIR: the guest's files come from a root filesystem");
+  UniqueFd root(::open(w.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return fail_errno("root filesystem " + w.rootfs);
+  if (w.program.empty()) return fail("no program given");
+  for (const Mount& m : w.mounts)
+    if (m.target.empty() || m.target.front() != '/') return fail("mount target '" + m.target + "' must be absolute");
+
+  PreflightResult pre;
+  pre.spec.envp = w.env.empty() ? std::vector<std::string>{std::string("PATH=") + kDefaultPath, "HOME=/"} : w.env;
+  if (env_value(pre.spec.envp, "PATH").empty() && !w.env.empty()) pre.spec.envp.push_back(std::string("PATH=") + kDefaultPath);
+
+  // The executable, looked up like execvp inside the root filesystem.
+  std::vector<std::string> candidates;
+  if (w.program.find('/') != std::string::npos) {
+    candidates.push_back(w.program.front() == '/' ? w.program : (w.workdir.empty() ? "/" : w.workdir) + "/" + w.program);
+  } else {
+    std::string path = env_value(pre.spec.envp, "PATH");
+    std::size_t i = 0;
+    while (i <= path.size()) {
+      std::size_t j = path.find(':', i);
+      if (j == std::string::npos) j = path.size();
+      std::string dir = path.substr(i, j - i);
+      candidates.push_back((dir.empty() ? "." : dir) + "/" + w.program);
+      i = j + 1;
+    }
+  }
+  UniqueFd exe;
+  std::string found;
+  for (const auto& c : candidates) {
+    auto fd = open_in(root.get(), c, O_RDONLY);
+    if (!fd) continue;
+    struct stat st;
+    if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    exe = std::move(*fd);
+    found = c;
+    break;
+  }
+  if (!exe) return fail(w.program + ": not found in the root filesystem " + w.rootfs);
+  struct stat st;
+  if (::fstat(exe.get(), &st) != 0) return fail_errno(found);
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxExecutable) return fail(found + ": executable larger than 1 GiB");
+  pre.spec.elf_bytes = SPECTRUM_TRY(read_all(exe.get()));
+  pre.spec.program_name = found;
+  pre.spec.elf = SPECTRUM_TRY(parse_elf(pre.spec.elf_bytes, found));
+  pre.spec.argv = w.argv();
+  pre.spec.memory_bytes = w.limits.memory_bytes.value_or(kDefaultMemory) & ~std::uint64_t{4095};
+  const std::uint64_t need = minimum_memory(pre.spec.elf);
+  if (pre.spec.memory_bytes < need)
+    return fail("memory limit " + std::to_string(pre.spec.memory_bytes >> 10) + " KiB is too small for " + found +
+                " in the vm tier: it needs at least " + std::to_string((need + 1023) >> 10) + " KiB");
+  pre.root = std::move(root);
+  return pre;
+}
+
+namespace {
+
 class VmTier final : public Tier {
  public:
   std::string_view name() const override { return "vm"; }
-  TierProbe probe() const override { return {false, "the vm tier is not built yet", {}}; }
-  Result<RunResult> run(const Workload&) override { return fail("tier 'vm' is not available yet"); }
+
+  TierProbe probe() const override {
+    TierProbe p;
+    KvmHost host = probe_kvm_host();
+    p.usable = host.usable;
+    p.reason = host.reason;
+    p.facts.push_back({"kvm flavour", host.flavour});
+    p.facts.push_back({"/dev/kvm", host.usable ? "usable (API " + std::to_string(host.api_version) + ")"
+                                               : "not usable: " + host.reason});
+    p.facts.push_back({"guest kernel", "spectrum guest kernel, " + std::to_string(guest_kernel_image().size()) +
+                                           " bytes; syscall path: 2 ring-0 instructions"});
+    p.facts.push_back({"syscall entry", host.flavour == "kvm_pvm" ? "page fault at LSTAR (kvm_pvm)" : "syscall/sysretq"});
+    return p;
+  }
+
+  Result<RunResult> run(const Workload& w) override {
+    const auto started = std::chrono::steady_clock::now();
+    PreflightResult pre = SPECTRUM_TRY(preflight(w));
+    // Only now the host's KVM: every error above is the workload's description, not the host.
+    KvmHost host = probe_kvm_host();
+    if (!host.usable) return fail("the vm tier cannot run here: " + host.reason);
+
+    PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
+    UniqueFd out_capture, err_capture;
+    ProcessConfig config;
+    config.stdin_fd = SPECTRUM_TRY(stream_fd(w.stdin_stream, false, nullptr, 0, "stdin"));
+    config.stdout_fd = SPECTRUM_TRY(stream_fd(w.stdout_stream, true, &out_capture, 1, "stdout"));
+    config.stderr_fd = SPECTRUM_TRY(stream_fd(w.stderr_stream, true, &err_capture, 2, "stderr"));
+    config.cwd = w.workdir.empty() ? "/" : w.workdir;
+    config.read_only = w.rootfs_read_only;
+    config.memory_bytes = pre.spec.memory_bytes;
+    int report_pipe[2];
+    if (::pipe2(report_pipe, O_CLOEXEC) != 0) return fail_errno("pipe2");
+    UniqueFd report_read(report_pipe[0]), report_write(report_pipe[1]);
+
+    const pid_t child = ::fork();
+    if (child < 0) return fail_errno("fork of the vm monitor");
+    if (child == 0) {
+      report_read.reset();
+      out_capture.reset();
+      err_capture.reset();
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      monitor_main(w, w.rootfs, std::move(guest), std::move(config), report_write.get());
+    }
+    // The parent keeps nothing of the guest.
+    { PreparedGuest drop = std::move(guest); }
+    config = ProcessConfig{};
+    report_write.reset();
+
+    RunResult result;
+    result.tier = "vm";
+    std::string report;
+    const auto deadline = w.limits.timeout ? std::optional(started + *w.limits.timeout + std::chrono::seconds(5)) : std::nullopt;
+    bool killed_late = false;
+    while (report_read || out_capture || err_capture) {
+      pollfd fds[3];
+      nfds_t count = 0;
+      UniqueFd* owners[3];
+      for (UniqueFd* fd : {&report_read, &out_capture, &err_capture})
+        if (*fd) {
+          fds[count] = {fd->get(), POLLIN, 0};
+          owners[count++] = fd;
+        }
+      int wait_ms = -1;
+      if (deadline) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now()).count();
+        wait_ms = static_cast<int>(std::max<long long>(0, left));
+      }
+      int ready = ::poll(fds, count, wait_ms);
+      if (ready < 0 && errno != EINTR) break;
+      if (ready == 0 && deadline && !killed_late) {  // the monitor did not stop the guest in time
+        ::kill(child, SIGKILL);
+        killed_late = true;
+      }
+      for (nfds_t i = 0; i < count; ++i) {
+        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        std::string& sink = owners[i] == &report_read ? report : owners[i] == &out_capture ? result.captured_stdout : result.captured_stderr;
+        drain(*owners[i], sink);
+      }
+    }
+    int status = 0;
+    struct rusage usage{};
+    while (::wait4(child, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    result.wall_time = std::chrono::steady_clock::now() - started;
+    result.user_cpu = std::chrono::microseconds(usage.ru_utime.tv_sec * 1'000'000 + usage.ru_utime.tv_usec);
+    result.system_cpu = std::chrono::microseconds(usage.ru_stime.tv_sec * 1'000'000 + usage.ru_stime.tv_usec);
+    result.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
+
+    if (report.rfind("error ", 0) == 0) {
+      const auto nl = report.find('\n');
+      return fail(nl == std::string::npos ? report : report.substr(nl + 1));
+    }
+    if (report.rfind("outcome ", 0) != 0) {
+      if (killed_late) {
+        result.outcome = Outcome::timed_out;
+        result.signal = SIGKILL;
+        result.detail = "timeout: the monitor was killed";
+        return result;
+      }
+      return fail(WIFSIGNALED(status) ? std::string("the vm monitor died of ") + ::strsignal(WTERMSIG(status)) +
+                                            (WTERMSIG(status) == SIGSYS ? " (a host call outside its seccomp allow-list)" : "")
+                                      : "the vm monitor ended without a report");
+    }
+    std::istringstream in(report.substr(8));
+    int kind = 0, code = 0;
+    long long first_ns = 0;
+    unsigned long long syscalls = 0, exits = 0;
+    in >> kind >> code >> first_ns >> syscalls >> exits;
+    std::string detail;
+    std::getline(in, detail);
+    std::getline(in, detail, '\0');
+    result.detail = detail;
+    result.startup_time = std::chrono::nanoseconds(first_ns);
+    switch (static_cast<GuestOutcome::Kind>(kind)) {
+      case GuestOutcome::Kind::exited: result.outcome = Outcome::exited; result.exit_code = code; break;
+      case GuestOutcome::Kind::signaled: result.outcome = Outcome::signaled; result.signal = code; break;
+      case GuestOutcome::Kind::timed_out: result.outcome = Outcome::timed_out; result.signal = SIGKILL; break;
+    }
+    return result;
+  }
 };
+
 }  // namespace
-std::unique_ptr<Tier> make_vm_tier() { return std::make_unique<VmTier>(); }
+}  // namespace vm
+
+std::unique_ptr<Tier> make_vm_tier() { return std::make_unique<vm::VmTier>(); }
+
 }  // namespace spectrum

@@ -1,0 +1,117 @@
+#include "vm/confine.h"
+
+#include <asm/termbits.h>
+#include <cerrno>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/kvm.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+namespace spectrum::vm {
+
+namespace {
+
+// The host calls of the monitor after setup: its hypercall handlers (process.cc), the run loop
+// (monitor.cc, kvm.cc), logging and the C/C++ runtime's memory management.
+constexpr const char* kAllowed[] = {
+    // hypercalls: files, directories
+    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close", "lseek",
+    "fcntl", "sendfile", "openat2", "fstat", "newfstatat", "statx", "fstatfs", "readlinkat",
+    "faccessat2", "getdents64", "mkdirat", "unlinkat", "renameat2", "ftruncate", "fsync", "fdatasync",
+    // hypercalls: time and randomness
+    "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time", "getrandom",
+    // guest memory given back; the runtime's own allocations
+    "madvise", "mmap", "munmap", "mremap", "brk", "mprotect",
+    // the run loop: timeout signal, end
+    "rt_sigreturn", "rt_sigprocmask", "timer_delete", "exit", "exit_group", "getpid", "gettid", "tgkill",
+    "futex",
+};
+
+constexpr unsigned long kAllowedIoctls[] = {
+    KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, TCGETS, TIOCGWINSZ,
+};
+
+Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags, const char* what) {
+  if (::mount(source, target, type, flags, nullptr) != 0) return fail_errno(std::string("mount: ") + what);
+  return {};
+}
+
+}  // namespace
+
+std::vector<std::string> monitor_syscall_allow_list() {
+  std::vector<std::string> out(std::begin(kAllowed), std::end(kAllowed));
+  out.push_back("ioctl");
+  return out;
+}
+
+Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts, bool read_only) {
+  if (::unshare(CLONE_NEWNS) != 0) return fail_errno("unshare(CLONE_NEWNS) for the monitor's mount namespace");
+  SPECTRUM_TRY(mount_checked(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, "making / private"));
+  SPECTRUM_TRY(mount_checked(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + rootfs).c_str()));
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return fail_errno("open rootfs " + rootfs);
+  for (const Mount& m : mounts) {
+    struct open_how how{};
+    how.flags = O_PATH | O_CLOEXEC;
+    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+    UniqueFd target(static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
+    if (!target) return fail_errno("mount target " + m.target + " in the root filesystem");
+    const std::string target_path = "/proc/self/fd/" + std::to_string(target.get());
+    SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + m.host_path).c_str()));
+    if (m.read_only)
+      SPECTRUM_TRY(mount_checked(nullptr, target_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, ("read-only " + m.target).c_str()));
+  }
+  if (read_only) SPECTRUM_TRY(mount_checked(nullptr, rootfs.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, "read-only rootfs"));
+  if (::fchdir(root.get()) != 0) {
+    UniqueFd dir(::open(rootfs.c_str(), O_DIRECTORY | O_CLOEXEC));
+    if (!dir || ::fchdir(dir.get()) != 0) return fail_errno("chdir " + rootfs);
+  }
+  // pivot_root(".", "."): the old root ends up on top of the new one and is detached at once.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root into " + rootfs);
+  if (::umount2(".", MNT_DETACH) != 0) return fail_errno("detaching the host's root");
+  if (::chdir("/") != 0) return fail_errno("chdir /");
+  return {};
+}
+
+Result<void> drop_capabilities() {
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("PR_SET_NO_NEW_PRIVS");
+  for (int cap = 0; cap <= 63; ++cap) {
+    if (::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM)
+      return fail_errno("PR_CAPBSET_DROP " + std::to_string(cap));
+  }
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capset, &header, data) != 0) return fail_errno("capset (dropping all capabilities)");
+  if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
+    return fail_errno("clearing ambient capabilities");
+  return {};
+}
+
+Result<void> install_monitor_seccomp() {
+  scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_KILL_PROCESS);
+  if (!ctx) return fail("seccomp_init failed");
+  struct Release {
+    scmp_filter_ctx c;
+    ~Release() { ::seccomp_release(c); }
+  } release{ctx};
+  for (const char* name : kAllowed) {
+    int nr = ::seccomp_syscall_resolve_name(name);
+    if (nr == __NR_SCMP_ERROR) return fail(std::string("seccomp: unknown syscall ") + name);
+    if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0) return fail_errno(std::string("seccomp_rule_add ") + name, -rc);
+  }
+  for (unsigned long request : kAllowedIoctls) {
+    if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request)); rc != 0)
+      return fail_errno("seccomp_rule_add ioctl", -rc);
+  }
+  if (int rc = ::seccomp_load(ctx); rc != 0) return fail_errno("seccomp_load", -rc);
+  return {};
+}
+
+}  // namespace spectrum::vm

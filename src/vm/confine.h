@@ -1,0 +1,32 @@
+// The monitor's self-confinement (the idea of Firecracker's jailer): once the VM exists it needs
+// only its hypercalls' host calls, so it
+//   1. enters a mount namespace of its own where "/" is the workload's root filesystem (with its
+//      --mount binds) and nothing else of the host is reachable,
+//   2. drops every capability (bounding set included) and sets no_new_privs,
+//   3. installs a seccomp filter allowing only the host system calls its hypercalls make.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fd.h"
+#include "core/workload.h"
+
+namespace spectrum::vm {
+
+// Makes `rootfs` (plus `mounts`) the root of a new mount namespace of the calling process. The
+// mount targets are resolved inside the root filesystem, so a symlink there cannot redirect one.
+Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts, bool read_only);
+
+// Drops all capabilities from every set and the bounding set, and sets PR_SET_NO_NEW_PRIVS.
+Result<void> drop_capabilities();
+
+// The allow-list filter (KILL_PROCESS for everything else). ioctl is limited to the vCPU's
+// KVM_RUN / register requests and the two terminal queries the hypercalls forward.
+Result<void> install_monitor_seccomp();
+
+// The host system calls the filter allows, by name (for docs and tests).
+std::vector<std::string> monitor_syscall_allow_list();
+
+}  // namespace spectrum::vm

@@ -1,0 +1,37 @@
+// Reading the workload's executable: a static x86-64 ELF (ET_EXEC, or ET_DYN without an
+// interpreter = static-PIE). Decoding and validation only; loading is the loader's job.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+
+namespace spectrum::vm {
+
+struct ElfSegment {
+  std::uint64_t file_offset = 0, file_size = 0;
+  std::uint64_t vaddr = 0, memory_size = 0;
+  unsigned prot = 0;  // PROT_READ | PROT_WRITE | PROT_EXEC from p_flags
+};
+
+struct ElfImage {
+  bool position_independent = false;  // ET_DYN: loaded at a base the loader chooses
+  std::uint64_t entry = 0;
+  std::uint64_t phdr_vaddr = 0;  // where the program headers are in memory (before the load bias)
+  std::uint16_t phdr_count = 0;
+  std::uint16_t phdr_entry_size = 0;
+  std::vector<ElfSegment> segments;  // PT_LOAD, in ascending vaddr order
+  bool executable_stack = false;     // PT_GNU_STACK with PF_X
+
+  std::uint64_t lowest_vaddr() const;
+  std::uint64_t highest_vaddr() const;  // end of the last segment
+};
+
+// Errors name the file and the field or byte offset at fault; a dynamic executable is refused
+// naming its interpreter. All are Spectrum errors (exit 125): the run never starts.
+Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name);
+
+}  // namespace spectrum::vm

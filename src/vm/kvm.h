@@ -1,0 +1,75 @@
+// Thin RAII layer over /dev/kvm: the VM, its memory slot and one vCPU. Knows nothing of the guest
+// it runs (the later Linux-guest issue reuses it unchanged).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <linux/kvm.h>
+
+#include "core/error.h"
+#include "core/fd.h"
+#include "vm/boot.h"
+
+namespace spectrum::vm {
+
+// What the host offers, without creating anything (for `spectrum info` and early errors).
+struct KvmHost {
+  bool usable = false;
+  int open_errno = 0;
+  std::string reason;    // why not usable
+  std::string flavour;   // "kvm_pvm", "hardware (kvm_intel)", "hardware (kvm_amd)", "none"
+  int api_version = 0;
+};
+KvmHost probe_kvm_host(const std::string& device = "/dev/kvm");
+
+// One CPUID leaf, independent of KVM's struct (the filter is tested without /dev/kvm).
+struct CpuidLeaf {
+  std::uint32_t function = 0, index = 0, flags = 0;
+  std::uint32_t eax = 0, ebx = 0, ecx = 0, edx = 0;
+};
+enum class GuestKind {
+  spectrum_kernel,  // our own guest kernel: ring 0 never runs XSAVE/POPCNT/CX16, ring 3 may
+  linux_kernel,     // a Linux guest on kvm_pvm must not see what ring 0 cannot emulate
+};
+// Removes the features the guest must not use from KVM_GET_SUPPORTED_CPUID's answer and marks the
+// hypervisor. Rows of one table: leaf, register, bit, and which guests must not see it.
+void filter_cpuid(std::vector<CpuidLeaf>& leaves, GuestKind kind);
+
+class KvmVm {
+ public:
+  // Opens the device, makes the VM with `memory` as slot 0 at guest-physical 0, and one vCPU.
+  static Result<KvmVm> create(std::uint8_t* memory, std::uint64_t size, GuestKind kind,
+                              const std::string& device = "/dev/kvm");
+  KvmVm(KvmVm&&) noexcept;
+  KvmVm& operator=(KvmVm&&) = delete;
+  KvmVm(const KvmVm&) = delete;
+  KvmVm& operator=(const KvmVm&) = delete;
+  ~KvmVm();
+
+  Result<void> set_initial_state(const VcpuState& state);
+
+  // KVM_RUN; returns false on EINTR (a signal, e.g. the timeout) and true on an exit.
+  Result<bool> run();
+  kvm_run& exit_info() { return *run_; }
+  // Registers of the stopped vCPU (through sync_regs when KVM offers it, else ioctls).
+  Result<kvm_regs*> regs();
+  Result<kvm_sregs*> sregs();
+  void regs_changed() { regs_dirty_ = true; }
+  void sregs_changed() { sregs_dirty_ = true; }
+  // A signal handler may set immediate_exit to stop the vCPU without a race.
+  volatile std::uint8_t* immediate_exit() { return &run_->immediate_exit; }
+
+ private:
+  KvmVm() = default;
+  UniqueFd kvm_, vm_, vcpu_;
+  kvm_run* run_ = nullptr;
+  std::size_t run_size_ = 0;
+  bool sync_regs_ = false;
+  kvm_regs regs_{};
+  kvm_sregs sregs_{};
+  bool regs_valid_ = false, sregs_valid_ = false, regs_dirty_ = false, sregs_dirty_ = false;
+};
+
+}  // namespace spectrum::vm

@@ -1,0 +1,317 @@
+#include "vm/memory.h"
+
+#include <cerrno>
+#include <cstring>
+#include <sys/mman.h>
+#include <utility>
+
+namespace spectrum::vm {
+
+using namespace x86;
+
+// Allocates a frame or returns its errno from the enclosing GuestResult function.
+#define SPECTRUM_GUEST_TRY_FRAME(frames)                        \
+  ({                                                             \
+    auto frame_result_ = (frames).allocate();                    \
+    if (!frame_result_) return std::unexpected(frame_result_.error()); \
+    *frame_result_;                                              \
+  })
+
+namespace {
+constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
+constexpr unsigned index_at(std::uint64_t vaddr, int level) {  // level 3 = PML4 ... 0 = PT
+  return static_cast<unsigned>((vaddr >> (12 + 9 * level)) & 511);
+}
+// Checks a user range: aligned, non-empty, no wrap, inside user space.
+GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
+  if (!page_aligned(start) || length == 0) return std::unexpected(EINVAL);
+  if (start < AddressSpace::kUserLowest || length > AddressSpace::kUserEnd - start)
+    return std::unexpected(ENOMEM);
+  return {};
+}
+std::uint64_t round_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
+}  // namespace
+
+// ---- GuestMemory ----
+
+Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
+  if (size == 0 || !page_aligned(size)) return fail("guest memory size must be a non-zero multiple of 4 KiB");
+  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return fail_errno("mmap of " + std::to_string(size) + " bytes of guest memory");
+  GuestMemory m;
+  m.base_ = static_cast<std::uint8_t*>(p);
+  m.size_ = size;
+  return m;
+}
+
+GuestMemory::GuestMemory(GuestMemory&& o) noexcept
+    : base_(std::exchange(o.base_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
+  if (this != &o) {
+    if (base_) ::munmap(base_, size_);
+    base_ = std::exchange(o.base_, nullptr);
+    size_ = std::exchange(o.size_, 0);
+  }
+  return *this;
+}
+GuestMemory::~GuestMemory() {
+  if (base_) ::munmap(base_, size_);
+}
+
+std::uint8_t* GuestMemory::at(std::uint64_t gpa, std::uint64_t length) const {
+  if (gpa > size_ || length > size_ - gpa) return nullptr;
+  return base_ + gpa;
+}
+
+void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
+  if (std::uint8_t* p = at(gpa, length)) ::madvise(p, length, MADV_DONTNEED);
+}
+
+// ---- FrameAllocator ----
+
+FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
+    : memory_(memory), next_(round_up(first)), end_(memory.size() & ~kPageMask) {
+  if (next_ > end_) next_ = end_;
+}
+
+GuestResult<std::uint64_t> FrameAllocator::allocate() {
+  if (!released_.empty()) {
+    std::uint64_t frame = released_.back();
+    released_.pop_back();
+    return frame;
+  }
+  if (next_ >= end_) return std::unexpected(ENOMEM);
+  std::uint64_t frame = next_;
+  next_ += kPageSize;
+  return frame;
+}
+
+void FrameAllocator::release(std::uint64_t frame) {
+  // Zeroed by the host kernel, and the host memory is given back: freed guest memory costs nothing.
+  memory_.discard(frame, kPageSize);
+  released_.push_back(frame);
+}
+
+// ---- AddressSpace ----
+
+std::uint64_t user_pte_flags(unsigned prot) {
+  if ((prot & (kProtRead | kProtWrite | kProtExec)) == 0) return kPteProtNone;
+  std::uint64_t flags = kPtePresent | kPteUser;
+  if (prot & kProtWrite) flags |= kPteWritable;
+  if (!(prot & kProtExec)) flags |= kPteNoExecute;
+  return flags;
+}
+
+std::uint64_t* AddressSpace::table(std::uint64_t gpa) const {
+  return reinterpret_cast<std::uint64_t*>(memory_->at(gpa, kPageSize));
+}
+
+GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocator& frames,
+                                               std::span<const KernelRange> kernel) {
+  AddressSpace space(memory, frames);
+  space.pml4_ = SPECTRUM_GUEST_TRY_FRAME(frames);
+  for (const KernelRange& range : kernel) {
+    if (!page_aligned(range.start) || range.end > kUserLowest || range.start >= range.end)
+      return std::unexpected(EINVAL);
+    for (std::uint64_t page = range.start; page < range.end; page += kPageSize) {
+      std::uint64_t* pte = nullptr;
+      if (auto leaf = space.leaf(page, true, 0); leaf) pte = *leaf;
+      else return std::unexpected(leaf.error());
+      *pte = page | kPtePresent | (range.writable ? kPteWritable : 0) |
+             (range.executable ? 0 : kPteNoExecute);
+    }
+  }
+  return space;
+}
+
+std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
+  std::uint64_t table_gpa = pml4_;
+  for (int level = 3; level > 0; --level) {
+    std::uint64_t* t = table(table_gpa);
+    if (!t) return nullptr;
+    std::uint64_t e = t[index_at(vaddr, level)];
+    if (!(e & kPtePresent) || (e & kPteLarge)) return nullptr;
+    table_gpa = e & kPteAddressMask;
+  }
+  std::uint64_t* pt = table(table_gpa);
+  return pt ? &pt[index_at(vaddr, 0)] : nullptr;
+}
+
+GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit) {
+  std::uint64_t table_gpa = pml4_;
+  for (int level = 3; level > 0; --level) {
+    std::uint64_t* t = table(table_gpa);
+    if (!t) return std::unexpected(EFAULT);
+    std::uint64_t& e = t[index_at(vaddr, level)];
+    if (!(e & kPtePresent)) {
+      if (!create) return nullptr;
+      std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(*frames_);
+      // Permissions are decided at the leaf; upper levels allow everything the leaf may.
+      e = frame | kPtePresent | kPteWritable | user_bit;
+    }
+    e |= user_bit;
+    table_gpa = e & kPteAddressMask;
+  }
+  std::uint64_t* pt = table(table_gpa);
+  if (!pt) return std::unexpected(EFAULT);
+  return &pt[index_at(vaddr, 0)];
+}
+
+bool AddressSpace::is_mapped(std::uint64_t page) const {
+  const std::uint64_t* pte = find_leaf(page);
+  return pte && (*pte & (kPtePresent | kPteProtNone));
+}
+
+std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const {
+  const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
+  return pte ? *pte : 0;
+}
+
+GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot) {
+  length = round_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
+  if (auto ok = unmap(start, length); !ok) return ok;
+  const std::uint64_t flags = user_pte_flags(prot);
+  for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+    auto frame = frames_->allocate();
+    auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
+    if (!frame || !pte) {
+      if (frame) frames_->release(*frame);
+      if (page > start) (void)unmap(start, page - start);
+      return std::unexpected(ENOMEM);
+    }
+    **pte = *frame | flags;
+    ++mapped_pages_;
+  }
+  // Record the range, merged with touching neighbours.
+  std::uint64_t end = start + length;
+  auto next = regions_.lower_bound(start);
+  if (next != regions_.end() && next->first == end) {
+    end = next->second;
+    next = regions_.erase(next);
+  }
+  if (next != regions_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->second == start) {
+      prev->second = end;
+      return {};
+    }
+  }
+  regions_[start] = end;
+  return {};
+}
+
+GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length) {
+  length = round_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  const std::uint64_t end = start + length;
+  // Only pages inside recorded regions can be mapped: walk those, not the whole range.
+  auto it = regions_.upper_bound(start);
+  if (it != regions_.begin()) --it;
+  while (it != regions_.end() && it->first < end) {
+    auto [region_start, region_end] = *it;
+    if (region_end <= start) {
+      ++it;
+      continue;
+    }
+    const std::uint64_t from = std::max(region_start, start), to = std::min(region_end, end);
+    for (std::uint64_t page = from; page < to; page += kPageSize) {
+      std::uint64_t* pte = find_leaf(page);
+      if (pte && (*pte & (kPtePresent | kPteProtNone))) {
+        frames_->release(*pte & kPteAddressMask);
+        *pte = 0;
+        --mapped_pages_;
+      }
+    }
+    it = regions_.erase(it);
+    if (region_start < from) regions_[region_start] = from;
+    if (to < region_end) it = regions_.emplace(to, region_end).first, ++it;
+  }
+  return {};
+}
+
+GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t length, unsigned prot) {
+  length = round_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  for (std::uint64_t page = start; page < start + length; page += kPageSize)
+    if (!is_mapped(page)) return std::unexpected(ENOMEM);  // as Linux: the whole range must be mapped
+  const std::uint64_t flags = user_pte_flags(prot);
+  for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+    std::uint64_t* pte = find_leaf(page);
+    *pte = (*pte & kPteAddressMask) | flags;
+  }
+  return {};
+}
+
+GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::uint64_t below) const {
+  length = round_up(length);
+  std::uint64_t top = below ? std::min(below & ~kPageMask, kUserEnd) : kUserEnd;
+  if (length == 0 || length > top) return std::unexpected(ENOMEM);
+  // Regions in descending order; take the highest gap that fits.
+  for (auto it = regions_.rbegin(); it != regions_.rend(); ++it) {
+    if (it->first >= top) continue;
+    if (it->second <= top && top - it->second >= length) break;
+    top = std::min(top, it->first);
+    if (top < length) return std::unexpected(ENOMEM);
+  }
+  if (top < kUserLowest + length) return std::unexpected(ENOMEM);
+  return top - length;
+}
+
+GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access access) const {
+  if (vaddr >= kUserEnd) return std::unexpected(EFAULT);
+  const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
+  if (!pte || !(*pte & kPtePresent) || !(*pte & kPteUser)) return std::unexpected(EFAULT);
+  if (access == Access::write && !(*pte & kPteWritable)) return std::unexpected(EFAULT);
+  return (*pte & kPteAddressMask) | (vaddr & kPageMask);
+}
+
+GuestResult<void> AddressSpace::copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length,
+                                     bool to_guest, bool ignore_write_protect) const {
+  if (length > kUserEnd || vaddr > kUserEnd - length) return std::unexpected(EFAULT);
+  while (length > 0) {
+    const Access access = to_guest && !ignore_write_protect ? Access::write : Access::read;
+    auto gpa = translate(vaddr, access);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::size_t chunk = std::min<std::size_t>(length, kPageSize - (vaddr & kPageMask));
+    std::uint8_t* guest = memory_->at(*gpa, chunk);
+    if (!guest) return std::unexpected(EFAULT);
+    if (to_guest) std::memcpy(guest, host, chunk);
+    else std::memcpy(host, guest, chunk);
+    vaddr += chunk;
+    host += chunk;
+    length -= chunk;
+  }
+  return {};
+}
+
+GuestResult<void> AddressSpace::read(std::uint64_t vaddr, std::span<std::uint8_t> out) const {
+  return copy(vaddr, out.data(), out.size(), false, false);
+}
+GuestResult<void> AddressSpace::write(std::uint64_t vaddr, std::span<const std::uint8_t> data) {
+  return copy(vaddr, const_cast<std::uint8_t*>(data.data()), data.size(), true, false);
+}
+GuestResult<void> AddressSpace::fill(std::uint64_t vaddr, std::span<const std::uint8_t> data) {
+  return copy(vaddr, const_cast<std::uint8_t*>(data.data()), data.size(), true, true);
+}
+
+GuestResult<std::string> AddressSpace::read_string(std::uint64_t vaddr, std::size_t max) const {
+  std::string out;
+  while (out.size() <= max) {
+    auto gpa = translate(vaddr, Access::read);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::size_t chunk = kPageSize - (vaddr & kPageMask);
+    const char* guest = reinterpret_cast<const char*>(memory_->at(*gpa, chunk));
+    if (!guest) return std::unexpected(EFAULT);
+    const void* nul = std::memchr(guest, 0, chunk);
+    const std::size_t n = nul ? static_cast<const char*>(nul) - guest : chunk;
+    out.append(guest, n);
+    if (nul) break;
+    vaddr += chunk;
+  }
+  if (out.size() > max) return std::unexpected(ENAMETOOLONG);
+  return out;
+}
+
+}  // namespace spectrum::vm

@@ -1,0 +1,123 @@
+// Guest memory and the workload's address space. The monitor owns the guest's page tables: they
+// live in frames that no guest virtual address maps, so only the monitor can change them, and every
+// guest pointer the monitor follows is translated through them with the access the guest itself
+// would need (user, write) — a pointer the guest could not use is EFAULT here too.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <expected>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "vm/x86.h"
+
+namespace spectrum::vm {
+
+// A guest error: a Linux errno for the workload, never a failure of Spectrum.
+template <class T>
+using GuestResult = std::expected<T, int>;
+
+// The guest's physical memory: one anonymous host mapping, released by the destructor.
+class GuestMemory {
+ public:
+  static Result<GuestMemory> create(std::uint64_t size);
+  GuestMemory(GuestMemory&&) noexcept;
+  GuestMemory& operator=(GuestMemory&&) noexcept;
+  GuestMemory(const GuestMemory&) = delete;
+  GuestMemory& operator=(const GuestMemory&) = delete;
+  ~GuestMemory();
+
+  std::uint64_t size() const { return size_; }
+  std::uint8_t* base() const { return base_; }
+  // The host address of [gpa, gpa+length), or nullptr if any byte is outside (overflow-safe).
+  std::uint8_t* at(std::uint64_t gpa, std::uint64_t length) const;
+  // Gives the frames' host pages back (they read as zero afterwards).
+  void discard(std::uint64_t gpa, std::uint64_t length);
+
+ private:
+  GuestMemory() = default;
+  std::uint8_t* base_ = nullptr;
+  std::uint64_t size_ = 0;
+};
+
+// Hands out 4 KiB guest-physical frames of [first, end); freed frames are zeroed and reused.
+class FrameAllocator {
+ public:
+  FrameAllocator(GuestMemory& memory, std::uint64_t first);
+  GuestResult<std::uint64_t> allocate();  // ENOMEM when guest memory is used up
+  void release(std::uint64_t frame);
+  std::uint64_t free_frames() const { return (end_ - next_) / x86::kPageSize + released_.size(); }
+
+ private:
+  GuestMemory& memory_;
+  std::uint64_t next_, end_;
+  std::vector<std::uint64_t> released_;
+};
+
+enum Protection : unsigned { kProtRead = 1, kProtWrite = 2, kProtExec = 4 };  // = PROT_*
+
+enum class Access { read, write };
+
+class AddressSpace {
+ public:
+  static inline constexpr std::uint64_t kUserLowest = 0x200000;       // the kernel area lies below
+  static inline constexpr std::uint64_t kUserEnd = 0x0000'7fff'ffff'f000;  // like Linux's TASK_SIZE
+
+  // Makes the top-level table and identity-maps the kernel area (supervisor only) from `layout`:
+  // (start, end, writable, executable) ranges below kUserLowest.
+  struct KernelRange {
+    std::uint64_t start, end;
+    bool writable, executable;
+  };
+  static GuestResult<AddressSpace> create(GuestMemory& memory, FrameAllocator& frames,
+                                          std::span<const KernelRange> kernel);
+
+  std::uint64_t root() const { return pml4_; }  // CR3
+
+  // [start, start+length) page-aligned, inside user space. New frames read as zero.
+  GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot);
+  GuestResult<void> unmap(std::uint64_t start, std::uint64_t length);
+  GuestResult<void> protect(std::uint64_t start, std::uint64_t length, unsigned prot);
+  bool is_mapped(std::uint64_t page) const;
+  // A free user range of `length` bytes, searched downwards from `below` (0: the default top).
+  GuestResult<std::uint64_t> find_free(std::uint64_t length, std::uint64_t below = 0) const;
+
+  // Guest-physical address of a user virtual address for `access` from ring 3; EFAULT if none.
+  GuestResult<std::uint64_t> translate(std::uint64_t vaddr, Access access) const;
+  // The page-table entry of a page (0 if none); for tests and diagnostics.
+  std::uint64_t entry(std::uint64_t vaddr) const;
+  // Copies between host buffers and guest virtual memory, checking each page; EFAULT on any
+  // byte the workload itself could not access that way.
+  GuestResult<void> read(std::uint64_t vaddr, std::span<std::uint8_t> out) const;
+  GuestResult<void> write(std::uint64_t vaddr, std::span<const std::uint8_t> data);
+  // Writes ignoring write protection (the loader fills read-only segments).
+  GuestResult<void> fill(std::uint64_t vaddr, std::span<const std::uint8_t> data);
+  // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
+  GuestResult<std::string> read_string(std::uint64_t vaddr, std::size_t max) const;
+
+  std::uint64_t mapped_bytes() const { return mapped_pages_ * x86::kPageSize; }
+
+ private:
+  AddressSpace(GuestMemory& memory, FrameAllocator& frames) : memory_(&memory), frames_(&frames) {}
+  std::uint64_t* table(std::uint64_t gpa) const;
+  // The leaf entry of `vaddr`, making missing tables when `create` (else nullptr if absent).
+  GuestResult<std::uint64_t*> leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit);
+  std::uint64_t* find_leaf(std::uint64_t vaddr) const;
+  GuestResult<void> copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length, bool to_guest,
+                         bool ignore_write_protect) const;
+
+  GuestMemory* memory_;
+  FrameAllocator* frames_;
+  std::uint64_t pml4_ = 0;
+  std::uint64_t mapped_pages_ = 0;
+  std::map<std::uint64_t, std::uint64_t> regions_;  // mapped user ranges: start -> end, disjoint
+};
+
+// Leaf flags for a user mapping of `prot`.
+std::uint64_t user_pte_flags(unsigned prot);
+
+}  // namespace spectrum::vm

@@ -1,0 +1,321 @@
+#include "vm/monitor.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <sys/mman.h>
+#include <sys/random.h>
+
+#include "vm/guest/abi.h"
+#include "vm/kvm.h"
+#include "vm/user_stack.h"
+#include "vm/x86.h"
+
+namespace spectrum::vm {
+
+using x86::kPageMask;
+using x86::kPageSize;
+
+namespace {
+std::uint64_t page_down(std::uint64_t v) { return v & ~kPageMask; }
+std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+std::string size_text(std::uint64_t bytes) {
+  return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string((bytes + 1023) >> 10) + " KiB";
+}
+
+constexpr std::uint64_t kHeapHeadroom = 256 * 1024;
+}  // namespace
+
+std::uint64_t stack_size_for(std::uint64_t memory_bytes) {
+  return std::clamp<std::uint64_t>(page_down(memory_bytes / 16), 64 * 1024, 8ull << 20);
+}
+
+std::uint64_t minimum_memory(const ElfImage& elf) {
+  std::uint64_t image = 0;
+  for (const auto& s : elf.segments) image += page_up((s.vaddr & kPageMask) + s.memory_size);
+  const std::uint64_t stack = 64 * 1024;
+  const std::uint64_t tables = 16 * kPageSize + (image + stack + kHeapHeadroom) / 512;
+  return GUEST_KERNEL_AREA_END + image + stack + kHeapHeadroom + tables;
+}
+
+Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
+  const std::uint64_t need = minimum_memory(spec.elf);
+  if (spec.memory_bytes < need)
+    return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
+                " in the vm tier: it needs at least " + size_text(page_up(need)));
+  PreparedGuest g{SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes))), {}, {}, {}, 0, 0, 0};
+  g.frames = std::make_unique<FrameAllocator>(g.memory, GUEST_KERNEL_AREA_END);
+  const auto kernel_ranges = kernel_area_ranges();
+  auto space = AddressSpace::create(g.memory, *g.frames, kernel_ranges);
+  if (!space) return fail("building the guest's page tables: " + std::string(std::strerror(space.error())));
+  g.space = std::make_unique<AddressSpace>(std::move(*space));
+  SPECTRUM_TRY(write_kernel_area(g.memory));
+
+  // The executable: each PT_LOAD segment mapped, filled from the file, then given its protection
+  // (pages shared by two segments get the union).
+  const ElfImage& elf = spec.elf;
+  g.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
+  auto too_small = [&](const std::string& what) {
+    return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name + " (" + what + ")");
+  };
+  for (const auto& seg : elf.segments) {
+    const std::uint64_t start = page_down(seg.vaddr + g.load_bias), end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
+    if (start < AddressSpace::kUserLowest)
+      return fail(spec.program_name + ": segment at " + hex(seg.vaddr) + " lies in the guest kernel's area (below " +
+                  hex(AddressSpace::kUserLowest) + ")");
+    for (std::uint64_t page = start; page < end; page += kPageSize)
+      if (!g.space->is_mapped(page) && !g.space->map(page, kPageSize, kProtRead | kProtWrite)) return too_small("loading the executable");
+    std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(spec.elf_bytes.data()) + seg.file_offset, seg.file_size);
+    if (!g.space->fill(seg.vaddr + g.load_bias, bytes)) return fail("loading " + spec.program_name + ": segment write failed");
+  }
+  for (const auto& seg : elf.segments) {
+    const std::uint64_t start = page_down(seg.vaddr + g.load_bias), end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      unsigned prot = seg.prot;
+      for (const auto& other : elf.segments) {
+        const std::uint64_t o_start = page_down(other.vaddr + g.load_bias), o_end = page_up(other.vaddr + g.load_bias + other.memory_size);
+        if (page >= o_start && page < o_end) prot |= other.prot;
+      }
+      (void)g.space->protect(page, kPageSize, prot);
+    }
+  }
+  g.entry = elf.entry + g.load_bias;
+  g.brk_start = page_up(elf.highest_vaddr() + g.load_bias);
+
+  // The stack, with guard space below it left unmapped.
+  const std::uint64_t stack_size = stack_size_for(spec.memory_bytes);
+  if (!g.space->map(kStackTop - stack_size, stack_size, kProtRead | kProtWrite | (elf.executable_stack ? unsigned{kProtExec} : 0u)))
+    return too_small("the stack");
+  AuxvInputs aux;
+  aux.phdr = elf.phdr_vaddr + g.load_bias;
+  aux.phent = elf.phdr_entry_size;
+  aux.phnum = elf.phdr_count;
+  aux.entry = g.entry;
+  std::uint32_t eax = 1, ebx, ecx = 0, edx;
+  __asm__("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+  aux.hwcap = edx;
+  if (::getrandom(aux.random.data(), aux.random.size(), 0) != static_cast<ssize_t>(aux.random.size()))
+    return fail_errno("getrandom for AT_RANDOM");
+  InitialStack stack = build_initial_stack(kStackTop, spec.argv, spec.envp, aux);
+  if (stack.bytes.size() > stack_size / 2) return fail("arguments and environment too large for the guest's stack");
+  if (!g.space->write(stack.rsp, stack.bytes)) return fail("writing the initial stack");
+
+  g.vcpu = SPECTRUM_TRY(initial_vcpu_state(g.memory, g.space->root(), g.entry, stack.rsp));
+  return g;
+}
+
+int signal_for_vector(unsigned vector) {
+  switch (vector) {
+    case 0: case 16: case 19: return SIGFPE;
+    case 1: case 3: return SIGTRAP;
+    case 6: return SIGILL;
+    case 7: return SIGFPE;
+    case 12: case 17: return SIGBUS;
+    default: return SIGSEGV;
+  }
+}
+
+const char* vector_name(unsigned vector) {
+  static constexpr const char* kNames[32] = {
+      "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
+      "device not available", "double fault", "coprocessor overrun", "invalid TSS",
+      "segment not present", "stack fault", "general protection fault", "page fault", "reserved",
+      "x87 floating-point error", "alignment check", "machine check", "SIMD floating-point error",
+      "virtualization exception", "control protection", "reserved", "reserved", "reserved",
+      "reserved", "reserved", "reserved", "hypervisor injection", "VMM communication",
+      "security exception", "reserved"};
+  return vector < 32 ? kNames[vector] : "unknown";
+}
+
+namespace {
+
+volatile std::sig_atomic_t g_timed_out = 0;
+volatile std::uint8_t* g_immediate_exit = nullptr;
+
+void on_timeout(int) {
+  g_timed_out = 1;
+  if (g_immediate_exit) *g_immediate_exit = 1;  // a KVM_RUN not yet entered returns at once
+}
+
+// A POSIX timer that raises SIGALRM once; the handler stops the vCPU.
+class TimeoutTimer {
+ public:
+  static Result<TimeoutTimer> start(std::chrono::nanoseconds after) {
+    struct sigaction sa{};
+    sa.sa_handler = on_timeout;  // no SA_RESTART: KVM_RUN must return EINTR
+    ::sigemptyset(&sa.sa_mask);
+    if (::sigaction(SIGALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGALRM");
+    TimeoutTimer t;
+    struct sigevent ev{};
+    ev.sigev_notify = SIGEV_SIGNAL;
+    ev.sigev_signo = SIGALRM;
+    if (::timer_create(CLOCK_MONOTONIC, &ev, &t.id_) != 0) return fail_errno("timer_create");
+    t.armed_ = true;
+    struct itimerspec spec{};
+    spec.it_value.tv_sec = after.count() / 1'000'000'000;
+    spec.it_value.tv_nsec = after.count() % 1'000'000'000;
+    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+    if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime");
+    return t;
+  }
+  TimeoutTimer() = default;
+  TimeoutTimer(TimeoutTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
+  ~TimeoutTimer() {
+    if (armed_) ::timer_delete(id_);
+  }
+
+ private:
+  timer_t id_{};
+  bool armed_ = false;
+};
+
+struct Fault {
+  unsigned vector;
+  std::uint64_t error_code = 0;
+  x86::InterruptFrame frame{};
+};
+
+// The frame the CPU pushed for `vector` on the kernel stack (rsp points at it).
+Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
+  Fault f{vector};
+  const bool code = x86::has_error_code(vector);
+  const std::uint64_t size = sizeof(x86::InterruptFrame) + (code ? 8 : 0);
+  const std::uint64_t lowest = vector == 8 ? GUEST_KSTACK_TOP : GUEST_KSTACK_BOTTOM;
+  const std::uint64_t highest = vector == 8 ? GUEST_DF_STACK_TOP : GUEST_KSTACK_TOP;
+  if (rsp < lowest || rsp + size > highest) return fail("guest kernel stack pointer " + hex(rsp) + " is outside its stack at an exception");
+  const std::uint8_t* p = g.memory.at(rsp, size);
+  if (code) std::memcpy(&f.error_code, p, 8);
+  std::memcpy(&f.frame, p + (code ? 8 : 0), sizeof f.frame);
+  return f;
+}
+
+}  // namespace
+
+Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
+  GuestOutcome outcome;
+  process.set_brk_start(g.brk_start);
+  g_timed_out = 0;
+  g_immediate_exit = vm.immediate_exit();
+  std::optional<TimeoutTimer> timer;
+  if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout)));
+  const auto start = std::chrono::steady_clock::now();
+  bool first_exit = true;
+
+  auto apply = [&](const SyscallResult& r) -> Result<bool> {  // true: the run is over
+    if (r.kind == SyscallResult::Kind::exit) {
+      outcome.kind = GuestOutcome::Kind::exited;
+      outcome.status = static_cast<int>(r.value);
+      return true;
+    }
+    if (r.kind == SyscallResult::Kind::signal) {
+      outcome.kind = GuestOutcome::Kind::signaled;
+      outcome.status = static_cast<int>(r.value);
+      outcome.detail = std::string("the workload sent itself signal ") + ::strsignal(static_cast<int>(r.value));
+      return true;
+    }
+    if (r.fs_base || r.gs_base) {
+      kvm_sregs* s = SPECTRUM_TRY(vm.sregs());
+      if (r.fs_base) s->fs.base = *r.fs_base;
+      if (r.gs_base) s->gs.base = *r.gs_base;
+      vm.sregs_changed();
+    }
+    return false;
+  };
+  auto request_from = [](const kvm_regs& r) {
+    return SyscallRequest{r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
+  };
+
+  for (;;) {
+    if (g_timed_out) break;
+    bool exited = SPECTRUM_TRY(vm.run());
+    if (!exited) continue;  // a signal: the loop checks the timeout
+    ++outcome.exits;
+    if (first_exit) {
+      outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
+      first_exit = false;
+    }
+    kvm_run& run = vm.exit_info();
+    switch (run.exit_reason) {
+      case KVM_EXIT_IO: {
+        const unsigned port = run.io.port;
+        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
+        if (run.io.direction != KVM_EXIT_IO_OUT) return fail("guest read I/O port " + hex(port) + " at rip " + hex(regs->rip));
+        if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
+          ++outcome.syscalls;
+          SyscallResult r = process.handle(request_from(*regs));
+          if (SPECTRUM_TRY(apply(r))) return outcome;
+          regs->rax = static_cast<std::uint64_t>(r.value);
+          vm.regs_changed();
+          break;
+        }
+        if (port < HC_PORT_EXCEPTION_BASE || port >= HC_PORT_EXCEPTION_BASE + 32)
+          return fail("guest wrote unknown I/O port " + hex(port) + " at rip " + hex(regs->rip));
+        const unsigned vector = port - HC_PORT_EXCEPTION_BASE;
+        Fault f = SPECTRUM_TRY(read_fault(g, vector, regs->rsp));
+        if ((f.frame.cs & 3) != 3)
+          return fail("guest kernel took a " + std::string(vector_name(vector)) + " (vector " + std::to_string(vector) +
+                      ") in ring 0 at rip " + hex(f.frame.rip) + ", error code " + hex(f.error_code));
+        if (vector == 14 && f.frame.rip == g.vcpu.lstar) {
+          // kvm_pvm: `syscall` jumped to LSTAR in ring 3 and faulted there. rcx and r11 hold the
+          // return address and flags as for a real syscall; the kernel's `iretq` uses this frame.
+          ++outcome.syscalls;
+          SyscallResult r = process.handle(request_from(*regs));
+          if (SPECTRUM_TRY(apply(r))) return outcome;
+          regs->rax = static_cast<std::uint64_t>(r.value);
+          f.frame.rip = regs->rcx;
+          f.frame.rflags = (regs->r11 & 0x240DD5) | x86::kRflagsReserved1;
+          std::memcpy(g.memory.at(regs->rsp + 8, sizeof f.frame), &f.frame, sizeof f.frame);
+          regs->rsp += 8;  // pop the error code for the kernel
+          vm.regs_changed();
+          break;
+        }
+        // A fault of the workload: the run ends with the signal Linux would send.
+        outcome.kind = GuestOutcome::Kind::signaled;
+        outcome.status = signal_for_vector(vector);
+        outcome.detail = std::string(::sigabbrev_np(outcome.status) ? "SIG" : "") +
+                         (::sigabbrev_np(outcome.status) ? ::sigabbrev_np(outcome.status) : "") + ": " +
+                         vector_name(vector) + " at rip " + hex(f.frame.rip);
+        if (vector == 14) {
+          kvm_sregs* s = SPECTRUM_TRY(vm.sregs());
+          outcome.detail += " touching " + hex(s->cr2);
+        }
+        if (x86::has_error_code(vector)) outcome.detail += " (error code " + hex(f.error_code) + ")";
+        return outcome;
+      }
+      case KVM_EXIT_HLT: {
+        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
+        return fail("guest kernel halted at rip " + hex(regs->rip));
+      }
+      case KVM_EXIT_SHUTDOWN: {
+        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
+        return fail("guest triple fault (KVM_EXIT_SHUTDOWN) at rip " + hex(regs->rip));
+      }
+      case KVM_EXIT_INTERNAL_ERROR: {
+        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
+        return fail("the host could not emulate a guest instruction (KVM_EXIT_INTERNAL_ERROR, suberror " +
+                    std::to_string(run.internal.suberror) + ") at rip " + hex(regs->rip));
+      }
+      case KVM_EXIT_FAIL_ENTRY:
+        return fail("KVM could not enter the guest (hardware entry failure reason " +
+                    hex(run.fail_entry.hardware_entry_failure_reason) + ")");
+      case KVM_EXIT_MMIO:
+        return fail("guest touched unbacked guest-physical address " + hex(run.mmio.phys_addr));
+      default: {
+        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
+        return fail("unexpected KVM exit reason " + std::to_string(run.exit_reason) + " at rip " + hex(regs->rip));
+      }
+    }
+  }
+  outcome.kind = GuestOutcome::Kind::timed_out;
+  outcome.status = SIGKILL;
+  outcome.detail = "timeout: the VM was destroyed";
+  return outcome;
+}
+
+}  // namespace spectrum::vm

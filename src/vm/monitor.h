@@ -1,0 +1,75 @@
+// The monitor: prepares a guest (memory, kernel area, page tables, the workload's ELF and stack)
+// and runs it on KVM, serving its system calls until it exits, dies of a signal or times out.
+// Preparation needs no /dev/kvm, so everything up to the first KVM_RUN is tested on any host.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "vm/boot.h"
+#include "vm/elf.h"
+#include "vm/memory.h"
+#include "vm/process.h"
+
+namespace spectrum::vm {
+
+struct GuestSpec {
+  std::string program_name;   // for messages
+  std::string elf_bytes;      // the executable's content
+  ElfImage elf;               // parsed from elf_bytes
+  std::vector<std::string> argv, envp;
+  std::uint64_t memory_bytes = 256ull << 20;
+};
+
+inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
+inline constexpr std::uint64_t kStackTop = AddressSpace::kUserEnd;
+
+// The stack the workload gets for a memory size: 8 MiB, less in small guests.
+std::uint64_t stack_size_for(std::uint64_t memory_bytes);
+// The least guest memory that can hold this program (kernel area, page tables, image, stack, a
+// little heap); below it the run is refused before any VM exists.
+std::uint64_t minimum_memory(const ElfImage& elf);
+
+// Guest memory ready to run: owns memory, frames and page tables (heap-allocated so the references
+// between them stay valid when it moves).
+struct PreparedGuest {
+  GuestMemory memory;
+  std::unique_ptr<FrameAllocator> frames;
+  std::unique_ptr<AddressSpace> space;
+  VcpuState vcpu;
+  std::uint64_t load_bias = 0;
+  std::uint64_t brk_start = 0;
+  std::uint64_t entry = 0;
+};
+Result<PreparedGuest> prepare_guest(const GuestSpec& spec);
+
+struct GuestOutcome {
+  enum class Kind { exited, signaled, timed_out };
+  Kind kind = Kind::exited;
+  int status = 0;      // exit status or signal
+  std::string detail;  // e.g. "SIGSEGV: page fault at rip 0x401000 touching 0x0"
+  std::uint64_t syscalls = 0;
+  std::uint64_t exits = 0;
+  std::chrono::nanoseconds to_first_instruction{0};
+};
+
+// Runs a prepared guest on /dev/kvm. `vm_ready` is called once the VM exists and before the first
+// guest instruction (the caller confines itself there). A KVM_EXIT_INTERNAL_ERROR, triple fault or
+// fault in ring 0 is an Error naming the guest address.
+struct RunOptions {
+  std::optional<std::chrono::nanoseconds> timeout;
+  std::string device = "/dev/kvm";
+};
+class KvmVm;
+Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
+
+// The signal Linux delivers for an exception vector in user mode.
+int signal_for_vector(unsigned vector);
+const char* vector_name(unsigned vector);
+
+}  // namespace spectrum::vm

@@ -1,0 +1,866 @@
+#include "vm/process.h"
+
+#include <algorithm>
+#include <asm/termbits.h>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <iostream>
+
+namespace spectrum::vm {
+
+using x86::kPageMask;
+using x86::kPageSize;
+
+namespace {
+
+constexpr std::size_t kMaxPath = 4096;
+constexpr std::size_t kMaxIo = 1 << 26;  // one call moves at most 64 MiB, as a bound on host work
+constexpr int kMaxFds = 1024;
+
+std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
+std::int64_t host_result(long r) { return r < 0 ? -errno : r; }
+
+// Lexical normalisation of an absolute guest path (the kernel still resolves it inside the root).
+std::string normalize(const std::string& path) {
+  std::vector<std::string> parts;
+  std::size_t i = 0;
+  while (i < path.size()) {
+    std::size_t j = path.find('/', i);
+    if (j == std::string::npos) j = path.size();
+    std::string part = path.substr(i, j - i);
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    i = j + 1;
+  }
+  std::string out;
+  for (const auto& p : parts) out += "/" + p;
+  return out.empty() ? "/" : out;
+}
+
+using Handler = SyscallResult (*)(Process&, const SyscallRequest&);
+
+#define ARG(n) (req.args[n])
+#define TRY_GUEST(expr)                                                  \
+  ({                                                                     \
+    auto guest_result_ = (expr);                                         \
+    if (!guest_result_) return SyscallResult::error(guest_result_.error()); \
+    std::move(guest_result_).value();                                    \
+  })
+#define TRY_GUEST_VOID(expr)                                             \
+  do {                                                                   \
+    auto guest_result_ = (expr);                                         \
+    if (!guest_result_) return SyscallResult::error(guest_result_.error()); \
+  } while (0)
+
+template <class T>
+GuestResult<T> read_struct(const Process& p, std::uint64_t vaddr) {
+  T value;
+  auto ok = p.space_.read(vaddr, {reinterpret_cast<std::uint8_t*>(&value), sizeof value});
+  if (!ok) return std::unexpected(ok.error());
+  return value;
+}
+template <class T>
+GuestResult<void> write_struct(Process& p, std::uint64_t vaddr, const T& value) {
+  return p.space_.write(vaddr, {reinterpret_cast<const std::uint8_t*>(&value), sizeof value});
+}
+GuestResult<std::string> read_path(const Process& p, std::uint64_t vaddr) {
+  auto s = p.space_.read_string(vaddr, kMaxPath - 1);
+  if (s && s->empty()) return std::unexpected(ENOENT);
+  return s;
+}
+int host_fd(Process& p, std::uint64_t guest_fd) {
+  auto* e = p.fd(static_cast<std::int64_t>(guest_fd));
+  return e ? e->host.get() : -1;
+}
+bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
+
+// ---- file descriptors and I/O ----
+
+SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_write, bool positional) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  const std::uint64_t length = std::min<std::uint64_t>(ARG(2), kMaxIo);
+  if (length == 0) return SyscallResult::ret(0);
+  auto iov = TRY_GUEST(p.guest_iovecs(ARG(1), length, is_write ? Access::read : Access::write));
+  const int count = static_cast<int>(std::min<std::size_t>(iov.size(), IOV_MAX));
+  long r = positional ? (is_write ? ::pwritev(fd, iov.data(), count, static_cast<off_t>(ARG(3)))
+                                  : ::preadv(fd, iov.data(), count, static_cast<off_t>(ARG(3))))
+                      : (is_write ? ::writev(fd, iov.data(), count) : ::readv(fd, iov.data(), count));
+  return SyscallResult::ret(host_result(r));
+}
+SyscallResult sys_read(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, false); }
+SyscallResult sys_write(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, false); }
+SyscallResult sys_pread64(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, true); }
+SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, true); }
+
+SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  if (ARG(2) > IOV_MAX) return SyscallResult::error(EINVAL);
+  std::vector<::iovec> host;
+  std::uint64_t total = 0;
+  for (std::uint64_t i = 0; i < ARG(2); ++i) {
+    struct GuestIovec { std::uint64_t base, length; };
+    auto v = TRY_GUEST(read_struct<GuestIovec>(p, ARG(1) + i * sizeof(GuestIovec)));
+    if (v.length > kMaxIo - total) return SyscallResult::error(EINVAL);
+    total += v.length;
+    if (v.length == 0) continue;
+    auto part = TRY_GUEST(p.guest_iovecs(v.base, v.length, is_write ? Access::read : Access::write));
+    host.insert(host.end(), part.begin(), part.end());
+  }
+  if (host.empty()) return SyscallResult::ret(0);
+  const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
+  return SyscallResult::ret(host_result(is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count)));
+}
+SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
+SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }
+
+SyscallResult sys_close(Process& p, const SyscallRequest& req) {
+  if (!p.fd(static_cast<std::int64_t>(ARG(0)))) return SyscallResult::error(EBADF);
+  p.fds_[ARG(0)].reset();
+  return SyscallResult::ret(0);
+}
+
+SyscallResult sys_lseek(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  return SyscallResult::ret(host_result(::lseek(fd, static_cast<off_t>(ARG(1)), static_cast<int>(ARG(2)))));
+}
+
+SyscallResult dup_to(Process& p, std::uint64_t old_fd, std::int64_t new_fd, bool cloexec) {
+  auto* e = p.fd(static_cast<std::int64_t>(old_fd));
+  if (!e) return SyscallResult::error(EBADF);
+  UniqueFd copy(::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0));
+  if (!copy) return SyscallResult::error(errno);
+  Process::FdEntry entry{std::move(copy), e->path, e->directory, cloexec};
+  if (new_fd < 0) return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(entry))));
+  if (new_fd >= kMaxFds) return SyscallResult::error(EBADF);
+  if (p.fds_.size() <= static_cast<std::size_t>(new_fd)) p.fds_.resize(new_fd + 1);
+  p.fds_[new_fd] = std::move(entry);
+  return SyscallResult::ret(new_fd);
+}
+SyscallResult sys_dup(Process& p, const SyscallRequest& req) { return dup_to(p, ARG(0), -1, false); }
+SyscallResult sys_dup2(Process& p, const SyscallRequest& req) {
+  if (ARG(0) == ARG(1)) return p.fd(static_cast<std::int64_t>(ARG(0))) ? SyscallResult::ret(ARG(1)) : SyscallResult::error(EBADF);
+  return dup_to(p, ARG(0), static_cast<std::int64_t>(ARG(1)), false);
+}
+SyscallResult sys_dup3(Process& p, const SyscallRequest& req) {
+  if (ARG(0) == ARG(1) || (ARG(2) & ~std::uint64_t{O_CLOEXEC})) return SyscallResult::error(EINVAL);
+  return dup_to(p, ARG(0), static_cast<std::int64_t>(ARG(1)), ARG(2) & O_CLOEXEC);
+}
+
+SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  switch (ARG(1)) {
+    case F_GETFD: return SyscallResult::ret(e->cloexec ? FD_CLOEXEC : 0);
+    case F_SETFD: e->cloexec = ARG(2) & FD_CLOEXEC; return SyscallResult::ret(0);
+    case F_GETFL: return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_GETFL)) & ~O_CLOEXEC);
+    case F_SETFL: return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
+    case F_DUPFD:
+    case F_DUPFD_CLOEXEC: {
+      auto* src = e;
+      UniqueFd copy(::fcntl(src->host.get(), F_DUPFD_CLOEXEC, 0));
+      if (!copy) return SyscallResult::error(errno);
+      if (ARG(2) >= kMaxFds) return SyscallResult::error(EINVAL);
+      return SyscallResult::ret(TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC}, static_cast<int>(ARG(2)))));
+    }
+    default: return SyscallResult::error(EINVAL);
+  }
+}
+
+SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  // Only the terminal queries programs make to decide how to format output.
+  if (ARG(1) == TCGETS) {
+    struct termios t;
+    if (::ioctl(fd, TCGETS, &t) != 0) return SyscallResult::error(errno);
+    TRY_GUEST_VOID(write_struct(p, ARG(2), t));
+    return SyscallResult::ret(0);
+  }
+  if (ARG(1) == TIOCGWINSZ) {
+    struct winsize w;
+    if (::ioctl(fd, TIOCGWINSZ, &w) != 0) return SyscallResult::error(errno);
+    TRY_GUEST_VOID(write_struct(p, ARG(2), w));
+    return SyscallResult::ret(0);
+  }
+  return SyscallResult::error(ENOTTY);
+}
+
+SyscallResult sys_sendfile(Process& p, const SyscallRequest& req) {
+  int out = host_fd(p, ARG(0)), in = host_fd(p, ARG(1));
+  if (out < 0 || in < 0) return SyscallResult::error(EBADF);
+  const std::size_t count = std::min<std::uint64_t>(ARG(3), kMaxIo);
+  if (ARG(2) == 0) return SyscallResult::ret(host_result(::sendfile(out, in, nullptr, count)));
+  off_t offset = TRY_GUEST(read_struct<off_t>(p, ARG(2)));
+  long r = ::sendfile(out, in, &offset, count);
+  if (r < 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(2), offset));
+  return SyscallResult::ret(r);
+}
+
+// ---- paths ----
+
+constexpr int kAllowedOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
+                                  O_NONBLOCK | O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC |
+                                  O_SYNC | O_PATH | O_NOATIME;
+
+SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t flags, std::uint64_t mode) {
+  auto path = TRY_GUEST(read_path(p, path_ptr));
+  auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
+  int f = static_cast<int>(flags) & kAllowedOpenFlags;
+  if (p.config_.read_only && writes(f)) return SyscallResult::error(EROFS);
+  auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.umask_) : 0));
+  struct stat st;
+  bool is_dir = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
+  return SyscallResult::ret(TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir, (f & O_CLOEXEC) != 0})));
+}
+SyscallResult sys_open(Process& p, const SyscallRequest& req) { return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2)); }
+SyscallResult sys_openat(Process& p, const SyscallRequest& req) { return open_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3)); }
+
+// An O_PATH fd of a guest path (optionally not following a final symlink).
+GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, bool follow, bool allow_empty) {
+  auto path = p.space_.read_string(path_ptr, kMaxPath - 1);
+  if (!path) return std::unexpected(path.error());
+  if (path->empty()) {
+    if (!allow_empty) return std::unexpected(ENOENT);
+    if (dirfd == AT_FDCWD) return p.open_in_root(p.config_.cwd, O_PATH, 0);
+    auto* e = p.fd(dirfd);
+    if (!e) return std::unexpected(EBADF);
+    int copy = ::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return std::unexpected(errno);
+    return UniqueFd(copy);
+  }
+  auto absolute = p.guest_path(dirfd, *path);
+  if (!absolute) return std::unexpected(absolute.error());
+  return p.open_in_root(*absolute, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+}
+
+SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, int flags) {
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, buf, st));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_stat(Process& p, const SyscallRequest& req) { return stat_common(p, AT_FDCWD, ARG(0), ARG(1), 0); }
+SyscallResult sys_lstat(Process& p, const SyscallRequest& req) { return stat_common(p, AT_FDCWD, ARG(0), ARG(1), AT_SYMLINK_NOFOLLOW); }
+SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req) {
+  return stat_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
+}
+SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), st));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_statx(Process& p, const SyscallRequest& req) {
+  const int flags = static_cast<int>(ARG(2));
+  auto fd = TRY_GUEST(path_fd(p, static_cast<int>(ARG(0)), ARG(1), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  struct statx st;
+  if (::statx(fd.get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(ARG(3)), &st) != 0)
+    return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(4), st));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  struct statfs st;
+  if (::fstatfs(fd, &st) != 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), st));
+  return SyscallResult::ret(0);
+}
+
+SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, std::uint64_t size) {
+  if (static_cast<std::int64_t>(size) <= 0) return SyscallResult::error(EINVAL);
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, false, false));
+  std::string target(std::min<std::uint64_t>(size, kMaxPath), '\0');
+  long n = ::readlinkat(fd.get(), "", target.data(), target.size());
+  if (n < 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(p.space_.write(buf, {reinterpret_cast<const std::uint8_t*>(target.data()), static_cast<std::size_t>(n)}));
+  return SyscallResult::ret(n);
+}
+SyscallResult sys_readlink(Process& p, const SyscallRequest& req) { return readlink_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2)); }
+SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req) { return readlink_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3)); }
+
+SyscallResult access_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t mode, int flags) {
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  if ((mode & W_OK) && p.config_.read_only) return SyscallResult::error(EROFS);
+  return SyscallResult::ret(host_result(::syscall(SYS_faccessat2, fd.get(), "", static_cast<int>(mode), AT_EMPTY_PATH)));
+}
+SyscallResult sys_access(Process& p, const SyscallRequest& req) { return access_common(p, AT_FDCWD, ARG(0), ARG(1), 0); }
+SyscallResult sys_faccessat(Process& p, const SyscallRequest& req) { return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), 0); }
+SyscallResult sys_faccessat2(Process& p, const SyscallRequest& req) {
+  return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
+}
+
+SyscallResult sys_getdents64(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  std::vector<std::uint8_t> buffer(std::min<std::uint64_t>(ARG(2), 1 << 16));
+  long n = ::syscall(SYS_getdents64, fd, buffer.data(), buffer.size());
+  if (n < 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(p.space_.write(ARG(1), {buffer.data(), static_cast<std::size_t>(n)}));
+  return SyscallResult::ret(n);
+}
+
+SyscallResult sys_getcwd(Process& p, const SyscallRequest& req) {
+  const std::string& cwd = p.config_.cwd;
+  if (ARG(1) < cwd.size() + 1) return SyscallResult::error(ERANGE);
+  TRY_GUEST_VOID(p.space_.write(ARG(0), {reinterpret_cast<const std::uint8_t*>(cwd.c_str()), cwd.size() + 1}));
+  return SyscallResult::ret(static_cast<std::int64_t>(cwd.size() + 1));
+}
+SyscallResult sys_chdir(Process& p, const SyscallRequest& req) {
+  auto path = TRY_GUEST(read_path(p, ARG(0)));
+  auto absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
+  TRY_GUEST(p.open_in_root(absolute, O_PATH | O_DIRECTORY, 0));
+  p.config_.cwd = normalize(absolute);
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_fchdir(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (!e->directory) return SyscallResult::error(ENOTDIR);
+  p.config_.cwd = e->path;
+  return SyscallResult::ret(0);
+}
+
+// Calls that change a directory entry: resolve the parent inside the root, act on the last name.
+struct ParentAndName {
+  UniqueFd parent;
+  std::string name;
+};
+GuestResult<ParentAndName> parent_of(Process& p, int dirfd, std::uint64_t path_ptr) {
+  if (p.config_.read_only) return std::unexpected(EROFS);
+  auto path = read_path(p, path_ptr);
+  if (!path) return std::unexpected(path.error());
+  auto absolute = p.guest_path(dirfd, *path);
+  if (!absolute) return std::unexpected(absolute.error());
+  std::string full = *absolute;
+  while (full.size() > 1 && full.back() == '/') full.pop_back();
+  const auto slash = full.rfind('/');
+  std::string name = full.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") return std::unexpected(EINVAL);
+  auto parent = p.open_in_root(slash == 0 ? "/" : full.substr(0, slash), O_PATH | O_DIRECTORY, 0);
+  if (!parent) return std::unexpected(parent.error());
+  return ParentAndName{std::move(*parent), name};
+}
+SyscallResult mkdir_common(Process& p, int dirfd, std::uint64_t path, std::uint64_t mode) {
+  auto target = TRY_GUEST(parent_of(p, dirfd, path));
+  return SyscallResult::ret(host_result(::mkdirat(target.parent.get(), target.name.c_str(), static_cast<mode_t>(mode & 07777 & ~p.umask_))));
+}
+SyscallResult sys_mkdir(Process& p, const SyscallRequest& req) { return mkdir_common(p, AT_FDCWD, ARG(0), ARG(1)); }
+SyscallResult sys_mkdirat(Process& p, const SyscallRequest& req) { return mkdir_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2)); }
+SyscallResult unlink_common(Process& p, int dirfd, std::uint64_t path, int flags) {
+  auto target = TRY_GUEST(parent_of(p, dirfd, path));
+  return SyscallResult::ret(host_result(::unlinkat(target.parent.get(), target.name.c_str(), flags & AT_REMOVEDIR)));
+}
+SyscallResult sys_unlink(Process& p, const SyscallRequest& req) { return unlink_common(p, AT_FDCWD, ARG(0), 0); }
+SyscallResult sys_rmdir(Process& p, const SyscallRequest& req) { return unlink_common(p, AT_FDCWD, ARG(0), AT_REMOVEDIR); }
+SyscallResult sys_unlinkat(Process& p, const SyscallRequest& req) { return unlink_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2))); }
+SyscallResult rename_common(Process& p, int old_dir, std::uint64_t old_path, int new_dir, std::uint64_t new_path, unsigned flags) {
+  auto from = TRY_GUEST(parent_of(p, old_dir, old_path));
+  auto to = TRY_GUEST(parent_of(p, new_dir, new_path));
+  return SyscallResult::ret(host_result(::renameat2(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags)));
+}
+SyscallResult sys_rename(Process& p, const SyscallRequest& req) { return rename_common(p, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0); }
+SyscallResult sys_renameat(Process& p, const SyscallRequest& req) {
+  return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3), 0);
+}
+SyscallResult sys_renameat2(Process& p, const SyscallRequest& req) {
+  return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3), static_cast<unsigned>(ARG(4)));
+}
+SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  return SyscallResult::ret(host_result(::ftruncate(fd, static_cast<off_t>(ARG(1)))));
+}
+SyscallResult sys_fsync(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  return fd < 0 ? SyscallResult::error(EBADF) : SyscallResult::ret(host_result(::fsync(fd)));
+}
+SyscallResult sys_umask(Process& p, const SyscallRequest& req) {
+  unsigned old = p.umask_;
+  p.umask_ = ARG(0) & 0777;
+  return SyscallResult::ret(old);
+}
+
+// ---- memory ----
+
+SyscallResult sys_brk(Process& p, const SyscallRequest& req) {
+  const std::uint64_t wanted = ARG(0);
+  if (wanted < p.brk_start_) return SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
+  const std::uint64_t old_end = page_up(p.brk_), new_end = page_up(wanted);
+  if (new_end > old_end) {
+    for (std::uint64_t page = old_end; page < new_end; page += kPageSize)
+      if (p.space_.is_mapped(page)) return SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
+    if (!p.space_.map(old_end, new_end - old_end, kProtRead | kProtWrite))
+      return SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
+  } else if (new_end < old_end) {
+    (void)p.space_.unmap(new_end, old_end - new_end);
+  }
+  p.brk_ = wanted;
+  return SyscallResult::ret(static_cast<std::int64_t>(wanted));
+}
+
+SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
+  const std::uint64_t hint = ARG(0), length = ARG(1), offset = ARG(5);
+  const unsigned prot = static_cast<unsigned>(ARG(2));
+  const int flags = static_cast<int>(ARG(3));
+  const int guest_fd = static_cast<int>(ARG(4));
+  if (length == 0 || length > AddressSpace::kUserEnd || (offset & kPageMask)) return SyscallResult::error(EINVAL);
+  if (prot & ~unsigned{PROT_READ | PROT_WRITE | PROT_EXEC}) return SyscallResult::error(EINVAL);
+  const bool anonymous = flags & MAP_ANONYMOUS;
+  const int sharing = flags & MAP_SHARED_VALIDATE;
+  if (sharing != MAP_PRIVATE && sharing != MAP_SHARED) return SyscallResult::error(EINVAL);
+  // A shared file mapping would need the guest's writes to reach the file: not supported.
+  if (!anonymous && sharing == MAP_SHARED && (prot & PROT_WRITE)) return SyscallResult::error(ENODEV);
+  const std::uint64_t size = page_up(length);
+  std::uint64_t address;
+  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
+    if (hint & kPageMask) return SyscallResult::error(EINVAL);
+    if (flags & MAP_FIXED_NOREPLACE)
+      for (std::uint64_t page = hint; page < hint + size; page += kPageSize)
+        if (p.space_.is_mapped(page)) return SyscallResult::error(EEXIST);
+    address = hint;
+  } else {
+    address = 0;
+    if (hint && !(hint & kPageMask) && hint >= AddressSpace::kUserLowest && size <= AddressSpace::kUserEnd - hint) {
+      bool free = true;
+      for (std::uint64_t page = hint; free && page < hint + size; page += kPageSize) free = !p.space_.is_mapped(page);
+      if (free) address = hint;
+    }
+    if (!address) address = TRY_GUEST(p.space_.find_free(size));
+  }
+  int source = -1;
+  if (!anonymous) {
+    source = host_fd(p, static_cast<std::uint64_t>(guest_fd));
+    if (source < 0) return SyscallResult::error(EBADF);
+  }
+  TRY_GUEST_VOID(p.space_.map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}));
+  if (!anonymous) {
+    // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
+    auto iov = p.guest_iovecs(address, length, Access::write);
+    long n = iov ? ::preadv(source, iov->data(), static_cast<int>(std::min<std::size_t>(iov->size(), IOV_MAX)), static_cast<off_t>(offset)) : -1;
+    if (n < 0) {
+      int err = iov ? errno : iov.error();
+      (void)p.space_.unmap(address, size);
+      return SyscallResult::error(err == EISDIR ? ENODEV : err);
+    }
+    TRY_GUEST_VOID(p.space_.protect(address, size, prot));
+  }
+  return SyscallResult::ret(static_cast<std::int64_t>(address));
+}
+
+SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
+  if (ARG(0) & kPageMask || ARG(1) == 0) return SyscallResult::error(EINVAL);
+  TRY_GUEST_VOID(p.space_.unmap(ARG(0), ARG(1)));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
+  if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
+  if (ARG(1) == 0) return SyscallResult::ret(0);
+  TRY_GUEST_VOID(p.space_.protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_madvise(Process& p, const SyscallRequest& req) {
+  if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
+  if (ARG(2) == MADV_DONTNEED) {
+    // Private anonymous memory reads as zero afterwards: let the host drop the frames' pages.
+    for (std::uint64_t page = ARG(0); page < ARG(0) + page_up(ARG(1)); page += kPageSize) {
+      std::uint64_t pte = p.space_.entry(page);
+      if (pte & (x86::kPtePresent | x86::kPteProtNone)) p.memory_.discard(pte & x86::kPteAddressMask, kPageSize);
+    }
+  }
+  return SyscallResult::ret(0);
+}
+
+// ---- process and thread state ----
+
+bool canonical_user(std::uint64_t v) { return v < (1ull << 47); }
+
+SyscallResult sys_arch_prctl(Process& p, const SyscallRequest& req) {
+  constexpr std::uint64_t kSetGs = 0x1001, kSetFs = 0x1002, kGetFs = 0x1003, kGetGs = 0x1004;
+  SyscallResult r = SyscallResult::ret(0);
+  switch (ARG(0)) {
+    case kSetFs:
+      if (!canonical_user(ARG(1))) return SyscallResult::error(EPERM);
+      p.fs_base_ = ARG(1);
+      r.fs_base = ARG(1);
+      return r;
+    case kSetGs:
+      if (!canonical_user(ARG(1))) return SyscallResult::error(EPERM);
+      p.gs_base_ = ARG(1);
+      r.gs_base = ARG(1);
+      return r;
+    case kGetFs: TRY_GUEST_VOID(write_struct(p, ARG(1), p.fs_base_)); return r;
+    case kGetGs: TRY_GUEST_VOID(write_struct(p, ARG(1), p.gs_base_)); return r;
+    default: return SyscallResult::error(EINVAL);
+  }
+}
+SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }    // pid, tid
+SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }   // ids, yield
+SyscallResult sys_exit(Process&, const SyscallRequest& req) {
+  return {SyscallResult::Kind::exit, static_cast<std::int64_t>(ARG(0) & 0xFF), {}, {}};
+}
+
+SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req) {
+  const std::uint64_t sig = ARG(0);
+  if (sig == 0 || sig > 64 || ARG(3) != 8) return SyscallResult::error(EINVAL);
+  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), p.sigactions_[sig]));
+  if (ARG(1)) {
+    if (sig == SIGKILL || sig == SIGSTOP) return SyscallResult::error(EINVAL);
+    using KernelSigaction = std::array<std::uint64_t, 4>;
+    p.sigactions_[sig] = TRY_GUEST(read_struct<KernelSigaction>(p, ARG(1)));
+  }
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req) {
+  if (ARG(3) != 8) return SyscallResult::error(EINVAL);
+  const std::uint64_t old = p.sigmask_;
+  if (ARG(1)) {
+    auto set = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(1)));
+    set &= ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+    switch (ARG(0)) {
+      case SIG_BLOCK: p.sigmask_ |= set; break;
+      case SIG_UNBLOCK: p.sigmask_ &= ~set; break;
+      case SIG_SETMASK: p.sigmask_ = set; break;
+      default: return SyscallResult::error(EINVAL);
+    }
+  }
+  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), old));
+  return SyscallResult::ret(0);
+}
+// A signal the workload sends itself: ignored, or its default action (ends the run). Handlers
+// cannot run yet (no signal frames), so a handled signal also ends the run with that signal.
+SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
+  if (pid != 1 && pid != 0 && static_cast<std::int64_t>(pid) != -1) return SyscallResult::error(ESRCH);
+  if (sig > 64) return SyscallResult::error(EINVAL);
+  if (sig == 0) return SyscallResult::ret(0);
+  const bool ignored = p.sigactions_[sig][0] == reinterpret_cast<std::uint64_t>(SIG_IGN);
+  const bool ignored_by_default = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+  if ((ignored || (ignored_by_default && p.sigactions_[sig][0] == 0)) && sig != SIGKILL) return SyscallResult::ret(0);
+  return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}};
+}
+SyscallResult sys_kill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
+SyscallResult sys_tkill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
+SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
+  if (ARG(1) != 1) return SyscallResult::error(ESRCH);
+  return signal_self(p, ARG(0), ARG(2));
+}
+
+SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
+  const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
+  if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) return SyscallResult::ret(0);  // no one else waits
+  if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
+    auto value = TRY_GUEST(read_struct<std::uint32_t>(p, ARG(0)));
+    if (value != static_cast<std::uint32_t>(ARG(2))) return SyscallResult::error(EAGAIN);
+    // With one thread nobody can wake it: a bounded wait times out, an unbounded one deadlocks.
+    return SyscallResult::error(ARG(3) ? ETIMEDOUT : EDEADLK);
+  }
+  return SyscallResult::error(ENOSYS);
+}
+
+SyscallResult sys_uname(Process& p, const SyscallRequest& req) {
+  struct utsname u;
+  std::memset(&u, 0, sizeof u);
+  std::strcpy(u.sysname, "Linux");
+  std::strcpy(u.nodename, "spectrum-vm");
+  std::strcpy(u.release, "6.1.0-spectrum");
+  std::strcpy(u.version, "#1 SMP spectrum guest kernel");
+  std::strcpy(u.machine, "x86_64");
+  std::strcpy(u.domainname, "(none)");
+  TRY_GUEST_VOID(write_struct(p, ARG(0), u));
+  return SyscallResult::ret(0);
+}
+
+SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
+  struct rlimit64 { std::uint64_t cur, max; } l{RLIM_INFINITY, RLIM_INFINITY};
+  if (resource == RLIMIT_STACK) l = {8 << 20, RLIM_INFINITY};
+  if (resource == RLIMIT_NOFILE) l = {kMaxFds, kMaxFds};
+  if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.config_.memory_bytes, p.config_.memory_bytes};
+  if (resource == RLIMIT_NPROC) l = {1, 1};
+  if (out) TRY_GUEST_VOID(write_struct(p, out, l));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req) { return limit_of(p, static_cast<unsigned>(ARG(0)), ARG(1)); }
+SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req) {
+  if (ARG(0) != 0 && ARG(0) != 1) return SyscallResult::error(ESRCH);
+  if (ARG(2)) return SyscallResult::error(EPERM);
+  return limit_of(p, static_cast<unsigned>(ARG(1)), ARG(3));
+}
+SyscallResult sys_sched_getaffinity(Process& p, const SyscallRequest& req) {
+  if (ARG(1) < 8) return SyscallResult::error(EINVAL);
+  TRY_GUEST_VOID(write_struct<std::uint64_t>(p, ARG(2), 1));  // one vCPU
+  return SyscallResult::ret(8);
+}
+SyscallResult sys_sysinfo(Process& p, const SyscallRequest& req) {
+  struct sysinfo info;
+  std::memset(&info, 0, sizeof info);
+  struct timespec up;
+  ::clock_gettime(CLOCK_BOOTTIME, &up);
+  info.uptime = up.tv_sec;
+  info.totalram = p.config_.memory_bytes;
+  info.freeram = p.config_.memory_bytes - std::min(p.config_.memory_bytes, p.space_.mapped_bytes());
+  info.procs = 1;
+  info.mem_unit = 1;
+  TRY_GUEST_VOID(write_struct(p, ARG(0), info));
+  return SyscallResult::ret(0);
+}
+
+// ---- time and randomness ----
+
+bool clock_allowed(std::uint64_t clock) {
+  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW ||
+         clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE || clock == CLOCK_BOOTTIME ||
+         clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID;
+}
+SyscallResult sys_clock_gettime(Process& p, const SyscallRequest& req) {
+  if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
+  struct timespec ts;
+  ::clock_gettime(static_cast<clockid_t>(ARG(0)), &ts);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
+  if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
+  struct timespec ts;
+  ::clock_getres(static_cast<clockid_t>(ARG(0)), &ts);
+  if (ARG(1)) TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req) {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  struct timeval tv{ts.tv_sec, ts.tv_nsec / 1000};
+  if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), tv));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_time(Process& p, const SyscallRequest& req) {
+  std::int64_t now = ::time(nullptr);
+  if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), now));
+  return SyscallResult::ret(now);
+}
+SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t remain_ptr, clockid_t clock, int flags) {
+  auto ts = TRY_GUEST(read_struct<struct timespec>(p, request_ptr));
+  if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0) return SyscallResult::error(EINVAL);
+  struct timespec left{};
+  int r = ::clock_nanosleep(clock, flags, &ts, &left);  // the timeout's signal interrupts it (EINTR)
+  if (r == EINTR && remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, left));
+  return r == 0 ? SyscallResult::ret(0) : SyscallResult::error(r);
+}
+SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req) { return sleep_for(p, ARG(0), ARG(1), CLOCK_MONOTONIC, 0); }
+SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req) {
+  if (ARG(0) != CLOCK_REALTIME && ARG(0) != CLOCK_MONOTONIC && ARG(0) != CLOCK_BOOTTIME) return SyscallResult::error(EINVAL);
+  return sleep_for(p, ARG(2), ARG(3), static_cast<clockid_t>(ARG(0)), static_cast<int>(ARG(1)) & TIMER_ABSTIME);
+}
+SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
+  const std::uint64_t length = std::min<std::uint64_t>(ARG(1), 1 << 25);
+  if (length == 0) return SyscallResult::ret(0);
+  auto iov = TRY_GUEST(p.guest_iovecs(ARG(0), length, Access::write));
+  std::int64_t total = 0;
+  for (const auto& v : iov) {
+    long n = ::getrandom(v.iov_base, v.iov_len, static_cast<unsigned>(ARG(2)) & (GRND_NONBLOCK | GRND_INSECURE));
+    if (n < 0) return total ? SyscallResult::ret(total) : SyscallResult::error(errno);
+    total += n;
+    if (static_cast<std::size_t>(n) < v.iov_len) break;
+  }
+  return SyscallResult::ret(total);
+}
+
+// ---- refused with a reason ----
+
+SyscallResult sys_fork_family(Process& p, const SyscallRequest& req) {
+  if (req.number == SYS_clone && (ARG(0) & CLONE_VM)) {
+    p.refuse_once(req.number, "clone with CLONE_VM (threads): the vm tier runs one thread on one vCPU");
+    return SyscallResult::error(ENOSYS);
+  }
+  const char* what = req.number == SYS_fork ? "fork" : req.number == SYS_vfork ? "vfork"
+                     : req.number == SYS_clone3 ? "clone3" : "clone without CLONE_VM";
+  p.refuse_once(req.number, std::string(what) + ": processes that fork are not supported by the vm tier yet");
+  return SyscallResult::error(ENOSYS);
+}
+
+struct Row {
+  long number;
+  Handler handler;
+};
+constexpr Row kTable[] = {
+    {SYS_read, sys_read}, {SYS_write, sys_write}, {SYS_pread64, sys_pread64}, {SYS_pwrite64, sys_pwrite64},
+    {SYS_readv, sys_readv}, {SYS_writev, sys_writev}, {SYS_close, sys_close}, {SYS_lseek, sys_lseek},
+    {SYS_dup, sys_dup}, {SYS_dup2, sys_dup2}, {SYS_dup3, sys_dup3}, {SYS_fcntl, sys_fcntl},
+    {SYS_ioctl, sys_ioctl}, {SYS_sendfile, sys_sendfile},
+    {SYS_open, sys_open}, {SYS_openat, sys_openat}, {SYS_stat, sys_stat}, {SYS_lstat, sys_lstat},
+    {SYS_fstat, sys_fstat}, {SYS_newfstatat, sys_newfstatat}, {SYS_statx, sys_statx}, {SYS_fstatfs, sys_fstatfs},
+    {SYS_readlink, sys_readlink}, {SYS_readlinkat, sys_readlinkat}, {SYS_access, sys_access},
+    {SYS_faccessat, sys_faccessat}, {SYS_faccessat2, sys_faccessat2}, {SYS_getdents64, sys_getdents64},
+    {SYS_getcwd, sys_getcwd}, {SYS_chdir, sys_chdir}, {SYS_fchdir, sys_fchdir},
+    {SYS_mkdir, sys_mkdir}, {SYS_mkdirat, sys_mkdirat}, {SYS_unlink, sys_unlink}, {SYS_rmdir, sys_rmdir},
+    {SYS_unlinkat, sys_unlinkat}, {SYS_rename, sys_rename}, {SYS_renameat, sys_renameat},
+    {SYS_renameat2, sys_renameat2}, {SYS_ftruncate, sys_ftruncate}, {SYS_fsync, sys_fsync},
+    {SYS_fdatasync, sys_fsync}, {SYS_umask, sys_umask}, {SYS_fadvise64, sys_zero},
+    {SYS_brk, sys_brk}, {SYS_mmap, sys_mmap}, {SYS_munmap, sys_munmap}, {SYS_mprotect, sys_mprotect},
+    {SYS_madvise, sys_madvise},
+    {SYS_arch_prctl, sys_arch_prctl}, {SYS_set_tid_address, sys_one}, {SYS_set_robust_list, sys_zero},
+    {SYS_futex, sys_futex}, {SYS_rt_sigaction, sys_rt_sigaction}, {SYS_rt_sigprocmask, sys_rt_sigprocmask},
+    {SYS_sigaltstack, sys_zero}, {SYS_kill, sys_kill}, {SYS_tkill, sys_tkill}, {SYS_tgkill, sys_tgkill},
+    {SYS_getpid, sys_one}, {SYS_gettid, sys_one}, {SYS_getppid, sys_zero}, {SYS_getuid, sys_zero},
+    {SYS_geteuid, sys_zero}, {SYS_getgid, sys_zero}, {SYS_getegid, sys_zero}, {SYS_getpgrp, sys_one},
+    {SYS_getpgid, sys_one}, {SYS_getsid, sys_one}, {SYS_setpgid, sys_zero}, {SYS_sched_yield, sys_zero},
+    {SYS_exit, sys_exit}, {SYS_exit_group, sys_exit}, {SYS_uname, sys_uname},
+    {SYS_getrlimit, sys_getrlimit}, {SYS_prlimit64, sys_prlimit64},
+    {SYS_sched_getaffinity, sys_sched_getaffinity}, {SYS_sysinfo, sys_sysinfo},
+    {SYS_clock_gettime, sys_clock_gettime}, {SYS_clock_getres, sys_clock_getres},
+    {SYS_gettimeofday, sys_gettimeofday}, {SYS_time, sys_time}, {SYS_nanosleep, sys_nanosleep},
+    {SYS_clock_nanosleep, sys_clock_nanosleep}, {SYS_getrandom, sys_getrandom},
+    {SYS_fork, sys_fork_family}, {SYS_vfork, sys_fork_family}, {SYS_clone, sys_fork_family},
+    {SYS_clone3, sys_fork_family},
+};
+
+constexpr std::size_t kTableSize = 512;
+constexpr std::array<Handler, kTableSize> make_dispatch() {
+  std::array<Handler, kTableSize> table{};
+  for (const Row& row : kTable) table[static_cast<std::size_t>(row.number)] = row.handler;
+  return table;
+}
+constexpr std::array<Handler, kTableSize> kDispatch = make_dispatch();
+
+}  // namespace
+
+Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
+    : space_(space), memory_(memory), config_(std::move(config)) {
+  fds_.resize(3);
+  auto stdio = [&](UniqueFd& fd, int index) {
+    if (fd) fds_[index] = FdEntry{std::move(fd), {}, false, false};
+  };
+  stdio(config_.stdin_fd, 0);
+  stdio(config_.stdout_fd, 1);
+  stdio(config_.stderr_fd, 2);
+  config_.cwd = normalize(config_.cwd.empty() ? "/" : config_.cwd);
+}
+
+void Process::log(const std::string& line) const {
+  if (config_.log) config_.log(line);
+  else std::cerr << line << '\n';
+}
+
+void Process::refuse_once(std::uint64_t number, const std::string& why) {
+  if (number < refused_logged_.size()) {
+    if (refused_logged_.test(number)) return;
+    refused_logged_.set(number);
+  }
+  log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) + ") with ENOSYS: " + why);
+}
+
+std::string Process::syscall_name(std::uint64_t number) {
+  if (number < 1024) {
+    if (char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(number))) {
+      std::string out(name);
+      std::free(name);
+      return out;
+    }
+  }
+  return "syscall_" + std::to_string(number);
+}
+
+bool Process::implemented(std::uint64_t number) { return number < kTableSize && kDispatch[number]; }
+
+SyscallResult Process::handle(const SyscallRequest& request) {
+  if (request.number < kTableSize) {
+    if (Handler h = kDispatch[request.number]) return h(*this, request);
+  }
+  refuse_once(request.number, "not implemented by the vm tier");
+  return SyscallResult::error(ENOSYS);
+}
+
+Process::FdEntry* Process::fd(std::int64_t guest_fd) {
+  if (guest_fd < 0 || static_cast<std::size_t>(guest_fd) >= fds_.size() || !fds_[guest_fd]) return nullptr;
+  return &*fds_[guest_fd];
+}
+
+GuestResult<int> Process::install_fd(FdEntry entry, int lowest) {
+  for (std::size_t i = static_cast<std::size_t>(lowest); i < kMaxFds; ++i) {
+    if (i >= fds_.size()) fds_.resize(i + 1);
+    if (!fds_[i]) {
+      fds_[i] = std::move(entry);
+      return static_cast<int>(i);
+    }
+  }
+  return std::unexpected(EMFILE);
+}
+
+GuestResult<std::string> Process::guest_path(int dirfd, const std::string& path) const {
+  if (path.empty()) return std::unexpected(ENOENT);
+  if (path.size() >= kMaxPath) return std::unexpected(ENAMETOOLONG);
+  if (path.front() == '/') return path;
+  std::string base;
+  if (dirfd == AT_FDCWD) {
+    base = config_.cwd;
+  } else {
+    if (dirfd < 0 || static_cast<std::size_t>(dirfd) >= fds_.size() || !fds_[dirfd]) return std::unexpected(EBADF);
+    if (!fds_[dirfd]->directory) return std::unexpected(ENOTDIR);
+    base = fds_[dirfd]->path;
+  }
+  return base + (base.back() == '/' ? "" : "/") + path;
+}
+
+GuestResult<UniqueFd> Process::open_in_root(const std::string& absolute_path, int flags, unsigned mode) const {
+  struct open_how how{};
+  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
+  how.mode = (flags & O_CREAT) ? mode : 0;
+  // The kernel resolves the path as if the root filesystem were "/": "..", absolute symlinks and
+  // mounts never lead out, and /proc's magic links (/proc/self/root, /proc/*/fd/*) are refused.
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  long fd = ::syscall(SYS_openat2, config_.root.get(), absolute_path.c_str(), &how, sizeof how);
+  if (fd < 0) return std::unexpected(errno);
+  return UniqueFd(static_cast<int>(fd));
+}
+
+GuestResult<std::vector<::iovec>> Process::guest_iovecs(std::uint64_t vaddr, std::uint64_t length, Access access) const {
+  std::vector<::iovec> out;
+  if (length > AddressSpace::kUserEnd || vaddr > AddressSpace::kUserEnd - length) return std::unexpected(EFAULT);
+  while (length > 0) {
+    auto gpa = space_.translate(vaddr, access);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::uint64_t chunk = std::min<std::uint64_t>(length, kPageSize - (vaddr & kPageMask));
+    std::uint8_t* host = memory_.at(*gpa, chunk);
+    if (!host) return std::unexpected(EFAULT);
+    if (!out.empty() && static_cast<std::uint8_t*>(out.back().iov_base) + out.back().iov_len == host)
+      out.back().iov_len += chunk;
+    else
+      out.push_back({host, chunk});
+    vaddr += chunk;
+    length -= chunk;
+  }
+  return out;
+}
+
+}  // namespace spectrum::vm

@@ -1,0 +1,26 @@
+// The initial user stack of a new process, per the System V x86-64 ABI: argc, argv, envp, auxv and
+// the strings and random bytes they point to, laid out below `top` as Linux's execve does.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace spectrum::vm {
+
+struct AuxvInputs {
+  std::uint64_t phdr = 0, phent = 0, phnum = 0, entry = 0;
+  std::uint64_t hwcap = 0;
+  std::array<std::uint8_t, 16> random{};  // AT_RANDOM: seeds the stack protector and pointer guard
+};
+
+struct InitialStack {
+  std::uint64_t rsp = 0;             // the workload's rsp at entry (16-byte aligned, -> argc)
+  std::vector<std::uint8_t> bytes;   // the content of [rsp, top)
+};
+
+InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::string>& argv,
+                                 const std::vector<std::string>& envp, const AuxvInputs& aux);
+
+}  // namespace spectrum::vm
