@@ -1,9 +1,34 @@
+// The runc-compatible command line: global flags, then one verb with its own flags. Each verb is a
+// function over parsed options; errors are printed as one line (and logged as JSON for containerd's
+// shim when --log-format json) and exit with runc's status 1.
+#include "container/try.h"
 #include "container/runc_cli.h"
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
+#include <functional>
+#include <poll.h>
+#include <string>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "container/default_config.h"
+#include "container/launcher.h"
+#include "container/oci_config.h"
+#include "container/state.h"
+#include "core/fd.h"
 
 namespace spectrum::container {
+
 bool is_runc_verb(const char* word) {
   static const char* const verbs[] = {"create", "start", "state", "kill", "delete", "exec", "ps",
                                       "features", "spec", "pause", "resume", "list", "update", "events"};
@@ -19,8 +44,561 @@ bool is_runc_global_flag(const char* word) {
   }
   return false;
 }
-int runc_main(int, char**) {
-  std::fputs("spectrum: error: the OCI runtime is not built yet\n", stderr);
-  return 1;
+
+namespace {
+
+constexpr int kRuncFailure = 1;
+
+struct Globals {
+  std::string root = "/run/spectrum";
+  std::string log_path;
+  bool log_json = false;
+};
+
+// A verb's arguments: flags (with or without a value) and positional words.
+class Args {
+ public:
+  Args(std::vector<std::string> words, std::initializer_list<std::string_view> value_flags,
+       std::initializer_list<std::string_view> bool_flags)
+      : value_flags_(value_flags), bool_flags_(bool_flags) {
+    words_ = std::move(words);
+  }
+
+  Result<void> parse() {
+    bool positional_only = false;
+    for (std::size_t i = 0; i < words_.size(); ++i) {
+      const std::string& w = words_[i];
+      if (positional_only || w.size() < 2 || w[0] != '-' || w == "-") {
+        // After the first positional (the id), everything belongs to the command (exec ID CMD...).
+        positional_.push_back(w);
+        if (!positional_.empty()) positional_only = true;
+        continue;
+      }
+      if (w == "--") {
+        positional_only = true;
+        continue;
+      }
+      std::string name = w, value;
+      bool has_value = false;
+      if (auto eq = w.find('='); eq != std::string::npos) {
+        name = w.substr(0, eq);
+        value = w.substr(eq + 1);
+        has_value = true;
+      }
+      std::string canonical = name.starts_with("--") ? name.substr(2) : name.substr(1);
+      bool known = false;
+      for (std::string_view f : value_flags_)
+        if (flag_matches(f, canonical)) {
+          if (!has_value) {
+            if (i + 1 >= words_.size()) return fail("flag " + name + " needs a value");
+            value = words_[++i];
+          }
+          values_[std::string(primary(f))].push_back(value);
+          known = true;
+          break;
+        }
+      if (!known)
+        for (std::string_view f : bool_flags_)
+          if (flag_matches(f, canonical)) {
+            values_[std::string(primary(f))].push_back(has_value ? value : "true");
+            known = true;
+            break;
+          }
+      if (!known) return fail("unknown flag " + name);
+    }
+    return {};
+  }
+
+  std::string value(std::string_view name, std::string fallback = {}) const {
+    auto it = values_.find(std::string(name));
+    return it == values_.end() ? fallback : it->second.back();
+  }
+  std::vector<std::string> values(std::string_view name) const {
+    auto it = values_.find(std::string(name));
+    return it == values_.end() ? std::vector<std::string>{} : it->second;
+  }
+  bool flag(std::string_view name) const {
+    auto v = value(name);
+    return !v.empty() && v != "false";
+  }
+  const std::vector<std::string>& positional() const { return positional_; }
+
+ private:
+  // Flag specs are "long|s": long name and optional short alias.
+  static std::string_view primary(std::string_view spec) { return spec.substr(0, spec.find('|')); }
+  static bool flag_matches(std::string_view spec, std::string_view name) {
+    std::size_t bar = spec.find('|');
+    if (spec.substr(0, bar) == name) return true;
+    return bar != std::string_view::npos && spec.substr(bar + 1) == name;
+  }
+  std::vector<std::string> words_;
+  std::vector<std::string_view> value_flags_, bool_flags_;
+  std::map<std::string, std::vector<std::string>> values_;
+  std::vector<std::string> positional_;
+};
+
+Result<std::string> single_id(const Args& args, std::string_view verb) {
+  if (args.positional().empty()) return fail(std::string(verb) + ": missing the container id");
+  if (args.positional().size() > 1 && verb != "kill" && verb != "exec")
+    return fail(std::string(verb) + ": unexpected argument '" + args.positional()[1] + "'");
+  CTRY(StateStore::check_id(args.positional()[0]));
+  return args.positional()[0];
 }
+
+std::string absolute(const std::string& path) {
+  if (path.empty() || path[0] == '/') return path;
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) return path;
+  return std::string(cwd) + "/" + path;
+}
+
+Result<int> parse_signal(const std::string& text) {
+  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0]))) {
+    int n = std::atoi(text.c_str());
+    if (n <= 0 || n > 64) return fail("invalid signal '" + text + "'");
+    return n;
+  }
+  std::string name = text.starts_with("SIG") ? text.substr(3) : text;
+  for (int n = 1; n < NSIG; ++n) {
+    const char* abbrev = sigabbrev_np(n);
+    if (abbrev && name == abbrev) return n;
+  }
+  return fail("unknown signal '" + text + "'");
+}
+
+std::string state_json_for_hooks(const ContainerState& s, std::string_view status) {
+  nlohmann::json j = {{"ociVersion", "1.1.0"}, {"id", s.id}, {"status", status}, {"pid", s.pid}, {"bundle", s.bundle}};
+  if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  return j.dump();
+}
+
+Result<Config> load_bundle_config(const std::string& bundle) {
+  auto text = read_file(bundle + "/config.json");
+  if (!text) return fail("config.json: cannot read " + bundle + "/config.json: " + std::strerror(text.error().sys_errno()));
+  return parse_config(*text, bundle);
+}
+
+std::vector<std::string> runtime_v1_controllers() {
+  return {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
+}
+
+std::string cgroup_path_for(const Config& config, const std::string& id) {
+  std::string path = config.cgroups_path.empty() ? "spectrum/" + id : config.cgroups_path;
+  while (path.starts_with('/')) path.erase(0, 1);
+  return path;
+}
+
+// ---- verbs ------------------------------------------------------------------------------------
+
+struct CreateRequest {
+  std::string id, bundle, pid_file, console_socket;
+  int preserve_fds = 0;
+  bool with_fifo = true;  // false for `run`: no start phase
+};
+
+Result<ContainerState> create_container(const Globals& g, const CreateRequest& r, Config& config_out) {
+  StateStore store(g.root);
+  CTRY(StateStore::check_id(r.id));
+  std::string bundle = absolute(r.bundle.empty() ? "." : r.bundle);
+  Config config = CTRY(load_bundle_config(bundle));
+  struct stat st{};
+  if (::stat(config.root_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail("config.json: root.path: " + config.root_path + " is not a directory");
+  CTRY(store.reserve(r.id));
+  ContainerState state;
+  state.id = r.id;
+  state.bundle = bundle;
+  state.created = now_rfc3339();
+  state.annotations = config.annotations;
+  for (const Hook& h : config.hooks.poststop)
+    state.poststop.push_back({{"path", h.path}, {"args", h.args}, {"env", h.env}, {"timeout", h.timeout_seconds.value_or(0)}});
+  auto undo = [&](Error e) -> std::unexpected<Error> {
+    (void)store.remove(r.id);
+    return std::unexpected(std::move(e));
+  };
+  if (r.with_fifo && ::mkfifo(store.fifo_of(r.id).c_str(), 0600) != 0) return undo(Error::from_errno("exec fifo"));
+  LaunchOptions options;
+  options.exec_fifo = r.with_fifo ? store.fifo_of(r.id) : "";
+  options.console_socket = absolute(r.console_socket);
+  options.seccomp_cache = g.root + "/seccomp";
+  options.cgroup_path = cgroup_path_for(config, r.id);
+  options.v1_controllers = runtime_v1_controllers();
+  options.preserve_fds = r.preserve_fds;
+  options.hook_state = state_json_for_hooks(state, "creating");
+  options.on_runtime_hooks = [&](pid_t pid) -> Result<void> {
+    ContainerState with_pid = state;
+    with_pid.pid = pid;
+    std::string json = state_json_for_hooks(with_pid, "creating");
+    for (const Hook& h : config.hooks.prestart) CTRY(run_hook(h, json, "prestart"));
+    for (const Hook& h : config.hooks.create_runtime) CTRY(run_hook(h, json, "createRuntime"));
+    return {};
+  };
+  auto launched = launch_container(config, options);
+  if (!launched) return undo(launched.error());
+  launched->cgroup->release();
+  state.pid = launched->pid;
+  state.pid_start_time = process_start_time(launched->pid);
+  state.cgroups = launched->cgroup_dirs;
+  auto cleanup_launched = [&](Error e) {
+    ::kill(launched->pid, SIGKILL);
+    (void)state.cgroups.remove();
+    return undo(std::move(e));
+  };
+  if (auto saved = store.save(state); !saved) return cleanup_launched(saved.error());
+  if (!r.pid_file.empty())
+    if (auto w = write_file(absolute(r.pid_file), std::to_string(launched->pid)); !w) return cleanup_launched(w.error().wrap("--pid-file"));
+  config_out = std::move(config);
+  return state;
+}
+
+Result<void> run_poststart(const ContainerState& state) {
+  auto config = load_bundle_config(state.bundle);
+  if (!config) return {};  // the bundle may be gone; nothing to run then
+  std::string json = state_json_for_hooks(state, "running");
+  for (const Hook& h : config->hooks.poststart) CTRY(run_hook(h, json, "poststart"));
+  return {};
+}
+
+Result<void> start_container(const StateStore& store, const std::string& id) {
+  ContainerState state = CTRY(store.load(id));
+  Status status = store.status_of(state);
+  if (status != Status::created) return fail("cannot start a container that is " + std::string(to_string(status)));
+  UniqueFd fifo(::open(store.fifo_of(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return fail_errno("open the exec fifo");
+  // Opening the read end lets the init's open for writing complete; its byte says it got it.
+  for (;;) {
+    pollfd pfd{fifo.get(), POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 100);
+    if (ready < 0 && errno != EINTR) return fail_errno("poll the exec fifo");
+    if (ready > 0) {
+      char byte;
+      ssize_t n = ::read(fifo.get(), &byte, 1);
+      if (n == 1) break;
+      if (n < 0 && errno == EAGAIN) continue;
+    }
+    if (process_start_time(state.pid) != state.pid_start_time) return fail("the container init is gone; it cannot start");
+  }
+  ::unlink(store.fifo_of(id).c_str());
+  CTRY(run_poststart(state));
+  return {};
+}
+
+Result<void> destroy_container(const StateStore& store, const ContainerState& state) {
+  if (store.status_of(state) != Status::stopped) {
+    (void)state.cgroups.freeze(false);
+    ::kill(state.pid, SIGKILL);
+  }
+  CTRY(state.cgroups.remove());
+  // poststop failures are reported but do not stop the removal (runtime-spec).
+  std::string json = state_json_for_hooks(state, "stopped");
+  Result<void> hooks_result;
+  for (const auto& h : state.poststop) {
+    Hook hook{h.at("path").get<std::string>(), h.at("args").get<std::vector<std::string>>(),
+              h.at("env").get<std::vector<std::string>>(), std::nullopt};
+    if (int t = h.at("timeout").get<int>(); t > 0) hook.timeout_seconds = t;
+    if (auto r = run_hook(hook, json, "poststop"); !r && hooks_result) hooks_result = r;
+  }
+  CTRY(store.remove(state.id));
+  return hooks_result;
+}
+
+Result<int> verb_create(const Globals& g, Args& args) {
+  CreateRequest r;
+  r.id = CTRY(single_id(args, "create"));
+  r.bundle = args.value("bundle", ".");
+  r.pid_file = args.value("pid-file");
+  r.console_socket = args.value("console-socket");
+  r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
+  Config config;
+  CTRY(create_container(g, r, config));
+  return 0;
+}
+
+Result<int> verb_run(const Globals& g, Args& args) {
+  CreateRequest r;
+  r.id = CTRY(single_id(args, "run"));
+  r.bundle = args.value("bundle", ".");
+  r.pid_file = args.value("pid-file");
+  r.console_socket = args.value("console-socket");
+  r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
+  bool detach = args.flag("detach");
+  StateStore store(g.root);
+  Config config;
+  r.with_fifo = true;
+  ContainerState state = CTRY(create_container(g, r, config));
+  if (auto started = start_container(store, r.id); !started) {
+    (void)destroy_container(store, state);
+    return std::unexpected(started.error());
+  }
+  if (detach) return 0;
+  int status = 0;
+  while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  CTRY(destroy_container(store, state));
+  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+Result<int> verb_start(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "start"));
+  CTRY(start_container(StateStore(g.root), id));
+  return 0;
+}
+
+Result<int> verb_state(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "state"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  std::puts(store.oci_state(state).dump(2).c_str());
+  return 0;
+}
+
+Result<int> verb_kill(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "kill"));
+  if (args.positional().size() > 2) return fail("kill: unexpected argument '" + args.positional()[2] + "'");
+  int signal = CTRY(parse_signal(args.positional().size() > 1 ? args.positional()[1] : "SIGTERM"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  Status status = store.status_of(state);
+  if (status == Status::stopped) return fail("container not running");
+  if (args.flag("all")) {
+    state.cgroups.kill_all(signal);
+    if (status == Status::paused && signal == SIGKILL) (void)state.cgroups.freeze(false);
+    return 0;
+  }
+  if (::kill(state.pid, signal) != 0) return fail_errno("kill " + std::to_string(state.pid));
+  return 0;
+}
+
+Result<int> verb_delete(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "delete"));
+  bool force = args.flag("force");
+  StateStore store(g.root);
+  auto state = store.load(id);
+  if (!state) {
+    // A crash between reserving the id and saving the state leaves an empty folder: force clears it.
+    if (force) {
+      (void)store.remove(id);
+      return 0;
+    }
+    return std::unexpected(state.error());
+  }
+  Status status = store.status_of(*state);
+  if (!force && (status == Status::running || status == Status::paused))
+    return fail("cannot delete container " + id + " that is not stopped: " + std::string(to_string(status)));
+  CTRY(destroy_container(store, *state));
+  return 0;
+}
+
+Result<int> verb_pause(const Globals& g, Args& args, bool pause) {
+  std::string id = CTRY(single_id(args, pause ? "pause" : "resume"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  Status status = store.status_of(state);
+  if (pause && status != Status::running) return fail("container not running");
+  if (!pause && status != Status::paused) return fail("container not paused");
+  CTRY(state.cgroups.freeze(pause));
+  return 0;
+}
+
+Result<int> verb_ps(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "ps"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  std::vector<pid_t> pids = state.cgroups.processes();
+  if (args.value("format", "table") == "json") {
+    std::puts(nlohmann::json(pids).dump().c_str());
+    return 0;
+  }
+  std::puts("PID\tCMD");
+  for (pid_t pid : pids) {
+    auto cmd = read_file("/proc/" + std::to_string(pid) + "/comm");
+    std::printf("%d\t%s", pid, cmd ? cmd->c_str() : "?\n");
+  }
+  return 0;
+}
+
+Result<int> verb_list(const Globals& g, Args& args) {
+  StateStore store(g.root);
+  bool json = args.value("format", "table") == "json";
+  nlohmann::json all = nlohmann::json::array();
+  if (!json) std::puts("ID\tPID\tSTATUS\tBUNDLE");
+  for (const std::string& id : store.list()) {
+    auto state = store.load(id);
+    if (!state) continue;
+    nlohmann::json s = store.oci_state(*state);
+    if (json) all.push_back(s);
+    else std::printf("%s\t%d\t%s\t%s\n", id.c_str(), s["pid"].get<int>(), s["status"].get<std::string>().c_str(), state->bundle.c_str());
+  }
+  if (json) std::puts(all.dump().c_str());
+  return 0;
+}
+
+Result<int> verb_exec(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "exec"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  Status status = store.status_of(state);
+  if (status != Status::running && status != Status::created) return fail("cannot exec in a " + std::string(to_string(status)) + " container");
+  Config config = CTRY(load_bundle_config(state.bundle));
+  ExecRequest request;
+  request.init_pid = state.pid;
+  request.config = &config;
+  request.console_socket = absolute(args.value("console-socket"));
+  request.seccomp_cache = g.root + "/seccomp";
+  request.cgroup_dirs = state.cgroups;
+  if (std::string process_path = args.value("process"); !process_path.empty()) {
+    auto text = read_file(process_path);
+    if (!text) return std::unexpected(text.error().wrap("--process"));
+    request.process = CTRY(parse_process(*text, process_path));
+  } else {
+    if (args.positional().size() < 2) return fail("exec: missing the command (or --process)");
+    request.process = config.process;
+    request.process.args.assign(args.positional().begin() + 1, args.positional().end());
+    request.process.terminal = args.flag("tty");
+    if (std::string cwd = args.value("cwd"); !cwd.empty()) request.process.cwd = cwd;
+    for (const std::string& e : args.values("env")) request.process.env.push_back(e);
+  }
+  bool detach = args.flag("detach");
+  if (!detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  pid_t pid = CTRY(exec_in_container(request));
+  if (std::string pid_file = args.value("pid-file"); !pid_file.empty())
+    CTRY(write_file(absolute(pid_file), std::to_string(pid)));
+  if (detach) return 0;
+  int wait_status = 0;
+  while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+}
+
+Result<int> verb_features(const Globals&, Args&) {
+  nlohmann::json namespaces = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
+  nlohmann::json features = {
+      {"ociVersionMin", "1.0.0"},
+      {"ociVersionMax", "1.1.0"},
+      {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+      {"mountOptions", supported_mount_options()},
+      {"linux",
+       {{"namespaces", namespaces},
+        {"capabilities", capability_names()},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"seccomp",
+         {{"enabled", true},
+          {"actions", {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
+                       "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+          {"operators", {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
+          {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}}}},
+        {"apparmor", {{"enabled", false}}},
+        {"selinux", {{"enabled", false}}}}},
+      {"annotations", {{"org.opencontainers.runc.version", "spectrum-0.1.0"}}}};
+  std::puts(features.dump(2).c_str());
+  return 0;
+}
+
+Result<int> verb_spec(const Globals&, Args& args) {
+  std::string bundle = args.value("bundle", ".");
+  std::string path = bundle + "/config.json";
+  if (::access(path.c_str(), F_OK) == 0) return fail("File " + path + " exists. Remove it first");
+  DefaultSpecOptions options;
+  options.with_seccomp = args.flag("seccomp");
+  options.terminal = !args.flag("no-terminal");
+  CTRY(write_file(path, default_spec(options).dump(2) + "\n"));
+  return 0;
+}
+
+struct VerbRow {
+  const char* name;
+  std::initializer_list<std::string_view> value_flags;
+  std::initializer_list<std::string_view> bool_flags;
+  std::function<Result<int>(const Globals&, Args&)> run;
+};
+
+const std::vector<VerbRow>& verb_table() {
+  static const std::vector<VerbRow> table = {
+      {"create", {"bundle|b", "pid-file", "console-socket", "preserve-fds"}, {"no-pivot", "no-new-keyring"}, verb_create},
+      {"run", {"bundle|b", "pid-file", "console-socket", "preserve-fds"}, {"detach|d", "no-pivot", "no-new-keyring"}, verb_run},
+      {"start", {}, {}, verb_start},
+      {"state", {}, {}, verb_state},
+      {"kill", {}, {"all|a"}, verb_kill},
+      {"delete", {}, {"force|f"}, verb_delete},
+      {"exec", {"process|p", "pid-file", "console-socket", "cwd", "env|e", "user|u", "preserve-fds"}, {"detach|d", "tty|t", "no-new-privs"}, verb_exec},
+      {"ps", {"format|f"}, {}, verb_ps},
+      {"list", {"format|f"}, {"quiet|q"}, verb_list},
+      {"pause", {}, {}, [](const Globals& g, Args& a) { return verb_pause(g, a, true); }},
+      {"resume", {}, {}, [](const Globals& g, Args& a) { return verb_pause(g, a, false); }},
+      {"features", {}, {}, verb_features},
+      {"spec", {"bundle|b"}, {"rootless", "seccomp", "no-terminal"}, verb_spec},
+  };
+  return table;
+}
+
+void report_error(const Globals& g, const std::string& message) {
+  std::fprintf(stderr, "spectrum: error: %s\n", message.c_str());
+  if (g.log_path.empty()) return;
+  int fd = ::open(g.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  std::string line = g.log_json ? nlohmann::json({{"level", "error"}, {"msg", message}, {"time", now_rfc3339()}}).dump() + "\n"
+                                : "level=error msg=\"" + message + "\"\n";
+  (void)write_all(fd, line);
+  ::close(fd);
+}
+
+}  // namespace
+
+int runc_main(int argc, char** argv) {
+  Globals g;
+  int i = 1;
+  for (; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (!arg.starts_with("--")) break;
+    std::string name = arg, value;
+    bool has_value = false;
+    if (auto eq = arg.find('='); eq != std::string::npos) {
+      name = arg.substr(0, eq);
+      value = arg.substr(eq + 1);
+      has_value = true;
+    }
+    auto take = [&]() -> bool {
+      if (has_value) return true;
+      if (i + 1 >= argc) return false;
+      value = argv[++i];
+      return true;
+    };
+    if (name == "--root" || name == "--log" || name == "--log-format" || name == "--criu") {
+      if (!take()) {
+        report_error(g, "flag " + name + " needs a value");
+        return kRuncFailure;
+      }
+      if (name == "--root") g.root = value;
+      if (name == "--log") g.log_path = value;
+      if (name == "--log-format") g.log_json = value == "json";
+    } else if (name == "--systemd-cgroup" || name == "--debug" || name == "--rootless") {
+      // Accepted: without systemd on these hosts cgroupsPath is always a plain path.
+    } else {
+      report_error(g, "unknown global flag " + name);
+      return kRuncFailure;
+    }
+  }
+  if (i >= argc) {
+    report_error(g, "missing command (create, start, state, kill, delete, run, exec, ps, pause, resume, features, spec)");
+    return kRuncFailure;
+  }
+  std::string verb = argv[i];
+  for (const VerbRow& row : verb_table()) {
+    if (verb != row.name) continue;
+    Args args(std::vector<std::string>(argv + i + 1, argv + argc), row.value_flags, row.bool_flags);
+    if (auto parsed = args.parse(); !parsed) {
+      report_error(g, verb + ": " + parsed.error().message());
+      return kRuncFailure;
+    }
+    auto result = row.run(g, args);
+    if (!result) {
+      report_error(g, result.error().message());
+      return kRuncFailure;
+    }
+    return *result;
+  }
+  report_error(g, "unknown command '" + verb + "'");
+  return kRuncFailure;
+}
+
 }  // namespace spectrum::container

@@ -1,13 +1,240 @@
+// `spectrum run --tier container`: the workload in a container built from Spectrum's default
+// configuration (Docker-tight: default capabilities, seccomp allow-list, masked and read-only
+// paths, no network unless --net host), run to completion without any state on disk.
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "container/try.h"
+#include "container/default_config.h"
+#include "container/launcher.h"
+#include "container/oci_config.h"
 #include "core/tier.h"
 
 namespace spectrum {
 namespace {
+
+using namespace container;
+using Clock = std::chrono::steady_clock;
+
+Result<UniqueFd> open_stream(const Stdio& stdio, bool output, UniqueFd* capture, const char* name) {
+  switch (stdio.mode) {
+    case Stdio::Mode::inherit: return UniqueFd();
+    case Stdio::Mode::null: {
+      UniqueFd fd(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
+      if (!fd) return fail_errno("open /dev/null");
+      return fd;
+    }
+    case Stdio::Mode::file: {
+      UniqueFd fd(::open(stdio.path.c_str(), (output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
+      if (!fd) return fail_errno(std::string(name) + " file " + stdio.path);
+      return fd;
+    }
+    case Stdio::Mode::capture: {
+      if (!capture) return fail(std::string(name) + " cannot be captured");
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
+      capture->reset(fds[0]);
+      return UniqueFd(fds[1]);
+    }
+  }
+  return UniqueFd();
+}
+
+// The OCI configuration of a workload: the default spec, then the workload's own settings.
+Result<Config> config_for(const Workload& w) {
+  DefaultSpecOptions options;
+  options.args = w.argv();
+  options.rootfs = w.rootfs;
+  options.host_network = w.host_network;
+  options.with_seccomp = true;
+  nlohmann::json spec = default_spec(options);
+  spec["root"]["readonly"] = w.rootfs_read_only;
+  spec["process"]["terminal"] = false;
+  if (!w.env.empty()) {
+    nlohmann::json env = w.env;
+    bool has_path = false;
+    for (const std::string& e : w.env) has_path |= e.starts_with("PATH=");
+    if (!has_path) env.push_back("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+    spec["process"]["env"] = env;
+  }
+  if (!w.workdir.empty()) spec["process"]["cwd"] = w.workdir;
+  for (const Mount& m : w.mounts) {
+    nlohmann::json options_list = {"rbind", "nosuid", "nodev"};
+    if (m.read_only) options_list.push_back("ro");
+    spec["mounts"].push_back({{"destination", m.target}, {"type", "bind"}, {"source", m.host_path}, {"options", options_list}});
+  }
+  nlohmann::json& resources = spec["linux"]["resources"];
+  if (w.limits.memory_bytes) resources["memory"] = {{"limit", *w.limits.memory_bytes}, {"swap", *w.limits.memory_bytes}};
+  if (w.limits.cpus) {
+    CgroupResources r;
+    r.set_cpus(*w.limits.cpus);
+    resources["cpu"] = {{"quota", *r.cpu_quota_us}, {"period", *r.cpu_period_us}};
+  }
+  if (w.limits.cpuset) resources["cpu"]["cpus"] = *w.limits.cpuset;
+  if (w.limits.max_pids) resources["pids"] = {{"limit", *w.limits.max_pids}};
+  // cgroup v2 has no devices files (it needs a BPF program, not written yet): without CAP_MKNOD the
+  // container cannot make nodes, so only the default ones in its own /dev exist there.
+  static const Result<CgroupLayout> layout = CgroupLayout::detect();
+  if (layout && layout->version == CgroupVersion::v2) {
+    resources.erase("devices");
+    for (auto& set : spec["process"]["capabilities"]) {
+      nlohmann::json kept = nlohmann::json::array();
+      for (const auto& cap : set)
+        if (cap != "CAP_MKNOD") kept.push_back(cap);
+      set = kept;
+    }
+  }
+  return decode_config(spec, "/", "container tier configuration");
+}
+
+std::string cgroup_name() {
+  static std::atomic<unsigned> counter{0};
+  return "spectrum/container-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+}
+
 class ContainerTier final : public Tier {
  public:
   std::string_view name() const override { return "container"; }
-  TierProbe probe() const override { return {false, "the container tier is not built yet", {}}; }
-  Result<RunResult> run(const Workload&) override { return fail("tier 'container' is not available yet"); }
+
+  TierProbe probe() const override {
+    TierProbe probe;
+    if (::geteuid() != 0) {
+      probe.reason = "needs root (namespaces, mounts, cgroups)";
+      return probe;
+    }
+    auto layout = CgroupLayout::detect();
+    if (!layout) {
+      probe.reason = layout.error().message();
+      return probe;
+    }
+    probe.usable = true;
+    probe.facts.emplace_back("cgroup", layout->describe());
+    probe.facts.emplace_back("seccomp", "default allow-list profile, compiled once and cached in /run/spectrum/seccomp");
+    probe.facts.emplace_back("oci", "runc-compatible runtime: spectrum create|start|state|kill|delete|exec|ps|...");
+    return probe;
+  }
+
+  Result<RunResult> run(const Workload& w) override {
+    if (w.rootfs.empty()) return fail("the container tier needs --rootfs DIR (e.g. made by scripts/busybox-rootfs)");
+    struct stat st{};
+    if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("--rootfs: " + w.rootfs + " is not a directory");
+    Config config = CTRY(config_for(w));
+    UniqueFd in = CTRY(open_stream(w.stdin_stream, false, nullptr, "stdin"));
+    UniqueFd out_capture, err_capture;
+    UniqueFd out = CTRY(open_stream(w.stdout_stream, true, &out_capture, "stdout"));
+    UniqueFd err = CTRY(open_stream(w.stderr_stream, true, &err_capture, "stderr"));
+
+    LaunchOptions options;
+    options.seccomp_cache = "/run/spectrum/seccomp";
+    ::mkdir("/run/spectrum", 0711);
+    options.cgroup_path = cgroup_name();
+    // Only the hierarchies this run needs: each costs a mkdir and an rmdir.
+    options.v1_controllers = {"memory"};
+    if (w.limits.cpus) options.v1_controllers.push_back("cpu");
+    if (w.limits.cpuset) options.v1_controllers.push_back("cpuset");
+    if (w.limits.max_pids) options.v1_controllers.push_back("pids");
+    options.stdio[0] = in.get();
+    options.stdio[1] = out.get();
+    options.stdio[2] = err.get();
+    options.die_with_runtime = true;
+
+    RunResult result;
+    result.tier = "container";
+    const Clock::time_point start = Clock::now();
+    LaunchedContainer c = CTRY(launch_container(config, options));
+    in.reset();
+    out.reset();
+    err.reset();
+    auto cleanup = [&] {
+      (void)c.cgroup->destroy();
+      for (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end(); it = c.cgroup_dirs.dirs.end())
+        ::rmdir(it->second.c_str());
+    };
+
+    const bool has_deadline = w.limits.timeout.has_value();
+    const Clock::time_point deadline = has_deadline ? start + *w.limits.timeout : Clock::time_point::max();
+    bool timed_out = false, child_done = false;
+    auto drain = [](UniqueFd& fd, std::string& into) {
+      char buffer[65536];
+      ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
+      if (n > 0) into.append(buffer, static_cast<std::size_t>(n));
+      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
+    };
+    while (!child_done || out_capture || err_capture) {
+      pollfd fds[3];
+      nfds_t count = 0;
+      int pid_index = -1, out_index = -1, err_index = -1;
+      if (!child_done) {
+        pid_index = static_cast<int>(count);
+        fds[count++] = {c.pidfd.get(), POLLIN, 0};
+      }
+      if (out_capture) {
+        out_index = static_cast<int>(count);
+        fds[count++] = {out_capture.get(), POLLIN, 0};
+      }
+      if (err_capture) {
+        err_index = static_cast<int>(count);
+        fds[count++] = {err_capture.get(), POLLIN, 0};
+      }
+      int timeout_ms = -1;
+      if (has_deadline && !timed_out) {
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+        timeout_ms = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
+      }
+      int ready = ::poll(fds, count, timeout_ms);
+      if (ready < 0 && errno != EINTR) {
+        ::kill(c.pid, SIGKILL);
+        ::waitpid(c.pid, nullptr, 0);
+        cleanup();
+        return fail_errno("poll");
+      }
+      if (ready == 0 && has_deadline && !timed_out) {
+        timed_out = true;
+        // The init is PID 1 of its namespace: SIGKILL from here ends it, and the kernel the rest.
+        ::kill(c.pid, SIGKILL);
+        continue;
+      }
+      if (pid_index >= 0 && (fds[pid_index].revents & POLLIN)) child_done = true;
+      if (out_index >= 0 && fds[out_index].revents) drain(out_capture, result.captured_stdout);
+      if (err_index >= 0 && fds[err_index].revents) drain(err_capture, result.captured_stderr);
+    }
+    int status = 0;
+    rusage usage{};
+    while (::wait4(c.pid, &status, 0, &usage) < 0 && errno == EINTR) {
+    }
+    result.wall_time = Clock::now() - start;
+    result.user_cpu = std::chrono::seconds(usage.ru_utime.tv_sec) + std::chrono::microseconds(usage.ru_utime.tv_usec);
+    result.system_cpu = std::chrono::seconds(usage.ru_stime.tv_sec) + std::chrono::microseconds(usage.ru_stime.tv_usec);
+    CgroupStats stats = c.cgroup->stats();
+    result.peak_memory_bytes = stats.peak_memory_bytes;
+    if (WIFSIGNALED(status)) {
+      result.signal = WTERMSIG(status);
+      result.outcome = Outcome::signaled;
+      if (timed_out) {
+        result.outcome = Outcome::timed_out;
+        result.detail = "timed out after " + std::to_string(w.limits.timeout->count() / 1000000) + " ms";
+      } else if (stats.oom_kills > 0 && result.signal == SIGKILL) {
+        result.outcome = Outcome::out_of_memory;
+        result.detail = "killed by the out-of-memory killer of the container's cgroup";
+      }
+    } else {
+      result.exit_code = WEXITSTATUS(status);
+      if (stats.oom_kills > 0) result.detail = "a process of the container was killed by the out-of-memory killer";
+    }
+    cleanup();
+    return result;
+  }
 };
+
 }  // namespace
 std::unique_ptr<Tier> make_container_tier() { return std::make_unique<ContainerTier>(); }
 }  // namespace spectrum

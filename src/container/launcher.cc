@@ -1,0 +1,955 @@
+#include "container/try.h"
+#include "container/launcher.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <net/if.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <thread>
+#include <unistd.h>
+
+#include "container/seccomp_filter.h"
+
+namespace spectrum::container {
+namespace {
+
+// ---- small helpers --------------------------------------------------------------------------
+
+// The messages between runtime and init on the sync socket (SOCK_SEQPACKET: one message each).
+constexpr char kGo = 'G';           // runtime -> init: set-up may continue
+constexpr char kRunHooks = 'H';     // init -> runtime: namespaces exist, run prestart hooks
+constexpr char kReady = 'R';        // init -> runtime: waiting on the exec fifo (or exec'ing)
+constexpr char kFailed = 'E';       // init -> runtime: followed by the one-line error
+
+Result<void> send_message(int fd, char kind, std::string_view text = {}) {
+  std::string message(1, kind);
+  message.append(text);
+  if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL) < 0) return fail_errno("sync socket");
+  return {};
+}
+
+// Resolves `path` inside `root` following symlinks as if `root` were "/": a symlink in the image
+// cannot point a mount outside the root filesystem.
+std::string secure_join(const std::string& root, const std::string& path) {
+  std::vector<std::string> parts;
+  std::string pending = path;
+  int links = 0;
+  while (!pending.empty()) {
+    std::size_t start = pending.find_first_not_of('/');
+    if (start == std::string::npos) break;
+    std::size_t end = pending.find('/', start);
+    std::string part = pending.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    pending = end == std::string::npos ? "" : pending.substr(end);
+    if (part == ".") continue;
+    if (part == "..") {
+      if (!parts.empty()) parts.pop_back();
+      continue;
+    }
+    std::string current = root;
+    for (const std::string& p : parts) current += "/" + p;
+    current += "/" + part;
+    char target[4096];
+    ssize_t n = ::readlink(current.c_str(), target, sizeof target - 1);
+    if (n > 0 && ++links < 40) {
+      target[n] = 0;
+      if (target[0] == '/') parts.clear();
+      pending = std::string(target) + "/" + pending;
+      continue;
+    }
+    parts.push_back(part);
+  }
+  std::string out = root;
+  for (const std::string& p : parts) out += "/" + p;
+  return out;
+}
+
+Result<void> mkdir_all(const std::string& path, mode_t mode = 0755) {
+  for (std::size_t pos = 1; pos != std::string::npos;) {
+    pos = path.find('/', pos + 1);
+    std::string prefix = path.substr(0, pos);
+    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) return fail_errno("mkdir " + prefix);
+  }
+  return {};
+}
+
+Result<void> ensure_file(const std::string& path) {
+  CTRY(mkdir_all(path.substr(0, path.rfind('/'))));
+  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+  if (fd < 0 && errno != EISDIR && errno != EEXIST) return fail_errno("create " + path);
+  if (fd >= 0) ::close(fd);
+  return {};
+}
+
+Result<void> write_proc(const std::string& path, std::string_view text) {
+  return write_file(path, text);
+}
+
+std::string map_text(const std::vector<IdMapping>& mappings) {
+  std::string text;
+  for (const IdMapping& m : mappings)
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+  return text;
+}
+
+// ---- cgroups --------------------------------------------------------------------------------
+
+constexpr unsigned kDefaultDeviceRuleCount = 9;
+// Devices every container gets (runc's defaults): null, zero, full, tty, random, urandom,
+// /dev/pts/*, /dev/ptmx, and mknod of any c/b node (the node is still useless without access).
+const char* const kDefaultDeviceRules[kDefaultDeviceRuleCount] = {
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"};
+
+Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config& config, const std::string& relative,
+                                        std::vector<std::string>& owned) {
+  (void)layout;
+  // Core's layout knows only the controllers it manages; the devices hierarchy is found here.
+  static const std::string mount_point = [] {
+    auto mountinfo = read_file("/proc/self/mountinfo");
+    if (!mountinfo) return std::string();
+    std::size_t pos = 0;
+    while (pos < mountinfo->size()) {
+      std::size_t end = mountinfo->find('\n', pos);
+      if (end == std::string::npos) end = mountinfo->size();
+      std::string line = mountinfo->substr(pos, end - pos);
+      pos = end + 1;
+      if (line.find(" - cgroup ") == std::string::npos) continue;
+      std::string options = line.substr(line.rfind(' ') + 1);
+      if (("," + options + ",").find(",devices,") == std::string::npos) continue;
+      std::size_t f4 = 0;
+      for (int i = 0; i < 4; ++i) f4 = line.find(' ', f4) + 1;
+      return line.substr(f4, line.find(' ', f4) - f4);
+    }
+    return std::string();
+  }();
+  if (mount_point.empty()) return fail("linux.resources.devices: the devices cgroup controller is not mounted");
+  std::string dir = mount_point;
+  std::size_t pos = 0;
+  while (pos != std::string::npos) {
+    std::size_t next = relative.find('/', pos);
+    dir = mount_point + "/" + relative.substr(0, next);
+    if (::mkdir(dir.c_str(), 0755) == 0) owned.push_back(dir);
+    else if (errno != EEXIST) return fail_errno("cannot create cgroup " + dir);
+    pos = next == std::string::npos ? next : next + 1;
+  }
+  for (const DeviceRule& rule : config.device_rules)
+    CTRY(write_file(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.to_v1_rule()));
+  for (const char* rule : kDefaultDeviceRules) CTRY(write_file(dir + "/devices.allow", rule));
+  return dir;
+}
+
+// ---- the init ---------------------------------------------------------------------------------
+
+struct DefaultDevice {
+  const char* name;
+  unsigned major, minor;
+};
+constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+                                             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+class Init {
+ public:
+  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups)
+      : c_(config), o_(options), sync_(sync_fd), cgroups_(cgroups) {}
+
+  [[noreturn]] void run() {
+    auto result = set_up();
+    if (!result) {
+      (void)send_message(sync_, kFailed, result.error().message());
+      ::_exit(1);
+    }
+    // After the runtime learned we are ready, failures go to the container's stderr.
+    auto exec_result = finish_and_exec();
+    std::string line = "spectrum init: " + exec_result.error().message() + "\n";
+    (void)!::write(2, line.data(), line.size());
+    ::_exit(exec_result.error().exit_status() == 125 ? 1 : exec_result.error().exit_status());
+  }
+
+ private:
+  Result<void> wait_for_go() {
+    char byte = 0;
+    ssize_t n = ::recv(sync_, &byte, 1, 0);
+    if (n != 1 || byte != kGo) return fail("the runtime went away during set-up");
+    return {};
+  }
+
+  Result<void> set_up();
+  Result<void> join_namespaces();
+  Result<void> mount_all();
+  Result<void> mount_one(const MountEntry& m, std::size_t index);
+  Result<void> mount_cgroup(const MountEntry& m, const std::string& dest);
+  Result<void> create_devices();
+  Result<void> pivot();
+  Result<void> mask_and_protect();
+  Result<void> set_up_console();
+  Result<void> set_process_limits();
+  Result<void> finish_and_exec();
+
+  const Config& c_;
+  const LaunchOptions& o_;
+  int sync_;
+  const CgroupDirs& cgroups_;
+  std::string root_;
+  UniqueFd fifo_;
+  UniqueFd console_;
+  std::string executable_;
+  std::optional<SeccompProgram> seccomp_;
+};
+
+Result<void> Init::join_namespaces() {
+  // The user namespace first: it owns the others.
+  auto join = [&](const Namespace& ns) -> Result<void> {
+    UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("linux.namespaces: cannot open " + std::string(namespace_type_name(ns.kind)) + " namespace " + ns.path);
+    if (::setns(fd.get(), ns.clone_flag) != 0)
+      return fail_errno("linux.namespaces: cannot join " + std::string(namespace_type_name(ns.kind)) + " namespace " + ns.path);
+    return {};
+  };
+  for (const Namespace& ns : c_.namespaces)
+    if (!ns.path.empty() && ns.kind == NamespaceKind::user) CTRY(join(ns));
+  for (const Namespace& ns : c_.namespaces)
+    if (!ns.path.empty() && ns.kind != NamespaceKind::user && ns.kind != NamespaceKind::pid) CTRY(join(ns));
+  return {};
+}
+
+Result<void> Init::mount_cgroup(const MountEntry& m, const std::string& dest) {
+  // v1: a tmpfs with one bind of the container's own group per hierarchy, read-only as asked.
+  // v2: the container's group directory bound at the destination.
+  if (cgroups_.dirs.size() == 1 && cgroups_.dirs.begin()->first.empty()) {
+    const std::string& dir = cgroups_.dirs.begin()->second;
+    if (::mount(dir.c_str(), dest.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return fail_errno("bind cgroup " + dir);
+    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)), nullptr) != 0)
+      return fail_errno("remount cgroup " + dest);
+    return {};
+  }
+  if (::mount("tmpfs", dest.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
+    return fail_errno("mount tmpfs at " + dest);
+  for (const auto& [controller, dir] : cgroups_.dirs) {
+    std::string target = dest + "/" + controller;
+    if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir " + target);
+    if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail_errno("bind cgroup " + dir);
+    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)), nullptr) != 0)
+      return fail_errno("remount cgroup " + target);
+  }
+  if (m.flags & MS_RDONLY)
+    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
+      return fail_errno("remount " + dest + " read-only");
+  return {};
+}
+
+Result<void> Init::mount_one(const MountEntry& m, std::size_t index) {
+  std::string field = "mounts[" + std::to_string(index) + "]";
+  std::string dest = secure_join(root_, m.destination);
+  if (m.bind) {
+    struct stat st{};
+    if (::stat(m.source.c_str(), &st) != 0) return fail_errno(field + ".source: " + m.source);
+    if (S_ISDIR(st.st_mode)) CTRY(with_context(mkdir_all(dest), field + ".destination"));
+    else CTRY(with_context(ensure_file(dest), field + ".destination"));
+    if (::mount(m.source.c_str(), dest.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) != 0)
+      return fail_errno(field + ": bind " + m.source + " on " + m.destination);
+    unsigned long extra = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (extra && ::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | extra, nullptr) != 0)
+      return fail_errno(field + ": remount " + m.destination + " with its options");
+  } else {
+    CTRY(with_context(mkdir_all(dest), field + ".destination"));
+    if (m.type == "cgroup" || m.type == "cgroup2") {
+      CTRY(with_context(mount_cgroup(m, dest), field));
+    } else {
+      const char* data = m.data.empty() ? nullptr : m.data.c_str();
+      if (::mount(m.source.empty() ? m.type.c_str() : m.source.c_str(), dest.c_str(), m.type.c_str(), m.flags, data) != 0)
+        return fail_errno(field + ": mount " + m.type + " on " + m.destination + (m.data.empty() ? "" : " (" + m.data + ")"));
+    }
+  }
+  if (m.propagation && ::mount(nullptr, dest.c_str(), nullptr, m.propagation, nullptr) != 0)
+    return fail_errno(field + ": set propagation of " + m.destination);
+  return {};
+}
+
+Result<void> Init::mount_all() {
+  unsigned long propagation = c_.rootfs_propagation ? c_.rootfs_propagation : MS_SLAVE | MS_REC;
+  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return fail_errno("linux.rootfsPropagation: make / private");
+  if (::mount(root_.c_str(), root_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return fail_errno("root.path: bind " + root_);
+  for (std::size_t i = 0; i < c_.mounts.size(); ++i) CTRY(mount_one(c_.mounts[i], i));
+  return {};
+}
+
+Result<void> Init::create_devices() {
+  bool in_user_ns = c_.find_namespace(NamespaceKind::user) != nullptr;
+  auto make_node = [&](const std::string& path, char type, unsigned major, unsigned minor, mode_t mode, uid_t uid, gid_t gid,
+                       const std::string& field) -> Result<void> {
+    std::string dest = secure_join(root_, path);
+    CTRY(mkdir_all(dest.substr(0, dest.rfind('/'))));
+    if (in_user_ns) {
+      // mknod is not allowed in a user namespace: bind the host's node instead.
+      CTRY(ensure_file(dest));
+      if (::mount(path.c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail_errno(field + ": bind " + path);
+      return {};
+    }
+    mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
+    ::unlink(dest.c_str());
+    if (::mknod(dest.c_str(), kind | (mode & 07777), makedev(major, minor)) != 0) return fail_errno(field + ": mknod " + path);
+    if (::chmod(dest.c_str(), mode & 07777) != 0) return fail_errno(field + ": chmod " + path);
+    if (::chown(dest.c_str(), uid, gid) != 0) return fail_errno(field + ": chown " + path);
+    return {};
+  };
+  for (const DefaultDevice& d : kDefaultDevices)
+    CTRY(make_node(std::string("/dev/") + d.name, 'c', d.major, d.minor, 0666, 0, 0, "default device"));
+  for (std::size_t i = 0; i < c_.devices.size(); ++i) {
+    const Device& d = c_.devices[i];
+    CTRY(make_node(d.path, d.type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), d.file_mode, d.uid, d.gid,
+                           "linux.devices[" + std::to_string(i) + "]"));
+  }
+  static constexpr std::pair<const char*, const char*> kLinks[] = {
+      {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
+  std::string dev = secure_join(root_, "/dev");
+  for (auto [target, name] : kLinks) (void)::symlink(target, (dev + "/" + name).c_str());
+  struct stat st{};
+  if (::stat((dev + "/pts/ptmx").c_str(), &st) == 0) {
+    ::unlink((dev + "/ptmx").c_str());
+    (void)::symlink("pts/ptmx", (dev + "/ptmx").c_str());
+  }
+  return {};
+}
+
+Result<void> Init::pivot() {
+  if (::chdir(root_.c_str()) != 0) return fail_errno("root.path: chdir " + root_);
+  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting it leaves the new.
+  if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root into " + root_);
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return fail_errno("make the old root a slave");
+  if (::umount2(".", MNT_DETACH) != 0) return fail_errno("detach the old root");
+  if (::chdir("/") != 0) return fail_errno("chdir /");
+  return {};
+}
+
+Result<void> Init::mask_and_protect() {
+  for (const auto& [key, value] : c_.sysctl) {
+    std::string path = "/proc/sys/" + key;
+    std::replace(path.begin() + 10, path.end(), '.', '/');
+    CTRY(with_context(write_file(path, value), "linux.sysctl." + key));
+  }
+  for (std::size_t i = 0; i < c_.masked_paths.size(); ++i) {
+    const std::string& path = c_.masked_paths[i];
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) continue;  // nothing to hide
+    int rc = S_ISDIR(st.st_mode) ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0,mode=0")
+                                 : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
+    if (rc != 0) return fail_errno("linux.maskedPaths[" + std::to_string(i) + "]: mask " + path);
+  }
+  for (std::size_t i = 0; i < c_.readonly_paths.size(); ++i) {
+    const std::string& path = c_.readonly_paths[i];
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) continue;
+    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
+        ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+      return fail_errno("linux.readonlyPaths[" + std::to_string(i) + "]: make " + path + " read-only");
+  }
+  if (c_.root_readonly && ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
+    return fail_errno("root.readonly: remount / read-only");
+  return {};
+}
+
+Result<void> Init::set_up_console() {
+  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) return fail_errno("process.terminal: open /dev/ptmx (is /dev/pts mounted?)");
+  if (::unlockpt(master.get()) != 0) return fail_errno("process.terminal: unlockpt");
+  char name[64];
+  if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail_errno("process.terminal: ptsname");
+  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
+  if (!slave) return fail_errno(std::string("process.terminal: open ") + name);
+  // Send the master to the console socket with SCM_RIGHTS, as runc does.
+  char payload[] = "/dev/ptmx";
+  iovec iov{payload, sizeof payload - 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  int master_fd = master.get();
+  std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
+  if (::sendmsg(console_.get(), &msg, MSG_NOSIGNAL) < 0) return fail_errno("--console-socket: send the terminal");
+  console_.reset();
+  if (::setsid() < 0) return fail_errno("setsid");
+  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail_errno("process.terminal: TIOCSCTTY");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave.get(), fd) < 0) return fail_errno("process.terminal: dup2");
+  return {};
+}
+
+Result<void> Init::set_process_limits() {
+  for (const Rlimit& r : c_.process.rlimits) {
+    rlimit limit{r.soft, r.hard};
+    if (::setrlimit(r.resource, &limit) != 0) {
+      int err = errno;
+      rlimit current{};
+      ::getrlimit(r.resource, &current);
+      if (err == EPERM && r.hard > current.rlim_max)
+        return fail("process.rlimits: " + r.name + ": cannot raise the hard limit to " + std::to_string(r.hard) +
+                        " above the current " + std::to_string(current.rlim_max) + " (no CAP_SYS_RESOURCE)",
+                    err);
+      return fail_errno("process.rlimits: " + r.name, err);
+    }
+  }
+  return {};
+}
+
+Result<void> Init::set_up() {
+  if (o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  // Whatever the caller left open beyond the preserved fds must not reach the container.
+  ::syscall(SYS_close_range, 3 + o_.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
+  CTRY(wait_for_go());
+  if (c_.has_new_namespace(NamespaceKind::user)) {
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("become root in the user namespace");
+  }
+  CTRY(join_namespaces());
+  // Resolved before anything moves: the root, the fifo, the console socket, the seccomp program.
+  char real_root[PATH_MAX];
+  if (!::realpath(c_.root_path.c_str(), real_root)) return fail_errno("root.path: " + c_.root_path);
+  root_ = real_root;
+  struct stat st{};
+  if (::stat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("root.path: " + root_ + " is not a directory");
+  if (!o_.exec_fifo.empty()) {
+    fifo_.reset(::open(o_.exec_fifo.c_str(), O_PATH | O_CLOEXEC));
+    if (!fifo_) return fail_errno("exec fifo " + o_.exec_fifo);
+  }
+  if (c_.process.terminal) {
+    if (o_.console_socket.empty()) return fail("process.terminal: needs --console-socket");
+    console_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (o_.console_socket.size() >= sizeof addr.sun_path) return fail("--console-socket: path too long");
+    std::strcpy(addr.sun_path, o_.console_socket.c_str());
+    if (::connect(console_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+      return fail_errno("--console-socket: connect " + o_.console_socket);
+  }
+  if (c_.seccomp) seccomp_ = CTRY(cached_seccomp(*c_.seccomp, o_.seccomp_cache));
+
+  bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
+  if (new_mount_ns) {
+    CTRY(mount_all());
+    CTRY(create_devices());
+  }
+  if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
+    CTRY(send_message(sync_, kRunHooks));
+    CTRY(wait_for_go());
+  }
+  for (const Hook& hook : c_.hooks.create_container) CTRY(run_hook(hook, o_.hook_state, "createContainer"));
+  if (new_mount_ns) {
+    CTRY(pivot());
+    CTRY(mask_and_protect());
+  } else {
+    if (::chroot(root_.c_str()) != 0 || ::chdir("/") != 0) return fail_errno("chroot " + root_);
+  }
+  if (c_.has_new_namespace(NamespaceKind::network)) {
+    // Bring loopback up like Docker's "none" network; one ioctl.
+    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+    ifreq req{};
+    std::strcpy(req.ifr_name, "lo");
+    req.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
+    if (sock) (void)::ioctl(sock.get(), SIOCSIFFLAGS, &req);
+  }
+  if (!c_.hostname.empty() && ::sethostname(c_.hostname.data(), c_.hostname.size()) != 0) return fail_errno("hostname");
+  if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0) return fail_errno("domainname");
+  CTRY(set_process_limits());
+  // The program is looked up now so that `create` reports a missing one, as runc does.
+  std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const std::string& e : c_.process.env)
+    if (e.starts_with("PATH=")) path_env = e.substr(5);
+  const std::string& program = c_.process.args[0];
+  if (program.find('/') != std::string::npos) {
+    executable_ = program;
+  } else {
+    for (std::size_t pos = 0; pos <= path_env.size();) {
+      std::size_t end = path_env.find(':', pos);
+      if (end == std::string::npos) end = path_env.size();
+      std::string candidate = path_env.substr(pos, end - pos) + "/" + program;
+      if (::access(candidate.c_str(), X_OK) == 0) {
+        executable_ = candidate;
+        break;
+      }
+      pos = end + 1;
+    }
+    if (executable_.empty())
+      return fail("process.args[0]: exec: \"" + program + "\": executable file not found in $PATH", ENOENT, ExitCode::not_found);
+  }
+  if (::stat(executable_.c_str(), &st) != 0)
+    return fail("process.args[0]: exec: \"" + program + "\": no such file or directory", ENOENT, ExitCode::not_found);
+  if (S_ISDIR(st.st_mode) || ::access(executable_.c_str(), X_OK) != 0)
+    return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES, ExitCode::not_executable);
+  if (c_.process.terminal) CTRY(set_up_console());
+  if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
+  CTRY(send_message(sync_, kReady));
+  ::close(sync_);
+  return {};
+}
+
+Result<void> apply_user_and_capabilities(const Process& p, const std::optional<SeccompProgram>& seccomp) {
+  CapabilitySets caps = p.capabilities.value_or(CapabilitySets{});
+  int last_cap = 40;
+  if (auto text = read_file("/proc/sys/kernel/cap_last_cap")) last_cap = std::atoi(text->c_str());
+  for (int cap = 0; cap <= last_cap; ++cap)
+    if (!(caps.bounding & (std::uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+      return fail_errno("process.capabilities.bounding: drop capability " + std::to_string(cap));
+  // Without no_new_privs the filter must go in while CAP_SYS_ADMIN is still held.
+  if (seccomp && !p.no_new_privileges)
+    if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
+  std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
+  if (::setgroups(groups.size(), groups.data()) != 0 && errno != EPERM) return fail_errno("process.user.additionalGids: setgroups");
+  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return fail_errno("keep capabilities");
+  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0) return fail_errno("process.user.gid: setresgid " + std::to_string(p.user.gid));
+  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0) return fail_errno("process.user.uid: setresuid " + std::to_string(p.user.uid));
+  ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  for (int i = 0; i < 2; ++i) {
+    data[i].effective = static_cast<std::uint32_t>(caps.effective >> (32 * i));
+    data[i].permitted = static_cast<std::uint32_t>(caps.permitted >> (32 * i));
+    data[i].inheritable = static_cast<std::uint32_t>(caps.inheritable >> (32 * i));
+  }
+  if (::syscall(SYS_capset, &header, data) != 0) return fail_errno("process.capabilities: capset");
+  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  for (int cap = 0; cap <= last_cap; ++cap)
+    if (caps.ambient & (std::uint64_t{1} << cap))
+      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
+        return fail_errno("process.capabilities.ambient: raise capability " + capability_names()[static_cast<std::size_t>(cap)]);
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("process.noNewPrivileges");
+  if (p.user.umask) ::umask(*p.user.umask);
+  else ::umask(022);
+  return {};
+}
+
+[[noreturn]] void exec_process(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp,
+                               int error_fd) {
+  std::vector<char*> argv, envp;
+  for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  auto report = [&](const std::string& message, int status) {
+    std::string line = "spectrum: " + message + "\n";
+    (void)!::write(error_fd, line.data(), line.size());
+    ::_exit(status);
+  };
+  if (seccomp && p.no_new_privileges)
+    if (int err = load_seccomp(*seccomp); err != 0) report(std::string("linux.seccomp: load the filter: ") + std::strerror(err), 1);
+  ::execve(executable.c_str(), argv.data(), envp.data());
+  int err = errno;
+  report("exec " + p.args[0] + ": " + std::strerror(err), err == ENOENT ? 127 : 126);
+  __builtin_unreachable();
+}
+
+Result<void> Init::finish_and_exec() {
+  if (fifo_) {
+    // Blocks until `start` opens the fifo for reading.
+    std::string proc_path = "/proc/self/fd/" + std::to_string(fifo_.get());
+    UniqueFd writer(::open(proc_path.c_str(), O_WRONLY | O_CLOEXEC));
+    if (!writer) return fail_errno("open the exec fifo");
+    if (::write(writer.get(), "0", 1) != 1) return fail_errno("write the exec fifo");
+    fifo_.reset();
+  }
+  for (const Hook& hook : c_.hooks.start_container) CTRY(run_hook(hook, o_.hook_state, "startContainer"));
+  CTRY(apply_user_and_capabilities(c_.process, seccomp_));
+  if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
+  exec_process(c_.process, executable_, seccomp_, 2);
+}
+
+Result<int> clone_init(unsigned long flags) {
+  long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
+  if (pid < 0) return fail_errno("clone the container init");
+  return static_cast<int>(pid);
+}
+
+}  // namespace
+
+// ---- CgroupDirs ---------------------------------------------------------------------------------
+
+std::string CgroupDirs::any() const {
+  for (const char* preferred : {"", "pids", "memory", "freezer", "cpuacct", "cpu", "devices"}) {
+    auto it = dirs.find(preferred);
+    if (it != dirs.end()) return it->second;
+  }
+  return dirs.empty() ? std::string() : dirs.begin()->second;
+}
+
+std::vector<pid_t> CgroupDirs::processes() const {
+  std::vector<pid_t> out;
+  std::string dir = any();
+  if (dir.empty()) return out;
+  auto text = read_file(dir + "/cgroup.procs");
+  if (!text) return out;
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    std::size_t end = text->find('\n', pos);
+    if (end == std::string::npos) end = text->size();
+    if (end > pos) out.push_back(static_cast<pid_t>(std::atol(text->substr(pos, end - pos).c_str())));
+    pos = end + 1;
+  }
+  return out;
+}
+
+Result<void> CgroupDirs::freeze(bool frozen_state) const {
+  if (auto it = dirs.find(""); it != dirs.end()) return write_file(it->second + "/cgroup.freeze", frozen_state ? "1" : "0");
+  auto it = dirs.find("freezer");
+  if (it == dirs.end()) return fail("the container has no freezer cgroup");
+  CTRY(write_file(it->second + "/freezer.state", frozen_state ? "FROZEN" : "THAWED"));
+  for (int i = 0; i < 2000; ++i) {
+    auto state = read_file(it->second + "/freezer.state");
+    if (!state) break;
+    if (state->starts_with(frozen_state ? "FROZEN" : "THAWED")) return {};
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
+  }
+  return fail("the freezer did not reach its state");
+}
+
+bool CgroupDirs::frozen() const {
+  if (auto it = dirs.find(""); it != dirs.end()) {
+    auto events = read_file(it->second + "/cgroup.events");
+    return events && events->find("frozen 1") != std::string::npos;
+  }
+  auto it = dirs.find("freezer");
+  if (it == dirs.end()) return false;
+  auto state = read_file(it->second + "/freezer.state");
+  return state && state->starts_with("FROZEN");
+}
+
+void CgroupDirs::kill_all(int signal) const {
+  bool was_frozen = signal == SIGKILL && frozen();
+  for (pid_t pid : processes()) ::kill(pid, signal);
+  if (was_frozen) (void)freeze(false);
+}
+
+Result<void> CgroupDirs::remove() const {
+  for (int round = 0; round < 2000; ++round) {
+    if (processes().empty()) break;
+    if (round % 50 == 0) kill_all(SIGKILL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  Result<void> result;
+  for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
+    int err = 0;
+    for (int attempt = 0; attempt < 500; ++attempt) {
+      if (::rmdir(it->c_str()) == 0 || errno == ENOENT) {
+        err = 0;
+        break;
+      }
+      err = errno;
+      if (err != EBUSY) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    // A shared parent (e.g. "default" of containerd) still in use stays: that is expected.
+    bool leaf = std::any_of(dirs.begin(), dirs.end(), [&](const auto& d) { return d.second == *it; });
+    if (err != 0 && leaf && result) result = fail_errno("cannot remove cgroup " + *it, err);
+  }
+  return result;
+}
+
+// ---- the runtime side ----------------------------------------------------------------------------
+
+Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options) {
+  LaunchedContainer launched;
+  static const Result<CgroupLayout> layout = CgroupLayout::detect();
+  if (!layout) return std::unexpected(layout.error());
+  launched.cgroup.emplace(CTRY(Cgroup::create(*layout, options.cgroup_path, options.v1_controllers)));
+  CTRY(with_context(launched.cgroup->apply(config.resources), "linux.resources"));
+  CgroupDirs& dirs = launched.cgroup_dirs;
+  if (layout->version == CgroupVersion::v2) {
+    dirs.dirs[""] = launched.cgroup->path_of("");
+  } else {
+    for (const auto& [controller, mount] : layout->v1_mounts) {
+      std::string dir = launched.cgroup->path_of(controller);
+      if (!dir.empty()) dirs.dirs[controller] = dir;
+    }
+  }
+  std::vector<std::string> devices_made;
+  auto remove_cgroup = [&] {
+    (void)launched.cgroup->destroy();
+    for (auto it = devices_made.rbegin(); it != devices_made.rend(); ++it) ::rmdir(it->c_str());
+  };
+  if (!config.device_rules.empty()) {
+    if (layout->version == CgroupVersion::v2) {
+      remove_cgroup();
+      return fail("linux.resources.devices: device rules need the v1 devices controller (cgroup v2 device filters are not implemented)");
+    }
+    auto dir = make_devices_cgroup(*layout, config, options.cgroup_path, devices_made);
+    if (!dir) {
+      remove_cgroup();
+      return std::unexpected(dir.error());
+    }
+    dirs.dirs["devices"] = *dir;
+  }
+  // What `delete` removes later: the group's own directories (shared parents stay, as with runc).
+  for (const auto& [controller, dir] : dirs.dirs)
+    if (controller != "devices") dirs.owned.push_back(dir);
+  dirs.owned.insert(dirs.owned.end(), devices_made.begin(), devices_made.end());
+
+  unsigned long flags = 0;
+  for (const Namespace& ns : config.namespaces)
+    if (ns.path.empty()) flags |= static_cast<unsigned long>(ns.clone_flag);
+  // A pid namespace given by path is entered by the runtime: setns(pid) only affects children.
+  UniqueFd own_pid_ns;
+  if (const Namespace* pid_ns = config.find_namespace(NamespaceKind::pid); pid_ns && !pid_ns->path.empty()) {
+    own_pid_ns.reset(::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
+    UniqueFd target(::open(pid_ns->path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!target || ::setns(target.get(), CLONE_NEWPID) != 0) {
+      remove_cgroup();
+      return fail_errno("linux.namespaces: cannot join pid namespace " + pid_ns->path);
+    }
+  }
+  int sync_fds[2];
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) != 0) {
+    remove_cgroup();
+    return fail_errno("socketpair");
+  }
+  UniqueFd runtime_end(sync_fds[0]), init_end(sync_fds[1]);
+  auto pid = clone_init(flags);
+  if (own_pid_ns) (void)::setns(own_pid_ns.get(), CLONE_NEWPID);
+  if (!pid) {
+    remove_cgroup();
+    return std::unexpected(pid.error());
+  }
+  if (*pid == 0) {
+    runtime_end.reset();
+    for (int fd = 0; fd < 3; ++fd)
+      if (options.stdio[fd] >= 0 && options.stdio[fd] != fd) ::dup2(options.stdio[fd], fd);
+    Init(config, options, init_end.get(), dirs).run();
+  }
+  init_end.reset();
+  launched.pid = *pid;
+  launched.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+
+  auto abort_launch = [&](Error error) -> std::unexpected<Error> {
+    ::kill(*pid, SIGKILL);
+    ::waitpid(*pid, nullptr, 0);
+    remove_cgroup();
+    return std::unexpected(std::move(error));
+  };
+  if (config.has_new_namespace(NamespaceKind::user)) {
+    std::string proc = "/proc/" + std::to_string(*pid);
+    if (auto r = write_proc(proc + "/uid_map", map_text(config.uid_mappings)); !r) return abort_launch(r.error().wrap("linux.uidMappings"));
+    if (auto r = write_proc(proc + "/gid_map", map_text(config.gid_mappings)); !r) return abort_launch(r.error().wrap("linux.gidMappings"));
+  }
+  for (const auto& [controller, dir] : dirs.dirs) {
+    if (controller != "devices") continue;  // the core group is joined below
+    if (auto r = write_file(dir + "/cgroup.procs", std::to_string(*pid)); !r) return abort_launch(r.error());
+  }
+  if (auto r = launched.cgroup->add_process(*pid); !r) return abort_launch(r.error());
+  if (config.process.oom_score_adj)
+    if (auto r = write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj", std::to_string(*config.process.oom_score_adj)); !r)
+      return abort_launch(r.error().wrap("process.oomScoreAdj"));
+  if (auto r = send_message(runtime_end.get(), kGo); !r) return abort_launch(r.error());
+  for (;;) {
+    char message[4096];
+    ssize_t n = ::recv(runtime_end.get(), message, sizeof message, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int status = 0;
+      ::waitpid(*pid, &status, 0);
+      remove_cgroup();
+      return fail("the container init died during set-up (" +
+                  (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status))) + ")");
+    }
+    if (message[0] == kReady) break;
+    if (message[0] == kFailed) {
+      std::string text(message + 1, static_cast<std::size_t>(n - 1));
+      return abort_launch(Error(text));
+    }
+    if (message[0] == kRunHooks) {
+      if (options.on_runtime_hooks)
+        if (auto r = options.on_runtime_hooks(*pid); !r) return abort_launch(r.error());
+      if (auto r = send_message(runtime_end.get(), kGo); !r) return abort_launch(r.error());
+    }
+  }
+  return launched;
+}
+
+// ---- exec -----------------------------------------------------------------------------------------
+
+Result<pid_t> exec_in_container(const ExecRequest& request) {
+  const Process& process = request.process;
+  std::optional<SeccompProgram> seccomp;
+  if (request.config->seccomp) seccomp = CTRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
+  std::string proc = "/proc/" + std::to_string(request.init_pid) + "/ns/";
+  // Namespaces of the init that differ from ours, the user namespace first.
+  std::vector<std::pair<UniqueFd, int>> namespaces;
+  static constexpr std::pair<NamespaceKind, int> kOrder[] = {
+      {NamespaceKind::user, CLONE_NEWUSER}, {NamespaceKind::ipc, CLONE_NEWIPC}, {NamespaceKind::uts, CLONE_NEWUTS},
+      {NamespaceKind::network, CLONE_NEWNET}, {NamespaceKind::pid, CLONE_NEWPID}, {NamespaceKind::cgroup, CLONE_NEWCGROUP},
+      {NamespaceKind::mount, CLONE_NEWNS}};
+  for (auto [kind, flag] : kOrder) {
+    std::string name(namespace_proc_name(kind));
+    struct stat theirs{}, ours{};
+    if (::stat((proc + name).c_str(), &theirs) != 0) return fail_errno("container process " + std::to_string(request.init_pid));
+    if (::stat(("/proc/self/ns/" + name).c_str(), &ours) == 0 && ours.st_ino == theirs.st_ino) continue;
+    UniqueFd fd(::open((proc + name).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return fail_errno("open " + proc + name);
+    namespaces.emplace_back(std::move(fd), flag);
+  }
+  int report[2];
+  if (::pipe2(report, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd report_read(report[0]), report_write(report[1]);
+  pid_t intermediate = ::fork();
+  if (intermediate < 0) return fail_errno("fork");
+  if (intermediate == 0) {
+    report_read.reset();
+    auto fail_child = [&](const std::string& message) {
+      std::string line = "E" + message;
+      (void)!::write(report_write.get(), line.data(), line.size());
+      ::_exit(1);
+    };
+    for (const auto& [controller, dir] : request.cgroup_dirs.dirs)
+      (void)write_file(dir + "/cgroup.procs", "0");
+    // The console socket is a host path: connect before entering the container's mounts.
+    UniqueFd console;
+    if (process.terminal) {
+      if (request.console_socket.empty()) fail_child("process.terminal: needs --console-socket");
+      console.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      sockaddr_un addr{};
+      addr.sun_family = AF_UNIX;
+      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", request.console_socket.c_str());
+      if (::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+        fail_child("--console-socket: connect " + request.console_socket + ": " + std::strerror(errno));
+    }
+    for (auto& [fd, flag] : namespaces)
+      if (::setns(fd.get(), flag) != 0) fail_child("setns: " + std::string(std::strerror(errno)));
+    int exec_errors[2];
+    if (::pipe2(exec_errors, O_CLOEXEC) != 0) fail_child("pipe");
+    pid_t child = ::fork();
+    if (child < 0) fail_child(std::string("fork: ") + std::strerror(errno));
+    if (child == 0) {
+      ::close(exec_errors[0]);
+      auto fail_grandchild = [&](const Error& e) {
+        std::string line = e.message();
+        (void)!::write(exec_errors[1], line.data(), line.size());
+        ::_exit(1);
+      };
+      for (const Rlimit& r : process.rlimits) {
+        rlimit limit{r.soft, r.hard};
+        if (::setrlimit(r.resource, &limit) != 0) fail_grandchild(Error::from_errno("process.rlimits: " + r.name));
+      }
+      if (process.terminal) {
+        // Same hand-over as the init's console (the container's /dev/ptmx).
+        UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+        char name[64];
+        if (!master || ::unlockpt(master.get()) != 0 || ::ptsname_r(master.get(), name, sizeof name) != 0)
+          fail_grandchild(Error::from_errno("process.terminal: /dev/ptmx"));
+        UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
+        char payload[] = "/dev/ptmx";
+        iovec iov{payload, sizeof payload - 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg{};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        int master_fd = master.get();
+        std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
+        if (::sendmsg(console.get(), &msg, MSG_NOSIGNAL) < 0) fail_grandchild(Error::from_errno("--console-socket: send"));
+        ::setsid();
+        ::ioctl(slave.get(), TIOCSCTTY, 0);
+        for (int fd = 0; fd < 3; ++fd) ::dup2(slave.get(), fd);
+      }
+      if (auto r = apply_user_and_capabilities(process, seccomp); !r) fail_grandchild(r.error());
+      if (::chdir(process.cwd.c_str()) != 0) fail_grandchild(Error::from_errno("process.cwd: " + process.cwd));
+      std::string executable = process.args[0];
+      if (executable.find('/') == std::string::npos) {
+        std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+        for (const std::string& e : process.env)
+          if (e.starts_with("PATH=")) path_env = e.substr(5);
+        std::string found;
+        for (std::size_t pos = 0; pos <= path_env.size() && found.empty();) {
+          std::size_t end = path_env.find(':', pos);
+          if (end == std::string::npos) end = path_env.size();
+          std::string candidate = path_env.substr(pos, end - pos) + "/" + executable;
+          if (::access(candidate.c_str(), X_OK) == 0) found = candidate;
+          pos = end + 1;
+        }
+        if (found.empty())
+          fail_grandchild(Error("process.args[0]: exec: \"" + executable + "\": executable file not found in $PATH"));
+        executable = found;
+      }
+      exec_process(process, executable, seccomp, exec_errors[1]);
+    }
+    ::close(exec_errors[1]);
+    char buffer[1024];
+    ssize_t n = ::read(exec_errors[0], buffer, sizeof buffer);
+    if (n > 0) {
+      ::waitpid(child, nullptr, 0);
+      fail_child(std::string(buffer, static_cast<std::size_t>(n)));
+    }
+    std::string line = "P" + std::to_string(child);
+    (void)!::write(report_write.get(), line.data(), line.size());
+    ::_exit(0);
+  }
+  report_write.reset();
+  auto text = read_all(report_read.get());
+  ::waitpid(intermediate, nullptr, 0);
+  if (!text || text->empty()) return fail("exec: the helper process died");
+  if ((*text)[0] == 'E') return fail(text->substr(1));
+  return static_cast<pid_t>(std::atol(text->c_str() + 1));
+}
+
+// ---- hooks ----------------------------------------------------------------------------------------
+
+Result<void> run_hook(const Hook& hook, const std::string& state_json, std::string_view kind) {
+  int input[2];
+  if (::pipe2(input, O_CLOEXEC) != 0) return fail_errno("pipe");
+  UniqueFd read_end(input[0]), write_end(input[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork hook");
+  if (pid == 0) {
+    ::dup2(read_end.get(), 0);
+    std::vector<char*> argv, envp;
+    for (const std::string& a : hook.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (const std::string& e : hook.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    ::execve(hook.path.c_str(), argv.data(), envp.data());
+    ::_exit(127);
+  }
+  read_end.reset();
+  (void)write_all(write_end.get(), state_json);
+  write_end.reset();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(hook.timeout_seconds.value_or(3600));
+  int status = 0;
+  for (;;) {
+    pid_t done = ::waitpid(pid, &status, WNOHANG);
+    if (done == pid) break;
+    if (done < 0 && errno != EINTR) return fail_errno("wait for hook");
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, &status, 0);
+      return fail("hooks." + std::string(kind) + ": " + hook.path + " timed out after " + std::to_string(*hook.timeout_seconds) + " s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  return fail("hooks." + std::string(kind) + ": " + hook.path + " failed (" +
+              (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status))) + ")");
+}
+
+}  // namespace spectrum::container

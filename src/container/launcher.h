@@ -1,0 +1,73 @@
+// Starting a container's init: the runtime side (cgroup, id maps, hooks, the wait for the init to
+// be ready) and the init side (namespaces, mounts, pivot_root, devices, masked paths, sysctl,
+// hostname, rlimits, console, exec fifo, user, capabilities, no_new_privs, seccomp, execve).
+// Used by `create`/`run` (with an exec fifo: the init waits for `start`) and by the container tier
+// (no fifo: the init execs as soon as it is ready).
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+#include "container/oci_config.h"
+#include "core/cgroup.h"
+#include "core/error.h"
+#include "core/fd.h"
+
+namespace spectrum::container {
+
+struct LaunchOptions {
+  std::string exec_fifo;        // empty: exec at once; else the init blocks opening it for writing
+  std::string console_socket;   // with process.terminal: where the pty master is sent
+  std::string seccomp_cache;    // directory of compiled filters; empty: compile every time
+  std::string cgroup_path;      // relative to each hierarchy
+  std::vector<std::string> v1_controllers;  // hierarchies to use on v1 (each costs a mkdir)
+  int stdio[3] = {-1, -1, -1};  // fds for the init's 0,1,2; -1: inherit
+  bool die_with_runtime = false;  // the init dies if the runtime does (tier mode)
+  int preserve_fds = 0;           // fds 3..3+N-1 pass into the container; the rest are closed
+  // Runs the prestart and createRuntime hooks once the namespaces exist (state JSON of the caller).
+  std::function<Result<void>(pid_t)> on_runtime_hooks;
+  // The state JSON handed to createContainer/startContainer hooks inside the container.
+  std::string hook_state;
+};
+
+// Cgroup directories of a container, as kept in its state (controller -> directory).
+struct CgroupDirs {
+  std::map<std::string, std::string> dirs;
+  std::vector<std::string> owned;  // directories made for the container, deepest last
+  std::string any() const;          // one directory listing the container's processes
+  std::vector<pid_t> processes() const;
+  Result<void> freeze(bool frozen) const;
+  bool frozen() const;
+  void kill_all(int signal) const;
+  Result<void> remove() const;  // kills what is left, then rmdirs the owned directories
+};
+
+struct LaunchedContainer {
+  pid_t pid = -1;
+  UniqueFd pidfd;
+  std::optional<Cgroup> cgroup;
+  CgroupDirs cgroup_dirs;
+};
+
+Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options);
+
+// Applies process settings in an already set-up container (exec): used by the exec path.
+struct ExecRequest {
+  pid_t init_pid = -1;
+  const Config* config = nullptr;  // the container's (seccomp, namespaces)
+  Process process;
+  std::string console_socket;
+  std::string seccomp_cache;
+  CgroupDirs cgroup_dirs;
+};
+// Returns the host pid of the new process (a child of the intermediate, reparented to the subreaper).
+Result<pid_t> exec_in_container(const ExecRequest& request);
+
+// Runs one hook with `state_json` on its stdin; an error names the hook and its exit status.
+Result<void> run_hook(const Hook& hook, const std::string& state_json, std::string_view kind);
+
+}  // namespace spectrum::container

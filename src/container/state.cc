@@ -1,0 +1,155 @@
+#include "container/try.h"
+#include "container/state.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/fd.h"
+
+namespace spectrum::container {
+
+std::string_view to_string(Status status) {
+  switch (status) {
+    case Status::creating: return "creating";
+    case Status::created: return "created";
+    case Status::running: return "running";
+    case Status::paused: return "paused";
+    case Status::stopped: return "stopped";
+  }
+  return "unknown";
+}
+
+std::uint64_t process_start_time(pid_t pid) {
+  auto text = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (!text) return 0;
+  // The command name may hold spaces and parentheses: fields count from the last ')'.
+  std::size_t pos = text->rfind(')');
+  if (pos == std::string::npos || pos + 2 >= text->size()) return 0;
+  char state = (*text)[pos + 2];
+  if (state == 'Z' || state == 'X') return 0;
+  int field = 2;
+  for (std::size_t i = pos + 1; i < text->size(); ++i)
+    if ((*text)[i] == ' ' && ++field == 21) return std::strtoull(text->c_str() + i + 1, nullptr, 10);
+  return 0;
+}
+
+std::string now_rfc3339() {
+  auto now = std::chrono::system_clock::now();
+  std::time_t seconds = std::chrono::system_clock::to_time_t(now);
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
+  std::tm tm{};
+  ::gmtime_r(&seconds, &tm);
+  char buffer[64];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(nanos));
+  return buffer;
+}
+
+Result<void> StateStore::check_id(const std::string& id) {
+  if (id.empty()) return fail("container id cannot be empty");
+  if (id.size() > 1024) return fail("container id is too long");
+  for (char c : id)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-' && c != '.' && c != '+')
+      return fail("invalid container id '" + id + "': only letters, digits and _ - . + are allowed");
+  if (id == "." || id == "..") return fail("invalid container id '" + id + "'");
+  return {};
+}
+
+Result<void> StateStore::reserve(const std::string& id) const {
+  if (::mkdir(root_.c_str(), 0711) != 0 && errno != EEXIST) return fail_errno("state directory " + root_);
+  if (::mkdir(dir_of(id).c_str(), 0711) != 0) {
+    if (errno == EEXIST) return fail("container with id '" + id + "' already exists");
+    return fail_errno("state directory " + dir_of(id));
+  }
+  return {};
+}
+
+Result<void> StateStore::save(const ContainerState& s) const {
+  nlohmann::json j = {{"id", s.id},           {"bundle", s.bundle},   {"pid", s.pid},
+                      {"pid_start_time", s.pid_start_time},           {"created", s.created},
+                      {"annotations", s.annotations},                 {"cgroup_dirs", s.cgroups.dirs},
+                      {"cgroup_owned", s.cgroups.owned},              {"poststop", s.poststop}};
+  std::string path = dir_of(s.id) + "/state.json";
+  std::string temp = path + ".tmp";
+  CTRY(write_file(temp, j.dump()));
+  if (::rename(temp.c_str(), path.c_str()) != 0) return fail_errno("save " + path);
+  return {};
+}
+
+Result<ContainerState> StateStore::load(const std::string& id) const {
+  CTRY(check_id(id));
+  std::string path = dir_of(id) + "/state.json";
+  auto text = read_file(path);
+  if (!text) {
+    if (text.error().sys_errno() == ENOENT) return fail("container '" + id + "' does not exist", ENOENT);
+    return std::unexpected(text.error());
+  }
+  nlohmann::json j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(path + ": corrupt state file");
+  try {
+    ContainerState s;
+    s.id = j.at("id").get<std::string>();
+    s.bundle = j.at("bundle").get<std::string>();
+    s.pid = j.at("pid").get<pid_t>();
+    s.pid_start_time = j.at("pid_start_time").get<std::uint64_t>();
+    s.created = j.at("created").get<std::string>();
+    s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+    s.cgroups.dirs = j.at("cgroup_dirs").get<std::map<std::string, std::string>>();
+    s.cgroups.owned = j.at("cgroup_owned").get<std::vector<std::string>>();
+    s.poststop = j.at("poststop");
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    return fail(path + ": corrupt state file: " + e.what());
+  }
+}
+
+Result<void> StateStore::remove(const std::string& id) const {
+  std::string dir = dir_of(id);
+  for (const char* name : {"/state.json", "/state.json.tmp", "/exec.fifo"}) ::unlink((dir + name).c_str());
+  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return fail_errno("remove state directory " + dir);
+  return {};
+}
+
+Status StateStore::status_of(const ContainerState& s) const {
+  if (s.pid <= 0) return Status::stopped;
+  std::uint64_t start = process_start_time(s.pid);
+  if (start == 0 || start != s.pid_start_time) return Status::stopped;
+  if (::access(fifo_of(s.id).c_str(), F_OK) == 0) return Status::created;
+  if (s.cgroups.frozen()) return Status::paused;
+  return Status::running;
+}
+
+nlohmann::json StateStore::oci_state(const ContainerState& s) const {
+  Status status = status_of(s);
+  nlohmann::json j = {{"ociVersion", "1.1.0"},
+                      {"id", s.id},
+                      {"status", std::string(to_string(status))},
+                      {"pid", status == Status::stopped ? 0 : s.pid},
+                      {"bundle", s.bundle},
+                      {"rootfs", s.bundle + "/rootfs"},
+                      {"created", s.created},
+                      {"owner", ""}};
+  if (!s.annotations.empty()) j["annotations"] = s.annotations;
+  return j;
+}
+
+std::vector<std::string> StateStore::list() const {
+  std::vector<std::string> ids;
+  DIR* dir = ::opendir(root_.c_str());
+  if (!dir) return ids;
+  while (dirent* entry = ::readdir(dir)) {
+    std::string name = entry->d_name;
+    if (name == "." || name == ".." || name == "seccomp") continue;
+    if (::access((root_ + "/" + name + "/state.json").c_str(), F_OK) == 0) ids.push_back(name);
+  }
+  ::closedir(dir);
+  return ids;
+}
+
+}  // namespace spectrum::container

@@ -1,0 +1,54 @@
+// The state directory of the runc-compatible runtime: one folder per container under --root
+// (default /run/spectrum) holding state.json and, between create and start, the exec fifo. The
+// state is written before `create` returns, so a crash of Spectrum between create and start leaves
+// everything `start`, `kill` and `delete --force` need.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <sys/types.h>
+
+#include "container/launcher.h"
+#include "core/error.h"
+
+namespace spectrum::container {
+
+enum class Status { creating, created, running, paused, stopped };
+std::string_view to_string(Status status);
+
+struct ContainerState {
+  std::string id;
+  std::string bundle;
+  pid_t pid = 0;
+  std::uint64_t pid_start_time = 0;  // /proc/PID/stat field 22: tells a reused pid apart
+  std::string created;                // RFC 3339
+  std::map<std::string, std::string> annotations;
+  CgroupDirs cgroups;
+  nlohmann::json poststop = nlohmann::json::array();  // hooks to run at delete
+};
+
+class StateStore {
+ public:
+  explicit StateStore(std::string root) : root_(std::move(root)) {}
+  const std::string& root() const { return root_; }
+  std::string dir_of(const std::string& id) const { return root_ + "/" + id; }
+  std::string fifo_of(const std::string& id) const { return dir_of(id) + "/exec.fifo"; }
+
+  static Result<void> check_id(const std::string& id);
+  // Makes the container's folder; fails when the id is taken.
+  Result<void> reserve(const std::string& id) const;
+  Result<void> save(const ContainerState& state) const;
+  Result<ContainerState> load(const std::string& id) const;  // "container does not exist" if absent
+  Result<void> remove(const std::string& id) const;
+  Status status_of(const ContainerState& state) const;
+  nlohmann::json oci_state(const ContainerState& state) const;  // the JSON `state` prints
+  std::vector<std::string> list() const;
+
+ private:
+  std::string root_;
+};
+
+std::uint64_t process_start_time(pid_t pid);  // 0 if gone or a zombie
+std::string now_rfc3339();
+
+}  // namespace spectrum::container
