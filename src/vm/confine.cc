@@ -65,8 +65,13 @@ Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector
     if (!target) return fail_errno("mount target " + m.target + " in the root filesystem");
     const std::string target_path = "/proc/self/fd/" + std::to_string(target.get());
     SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + m.host_path).c_str()));
-    if (m.read_only)
-      SPECTRUM_TRY(mount_checked(nullptr, target_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, ("read-only " + m.target).c_str()));
+    if (m.read_only) {
+      // The fd above names the directory under the new mount; the remount needs the mount itself.
+      UniqueFd mounted(static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
+      if (!mounted) return fail_errno("mount target " + m.target + " after binding it");
+      const std::string mounted_path = "/proc/self/fd/" + std::to_string(mounted.get());
+      SPECTRUM_TRY(mount_checked(nullptr, mounted_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, ("read-only " + m.target).c_str()));
+    }
   }
   if (read_only) SPECTRUM_TRY(mount_checked(nullptr, rootfs.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, "read-only rootfs"));
   if (::fchdir(root.get()) != 0) {

@@ -178,7 +178,12 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
     auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
     if (!frame || !pte) {
       if (frame) frames_->release(*frame);
-      if (page > start) (void)unmap(start, page - start);
+      for (std::uint64_t done = start; done < page; done += kPageSize) {  // not yet in regions_
+        std::uint64_t* pte = find_leaf(done);
+        frames_->release(*pte & kPteAddressMask);
+        *pte = 0;
+        --mapped_pages_;
+      }
       return std::unexpected(ENOMEM);
     }
     **pte = *frame | flags;

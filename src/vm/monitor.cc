@@ -49,13 +49,14 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   if (spec.memory_bytes < need)
     return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
                 " in the vm tier: it needs at least " + size_text(page_up(need)));
-  PreparedGuest g{SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes))), {}, {}, {}, 0, 0, 0};
-  g.frames = std::make_unique<FrameAllocator>(g.memory, GUEST_KERNEL_AREA_END);
+  PreparedGuest g;
+  g.memory = std::make_unique<GuestMemory>(SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes))));
+  g.frames = std::make_unique<FrameAllocator>(*g.memory, GUEST_KERNEL_AREA_END);
   const auto kernel_ranges = kernel_area_ranges();
-  auto space = AddressSpace::create(g.memory, *g.frames, kernel_ranges);
+  auto space = AddressSpace::create(*g.memory, *g.frames, kernel_ranges);
   if (!space) return fail("building the guest's page tables: " + std::string(std::strerror(space.error())));
   g.space = std::make_unique<AddressSpace>(std::move(*space));
-  SPECTRUM_TRY(write_kernel_area(g.memory));
+  SPECTRUM_TRY(write_kernel_area(*g.memory));
 
   // The executable: each PT_LOAD segment mapped, filled from the file, then given its protection
   // (pages shared by two segments get the union).
@@ -106,7 +107,7 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   if (stack.bytes.size() > stack_size / 2) return fail("arguments and environment too large for the guest's stack");
   if (!g.space->write(stack.rsp, stack.bytes)) return fail("writing the initial stack");
 
-  g.vcpu = SPECTRUM_TRY(initial_vcpu_state(g.memory, g.space->root(), g.entry, stack.rsp));
+  g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), g.entry, stack.rsp));
   return g;
 }
 
@@ -189,7 +190,7 @@ Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
   const std::uint64_t lowest = vector == 8 ? GUEST_KSTACK_TOP : GUEST_KSTACK_BOTTOM;
   const std::uint64_t highest = vector == 8 ? GUEST_DF_STACK_TOP : GUEST_KSTACK_TOP;
   if (rsp < lowest || rsp + size > highest) return fail("guest kernel stack pointer " + hex(rsp) + " is outside its stack at an exception");
-  const std::uint8_t* p = g.memory.at(rsp, size);
+  const std::uint8_t* p = g.memory->at(rsp, size);
   if (code) std::memcpy(&f.error_code, p, 8);
   std::memcpy(&f.frame, p + (code ? 8 : 0), sizeof f.frame);
   return f;
@@ -270,7 +271,7 @@ Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, co
           regs->rax = static_cast<std::uint64_t>(r.value);
           f.frame.rip = regs->rcx;
           f.frame.rflags = (regs->r11 & 0x240DD5) | x86::kRflagsReserved1;
-          std::memcpy(g.memory.at(regs->rsp + 8, sizeof f.frame), &f.frame, sizeof f.frame);
+          std::memcpy(g.memory->at(regs->rsp + 8, sizeof f.frame), &f.frame, sizeof f.frame);
           regs->rsp += 8;  // pop the error code for the kernel
           vm.regs_changed();
           break;

@@ -38,7 +38,7 @@ std::uint64_t minimum_memory(const ElfImage& elf);
 // Guest memory ready to run: owns memory, frames and page tables (heap-allocated so the references
 // between them stay valid when it moves).
 struct PreparedGuest {
-  GuestMemory memory;
+  std::unique_ptr<GuestMemory> memory;
   std::unique_ptr<FrameAllocator> frames;
   std::unique_ptr<AddressSpace> space;
   VcpuState vcpu;

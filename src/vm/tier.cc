@@ -93,12 +93,12 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
     ::_exit(0);
   };
   auto run = [&]() -> Result<GuestOutcome> {
-    KvmVm vm = SPECTRUM_TRY(KvmVm::create(guest.memory.base(), guest.memory.size(), GuestKind::spectrum_kernel));
+    KvmVm vm = SPECTRUM_TRY(KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel));
     SPECTRUM_TRY(vm.set_initial_state(guest.vcpu));
     // Confinement, then the root filesystem is "/" of this process.
     if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns) return std::unexpected(ns.error().wrap("confining the monitor"));
     config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
-    Process process(*guest.space, guest.memory, std::move(config));
+    Process process(*guest.space, *guest.memory, std::move(config));
     SPECTRUM_TRY(drop_capabilities());
     SPECTRUM_TRY(install_monitor_seccomp());
     RunOptions options;
@@ -128,8 +128,13 @@ Result<PreflightResult> preflight(const Workload& w) {
     if (m.target.empty() || m.target.front() != '/') return fail("mount target '" + m.target + "' must be absolute");
 
   PreflightResult pre;
-  pre.spec.envp = w.env.empty() ? std::vector<std::string>{std::string("PATH=") + kDefaultPath, "HOME=/"} : w.env;
-  if (env_value(pre.spec.envp, "PATH").empty() && !w.env.empty()) pre.spec.envp.push_back(std::string("PATH=") + kDefaultPath);
+  // The guest never sees the host's environment: a minimal default (unless --clear-env) plus --env.
+  if (w.inherit_env) pre.spec.envp = {std::string("PATH=") + kDefaultPath, "HOME=/"};
+  for (const std::string& kv : w.env) {
+    const std::string key = kv.substr(0, kv.find('=') + 1);
+    std::erase_if(pre.spec.envp, [&](const std::string& e) { return e.rfind(key, 0) == 0; });
+    pre.spec.envp.push_back(kv);
+  }
 
   // The executable, looked up like execvp inside the root filesystem.
   std::vector<std::string> candidates;
@@ -137,6 +142,7 @@ Result<PreflightResult> preflight(const Workload& w) {
     candidates.push_back(w.program.front() == '/' ? w.program : (w.workdir.empty() ? "/" : w.workdir) + "/" + w.program);
   } else {
     std::string path = env_value(pre.spec.envp, "PATH");
+    if (path.empty()) path = kDefaultPath;
     std::size_t i = 0;
     while (i <= path.size()) {
       std::size_t j = path.find(':', i);

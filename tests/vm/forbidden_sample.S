@@ -1,0 +1,4 @@
+	.text
+	out %al, $0x10
+	int3
+	sysretq

@@ -1,0 +1,162 @@
+// End-to-end runs in a real VM. They need /dev/kvm and skip with "/dev/kvm absent" elsewhere.
+#include <dirent.h>
+#include <csignal>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "core/tier.h"
+#include "test_support.h"
+
+namespace spectrum::vm {
+namespace {
+
+using namespace testing;
+
+class VmRunTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!kvm_usable()) return;
+    root_ = new TempDir;
+    busybox_ = add_busybox(*root_);
+    static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe");
+    pie_ok_ = compile_program("probe", "-static-pie", root_->path() / "bin/probe-pie");
+    root_->write("etc/shadow", "rootfs-shadow\n");
+    root_->write("data/hello.txt", "hello file\n");
+    std::error_code ec;
+    fs::create_symlink("/../../../etc", root_->path() / "escape", ec);
+  }
+  static void TearDownTestSuite() {
+    delete root_;
+    root_ = nullptr;
+  }
+  void SetUp() override { SKIP_WITHOUT_KVM(); }
+
+  RunResult run(std::vector<std::string> argv, std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
+    Workload w;
+    w.rootfs = root_->path().string();
+    w.program = argv.front();
+    w.args.assign(argv.begin() + 1, argv.end());
+    w.stdout_stream = Stdio::captured();
+    w.stderr_stream = Stdio::captured();
+    w.stdin_stream = Stdio::null();
+    w.limits.memory_bytes = 64 << 20;
+    w.limits.timeout = timeout;
+    auto r = make_vm_tier()->run(w);
+    EXPECT_TRUE(r) << (r ? "" : r.error().message());
+    return r ? *r : RunResult{};
+  }
+
+  static inline TempDir* root_ = nullptr;
+  static inline bool busybox_ = false, static_ok_ = false, pie_ok_ = false;
+};
+
+TEST_F(VmRunTest, ExitCodesComeBack) {
+  ASSERT_TRUE(static_ok_);
+  for (int code : {0, 1, 42}) {
+    RunResult r = run({"/bin/probe", "exit", std::to_string(code)});
+    EXPECT_EQ(r.outcome, Outcome::exited);
+    EXPECT_EQ(r.exit_code, code);
+  }
+}
+
+TEST_F(VmRunTest, OutputArgumentsAndEnvironment) {
+  ASSERT_TRUE(static_ok_ && pie_ok_);
+  for (const char* program : {"/bin/probe", "/bin/probe-pie"}) {
+    RunResult r = run({program, "hello", "x"});
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.captured_stdout, "hello from the guest: argc=3 env HOME=/\n") << program;
+  }
+}
+
+TEST_F(VmRunTest, FaultsBecomeSignals) {
+  ASSERT_TRUE(static_ok_);
+  RunResult segv = run({"/bin/probe", "segv"});
+  EXPECT_EQ(segv.outcome, Outcome::signaled);
+  EXPECT_EQ(segv.signal, SIGSEGV);
+  EXPECT_NE(segv.detail.find("page fault"), std::string::npos) << segv.detail;
+  EXPECT_EQ(run({"/bin/probe", "ud2"}).signal, SIGILL);
+  EXPECT_EQ(run({"/bin/probe", "div0"}).signal, SIGFPE);
+}
+
+TEST_F(VmRunTest, TimeoutKillsALoopingGuest) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/probe", "loop"}, std::chrono::milliseconds(300));
+  EXPECT_EQ(r.outcome, Outcome::timed_out);
+}
+
+TEST_F(VmRunTest, GarbageHypercallPointersGetEfault) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/probe", "garbage"});
+  EXPECT_EQ(r.outcome, Outcome::exited);
+  EXPECT_EQ(r.exit_code, 0) << r.captured_stdout;
+}
+
+TEST_F(VmRunTest, TheRootFilesystemIsAllTheGuestSees) {
+  ASSERT_TRUE(static_ok_);
+  EXPECT_EQ(run({"/bin/probe", "cat", "/../../etc/shadow"}).captured_stdout, "rootfs-shadow\n");
+  EXPECT_EQ(run({"/bin/probe", "cat", "/escape/shadow"}).captured_stdout, "rootfs-shadow\n");
+  EXPECT_EQ(run({"/bin/probe", "cat", "/proc/self/root/etc/shadow"}).exit_code, 3);
+}
+
+TEST_F(VmRunTest, ForkIsRefused) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/probe", "fork"});
+  EXPECT_EQ(r.exit_code, 0) << r.captured_stdout;
+}
+
+TEST_F(VmRunTest, HeapAndMmapWork) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/probe", "malloc"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.captured_stdout, "malloc ok 67108864\n");
+}
+
+TEST_F(VmRunTest, BusyboxApplets) {
+  if (!busybox_) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
+  EXPECT_EQ(run({"echo", "hello", "vm"}).captured_stdout, "hello vm\n");
+  EXPECT_EQ(run({"cat", "/data/hello.txt"}).captured_stdout, "hello file\n");
+  EXPECT_NE(run({"ls", "/data"}).captured_stdout.find("hello.txt"), std::string::npos);
+  EXPECT_EQ(run({"wc", "-c", "/data/hello.txt"}).captured_stdout, "11 /data/hello.txt\n");
+  // The same applet natively gives the reference digest.
+  std::string native;
+  if (FILE* p = ::popen(("/bin/busybox sha256sum < '" + (root_->path() / "data/hello.txt").string() + "'").c_str(), "r")) {
+    char buf[128] = {};
+    native = std::fgets(buf, sizeof buf, p) ? std::string(buf, 64) : "";
+    ::pclose(p);
+  }
+  ASSERT_EQ(native.size(), 64u);
+  EXPECT_EQ(run({"sha256sum", "/data/hello.txt"}).captured_stdout.substr(0, 64), native);
+  RunResult sh = run({"sh", "-c", "echo a; x=42; echo $x; exit 7"});
+  EXPECT_EQ(sh.captured_stdout, "a\n42\n");
+  EXPECT_EQ(sh.exit_code, 7);
+}
+
+std::size_t count_dir(const char* path) {
+  std::size_t n = 0;
+  for (auto& e : fs::directory_iterator(path)) (void)e, ++n;
+  return n;
+}
+
+TEST_F(VmRunTest, AThousandRunsLeaveNothingBehind) {
+  ASSERT_TRUE(static_ok_);
+  run({"/bin/probe", "exit", "0"});  // warm up lazily made state
+  const std::size_t fds = count_dir("/proc/self/fd"), threads = count_dir("/proc/self/task");
+  auto rss = [] {
+    std::ifstream in("/proc/self/statm");
+    std::size_t size, resident;
+    in >> size >> resident;
+    return resident * 4096;
+  };
+  const std::size_t rss_before = rss();
+  for (int i = 0; i < 1000; ++i) {
+    RunResult r = run({"/bin/probe", "exit", "3"});
+    ASSERT_EQ(r.exit_code, 3) << "run " << i;
+  }
+  EXPECT_EQ(count_dir("/proc/self/fd"), fds);
+  EXPECT_EQ(count_dir("/proc/self/task"), threads);
+  EXPECT_LT(rss(), rss_before + (8u << 20)) << "memory grew by more than 8 MiB over 1,000 runs";
+}
+
+}  // namespace
+}  // namespace spectrum::vm

@@ -1,0 +1,76 @@
+/* One static test program for the vm tier, its behaviour chosen by argv[1]. Built by the tests
+ * with gcc -static (and -static-pie). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int cat(const char* path) {
+  int fd = open(path, O_RDONLY);
+  if (fd < 0) {
+    printf("open %s: errno %d\n", path, errno);
+    return 3;
+  }
+  char buf[256];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  buf[n < 0 ? 0 : n] = 0;
+  printf("%s", buf);
+  close(fd);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc < 2) return 2;
+  const char* mode = argv[1];
+  if (!strcmp(mode, "exit")) return atoi(argv[2]);
+  if (!strcmp(mode, "hello")) {
+    printf("hello from the guest: argc=%d env HOME=%s\n", argc, getenv("HOME") ? getenv("HOME") : "(unset)");
+    return 0;
+  }
+  if (!strcmp(mode, "segv")) {
+    volatile int* p = (int*)(long)argc - argc;  /* null, without the compiler seeing it */
+    *p = 1;
+    return 0;
+  }
+  if (!strcmp(mode, "ud2")) __asm__ volatile("ud2");
+  if (!strcmp(mode, "div0")) {
+    volatile int zero = argc - argc;
+    return 10 / zero;
+  }
+  if (!strcmp(mode, "loop")) for (;;) __asm__ volatile("" ::: "memory");
+  if (!strcmp(mode, "cat")) return cat(argv[2]);
+  if (!strcmp(mode, "garbage")) {
+    /* Garbage hypercall pointers: each must come back as -EFAULT, and the run goes on. */
+    long r1 = syscall(SYS_write, 1, (void*)0xdead0000000ul, 16);
+    long e1 = errno;
+    long r2 = syscall(SYS_read, 0, (void*)0x10000ul, 16);  /* the guest kernel's code */
+    long e2 = errno;
+    long r3 = syscall(SYS_openat, AT_FDCWD, (void*)~0ul, O_RDONLY);
+    long e3 = errno;
+    long r4 = syscall(SYS_write, 1, (void*)0x7ffffffff000ul, ~0ul >> 1);
+    long e4 = errno;
+    printf("%ld %ld %ld %ld %ld %ld %ld %ld\n", r1, e1, r2, e2, r3, e3, r4, e4);
+    return (e1 == EFAULT && e2 == EFAULT && e3 == EFAULT && e4 == EFAULT) ? 0 : 1;
+  }
+  if (!strcmp(mode, "fork")) {
+    pid_t pid = fork();
+    printf("fork: %d errno %d\n", (int)pid, errno);
+    return pid < 0 && errno == ENOSYS ? 0 : 1;
+  }
+  if (!strcmp(mode, "malloc")) {
+    size_t total = 0;
+    for (int i = 0; i < 64; ++i) {
+      char* p = malloc(1 << 20);
+      if (!p) return 1;
+      memset(p, i, 1 << 20);
+      total += 1 << 20;
+      free(p);
+    }
+    printf("malloc ok %zu\n", total);
+    return 0;
+  }
+  return 2;
+}
