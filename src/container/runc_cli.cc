@@ -58,9 +58,9 @@ struct Globals {
 // A verb's arguments: flags (with or without a value) and positional words.
 class Args {
  public:
-  Args(std::vector<std::string> words, std::initializer_list<std::string_view> value_flags,
-       std::initializer_list<std::string_view> bool_flags)
-      : value_flags_(value_flags), bool_flags_(bool_flags) {
+  Args(std::vector<std::string> words, std::vector<std::string_view> value_flags,
+       std::vector<std::string_view> bool_flags)
+      : value_flags_(std::move(value_flags)), bool_flags_(std::move(bool_flags)) {
     words_ = std::move(words);
   }
 
@@ -199,7 +199,9 @@ struct CreateRequest {
 Result<ContainerState> create_container(const Globals& g, const CreateRequest& r, Config& config_out) {
   StateStore store(g.root);
   CTRY(StateStore::check_id(r.id));
-  std::string bundle = absolute(r.bundle.empty() ? "." : r.bundle);
+  char real_bundle[PATH_MAX];
+  if (!::realpath((r.bundle.empty() ? "." : r.bundle).c_str(), real_bundle)) return fail_errno("--bundle " + r.bundle);
+  std::string bundle = real_bundle;
   Config config = CTRY(load_bundle_config(bundle));
   struct stat st{};
   if (::stat(config.root_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
@@ -246,7 +248,7 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   };
   if (auto saved = store.save(state); !saved) return cleanup_launched(saved.error());
   if (!r.pid_file.empty())
-    if (auto w = write_file(absolute(r.pid_file), std::to_string(launched->pid)); !w) return cleanup_launched(w.error().wrap("--pid-file"));
+    if (auto w = write_new_file(absolute(r.pid_file), std::to_string(launched->pid)); !w) return cleanup_launched(w.error().wrap("--pid-file"));
   config_out = std::move(config);
   return state;
 }
@@ -462,7 +464,7 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   if (!detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t pid = CTRY(exec_in_container(request));
   if (std::string pid_file = args.value("pid-file"); !pid_file.empty())
-    CTRY(write_file(absolute(pid_file), std::to_string(pid)));
+    CTRY(write_new_file(absolute(pid_file), std::to_string(pid)));
   if (detach) return 0;
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
@@ -501,14 +503,14 @@ Result<int> verb_spec(const Globals&, Args& args) {
   DefaultSpecOptions options;
   options.with_seccomp = args.flag("seccomp");
   options.terminal = !args.flag("no-terminal");
-  CTRY(write_file(path, default_spec(options).dump(2) + "\n"));
+  CTRY(write_new_file(path, default_spec(options).dump(2) + "\n"));
   return 0;
 }
 
 struct VerbRow {
   const char* name;
-  std::initializer_list<std::string_view> value_flags;
-  std::initializer_list<std::string_view> bool_flags;
+  std::vector<std::string_view> value_flags;
+  std::vector<std::string_view> bool_flags;
   std::function<Result<int>(const Globals&, Args&)> run;
 };
 

@@ -35,7 +35,7 @@ std::uint64_t process_start_time(pid_t pid) {
   if (state == 'Z' || state == 'X') return 0;
   int field = 2;
   for (std::size_t i = pos + 1; i < text->size(); ++i)
-    if ((*text)[i] == ' ' && ++field == 21) return std::strtoull(text->c_str() + i + 1, nullptr, 10);
+    if ((*text)[i] == ' ' && ++field == 22) return std::strtoull(text->c_str() + i + 1, nullptr, 10);
   return 0;
 }
 
@@ -77,7 +77,7 @@ Result<void> StateStore::save(const ContainerState& s) const {
                       {"cgroup_owned", s.cgroups.owned},              {"poststop", s.poststop}};
   std::string path = dir_of(s.id) + "/state.json";
   std::string temp = path + ".tmp";
-  CTRY(write_file(temp, j.dump()));
+  CTRY(write_new_file(temp, j.dump(), 0600));
   if (::rename(temp.c_str(), path.c_str()) != 0) return fail_errno("save " + path);
   return {};
 }
@@ -152,4 +152,12 @@ std::vector<std::string> StateStore::list() const {
   return ids;
 }
 
+}  // namespace spectrum::container
+
+namespace spectrum::container {
+Result<void> write_new_file(const std::string& path, std::string_view content, unsigned mode) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
+  if (!fd) return fail_errno("cannot create " + path);
+  return write_all(fd.get(), content);
+}
 }  // namespace spectrum::container

@@ -23,3 +23,8 @@ Result<T> with_context(Result<T> result, std::string_view context) {
   return result;
 }
 }  // namespace spectrum::container
+
+namespace spectrum::container {
+// Creates or replaces a regular file (core's write_file only writes existing control files).
+Result<void> write_new_file(const std::string& path, std::string_view content, unsigned mode = 0644);
+}  // namespace spectrum::container
