@@ -62,7 +62,11 @@ Result<void> StateStore::check_id(const std::string& id) {
 }
 
 Result<void> StateStore::reserve(const std::string& id) const {
-  if (::mkdir(root_.c_str(), 0711) != 0 && errno != EEXIST) return fail_errno("state directory " + root_);
+  for (std::size_t pos = 1; pos != std::string::npos;) {
+    pos = root_.find('/', pos + 1);
+    std::string prefix = root_.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0711) != 0 && errno != EEXIST) return fail_errno("state directory " + prefix);
+  }
   if (::mkdir(dir_of(id).c_str(), 0711) != 0) {
     if (errno == EEXIST) return fail("container with id '" + id + "' already exists");
     return fail_errno("state directory " + dir_of(id));
