@@ -1,10 +1,105 @@
+// `spectrum wasm validate FILE` and `spectrum wasm inspect FILE`. Both only read the file and
+// decode it; nothing else of the engine (no store, no interpreter) is touched.
 #include "wasm/cli.h"
 
 #include <cstdio>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/fd.h"
+#include "wasm/engine.h"
+#include "wasm/module.h"
 
 namespace spectrum::wasm {
-int cli_main(int, char**) {
-  std::fputs("spectrum: error: the WebAssembly engine is not built yet\n", stderr);
-  return 125;
+namespace {
+
+constexpr const char* kUsage =
+    "usage: spectrum wasm validate FILE   check that FILE is a valid WebAssembly module\n"
+    "       spectrum wasm inspect FILE    list its sections, imports and exports\n";
+
+int error(const std::string& file, const Error& e) {
+  std::fprintf(stderr, "spectrum: error: %s: %s\n", file.c_str(), e.message().c_str());
+  return static_cast<int>(ExitCode::spectrum_error);
 }
+
+std::string describe_import(const ImportInfo& imp) {
+  switch (imp.kind) {
+    case ExternKind::func: return to_string(imp.func);
+    case ExternKind::table: {
+      std::string s = std::string(to_string(imp.table.element)) + " " + std::to_string(imp.table.limits.min);
+      if (imp.table.limits.max) s += ".." + std::to_string(*imp.table.limits.max);
+      return s;
+    }
+    case ExternKind::memory: {
+      std::string s = std::to_string(imp.memory.limits.min);
+      if (imp.memory.limits.max) s += ".." + std::to_string(*imp.memory.limits.max);
+      return s + " pages";
+    }
+    case ExternKind::global:
+      return std::string(imp.global.mutable_ ? "mut " : "") + std::string(to_string(imp.global.type));
+  }
+  return {};
+}
+
+int inspect(const std::string& file, const Module& module, const Result<void>& valid) {
+  std::printf("%s: %s\n", file.c_str(), valid ? "valid" : ("INVALID: " + valid.error().message()).c_str());
+  std::printf("sections:\n");
+  for (const SectionInfo& s : module.sections()) {
+    if (s.id == 0)
+      std::printf("  %-10s %-20s offset 0x%06x  size %u\n", "custom", ("\"" + s.name + "\"").c_str(), s.offset, s.size);
+    else
+      std::printf("  %-10s %-20s offset 0x%06x  size %u\n", s.name.c_str(), "", s.offset, s.size);
+  }
+  std::printf("imports: %zu\n", module.imports().size());
+  for (const ImportInfo& imp : module.imports())
+    std::printf("  %-8s %s.%s  %s\n", std::string(to_string(imp.kind)).c_str(), imp.module.c_str(), imp.name.c_str(),
+                describe_import(imp).c_str());
+  std::printf("exports: %zu\n", module.exports().size());
+  for (const ExportInfo& e : module.exports()) {
+    std::string detail;
+    if (e.kind == ExternKind::func) {
+      if (const FuncType* t = module.function_type(e.index)) detail = to_string(*t);
+    }
+    std::printf("  %-8s %-24s index %u  %s\n", std::string(to_string(e.kind)).c_str(), e.name.c_str(), e.index,
+                detail.c_str());
+  }
+  std::printf("functions: %u (%zu imported)\n", module.function_count(),
+              static_cast<std::size_t>(module.data().imported_funcs));
+  if (auto start = module.start_function()) std::printf("start: function %u\n", *start);
+  return valid ? 0 : static_cast<int>(ExitCode::spectrum_error);
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  if (argc < 2 || std::string_view(argv[1]) == "-h" || std::string_view(argv[1]) == "--help") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? static_cast<int>(ExitCode::spectrum_error) : 0;
+  }
+  const std::string_view verb = argv[1];
+  if (verb != "validate" && verb != "inspect") {
+    std::fprintf(stderr, "spectrum: error: unknown wasm command '%s' (validate or inspect)\n", argv[1]);
+    return static_cast<int>(ExitCode::spectrum_error);
+  }
+  if (argc != 3) {
+    std::fputs(kUsage, stderr);
+    return static_cast<int>(ExitCode::spectrum_error);
+  }
+  const std::string file = argv[2];
+  auto bytes = read_file(file);
+  if (!bytes) return error(file, bytes.error());
+  std::span<const std::uint8_t> span(reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size());
+  auto module = Module::decode(span);
+  if (!module) return error(file, module.error());
+  const Result<void> valid = module->validate();
+  if (verb == "validate") {
+    if (!valid) return error(file, valid.error());
+    std::printf("%s: valid\n", file.c_str());
+    return 0;
+  }
+  if (!valid) std::fprintf(stderr, "spectrum: error: %s: %s\n", file.c_str(), valid.error().message().c_str());
+  return inspect(file, *module, valid);
+}
+
 }  // namespace spectrum::wasm

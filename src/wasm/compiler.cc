@@ -609,7 +609,10 @@ class Compiler {
         for (std::uint32_t i = 0; i <= n; ++i) unit(0);
         // Targets needing copies (or the function's return, or a loop's check) get a trampoline.
         std::unordered_map<std::uint32_t, std::uint32_t> trampoline;
+        // A trampoline's copies (a return materializes) must not leak into the next target's view.
+        const std::vector<std::uint32_t> operands = stack_;
         for (std::uint32_t i = 0; i <= n; ++i) {
+          stack_ = operands;
           Label& l = labels_[labels_.size() - 1 - depths[i]];
           const bool direct = l.kind != Label::Kind::function && l.kind != Label::Kind::loop && !needs_copies(l);
           if (direct) {

@@ -36,6 +36,34 @@ inline T* pointer_at(const std::uint32_t* p) {
   return reinterpret_cast<T*>(static_cast<std::uintptr_t>(v));
 }
 
+// A call from the guest to a host function. Kept out of the interpreter loop: its locals have
+// destructors, which the threaded dispatch must never jump across.
+[[gnu::noinline]] HostResult::Kind call_host(Store& store, Function* caller, Function* callee,
+                                             std::uint64_t* callee_fp, std::string& message,
+                                             std::int32_t& exit_code) {
+  Store::Impl& S = store.impl();
+  const std::uint32_t np = callee->param_count;
+  // Results overwrite the argument slots: give the host a copy of the arguments.
+  std::uint64_t small[16];
+  std::vector<std::uint64_t> large;
+  std::uint64_t* args = small;
+  if (np > 16) {
+    large.assign(callee_fp, callee_fp + np);
+    args = large.data();
+  } else {
+    std::memcpy(small, callee_fp, np * sizeof(std::uint64_t));
+  }
+  // A host function may call back into the guest: its frames go above ours.
+  std::uint64_t* const saved_top = S.stack_top;
+  S.stack_top = callee_fp + std::max(np, callee->result_count) + 1;
+  HostCall call(caller->instance, store);
+  HostResult result = callee->host(call, args, callee_fp);
+  S.stack_top = saved_top;
+  if (result.kind == HostResult::Kind::trap) message = std::move(result.message);
+  if (result.kind == HostResult::Kind::exit) exit_code = result.exit_code;
+  return result.kind;
+}
+
 void enter_frame(const CompiledCode& code, std::uint64_t* fp) {
   std::memset(fp + code.param_slots, 0, (code.local_slots - code.param_slots) * sizeof(std::uint64_t));
   if (!code.constants.empty())
@@ -308,39 +336,19 @@ op_call_indirect: {
 do_call:
   CHECK_INTERRUPT();
   if (callee->is_host()) {
-    const std::uint32_t np = callee->param_count;
-    std::uint64_t small[16];
-    std::vector<std::uint64_t> large;
-    std::uint64_t* args = small;
-    if (np > 16) {
-      large.assign(callee_fp, callee_fp + np);
-      args = large.data();
-    } else {
-      std::memcpy(small, callee_fp, np * sizeof(std::uint64_t));
-    }
-    // A host function may call back into the guest: its frames go above ours.
-    std::uint64_t* const saved_top = S.stack_top;
-    S.stack_top = callee_fp + std::max(np, callee->result_count) + 1;
     S.depth = depth;
     S.fuel = fuel;
-    HostCall call(fn->instance, store);
-    HostResult result = callee->host(call, args, callee_fp);
-    S.stack_top = saved_top;
+    const HostResult::Kind kind = call_host(store, fn, callee, callee_fp, host_message, exit_code);
     S.depth = base_depth;
     fuel = S.fuel;
     RELOAD_MEMORY();
-    switch (result.kind) {
+    switch (kind) {
       case HostResult::Kind::ok: break;
-      case HostResult::Kind::trap:
-        host_message = std::move(result.message);
-        WASM_TRAP(host);
-        break;
+      case HostResult::Kind::trap: WASM_TRAP(host); break;
       case HostResult::Kind::exit:
-        exit_code = result.exit_code;
-        S.depth = base_depth;
         S.fuel = fuel;
         return Status::exited;
-      case HostResult::Kind::interrupted: WASM_TRAP(interrupted);
+      case HostResult::Kind::interrupted: WASM_TRAP(interrupted); break;
     }
     pc = return_pc;
     DISPATCH();

@@ -35,9 +35,22 @@ inline F fmax(F a, F b) {
   if (a == b) return std::signbit(a) ? b : a;
   return a > b ? a : b;
 }
+// Rounding functions of libm may return a signalling NaN unchanged; wasm wants it quieted.
 template <class F>
 inline F nearest(F a) {
-  return std::nearbyint(a);  // the default rounding mode is round-to-nearest-even
+  return std::isnan(a) ? a + a : std::nearbyint(a);  // the default rounding mode is round-to-nearest-even
+}
+template <class F>
+inline F ceil(F a) {
+  return std::isnan(a) ? a + a : std::ceil(a);
+}
+template <class F>
+inline F floor(F a) {
+  return std::isnan(a) ? a + a : std::floor(a);
+}
+template <class F>
+inline F trunc(F a) {
+  return std::isnan(a) ? a + a : std::trunc(a);
 }
 template <class F>
 inline F copysign(F a, F b) {
@@ -103,16 +116,16 @@ inline To bits(From v) {
   X(0x7b, i64_popcnt, "i64.popcnt", I64, I64, std::popcount(a))                                    \
   X(0x8b, f32_abs, "f32.abs", F32, F32, num::bits<F32>(num::bits<I32>(a) & 0x7fffffffu))           \
   X(0x8c, f32_neg, "f32.neg", F32, F32, num::bits<F32>(num::bits<I32>(a) ^ 0x80000000u))           \
-  X(0x8d, f32_ceil, "f32.ceil", F32, F32, std::ceil(a))                                            \
-  X(0x8e, f32_floor, "f32.floor", F32, F32, std::floor(a))                                         \
-  X(0x8f, f32_trunc, "f32.trunc", F32, F32, std::trunc(a))                                         \
+  X(0x8d, f32_ceil, "f32.ceil", F32, F32, num::ceil(a))                                            \
+  X(0x8e, f32_floor, "f32.floor", F32, F32, num::floor(a))                                         \
+  X(0x8f, f32_trunc, "f32.trunc", F32, F32, num::trunc(a))                                         \
   X(0x90, f32_nearest, "f32.nearest", F32, F32, num::nearest(a))                                   \
   X(0x91, f32_sqrt, "f32.sqrt", F32, F32, std::sqrt(a))                                            \
   X(0x99, f64_abs, "f64.abs", F64, F64, num::bits<F64>(num::bits<I64>(a) & 0x7fffffffffffffffull)) \
   X(0x9a, f64_neg, "f64.neg", F64, F64, num::bits<F64>(num::bits<I64>(a) ^ 0x8000000000000000ull)) \
-  X(0x9b, f64_ceil, "f64.ceil", F64, F64, std::ceil(a))                                            \
-  X(0x9c, f64_floor, "f64.floor", F64, F64, std::floor(a))                                         \
-  X(0x9d, f64_trunc, "f64.trunc", F64, F64, std::trunc(a))                                         \
+  X(0x9b, f64_ceil, "f64.ceil", F64, F64, num::ceil(a))                                            \
+  X(0x9c, f64_floor, "f64.floor", F64, F64, num::floor(a))                                         \
+  X(0x9d, f64_trunc, "f64.trunc", F64, F64, num::trunc(a))                                         \
   X(0x9e, f64_nearest, "f64.nearest", F64, F64, num::nearest(a))                                   \
   X(0x9f, f64_sqrt, "f64.sqrt", F64, F64, std::sqrt(a))                                            \
   X(0xa7, i32_wrap_i64, "i32.wrap_i64", I64, I32, static_cast<I32>(a))                             \

@@ -509,17 +509,17 @@ Result<void> validate_module(const ModuleData& m) {
       if (item.kind == ConstExpr::Kind::ref_func) refs.insert(item.index);
 
   for (const auto& seg : m.elems) {
-    for (const auto& item : seg.items) SPECTRUM_TRY(expect_const(m, item, seg.type, m.globals.size()));
+    for (const auto& item : seg.items) SPECTRUM_TRY(expect_const(m, item, seg.type, m.imported_globals));
     if (seg.mode == SegmentMode::active) {
       if (seg.table >= m.tables.size()) return fail_at(seg.position, "unknown table " + std::to_string(seg.table));
       if (m.tables[seg.table].element != seg.type) return fail_at(seg.position, "type mismatch: element segment type");
-      SPECTRUM_TRY(expect_const(m, seg.offset, ValType::i32, m.globals.size()));
+      SPECTRUM_TRY(expect_const(m, seg.offset, ValType::i32, m.imported_globals));
     }
   }
   for (const auto& seg : m.datas) {
     if (seg.mode == SegmentMode::active) {
       if (seg.memory >= m.memories.size()) return fail_at(seg.position, "unknown memory " + std::to_string(seg.memory));
-      SPECTRUM_TRY(expect_const(m, seg.offset, ValType::i32, m.globals.size()));
+      SPECTRUM_TRY(expect_const(m, seg.offset, ValType::i32, m.imported_globals));
     }
   }
 

@@ -1,0 +1,24 @@
+#!/bin/sh
+# Builds the libFuzzer targets with clang-16 (ASan + UBSan + coverage) into OUT_DIR.
+#   tests/wasm/fuzz/build.sh OUT_DIR
+# clang 16 implements what libstdc++ 12's <expected> needs but does not advertise it in
+# __cpp_concepts yet; the define below lets <expected> through.
+set -eu
+out=${1:?usage: build.sh OUT_DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../../../src" && pwd)
+mkdir -p "$out"
+flags="-std=c++2b -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wno-macro-redefined -D__cpp_concepts=202002L -I$src"
+engine="$src/wasm/decoder.cc $src/wasm/validator.cc $src/wasm/compiler.cc $src/wasm/interpreter.cc $src/wasm/runtime.cc $src/core/error.cc"
+# Compile the engine once into objects shared by both targets.
+objs=""
+for f in $engine; do
+  o="$out/$(basename "$f" .cc).o"
+  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$src/wasm/engine.h" -nt "$o" ]; then
+    clang++-16 $flags -fsanitize=fuzzer-no-link -c "$f" -o "$o"
+  fi
+  objs="$objs $o"
+done
+for target in fuzz_decode fuzz_run; do
+  clang++-16 $flags "$here/$target.cc" $objs -o "$out/$target"
+done
