@@ -214,10 +214,9 @@ Result<std::unique_ptr<Wasi>> Wasi::create(Config config) {
     entry->type = Filetype::directory;
     entry->read_only = preopen.read_only;
     entry->preopen_name = preopen.guest_path;
-    if (preopen.read_only) {
-      entry->rights_base &= ~abi::rights::writing;
-      entry->rights_inheriting &= ~abi::rights::writing;
-    }
+    // The inheriting rights stay whole: wasi-libc derives an open's rights from them, and only
+    // when the guest asks for writing can path_open refuse it with EROFS as POSIX would.
+    if (preopen.read_only) entry->rights_base &= ~abi::rights::writing;
     wasi->fds_.push_back(std::move(entry));
   }
   wasi->config_ = std::move(config);
@@ -637,7 +636,7 @@ struct Functions {
     entry->owned = std::move(*fd);
     entry->type = filetype_of(st.st_mode);
     entry->read_only = (*dir)->read_only;
-    entry->rights_base = rights_base & (*dir)->rights_inheriting;
+    entry->rights_base = rights_base & (*dir)->rights_inheriting & (entry->read_only ? ~abi::rights::writing : ~0ull);
     entry->rights_inheriting = rights_inheriting & (*dir)->rights_inheriting;
     if (slot == w.fds_.size()) w.fds_.push_back(std::move(entry));
     else w.fds_[slot] = std::move(entry);
