@@ -423,6 +423,8 @@ Result<void> Init::set_up() {
     if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("become root in the user namespace");
   }
   CTRY(join_namespaces());
+  // A session of its own: kill(0, ...) in the container must not reach the caller's process group.
+  if (!c_.process.terminal) ::setsid();
   // Resolved before anything moves: the root, the fifo, the console socket, the seccomp program.
   char real_root[PATH_MAX];
   if (!::realpath(c_.root_path.c_str(), real_root)) return fail_errno("root.path: " + c_.root_path);
@@ -748,6 +750,14 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     std::string proc = "/proc/" + std::to_string(*pid);
     if (auto r = write_proc(proc + "/uid_map", map_text(config.uid_mappings)); !r) return abort_launch(r.error().wrap("linux.uidMappings"));
     if (auto r = write_proc(proc + "/gid_map", map_text(config.gid_mappings)); !r) return abort_launch(r.error().wrap("linux.gidMappings"));
+    // The init, root of its user namespace, opens the exec fifo: it must own it, as with runc.
+    auto host_id = [](const std::vector<IdMapping>& maps) -> std::uint32_t {
+      for (const IdMapping& m : maps)
+        if (m.container_id == 0) return m.host_id;
+      return 0;
+    };
+    if (!options.exec_fifo.empty() && ::chown(options.exec_fifo.c_str(), host_id(config.uid_mappings), host_id(config.gid_mappings)) != 0)
+      return abort_launch(Error::from_errno("chown the exec fifo"));
   }
   for (const auto& [controller, dir] : dirs.dirs) {
     if (controller != "devices") continue;  // the core group is joined below
