@@ -32,9 +32,9 @@ void collect_stale_cgroups(const CgroupLayout& layout) {
     // What a killed spectrum left running is ended too (its direct child already got SIGKILL
     // through PR_SET_PDEATHSIG; its descendants did not).
     for (const std::string& name : stale) {
-      std::string dir = parent + "/" + name;
+      std::string group = parent + "/" + name;
       for (int attempt = 0; attempt < 100; ++attempt) {
-        auto procs = read_file(dir + "/cgroup.procs");
+        auto procs = read_file(group + "/cgroup.procs");
         if (!procs || procs->empty()) break;
         for (const char* p = procs->c_str(); *p;) {
           char* end = nullptr;
@@ -46,7 +46,7 @@ void collect_stale_cgroups(const CgroupLayout& layout) {
         }
         ::usleep(1000);
       }
-      ::rmdir(dir.c_str());
+      ::rmdir(group.c_str());
     }
   }
 }
