@@ -3,8 +3,8 @@
 // address of its handler (two units: threaded code, the dispatch is one indirect jump) followed by
 // its operands. Operands name frame slots by byte offset from the frame pointer, so an operand
 // read is one load: locals, operand-stack slots and the function's constants all live in the frame.
-// Branch targets are unit deltas from the branch's own first unit; a negative delta is a loop's
-// back edge, where the interrupt flag and the fuel are checked.
+// Branch targets are unit deltas from the branch's own first unit; a delta <= 0 is a loop's
+// back edge (zero: a loop of one jump), where the interrupt flag and the fuel are checked.
 #pragma once
 
 #include <cstdint>

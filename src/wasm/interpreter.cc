@@ -215,7 +215,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     const T b = rd<T>(fp, OPERAND(1));                 \
     if (body) {                                        \
       const auto delta = static_cast<std::int32_t>(OPERAND(2)); \
-      if (delta < 0) CHECK_INTERRUPT();                \
+      if (delta <= 0) CHECK_INTERRUPT();                \
       pc += delta;                                     \
       DISPATCH();                                      \
     }                                                  \
@@ -252,14 +252,14 @@ op_unreachable:
   WASM_TRAP(unreachable);
 op_jmp: {
   const auto delta = static_cast<std::int32_t>(OPERAND(0));
-  if (delta < 0) CHECK_INTERRUPT();
+  if (delta <= 0) CHECK_INTERRUPT();
   pc += delta;
   DISPATCH();
 }
 op_br_if:
   if (rd<std::uint32_t>(fp, OPERAND(0)) != 0) {
     const auto delta = static_cast<std::int32_t>(OPERAND(1));
-    if (delta < 0) CHECK_INTERRUPT();
+    if (delta <= 0) CHECK_INTERRUPT();
     pc += delta;
     DISPATCH();
   }
@@ -267,7 +267,7 @@ op_br_if:
 op_br_unless:
   if (rd<std::uint32_t>(fp, OPERAND(0)) == 0) {
     const auto delta = static_cast<std::int32_t>(OPERAND(1));
-    if (delta < 0) CHECK_INTERRUPT();
+    if (delta <= 0) CHECK_INTERRUPT();
     pc += delta;
     DISPATCH();
   }

@@ -1,0 +1,337 @@
+// Unit tests of the engine through its embedding API: decoder edge cases with byte offsets,
+// host functions, exits, traps with names and offsets, limits (memory, call depth, fuel) and the
+// interrupt flag. Modules are written in the text format and assembled by wabt's wat2wasm.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <unistd.h>
+#include <vector>
+
+#include "wasm/engine.h"
+
+using namespace spectrum::wasm;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+Bytes assemble(const std::string& wat) {
+  char dir_template[] = "/tmp/wasm-engine-test-XXXXXX";
+  const char* dir = ::mkdtemp(dir_template);
+  EXPECT_NE(dir, nullptr);
+  const std::string in = std::string(dir) + "/m.wat", out = std::string(dir) + "/m.wasm";
+  std::ofstream(in) << wat;
+  const std::string cmd = std::string(WAT2WASM) + " --enable-all " + in + " -o " + out;
+  const int rc = std::system(cmd.c_str());
+  std::ifstream f(out, std::ios::binary);
+  Bytes bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  std::remove(in.c_str());
+  std::remove(out.c_str());
+  ::rmdir(dir);
+  EXPECT_EQ(rc, 0) << wat;
+  return bytes;
+}
+
+Bytes with_header(std::initializer_list<std::uint8_t> sections) {
+  Bytes b = {0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00};
+  for (std::uint8_t byte : sections) b.push_back(byte);
+  return b;
+}
+
+std::string load_error(const Bytes& bytes) {
+  auto m = Module::load(bytes);
+  return m ? std::string("(loaded)") : m.error().message();
+}
+
+struct Env {
+  explicit Env(const std::string& wat, StoreLimits limits = {}) : store(limits) {
+    auto m = Module::load(assemble(wat));
+    EXPECT_TRUE(m.has_value()) << (m ? "" : m.error().message());
+    module = std::move(*m);
+  }
+  Instance* instantiate() {
+    auto i = linker.instantiate(store, module);
+    EXPECT_TRUE(i.has_value()) << (i ? "" : i.error().message());
+    return i ? *i : nullptr;
+  }
+  Store store;
+  Linker linker;
+  Module module;
+};
+
+}  // namespace
+
+// ---- decoder
+
+TEST(WasmDecoder, RejectsBadMagicAndVersionAtTheirOffsets) {
+  EXPECT_NE(load_error({0x00, 0x61, 0x73}).find("byte 0x0: magic header not detected"), std::string::npos);
+  EXPECT_NE(load_error({0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00}).find("byte 0x4: unknown binary version"),
+            std::string::npos);
+}
+
+TEST(WasmDecoder, AcceptsTheEmptyModule) { EXPECT_EQ(load_error(with_header({})), "(loaded)"); }
+
+TEST(WasmDecoder, Leb128TooLongIsMalformed) {
+  // A type section whose size is a 6-byte u32 LEB: longer than ceil(32/7) = 5 bytes.
+  EXPECT_NE(load_error(with_header({0x01, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00})).find("integer representation too long"),
+            std::string::npos);
+}
+
+TEST(WasmDecoder, Leb128UnusedBitsMustBeZero) {
+  // Section size 5 bytes long whose last byte sets bits beyond 32.
+  const std::string e = load_error(with_header({0x01, 0x80, 0x80, 0x80, 0x80, 0x70}));
+  EXPECT_NE(e.find("integer too large"), std::string::npos) << e;
+  EXPECT_NE(e.find("byte 0x9"), std::string::npos) << e;
+}
+
+TEST(WasmDecoder, Leb128PaddedButInRangeIsAccepted) {
+  // Type section of size 1 written as a padded 5-byte LEB, holding zero types.
+  EXPECT_EQ(load_error(with_header({0x01, 0x81, 0x80, 0x80, 0x80, 0x00, 0x00})), "(loaded)");
+}
+
+TEST(WasmDecoder, SignedLeb128SignBitsChecked) {
+  // i32.const with a 5-byte signed LEB whose unused bits disagree with the sign: malformed.
+  const Bytes bad = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,               // type () -> i32
+                                 0x03, 0x02, 0x01, 0x00,                                  // func 0: type 0
+                                 0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0xff, 0xff, 0xff, 0xff, 0x4f, 0x0b});
+  EXPECT_NE(load_error(bad).find("integer too large"), std::string::npos) << load_error(bad);
+  const Bytes good = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,
+                                  0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x0b});
+  EXPECT_EQ(load_error(good), "(loaded)");
+}
+
+TEST(WasmDecoder, SectionsOutOfOrderRejected) {
+  // A function section (3) before a type section (1).
+  EXPECT_NE(load_error(with_header({0x03, 0x01, 0x00, 0x01, 0x01, 0x00})).find("out of order"), std::string::npos);
+}
+
+TEST(WasmDecoder, SectionSizeMismatchRejected) {
+  EXPECT_NE(load_error(with_header({0x01, 0x02, 0x00, 0x00})).find("section size mismatch"), std::string::npos);
+}
+
+TEST(WasmDecoder, SimdIsUnsupportedNotACrash) {
+  const Bytes v128_param = with_header({0x01, 0x05, 0x01, 0x60, 0x01, 0x7b, 0x00});
+  EXPECT_NE(load_error(v128_param).find("unsupported: SIMD"), std::string::npos);
+  // A body using a 0xFD-prefixed instruction.
+  const Bytes simd_op = with_header({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
+                                     0x0a, 0x06, 0x01, 0x04, 0x00, 0xfd, 0x0c, 0x0b});
+  EXPECT_NE(load_error(simd_op).find("unsupported: SIMD"), std::string::npos) << load_error(simd_op);
+}
+
+TEST(WasmDecoder, CustomSectionsKeptAndNamesRead) {
+  const Bytes bytes = assemble(R"((module (func $the_answer (export "f") (result i32) i32.const 42)))");
+  // wat2wasm writes no name section by default; add one by hand: custom "name", functions {0: "x"}.
+  Bytes with_names = bytes;
+  const Bytes custom = {0x00, 0x0b, 0x04, 'n', 'a', 'm', 'e', 0x01, 0x04, 0x01, 0x00, 0x01, 'x'};
+  with_names.insert(with_names.end(), custom.begin(), custom.end());
+  auto m = Module::load(with_names);
+  ASSERT_TRUE(m) << m.error().message();
+  bool found = false;
+  for (const auto& s : m->sections())
+    if (s.id == 0 && s.name == "name") found = true;
+  EXPECT_TRUE(found);
+  EXPECT_EQ(m->function_name(0), "x");
+}
+
+TEST(WasmValidator, TypeMismatchNamesTheOffset) {
+  // (func (result i32) i64.const 0): the body's end sees an i64.
+  const Bytes bytes = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,
+                                   0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b});
+  const std::string e = load_error(bytes);
+  EXPECT_NE(e.find("type mismatch"), std::string::npos) << e;
+  EXPECT_NE(e.find("byte 0x"), std::string::npos) << e;
+}
+
+// ---- execution
+
+TEST(WasmEngine, CallsAnExportWithArgumentsAndResults) {
+  Env env(R"((module (func (export "add") (param i32 i32) (result i32) local.get 0 local.get 1 i32.add)))");
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("add", std::vector<std::uint64_t>{40, 2});
+  ASSERT_TRUE(out);
+  ASSERT_EQ(out->kind, CallOutcome::Kind::returned);
+  EXPECT_EQ(out->values, std::vector<std::uint64_t>{42});
+  EXPECT_FALSE(inst->call("add", std::vector<std::uint64_t>{1}));  // wrong arity is an Error
+  EXPECT_FALSE(inst->call("nope", {}));
+}
+
+TEST(WasmEngine, RecursionAndLoops) {
+  Env env(R"((module
+    (func $fib (export "fib") (param i32) (result i32)
+      (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+        (then (local.get 0))
+        (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                       (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+    (func (export "sum") (param i32) (result i64) (local i64)
+      (block (loop
+        (br_if 1 (i32.eqz (local.get 0)))
+        (local.set 1 (i64.add (local.get 1) (i64.extend_i32_u (local.get 0))))
+        (local.set 0 (i32.sub (local.get 0) (i32.const 1)))
+        (br 0)))
+      (local.get 1))))");
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(inst->call("fib", std::vector<std::uint64_t>{20})->values[0], 6765u);
+  EXPECT_EQ(inst->call("sum", std::vector<std::uint64_t>{100000})->values[0], 5000050000u);
+}
+
+TEST(WasmEngine, HostFunctionSeesMemoryAndArguments) {
+  Env env(R"((module
+    (import "host" "sum_bytes" (func $sum (param i32 i32) (result i32)))
+    (memory (export "memory") 1)
+    (data (i32.const 16) "\01\02\03\04")
+    (func (export "run") (result i32) (call $sum (i32.const 16) (i32.const 4)))))");
+  env.linker.define_function(env.store, "host", "sum_bytes", FuncType{{ValType::i32, ValType::i32}, {ValType::i32}},
+                             [](HostCall& call, const std::uint64_t* args, std::uint64_t* results) {
+                               MemoryView m = call.memory();
+                               if (args[0] + args[1] > m.size) return HostResult::trap("out of range");
+                               std::uint32_t sum = 0;
+                               for (std::uint64_t i = 0; i < args[1]; ++i) sum += m.data[args[0] + i];
+                               results[0] = sum;
+                               return HostResult::ok();
+                             });
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("run", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::returned);
+  EXPECT_EQ(out->values[0], 10u);
+  const std::uint8_t data[] = {9, 9};
+  ASSERT_TRUE(inst->write_memory(16, data));
+  EXPECT_EQ(inst->call("run", {})->values[0], 9u + 9 + 3 + 4);
+  std::uint8_t back[4];
+  ASSERT_TRUE(inst->read_memory(16, back));
+  EXPECT_EQ(back[3], 4);
+  EXPECT_FALSE(inst->read_memory(65535, back));  // crosses the end of memory
+}
+
+TEST(WasmEngine, HostExitUnwindsEveryFrame) {
+  Env env(R"((module
+    (import "env" "exit" (func $exit (param i32)))
+    (func $deep (param i32) (if (i32.eqz (local.get 0)) (then (call $exit (i32.const 7)) unreachable))
+      (call $deep (i32.sub (local.get 0) (i32.const 1))))
+    (func (export "run") (call $deep (i32.const 100)) unreachable)))");
+  env.linker.define_function(env.store, "env", "exit", FuncType{{ValType::i32}, {}},
+                             [](HostCall&, const std::uint64_t* args, std::uint64_t*) {
+                               return HostResult::exit(static_cast<std::int32_t>(args[0]));
+                             });
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("run", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::exited);
+  EXPECT_EQ(out->exit_code, 7);
+  // The store is usable again afterwards.
+  auto again = inst->call("run", {});
+  EXPECT_EQ(again->kind, CallOutcome::Kind::exited);
+}
+
+TEST(WasmEngine, TrapsNameTheFunctionAndOffset) {
+  Env env(R"((module
+    (memory 1)
+    (func $reads_far (export "oob") (result i32) (i32.load (i32.const 65535)))
+    (func (export "div") (param i32) (result i32) (i32.div_s (i32.const 1) (local.get 0)))
+    (func (export "trunc") (result i32) (i32.trunc_f32_s (f32.const nan)))
+    (func (export "unreachable") unreachable)))");
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto oob = inst->call("oob", {});
+  ASSERT_EQ(oob->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(oob->trap.kind, TrapKind::memory_out_of_bounds);
+  EXPECT_EQ(oob->trap.function, "oob");
+  EXPECT_GT(oob->trap.offset, 8u);
+  EXPECT_NE(oob->trap.describe().find("out of bounds memory access in oob at byte 0x"), std::string::npos);
+  EXPECT_EQ(inst->call("div", std::vector<std::uint64_t>{0})->trap.kind, TrapKind::integer_divide_by_zero);
+  EXPECT_EQ(inst->call("trunc", {})->trap.kind, TrapKind::invalid_conversion);
+  EXPECT_EQ(inst->call("unreachable", {})->trap.kind, TrapKind::unreachable);
+}
+
+TEST(WasmEngine, InfiniteRecursionIsACleanTrap) {
+  StoreLimits limits;
+  limits.max_call_depth = 1000;
+  Env env(R"((module (func $f (export "f") (call $f))))", limits);
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("f", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::stack_exhausted);
+}
+
+TEST(WasmEngine, MemoryLimitCapsGrowthAndInstantiation) {
+  StoreLimits limits;
+  limits.max_memory_pages = 4;
+  Env env(R"((module (memory 2) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))))", limits);
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  EXPECT_EQ(inst->call("grow", std::vector<std::uint64_t>{2})->values[0], 2u);
+  EXPECT_EQ(inst->call("grow", std::vector<std::uint64_t>{1})->values[0], 0xFFFFFFFFu);  // -1
+  EXPECT_EQ(inst->memory().size, 4 * kPageSize);
+
+  Env big(R"((module (memory 5)))", limits);
+  auto i = big.linker.instantiate(big.store, big.module);
+  ASSERT_FALSE(i);
+  EXPECT_NE(i.error().message().find("exceeds the limit"), std::string::npos);
+}
+
+TEST(WasmEngine, InterruptStopsATightLoopFromAnotherThread) {
+  Env env(R"((module (func (export "spin") (loop (br 0)))))");
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    env.store.interrupt();
+  });
+  auto out = inst->call("spin", {});
+  stopper.join();
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::interrupted);
+}
+
+TEST(WasmEngine, FuelEndsRunawayCode) {
+  StoreLimits limits;
+  limits.fuel = 1000;
+  Env env(R"((module (func (export "spin") (loop (br 0)))))", limits);
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("spin", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::out_of_fuel);
+}
+
+TEST(WasmEngine, LinkingBetweenInstancesAndIndirectCalls) {
+  Store store;
+  Linker linker;
+  auto lib = Module::load(assemble(R"((module
+    (func (export "twice") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+    (table (export "table") 2 funcref)
+    (global (export "counter") (mut i32) (i32.const 5))))"));
+  ASSERT_TRUE(lib);
+  auto lib_inst = linker.instantiate(store, *lib, "lib");
+  ASSERT_TRUE(lib_inst) << lib_inst.error().message();
+  auto app = Module::load(assemble(R"((module
+    (import "lib" "twice" (func $twice (param i32) (result i32)))
+    (import "lib" "table" (table 2 funcref))
+    (import "lib" "counter" (global $c (mut i32)))
+    (type $t (func (param i32) (result i32)))
+    (elem (i32.const 1) $twice)
+    (func (export "via_table") (param i32) (result i32)
+      (global.set $c (i32.add (global.get $c) (i32.const 1)))
+      (call_indirect (type $t) (local.get 0) (i32.const 1)))
+    (func (export "null_slot") (result i32) (call_indirect (type $t) (i32.const 0) (i32.const 0)))))"));
+  ASSERT_TRUE(app);
+  auto app_inst = linker.instantiate(store, *app);
+  ASSERT_TRUE(app_inst) << app_inst.error().message();
+  EXPECT_EQ((*app_inst)->call("via_table", std::vector<std::uint64_t>{21})->values[0], 42u);
+  EXPECT_EQ(global_get((*lib_inst)->find_export("counter")->global), 6u);
+  EXPECT_EQ((*app_inst)->call("null_slot", {})->trap.kind, TrapKind::uninitialized_element);
+
+  auto missing = Module::load(assemble(R"((module (import "lib" "nope" (func))))"));
+  ASSERT_TRUE(missing);
+  auto failed = linker.instantiate(store, *missing);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message().find("unknown import"), std::string::npos);
+}

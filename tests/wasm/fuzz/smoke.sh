@@ -1,0 +1,29 @@
+#!/bin/sh
+# The short fuzz run of `make test`: builds both libFuzzer targets (clang-16, ASan+UBSan) and
+# runs each for SECONDS seconds from seeds converted out of a few spec-suite files. Fails on any
+# finding (crash, timeout, sanitizer report, leak).
+#   tests/wasm/fuzz/smoke.sh WORK_DIR TESTSUITE_DIR [SECONDS]
+set -eu
+work=${1:?usage: smoke.sh WORK_DIR TESTSUITE_DIR [SECONDS]}
+suite=${2:?usage: smoke.sh WORK_DIR TESTSUITE_DIR [SECONDS]}
+seconds=${3:-20}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$work"
+"$here/build.sh" "$work/bin"
+seeds=$(mktemp -d)
+trap 'rm -rf "$seeds"' EXIT
+for name in i32 loop br_table call_indirect memory_grow bulk elem global; do
+  wast2json "$suite/core/$name.wast" -o "$seeds/$name.json" >/dev/null 2>&1 || true
+done
+rm -f "$seeds"/*.json "$seeds"/*.wat
+for target in fuzz_decode fuzz_run; do
+  corpus="$work/corpus-$target"
+  mkdir -p "$corpus"
+  echo "== $target: $seconds s"
+  (cd "$work" && "$work/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 \
+      -malloc_limit_mb=2048 -print_final_stats=1 "$corpus" "$seeds" 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" ) || true
+  if ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* >/dev/null 2>&1; then
+    echo "finding of $target kept in $work" >&2
+    exit 1
+  fi
+done
