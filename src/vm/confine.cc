@@ -28,7 +28,7 @@ constexpr const char* kAllowed[] = {
     // hypercalls: time and randomness
     "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time", "getrandom",
     // guest memory given back; the runtime's own allocations
-    "madvise", "mmap", "munmap", "mremap", "brk", "mprotect",
+    "madvise", "mincore", "mmap", "munmap", "mremap", "brk", "mprotect",
     // the run loop: timeout signal, end
     "rt_sigreturn", "rt_sigprocmask", "timer_delete", "exit", "exit_group", "getpid", "gettid", "tgkill",
     "futex",

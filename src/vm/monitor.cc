@@ -198,7 +198,26 @@ Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
 
 }  // namespace
 
+std::uint64_t resident_bytes(const GuestMemory& memory) {
+  std::vector<unsigned char> pages(memory.size() / kPageSize);
+  if (::mincore(memory.base(), memory.size(), pages.data()) != 0) return 0;
+  std::uint64_t n = 0;
+  for (unsigned char p : pages) n += p & 1;
+  return n * kPageSize;
+}
+
+namespace {
+Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options);
+}
+
 Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
+  auto outcome = run_loop(g, process, vm, options);
+  if (outcome) outcome->guest_touched_bytes = resident_bytes(*g.memory);
+  return outcome;
+}
+
+namespace {
+Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
   GuestOutcome outcome;
   process.set_brk_start(g.brk_start);
   g_timed_out = 0;
@@ -318,5 +337,6 @@ Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, co
   outcome.detail = "timeout: the VM was destroyed";
   return outcome;
 }
+}  // namespace
 
 }  // namespace spectrum::vm

@@ -55,6 +55,7 @@ struct GuestOutcome {
   std::string detail;  // e.g. "SIGSEGV: page fault at rip 0x401000 touching 0x0"
   std::uint64_t syscalls = 0;
   std::uint64_t exits = 0;
+  std::uint64_t guest_touched_bytes = 0;  // guest memory the host had to back (mincore)
   std::chrono::nanoseconds to_first_instruction{0};
 };
 
@@ -67,6 +68,9 @@ struct RunOptions {
 };
 class KvmVm;
 Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
+
+// Bytes of guest memory backed by host pages right now.
+std::uint64_t resident_bytes(const GuestMemory& memory);
 
 // The signal Linux delivers for an exception vector in user mode.
 int signal_for_vector(unsigned vector);

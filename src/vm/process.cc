@@ -709,6 +709,8 @@ SyscallResult sys_fork_family(Process& p, const SyscallRequest& req) {
   return SyscallResult::error(ENOSYS);
 }
 
+SyscallResult sys_no_rseq(Process&, const SyscallRequest&) { return SyscallResult::error(ENOSYS); }
+
 struct Row {
   long number;
   Handler handler;
@@ -743,6 +745,8 @@ constexpr Row kTable[] = {
     {SYS_clock_nanosleep, sys_clock_nanosleep}, {SYS_getrandom, sys_getrandom},
     {SYS_fork, sys_fork_family}, {SYS_vfork, sys_fork_family}, {SYS_clone, sys_fork_family},
     {SYS_clone3, sys_fork_family},
+    // Answered ENOSYS on purpose, without a log line: glibc probes it at every start and copes.
+    {SYS_rseq, sys_no_rseq},
 };
 
 constexpr std::size_t kTableSize = 512;

@@ -111,7 +111,8 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
   }
   std::ostringstream line;
   line << "outcome " << static_cast<int>(outcome->kind) << ' ' << outcome->status << ' '
-       << outcome->to_first_instruction.count() << ' ' << outcome->syscalls << ' ' << outcome->exits << '\n'
+       << outcome->to_first_instruction.count() << ' ' << outcome->syscalls << ' ' << outcome->exits << ' '
+       << outcome->guest_touched_bytes << '\n'
        << outcome->detail;
   finish(line.str());
   ::_exit(0);
@@ -292,12 +293,16 @@ class VmTier final : public Tier {
     std::istringstream in(report.substr(8));
     int kind = 0, code = 0;
     long long first_ns = 0;
-    unsigned long long syscalls = 0, exits = 0;
-    in >> kind >> code >> first_ns >> syscalls >> exits;
+    unsigned long long syscalls = 0, exits = 0, touched = 0;
+    in >> kind >> code >> first_ns >> syscalls >> exits >> touched;
     std::string detail;
     std::getline(in, detail);
     std::getline(in, detail, '\0');
-    result.detail = detail;
+    // The monitor's own memory is the peak RSS minus the guest memory it had to back.
+    const std::uint64_t monitor = result.peak_memory_bytes > touched ? result.peak_memory_bytes - touched : 0;
+    result.detail = (detail.empty() ? "" : detail + "; ") + std::to_string(syscalls) + " syscalls, " +
+                    std::to_string(exits) + " exits, guest memory touched " + std::to_string(touched >> 10) +
+                    " KiB, monitor " + std::to_string(monitor >> 10) + " KiB";
     result.startup_time = std::chrono::nanoseconds(first_ns);
     switch (static_cast<GuestOutcome::Kind>(kind)) {
       case GuestOutcome::Kind::exited: result.outcome = Outcome::exited; result.exit_code = code; break;

@@ -385,12 +385,20 @@ TEST(Confine, MountNamespaceShowsOnlyTheRootFilesystem) {
 
 class PreflightTest : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    root_ = new TempDir;
+    compiled_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
+                compile_program("probe", "", root_->path() / "bin/dynamic");
+    root_->write("bin/corrupt", std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(100, '\0'));
+    root_->write("bin/text", "#!/bin/sh\n# a script, long enough to be mistaken for an ELF header by size alone\necho hi\n");
+  }
+  static void TearDownTestSuite() {
+    delete root_;
+    root_ = nullptr;
+  }
   void SetUp() override {
-    ASSERT_TRUE(compile_program("probe", "-static", root_.path() / "bin/probe"));
-    ASSERT_TRUE(compile_program("probe", "", root_.path() / "bin/dynamic"));
-    root_.write("bin/corrupt", std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(100, '\0'));
-    root_.write("bin/text", "#!/bin/sh\n# a script, long enough to be mistaken for an ELF header by size alone\necho hi\n");
-    workload_.rootfs = root_.path().string();
+    ASSERT_TRUE(compiled_) << "gcc failed";
+    workload_.rootfs = root_->path().string();
   }
   Error expect_error(const std::string& program, std::uint64_t memory = 256 << 20) {
     workload_.program = program;
@@ -408,7 +416,8 @@ class PreflightTest : public ::testing::Test {
     }
     return pre.error();
   }
-  TempDir root_;
+  static inline TempDir* root_ = nullptr;
+  static inline bool compiled_ = false;
   Workload workload_;
 };
 
@@ -428,7 +437,7 @@ TEST_F(PreflightTest, EachProblemIsOneLineExit125) {
   EXPECT_NE(expect_error("/bin/text").message().find("bad magic"), std::string::npos);
   EXPECT_NE(expect_error("/bin/dynamic").message().find("dynamic executable"), std::string::npos);
   EXPECT_NE(expect_error("probe", 1 << 20).message().find("too small"), std::string::npos);
-  workload_.rootfs = (root_.path() / "nonexistent").string();
+  workload_.rootfs = (root_->path() / "nonexistent").string();
   EXPECT_NE(expect_error("probe").message().find("root filesystem"), std::string::npos);
   workload_.rootfs.clear();
   EXPECT_NE(expect_error("probe").message().find("--rootfs"), std::string::npos);

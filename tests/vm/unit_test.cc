@@ -198,6 +198,17 @@ TEST_F(SpaceTest, GuestMemoryBoundsAreOverflowSafe) {
   EXPECT_EQ(memory_->at(8, ~0ull - 4), nullptr);
 }
 
+TEST_F(SpaceTest, ResidentBytesCountOnlyTouchedGuestPages) {
+  auto m = GuestMemory::create(1 << 20);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(resident_bytes(*m), 0u);
+  for (int page : {0, 7, 100}) m->base()[page * kPageSize] = 1;
+  EXPECT_EQ(resident_bytes(*m), 3 * kPageSize);
+  m->discard(7 * kPageSize, kPageSize);
+  EXPECT_EQ(resident_bytes(*m), 2 * kPageSize);
+  EXPECT_EQ(m->base()[7 * kPageSize], 0) << "a discarded frame reads as zero";
+}
+
 TEST_F(SpaceTest, KernelAreaIsIdentityMappedForRingZeroOnly) {
   for (std::uint64_t addr : {std::uint64_t{GUEST_GDT_ADDR}, std::uint64_t{GUEST_KSTACK_TOP - 8}, std::uint64_t{GUEST_KERNEL_ADDR}}) {
     std::uint64_t pte = space_->entry(addr);
