@@ -14,6 +14,7 @@
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/sendfile.h>
@@ -301,6 +302,13 @@ SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req) {
 
 SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, std::uint64_t size) {
   if (static_cast<std::int64_t>(size) <= 0) return SyscallResult::error(EINVAL);
+  // The one /proc link programs rely on (busybox, to find itself); the guest has no /proc.
+  if (auto path = p.space_.read_string(path_ptr, kMaxPath - 1); path && *path == "/proc/self/exe" && !p.config_.executable.empty()) {
+    const std::string& exe = p.config_.executable;
+    const std::size_t n = std::min<std::size_t>(exe.size(), size);
+    TRY_GUEST_VOID(p.space_.write(buf, {reinterpret_cast<const std::uint8_t*>(exe.data()), n}));
+    return SyscallResult::ret(static_cast<std::int64_t>(n));
+  }
   auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, false, false));
   std::string target(std::min<std::uint64_t>(size, kMaxPath), '\0');
   long n = ::readlinkat(fd.get(), "", target.data(), target.size());
@@ -526,6 +534,22 @@ SyscallResult sys_arch_prctl(Process& p, const SyscallRequest& req) {
     default: return SyscallResult::error(EINVAL);
   }
 }
+SyscallResult sys_prctl(Process& p, const SyscallRequest& req) {
+  switch (ARG(0)) {
+    case PR_GET_NAME: TRY_GUEST_VOID(write_struct(p, ARG(1), p.thread_name_)); return SyscallResult::ret(0);
+    case PR_SET_NAME: {
+      auto name = TRY_GUEST(p.space_.read_string(ARG(1), 4096));
+      p.thread_name_ = {};
+      std::memcpy(p.thread_name_.data(), name.data(), std::min<std::size_t>(name.size(), 15));
+      return SyscallResult::ret(0);
+    }
+    case PR_SET_NO_NEW_PRIVS: return SyscallResult::ret(0);  // nothing to gain privileges from
+    case PR_GET_NO_NEW_PRIVS: return SyscallResult::ret(1);
+    case PR_GET_DUMPABLE: return SyscallResult::ret(0);
+    case PR_SET_DUMPABLE: return SyscallResult::ret(0);
+    default: return SyscallResult::error(EINVAL);
+  }
+}
 SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }    // pid, tid
 SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }   // ids, yield
 SyscallResult sys_exit(Process&, const SyscallRequest& req) {
@@ -731,7 +755,7 @@ constexpr Row kTable[] = {
     {SYS_fdatasync, sys_fsync}, {SYS_umask, sys_umask}, {SYS_fadvise64, sys_zero},
     {SYS_brk, sys_brk}, {SYS_mmap, sys_mmap}, {SYS_munmap, sys_munmap}, {SYS_mprotect, sys_mprotect},
     {SYS_madvise, sys_madvise},
-    {SYS_arch_prctl, sys_arch_prctl}, {SYS_set_tid_address, sys_one}, {SYS_set_robust_list, sys_zero},
+    {SYS_arch_prctl, sys_arch_prctl}, {SYS_prctl, sys_prctl}, {SYS_set_tid_address, sys_one}, {SYS_set_robust_list, sys_zero},
     {SYS_futex, sys_futex}, {SYS_rt_sigaction, sys_rt_sigaction}, {SYS_rt_sigprocmask, sys_rt_sigprocmask},
     {SYS_sigaltstack, sys_zero}, {SYS_kill, sys_kill}, {SYS_tkill, sys_tkill}, {SYS_tgkill, sys_tgkill},
     {SYS_getpid, sys_one}, {SYS_gettid, sys_one}, {SYS_getppid, sys_zero}, {SYS_getuid, sys_zero},
@@ -769,6 +793,8 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
   stdio(config_.stdout_fd, 1);
   stdio(config_.stderr_fd, 2);
   config_.cwd = normalize(config_.cwd.empty() ? "/" : config_.cwd);
+  const std::string base = config_.executable.substr(config_.executable.rfind('/') + 1);
+  std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));
 }
 
 void Process::log(const std::string& line) const {

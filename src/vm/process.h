@@ -45,6 +45,7 @@ struct ProcessConfig {
   std::string cwd = "/";
   bool read_only = false;       // refuse writes to the root filesystem (EROFS)
   std::uint64_t memory_bytes = 0;
+  std::string executable;       // the program's guest path: /proc/self/exe, the thread's name
   std::function<void(const std::string&)> log;  // one line, without newline; default: stderr
 };
 
@@ -84,6 +85,7 @@ class Process {
   std::array<std::array<std::uint64_t, 4>, 65> sigactions_{};  // kernel struct sigaction, by signal
   std::uint64_t sigmask_ = 0;
   unsigned umask_ = 022;
+  std::array<char, 16> thread_name_{};
   std::bitset<1024> refused_logged_;
 
   void log(const std::string& line) const;

@@ -217,6 +217,7 @@ class VmTier final : public Tier {
     config.cwd = w.workdir.empty() ? "/" : w.workdir;
     config.read_only = w.rootfs_read_only;
     config.memory_bytes = pre.spec.memory_bytes;
+    config.executable = pre.spec.program_name;
     int report_pipe[2];
     if (::pipe2(report_pipe, O_CLOEXEC) != 0) return fail_errno("pipe2");
     UniqueFd report_read(report_pipe[0]), report_write(report_pipe[1]);

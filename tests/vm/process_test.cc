@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -56,6 +57,7 @@ class ProcessTest : public ::testing::Test {
     config.stdout_fd = UniqueFd(out[1]);
     config.read_only = read_only;
     config.memory_bytes = 32 << 20;
+    config.executable = "/bin/busybox";
     config.log = [this](const std::string& line) { log_.push_back(line); };
     process_ = std::make_unique<Process>(*space_, *memory_, std::move(config));
     process_->set_brk_start(0x1000000);
@@ -281,6 +283,12 @@ TEST_F(ProcessTest, DirectoriesAndCwd) {
   EXPECT_TRUE(fs::is_directory(root_.path() / "newdir"));
   EXPECT_EQ(call(SYS_unlinkat, static_cast<std::uint64_t>(AT_FDCWD), put("/newdir"), AT_REMOVEDIR), 0);
   EXPECT_EQ(call(SYS_readlinkat, static_cast<std::uint64_t>(AT_FDCWD), put("/escape"), kScratch + 256, 100), 16);
+  EXPECT_EQ(call(SYS_readlink, put("/proc/self/exe"), kScratch + 256, 100), 12);
+  std::string exe(12, '\0');
+  ASSERT_TRUE(space_->read(kScratch + 256, {reinterpret_cast<std::uint8_t*>(exe.data()), exe.size()}));
+  EXPECT_EQ(exe, "/bin/busybox");
+  EXPECT_EQ(call(SYS_prctl, PR_GET_NAME, kScratch), 0);
+  EXPECT_EQ(*space_->read_string(kScratch, 16), "busybox");
 }
 
 TEST_F(ProcessTest, ReadOnlyRootRefusesWrites) {
