@@ -6,7 +6,7 @@
 //   mounts, rootfs       WASI preopens (HOST:GUEST[:ro]; a rootfs is preopened as "/"); with
 //                        neither, the guest has no file system at all
 //   --memory             caps linear memory: memory.grow fails past it (malloc returns NULL); a
-//                        module whose initial memory exceeds it is refused before it starts
+//                        module whose initial memory exceeds it ends as out_of_memory unstarted
 //   --timeout            a watchdog thread interrupts the engine (checked at loops and calls) and
 //                        wakes a guest blocked in poll_oneoff or a read
 //   --cpuset             pins the running thread; --cpus has no meaning for an interpreter thread
@@ -32,6 +32,7 @@
 #include "core/fd.h"
 #include "core/tier.h"
 #include "wasm/engine.h"
+#include "wasm/module.h"
 #include "wasm/wasi/wasi.h"
 
 namespace spectrum {
@@ -264,6 +265,15 @@ class WasmTier final : public Tier {
 
     RunResult result;
     result.tier = "wasm";
+    // A module that needs more memory than allowed before it even starts is out of memory, like
+    // a native program that cannot map its data: the workload's outcome, not Spectrum's error.
+    for (const wasm::MemoryType& memory : module.data().memories) {
+      if (memory.limits.min <= limits.max_memory_pages) continue;
+      result.outcome = Outcome::out_of_memory;
+      result.detail = "the module's initial linear memory (" + std::to_string(memory.limits.min * wasm::kPageSize >> 20) +
+                      " MiB) exceeds the memory limit";
+      return finish(std::move(result), start, usage_before, out, err);
+    }
     auto instance = linker.instantiate(store, module);
     if (!instance) {
       if (watchdog && watchdog->fired()) {
@@ -294,7 +304,13 @@ class WasmTier final : public Tier {
       }
     }
     watchdog.reset();
+    return finish(std::move(result), start, usage_before, out, err);
+  }
 
+ private:
+  // Measurements and captured output, on every path that produced a RunResult.
+  static Result<RunResult> finish(RunResult result, Clock::time_point start, const rusage& usage_before,
+                                  const StdioStream& out, const StdioStream& err) {
     rusage usage_after{};
     ::getrusage(RUSAGE_SELF, &usage_after);
     result.wall_time = Clock::now() - start;
@@ -306,7 +322,6 @@ class WasmTier final : public Tier {
     return result;
   }
 
- private:
   static Result<void> pin_to(const std::string& cpuset) {
     cpu_set_t set;
     CPU_ZERO(&set);
