@@ -1,0 +1,77 @@
+"""Container start-to-exit with spectrum, crun and runc on one bundle, driven from bench/container/run.
+
+Latency: spectrum-compare runs `RUNTIME --root R run --bundle B ID` of /bin/true interleaved
+(medians of wall and CPU time, peak RSS, ratios to crun, the first). `run` deletes the container on
+exit, so one id per runtime serves every round. Throughput: 100 back to back, 64 with 8 in parallel."""
+import itertools, json, os, shutil, subprocess, sys, tempfile, time, concurrent.futures
+
+build, repo, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+spectrum = os.path.join(build, "spectrum")
+compare = os.path.join(build, "spectrum-compare")
+tmp = tempfile.mkdtemp(prefix="spectrum-bench-")
+os.chmod(tmp, 0o755)
+subprocess.run([os.path.join(repo, "scripts/busybox-rootfs"), os.path.join(tmp, "rootfs")], check=True)
+
+def make_bundle(name, seccomp):
+    bundle = os.path.join(tmp, name)
+    os.mkdir(bundle)
+    args = [spectrum, "spec", "--no-terminal", "--bundle", bundle] + (["--seccomp"] if seccomp else [])
+    subprocess.run(args, check=True)
+    path = os.path.join(bundle, "config.json")
+    config = json.load(open(path))
+    config["process"]["args"] = ["/bin/true"]
+    config["root"]["path"] = os.path.join(tmp, "rootfs")
+    json.dump(config, open(path, "w"))
+    return bundle
+
+bundles = {"plain": make_bundle("plain", False), "seccomp": make_bundle("seccomp", True)}
+runtimes = {"crun": ["crun"], "spectrum": [spectrum], "runc": ["runc"]}  # crun first: the baseline
+ids = itertools.count()  # next() is atomic under the GIL: safe from the pool threads
+
+def one(runtime, bundle):
+    cid = "bench-%d-%d" % (os.getpid(), next(ids))
+    root = os.path.join(tmp, "state-" + runtime)
+    argv = runtimes[runtime] + ["--root", root, "run", "--bundle", bundle, cid]
+    start = time.perf_counter()
+    pid = os.spawnvp(os.P_NOWAIT, argv[0], argv)
+    _, status, usage = os.wait4(pid, 0)
+    wall = time.perf_counter() - start
+    if status != 0:
+        raise SystemExit("%s failed (status %d): %s" % (runtime, status, " ".join(argv)))
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024.0
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2]
+
+rootfs = os.path.join(tmp, "rootfs")
+for profile, bundle in bundles.items():
+    print("== create-to-exit of /bin/true, %s profile (%d rounds; ratios to crun)" % (
+        "Docker-like default seccomp" if profile == "seccomp" else "no seccomp", rounds), flush=True)
+    commands = ["%s=%s --root %s/state-%s run --bundle %s %s-lat" % (r, " ".join(runtimes[r]), tmp, r, bundle, r) for r in runtimes]
+    if profile == "seccomp":
+        commands.append("spectrum-tier=%s run --tier container --rootfs %s -- /bin/true" % (spectrum, rootfs))
+    subprocess.run([compare, "--rounds", str(rounds), "--warmup", "2"] + commands, check=True)
+    print(flush=True)
+
+def throughput(runtime, bundle, total, parallel):
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(parallel) as pool:
+        list(pool.map(lambda _: one(runtime, bundle), range(total)))
+    return total / (time.perf_counter() - start)
+
+rates = {}
+for profile, bundle in bundles.items():
+    for runtime in runtimes:
+        rates[(profile, runtime, 1)] = throughput(runtime, bundle, 100, 1)
+    for runtime in runtimes:
+        rates[(profile, runtime, 8)] = throughput(runtime, bundle, 64, 8)
+
+print("containers per second (100 back to back; 64 with 8 in parallel)")
+print("%-8s %-9s %12s %12s %12s %14s" % ("profile", "runtime", "serial/s", "serial/crun", "8-parallel/s", "8-par/crun"))
+for profile in bundles:
+    for runtime in runtimes:
+        print("%-8s %-9s %12.1f %12.2f %12.1f %14.2f" % (profile, runtime, rates[(profile, runtime, 1)],
+              rates[(profile, runtime, 1)] / rates[(profile, "crun", 1)], rates[(profile, runtime, 8)],
+              rates[(profile, runtime, 8)] / rates[(profile, "crun", 8)]))
+shutil.rmtree(tmp, ignore_errors=True)
