@@ -79,6 +79,10 @@ enum class Op : std::uint16_t {
 #define FUSED(id, T, body) br_##id,
   WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
+  // Memory access whose address is a fresh i32.add: dst/value, a, b, offset.
+#define MEMORY(code, id, name, V, M, align) id##_add,
+  WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+#undef MEMORY
   count
 };
 

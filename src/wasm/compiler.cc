@@ -489,6 +489,7 @@ class Compiler {
   case code: {                            \
     (void)r.u32();                        \
     const std::uint32_t offset = r.u32().value(); \
+    if (fuse_address_add(Op::id##_add, offset, true)) return; \
     const std::uint32_t a = pop();        \
     begin(Op::id);                        \
     dst(home(height()));                  \
@@ -503,6 +504,7 @@ class Compiler {
   case code: {                             \
     (void)r.u32();                         \
     const std::uint32_t offset = r.u32().value(); \
+    if (fuse_address_add(Op::id##_add, offset, false)) return; \
     const std::uint32_t v = pop();         \
     const std::uint32_t a = pop();         \
     begin(Op::id);                         \
@@ -793,6 +795,40 @@ class Compiler {
       case 0xFC: prefixed(r); return;
       default: return;  // unreachable for validated code
     }
+  }
+
+  // A load whose address (or a store whose address, under a value that needed no instruction)
+  // was computed by the instruction just emitted, an i32.add: one instruction does both.
+  bool fuse_address_add(Op fused, std::uint32_t offset, bool is_load) {
+    if (last_op_ != Op::i32_add || last_dst_ < 0 || last_start_ + 5 != code_.size()) return false;
+    const std::uint32_t address_pos = is_load ? height() - 1 : height() - 2;
+    if (height() < (is_load ? 1u : 2u)) return false;
+    if (stack_[address_pos] != home(address_pos) || code_[last_dst_] != home(address_pos) * 8) return false;
+    std::uint32_t value = 0;
+    if (!is_load) {
+      value = stack_.back();
+      if (value == home(height() - 1)) return false;  // the value came from an instruction after the add
+    }
+    const std::uint32_t a = code_[last_start_ + 3], b = code_[last_start_ + 4];
+    drop_last_instruction();
+    if (is_load) {
+      stack_.pop_back();
+      begin(fused);
+      dst(home(height()));
+      emit_condition_unit(a);
+      emit_condition_unit(b);
+      unit(offset);
+      push_home();
+    } else {
+      stack_.pop_back();
+      stack_.pop_back();
+      begin(fused);
+      src(value);
+      emit_condition_unit(a);
+      emit_condition_unit(b);
+      unit(offset);
+    }
+    return true;
   }
 
   void call(Op, std::uint32_t np, std::uint32_t) { materialize_top(np); }

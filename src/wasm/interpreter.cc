@@ -64,10 +64,13 @@ inline T* pointer_at(const std::uint32_t* p) {
   return result.kind;
 }
 
-void enter_frame(const CompiledCode& code, std::uint64_t* fp) {
-  std::memset(fp + code.param_slots, 0, (code.local_slots - code.param_slots) * sizeof(std::uint64_t));
-  if (!code.constants.empty())
-    std::memcpy(fp + code.local_slots, code.constants.data(), code.constants.size() * sizeof(std::uint64_t));
+// Plain loops: frames are small, a call into libc's memset/memcpy costs more than the stores.
+inline void enter_frame(const CompiledCode& code, std::uint64_t* fp) {
+  for (std::uint32_t i = code.param_slots; i < code.local_slots; ++i) fp[i] = 0;
+  const std::uint64_t* constants = code.constants.data();
+  const std::size_t n = code.constants.size();
+  std::uint64_t* out = fp + code.local_slots;
+  for (std::size_t i = 0; i < n; ++i) out[i] = constants[i];
 }
 
 }  // namespace
@@ -96,6 +99,9 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define FUSED(id, T, body) &&op_br_##id,
       WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
+#define MEMORY(code, id, name, V, M, align) &&op_##id##_add,
+      WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+#undef MEMORY
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
   if (!entry) {
@@ -246,6 +252,30 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_STORE(STORE)
 #undef STORE
+  // The address is (a + b) mod 2^32, then the offset without wrapping: exactly i32.add + load.
+#define LOAD_ADD(code, id, name, V, M, align)                                   \
+  op_##id##_add : {                                                             \
+    const std::uint32_t base = rd<std::uint32_t>(fp, OPERAND(1)) + rd<std::uint32_t>(fp, OPERAND(2)); \
+    const std::uint64_t ea = static_cast<std::uint64_t>(base) + OPERAND(3);     \
+    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
+    M m;                                                                        \
+    std::memcpy(&m, mem + ea, sizeof(M));                                       \
+    wr<V>(fp, OPERAND(0), static_cast<V>(m));                                   \
+    NEXT(6);                                                                    \
+  }
+  WASM_FOR_EACH_LOAD(LOAD_ADD)
+#undef LOAD_ADD
+#define STORE_ADD(code, id, name, V, M, align)                                  \
+  op_##id##_add : {                                                             \
+    const std::uint32_t base = rd<std::uint32_t>(fp, OPERAND(1)) + rd<std::uint32_t>(fp, OPERAND(2)); \
+    const std::uint64_t ea = static_cast<std::uint64_t>(base) + OPERAND(3);     \
+    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
+    const M m = static_cast<M>(rd<V>(fp, OPERAND(0)));                          \
+    std::memcpy(mem + ea, &m, sizeof(M));                                       \
+    NEXT(6);                                                                    \
+  }
+  WASM_FOR_EACH_STORE(STORE_ADD)
+#undef STORE_ADD
 
   // ---- control
 op_unreachable:
