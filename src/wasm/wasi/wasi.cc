@@ -848,13 +848,15 @@ struct Functions {
     if (events.empty()) {
       pollfds.push_back({w.interrupt_event_.get(), POLLIN, 0});
       for (;;) {
-        int timeout_ms = -1;
+        // ppoll, not poll: a guest's nanosleep of microseconds must not last a millisecond.
+        timespec timeout{};
         std::uint64_t current = now_ns(CLOCK_MONOTONIC);
         if (deadline) {
           std::uint64_t left = *deadline > current ? *deadline - current : 0;
-          timeout_ms = static_cast<int>(std::min<std::uint64_t>((left + 999'999) / 1'000'000, INT_MAX));
+          left = std::min<std::uint64_t>(left, 365ull * 24 * 3600 * 1'000'000'000ull);
+          timeout = {static_cast<time_t>(left / 1'000'000'000ull), static_cast<long>(left % 1'000'000'000ull)};
         }
-        int n = ::poll(pollfds.data(), pollfds.size(), timeout_ms);
+        int n = ::ppoll(pollfds.data(), pollfds.size(), deadline ? &timeout : nullptr, nullptr);
         if (n < 0 && errno != EINTR) return returned(last_error());
         if (pollfds.back().revents) return {CallResult::Kind::interrupted, 0};
         for (std::size_t k = 0; k + 1 < pollfds.size(); ++k) {
