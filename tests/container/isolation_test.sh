@@ -70,6 +70,24 @@ json.dump(c,open(p,"w"))
 PY
 check "setuid stays powerless under no_new_privs" "uid=1000 euid=1000" "$("$spectrum" --root "$state" run --bundle "$bundle" nnp 2>&1)"
 
+# Hooks: each kind runs, in order, with the state JSON on stdin.
+python3 - "$bundle/config.json" "$tmp" <<'PY'
+import json,sys
+p,tmp=sys.argv[1],sys.argv[2]; c=json.load(open(p))
+c["process"]["args"]=["/bin/true"]; c["process"]["user"]={"uid":0,"gid":0}
+def hook(kind): return {"path":"/bin/sh","args":["sh","-c","read -r state; echo %s >> %s/hooks.log; echo \"$state\" > %s/hook-%s.json" % (kind,tmp,tmp,kind)]}
+c["hooks"]={k:[hook(k)] for k in ["prestart","createRuntime","poststart","poststop"]}
+json.dump(c,open(p,"w"))
+PY
+"$spectrum" --root "$state" run --bundle "$bundle" hooked
+check "hooks ran in order" "prestart createRuntime poststart poststop" "$(tr '\n' ' ' < "$tmp/hooks.log" | sed 's/ $//')"
+check "hook got the state JSON" "hooked" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$tmp/hook-poststop.json")"
+check "poststop saw a stopped container" "stopped" "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["status"])' "$tmp/hook-poststop.json")"
+python3 - "$bundle/config.json" <<'PY'
+import json,sys
+p=sys.argv[1]; c=json.load(open(p)); c.pop("hooks"); json.dump(c,open(p,"w"))
+PY
+
 # A user-namespace container maps its root to an unprivileged host uid.
 python3 - "$bundle/config.json" <<'PY'
 import json,sys
