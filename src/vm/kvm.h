@@ -37,7 +37,18 @@ enum class GuestKind {
 // hypervisor. Rows of one table: leaf, register, bit, and which guests must not see it.
 void filter_cpuid(std::vector<CpuidLeaf>& leaves, GuestKind kind);
 
-class KvmVm {
+// The stopped vCPU's registers, as an exit handler reads and changes them: a KvmVm on a real VM;
+// plain structures where tests play the CPU's part.
+class VcpuAccess {
+ public:
+  virtual ~VcpuAccess() = default;
+  virtual Result<kvm_regs*> regs() = 0;
+  virtual Result<kvm_sregs*> sregs() = 0;
+  virtual void regs_changed() = 0;
+  virtual void sregs_changed() = 0;
+};
+
+class KvmVm final : public VcpuAccess {
  public:
   // Opens the device, makes the VM with `memory` as slot 0 at guest-physical 0, and one vCPU.
   static Result<KvmVm> create(std::uint8_t* memory, std::uint64_t size, GuestKind kind,
@@ -46,7 +57,7 @@ class KvmVm {
   KvmVm& operator=(KvmVm&&) = delete;
   KvmVm(const KvmVm&) = delete;
   KvmVm& operator=(const KvmVm&) = delete;
-  ~KvmVm();
+  ~KvmVm() override;
 
   Result<void> set_initial_state(const VcpuState& state);
 
@@ -54,10 +65,10 @@ class KvmVm {
   Result<bool> run();
   kvm_run& exit_info() { return *run_; }
   // Registers of the stopped vCPU (through sync_regs when KVM offers it, else ioctls).
-  Result<kvm_regs*> regs();
-  Result<kvm_sregs*> sregs();
-  void regs_changed() { regs_dirty_ = true; }
-  void sregs_changed() { sregs_dirty_ = true; }
+  Result<kvm_regs*> regs() override;
+  Result<kvm_sregs*> sregs() override;
+  void regs_changed() override { regs_dirty_ = true; }
+  void sregs_changed() override { sregs_dirty_ = true; }
   // A signal handler may set immediate_exit to stop the vCPU without a race.
   volatile std::uint8_t* immediate_exit() { return &run_->immediate_exit; }
 

@@ -198,6 +198,77 @@ Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
 
 }  // namespace
 
+namespace {
+// The flags a return to ring 3 may carry (CF PF AF ZF SF TF DF OF AC ID), as Linux's sysret path.
+constexpr std::uint64_t kUserFlags = 0x240DD5;
+
+SyscallRequest request_from(const kvm_regs& r) { return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}}; }
+
+// Applies a syscall's result to the vCPU; true when the run is over.
+Result<bool> apply(const SyscallResult& r, VcpuAccess& vcpu, GuestOutcome& outcome) {
+  if (r.kind == SyscallResult::Kind::exit) {
+    outcome.kind = GuestOutcome::Kind::exited;
+    outcome.status = static_cast<int>(r.value);
+    return true;
+  }
+  if (r.kind == SyscallResult::Kind::signal) {
+    outcome.kind = GuestOutcome::Kind::signaled;
+    outcome.status = static_cast<int>(r.value);
+    outcome.detail = std::string("the workload sent itself signal ") + ::strsignal(static_cast<int>(r.value));
+    return true;
+  }
+  if (r.fs_base || r.gs_base) {
+    kvm_sregs* s = SPECTRUM_TRY(vcpu.sregs());
+    if (r.fs_base) s->fs.base = *r.fs_base;
+    if (r.gs_base) s->gs.base = *r.gs_base;
+    vcpu.sregs_changed();
+  }
+  kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
+  regs->rax = static_cast<std::uint64_t>(r.value);
+  vcpu.regs_changed();
+  return false;
+}
+}  // namespace
+
+Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vcpu, unsigned port, GuestOutcome& outcome) {
+  kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
+  if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
+    ++outcome.syscalls;
+    return apply(process.handle(request_from(*regs)), vcpu, outcome);
+  }
+  if (port < HC_PORT_EXCEPTION_BASE || port >= HC_PORT_EXCEPTION_BASE + 32)
+    return fail("guest wrote unknown I/O port " + hex(port) + " at rip " + hex(regs->rip));
+  const unsigned vector = port - HC_PORT_EXCEPTION_BASE;
+  Fault f = SPECTRUM_TRY(read_fault(g, vector, regs->rsp));
+  if ((f.frame.cs & 3) != 3)
+    return fail("guest kernel took a " + std::string(vector_name(vector)) + " (vector " + std::to_string(vector) +
+                ") in ring 0 at rip " + hex(f.frame.rip) + ", error code " + hex(f.error_code));
+  if (vector == 14 && f.frame.rip == g.vcpu.lstar) {
+    // kvm_pvm: `syscall` jumped to LSTAR in ring 3 and faulted there. rcx and r11 hold the return
+    // address and flags as for a real syscall; the kernel's `iretq` uses the rewritten frame.
+    ++outcome.syscalls;
+    const std::uint64_t return_rip = regs->rcx, return_flags = regs->r11;
+    if (SPECTRUM_TRY(apply(process.handle(request_from(*regs)), vcpu, outcome))) return true;
+    f.frame.rip = return_rip;
+    f.frame.rflags = (return_flags & kUserFlags) | x86::kRflagsReserved1;
+    std::memcpy(g.memory->at(regs->rsp + 8, sizeof f.frame), &f.frame, sizeof f.frame);
+    regs->rsp += 8;  // pop the error code for the kernel
+    vcpu.regs_changed();
+    return false;
+  }
+  // A fault of the workload: the run ends with the signal Linux would send.
+  outcome.kind = GuestOutcome::Kind::signaled;
+  outcome.status = signal_for_vector(vector);
+  const char* abbrev = ::sigabbrev_np(outcome.status);
+  outcome.detail = std::string(abbrev ? "SIG" : "") + (abbrev ? abbrev : "") + ": " + vector_name(vector) + " at rip " + hex(f.frame.rip);
+  if (vector == 14) {
+    kvm_sregs* s = SPECTRUM_TRY(vcpu.sregs());
+    outcome.detail += " touching " + hex(s->cr2);
+  }
+  if (x86::has_error_code(vector)) outcome.detail += " (error code " + hex(f.error_code) + ")";
+  return true;
+}
+
 std::uint64_t resident_bytes(const GuestMemory& memory) {
   std::vector<unsigned char> pages(memory.size() / kPageSize);
   if (::mincore(memory.base(), memory.size(), pages.data()) != 0) return 0;
@@ -227,30 +298,6 @@ Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, con
   const auto start = std::chrono::steady_clock::now();
   bool first_exit = true;
 
-  auto apply = [&](const SyscallResult& r) -> Result<bool> {  // true: the run is over
-    if (r.kind == SyscallResult::Kind::exit) {
-      outcome.kind = GuestOutcome::Kind::exited;
-      outcome.status = static_cast<int>(r.value);
-      return true;
-    }
-    if (r.kind == SyscallResult::Kind::signal) {
-      outcome.kind = GuestOutcome::Kind::signaled;
-      outcome.status = static_cast<int>(r.value);
-      outcome.detail = std::string("the workload sent itself signal ") + ::strsignal(static_cast<int>(r.value));
-      return true;
-    }
-    if (r.fs_base || r.gs_base) {
-      kvm_sregs* s = SPECTRUM_TRY(vm.sregs());
-      if (r.fs_base) s->fs.base = *r.fs_base;
-      if (r.gs_base) s->gs.base = *r.gs_base;
-      vm.sregs_changed();
-    }
-    return false;
-  };
-  auto request_from = [](const kvm_regs& r) {
-    return SyscallRequest{r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
-  };
-
   for (;;) {
     if (g_timed_out) break;
     bool exited = SPECTRUM_TRY(vm.run());
@@ -263,50 +310,12 @@ Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, con
     kvm_run& run = vm.exit_info();
     switch (run.exit_reason) {
       case KVM_EXIT_IO: {
-        const unsigned port = run.io.port;
-        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-        if (run.io.direction != KVM_EXIT_IO_OUT) return fail("guest read I/O port " + hex(port) + " at rip " + hex(regs->rip));
-        if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
-          ++outcome.syscalls;
-          SyscallResult r = process.handle(request_from(*regs));
-          if (SPECTRUM_TRY(apply(r))) return outcome;
-          regs->rax = static_cast<std::uint64_t>(r.value);
-          vm.regs_changed();
-          break;
+        if (run.io.direction != KVM_EXIT_IO_OUT) {
+          kvm_regs* regs = SPECTRUM_TRY(vm.regs());
+          return fail("guest read I/O port " + hex(run.io.port) + " at rip " + hex(regs->rip));
         }
-        if (port < HC_PORT_EXCEPTION_BASE || port >= HC_PORT_EXCEPTION_BASE + 32)
-          return fail("guest wrote unknown I/O port " + hex(port) + " at rip " + hex(regs->rip));
-        const unsigned vector = port - HC_PORT_EXCEPTION_BASE;
-        Fault f = SPECTRUM_TRY(read_fault(g, vector, regs->rsp));
-        if ((f.frame.cs & 3) != 3)
-          return fail("guest kernel took a " + std::string(vector_name(vector)) + " (vector " + std::to_string(vector) +
-                      ") in ring 0 at rip " + hex(f.frame.rip) + ", error code " + hex(f.error_code));
-        if (vector == 14 && f.frame.rip == g.vcpu.lstar) {
-          // kvm_pvm: `syscall` jumped to LSTAR in ring 3 and faulted there. rcx and r11 hold the
-          // return address and flags as for a real syscall; the kernel's `iretq` uses this frame.
-          ++outcome.syscalls;
-          SyscallResult r = process.handle(request_from(*regs));
-          if (SPECTRUM_TRY(apply(r))) return outcome;
-          regs->rax = static_cast<std::uint64_t>(r.value);
-          f.frame.rip = regs->rcx;
-          f.frame.rflags = (regs->r11 & 0x240DD5) | x86::kRflagsReserved1;
-          std::memcpy(g.memory->at(regs->rsp + 8, sizeof f.frame), &f.frame, sizeof f.frame);
-          regs->rsp += 8;  // pop the error code for the kernel
-          vm.regs_changed();
-          break;
-        }
-        // A fault of the workload: the run ends with the signal Linux would send.
-        outcome.kind = GuestOutcome::Kind::signaled;
-        outcome.status = signal_for_vector(vector);
-        outcome.detail = std::string(::sigabbrev_np(outcome.status) ? "SIG" : "") +
-                         (::sigabbrev_np(outcome.status) ? ::sigabbrev_np(outcome.status) : "") + ": " +
-                         vector_name(vector) + " at rip " + hex(f.frame.rip);
-        if (vector == 14) {
-          kvm_sregs* s = SPECTRUM_TRY(vm.sregs());
-          outcome.detail += " touching " + hex(s->cr2);
-        }
-        if (x86::has_error_code(vector)) outcome.detail += " (error code " + hex(f.error_code) + ")";
-        return outcome;
+        if (SPECTRUM_TRY(handle_hypercall(g, process, vm, run.io.port, outcome))) return outcome;
+        break;
       }
       case KVM_EXIT_HLT: {
         kvm_regs* regs = SPECTRUM_TRY(vm.regs());

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "vm/boot.h"
 #include "vm/elf.h"
+#include "vm/kvm.h"
 #include "vm/memory.h"
 #include "vm/process.h"
 
@@ -66,8 +67,14 @@ struct RunOptions {
   std::optional<std::chrono::nanoseconds> timeout;
   std::string device = "/dev/kvm";
 };
-class KvmVm;
 Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
+
+// Serves one `out %al, $port` of the guest kernel (the vCPU stopped right after it): a syscall
+// (hardware path, or kvm_pvm's page fault at LSTAR, whose frame is rewritten to return to the
+// caller) or an exception of the workload (the run ends with its signal). Returns true when the
+// run is over (`outcome` says how); an Error for what the guest kernel must never do.
+Result<bool> handle_hypercall(PreparedGuest& guest, Process& process, VcpuAccess& vcpu, unsigned port,
+                              GuestOutcome& outcome);
 
 // Bytes of guest memory backed by host pages right now.
 std::uint64_t resident_bytes(const GuestMemory& memory);
