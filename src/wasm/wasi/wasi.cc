@@ -476,18 +476,18 @@ struct Functions {
     if (size > static_cast<std::uint64_t>(INT64_MAX)) return Errno::inval;
     return ::ftruncate((*entry)->host_fd, static_cast<off_t>(size)) == 0 ? Errno::success : last_error();
   }
-  static Expected<std::array<timespec, 2>> utimens_times(std::uint64_t atim, std::uint64_t mtim,
+  static Expected<std::array<timespec, 2>> utimens_times(std::uint64_t atime_ns, std::uint64_t mtime_ns,
                                                          std::uint32_t fst_flags) {
-    using namespace abi::fstflags;
-    if ((fst_flags & atim) && (fst_flags & atim_now)) return std::unexpected(Errno::inval);
-    if ((fst_flags & mtim) && (fst_flags & mtim_now)) return std::unexpected(Errno::inval);
-    auto pick = [](std::uint32_t flags, std::uint32_t set, std::uint32_t now, std::uint64_t ns) {
-      if (flags & now) return timespec{0, UTIME_NOW};
-      if (flags & set)
+    namespace fst = abi::fstflags;
+    if ((fst_flags & fst::atim) && (fst_flags & fst::atim_now)) return std::unexpected(Errno::inval);
+    if ((fst_flags & fst::mtim) && (fst_flags & fst::mtim_now)) return std::unexpected(Errno::inval);
+    auto pick = [fst_flags](std::uint32_t set, std::uint32_t now, std::uint64_t ns) {
+      if (fst_flags & now) return timespec{0, UTIME_NOW};
+      if (fst_flags & set)
         return timespec{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
       return timespec{0, UTIME_OMIT};
     };
-    return std::array<timespec, 2>{pick(fst_flags, atim, atim_now, atim), pick(fst_flags, mtim, mtim_now, mtim)};
+    return std::array<timespec, 2>{pick(fst::atim, fst::atim_now, atime_ns), pick(fst::mtim, fst::mtim_now, mtime_ns)};
   }
   static Errno fd_filestat_set_times(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t atim,
                                      std::uint64_t mtim, std::uint32_t fst_flags) {

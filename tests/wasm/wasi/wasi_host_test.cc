@@ -222,6 +222,46 @@ TEST_F(WasiHostTest, FilesInAPreopen) {
   EXPECT_FALSE(fs::exists(root_.path() / "rw" / "sub"));
 }
 
+TEST_F(WasiHostTest, SizesTimesSyncAdviceAndRenumber) {
+  ASSERT_EQ(open(kRwFd, "f", abi::oflags::creat, abi::rights::fd_read | abi::rights::fd_write), Errno::success);
+  std::uint32_t fd = opened_fd();
+  ASSERT_EQ(call("fd_allocate", {fd, 0, 100}), Errno::success);
+  EXPECT_EQ(fs::file_size(root_.path() / "rw" / "f"), 100u);
+  ASSERT_EQ(call("fd_filestat_set_size", {fd, 10}), Errno::success);
+  EXPECT_EQ(fs::file_size(root_.path() / "rw" / "f"), 10u);
+  EXPECT_EQ(call("fd_sync", {fd}), Errno::success);
+  EXPECT_EQ(call("fd_datasync", {fd}), Errno::success);
+  EXPECT_EQ(call("fd_advise", {fd, 0, 10, 1}), Errno::success);
+  EXPECT_EQ(call("fd_advise", {fd, 0, 10, 9}), Errno::inval);
+
+  const std::uint64_t t = 1'000'000'000ull * 1'000'000'000ull;  // 2001-09-09, in ns
+  ASSERT_EQ(call("fd_filestat_set_times", {fd, t, t, abi::fstflags::atim | abi::fstflags::mtim}), Errno::success);
+  ASSERT_EQ(call("fd_filestat_get", {fd, 512}), Errno::success);
+  std::uint64_t mtim;
+  std::memcpy(&mtim, memory_.data() + 512 + 48, 8);
+  EXPECT_EQ(mtim, t);
+  EXPECT_EQ(call("fd_filestat_set_times", {fd, t, t, abi::fstflags::mtim | abi::fstflags::mtim_now}), Errno::inval);
+  put(kScratch, "f");
+  ASSERT_EQ(call("path_filestat_set_times", {kRwFd, 0, kScratch, 1, 0, t + 5, abi::fstflags::mtim}), Errno::success);
+  ASSERT_EQ(call("path_filestat_get", {kRwFd, 0, kScratch, 1, 512}), Errno::success);
+  std::memcpy(&mtim, memory_.data() + 512 + 48, 8);
+  EXPECT_EQ(mtim, t + 5);
+
+  ASSERT_EQ(call("fd_fdstat_set_flags", {fd, abi::fdflags::append}), Errno::success);
+  ASSERT_EQ(call("fd_fdstat_get", {fd, 512}), Errno::success);
+  std::uint16_t flags;
+  std::memcpy(&flags, memory_.data() + 514, 2);
+  EXPECT_EQ(flags & abi::fdflags::append, abi::fdflags::append);
+
+  // renumber: `fd` takes the place of the read-only file's fd, which is closed.
+  ASSERT_EQ(open(kRoFd, "file"), Errno::success);
+  std::uint32_t other = opened_fd();
+  ASSERT_EQ(call("fd_renumber", {fd, other}), Errno::success);
+  EXPECT_EQ(call("fd_tell", {fd, 100}), Errno::badf);
+  ASSERT_EQ(call("fd_tell", {other, 100}), Errno::success);
+  EXPECT_EQ(call("fd_renumber", {other, 99}), Errno::badf);
+}
+
 TEST_F(WasiHostTest, PathsThatLeaveThePreopenAreRefused) {
   EXPECT_EQ(open(kRwFd, "../secret"), Errno::notcapable);
   fs::create_directories(root_.path() / "rw" / "a");
