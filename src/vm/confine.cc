@@ -52,7 +52,17 @@ std::vector<std::string> monitor_syscall_allow_list() {
 }
 
 Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts, bool read_only) {
-  if (::unshare(CLONE_NEWNS) != 0) return fail_errno("unshare(CLONE_NEWNS) for the monitor's mount namespace");
+  if (::unshare(CLONE_NEWNS) != 0) {
+    // Without CAP_SYS_ADMIN (a user in the kvm group), a user namespace of one id gives the
+    // monitor the right to build its mount namespace, and nothing on the host.
+    if (errno != EPERM) return fail_errno("unshare(CLONE_NEWNS) for the monitor's mount namespace");
+    const uid_t uid = ::geteuid();
+    const gid_t gid = ::getegid();
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return fail_errno("unshare(CLONE_NEWUSER | CLONE_NEWNS) for the monitor");
+    SPECTRUM_TRY(write_file("/proc/self/setgroups", "deny"));
+    SPECTRUM_TRY(write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1"));
+    SPECTRUM_TRY(write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1"));
+  }
   SPECTRUM_TRY(mount_checked(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, "making / private"));
   SPECTRUM_TRY(mount_checked(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + rootfs).c_str()));
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

@@ -389,6 +389,30 @@ TEST(Confine, MountNamespaceShowsOnlyTheRootFilesystem) {
   EXPECT_EQ(WEXITSTATUS(sneaky), 0);
 }
 
+TEST(Confine, AnUnprivilegedMonitorStillGetsItsMountNamespace) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to become nobody";
+  TempDir root;
+  root.write("marker", "root\n");
+  fs::permissions(root.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                                   fs::perms::others_read | fs::perms::others_exec);
+  int status = in_child([&] {
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) return 9;
+    ::prctl(PR_SET_DUMPABLE, 1);  // as a process that never changed ids: /proc/self is its own
+    if (auto ok = enter_rootfs_namespace(root.path().string(), {}, true); !ok) {
+      std::fprintf(stderr, "%s\n", ok.error().message().c_str());
+      // Hosts that forbid unprivileged user namespaces cannot do this at all.
+      return ok.error().sys_errno() == EPERM || ok.error().sys_errno() == ENOSPC ? 77 : 10;
+    }
+    struct stat st;
+    if (::stat("/marker", &st) != 0) return 11;
+    if (::stat(root.path().c_str(), &st) == 0) return 12;
+    return 0;
+  });
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "unprivileged user namespaces are disabled here";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 // ---------- checks before /dev/kvm ----------
 
 class PreflightTest : public ::testing::Test {
