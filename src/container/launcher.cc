@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -42,7 +43,8 @@ constexpr char kFailed = 'E';       // init -> runtime: followed by the one-line
 Result<void> send_message(int fd, char kind, std::string_view text = {}) {
   std::string message(1, kind);
   message.append(text);
-  if (::send(fd, message.data(), message.size(), MSG_NOSIGNAL) < 0) return fail_errno("sync socket");
+  // write(2), not send(2): the channel is a socket, or a pipe when the init shares our memory.
+  if (::write(fd, message.data(), message.size()) < 0) return fail_errno("sync channel");
   return {};
 }
 
@@ -166,24 +168,32 @@ constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"f
 
 class Init {
  public:
-  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups)
-      : c_(config), o_(options), sync_(sync_fd), cgroups_(cgroups) {}
+  // `shared_memory`: cloned with CLONE_VM|CLONE_VFORK, the runtime is suspended until our execve,
+  // so nothing waits for it; `sync_fd` is then a close-on-exec pipe that only carries errors.
+  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups, bool shared_memory)
+      : c_(config), o_(options), sync_(sync_fd), cgroups_(cgroups), shared_memory_(shared_memory) {}
 
   [[noreturn]] void run() {
     auto result = set_up();
     if (!result) {
       (void)send_message(sync_, kFailed, result.error().message());
-      ::_exit(1);
+      ::_exit(result.error().exit_status() == 125 ? 1 : result.error().exit_status());
+    }
+    auto exec_result = finish_and_exec();
+    int status = exec_result.error().exit_status() == 125 ? 1 : exec_result.error().exit_status();
+    if (shared_memory_) {
+      (void)send_message(sync_, kFailed, exec_result.error().message());
+      ::_exit(status);
     }
     // After the runtime learned we are ready, failures go to the container's stderr.
-    auto exec_result = finish_and_exec();
     std::string line = "spectrum init: " + exec_result.error().message() + "\n";
     (void)!::write(2, line.data(), line.size());
-    ::_exit(exec_result.error().exit_status() == 125 ? 1 : exec_result.error().exit_status());
+    ::_exit(status);
   }
 
  private:
   Result<void> wait_for_go() {
+    if (shared_memory_) return {};
     char byte = 0;
     ssize_t n = ::recv(sync_, &byte, 1, 0);
     if (n != 1 || byte != kGo) return fail("the runtime went away during set-up");
@@ -211,6 +221,7 @@ class Init {
   UniqueFd console_;
   std::string executable_;
   std::optional<SeccompProgram> seccomp_;
+  bool shared_memory_ = false;
 };
 
 Result<void> Init::join_namespaces() {
@@ -419,6 +430,8 @@ Result<void> Init::set_up() {
   // Whatever the caller left open beyond the preserved fds must not reach the container.
   ::syscall(SYS_close_range, 3 + o_.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
   CTRY(wait_for_go());
+  if (shared_memory_)  // the runtime is suspended: join the cgroup ourselves
+    for (const auto& [controller, dir] : cgroups_.dirs) CTRY(write_file(dir + "/cgroup.procs", "0"));
   if (c_.has_new_namespace(NamespaceKind::user)) {
     if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("become root in the user namespace");
   }
@@ -501,8 +514,10 @@ Result<void> Init::set_up() {
     return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES, ExitCode::not_executable);
   if (c_.process.terminal) CTRY(set_up_console());
   if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
-  CTRY(send_message(sync_, kReady));
-  ::close(sync_);
+  if (!shared_memory_) {
+    CTRY(send_message(sync_, kReady));
+    ::close(sync_);
+  }
   return {};
 }
 
@@ -561,6 +576,20 @@ Result<void> apply_user_and_capabilities(const Process& p, const std::optional<S
   __builtin_unreachable();
 }
 
+// The same, but an exec failure comes back as an Error (the caller reports it).
+Result<void> exec_or_fail(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp) {
+  std::vector<char*> argv, envp;
+  for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const std::string& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  if (seccomp && p.no_new_privileges)
+    if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
+  ::execve(executable.c_str(), argv.data(), envp.data());
+  int err = errno;
+  return fail("exec " + p.args[0] + ": " + std::strerror(err), err, err == ENOENT ? ExitCode::not_found : ExitCode::not_executable);
+}
+
 Result<void> Init::finish_and_exec() {
   if (fifo_) {
     // Blocks until `start` opens the fifo for reading.
@@ -573,6 +602,7 @@ Result<void> Init::finish_and_exec() {
   for (const Hook& hook : c_.hooks.start_container) CTRY(run_hook(hook, o_.hook_state, "startContainer"));
   CTRY(apply_user_and_capabilities(c_.process, seccomp_));
   if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
+  if (shared_memory_) return exec_or_fail(c_.process, executable_, seccomp_);
   exec_process(c_.process, executable_, seccomp_, 2);
 }
 
@@ -718,6 +748,57 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       return fail_errno("linux.namespaces: cannot join pid namespace " + pid_ns->path);
     }
   }
+  // Without anything the runtime must do between clone and exec (id maps, hooks, the exec fifo, a
+  // terminal, a pid namespace to join), the init shares our memory with vfork semantics: no page
+  // tables to copy and no copy-on-write faults on either side, the cheapest start there is.
+  bool share_memory = options.exec_fifo.empty() && !config.has_new_namespace(NamespaceKind::user) &&
+                      config.hooks.empty() && !config.process.terminal && !own_pid_ns && !config.process.oom_score_adj;
+  if (share_memory) {
+    int error_pipe[2];
+    if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
+      remove_cgroup();
+      return fail_errno("pipe");
+    }
+    UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
+    struct Start {
+      const Config* config;
+      const LaunchOptions* options;
+      int error_fd;
+      const CgroupDirs* dirs;
+    } start{&config, &options, error_write.get(), &dirs};
+    constexpr std::size_t kStackSize = 1 << 20;
+    void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+      remove_cgroup();
+      return fail_errno("mmap the init's stack");
+    }
+    auto entry = [](void* arg) -> int {
+      auto* s = static_cast<Start*>(arg);
+      for (int fd = 0; fd < 3; ++fd)
+        if (s->options->stdio[fd] >= 0 && s->options->stdio[fd] != fd) ::dup2(s->options->stdio[fd], fd);
+      Init(*s->config, *s->options, s->error_fd, *s->dirs, true).run();
+    };
+    int pid = ::clone(entry, static_cast<char*>(stack) + kStackSize, static_cast<int>(flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+    int clone_errno = errno;
+    ::munmap(stack, kStackSize);
+    error_write.reset();
+    if (pid < 0) {
+      remove_cgroup();
+      return fail_errno("clone the container init", clone_errno);
+    }
+    auto report = read_all(error_read.get());
+    if (report && !report->empty()) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      remove_cgroup();
+      int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+      ExitCode exit_code = code == 127 ? ExitCode::not_found : code == 126 ? ExitCode::not_executable : ExitCode::spectrum_error;
+      return fail(report->substr(1), 0, exit_code);
+    }
+    launched.pid = pid;
+    launched.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    return launched;
+  }
   int sync_fds[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) != 0) {
     remove_cgroup();
@@ -734,7 +815,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     runtime_end.reset();
     for (int fd = 0; fd < 3; ++fd)
       if (options.stdio[fd] >= 0 && options.stdio[fd] != fd) ::dup2(options.stdio[fd], fd);
-    Init(config, options, init_end.get(), dirs).run();
+    Init(config, options, init_end.get(), dirs, false).run();
   }
   init_end.reset();
   launched.pid = *pid;
