@@ -499,6 +499,42 @@ SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
   TRY_GUEST_VOID(p.space_.protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
   return SyscallResult::ret(0);
 }
+// Moving a mapping copies its bytes frame by frame (the guest's page tables are the monitor's,
+// so there is no remapping trick); glibc's realloc of large blocks is the user.
+SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
+  const std::uint64_t old_address = ARG(0), old_size = page_up(ARG(1)), new_size = page_up(ARG(2));
+  const std::uint64_t flags = ARG(3);
+  if ((old_address & kPageMask) || new_size == 0 || old_size == 0 || (flags & ~std::uint64_t{MREMAP_MAYMOVE}))
+    return SyscallResult::error(EINVAL);
+  for (std::uint64_t page = old_address; page < old_address + old_size; page += kPageSize)
+    if (!p.space_.is_mapped(page)) return SyscallResult::error(EFAULT);
+  const std::uint64_t pte = p.space_.entry(old_address);
+  const unsigned prot = (pte & x86::kPteProtNone) ? 0u
+                        : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
+                              ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
+  if (new_size <= old_size) {
+    if (new_size < old_size) TRY_GUEST_VOID(p.space_.unmap(old_address + new_size, old_size - new_size));
+    return SyscallResult::ret(static_cast<std::int64_t>(old_address));
+  }
+  bool grows_in_place = old_address + new_size <= AddressSpace::kUserEnd;
+  for (std::uint64_t page = old_address + old_size; grows_in_place && page < old_address + new_size; page += kPageSize)
+    grows_in_place = !p.space_.is_mapped(page);
+  if (grows_in_place) {
+    TRY_GUEST_VOID(p.space_.map(old_address + old_size, new_size - old_size, prot));
+    return SyscallResult::ret(static_cast<std::int64_t>(old_address));
+  }
+  if (!(flags & MREMAP_MAYMOVE)) return SyscallResult::error(ENOMEM);
+  const std::uint64_t target = TRY_GUEST(p.space_.find_free(new_size));
+  TRY_GUEST_VOID(p.space_.map(target, new_size, prot));
+  for (std::uint64_t offset = 0; offset < old_size; offset += kPageSize) {
+    const std::uint64_t from = p.space_.entry(old_address + offset) & x86::kPteAddressMask;
+    const std::uint64_t to = p.space_.entry(target + offset) & x86::kPteAddressMask;
+    std::memcpy(p.memory_.at(to, kPageSize), p.memory_.at(from, kPageSize), kPageSize);
+  }
+  TRY_GUEST_VOID(p.space_.unmap(old_address, old_size));
+  return SyscallResult::ret(static_cast<std::int64_t>(target));
+}
+
 SyscallResult sys_madvise(Process& p, const SyscallRequest& req) {
   if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
   if (ARG(2) == MADV_DONTNEED) {
@@ -754,7 +790,7 @@ constexpr Row kTable[] = {
     {SYS_renameat2, sys_renameat2}, {SYS_ftruncate, sys_ftruncate}, {SYS_fsync, sys_fsync},
     {SYS_fdatasync, sys_fsync}, {SYS_umask, sys_umask}, {SYS_fadvise64, sys_zero},
     {SYS_brk, sys_brk}, {SYS_mmap, sys_mmap}, {SYS_munmap, sys_munmap}, {SYS_mprotect, sys_mprotect},
-    {SYS_madvise, sys_madvise},
+    {SYS_madvise, sys_madvise}, {SYS_mremap, sys_mremap},
     {SYS_arch_prctl, sys_arch_prctl}, {SYS_prctl, sys_prctl}, {SYS_set_tid_address, sys_one}, {SYS_set_robust_list, sys_zero},
     {SYS_futex, sys_futex}, {SYS_rt_sigaction, sys_rt_sigaction}, {SYS_rt_sigprocmask, sys_rt_sigprocmask},
     {SYS_sigaltstack, sys_zero}, {SYS_kill, sys_kill}, {SYS_tkill, sys_tkill}, {SYS_tgkill, sys_tgkill},

@@ -230,6 +230,27 @@ TEST_F(ProcessTest, BrkMmapMunmapMprotect) {
   EXPECT_FALSE(space_->translate(m, Access::write));
 }
 
+TEST_F(ProcessTest, MremapGrowsShrinksAndMoves) {
+  std::int64_t a = call(SYS_mmap, 0x3000000, 2 * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
+  ASSERT_EQ(a, 0x3000000);
+  EXPECT_EQ(call(SYS_mremap, a, 2 * kPageSize, 3 * kPageSize, 0), a) << "grows in place";
+  EXPECT_EQ(call(SYS_munmap, a + 2 * kPageSize, kPageSize), 0);
+  put("keep me", a + kPageSize);
+  // A mapping right above: growing needs a move.
+  std::int64_t blocker = call(SYS_mmap, a + 2 * kPageSize, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
+  ASSERT_EQ(blocker, a + 2 * static_cast<std::int64_t>(kPageSize));
+  EXPECT_EQ(call(SYS_mremap, a, 2 * kPageSize, 4 * kPageSize, 0), -ENOMEM);
+  std::int64_t moved = call(SYS_mremap, a, 2 * kPageSize, 4 * kPageSize, MREMAP_MAYMOVE);
+  ASSERT_GT(moved, 0);
+  EXPECT_NE(moved, a);
+  EXPECT_EQ(*space_->read_string(moved + kPageSize, 100), "keep me");
+  EXPECT_FALSE(space_->is_mapped(a));
+  EXPECT_TRUE(space_->translate(moved + 3 * kPageSize, Access::write));
+  EXPECT_EQ(call(SYS_mremap, moved, 4 * kPageSize, kPageSize, 0), moved);
+  EXPECT_FALSE(space_->is_mapped(moved + kPageSize));
+  EXPECT_EQ(call(SYS_mremap, 0x30000000, kPageSize, 2 * kPageSize, MREMAP_MAYMOVE), -EFAULT);
+}
+
 TEST_F(ProcessTest, ThreadStateAndExit) {
   SyscallResult r = process_->handle({SYS_arch_prctl, {0x1002, 0x7000000}});
   EXPECT_EQ(r.value, 0);
