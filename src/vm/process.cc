@@ -62,6 +62,18 @@ std::string normalize(const std::string& path) {
   return out.empty() ? "/" : out;
 }
 
+// The host's structures are copied to the guest as they are: both are x86-64 Linux. Pinned here
+// so a different host ABI fails to build instead of corrupting guest memory.
+static_assert(sizeof(struct stat) == 144);
+static_assert(sizeof(struct statfs) == 120);
+static_assert(sizeof(struct statx) == 256);
+static_assert(sizeof(struct utsname) == 6 * 65);
+static_assert(sizeof(struct sysinfo) == 112);
+static_assert(sizeof(struct timespec) == 16 && sizeof(struct timeval) == 16);
+static_assert(sizeof(struct termios) == 36, "the kernel's termios (asm/termbits.h), not glibc's");
+static_assert(sizeof(struct winsize) == 8);
+static_assert(sizeof(::iovec) == 16);
+
 using Handler = SyscallResult (*)(Process&, const SyscallRequest&);
 
 #define ARG(n) (req.args[n])
