@@ -126,6 +126,46 @@ TEST_F(ElfTest, CorruptionsAreNamedByFieldAndOffset) {
   }
 }
 
+TEST_F(ElfTest, MutatedHeadersNeverCrashTheLoader) {
+  // A deterministic fuzz of the bytes the parser reads (ELF header and program headers): every
+  // mutant is either refused with a one-line error or loads into a guest without a crash.
+  ASSERT_TRUE(static_ok_);
+  const std::string good = read_host_file(dir_->path() / "probe-static");
+  Elf64_Ehdr eh;
+  std::memcpy(&eh, good.data(), sizeof eh);
+  const std::size_t span = eh.e_phoff + eh.e_phnum * sizeof(Elf64_Phdr);
+  std::uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int refused = 0, loaded = 0;
+  for (int i = 0; i < 2000; ++i) {
+    std::string mutant = good;
+    const int flips = 1 + static_cast<int>(next() % 4);
+    for (int f = 0; f < flips; ++f) mutant[next() % span] = static_cast<char>(next());
+    auto elf = parse_elf(mutant, "mutant");
+    if (!elf) {
+      ++refused;
+      EXPECT_EQ(elf.error().message().find('\n'), std::string::npos);
+      continue;
+    }
+    if (loaded >= 100) continue;  // loading is the slow part; a sample of the accepted suffices
+    ++loaded;
+    GuestSpec spec;
+    spec.program_name = "mutant";
+    spec.elf_bytes = mutant;
+    spec.elf = *elf;
+    spec.argv = {"mutant"};
+    spec.memory_bytes = 32 << 20;
+    (void)prepare_guest(spec);  // may refuse (e.g. a segment in the kernel area), must not crash
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(loaded, 0);
+}
+
 // ---------- initial stack ----------
 
 TEST(UserStack, FollowsTheSysVLayout) {
