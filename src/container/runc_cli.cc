@@ -326,12 +326,16 @@ Result<int> verb_run(const Globals& g, Args& args) {
   bool detach = args.flag("detach");
   StateStore store(g.root);
   Config config;
-  r.with_fifo = true;
+  // No start phase to wait for: the init execs as soon as it is ready (no exec fifo), which also
+  // lets it share our memory while it sets up.
+  r.with_fifo = false;
   ContainerState state = CTRY(create_container(g, r, config));
-  if (auto started = start_container(store, r.id); !started) {
-    (void)destroy_container(store, state);
-    return std::unexpected(started.error());
-  }
+  std::string json = state_json_for_hooks(state, "running");
+  for (const Hook& h : config.hooks.poststart)
+    if (auto hooked = run_hook(h, json, "poststart"); !hooked) {
+      (void)destroy_container(store, state);
+      return std::unexpected(hooked.error());
+    }
   if (detach) return 0;
   int status = 0;
   while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
