@@ -233,7 +233,7 @@ struct StoreLimits {
   // 64-bit slots of the value stack shared by all frames (reserved lazily; pages are touched
   // only when used).
   std::uint64_t value_stack_slots = 8u << 20;
-  // Instructions budget, counted at calls and loop iterations; nullopt = unlimited.
+  // Budget counted at loop iterations (one unit per back edge taken); nullopt = unlimited.
   std::optional<std::uint64_t> fuel;
 };
 
@@ -246,7 +246,8 @@ class Store {
 
   const StoreLimits& limits() const { return limits_; }
   // Thread-safe and async-signal-safe: makes the running (or next) guest code trap with
-  // TrapKind::interrupted at the next loop iteration or call.
+  // TrapKind::interrupted at the next loop iteration (code without loops ends by itself or
+  // exhausts the call stack, so calls need no check).
   void interrupt() { interrupt_.store(1, std::memory_order_relaxed); }
   void clear_interrupt() { interrupt_.store(0, std::memory_order_relaxed); }
   bool interrupted() const { return interrupt_.load(std::memory_order_relaxed) != 0; }

@@ -65,12 +65,12 @@ inline T* pointer_at(const std::uint32_t* p) {
 }
 
 // Plain loops: frames are small, a call into libc's memset/memcpy costs more than the stores.
-inline void enter_frame(const CompiledCode& code, std::uint64_t* fp) {
-  for (std::uint32_t i = code.param_slots; i < code.local_slots; ++i) fp[i] = 0;
-  const std::uint64_t* constants = code.constants.data();
-  const std::size_t n = code.constants.size();
-  std::uint64_t* out = fp + code.local_slots;
-  for (std::size_t i = 0; i < n; ++i) out[i] = constants[i];
+inline void enter_frame(const Function& f, std::uint64_t* fp) {
+  for (std::uint32_t i = f.param_slots; i < f.local_slots; ++i) fp[i] = 0;
+  const std::uint64_t* constants = f.constants;
+  const std::uint32_t n = f.constant_count;
+  std::uint64_t* out = fp + f.local_slots;
+  for (std::uint32_t i = 0; i < n; ++i) out[i] = constants[i];
 }
 
 }  // namespace
@@ -124,8 +124,9 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   const std::uint32_t* pc = nullptr;
   TrapKind trap_kind = TrapKind::unreachable;
   std::string host_message;
-  std::uint8_t* mem = fn->memory->data;
-  std::uint64_t mem_size = fn->memory->size;
+  Memory* memory = fn->memory;
+  std::uint8_t* mem = memory->data;
+  std::uint64_t mem_size = memory->size;
   Function* callee = nullptr;
   std::uint64_t* callee_fp = nullptr;
   const std::uint32_t* return_pc = nullptr;
@@ -153,10 +154,16 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     if (interrupt.load(std::memory_order_relaxed) != 0 || --fuel < 0) [[unlikely]] \
       goto interrupted;                                                            \
   } while (0)
-#define RELOAD_MEMORY()          \
-  do {                           \
-    mem = fn->memory->data;      \
-    mem_size = fn->memory->size; \
+#define RELOAD_MEMORY()      \
+  do {                       \
+    memory = fn->memory;     \
+    mem = memory->data;      \
+    mem_size = memory->size; \
+  } while (0)
+// Calls and returns within one instance keep memory 0; only a change of instance reloads it.
+#define SWITCH_MEMORY()                            \
+  do {                                             \
+    if (fn->memory != memory) [[unlikely]] RELOAD_MEMORY(); \
   } while (0)
 #define WASM_DIV_S(T, a, b)                                                                \
   ({                                                                                       \
@@ -342,7 +349,7 @@ op_ret:
     pc = f.return_pc;
     fp = f.fp;
     fn = f.function;
-    RELOAD_MEMORY();
+    SWITCH_MEMORY();
     DISPATCH();
   }
 
@@ -364,8 +371,8 @@ op_call_indirect: {
 }
 
 do_call:
-  CHECK_INTERRUPT();
-  if (callee->is_host()) {
+  // No interrupt check here: code without loops either ends or exhausts the call stack.
+  if (callee->is_host()) [[unlikely]] {
     S.depth = depth;
     S.fuel = fuel;
     const HostResult::Kind kind = call_host(store, fn, callee, callee_fp, host_message, exit_code);
@@ -386,27 +393,24 @@ do_call:
   if (depth >= max_depth) [[unlikely]] WASM_TRAP(stack_exhausted);
   frames[depth++] = Frame{return_pc, fp, fn};
 enter_wasm:
-  if (!callee->code) callee->code = compile_function(*callee);
-  {
-    const CompiledCode& code = *callee->code;
-    if (callee_fp + code.frame_slots > stack_end) [[unlikely]] {
-      if (return_pc) --depth;  // report the trap in the caller
-      WASM_TRAP(stack_exhausted);
-    }
-    enter_frame(code, callee_fp);
-    fn = callee;
-    fp = callee_fp;
-    pc = code.code.data();
-    RELOAD_MEMORY();
-    DISPATCH();
+  if (!callee->entry) [[unlikely]] callee->set_code(compile_function(*callee));
+  if (callee_fp + callee->frame_slots > stack_end) [[unlikely]] {
+    if (return_pc) --depth;  // report the trap in the caller
+    WASM_TRAP(stack_exhausted);
   }
+  enter_frame(*callee, callee_fp);
+  fn = callee;
+  fp = callee_fp;
+  pc = callee->entry;
+  SWITCH_MEMORY();
+  DISPATCH();
 
   // ---- memory and table instructions
 op_memory_size:
-  wr<std::uint32_t>(fp, OPERAND(0), fn->memory->pages);
+  wr<std::uint32_t>(fp, OPERAND(0), memory->pages);
   NEXT(3);
 op_memory_grow: {
-  const std::int32_t old = fn->memory->grow(rd<std::uint32_t>(fp, OPERAND(1)));
+  const std::int32_t old = memory->grow(rd<std::uint32_t>(fp, OPERAND(1)));
   RELOAD_MEMORY();
   wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(old));
   NEXT(4);

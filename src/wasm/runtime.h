@@ -60,6 +60,20 @@ struct Function {
   const FunctionBody* body = nullptr;
   Memory* memory = nullptr;  // its instance's memory 0
   std::unique_ptr<CompiledCode> code;  // compiled on first call
+  // Copies of the code's entry facts, one load away from the call instruction.
+  const std::uint32_t* entry = nullptr;
+  const std::uint64_t* constants = nullptr;
+  std::uint32_t constant_count = 0;
+  std::uint32_t frame_slots = 0, param_slots = 0, local_slots = 0;
+  void set_code(std::unique_ptr<CompiledCode> compiled) {
+    code = std::move(compiled);
+    entry = code->code.data();
+    constants = code->constants.data();
+    constant_count = static_cast<std::uint32_t>(code->constants.size());
+    frame_slots = code->frame_slots;
+    param_slots = code->param_slots;
+    local_slots = code->local_slots;
+  }
   // A host function:
   HostFunction host;
   std::string debug_name;
