@@ -154,6 +154,10 @@ Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config
   for (const DeviceRule& rule : config.device_rules)
     CTRY(write_file(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.to_v1_rule()));
   for (const char* rule : kDefaultDeviceRules) CTRY(write_file(dir + "/devices.allow", rule));
+  // Nodes the config asks for are usable, as with runc.
+  for (const Device& d : config.devices)
+    if (d.type != 'p')
+      CTRY(write_file(dir + "/devices.allow", std::string(1, d.type) + " " + std::to_string(d.major) + ":" + std::to_string(d.minor) + " rwm"));
   return dir;
 }
 

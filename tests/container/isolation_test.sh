@@ -88,6 +88,55 @@ import json,sys
 p=sys.argv[1]; c=json.load(open(p)); c.pop("hooks"); json.dump(c,open(p,"w"))
 PY
 
+# The runtime's life cycle outside containerd: created -> delete --force; exec --process; kill by
+# name; sysctl, extra devices, oomScoreAdj and joining a network namespace by path.
+python3 - "$bundle/config.json" <<'PY'
+import json,sys
+p=sys.argv[1]; c=json.load(open(p))
+c["process"]["args"]=["/bin/sleep","100"]
+c["process"]["oomScoreAdj"]=123
+c["linux"]["sysctl"]={"kernel.shmmax":"1234567"}
+c["linux"]["devices"]=[{"type":"c","path":"/dev/kmsg-like","major":1,"minor":11,"fileMode":0o600}]
+json.dump(c,open(p,"w"))
+PY
+"$spectrum" --root "$state" create --bundle "$bundle" cycle
+check "created" "created" "$("$spectrum" --root "$state" state cycle | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')"
+"$spectrum" --root "$state" delete --force cycle
+check "delete --force of a created container" "" "$(ls "$state" | grep -v seccomp)"
+"$spectrum" --root "$state" create --bundle "$bundle" cycle && "$spectrum" --root "$state" start cycle
+pid=$("$spectrum" --root "$state" state cycle | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+check "oomScoreAdj" "123" "$(cat /proc/$pid/oom_score_adj)"
+cat > "$tmp/process.json" <<'JSON'
+{"args": ["/bin/sh", "-c", "cat /proc/sys/kernel/shmmax; ls -l /dev/kmsg-like | cut -c1-10"], "cwd": "/", "env": ["PATH=/bin"], "user": {"uid": 0, "gid": 0}}
+JSON
+check "exec --process sees sysctl and device" "1234567 crw-------" "$("$spectrum" --root "$state" exec --process "$tmp/process.json" cycle | tr '\n' ' ' | sed 's/ $//')"
+check "kill by name" "0" "$("$spectrum" --root "$state" kill cycle KILL; echo $?)"
+"$spectrum" --root "$state" delete --force cycle
+python3 - "$bundle/config.json" "$pid" <<'PY'
+import json,sys
+p=sys.argv[1]; c=json.load(open(p))
+c["process"].pop("oomScoreAdj"); c["linux"].pop("sysctl"); c["linux"].pop("devices")
+c["process"]["args"]=["/bin/readlink","/proc/self/ns/net"]
+json.dump(c,open(p,"w"))
+PY
+ip netns add "spectrum-test-$$" 2>/dev/null && {
+  python3 - "$bundle/config.json" "/run/netns/spectrum-test-$$" <<'PY'
+import json,sys
+p,ns=sys.argv[1],sys.argv[2]; c=json.load(open(p))
+for n in c["linux"]["namespaces"]:
+    if n["type"]=="network": n["path"]=ns
+json.dump(c,open(p,"w"))
+PY
+  check "joins a network namespace by path" "net:[$(stat -L -c %i "/run/netns/spectrum-test-$$")]" "$("$spectrum" --root "$state" run --bundle "$bundle" netjoin)"
+  ip netns del "spectrum-test-$$"
+}
+python3 - "$bundle/config.json" <<'PY'
+import json,sys
+p=sys.argv[1]; c=json.load(open(p))
+for n in c["linux"]["namespaces"]: n.pop("path", None)
+json.dump(c,open(p,"w"))
+PY
+
 # A user-namespace container maps its root to an unprivileged host uid.
 python3 - "$bundle/config.json" <<'PY'
 import json,sys
