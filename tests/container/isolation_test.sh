@@ -55,6 +55,15 @@ check "OOM exit status" "137" "$?"
 # pids limit stops a fork bomb.
 check "pids limit stops a fork bomb" "fork refused" "$(run --pids 32 -- /bin/probe forkbomb | grep -o 'fork refused')"
 
+# A timeout ends the whole container (its PID 1 first) and is reported as such.
+run --timeout 1s -- /bin/sh -c 'sleep 100 & sleep 100'
+check "timeout status" "124" "$?"
+check "timeout outcome" "timed_out" "$(run --timeout 1s --json -- /bin/sleep 100 | grep -o '"outcome": *"[a-z_]*"' | grep -o '[a-z_]*"$' | tr -d '"')"
+# A bind mount from the workload model, read-only.
+mkdir -p "$tmp/shared" && echo from-host > "$tmp/shared/file"
+check "workload mount, read-only" "from-host refused" \
+  "$(run --mount "$tmp/shared:/data:ro" -- /bin/sh -c 'cat /data/file; (echo x > /data/file) 2>/dev/null && echo written || echo refused' | tr '\n' ' ' | sed 's/ $//')"
+
 # Through the OCI runtime: a non-root user whose setuid-root binary stays powerless (no_new_privs).
 bundle=$tmp/bundle
 mkdir -p "$bundle"
