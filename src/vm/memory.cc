@@ -179,9 +179,9 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
     if (!frame || !pte) {
       if (frame) frames_->release(*frame);
       for (std::uint64_t done = start; done < page; done += kPageSize) {  // not yet in regions_
-        std::uint64_t* pte = find_leaf(done);
-        frames_->release(*pte & kPteAddressMask);
-        *pte = 0;
+        std::uint64_t* undone = find_leaf(done);
+        frames_->release(*undone & kPteAddressMask);
+        *undone = 0;
         --mapped_pages_;
       }
       return std::unexpected(ENOMEM);
