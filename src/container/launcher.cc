@@ -27,6 +27,7 @@
 #include <thread>
 #include <unistd.h>
 
+#include "container/device_filter.h"
 #include "container/seccomp_filter.h"
 
 namespace spectrum::container {
@@ -724,9 +725,13 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   };
   if (!config.device_rules.empty()) {
     if (layout->version == CgroupVersion::v2) {
-      remove_cgroup();
-      return fail("linux.resources.devices: device rules need the v1 devices controller (cgroup v2 device filters are not implemented)");
+      if (auto attached = attach_device_program(build_device_program(effective_device_rules(config)), dirs.dirs[""]); !attached) {
+        remove_cgroup();
+        return std::unexpected(attached.error());
+      }
     }
+  }
+  if (!config.device_rules.empty() && layout->version == CgroupVersion::v1) {
     auto dir = make_devices_cgroup(*layout, config, options.cgroup_path, devices_made);
     if (!dir) {
       remove_cgroup();

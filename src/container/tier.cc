@@ -81,18 +81,6 @@ Result<Config> config_for(const Workload& w) {
   }
   if (w.limits.cpuset) resources["cpu"]["cpus"] = *w.limits.cpuset;
   if (w.limits.max_pids) resources["pids"] = {{"limit", *w.limits.max_pids}};
-  // cgroup v2 has no devices files (it needs a BPF program, not written yet): without CAP_MKNOD the
-  // container cannot make nodes, so only the default ones in its own /dev exist there.
-  static const Result<CgroupLayout> layout = CgroupLayout::detect();
-  if (layout && layout->version == CgroupVersion::v2) {
-    resources.erase("devices");
-    for (auto& set : spec["process"]["capabilities"]) {
-      nlohmann::json kept = nlohmann::json::array();
-      for (const auto& cap : set)
-        if (cap != "CAP_MKNOD") kept.push_back(cap);
-      set = kept;
-    }
-  }
   return decode_config(spec, "/", "container tier configuration");
 }
 
