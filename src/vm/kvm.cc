@@ -211,15 +211,18 @@ Result<void> KvmVm::set_initial_state(const VcpuState& state) {
   regs.rflags = state.rflags;
   SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_SET_REGS, &regs, "KVM_SET_REGS"));
 
-  const std::pair<std::uint32_t, std::uint64_t> values[] = {
-      {x86::kMsrStar, state.star}, {x86::kMsrLstar, state.lstar}, {x86::kMsrCstar, state.lstar},
-      {x86::kMsrFmask, state.fmask}, {x86::kMsrKernelGsBase, 0}, {x86::kMsrGsBase, 0}};
-  constexpr int kCount = 6;
-  alignas(kvm_msrs) std::uint8_t buffer[sizeof(kvm_msrs) + kCount * sizeof(kvm_msr_entry)] = {};
-  auto* msrs = reinterpret_cast<kvm_msrs*>(buffer);
-  msrs->nmsrs = kCount;
-  for (int i = 0; i < kCount; ++i) msrs->entries[i] = {values[i].first, 0, values[i].second};
-  if (::ioctl(vcpu_.get(), KVM_SET_MSRS, msrs) != kCount) return fail_errno("KVM_SET_MSRS (STAR, LSTAR, FMASK)");
+  // STAR, LSTAR and FMASK are what the syscall path needs; the others only tidy up and a host
+  // that refuses one of them (kvm_pvm has its own view of some MSRs) is not an error.
+  auto set_msrs = [&](std::initializer_list<std::pair<std::uint32_t, std::uint64_t>> values) {
+    alignas(kvm_msrs) std::uint8_t buffer[sizeof(kvm_msrs) + 8 * sizeof(kvm_msr_entry)] = {};
+    auto* msrs = reinterpret_cast<kvm_msrs*>(buffer);
+    for (const auto& [index, value] : values) msrs->entries[msrs->nmsrs++] = {index, 0, value};
+    return ::ioctl(vcpu_.get(), KVM_SET_MSRS, msrs) == static_cast<int>(values.size());
+  };
+  if (!set_msrs({{x86::kMsrStar, state.star}, {x86::kMsrLstar, state.lstar}, {x86::kMsrFmask, state.fmask}}))
+    return fail_errno("KVM_SET_MSRS (STAR, LSTAR, FMASK)");
+  for (auto msr : {std::pair{x86::kMsrCstar, state.lstar}, std::pair{x86::kMsrKernelGsBase, std::uint64_t{0}}})
+    (void)set_msrs({msr});
 
   // AVX and later state for ring 3: CR4.OSXSAVE plus XCR0, when the host has XSAVE. Ring 0 never
   // saves or restores it (there is no other context to switch to).
