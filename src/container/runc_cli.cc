@@ -178,8 +178,14 @@ Result<Config> load_bundle_config(const std::string& bundle) {
   return parse_config(*text, bundle);
 }
 
-std::vector<std::string> runtime_v1_controllers() {
-  return {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
+// v1 hierarchies a container joins: memory, pids and cpuacct for accounting and the clients'
+// metrics, freezer for pause and kill-all; cpu and cpuset only when limited (each hierarchy costs a
+// mkdir, an rmdir and, for cpuset, copying the parent's cpus and mems).
+std::vector<std::string> runtime_v1_controllers(const Config& config) {
+  std::vector<std::string> controllers = {"memory", "pids", "cpuacct", "freezer"};
+  if (config.resources.cpu_shares || config.resources.cpu_quota_us) controllers.push_back("cpu");
+  if (config.resources.cpuset_cpus || config.resources.cpuset_mems) controllers.push_back("cpuset");
+  return controllers;
 }
 
 std::string cgroup_path_for(const Config& config, const std::string& id) {
@@ -224,7 +230,7 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   options.console_socket = absolute(r.console_socket);
   options.seccomp_cache = g.root + "/seccomp";
   options.cgroup_path = cgroup_path_for(config, r.id);
-  options.v1_controllers = runtime_v1_controllers();
+  options.v1_controllers = runtime_v1_controllers(config);
   options.preserve_fds = r.preserve_fds;
   options.hook_state = state_json_for_hooks(state, "creating");
   options.on_runtime_hooks = [&](pid_t pid) -> Result<void> {
