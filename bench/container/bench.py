@@ -25,7 +25,7 @@ def make_bundle(name, seccomp):
     return bundle
 
 bundles = {"plain": make_bundle("plain", False), "seccomp": make_bundle("seccomp", True)}
-runtimes = {"crun": ["crun"], "spectrum": [spectrum], "runc": ["runc"]}  # crun first: the baseline
+runtimes = {"crun": ["crun"], "spectrum": [spectrum], "spectrum-oci": [os.path.join(build, "spectrum-oci")], "runc": ["runc"]}  # crun first: the baseline
 ids = itertools.count()  # next() is atomic under the GIL: safe from the pool threads
 
 def one(runtime, bundle):

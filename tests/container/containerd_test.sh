@@ -6,6 +6,7 @@
 set -u
 spectrum=$(readlink -f "$1")
 repo=$2
+spectrum_oci=${3:+$(readlink -f "$3")}
 for tool in containerd ctr umoci skopeo; do
   command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
 done
@@ -75,6 +76,14 @@ out=$($C run --rm $R $image t-out sh -c 'echo hello from the container; exit 3' 
 status=$?
 check "output" "hello from the container" "$out"
 check "exit code" 3 "$status"
+
+# The lean static runtime binary runs the same way.
+if [ -n "$spectrum_oci" ]; then
+  out=$($C run --rm --snapshotter native --runc-binary "$spectrum_oci" --runc-root "$tmp/runc" $image t-oci sh -c 'echo lean; exit 4' 2>&1)
+  status=$?
+  check "spectrum-oci output" "lean" "$out"
+  check "spectrum-oci exit code" 4 "$status"
+fi
 
 # A terminal (ctr run -t: console socket) through script(1) for a pty.
 if command -v script >/dev/null; then
