@@ -77,6 +77,16 @@ status=$?
 check "output" "hello from the container" "$out"
 check "exit code" 3 "$status"
 
+# Resources from the client reach the container's cgroup (cgroupsPath /NAMESPACE/ID on v1).
+if [ -d /sys/fs/cgroup/memory ]; then
+  $C run -d $R --memory-limit 33554432 $image t-mem sleep 1000 >/dev/null
+  check "memory limit from ctr" 33554432 "$(cat /sys/fs/cgroup/memory/$ns/t-mem/memory.limit_in_bytes 2>&1)"
+  $C task kill -s KILL t-mem
+  for _ in $(seq 50); do [ "$($C task ls | awk '$1 == "t-mem" {print $3}')" = STOPPED ] && break; sleep 0.1; done
+  $C task delete t-mem >/dev/null
+  $C container delete t-mem
+fi
+
 # The lean static runtime binary runs the same way.
 if [ -n "$spectrum_oci" ]; then
   out=$($C run --rm --snapshotter native --runc-binary "$spectrum_oci" --runc-root "$tmp/runc" $image t-oci sh -c 'echo lean; exit 4' 2>&1)
@@ -117,6 +127,7 @@ $C container delete t-force 2>/dev/null
 
 # Nothing left behind.
 check "no tasks left" "" "$($C task ls -q)"
+check "no mounts left" "0" "$(grep -c " $tmp/" /proc/self/mountinfo)"
 check "no runtime state left" "" "$(ls -A "$tmp/runc/$ns" 2>/dev/null)"
 left=""
 for controller in memory pids freezer devices cpu; do
