@@ -55,6 +55,17 @@ check "OOM exit status" "137" "$?"
 # pids limit stops a fork bomb.
 check "pids limit stops a fork bomb" "fork refused" "$(run --pids 32 -- /bin/probe forkbomb | grep -o 'fork refused')"
 
+# Every limit of the workload model lands in the container's cgroups (v1 paths).
+if [ -d /sys/fs/cgroup/memory ]; then
+  check "limits in the cgroups" "50000 0 10 67108864" "$(run --cpus 0.5 --cpuset 0 --pids 10 --memory 64M -- /bin/sh -c \
+    'cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpuset/cpuset.cpus /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes' | tr '\n' ' ' | sed 's/ $//')"
+fi
+# The result record: captured output, exit code, peak memory.
+json=$(run --json --stdout capture -- /bin/sh -c 'echo captured; exit 7')
+check "captured stdout" '"stdout":"captured\n"' "$(echo "$json" | grep -o '"stdout":"[^"]*"')"
+check "exit code in the record" '"exit_code":7' "$(echo "$json" | grep -o '"exit_code":[0-9]*')"
+check "peak memory measured" "yes" "$(echo "$json" | grep -q '"peak_memory_bytes":[1-9]' && echo yes)"
+
 # A timeout ends the whole container (its PID 1 first) and is reported as such.
 run --timeout 1s -- /bin/sh -c 'sleep 100 & sleep 100'
 check "timeout status" "124" "$?"
