@@ -443,6 +443,9 @@ Result<void> Init::set_up() {
   CTRY(join_namespaces());
   // A session of its own: kill(0, ...) in the container must not reach the caller's process group.
   if (!c_.process.terminal) ::setsid();
+  // And a kernel keyring session of its own, so that keys of the host's session stay out of reach.
+  if (o_.new_session_keyring && ::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, nullptr) < 0 && errno != ENOSYS)
+    return fail_errno("join a new session keyring");
   // Resolved before anything moves: the root, the fifo, the console socket, the seccomp program.
   char real_root[PATH_MAX];
   if (!::realpath(c_.root_path.c_str(), real_root)) return fail_errno("root.path: " + c_.root_path);

@@ -27,6 +27,7 @@ struct LaunchOptions {
   std::vector<std::string> v1_controllers;  // hierarchies to use on v1 (each costs a mkdir)
   int stdio[3] = {-1, -1, -1};  // fds for the init's 0,1,2; -1: inherit
   bool die_with_runtime = false;  // the init dies if the runtime does (tier mode)
+  bool new_session_keyring = true;  // false with --no-new-keyring
   int preserve_fds = 0;           // fds 3..3+N-1 pass into the container; the rest are closed
   // Runs the prestart and createRuntime hooks once the namespaces exist (state JSON of the caller).
   std::function<Result<void>(pid_t)> on_runtime_hooks;

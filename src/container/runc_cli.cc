@@ -199,6 +199,7 @@ std::string cgroup_path_for(const Config& config, const std::string& id) {
 struct CreateRequest {
   std::string id, bundle, pid_file, console_socket;
   int preserve_fds = 0;
+  bool new_keyring = true;
   bool with_fifo = true;  // false for `run`: no start phase
 };
 
@@ -232,6 +233,7 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   options.cgroup_path = cgroup_path_for(config, r.id);
   options.v1_controllers = runtime_v1_controllers(config);
   options.preserve_fds = r.preserve_fds;
+  options.new_session_keyring = r.new_keyring;
   options.hook_state = state_json_for_hooks(state, "creating");
   options.on_runtime_hooks = [&](pid_t pid) -> Result<void> {
     ContainerState with_pid = state;
@@ -317,6 +319,7 @@ Result<int> verb_create(const Globals& g, Args& args) {
   r.pid_file = args.value("pid-file");
   r.console_socket = args.value("console-socket");
   r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
+  r.new_keyring = !args.flag("no-new-keyring");
   Config config;
   CTRY(create_container(g, r, config));
   return 0;
@@ -329,6 +332,7 @@ Result<int> verb_run(const Globals& g, Args& args) {
   r.pid_file = args.value("pid-file");
   r.console_socket = args.value("console-socket");
   r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
+  r.new_keyring = !args.flag("no-new-keyring");
   bool detach = args.flag("detach");
   StateStore store(g.root);
   Config config;

@@ -108,6 +108,15 @@ import json,sys
 p=sys.argv[1]; c=json.load(open(p)); c.pop("hooks"); json.dump(c,open(p,"w"))
 PY
 
+# A session keyring of its own (the runtime's default spec has no seccomp profile: keyctl works).
+python3 - "$bundle/config.json" <<'PY'
+import json,sys
+p=sys.argv[1]; c=json.load(open(p)); c["process"]["args"]=["/bin/probe","session-keyring"]; c.pop("hooks", None); json.dump(c,open(p,"w"))
+PY
+check "own session keyring" "_ses" "$("$probe" join-session spectrum-host-$$ "$spectrum" --root "$state" run --bundle "$bundle" keyring)"
+check "--no-new-keyring keeps the caller's" "spectrum-host-$$" \
+  "$("$probe" join-session spectrum-host-$$ "$spectrum" --root "$state" run --no-new-keyring --bundle "$bundle" keyring2)"
+
 # The runtime's life cycle outside containerd: created -> delete --force; exec --process; kill by
 # name; sysctl, extra devices, oomScoreAdj and joining a network namespace by path.
 python3 - "$bundle/config.json" <<'PY'
