@@ -3,13 +3,14 @@
 Latency: spectrum-compare runs `RUNTIME --root R run --bundle B ID` of /bin/true interleaved
 (medians of wall and CPU time, peak RSS, ratios to crun, the first). `run` deletes the container on
 exit, so one id per runtime serves every round. Throughput: 100 back to back, 64 with 8 in parallel."""
-import itertools, json, os, shutil, subprocess, sys, tempfile, time, concurrent.futures
+import atexit, itertools, json, os, shutil, subprocess, sys, tempfile, time, concurrent.futures
 
 build, repo, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
 spectrum = os.path.join(build, "spectrum")
 compare = os.path.join(build, "spectrum-compare")
 tmp = tempfile.mkdtemp(prefix="spectrum-bench-")
 os.chmod(tmp, 0o755)
+atexit.register(shutil.rmtree, tmp, True)  # also when a runtime fails mid-run
 subprocess.run([os.path.join(repo, "scripts/busybox-rootfs"), os.path.join(tmp, "rootfs")], check=True)
 
 def make_bundle(name, seccomp):
@@ -74,4 +75,3 @@ for profile in bundles:
         print("%-8s %-9s %12.1f %12.2f %12.1f %14.2f" % (profile, runtime, rates[(profile, runtime, 1)],
               rates[(profile, runtime, 1)] / rates[(profile, "crun", 1)], rates[(profile, runtime, 8)],
               rates[(profile, runtime, 8)] / rates[(profile, "crun", 8)]))
-shutil.rmtree(tmp, ignore_errors=True)
