@@ -68,11 +68,15 @@ inline std::unexpected<Error> fail_errno(std::string what, int err = errno) {
 }  // namespace spectrum
 
 // Propagates the error of a Result-returning expression, else yields its value.
-// (GCC statement expression: the only way to get `?`-like propagation in C++ today.)
-#define SPECTRUM_TRY(expr)                                          \
-  ({                                                                \
-    auto&& spectrum_try_result_ = (expr);                           \
-    if (!spectrum_try_result_) [[unlikely]]                         \
-      return std::unexpected(std::move(spectrum_try_result_).error()); \
-    std::move(spectrum_try_result_).value();                        \
+// (GCC statement expression: the only way to get `?`-like propagation in C++ today.) The local's
+// name is unique per use, so nested uses do not shadow each other.
+#define SPECTRUM_TRY_CONCAT_(a, b) a##b
+#define SPECTRUM_TRY_NAME_(n) SPECTRUM_TRY_CONCAT_(spectrum_try_result_, n)
+#define SPECTRUM_TRY(expr) SPECTRUM_TRY_IMPL_(expr, SPECTRUM_TRY_NAME_(__COUNTER__))
+#define SPECTRUM_TRY_IMPL_(expr, name)                    \
+  ({                                                      \
+    auto&& name = (expr);                                 \
+    if (!name) [[unlikely]]                               \
+      return std::unexpected(std::move(name).error());    \
+    std::move(name).value();                              \
   })
