@@ -17,6 +17,7 @@
 #include "container/default_config.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
+#include "core/stdio.h"
 #include "core/tier.h"
 
 namespace spectrum {
@@ -25,29 +26,6 @@ namespace {
 using namespace container;
 using Clock = std::chrono::steady_clock;
 
-Result<UniqueFd> open_stream(const Stdio& stdio, bool output, UniqueFd* capture, const char* name) {
-  switch (stdio.mode) {
-    case Stdio::Mode::inherit: return UniqueFd();
-    case Stdio::Mode::null: {
-      UniqueFd fd(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
-      if (!fd) return fail_errno("open /dev/null");
-      return fd;
-    }
-    case Stdio::Mode::file: {
-      UniqueFd fd(::open(stdio.path.c_str(), (output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
-      if (!fd) return fail_errno(std::string(name) + " file " + stdio.path);
-      return fd;
-    }
-    case Stdio::Mode::capture: {
-      if (!capture) return fail(std::string(name) + " cannot be captured");
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-      capture->reset(fds[0]);
-      return UniqueFd(fds[1]);
-    }
-  }
-  return UniqueFd();
-}
 
 // The OCI configuration of a workload: the default spec, then the workload's own settings.
 Result<Config> config_for(const Workload& w) {
@@ -116,10 +94,10 @@ class ContainerTier final : public Tier {
     struct stat st{};
     if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("--rootfs: " + w.rootfs + " is not a directory");
     Config config = CTRY(config_for(w));
-    UniqueFd in = CTRY(open_stream(w.stdin_stream, false, nullptr, "stdin"));
+    UniqueFd in = CTRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
     UniqueFd out_capture, err_capture;
-    UniqueFd out = CTRY(open_stream(w.stdout_stream, true, &out_capture, "stdout"));
-    UniqueFd err = CTRY(open_stream(w.stderr_stream, true, &err_capture, "stderr"));
+    UniqueFd out = CTRY(open_stdio_stream(w.stdout_stream, true, &out_capture, "stdout"));
+    UniqueFd err = CTRY(open_stdio_stream(w.stderr_stream, true, &err_capture, "stderr"));
 
     LaunchOptions options;
     options.seccomp_cache = "/run/spectrum/seccomp";
@@ -151,12 +129,6 @@ class ContainerTier final : public Tier {
     const bool has_deadline = w.limits.timeout.has_value();
     const Clock::time_point deadline = has_deadline ? start + *w.limits.timeout : Clock::time_point::max();
     bool timed_out = false, child_done = false;
-    auto drain = [](UniqueFd& fd, std::string& into) {
-      char buffer[65536];
-      ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-      if (n > 0) into.append(buffer, static_cast<std::size_t>(n));
-      else if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
-    };
     while (!child_done || out_capture || err_capture) {
       pollfd fds[3];
       nfds_t count = 0;
@@ -192,8 +164,8 @@ class ContainerTier final : public Tier {
         continue;
       }
       if (pid_index >= 0 && (fds[pid_index].revents & POLLIN)) child_done = true;
-      if (out_index >= 0 && fds[out_index].revents) drain(out_capture, result.captured_stdout);
-      if (err_index >= 0 && fds[err_index].revents) drain(err_capture, result.captured_stderr);
+      if (out_index >= 0 && fds[out_index].revents) drain_pipe(out_capture, result.captured_stdout);
+      if (err_index >= 0 && fds[err_index].revents) drain_pipe(err_capture, result.captured_stderr);
     }
     int status = 0;
     rusage usage{};

@@ -19,6 +19,7 @@
 
 #include "core/cgroup.h"
 #include "core/process.h"
+#include "core/stdio.h"
 #include "core/tier.h"
 #include "native/stale_cgroups.h"
 
@@ -65,35 +66,12 @@ struct StdioPlan {
   UniqueFd out_capture, err_capture;  // our ends of capture pipes
 };
 
-Result<UniqueFd> open_stream(const Stdio& stdio, bool output, UniqueFd* capture, const char* name) {
-  switch (stdio.mode) {
-    case Stdio::Mode::inherit: return UniqueFd();
-    case Stdio::Mode::null: {
-      UniqueFd fd(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
-      if (!fd) return fail_errno("open /dev/null");
-      return fd;
-    }
-    case Stdio::Mode::file: {
-      int flags = output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY;
-      UniqueFd fd(::open(stdio.path.c_str(), flags | O_CLOEXEC, 0644));
-      if (!fd) return fail_errno(std::string(name) + " file " + stdio.path);
-      return fd;
-    }
-    case Stdio::Mode::capture: {
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-      capture->reset(fds[0]);
-      return UniqueFd(fds[1]);
-    }
-  }
-  return UniqueFd();
-}
 
 Result<StdioPlan> plan_stdio(const Workload& w) {
   StdioPlan plan;
-  plan.in = SPECTRUM_TRY(open_stream(w.stdin_stream, false, nullptr, "stdin"));
-  plan.out = SPECTRUM_TRY(open_stream(w.stdout_stream, true, &plan.out_capture, "stdout"));
-  plan.err = SPECTRUM_TRY(open_stream(w.stderr_stream, true, &plan.err_capture, "stderr"));
+  plan.in = SPECTRUM_TRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
+  plan.out = SPECTRUM_TRY(open_stdio_stream(w.stdout_stream, true, &plan.out_capture, "stdout"));
+  plan.err = SPECTRUM_TRY(open_stdio_stream(w.stderr_stream, true, &plan.err_capture, "stderr"));
   return plan;
 }
 
@@ -254,9 +232,9 @@ class NativeTier final : public Tier {
           if (sig != 0 && interrupts++ == 0) ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), sig, nullptr, 0);
           else if (sig != 0) kill_tree(cgroup, child);
         } else if (static_cast<int>(i) == out_index) {
-          drain(stdio.out_capture, result.captured_stdout);
+          drain_pipe(stdio.out_capture, result.captured_stdout);
         } else if (static_cast<int>(i) == err_index) {
-          drain(stdio.err_capture, result.captured_stderr);
+          drain_pipe(stdio.err_capture, result.captured_stderr);
         }
       }
       // Once the main process is gone, descendants holding a capture pipe are ended too.
@@ -295,13 +273,6 @@ class NativeTier final : public Tier {
   }
 
  private:
-  static void drain(UniqueFd& fd, std::string& into) {
-    char buffer[16384];
-    ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-    if (n > 0) into.append(buffer, static_cast<std::size_t>(n));
-    else if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
-  }
-
   static void kill_tree(std::optional<Cgroup>& cgroup, const Child& child) {
     if (cgroup) (void)cgroup->kill_all();
     else ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);

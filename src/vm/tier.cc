@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/fd.h"
+#include "core/stdio.h"
 #include "core/tier.h"
 #include "vm/boot.h"
 #include "vm/confine.h"
@@ -48,40 +49,14 @@ std::string env_value(const std::vector<std::string>& env, const std::string& ke
   return {};
 }
 
-// Output of a pipe, drained into a string.
-void drain(UniqueFd& fd, std::string& out) {
-  char buf[65536];
-  ssize_t n = ::read(fd.get(), buf, sizeof buf);
-  if (n > 0) out.append(buf, static_cast<std::size_t>(n));
-  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
-}
-
 Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, int inherit_fd, const char* name) {
-  switch (stdio.mode) {
-    case Stdio::Mode::inherit: {
-      UniqueFd fd(::fcntl(inherit_fd, F_DUPFD_CLOEXEC, 3));
-      if (!fd) return fail_errno(std::string("dup of ") + name);
-      return fd;
-    }
-    case Stdio::Mode::null: {
-      UniqueFd fd(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
-      if (!fd) return fail_errno("open /dev/null");
-      return fd;
-    }
-    case Stdio::Mode::file: {
-      UniqueFd fd(::open(stdio.path.c_str(), (output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
-      if (!fd) return fail_errno(std::string(name) + " file " + stdio.path);
-      return fd;
-    }
-    case Stdio::Mode::capture: {
-      if (!capture) return fail(std::string("capturing ") + name + " is not supported");
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) != 0) return fail_errno("pipe2");
-      capture->reset(fds[0]);
-      return UniqueFd(fds[1]);
-    }
+  // The monitor writes the guest's output itself, so an inherited stream is a duplicate of ours.
+  if (stdio.mode == Stdio::Mode::inherit) {
+    UniqueFd fd(::fcntl(inherit_fd, F_DUPFD_CLOEXEC, 3));
+    if (!fd) return fail_errno(std::string("dup of ") + name);
+    return fd;
   }
-  return fail("bad stdio mode");
+  return open_stdio_stream(stdio, output, capture, name);
 }
 
 // The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
@@ -264,7 +239,7 @@ class VmTier final : public Tier {
       for (nfds_t i = 0; i < count; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
         std::string& sink = owners[i] == &report_read ? report : owners[i] == &out_capture ? result.captured_stdout : result.captured_stderr;
-        drain(*owners[i], sink);
+        drain_pipe(*owners[i], sink);
       }
     }
     int status = 0;
