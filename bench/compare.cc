@@ -5,19 +5,20 @@
 //   spectrum-compare [--rounds N] [--warmup N] [--json] NAME=COMMAND... NAME=COMMAND...
 //
 // A COMMAND is split on spaces and exec'd directly (no shell, so no shell start-up is measured).
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fcntl.h>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
-#include <sys/resource.h>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -72,9 +73,12 @@ int main(int argc, char** argv) {
   std::vector<Command> commands;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
-    if (arg == "--rounds" && i + 1 < argc) rounds = std::atoi(argv[++i]);
-    else if (arg == "--warmup" && i + 1 < argc) warmup = std::atoi(argv[++i]);
-    else if (arg == "--json") json = true;
+    if (arg == "--rounds" && i + 1 < argc)
+      rounds = std::atoi(argv[++i]);
+    else if (arg == "--warmup" && i + 1 < argc)
+      warmup = std::atoi(argv[++i]);
+    else if (arg == "--json")
+      json = true;
     else if (auto eq = arg.find('='); eq != std::string::npos && eq > 0) {
       Command command;
       command.name = arg.substr(0, eq);
@@ -86,7 +90,8 @@ int main(int argc, char** argv) {
       }
       commands.push_back(std::move(command));
     } else {
-      std::fprintf(stderr, "spectrum-compare: error: unexpected argument '%s' (expected NAME=COMMAND)\n", arg.c_str());
+      std::fprintf(stderr, "spectrum-compare: error: unexpected argument '%s' (expected NAME=COMMAND)\n",
+                   arg.c_str());
       return 125;
     }
   }
@@ -107,14 +112,20 @@ int main(int argc, char** argv) {
   const double base_wall = median(commands[0].wall_ms), base_cpu = median(commands[0].cpu_ms);
   nlohmann::json out = nlohmann::json::array();
   if (!json)
-    std::printf("%-28s %10s %10s %9s %9s %10s\n", "command", "wall ms", "cpu ms", "wall x", "cpu x", "rss KiB");
+    std::printf("%-28s %10s %10s %9s %9s %10s\n", "command", "wall ms", "cpu ms", "wall x", "cpu x",
+                "rss KiB");
   for (Command& command : commands) {
     double wall = median(command.wall_ms), cpu = median(command.cpu_ms);
     double wall_ratio = wall / base_wall, cpu_ratio = base_cpu > 0 ? cpu / base_cpu : NAN;
     if (json) {
-      out.push_back({{"name", command.name}, {"median_wall_ms", wall}, {"median_cpu_ms", cpu},
-                     {"wall_ratio", wall_ratio}, {"cpu_ratio", cpu_ratio}, {"max_rss_kib", command.max_rss_kib},
-                     {"rounds", rounds}, {"failures", command.failures}});
+      out.push_back({{"name", command.name},
+                     {"median_wall_ms", wall},
+                     {"median_cpu_ms", cpu},
+                     {"wall_ratio", wall_ratio},
+                     {"cpu_ratio", cpu_ratio},
+                     {"max_rss_kib", command.max_rss_kib},
+                     {"rounds", rounds},
+                     {"failures", command.failures}});
     } else {
       std::printf("%-28s %10.3f %10.3f %9.2f %9.2f %10ld%s\n", command.name.c_str(), wall, cpu, wall_ratio,
                   cpu_ratio, command.max_rss_kib, command.failures ? "  (failures!)" : "");

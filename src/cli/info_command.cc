@@ -11,7 +11,8 @@ namespace spectrum::cli {
 int info_command(int argc, char** argv) {
   bool json = false;
   for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--json") == 0) json = true;
+    if (std::strcmp(argv[i], "--json") == 0)
+      json = true;
     else {
       std::fprintf(stderr, "spectrum: error: info: unknown option '%s'\n", argv[i]);
       return 125;
@@ -23,7 +24,8 @@ int info_command(int argc, char** argv) {
     if (json) {
       nlohmann::json facts = nlohmann::json::object();
       for (const auto& [key, value] : probe.facts) facts[key] = value;
-      out.push_back({{"tier", entry.name}, {"usable", probe.usable}, {"reason", probe.reason}, {"facts", facts}});
+      out.push_back(
+          {{"tier", entry.name}, {"usable", probe.usable}, {"reason", probe.reason}, {"facts", facts}});
       continue;
     }
     std::printf("%-10s %s%s%s\n", std::string(entry.name).c_str(), probe.usable ? "usable" : "unavailable",

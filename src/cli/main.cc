@@ -27,12 +27,12 @@ constexpr const char* kUsage =
     "Exit status: the workload's (128+N for signal N, 124 for a timeout), 125 for an error of\n"
     "spectrum itself, 126 when the program cannot be executed, 127 when it is not found.\n";
 
-// `spectrum run` is both ours (with --tier) and runc's (`run [--bundle B] ID`).
+// `spectrum run` is both ours (with --tier) and runc's (`run [--bundle B] ID`); its help is ours.
 bool is_spectrum_run(int argc, char** argv) {
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") break;
-    if (arg == "--tier" || arg.starts_with("--tier=")) return true;
+    if (arg == "--tier" || arg.starts_with("--tier=") || arg == "--help" || arg == "-h") return true;
   }
   return false;
 }

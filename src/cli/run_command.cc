@@ -1,5 +1,10 @@
 // `spectrum run --tier T [limits] -- PROGRAM ARGS...`
-#include <CLI/CLI.hpp>
+//
+// Options are parsed by glibc's getopt_long rather than CLI11: CLI11 pulls <iostream> and the
+// locale machinery into every start (about 1 MiB of resident code), which is a third of the
+// wasm tier's whole start-up budget; this command line is a flat list of flags, which getopt does well.
+#include <getopt.h>
+
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -15,6 +20,112 @@ namespace {
 int report_error(const Error& error) {
   std::fprintf(stderr, "spectrum: error: %s\n", error.message().c_str());
   return error.exit_status();
+}
+
+// What the command line said, as text; turned into a Workload once every flag is read.
+struct RunOptions {
+  std::string tier, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec, stdout_spec,
+      stderr_spec;
+  std::vector<std::string> env, mounts;
+  bool json = false, clear_env = false, help = false;
+};
+
+enum class Kind { text, list, flag };
+struct OptionSpec {
+  const char* name;
+  char short_name;  // 0: long form only
+  Kind kind;
+  const char* value_name;
+  const char* help;
+  std::string RunOptions::*text = nullptr;
+  std::vector<std::string> RunOptions::*list = nullptr;
+  bool RunOptions::*flag = nullptr;
+};
+
+// One table drives parsing and --help.
+const OptionSpec kOptions[] = {
+    {"tier", 0, Kind::text, "TIER", "native, wasm, container or vm (required)", &RunOptions::tier},
+    {"memory", 'm', Kind::text, "SIZE", "memory limit, e.g. 256M", &RunOptions::memory},
+    {"cpus", 0, Kind::text, "N", "CPU time as a number of CPUs, e.g. 0.5", &RunOptions::cpus},
+    {"cpuset", 0, Kind::text, "LIST", "CPUs to pin to, e.g. 0-1", &RunOptions::cpuset},
+    {"pids", 0, Kind::text, "N", "maximum number of processes", &RunOptions::pids},
+    {"timeout", 0, Kind::text, "DURATION", "wall-clock limit, e.g. 10s or 500ms", &RunOptions::timeout},
+    {"env", 'e', Kind::list, "KEY=VALUE", "add to the environment (repeatable)", nullptr, &RunOptions::env},
+    {"clear-env", 0, Kind::flag, nullptr, "start from an empty environment", nullptr, nullptr,
+     &RunOptions::clear_env},
+    {"workdir", 'w', Kind::text, "DIR", "working directory", &RunOptions::workdir},
+    {"rootfs", 0, Kind::text, "DIR", "root filesystem directory", &RunOptions::rootfs},
+    {"mount", 0, Kind::list, "HOST:GUEST[:ro]", "make HOST visible at GUEST (repeatable)", nullptr,
+     &RunOptions::mounts},
+    {"net", 0, Kind::text, "none|host", "network (default none)", &RunOptions::net},
+    {"stdin", 0, Kind::text, "SPEC", "inherit, null or file:PATH", &RunOptions::stdin_spec},
+    {"stdout", 0, Kind::text, "SPEC", "inherit, null, capture or file:PATH", &RunOptions::stdout_spec},
+    {"stderr", 0, Kind::text, "SPEC", "inherit, null, capture or file:PATH", &RunOptions::stderr_spec},
+    {"json", 0, Kind::flag, nullptr, "print the result record as JSON", nullptr, nullptr, &RunOptions::json},
+};
+constexpr int kHelp = 'h';
+constexpr int kOptionCount = sizeof kOptions / sizeof kOptions[0];
+
+void print_help() {
+  std::fputs(
+      "usage: spectrum run --tier TIER [OPTIONS] [--] PROGRAM [ARGS...]\n\n"
+      "Run a workload in one tier and report its result. (Without --tier, `spectrum run [--bundle DIR]\n"
+      "ID` is runc's: it runs an OCI bundle.)\n\nOptions:\n",
+      stdout);
+  for (const OptionSpec& spec : kOptions) {
+    std::string left = spec.short_name ? std::string("-") + spec.short_name + ", " : "    ";
+    left += std::string("--") + spec.name;
+    if (spec.value_name) left += std::string(" ") + spec.value_name;
+    std::printf("  %-28s %s\n", left.c_str(), spec.help);
+  }
+  std::printf("  %-28s %s\n", "-h, --help", "this text");
+}
+
+// Returns the index of the program's word in argv (or stops early at --help).
+Result<int> parse_options(int argc, char** argv, RunOptions& options) {
+  option long_options[kOptionCount + 2] = {};
+  std::string short_options = "+:h";  // '+': stop at PROGRAM; ':': report a missing value apart
+  for (int i = 0; i < kOptionCount; ++i) {
+    const OptionSpec& spec = kOptions[i];
+    long_options[i] = {spec.name, spec.kind == Kind::flag ? no_argument : required_argument, nullptr,
+                       256 + i};
+    if (spec.short_name)
+      short_options += std::string(1, spec.short_name) + (spec.kind == Kind::flag ? "" : ":");
+  }
+  long_options[kOptionCount] = {"help", no_argument, nullptr, kHelp};
+  opterr = 0;
+  optind = 0;  // full re-initialisation of getopt's state
+  for (;;) {
+    int long_index = -1;
+    int code = getopt_long(argc, argv, short_options.c_str(), long_options, &long_index);
+    if (code == -1) break;
+    if (code == kHelp) {
+      options.help = true;
+      return optind;
+    }
+    if (code == '?' || code == ':') {
+      // A short option is named by optopt; a long one by the word getopt stopped at.
+      std::string name = optopt > 0 && optopt < 256 ? std::string("-") + static_cast<char>(optopt)
+                                                    : std::string(argv[optind - 1]);
+      name = name.substr(0, name.find('='));
+      return fail(code == '?' ? "run: unknown option '" + name + "'"
+                              : "run: option '" + name + "' needs a value");
+    }
+    int index = code >= 256 ? code - 256 : -1;
+    for (int i = 0; index < 0 && i < kOptionCount; ++i)
+      if (kOptions[i].short_name == code) index = i;
+    const OptionSpec& spec = kOptions[index];
+    if (spec.kind == Kind::flag)
+      options.*spec.flag = true;
+    else if (spec.kind == Kind::list)
+      (options.*spec.list).emplace_back(optarg);
+    else
+      options.*spec.text = optarg;
+  }
+  if (options.tier.empty()) return fail("run: --tier is required (native, wasm, container or vm)");
+  if (optind >= argc)
+    return fail("run: no program given (spectrum run --tier TIER [OPTIONS] -- PROGRAM [ARGS...])");
+  return optind;
 }
 
 // "HOST:GUEST[:ro|:rw]"
@@ -34,7 +145,8 @@ Result<Mount> parse_mount(const std::string& text) {
   mount.host_path = parts[0];
   mount.target = parts[1];
   if (parts.size() == 3) {
-    if (parts[2] == "ro") mount.read_only = true;
+    if (parts[2] == "ro")
+      mount.read_only = true;
     else if (parts[2] != "rw")
       return fail("invalid --mount '" + text + "': option '" + parts[2] + "' is not ro or rw");
   }
@@ -49,125 +161,92 @@ Result<Stdio> parse_stdio(const std::string& flag, const std::string& text) {
   return fail("invalid " + flag + " '" + text + "': expected inherit, null, capture or file:PATH");
 }
 
+Result<Workload> make_workload(const RunOptions& options, int argc, char** argv, int first_word) {
+  Workload workload;
+  workload.program = argv[first_word];
+  workload.args.assign(argv + first_word + 1, argv + argc);
+  workload.inherit_env = !options.clear_env;
+  for (const std::string& item : options.env) {
+    if (item.find('=') == std::string::npos || item.front() == '=')
+      return fail("invalid --env '" + item + "': expected KEY=VALUE");
+    workload.env.push_back(item);
+  }
+  workload.workdir = options.workdir;
+  workload.rootfs = options.rootfs;
+  if (!options.memory.empty()) {
+    auto bytes = parse_size(options.memory);
+    if (!bytes) return std::unexpected(bytes.error().wrap("--memory"));
+    if (*bytes == 0) return fail("--memory: must be greater than 0");
+    workload.limits.memory_bytes = *bytes;
+  }
+  if (!options.cpus.empty()) {
+    auto value = parse_cpus(options.cpus);
+    if (!value) return std::unexpected(value.error().wrap("--cpus"));
+    workload.limits.cpus = *value;
+  }
+  if (!options.cpuset.empty()) {
+    auto value = parse_cpuset(options.cpuset);
+    if (!value) return std::unexpected(value.error().wrap("--cpuset"));
+    workload.limits.cpuset = std::string(*value);
+  }
+  if (!options.pids.empty()) {
+    auto value = parse_size(options.pids);
+    if (!value || *value == 0) return fail("--pids: invalid count '" + options.pids + "'");
+    workload.limits.max_pids = *value;
+  }
+  if (!options.timeout.empty()) {
+    auto value = parse_duration(options.timeout);
+    if (!value) return std::unexpected(value.error().wrap("--timeout"));
+    if (value->count() == 0) return fail("--timeout: must be greater than 0");
+    workload.limits.timeout = *value;
+  }
+  for (const std::string& text : options.mounts) workload.mounts.push_back(SPECTRUM_TRY(parse_mount(text)));
+  if (!options.net.empty() && options.net != "none" && options.net != "host")
+    return fail("invalid --net '" + options.net + "': expected none or host");
+  workload.host_network = options.net == "host";
+  workload.stdin_stream = SPECTRUM_TRY(parse_stdio("--stdin", options.stdin_spec));
+  workload.stdout_stream = SPECTRUM_TRY(parse_stdio("--stdout", options.stdout_spec));
+  workload.stderr_stream = SPECTRUM_TRY(parse_stdio("--stderr", options.stderr_spec));
+  if (workload.stdin_stream.mode == Stdio::Mode::capture)
+    return fail("invalid --stdin 'capture': only output can be captured");
+  return workload;
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
-  CLI::App app{"Run a workload in one tier and report its result", "spectrum run"};
-  std::string tier_name, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec, stdout_spec,
-      stderr_spec;
-  std::vector<std::string> env, mounts, command;
-  bool json = false, clear_env = false;
-  app.add_option("--tier", tier_name, "native, wasm, container or vm")->required();
-  app.add_option("--memory,-m", memory, "memory limit, e.g. 256M");
-  app.add_option("--cpus", cpus, "CPU time as a fraction of CPUs, e.g. 0.5");
-  app.add_option("--cpuset", cpuset, "CPUs to pin to, e.g. 0-1");
-  app.add_option("--pids", pids, "maximum number of processes");
-  app.add_option("--timeout", timeout, "wall-clock limit, e.g. 10s");
-  app.add_option("--env,-e", env, "KEY=VALUE added to the environment")->allow_extra_args(false);
-  app.add_flag("--clear-env", clear_env, "start from an empty environment");
-  app.add_option("--workdir,-w", workdir, "working directory");
-  app.add_option("--rootfs", rootfs, "root filesystem directory");
-  app.add_option("--mount", mounts, "HOST:GUEST[:ro] (repeatable)")->allow_extra_args(false);
-  app.add_option("--net", net, "network: none (default) or host");
-  app.add_option("--stdin", stdin_spec, "inherit, null or file:PATH");
-  app.add_option("--stdout", stdout_spec, "inherit, null, capture or file:PATH");
-  app.add_option("--stderr", stderr_spec, "inherit, null, capture or file:PATH");
-  app.add_flag("--json", json, "print the result record as JSON");
-  app.add_option("command", command, "PROGRAM [ARGS...]")->required();
-  app.positionals_at_end();
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::ExtrasError& e) {
-    // Name the first unknown option rather than CLI11's list of leftovers.
-    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
-      std::string_view arg = argv[i];
-      if (arg.starts_with("-") && !app.get_option_no_throw(std::string(arg.substr(0, arg.find('=')))))
-        return report_error(Error("run: unknown option '" + std::string(arg) + "'"));
-    }
-    return report_error(Error(std::string("run: ") + e.what()));
-  } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    if (auto nl = what.find('\n'); nl != std::string::npos) what.resize(nl);
-    std::fprintf(stderr, "spectrum: error: run: %s\n", what.c_str());
-    return 125;
+  RunOptions options;
+  Result<int> first_word = parse_options(argc, argv, options);
+  if (!first_word) return report_error(first_word.error());
+  if (options.help) {
+    print_help();
+    return 0;
   }
 
-  const TierEntry* entry = find_tier(tier_name);
-  if (!entry) return report_error(Error("unknown tier '" + tier_name + "' (expected native, wasm, container or vm)"));
-
-  Workload workload;
-  workload.program = command.front();
-  workload.args.assign(command.begin() + 1, command.end());
-  workload.inherit_env = !clear_env;
-  for (const std::string& item : env) {
-    if (item.find('=') == std::string::npos || item.front() == '=')
-      return report_error(Error("invalid --env '" + item + "': expected KEY=VALUE"));
-    workload.env.push_back(item);
-  }
-  workload.workdir = workdir;
-  workload.rootfs = rootfs;
-  if (!memory.empty()) {
-    auto bytes = parse_size(memory);
-    if (!bytes) return report_error(bytes.error().wrap("--memory"));
-    if (*bytes == 0) return report_error(Error("--memory: must be greater than 0"));
-    workload.limits.memory_bytes = *bytes;
-  }
-  if (!cpus.empty()) {
-    auto value = parse_cpus(cpus);
-    if (!value) return report_error(value.error().wrap("--cpus"));
-    workload.limits.cpus = *value;
-  }
-  if (!cpuset.empty()) {
-    auto value = parse_cpuset(cpuset);
-    if (!value) return report_error(value.error().wrap("--cpuset"));
-    workload.limits.cpuset = std::string(*value);
-  }
-  if (!pids.empty()) {
-    auto value = parse_size(pids);
-    if (!value || *value == 0) return report_error(Error("--pids: invalid count '" + pids + "'"));
-    workload.limits.max_pids = *value;
-  }
-  if (!timeout.empty()) {
-    auto value = parse_duration(timeout);
-    if (!value) return report_error(value.error().wrap("--timeout"));
-    if (value->count() == 0) return report_error(Error("--timeout: must be greater than 0"));
-    workload.limits.timeout = *value;
-  }
-  for (const std::string& text : mounts) {
-    auto mount = parse_mount(text);
-    if (!mount) return report_error(mount.error());
-    workload.mounts.push_back(*mount);
-  }
-  if (!net.empty() && net != "none" && net != "host")
-    return report_error(Error("invalid --net '" + net + "': expected none or host"));
-  workload.host_network = net == "host";
-  auto in = parse_stdio("--stdin", stdin_spec);
-  auto out = parse_stdio("--stdout", stdout_spec);
-  auto err = parse_stdio("--stderr", stderr_spec);
-  if (!in) return report_error(in.error());
-  if (!out) return report_error(out.error());
-  if (!err) return report_error(err.error());
-  if (in->mode == Stdio::Mode::capture) return report_error(Error("invalid --stdin 'capture': only output can be captured"));
-  workload.stdin_stream = *in;
-  workload.stdout_stream = *out;
-  workload.stderr_stream = *err;
+  const TierEntry* entry = find_tier(options.tier);
+  if (!entry)
+    return report_error(
+        Error("unknown tier '" + options.tier + "' (expected native, wasm, container or vm)"));
+  Result<Workload> workload = make_workload(options, argc, argv, *first_word);
+  if (!workload) return report_error(workload.error());
 
   std::unique_ptr<Tier> tier = entry->make();
-  Result<RunResult> result = tier->run(workload);
+  Result<RunResult> result = tier->run(*workload);
   if (!result) return report_error(result.error());
-  if (!result->captured_stdout.empty() && !json) std::fwrite(result->captured_stdout.data(), 1, result->captured_stdout.size(), stdout);
-  if (!result->captured_stderr.empty() && !json) std::fwrite(result->captured_stderr.data(), 1, result->captured_stderr.size(), stderr);
-  if (json) {
+  const std::string& program = workload->program;
+  if (!result->captured_stdout.empty() && !options.json)
+    std::fwrite(result->captured_stdout.data(), 1, result->captured_stdout.size(), stdout);
+  if (!result->captured_stderr.empty() && !options.json)
+    std::fwrite(result->captured_stderr.data(), 1, result->captured_stderr.size(), stderr);
+  if (options.json) {
     nlohmann::json record = *result;
     std::printf("%s\n", record.dump().c_str());
   } else if (result->outcome == Outcome::timed_out) {
-    std::fprintf(stderr, "spectrum: %s: timed out\n", workload.program.c_str());
+    std::fprintf(stderr, "spectrum: %s: timed out\n", program.c_str());
   } else if (result->outcome == Outcome::out_of_memory) {
-    std::fprintf(stderr, "spectrum: %s: killed: out of memory\n", workload.program.c_str());
+    std::fprintf(stderr, "spectrum: %s: killed: out of memory\n", program.c_str());
   } else if (!result->detail.empty()) {
-    std::fprintf(stderr, "spectrum: %s: %s\n", workload.program.c_str(), result->detail.c_str());
+    std::fprintf(stderr, "spectrum: %s: %s\n", program.c_str(), result->detail.c_str());
   }
   std::fflush(stdout);
   return result->shell_status();

@@ -1,16 +1,20 @@
 #include "core/cgroup.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
-#include <fcntl.h>
 #include <set>
-#include <sstream>
-#include <sys/stat.h>
 #include <thread>
-#include <unistd.h>
+
+#include "core/fd.h"
+#include "core/parse.h"
 
 namespace spectrum {
 namespace {
@@ -19,14 +23,10 @@ namespace {
 constexpr const char* kV1Controllers[] = {"memory", "cpu", "cpuacct", "cpuset", "pids", "freezer"};
 constexpr const char* kV2Controllers[] = {"memory", "cpu", "cpuset", "pids"};
 
-std::vector<std::string> split_words(const std::string& text, char separator) {
+std::vector<std::string> split_words(std::string_view text, char separator) {
   std::vector<std::string> words;
-  std::string word;
-  std::istringstream in(text);
-  while (std::getline(in, word, separator)) {
-    while (!word.empty() && (word.back() == '\n' || word.back() == ' ')) word.pop_back();
-    if (!word.empty()) words.push_back(word);
-  }
+  const char separators[] = {separator, '\n'};
+  for (std::string_view word : split_fields(text, std::string_view(separators, 2))) words.emplace_back(word);
   return words;
 }
 
@@ -34,11 +34,13 @@ std::vector<std::string> split_words(const std::string& text, char separator) {
 std::optional<std::uint64_t> keyed_value(const std::string& path, std::string_view key) {
   auto content = read_file(path);
   if (!content) return std::nullopt;
-  std::istringstream in(*content);
-  std::string name;
-  std::uint64_t value = 0;
-  while (in >> name >> value)
-    if (name == key) return value;
+  std::vector<std::string_view> words = split_fields(*content, " \n");
+  for (std::size_t i = 0; i + 1 < words.size(); i += 2) {
+    std::uint64_t value = 0;
+    if (words[i] != key) continue;
+    auto [end, error] = std::from_chars(words[i + 1].begin(), words[i + 1].end(), value);
+    if (error == std::errc{}) return value;
+  }
   return std::nullopt;
 }
 
@@ -58,8 +60,10 @@ Result<void> make_dirs(const std::string& root, const std::string& relative, std
   std::string dir = root;
   for (const std::string& part : split_words(relative, '/')) {
     dir += "/" + part;
-    if (::mkdir(dir.c_str(), 0755) == 0) made.push_back(dir);
-    else if (errno != EEXIST) return fail_errno("cannot create cgroup " + dir);
+    if (::mkdir(dir.c_str(), 0755) == 0)
+      made.push_back(dir);
+    else if (errno != EEXIST)
+      return fail_errno("cannot create cgroup " + dir);
   }
   return {};
 }
@@ -73,7 +77,8 @@ Result<CgroupLayout> CgroupLayout::detect() {
   std::vector<std::string> controllers;
   auto first = from_mountinfo(*mountinfo, {});
   if (first && !first->unified_mount.empty()) {
-    if (auto text = read_file(first->unified_mount + "/cgroup.controllers")) controllers = split_words(*text, ' ');
+    if (auto text = read_file(first->unified_mount + "/cgroup.controllers"))
+      controllers = split_words(*text, ' ');
     return from_mountinfo(*mountinfo, controllers);
   }
   return first;
@@ -82,22 +87,20 @@ Result<CgroupLayout> CgroupLayout::detect() {
 Result<CgroupLayout> CgroupLayout::from_mountinfo(std::string_view mountinfo,
                                                   const std::vector<std::string>& unified_controllers) {
   CgroupLayout layout;
-  std::istringstream lines{std::string(mountinfo)};
-  std::string line;
-  while (std::getline(lines, line)) {
+  for (std::string_view line : split_fields(mountinfo, "\n")) {
     // "id parent major:minor root mountpoint options [optional...] - fstype source superoptions"
     std::size_t dash = line.find(" - ");
-    if (dash == std::string::npos) continue;
-    std::istringstream before(line.substr(0, dash)), after(line.substr(dash + 3));
-    std::string id, parent, devno, root, mount_point, fstype, source, superopts;
-    before >> id >> parent >> devno >> root >> mount_point;
-    after >> fstype >> source >> superopts;
-    if (fstype == "cgroup2") {
+    if (dash == std::string_view::npos) continue;
+    std::vector<std::string_view> before = split_fields(line.substr(0, dash), " ");
+    std::vector<std::string_view> after = split_fields(line.substr(dash + 3), " ");
+    if (before.size() < 5 || after.size() < 3) continue;
+    std::string mount_point(before[4]);
+    if (after[0] == "cgroup2") {
       layout.unified_mount = mount_point;
-    } else if (fstype == "cgroup") {
-      for (const std::string& option : split_words(superopts, ','))
+    } else if (after[0] == "cgroup") {
+      for (std::string_view option : split_fields(after[2], ","))
         for (const char* controller : kV1Controllers)
-          if (option == controller) layout.v1_mounts.emplace(option, mount_point);
+          if (option == controller) layout.v1_mounts.emplace(std::string(option), mount_point);
     }
   }
   layout.unified_controllers = unified_controllers;
@@ -119,7 +122,8 @@ CgroupLayout CgroupLayout::unified_only(const std::string& mount) {
   CgroupLayout layout;
   layout.version = CgroupVersion::v2;
   layout.unified_mount = mount;
-  if (auto text = read_file(mount + "/cgroup.controllers")) layout.unified_controllers = split_words(*text, ' ');
+  if (auto text = read_file(mount + "/cgroup.controllers"))
+    layout.unified_controllers = split_words(*text, ' ');
   return layout;
 }
 
@@ -171,8 +175,10 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& rel
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (!enable.empty()) (void)write_file(dir + "/cgroup.subtree_control", enable);
       dir += "/" + parts[i];
-      if (::mkdir(dir.c_str(), 0755) == 0) group.owned_.push_back(dir);
-      else if (errno != EEXIST) return fail_errno("cannot create cgroup " + dir);
+      if (::mkdir(dir.c_str(), 0755) == 0)
+        group.owned_.push_back(dir);
+      else if (errno != EEXIST)
+        return fail_errno("cannot create cgroup " + dir);
     }
     group.dirs_.emplace("", dir);
     group.v2_dir_fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
@@ -189,7 +195,8 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& rel
     if (!done.insert(mount).second) continue;
     std::size_t first_new = group.owned_.size();
     SPECTRUM_TRY(make_dirs(mount, relative_path, group.owned_));
-    if (auto cpuset = layout.v1_mounts.find("cpuset"); cpuset != layout.v1_mounts.end() && cpuset->second == mount) {
+    if (auto cpuset = layout.v1_mounts.find("cpuset");
+        cpuset != layout.v1_mounts.end() && cpuset->second == mount) {
       // A new v1 cpuset group starts with no CPUs and no memory nodes: inherit the parent's.
       for (std::size_t i = first_new; i < group.owned_.size(); ++i) {
         for (const char* file : {"cpuset.cpus", "cpuset.mems"}) {
@@ -242,7 +249,8 @@ Result<void> Cgroup::apply(const CgroupResources& r) {
   auto set = [&](const char* controller, const std::string& file, const std::string& value) -> Result<void> {
     std::string dir = path_of(controller);
     if (dir.empty())
-      return fail(std::string("cannot apply ") + file + ": the " + controller + " controller is not available");
+      return fail(std::string("cannot apply ") + file + ": the " + controller +
+                  " controller is not available");
     return write_file(dir + "/" + file, value);
   };
   const bool v2 = version_ == CgroupVersion::v2;
@@ -250,8 +258,10 @@ Result<void> Cgroup::apply(const CgroupResources& r) {
     SPECTRUM_TRY(set("memory", v2 ? "memory.max" : "memory.limit_in_bytes", std::to_string(*r.memory_limit)));
     // Without a swap limit the workload would swap instead of being killed at the limit.
     if (!r.memory_swap_limit) {
-      if (v2) (void)set("memory", "memory.swap.max", "0");
-      else (void)set("memory", "memory.memsw.limit_in_bytes", std::to_string(*r.memory_limit));
+      if (v2)
+        (void)set("memory", "memory.swap.max", "0");
+      else
+        (void)set("memory", "memory.memsw.limit_in_bytes", std::to_string(*r.memory_limit));
     }
   }
   if (r.memory_swap_limit) {
@@ -280,7 +290,8 @@ Result<void> Cgroup::apply(const CgroupResources& r) {
   if (r.cpuset_cpus) SPECTRUM_TRY(set("cpuset", "cpuset.cpus", *r.cpuset_cpus));
   if (r.cpuset_mems) SPECTRUM_TRY(set("cpuset", "cpuset.mems", *r.cpuset_mems));
   if (r.pids_limit)
-    SPECTRUM_TRY(set("pids", "pids.max", *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit)));
+    SPECTRUM_TRY(
+        set("pids", "pids.max", *r.pids_limit <= 0 ? std::string("max") : std::to_string(*r.pids_limit)));
   return {};
 }
 
@@ -300,7 +311,8 @@ Result<std::vector<pid_t>> Cgroup::processes() const {
   auto content = read_file(dir + "/cgroup.procs");
   if (!content) return std::unexpected(content.error());
   std::vector<pid_t> pids;
-  for (const std::string& word : split_words(*content, '\n')) pids.push_back(static_cast<pid_t>(std::atoi(word.c_str())));
+  for (const std::string& word : split_words(*content, '\n'))
+    pids.push_back(static_cast<pid_t>(std::atoi(word.c_str())));
   return pids;
 }
 

@@ -3,12 +3,13 @@
 // hierarchy that has a controller we use, removed again by its destructor.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <sys/types.h>
 #include <vector>
 
 #include "core/error.h"
@@ -20,10 +21,10 @@ enum class CgroupVersion { v1, v2 };
 
 struct CgroupLayout {
   CgroupVersion version = CgroupVersion::v1;
-  std::string unified_mount;                       // cgroup2 mount point, if any
-  std::vector<std::string> unified_controllers;    // controllers enabled at the cgroup2 root
-  std::map<std::string, std::string> v1_mounts;    // v1 controller name -> mount point
-  bool hybrid = false;                             // v1 controllers and a cgroup2 mount
+  std::string unified_mount;                     // cgroup2 mount point, if any
+  std::vector<std::string> unified_controllers;  // controllers enabled at the cgroup2 root
+  std::map<std::string, std::string> v1_mounts;  // v1 controller name -> mount point
+  bool hybrid = false;                           // v1 controllers and a cgroup2 mount
 
   // Reads /proc/self/mountinfo. v2 is chosen when the cgroup2 mount offers memory and pids.
   static Result<CgroupLayout> detect();
@@ -41,10 +42,10 @@ struct CgroupResources {
   std::optional<std::int64_t> memory_swap_limit;  // bytes of memory+swap (v1) / swap (v2); -1 = unlimited
   std::optional<std::uint64_t> cpu_quota_us;      // with cpu_period_us
   std::optional<std::uint64_t> cpu_period_us;
-  std::optional<std::uint64_t> cpu_shares;        // v1 shares (2..262144); converted to weight on v2
+  std::optional<std::uint64_t> cpu_shares;  // v1 shares (2..262144); converted to weight on v2
   std::optional<std::string> cpuset_cpus;
   std::optional<std::string> cpuset_mems;
-  std::optional<std::int64_t> pids_limit;         // -1 or 0 = unlimited
+  std::optional<std::int64_t> pids_limit;  // -1 or 0 = unlimited
 
   // Sets quota and period for a fraction of CPUs (0.5 = half of one CPU).
   void set_cpus(double cpus);

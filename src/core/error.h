@@ -73,10 +73,10 @@ inline std::unexpected<Error> fail_errno(std::string what, int err = errno) {
 #define SPECTRUM_TRY_CONCAT_(a, b) a##b
 #define SPECTRUM_TRY_NAME_(n) SPECTRUM_TRY_CONCAT_(spectrum_try_result_, n)
 #define SPECTRUM_TRY(expr) SPECTRUM_TRY_IMPL_(expr, SPECTRUM_TRY_NAME_(__COUNTER__))
-#define SPECTRUM_TRY_IMPL_(expr, name)                    \
-  ({                                                      \
-    auto&& name = (expr);                                 \
-    if (!name) [[unlikely]]                               \
-      return std::unexpected(std::move(name).error());    \
-    std::move(name).value();                              \
+#define SPECTRUM_TRY_IMPL_(expr, name)                 \
+  ({                                                   \
+    auto&& name = (expr);                              \
+    if (!name) [[unlikely]]                            \
+      return std::unexpected(std::move(name).error()); \
+    std::move(name).value();                           \
   })

@@ -1,7 +1,8 @@
 #include "core/fd.h"
 
-#include <cerrno>
 #include <fcntl.h>
+
+#include <cerrno>
 
 namespace spectrum {
 

@@ -1,9 +1,10 @@
 // RAII owner of a file descriptor and small fd helpers.
 #pragma once
 
+#include <unistd.h>
+
 #include <string>
 #include <string_view>
-#include <unistd.h>
 #include <utility>
 
 #include "core/error.h"

@@ -68,13 +68,21 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   if (!split_number(text, number, suffix) || number < 0)
     return fail("invalid duration " + quoted(text) + ": expected a number with a unit (ms, s, m, h)");
   double factor = 0;
-  if (suffix.empty() || suffix == "s") factor = 1e9;
-  else if (suffix == "ms") factor = 1e6;
-  else if (suffix == "us" || suffix == "µs") factor = 1e3;
-  else if (suffix == "ns") factor = 1;
-  else if (suffix == "m") factor = 60e9;
-  else if (suffix == "h") factor = 3600e9;
-  else return fail("invalid duration " + quoted(text) + ": unknown unit " + quoted(suffix) + " (use ns, us, ms, s, m or h)");
+  if (suffix.empty() || suffix == "s")
+    factor = 1e9;
+  else if (suffix == "ms")
+    factor = 1e6;
+  else if (suffix == "us" || suffix == "µs")
+    factor = 1e3;
+  else if (suffix == "ns")
+    factor = 1;
+  else if (suffix == "m")
+    factor = 60e9;
+  else if (suffix == "h")
+    factor = 3600e9;
+  else
+    return fail("invalid duration " + quoted(text) + ": unknown unit " + quoted(suffix) +
+                " (use ns, us, ms, s, m or h)");
   double ns = number * factor;
   if (ns > static_cast<double>(std::numeric_limits<std::int64_t>::max()) / 2)
     return fail("invalid duration " + quoted(text) + ": too long");
@@ -97,7 +105,8 @@ Result<std::string_view> parse_cpuset(std::string_view text) {
   std::size_t pos = 0;
   while (pos <= text.size()) {
     std::size_t comma = text.find(',', pos);
-    std::string_view item = text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
+    std::string_view item =
+        text.substr(pos, comma == std::string_view::npos ? std::string_view::npos : comma - pos);
     std::size_t dash = item.find('-');
     auto number = [](std::string_view s, unsigned& out) {
       auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
@@ -115,6 +124,18 @@ Result<std::string_view> parse_cpuset(std::string_view text) {
     pos = comma + 1;
   }
   return text;
+}
+
+std::vector<std::string_view> split_fields(std::string_view text, std::string_view separators) {
+  std::vector<std::string_view> fields;
+  std::size_t start = text.find_first_not_of(separators);
+  while (start != std::string_view::npos) {
+    std::size_t end = text.find_first_of(separators, start);
+    fields.push_back(
+        text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+    start = end == std::string_view::npos ? end : text.find_first_not_of(separators, end);
+  }
+  return fields;
 }
 
 }  // namespace spectrum

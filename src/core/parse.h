@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
@@ -17,5 +18,9 @@ Result<std::chrono::nanoseconds> parse_duration(std::string_view text);
 Result<double> parse_cpus(std::string_view text);
 // "0-3,5": validated cpuset list syntax; returns it unchanged.
 Result<std::string_view> parse_cpuset(std::string_view text);
+
+// The non-empty fields of `text` between any of `separators` (kernel files: "a b\nc d" -> a, b, c, d
+// with " \n"). Views into `text`. A string stream would do it, but drags the locale machinery in.
+std::vector<std::string_view> split_fields(std::string_view text, std::string_view separators);
 
 }  // namespace spectrum

@@ -1,7 +1,5 @@
 #include "core/process.h"
 
-#include <cerrno>
-#include <cstring>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -10,6 +8,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 extern char** environ;
 
@@ -110,7 +111,8 @@ Result<std::string> find_executable(const std::string& program, const std::strin
     start = colon + 1;
   }
   if (found_not_executable)
-    return std::unexpected(Error::from_errno(program, not_executable_err).with_exit_code(ExitCode::not_executable));
+    return std::unexpected(
+        Error::from_errno(program, not_executable_err).with_exit_code(ExitCode::not_executable));
   return fail(program + ": executable file not found in $PATH", ENOENT, ExitCode::not_found);
 }
 
@@ -162,8 +164,7 @@ Result<Child> spawn(const SpawnRequest& request) {
     std::string what = failure.stage == 1 ? std::string(stage) + " " + request.workdir
                                           : std::string(stage) + " " + request.executable;
     ExitCode code = ExitCode::spectrum_error;
-    if (failure.stage == 0)
-      code = failure.err == ENOENT ? ExitCode::not_found : ExitCode::not_executable;
+    if (failure.stage == 0) code = failure.err == ENOENT ? ExitCode::not_found : ExitCode::not_executable;
     return std::unexpected(Error::from_errno(what, failure.err).with_exit_code(code));
   }
   return child;
@@ -172,7 +173,8 @@ Result<Child> spawn(const SpawnRequest& request) {
 Result<ExitStatus> reap(const Child& child) {
   siginfo_t info{};
   for (;;) {
-    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child.pidfd.get()), &info, WEXITED) == 0) break;
+    if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child.pidfd.get()), &info, WEXITED) == 0)
+      break;
     if (errno != EINTR) return fail_errno("waitid");
   }
   ExitStatus status;

@@ -2,11 +2,12 @@
 // cgroups before exec, exec errors reported back to the parent, PATH lookup with docker's 126/127.
 #pragma once
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <csignal>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "core/error.h"
@@ -26,8 +27,8 @@ struct SpawnRequest {
   int stdin_fd = -1;    // -1: inherit
   int stdout_fd = -1;
   int stderr_fd = -1;
-  std::vector<int> cgroup_procs_fds;   // the child joins these cgroup.procs files before exec
-  bool die_with_parent = true;         // PR_SET_PDEATHSIG(SIGKILL)
+  std::vector<int> cgroup_procs_fds;  // the child joins these cgroup.procs files before exec
+  bool die_with_parent = true;        // PR_SET_PDEATHSIG(SIGKILL)
 };
 
 struct Child {

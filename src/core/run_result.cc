@@ -7,20 +7,28 @@ namespace spectrum {
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
-    case Outcome::exited: return "exited";
-    case Outcome::signaled: return "signaled";
-    case Outcome::timed_out: return "timed_out";
-    case Outcome::out_of_memory: return "out_of_memory";
+    case Outcome::exited:
+      return "exited";
+    case Outcome::signaled:
+      return "signaled";
+    case Outcome::timed_out:
+      return "timed_out";
+    case Outcome::out_of_memory:
+      return "out_of_memory";
   }
   return "unknown";
 }
 
 int RunResult::shell_status() const {
   switch (outcome) {
-    case Outcome::exited: return exit_code;
-    case Outcome::signaled: return 128 + signal;
-    case Outcome::timed_out: return 124;
-    case Outcome::out_of_memory: return 128 + SIGKILL;
+    case Outcome::exited:
+      return exit_code;
+    case Outcome::signaled:
+      return 128 + signal;
+    case Outcome::timed_out:
+      return 124;
+    case Outcome::out_of_memory:
+      return 128 + SIGKILL;
   }
   return 125;
 }
@@ -37,7 +45,8 @@ void to_json(nlohmann::json& j, const RunResult& r) {
       {"user_cpu_seconds", seconds(r.user_cpu)},
       {"system_cpu_seconds", seconds(r.system_cpu)},
       {"peak_memory_bytes", r.peak_memory_bytes},
-      {"startup_seconds", r.startup_time ? nlohmann::json(seconds(*r.startup_time)) : nlohmann::json(nullptr)},
+      {"startup_seconds",
+       r.startup_time ? nlohmann::json(seconds(*r.startup_time)) : nlohmann::json(nullptr)},
   };
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (!r.captured_stdout.empty()) j["stdout"] = r.captured_stdout;

@@ -1,21 +1,24 @@
 #include "core/stdio.h"
 
-#include <cerrno>
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace spectrum {
 
 Result<UniqueFd> open_stdio_stream(const Stdio& stdio, bool output, UniqueFd* capture, const char* name) {
   switch (stdio.mode) {
-    case Stdio::Mode::inherit: return UniqueFd();
+    case Stdio::Mode::inherit:
+      return UniqueFd();
     case Stdio::Mode::null: {
       UniqueFd fd(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
       if (!fd) return fail_errno("open /dev/null");
       return fd;
     }
     case Stdio::Mode::file: {
-      UniqueFd fd(::open(stdio.path.c_str(), (output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
+      UniqueFd fd(
+          ::open(stdio.path.c_str(), (output ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644));
       if (!fd) return fail_errno(std::string(name) + " file " + stdio.path);
       return fd;
     }
@@ -33,8 +36,10 @@ Result<UniqueFd> open_stdio_stream(const Stdio& stdio, bool output, UniqueFd* ca
 void drain_pipe(UniqueFd& fd, std::string& into) {
   char buffer[65536];
   ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-  if (n > 0) into.append(buffer, static_cast<std::size_t>(n));
-  else if (n == 0 || (errno != EINTR && errno != EAGAIN)) fd.reset();
+  if (n > 0)
+    into.append(buffer, static_cast<std::size_t>(n));
+  else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+    fd.reset();
 }
 
 }  // namespace spectrum

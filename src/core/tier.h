@@ -17,7 +17,7 @@ namespace spectrum {
 // What `spectrum info` prints for a tier: whether it can run here, why not, and facts found.
 struct TierProbe {
   bool usable = false;
-  std::string reason;  // why not usable (empty when usable)
+  std::string reason;                                      // why not usable (empty when usable)
   std::vector<std::pair<std::string, std::string>> facts;  // e.g. {"cgroup", "v1 (hybrid)"}
 };
 

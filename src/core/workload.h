@@ -18,8 +18,8 @@ struct Mount {
 
 struct Limits {
   std::optional<std::uint64_t> memory_bytes;
-  std::optional<double> cpus;              // fraction of one CPU's time, e.g. 0.5 or 2
-  std::optional<std::string> cpuset;       // CPU pinning in cpuset list syntax, e.g. "0-1,3"
+  std::optional<double> cpus;         // fraction of one CPU's time, e.g. 0.5 or 2
+  std::optional<std::string> cpuset;  // CPU pinning in cpuset list syntax, e.g. "0-1,3"
   std::optional<std::uint64_t> max_pids;
   std::optional<std::chrono::nanoseconds> timeout;  // wall-clock
 

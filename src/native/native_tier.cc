@@ -1,21 +1,22 @@
 // The native tier: the workload as a plain host process, with limits and accounting through
 // cgroups when asked for and nothing extra when not (its launch cost is the floor of the spectrum).
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstring>
-#include <fcntl.h>
 #include <optional>
-#include <poll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/signalfd.h>
-#include <sys/syscall.h>
-#include <sys/stat.h>
-#include <sys/utsname.h>
-#include <unistd.h>
 
 #include "core/cgroup.h"
 #include "core/process.h"
@@ -62,10 +63,9 @@ class SignalGuard {
 
 // stdio of the workload: fds to hand to the child, and pipes to drain for captured streams.
 struct StdioPlan {
-  UniqueFd in, out, err;             // given to the child (-1 = inherit)
+  UniqueFd in, out, err;              // given to the child (-1 = inherit)
   UniqueFd out_capture, err_capture;  // our ends of capture pipes
 };
-
 
 Result<StdioPlan> plan_stdio(const Workload& w) {
   StdioPlan plan;
@@ -113,7 +113,8 @@ class NativeTier final : public Tier {
     if (auto layout = CgroupLayout::detect()) {
       probe.facts.emplace_back("cgroup", layout->describe());
     } else {
-      probe.facts.emplace_back("cgroup", "unavailable (" + layout.error().message() + "): limits cannot be applied");
+      probe.facts.emplace_back("cgroup",
+                               "unavailable (" + layout.error().message() + "): limits cannot be applied");
     }
     probe.facts.emplace_back("launch", "clone (vfork) + pidfd");
     return probe;
@@ -124,7 +125,8 @@ class NativeTier final : public Tier {
     if (!w.rootfs.empty())
       return fail("the native tier runs on the host's file system: --rootfs needs the container or vm tier");
     if (!w.mounts.empty())
-      return fail("the native tier runs on the host's file system: --mount needs the wasm, container or vm tier");
+      return fail(
+          "the native tier runs on the host's file system: --mount needs the wasm, container or vm tier");
     if (!w.workdir.empty()) {
       struct stat st {};
       if (::stat(w.workdir.c_str(), &st) != 0) return fail_errno("workdir " + w.workdir);
@@ -229,8 +231,10 @@ class NativeTier final : public Tier {
         } else if (!child_done && fds[i].fd == signals.fd()) {
           int sig = signals.take();
           // The first interrupt is the workload's to handle; a second one ends the whole tree.
-          if (sig != 0 && interrupts++ == 0) ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), sig, nullptr, 0);
-          else if (sig != 0) kill_tree(cgroup, child);
+          if (sig != 0 && interrupts++ == 0)
+            ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), sig, nullptr, 0);
+          else if (sig != 0)
+            kill_tree(cgroup, child);
         } else if (static_cast<int>(i) == out_index) {
           drain_pipe(stdio.out_capture, result.captured_stdout);
         } else if (static_cast<int>(i) == err_index) {
@@ -260,8 +264,10 @@ class NativeTier final : public Tier {
       // cache); the largest process's RSS misses the rest of the tree: report the larger.
       result.peak_memory_bytes = std::max(result.peak_memory_bytes, stats.peak_memory_bytes);
       if (stats.oom_kills > 0) {
-        if (status->signaled && status->code == SIGKILL) result.outcome = Outcome::out_of_memory;
-        else result.detail = "the kernel killed a process of the workload for memory";
+        if (status->signaled && status->code == SIGKILL)
+          result.outcome = Outcome::out_of_memory;
+        else
+          result.detail = "the kernel killed a process of the workload for memory";
       }
       SPECTRUM_TRY(cgroup->destroy());
     }
@@ -274,8 +280,10 @@ class NativeTier final : public Tier {
 
  private:
   static void kill_tree(std::optional<Cgroup>& cgroup, const Child& child) {
-    if (cgroup) (void)cgroup->kill_all();
-    else ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
+    if (cgroup)
+      (void)cgroup->kill_all();
+    else
+      ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), SIGKILL, nullptr, 0);
   }
 
   static void kill_descendants(std::optional<Cgroup>& cgroup) {

@@ -1,21 +1,23 @@
 #include "native/stale_cgroups.h"
 
-#include "core/fd.h"
+#include <dirent.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
-#include <dirent.h>
 #include <set>
 #include <string>
-#include <unistd.h>
 #include <vector>
+
+#include "core/fd.h"
 
 namespace spectrum {
 
 void collect_stale_cgroups(const CgroupLayout& layout) {
   std::set<std::string> parents;
-  if (layout.version == CgroupVersion::v2) parents.insert(layout.unified_mount + "/spectrum");
+  if (layout.version == CgroupVersion::v2)
+    parents.insert(layout.unified_mount + "/spectrum");
   else
     for (const auto& [controller, mount] : layout.v1_mounts) parents.insert(mount + "/spectrum");
   for (const std::string& parent : parents) {

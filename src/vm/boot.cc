@@ -13,7 +13,8 @@ namespace spectrum::vm {
 using namespace x86;
 
 std::span<const std::uint8_t> guest_kernel_image() {
-  return {spectrum_guest_kernel_start, static_cast<std::size_t>(spectrum_guest_kernel_end - spectrum_guest_kernel_start)};
+  return {spectrum_guest_kernel_start,
+          static_cast<std::size_t>(spectrum_guest_kernel_end - spectrum_guest_kernel_start)};
 }
 
 std::vector<AddressSpace::KernelRange> kernel_area_ranges() {

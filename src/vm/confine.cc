@@ -1,7 +1,6 @@
 #include "vm/confine.h"
 
 #include <asm/termbits.h>
-#include <cerrno>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/kvm.h>
@@ -14,6 +13,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+
 namespace spectrum::vm {
 
 namespace {
@@ -22,15 +23,57 @@ namespace {
 // (monitor.cc, kvm.cc), logging and the C/C++ runtime's memory management.
 constexpr const char* kAllowed[] = {
     // hypercalls: files, directories
-    "read", "write", "readv", "writev", "pread64", "pwrite64", "preadv", "pwritev", "close", "lseek",
-    "fcntl", "sendfile", "openat2", "fstat", "newfstatat", "statx", "fstatfs", "readlinkat",
-    "faccessat2", "getdents64", "mkdirat", "unlinkat", "renameat2", "ftruncate", "fsync", "fdatasync",
+    "read",
+    "write",
+    "readv",
+    "writev",
+    "pread64",
+    "pwrite64",
+    "preadv",
+    "pwritev",
+    "close",
+    "lseek",
+    "fcntl",
+    "sendfile",
+    "openat2",
+    "fstat",
+    "newfstatat",
+    "statx",
+    "fstatfs",
+    "readlinkat",
+    "faccessat2",
+    "getdents64",
+    "mkdirat",
+    "unlinkat",
+    "renameat2",
+    "ftruncate",
+    "fsync",
+    "fdatasync",
     // hypercalls: time and randomness
-    "clock_gettime", "clock_getres", "clock_nanosleep", "nanosleep", "gettimeofday", "time", "getrandom",
+    "clock_gettime",
+    "clock_getres",
+    "clock_nanosleep",
+    "nanosleep",
+    "gettimeofday",
+    "time",
+    "getrandom",
     // guest memory given back; the runtime's own allocations
-    "madvise", "mincore", "mmap", "munmap", "mremap", "brk", "mprotect",
+    "madvise",
+    "mincore",
+    "mmap",
+    "munmap",
+    "mremap",
+    "brk",
+    "mprotect",
     // the run loop: timeout signal, end
-    "rt_sigreturn", "rt_sigprocmask", "timer_delete", "exit", "exit_group", "getpid", "gettid", "tgkill",
+    "rt_sigreturn",
+    "rt_sigprocmask",
+    "timer_delete",
+    "exit",
+    "exit_group",
+    "getpid",
+    "gettid",
+    "tgkill",
     "futex",
 };
 
@@ -38,7 +81,8 @@ constexpr unsigned long kAllowedIoctls[] = {
     KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, TCGETS, TIOCGWINSZ,
 };
 
-Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags, const char* what) {
+Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags,
+                           const char* what) {
   if (::mount(source, target, type, flags, nullptr) != 0) return fail_errno(std::string("mount: ") + what);
   return {};
 }
@@ -51,39 +95,47 @@ std::vector<std::string> monitor_syscall_allow_list() {
   return out;
 }
 
-Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts, bool read_only) {
+Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts,
+                                    bool read_only) {
   if (::unshare(CLONE_NEWNS) != 0) {
     // Without CAP_SYS_ADMIN (a user in the kvm group), a user namespace of one id gives the
     // monitor the right to build its mount namespace, and nothing on the host.
     if (errno != EPERM) return fail_errno("unshare(CLONE_NEWNS) for the monitor's mount namespace");
     const uid_t uid = ::geteuid();
     const gid_t gid = ::getegid();
-    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0) return fail_errno("unshare(CLONE_NEWUSER | CLONE_NEWNS) for the monitor");
+    if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+      return fail_errno("unshare(CLONE_NEWUSER | CLONE_NEWNS) for the monitor");
     SPECTRUM_TRY(write_file("/proc/self/setgroups", "deny"));
     SPECTRUM_TRY(write_file("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1"));
     SPECTRUM_TRY(write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1"));
   }
   SPECTRUM_TRY(mount_checked(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, "making / private"));
-  SPECTRUM_TRY(mount_checked(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + rootfs).c_str()));
+  SPECTRUM_TRY(
+      mount_checked(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + rootfs).c_str()));
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("open rootfs " + rootfs);
   for (const Mount& m : mounts) {
-    struct open_how how{};
+    struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     UniqueFd target(static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
     if (!target) return fail_errno("mount target " + m.target + " in the root filesystem");
     const std::string target_path = "/proc/self/fd/" + std::to_string(target.get());
-    SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + m.host_path).c_str()));
+    SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND | MS_REC,
+                               ("bind " + m.host_path).c_str()));
     if (m.read_only) {
       // The fd above names the directory under the new mount; the remount needs the mount itself.
-      UniqueFd mounted(static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
+      UniqueFd mounted(
+          static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
       if (!mounted) return fail_errno("mount target " + m.target + " after binding it");
       const std::string mounted_path = "/proc/self/fd/" + std::to_string(mounted.get());
-      SPECTRUM_TRY(mount_checked(nullptr, mounted_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, ("read-only " + m.target).c_str()));
+      SPECTRUM_TRY(mount_checked(nullptr, mounted_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY,
+                                 ("read-only " + m.target).c_str()));
     }
   }
-  if (read_only) SPECTRUM_TRY(mount_checked(nullptr, rootfs.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, "read-only rootfs"));
+  if (read_only)
+    SPECTRUM_TRY(mount_checked(nullptr, rootfs.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY,
+                               "read-only rootfs"));
   if (::fchdir(root.get()) != 0) {
     UniqueFd dir(::open(rootfs.c_str(), O_DIRECTORY | O_CLOEXEC));
     if (!dir || ::fchdir(dir.get()) != 0) return fail_errno("chdir " + rootfs);
@@ -119,10 +171,12 @@ Result<void> install_monitor_seccomp() {
   for (const char* name : kAllowed) {
     int nr = ::seccomp_syscall_resolve_name(name);
     if (nr == __NR_SCMP_ERROR) return fail(std::string("seccomp: unknown syscall ") + name);
-    if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0) return fail_errno(std::string("seccomp_rule_add ") + name, -rc);
+    if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0)
+      return fail_errno(std::string("seccomp_rule_add ") + name, -rc);
   }
   for (unsigned long request : kAllowedIoctls) {
-    if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request)); rc != 0)
+    if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request));
+        rc != 0)
       return fail_errno("seccomp_rule_add ioctl", -rc);
   }
   if (int rc = ::seccomp_load(ctx); rc != 0) return fail_errno("seccomp_load", -rc);

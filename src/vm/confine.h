@@ -17,7 +17,8 @@ namespace spectrum::vm {
 
 // Makes `rootfs` (plus `mounts`) the root of a new mount namespace of the calling process. The
 // mount targets are resolved inside the root filesystem, so a symlink there cannot redirect one.
-Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts, bool read_only);
+Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts,
+                                    bool read_only);
 
 // Drops all capabilities from every set and the bounding set, and sets PR_SET_NO_NEW_PRIVS.
 Result<void> drop_capabilities();

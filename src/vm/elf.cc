@@ -1,9 +1,10 @@
 #include "vm/elf.h"
 
-#include <algorithm>
-#include <cstring>
 #include <elf.h>
 #include <sys/mman.h>
+
+#include <algorithm>
+#include <cstring>
 
 namespace spectrum::vm {
 
@@ -20,7 +21,9 @@ std::string hex(std::uint64_t v) {
 }
 }  // namespace
 
-std::uint64_t ElfImage::lowest_vaddr() const { return segments.empty() ? 0 : segments.front().vaddr & ~(kPage - 1); }
+std::uint64_t ElfImage::lowest_vaddr() const {
+  return segments.empty() ? 0 : segments.front().vaddr & ~(kPage - 1);
+}
 std::uint64_t ElfImage::highest_vaddr() const {
   std::uint64_t end = 0;
   for (const auto& s : segments) end = std::max(end, s.vaddr + s.memory_size);
@@ -29,18 +32,32 @@ std::uint64_t ElfImage::highest_vaddr() const {
 
 Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
   Elf64_Ehdr eh;
-  if (bytes.size() < sizeof eh) return std::unexpected(elf_error(name, "file is " + std::to_string(bytes.size()) + " bytes, shorter than the 64-byte ELF header"));
+  if (bytes.size() < sizeof eh)
+    return std::unexpected(elf_error(
+        name, "file is " + std::to_string(bytes.size()) + " bytes, shorter than the 64-byte ELF header"));
   std::memcpy(&eh, bytes.data(), sizeof eh);
-  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) return std::unexpected(elf_error(name, "bad magic at offset 0"));
-  if (eh.e_ident[EI_CLASS] != ELFCLASS64) return std::unexpected(elf_error(name, "e_ident[EI_CLASS] (offset 4) is not ELFCLASS64"));
-  if (eh.e_ident[EI_DATA] != ELFDATA2LSB) return std::unexpected(elf_error(name, "e_ident[EI_DATA] (offset 5) is not little-endian"));
-  if (eh.e_machine != EM_X86_64) return std::unexpected(elf_error(name, "e_machine (offset 18) is " + std::to_string(eh.e_machine) + ", not x86-64"));
-  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN) return std::unexpected(elf_error(name, "e_type (offset 16) is " + std::to_string(eh.e_type) + ", not an executable"));
-  if (eh.e_phentsize != sizeof(Elf64_Phdr)) return std::unexpected(elf_error(name, "e_phentsize (offset 54) is " + std::to_string(eh.e_phentsize) + ", expected 56"));
-  if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM) return std::unexpected(elf_error(name, "e_phnum (offset 56) is " + std::to_string(eh.e_phnum)));
+  if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
+    return std::unexpected(elf_error(name, "bad magic at offset 0"));
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64)
+    return std::unexpected(elf_error(name, "e_ident[EI_CLASS] (offset 4) is not ELFCLASS64"));
+  if (eh.e_ident[EI_DATA] != ELFDATA2LSB)
+    return std::unexpected(elf_error(name, "e_ident[EI_DATA] (offset 5) is not little-endian"));
+  if (eh.e_machine != EM_X86_64)
+    return std::unexpected(
+        elf_error(name, "e_machine (offset 18) is " + std::to_string(eh.e_machine) + ", not x86-64"));
+  if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+    return std::unexpected(
+        elf_error(name, "e_type (offset 16) is " + std::to_string(eh.e_type) + ", not an executable"));
+  if (eh.e_phentsize != sizeof(Elf64_Phdr))
+    return std::unexpected(
+        elf_error(name, "e_phentsize (offset 54) is " + std::to_string(eh.e_phentsize) + ", expected 56"));
+  if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
+    return std::unexpected(elf_error(name, "e_phnum (offset 56) is " + std::to_string(eh.e_phnum)));
   const std::uint64_t table_size = std::uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr);
   if (eh.e_phoff > bytes.size() || table_size > bytes.size() - eh.e_phoff)
-    return std::unexpected(elf_error(name, "program headers at e_phoff " + hex(eh.e_phoff) + " run past the end of the file (" + std::to_string(bytes.size()) + " bytes)"));
+    return std::unexpected(elf_error(name, "program headers at e_phoff " + hex(eh.e_phoff) +
+                                               " run past the end of the file (" +
+                                               std::to_string(bytes.size()) + " bytes)"));
 
   ElfImage image;
   image.position_independent = eh.e_type == ET_DYN;
@@ -60,8 +77,9 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
           interp = std::string(bytes.substr(ph.p_offset, std::min<std::uint64_t>(ph.p_filesz, 256)));
           interp = interp.substr(0, interp.find('\0'));
         }
-        return std::unexpected(Error(name + ": dynamic executable (interpreter " + (interp.empty() ? "?" : interp) +
-                                         ") is not supported by the vm tier yet; link it with -static"));
+        return std::unexpected(Error(name + ": dynamic executable (interpreter " +
+                                     (interp.empty() ? "?" : interp) +
+                                     ") is not supported by the vm tier yet; link it with -static"));
       }
       case PT_PHDR:
         image.phdr_vaddr = ph.p_vaddr;
@@ -71,13 +89,17 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
         image.executable_stack = ph.p_flags & PF_X;
         break;
       case PT_LOAD: {
-        if (ph.p_filesz > ph.p_memsz) return std::unexpected(elf_error(name, where + ": p_filesz exceeds p_memsz"));
+        if (ph.p_filesz > ph.p_memsz)
+          return std::unexpected(elf_error(name, where + ": p_filesz exceeds p_memsz"));
         if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset)
-          return std::unexpected(elf_error(name, where + ": p_offset " + hex(ph.p_offset) + " + p_filesz " + hex(ph.p_filesz) + " runs past the end of the file"));
+          return std::unexpected(elf_error(name, where + ": p_offset " + hex(ph.p_offset) + " + p_filesz " +
+                                                     hex(ph.p_filesz) + " runs past the end of the file"));
         if (ph.p_memsz > (1ull << 46) || ph.p_vaddr > (1ull << 47) - ph.p_memsz)
-          return std::unexpected(elf_error(name, where + ": p_vaddr " + hex(ph.p_vaddr) + " + p_memsz " + hex(ph.p_memsz) + " is outside user space"));
+          return std::unexpected(elf_error(name, where + ": p_vaddr " + hex(ph.p_vaddr) + " + p_memsz " +
+                                                     hex(ph.p_memsz) + " is outside user space"));
         if ((ph.p_vaddr & (kPage - 1)) != (ph.p_offset & (kPage - 1)))
-          return std::unexpected(elf_error(name, where + ": p_vaddr and p_offset differ modulo the page size"));
+          return std::unexpected(
+              elf_error(name, where + ": p_vaddr and p_offset differ modulo the page size"));
         ElfSegment seg;
         seg.file_offset = ph.p_offset;
         seg.file_size = ph.p_filesz;
@@ -90,20 +112,27 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
           image.phdr_vaddr = ph.p_vaddr + (eh.e_phoff - ph.p_offset);
         break;
       }
-      default: break;
+      default:
+        break;
     }
   }
   if (image.segments.empty()) return std::unexpected(elf_error(name, "no PT_LOAD segment"));
-  std::sort(image.segments.begin(), image.segments.end(), [](const auto& a, const auto& b) { return a.vaddr < b.vaddr; });
+  std::sort(image.segments.begin(), image.segments.end(),
+            [](const auto& a, const auto& b) { return a.vaddr < b.vaddr; });
   for (std::size_t i = 1; i < image.segments.size(); ++i) {
     const auto& prev = image.segments[i - 1];
-    if (((prev.vaddr + prev.memory_size + kPage - 1) & ~(kPage - 1)) > (image.segments[i].vaddr & ~(kPage - 1)))
-      return std::unexpected(elf_error(name, "PT_LOAD segments at " + hex(prev.vaddr) + " and " + hex(image.segments[i].vaddr) + " overlap"));
+    if (((prev.vaddr + prev.memory_size + kPage - 1) & ~(kPage - 1)) >
+        (image.segments[i].vaddr & ~(kPage - 1)))
+      return std::unexpected(elf_error(name, "PT_LOAD segments at " + hex(prev.vaddr) + " and " +
+                                                 hex(image.segments[i].vaddr) + " overlap"));
   }
   bool entry_ok = false;
   for (const auto& s : image.segments)
-    if ((s.prot & PROT_EXEC) && image.entry >= s.vaddr && image.entry < s.vaddr + s.memory_size) entry_ok = true;
-  if (!entry_ok) return std::unexpected(elf_error(name, "e_entry (offset 24) " + hex(image.entry) + " is not inside an executable segment"));
+    if ((s.prot & PROT_EXEC) && image.entry >= s.vaddr && image.entry < s.vaddr + s.memory_size)
+      entry_ok = true;
+  if (!entry_ok)
+    return std::unexpected(
+        elf_error(name, "e_entry (offset 24) " + hex(image.entry) + " is not inside an executable segment"));
   return image;
 }
 

@@ -1,12 +1,13 @@
 #include "vm/kvm.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "vm/x86.h"
 
@@ -46,10 +47,14 @@ constexpr HiddenFeature kHidden[] = {
 };
 std::uint32_t& reg_of(CpuidLeaf& leaf, Reg reg) {
   switch (reg) {
-    case Reg::eax: return leaf.eax;
-    case Reg::ebx: return leaf.ebx;
-    case Reg::ecx: return leaf.ecx;
-    case Reg::edx: break;
+    case Reg::eax:
+      return leaf.eax;
+    case Reg::ebx:
+      return leaf.ebx;
+    case Reg::ecx:
+      return leaf.ecx;
+    case Reg::edx:
+      break;
   }
   return leaf.edx;
 }
@@ -67,14 +72,16 @@ KvmHost probe_kvm_host(const std::string& device) {
   UniqueFd fd(::open(device.c_str(), O_RDWR | O_CLOEXEC));
   if (!fd) {
     host.open_errno = errno;
-    host.reason = "cannot open " + device + ": " + std::strerror(errno) + " (errno " + std::to_string(errno) + ")";
+    host.reason =
+        "cannot open " + device + ": " + std::strerror(errno) + " (errno " + std::to_string(errno) + ")";
     if (errno == ENOENT && host.flavour != "none")
       host.reason += "; the kvm modules are loaded but no misc device is registered";
     return host;
   }
   host.api_version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
   if (host.api_version != KVM_API_VERSION) {
-    host.reason = device + " speaks KVM API " + std::to_string(host.api_version) + ", expected " + std::to_string(KVM_API_VERSION);
+    host.reason = device + " speaks KVM API " + std::to_string(host.api_version) + ", expected " +
+                  std::to_string(KVM_API_VERSION);
     return host;
   }
   host.usable = true;
@@ -91,18 +98,20 @@ void filter_cpuid(std::vector<CpuidLeaf>& leaves, GuestKind kind) {
       if (f.function == 1 && f.bit == 26) xsave_hidden = true;
     }
     if (leaf.function == 1) {
-      leaf.ecx |= 1u << 31;  // hypervisor present
+      leaf.ecx |= 1u << 31;                       // hypervisor present
       if (xsave_hidden) leaf.ecx &= ~(1u << 28);  // AVX needs XSAVE
     }
   }
   if (xsave_hidden) {  // no XSAVE: no XSAVE state leaf, no AVX2/AVX-512 either
     std::erase_if(leaves, [](const CpuidLeaf& l) { return l.function == 0xD; });
     for (CpuidLeaf& leaf : leaves)
-      if (leaf.function == 7 && leaf.index == 0) leaf.ebx &= ~((1u << 5) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31));
+      if (leaf.function == 7 && leaf.index == 0)
+        leaf.ebx &= ~((1u << 5) | (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31));
   }
 }
 
-Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind kind, const std::string& device) {
+Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind kind,
+                            const std::string& device) {
   KvmVm vm;
   vm.kvm_.reset(::open(device.c_str(), O_RDWR | O_CLOEXEC));
   if (!vm.kvm_) return fail_errno("open " + device);
@@ -116,13 +125,15 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   region.guest_phys_addr = 0;
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<std::uint64_t>(memory);
-  SPECTRUM_TRY(ioctl_checked(vm.vm_.get(), KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION"));
+  SPECTRUM_TRY(
+      ioctl_checked(vm.vm_.get(), KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION"));
 
   vm.vcpu_.reset(::ioctl(vm.vm_.get(), KVM_CREATE_VCPU, 0));
   if (!vm.vcpu_) return fail_errno("KVM_CREATE_VCPU");
   int run_size = ::ioctl(vm.kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
   if (run_size <= 0) return fail_errno("KVM_GET_VCPU_MMAP_SIZE");
-  void* run = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE, MAP_SHARED, vm.vcpu_.get(), 0);
+  void* run = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE, MAP_SHARED,
+                     vm.vcpu_.get(), 0);
   if (run == MAP_FAILED) return fail_errno("mmap of the vCPU's kvm_run");
   vm.run_ = static_cast<kvm_run*>(run);
   vm.run_size_ = static_cast<std::size_t>(run_size);
@@ -154,14 +165,19 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   SPECTRUM_TRY(ioctl_checked(vm.vcpu_.get(), KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2"));
 
   int sync = ::ioctl(vm.kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
-  vm.sync_regs_ = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) == (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
+  vm.sync_regs_ = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
+                                  (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
   if (vm.sync_regs_) vm.run_->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
   return vm;
 }
 
 KvmVm::KvmVm(KvmVm&& o) noexcept
-    : kvm_(std::move(o.kvm_)), vm_(std::move(o.vm_)), vcpu_(std::move(o.vcpu_)),
-      run_(std::exchange(o.run_, nullptr)), run_size_(o.run_size_), sync_regs_(o.sync_regs_) {}
+    : kvm_(std::move(o.kvm_)),
+      vm_(std::move(o.vm_)),
+      vcpu_(std::move(o.vcpu_)),
+      run_(std::exchange(o.run_, nullptr)),
+      run_size_(o.run_size_),
+      sync_regs_(o.sync_regs_) {}
 
 KvmVm::~KvmVm() {
   if (run_) ::munmap(run_, run_size_);
@@ -221,7 +237,8 @@ Result<void> KvmVm::set_initial_state(const VcpuState& state) {
   };
   if (!set_msrs({{x86::kMsrStar, state.star}, {x86::kMsrLstar, state.lstar}, {x86::kMsrFmask, state.fmask}}))
     return fail_errno("KVM_SET_MSRS (STAR, LSTAR, FMASK)");
-  for (auto msr : {std::pair{x86::kMsrCstar, state.lstar}, std::pair{x86::kMsrKernelGsBase, std::uint64_t{0}}})
+  for (auto msr :
+       {std::pair{x86::kMsrCstar, state.lstar}, std::pair{x86::kMsrKernelGsBase, std::uint64_t{0}}})
     (void)set_msrs({msr});
 
   // AVX and later state for ring 3: CR4.OSXSAVE plus XCR0, when the host has XSAVE. Ring 0 never
@@ -273,8 +290,10 @@ Result<bool> KvmVm::run() {
 
 Result<kvm_regs*> KvmVm::regs() {
   if (!regs_valid_) {
-    if (sync_regs_) regs_ = run_->s.regs.regs;
-    else SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_REGS, &regs_, "KVM_GET_REGS"));
+    if (sync_regs_)
+      regs_ = run_->s.regs.regs;
+    else
+      SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_REGS, &regs_, "KVM_GET_REGS"));
     regs_valid_ = true;
   }
   return &regs_;
@@ -282,8 +301,10 @@ Result<kvm_regs*> KvmVm::regs() {
 
 Result<kvm_sregs*> KvmVm::sregs() {
   if (!sregs_valid_) {
-    if (sync_regs_) sregs_ = run_->s.regs.sregs;
-    else SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_SREGS, &sregs_, "KVM_GET_SREGS"));
+    if (sync_regs_)
+      sregs_ = run_->s.regs.sregs;
+    else
+      SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_SREGS, &sregs_, "KVM_GET_SREGS"));
     sregs_valid_ = true;
   }
   return &sregs_;

@@ -2,11 +2,11 @@
 // it runs (the later Linux-guest issue reuses it unchanged).
 #pragma once
 
+#include <linux/kvm.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include <linux/kvm.h>
 
 #include "core/error.h"
 #include "core/fd.h"
@@ -18,8 +18,8 @@ namespace spectrum::vm {
 struct KvmHost {
   bool usable = false;
   int open_errno = 0;
-  std::string reason;    // why not usable
-  std::string flavour;   // "kvm_pvm", "hardware (kvm_intel)", "hardware (kvm_amd)", "none"
+  std::string reason;   // why not usable
+  std::string flavour;  // "kvm_pvm", "hardware (kvm_intel)", "hardware (kvm_amd)", "none"
   int api_version = 0;
 };
 KvmHost probe_kvm_host(const std::string& device = "/dev/kvm");

@@ -1,8 +1,9 @@
 #include "vm/memory.h"
 
+#include <sys/mman.h>
+
 #include <cerrno>
 #include <cstring>
-#include <sys/mman.h>
 #include <utility>
 
 namespace spectrum::vm {
@@ -10,11 +11,11 @@ namespace spectrum::vm {
 using namespace x86;
 
 // Allocates a frame or returns its errno from the enclosing GuestResult function.
-#define SPECTRUM_GUEST_TRY_FRAME(frames)                        \
-  ({                                                             \
-    auto frame_result_ = (frames).allocate();                    \
+#define SPECTRUM_GUEST_TRY_FRAME(frames)                               \
+  ({                                                                   \
+    auto frame_result_ = (frames).allocate();                          \
     if (!frame_result_) return std::unexpected(frame_result_.error()); \
-    *frame_result_;                                              \
+    *frame_result_;                                                    \
   })
 
 namespace {
@@ -115,10 +116,12 @@ GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocat
       return std::unexpected(EINVAL);
     for (std::uint64_t page = range.start; page < range.end; page += kPageSize) {
       std::uint64_t* pte = nullptr;
-      if (auto leaf = space.leaf(page, true, 0); leaf) pte = *leaf;
-      else return std::unexpected(leaf.error());
-      *pte = page | kPtePresent | (range.writable ? kPteWritable : 0) |
-             (range.executable ? 0 : kPteNoExecute);
+      if (auto leaf = space.leaf(page, true, 0); leaf)
+        pte = *leaf;
+      else
+        return std::unexpected(leaf.error());
+      *pte =
+          page | kPtePresent | (range.writable ? kPteWritable : 0) | (range.executable ? 0 : kPteNoExecute);
     }
   }
   return space;
@@ -282,8 +285,10 @@ GuestResult<void> AddressSpace::copy(std::uint64_t vaddr, std::uint8_t* host, st
     const std::size_t chunk = std::min<std::size_t>(length, kPageSize - (vaddr & kPageMask));
     std::uint8_t* guest = memory_->at(*gpa, chunk);
     if (!guest) return std::unexpected(EFAULT);
-    if (to_guest) std::memcpy(guest, host, chunk);
-    else std::memcpy(host, guest, chunk);
+    if (to_guest)
+      std::memcpy(guest, host, chunk);
+    else
+      std::memcpy(host, guest, chunk);
     vaddr += chunk;
     host += chunk;
     length -= chunk;

@@ -64,7 +64,7 @@ enum class Access { read, write };
 
 class AddressSpace {
  public:
-  static inline constexpr std::uint64_t kUserLowest = 0x200000;       // the kernel area lies below
+  static inline constexpr std::uint64_t kUserLowest = 0x200000;            // the kernel area lies below
   static inline constexpr std::uint64_t kUserEnd = 0x0000'7fff'ffff'f000;  // like Linux's TASK_SIZE
 
   // Makes the top-level table and identity-maps the kernel area (supervisor only) from `layout`:

@@ -1,11 +1,12 @@
 #include "vm/monitor.h"
 
+#include <sys/mman.h>
+#include <sys/random.h>
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <sys/mman.h>
-#include <sys/random.h>
 
 #include "vm/guest/abi.h"
 #include "vm/kvm.h"
@@ -26,7 +27,8 @@ std::string hex(std::uint64_t v) {
   return buf;
 }
 std::string size_text(std::uint64_t bytes) {
-  return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB" : std::to_string((bytes + 1023) >> 10) + " KiB";
+  return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
+                                : std::to_string((bytes + 1023) >> 10) + " KiB";
 }
 
 constexpr std::uint64_t kHeapHeadroom = 256 * 1024;
@@ -63,24 +65,31 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   const ElfImage& elf = spec.elf;
   g.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
   auto too_small = [&](const std::string& what) {
-    return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name + " (" + what + ")");
+    return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
+                " (" + what + ")");
   };
   for (const auto& seg : elf.segments) {
-    const std::uint64_t start = page_down(seg.vaddr + g.load_bias), end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
+    const std::uint64_t start = page_down(seg.vaddr + g.load_bias),
+                        end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
     if (start < AddressSpace::kUserLowest)
-      return fail(spec.program_name + ": segment at " + hex(seg.vaddr) + " lies in the guest kernel's area (below " +
-                  hex(AddressSpace::kUserLowest) + ")");
+      return fail(spec.program_name + ": segment at " + hex(seg.vaddr) +
+                  " lies in the guest kernel's area (below " + hex(AddressSpace::kUserLowest) + ")");
     for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (!g.space->is_mapped(page) && !g.space->map(page, kPageSize, kProtRead | kProtWrite)) return too_small("loading the executable");
-    std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(spec.elf_bytes.data()) + seg.file_offset, seg.file_size);
-    if (!g.space->fill(seg.vaddr + g.load_bias, bytes)) return fail("loading " + spec.program_name + ": segment write failed");
+      if (!g.space->is_mapped(page) && !g.space->map(page, kPageSize, kProtRead | kProtWrite))
+        return too_small("loading the executable");
+    std::span<const std::uint8_t> bytes(
+        reinterpret_cast<const std::uint8_t*>(spec.elf_bytes.data()) + seg.file_offset, seg.file_size);
+    if (!g.space->fill(seg.vaddr + g.load_bias, bytes))
+      return fail("loading " + spec.program_name + ": segment write failed");
   }
   for (const auto& seg : elf.segments) {
-    const std::uint64_t start = page_down(seg.vaddr + g.load_bias), end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
+    const std::uint64_t start = page_down(seg.vaddr + g.load_bias),
+                        end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       unsigned prot = seg.prot;
       for (const auto& other : elf.segments) {
-        const std::uint64_t o_start = page_down(other.vaddr + g.load_bias), o_end = page_up(other.vaddr + g.load_bias + other.memory_size);
+        const std::uint64_t o_start = page_down(other.vaddr + g.load_bias),
+                            o_end = page_up(other.vaddr + g.load_bias + other.memory_size);
         if (page >= o_start && page < o_end) prot |= other.prot;
       }
       (void)g.space->protect(page, kPageSize, prot);
@@ -91,7 +100,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
 
   // The stack, with guard space below it left unmapped.
   const std::uint64_t stack_size = stack_size_for(spec.memory_bytes);
-  if (!g.space->map(kStackTop - stack_size, stack_size, kProtRead | kProtWrite | (elf.executable_stack ? unsigned{kProtExec} : 0u)))
+  if (!g.space->map(kStackTop - stack_size, stack_size,
+                    kProtRead | kProtWrite | (elf.executable_stack ? unsigned{kProtExec} : 0u)))
     return too_small("the stack");
   AuxvInputs aux;
   aux.phdr = elf.phdr_vaddr + g.load_bias;
@@ -104,7 +114,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   if (::getrandom(aux.random.data(), aux.random.size(), 0) != static_cast<ssize_t>(aux.random.size()))
     return fail_errno("getrandom for AT_RANDOM");
   InitialStack stack = build_initial_stack(kStackTop, spec.argv, spec.envp, aux);
-  if (stack.bytes.size() > stack_size / 2) return fail("arguments and environment too large for the guest's stack");
+  if (stack.bytes.size() > stack_size / 2)
+    return fail("arguments and environment too large for the guest's stack");
   if (!g.space->write(stack.rsp, stack.bytes)) return fail("writing the initial stack");
 
   g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), g.entry, stack.rsp));
@@ -113,24 +124,58 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
 
 int signal_for_vector(unsigned vector) {
   switch (vector) {
-    case 0: case 16: case 19: return SIGFPE;
-    case 1: case 3: return SIGTRAP;
-    case 6: return SIGILL;
-    case 7: return SIGFPE;
-    case 12: case 17: return SIGBUS;
-    default: return SIGSEGV;
+    case 0:
+    case 16:
+    case 19:
+      return SIGFPE;
+    case 1:
+    case 3:
+      return SIGTRAP;
+    case 6:
+      return SIGILL;
+    case 7:
+      return SIGFPE;
+    case 12:
+    case 17:
+      return SIGBUS;
+    default:
+      return SIGSEGV;
   }
 }
 
 const char* vector_name(unsigned vector) {
-  static constexpr const char* kNames[32] = {
-      "divide error", "debug", "NMI", "breakpoint", "overflow", "bound range", "invalid opcode",
-      "device not available", "double fault", "coprocessor overrun", "invalid TSS",
-      "segment not present", "stack fault", "general protection fault", "page fault", "reserved",
-      "x87 floating-point error", "alignment check", "machine check", "SIMD floating-point error",
-      "virtualization exception", "control protection", "reserved", "reserved", "reserved",
-      "reserved", "reserved", "reserved", "hypervisor injection", "VMM communication",
-      "security exception", "reserved"};
+  static constexpr const char* kNames[32] = {"divide error",
+                                             "debug",
+                                             "NMI",
+                                             "breakpoint",
+                                             "overflow",
+                                             "bound range",
+                                             "invalid opcode",
+                                             "device not available",
+                                             "double fault",
+                                             "coprocessor overrun",
+                                             "invalid TSS",
+                                             "segment not present",
+                                             "stack fault",
+                                             "general protection fault",
+                                             "page fault",
+                                             "reserved",
+                                             "x87 floating-point error",
+                                             "alignment check",
+                                             "machine check",
+                                             "SIMD floating-point error",
+                                             "virtualization exception",
+                                             "control protection",
+                                             "reserved",
+                                             "reserved",
+                                             "reserved",
+                                             "reserved",
+                                             "reserved",
+                                             "reserved",
+                                             "hypervisor injection",
+                                             "VMM communication",
+                                             "security exception",
+                                             "reserved"};
   return vector < 32 ? kNames[vector] : "unknown";
 }
 
@@ -148,17 +193,17 @@ void on_timeout(int) {
 class TimeoutTimer {
  public:
   static Result<TimeoutTimer> start(std::chrono::nanoseconds after) {
-    struct sigaction sa{};
+    struct sigaction sa {};
     sa.sa_handler = on_timeout;  // no SA_RESTART: KVM_RUN must return EINTR
     ::sigemptyset(&sa.sa_mask);
     if (::sigaction(SIGALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGALRM");
     TimeoutTimer t;
-    struct sigevent ev{};
+    struct sigevent ev {};
     ev.sigev_notify = SIGEV_SIGNAL;
     ev.sigev_signo = SIGALRM;
     if (::timer_create(CLOCK_MONOTONIC, &ev, &t.id_) != 0) return fail_errno("timer_create");
     t.armed_ = true;
-    struct itimerspec spec{};
+    struct itimerspec spec {};
     spec.it_value.tv_sec = after.count() / 1'000'000'000;
     spec.it_value.tv_nsec = after.count() % 1'000'000'000;
     if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
@@ -189,7 +234,8 @@ Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
   const std::uint64_t size = sizeof(x86::InterruptFrame) + (code ? 8 : 0);
   const std::uint64_t lowest = vector == 8 ? GUEST_KSTACK_TOP : GUEST_KSTACK_BOTTOM;
   const std::uint64_t highest = vector == 8 ? GUEST_DF_STACK_TOP : GUEST_KSTACK_TOP;
-  if (rsp < lowest || rsp + size > highest) return fail("guest kernel stack pointer " + hex(rsp) + " is outside its stack at an exception");
+  if (rsp < lowest || rsp + size > highest)
+    return fail("guest kernel stack pointer " + hex(rsp) + " is outside its stack at an exception");
   const std::uint8_t* p = g.memory->at(rsp, size);
   if (code) std::memcpy(&f.error_code, p, 8);
   std::memcpy(&f.frame, p + (code ? 8 : 0), sizeof f.frame);
@@ -230,7 +276,8 @@ Result<bool> apply(const SyscallResult& r, VcpuAccess& vcpu, GuestOutcome& outco
 }
 }  // namespace
 
-Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vcpu, unsigned port, GuestOutcome& outcome) {
+Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vcpu, unsigned port,
+                              GuestOutcome& outcome) {
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
   if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
     ++outcome.syscalls;
@@ -241,8 +288,9 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
   const unsigned vector = port - HC_PORT_EXCEPTION_BASE;
   Fault f = SPECTRUM_TRY(read_fault(g, vector, regs->rsp));
   if ((f.frame.cs & 3) != 3)
-    return fail("guest kernel took a " + std::string(vector_name(vector)) + " (vector " + std::to_string(vector) +
-                ") in ring 0 at rip " + hex(f.frame.rip) + ", error code " + hex(f.error_code));
+    return fail("guest kernel took a " + std::string(vector_name(vector)) + " (vector " +
+                std::to_string(vector) + ") in ring 0 at rip " + hex(f.frame.rip) + ", error code " +
+                hex(f.error_code));
   if (vector == 14 && f.frame.rip == g.vcpu.lstar) {
     // kvm_pvm: `syscall` jumped to LSTAR in ring 3 and faulted there. rcx and r11 hold the return
     // address and flags as for a real syscall; the kernel's `iretq` uses the rewritten frame.
@@ -260,7 +308,8 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
   outcome.kind = GuestOutcome::Kind::signaled;
   outcome.status = signal_for_vector(vector);
   const char* abbrev = ::sigabbrev_np(outcome.status);
-  outcome.detail = std::string(abbrev ? "SIG" : "") + (abbrev ? abbrev : "") + ": " + vector_name(vector) + " at rip " + hex(f.frame.rip);
+  outcome.detail = std::string(abbrev ? "SIG" : "") + (abbrev ? abbrev : "") + ": " + vector_name(vector) +
+                   " at rip " + hex(f.frame.rip);
   if (vector == 14) {
     kvm_sregs* s = SPECTRUM_TRY(vcpu.sregs());
     outcome.detail += " touching " + hex(s->cr2);
@@ -337,7 +386,8 @@ Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, con
         return fail("guest touched unbacked guest-physical address " + hex(run.mmio.phys_addr));
       default: {
         kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-        return fail("unexpected KVM exit reason " + std::to_string(run.exit_reason) + " at rip " + hex(regs->rip));
+        return fail("unexpected KVM exit reason " + std::to_string(run.exit_reason) + " at rip " +
+                    hex(regs->rip));
       }
     }
   }

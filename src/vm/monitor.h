@@ -20,9 +20,9 @@
 namespace spectrum::vm {
 
 struct GuestSpec {
-  std::string program_name;   // for messages
-  std::string elf_bytes;      // the executable's content
-  ElfImage elf;               // parsed from elf_bytes
+  std::string program_name;  // for messages
+  std::string elf_bytes;     // the executable's content
+  ElfImage elf;              // parsed from elf_bytes
   std::vector<std::string> argv, envp;
   std::uint64_t memory_bytes = 256ull << 20;
 };

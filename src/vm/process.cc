@@ -1,12 +1,6 @@
 #include "vm/process.h"
 
-#include <algorithm>
 #include <asm/termbits.h>
-#include <cerrno>
-#include <climits>
-#include <csignal>
-#include <cstring>
-#include <ctime>
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/openat2.h>
@@ -26,7 +20,13 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#include <iostream>
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 
 namespace spectrum::vm {
 
@@ -77,15 +77,15 @@ static_assert(sizeof(::iovec) == 16);
 using Handler = SyscallResult (*)(Process&, const SyscallRequest&);
 
 #define ARG(n) (req.args[n])
-#define TRY_GUEST(expr)                                                  \
-  ({                                                                     \
-    auto guest_result_ = (expr);                                         \
+#define TRY_GUEST(expr)                                                     \
+  ({                                                                        \
+    auto guest_result_ = (expr);                                            \
     if (!guest_result_) return SyscallResult::error(guest_result_.error()); \
-    std::move(guest_result_).value();                                    \
+    std::move(guest_result_).value();                                       \
   })
-#define TRY_GUEST_VOID(expr)                                             \
-  do {                                                                   \
-    auto guest_result_ = (expr);                                         \
+#define TRY_GUEST_VOID(expr)                                                \
+  do {                                                                      \
+    auto guest_result_ = (expr);                                            \
     if (!guest_result_) return SyscallResult::error(guest_result_.error()); \
   } while (0)
 
@@ -127,8 +127,12 @@ SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_writ
 }
 SyscallResult sys_read(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, false); }
 SyscallResult sys_write(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, false); }
-SyscallResult sys_pread64(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, true); }
-SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, true); }
+SyscallResult sys_pread64(Process& p, const SyscallRequest& req) {
+  return sys_read_write(p, req, false, true);
+}
+SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req) {
+  return sys_read_write(p, req, true, true);
+}
 
 SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write) {
   int fd = host_fd(p, ARG(0));
@@ -137,7 +141,9 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
   std::vector<::iovec> host;
   std::uint64_t total = 0;
   for (std::uint64_t i = 0; i < ARG(2); ++i) {
-    struct GuestIovec { std::uint64_t base, length; };
+    struct GuestIovec {
+      std::uint64_t base, length;
+    };
     auto v = TRY_GUEST(read_struct<GuestIovec>(p, ARG(1) + i * sizeof(GuestIovec)));
     if (v.length > kMaxIo - total) return SyscallResult::error(EINVAL);
     total += v.length;
@@ -147,7 +153,8 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
   }
   if (host.empty()) return SyscallResult::ret(0);
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
-  return SyscallResult::ret(host_result(is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count)));
+  return SyscallResult::ret(
+      host_result(is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count)));
 }
 SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
 SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }
@@ -178,7 +185,8 @@ SyscallResult dup_to(Process& p, std::uint64_t old_fd, std::int64_t new_fd, bool
 }
 SyscallResult sys_dup(Process& p, const SyscallRequest& req) { return dup_to(p, ARG(0), -1, false); }
 SyscallResult sys_dup2(Process& p, const SyscallRequest& req) {
-  if (ARG(0) == ARG(1)) return p.fd(static_cast<std::int64_t>(ARG(0))) ? SyscallResult::ret(ARG(1)) : SyscallResult::error(EBADF);
+  if (ARG(0) == ARG(1))
+    return p.fd(static_cast<std::int64_t>(ARG(0))) ? SyscallResult::ret(ARG(1)) : SyscallResult::error(EBADF);
   return dup_to(p, ARG(0), static_cast<std::int64_t>(ARG(1)), false);
 }
 SyscallResult sys_dup3(Process& p, const SyscallRequest& req) {
@@ -190,19 +198,28 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);
   switch (ARG(1)) {
-    case F_GETFD: return SyscallResult::ret(e->cloexec ? FD_CLOEXEC : 0);
-    case F_SETFD: e->cloexec = ARG(2) & FD_CLOEXEC; return SyscallResult::ret(0);
-    case F_GETFL: return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_GETFL)) & ~O_CLOEXEC);
-    case F_SETFL: return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
+    case F_GETFD:
+      return SyscallResult::ret(e->cloexec ? FD_CLOEXEC : 0);
+    case F_SETFD:
+      e->cloexec = ARG(2) & FD_CLOEXEC;
+      return SyscallResult::ret(0);
+    case F_GETFL:
+      return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_GETFL)) & ~O_CLOEXEC);
+    case F_SETFL:
+      return SyscallResult::ret(
+          host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
     case F_DUPFD:
     case F_DUPFD_CLOEXEC: {
       auto* src = e;
       UniqueFd copy(::fcntl(src->host.get(), F_DUPFD_CLOEXEC, 0));
       if (!copy) return SyscallResult::error(errno);
       if (ARG(2) >= kMaxFds) return SyscallResult::error(EINVAL);
-      return SyscallResult::ret(TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC}, static_cast<int>(ARG(2)))));
+      return SyscallResult::ret(
+          TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC},
+                                 static_cast<int>(ARG(2)))));
     }
-    default: return SyscallResult::error(EINVAL);
+    default:
+      return SyscallResult::error(EINVAL);
   }
 }
 
@@ -239,11 +256,12 @@ SyscallResult sys_sendfile(Process& p, const SyscallRequest& req) {
 
 // ---- paths ----
 
-constexpr int kAllowedOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND |
-                                  O_NONBLOCK | O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC |
-                                  O_SYNC | O_PATH | O_NOATIME;
+constexpr int kAllowedOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
+                                  O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_SYNC | O_PATH |
+                                  O_NOATIME;
 
-SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t flags, std::uint64_t mode) {
+SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t flags,
+                          std::uint64_t mode) {
   auto path = TRY_GUEST(read_path(p, path_ptr));
   auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
   int f = static_cast<int>(flags) & kAllowedOpenFlags;
@@ -251,10 +269,15 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.umask_) : 0));
   struct stat st;
   bool is_dir = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
-  return SyscallResult::ret(TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir, (f & O_CLOEXEC) != 0})));
+  return SyscallResult::ret(
+      TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir, (f & O_CLOEXEC) != 0})));
 }
-SyscallResult sys_open(Process& p, const SyscallRequest& req) { return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2)); }
-SyscallResult sys_openat(Process& p, const SyscallRequest& req) { return open_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3)); }
+SyscallResult sys_open(Process& p, const SyscallRequest& req) {
+  return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));
+}
+SyscallResult sys_openat(Process& p, const SyscallRequest& req) {
+  return open_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3));
+}
 
 // An O_PATH fd of a guest path (optionally not following a final symlink).
 GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, bool follow, bool allow_empty) {
@@ -281,8 +304,12 @@ SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   TRY_GUEST_VOID(write_struct(p, buf, st));
   return SyscallResult::ret(0);
 }
-SyscallResult sys_stat(Process& p, const SyscallRequest& req) { return stat_common(p, AT_FDCWD, ARG(0), ARG(1), 0); }
-SyscallResult sys_lstat(Process& p, const SyscallRequest& req) { return stat_common(p, AT_FDCWD, ARG(0), ARG(1), AT_SYMLINK_NOFOLLOW); }
+SyscallResult sys_stat(Process& p, const SyscallRequest& req) {
+  return stat_common(p, AT_FDCWD, ARG(0), ARG(1), 0);
+}
+SyscallResult sys_lstat(Process& p, const SyscallRequest& req) {
+  return stat_common(p, AT_FDCWD, ARG(0), ARG(1), AT_SYMLINK_NOFOLLOW);
+}
 SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req) {
   return stat_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
 }
@@ -296,9 +323,11 @@ SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_statx(Process& p, const SyscallRequest& req) {
   const int flags = static_cast<int>(ARG(2));
-  auto fd = TRY_GUEST(path_fd(p, static_cast<int>(ARG(0)), ARG(1), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  auto fd = TRY_GUEST(
+      path_fd(p, static_cast<int>(ARG(0)), ARG(1), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
   struct statx st;
-  if (::statx(fd.get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(ARG(3)), &st) != 0)
+  if (::statx(fd.get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(ARG(3)),
+              &st) != 0)
     return SyscallResult::error(errno);
   TRY_GUEST_VOID(write_struct(p, ARG(4), st));
   return SyscallResult::ret(0);
@@ -312,10 +341,12 @@ SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req) {
   return SyscallResult::ret(0);
 }
 
-SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, std::uint64_t size) {
+SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf,
+                              std::uint64_t size) {
   if (static_cast<std::int64_t>(size) <= 0) return SyscallResult::error(EINVAL);
   // The one /proc link programs rely on (busybox, to find itself); the guest has no /proc.
-  if (auto path = p.space_.read_string(path_ptr, kMaxPath - 1); path && *path == "/proc/self/exe" && !p.config_.executable.empty()) {
+  if (auto path = p.space_.read_string(path_ptr, kMaxPath - 1);
+      path && *path == "/proc/self/exe" && !p.config_.executable.empty()) {
     const std::string& exe = p.config_.executable;
     const std::size_t n = std::min<std::size_t>(exe.size(), size);
     TRY_GUEST_VOID(p.space_.write(buf, {reinterpret_cast<const std::uint8_t*>(exe.data()), n}));
@@ -325,19 +356,29 @@ SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std
   std::string target(std::min<std::uint64_t>(size, kMaxPath), '\0');
   long n = ::readlinkat(fd.get(), "", target.data(), target.size());
   if (n < 0) return SyscallResult::error(errno);
-  TRY_GUEST_VOID(p.space_.write(buf, {reinterpret_cast<const std::uint8_t*>(target.data()), static_cast<std::size_t>(n)}));
+  TRY_GUEST_VOID(p.space_.write(
+      buf, {reinterpret_cast<const std::uint8_t*>(target.data()), static_cast<std::size_t>(n)}));
   return SyscallResult::ret(n);
 }
-SyscallResult sys_readlink(Process& p, const SyscallRequest& req) { return readlink_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2)); }
-SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req) { return readlink_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3)); }
+SyscallResult sys_readlink(Process& p, const SyscallRequest& req) {
+  return readlink_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));
+}
+SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req) {
+  return readlink_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3));
+}
 
 SyscallResult access_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t mode, int flags) {
   auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
   if ((mode & W_OK) && p.config_.read_only) return SyscallResult::error(EROFS);
-  return SyscallResult::ret(host_result(::syscall(SYS_faccessat2, fd.get(), "", static_cast<int>(mode), AT_EMPTY_PATH)));
+  return SyscallResult::ret(
+      host_result(::syscall(SYS_faccessat2, fd.get(), "", static_cast<int>(mode), AT_EMPTY_PATH)));
 }
-SyscallResult sys_access(Process& p, const SyscallRequest& req) { return access_common(p, AT_FDCWD, ARG(0), ARG(1), 0); }
-SyscallResult sys_faccessat(Process& p, const SyscallRequest& req) { return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), 0); }
+SyscallResult sys_access(Process& p, const SyscallRequest& req) {
+  return access_common(p, AT_FDCWD, ARG(0), ARG(1), 0);
+}
+SyscallResult sys_faccessat(Process& p, const SyscallRequest& req) {
+  return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), 0);
+}
 SyscallResult sys_faccessat2(Process& p, const SyscallRequest& req) {
   return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
 }
@@ -355,7 +396,8 @@ SyscallResult sys_getdents64(Process& p, const SyscallRequest& req) {
 SyscallResult sys_getcwd(Process& p, const SyscallRequest& req) {
   const std::string& cwd = p.config_.cwd;
   if (ARG(1) < cwd.size() + 1) return SyscallResult::error(ERANGE);
-  TRY_GUEST_VOID(p.space_.write(ARG(0), {reinterpret_cast<const std::uint8_t*>(cwd.c_str()), cwd.size() + 1}));
+  TRY_GUEST_VOID(
+      p.space_.write(ARG(0), {reinterpret_cast<const std::uint8_t*>(cwd.c_str()), cwd.size() + 1}));
   return SyscallResult::ret(static_cast<std::int64_t>(cwd.size() + 1));
 }
 SyscallResult sys_chdir(Process& p, const SyscallRequest& req) {
@@ -395,28 +437,45 @@ GuestResult<ParentAndName> parent_of(Process& p, int dirfd, std::uint64_t path_p
 }
 SyscallResult mkdir_common(Process& p, int dirfd, std::uint64_t path, std::uint64_t mode) {
   auto target = TRY_GUEST(parent_of(p, dirfd, path));
-  return SyscallResult::ret(host_result(::mkdirat(target.parent.get(), target.name.c_str(), static_cast<mode_t>(mode & 07777 & ~p.umask_))));
+  return SyscallResult::ret(host_result(
+      ::mkdirat(target.parent.get(), target.name.c_str(), static_cast<mode_t>(mode & 07777 & ~p.umask_))));
 }
-SyscallResult sys_mkdir(Process& p, const SyscallRequest& req) { return mkdir_common(p, AT_FDCWD, ARG(0), ARG(1)); }
-SyscallResult sys_mkdirat(Process& p, const SyscallRequest& req) { return mkdir_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2)); }
+SyscallResult sys_mkdir(Process& p, const SyscallRequest& req) {
+  return mkdir_common(p, AT_FDCWD, ARG(0), ARG(1));
+}
+SyscallResult sys_mkdirat(Process& p, const SyscallRequest& req) {
+  return mkdir_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2));
+}
 SyscallResult unlink_common(Process& p, int dirfd, std::uint64_t path, int flags) {
   auto target = TRY_GUEST(parent_of(p, dirfd, path));
-  return SyscallResult::ret(host_result(::unlinkat(target.parent.get(), target.name.c_str(), flags & AT_REMOVEDIR)));
+  return SyscallResult::ret(
+      host_result(::unlinkat(target.parent.get(), target.name.c_str(), flags & AT_REMOVEDIR)));
 }
-SyscallResult sys_unlink(Process& p, const SyscallRequest& req) { return unlink_common(p, AT_FDCWD, ARG(0), 0); }
-SyscallResult sys_rmdir(Process& p, const SyscallRequest& req) { return unlink_common(p, AT_FDCWD, ARG(0), AT_REMOVEDIR); }
-SyscallResult sys_unlinkat(Process& p, const SyscallRequest& req) { return unlink_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2))); }
-SyscallResult rename_common(Process& p, int old_dir, std::uint64_t old_path, int new_dir, std::uint64_t new_path, unsigned flags) {
+SyscallResult sys_unlink(Process& p, const SyscallRequest& req) {
+  return unlink_common(p, AT_FDCWD, ARG(0), 0);
+}
+SyscallResult sys_rmdir(Process& p, const SyscallRequest& req) {
+  return unlink_common(p, AT_FDCWD, ARG(0), AT_REMOVEDIR);
+}
+SyscallResult sys_unlinkat(Process& p, const SyscallRequest& req) {
+  return unlink_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)));
+}
+SyscallResult rename_common(Process& p, int old_dir, std::uint64_t old_path, int new_dir,
+                            std::uint64_t new_path, unsigned flags) {
   auto from = TRY_GUEST(parent_of(p, old_dir, old_path));
   auto to = TRY_GUEST(parent_of(p, new_dir, new_path));
-  return SyscallResult::ret(host_result(::renameat2(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags)));
+  return SyscallResult::ret(host_result(
+      ::renameat2(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags)));
 }
-SyscallResult sys_rename(Process& p, const SyscallRequest& req) { return rename_common(p, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0); }
+SyscallResult sys_rename(Process& p, const SyscallRequest& req) {
+  return rename_common(p, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0);
+}
 SyscallResult sys_renameat(Process& p, const SyscallRequest& req) {
   return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3), 0);
 }
 SyscallResult sys_renameat2(Process& p, const SyscallRequest& req) {
-  return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3), static_cast<unsigned>(ARG(4)));
+  return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3),
+                       static_cast<unsigned>(ARG(4)));
 }
 SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
   int fd = host_fd(p, ARG(0));
@@ -456,7 +515,8 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
   const unsigned prot = static_cast<unsigned>(ARG(2));
   const int flags = static_cast<int>(ARG(3));
   const int guest_fd = static_cast<int>(ARG(4));
-  if (length == 0 || length > AddressSpace::kUserEnd || (offset & kPageMask)) return SyscallResult::error(EINVAL);
+  if (length == 0 || length > AddressSpace::kUserEnd || (offset & kPageMask))
+    return SyscallResult::error(EINVAL);
   if (prot & ~unsigned{PROT_READ | PROT_WRITE | PROT_EXEC}) return SyscallResult::error(EINVAL);
   const bool anonymous = flags & MAP_ANONYMOUS;
   const int sharing = flags & MAP_SHARED_VALIDATE;
@@ -473,9 +533,11 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     address = hint;
   } else {
     address = 0;
-    if (hint && !(hint & kPageMask) && hint >= AddressSpace::kUserLowest && size <= AddressSpace::kUserEnd - hint) {
+    if (hint && !(hint & kPageMask) && hint >= AddressSpace::kUserLowest &&
+        size <= AddressSpace::kUserEnd - hint) {
       bool free = true;
-      for (std::uint64_t page = hint; free && page < hint + size; page += kPageSize) free = !p.space_.is_mapped(page);
+      for (std::uint64_t page = hint; free && page < hint + size; page += kPageSize)
+        free = !p.space_.is_mapped(page);
       if (free) address = hint;
     }
     if (!address) address = TRY_GUEST(p.space_.find_free(size));
@@ -489,7 +551,10 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
   if (!anonymous) {
     // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
     auto iov = p.guest_iovecs(address, length, Access::write);
-    long n = iov ? ::preadv(source, iov->data(), static_cast<int>(std::min<std::size_t>(iov->size(), IOV_MAX)), static_cast<off_t>(offset)) : -1;
+    long n =
+        iov ? ::preadv(source, iov->data(), static_cast<int>(std::min<std::size_t>(iov->size(), IOV_MAX)),
+                       static_cast<off_t>(offset))
+            : -1;
     if (n < 0) {
       int err = iov ? errno : iov.error();
       (void)p.space_.unmap(address, size);
@@ -521,15 +586,17 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
   for (std::uint64_t page = old_address; page < old_address + old_size; page += kPageSize)
     if (!p.space_.is_mapped(page)) return SyscallResult::error(EFAULT);
   const std::uint64_t pte = p.space_.entry(old_address);
-  const unsigned prot = (pte & x86::kPteProtNone) ? 0u
-                        : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
-                              ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
+  const unsigned prot = (pte & x86::kPteProtNone)
+                            ? 0u
+                            : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
+                                  ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
   if (new_size <= old_size) {
     if (new_size < old_size) TRY_GUEST_VOID(p.space_.unmap(old_address + new_size, old_size - new_size));
     return SyscallResult::ret(static_cast<std::int64_t>(old_address));
   }
   bool grows_in_place = old_address + new_size <= AddressSpace::kUserEnd;
-  for (std::uint64_t page = old_address + old_size; grows_in_place && page < old_address + new_size; page += kPageSize)
+  for (std::uint64_t page = old_address + old_size; grows_in_place && page < old_address + new_size;
+       page += kPageSize)
     grows_in_place = !p.space_.is_mapped(page);
   if (grows_in_place) {
     TRY_GUEST_VOID(p.space_.map(old_address + old_size, new_size - old_size, prot));
@@ -553,7 +620,8 @@ SyscallResult sys_madvise(Process& p, const SyscallRequest& req) {
     // Private anonymous memory reads as zero afterwards: let the host drop the frames' pages.
     for (std::uint64_t page = ARG(0); page < ARG(0) + page_up(ARG(1)); page += kPageSize) {
       std::uint64_t pte = p.space_.entry(page);
-      if (pte & (x86::kPtePresent | x86::kPteProtNone)) p.memory_.discard(pte & x86::kPteAddressMask, kPageSize);
+      if (pte & (x86::kPtePresent | x86::kPteProtNone))
+        p.memory_.discard(pte & x86::kPteAddressMask, kPageSize);
     }
   }
   return SyscallResult::ret(0);
@@ -577,29 +645,41 @@ SyscallResult sys_arch_prctl(Process& p, const SyscallRequest& req) {
       p.gs_base_ = ARG(1);
       r.gs_base = ARG(1);
       return r;
-    case kGetFs: TRY_GUEST_VOID(write_struct(p, ARG(1), p.fs_base_)); return r;
-    case kGetGs: TRY_GUEST_VOID(write_struct(p, ARG(1), p.gs_base_)); return r;
-    default: return SyscallResult::error(EINVAL);
+    case kGetFs:
+      TRY_GUEST_VOID(write_struct(p, ARG(1), p.fs_base_));
+      return r;
+    case kGetGs:
+      TRY_GUEST_VOID(write_struct(p, ARG(1), p.gs_base_));
+      return r;
+    default:
+      return SyscallResult::error(EINVAL);
   }
 }
 SyscallResult sys_prctl(Process& p, const SyscallRequest& req) {
   switch (ARG(0)) {
-    case PR_GET_NAME: TRY_GUEST_VOID(write_struct(p, ARG(1), p.thread_name_)); return SyscallResult::ret(0);
+    case PR_GET_NAME:
+      TRY_GUEST_VOID(write_struct(p, ARG(1), p.thread_name_));
+      return SyscallResult::ret(0);
     case PR_SET_NAME: {
       auto name = TRY_GUEST(p.space_.read_string(ARG(1), 4096));
       p.thread_name_ = {};
       std::memcpy(p.thread_name_.data(), name.data(), std::min<std::size_t>(name.size(), 15));
       return SyscallResult::ret(0);
     }
-    case PR_SET_NO_NEW_PRIVS: return SyscallResult::ret(0);  // nothing to gain privileges from
-    case PR_GET_NO_NEW_PRIVS: return SyscallResult::ret(1);
-    case PR_GET_DUMPABLE: return SyscallResult::ret(0);
-    case PR_SET_DUMPABLE: return SyscallResult::ret(0);
-    default: return SyscallResult::error(EINVAL);
+    case PR_SET_NO_NEW_PRIVS:
+      return SyscallResult::ret(0);  // nothing to gain privileges from
+    case PR_GET_NO_NEW_PRIVS:
+      return SyscallResult::ret(1);
+    case PR_GET_DUMPABLE:
+      return SyscallResult::ret(0);
+    case PR_SET_DUMPABLE:
+      return SyscallResult::ret(0);
+    default:
+      return SyscallResult::error(EINVAL);
   }
 }
-SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }    // pid, tid
-SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }   // ids, yield
+SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }   // pid, tid
+SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }  // ids, yield
 SyscallResult sys_exit(Process&, const SyscallRequest& req) {
   return {SyscallResult::Kind::exit, static_cast<std::int64_t>(ARG(0) & 0xFF), {}, {}};
 }
@@ -622,10 +702,17 @@ SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req) {
     auto set = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(1)));
     set &= ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
     switch (ARG(0)) {
-      case SIG_BLOCK: p.sigmask_ |= set; break;
-      case SIG_UNBLOCK: p.sigmask_ &= ~set; break;
-      case SIG_SETMASK: p.sigmask_ = set; break;
-      default: return SyscallResult::error(EINVAL);
+      case SIG_BLOCK:
+        p.sigmask_ |= set;
+        break;
+      case SIG_UNBLOCK:
+        p.sigmask_ &= ~set;
+        break;
+      case SIG_SETMASK:
+        p.sigmask_ = set;
+        break;
+      default:
+        return SyscallResult::error(EINVAL);
     }
   }
   if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), old));
@@ -639,7 +726,8 @@ SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
   if (sig == 0) return SyscallResult::ret(0);
   const bool ignored = p.sigactions_[sig][0] == reinterpret_cast<std::uint64_t>(SIG_IGN);
   const bool ignored_by_default = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-  if ((ignored || (ignored_by_default && p.sigactions_[sig][0] == 0)) && sig != SIGKILL) return SyscallResult::ret(0);
+  if ((ignored || (ignored_by_default && p.sigactions_[sig][0] == 0)) && sig != SIGKILL)
+    return SyscallResult::ret(0);
   return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}};
 }
 SyscallResult sys_kill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
@@ -675,7 +763,9 @@ SyscallResult sys_uname(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
-  struct rlimit64 { std::uint64_t cur, max; } l{RLIM_INFINITY, RLIM_INFINITY};
+  struct rlimit64 {
+    std::uint64_t cur, max;
+  } l{RLIM_INFINITY, RLIM_INFINITY};
   if (resource == RLIMIT_STACK) l = {8 << 20, RLIM_INFINITY};
   if (resource == RLIMIT_NOFILE) l = {kMaxFds, kMaxFds};
   if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.config_.memory_bytes, p.config_.memory_bytes};
@@ -683,7 +773,9 @@ SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
   if (out) TRY_GUEST_VOID(write_struct(p, out, l));
   return SyscallResult::ret(0);
 }
-SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req) { return limit_of(p, static_cast<unsigned>(ARG(0)), ARG(1)); }
+SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req) {
+  return limit_of(p, static_cast<unsigned>(ARG(0)), ARG(1));
+}
 SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req) {
   if (ARG(0) != 0 && ARG(0) != 1) return SyscallResult::error(ESRCH);
   if (ARG(2)) return SyscallResult::error(EPERM);
@@ -732,7 +824,9 @@ SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
 SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req) {
   struct timespec ts;
   ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct timeval tv{ts.tv_sec, ts.tv_nsec / 1000};
+  struct timeval tv {
+    ts.tv_sec, ts.tv_nsec / 1000
+  };
   if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), tv));
   return SyscallResult::ret(0);
 }
@@ -741,18 +835,23 @@ SyscallResult sys_time(Process& p, const SyscallRequest& req) {
   if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), now));
   return SyscallResult::ret(now);
 }
-SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t remain_ptr, clockid_t clock, int flags) {
+SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t remain_ptr, clockid_t clock,
+                        int flags) {
   auto ts = TRY_GUEST(read_struct<struct timespec>(p, request_ptr));
   if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0) return SyscallResult::error(EINVAL);
-  struct timespec left{};
+  struct timespec left {};
   int r = ::clock_nanosleep(clock, flags, &ts, &left);  // the timeout's signal interrupts it (EINTR)
   if (r == EINTR && remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, left));
   return r == 0 ? SyscallResult::ret(0) : SyscallResult::error(r);
 }
-SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req) { return sleep_for(p, ARG(0), ARG(1), CLOCK_MONOTONIC, 0); }
+SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req) {
+  return sleep_for(p, ARG(0), ARG(1), CLOCK_MONOTONIC, 0);
+}
 SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req) {
-  if (ARG(0) != CLOCK_REALTIME && ARG(0) != CLOCK_MONOTONIC && ARG(0) != CLOCK_BOOTTIME) return SyscallResult::error(EINVAL);
-  return sleep_for(p, ARG(2), ARG(3), static_cast<clockid_t>(ARG(0)), static_cast<int>(ARG(1)) & TIMER_ABSTIME);
+  if (ARG(0) != CLOCK_REALTIME && ARG(0) != CLOCK_MONOTONIC && ARG(0) != CLOCK_BOOTTIME)
+    return SyscallResult::error(EINVAL);
+  return sleep_for(p, ARG(2), ARG(3), static_cast<clockid_t>(ARG(0)),
+                   static_cast<int>(ARG(1)) & TIMER_ABSTIME);
 }
 SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
   const std::uint64_t length = std::min<std::uint64_t>(ARG(1), 1 << 25);
@@ -760,7 +859,8 @@ SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
   auto iov = TRY_GUEST(p.guest_iovecs(ARG(0), length, Access::write));
   std::int64_t total = 0;
   for (const auto& v : iov) {
-    long n = ::getrandom(v.iov_base, v.iov_len, static_cast<unsigned>(ARG(2)) & (GRND_NONBLOCK | GRND_INSECURE));
+    long n =
+        ::getrandom(v.iov_base, v.iov_len, static_cast<unsigned>(ARG(2)) & (GRND_NONBLOCK | GRND_INSECURE));
     if (n < 0) return total ? SyscallResult::ret(total) : SyscallResult::error(errno);
     total += n;
     if (static_cast<std::size_t>(n) < v.iov_len) break;
@@ -775,8 +875,10 @@ SyscallResult sys_fork_family(Process& p, const SyscallRequest& req) {
     p.refuse_once(req.number, "clone with CLONE_VM (threads): the vm tier runs one thread on one vCPU");
     return SyscallResult::error(ENOSYS);
   }
-  const char* what = req.number == SYS_fork ? "fork" : req.number == SYS_vfork ? "vfork"
-                     : req.number == SYS_clone3 ? "clone3" : "clone without CLONE_VM";
+  const char* what = req.number == SYS_fork     ? "fork"
+                     : req.number == SYS_vfork  ? "vfork"
+                     : req.number == SYS_clone3 ? "clone3"
+                                                : "clone without CLONE_VM";
   p.refuse_once(req.number, std::string(what) + ": processes that fork are not supported by the vm tier yet");
   return SyscallResult::error(ENOSYS);
 }
@@ -788,34 +890,96 @@ struct Row {
   Handler handler;
 };
 constexpr Row kTable[] = {
-    {SYS_read, sys_read}, {SYS_write, sys_write}, {SYS_pread64, sys_pread64}, {SYS_pwrite64, sys_pwrite64},
-    {SYS_readv, sys_readv}, {SYS_writev, sys_writev}, {SYS_close, sys_close}, {SYS_lseek, sys_lseek},
-    {SYS_dup, sys_dup}, {SYS_dup2, sys_dup2}, {SYS_dup3, sys_dup3}, {SYS_fcntl, sys_fcntl},
-    {SYS_ioctl, sys_ioctl}, {SYS_sendfile, sys_sendfile},
-    {SYS_open, sys_open}, {SYS_openat, sys_openat}, {SYS_stat, sys_stat}, {SYS_lstat, sys_lstat},
-    {SYS_fstat, sys_fstat}, {SYS_newfstatat, sys_newfstatat}, {SYS_statx, sys_statx}, {SYS_fstatfs, sys_fstatfs},
-    {SYS_readlink, sys_readlink}, {SYS_readlinkat, sys_readlinkat}, {SYS_access, sys_access},
-    {SYS_faccessat, sys_faccessat}, {SYS_faccessat2, sys_faccessat2}, {SYS_getdents64, sys_getdents64},
-    {SYS_getcwd, sys_getcwd}, {SYS_chdir, sys_chdir}, {SYS_fchdir, sys_fchdir},
-    {SYS_mkdir, sys_mkdir}, {SYS_mkdirat, sys_mkdirat}, {SYS_unlink, sys_unlink}, {SYS_rmdir, sys_rmdir},
-    {SYS_unlinkat, sys_unlinkat}, {SYS_rename, sys_rename}, {SYS_renameat, sys_renameat},
-    {SYS_renameat2, sys_renameat2}, {SYS_ftruncate, sys_ftruncate}, {SYS_fsync, sys_fsync},
-    {SYS_fdatasync, sys_fsync}, {SYS_umask, sys_umask}, {SYS_fadvise64, sys_zero},
-    {SYS_brk, sys_brk}, {SYS_mmap, sys_mmap}, {SYS_munmap, sys_munmap}, {SYS_mprotect, sys_mprotect},
-    {SYS_madvise, sys_madvise}, {SYS_mremap, sys_mremap},
-    {SYS_arch_prctl, sys_arch_prctl}, {SYS_prctl, sys_prctl}, {SYS_set_tid_address, sys_one}, {SYS_set_robust_list, sys_zero},
-    {SYS_futex, sys_futex}, {SYS_rt_sigaction, sys_rt_sigaction}, {SYS_rt_sigprocmask, sys_rt_sigprocmask},
-    {SYS_sigaltstack, sys_zero}, {SYS_kill, sys_kill}, {SYS_tkill, sys_tkill}, {SYS_tgkill, sys_tgkill},
-    {SYS_getpid, sys_one}, {SYS_gettid, sys_one}, {SYS_getppid, sys_zero}, {SYS_getuid, sys_zero},
-    {SYS_geteuid, sys_zero}, {SYS_getgid, sys_zero}, {SYS_getegid, sys_zero}, {SYS_getpgrp, sys_one},
-    {SYS_getpgid, sys_one}, {SYS_getsid, sys_one}, {SYS_setpgid, sys_zero}, {SYS_sched_yield, sys_zero},
-    {SYS_exit, sys_exit}, {SYS_exit_group, sys_exit}, {SYS_uname, sys_uname},
-    {SYS_getrlimit, sys_getrlimit}, {SYS_prlimit64, sys_prlimit64},
-    {SYS_sched_getaffinity, sys_sched_getaffinity}, {SYS_sysinfo, sys_sysinfo},
-    {SYS_clock_gettime, sys_clock_gettime}, {SYS_clock_getres, sys_clock_getres},
-    {SYS_gettimeofday, sys_gettimeofday}, {SYS_time, sys_time}, {SYS_nanosleep, sys_nanosleep},
-    {SYS_clock_nanosleep, sys_clock_nanosleep}, {SYS_getrandom, sys_getrandom},
-    {SYS_fork, sys_fork_family}, {SYS_vfork, sys_fork_family}, {SYS_clone, sys_fork_family},
+    {SYS_read, sys_read},
+    {SYS_write, sys_write},
+    {SYS_pread64, sys_pread64},
+    {SYS_pwrite64, sys_pwrite64},
+    {SYS_readv, sys_readv},
+    {SYS_writev, sys_writev},
+    {SYS_close, sys_close},
+    {SYS_lseek, sys_lseek},
+    {SYS_dup, sys_dup},
+    {SYS_dup2, sys_dup2},
+    {SYS_dup3, sys_dup3},
+    {SYS_fcntl, sys_fcntl},
+    {SYS_ioctl, sys_ioctl},
+    {SYS_sendfile, sys_sendfile},
+    {SYS_open, sys_open},
+    {SYS_openat, sys_openat},
+    {SYS_stat, sys_stat},
+    {SYS_lstat, sys_lstat},
+    {SYS_fstat, sys_fstat},
+    {SYS_newfstatat, sys_newfstatat},
+    {SYS_statx, sys_statx},
+    {SYS_fstatfs, sys_fstatfs},
+    {SYS_readlink, sys_readlink},
+    {SYS_readlinkat, sys_readlinkat},
+    {SYS_access, sys_access},
+    {SYS_faccessat, sys_faccessat},
+    {SYS_faccessat2, sys_faccessat2},
+    {SYS_getdents64, sys_getdents64},
+    {SYS_getcwd, sys_getcwd},
+    {SYS_chdir, sys_chdir},
+    {SYS_fchdir, sys_fchdir},
+    {SYS_mkdir, sys_mkdir},
+    {SYS_mkdirat, sys_mkdirat},
+    {SYS_unlink, sys_unlink},
+    {SYS_rmdir, sys_rmdir},
+    {SYS_unlinkat, sys_unlinkat},
+    {SYS_rename, sys_rename},
+    {SYS_renameat, sys_renameat},
+    {SYS_renameat2, sys_renameat2},
+    {SYS_ftruncate, sys_ftruncate},
+    {SYS_fsync, sys_fsync},
+    {SYS_fdatasync, sys_fsync},
+    {SYS_umask, sys_umask},
+    {SYS_fadvise64, sys_zero},
+    {SYS_brk, sys_brk},
+    {SYS_mmap, sys_mmap},
+    {SYS_munmap, sys_munmap},
+    {SYS_mprotect, sys_mprotect},
+    {SYS_madvise, sys_madvise},
+    {SYS_mremap, sys_mremap},
+    {SYS_arch_prctl, sys_arch_prctl},
+    {SYS_prctl, sys_prctl},
+    {SYS_set_tid_address, sys_one},
+    {SYS_set_robust_list, sys_zero},
+    {SYS_futex, sys_futex},
+    {SYS_rt_sigaction, sys_rt_sigaction},
+    {SYS_rt_sigprocmask, sys_rt_sigprocmask},
+    {SYS_sigaltstack, sys_zero},
+    {SYS_kill, sys_kill},
+    {SYS_tkill, sys_tkill},
+    {SYS_tgkill, sys_tgkill},
+    {SYS_getpid, sys_one},
+    {SYS_gettid, sys_one},
+    {SYS_getppid, sys_zero},
+    {SYS_getuid, sys_zero},
+    {SYS_geteuid, sys_zero},
+    {SYS_getgid, sys_zero},
+    {SYS_getegid, sys_zero},
+    {SYS_getpgrp, sys_one},
+    {SYS_getpgid, sys_one},
+    {SYS_getsid, sys_one},
+    {SYS_setpgid, sys_zero},
+    {SYS_sched_yield, sys_zero},
+    {SYS_exit, sys_exit},
+    {SYS_exit_group, sys_exit},
+    {SYS_uname, sys_uname},
+    {SYS_getrlimit, sys_getrlimit},
+    {SYS_prlimit64, sys_prlimit64},
+    {SYS_sched_getaffinity, sys_sched_getaffinity},
+    {SYS_sysinfo, sys_sysinfo},
+    {SYS_clock_gettime, sys_clock_gettime},
+    {SYS_clock_getres, sys_clock_getres},
+    {SYS_gettimeofday, sys_gettimeofday},
+    {SYS_time, sys_time},
+    {SYS_nanosleep, sys_nanosleep},
+    {SYS_clock_nanosleep, sys_clock_nanosleep},
+    {SYS_getrandom, sys_getrandom},
+    {SYS_fork, sys_fork_family},
+    {SYS_vfork, sys_fork_family},
+    {SYS_clone, sys_fork_family},
     {SYS_clone3, sys_fork_family},
     // Answered ENOSYS on purpose, without a log line: glibc probes it at every start and copes.
     {SYS_rseq, sys_no_rseq},
@@ -846,8 +1010,10 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
 }
 
 void Process::log(const std::string& line) const {
-  if (config_.log) config_.log(line);
-  else std::cerr << line << '\n';
+  if (config_.log)
+    config_.log(line);
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 void Process::refuse_once(std::uint64_t number, const std::string& why) {
@@ -855,7 +1021,8 @@ void Process::refuse_once(std::uint64_t number, const std::string& why) {
     if (refused_logged_.test(number)) return;
     refused_logged_.set(number);
   }
-  log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) + ") with ENOSYS: " + why);
+  log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) +
+      ") with ENOSYS: " + why);
 }
 
 std::string Process::syscall_name(std::uint64_t number) {
@@ -903,15 +1070,17 @@ GuestResult<std::string> Process::guest_path(int dirfd, const std::string& path)
   if (dirfd == AT_FDCWD) {
     base = config_.cwd;
   } else {
-    if (dirfd < 0 || static_cast<std::size_t>(dirfd) >= fds_.size() || !fds_[dirfd]) return std::unexpected(EBADF);
+    if (dirfd < 0 || static_cast<std::size_t>(dirfd) >= fds_.size() || !fds_[dirfd])
+      return std::unexpected(EBADF);
     if (!fds_[dirfd]->directory) return std::unexpected(ENOTDIR);
     base = fds_[dirfd]->path;
   }
   return base + (base.back() == '/' ? "" : "/") + path;
 }
 
-GuestResult<UniqueFd> Process::open_in_root(const std::string& absolute_path, int flags, unsigned mode) const {
-  struct open_how how{};
+GuestResult<UniqueFd> Process::open_in_root(const std::string& absolute_path, int flags,
+                                            unsigned mode) const {
+  struct open_how how {};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
   how.mode = (flags & O_CREAT) ? mode : 0;
   // The kernel resolves the path as if the root filesystem were "/": "..", absolute symlinks and
@@ -922,9 +1091,11 @@ GuestResult<UniqueFd> Process::open_in_root(const std::string& absolute_path, in
   return UniqueFd(static_cast<int>(fd));
 }
 
-GuestResult<std::vector<::iovec>> Process::guest_iovecs(std::uint64_t vaddr, std::uint64_t length, Access access) const {
+GuestResult<std::vector<::iovec>> Process::guest_iovecs(std::uint64_t vaddr, std::uint64_t length,
+                                                        Access access) const {
   std::vector<::iovec> out;
-  if (length > AddressSpace::kUserEnd || vaddr > AddressSpace::kUserEnd - length) return std::unexpected(EFAULT);
+  if (length > AddressSpace::kUserEnd || vaddr > AddressSpace::kUserEnd - length)
+    return std::unexpected(EFAULT);
   while (length > 0) {
     auto gpa = space_.translate(vaddr, access);
     if (!gpa) return std::unexpected(gpa.error());

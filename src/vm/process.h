@@ -9,13 +9,14 @@
 // handler loses to the exit the forwarded path takes anyway; see docs/vm.md.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <array>
 #include <bitset>
 #include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
-#include <sys/uio.h>
 #include <vector>
 
 #include "core/error.h"
@@ -40,12 +41,12 @@ struct SyscallResult {
 };
 
 struct ProcessConfig {
-  UniqueFd root;                // the root filesystem, an O_PATH directory fd
+  UniqueFd root;  // the root filesystem, an O_PATH directory fd
   UniqueFd stdin_fd, stdout_fd, stderr_fd;
   std::string cwd = "/";
-  bool read_only = false;       // refuse writes to the root filesystem (EROFS)
+  bool read_only = false;  // refuse writes to the root filesystem (EROFS)
   std::uint64_t memory_bytes = 0;
-  std::string executable;       // the program's guest path: /proc/self/exe, the thread's name
+  std::string executable;                       // the program's guest path: /proc/self/exe, the thread's name
   std::function<void(const std::string&)> log;  // one line, without newline; default: stderr
 };
 
@@ -93,7 +94,8 @@ class Process {
   GuestResult<int> install_fd(FdEntry entry, int lowest = 0);
   FdEntry* fd(std::int64_t guest_fd);
   // Host iovecs covering guest [vaddr, vaddr+length) for `access`, contiguous frames merged.
-  GuestResult<std::vector<::iovec>> guest_iovecs(std::uint64_t vaddr, std::uint64_t length, Access access) const;
+  GuestResult<std::vector<::iovec>> guest_iovecs(std::uint64_t vaddr, std::uint64_t length,
+                                                 Access access) const;
 };
 
 }  // namespace spectrum::vm

@@ -1,14 +1,11 @@
 // The vm tier: checks everything it can before touching /dev/kvm (root filesystem, executable,
 // memory), then forks the monitor, which builds the VM, confines itself and runs the guest; this
 // side forwards captured output, enforces a last-resort deadline and builds the RunResult.
-#include <cerrno>
-#include <chrono>
-#include <csignal>
-#include <cstring>
+#include "core/tier.h"
+
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <poll.h>
-#include <sstream>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -16,9 +13,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+
 #include "core/fd.h"
 #include "core/stdio.h"
-#include "core/tier.h"
 #include "vm/boot.h"
 #include "vm/confine.h"
 #include "vm/kvm.h"
@@ -35,7 +37,7 @@ constexpr std::uint64_t kMaxExecutable = 1ull << 30;
 const char* const kDefaultPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
 
 Result<UniqueFd> open_in(int root, const std::string& path, int flags) {
-  struct open_how how{};
+  struct open_how how {};
   how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   long fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
@@ -45,11 +47,13 @@ Result<UniqueFd> open_in(int root, const std::string& path, int flags) {
 
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
   for (const auto& kv : env)
-    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=') return kv.substr(key.size() + 1);
+    if (kv.size() > key.size() && kv.compare(0, key.size(), key) == 0 && kv[key.size()] == '=')
+      return kv.substr(key.size() + 1);
   return {};
 }
 
-Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, int inherit_fd, const char* name) {
+Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, int inherit_fd,
+                           const char* name) {
   // The monitor writes the guest's output itself, so an inherited stream is a duplicate of ours.
   if (stdio.mode == Stdio::Mode::inherit) {
     UniqueFd fd(::fcntl(inherit_fd, F_DUPFD_CLOEXEC, 3));
@@ -68,10 +72,12 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
     ::_exit(0);
   };
   auto run = [&]() -> Result<GuestOutcome> {
-    KvmVm vm = SPECTRUM_TRY(KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel));
+    KvmVm vm =
+        SPECTRUM_TRY(KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel));
     SPECTRUM_TRY(vm.set_initial_state(guest.vcpu));
     // Confinement, then the root filesystem is "/" of this process.
-    if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns) return std::unexpected(ns.error().wrap("confining the monitor"));
+    if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
+      return std::unexpected(ns.error().wrap("confining the monitor"));
     config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
     Process process(*guest.space, *guest.memory, std::move(config));
     SPECTRUM_TRY(drop_capabilities());
@@ -84,24 +90,24 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
   if (!outcome) {
     finish("error " + std::to_string(outcome.error().exit_status()) + "\n" + outcome.error().message());
   }
-  std::ostringstream line;
-  line << "outcome " << static_cast<int>(outcome->kind) << ' ' << outcome->status << ' '
-       << outcome->to_first_instruction.count() << ' ' << outcome->syscalls << ' ' << outcome->exits << ' '
-       << outcome->guest_touched_bytes << '\n'
-       << outcome->detail;
-  finish(line.str());
+  finish("outcome " + std::to_string(static_cast<int>(outcome->kind)) + ' ' +
+         std::to_string(outcome->status) + ' ' + std::to_string(outcome->to_first_instruction.count()) + ' ' +
+         std::to_string(outcome->syscalls) + ' ' + std::to_string(outcome->exits) + ' ' +
+         std::to_string(outcome->guest_touched_bytes) + '\n' + outcome->detail);
   ::_exit(0);
 }
 
 }  // namespace
 
 Result<PreflightResult> preflight(const Workload& w) {
-  if (w.rootfs.empty()) return fail("the vm tier needs --rootfs DIR: the guest's files come from a root filesystem");
+  if (w.rootfs.empty())
+    return fail("the vm tier needs --rootfs DIR: the guest's files come from a root filesystem");
   UniqueFd root(::open(w.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("root filesystem " + w.rootfs);
   if (w.program.empty()) return fail("no program given");
   for (const Mount& m : w.mounts)
-    if (m.target.empty() || m.target.front() != '/') return fail("mount target '" + m.target + "' must be absolute");
+    if (m.target.empty() || m.target.front() != '/')
+      return fail("mount target '" + m.target + "' must be absolute");
 
   PreflightResult pre;
   // The guest never sees the host's environment: a minimal default (unless --clear-env) plus --env.
@@ -115,7 +121,8 @@ Result<PreflightResult> preflight(const Workload& w) {
   // The executable, looked up like execvp inside the root filesystem.
   std::vector<std::string> candidates;
   if (w.program.find('/') != std::string::npos) {
-    candidates.push_back(w.program.front() == '/' ? w.program : (w.workdir.empty() ? "/" : w.workdir) + "/" + w.program);
+    candidates.push_back(w.program.front() == '/' ? w.program
+                                                  : (w.workdir.empty() ? "/" : w.workdir) + "/" + w.program);
   } else {
     std::string path = env_value(pre.spec.envp, "PATH");
     if (path.empty()) path = kDefaultPath;
@@ -142,7 +149,8 @@ Result<PreflightResult> preflight(const Workload& w) {
   if (!exe) return fail(w.program + ": not found in the root filesystem " + w.rootfs);
   struct stat st;
   if (::fstat(exe.get(), &st) != 0) return fail_errno(found);
-  if (static_cast<std::uint64_t>(st.st_size) > kMaxExecutable) return fail(found + ": executable larger than 1 GiB");
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxExecutable)
+    return fail(found + ": executable larger than 1 GiB");
   pre.spec.elf_bytes = SPECTRUM_TRY(read_all(exe.get()));
   pre.spec.program_name = found;
   pre.spec.elf = SPECTRUM_TRY(parse_elf(pre.spec.elf_bytes, found));
@@ -150,8 +158,8 @@ Result<PreflightResult> preflight(const Workload& w) {
   pre.spec.memory_bytes = w.limits.memory_bytes.value_or(kDefaultMemory) & ~std::uint64_t{4095};
   const std::uint64_t need = minimum_memory(pre.spec.elf);
   if (pre.spec.memory_bytes < need)
-    return fail("memory limit " + std::to_string(pre.spec.memory_bytes >> 10) + " KiB is too small for " + found +
-                " in the vm tier: it needs at least " + std::to_string((need + 1023) >> 10) + " KiB");
+    return fail("memory limit " + std::to_string(pre.spec.memory_bytes >> 10) + " KiB is too small for " +
+                found + " in the vm tier: it needs at least " + std::to_string((need + 1023) >> 10) + " KiB");
   pre.root = std::move(root);
   return pre;
 }
@@ -170,9 +178,11 @@ class VmTier final : public Tier {
     p.facts.push_back({"kvm flavour", host.flavour});
     p.facts.push_back({"/dev/kvm", host.usable ? "usable (API " + std::to_string(host.api_version) + ")"
                                                : "not usable: " + host.reason});
-    p.facts.push_back({"guest kernel", "spectrum guest kernel, " + std::to_string(guest_kernel_image().size()) +
+    p.facts.push_back({"guest kernel", "spectrum guest kernel, " +
+                                           std::to_string(guest_kernel_image().size()) +
                                            " bytes; syscall path: 2 ring-0 instructions"});
-    p.facts.push_back({"syscall entry", host.flavour == "kvm_pvm" ? "page fault at LSTAR (kvm_pvm)" : "syscall/sysretq"});
+    p.facts.push_back(
+        {"syscall entry", host.flavour == "kvm_pvm" ? "page fault at LSTAR (kvm_pvm)" : "syscall/sysretq"});
     return p;
   }
 
@@ -214,7 +224,9 @@ class VmTier final : public Tier {
     RunResult result;
     result.tier = "vm";
     std::string report;
-    const auto deadline = w.limits.timeout ? std::optional(started + *w.limits.timeout + std::chrono::seconds(5)) : std::nullopt;
+    const auto deadline = w.limits.timeout
+                              ? std::optional(started + *w.limits.timeout + std::chrono::seconds(5))
+                              : std::nullopt;
     bool killed_late = false;
     while (report_read || out_capture || err_capture) {
       pollfd fds[3];
@@ -227,7 +239,9 @@ class VmTier final : public Tier {
         }
       int wait_ms = -1;
       if (deadline) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline - std::chrono::steady_clock::now()).count();
+        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline -
+                                                                          std::chrono::steady_clock::now())
+                        .count();
         wait_ms = static_cast<int>(std::max<long long>(0, left));
       }
       int ready = ::poll(fds, count, wait_ms);
@@ -238,12 +252,14 @@ class VmTier final : public Tier {
       }
       for (nfds_t i = 0; i < count; ++i) {
         if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        std::string& sink = owners[i] == &report_read ? report : owners[i] == &out_capture ? result.captured_stdout : result.captured_stderr;
+        std::string& sink = owners[i] == &report_read   ? report
+                            : owners[i] == &out_capture ? result.captured_stdout
+                                                        : result.captured_stderr;
         drain_pipe(*owners[i], sink);
       }
     }
     int status = 0;
-    struct rusage usage{};
+    struct rusage usage {};
     while (::wait4(child, &status, 0, &usage) < 0 && errno == EINTR) {
     }
     result.wall_time = std::chrono::steady_clock::now() - started;
@@ -262,18 +278,19 @@ class VmTier final : public Tier {
         result.detail = "timeout: the monitor was killed";
         return result;
       }
-      return fail(WIFSIGNALED(status) ? std::string("the vm monitor died of ") + ::strsignal(WTERMSIG(status)) +
-                                            (WTERMSIG(status) == SIGSYS ? " (a host call outside its seccomp allow-list)" : "")
-                                      : "the vm monitor ended without a report");
+      return fail(
+          WIFSIGNALED(status)
+              ? std::string("the vm monitor died of ") + ::strsignal(WTERMSIG(status)) +
+                    (WTERMSIG(status) == SIGSYS ? " (a host call outside its seccomp allow-list)" : "")
+              : "the vm monitor ended without a report");
     }
-    std::istringstream in(report.substr(8));
     int kind = 0, code = 0;
     long long first_ns = 0;
     unsigned long long syscalls = 0, exits = 0, touched = 0;
-    in >> kind >> code >> first_ns >> syscalls >> exits >> touched;
-    std::string detail;
-    std::getline(in, detail);
-    std::getline(in, detail, '\0');
+    std::sscanf(report.c_str() + 8, "%d %d %lld %llu %llu %llu", &kind, &code, &first_ns, &syscalls, &exits,
+                &touched);
+    const std::size_t newline = report.find('\n');
+    std::string detail = newline == std::string::npos ? std::string() : report.substr(newline + 1);
     // The monitor's own memory is the peak RSS minus the guest memory it had to back.
     const std::uint64_t monitor = result.peak_memory_bytes > touched ? result.peak_memory_bytes - touched : 0;
     result.detail = (detail.empty() ? "" : detail + "; ") + std::to_string(syscalls) + " syscalls, " +
@@ -281,9 +298,18 @@ class VmTier final : public Tier {
                     " KiB, monitor " + std::to_string(monitor >> 10) + " KiB";
     result.startup_time = std::chrono::nanoseconds(first_ns);
     switch (static_cast<GuestOutcome::Kind>(kind)) {
-      case GuestOutcome::Kind::exited: result.outcome = Outcome::exited; result.exit_code = code; break;
-      case GuestOutcome::Kind::signaled: result.outcome = Outcome::signaled; result.signal = code; break;
-      case GuestOutcome::Kind::timed_out: result.outcome = Outcome::timed_out; result.signal = SIGKILL; break;
+      case GuestOutcome::Kind::exited:
+        result.outcome = Outcome::exited;
+        result.exit_code = code;
+        break;
+      case GuestOutcome::Kind::signaled:
+        result.outcome = Outcome::signaled;
+        result.signal = code;
+        break;
+      case GuestOutcome::Kind::timed_out:
+        result.outcome = Outcome::timed_out;
+        result.signal = SIGKILL;
+        break;
     }
     return result;
   }

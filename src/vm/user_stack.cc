@@ -1,7 +1,8 @@
 #include "vm/user_stack.h"
 
-#include <cstring>
 #include <elf.h>
+
+#include <cstring>
 
 namespace spectrum::vm {
 
@@ -32,13 +33,25 @@ InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::strin
   for (auto at : envp_at) words.push_back(address(at));
   words.push_back(0);
   const std::pair<std::uint64_t, std::uint64_t> auxv[] = {
-      {AT_PHDR, aux.phdr},     {AT_PHENT, aux.phent},   {AT_PHNUM, aux.phnum},
-      {AT_PAGESZ, 4096},       {AT_BASE, 0},            {AT_FLAGS, 0},
-      {AT_ENTRY, aux.entry},   {AT_UID, 0},             {AT_EUID, 0},
-      {AT_GID, 0},             {AT_EGID, 0},            {AT_SECURE, 0},
-      {AT_CLKTCK, 100},        {AT_HWCAP, aux.hwcap},   {AT_HWCAP2, 0},
-      {AT_PLATFORM, address(platform_at)},              {AT_RANDOM, address(random_at)},
-      {AT_EXECFN, address(execfn_at)},                  {AT_NULL, 0},
+      {AT_PHDR, aux.phdr},
+      {AT_PHENT, aux.phent},
+      {AT_PHNUM, aux.phnum},
+      {AT_PAGESZ, 4096},
+      {AT_BASE, 0},
+      {AT_FLAGS, 0},
+      {AT_ENTRY, aux.entry},
+      {AT_UID, 0},
+      {AT_EUID, 0},
+      {AT_GID, 0},
+      {AT_EGID, 0},
+      {AT_SECURE, 0},
+      {AT_CLKTCK, 100},
+      {AT_HWCAP, aux.hwcap},
+      {AT_HWCAP2, 0},
+      {AT_PLATFORM, address(platform_at)},
+      {AT_RANDOM, address(random_at)},
+      {AT_EXECFN, address(execfn_at)},
+      {AT_NULL, 0},
   };
   for (auto [type, value] : auxv) {
     words.push_back(type);

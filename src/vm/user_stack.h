@@ -16,8 +16,8 @@ struct AuxvInputs {
 };
 
 struct InitialStack {
-  std::uint64_t rsp = 0;             // the workload's rsp at entry (16-byte aligned, -> argc)
-  std::vector<std::uint8_t> bytes;   // the content of [rsp, top)
+  std::uint64_t rsp = 0;            // the workload's rsp at entry (16-byte aligned, -> argc)
+  std::vector<std::uint8_t> bytes;  // the content of [rsp, top)
 };
 
 InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::string>& argv,

@@ -19,28 +19,26 @@ inline constexpr std::uint64_t kPteNoExecute = 1ull << 63;
 inline constexpr std::uint64_t kPteAddressMask = 0x000f'ffff'ffff'f000ull;
 
 // Control registers and EFER.
-inline constexpr std::uint64_t kCr0Pe = 1ull << 0, kCr0Mp = 1ull << 1, kCr0Et = 1ull << 4,
-                               kCr0Ne = 1ull << 5, kCr0Wp = 1ull << 16, kCr0Am = 1ull << 18,
-                               kCr0Pg = 1ull << 31;
-inline constexpr std::uint64_t kCr4Pae = 1ull << 5, kCr4Osfxsr = 1ull << 9,
-                               kCr4Osxmmexcpt = 1ull << 10, kCr4Osxsave = 1ull << 18;
+inline constexpr std::uint64_t kCr0Pe = 1ull << 0, kCr0Mp = 1ull << 1, kCr0Et = 1ull << 4, kCr0Ne = 1ull << 5,
+                               kCr0Wp = 1ull << 16, kCr0Am = 1ull << 18, kCr0Pg = 1ull << 31;
+inline constexpr std::uint64_t kCr4Pae = 1ull << 5, kCr4Osfxsr = 1ull << 9, kCr4Osxmmexcpt = 1ull << 10,
+                               kCr4Osxsave = 1ull << 18;
 inline constexpr std::uint64_t kEferSce = 1ull << 0, kEferLme = 1ull << 8, kEferLma = 1ull << 10,
                                kEferNxe = 1ull << 11;
 
-inline constexpr std::uint32_t kMsrStar = 0xC0000081, kMsrLstar = 0xC0000082,
-                               kMsrCstar = 0xC0000083, kMsrFmask = 0xC0000084,
-                               kMsrFsBase = 0xC0000100, kMsrGsBase = 0xC0000101,
+inline constexpr std::uint32_t kMsrStar = 0xC0000081, kMsrLstar = 0xC0000082, kMsrCstar = 0xC0000083,
+                               kMsrFmask = 0xC0000084, kMsrFsBase = 0xC0000100, kMsrGsBase = 0xC0000101,
                                kMsrKernelGsBase = 0xC0000102;
 
-inline constexpr std::uint64_t kRflagsReserved1 = 1ull << 1, kRflagsTf = 1ull << 8,
-                               kRflagsIf = 1ull << 9, kRflagsDf = 1ull << 10,
-                               kRflagsNt = 1ull << 14, kRflagsAc = 1ull << 18;
+inline constexpr std::uint64_t kRflagsReserved1 = 1ull << 1, kRflagsTf = 1ull << 8, kRflagsIf = 1ull << 9,
+                               kRflagsDf = 1ull << 10, kRflagsNt = 1ull << 14, kRflagsAc = 1ull << 18;
 
 // A code or data segment descriptor (8 bytes), as a raw value builder.
 constexpr std::uint64_t segment_descriptor(bool code, unsigned dpl, bool long_mode) {
   std::uint64_t access = 0x80 /* present */ | (std::uint64_t{dpl & 3} << 5) | 0x10 /* code/data */ |
                          (code ? 0x0A /* execute/read */ : 0x02 /* read/write */);
-  std::uint64_t flags = (long_mode ? 0x2 /* L */ : 0x0) | 0x8 /* G */ | (code && long_mode ? 0 : 0x4 /* D/B */);
+  std::uint64_t flags =
+      (long_mode ? 0x2 /* L */ : 0x0) | 0x8 /* G */ | (code && long_mode ? 0 : 0x4 /* D/B */);
   return 0xFFFFull /* limit 15:0 */ | (access << 40) | (0xFull << 48) /* limit 19:16 */ | (flags << 52);
 }
 
@@ -74,8 +72,8 @@ static_assert(sizeof(InterruptFrame) == 40);
 
 // Exceptions that push an error code.
 constexpr bool has_error_code(unsigned vector) {
-  return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 ||
-         vector == 29 || vector == 30;
+  return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21 || vector == 29 ||
+         vector == 30;
 }
 
 }  // namespace spectrum::vm::x86

@@ -1,10 +1,11 @@
 #include "core/cgroup.h"
 
-#include <csignal>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 using namespace spectrum;
 
@@ -17,9 +18,11 @@ constexpr const char* kHybrid =
     "29 25 0:26 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids\n"
     "30 25 0:27 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd\n"
     "31 25 0:28 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw\n";
-constexpr const char* kUnified = "30 1 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
-constexpr const char* kComounted = "26 25 0:23 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
-                                   "28 25 0:25 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
+constexpr const char* kUnified =
+    "30 1 0:26 / /sys/fs/cgroup rw,nosuid shared:4 - cgroup2 cgroup2 rw,nsdelegate\n";
+constexpr const char* kComounted =
+    "26 25 0:23 / /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
+    "28 25 0:25 / /sys/fs/cgroup/memory rw - cgroup cgroup rw,memory\n";
 
 bool exists(const std::string& path) {
   struct stat st {};

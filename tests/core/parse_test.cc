@@ -19,7 +19,8 @@ TEST(ParseSize, BadInputNamesTheValue) {
   for (const char* bad : {"", "M", "-1M", "12Q", "1.3", "abc", "1e400", "99999999999T"}) {
     auto r = parse_size(bad);
     ASSERT_FALSE(r) << bad;
-    EXPECT_NE(r.error().message().find(std::string("'") + bad + "'"), std::string::npos) << r.error().message();
+    EXPECT_NE(r.error().message().find(std::string("'") + bad + "'"), std::string::npos)
+        << r.error().message();
     EXPECT_EQ(r.error().exit_status(), 125);
   }
 }

@@ -1,7 +1,8 @@
 #include "core/run_result.h"
 
-#include <csignal>
 #include <gtest/gtest.h>
+
+#include <csignal>
 #include <nlohmann/json.hpp>
 
 using namespace spectrum;

@@ -1,9 +1,10 @@
 // The real binary: exit codes, one-line errors, JSON, signals to spectrum itself.
-#include <csignal>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sys/wait.h>
+
+#include <csignal>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "core/process.h"
@@ -63,17 +64,39 @@ TEST(Cli, ExitStatusPropagatesLikeAShell) {
 TEST(Cli, ErrorsAreOneLineWithDocumentedCodes) {
   expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--bogus", "--", "true"}), 125, "--bogus");
   expect_one_line_error(spectrum_cli({"run", "--tier", "quantum", "--", "true"}), 125, "'quantum'");
-  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--memory", "12Q", "--", "true"}), 125, "'12Q'");
-  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--timeout", "soon", "--", "true"}), 125, "'soon'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--memory", "12Q", "--", "true"}), 125,
+                        "'12Q'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--timeout", "soon", "--", "true"}), 125,
+                        "'soon'");
   expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--cpus", "-1", "--", "true"}), 125, "'-1'");
   expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--", "no-such-program-xyz"}), 127,
                         "no-such-program-xyz");
   expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--", "/etc/passwd"}), 126, "/etc/passwd");
   expect_one_line_error(spectrum_cli({"frobnicate"}), 125, "'frobnicate'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--memory"}), 125,
+                        "'--memory' needs a value");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "-m"}), 125, "'-m' needs a value");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--bogus=1", "--", "true"}), 125,
+                        "'--bogus'");
+  expect_one_line_error(spectrum_cli({"run", "--tier", "native"}), 125, "no program");
+}
+
+TEST(Cli, OptionsInEveryForm) {
+  Output o = spectrum_cli({"run", "--tier=native", "-e", "A=1", "--env=B=2", "-w", "/tmp", "--", "/bin/sh",
+                           "-c", "echo $A$B $(pwd)"});
+  EXPECT_EQ(o.status, 0);
+  EXPECT_EQ(o.out, "12 /tmp\n");
+  // Options after the program are the program's own.
+  Output after = spectrum_cli({"run", "--tier", "native", "/bin/echo", "--json", "-e"});
+  EXPECT_EQ(after.out, "--json -e\n");
+  Output help = spectrum_cli({"run", "--help"});
+  EXPECT_EQ(help.status, 0);
+  EXPECT_NE(help.out.find("--tier TIER"), std::string::npos);
 }
 
 TEST(Cli, JsonRecord) {
-  Output o = spectrum_cli({"run", "--tier", "native", "--json", "--memory", "64M", "--", "/bin/sh", "-c", "exit 3"});
+  Output o =
+      spectrum_cli({"run", "--tier", "native", "--json", "--memory", "64M", "--", "/bin/sh", "-c", "exit 3"});
   EXPECT_EQ(o.status, 3);
   auto record = nlohmann::json::parse(o.out);
   EXPECT_EQ(record["tier"], "native");
@@ -104,8 +127,8 @@ TEST(Cli, SigtermToSpectrumCleansUp) {
   const std::string marker = "654321.5";
   SpawnRequest request;
   request.executable = SPECTRUM_BINARY;
-  request.argv = {SPECTRUM_BINARY, "run", "--tier", "native", "--memory", "64M", "--", "sh", "-c",
-                  "sleep " + marker + " & sleep " + marker};
+  request.argv = {SPECTRUM_BINARY, "run", "--tier", "native", "--memory",
+                  "64M",           "--",  "sh",     "-c",     "sleep " + marker + " & sleep " + marker};
   request.env = make_environment(true, {});
   auto child = spawn(request);
   ASSERT_TRUE(child);
@@ -125,8 +148,8 @@ TEST(Cli, LeftoversOfAKilledSpectrumAreCollected) {
   const std::string marker = "543210.5";
   SpawnRequest request;
   request.executable = SPECTRUM_BINARY;
-  request.argv = {SPECTRUM_BINARY, "run", "--tier", "native", "--memory", "64M", "--", "sh", "-c",
-                  "sleep " + marker + " & sleep " + marker};
+  request.argv = {SPECTRUM_BINARY, "run", "--tier", "native", "--memory",
+                  "64M",           "--",  "sh",     "-c",     "sleep " + marker + " & sleep " + marker};
   request.env = make_environment(true, {});
   request.die_with_parent = false;
   auto child = spawn(request);

@@ -1,5 +1,6 @@
-#include <csignal>
 #include <gtest/gtest.h>
+
+#include <csignal>
 #include <sstream>
 
 #include "core/tier.h"

@@ -1,6 +1,7 @@
 #pragma once
 #include <dirent.h>
 #include <unistd.h>
+
 #include <string>
 #include <vector>
 

@@ -2,12 +2,12 @@
 // leaves the vCPU registers and the kernel-stack frame exactly as the hardware would after the
 // guest kernel's `out` (hardware `syscall`, kvm_pvm's #PF at LSTAR, exceptions), and checks what
 // the monitor leaves for the kernel's `sysretq` / `iretq`. Runs without /dev/kvm.
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/syscall.h>
 
-#include <gtest/gtest.h>
+#include <csignal>
+#include <cstring>
 
 #include "test_support.h"
 #include "vm/guest/abi.h"
@@ -80,8 +80,12 @@ class HypercallTest : public ::testing::Test {
     vcpu_.regs_.rcx = user_rip_ + 2;
     vcpu_.regs_.r11 = 0x246;
     const std::uint64_t frame_at = GUEST_KSTACK_TOP - 48;
-    const std::uint64_t frame[6] = {0x15 /* user, fetch, protection */, guest_->vcpu.lstar,
-                                    GUEST_SEL_USER_CODE | 3, 0x246, user_rsp_, GUEST_SEL_USER_DATA | 3};
+    const std::uint64_t frame[6] = {0x15 /* user, fetch, protection */,
+                                    guest_->vcpu.lstar,
+                                    GUEST_SEL_USER_CODE | 3,
+                                    0x246,
+                                    user_rsp_,
+                                    GUEST_SEL_USER_DATA | 3};
     std::memcpy(guest_->memory->at(frame_at, sizeof frame), frame, sizeof frame);
     vcpu_.regs_.rsp = frame_at;
     vcpu_.regs_.rip = GUEST_KERNEL_ADDR + 14 * GUEST_VECTOR_STUB_SIZE + 2;
@@ -95,7 +99,8 @@ class HypercallTest : public ::testing::Test {
     const std::uint64_t frame_at = GUEST_KSTACK_TOP - 40 - (code ? 8 : 0);
     std::vector<std::uint64_t> frame;
     if (code) frame.push_back(0x6);
-    for (std::uint64_t v : {rip, cs, std::uint64_t{0x202}, user_rsp_, std::uint64_t{GUEST_SEL_USER_DATA | 3}}) frame.push_back(v);
+    for (std::uint64_t v : {rip, cs, std::uint64_t{0x202}, user_rsp_, std::uint64_t{GUEST_SEL_USER_DATA | 3}})
+      frame.push_back(v);
     std::memcpy(guest_->memory->at(frame_at, frame.size() * 8), frame.data(), frame.size() * 8);
     vcpu_.regs_.rsp = frame_at;
     return HC_PORT_EXCEPTION_BASE + vector;
@@ -162,7 +167,8 @@ TEST_F(HypercallTest, HardwareSyscallSetsRaxOnly) {
 }
 
 TEST_F(HypercallTest, TlsBaseGoesIntoTheSegmentRegisters) {
-  auto done = handle_hypercall(*guest_, *process_, vcpu_, pvm_syscall(SYS_arch_prctl, 0x1002, 0x4c0000), outcome_);
+  auto done =
+      handle_hypercall(*guest_, *process_, vcpu_, pvm_syscall(SYS_arch_prctl, 0x1002, 0x4c0000), outcome_);
   ASSERT_TRUE(done);
   EXPECT_EQ(vcpu_.regs_.rax, 0u);
   EXPECT_EQ(vcpu_.sregs_.fs.base, 0x4c0000u);
@@ -170,7 +176,8 @@ TEST_F(HypercallTest, TlsBaseGoesIntoTheSegmentRegisters) {
 }
 
 TEST_F(HypercallTest, GarbagePointersGetEfaultAndTheRunGoesOn) {
-  for (std::uint64_t bad : {std::uint64_t{0}, std::uint64_t{GUEST_KERNEL_ADDR}, std::uint64_t{0xdead0000000}, ~std::uint64_t{0}}) {
+  for (std::uint64_t bad : {std::uint64_t{0}, std::uint64_t{GUEST_KERNEL_ADDR}, std::uint64_t{0xdead0000000},
+                            ~std::uint64_t{0}}) {
     auto done = handle_hypercall(*guest_, *process_, vcpu_, pvm_syscall(SYS_write, 1, bad, 16), outcome_);
     ASSERT_TRUE(done);
     EXPECT_FALSE(*done);
@@ -193,8 +200,9 @@ TEST_F(HypercallTest, UserFaultsEndTheRunAsSignals) {
     int signal;
     const char* text;
   };
-  for (Case c : {Case{13, SIGSEGV, "general protection"}, Case{6, SIGILL, "invalid opcode"},
-                 Case{0, SIGFPE, "divide error"}, Case{14, SIGSEGV, "page fault"}, Case{17, SIGBUS, "alignment"}}) {
+  for (Case c :
+       {Case{13, SIGSEGV, "general protection"}, Case{6, SIGILL, "invalid opcode"},
+        Case{0, SIGFPE, "divide error"}, Case{14, SIGSEGV, "page fault"}, Case{17, SIGBUS, "alignment"}}) {
     GuestOutcome outcome;
     vcpu_.sregs_.cr2 = 0;
     auto done = handle_hypercall(*guest_, *process_, vcpu_, user_fault(c.vector, 0x401abc), outcome);
@@ -211,9 +219,11 @@ TEST_F(HypercallTest, UserFaultsEndTheRunAsSignals) {
 }
 
 TEST_F(HypercallTest, WhatTheGuestKernelMustNeverDoIsAnError) {
-  auto ring0 = handle_hypercall(*guest_, *process_, vcpu_, user_fault(13, GUEST_KERNEL_ADDR + 0x210, GUEST_SEL_KERNEL_CODE), outcome_);
+  auto ring0 = handle_hypercall(*guest_, *process_, vcpu_,
+                                user_fault(13, GUEST_KERNEL_ADDR + 0x210, GUEST_SEL_KERNEL_CODE), outcome_);
   ASSERT_FALSE(ring0);
-  EXPECT_NE(ring0.error().message().find("in ring 0 at rip 0x10210"), std::string::npos) << ring0.error().message();
+  EXPECT_NE(ring0.error().message().find("in ring 0 at rip 0x10210"), std::string::npos)
+      << ring0.error().message();
 
   vcpu_.regs_.rsp = 0x7000;  // not where an exception frame can be
   auto bad_stack = handle_hypercall(*guest_, *process_, vcpu_, HC_PORT_EXCEPTION_BASE + 14, outcome_);

@@ -1,9 +1,9 @@
 // End-to-end runs in a real VM. They need /dev/kvm and skip with "/dev/kvm absent" elsewhere.
 #include <dirent.h>
+#include <gtest/gtest.h>
+
 #include <csignal>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "core/tier.h"
 #include "test_support.h"
@@ -32,7 +32,8 @@ class VmRunTest : public ::testing::Test {
   }
   void SetUp() override { SKIP_WITHOUT_KVM(); }
 
-  RunResult run(std::vector<std::string> argv, std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
+  RunResult run(std::vector<std::string> argv,
+                std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
     Workload w;
     w.rootfs = root_->path().string();
     w.program = argv.front();
@@ -120,7 +121,8 @@ TEST_F(VmRunTest, BusyboxApplets) {
   EXPECT_EQ(run({"wc", "-c", "/data/hello.txt"}).captured_stdout, "11 /data/hello.txt\n");
   // The same applet natively gives the reference digest.
   std::string native;
-  if (FILE* p = ::popen(("/bin/busybox sha256sum < '" + (root_->path() / "data/hello.txt").string() + "'").c_str(), "r")) {
+  if (FILE* p = ::popen(
+          ("/bin/busybox sha256sum < '" + (root_->path() / "data/hello.txt").string() + "'").c_str(), "r")) {
     char buf[128] = {};
     native = std::fgets(buf, sizeof buf, p) ? std::string(buf, 64) : "";
     ::pclose(p);

@@ -1,7 +1,9 @@
 // The monitor's host side of the workload's system calls: confinement to the root filesystem,
 // guest pointer validation, refusals, guest-state calls, and the monitor's self-confinement.
-#include <cstring>
+#include "vm/process.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -13,7 +15,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include <gtest/gtest.h>
+#include <cstring>
 
 #include "core/tier.h"
 #include "test_support.h"
@@ -21,7 +23,6 @@
 #include "vm/confine.h"
 #include "vm/guest/abi.h"
 #include "vm/memory.h"
-#include "vm/process.h"
 #include "vm/tier_internal.h"
 
 namespace spectrum::vm {
@@ -38,7 +39,7 @@ class ProcessTest : public ::testing::Test {
     root_.write("etc/shadow", "rootfs-shadow\n");
     root_.write("etc/hostname", "guest\n");
     root_.write("data/file.txt", "inside\n");
-    fs::create_symlink("/../../../../etc", root_.path() / "escape");            // absolute, climbing
+    fs::create_symlink("/../../../../etc", root_.path() / "escape");                // absolute, climbing
     fs::create_symlink("../../../../../../etc/shadow", root_.path() / "data/rel");  // relative, climbing
     fs::create_symlink("/proc/self/root/etc/shadow", root_.path() / "magic");
     memory_ = std::make_unique<GuestMemory>(std::move(*GuestMemory::create(32 << 20)));
@@ -66,8 +67,8 @@ class ProcessTest : public ::testing::Test {
     EXPECT_TRUE(space_->write(at, {reinterpret_cast<const std::uint8_t*>(s.c_str()), s.size() + 1}));
     return at;
   }
-  std::int64_t call(long nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0, std::uint64_t a2 = 0, std::uint64_t a3 = 0,
-                    std::uint64_t a4 = 0, std::uint64_t a5 = 0) {
+  std::int64_t call(long nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0, std::uint64_t a2 = 0,
+                    std::uint64_t a3 = 0, std::uint64_t a4 = 0, std::uint64_t a5 = 0) {
     SyscallResult r = process_->handle({static_cast<std::uint64_t>(nr), {a0, a1, a2, a3, a4, a5}});
     EXPECT_EQ(r.kind, SyscallResult::Kind::value);
     return r.value;
@@ -129,7 +130,8 @@ TEST_F(ProcessTest, ProcMagicLinksAreRefusedEvenWhenProcIsMounted) {
     const std::string shadow = read_guest_file("/proc/self/root/etc/shadow");
     const std::string via_fd = read_guest_file("/proc/self/cwd/etc/shadow");
     const std::string link = read_guest_file("/magic");
-    const bool refused = shadow == "errno " + std::to_string(ELOOP) && via_fd == "errno " + std::to_string(ELOOP) &&
+    const bool refused = shadow == "errno " + std::to_string(ELOOP) &&
+                         via_fd == "errno " + std::to_string(ELOOP) &&
                          link == "errno " + std::to_string(ELOOP);
     ::_exit(refused ? 0 : 1);
   }
@@ -144,7 +146,9 @@ TEST_F(ProcessTest, WriteReachesStdout) {
   const std::uint64_t text = put("hello guest\n");
   EXPECT_EQ(call(SYS_write, 1, text, 12), 12);
   // writev with two pieces
-  struct { std::uint64_t base, len; } iov[2] = {{text, 6}, {text + 6, 6}};
+  struct {
+    std::uint64_t base, len;
+  } iov[2] = {{text, 6}, {text + 6, 6}};
   ASSERT_TRUE(space_->write(kScratch + kPageSize, {reinterpret_cast<const std::uint8_t*>(iov), sizeof iov}));
   EXPECT_EQ(call(SYS_writev, 1, kScratch + kPageSize, 2), 12);
   EXPECT_EQ(drain_stdout(), "hello guest\nhello guest\n");
@@ -160,7 +164,9 @@ TEST_F(ProcessTest, GarbagePointersAreEfaultAndHarmless) {
   EXPECT_EQ(call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), ~0ull, O_RDONLY), -EFAULT);
   EXPECT_EQ(call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), 0, O_RDONLY), -EFAULT);
   EXPECT_EQ(call(SYS_clock_gettime, CLOCK_MONOTONIC, 0x10), -EFAULT);
-  EXPECT_EQ(call(SYS_newfstatat, static_cast<std::uint64_t>(AT_FDCWD), put("/data/file.txt"), GUEST_TSS_ADDR, 0), -EFAULT);
+  EXPECT_EQ(
+      call(SYS_newfstatat, static_cast<std::uint64_t>(AT_FDCWD), put("/data/file.txt"), GUEST_TSS_ADDR, 0),
+      -EFAULT);
   // A read into a read-only page fails without writing.
   ASSERT_TRUE(space_->map(0x800000, kPageSize, kProtRead));
   std::int64_t fd = call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), put("/data/file.txt"), O_RDONLY);
@@ -168,7 +174,8 @@ TEST_F(ProcessTest, GarbagePointersAreEfaultAndHarmless) {
   EXPECT_EQ(call(SYS_read, fd, 0x800000, 4), -EFAULT);
   // A path without its NUL inside mapped memory.
   std::string long_path(16 * kPageSize, 'a');
-  ASSERT_TRUE(space_->write(kScratch, {reinterpret_cast<const std::uint8_t*>(long_path.data()), long_path.size()}));
+  ASSERT_TRUE(
+      space_->write(kScratch, {reinterpret_cast<const std::uint8_t*>(long_path.data()), long_path.size()}));
   EXPECT_LT(call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), kScratch, O_RDONLY), 0);
   EXPECT_EQ(read_guest_file("/data/file.txt"), "inside\n") << "the process still works";
 }
@@ -205,7 +212,8 @@ TEST_F(ProcessTest, BrkMmapMunmapMprotect) {
   EXPECT_FALSE(space_->is_mapped(0x1001000));
   EXPECT_EQ(call(SYS_brk, 0x10000000000), 0x1001000) << "too big: unchanged";
 
-  std::int64_t a = call(SYS_mmap, 0, 3 * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0);
+  std::int64_t a =
+      call(SYS_mmap, 0, 3 * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0);
   ASSERT_GT(a, 0);
   EXPECT_EQ(a & 0xFFF, 0);
   EXPECT_TRUE(space_->translate(a, Access::write));
@@ -215,9 +223,12 @@ TEST_F(ProcessTest, BrkMmapMunmapMprotect) {
   EXPECT_FALSE(space_->is_mapped(a));
   EXPECT_EQ(call(SYS_mmap, 0, 0, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0), -EINVAL);
   EXPECT_EQ(call(SYS_mmap, 0, 1ull << 40, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0), -ENOMEM);
-  std::int64_t fixed = call(SYS_mmap, 0x2000000, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
+  std::int64_t fixed =
+      call(SYS_mmap, 0x2000000, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
   EXPECT_EQ(fixed, 0x2000000);
-  EXPECT_EQ(call(SYS_mmap, 0x2000000, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, ~0ull, 0), -EEXIST);
+  EXPECT_EQ(call(SYS_mmap, 0x2000000, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE,
+                 ~0ull, 0),
+            -EEXIST);
 
   // A private file mapping holds the file's bytes.
   std::int64_t fd = call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), put("/data/file.txt"), O_RDONLY);
@@ -231,13 +242,15 @@ TEST_F(ProcessTest, BrkMmapMunmapMprotect) {
 }
 
 TEST_F(ProcessTest, MremapGrowsShrinksAndMoves) {
-  std::int64_t a = call(SYS_mmap, 0x3000000, 2 * kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
+  std::int64_t a = call(SYS_mmap, 0x3000000, 2 * kPageSize, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
   ASSERT_EQ(a, 0x3000000);
   EXPECT_EQ(call(SYS_mremap, a, 2 * kPageSize, 3 * kPageSize, 0), a) << "grows in place";
   EXPECT_EQ(call(SYS_munmap, a + 2 * kPageSize, kPageSize), 0);
   put("keep me", a + kPageSize);
   // A mapping right above: growing needs a move.
-  std::int64_t blocker = call(SYS_mmap, a + 2 * kPageSize, kPageSize, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
+  std::int64_t blocker = call(SYS_mmap, a + 2 * kPageSize, kPageSize, PROT_READ,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0);
   ASSERT_EQ(blocker, a + 2 * static_cast<std::int64_t>(kPageSize));
   EXPECT_EQ(call(SYS_mremap, a, 2 * kPageSize, 4 * kPageSize, 0), -ENOMEM);
   std::int64_t moved = call(SYS_mremap, a, 2 * kPageSize, 4 * kPageSize, MREMAP_MAYMOVE);
@@ -291,7 +304,8 @@ TEST_F(ProcessTest, DirectoriesAndCwd) {
   EXPECT_EQ(*space_->read_string(kScratch, 100), "/data");
   EXPECT_EQ(call(SYS_chdir, put("/../../..")), 0);
   EXPECT_EQ(call(SYS_getcwd, kScratch, 100), 2);
-  std::int64_t dir = call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), put("/data"), O_RDONLY | O_DIRECTORY);
+  std::int64_t dir =
+      call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), put("/data"), O_RDONLY | O_DIRECTORY);
   ASSERT_GE(dir, 0);
   std::int64_t n = call(SYS_getdents64, dir, kScratch, 4096);
   ASSERT_GT(n, 0);
@@ -303,7 +317,8 @@ TEST_F(ProcessTest, DirectoriesAndCwd) {
   EXPECT_EQ(call(SYS_mkdirat, static_cast<std::uint64_t>(AT_FDCWD), put("/newdir"), 0755), 0);
   EXPECT_TRUE(fs::is_directory(root_.path() / "newdir"));
   EXPECT_EQ(call(SYS_unlinkat, static_cast<std::uint64_t>(AT_FDCWD), put("/newdir"), AT_REMOVEDIR), 0);
-  EXPECT_EQ(call(SYS_readlinkat, static_cast<std::uint64_t>(AT_FDCWD), put("/escape"), kScratch + 256, 100), 16);
+  EXPECT_EQ(call(SYS_readlinkat, static_cast<std::uint64_t>(AT_FDCWD), put("/escape"), kScratch + 256, 100),
+            16);
   EXPECT_EQ(call(SYS_readlink, put("/proc/self/exe"), kScratch + 256, 100), 12);
   std::string exe(12, '\0');
   ASSERT_TRUE(space_->read(kScratch + 256, {reinterpret_cast<std::uint8_t*>(exe.data()), exe.size()}));
@@ -314,7 +329,8 @@ TEST_F(ProcessTest, DirectoriesAndCwd) {
 
 TEST_F(ProcessTest, ReadOnlyRootRefusesWrites) {
   make_process(true);
-  EXPECT_EQ(call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), put("/new"), O_WRONLY | O_CREAT, 0644), -EROFS);
+  EXPECT_EQ(call(SYS_openat, static_cast<std::uint64_t>(AT_FDCWD), put("/new"), O_WRONLY | O_CREAT, 0644),
+            -EROFS);
   EXPECT_EQ(call(SYS_mkdir, put("/d"), 0755), -EROFS);
   EXPECT_FALSE(fs::exists(root_.path() / "new"));
   EXPECT_EQ(read_guest_file("/data/file.txt"), "inside\n");
@@ -339,7 +355,8 @@ TEST_F(ProcessTest, SeccompAllowsTheHypercallsAndKillsTheRest) {
     if (!install_monitor_seccomp()) return 10;
     // The handlers work under the filter...
     if (read_guest_file("/data/file.txt") != "inside\n") return 11;
-    if (call(SYS_newfstatat, static_cast<std::uint64_t>(AT_FDCWD), put("/data"), kScratch + 512, 0) != 0) return 12;
+    if (call(SYS_newfstatat, static_cast<std::uint64_t>(AT_FDCWD), put("/data"), kScratch + 512, 0) != 0)
+      return 12;
     if (call(SYS_clock_gettime, CLOCK_REALTIME, kScratch) != 0) return 13;
     if (call(SYS_getrandom, kScratch, 32, 0) != 32) return 14;
     if (call(SYS_mkdirat, static_cast<std::uint64_t>(AT_FDCWD), put("/made"), 0755) != 0) return 15;
@@ -363,7 +380,8 @@ TEST(Confine, CapabilitiesAreDropped) {
     if (!drop_capabilities()) return 10;
     auto text = read_file("/proc/self/status");
     if (!text) return 11;
-    for (const char* key : {"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000", "CapBnd:\t0000000000000000", "NoNewPrivs:\t1"})
+    for (const char* key : {"CapEff:\t0000000000000000", "CapPrm:\t0000000000000000",
+                            "CapBnd:\t0000000000000000", "NoNewPrivs:\t1"})
       if (text->find(key) == std::string::npos) return 12;
     // Without CAP_SYS_ADMIN, a mount namespace is out of reach.
     return ::unshare(CLONE_NEWNS) == 0 ? 13 : 0;
@@ -442,8 +460,13 @@ class PreflightTest : public ::testing::Test {
     root_ = new TempDir;
     compiled_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
                 compile_program("probe", "", root_->path() / "bin/dynamic");
-    root_->write("bin/corrupt", std::string("\x7f" "ELF\x02\x01\x01", 7) + std::string(100, '\0'));
-    root_->write("bin/text", "#!/bin/sh\n# a script, long enough to be mistaken for an ELF header by size alone\necho hi\n");
+    root_->write("bin/corrupt", std::string("\x7f"
+                                            "ELF\x02\x01\x01",
+                                            7) +
+                                    std::string(100, '\0'));
+    root_->write(
+        "bin/text",
+        "#!/bin/sh\n# a script, long enough to be mistaken for an ELF header by size alone\necho hi\n");
   }
   static void TearDownTestSuite() {
     delete root_;

@@ -1,7 +1,7 @@
 // Unit tests of the vm tier: everything up to the first KVM_RUN, on any host.
-#include <cstring>
 #include <elf.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -11,7 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
-#include <gtest/gtest.h>
+#include <cstring>
 
 #include "core/fd.h"
 #include "test_support.h"
@@ -64,7 +64,8 @@ TEST_F(ElfTest, StaticExecutableIsParsed) {
   EXPECT_NE(elf->phdr_vaddr, 0u);
   bool entry_in_exec = false;
   for (const auto& s : elf->segments)
-    if ((s.prot & PROT_EXEC) && elf->entry >= s.vaddr && elf->entry < s.vaddr + s.memory_size) entry_in_exec = true;
+    if ((s.prot & PROT_EXEC) && elf->entry >= s.vaddr && elf->entry < s.vaddr + s.memory_size)
+      entry_in_exec = true;
   EXPECT_TRUE(entry_in_exec);
 }
 
@@ -99,11 +100,32 @@ TEST_F(ElfTest, CorruptionsAreNamedByFieldAndOffset) {
   };
   std::vector<Case> cases;
   cases.push_back({good.substr(0, 20), "shorter than the 64-byte ELF header"});
-  { std::string b = good; b[1] = 'X'; cases.push_back({b, "bad magic at offset 0"}); }
-  { std::string b = good; b[4] = 1; cases.push_back({b, "EI_CLASS"}); }
-  { std::string b = good; b[18] = 3; cases.push_back({b, "e_machine (offset 18)"}); }
-  { std::string b = good; b[16] = 1; cases.push_back({b, "e_type (offset 16)"}); }
-  { std::string b = good; std::uint64_t off = good.size() - 8; std::memcpy(&b[32], &off, 8); cases.push_back({b, "e_phoff"}); }
+  {
+    std::string b = good;
+    b[1] = 'X';
+    cases.push_back({b, "bad magic at offset 0"});
+  }
+  {
+    std::string b = good;
+    b[4] = 1;
+    cases.push_back({b, "EI_CLASS"});
+  }
+  {
+    std::string b = good;
+    b[18] = 3;
+    cases.push_back({b, "e_machine (offset 18)"});
+  }
+  {
+    std::string b = good;
+    b[16] = 1;
+    cases.push_back({b, "e_type (offset 16)"});
+  }
+  {
+    std::string b = good;
+    std::uint64_t off = good.size() - 8;
+    std::memcpy(&b[32], &off, 8);
+    cases.push_back({b, "e_phoff"});
+  }
   {  // the first PT_LOAD's file range past the end
     std::string b = good;
     for (int i = 0; i < eh.e_phnum; ++i) {
@@ -117,7 +139,12 @@ TEST_F(ElfTest, CorruptionsAreNamedByFieldAndOffset) {
     }
     cases.push_back({b, "runs past the end of the file"});
   }
-  { std::string b = good; std::uint64_t entry = 0x10; std::memcpy(&b[24], &entry, 8); cases.push_back({b, "e_entry (offset 24)"}); }
+  {
+    std::string b = good;
+    std::uint64_t entry = 0x10;
+    std::memcpy(&b[24], &entry, 8);
+    cases.push_back({b, "e_entry (offset 24)"});
+  }
   for (const auto& c : cases) {
     auto elf = parse_elf(c.bytes, "corrupt");
     ASSERT_FALSE(elf) << c.expected;
@@ -250,7 +277,8 @@ TEST_F(SpaceTest, ResidentBytesCountOnlyTouchedGuestPages) {
 }
 
 TEST_F(SpaceTest, KernelAreaIsIdentityMappedForRingZeroOnly) {
-  for (std::uint64_t addr : {std::uint64_t{GUEST_GDT_ADDR}, std::uint64_t{GUEST_KSTACK_TOP - 8}, std::uint64_t{GUEST_KERNEL_ADDR}}) {
+  for (std::uint64_t addr : {std::uint64_t{GUEST_GDT_ADDR}, std::uint64_t{GUEST_KSTACK_TOP - 8},
+                             std::uint64_t{GUEST_KERNEL_ADDR}}) {
     std::uint64_t pte = space_->entry(addr);
     EXPECT_TRUE(pte & x86::kPtePresent) << std::hex << addr;
     EXPECT_FALSE(pte & x86::kPteUser) << std::hex << addr;
@@ -346,11 +374,12 @@ TEST_F(SpaceTest, KernelAreaTablesHaveTheRightBits) {
   EXPECT_EQ(access(gdt[GUEST_SEL_KERNEL_CODE / 8]), 0x9Au);  // present, DPL 0, code, readable
   EXPECT_EQ(long_bit(gdt[GUEST_SEL_KERNEL_CODE / 8]), 1u);
   EXPECT_EQ(access(gdt[GUEST_SEL_KERNEL_DATA / 8]), 0x92u);
-  EXPECT_EQ(access(gdt[GUEST_SEL_USER_DATA / 8]), 0xF2u);    // DPL 3
+  EXPECT_EQ(access(gdt[GUEST_SEL_USER_DATA / 8]), 0xF2u);  // DPL 3
   EXPECT_EQ(access(gdt[GUEST_SEL_USER_CODE / 8]), 0xFAu);
   EXPECT_EQ(long_bit(gdt[GUEST_SEL_USER_CODE / 8]), 1u);
-  EXPECT_EQ(access(gdt[GUEST_SEL_TSS / 8]), 0x89u);          // available 64-bit TSS
-  const std::uint64_t tss_base = ((gdt[GUEST_SEL_TSS / 8] >> 16) & 0xFFFFFF) | (((gdt[GUEST_SEL_TSS / 8] >> 56) & 0xFF) << 24) |
+  EXPECT_EQ(access(gdt[GUEST_SEL_TSS / 8]), 0x89u);  // available 64-bit TSS
+  const std::uint64_t tss_base = ((gdt[GUEST_SEL_TSS / 8] >> 16) & 0xFFFFFF) |
+                                 (((gdt[GUEST_SEL_TSS / 8] >> 56) & 0xFF) << 24) |
                                  (gdt[GUEST_SEL_TSS / 8 + 1] << 32);
   EXPECT_EQ(tss_base, std::uint64_t{GUEST_TSS_ADDR});
 
@@ -361,7 +390,8 @@ TEST_F(SpaceTest, KernelAreaTablesHaveTheRightBits) {
 
   auto* idt = reinterpret_cast<const x86::IdtGate*>(memory_->at(GUEST_IDT_ADDR, 256 * 16));
   for (unsigned v = 0; v < 32; ++v) {
-    const std::uint64_t handler = idt[v].offset_low | (std::uint64_t{idt[v].offset_mid} << 16) | (std::uint64_t{idt[v].offset_high} << 32);
+    const std::uint64_t handler = idt[v].offset_low | (std::uint64_t{idt[v].offset_mid} << 16) |
+                                  (std::uint64_t{idt[v].offset_high} << 32);
     EXPECT_EQ(handler, GUEST_KERNEL_ADDR + v * GUEST_VECTOR_STUB_SIZE) << v;
     EXPECT_EQ(idt[v].selector, GUEST_SEL_KERNEL_CODE);
     EXPECT_EQ(idt[v].type_attributes & 0x8F, 0x8E) << "present 64-bit interrupt gate";
@@ -375,15 +405,15 @@ TEST_F(SpaceTest, KernelAreaTablesHaveTheRightBits) {
   ASSERT_GE(image.size(), std::size_t{GUEST_OFFSET_SYSCALL + 5});
   EXPECT_EQ(std::memcmp(memory_->at(GUEST_KERNEL_ADDR, image.size()), image.data(), image.size()), 0);
   const std::uint8_t* k = image.data();
-  EXPECT_EQ(k[GUEST_OFFSET_SYSCALL], 0xE6);                    // out %al, $imm8
+  EXPECT_EQ(k[GUEST_OFFSET_SYSCALL], 0xE6);  // out %al, $imm8
   EXPECT_EQ(k[GUEST_OFFSET_SYSCALL + 1], HC_PORT_SYSCALL);
   EXPECT_EQ(std::memcmp(k + GUEST_OFFSET_SYSCALL + 2, "\x48\x0f\x07", 3), 0);  // sysretq
   EXPECT_EQ(k[GUEST_OFFSET_ENTER_USER], 0x48);
-  EXPECT_EQ(k[GUEST_OFFSET_ENTER_USER + 1], 0xCF);             // iretq
+  EXPECT_EQ(k[GUEST_OFFSET_ENTER_USER + 1], 0xCF);  // iretq
   const std::uint8_t* pf = k + 14 * GUEST_VECTOR_STUB_SIZE;
   EXPECT_EQ(pf[0], 0xE6);
   EXPECT_EQ(pf[1], HC_PORT_EXCEPTION_BASE + 14);
-  EXPECT_EQ(std::memcmp(pf + 2, "\x48\xcf", 2), 0);            // iretq
+  EXPECT_EQ(std::memcmp(pf + 2, "\x48\xcf", 2), 0);  // iretq
 }
 
 TEST_F(SpaceTest, InitialStateEntersRingThreeThroughIret) {
@@ -434,7 +464,9 @@ TEST_F(ElfTest, PreparedGuestHoldsTheImageAndTheStack) {
     // The segments' file bytes are at their virtual addresses, executable where the ELF says.
     for (const auto& seg : elf->segments) {
       std::vector<std::uint8_t> got(std::min<std::uint64_t>(seg.file_size, 4096));
-      ASSERT_TRUE(g->space->read(seg.vaddr + g->load_bias, got)) << name << " segment " << std::hex << seg.vaddr << " pte " << g->space->entry(seg.vaddr + g->load_bias) << " size " << got.size();
+      ASSERT_TRUE(g->space->read(seg.vaddr + g->load_bias, got))
+          << name << " segment " << std::hex << seg.vaddr << " pte "
+          << g->space->entry(seg.vaddr + g->load_bias) << " size " << got.size();
       EXPECT_EQ(std::memcmp(got.data(), spec.elf_bytes.data() + seg.file_offset, got.size()), 0) << name;
       const std::uint64_t pte = g->space->entry(seg.vaddr + g->load_bias);
       if (seg.prot & PROT_EXEC) {
