@@ -14,56 +14,47 @@
 namespace spectrum::wasm {
 
 // Comparisons that fuse with a following br_if / if into one compare-and-branch instruction.
-#define WASM_FOR_EACH_FUSED_COMPARE(X)           \
-  X(i32_eq, I32, a == b) X(i32_ne, I32, a != b)  \
-  X(i32_lt_s, I32, WASM_S32(a) < WASM_S32(b))    \
-  X(i32_lt_u, I32, a < b)                        \
-  X(i32_gt_s, I32, WASM_S32(a) > WASM_S32(b))    \
-  X(i32_gt_u, I32, a > b)                        \
-  X(i32_le_s, I32, WASM_S32(a) <= WASM_S32(b))   \
-  X(i32_le_u, I32, a <= b)                       \
-  X(i32_ge_s, I32, WASM_S32(a) >= WASM_S32(b))   \
-  X(i32_ge_u, I32, a >= b)                       \
-  X(i64_eq, I64, a == b) X(i64_ne, I64, a != b)  \
-  X(i64_lt_s, I64, WASM_S64(a) < WASM_S64(b))    \
-  X(i64_lt_u, I64, a < b)                        \
-  X(i64_gt_s, I64, WASM_S64(a) > WASM_S64(b))    \
-  X(i64_gt_u, I64, a > b)                        \
-  X(i64_le_s, I64, WASM_S64(a) <= WASM_S64(b))   \
-  X(i64_le_u, I64, a <= b)                       \
-  X(i64_ge_s, I64, WASM_S64(a) >= WASM_S64(b))   \
-  X(i64_ge_u, I64, a >= b)
+#define WASM_FOR_EACH_FUSED_COMPARE(X)                                                                       \
+  X(i32_eq, I32, a == b)                                                                                     \
+  X(i32_ne, I32, a != b) X(i32_lt_s, I32, WASM_S32(a) < WASM_S32(b)) X(i32_lt_u, I32, a < b)                 \
+      X(i32_gt_s, I32, WASM_S32(a) > WASM_S32(b)) X(i32_gt_u, I32, a > b)                                    \
+          X(i32_le_s, I32, WASM_S32(a) <= WASM_S32(b)) X(i32_le_u, I32, a <= b)                              \
+              X(i32_ge_s, I32, WASM_S32(a) >= WASM_S32(b)) X(i32_ge_u, I32, a >= b) X(i64_eq, I64, a == b)   \
+                  X(i64_ne, I64, a != b) X(i64_lt_s, I64, WASM_S64(a) < WASM_S64(b)) X(i64_lt_u, I64, a < b) \
+                      X(i64_gt_s, I64, WASM_S64(a) > WASM_S64(b)) X(i64_gt_u, I64, a > b)                    \
+                          X(i64_le_s, I64, WASM_S64(a) <= WASM_S64(b)) X(i64_le_u, I64, a <= b)              \
+                              X(i64_ge_s, I64, WASM_S64(a) >= WASM_S64(b)) X(i64_ge_u, I64, a >= b)
 
 // Every instruction of the code form that is not generated from the numeric tables.
-#define WASM_FOR_EACH_CONTROL_OP(X)                                                                 \
-  X(unreachable)   /* */                                                                            \
-  X(jmp)           /* delta */                                                                      \
-  X(br_if)         /* cond, delta */                                                                \
-  X(br_unless)     /* cond, delta */                                                                \
-  X(br_table)      /* index, count, count+1 deltas */                                               \
-  X(check)         /* interrupt and fuel check (br_table's back edges) */                           \
-  X(copy)          /* dst, src */                                                                   \
-  X(const64)       /* dst, lo, hi */                                                                \
-  X(ret)           /* */                                                                            \
-  X(call)          /* Function* (2 units), args */                                                  \
-  X(call_indirect) /* Table* (2), type id, index, args */                                           \
-  X(select)        /* dst, a, b, cond */                                                            \
-  X(global_get)    /* dst, Global* (2) */                                                           \
-  X(global_set)    /* src, Global* (2) */                                                           \
-  X(memory_size)   /* dst */                                                                        \
-  X(memory_grow)   /* dst, delta */                                                                 \
-  X(memory_fill)   /* dst, value, n */                                                              \
-  X(memory_copy)   /* dst, src, n */                                                                \
-  X(memory_init)   /* segment, dst, src, n */                                                       \
-  X(data_drop)     /* segment */                                                                    \
-  X(table_get)     /* dst, index, Table* (2) */                                                     \
-  X(table_set)     /* index, value, Table* (2) */                                                   \
-  X(table_size)    /* dst, Table* (2) */                                                            \
-  X(table_grow)    /* dst, init, n, Table* (2) */                                                   \
-  X(table_fill)    /* index, value, n, Table* (2) */                                                \
-  X(table_copy)    /* dst, src, n, Table* dst (2), Table* src (2) */                                \
-  X(table_init)    /* dst, src, n, Table* (2), segment */                                           \
-  X(elem_drop)     /* segment */                                                                    \
+#define WASM_FOR_EACH_CONTROL_OP(X)                                       \
+  X(unreachable)   /* */                                                  \
+  X(jmp)           /* delta */                                            \
+  X(br_if)         /* cond, delta */                                      \
+  X(br_unless)     /* cond, delta */                                      \
+  X(br_table)      /* index, count, count+1 deltas */                     \
+  X(check)         /* interrupt and fuel check (br_table's back edges) */ \
+  X(copy)          /* dst, src */                                         \
+  X(const64)       /* dst, lo, hi */                                      \
+  X(ret)           /* */                                                  \
+  X(call)          /* Function* (2 units), args */                        \
+  X(call_indirect) /* Table* (2), type id, index, args */                 \
+  X(select)        /* dst, a, b, cond */                                  \
+  X(global_get)    /* dst, Global* (2) */                                 \
+  X(global_set)    /* src, Global* (2) */                                 \
+  X(memory_size)   /* dst */                                              \
+  X(memory_grow)   /* dst, delta */                                       \
+  X(memory_fill)   /* dst, value, n */                                    \
+  X(memory_copy)   /* dst, src, n */                                      \
+  X(memory_init)   /* segment, dst, src, n */                             \
+  X(data_drop)     /* segment */                                          \
+  X(table_get)     /* dst, index, Table* (2) */                           \
+  X(table_set)     /* index, value, Table* (2) */                         \
+  X(table_size)    /* dst, Table* (2) */                                  \
+  X(table_grow)    /* dst, init, n, Table* (2) */                         \
+  X(table_fill)    /* index, value, n, Table* (2) */                      \
+  X(table_copy)    /* dst, src, n, Table* dst (2), Table* src (2) */      \
+  X(table_init)    /* dst, src, n, Table* (2), segment */                 \
+  X(elem_drop)     /* segment */                                          \
   X(ref_is_null)   /* dst, a */
 
 enum class Op : std::uint16_t {
@@ -71,19 +62,58 @@ enum class Op : std::uint16_t {
   WASM_FOR_EACH_CONTROL_OP(CONTROL)
 #undef CONTROL
 #define NUMERIC(code, id, name, A, R, body) id,
-  WASM_FOR_EACH_UNARY(NUMERIC) WASM_FOR_EACH_SAT_UNARY(NUMERIC) WASM_FOR_EACH_BINARY(NUMERIC)
+      WASM_FOR_EACH_UNARY(NUMERIC) WASM_FOR_EACH_SAT_UNARY(NUMERIC) WASM_FOR_EACH_BINARY(NUMERIC)
 #undef NUMERIC
 #define MEMORY(code, id, name, V, M, align) id,
-  WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+          WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
 #undef MEMORY
 #define FUSED(id, T, body) br_##id,
-  WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+              WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
-  // Memory access whose address is a fresh i32.add: dst/value, a, b, offset.
+// Memory access whose address is a fresh i32.add: dst/value, a, b, offset.
 #define MEMORY(code, id, name, V, M, align) id##_add,
-  WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+                  WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
 #undef MEMORY
-  count
+// A binary operation whose right operand is a constant: dst, a, value (2 units). Constants read
+// from the frame would have to be copied into every new frame; an immediate costs nothing.
+#define NUMERIC(code, id, name, A, R, body) id##_imm,
+                      WASM_FOR_EACH_BINARY(NUMERIC)
+#undef NUMERIC
+// Compare-and-branch against a constant: a, value (2 units), delta.
+#define FUSED(id, T, body) br_##id##_imm,
+                          WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+#undef FUSED
+                              count
 };
+
+// The immediate form of a binary or compare-and-branch instruction, or Op::count: the immediate
+// forms lie in the same order as the plain ones.
+#define WASM_COUNT_ONE(...) +1
+constexpr int kBinaryCount = 0 WASM_FOR_EACH_BINARY(WASM_COUNT_ONE);
+constexpr int kFusedCount = 0 WASM_FOR_EACH_FUSED_COMPARE(WASM_COUNT_ONE);
+#undef WASM_COUNT_ONE
+#define WASM_FIRST_BINARY(code, id, name, A, R, body) Op::id,
+constexpr Op kBinaryOps[] = {WASM_FOR_EACH_BINARY(WASM_FIRST_BINARY)};
+#undef WASM_FIRST_BINARY
+static_assert(kBinaryOps[0] == Op::i32_eq, "immediate_form() maps from the first binary operation");
+constexpr Op immediate_form(Op op) {
+  const int i = static_cast<int>(op);
+  const int binary = static_cast<int>(kBinaryOps[0]), fused = static_cast<int>(Op::br_i32_eq);
+  if (i >= binary && i < binary + kBinaryCount)
+    return static_cast<Op>(i - binary + static_cast<int>(Op::i32_eq_imm));
+  if (i >= fused && i < fused + kFusedCount)
+    return static_cast<Op>(i - fused + static_cast<int>(Op::br_i32_eq_imm));
+  return Op::count;
+}
+// The plain form of an immediate instruction, or Op::count.
+constexpr Op plain_form(Op op) {
+  const int i = static_cast<int>(op);
+  const int binary = static_cast<int>(Op::i32_eq_imm), fused = static_cast<int>(Op::br_i32_eq_imm);
+  if (i >= binary && i < binary + kBinaryCount)
+    return static_cast<Op>(i - binary + static_cast<int>(Op::i32_eq));
+  if (i >= fused && i < fused + kFusedCount)
+    return static_cast<Op>(i - fused + static_cast<int>(Op::br_i32_eq));
+  return Op::count;
+}
 
 }  // namespace spectrum::wasm

@@ -80,6 +80,7 @@ void skip_immediates(std::uint8_t op, Reader& r) {
 }
 
 Op negate(Op op) {
+  if (const Op plain = plain_form(op); plain != Op::count) return immediate_form(negate(plain));
   switch (op) {
     case Op::br_i32_eq: return Op::br_i32_ne;
     case Op::br_i32_ne: return Op::br_i32_eq;
@@ -142,9 +143,18 @@ class Compiler {
         instruction(op, r);
       }
     }
+    // Only the constants still read from slots are copied into each new frame: number them first.
+    std::vector<std::uint32_t> renumbered(out_->constants.size(), kUnused);
+    std::vector<std::uint64_t> used;
     for (std::uint32_t pos : const_patches_) {
-      code_[pos] = (nlocals_ + (code_[pos] & ~kConstTag)) * 8;
+      const std::uint32_t index = code_[pos] & ~kConstTag;
+      if (renumbered[index] == kUnused) {
+        renumbered[index] = static_cast<std::uint32_t>(used.size());
+        used.push_back(out_->constants[index]);
+      }
+      code_[pos] = (nlocals_ + renumbered[index]) * 8;
     }
+    out_->constants = std::move(used);
     out_->param_slots = nparams_;
     out_->local_slots = nlocals_;
     out_->stack_slots = max_height_;
@@ -157,6 +167,13 @@ class Compiler {
   // Virtual operand stack entries: a slot index (local, or home of a stack position) or a
   // constant index tagged with kConstTag.
   static constexpr std::uint32_t kConstTag = 0x80000000u;
+  static constexpr std::uint32_t kUnused = ~0u;
+  bool is_constant(std::uint32_t e) const { return (e & kConstTag) != 0; }
+  std::uint64_t constant_value(std::uint32_t e) const { return out_->constants[e & ~kConstTag]; }
+  void immediate(std::uint64_t value) {
+    unit(static_cast<std::uint32_t>(value));
+    unit(static_cast<std::uint32_t>(value >> 32));
+  }
 
   struct Label {
     enum class Kind : std::uint8_t { function, block, loop, if_, else_ };
@@ -262,6 +279,12 @@ class Compiler {
     unit(static_cast<std::uint32_t>(static_cast<std::uint64_t>(v) >> 32));
   }
   void copy(std::uint32_t to_slot, std::uint32_t from) {
+    if (is_constant(from)) {
+      begin(Op::const64);
+      dst(to_slot);
+      immediate(constant_value(from));
+      return;
+    }
     begin(Op::copy);
     dst(to_slot);
     src(from);
@@ -361,8 +384,19 @@ class Compiler {
   struct Condition {
     Op op;
     std::uint32_t a, b;
+    bool immediate = false;  // b and hi are the two units of a constant
+    std::uint32_t hi = 0;
   };
   Condition condition() {
+    if (top_is_fresh() && last_start_ + 6 == code_.size() && plain_form(last_op_) != Op::count) {
+      const Op fused = immediate_form(fused_form(plain_form(last_op_)));
+      if (fused != Op::count) {
+        Condition c{fused, code_[last_start_ + 3], code_[last_start_ + 4], true, code_[last_start_ + 5]};
+        drop_last_instruction();
+        stack_.pop_back();
+        return c;
+      }
+    }
     if (top_is_fresh() && last_start_ + 5 == code_.size()) {
       const Op fused = fused_form(last_op_);
       if (fused != Op::count) {
@@ -405,7 +439,11 @@ class Compiler {
   std::uint32_t emit_conditional(const Condition& c, bool negate_it) {
     Op op = negate_it ? negate(c.op) : c.op;
     const std::uint32_t start = begin(op);
-    if (c.op == Op::br_if && c.b == kConstTag) {
+    if (c.immediate) {
+      emit_condition_unit(c.a);
+      unit(c.b);
+      unit(c.hi);
+    } else if (c.op == Op::br_if && c.b == kConstTag) {
       src(c.a);
     } else {
       emit_condition_unit(c.a);
@@ -476,6 +514,14 @@ class Compiler {
   case code: {                             \
     const std::uint32_t b = pop();         \
     const std::uint32_t a = pop();         \
+    if (is_constant(b) && !is_constant(a)) { \
+      begin(Op::id##_imm);                 \
+      dst(home(height()));                 \
+      src(a);                              \
+      immediate(constant_value(b));        \
+      push_home();                         \
+      return;                              \
+    }                                      \
     begin(Op::id);                         \
     dst(home(height()));                   \
     src(a);                                \
@@ -800,7 +846,12 @@ class Compiler {
   // A load whose address (or a store whose address, under a value that needed no instruction)
   // was computed by the instruction just emitted, an i32.add: one instruction does both.
   bool fuse_address_add(Op fused, std::uint32_t offset, bool is_load) {
-    if (last_op_ != Op::i32_add || last_dst_ < 0 || last_start_ + 5 != code_.size()) return false;
+    // The add may have taken its constant operand as an immediate: the fused access reads it from
+    // its slot again.
+    const bool immediate_add = last_op_ == Op::i32_add_imm;
+    if ((last_op_ != Op::i32_add && !immediate_add) || last_dst_ < 0 ||
+        last_start_ + (immediate_add ? 6 : 5) != code_.size())
+      return false;
     const std::uint32_t address_pos = is_load ? height() - 1 : height() - 2;
     if (height() < (is_load ? 1u : 2u)) return false;
     if (stack_[address_pos] != home(address_pos) || code_[last_dst_] != home(address_pos) * 8) return false;
@@ -809,7 +860,9 @@ class Compiler {
       value = stack_.back();
       if (value == home(height() - 1)) return false;  // the value came from an instruction after the add
     }
-    const std::uint32_t a = code_[last_start_ + 3], b = code_[last_start_ + 4];
+    const std::uint32_t a = code_[last_start_ + 3];
+    std::uint32_t b = code_[last_start_ + 4];
+    if (immediate_add) b = kConstTag | const_index_.at(static_cast<std::uint64_t>(b) | std::uint64_t{code_[last_start_ + 5]} << 32);
     drop_last_instruction();
     if (is_load) {
       stack_.pop_back();

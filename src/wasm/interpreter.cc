@@ -30,6 +30,15 @@ inline void wr(std::uint64_t* fp, std::uint32_t offset, T v) {
   std::memcpy(&bits, &v, sizeof(T));
   std::memcpy(reinterpret_cast<char*>(fp) + offset, &bits, 8);
 }
+// A constant operand: its slot image (64 bits, little-endian, narrower values zero-extended) in two
+// code units.
+template <class T>
+inline T immediate(const std::uint32_t* p) {
+  const std::uint64_t bits = static_cast<std::uint64_t>(p[0]) | static_cast<std::uint64_t>(p[1]) << 32;
+  T v;
+  std::memcpy(&v, &bits, sizeof(T));
+  return v;
+}
 template <class T>
 inline T* pointer_at(const std::uint32_t* p) {
   std::uint64_t v = static_cast<std::uint64_t>(p[0]) | static_cast<std::uint64_t>(p[1]) << 32;
@@ -64,7 +73,7 @@ inline T* pointer_at(const std::uint32_t* p) {
   return result.kind;
 }
 
-// Plain loops: frames are small, a call into libc's memset/memcpy costs more than the stores.
+
 inline void enter_frame(const Function& f, std::uint64_t* fp) {
   for (std::uint32_t i = f.param_slots; i < f.local_slots; ++i) fp[i] = 0;
   const std::uint64_t* constants = f.constants;
@@ -102,6 +111,12 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define MEMORY(code, id, name, V, M, align) &&op_##id##_add,
       WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
 #undef MEMORY
+#define NUMERIC(code, id, name, A, R, body) &&op_##id##_imm,
+      WASM_FOR_EACH_BINARY(NUMERIC)
+#undef NUMERIC
+#define FUSED(id, T, body) &&op_br_##id##_imm,
+      WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+#undef FUSED
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
   if (!entry) {
@@ -222,6 +237,15 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_BINARY(BINARY)
 #undef BINARY
+#define BINARY_IMM(code, id, name, A, R, body)         \
+  op_##id##_imm : {                                    \
+    const A a = rd<A>(fp, OPERAND(1));                 \
+    const A b = immediate<A>(&OPERAND(2));             \
+    wr<R>(fp, OPERAND(0), static_cast<R>(body));       \
+    NEXT(6);                                           \
+  }
+  WASM_FOR_EACH_BINARY(BINARY_IMM)
+#undef BINARY_IMM
 #define FUSED(id, T, body)                             \
   op_br_##id : {                                       \
     const T a = rd<T>(fp, OPERAND(0));                 \
@@ -236,6 +260,20 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
+#define FUSED_IMM(id, T, body)                         \
+  op_br_##id##_imm : {                                 \
+    const T a = rd<T>(fp, OPERAND(0));                 \
+    const T b = immediate<T>(&OPERAND(1));             \
+    if (body) {                                        \
+      const auto delta = static_cast<std::int32_t>(OPERAND(3)); \
+      if (delta <= 0) CHECK_INTERRUPT();                \
+      pc += delta;                                     \
+      DISPATCH();                                      \
+    }                                                  \
+    NEXT(6);                                           \
+  }
+  WASM_FOR_EACH_FUSED_COMPARE(FUSED_IMM)
+#undef FUSED_IMM
 
   // ---- memory
 #define LOAD(code, id, name, V, M, align)                                       \
