@@ -154,6 +154,8 @@ class Compiler {
       }
       code_[pos] = (nlocals_ + renumbered[index]) * 8;
     }
+    out_->frame_init.assign(nlocals_ - nparams_, 0);
+    out_->frame_init.insert(out_->frame_init.end(), used.begin(), used.end());
     out_->constants = std::move(used);
     out_->param_slots = nparams_;
     out_->local_slots = nlocals_;

@@ -73,13 +73,17 @@ inline T* pointer_at(const std::uint32_t* p) {
   return result.kind;
 }
 
-
+// Most frames are small, where a plain loop beats a call into libc; large ones (C functions with
+// dozens of locals) go to memcpy's wide stores.
 inline void enter_frame(const Function& f, std::uint64_t* fp) {
-  for (std::uint32_t i = f.param_slots; i < f.local_slots; ++i) fp[i] = 0;
-  const std::uint64_t* constants = f.constants;
-  const std::uint32_t n = f.constant_count;
-  std::uint64_t* out = fp + f.local_slots;
-  for (std::uint32_t i = 0; i < n; ++i) out[i] = constants[i];
+  const std::uint64_t* init = f.frame_init;
+  const std::uint32_t n = f.frame_init_count;
+  std::uint64_t* out = fp + f.param_slots;
+  if (n > 12) {
+    std::memcpy(out, init, n * sizeof(std::uint64_t));
+    return;
+  }
+  for (std::uint32_t i = 0; i < n; ++i) out[i] = init[i];
 }
 
 }  // namespace
@@ -129,9 +133,10 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   const std::atomic<std::uint32_t>& interrupt = interrupt_flag(store);
   const std::uint32_t max_depth = std::min<std::uint32_t>(store.limits().max_call_depth, S.frame_capacity);
   std::uint64_t* const stack_end = S.value_stack + S.value_stack_slots;
-  Frame* const frames = S.frames;
-  const std::uint32_t base_depth = S.depth;
-  std::uint32_t depth = base_depth;
+  // The frame stack as pointers: a push or pop is one store or load plus the bound compare.
+  Frame* const frame_base = S.frames + S.depth;
+  Frame* const frame_limit = S.frames + max_depth;
+  Frame* frame = frame_base;
   std::int64_t fuel = S.fuel;
 
   Function* fn = entry;
@@ -378,12 +383,12 @@ op_ref_is_null:
   NEXT(4);
 
 op_ret:
-  if (depth == base_depth) {
+  if (frame == frame_base) {
     S.fuel = fuel;
     return Status::returned;
   }
   {
-    const Frame& f = frames[--depth];
+    const Frame& f = *--frame;
     pc = f.return_pc;
     fp = f.fp;
     fn = f.function;
@@ -411,10 +416,10 @@ op_call_indirect: {
 do_call:
   // No interrupt check here: code without loops either ends or exhausts the call stack.
   if (callee->is_host()) [[unlikely]] {
-    S.depth = depth;
+    S.depth = static_cast<std::uint32_t>(frame - S.frames);
     S.fuel = fuel;
     const HostResult::Kind kind = call_host(store, fn, callee, callee_fp, host_message, exit_code);
-    S.depth = base_depth;
+    S.depth = static_cast<std::uint32_t>(frame_base - S.frames);
     fuel = S.fuel;
     RELOAD_MEMORY();
     switch (kind) {
@@ -428,12 +433,12 @@ do_call:
     pc = return_pc;
     DISPATCH();
   }
-  if (depth >= max_depth) [[unlikely]] WASM_TRAP(stack_exhausted);
-  frames[depth++] = Frame{return_pc, fp, fn};
+  if (frame >= frame_limit) [[unlikely]] WASM_TRAP(stack_exhausted);
+  *frame++ = Frame{return_pc, fp, fn};
 enter_wasm:
   if (!callee->entry) [[unlikely]] callee->set_code(compile_function(*callee));
   if (callee_fp + callee->frame_slots > stack_end) [[unlikely]] {
-    if (return_pc) --depth;  // report the trap in the caller
+    if (return_pc) --frame;  // report the trap in the caller
     WASM_TRAP(stack_exhausted);
   }
   enter_frame(*callee, callee_fp);
@@ -555,7 +560,7 @@ do_trap:
   trap.message = trap_kind == TrapKind::host ? std::move(host_message) : std::string(to_string(trap_kind));
   trap.function = function_display_name(*fn);
   trap.offset = (fn->code && pc) ? fn->code->wasm_offset(pc) : 0;
-  S.depth = base_depth;
+  S.depth = static_cast<std::uint32_t>(frame_base - S.frames);
   S.fuel = fuel;
   return Status::trapped;
 

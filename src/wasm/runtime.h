@@ -18,7 +18,10 @@ struct CompiledCode {
   std::vector<std::uint32_t> code;
   // (code index of an instruction, byte offset of the wasm instruction it came from), ascending.
   std::vector<std::pair<std::uint32_t, std::uint32_t>> offsets;
-  std::vector<std::uint64_t> constants;  // copied into the frame after the operand stack
+  std::vector<std::uint64_t> constants;  // the constants read from frame slots (after the locals)
+  // What a new frame holds above its parameters: zeroed declared locals, then the constants. One
+  // contiguous copy sets up both.
+  std::vector<std::uint64_t> frame_init;
   std::uint32_t param_slots = 0;
   std::uint32_t local_slots = 0;    // params + declared locals
   std::uint32_t stack_slots = 0;    // operand stack's maximum height
@@ -62,17 +65,16 @@ struct Function {
   std::unique_ptr<CompiledCode> code;  // compiled on first call
   // Copies of the code's entry facts, one load away from the call instruction.
   const std::uint32_t* entry = nullptr;
-  const std::uint64_t* constants = nullptr;
-  std::uint32_t constant_count = 0;
-  std::uint32_t frame_slots = 0, param_slots = 0, local_slots = 0;
+  const std::uint64_t* frame_init = nullptr;
+  std::uint32_t frame_init_count = 0;
+  std::uint32_t frame_slots = 0, param_slots = 0;
   void set_code(std::unique_ptr<CompiledCode> compiled) {
     code = std::move(compiled);
     entry = code->code.data();
-    constants = code->constants.data();
-    constant_count = static_cast<std::uint32_t>(code->constants.size());
+    frame_init = code->frame_init.data();
+    frame_init_count = static_cast<std::uint32_t>(code->frame_init.size());
     frame_slots = code->frame_slots;
     param_slots = code->param_slots;
-    local_slots = code->local_slots;
   }
   // A host function:
   HostFunction host;
