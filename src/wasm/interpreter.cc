@@ -144,6 +144,8 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   const std::uint32_t* pc = nullptr;
   TrapKind trap_kind = TrapKind::unreachable;
   std::string host_message;
+  // The table index of an uninitialized element: the reference interpreter's trap text names it.
+  std::uint32_t element_index = 0;
   Memory* memory = fn->memory;
   std::uint8_t* mem = memory->data;
   std::uint64_t mem_size = memory->size;
@@ -406,7 +408,10 @@ op_call_indirect: {
   const std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(3));
   if (index >= table->elements.size()) WASM_TRAP(undefined_element);
   callee = reinterpret_cast<Function*>(static_cast<std::uintptr_t>(table->elements[index]));
-  if (!callee) WASM_TRAP(uninitialized_element);
+  if (!callee) {
+    element_index = index;
+    WASM_TRAP(uninitialized_element);
+  }
   if (callee->type_id != OPERAND(2)) WASM_TRAP(indirect_call_type_mismatch);
   callee_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(4));
   return_pc = pc + 7;
@@ -558,6 +563,7 @@ interrupted:
 do_trap:
   trap.kind = trap_kind;
   trap.message = trap_kind == TrapKind::host ? std::move(host_message) : std::string(to_string(trap_kind));
+  if (trap_kind == TrapKind::uninitialized_element) trap.message += " " + std::to_string(element_index);
   trap.function = function_display_name(*fn);
   trap.offset = (fn->code && pc) ? fn->code->wasm_offset(pc) : 0;
   S.depth = static_cast<std::uint32_t>(frame_base - S.frames);

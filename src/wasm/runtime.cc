@@ -546,7 +546,8 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
   }
   if (m.start) {
     CallOutcome out = Runtime::invoke(store, s.funcs[*m.start], {});
-    if (out.kind == CallOutcome::Kind::trapped) return fail("start function: " + out.trap.describe());
+    // The trap's own text first: embedders (and the spec's assert_uninstantiable) match on it.
+    if (out.kind == CallOutcome::Kind::trapped) return fail(out.trap.describe() + " (start function)");
     if (out.kind == CallOutcome::Kind::exited)
       return fail("start function exited with code " + std::to_string(out.exit_code));
   }

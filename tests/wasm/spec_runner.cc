@@ -27,8 +27,19 @@ namespace {
 
 struct Counts {
   int passed = 0, failed = 0, skipped = 0;
+  // assert_invalid/assert_malformed rejected for another reason than the spec's text (the
+  // rejection passes; the text is reported, not failed: the decoder's wording differs in a few).
+  int other_reason = 0;
   std::map<std::string, int> skip_reasons;
 };
+
+// An engine error without its "byte 0x1a3: " prefix.
+std::string_view reason_of(std::string_view message) {
+  if (message.starts_with("byte 0x")) {
+    if (const auto colon = message.find(": "); colon != std::string_view::npos) return message.substr(colon + 2);
+  }
+  return message;
+}
 
 std::vector<std::uint8_t> read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -166,9 +177,10 @@ class Runner {
           } else if (type == "assert_exhaustion" && out.trap.kind != TrapKind::stack_exhausted) {
             result = fail;
             why = "trapped with " + out.trap.message + " instead of exhaustion";
-          } else if (verbose_ && out.trap.message != cmd.value("text", std::string())) {
-            std::printf("  note line %d: trap '%s', spec says '%s'\n", line, out.trap.message.c_str(),
-                        cmd.value("text", std::string()).c_str());
+          } else if (!out.trap.message.starts_with(cmd.value("text", std::string()))) {
+            // The reference interpreter's check: its message must begin with the expected text.
+            result = fail;
+            why = "trapped with '" + out.trap.message + "', expected '" + cmd.value("text", std::string()) + "'";
           }
         } else if (type == "assert_invalid" || type == "assert_malformed") {
           if (cmd.value("module_type", std::string("binary")) == "text") {
@@ -180,9 +192,11 @@ class Runner {
             if (m) {
               result = fail;
               why = "accepted; expected " + cmd.value("text", std::string());
-            } else if (verbose_) {
-              std::printf("  note line %d: %s (spec: %s)\n", line, m.error().message().c_str(),
-                          cmd.value("text", std::string()).c_str());
+            } else if (!reason_of(m.error().message()).starts_with(cmd.value("text", std::string()))) {
+              ++counts.other_reason;
+              if (verbose_)
+                std::printf("  note line %d: %s (spec: %s)\n", line, m.error().message().c_str(),
+                            cmd.value("text", std::string()).c_str());
             }
           }
         } else if (type == "assert_unlinkable" || type == "assert_uninstantiable") {
@@ -198,6 +212,9 @@ class Runner {
             } else if (auto inst = linker_.instantiate(store_, *m); inst) {
               result = fail;
               why = "instantiated; expected " + cmd.value("text", std::string());
+            } else if (!inst.error().message().starts_with(cmd.value("text", std::string()))) {
+              result = fail;
+              why = "failed with '" + inst.error().message() + "', expected '" + cmd.value("text", std::string()) + "'";
             }
           }
         } else {
@@ -373,18 +390,21 @@ int main(int argc, char** argv) {
     Runner runner(verbose);
     Counts c = runner.run(script, dir);
     std::printf("%-28s passed %5d  failed %4d  skipped %4d", name.c_str(), c.passed, c.failed, c.skipped);
+    if (c.other_reason) std::printf("  [%d rejected for another reason than the spec's]", c.other_reason);
     for (const auto& [reason, n] : c.skip_reasons) std::printf("  [%d skipped: %s]", n, reason.c_str());
     std::printf("\n");
     std::fflush(stdout);
     total.passed += c.passed;
     total.failed += c.failed;
     total.skipped += c.skipped;
+    total.other_reason += c.other_reason;
     for (const auto& [reason, n] : c.skip_reasons) total.skip_reasons[reason] += n;
     if (c.failed) ++files_failed;
   }
   std::printf("TOTAL: %zu files, passed %d, failed %d, skipped %d", files.size(), total.passed, total.failed,
               total.skipped);
   for (const auto& [reason, n] : total.skip_reasons) std::printf(" [%d: %s]", n, reason.c_str());
+  if (total.other_reason) std::printf(" [%d invalid/malformed rejected for another reason]", total.other_reason);
   std::printf("\n");
   return total.failed ? 1 : 0;
 }
