@@ -34,6 +34,7 @@ namespace spectrum::wasm {
   X(br_table)      /* index, count, count+1 deltas */                     \
   X(check)         /* interrupt and fuel check (br_table's back edges) */ \
   X(copy)          /* dst, src */                                         \
+  X(copy2)         /* dst, src, dst2, src2 */                             \
   X(const64)       /* dst, lo, hi */                                      \
   X(ret)           /* */                                                  \
   X(call)          /* Function* (2 units), args */                        \

@@ -130,6 +130,7 @@ class Compiler {
     nparams_ = f_.param_count;
     nlocals_ = nparams_ + body.local_count;
     collect_constants(body);
+    written_.assign(nlocals_, false);
     stack_base_ = nlocals_ + static_cast<std::uint32_t>(out_->constants.size());
 
     Reader r(m_.bytes, body.code_begin, body.code_end);
@@ -285,6 +286,16 @@ class Compiler {
       begin(Op::const64);
       dst(to_slot);
       immediate(constant_value(from));
+      return;
+    }
+    // Copies come in runs (arguments, results, a loop's rotation of locals): two per dispatch.
+    if (last_op_ == Op::copy && last_start_ + 4 == code_.size()) {
+      const auto handler = reinterpret_cast<std::uintptr_t>(handlers_[static_cast<std::size_t>(Op::copy2)]);
+      code_[last_start_] = static_cast<std::uint32_t>(handler);
+      code_[last_start_ + 1] = static_cast<std::uint32_t>(static_cast<std::uint64_t>(handler) >> 32);
+      last_op_ = Op::copy2;
+      dst(to_slot);
+      src(from);
       return;
     }
     begin(Op::copy);
@@ -489,7 +500,10 @@ class Compiler {
     materialize_locals();
     materialize_top(np);
     Label l = make_label(kind, height() - np, np, nr);
-    if (kind == Label::Kind::loop) l.loop_start = bind();
+    if (kind == Label::Kind::loop) {
+      l.loop_start = bind();
+      loop_seen_ = true;
+    }
     labels_.push_back(std::move(l));
   }
 
@@ -737,6 +751,12 @@ class Compiler {
           stack_.pop_back();
           return;
         }
+        // C compilers initialize locals explicitly; the frame did already.
+        if (!loop_seen_ && x >= nparams_ && !written_[x] && is_constant(v) && constant_value(v) == 0) {
+          stack_.pop_back();
+          return;
+        }
+        written_[x] = true;
         if (top_is_fresh() && !has_borrowers(x, height() - 1)) {
           code_[last_dst_] = x * 8;
           last_dst_ = -1;
@@ -752,6 +772,7 @@ class Compiler {
       case 0x22: {
         const std::uint32_t x = r.u32().value();
         const std::uint32_t v = stack_.back();
+        written_[x] = true;
         if (v == x) return;
         if (top_is_fresh() && !has_borrowers(x, height() - 1)) {
           code_[last_dst_] = x * 8;
@@ -1016,6 +1037,10 @@ class Compiler {
   std::uint32_t at_ = 0;
   bool dead_ = false;
   std::uint32_t dead_depth_ = 0;
+  // Declared locals written so far in code order; before the first loop, a local not yet written
+  // still holds the zero its frame started with (no back edge can bring a later write here).
+  std::vector<bool> written_;
+  bool loop_seen_ = false;
   std::int64_t last_dst_ = -1;
   std::uint32_t last_start_ = 0;
   Op last_op_ = Op::count;

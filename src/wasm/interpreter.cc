@@ -367,6 +367,10 @@ op_check:
 op_copy:
   wr<std::uint64_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)));
   NEXT(4);
+op_copy2:
+  wr<std::uint64_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)));
+  wr<std::uint64_t>(fp, OPERAND(2), rd<std::uint64_t>(fp, OPERAND(3)));
+  NEXT(6);
 op_const64:
   wr<std::uint64_t>(fp, OPERAND(0), static_cast<std::uint64_t>(OPERAND(1)) | static_cast<std::uint64_t>(OPERAND(2)) << 32);
   NEXT(5);
