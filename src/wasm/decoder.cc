@@ -88,8 +88,8 @@ class Decoder {
   Result<void> decode() {
     const auto& bytes = m_.bytes;
     Reader r(bytes, 0, bytes.size());
-    if (bytes.size() < 4 || std::memcmp(bytes.data(), "\0asm", 4) != 0)
-      return fail_at(0, "magic header not detected");
+    if (bytes.size() < 4) return fail_at(0, "unexpected end: no magic header");
+    if (std::memcmp(bytes.data(), "\0asm", 4) != 0) return fail_at(0, "magic header not detected");
     if (bytes.size() < 8) return fail_at(4, "unexpected end: no version");
     if (std::memcmp(bytes.data() + 4, "\1\0\0\0", 4) != 0) return fail_at(4, "unknown binary version");
     r.seek(8);

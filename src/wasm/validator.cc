@@ -136,6 +136,8 @@ class FunctionValidator {
     const std::size_t at = r.pos();
     const std::uint32_t align = SPECTRUM_TRY(r.u32());
     SPECTRUM_TRY(r.u32());  // offset
+    // Bit 6 and above are not alignment: flags that 2.0 does not define (multi-memory's index bit).
+    if (align >= 64) return fail_at(at, "malformed memop flags");
     if (m_.memories.empty()) return fail_at(at, "unknown memory 0");
     if (align > natural_align_log2) return fail_at(at, "alignment must not be larger than natural");
     return {};
@@ -472,9 +474,12 @@ Result<void> expect_const(const ModuleData& m, const ConstExpr& e, ValType want,
 }
 
 Result<void> check_limits(const Limits& l, std::uint64_t bound, std::uint32_t at, const char* what) {
-  if (l.min > bound) return fail_at(at, std::string(what) + " size must be at most " + std::to_string(bound) + " pages");
+  // The spec's wording, the 4 GiB spelled out for memories.
+  const std::string too_large = std::string(what) + " size must be at most " + std::to_string(bound) + " pages" +
+                                (std::string_view(what) == "memory" ? " (4GiB)" : "");
+  if (l.min > bound) return fail_at(at, too_large);
   if (l.max) {
-    if (*l.max > bound) return fail_at(at, std::string(what) + " size must be at most " + std::to_string(bound) + " pages");
+    if (*l.max > bound) return fail_at(at, too_large);
     if (*l.max < l.min) return fail_at(at, "size minimum must not be greater than maximum");
   }
   return {};

@@ -69,7 +69,9 @@ struct Env {
 // ---- decoder
 
 TEST(WasmDecoder, RejectsBadMagicAndVersionAtTheirOffsets) {
-  EXPECT_NE(load_error({0x00, 0x61, 0x73}).find("byte 0x0: magic header not detected"), std::string::npos);
+  // Too short to hold a header is the reference interpreter's "unexpected end", not a bad magic.
+  EXPECT_NE(load_error({0x00, 0x61, 0x73}).find("byte 0x0: unexpected end"), std::string::npos);
+  EXPECT_NE(load_error({0x00, 0x61, 0x73, 0x6e}).find("byte 0x0: magic header not detected"), std::string::npos);
   EXPECT_NE(load_error({0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00}).find("byte 0x4: unknown binary version"),
             std::string::npos);
 }
