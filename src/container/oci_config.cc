@@ -909,4 +909,13 @@ Result<Seccomp> decode_seccomp(const nlohmann::json& j, std::string_view source,
   return Decoder(source).seccomp(j, path);
 }
 
+Result<CgroupResources> parse_resources(std::string_view text, std::string_view source) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded()) return fail(std::string(source) + ": malformed JSON");
+  Config config;
+  CTRY(Decoder(source).resources(doc, "", config));
+  if (!config.device_rules.empty()) return fail(std::string(source) + ": devices: cannot be changed by update");
+  return config.resources;
+}
+
 }  // namespace spectrum::container

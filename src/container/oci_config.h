@@ -157,6 +157,9 @@ Result<Process> parse_process(std::string_view text, std::string_view source = "
 // The linux.seccomp object alone (the default profile is kept as JSON too).
 Result<Seccomp> decode_seccomp(const nlohmann::json& j, std::string_view source, const std::string& path);
 
+// A linux.resources object alone, as `update -r FILE` reads it.
+Result<CgroupResources> parse_resources(std::string_view text, std::string_view source);
+
 // Table lookups shared with the runtime and the `features` verb.
 std::optional<int> capability_number(std::string_view name);  // "CAP_SYS_ADMIN" -> 21
 const std::vector<std::string>& capability_names();          // index = number

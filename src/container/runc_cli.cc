@@ -21,11 +21,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "container/cgroup_update.h"
 #include "container/default_config.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
 #include "container/state.h"
 #include "core/fd.h"
+#include "core/parse.h"
 
 namespace spectrum::container {
 
@@ -486,6 +488,106 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   return WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
 }
 
+// runc's update flags: each sets one field of the resources (after -r, which gives them all).
+Result<int> verb_update(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "update"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  if (store.status_of(state) == Status::stopped) return fail("update: container " + id + " is not running");
+  CgroupResources resources;
+  if (std::string source = args.value("resources"); !source.empty()) {
+    auto text = source == "-" ? read_all(0) : read_file(source);
+    if (!text) return std::unexpected(text.error().wrap("--resources " + source));
+    resources = CTRY(parse_resources(*text, source == "-" ? "resources (stdin)" : source));
+  }
+  auto size_flag = [&](const char* flag, auto& field) -> Result<void> {
+    std::string text = args.value(flag);
+    if (text.empty()) return {};
+    if (text == "-1") {
+      field = -1;
+      return {};
+    }
+    auto bytes = parse_size(text);
+    if (!bytes) return fail(std::string("--") + flag + ": " + bytes.error().message());
+    field = *bytes;
+    return {};
+  };
+  auto number_flag = [&](const char* flag, auto& field) -> Result<void> {
+    std::string text = args.value(flag);
+    if (text.empty()) return {};
+    char* end = nullptr;
+    errno = 0;
+    long long value = std::strtoll(text.c_str(), &end, 10);
+    if (errno != 0 || end == text.c_str() || *end != 0) return fail(std::string("--") + flag + ": not a number: '" + text + "'");
+    field = value;
+    return {};
+  };
+  std::optional<std::int64_t> memory, swap, quota, period, shares, pids;
+  CTRY(size_flag("memory", memory));
+  CTRY(size_flag("memory-swap", swap));
+  CTRY(number_flag("cpu-quota", quota));
+  CTRY(number_flag("cpu-period", period));
+  CTRY(number_flag("cpu-shares", shares));
+  CTRY(number_flag("pids-limit", pids));
+  if (memory) {
+    if (*memory <= 0) return fail("--memory: must be positive");
+    resources.memory_limit = static_cast<std::uint64_t>(*memory);
+  }
+  if (swap) resources.memory_swap_limit = *swap;
+  if (quota) {
+    if (*quota == 0 || *quota < -1) return fail("--cpu-quota: must be positive or -1");
+    // -1 lifts the limit: the quota is left out and apply() writes "max" (v2) or -1 (v1).
+    resources.cpu_quota_us = *quota > 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*quota)) : std::nullopt;
+    if (!period && !resources.cpu_period_us) resources.cpu_period_us = 100000;
+  }
+  if (period) {
+    if (*period <= 0) return fail("--cpu-period: must be positive");
+    resources.cpu_period_us = static_cast<std::uint64_t>(*period);
+  }
+  if (shares) {
+    if (*shares <= 0) return fail("--cpu-shares: must be positive");
+    resources.cpu_shares = static_cast<std::uint64_t>(*shares);
+  }
+  if (pids) resources.pids_limit = *pids;
+  if (std::string cpus = args.value("cpuset-cpus"); !cpus.empty()) resources.cpuset_cpus = std::string(CTRY(parse_cpuset(cpus)));
+  if (std::string mems = args.value("cpuset-mems"); !mems.empty()) resources.cpuset_mems = std::string(CTRY(parse_cpuset(mems)));
+  for (const char* unsupported : {"memory-reservation", "kernel-memory", "kernel-memory-tcp", "blkio-weight", "cpu-rt-period",
+                                  "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"})
+    if (!args.value(unsupported).empty()) return fail(std::string("update: --") + unsupported + " is not supported by spectrum");
+  static const Result<CgroupLayout> layout = CgroupLayout::detect();
+  if (!layout) return std::unexpected(layout.error());
+  auto updated = update_resources(*layout, state.cgroups, resources);
+  // New hierarchies joined are recorded even when a later write failed, so that delete removes them.
+  CTRY(store.save(state));
+  if (!updated) return std::unexpected(updated.error());
+  return 0;
+}
+
+// `events --stats`: one stats record, as runc prints it; without --stats, one every --interval
+// until the container stops.
+Result<int> verb_events(const Globals& g, Args& args) {
+  std::string id = CTRY(single_id(args, "events"));
+  StateStore store(g.root);
+  ContainerState state = CTRY(store.load(id));
+  auto print_stats = [&] {
+    nlohmann::json event = {{"type", "stats"}, {"id", id}, {"data", container_stats(state.cgroups)}};
+    std::puts(event.dump().c_str());
+    std::fflush(stdout);
+  };
+  if (store.status_of(state) == Status::stopped) return fail("events: container " + id + " is not running");
+  if (args.flag("stats")) {
+    print_stats();
+    return 0;
+  }
+  auto interval = parse_duration(args.value("interval", "5s"));
+  if (!interval) return fail("--interval: " + interval.error().message());
+  while (store.status_of(state) != Status::stopped) {
+    print_stats();
+    std::this_thread::sleep_for(*interval);
+  }
+  return 0;
+}
+
 Result<int> verb_features(const Globals&, Args&) {
   nlohmann::json namespaces = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
   nlohmann::json features = {
@@ -543,6 +645,13 @@ const std::vector<VerbRow>& verb_table() {
       {"resume", {}, {}, [](const Globals& g, Args& a) { return verb_pause(g, a, false); }},
       {"features", {}, {}, verb_features},
       {"spec", {"bundle|b"}, {"rootless", "seccomp", "no-terminal"}, verb_spec},
+      {"update",
+       {"resources|r", "memory", "memory-swap", "memory-reservation", "kernel-memory", "kernel-memory-tcp", "cpu-shares",
+        "cpu-quota", "cpu-period", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight",
+        "l3-cache-schema", "mem-bw-schema"},
+       {},
+       verb_update},
+      {"events", {"interval"}, {"stats"}, verb_events},
   };
   return table;
 }
