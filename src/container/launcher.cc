@@ -126,25 +126,7 @@ const char* const kDefaultDeviceRules[kDefaultDeviceRuleCount] = {
 Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config& config, const std::string& relative,
                                         std::vector<std::string>& owned) {
   (void)layout;
-  // Core's layout knows only the controllers it manages; the devices hierarchy is found here.
-  static const std::string mount_point = [] {
-    auto mountinfo = read_file("/proc/self/mountinfo");
-    if (!mountinfo) return std::string();
-    std::size_t pos = 0;
-    while (pos < mountinfo->size()) {
-      std::size_t end = mountinfo->find('\n', pos);
-      if (end == std::string::npos) end = mountinfo->size();
-      std::string line = mountinfo->substr(pos, end - pos);
-      pos = end + 1;
-      if (line.find(" - cgroup ") == std::string::npos) continue;
-      std::string options = line.substr(line.rfind(' ') + 1);
-      if (("," + options + ",").find(",devices,") == std::string::npos) continue;
-      std::size_t f4 = 0;
-      for (int i = 0; i < 4; ++i) f4 = line.find(' ', f4) + 1;
-      return line.substr(f4, line.find(' ', f4) - f4);
-    }
-    return std::string();
-  }();
+  const std::string& mount_point = devices_cgroup_mount();
   if (mount_point.empty()) return fail("linux.resources.devices: the devices cgroup controller is not mounted");
   std::string dir = mount_point;
   std::size_t pos = 0;
@@ -624,6 +606,29 @@ Result<int> clone_init(unsigned long flags) {
 }
 
 }  // namespace
+
+// Core's layout knows only the controllers it manages; the devices hierarchy is found here.
+const std::string& devices_cgroup_mount() {
+  static const std::string mount_point = [] {
+    auto mountinfo = read_file("/proc/self/mountinfo");
+    if (!mountinfo) return std::string();
+    std::size_t pos = 0;
+    while (pos < mountinfo->size()) {
+      std::size_t end = mountinfo->find('\n', pos);
+      if (end == std::string::npos) end = mountinfo->size();
+      std::string line = mountinfo->substr(pos, end - pos);
+      pos = end + 1;
+      if (line.find(" - cgroup ") == std::string::npos) continue;
+      std::string options = line.substr(line.rfind(' ') + 1);
+      if (("," + options + ",").find(",devices,") == std::string::npos) continue;
+      std::size_t f4 = 0;
+      for (int i = 0; i < 4; ++i) f4 = line.find(' ', f4) + 1;
+      return line.substr(f4, line.find(' ', f4) - f4);
+    }
+    return std::string();
+  }();
+  return mount_point;
+}
 
 // ---- CgroupDirs ---------------------------------------------------------------------------------
 

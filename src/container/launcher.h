@@ -54,6 +54,9 @@ struct LaunchedContainer {
   CgroupDirs cgroup_dirs;
 };
 
+// The v1 devices hierarchy's mount point ("" when there is none).
+const std::string& devices_cgroup_mount();
+
 Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options);
 
 // Applies process settings in an already set-up container (exec): used by the exec path.

@@ -19,6 +19,7 @@
 #include "container/oci_config.h"
 #include "core/stdio.h"
 #include "core/tier.h"
+#include "native/stale_cgroups.h"
 
 namespace spectrum {
 namespace {
@@ -62,9 +63,23 @@ Result<Config> config_for(const Workload& w) {
   return decode_config(spec, "/", "container tier configuration");
 }
 
+// "run-PID-..." like the native tier's groups: a group whose PID is gone was left by a spectrum
+// killed outright, and the next run of either tier collects it (native/stale_cgroups.h).
 std::string cgroup_name() {
   static std::atomic<unsigned> counter{0};
-  return "spectrum/container-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+  return "spectrum/run-" + std::to_string(::getpid()) + "-container-" + std::to_string(counter++);
+}
+
+// What a SIGKILLed run left: its groups, in the devices hierarchy too. Its mounts lived in the
+// container's mount namespace and its processes died with the init (PR_SET_PDEATHSIG, then the
+// pid namespace), so the groups are all there is to collect.
+void collect_stale_container_groups() {
+  static const Result<CgroupLayout> layout = CgroupLayout::detect();
+  if (!layout) return;
+  CgroupLayout with_devices = *layout;
+  if (layout->version == CgroupVersion::v1 && !devices_cgroup_mount().empty())
+    with_devices.v1_mounts.emplace("devices", devices_cgroup_mount());
+  collect_stale_cgroups(with_devices);
 }
 
 class ContainerTier final : public Tier {
@@ -93,6 +108,7 @@ class ContainerTier final : public Tier {
     if (w.rootfs.empty()) return fail("the container tier needs --rootfs DIR (e.g. made by scripts/busybox-rootfs)");
     struct stat st{};
     if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("--rootfs: " + w.rootfs + " is not a directory");
+    collect_stale_container_groups();
     Config config = CTRY(config_for(w));
     UniqueFd in = CTRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
     UniqueFd out_capture, err_capture;
