@@ -14,16 +14,21 @@
 namespace spectrum::wasm {
 
 // Comparisons that fuse with a following br_if / if into one compare-and-branch instruction.
-#define WASM_FOR_EACH_FUSED_COMPARE(X)                                                                       \
-  X(i32_eq, I32, a == b)                                                                                     \
-  X(i32_ne, I32, a != b) X(i32_lt_s, I32, WASM_S32(a) < WASM_S32(b)) X(i32_lt_u, I32, a < b)                 \
-      X(i32_gt_s, I32, WASM_S32(a) > WASM_S32(b)) X(i32_gt_u, I32, a > b)                                    \
-          X(i32_le_s, I32, WASM_S32(a) <= WASM_S32(b)) X(i32_le_u, I32, a <= b)                              \
-              X(i32_ge_s, I32, WASM_S32(a) >= WASM_S32(b)) X(i32_ge_u, I32, a >= b) X(i64_eq, I64, a == b)   \
-                  X(i64_ne, I64, a != b) X(i64_lt_s, I64, WASM_S64(a) < WASM_S64(b)) X(i64_lt_u, I64, a < b) \
-                      X(i64_gt_s, I64, WASM_S64(a) > WASM_S64(b)) X(i64_gt_u, I64, a > b)                    \
-                          X(i64_le_s, I64, WASM_S64(a) <= WASM_S64(b)) X(i64_le_u, I64, a <= b)              \
-                              X(i64_ge_s, I64, WASM_S64(a) >= WASM_S64(b)) X(i64_ge_u, I64, a >= b)
+// clang-format off
+#define WASM_FOR_EACH_FUSED_COMPARE_I32(X)                                            \
+  X(i32_eq, I32, a == b) X(i32_ne, I32, a != b)                                       \
+  X(i32_lt_s, I32, WASM_S32(a) < WASM_S32(b)) X(i32_lt_u, I32, a < b)                 \
+  X(i32_gt_s, I32, WASM_S32(a) > WASM_S32(b)) X(i32_gt_u, I32, a > b)                 \
+  X(i32_le_s, I32, WASM_S32(a) <= WASM_S32(b)) X(i32_le_u, I32, a <= b)               \
+  X(i32_ge_s, I32, WASM_S32(a) >= WASM_S32(b)) X(i32_ge_u, I32, a >= b)
+#define WASM_FOR_EACH_FUSED_COMPARE_I64(X)                                            \
+  X(i64_eq, I64, a == b) X(i64_ne, I64, a != b)                                       \
+  X(i64_lt_s, I64, WASM_S64(a) < WASM_S64(b)) X(i64_lt_u, I64, a < b)                 \
+  X(i64_gt_s, I64, WASM_S64(a) > WASM_S64(b)) X(i64_gt_u, I64, a > b)                 \
+  X(i64_le_s, I64, WASM_S64(a) <= WASM_S64(b)) X(i64_le_u, I64, a <= b)               \
+  X(i64_ge_s, I64, WASM_S64(a) >= WASM_S64(b)) X(i64_ge_u, I64, a >= b)
+#define WASM_FOR_EACH_FUSED_COMPARE(X) WASM_FOR_EACH_FUSED_COMPARE_I32(X) WASM_FOR_EACH_FUSED_COMPARE_I64(X)
+// clang-format on
 
 // Every instruction of the code form that is not generated from the numeric tables.
 #define WASM_FOR_EACH_CONTROL_OP(X)                                       \
@@ -84,6 +89,14 @@ enum class Op : std::uint16_t {
 #define FUSED(id, T, body) br_##id##_imm,
                           WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
+// The loop-closing `x = y + c; if (x cmp b)` (i32.add with a constant, local.tee, compare,
+// br_if) in one dispatch: x, y, c, then b as in the compare-and-branch forms above, and delta.
+#define FUSED(id, T, body) br_add_##id,
+    WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+#undef FUSED
+#define FUSED(id, T, body) br_add_##id##_imm,
+    WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+#undef FUSED
                               count
 };
 
@@ -114,6 +127,26 @@ constexpr Op plain_form(Op op) {
     return static_cast<Op>(i - binary + static_cast<int>(Op::i32_eq));
   if (i >= fused && i < fused + kFusedCount)
     return static_cast<Op>(i - fused + static_cast<int>(Op::br_i32_eq));
+  return Op::count;
+}
+
+// The compare-and-branch form (plain or immediate) of an i32 comparison that also does the add
+// producing its first operand, or Op::count; and back.
+#define WASM_COUNT_ONE(...) +1
+constexpr int kFusedI32Count = 0 WASM_FOR_EACH_FUSED_COMPARE_I32(WASM_COUNT_ONE);
+#undef WASM_COUNT_ONE
+constexpr Op add_form(Op op) {
+  const int i = static_cast<int>(op);
+  const int plain = static_cast<int>(Op::br_i32_eq), imm = static_cast<int>(Op::br_i32_eq_imm);
+  if (i >= plain && i < plain + kFusedI32Count) return static_cast<Op>(i - plain + static_cast<int>(Op::br_add_i32_eq));
+  if (i >= imm && i < imm + kFusedI32Count) return static_cast<Op>(i - imm + static_cast<int>(Op::br_add_i32_eq_imm));
+  return Op::count;
+}
+constexpr Op without_add(Op op) {
+  const int i = static_cast<int>(op);
+  const int plain = static_cast<int>(Op::br_add_i32_eq), imm = static_cast<int>(Op::br_add_i32_eq_imm);
+  if (i >= plain && i < plain + kFusedI32Count) return static_cast<Op>(i - plain + static_cast<int>(Op::br_i32_eq));
+  if (i >= imm && i < imm + kFusedI32Count) return static_cast<Op>(i - imm + static_cast<int>(Op::br_i32_eq_imm));
   return Op::count;
 }
 

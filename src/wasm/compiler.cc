@@ -80,6 +80,7 @@ void skip_immediates(std::uint8_t op, Reader& r) {
 }
 
 Op negate(Op op) {
+  if (const Op base = without_add(op); base != Op::count) return add_form(negate(base));
   if (const Op plain = plain_form(op); plain != Op::count) return immediate_form(negate(plain));
   switch (op) {
     case Op::br_i32_eq: return Op::br_i32_ne;
@@ -258,6 +259,8 @@ class Compiler {
     code_.push_back(static_cast<std::uint32_t>(handler));
     code_.push_back(static_cast<std::uint32_t>(static_cast<std::uint64_t>(handler) >> 32));
     if (out_->offsets.empty() || out_->offsets.back().second != at_) out_->offsets.emplace_back(start, at_);
+    prev_start_ = last_start_;
+    prev_op_ = last_op_;
     last_start_ = start;
     last_op_ = op;
     last_dst_ = -1;
@@ -399,6 +402,8 @@ class Compiler {
     std::uint32_t a, b;
     bool immediate = false;  // b and hi are the two units of a constant
     std::uint32_t hi = 0;
+    bool add = false;  // op is an add form: a = y + c first
+    std::uint32_t y = 0, c = 0;
   };
   Condition condition() {
     if (top_is_fresh() && last_start_ + 6 == code_.size() && plain_form(last_op_) != Op::count) {
@@ -407,6 +412,7 @@ class Compiler {
         Condition c{fused, code_[last_start_ + 3], code_[last_start_ + 4], true, code_[last_start_ + 5]};
         drop_last_instruction();
         stack_.pop_back();
+        absorb_add(c);
         return c;
       }
     }
@@ -416,6 +422,7 @@ class Compiler {
         Condition c{fused, code_[last_start_ + 3], code_[last_start_ + 4]};
         drop_last_instruction();
         stack_.pop_back();
+        absorb_add(c);
         return c;
       }
     }
@@ -431,6 +438,27 @@ class Compiler {
     c.a = e;
     c.b = kConstTag;  // marks "a is an entry, not an emitted unit"
     return c;
+  }
+  // The comparison just fused into c (and dropped) read a local that the instruction before it,
+  // an i32.add of a constant, wrote: the branch does the add too. Only when no operand-stack
+  // entry borrows that local, since copies emitted before the branch would read its old value.
+  void absorb_add(Condition& c) {
+    const Op op = add_form(c.op);
+    if (op == Op::count || prev_op_ != Op::i32_add_imm || prev_start_ + 6 != last_start_ ||
+        code_.size() != last_start_)
+      return;
+    const std::uint32_t x = code_[prev_start_ + 2];
+    if (x != c.a || x / 8 >= nlocals_ || (!c.immediate && c.b == x)) return;
+    for (std::uint32_t e : stack_)
+      if (e == x / 8) return;
+    c.op = op;
+    c.add = true;
+    c.y = code_[prev_start_ + 3];
+    c.c = code_[prev_start_ + 4];
+    code_.resize(prev_start_);
+    while (!const_patches_.empty() && const_patches_.back() >= prev_start_) const_patches_.pop_back();
+    while (!out_->offsets.empty() && out_->offsets.back().first >= prev_start_) out_->offsets.pop_back();
+    prev_op_ = Op::count;
   }
   void drop_last_instruction() {
     // Operand units of the dropped instruction that were constants must be re-registered when
@@ -452,14 +480,20 @@ class Compiler {
   std::uint32_t emit_conditional(const Condition& c, bool negate_it) {
     Op op = negate_it ? negate(c.op) : c.op;
     const std::uint32_t start = begin(op);
+    if (c.add) {
+      // x (written and compared), y, c, then b as below.
+      unit(c.a);
+      unit(c.y);
+      unit(c.c);
+    }
     if (c.immediate) {
-      emit_condition_unit(c.a);
+      if (!c.add) emit_condition_unit(c.a);
       unit(c.b);
       unit(c.hi);
     } else if (c.op == Op::br_if && c.b == kConstTag) {
       src(c.a);
     } else {
-      emit_condition_unit(c.a);
+      if (!c.add) emit_condition_unit(c.a);
       if (c.op != Op::br_unless && c.op != Op::br_if) emit_condition_unit(c.b);
     }
     return start;
@@ -1044,6 +1078,9 @@ class Compiler {
   std::int64_t last_dst_ = -1;
   std::uint32_t last_start_ = 0;
   Op last_op_ = Op::count;
+  // The instruction before the last one, while no jump target lies between them.
+  std::uint32_t prev_start_ = 0;
+  Op prev_op_ = Op::count;
 };
 
 }  // namespace

@@ -121,6 +121,12 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define FUSED(id, T, body) &&op_br_##id##_imm,
       WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
+#define FUSED(id, T, body) &&op_br_add_##id,
+      WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+#undef FUSED
+#define FUSED(id, T, body) &&op_br_add_##id##_imm,
+      WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+#undef FUSED
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
   if (!entry) {
@@ -281,6 +287,38 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_FUSED_COMPARE(FUSED_IMM)
 #undef FUSED_IMM
+#define FUSED_ADD(id, T, body)                                   \
+  op_br_add_##id : {                                             \
+    const std::uint32_t sum = rd<std::uint32_t>(fp, OPERAND(1)) + OPERAND(2); \
+    wr<std::uint32_t>(fp, OPERAND(0), sum);                      \
+    const T a = sum;                                             \
+    const T b = rd<T>(fp, OPERAND(3));                           \
+    if (body) {                                                  \
+      const auto delta = static_cast<std::int32_t>(OPERAND(4));  \
+      if (delta <= 0) CHECK_INTERRUPT();                         \
+      pc += delta;                                               \
+      DISPATCH();                                                \
+    }                                                            \
+    NEXT(7);                                                     \
+  }
+  WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD)
+#undef FUSED_ADD
+#define FUSED_ADD_IMM(id, T, body)                               \
+  op_br_add_##id##_imm : {                                       \
+    const std::uint32_t sum = rd<std::uint32_t>(fp, OPERAND(1)) + OPERAND(2); \
+    wr<std::uint32_t>(fp, OPERAND(0), sum);                      \
+    const T a = sum;                                             \
+    const T b = immediate<T>(&OPERAND(3));                       \
+    if (body) {                                                  \
+      const auto delta = static_cast<std::int32_t>(OPERAND(5));  \
+      if (delta <= 0) CHECK_INTERRUPT();                         \
+      pc += delta;                                               \
+      DISPATCH();                                                \
+    }                                                            \
+    NEXT(8);                                                     \
+  }
+  WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD_IMM)
+#undef FUSED_ADD_IMM
 
   // ---- memory
 #define LOAD(code, id, name, V, M, align)                                       \
