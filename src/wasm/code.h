@@ -43,6 +43,7 @@ namespace spectrum::wasm {
   X(const64)       /* dst, lo, hi */                                      \
   X(ret)           /* */                                                  \
   X(call)          /* Function* (2 units), args */                        \
+  X(call_local)    /* Function* (2), args: wasm, same instance */         \
   X(call_indirect) /* Table* (2), type id, index, args */                 \
   X(select)        /* dst, a, b, cond */                                  \
   X(global_get)    /* dst, Global* (2) */                                 \

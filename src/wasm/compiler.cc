@@ -945,7 +945,8 @@ class Compiler {
   void begin_call_emitted(Function* callee) {
     const std::uint32_t np = callee->param_count, nr = callee->result_count;
     const std::uint32_t args = home(height() - np);
-    begin(Op::call);
+    // Same instance: same memory, no host function; the interpreter's shorter call sequence.
+    begin(!callee->is_host() && callee->instance == f_.instance ? Op::call_local : Op::call);
     pointer(callee);
     unit(args * 8);
     finish_call(np, nr);

@@ -445,6 +445,23 @@ op_call:
   callee_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(2));
   return_pc = pc + 5;
   goto do_call;
+op_call_local: {
+  // do_call and enter_wasm for the common case, without the checks that cannot fire here.
+  Function* const target = pointer_at<Function>(&OPERAND(0));
+  std::uint64_t* const target_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(2));
+  if (frame >= frame_limit || !target->entry || target_fp + target->frame_slots > stack_end) [[unlikely]] {
+    callee = target;
+    callee_fp = target_fp;
+    return_pc = pc + 5;
+    goto do_call;
+  }
+  *frame++ = Frame{pc + 5, fp, fn};
+  enter_frame(*target, target_fp);
+  fn = target;
+  fp = target_fp;
+  pc = target->entry;
+  DISPATCH();
+}
 op_call_indirect: {
   Table* table = pointer_at<Table>(&OPERAND(0));
   const std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(3));
