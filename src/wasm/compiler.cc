@@ -158,11 +158,15 @@ class Compiler {
     }
     out_->frame_init.assign(nlocals_ - nparams_, 0);
     out_->frame_init.insert(out_->frame_init.end(), used.begin(), used.end());
+    // Small images are copied as one fixed-size block (see enter_frame): pad them to it; the
+    // padding lands in the frame's own operand-stack slots, which are written before being read.
+    if (out_->frame_init.size() < kSmallFrameInit) out_->frame_init.resize(kSmallFrameInit, 0);
     out_->constants = std::move(used);
     out_->param_slots = nparams_;
     out_->local_slots = nlocals_;
     out_->stack_slots = max_height_;
-    out_->frame_slots = stack_base_ + max_height_ + 1;
+    out_->frame_slots = std::max<std::uint32_t>(stack_base_ + max_height_ + 1,
+                                                nparams_ + static_cast<std::uint32_t>(out_->frame_init.size()));
     out_->code = std::move(code_);
     return std::move(out_);
   }

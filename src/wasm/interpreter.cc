@@ -73,12 +73,16 @@ inline T* pointer_at(const std::uint32_t* p) {
   return result.kind;
 }
 
-// Most frames are small, where a plain loop beats a call into libc; large ones (C functions with
-// dozens of locals) go to memcpy's wide stores.
+// Most frames are small: their image (padded by the compiler) is one fixed-size copy, a few
+// vector moves; large ones (C functions with dozens of locals) go to memcpy's wide stores.
 inline void enter_frame(const Function& f, std::uint64_t* fp) {
   const std::uint64_t* init = f.frame_init;
   const std::uint32_t n = f.frame_init_count;
   std::uint64_t* out = fp + f.param_slots;
+  if (n <= kSmallFrameInit) [[likely]] {
+    std::memcpy(out, init, kSmallFrameInit * sizeof(std::uint64_t));
+    return;
+  }
   if (n > 12) {
     std::memcpy(out, init, n * sizeof(std::uint64_t));
     return;

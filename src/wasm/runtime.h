@@ -29,6 +29,9 @@ struct CompiledCode {
   std::uint32_t wasm_offset(const std::uint32_t* pc) const;
 };
 
+// Frame images up to this many slots are copied as one block of this size.
+inline constexpr std::uint32_t kSmallFrameInit = 4;
+
 struct Memory {
   std::uint8_t* data = nullptr;  // a reservation that never moves; [0, size) is accessible
   std::uint64_t size = 0;
