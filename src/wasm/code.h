@@ -30,6 +30,16 @@ namespace spectrum::wasm {
 #define WASM_FOR_EACH_FUSED_COMPARE(X) WASM_FOR_EACH_FUSED_COMPARE_I32(X) WASM_FOR_EACH_FUSED_COMPARE_I64(X)
 // clang-format on
 
+// Binary operations whose right operand is a fresh load: (operation, load, type, body).
+// clang-format off
+#define WASM_FOR_EACH_LOAD_OPERAND(X)                                            \
+  X(f64_add, f64_load, F64, a + b) X(f64_sub, f64_load, F64, a - b)              \
+  X(f64_mul, f64_load, F64, a * b) X(f32_add, f32_load, F32, a + b)              \
+  X(f32_sub, f32_load, F32, a - b) X(f32_mul, f32_load, F32, a * b)              \
+  X(i32_add, i32_load, I32, a + b) X(i32_xor, i32_load, I32, a ^ b)              \
+  X(i64_add, i64_load, I64, a + b)
+// clang-format on
+
 // Every instruction of the code form that is not generated from the numeric tables.
 #define WASM_FOR_EACH_CONTROL_OP(X)                                       \
   X(unreachable)   /* */                                                  \
@@ -98,6 +108,10 @@ enum class Op : std::uint16_t {
 #define FUSED(id, T, body) br_add_##id##_imm,
     WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
 #undef FUSED
+// dst, a, address, offset: dst = a op load(address + offset).
+#define LOAD_OPERAND(id, load, T, body) id##_load,
+    WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
+#undef LOAD_OPERAND
                               count
 };
 

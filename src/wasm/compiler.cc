@@ -109,6 +109,23 @@ Op negate(Op op) {
   }
 }
 
+// The i32 compare-and-branch that tests b ? a for a ? b, or Op::count.
+Op mirror(Op op) {
+  switch (op) {
+    case Op::br_i32_eq: return Op::br_i32_eq;
+    case Op::br_i32_ne: return Op::br_i32_ne;
+    case Op::br_i32_lt_s: return Op::br_i32_gt_s;
+    case Op::br_i32_gt_s: return Op::br_i32_lt_s;
+    case Op::br_i32_lt_u: return Op::br_i32_gt_u;
+    case Op::br_i32_gt_u: return Op::br_i32_lt_u;
+    case Op::br_i32_le_s: return Op::br_i32_ge_s;
+    case Op::br_i32_ge_s: return Op::br_i32_le_s;
+    case Op::br_i32_le_u: return Op::br_i32_ge_u;
+    case Op::br_i32_ge_u: return Op::br_i32_le_u;
+    default: return Op::count;
+  }
+}
+
 // The compare-and-branch form of a comparison instruction, or Op::count.
 Op fused_form(Op op) {
   switch (op) {
@@ -447,12 +464,16 @@ class Compiler {
   // an i32.add of a constant, wrote: the branch does the add too. Only when no operand-stack
   // entry borrows that local, since copies emitted before the branch would read its old value.
   void absorb_add(Condition& c) {
-    const Op op = add_form(c.op);
-    if (op == Op::count || prev_op_ != Op::i32_add_imm || prev_start_ + 6 != last_start_ ||
-        code_.size() != last_start_)
-      return;
+    if (prev_op_ != Op::i32_add_imm || prev_start_ + 6 != last_start_ || code_.size() != last_start_) return;
     const std::uint32_t x = code_[prev_start_ + 2];
-    if (x != c.a || x / 8 >= nlocals_ || (!c.immediate && c.b == x)) return;
+    if (x / 8 >= nlocals_) return;
+    if (!c.immediate && c.b == x && c.a != x && mirror(c.op) != Op::count) {
+      // `n != ++i`: the add feeds the right operand; compare the other way round.
+      std::swap(c.a, c.b);
+      c.op = mirror(c.op);
+    }
+    const Op op = add_form(c.op);
+    if (x != c.a || op == Op::count || (!c.immediate && c.b == x)) return;
     for (std::uint32_t e : stack_)
       if (e == x / 8) return;
     c.op = op;
@@ -566,6 +587,7 @@ class Compiler {
 #undef UNARY
 #define BINARY(code, id, name, A, R, body) \
   case code: {                             \
+    if (fuse_load_operand(Op::id)) return; \
     const std::uint32_t b = pop();         \
     const std::uint32_t a = pop();         \
     if (is_constant(b) && !is_constant(a)) { \
@@ -902,6 +924,37 @@ class Compiler {
       case 0xFC: prefixed(r); return;
       default: return;  // unreachable for validated code
     }
+  }
+
+  // The binary operation `op` whose right operand the instruction just emitted loaded: one
+  // instruction loads and computes (the trap offset stays the load's).
+  bool fuse_load_operand(Op op) {
+    Op fused = Op::count, load = Op::count;
+    switch (op) {
+#define LOAD_OPERAND(id, load_op, T, body) \
+  case Op::id:                             \
+    fused = Op::id##_load;                 \
+    load = Op::load_op;                    \
+    break;
+      WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
+#undef LOAD_OPERAND
+      default: return false;
+    }
+    if (last_op_ != load || !top_is_fresh() || last_start_ + 5 != code_.size() || height() < 2) return false;
+    const std::uint32_t address = code_[last_start_ + 3];
+    const std::uint32_t offset = code_[last_start_ + 4];
+    const std::uint32_t load_at = out_->offsets.empty() ? at_ : out_->offsets.back().second;
+    drop_last_instruction();
+    stack_.pop_back();
+    const std::uint32_t a = pop();
+    begin(fused);
+    if (!out_->offsets.empty() && out_->offsets.back().first == last_start_) out_->offsets.back().second = load_at;
+    dst(home(height()));
+    src(a);
+    emit_condition_unit(address);
+    unit(offset);
+    push_home();
+    return true;
   }
 
   // A load whose address (or a store whose address, under a value that needed no instruction)

@@ -131,6 +131,9 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define FUSED(id, T, body) &&op_br_add_##id##_imm,
       WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
 #undef FUSED
+#define LOAD_OPERAND(id, load, T, body) &&op_##id##_load,
+      WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
+#undef LOAD_OPERAND
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
   if (!entry) {
@@ -323,6 +326,18 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD_IMM)
 #undef FUSED_ADD_IMM
+#define LOAD_OPERAND(id, load, T, body)                                          \
+  op_##id##_load : {                                                            \
+    const std::uint64_t ea = static_cast<std::uint64_t>(rd<std::uint32_t>(fp, OPERAND(2))) + OPERAND(3); \
+    if (ea + sizeof(T) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
+    T b;                                                                        \
+    std::memcpy(&b, mem + ea, sizeof(T));                                       \
+    const T a = rd<T>(fp, OPERAND(1));                                          \
+    wr<T>(fp, OPERAND(0), static_cast<T>(body));                                \
+    NEXT(6);                                                                    \
+  }
+  WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
+#undef LOAD_OPERAND
 
   // ---- memory
 #define LOAD(code, id, name, V, M, align)                                       \
