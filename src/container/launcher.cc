@@ -115,6 +115,73 @@ std::string map_text(const std::vector<IdMapping>& mappings) {
   return text;
 }
 
+// The program as execve must be given it: args[0] itself when it has a slash, else the first
+// executable match along the process's PATH (runc's default PATH without one). "" if none.
+std::string find_executable(const Process& process) {
+  const std::string& program = process.args[0];
+  if (program.find('/') != std::string::npos) return program;
+  std::string_view path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  for (const std::string& e : process.env)
+    if (e.starts_with("PATH=")) path_env = std::string_view(e).substr(5);
+  for (std::size_t pos = 0; pos <= path_env.size();) {
+    std::size_t end = path_env.find(':', pos);
+    if (end == std::string_view::npos) end = path_env.size();
+    std::string candidate = std::string(path_env.substr(pos, end - pos)) + "/" + program;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+    pos = end + 1;
+  }
+  return {};
+}
+
+Result<void> set_rlimits(const Process& process) {
+  for (const Rlimit& r : process.rlimits) {
+    rlimit limit{r.soft, r.hard};
+    if (::setrlimit(r.resource, &limit) != 0) {
+      int err = errno;
+      rlimit current{};
+      ::getrlimit(r.resource, &current);
+      if (err == EPERM && r.hard > current.rlim_max)
+        return fail("process.rlimits: " + r.name + ": cannot raise the hard limit to " + std::to_string(r.hard) +
+                        " above the current " + std::to_string(current.rlim_max) + " (no CAP_SYS_RESOURCE)",
+                    err);
+      return fail_errno("process.rlimits: " + r.name, err);
+    }
+  }
+  return {};
+}
+
+// Makes a new terminal (the container's /dev/ptmx) this process's controlling terminal and stdio,
+// and sends its master to the console socket with SCM_RIGHTS, as runc does.
+Result<void> take_new_terminal(int console_socket) {
+  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) return fail_errno("process.terminal: open /dev/ptmx (is /dev/pts mounted?)");
+  if (::unlockpt(master.get()) != 0) return fail_errno("process.terminal: unlockpt");
+  char name[64];
+  if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail_errno("process.terminal: ptsname");
+  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
+  if (!slave) return fail_errno(std::string("process.terminal: open ") + name);
+  char payload[] = "/dev/ptmx";
+  iovec iov{payload, sizeof payload - 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+  int master_fd = master.get();
+  std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
+  if (::sendmsg(console_socket, &msg, MSG_NOSIGNAL) < 0) return fail_errno("--console-socket: send the terminal");
+  if (::setsid() < 0) return fail_errno("setsid");
+  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail_errno("process.terminal: TIOCSCTTY");
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(slave.get(), fd) < 0) return fail_errno("process.terminal: dup2");
+  return {};
+}
+
 // ---- cgroups --------------------------------------------------------------------------------
 
 constexpr unsigned kDefaultDeviceRuleCount = 9;
@@ -199,7 +266,6 @@ class Init {
   Result<void> pivot();
   Result<void> mask_and_protect();
   Result<void> set_up_console();
-  Result<void> set_process_limits();
   Result<void> finish_and_exec();
 
   const Config& c_;
@@ -367,51 +433,8 @@ Result<void> Init::mask_and_protect() {
 }
 
 Result<void> Init::set_up_console() {
-  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!master) return fail_errno("process.terminal: open /dev/ptmx (is /dev/pts mounted?)");
-  if (::unlockpt(master.get()) != 0) return fail_errno("process.terminal: unlockpt");
-  char name[64];
-  if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail_errno("process.terminal: ptsname");
-  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
-  if (!slave) return fail_errno(std::string("process.terminal: open ") + name);
-  // Send the master to the console socket with SCM_RIGHTS, as runc does.
-  char payload[] = "/dev/ptmx";
-  iovec iov{payload, sizeof payload - 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  int master_fd = master.get();
-  std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
-  if (::sendmsg(console_.get(), &msg, MSG_NOSIGNAL) < 0) return fail_errno("--console-socket: send the terminal");
+  CTRY(take_new_terminal(console_.get()));
   console_.reset();
-  if (::setsid() < 0) return fail_errno("setsid");
-  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail_errno("process.terminal: TIOCSCTTY");
-  for (int fd = 0; fd < 3; ++fd)
-    if (::dup2(slave.get(), fd) < 0) return fail_errno("process.terminal: dup2");
-  return {};
-}
-
-Result<void> Init::set_process_limits() {
-  for (const Rlimit& r : c_.process.rlimits) {
-    rlimit limit{r.soft, r.hard};
-    if (::setrlimit(r.resource, &limit) != 0) {
-      int err = errno;
-      rlimit current{};
-      ::getrlimit(r.resource, &current);
-      if (err == EPERM && r.hard > current.rlim_max)
-        return fail("process.rlimits: " + r.name + ": cannot raise the hard limit to " + std::to_string(r.hard) +
-                        " above the current " + std::to_string(current.rlim_max) + " (no CAP_SYS_RESOURCE)",
-                    err);
-      return fail_errno("process.rlimits: " + r.name, err);
-    }
-  }
   return {};
 }
 
@@ -479,28 +502,12 @@ Result<void> Init::set_up() {
   }
   if (!c_.hostname.empty() && ::sethostname(c_.hostname.data(), c_.hostname.size()) != 0) return fail_errno("hostname");
   if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0) return fail_errno("domainname");
-  CTRY(set_process_limits());
+  CTRY(set_rlimits(c_.process));
   // The program is looked up now so that `create` reports a missing one, as runc does.
-  std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (const std::string& e : c_.process.env)
-    if (e.starts_with("PATH=")) path_env = e.substr(5);
   const std::string& program = c_.process.args[0];
-  if (program.find('/') != std::string::npos) {
-    executable_ = program;
-  } else {
-    for (std::size_t pos = 0; pos <= path_env.size();) {
-      std::size_t end = path_env.find(':', pos);
-      if (end == std::string::npos) end = path_env.size();
-      std::string candidate = path_env.substr(pos, end - pos) + "/" + program;
-      if (::access(candidate.c_str(), X_OK) == 0) {
-        executable_ = candidate;
-        break;
-      }
-      pos = end + 1;
-    }
-    if (executable_.empty())
-      return fail("process.args[0]: exec: \"" + program + "\": executable file not found in $PATH", ENOENT, ExitCode::not_found);
-  }
+  executable_ = find_executable(c_.process);
+  if (executable_.empty())
+    return fail("process.args[0]: exec: \"" + program + "\": executable file not found in $PATH", ENOENT, ExitCode::not_found);
   if (::stat(executable_.c_str(), &st) != 0)
     return fail("process.args[0]: exec: \"" + program + "\": no such file or directory", ENOENT, ExitCode::not_found);
   if (S_ISDIR(st.st_mode) || ::access(executable_.c_str(), X_OK) != 0)
@@ -549,27 +556,7 @@ Result<void> apply_user_and_capabilities(const Process& p, const std::optional<S
   return {};
 }
 
-[[noreturn]] void exec_process(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp,
-                               int error_fd) {
-  std::vector<char*> argv, envp;
-  for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const std::string& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  auto report = [&](const std::string& message, int status) {
-    std::string line = "spectrum: " + message + "\n";
-    (void)!::write(error_fd, line.data(), line.size());
-    ::_exit(status);
-  };
-  if (seccomp && p.no_new_privileges)
-    if (int err = load_seccomp(*seccomp); err != 0) report(std::string("linux.seccomp: load the filter: ") + std::strerror(err), 1);
-  ::execve(executable.c_str(), argv.data(), envp.data());
-  int err = errno;
-  report("exec " + p.args[0] + ": " + std::strerror(err), err == ENOENT ? 127 : 126);
-  __builtin_unreachable();
-}
-
-// The same, but an exec failure comes back as an Error (the caller reports it).
+// Loads the filter (with no_new_privs: the last thing before execve) and execs; returns only on failure.
 Result<void> exec_or_fail(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp) {
   std::vector<char*> argv, envp;
   for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
@@ -581,6 +568,15 @@ Result<void> exec_or_fail(const Process& p, const std::string& executable, const
   ::execve(executable.c_str(), argv.data(), envp.data());
   int err = errno;
   return fail("exec " + p.args[0] + ": " + std::strerror(err), err, err == ENOENT ? ExitCode::not_found : ExitCode::not_executable);
+}
+
+// The same, but a failure is written to `error_fd` and ends the process (126/127 as a shell does).
+[[noreturn]] void exec_process(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp,
+                               int error_fd) {
+  Error error = exec_or_fail(p, executable, seccomp).error();
+  std::string line = "spectrum: " + error.message() + "\n";
+  (void)!::write(error_fd, line.data(), line.size());
+  ::_exit(error.exit_status() == 125 ? 1 : error.exit_status());
 }
 
 Result<void> Init::finish_and_exec() {
@@ -954,55 +950,14 @@ Result<pid_t> exec_in_container(const ExecRequest& request) {
         (void)!::write(exec_errors[1], line.data(), line.size());
         ::_exit(1);
       };
-      for (const Rlimit& r : process.rlimits) {
-        rlimit limit{r.soft, r.hard};
-        if (::setrlimit(r.resource, &limit) != 0) fail_grandchild(Error::from_errno("process.rlimits: " + r.name));
-      }
-      if (process.terminal) {
-        // Same hand-over as the init's console (the container's /dev/ptmx).
-        UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-        char name[64];
-        if (!master || ::unlockpt(master.get()) != 0 || ::ptsname_r(master.get(), name, sizeof name) != 0)
-          fail_grandchild(Error::from_errno("process.terminal: /dev/ptmx"));
-        UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
-        char payload[] = "/dev/ptmx";
-        iovec iov{payload, sizeof payload - 1};
-        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-        msghdr msg{};
-        msg.msg_iov = &iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control;
-        msg.msg_controllen = sizeof control;
-        cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-        cmsg->cmsg_level = SOL_SOCKET;
-        cmsg->cmsg_type = SCM_RIGHTS;
-        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-        int master_fd = master.get();
-        std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
-        if (::sendmsg(console.get(), &msg, MSG_NOSIGNAL) < 0) fail_grandchild(Error::from_errno("--console-socket: send"));
-        ::setsid();
-        ::ioctl(slave.get(), TIOCSCTTY, 0);
-        for (int fd = 0; fd < 3; ++fd) ::dup2(slave.get(), fd);
-      }
+      if (auto r = set_rlimits(process); !r) fail_grandchild(r.error());
+      if (process.terminal)
+        if (auto r = take_new_terminal(console.get()); !r) fail_grandchild(r.error());
       if (auto r = apply_user_and_capabilities(process, seccomp); !r) fail_grandchild(r.error());
       if (::chdir(process.cwd.c_str()) != 0) fail_grandchild(Error::from_errno("process.cwd: " + process.cwd));
-      std::string executable = process.args[0];
-      if (executable.find('/') == std::string::npos) {
-        std::string path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-        for (const std::string& e : process.env)
-          if (e.starts_with("PATH=")) path_env = e.substr(5);
-        std::string found;
-        for (std::size_t pos = 0; pos <= path_env.size() && found.empty();) {
-          std::size_t end = path_env.find(':', pos);
-          if (end == std::string::npos) end = path_env.size();
-          std::string candidate = path_env.substr(pos, end - pos) + "/" + executable;
-          if (::access(candidate.c_str(), X_OK) == 0) found = candidate;
-          pos = end + 1;
-        }
-        if (found.empty())
-          fail_grandchild(Error("process.args[0]: exec: \"" + executable + "\": executable file not found in $PATH"));
-        executable = found;
-      }
+      std::string executable = find_executable(process);
+      if (executable.empty())
+        fail_grandchild(Error("process.args[0]: exec: \"" + process.args[0] + "\": executable file not found in $PATH"));
       exec_process(process, executable, seccomp, exec_errors[1]);
     }
     ::close(exec_errors[1]);

@@ -314,27 +314,27 @@ Result<void> destroy_container(const StateStore& store, const ContainerState& st
   return hooks_result;
 }
 
-Result<int> verb_create(const Globals& g, Args& args) {
+// The flags `create` and `run` share.
+Result<CreateRequest> create_request(const Args& args, std::string_view verb) {
   CreateRequest r;
-  r.id = CTRY(single_id(args, "create"));
+  r.id = CTRY(single_id(args, verb));
   r.bundle = args.value("bundle", ".");
   r.pid_file = args.value("pid-file");
   r.console_socket = args.value("console-socket");
   r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
   r.new_keyring = !args.flag("no-new-keyring");
+  return r;
+}
+
+Result<int> verb_create(const Globals& g, Args& args) {
+  CreateRequest r = CTRY(create_request(args, "create"));
   Config config;
   CTRY(create_container(g, r, config));
   return 0;
 }
 
 Result<int> verb_run(const Globals& g, Args& args) {
-  CreateRequest r;
-  r.id = CTRY(single_id(args, "run"));
-  r.bundle = args.value("bundle", ".");
-  r.pid_file = args.value("pid-file");
-  r.console_socket = args.value("console-socket");
-  r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
-  r.new_keyring = !args.flag("no-new-keyring");
+  CreateRequest r = CTRY(create_request(args, "run"));
   bool detach = args.flag("detach");
   StateStore store(g.root);
   Config config;

@@ -62,6 +62,11 @@ check "exec output" "exec ok" "$("${podman[@]}" exec long /bin/echo exec ok 2>&1
 "${podman[@]}" exec long /bin/sh -c 'exit 3' 2>/dev/null
 check "exec exit status" "3" "$?"
 check "top lists the container's process" "yes" "$("${podman[@]}" top long 2>&1 | grep -q 'sleep 1000' && echo yes)"
+# Terminals (console socket) for the init and for exec, through script(1) for a pty of our own.
+if command -v script >/dev/null; then
+  check "exec -t gets a terminal" "is-a-tty" "$(timeout 60 script -qec "${podman[*]} exec -t long sh -c 'tty >/dev/null && echo is-a-tty'" /dev/null </dev/null | tr -d '\r\0' | grep -o is-a-tty)"
+  check "run -t gets a terminal" "is-a-tty" "$(timeout 60 script -qec "${podman[*]} run --rm -t ${run_flags[*]} $image sh -c 'tty >/dev/null && echo is-a-tty'" /dev/null </dev/null | tr -d '\r\0' | grep -o is-a-tty)"
+fi
 "${podman[@]}" pause long >/dev/null 2>&1
 check "pause" "paused" "$("${podman[@]}" inspect long --format '{{.State.Status}}' 2>&1)"
 "${podman[@]}" unpause long >/dev/null 2>&1
