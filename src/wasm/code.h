@@ -40,6 +40,15 @@ namespace spectrum::wasm {
   X(i64_add, i64_load, I64, a + b)
 // clang-format on
 
+// Binary operations whose right operand is a fresh shift or rotation by a constant (hash rounds,
+// array indexing): (operation, shift, shift body of x and k, operation body of a and b).
+// clang-format off
+#define WASM_FOR_EACH_SHIFTED_OPERAND(X)                                                  \
+  X(i32_xor, i32_rotl, num::rotl32(x, k), a ^ b) X(i32_xor, i32_shr_u, x >> (k & 31), a ^ b) \
+  X(i32_xor, i32_shl, x << (k & 31), a ^ b) X(i32_add, i32_shl, x << (k & 31), a + b)        \
+  X(i32_or, i32_shl, x << (k & 31), a | b) X(i32_add, i32_rotl, num::rotl32(x, k), a + b)
+// clang-format on
+
 // Every instruction of the code form that is not generated from the numeric tables.
 #define WASM_FOR_EACH_CONTROL_OP(X)                                       \
   X(unreachable)   /* */                                                  \
@@ -112,6 +121,10 @@ enum class Op : std::uint16_t {
 #define LOAD_OPERAND(id, load, T, body) id##_load,
     WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
+// dst, a, x, k: dst = a op shift(x, k).
+#define SHIFTED(id, shift, shift_body, body) id##_##shift,
+    WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
+#undef SHIFTED
                               count
 };
 

@@ -587,7 +587,7 @@ class Compiler {
 #undef UNARY
 #define BINARY(code, id, name, A, R, body) \
   case code: {                             \
-    if (fuse_load_operand(Op::id)) return; \
+    if (fuse_load_operand(Op::id) || fuse_shifted_operand(Op::id)) return; \
     const std::uint32_t b = pop();         \
     const std::uint32_t a = pop();         \
     if (is_constant(b) && !is_constant(a)) { \
@@ -953,6 +953,29 @@ class Compiler {
     src(a);
     emit_condition_unit(address);
     unit(offset);
+    push_home();
+    return true;
+  }
+
+  // The binary operation `op` whose right operand the instruction just emitted shifted or
+  // rotated by a constant: one instruction does both.
+  bool fuse_shifted_operand(Op op) {
+    Op fused = Op::count;
+#define SHIFTED(id, shift, shift_body, body) \
+  if (op == Op::id && last_op_ == Op::shift##_imm) fused = Op::id##_##shift;
+    WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
+#undef SHIFTED
+    if (fused == Op::count || !top_is_fresh() || last_start_ + 6 != code_.size() || height() < 2) return false;
+    const std::uint32_t x = code_[last_start_ + 3];
+    const std::uint32_t k = code_[last_start_ + 4];
+    drop_last_instruction();
+    stack_.pop_back();
+    const std::uint32_t a = pop();
+    begin(fused);
+    dst(home(height()));
+    src(a);
+    emit_condition_unit(x);
+    unit(k);
     push_home();
     return true;
   }

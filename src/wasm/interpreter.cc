@@ -134,6 +134,9 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define LOAD_OPERAND(id, load, T, body) &&op_##id##_load,
       WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
+#define SHIFTED(id, shift, shift_body, body) &&op_##id##_##shift,
+      WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
+#undef SHIFTED
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
   if (!entry) {
@@ -338,6 +341,17 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
+#define SHIFTED(id, shift, shift_body, body)                                     \
+  op_##id##_##shift : {                                                         \
+    const std::uint32_t x = rd<std::uint32_t>(fp, OPERAND(2));                  \
+    const std::uint32_t k = OPERAND(3);                                         \
+    const std::uint32_t a = rd<std::uint32_t>(fp, OPERAND(1));                  \
+    const std::uint32_t b = shift_body;                                         \
+    wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(body));        \
+    NEXT(6);                                                                    \
+  }
+  WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
+#undef SHIFTED
 
   // ---- memory
 #define LOAD(code, id, name, V, M, align)                                       \
