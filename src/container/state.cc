@@ -62,6 +62,8 @@ Result<void> StateStore::check_id(const std::string& id) {
 }
 
 Result<void> StateStore::reserve(const std::string& id) const {
+  if (::mkdir(dir_of(id).c_str(), 0711) == 0) return {};  // the root exists after the first container
+  if (errno == EEXIST) return fail("container with id '" + id + "' already exists");
   for (std::size_t pos = 1; pos != std::string::npos;) {
     pos = root_.find('/', pos + 1);
     std::string prefix = root_.substr(0, pos);
