@@ -243,6 +243,8 @@ class Decoder {
   Result<Limits> limits(Reader& s, std::uint64_t bound, const char* what) {
     const std::size_t at = s.pos();
     const std::uint8_t flag = SPECTRUM_TRY(s.u8());
+    // The flags are a one-bit LEB128 to the reference decoder: a continuation bit makes it too long.
+    if (flag & 0x80) return fail_at(at, "integer representation too long: malformed limits flags");
     if (flag > 1) return fail_at(at, "integer too large: malformed limits flags");
     Limits l;
     const std::size_t min_at = s.pos();
