@@ -671,46 +671,27 @@ void report_error(const Globals& g, const std::string& message) {
 
 int runc_main(int argc, char** argv) {
   Globals g;
-  int i = 1;
-  for (; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (!arg.starts_with("--")) break;
-    std::string name = arg, value;
-    bool has_value = false;
-    if (auto eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    auto take = [&]() -> bool {
-      if (has_value) return true;
-      if (i + 1 >= argc) return false;
-      value = argv[++i];
-      return true;
-    };
-    if (name == "--root" || name == "--log" || name == "--log-format" || name == "--criu") {
-      if (!take()) {
-        report_error(g, "flag " + name + " needs a value");
-        return kRuncFailure;
-      }
-      if (name == "--root") g.root = value;
-      if (name == "--log") g.log_path = value;
-      if (name == "--log-format") g.log_json = value == "json";
-    } else if (name == "--systemd-cgroup" || name == "--debug" || name == "--rootless") {
-      // Accepted: without systemd on these hosts cgroupsPath is always a plain path.
-    } else {
-      report_error(g, "unknown global flag " + name);
-      return kRuncFailure;
-    }
-  }
-  if (i >= argc) {
-    report_error(g, "missing command (create, start, state, kill, delete, run, exec, ps, pause, resume, features, spec)");
+  // The global flags, up to the verb (the first word that is not a flag); the verb's own words
+  // stay as they are for its row of the table.
+  Args globals(std::vector<std::string>(argv + 1, argv + argc), {"root", "log", "log-format", "criu"},
+               {"systemd-cgroup", "debug", "rootless"});  // accepted: without systemd, cgroupsPath is a plain path
+  auto parsed_globals = globals.parse();
+  g.root = globals.value("root", g.root);  // also after a parse error: it may be logged
+  g.log_path = globals.value("log");
+  g.log_json = globals.value("log-format") == "json";
+  if (!parsed_globals) {
+    report_error(g, parsed_globals.error().message());
     return kRuncFailure;
   }
-  std::string verb = argv[i];
+  const std::vector<std::string>& words = globals.positional();
+  if (words.empty()) {
+    report_error(g, "missing command (create, start, state, kill, delete, run, exec, ps, pause, resume, update, events, features, spec)");
+    return kRuncFailure;
+  }
+  const std::string& verb = words[0];
   for (const VerbRow& row : verb_table()) {
     if (verb != row.name) continue;
-    Args args(std::vector<std::string>(argv + i + 1, argv + argc), row.value_flags, row.bool_flags);
+    Args args(std::vector<std::string>(words.begin() + 1, words.end()), row.value_flags, row.bool_flags);
     if (auto parsed = args.parse(); !parsed) {
       report_error(g, verb + ": " + parsed.error().message());
       return kRuncFailure;
