@@ -59,6 +59,8 @@ namespace spectrum::wasm {
   X(check)         /* interrupt and fuel check (br_table's back edges) */ \
   X(copy)          /* dst, src */                                         \
   X(copy2)         /* dst, src, dst2, src2 */                             \
+  X(copy3)         /* three (dst, src) pairs, in order */                 \
+  X(copy4)         /* four (dst, src) pairs, in order */                  \
   X(const64)       /* dst, lo, hi */                                      \
   X(ret)           /* */                                                  \
   X(call)          /* Function* (2 units), args */                        \

@@ -312,12 +312,15 @@ class Compiler {
       immediate(constant_value(from));
       return;
     }
-    // Copies come in runs (arguments, results, a loop's rotation of locals): two per dispatch.
-    if (last_op_ == Op::copy && last_start_ + 4 == code_.size()) {
-      const auto handler = reinterpret_cast<std::uintptr_t>(handlers_[static_cast<std::size_t>(Op::copy2)]);
+    // Copies come in runs (arguments, results, a loop's rotation of locals): up to four per
+    // dispatch, the run growing in place while no jump target or other instruction intervenes.
+    const std::uint32_t run = last_op_ == Op::copy ? 1 : last_op_ == Op::copy2 ? 2 : last_op_ == Op::copy3 ? 3 : 0;
+    if (run != 0 && last_start_ + 2 + 2 * run == code_.size()) {
+      const Op grown = run == 1 ? Op::copy2 : run == 2 ? Op::copy3 : Op::copy4;
+      const auto handler = reinterpret_cast<std::uintptr_t>(handlers_[static_cast<std::size_t>(grown)]);
       code_[last_start_] = static_cast<std::uint32_t>(handler);
       code_[last_start_ + 1] = static_cast<std::uint32_t>(static_cast<std::uint64_t>(handler) >> 32);
-      last_op_ = Op::copy2;
+      last_op_ = grown;
       dst(to_slot);
       src(from);
       return;

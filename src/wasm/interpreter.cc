@@ -442,6 +442,17 @@ op_copy2:
   wr<std::uint64_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)));
   wr<std::uint64_t>(fp, OPERAND(2), rd<std::uint64_t>(fp, OPERAND(3)));
   NEXT(6);
+op_copy3:
+  wr<std::uint64_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)));
+  wr<std::uint64_t>(fp, OPERAND(2), rd<std::uint64_t>(fp, OPERAND(3)));
+  wr<std::uint64_t>(fp, OPERAND(4), rd<std::uint64_t>(fp, OPERAND(5)));
+  NEXT(8);
+op_copy4:
+  wr<std::uint64_t>(fp, OPERAND(0), rd<std::uint64_t>(fp, OPERAND(1)));
+  wr<std::uint64_t>(fp, OPERAND(2), rd<std::uint64_t>(fp, OPERAND(3)));
+  wr<std::uint64_t>(fp, OPERAND(4), rd<std::uint64_t>(fp, OPERAND(5)));
+  wr<std::uint64_t>(fp, OPERAND(6), rd<std::uint64_t>(fp, OPERAND(7)));
+  NEXT(10);
 op_const64:
   wr<std::uint64_t>(fp, OPERAND(0), static_cast<std::uint64_t>(OPERAND(1)) | static_cast<std::uint64_t>(OPERAND(2)) << 32);
   NEXT(5);
