@@ -287,6 +287,12 @@ class Compiler {
     last_dst_ = -1;
     return start;
   }
+  // Starts an instruction whose result becomes the new top of the stack (push_home() once its
+  // operands are emitted).
+  void begin_value(Op op) {
+    begin(op);
+    dst(home(height()));
+  }
   void unit(std::uint32_t v) { code_.push_back(v); }
   void src(std::uint32_t e) {
     if (e & kConstTag) {
@@ -580,8 +586,7 @@ class Compiler {
 #define UNARY(code, id, name, A, R, body) \
   case code: {                            \
     const std::uint32_t a = pop();        \
-    begin(Op::id);                        \
-    dst(home(height()));                  \
+    begin_value(Op::id);                  \
     src(a);                               \
     push_home();                          \
     return;                               \
@@ -594,15 +599,13 @@ class Compiler {
     const std::uint32_t b = pop();         \
     const std::uint32_t a = pop();         \
     if (is_constant(b) && !is_constant(a)) { \
-      begin(Op::id##_imm);                 \
-      dst(home(height()));                 \
+      begin_value(Op::id##_imm);           \
       src(a);                              \
       immediate(constant_value(b));        \
       push_home();                         \
       return;                              \
     }                                      \
-    begin(Op::id);                         \
-    dst(home(height()));                   \
+    begin_value(Op::id);                   \
     src(a);                                \
     src(b);                                \
     push_home();                           \
@@ -616,8 +619,7 @@ class Compiler {
     const std::uint32_t offset = r.u32().value(); \
     if (fuse_address_add(Op::id##_add, offset, true)) return; \
     const std::uint32_t a = pop();        \
-    begin(Op::id);                        \
-    dst(home(height()));                  \
+    begin_value(Op::id);                  \
     src(a);                               \
     unit(offset);                         \
     push_home();                          \
@@ -795,8 +797,7 @@ class Compiler {
         const std::uint32_t c = pop();
         const std::uint32_t b = pop();
         const std::uint32_t a = pop();
-        begin(Op::select);
-        dst(home(height()));
+        begin_value(Op::select);
         src(a);
         src(b);
         src(c);
@@ -850,8 +851,7 @@ class Compiler {
       }
       case 0x23: {
         Global* g = inst_.globals[r.u32().value()];
-        begin(Op::global_get);
-        dst(home(height()));
+        begin_value(Op::global_get);
         pointer(g);
         push_home();
         return;
@@ -867,8 +867,7 @@ class Compiler {
       case 0x25: {
         Table* t = inst_.tables[r.u32().value()];
         const std::uint32_t i = pop();
-        begin(Op::table_get);
-        dst(home(height()));
+        begin_value(Op::table_get);
         src(i);
         pointer(t);
         push_home();
@@ -886,15 +885,13 @@ class Compiler {
       }
       case 0x3F:
         r.u8_unchecked();
-        begin(Op::memory_size);
-        dst(home(height()));
+        begin_value(Op::memory_size);
         push_home();
         return;
       case 0x40: {
         r.u8_unchecked();
         const std::uint32_t d = pop();
-        begin(Op::memory_grow);
-        dst(home(height()));
+        begin_value(Op::memory_grow);
         src(d);
         push_home();
         return;
@@ -909,8 +906,7 @@ class Compiler {
         return;
       case 0xD1: {
         const std::uint32_t a = pop();
-        begin(Op::ref_is_null);
-        dst(home(height()));
+        begin_value(Op::ref_is_null);
         src(a);
         push_home();
         return;
@@ -974,8 +970,7 @@ class Compiler {
     drop_last_instruction();
     stack_.pop_back();
     const std::uint32_t a = pop();
-    begin(fused);
-    dst(home(height()));
+    begin_value(fused);
     src(a);
     emit_condition_unit(x);
     unit(k);
@@ -1006,8 +1001,7 @@ class Compiler {
     drop_last_instruction();
     if (is_load) {
       stack_.pop_back();
-      begin(fused);
-      dst(home(height()));
+      begin_value(fused);
       emit_condition_unit(a);
       emit_condition_unit(b);
       unit(offset);
@@ -1046,8 +1040,7 @@ class Compiler {
 #define SAT(code, id, name, A, R, body) \
   case code: {                          \
     const std::uint32_t a = pop();      \
-    begin(Op::id);                      \
-    dst(home(height()));                \
+    begin_value(Op::id);                \
     src(a);                             \
     push_home();                        \
     return;                             \
@@ -1111,8 +1104,7 @@ class Compiler {
       case 15: {
         Table* t = inst_.tables[r.u32().value()];
         const std::uint32_t n = pop(), init = pop();
-        begin(Op::table_grow);
-        dst(home(height()));
+        begin_value(Op::table_grow);
         src(init);
         src(n);
         pointer(t);
@@ -1121,8 +1113,7 @@ class Compiler {
       }
       case 16: {
         Table* t = inst_.tables[r.u32().value()];
-        begin(Op::table_size);
-        dst(home(height()));
+        begin_value(Op::table_size);
         pointer(t);
         push_home();
         return;
