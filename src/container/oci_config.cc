@@ -882,25 +882,30 @@ Result<Config> decode_config(const nlohmann::json& doc, const std::string& bundl
   return c;
 }
 
-Result<Config> parse_config(std::string_view text, const std::string& bundle, std::string_view source) {
+namespace {
+// A JSON document, or one line naming the source and the byte offset of the syntax error.
+Result<nlohmann::json> parse_json(std::string_view text, std::string_view source) {
   nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) {
-    // Parse again with exceptions only to learn the byte offset of the syntax error.
-    try {
-      nlohmann::json ignored = nlohmann::json::parse(text);
-      (void)ignored;
-    } catch (const nlohmann::json::parse_error& e) {
-      return fail(std::string(source) + ": malformed JSON at byte " + std::to_string(e.byte) + ": " +
-                  std::string(e.what()).substr(std::string(e.what()).rfind(':') + 2));
-    }
-    return fail(std::string(source) + ": malformed JSON");
+  if (!doc.is_discarded()) return doc;
+  // Parse again with exceptions only to learn the byte offset of the syntax error.
+  try {
+    nlohmann::json ignored = nlohmann::json::parse(text);
+    (void)ignored;
+  } catch (const nlohmann::json::parse_error& e) {
+    return fail(std::string(source) + ": malformed JSON at byte " + std::to_string(e.byte) + ": " +
+                std::string(e.what()).substr(std::string(e.what()).rfind(':') + 2));
   }
+  return fail(std::string(source) + ": malformed JSON");
+}
+}  // namespace
+
+Result<Config> parse_config(std::string_view text, const std::string& bundle, std::string_view source) {
+  nlohmann::json doc = CTRY(parse_json(text, source));
   return decode_config(doc, bundle, source);
 }
 
 Result<Process> parse_process(std::string_view text, std::string_view source) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return fail(std::string(source) + ": malformed JSON");
+  nlohmann::json doc = CTRY(parse_json(text, source));
   Decoder d(source);
   return d.process(doc, "", true);
 }
@@ -910,8 +915,7 @@ Result<Seccomp> decode_seccomp(const nlohmann::json& j, std::string_view source,
 }
 
 Result<CgroupResources> parse_resources(std::string_view text, std::string_view source) {
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (doc.is_discarded()) return fail(std::string(source) + ": malformed JSON");
+  nlohmann::json doc = CTRY(parse_json(text, source));
   Config config;
   CTRY(Decoder(source).resources(doc, "", config));
   if (!config.device_rules.empty()) return fail(std::string(source) + ": devices: cannot be changed by update");

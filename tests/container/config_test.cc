@@ -127,6 +127,27 @@ TEST(ContainerConfig, ResourcesOnBothCgroupVersions) {
   EXPECT_EQ(config->resources.pids_limit, 64);
 }
 
+// `update -r`: a linux.resources object alone, errors naming the field and the source.
+TEST(ContainerConfig, ResourcesForUpdate) {
+  auto resources = parse_resources(R"({"memory": {"limit": 134217728, "swap": -1}, "cpu": {"quota": 25000}, "pids": {"limit": 9}})", "r.json");
+  ASSERT_TRUE(resources) << resources.error().message();
+  EXPECT_EQ(resources->memory_limit, 134217728u);
+  EXPECT_EQ(resources->memory_swap_limit, -1);
+  EXPECT_EQ(resources->cpu_quota_us, 25000u);
+  EXPECT_EQ(resources->cpu_period_us, 100000u);
+  EXPECT_EQ(resources->pids_limit, 9);
+  EXPECT_FALSE(resources->cpu_shares);
+  auto bad = parse_resources(R"({"pids": {"limit": "many"}})", "r.json");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "r.json: pids.limit: expected an integer, found string");
+  bad = parse_resources(R"({"devices": [{"allow": true}]})", "r.json");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().message(), "r.json: devices: cannot be changed by update");
+  bad = parse_resources("{", "resources (stdin)");
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(bad.error().message().starts_with("resources (stdin): malformed JSON at byte 2: ")) << bad.error().message();
+}
+
 TEST(ContainerConfig, UserNamespaceNeedsMappings) {
   auto doc = base();
   doc["linux"]["namespaces"].push_back({{"type", "user"}});
