@@ -1,6 +1,10 @@
 // The WebAssembly core spec-suite runner: converts each .wast with wast2json (wabt) into a
 // scratch folder, then executes every command of the JSON script against the engine's embedding
 // API. Prints, per file, passed/failed/skipped and a total line; exits 1 if any assertion failed.
+// Texts are checked as the reference interpreter does (the message must begin with the spec's
+// text): a mismatch fails assert_trap, assert_exhaustion, assert_unlinkable and
+// assert_uninstantiable; for assert_invalid/assert_malformed it is counted and listed with
+// --verbose (the decoder words a few rejections otherwise), the rejection itself still passes.
 //
 //   spec_runner --out DIR [--wast2json PATH] [--verbose] FILE.wast...
 #include <sys/stat.h>
