@@ -34,7 +34,12 @@ class Reader {
   // Unchecked: the caller (compiler over a validated body) knows the bytes are there.
   std::uint8_t u8_unchecked() { return data_[pos_++]; }
 
-  Result<std::uint32_t> u32() { return uleb<std::uint32_t, 32>(); }
+  // Most LEB128s in a module are one byte; that case is decided here, inline.
+  Result<std::uint32_t> u32() {
+    if (pos_ < end_ && data_[pos_] < 0x80) [[likely]]
+      return data_[pos_++];
+    return uleb<std::uint32_t, 32>();
+  }
   Result<std::uint64_t> u64() { return uleb<std::uint64_t, 64>(); }
   Result<std::int32_t> s32() { return sleb<std::int32_t, 32>(); }
   Result<std::int64_t> s64() { return sleb<std::int64_t, 64>(); }
