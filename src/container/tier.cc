@@ -19,7 +19,7 @@
 #include "container/oci_config.h"
 #include "core/stdio.h"
 #include "core/tier.h"
-#include "native/stale_cgroups.h"
+#include "core/stale_cgroups.h"
 
 namespace spectrum {
 namespace {
@@ -64,7 +64,7 @@ Result<Config> config_for(const Workload& w) {
 }
 
 // "run-PID-..." like the native tier's groups: a group whose PID is gone was left by a spectrum
-// killed outright, and the next run of either tier collects it (native/stale_cgroups.h).
+// killed outright, and the next run of either tier collects it (core/stale_cgroups.h).
 std::string cgroup_name() {
   static std::atomic<unsigned> counter{0};
   return "spectrum/run-" + std::to_string(::getpid()) + "-container-" + std::to_string(counter++);

@@ -22,7 +22,7 @@
 #include "core/process.h"
 #include "core/stdio.h"
 #include "core/tier.h"
-#include "native/stale_cgroups.h"
+#include "core/stale_cgroups.h"
 
 namespace spectrum {
 namespace {

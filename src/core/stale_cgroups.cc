@@ -1,4 +1,4 @@
-#include "native/stale_cgroups.h"
+#include "core/stale_cgroups.h"
 
 #include <dirent.h>
 #include <unistd.h>
