@@ -128,11 +128,11 @@ json v1_stats(const CgroupDirs& dirs) {
 }  // namespace
 
 Result<void> update_resources(const CgroupLayout& layout, CgroupDirs& dirs, const CgroupResources& resources) {
-  std::string relative = CTRY(relative_path(layout, dirs));
+  std::string relative = SPECTRUM_TRY(relative_path(layout, dirs));
   std::vector<std::string> controllers = hierarchies_needed(dirs, resources);
   // create() on existing directories makes nothing and owns nothing: only hierarchies new to the
   // container are made here.
-  Cgroup group = CTRY(Cgroup::create(layout, relative, controllers));
+  Cgroup group = SPECTRUM_TRY(Cgroup::create(layout, relative, controllers));
   std::vector<pid_t> members = dirs.processes();
   if (layout.version == CgroupVersion::v1) {
     for (const std::string& controller : controllers) {
@@ -160,7 +160,7 @@ Result<void> update_resources(const CgroupLayout& layout, CgroupDirs& dirs, cons
     else if (resources.memory_limit) target = static_cast<std::int64_t>(*resources.memory_limit);
     if (target && ::access(memsw.c_str(), F_OK) == 0 &&
         (*target < 0 || static_cast<std::uint64_t>(*target) > number_in(memsw)))
-      CTRY(with_context(write_file(memsw, std::to_string(*target)), "linux.resources.memory.swap"));
+      SPECTRUM_TRY(with_context(write_file(memsw, std::to_string(*target)), "linux.resources.memory.swap"));
   }
   return with_context(group.apply(resources), "linux.resources");
 }

@@ -97,7 +97,7 @@ Result<void> mkdir_all(const std::string& path, mode_t mode = 0755) {
 }
 
 Result<void> ensure_file(const std::string& path) {
-  CTRY(mkdir_all(path.substr(0, path.rfind('/'))));
+  SPECTRUM_TRY(mkdir_all(path.substr(0, path.rfind('/'))));
   int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
   if (fd < 0 && errno != EISDIR && errno != EEXIST) return fail_errno("create " + path);
   if (fd >= 0) ::close(fd);
@@ -205,12 +205,12 @@ Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config
     pos = next == std::string::npos ? next : next + 1;
   }
   for (const DeviceRule& rule : config.device_rules)
-    CTRY(write_file(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.to_v1_rule()));
-  for (const char* rule : kDefaultDeviceRules) CTRY(write_file(dir + "/devices.allow", rule));
+    SPECTRUM_TRY(write_file(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.to_v1_rule()));
+  for (const char* rule : kDefaultDeviceRules) SPECTRUM_TRY(write_file(dir + "/devices.allow", rule));
   // Nodes the config asks for are usable, as with runc.
   for (const Device& d : config.devices)
     if (d.type != 'p')
-      CTRY(write_file(dir + "/devices.allow", std::string(1, d.type) + " " + std::to_string(d.major) + ":" + std::to_string(d.minor) + " rwm"));
+      SPECTRUM_TRY(write_file(dir + "/devices.allow", std::string(1, d.type) + " " + std::to_string(d.major) + ":" + std::to_string(d.minor) + " rwm"));
   return dir;
 }
 
@@ -290,9 +290,9 @@ Result<void> Init::join_namespaces() {
     return {};
   };
   for (const Namespace& ns : c_.namespaces)
-    if (!ns.path.empty() && ns.kind == NamespaceKind::user) CTRY(join(ns));
+    if (!ns.path.empty() && ns.kind == NamespaceKind::user) SPECTRUM_TRY(join(ns));
   for (const Namespace& ns : c_.namespaces)
-    if (!ns.path.empty() && ns.kind != NamespaceKind::user && ns.kind != NamespaceKind::pid) CTRY(join(ns));
+    if (!ns.path.empty() && ns.kind != NamespaceKind::user && ns.kind != NamespaceKind::pid) SPECTRUM_TRY(join(ns));
   return {};
 }
 
@@ -327,17 +327,17 @@ Result<void> Init::mount_one(const MountEntry& m, std::size_t index) {
   if (m.bind) {
     struct stat st{};
     if (::stat(m.source.c_str(), &st) != 0) return fail_errno(field + ".source: " + m.source);
-    if (S_ISDIR(st.st_mode)) CTRY(with_context(mkdir_all(dest), field + ".destination"));
-    else CTRY(with_context(ensure_file(dest), field + ".destination"));
+    if (S_ISDIR(st.st_mode)) SPECTRUM_TRY(with_context(mkdir_all(dest), field + ".destination"));
+    else SPECTRUM_TRY(with_context(ensure_file(dest), field + ".destination"));
     if (::mount(m.source.c_str(), dest.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) != 0)
       return fail_errno(field + ": bind " + m.source + " on " + m.destination);
     unsigned long extra = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra && ::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | extra, nullptr) != 0)
       return fail_errno(field + ": remount " + m.destination + " with its options");
   } else {
-    CTRY(with_context(mkdir_all(dest), field + ".destination"));
+    SPECTRUM_TRY(with_context(mkdir_all(dest), field + ".destination"));
     if (m.type == "cgroup" || m.type == "cgroup2") {
-      CTRY(with_context(mount_cgroup(m, dest), field));
+      SPECTRUM_TRY(with_context(mount_cgroup(m, dest), field));
     } else {
       const char* data = m.data.empty() ? nullptr : m.data.c_str();
       if (::mount(m.source.empty() ? m.type.c_str() : m.source.c_str(), dest.c_str(), m.type.c_str(), m.flags, data) != 0)
@@ -353,7 +353,7 @@ Result<void> Init::mount_all() {
   unsigned long propagation = c_.rootfs_propagation ? c_.rootfs_propagation : MS_SLAVE | MS_REC;
   if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return fail_errno("linux.rootfsPropagation: make / private");
   if (::mount(root_.c_str(), root_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return fail_errno("root.path: bind " + root_);
-  for (std::size_t i = 0; i < c_.mounts.size(); ++i) CTRY(mount_one(c_.mounts[i], i));
+  for (std::size_t i = 0; i < c_.mounts.size(); ++i) SPECTRUM_TRY(mount_one(c_.mounts[i], i));
   return {};
 }
 
@@ -362,10 +362,10 @@ Result<void> Init::create_devices() {
   auto make_node = [&](const std::string& path, char type, unsigned major, unsigned minor, mode_t mode, uid_t uid, gid_t gid,
                        const std::string& field) -> Result<void> {
     std::string dest = secure_join(root_, path);
-    CTRY(mkdir_all(dest.substr(0, dest.rfind('/'))));
+    SPECTRUM_TRY(mkdir_all(dest.substr(0, dest.rfind('/'))));
     if (in_user_ns) {
       // mknod is not allowed in a user namespace: bind the host's node instead.
-      CTRY(ensure_file(dest));
+      SPECTRUM_TRY(ensure_file(dest));
       if (::mount(path.c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail_errno(field + ": bind " + path);
       return {};
     }
@@ -377,10 +377,10 @@ Result<void> Init::create_devices() {
     return {};
   };
   for (const DefaultDevice& d : kDefaultDevices)
-    CTRY(make_node(std::string("/dev/") + d.name, 'c', d.major, d.minor, 0666, 0, 0, "default device"));
+    SPECTRUM_TRY(make_node(std::string("/dev/") + d.name, 'c', d.major, d.minor, 0666, 0, 0, "default device"));
   for (std::size_t i = 0; i < c_.devices.size(); ++i) {
     const Device& d = c_.devices[i];
-    CTRY(make_node(d.path, d.type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), d.file_mode, d.uid, d.gid,
+    SPECTRUM_TRY(make_node(d.path, d.type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), d.file_mode, d.uid, d.gid,
                            "linux.devices[" + std::to_string(i) + "]"));
   }
   static constexpr std::pair<const char*, const char*> kLinks[] = {
@@ -409,7 +409,7 @@ Result<void> Init::mask_and_protect() {
   for (const auto& [key, value] : c_.sysctl) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');
-    CTRY(with_context(write_file(path, value), "linux.sysctl." + key));
+    SPECTRUM_TRY(with_context(write_file(path, value), "linux.sysctl." + key));
   }
   for (std::size_t i = 0; i < c_.masked_paths.size(); ++i) {
     const std::string& path = c_.masked_paths[i];
@@ -433,7 +433,7 @@ Result<void> Init::mask_and_protect() {
 }
 
 Result<void> Init::set_up_console() {
-  CTRY(take_new_terminal(console_.get()));
+  SPECTRUM_TRY(take_new_terminal(console_.get()));
   console_.reset();
   return {};
 }
@@ -442,13 +442,13 @@ Result<void> Init::set_up() {
   if (o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   // Whatever the caller left open beyond the preserved fds must not reach the container.
   ::syscall(SYS_close_range, 3 + o_.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
-  CTRY(wait_for_go());
+  SPECTRUM_TRY(wait_for_go());
   if (shared_memory_)  // the runtime is suspended: join the cgroup ourselves
-    for (const auto& [controller, dir] : cgroups_.dirs) CTRY(write_file(dir + "/cgroup.procs", "0"));
+    for (const auto& [controller, dir] : cgroups_.dirs) SPECTRUM_TRY(write_file(dir + "/cgroup.procs", "0"));
   if (c_.has_new_namespace(NamespaceKind::user)) {
     if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("become root in the user namespace");
   }
-  CTRY(join_namespaces());
+  SPECTRUM_TRY(join_namespaces());
   // A session of its own: kill(0, ...) in the container must not reach the caller's process group.
   if (!c_.process.terminal) ::setsid();
   // And a kernel keyring session of its own, so that keys of the host's session stay out of reach.
@@ -474,21 +474,21 @@ Result<void> Init::set_up() {
     if (::connect(console_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
       return fail_errno("--console-socket: connect " + o_.console_socket);
   }
-  if (c_.seccomp) seccomp_ = CTRY(cached_seccomp(*c_.seccomp, o_.seccomp_cache));
+  if (c_.seccomp) seccomp_ = SPECTRUM_TRY(cached_seccomp(*c_.seccomp, o_.seccomp_cache));
 
   bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
   if (new_mount_ns) {
-    CTRY(mount_all());
-    CTRY(create_devices());
+    SPECTRUM_TRY(mount_all());
+    SPECTRUM_TRY(create_devices());
   }
   if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
-    CTRY(send_message(sync_, kRunHooks));
-    CTRY(wait_for_go());
+    SPECTRUM_TRY(send_message(sync_, kRunHooks));
+    SPECTRUM_TRY(wait_for_go());
   }
-  for (const Hook& hook : c_.hooks.create_container) CTRY(run_hook(hook, o_.hook_state, "createContainer"));
+  for (const Hook& hook : c_.hooks.create_container) SPECTRUM_TRY(run_hook(hook, o_.hook_state, "createContainer"));
   if (new_mount_ns) {
-    CTRY(pivot());
-    CTRY(mask_and_protect());
+    SPECTRUM_TRY(pivot());
+    SPECTRUM_TRY(mask_and_protect());
   } else {
     if (::chroot(root_.c_str()) != 0 || ::chdir("/") != 0) return fail_errno("chroot " + root_);
   }
@@ -502,7 +502,7 @@ Result<void> Init::set_up() {
   }
   if (!c_.hostname.empty() && ::sethostname(c_.hostname.data(), c_.hostname.size()) != 0) return fail_errno("hostname");
   if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0) return fail_errno("domainname");
-  CTRY(set_rlimits(c_.process));
+  SPECTRUM_TRY(set_rlimits(c_.process));
   // The program is looked up now so that `create` reports a missing one, as runc does.
   const std::string& program = c_.process.args[0];
   executable_ = find_executable(c_.process);
@@ -512,10 +512,10 @@ Result<void> Init::set_up() {
     return fail("process.args[0]: exec: \"" + program + "\": no such file or directory", ENOENT, ExitCode::not_found);
   if (S_ISDIR(st.st_mode) || ::access(executable_.c_str(), X_OK) != 0)
     return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES, ExitCode::not_executable);
-  if (c_.process.terminal) CTRY(set_up_console());
+  if (c_.process.terminal) SPECTRUM_TRY(set_up_console());
   if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
   if (!shared_memory_) {
-    CTRY(send_message(sync_, kReady));
+    SPECTRUM_TRY(send_message(sync_, kReady));
     ::close(sync_);
   }
   return {};
@@ -588,8 +588,8 @@ Result<void> Init::finish_and_exec() {
     if (::write(writer.get(), "0", 1) != 1) return fail_errno("write the exec fifo");
     fifo_.reset();
   }
-  for (const Hook& hook : c_.hooks.start_container) CTRY(run_hook(hook, o_.hook_state, "startContainer"));
-  CTRY(apply_user_and_capabilities(c_.process, seccomp_));
+  for (const Hook& hook : c_.hooks.start_container) SPECTRUM_TRY(run_hook(hook, o_.hook_state, "startContainer"));
+  SPECTRUM_TRY(apply_user_and_capabilities(c_.process, seccomp_));
   if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
   if (shared_memory_) return exec_or_fail(c_.process, executable_, seccomp_);
   exec_process(c_.process, executable_, seccomp_, 2);
@@ -656,7 +656,7 @@ Result<void> CgroupDirs::freeze(bool frozen_state) const {
   if (auto it = dirs.find(""); it != dirs.end()) return write_file(it->second + "/cgroup.freeze", frozen_state ? "1" : "0");
   auto it = dirs.find("freezer");
   if (it == dirs.end()) return fail("the container has no freezer cgroup");
-  CTRY(write_file(it->second + "/freezer.state", frozen_state ? "FROZEN" : "THAWED"));
+  SPECTRUM_TRY(write_file(it->second + "/freezer.state", frozen_state ? "FROZEN" : "THAWED"));
   for (int i = 0; i < 2000; ++i) {
     auto state = read_file(it->second + "/freezer.state");
     if (!state) break;
@@ -714,8 +714,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   LaunchedContainer launched;
   static const Result<CgroupLayout> layout = CgroupLayout::detect();
   if (!layout) return std::unexpected(layout.error());
-  launched.cgroup.emplace(CTRY(Cgroup::create(*layout, options.cgroup_path, options.v1_controllers)));
-  CTRY(with_context(launched.cgroup->apply(config.resources), "linux.resources"));
+  launched.cgroup.emplace(SPECTRUM_TRY(Cgroup::create(*layout, options.cgroup_path, options.v1_controllers)));
+  SPECTRUM_TRY(with_context(launched.cgroup->apply(config.resources), "linux.resources"));
   CgroupDirs& dirs = launched.cgroup_dirs;
   if (layout->version == CgroupVersion::v2) {
     dirs.dirs[""] = launched.cgroup->path_of("");
@@ -895,7 +895,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
 Result<pid_t> exec_in_container(const ExecRequest& request) {
   const Process& process = request.process;
   std::optional<SeccompProgram> seccomp;
-  if (request.config->seccomp) seccomp = CTRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
+  if (request.config->seccomp) seccomp = SPECTRUM_TRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
   std::string proc = "/proc/" + std::to_string(request.init_pid) + "/ns/";
   // Namespaces of the init that differ from ours, the user namespace first.
   std::vector<std::pair<UniqueFd, int>> namespaces;

@@ -199,7 +199,7 @@ class Decoder {
     if (!j.is_array()) return error(path, "expected an array of strings, found " + std::string(j.type_name()));
     std::vector<std::string> out;
     out.reserve(j.size());
-    for (std::size_t i = 0; i < j.size(); ++i) out.push_back(CTRY(string(j[i], index(path, i))));
+    for (std::size_t i = 0; i < j.size(); ++i) out.push_back(SPECTRUM_TRY(string(j[i], index(path, i))));
     return out;
   }
 
@@ -228,31 +228,31 @@ class Decoder {
 };
 
 Result<User> Decoder::user(const json& j, const std::string& path) const {
-  CTRY(check_object(j, path, {"uid", "gid", "umask", "additionalGids"}, {"username"}));
+  SPECTRUM_TRY(check_object(j, path, {"uid", "gid", "umask", "additionalGids"}, {"username"}));
   User u;
   if (!j.contains("uid")) return error(join(path, "uid"), "missing");
   if (!j.contains("gid")) return error(join(path, "gid"), "missing");
-  u.uid = static_cast<std::uint32_t>(CTRY(unsigned_integer(j["uid"], join(path, "uid"), UINT32_MAX)));
-  u.gid = static_cast<std::uint32_t>(CTRY(unsigned_integer(j["gid"], join(path, "gid"), UINT32_MAX)));
-  CTRY(optional_field(j, path, "umask", [&](const json& v, const std::string& p) -> Result<void> {
-    u.umask = static_cast<std::uint32_t>(CTRY(unsigned_integer(v, p, 0777)));
+  u.uid = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(j["uid"], join(path, "uid"), UINT32_MAX)));
+  u.gid = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(j["gid"], join(path, "gid"), UINT32_MAX)));
+  SPECTRUM_TRY(optional_field(j, path, "umask", [&](const json& v, const std::string& p) -> Result<void> {
+    u.umask = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, p, 0777)));
     return {};
   }));
-  CTRY(optional_field(j, path, "additionalGids", [&](const json& v, const std::string& p) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "additionalGids", [&](const json& v, const std::string& p) -> Result<void> {
     if (!v.is_array()) return error(p, "expected an array of integers");
     for (std::size_t i = 0; i < v.size(); ++i)
-      u.additional_gids.push_back(static_cast<std::uint32_t>(CTRY(unsigned_integer(v[i], index(p, i), UINT32_MAX))));
+      u.additional_gids.push_back(static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v[i], index(p, i), UINT32_MAX))));
     return {};
   }));
   return u;
 }
 
 Result<CapabilitySets> Decoder::capabilities(const json& j, const std::string& path) const {
-  CTRY(check_object(j, path, {"bounding", "effective", "inheritable", "permitted", "ambient"}));
+  SPECTRUM_TRY(check_object(j, path, {"bounding", "effective", "inheritable", "permitted", "ambient"}));
   CapabilitySets sets;
   auto decode_set = [&](const char* key, std::uint64_t& mask) -> Result<void> {
     return optional_field(j, path, key, [&](const json& v, const std::string& p) -> Result<void> {
-      auto names = CTRY(strings(v, p));
+      auto names = SPECTRUM_TRY(strings(v, p));
       for (std::size_t i = 0; i < names.size(); ++i) {
         auto number = capability_number(names[i]);
         if (!number) return error(index(p, i), "unknown capability '" + names[i] + "'");
@@ -261,68 +261,68 @@ Result<CapabilitySets> Decoder::capabilities(const json& j, const std::string& p
       return {};
     });
   };
-  CTRY(decode_set("bounding", sets.bounding));
-  CTRY(decode_set("effective", sets.effective));
-  CTRY(decode_set("inheritable", sets.inheritable));
-  CTRY(decode_set("permitted", sets.permitted));
-  CTRY(decode_set("ambient", sets.ambient));
+  SPECTRUM_TRY(decode_set("bounding", sets.bounding));
+  SPECTRUM_TRY(decode_set("effective", sets.effective));
+  SPECTRUM_TRY(decode_set("inheritable", sets.inheritable));
+  SPECTRUM_TRY(decode_set("permitted", sets.permitted));
+  SPECTRUM_TRY(decode_set("ambient", sets.ambient));
   return sets;
 }
 
 Result<Process> Decoder::process(const json& j, const std::string& path, bool require_args) const {
-  CTRY(check_object(j, path,
+  SPECTRUM_TRY(check_object(j, path,
                             {"terminal", "consoleSize", "args", "env", "cwd", "user", "capabilities", "rlimits",
                              "noNewPrivileges", "oomScoreAdj"},
                             {"apparmorProfile", "selinuxLabel", "commandLine", "ioPriority", "scheduler", "execCPUAffinity"}));
   Process p;
-  CTRY(optional_field(j, path, "terminal", [&](const json& v, const std::string& f) -> Result<void> {
-    p.terminal = CTRY(boolean(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "terminal", [&](const json& v, const std::string& f) -> Result<void> {
+    p.terminal = SPECTRUM_TRY(boolean(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "consoleSize", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "consoleSize", [&](const json& v, const std::string& f) -> Result<void> {
     return check_object(v, f, {"height", "width"});
   }));
   if (!j.contains("args") || j["args"].is_null()) {
     if (require_args) return error(join(path, "args"), "missing (the program to run)");
   } else {
-    p.args = CTRY(strings(j["args"], join(path, "args")));
+    p.args = SPECTRUM_TRY(strings(j["args"], join(path, "args")));
     if (p.args.empty() && require_args) return error(join(path, "args"), "empty (the program to run)");
   }
-  CTRY(optional_field(j, path, "env", [&](const json& v, const std::string& f) -> Result<void> {
-    p.env = CTRY(strings(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "env", [&](const json& v, const std::string& f) -> Result<void> {
+    p.env = SPECTRUM_TRY(strings(v, f));
     for (std::size_t i = 0; i < p.env.size(); ++i)
       if (p.env[i].find('=') == std::string::npos) return error(index(f, i), "expected KEY=VALUE, found '" + p.env[i] + "'");
     return {};
   }));
-  CTRY(optional_field(j, path, "cwd", [&](const json& v, const std::string& f) -> Result<void> {
-    p.cwd = CTRY(string(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "cwd", [&](const json& v, const std::string& f) -> Result<void> {
+    p.cwd = SPECTRUM_TRY(string(v, f));
     if (!p.cwd.starts_with('/')) return error(f, "must be an absolute path, found '" + p.cwd + "'");
     return {};
   }));
   if (!j.contains("user")) {
     if (require_args) return error(join(path, "user"), "missing");
   } else {
-    p.user = CTRY(user(j["user"], join(path, "user")));
+    p.user = SPECTRUM_TRY(user(j["user"], join(path, "user")));
   }
-  CTRY(optional_field(j, path, "capabilities", [&](const json& v, const std::string& f) -> Result<void> {
-    p.capabilities = CTRY(capabilities(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "capabilities", [&](const json& v, const std::string& f) -> Result<void> {
+    p.capabilities = SPECTRUM_TRY(capabilities(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "rlimits", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "rlimits", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) {
       std::string item = index(f, i);
-      CTRY(check_object(v[i], item, {"type", "soft", "hard"}));
+      SPECTRUM_TRY(check_object(v[i], item, {"type", "soft", "hard"}));
       if (!v[i].contains("type")) return error(join(item, "type"), "missing");
       Rlimit r;
-      r.name = CTRY(string(v[i]["type"], join(item, "type")));
+      r.name = SPECTRUM_TRY(string(v[i]["type"], join(item, "type")));
       auto number = rlimit_number(r.name);
       if (!number) return error(join(item, "type"), "unknown rlimit '" + r.name + "'");
       r.resource = *number;
       if (!v[i].contains("soft")) return error(join(item, "soft"), "missing");
       if (!v[i].contains("hard")) return error(join(item, "hard"), "missing");
-      r.soft = CTRY(unsigned_integer(v[i]["soft"], join(item, "soft")));
-      r.hard = CTRY(unsigned_integer(v[i]["hard"], join(item, "hard")));
+      r.soft = SPECTRUM_TRY(unsigned_integer(v[i]["soft"], join(item, "soft")));
+      r.hard = SPECTRUM_TRY(unsigned_integer(v[i]["hard"], join(item, "hard")));
       if (r.soft > r.hard) return error(item, r.name + ": soft limit " + std::to_string(r.soft) + " is above the hard limit " + std::to_string(r.hard));
       for (const Rlimit& seen : p.rlimits)
         if (seen.resource == r.resource) return error(join(item, "type"), "duplicate rlimit '" + r.name + "'");
@@ -330,12 +330,12 @@ Result<Process> Decoder::process(const json& j, const std::string& path, bool re
     }
     return {};
   }));
-  CTRY(optional_field(j, path, "noNewPrivileges", [&](const json& v, const std::string& f) -> Result<void> {
-    p.no_new_privileges = CTRY(boolean(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "noNewPrivileges", [&](const json& v, const std::string& f) -> Result<void> {
+    p.no_new_privileges = SPECTRUM_TRY(boolean(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "oomScoreAdj", [&](const json& v, const std::string& f) -> Result<void> {
-    std::int64_t adj = CTRY(integer(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "oomScoreAdj", [&](const json& v, const std::string& f) -> Result<void> {
+    std::int64_t adj = SPECTRUM_TRY(integer(v, f));
     if (adj < -1000 || adj > 1000) return error(f, "must be between -1000 and 1000, found " + std::to_string(adj));
     p.oom_score_adj = static_cast<int>(adj);
     return {};
@@ -344,21 +344,21 @@ Result<Process> Decoder::process(const json& j, const std::string& path, bool re
 }
 
 Result<MountEntry> Decoder::mount(const json& j, const std::string& path) const {
-  CTRY(check_object(j, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"}));
+  SPECTRUM_TRY(check_object(j, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"}));
   MountEntry m;
   if (!j.contains("destination")) return error(join(path, "destination"), "missing");
-  m.destination = CTRY(string(j["destination"], join(path, "destination")));
+  m.destination = SPECTRUM_TRY(string(j["destination"], join(path, "destination")));
   if (!m.destination.starts_with('/')) return error(join(path, "destination"), "must be an absolute path, found '" + m.destination + "'");
-  CTRY(optional_field(j, path, "type", [&](const json& v, const std::string& f) -> Result<void> {
-    m.type = CTRY(string(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "type", [&](const json& v, const std::string& f) -> Result<void> {
+    m.type = SPECTRUM_TRY(string(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "source", [&](const json& v, const std::string& f) -> Result<void> {
-    m.source = CTRY(string(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "source", [&](const json& v, const std::string& f) -> Result<void> {
+    m.source = SPECTRUM_TRY(string(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "options", [&](const json& v, const std::string& f) -> Result<void> {
-    auto options = CTRY(strings(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "options", [&](const json& v, const std::string& f) -> Result<void> {
+    auto options = SPECTRUM_TRY(strings(v, f));
     for (std::size_t i = 0; i < options.size(); ++i) {
       const std::string& option = options[i];
       bool matched = false;
@@ -393,14 +393,14 @@ Result<MountEntry> Decoder::mount(const json& j, const std::string& path) const 
 }
 
 Result<Namespace> Decoder::namespace_entry(const json& j, const std::string& path) const {
-  CTRY(check_object(j, path, {"type", "path"}));
+  SPECTRUM_TRY(check_object(j, path, {"type", "path"}));
   if (!j.contains("type")) return error(join(path, "type"), "missing");
-  std::string type = CTRY(string(j["type"], join(path, "type")));
+  std::string type = SPECTRUM_TRY(string(j["type"], join(path, "type")));
   for (const NamespaceRow& row : kNamespaces)
     if (type == row.type) {
       Namespace ns{row.kind, row.clone_flag, {}};
-      CTRY(optional_field(j, path, "path", [&](const json& v, const std::string& f) -> Result<void> {
-        ns.path = CTRY(string(v, f));
+      SPECTRUM_TRY(optional_field(j, path, "path", [&](const json& v, const std::string& f) -> Result<void> {
+        ns.path = SPECTRUM_TRY(string(v, f));
         if (!ns.path.empty() && !ns.path.starts_with('/')) return error(f, "must be an absolute path, found '" + ns.path + "'");
         return {};
       }));
@@ -414,11 +414,11 @@ Result<std::vector<IdMapping>> Decoder::id_mappings(const json& j, const std::st
   std::vector<IdMapping> out;
   for (std::size_t i = 0; i < j.size(); ++i) {
     std::string item = index(path, i);
-    CTRY(check_object(j[i], item, {"containerID", "hostID", "size"}));
+    SPECTRUM_TRY(check_object(j[i], item, {"containerID", "hostID", "size"}));
     IdMapping m;
     for (auto [key, field] : {std::pair{"containerID", &m.container_id}, std::pair{"hostID", &m.host_id}, std::pair{"size", &m.size}}) {
       if (!j[i].contains(key)) return error(join(item, key), "missing");
-      *field = static_cast<std::uint32_t>(CTRY(unsigned_integer(j[i][key], join(item, key), UINT32_MAX)));
+      *field = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(j[i][key], join(item, key), UINT32_MAX)));
     }
     if (m.size == 0) return error(join(item, "size"), "must not be 0");
     out.push_back(m);
@@ -427,63 +427,63 @@ Result<std::vector<IdMapping>> Decoder::id_mappings(const json& j, const std::st
 }
 
 Result<Device> Decoder::device(const json& j, const std::string& path) const {
-  CTRY(check_object(j, path, {"type", "path", "major", "minor", "fileMode", "uid", "gid"}));
+  SPECTRUM_TRY(check_object(j, path, {"type", "path", "major", "minor", "fileMode", "uid", "gid"}));
   Device d;
   if (!j.contains("path")) return error(join(path, "path"), "missing");
-  d.path = CTRY(string(j["path"], join(path, "path")));
+  d.path = SPECTRUM_TRY(string(j["path"], join(path, "path")));
   if (!d.path.starts_with("/dev/")) return error(join(path, "path"), "must be under /dev, found '" + d.path + "'");
   if (!j.contains("type")) return error(join(path, "type"), "missing");
-  std::string type = CTRY(string(j["type"], join(path, "type")));
+  std::string type = SPECTRUM_TRY(string(j["type"], join(path, "type")));
   if (type != "c" && type != "b" && type != "u" && type != "p") return error(join(path, "type"), "unknown device type '" + type + "'");
   d.type = type == "u" ? 'c' : type[0];
   if (d.type != 'p') {
     if (!j.contains("major")) return error(join(path, "major"), "missing");
     if (!j.contains("minor")) return error(join(path, "minor"), "missing");
-    d.major = CTRY(integer(j["major"], join(path, "major")));
-    d.minor = CTRY(integer(j["minor"], join(path, "minor")));
+    d.major = SPECTRUM_TRY(integer(j["major"], join(path, "major")));
+    d.minor = SPECTRUM_TRY(integer(j["minor"], join(path, "minor")));
   }
-  CTRY(optional_field(j, path, "fileMode", [&](const json& v, const std::string& f) -> Result<void> {
-    d.file_mode = static_cast<std::uint32_t>(CTRY(unsigned_integer(v, f, 07777)));
+  SPECTRUM_TRY(optional_field(j, path, "fileMode", [&](const json& v, const std::string& f) -> Result<void> {
+    d.file_mode = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, f, 07777)));
     return {};
   }));
-  CTRY(optional_field(j, path, "uid", [&](const json& v, const std::string& f) -> Result<void> {
-    d.uid = static_cast<std::uint32_t>(CTRY(unsigned_integer(v, f, UINT32_MAX)));
+  SPECTRUM_TRY(optional_field(j, path, "uid", [&](const json& v, const std::string& f) -> Result<void> {
+    d.uid = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, f, UINT32_MAX)));
     return {};
   }));
-  CTRY(optional_field(j, path, "gid", [&](const json& v, const std::string& f) -> Result<void> {
-    d.gid = static_cast<std::uint32_t>(CTRY(unsigned_integer(v, f, UINT32_MAX)));
+  SPECTRUM_TRY(optional_field(j, path, "gid", [&](const json& v, const std::string& f) -> Result<void> {
+    d.gid = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, f, UINT32_MAX)));
     return {};
   }));
   return d;
 }
 
 Result<void> Decoder::resources(const json& j, const std::string& path, Config& config) const {
-  CTRY(check_object(j, path, {"devices", "memory", "cpu", "pids"},
+  SPECTRUM_TRY(check_object(j, path, {"devices", "memory", "cpu", "pids"},
                             {"blockIO", "hugepageLimits", "network", "rdma", "unified"}));
   CgroupResources& r = config.resources;
-  CTRY(optional_field(j, path, "devices", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "devices", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) {
       std::string item = index(f, i);
-      CTRY(check_object(v[i], item, {"allow", "type", "major", "minor", "access"}));
+      SPECTRUM_TRY(check_object(v[i], item, {"allow", "type", "major", "minor", "access"}));
       DeviceRule rule;
       if (!v[i].contains("allow")) return error(join(item, "allow"), "missing");
-      rule.allow = CTRY(boolean(v[i]["allow"], join(item, "allow")));
-      CTRY(optional_field(v[i], item, "type", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.type = CTRY(string(t, tf));
+      rule.allow = SPECTRUM_TRY(boolean(v[i]["allow"], join(item, "allow")));
+      SPECTRUM_TRY(optional_field(v[i], item, "type", [&](const json& t, const std::string& tf) -> Result<void> {
+        rule.type = SPECTRUM_TRY(string(t, tf));
         if (rule.type != "a" && rule.type != "c" && rule.type != "b") return error(tf, "unknown device type '" + rule.type + "'");
         return {};
       }));
-      CTRY(optional_field(v[i], item, "major", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.major = CTRY(integer(t, tf));
+      SPECTRUM_TRY(optional_field(v[i], item, "major", [&](const json& t, const std::string& tf) -> Result<void> {
+        rule.major = SPECTRUM_TRY(integer(t, tf));
         return {};
       }));
-      CTRY(optional_field(v[i], item, "minor", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.minor = CTRY(integer(t, tf));
+      SPECTRUM_TRY(optional_field(v[i], item, "minor", [&](const json& t, const std::string& tf) -> Result<void> {
+        rule.minor = SPECTRUM_TRY(integer(t, tf));
         return {};
       }));
-      CTRY(optional_field(v[i], item, "access", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.access = CTRY(string(t, tf));
+      SPECTRUM_TRY(optional_field(v[i], item, "access", [&](const json& t, const std::string& tf) -> Result<void> {
+        rule.access = SPECTRUM_TRY(string(t, tf));
         if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos)
           return error(tf, "expected letters of 'rwm', found '" + rule.access + "'");
         return {};
@@ -492,69 +492,69 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
     }
     return {};
   }));
-  CTRY(optional_field(j, path, "memory", [&](const json& v, const std::string& f) -> Result<void> {
-    CTRY(check_object(v, f, {"limit", "swap", "reservation", "disableOOMKiller", "swappiness"},
+  SPECTRUM_TRY(optional_field(j, path, "memory", [&](const json& v, const std::string& f) -> Result<void> {
+    SPECTRUM_TRY(check_object(v, f, {"limit", "swap", "reservation", "disableOOMKiller", "swappiness"},
                               {"kernel", "kernelTCP", "useHierarchy", "checkBeforeUpdate"}));
-    CTRY(optional_field(v, f, "limit", [&](const json& x, const std::string& xf) -> Result<void> {
-      std::int64_t limit = CTRY(integer(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "limit", [&](const json& x, const std::string& xf) -> Result<void> {
+      std::int64_t limit = SPECTRUM_TRY(integer(x, xf));
       if (limit == 0 || limit < -1) return error(xf, "must be positive or -1, found " + std::to_string(limit));
       if (limit > 0) r.memory_limit = static_cast<std::uint64_t>(limit);
       return {};
     }));
-    CTRY(optional_field(v, f, "swap", [&](const json& x, const std::string& xf) -> Result<void> {
-      r.memory_swap_limit = CTRY(integer(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "swap", [&](const json& x, const std::string& xf) -> Result<void> {
+      r.memory_swap_limit = SPECTRUM_TRY(integer(x, xf));
       return {};
     }));
     // Soft hints without a limit: accepted only at their neutral values.
-    CTRY(optional_field(v, f, "reservation", [&](const json& x, const std::string& xf) -> Result<void> {
-      if (CTRY(integer(x, xf)) > 0) return error(xf, "not supported by spectrum");
+    SPECTRUM_TRY(optional_field(v, f, "reservation", [&](const json& x, const std::string& xf) -> Result<void> {
+      if (SPECTRUM_TRY(integer(x, xf)) > 0) return error(xf, "not supported by spectrum");
       return {};
     }));
-    CTRY(optional_field(v, f, "disableOOMKiller", [&](const json& x, const std::string& xf) -> Result<void> {
-      if (CTRY(boolean(x, xf))) return error(xf, "not supported by spectrum");
+    SPECTRUM_TRY(optional_field(v, f, "disableOOMKiller", [&](const json& x, const std::string& xf) -> Result<void> {
+      if (SPECTRUM_TRY(boolean(x, xf))) return error(xf, "not supported by spectrum");
       return {};
     }));
-    CTRY(optional_field(v, f, "swappiness", [&](const json& x, const std::string& xf) -> Result<void> {
-      (void)CTRY(unsigned_integer(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "swappiness", [&](const json& x, const std::string& xf) -> Result<void> {
+      (void)SPECTRUM_TRY(unsigned_integer(x, xf));
       return error(xf, "not supported by spectrum");
     }));
     return {};
   }));
-  CTRY(optional_field(j, path, "cpu", [&](const json& v, const std::string& f) -> Result<void> {
-    CTRY(check_object(v, f, {"shares", "quota", "period", "cpus", "mems"},
+  SPECTRUM_TRY(optional_field(j, path, "cpu", [&](const json& v, const std::string& f) -> Result<void> {
+    SPECTRUM_TRY(check_object(v, f, {"shares", "quota", "period", "cpus", "mems"},
                               {"realtimeRuntime", "realtimePeriod", "burst", "idle"}));
-    CTRY(optional_field(v, f, "shares", [&](const json& x, const std::string& xf) -> Result<void> {
-      std::uint64_t shares = CTRY(unsigned_integer(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "shares", [&](const json& x, const std::string& xf) -> Result<void> {
+      std::uint64_t shares = SPECTRUM_TRY(unsigned_integer(x, xf));
       if (shares != 0) r.cpu_shares = shares;
       return {};
     }));
-    CTRY(optional_field(v, f, "quota", [&](const json& x, const std::string& xf) -> Result<void> {
-      std::int64_t quota = CTRY(integer(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "quota", [&](const json& x, const std::string& xf) -> Result<void> {
+      std::int64_t quota = SPECTRUM_TRY(integer(x, xf));
       if (quota > 0) r.cpu_quota_us = static_cast<std::uint64_t>(quota);
       return {};
     }));
-    CTRY(optional_field(v, f, "period", [&](const json& x, const std::string& xf) -> Result<void> {
-      std::uint64_t period = CTRY(unsigned_integer(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "period", [&](const json& x, const std::string& xf) -> Result<void> {
+      std::uint64_t period = SPECTRUM_TRY(unsigned_integer(x, xf));
       if (period != 0) r.cpu_period_us = period;
       return {};
     }));
-    CTRY(optional_field(v, f, "cpus", [&](const json& x, const std::string& xf) -> Result<void> {
-      std::string cpus = CTRY(string(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "cpus", [&](const json& x, const std::string& xf) -> Result<void> {
+      std::string cpus = SPECTRUM_TRY(string(x, xf));
       if (!cpus.empty()) r.cpuset_cpus = cpus;
       return {};
     }));
-    CTRY(optional_field(v, f, "mems", [&](const json& x, const std::string& xf) -> Result<void> {
-      std::string mems = CTRY(string(x, xf));
+    SPECTRUM_TRY(optional_field(v, f, "mems", [&](const json& x, const std::string& xf) -> Result<void> {
+      std::string mems = SPECTRUM_TRY(string(x, xf));
       if (!mems.empty()) r.cpuset_mems = mems;
       return {};
     }));
     if (r.cpu_quota_us && !r.cpu_period_us) r.cpu_period_us = 100000;
     return {};
   }));
-  CTRY(optional_field(j, path, "pids", [&](const json& v, const std::string& f) -> Result<void> {
-    CTRY(check_object(v, f, {"limit"}));
+  SPECTRUM_TRY(optional_field(j, path, "pids", [&](const json& v, const std::string& f) -> Result<void> {
+    SPECTRUM_TRY(check_object(v, f, {"limit"}));
     if (!v.contains("limit")) return error(join(f, "limit"), "missing");
-    r.pids_limit = CTRY(integer(v["limit"], join(f, "limit")));
+    r.pids_limit = SPECTRUM_TRY(integer(v["limit"], join(f, "limit")));
     return {};
   }));
   return {};
@@ -565,21 +565,21 @@ Result<std::vector<Hook>> Decoder::hooks(const json& j, const std::string& path)
   std::vector<Hook> out;
   for (std::size_t i = 0; i < j.size(); ++i) {
     std::string item = index(path, i);
-    CTRY(check_object(j[i], item, {"path", "args", "env", "timeout"}));
+    SPECTRUM_TRY(check_object(j[i], item, {"path", "args", "env", "timeout"}));
     Hook h;
     if (!j[i].contains("path")) return error(join(item, "path"), "missing");
-    h.path = CTRY(string(j[i]["path"], join(item, "path")));
+    h.path = SPECTRUM_TRY(string(j[i]["path"], join(item, "path")));
     if (!h.path.starts_with('/')) return error(join(item, "path"), "must be an absolute path, found '" + h.path + "'");
-    CTRY(optional_field(j[i], item, "args", [&](const json& v, const std::string& f) -> Result<void> {
-      h.args = CTRY(strings(v, f));
+    SPECTRUM_TRY(optional_field(j[i], item, "args", [&](const json& v, const std::string& f) -> Result<void> {
+      h.args = SPECTRUM_TRY(strings(v, f));
       return {};
     }));
-    CTRY(optional_field(j[i], item, "env", [&](const json& v, const std::string& f) -> Result<void> {
-      h.env = CTRY(strings(v, f));
+    SPECTRUM_TRY(optional_field(j[i], item, "env", [&](const json& v, const std::string& f) -> Result<void> {
+      h.env = SPECTRUM_TRY(strings(v, f));
       return {};
     }));
-    CTRY(optional_field(j[i], item, "timeout", [&](const json& v, const std::string& f) -> Result<void> {
-      std::int64_t t = CTRY(integer(v, f));
+    SPECTRUM_TRY(optional_field(j[i], item, "timeout", [&](const json& v, const std::string& f) -> Result<void> {
+      std::int64_t t = SPECTRUM_TRY(integer(v, f));
       if (t <= 0) return error(f, "must be positive, found " + std::to_string(t));
       h.timeout_seconds = static_cast<int>(t);
       return {};
@@ -591,12 +591,12 @@ Result<std::vector<Hook>> Decoder::hooks(const json& j, const std::string& path)
 }
 
 Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
-  CTRY(check_object(j, path, {"defaultAction", "defaultErrnoRet", "architectures", "flags", "syscalls"},
+  SPECTRUM_TRY(check_object(j, path, {"defaultAction", "defaultErrnoRet", "architectures", "flags", "syscalls"},
                             {"listenerPath", "listenerMetadata"}));
   Seccomp s;
   s.canonical_json = j.dump();
   auto action = [&](const json& v, const std::string& f, std::optional<std::uint32_t> errno_ret) -> Result<std::uint32_t> {
-    std::string name = CTRY(string(v, f));
+    std::string name = SPECTRUM_TRY(string(v, f));
     for (const SeccompActionRow& row : kSeccompActions)
       if (name == row.name) {
         if (row.takes_errno) return (row.action & ~0xffffu) | (errno_ret.value_or(1) & 0xffffu);  // EPERM by default
@@ -606,14 +606,14 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
     return error(f, "unknown seccomp action '" + name + "'");
   };
   std::optional<std::uint32_t> default_errno;
-  CTRY(optional_field(j, path, "defaultErrnoRet", [&](const json& v, const std::string& f) -> Result<void> {
-    default_errno = static_cast<std::uint32_t>(CTRY(unsigned_integer(v, f, 4095)));
+  SPECTRUM_TRY(optional_field(j, path, "defaultErrnoRet", [&](const json& v, const std::string& f) -> Result<void> {
+    default_errno = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, f, 4095)));
     return {};
   }));
   if (!j.contains("defaultAction")) return error(join(path, "defaultAction"), "missing");
-  s.default_action = CTRY(action(j["defaultAction"], join(path, "defaultAction"), default_errno));
-  CTRY(optional_field(j, path, "architectures", [&](const json& v, const std::string& f) -> Result<void> {
-    auto names = CTRY(strings(v, f));
+  s.default_action = SPECTRUM_TRY(action(j["defaultAction"], join(path, "defaultAction"), default_errno));
+  SPECTRUM_TRY(optional_field(j, path, "architectures", [&](const json& v, const std::string& f) -> Result<void> {
+    auto names = SPECTRUM_TRY(strings(v, f));
     for (std::size_t i = 0; i < names.size(); ++i) {
       bool found = false;
       for (const SeccompArchRow& row : kSeccompArches)
@@ -625,8 +625,8 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
     }
     return {};
   }));
-  CTRY(optional_field(j, path, "flags", [&](const json& v, const std::string& f) -> Result<void> {
-    s.flags = CTRY(strings(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "flags", [&](const json& v, const std::string& f) -> Result<void> {
+    s.flags = SPECTRUM_TRY(strings(v, f));
     for (std::size_t i = 0; i < s.flags.size(); ++i) {
       bool found = false;
       for (std::string_view known : kSeccompFlags) found |= known == s.flags[i];
@@ -634,38 +634,38 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
     }
     return {};
   }));
-  CTRY(optional_field(j, path, "syscalls", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "syscalls", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) {
       std::string item = index(f, i);
-      CTRY(check_object(v[i], item, {"names", "action", "errnoRet", "args", "comment", "includes", "excludes"}));
+      SPECTRUM_TRY(check_object(v[i], item, {"names", "action", "errnoRet", "args", "comment", "includes", "excludes"}));
       SeccompRule rule;
       if (!v[i].contains("names")) return error(join(item, "names"), "missing");
-      rule.names = CTRY(strings(v[i]["names"], join(item, "names")));
+      rule.names = SPECTRUM_TRY(strings(v[i]["names"], join(item, "names")));
       std::optional<std::uint32_t> errno_ret;
-      CTRY(optional_field(v[i], item, "errnoRet", [&](const json& x, const std::string& xf) -> Result<void> {
-        errno_ret = static_cast<std::uint32_t>(CTRY(unsigned_integer(x, xf, 4095)));
+      SPECTRUM_TRY(optional_field(v[i], item, "errnoRet", [&](const json& x, const std::string& xf) -> Result<void> {
+        errno_ret = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(x, xf, 4095)));
         return {};
       }));
       if (!v[i].contains("action")) return error(join(item, "action"), "missing");
-      rule.action = CTRY(action(v[i]["action"], join(item, "action"), errno_ret));
+      rule.action = SPECTRUM_TRY(action(v[i]["action"], join(item, "action"), errno_ret));
       for (const char* unsupported : {"includes", "excludes"})
         if (v[i].contains(unsupported) && !v[i][unsupported].empty())
           return error(join(item, unsupported), "not supported by spectrum (docker profile syntax, not OCI)");
-      CTRY(optional_field(v[i], item, "args", [&](const json& args, const std::string& af) -> Result<void> {
+      SPECTRUM_TRY(optional_field(v[i], item, "args", [&](const json& args, const std::string& af) -> Result<void> {
         if (!args.is_array()) return error(af, "expected an array");
         for (std::size_t k = 0; k < args.size(); ++k) {
           std::string arg_path = index(af, k);
-          CTRY(check_object(args[k], arg_path, {"index", "value", "valueTwo", "op"}));
+          SPECTRUM_TRY(check_object(args[k], arg_path, {"index", "value", "valueTwo", "op"}));
           SeccompArg arg;
           if (!args[k].contains("index")) return error(join(arg_path, "index"), "missing");
-          arg.index = static_cast<unsigned>(CTRY(unsigned_integer(args[k]["index"], join(arg_path, "index"), 5)));
+          arg.index = static_cast<unsigned>(SPECTRUM_TRY(unsigned_integer(args[k]["index"], join(arg_path, "index"), 5)));
           if (!args[k].contains("value")) return error(join(arg_path, "value"), "missing");
-          arg.value = CTRY(unsigned_integer(args[k]["value"], join(arg_path, "value")));
+          arg.value = SPECTRUM_TRY(unsigned_integer(args[k]["value"], join(arg_path, "value")));
           if (args[k].contains("valueTwo"))
-            arg.value_two = CTRY(unsigned_integer(args[k]["valueTwo"], join(arg_path, "valueTwo")));
+            arg.value_two = SPECTRUM_TRY(unsigned_integer(args[k]["valueTwo"], join(arg_path, "valueTwo")));
           if (!args[k].contains("op")) return error(join(arg_path, "op"), "missing");
-          std::string op = CTRY(string(args[k]["op"], join(arg_path, "op")));
+          std::string op = SPECTRUM_TRY(string(args[k]["op"], join(arg_path, "op")));
           bool found = false;
           for (const SeccompOpRow& row : kSeccompOps)
             if (op == row.name) {
@@ -685,67 +685,67 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
 }
 
 Result<void> Decoder::linux_section(const json& j, const std::string& path, Config& c) const {
-  CTRY(check_object(j, path,
+  SPECTRUM_TRY(check_object(j, path,
                             {"namespaces", "uidMappings", "gidMappings", "devices", "cgroupsPath", "resources", "seccomp",
                              "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "mountLabel"},
                             {"timeOffsets", "intelRdt", "personality", "memoryPolicy"}));
-  CTRY(optional_field(j, path, "namespaces", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "namespaces", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) {
-      Namespace ns = CTRY(namespace_entry(v[i], index(f, i)));
+      Namespace ns = SPECTRUM_TRY(namespace_entry(v[i], index(f, i)));
       if (c.find_namespace(ns.kind))
         return error(join(index(f, i), "type"), "namespace '" + std::string(namespace_type_name(ns.kind)) + "' given twice");
       c.namespaces.push_back(std::move(ns));
     }
     return {};
   }));
-  CTRY(optional_field(j, path, "uidMappings", [&](const json& v, const std::string& f) -> Result<void> {
-    c.uid_mappings = CTRY(id_mappings(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "uidMappings", [&](const json& v, const std::string& f) -> Result<void> {
+    c.uid_mappings = SPECTRUM_TRY(id_mappings(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "gidMappings", [&](const json& v, const std::string& f) -> Result<void> {
-    c.gid_mappings = CTRY(id_mappings(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "gidMappings", [&](const json& v, const std::string& f) -> Result<void> {
+    c.gid_mappings = SPECTRUM_TRY(id_mappings(v, f));
     return {};
   }));
-  CTRY(optional_field(j, path, "devices", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "devices", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
-    for (std::size_t i = 0; i < v.size(); ++i) c.devices.push_back(CTRY(device(v[i], index(f, i))));
+    for (std::size_t i = 0; i < v.size(); ++i) c.devices.push_back(SPECTRUM_TRY(device(v[i], index(f, i))));
     return {};
   }));
-  CTRY(optional_field(j, path, "cgroupsPath", [&](const json& v, const std::string& f) -> Result<void> {
-    c.cgroups_path = CTRY(string(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "cgroupsPath", [&](const json& v, const std::string& f) -> Result<void> {
+    c.cgroups_path = SPECTRUM_TRY(string(v, f));
     if (c.cgroups_path.find("..") != std::string::npos) return error(f, "must not contain '..'");
     if (c.cgroups_path.find(':') != std::string::npos)
       return error(f, "systemd slice syntax '" + c.cgroups_path + "' is not supported by spectrum (no systemd)");
     return {};
   }));
-  CTRY(optional_field(j, path, "resources", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "resources", [&](const json& v, const std::string& f) -> Result<void> {
     return resources(v, f, c);
   }));
-  CTRY(optional_field(j, path, "seccomp", [&](const json& v, const std::string& f) -> Result<void> {
-    c.seccomp = CTRY(seccomp(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "seccomp", [&](const json& v, const std::string& f) -> Result<void> {
+    c.seccomp = SPECTRUM_TRY(seccomp(v, f));
     return {};
   }));
   for (auto [key, out] : {std::pair{"maskedPaths", &c.masked_paths}, std::pair{"readonlyPaths", &c.readonly_paths}}) {
-    CTRY(optional_field(j, path, key, [&](const json& v, const std::string& f) -> Result<void> {
-      *out = CTRY(strings(v, f));
+    SPECTRUM_TRY(optional_field(j, path, key, [&](const json& v, const std::string& f) -> Result<void> {
+      *out = SPECTRUM_TRY(strings(v, f));
       for (std::size_t i = 0; i < out->size(); ++i)
         if (!(*out)[i].starts_with('/')) return error(index(f, i), "must be an absolute path, found '" + (*out)[i] + "'");
       return {};
     }));
   }
-  CTRY(optional_field(j, path, "sysctl", [&](const json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(optional_field(j, path, "sysctl", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_object()) return error(f, "expected an object");
     for (auto it = v.begin(); it != v.end(); ++it) {
       std::string key = it.key();
       if (key.find("..") != std::string::npos || key.find('/') != std::string::npos)
         return error(join(f, key), "invalid sysctl name");
-      c.sysctl[key] = CTRY(string(*it, join(f, key)));
+      c.sysctl[key] = SPECTRUM_TRY(string(*it, join(f, key)));
     }
     return {};
   }));
-  CTRY(optional_field(j, path, "rootfsPropagation", [&](const json& v, const std::string& f) -> Result<void> {
-    std::string p = CTRY(string(v, f));
+  SPECTRUM_TRY(optional_field(j, path, "rootfsPropagation", [&](const json& v, const std::string& f) -> Result<void> {
+    std::string p = SPECTRUM_TRY(string(v, f));
     for (const MountOptionRow& row : kMountOptions)
       if (row.propagation && p == row.name) {
         c.rootfs_propagation = row.propagation;
@@ -753,8 +753,8 @@ Result<void> Decoder::linux_section(const json& j, const std::string& path, Conf
       }
     return error(f, "unknown propagation '" + p + "'");
   }));
-  CTRY(optional_field(j, path, "mountLabel", [&](const json& v, const std::string& f) -> Result<void> {
-    if (!CTRY(string(v, f)).empty()) return error(f, "not supported by spectrum (no SELinux)");
+  SPECTRUM_TRY(optional_field(j, path, "mountLabel", [&](const json& v, const std::string& f) -> Result<void> {
+    if (!SPECTRUM_TRY(string(v, f)).empty()) return error(f, "not supported by spectrum (no SELinux)");
     return {};
   }));
   // Cross-field checks.
@@ -828,55 +828,55 @@ const Namespace* Config::find_namespace(NamespaceKind kind) const {
 
 Result<Config> decode_config(const nlohmann::json& doc, const std::string& bundle, std::string_view source) {
   Decoder d(source);
-  CTRY(d.check_object(doc, "", {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "linux", "hooks", "annotations"},
+  SPECTRUM_TRY(d.check_object(doc, "", {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "linux", "hooks", "annotations"},
                               {"solaris", "windows", "vm", "zos"}));
   Config c;
   if (!doc.contains("ociVersion")) return d.error("ociVersion", "missing");
-  c.oci_version = CTRY(d.string(doc["ociVersion"], "ociVersion"));
+  c.oci_version = SPECTRUM_TRY(d.string(doc["ociVersion"], "ociVersion"));
   if (!c.oci_version.starts_with("1.")) return d.error("ociVersion", "unsupported version '" + c.oci_version + "' (spectrum speaks 1.x)");
   if (!doc.contains("process")) return d.error("process", "missing");
-  c.process = CTRY(d.process(doc["process"], "process", true));
+  c.process = SPECTRUM_TRY(d.process(doc["process"], "process", true));
   if (!doc.contains("root")) return d.error("root", "missing");
-  CTRY(d.check_object(doc["root"], "root", {"path", "readonly"}));
+  SPECTRUM_TRY(d.check_object(doc["root"], "root", {"path", "readonly"}));
   if (!doc["root"].contains("path")) return d.error("root.path", "missing");
-  c.root_path = CTRY(d.string(doc["root"]["path"], "root.path"));
+  c.root_path = SPECTRUM_TRY(d.string(doc["root"]["path"], "root.path"));
   if (c.root_path.empty()) return d.error("root.path", "empty");
   if (!c.root_path.starts_with('/')) c.root_path = bundle + "/" + c.root_path;
-  CTRY(d.optional_field(doc["root"], "root", "readonly", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    c.root_readonly = CTRY(d.boolean(v, f));
+  SPECTRUM_TRY(d.optional_field(doc["root"], "root", "readonly", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+    c.root_readonly = SPECTRUM_TRY(d.boolean(v, f));
     return {};
   }));
   for (auto [key, out] : {std::pair{"hostname", &c.hostname}, std::pair{"domainname", &c.domainname}})
-    CTRY(d.optional_field(doc, "", key, [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-      *out = CTRY(d.string(v, f));
+    SPECTRUM_TRY(d.optional_field(doc, "", key, [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+      *out = SPECTRUM_TRY(d.string(v, f));
       if (out->size() > 64) return d.error(f, "longer than 64 bytes");
       return {};
     }));
-  CTRY(d.optional_field(doc, "", "mounts", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(d.optional_field(doc, "", "mounts", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return d.error(f, "expected an array");
-    for (std::size_t i = 0; i < v.size(); ++i) c.mounts.push_back(CTRY(d.mount(v[i], Decoder::index(f, i))));
+    for (std::size_t i = 0; i < v.size(); ++i) c.mounts.push_back(SPECTRUM_TRY(d.mount(v[i], Decoder::index(f, i))));
     return {};
   }));
-  CTRY(d.optional_field(doc, "", "linux", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(d.optional_field(doc, "", "linux", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
     return d.linux_section(v, f, c);
   }));
   if (!c.hostname.empty() && !c.has_new_namespace(NamespaceKind::uts))
     return d.error("hostname", "setting the hostname needs a new uts namespace");
-  CTRY(d.optional_field(doc, "", "hooks", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    CTRY(d.check_object(v, f, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}));
+  SPECTRUM_TRY(d.optional_field(doc, "", "hooks", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+    SPECTRUM_TRY(d.check_object(v, f, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}));
     for (auto [key, out] : {std::pair{"prestart", &c.hooks.prestart}, std::pair{"createRuntime", &c.hooks.create_runtime},
                             std::pair{"createContainer", &c.hooks.create_container},
                             std::pair{"startContainer", &c.hooks.start_container}, std::pair{"poststart", &c.hooks.poststart},
                             std::pair{"poststop", &c.hooks.poststop}})
-      CTRY(d.optional_field(v, f, key, [&](const nlohmann::json& h, const std::string& hf) -> Result<void> {
-        *out = CTRY(d.hooks(h, hf));
+      SPECTRUM_TRY(d.optional_field(v, f, key, [&](const nlohmann::json& h, const std::string& hf) -> Result<void> {
+        *out = SPECTRUM_TRY(d.hooks(h, hf));
         return {};
       }));
     return {};
   }));
-  CTRY(d.optional_field(doc, "", "annotations", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+  SPECTRUM_TRY(d.optional_field(doc, "", "annotations", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
     if (!v.is_object()) return d.error(f, "expected an object");
-    for (auto it = v.begin(); it != v.end(); ++it) c.annotations[it.key()] = CTRY(d.string(*it, Decoder::join(f, it.key())));
+    for (auto it = v.begin(); it != v.end(); ++it) c.annotations[it.key()] = SPECTRUM_TRY(d.string(*it, Decoder::join(f, it.key())));
     return {};
   }));
   return c;
@@ -900,12 +900,12 @@ Result<nlohmann::json> parse_json(std::string_view text, std::string_view source
 }  // namespace
 
 Result<Config> parse_config(std::string_view text, const std::string& bundle, std::string_view source) {
-  nlohmann::json doc = CTRY(parse_json(text, source));
+  nlohmann::json doc = SPECTRUM_TRY(parse_json(text, source));
   return decode_config(doc, bundle, source);
 }
 
 Result<Process> parse_process(std::string_view text, std::string_view source) {
-  nlohmann::json doc = CTRY(parse_json(text, source));
+  nlohmann::json doc = SPECTRUM_TRY(parse_json(text, source));
   Decoder d(source);
   return d.process(doc, "", true);
 }
@@ -915,9 +915,9 @@ Result<Seccomp> decode_seccomp(const nlohmann::json& j, std::string_view source,
 }
 
 Result<CgroupResources> parse_resources(std::string_view text, std::string_view source) {
-  nlohmann::json doc = CTRY(parse_json(text, source));
+  nlohmann::json doc = SPECTRUM_TRY(parse_json(text, source));
   Config config;
-  CTRY(Decoder(source).resources(doc, "", config));
+  SPECTRUM_TRY(Decoder(source).resources(doc, "", config));
   if (!config.device_rules.empty()) return fail(std::string(source) + ": devices: cannot be changed by update");
   return config.resources;
 }

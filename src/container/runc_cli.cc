@@ -143,7 +143,7 @@ Result<std::string> single_id(const Args& args, std::string_view verb) {
   if (args.positional().empty()) return fail(std::string(verb) + ": missing the container id");
   if (args.positional().size() > 1 && verb != "kill" && verb != "exec")
     return fail(std::string(verb) + ": unexpected argument '" + args.positional()[1] + "'");
-  CTRY(StateStore::check_id(args.positional()[0]));
+  SPECTRUM_TRY(StateStore::check_id(args.positional()[0]));
   return args.positional()[0];
 }
 
@@ -207,15 +207,15 @@ struct CreateRequest {
 
 Result<ContainerState> create_container(const Globals& g, const CreateRequest& r, Config& config_out) {
   StateStore store(g.root);
-  CTRY(StateStore::check_id(r.id));
+  SPECTRUM_TRY(StateStore::check_id(r.id));
   char real_bundle[PATH_MAX];
   if (!::realpath((r.bundle.empty() ? "." : r.bundle).c_str(), real_bundle)) return fail_errno("--bundle " + r.bundle);
   std::string bundle = real_bundle;
-  Config config = CTRY(load_bundle_config(bundle));
+  Config config = SPECTRUM_TRY(load_bundle_config(bundle));
   struct stat st{};
   if (::stat(config.root_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return fail("config.json: root.path: " + config.root_path + " is not a directory");
-  CTRY(store.reserve(r.id));
+  SPECTRUM_TRY(store.reserve(r.id));
   ContainerState state;
   state.id = r.id;
   state.bundle = bundle;
@@ -241,8 +241,8 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
     ContainerState with_pid = state;
     with_pid.pid = pid;
     std::string json = state_json_for_hooks(with_pid, "creating");
-    for (const Hook& h : config.hooks.prestart) CTRY(run_hook(h, json, "prestart"));
-    for (const Hook& h : config.hooks.create_runtime) CTRY(run_hook(h, json, "createRuntime"));
+    for (const Hook& h : config.hooks.prestart) SPECTRUM_TRY(run_hook(h, json, "prestart"));
+    for (const Hook& h : config.hooks.create_runtime) SPECTRUM_TRY(run_hook(h, json, "createRuntime"));
     return {};
   };
   auto launched = launch_container(config, options);
@@ -267,12 +267,12 @@ Result<void> run_poststart(const ContainerState& state) {
   auto config = load_bundle_config(state.bundle);
   if (!config) return {};  // the bundle may be gone; nothing to run then
   std::string json = state_json_for_hooks(state, "running");
-  for (const Hook& h : config->hooks.poststart) CTRY(run_hook(h, json, "poststart"));
+  for (const Hook& h : config->hooks.poststart) SPECTRUM_TRY(run_hook(h, json, "poststart"));
   return {};
 }
 
 Result<void> start_container(const StateStore& store, const std::string& id) {
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   Status status = store.status_of(state);
   if (status != Status::created) return fail("cannot start a container that is " + std::string(to_string(status)));
   UniqueFd fifo(::open(store.fifo_of(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -291,7 +291,7 @@ Result<void> start_container(const StateStore& store, const std::string& id) {
     if (process_start_time(state.pid) != state.pid_start_time) return fail("the container init is gone; it cannot start");
   }
   ::unlink(store.fifo_of(id).c_str());
-  CTRY(run_poststart(state));
+  SPECTRUM_TRY(run_poststart(state));
   return {};
 }
 
@@ -300,7 +300,7 @@ Result<void> destroy_container(const StateStore& store, const ContainerState& st
     (void)state.cgroups.freeze(false);
     ::kill(state.pid, SIGKILL);
   }
-  CTRY(state.cgroups.remove());
+  SPECTRUM_TRY(state.cgroups.remove());
   // poststop failures are reported but do not stop the removal (runtime-spec).
   std::string json = state_json_for_hooks(state, "stopped");
   Result<void> hooks_result;
@@ -310,14 +310,14 @@ Result<void> destroy_container(const StateStore& store, const ContainerState& st
     if (int t = h.at("timeout").get<int>(); t > 0) hook.timeout_seconds = t;
     if (auto r = run_hook(hook, json, "poststop"); !r && hooks_result) hooks_result = r;
   }
-  CTRY(store.remove(state.id));
+  SPECTRUM_TRY(store.remove(state.id));
   return hooks_result;
 }
 
 // The flags `create` and `run` share.
 Result<CreateRequest> create_request(const Args& args, std::string_view verb) {
   CreateRequest r;
-  r.id = CTRY(single_id(args, verb));
+  r.id = SPECTRUM_TRY(single_id(args, verb));
   r.bundle = args.value("bundle", ".");
   r.pid_file = args.value("pid-file");
   r.console_socket = args.value("console-socket");
@@ -327,21 +327,21 @@ Result<CreateRequest> create_request(const Args& args, std::string_view verb) {
 }
 
 Result<int> verb_create(const Globals& g, Args& args) {
-  CreateRequest r = CTRY(create_request(args, "create"));
+  CreateRequest r = SPECTRUM_TRY(create_request(args, "create"));
   Config config;
-  CTRY(create_container(g, r, config));
+  SPECTRUM_TRY(create_container(g, r, config));
   return 0;
 }
 
 Result<int> verb_run(const Globals& g, Args& args) {
-  CreateRequest r = CTRY(create_request(args, "run"));
+  CreateRequest r = SPECTRUM_TRY(create_request(args, "run"));
   bool detach = args.flag("detach");
   StateStore store(g.root);
   Config config;
   // No start phase to wait for: the init execs as soon as it is ready (no exec fifo), which also
   // lets it share our memory while it sets up.
   r.with_fifo = false;
-  ContainerState state = CTRY(create_container(g, r, config));
+  ContainerState state = SPECTRUM_TRY(create_container(g, r, config));
   std::string json = state_json_for_hooks(state, "running");
   for (const Hook& h : config.hooks.poststart)
     if (auto hooked = run_hook(h, json, "poststart"); !hooked) {
@@ -352,30 +352,30 @@ Result<int> verb_run(const Globals& g, Args& args) {
   int status = 0;
   while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
   }
-  CTRY(destroy_container(store, state));
+  SPECTRUM_TRY(destroy_container(store, state));
   return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 Result<int> verb_start(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "start"));
-  CTRY(start_container(StateStore(g.root), id));
+  std::string id = SPECTRUM_TRY(single_id(args, "start"));
+  SPECTRUM_TRY(start_container(StateStore(g.root), id));
   return 0;
 }
 
 Result<int> verb_state(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "state"));
+  std::string id = SPECTRUM_TRY(single_id(args, "state"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   std::puts(store.oci_state(state).dump(2).c_str());
   return 0;
 }
 
 Result<int> verb_kill(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "kill"));
+  std::string id = SPECTRUM_TRY(single_id(args, "kill"));
   if (args.positional().size() > 2) return fail("kill: unexpected argument '" + args.positional()[2] + "'");
-  int signal = CTRY(parse_signal(args.positional().size() > 1 ? args.positional()[1] : "SIGTERM"));
+  int signal = SPECTRUM_TRY(parse_signal(args.positional().size() > 1 ? args.positional()[1] : "SIGTERM"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   Status status = store.status_of(state);
   if (status == Status::stopped) return fail("container not running");
   if (args.flag("all")) {
@@ -388,7 +388,7 @@ Result<int> verb_kill(const Globals& g, Args& args) {
 }
 
 Result<int> verb_delete(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "delete"));
+  std::string id = SPECTRUM_TRY(single_id(args, "delete"));
   bool force = args.flag("force");
   StateStore store(g.root);
   auto state = store.load(id);
@@ -403,25 +403,25 @@ Result<int> verb_delete(const Globals& g, Args& args) {
   Status status = store.status_of(*state);
   if (!force && (status == Status::running || status == Status::paused))
     return fail("cannot delete container " + id + " that is not stopped: " + std::string(to_string(status)));
-  CTRY(destroy_container(store, *state));
+  SPECTRUM_TRY(destroy_container(store, *state));
   return 0;
 }
 
 Result<int> verb_pause(const Globals& g, Args& args, bool pause) {
-  std::string id = CTRY(single_id(args, pause ? "pause" : "resume"));
+  std::string id = SPECTRUM_TRY(single_id(args, pause ? "pause" : "resume"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   Status status = store.status_of(state);
   if (pause && status != Status::running) return fail("container not running");
   if (!pause && status != Status::paused) return fail("container not paused");
-  CTRY(state.cgroups.freeze(pause));
+  SPECTRUM_TRY(state.cgroups.freeze(pause));
   return 0;
 }
 
 Result<int> verb_ps(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "ps"));
+  std::string id = SPECTRUM_TRY(single_id(args, "ps"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   std::vector<pid_t> pids = state.cgroups.processes();
   if (args.value("format", "table") == "json") {
     std::puts(nlohmann::json(pids).dump().c_str());
@@ -452,12 +452,12 @@ Result<int> verb_list(const Globals& g, Args& args) {
 }
 
 Result<int> verb_exec(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "exec"));
+  std::string id = SPECTRUM_TRY(single_id(args, "exec"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   Status status = store.status_of(state);
   if (status != Status::running && status != Status::created) return fail("cannot exec in a " + std::string(to_string(status)) + " container");
-  Config config = CTRY(load_bundle_config(state.bundle));
+  Config config = SPECTRUM_TRY(load_bundle_config(state.bundle));
   ExecRequest request;
   request.init_pid = state.pid;
   request.config = &config;
@@ -467,7 +467,7 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   if (std::string process_path = args.value("process"); !process_path.empty()) {
     auto text = read_file(process_path);
     if (!text) return std::unexpected(text.error().wrap("--process"));
-    request.process = CTRY(parse_process(*text, process_path));
+    request.process = SPECTRUM_TRY(parse_process(*text, process_path));
   } else {
     if (args.positional().size() < 2) return fail("exec: missing the command (or --process)");
     request.process = config.process;
@@ -478,9 +478,9 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   }
   bool detach = args.flag("detach");
   if (!detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  pid_t pid = CTRY(exec_in_container(request));
+  pid_t pid = SPECTRUM_TRY(exec_in_container(request));
   if (std::string pid_file = args.value("pid-file"); !pid_file.empty())
-    CTRY(write_new_file(absolute(pid_file), std::to_string(pid)));
+    SPECTRUM_TRY(write_new_file(absolute(pid_file), std::to_string(pid)));
   if (detach) return 0;
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
@@ -490,15 +490,15 @@ Result<int> verb_exec(const Globals& g, Args& args) {
 
 // runc's update flags: each sets one field of the resources (after -r, which gives them all).
 Result<int> verb_update(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "update"));
+  std::string id = SPECTRUM_TRY(single_id(args, "update"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   if (store.status_of(state) == Status::stopped) return fail("update: container " + id + " is not running");
   CgroupResources resources;
   if (std::string source = args.value("resources"); !source.empty()) {
     auto text = source == "-" ? read_all(0) : read_file(source);
     if (!text) return std::unexpected(text.error().wrap("--resources " + source));
-    resources = CTRY(parse_resources(*text, source == "-" ? "resources (stdin)" : source));
+    resources = SPECTRUM_TRY(parse_resources(*text, source == "-" ? "resources (stdin)" : source));
   }
   auto size_flag = [&](const char* flag, auto& field) -> Result<void> {
     std::string text = args.value(flag);
@@ -523,12 +523,12 @@ Result<int> verb_update(const Globals& g, Args& args) {
     return {};
   };
   std::optional<std::int64_t> memory, swap, quota, period, shares, pids;
-  CTRY(size_flag("memory", memory));
-  CTRY(size_flag("memory-swap", swap));
-  CTRY(number_flag("cpu-quota", quota));
-  CTRY(number_flag("cpu-period", period));
-  CTRY(number_flag("cpu-shares", shares));
-  CTRY(number_flag("pids-limit", pids));
+  SPECTRUM_TRY(size_flag("memory", memory));
+  SPECTRUM_TRY(size_flag("memory-swap", swap));
+  SPECTRUM_TRY(number_flag("cpu-quota", quota));
+  SPECTRUM_TRY(number_flag("cpu-period", period));
+  SPECTRUM_TRY(number_flag("cpu-shares", shares));
+  SPECTRUM_TRY(number_flag("pids-limit", pids));
   if (memory) {
     if (*memory <= 0) return fail("--memory: must be positive");
     resources.memory_limit = static_cast<std::uint64_t>(*memory);
@@ -549,8 +549,8 @@ Result<int> verb_update(const Globals& g, Args& args) {
     resources.cpu_shares = static_cast<std::uint64_t>(*shares);
   }
   if (pids) resources.pids_limit = *pids;
-  if (std::string cpus = args.value("cpuset-cpus"); !cpus.empty()) resources.cpuset_cpus = std::string(CTRY(parse_cpuset(cpus)));
-  if (std::string mems = args.value("cpuset-mems"); !mems.empty()) resources.cpuset_mems = std::string(CTRY(parse_cpuset(mems)));
+  if (std::string cpus = args.value("cpuset-cpus"); !cpus.empty()) resources.cpuset_cpus = std::string(SPECTRUM_TRY(parse_cpuset(cpus)));
+  if (std::string mems = args.value("cpuset-mems"); !mems.empty()) resources.cpuset_mems = std::string(SPECTRUM_TRY(parse_cpuset(mems)));
   for (const char* unsupported : {"memory-reservation", "kernel-memory", "kernel-memory-tcp", "blkio-weight", "cpu-rt-period",
                                   "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"})
     if (!args.value(unsupported).empty()) return fail(std::string("update: --") + unsupported + " is not supported by spectrum");
@@ -558,7 +558,7 @@ Result<int> verb_update(const Globals& g, Args& args) {
   if (!layout) return std::unexpected(layout.error());
   auto updated = update_resources(*layout, state.cgroups, resources);
   // New hierarchies joined are recorded even when a later write failed, so that delete removes them.
-  CTRY(store.save(state));
+  SPECTRUM_TRY(store.save(state));
   if (!updated) return std::unexpected(updated.error());
   return 0;
 }
@@ -566,9 +566,9 @@ Result<int> verb_update(const Globals& g, Args& args) {
 // `events --stats`: one stats record, as runc prints it; without --stats, one every --interval
 // until the container stops.
 Result<int> verb_events(const Globals& g, Args& args) {
-  std::string id = CTRY(single_id(args, "events"));
+  std::string id = SPECTRUM_TRY(single_id(args, "events"));
   StateStore store(g.root);
-  ContainerState state = CTRY(store.load(id));
+  ContainerState state = SPECTRUM_TRY(store.load(id));
   auto print_stats = [&] {
     nlohmann::json event = {{"type", "stats"}, {"id", id}, {"data", container_stats(state.cgroups)}};
     std::puts(event.dump().c_str());
@@ -619,7 +619,7 @@ Result<int> verb_spec(const Globals&, Args& args) {
   DefaultSpecOptions options;
   options.with_seccomp = args.flag("seccomp");
   options.terminal = !args.flag("no-terminal");
-  CTRY(write_new_file(path, default_spec(options).dump(2) + "\n"));
+  SPECTRUM_TRY(write_new_file(path, default_spec(options).dump(2) + "\n"));
   return 0;
 }
 

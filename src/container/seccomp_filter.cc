@@ -115,7 +115,7 @@ Result<SeccompProgram> cached_seccomp(const Seccomp& profile, const std::string&
       }
     }
   }
-  SeccompProgram program = CTRY(compile_seccomp(profile));
+  SeccompProgram program = SPECTRUM_TRY(compile_seccomp(profile));
   // Best effort: a cache that cannot be written only costs the next start a compile.
   ::mkdir(cache_dir.c_str(), 0700);
   std::string temp = path + ".tmp." + std::to_string(::getpid());

@@ -83,13 +83,13 @@ Result<void> StateStore::save(const ContainerState& s) const {
                       {"cgroup_owned", s.cgroups.owned},              {"poststop", s.poststop}};
   std::string path = dir_of(s.id) + "/state.json";
   std::string temp = path + ".tmp";
-  CTRY(write_new_file(temp, j.dump(), 0600));
+  SPECTRUM_TRY(write_new_file(temp, j.dump(), 0600));
   if (::rename(temp.c_str(), path.c_str()) != 0) return fail_errno("save " + path);
   return {};
 }
 
 Result<ContainerState> StateStore::load(const std::string& id) const {
-  CTRY(check_id(id));
+  SPECTRUM_TRY(check_id(id));
   std::string path = dir_of(id) + "/state.json";
   auto text = read_file(path);
   if (!text) {

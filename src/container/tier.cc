@@ -109,11 +109,11 @@ class ContainerTier final : public Tier {
     struct stat st{};
     if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("--rootfs: " + w.rootfs + " is not a directory");
     collect_stale_container_groups();
-    Config config = CTRY(config_for(w));
-    UniqueFd in = CTRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
+    Config config = SPECTRUM_TRY(config_for(w));
+    UniqueFd in = SPECTRUM_TRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
     UniqueFd out_capture, err_capture;
-    UniqueFd out = CTRY(open_stdio_stream(w.stdout_stream, true, &out_capture, "stdout"));
-    UniqueFd err = CTRY(open_stdio_stream(w.stderr_stream, true, &err_capture, "stderr"));
+    UniqueFd out = SPECTRUM_TRY(open_stdio_stream(w.stdout_stream, true, &out_capture, "stdout"));
+    UniqueFd err = SPECTRUM_TRY(open_stdio_stream(w.stderr_stream, true, &err_capture, "stderr"));
 
     LaunchOptions options;
     options.seccomp_cache = "/run/spectrum/seccomp";
@@ -132,7 +132,7 @@ class ContainerTier final : public Tier {
     RunResult result;
     result.tier = "container";
     const Clock::time_point start = Clock::now();
-    LaunchedContainer c = CTRY(launch_container(config, options));
+    LaunchedContainer c = SPECTRUM_TRY(launch_container(config, options));
     in.reset();
     out.reset();
     err.reset();

@@ -1,19 +1,7 @@
-// SPECTRUM_TRY with a unique variable per use: the decoders nest TRY inside lambdas inside TRY,
-// which with core's fixed name trips -Wshadow. (Worth moving into core/error.h.)
+// Error helpers of the container code, beside core's SPECTRUM_TRY (core/error.h).
 #pragma once
 
 #include "core/error.h"
-
-#define SPECTRUM_CONTAINER_CONCAT2(a, b) a##b
-#define SPECTRUM_CONTAINER_CONCAT(a, b) SPECTRUM_CONTAINER_CONCAT2(a, b)
-#define SPECTRUM_CONTAINER_TRY_NAMED(expr, name)                  \
-  ({                                                              \
-    auto&& name = (expr);                                         \
-    if (!name) [[unlikely]]                                       \
-      return std::unexpected(std::move(name).error());            \
-    std::move(name).value();                                      \
-  })
-#define CTRY(expr) SPECTRUM_CONTAINER_TRY_NAMED(expr, SPECTRUM_CONTAINER_CONCAT(ctry_result_, __COUNTER__))
 
 namespace spectrum::container {
 // Adds context in front of an error (GCC 12's std::expected has no transform_error yet).
