@@ -181,6 +181,18 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     pc += (units);  \
     DISPATCH();     \
   } while (0)
+// A conditional branch whose delta is operand `delta_operand`: jumps if `taken`, else falls through
+// to the next instruction `units` on. Back edges (delta <= 0) check the interrupt flag and fuel.
+#define BRANCH_IF(taken, delta_operand, units)                                 \
+  do {                                                                         \
+    if (taken) {                                                               \
+      const auto delta = static_cast<std::int32_t>(OPERAND(delta_operand));    \
+      if (delta <= 0) CHECK_INTERRUPT();                                       \
+      pc += delta;                                                             \
+      DISPATCH();                                                              \
+    }                                                                          \
+    NEXT(units);                                                               \
+  } while (0)
 #define WASM_TRAP(kind)            \
   ({                               \
     trap_kind = TrapKind::kind;    \
@@ -273,13 +285,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   op_br_##id : {                                       \
     const T a = rd<T>(fp, OPERAND(0));                 \
     const T b = rd<T>(fp, OPERAND(1));                 \
-    if (body) {                                        \
-      const auto delta = static_cast<std::int32_t>(OPERAND(2)); \
-      if (delta <= 0) CHECK_INTERRUPT();                \
-      pc += delta;                                     \
-      DISPATCH();                                      \
-    }                                                  \
-    NEXT(5);                                           \
+    BRANCH_IF(body, 2, 5);                             \
   }
   WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
@@ -287,13 +293,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   op_br_##id##_imm : {                                 \
     const T a = rd<T>(fp, OPERAND(0));                 \
     const T b = immediate<T>(&OPERAND(1));             \
-    if (body) {                                        \
-      const auto delta = static_cast<std::int32_t>(OPERAND(3)); \
-      if (delta <= 0) CHECK_INTERRUPT();                \
-      pc += delta;                                     \
-      DISPATCH();                                      \
-    }                                                  \
-    NEXT(6);                                           \
+    BRANCH_IF(body, 3, 6);                             \
   }
   WASM_FOR_EACH_FUSED_COMPARE(FUSED_IMM)
 #undef FUSED_IMM
@@ -303,13 +303,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     wr<std::uint32_t>(fp, OPERAND(0), sum);                      \
     const T a = sum;                                             \
     const T b = rd<T>(fp, OPERAND(3));                           \
-    if (body) {                                                  \
-      const auto delta = static_cast<std::int32_t>(OPERAND(4));  \
-      if (delta <= 0) CHECK_INTERRUPT();                         \
-      pc += delta;                                               \
-      DISPATCH();                                                \
-    }                                                            \
-    NEXT(7);                                                     \
+    BRANCH_IF(body, 4, 7);                                       \
   }
   WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD)
 #undef FUSED_ADD
@@ -319,13 +313,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     wr<std::uint32_t>(fp, OPERAND(0), sum);                      \
     const T a = sum;                                             \
     const T b = immediate<T>(&OPERAND(3));                       \
-    if (body) {                                                  \
-      const auto delta = static_cast<std::int32_t>(OPERAND(5));  \
-      if (delta <= 0) CHECK_INTERRUPT();                         \
-      pc += delta;                                               \
-      DISPATCH();                                                \
-    }                                                            \
-    NEXT(8);                                                     \
+    BRANCH_IF(body, 5, 8);                                       \
   }
   WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD_IMM)
 #undef FUSED_ADD_IMM
@@ -410,21 +398,9 @@ op_jmp: {
   DISPATCH();
 }
 op_br_if:
-  if (rd<std::uint32_t>(fp, OPERAND(0)) != 0) {
-    const auto delta = static_cast<std::int32_t>(OPERAND(1));
-    if (delta <= 0) CHECK_INTERRUPT();
-    pc += delta;
-    DISPATCH();
-  }
-  NEXT(4);
+  BRANCH_IF(rd<std::uint32_t>(fp, OPERAND(0)) != 0, 1, 4);
 op_br_unless:
-  if (rd<std::uint32_t>(fp, OPERAND(0)) == 0) {
-    const auto delta = static_cast<std::int32_t>(OPERAND(1));
-    if (delta <= 0) CHECK_INTERRUPT();
-    pc += delta;
-    DISPATCH();
-  }
-  NEXT(4);
+  BRANCH_IF(rd<std::uint32_t>(fp, OPERAND(0)) == 0, 1, 4);
 op_br_table: {
   std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(0));
   const std::uint32_t n = OPERAND(1);
@@ -678,6 +654,7 @@ do_trap:
 #undef NEXT
 #undef WASM_TRAP
 #undef CHECK_INTERRUPT
+#undef BRANCH_IF
 #undef RELOAD_MEMORY
 }
 
