@@ -9,9 +9,7 @@ tmp=$(mktemp -d /tmp/spectrum-badinput.XXXXXX)
 state=$tmp/state
 failures=0
 trap 'rm -rf "$tmp"' EXIT
-check() {
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; failures=$((failures + 1)); fi
-}
+. "$repo/tests/container/check.sh" || exit 1
 "$repo/scripts/busybox-rootfs" "$tmp/rootfs" || exit 1
 mkdir -p "$tmp/bundle"
 ln -s ../rootfs "$tmp/bundle/rootfs"

@@ -37,9 +37,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; failures=$((failures + 1)); fi
-}
+. "$repo/tests/container/check.sh" || exit 1
 
 # The image: busybox-static root filesystem -> OCI layout (umoci) -> docker archive (skopeo).
 (

@@ -15,9 +15,7 @@ cleanup() {
   rm -rf "$tmp" "/tmp/spectrum-secret-$$"
 }
 trap cleanup EXIT
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; failures=$((failures + 1)); fi
-}
+. "$repo/tests/container/check.sh" || exit 1
 "$repo/scripts/busybox-rootfs" "$tmp/rootfs" || exit 1
 cp "$probe" "$tmp/rootfs/bin/probe"
 run() { "$spectrum" run --tier container --rootfs "$tmp/rootfs" "$@"; }

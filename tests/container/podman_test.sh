@@ -28,9 +28,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; failures=$((failures + 1)); fi
-}
+. "$repo/tests/container/check.sh" || exit 1
 "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
 tar -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" . || exit 1
 if ! "${podman[@]}" import "$tmp/rootfs.tar" "$image" >"$tmp/import.log" 2>&1; then

@@ -16,9 +16,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; failures=$((failures + 1)); fi
-}
+. "$repo/tests/container/check.sh" || exit 1
 "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
 groups_of() { find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d -name "run-$1-container-*" 2>/dev/null | sort; }
 # A marker argument that names the workload's processes on the host.

@@ -17,9 +17,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-check() {  # check NAME EXPECTED ACTUAL
-  if [ "$2" = "$3" ]; then echo "ok   $1"; else echo "FAIL $1: expected '$2', got '$3'"; failures=$((failures + 1)); fi
-}
+. "$repo/tests/container/check.sh" || exit 1
 "$repo/scripts/busybox-rootfs" "$tmp/bundle/rootfs" >/dev/null || exit 1
 "$spectrum" spec --no-terminal --bundle "$tmp/bundle" || exit 1
 python3 - "$tmp/bundle/config.json" <<'EOF'
