@@ -1,9 +1,10 @@
 #include "container/cgroup_update.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
-#include <unistd.h>
 
 #include "container/try.h"
 #include "core/fd.h"
@@ -18,8 +19,10 @@ using json = nlohmann::json;
 Result<std::string> relative_path(const CgroupLayout& layout, const CgroupDirs& dirs) {
   for (const auto& [controller, dir] : dirs.dirs) {
     std::string mount;
-    if (controller.empty()) mount = layout.unified_mount;
-    else if (auto it = layout.v1_mounts.find(controller); it != layout.v1_mounts.end()) mount = it->second;
+    if (controller.empty())
+      mount = layout.unified_mount;
+    else if (auto it = layout.v1_mounts.find(controller); it != layout.v1_mounts.end())
+      mount = it->second;
     if (!mount.empty() && dir.starts_with(mount + "/")) return dir.substr(mount.size() + 1);
   }
   return fail("the container's cgroups are not under this host's cgroup mounts");
@@ -75,14 +78,16 @@ json v2_stats(const std::string& dir) {
                   {{"periods", value_or_zero(cpu_stat, "nr_periods")},
                    {"throttled_periods", value_or_zero(cpu_stat, "nr_throttled")},
                    {"throttled_time", value_or_zero(cpu_stat, "throttled_usec") * 1000}}}};
-  data["memory"] = {{"cache", value_or_zero(memory_stat, "file")},
-                    {"usage",
-                     {{"usage", number_in(dir + "/memory.current")},
-                      {"limit", number_in(dir + "/memory.max")},
-                      {"max", number_in(dir + "/memory.peak")},
-                      {"failcnt", value_or_zero(memory_events, "max")}}},
-                    {"swap_usage", {{"usage", number_in(dir + "/memory.swap.current")}, {"limit", number_in(dir + "/memory.swap.max")}}},
-                    {"raw", memory_stat}};
+  data["memory"] = {
+      {"cache", value_or_zero(memory_stat, "file")},
+      {"usage",
+       {{"usage", number_in(dir + "/memory.current")},
+        {"limit", number_in(dir + "/memory.max")},
+        {"max", number_in(dir + "/memory.peak")},
+        {"failcnt", value_or_zero(memory_events, "max")}}},
+      {"swap_usage",
+       {{"usage", number_in(dir + "/memory.swap.current")}, {"limit", number_in(dir + "/memory.swap.max")}}},
+      {"raw", memory_stat}};
   data["pids"] = {{"current", number_in(dir + "/pids.current")}, {"limit", number_in(dir + "/pids.max")}};
   return data;
 }
@@ -93,7 +98,8 @@ json v1_stats(const CgroupDirs& dirs) {
     const std::string& dir = it->second;
     json percpu = json::array();
     if (auto text = read_file(dir + "/cpuacct.usage_percpu"))
-      for (std::string_view field : split_fields(*text, " \n")) percpu.push_back(std::strtoull(std::string(field).c_str(), nullptr, 10));
+      for (std::string_view field : split_fields(*text, " \n"))
+        percpu.push_back(std::strtoull(std::string(field).c_str(), nullptr, 10));
     data["cpu"]["usage"] = {{"total", number_in(dir + "/cpuacct.usage")},
                             {"percpu", percpu},
                             {"user", number_in(dir + "/cpuacct.usage_user")},
@@ -121,13 +127,15 @@ json v1_stats(const CgroupDirs& dirs) {
                       {"raw", memory_stat}};
   }
   if (auto it = dirs.dirs.find("pids"); it != dirs.dirs.end())
-    data["pids"] = {{"current", number_in(it->second + "/pids.current")}, {"limit", number_in(it->second + "/pids.max")}};
+    data["pids"] = {{"current", number_in(it->second + "/pids.current")},
+                    {"limit", number_in(it->second + "/pids.max")}};
   return data;
 }
 
 }  // namespace
 
-Result<void> update_resources(const CgroupLayout& layout, CgroupDirs& dirs, const CgroupResources& resources) {
+Result<void> update_resources(const CgroupLayout& layout, CgroupDirs& dirs,
+                              const CgroupResources& resources) {
   std::string relative = SPECTRUM_TRY(relative_path(layout, dirs));
   std::vector<std::string> controllers = hierarchies_needed(dirs, resources);
   // create() on existing directories makes nothing and owns nothing: only hierarchies new to the
@@ -145,19 +153,24 @@ Result<void> update_resources(const CgroupLayout& layout, CgroupDirs& dirs, cons
       dirs.dirs[controller] = dir;
       if (std::find(dirs.owned.begin(), dirs.owned.end(), dir) == dirs.owned.end()) dirs.owned.push_back(dir);
       for (pid_t pid : members)
-        if (auto joined = write_file(dir + "/cgroup.procs", std::to_string(pid)); !joined && joined.error().sys_errno() != ESRCH) {
+        if (auto joined = write_file(dir + "/cgroup.procs", std::to_string(pid));
+            !joined && joined.error().sys_errno() != ESRCH) {
           group.release();
-          return std::unexpected(joined.error().wrap("move the container into its " + controller + " cgroup"));
+          return std::unexpected(
+              joined.error().wrap("move the container into its " + controller + " cgroup"));
         }
     }
   }
   group.release();  // the state owns the directories; delete removes them
   // v1 refuses a memory limit above memory+swap's: raising both, memory+swap must go first.
-  if (auto memory = dirs.dirs.find("memory"); layout.version == CgroupVersion::v1 && memory != dirs.dirs.end()) {
+  if (auto memory = dirs.dirs.find("memory");
+      layout.version == CgroupVersion::v1 && memory != dirs.dirs.end()) {
     std::string memsw = memory->second + "/memory.memsw.limit_in_bytes";
     std::optional<std::int64_t> target;
-    if (resources.memory_swap_limit) target = *resources.memory_swap_limit;
-    else if (resources.memory_limit) target = static_cast<std::int64_t>(*resources.memory_limit);
+    if (resources.memory_swap_limit)
+      target = *resources.memory_swap_limit;
+    else if (resources.memory_limit)
+      target = static_cast<std::int64_t>(*resources.memory_limit);
     if (target && ::access(memsw.c_str(), F_OK) == 0 &&
         (*target < 0 || static_cast<std::uint64_t>(*target) > number_in(memsw)))
       SPECTRUM_TRY(with_context(write_file(memsw, std::to_string(*target)), "linux.resources.memory.swap"));

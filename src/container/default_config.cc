@@ -1,7 +1,8 @@
-#include "container/try.h"
 #include "container/default_config.h"
 
 #include <sched.h>
+
+#include "container/try.h"
 
 namespace spectrum::container {
 namespace {
@@ -12,6 +13,7 @@ namespace {
 // quotactl, open_by_handle_at, userfaultfd, lookup_dcookie, iopl/ioperm, process_vm_*, kcmp,
 // syslog, the new mount API) — Docker's profile allows some of those only with CAP_SYS_ADMIN or
 // other capabilities the default set does not grant.
+// clang-format off
 const char* const kAllowedSyscalls[] = {
     "accept", "accept4", "access", "alarm", "arch_prctl", "bind", "brk", "capget", "capset", "chdir",
     "chmod", "chown", "chown32", "clock_getres", "clock_getres_time64", "clock_gettime", "clock_gettime64",
@@ -62,6 +64,7 @@ const char* const kAllowedSyscalls[] = {
     "truncate", "truncate64", "ugetrlimit", "umask", "uname", "unlink", "unlinkat", "utime", "utimensat",
     "utimensat_time64", "utimes", "vfork", "vmsplice", "wait4", "waitid", "waitpid", "write", "writev",
 };
+// clang-format on
 
 // Personalities glibc and emulators use (PER_LINUX, PER_LINUX32, UNAME26, query).
 constexpr unsigned long long kAllowedPersonalities[] = {0x0, 0x8, 0x20000, 0x20008, 0xffffffff};
@@ -70,9 +73,10 @@ constexpr unsigned long long kAllowedPersonalities[] = {0x0, 0x8, 0x20000, 0x200
 
 const std::vector<std::string>& default_capabilities() {
   static const std::vector<std::string> caps = {
-      "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FSETID",     "CAP_FOWNER",   "CAP_MKNOD",
-      "CAP_NET_RAW", "CAP_SETGID",      "CAP_SETUID",     "CAP_SETFCAP",  "CAP_SETPCAP",
-      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"};
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",           "CAP_FOWNER",
+      "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",           "CAP_SETUID",
+      "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+      "CAP_KILL",    "CAP_AUDIT_WRITE"};
   return caps;
 }
 
@@ -89,9 +93,10 @@ nlohmann::json default_seccomp_profile() {
   // clone without any namespace flag (x86_64: flags are argument 0).
   const unsigned long long ns_flags = CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER |
                                       CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWCGROUP;
-  syscalls.push_back({{"names", {"clone"}},
-                      {"action", "SCMP_ACT_ALLOW"},
-                      {"args", {{{"index", 0}, {"value", ns_flags}, {"valueTwo", 0}, {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+  syscalls.push_back(
+      {{"names", {"clone"}},
+       {"action", "SCMP_ACT_ALLOW"},
+       {"args", {{{"index", 0}, {"value", ns_flags}, {"valueTwo", 0}, {"op", "SCMP_CMP_MASKED_EQ"}}}}});
   // clone3 passes flags in memory the filter cannot see: ENOSYS makes libc fall back to clone.
   syscalls.push_back({{"names", {"clone3"}}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}});
   return {{"defaultAction", "SCMP_ACT_ERRNO"},
@@ -103,7 +108,8 @@ nlohmann::json default_seccomp_profile() {
 nlohmann::json default_spec(const DefaultSpecOptions& o) {
   using nlohmann::json;
   json caps = default_capabilities();
-  json namespaces = json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
+  json namespaces =
+      json::array({{{"type", "pid"}}, {{"type", "ipc"}}, {{"type", "uts"}}, {{"type", "mount"}}});
   if (!o.host_network) namespaces.push_back({{"type", "network"}});
   json spec = {
       {"ociVersion", "1.1.0"},
@@ -119,20 +125,41 @@ nlohmann::json default_spec(const DefaultSpecOptions& o) {
       {"root", {{"path", o.rootfs}, {"readonly", true}}},
       {"hostname", "spectrum"},
       {"mounts",
-       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}, {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+       {{{"destination", "/proc"},
+         {"type", "proc"},
+         {"source", "proc"},
+         {"options", {"nosuid", "noexec", "nodev"}}},
+        {{"destination", "/dev"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
+         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+        {{"destination", "/dev/pts"},
+         {"type", "devpts"},
+         {"source", "devpts"},
          {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-        {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"}, {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/dev/mqueue"}, {"type", "mqueue"}, {"source", "mqueue"}, {"options", {"nosuid", "noexec", "nodev"}}},
-        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"}, {"options", {"nosuid", "noexec", "nodev", "ro"}}},
-        {{"destination", "/sys/fs/cgroup"}, {"type", "cgroup"}, {"source", "cgroup"}, {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
+        {{"destination", "/dev/shm"},
+         {"type", "tmpfs"},
+         {"source", "shm"},
+         {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+        {{"destination", "/dev/mqueue"},
+         {"type", "mqueue"},
+         {"source", "mqueue"},
+         {"options", {"nosuid", "noexec", "nodev"}}},
+        {{"destination", "/sys"},
+         {"type", "sysfs"},
+         {"source", "sysfs"},
+         {"options", {"nosuid", "noexec", "nodev", "ro"}}},
+        {{"destination", "/sys/fs/cgroup"},
+         {"type", "cgroup"},
+         {"source", "cgroup"},
+         {"options", {"nosuid", "noexec", "nodev", "relatime", "ro"}}}}},
       {"linux",
        {{"resources", {{"devices", {{{"allow", false}, {"access", "rwm"}}}}}},
         {"namespaces", namespaces},
         {"maskedPaths",
-         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
-          "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi", "/sys/devices/virtual/powercap"}},
+         {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+          "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi",
+          "/sys/devices/virtual/powercap"}},
         {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}}};
   if (o.with_seccomp) spec["linux"]["seccomp"] = default_seccomp_profile();
   return spec;

@@ -1,10 +1,11 @@
 #include "container/device_filter.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include "container/try.h"
 #include "core/fd.h"
@@ -22,17 +23,29 @@ bpf_insn insn(std::uint8_t code, std::uint8_t dst, std::uint8_t src, std::int16_
   i.imm = imm;
   return i;
 }
-bpf_insn load_word(std::uint8_t dst, std::uint8_t src, std::int16_t off) { return insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0); }
-bpf_insn mov_reg(std::uint8_t dst, std::uint8_t src) { return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0); }
-bpf_insn mov_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
-bpf_insn and_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm); }
-bpf_insn rsh_imm(std::uint8_t dst, std::int32_t imm) { return insn(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm); }
-bpf_insn jne_imm(std::uint8_t dst, std::int32_t imm, std::int16_t off) { return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm); }
+bpf_insn load_word(std::uint8_t dst, std::uint8_t src, std::int16_t off) {
+  return insn(BPF_LDX | BPF_MEM | BPF_W, dst, src, off, 0);
+}
+bpf_insn mov_reg(std::uint8_t dst, std::uint8_t src) {
+  return insn(BPF_ALU64 | BPF_MOV | BPF_X, dst, src, 0, 0);
+}
+bpf_insn mov_imm(std::uint8_t dst, std::int32_t imm) {
+  return insn(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn and_imm(std::uint8_t dst, std::int32_t imm) {
+  return insn(BPF_ALU64 | BPF_AND | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn rsh_imm(std::uint8_t dst, std::int32_t imm) {
+  return insn(BPF_ALU64 | BPF_RSH | BPF_K, dst, 0, 0, imm);
+}
+bpf_insn jne_imm(std::uint8_t dst, std::int32_t imm, std::int16_t off) {
+  return insn(BPF_JMP | BPF_JNE | BPF_K, dst, 0, off, imm);
+}
 bpf_insn exit_insn() { return insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0); }
 
-constexpr const char* kDefaultRules[][3] = {{"c", "1", "3"}, {"c", "1", "5"}, {"c", "1", "7"}, {"c", "5", "0"},
-                                            {"c", "1", "8"}, {"c", "1", "9"}, {"c", "136", "*"}, {"c", "5", "2"},
-                                            {"c", "10", "200"}};
+constexpr const char* kDefaultRules[][3] = {{"c", "1", "3"},   {"c", "1", "5"}, {"c", "1", "7"},
+                                            {"c", "5", "0"},   {"c", "1", "8"}, {"c", "1", "9"},
+                                            {"c", "136", "*"}, {"c", "5", "2"}, {"c", "10", "200"}};
 
 }  // namespace
 
@@ -61,7 +74,8 @@ std::vector<DeviceRule> effective_device_rules(const Config& config) {
 std::vector<bpf_insn> build_device_program(const std::vector<DeviceRule>& rules) {
   // r2 = access (BPF_DEVCG_ACC_*), r3 = type (BPF_DEVCG_DEV_*), r4 = major, r5 = minor.
   std::vector<bpf_insn> program = {
-      load_word(2, 1, 0), mov_reg(3, 2), and_imm(3, 0xffff), rsh_imm(2, 16), load_word(4, 1, 4), load_word(5, 1, 8),
+      load_word(2, 1, 0), mov_reg(3, 2),      and_imm(3, 0xffff),
+      rsh_imm(2, 16),     load_word(4, 1, 4), load_word(5, 1, 8),
   };
   // The last matching rule decides: test them from the end.
   for (auto it = rules.rbegin(); it != rules.rend(); ++it) {
@@ -91,7 +105,8 @@ std::vector<bpf_insn> build_device_program(const std::vector<DeviceRule>& rules)
     block.push_back(jne_imm(0, 0, 0));
     block.push_back(mov_imm(0, rule.allow ? 1 : 0));
     block.push_back(exit_insn());
-    for (std::size_t index : jumps_to_next) block[index].off = static_cast<std::int16_t>(block.size() - index - 1);
+    for (std::size_t index : jumps_to_next)
+      block[index].off = static_cast<std::int16_t>(block.size() - index - 1);
     program.insert(program.end(), block.begin(), block.end());
   }
   program.push_back(mov_imm(0, 0));

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <linux/bpf.h>
+
 #include <string>
 #include <vector>
 

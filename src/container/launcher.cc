@@ -1,15 +1,9 @@
-#include "container/try.h"
 #include "container/launcher.h"
 
-#include <algorithm>
-#include <cerrno>
-#include <chrono>
-#include <csignal>
-#include <cstring>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/close_range.h>
 #include <net/if.h>
 #include <poll.h>
 #include <sched.h>
@@ -24,11 +18,18 @@
 #include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <thread>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+#include <thread>
 
 #include "container/device_filter.h"
 #include "container/seccomp_filter.h"
+#include "container/try.h"
 
 namespace spectrum::container {
 namespace {
@@ -36,10 +37,10 @@ namespace {
 // ---- small helpers --------------------------------------------------------------------------
 
 // The messages between runtime and init on the sync socket (SOCK_SEQPACKET: one message each).
-constexpr char kGo = 'G';           // runtime -> init: set-up may continue
-constexpr char kRunHooks = 'H';     // init -> runtime: namespaces exist, run prestart hooks
-constexpr char kReady = 'R';        // init -> runtime: waiting on the exec fifo (or exec'ing)
-constexpr char kFailed = 'E';       // init -> runtime: followed by the one-line error
+constexpr char kGo = 'G';        // runtime -> init: set-up may continue
+constexpr char kRunHooks = 'H';  // init -> runtime: namespaces exist, run prestart hooks
+constexpr char kReady = 'R';     // init -> runtime: waiting on the exec fifo (or exec'ing)
+constexpr char kFailed = 'E';    // init -> runtime: followed by the one-line error
 
 Result<void> send_message(int fd, char kind, std::string_view text = {}) {
   std::string message(1, kind);
@@ -104,14 +105,13 @@ Result<void> ensure_file(const std::string& path) {
   return {};
 }
 
-Result<void> write_proc(const std::string& path, std::string_view text) {
-  return write_file(path, text);
-}
+Result<void> write_proc(const std::string& path, std::string_view text) { return write_file(path, text); }
 
 std::string map_text(const std::vector<IdMapping>& mappings) {
   std::string text;
   for (const IdMapping& m : mappings)
-    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) + "\n";
+    text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) +
+            "\n";
   return text;
 }
 
@@ -141,8 +141,9 @@ Result<void> set_rlimits(const Process& process) {
       rlimit current{};
       ::getrlimit(r.resource, &current);
       if (err == EPERM && r.hard > current.rlim_max)
-        return fail("process.rlimits: " + r.name + ": cannot raise the hard limit to " + std::to_string(r.hard) +
-                        " above the current " + std::to_string(current.rlim_max) + " (no CAP_SYS_RESOURCE)",
+        return fail("process.rlimits: " + r.name + ": cannot raise the hard limit to " +
+                        std::to_string(r.hard) + " above the current " + std::to_string(current.rlim_max) +
+                        " (no CAP_SYS_RESOURCE)",
                     err);
       return fail_errno("process.rlimits: " + r.name, err);
     }
@@ -174,7 +175,8 @@ Result<void> take_new_terminal(int console_socket) {
   cmsg->cmsg_len = CMSG_LEN(sizeof(int));
   int master_fd = master.get();
   std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
-  if (::sendmsg(console_socket, &msg, MSG_NOSIGNAL) < 0) return fail_errno("--console-socket: send the terminal");
+  if (::sendmsg(console_socket, &msg, MSG_NOSIGNAL) < 0)
+    return fail_errno("--console-socket: send the terminal");
   if (::setsid() < 0) return fail_errno("setsid");
   if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail_errno("process.terminal: TIOCSCTTY");
   for (int fd = 0; fd < 3; ++fd)
@@ -187,21 +189,25 @@ Result<void> take_new_terminal(int console_socket) {
 constexpr unsigned kDefaultDeviceRuleCount = 9;
 // Devices every container gets (runc's defaults): null, zero, full, tty, random, urandom,
 // /dev/pts/*, /dev/ptmx, and mknod of any c/b node (the node is still useless without access).
-const char* const kDefaultDeviceRules[kDefaultDeviceRuleCount] = {
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:8 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"};
+const char* const kDefaultDeviceRules[kDefaultDeviceRuleCount] = {"c 1:3 rwm",   "c 1:5 rwm", "c 1:7 rwm",
+                                                                  "c 5:0 rwm",   "c 1:8 rwm", "c 1:9 rwm",
+                                                                  "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"};
 
-Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config& config, const std::string& relative,
-                                        std::vector<std::string>& owned) {
+Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config& config,
+                                        const std::string& relative, std::vector<std::string>& owned) {
   (void)layout;
   const std::string& mount_point = devices_cgroup_mount();
-  if (mount_point.empty()) return fail("linux.resources.devices: the devices cgroup controller is not mounted");
+  if (mount_point.empty())
+    return fail("linux.resources.devices: the devices cgroup controller is not mounted");
   std::string dir = mount_point;
   std::size_t pos = 0;
   while (pos != std::string::npos) {
     std::size_t next = relative.find('/', pos);
     dir = mount_point + "/" + relative.substr(0, next);
-    if (::mkdir(dir.c_str(), 0755) == 0) owned.push_back(dir);
-    else if (errno != EEXIST) return fail_errno("cannot create cgroup " + dir);
+    if (::mkdir(dir.c_str(), 0755) == 0)
+      owned.push_back(dir);
+    else if (errno != EEXIST)
+      return fail_errno("cannot create cgroup " + dir);
     pos = next == std::string::npos ? next : next + 1;
   }
   for (const DeviceRule& rule : config.device_rules)
@@ -210,7 +216,8 @@ Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config
   // Nodes the config asks for are usable, as with runc.
   for (const Device& d : config.devices)
     if (d.type != 'p')
-      SPECTRUM_TRY(write_file(dir + "/devices.allow", std::string(1, d.type) + " " + std::to_string(d.major) + ":" + std::to_string(d.minor) + " rwm"));
+      SPECTRUM_TRY(write_file(dir + "/devices.allow", std::string(1, d.type) + " " + std::to_string(d.major) +
+                                                          ":" + std::to_string(d.minor) + " rwm"));
   return dir;
 }
 
@@ -220,14 +227,15 @@ struct DefaultDevice {
   const char* name;
   unsigned major, minor;
 };
-constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
                                              {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
 
 class Init {
  public:
   // `shared_memory`: cloned with CLONE_VM|CLONE_VFORK, the runtime is suspended until our execve,
   // so nothing waits for it; `sync_fd` is then a close-on-exec pipe that only carries errors.
-  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups, bool shared_memory)
+  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups,
+       bool shared_memory)
       : c_(config), o_(options), sync_(sync_fd), cgroups_(cgroups), shared_memory_(shared_memory) {}
 
   [[noreturn]] void run() {
@@ -284,15 +292,19 @@ Result<void> Init::join_namespaces() {
   // The user namespace first: it owns the others.
   auto join = [&](const Namespace& ns) -> Result<void> {
     UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return fail_errno("linux.namespaces: cannot open " + std::string(namespace_type_name(ns.kind)) + " namespace " + ns.path);
+    if (!fd)
+      return fail_errno("linux.namespaces: cannot open " + std::string(namespace_type_name(ns.kind)) +
+                        " namespace " + ns.path);
     if (::setns(fd.get(), ns.clone_flag) != 0)
-      return fail_errno("linux.namespaces: cannot join " + std::string(namespace_type_name(ns.kind)) + " namespace " + ns.path);
+      return fail_errno("linux.namespaces: cannot join " + std::string(namespace_type_name(ns.kind)) +
+                        " namespace " + ns.path);
     return {};
   };
   for (const Namespace& ns : c_.namespaces)
     if (!ns.path.empty() && ns.kind == NamespaceKind::user) SPECTRUM_TRY(join(ns));
   for (const Namespace& ns : c_.namespaces)
-    if (!ns.path.empty() && ns.kind != NamespaceKind::user && ns.kind != NamespaceKind::pid) SPECTRUM_TRY(join(ns));
+    if (!ns.path.empty() && ns.kind != NamespaceKind::user && ns.kind != NamespaceKind::pid)
+      SPECTRUM_TRY(join(ns));
   return {};
 }
 
@@ -301,8 +313,10 @@ Result<void> Init::mount_cgroup(const MountEntry& m, const std::string& dest) {
   // v2: the container's group directory bound at the destination.
   if (cgroups_.dirs.size() == 1 && cgroups_.dirs.begin()->first.empty()) {
     const std::string& dir = cgroups_.dirs.begin()->second;
-    if (::mount(dir.c_str(), dest.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return fail_errno("bind cgroup " + dir);
-    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)), nullptr) != 0)
+    if (::mount(dir.c_str(), dest.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+      return fail_errno("bind cgroup " + dir);
+    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)),
+                nullptr) != 0)
       return fail_errno("remount cgroup " + dest);
     return {};
   }
@@ -311,12 +325,15 @@ Result<void> Init::mount_cgroup(const MountEntry& m, const std::string& dest) {
   for (const auto& [controller, dir] : cgroups_.dirs) {
     std::string target = dest + "/" + controller;
     if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir " + target);
-    if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail_errno("bind cgroup " + dir);
-    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)), nullptr) != 0)
+    if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+      return fail_errno("bind cgroup " + dir);
+    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)),
+                nullptr) != 0)
       return fail_errno("remount cgroup " + target);
   }
   if (m.flags & MS_RDONLY)
-    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
+    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                "mode=755") != 0)
       return fail_errno("remount " + dest + " read-only");
   return {};
 }
@@ -325,10 +342,12 @@ Result<void> Init::mount_one(const MountEntry& m, std::size_t index) {
   std::string field = "mounts[" + std::to_string(index) + "]";
   std::string dest = secure_join(root_, m.destination);
   if (m.bind) {
-    struct stat st{};
+    struct stat st {};
     if (::stat(m.source.c_str(), &st) != 0) return fail_errno(field + ".source: " + m.source);
-    if (S_ISDIR(st.st_mode)) SPECTRUM_TRY(with_context(mkdir_all(dest), field + ".destination"));
-    else SPECTRUM_TRY(with_context(ensure_file(dest), field + ".destination"));
+    if (S_ISDIR(st.st_mode))
+      SPECTRUM_TRY(with_context(mkdir_all(dest), field + ".destination"));
+    else
+      SPECTRUM_TRY(with_context(ensure_file(dest), field + ".destination"));
     if (::mount(m.source.c_str(), dest.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) != 0)
       return fail_errno(field + ": bind " + m.source + " on " + m.destination);
     unsigned long extra = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
@@ -340,8 +359,10 @@ Result<void> Init::mount_one(const MountEntry& m, std::size_t index) {
       SPECTRUM_TRY(with_context(mount_cgroup(m, dest), field));
     } else {
       const char* data = m.data.empty() ? nullptr : m.data.c_str();
-      if (::mount(m.source.empty() ? m.type.c_str() : m.source.c_str(), dest.c_str(), m.type.c_str(), m.flags, data) != 0)
-        return fail_errno(field + ": mount " + m.type + " on " + m.destination + (m.data.empty() ? "" : " (" + m.data + ")"));
+      if (::mount(m.source.empty() ? m.type.c_str() : m.source.c_str(), dest.c_str(), m.type.c_str(), m.flags,
+                  data) != 0)
+        return fail_errno(field + ": mount " + m.type + " on " + m.destination +
+                          (m.data.empty() ? "" : " (" + m.data + ")"));
     }
   }
   if (m.propagation && ::mount(nullptr, dest.c_str(), nullptr, m.propagation, nullptr) != 0)
@@ -351,43 +372,50 @@ Result<void> Init::mount_one(const MountEntry& m, std::size_t index) {
 
 Result<void> Init::mount_all() {
   unsigned long propagation = c_.rootfs_propagation ? c_.rootfs_propagation : MS_SLAVE | MS_REC;
-  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0) return fail_errno("linux.rootfsPropagation: make / private");
-  if (::mount(root_.c_str(), root_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0) return fail_errno("root.path: bind " + root_);
+  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
+    return fail_errno("linux.rootfsPropagation: make / private");
+  if (::mount(root_.c_str(), root_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
+    return fail_errno("root.path: bind " + root_);
   for (std::size_t i = 0; i < c_.mounts.size(); ++i) SPECTRUM_TRY(mount_one(c_.mounts[i], i));
   return {};
 }
 
 Result<void> Init::create_devices() {
   bool in_user_ns = c_.find_namespace(NamespaceKind::user) != nullptr;
-  auto make_node = [&](const std::string& path, char type, unsigned major, unsigned minor, mode_t mode, uid_t uid, gid_t gid,
-                       const std::string& field) -> Result<void> {
+  auto make_node = [&](const std::string& path, char type, unsigned major, unsigned minor, mode_t mode,
+                       uid_t uid, gid_t gid, const std::string& field) -> Result<void> {
     std::string dest = secure_join(root_, path);
     SPECTRUM_TRY(mkdir_all(dest.substr(0, dest.rfind('/'))));
     if (in_user_ns) {
       // mknod is not allowed in a user namespace: bind the host's node instead.
       SPECTRUM_TRY(ensure_file(dest));
-      if (::mount(path.c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) != 0) return fail_errno(field + ": bind " + path);
+      if (::mount(path.c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) != 0)
+        return fail_errno(field + ": bind " + path);
       return {};
     }
     mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
     ::unlink(dest.c_str());
-    if (::mknod(dest.c_str(), kind | (mode & 07777), makedev(major, minor)) != 0) return fail_errno(field + ": mknod " + path);
+    if (::mknod(dest.c_str(), kind | (mode & 07777), makedev(major, minor)) != 0)
+      return fail_errno(field + ": mknod " + path);
     if (::chmod(dest.c_str(), mode & 07777) != 0) return fail_errno(field + ": chmod " + path);
     if (::chown(dest.c_str(), uid, gid) != 0) return fail_errno(field + ": chown " + path);
     return {};
   };
   for (const DefaultDevice& d : kDefaultDevices)
-    SPECTRUM_TRY(make_node(std::string("/dev/") + d.name, 'c', d.major, d.minor, 0666, 0, 0, "default device"));
+    SPECTRUM_TRY(
+        make_node(std::string("/dev/") + d.name, 'c', d.major, d.minor, 0666, 0, 0, "default device"));
   for (std::size_t i = 0; i < c_.devices.size(); ++i) {
     const Device& d = c_.devices[i];
-    SPECTRUM_TRY(make_node(d.path, d.type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor), d.file_mode, d.uid, d.gid,
-                           "linux.devices[" + std::to_string(i) + "]"));
+    SPECTRUM_TRY(make_node(d.path, d.type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
+                           d.file_mode, d.uid, d.gid, "linux.devices[" + std::to_string(i) + "]"));
   }
-  static constexpr std::pair<const char*, const char*> kLinks[] = {
-      {"/proc/self/fd", "fd"}, {"/proc/self/fd/0", "stdin"}, {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"}};
+  static constexpr std::pair<const char*, const char*> kLinks[] = {{"/proc/self/fd", "fd"},
+                                                                   {"/proc/self/fd/0", "stdin"},
+                                                                   {"/proc/self/fd/1", "stdout"},
+                                                                   {"/proc/self/fd/2", "stderr"}};
   std::string dev = secure_join(root_, "/dev");
   for (auto [target, name] : kLinks) (void)::symlink(target, (dev + "/" + name).c_str());
-  struct stat st{};
+  struct stat st {};
   if (::stat((dev + "/pts/ptmx").c_str(), &st) == 0) {
     ::unlink((dev + "/ptmx").c_str());
     (void)::symlink("pts/ptmx", (dev + "/ptmx").c_str());
@@ -399,7 +427,8 @@ Result<void> Init::pivot() {
   if (::chdir(root_.c_str()) != 0) return fail_errno("root.path: chdir " + root_);
   // pivot_root(".", ".") stacks the old root on top of the new one; unmounting it leaves the new.
   if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root into " + root_);
-  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0) return fail_errno("make the old root a slave");
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
+    return fail_errno("make the old root a slave");
   if (::umount2(".", MNT_DETACH) != 0) return fail_errno("detach the old root");
   if (::chdir("/") != 0) return fail_errno("chdir /");
   return {};
@@ -413,7 +442,7 @@ Result<void> Init::mask_and_protect() {
   }
   for (std::size_t i = 0; i < c_.masked_paths.size(); ++i) {
     const std::string& path = c_.masked_paths[i];
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;  // nothing to hide
     int rc = S_ISDIR(st.st_mode) ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0,mode=0")
                                  : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
@@ -421,10 +450,11 @@ Result<void> Init::mask_and_protect() {
   }
   for (std::size_t i = 0; i < c_.readonly_paths.size(); ++i) {
     const std::string& path = c_.readonly_paths[i];
-    struct stat st{};
+    struct stat st {};
     if (::stat(path.c_str(), &st) != 0) continue;
     if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, path.c_str(), nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
+        ::mount(nullptr, path.c_str(), nullptr,
+                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
       return fail_errno("linux.readonlyPaths[" + std::to_string(i) + "]: make " + path + " read-only");
   }
   if (c_.root_readonly && ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
@@ -446,20 +476,23 @@ Result<void> Init::set_up() {
   if (shared_memory_)  // the runtime is suspended: join the cgroup ourselves
     for (const auto& [controller, dir] : cgroups_.dirs) SPECTRUM_TRY(write_file(dir + "/cgroup.procs", "0"));
   if (c_.has_new_namespace(NamespaceKind::user)) {
-    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0) return fail_errno("become root in the user namespace");
+    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
+      return fail_errno("become root in the user namespace");
   }
   SPECTRUM_TRY(join_namespaces());
   // A session of its own: kill(0, ...) in the container must not reach the caller's process group.
   if (!c_.process.terminal) ::setsid();
   // And a kernel keyring session of its own, so that keys of the host's session stay out of reach.
-  if (o_.new_session_keyring && ::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, nullptr) < 0 && errno != ENOSYS)
+  if (o_.new_session_keyring && ::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, nullptr) < 0 &&
+      errno != ENOSYS)
     return fail_errno("join a new session keyring");
   // Resolved before anything moves: the root, the fifo, the console socket, the seccomp program.
   char real_root[PATH_MAX];
   if (!::realpath(c_.root_path.c_str(), real_root)) return fail_errno("root.path: " + c_.root_path);
   root_ = real_root;
-  struct stat st{};
-  if (::stat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("root.path: " + root_ + " is not a directory");
+  struct stat st {};
+  if (::stat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+    return fail("root.path: " + root_ + " is not a directory");
   if (!o_.exec_fifo.empty()) {
     fifo_.reset(::open(o_.exec_fifo.c_str(), O_PATH | O_CLOEXEC));
     if (!fifo_) return fail_errno("exec fifo " + o_.exec_fifo);
@@ -485,7 +518,8 @@ Result<void> Init::set_up() {
     SPECTRUM_TRY(send_message(sync_, kRunHooks));
     SPECTRUM_TRY(wait_for_go());
   }
-  for (const Hook& hook : c_.hooks.create_container) SPECTRUM_TRY(run_hook(hook, o_.hook_state, "createContainer"));
+  for (const Hook& hook : c_.hooks.create_container)
+    SPECTRUM_TRY(run_hook(hook, o_.hook_state, "createContainer"));
   if (new_mount_ns) {
     SPECTRUM_TRY(pivot());
     SPECTRUM_TRY(mask_and_protect());
@@ -500,18 +534,23 @@ Result<void> Init::set_up() {
     req.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
     if (sock) (void)::ioctl(sock.get(), SIOCSIFFLAGS, &req);
   }
-  if (!c_.hostname.empty() && ::sethostname(c_.hostname.data(), c_.hostname.size()) != 0) return fail_errno("hostname");
-  if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0) return fail_errno("domainname");
+  if (!c_.hostname.empty() && ::sethostname(c_.hostname.data(), c_.hostname.size()) != 0)
+    return fail_errno("hostname");
+  if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0)
+    return fail_errno("domainname");
   SPECTRUM_TRY(set_rlimits(c_.process));
   // The program is looked up now so that `create` reports a missing one, as runc does.
   const std::string& program = c_.process.args[0];
   executable_ = find_executable(c_.process);
   if (executable_.empty())
-    return fail("process.args[0]: exec: \"" + program + "\": executable file not found in $PATH", ENOENT, ExitCode::not_found);
+    return fail("process.args[0]: exec: \"" + program + "\": executable file not found in $PATH", ENOENT,
+                ExitCode::not_found);
   if (::stat(executable_.c_str(), &st) != 0)
-    return fail("process.args[0]: exec: \"" + program + "\": no such file or directory", ENOENT, ExitCode::not_found);
+    return fail("process.args[0]: exec: \"" + program + "\": no such file or directory", ENOENT,
+                ExitCode::not_found);
   if (S_ISDIR(st.st_mode) || ::access(executable_.c_str(), X_OK) != 0)
-    return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES, ExitCode::not_executable);
+    return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES,
+                ExitCode::not_executable);
   if (c_.process.terminal) SPECTRUM_TRY(set_up_console());
   if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
   if (!shared_memory_) {
@@ -526,16 +565,20 @@ Result<void> apply_user_and_capabilities(const Process& p, const std::optional<S
   int last_cap = 40;
   if (auto text = read_file("/proc/sys/kernel/cap_last_cap")) last_cap = std::atoi(text->c_str());
   for (int cap = 0; cap <= last_cap; ++cap)
-    if (!(caps.bounding & (std::uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
+    if (!(caps.bounding & (std::uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
+        errno != EINVAL)
       return fail_errno("process.capabilities.bounding: drop capability " + std::to_string(cap));
   // Without no_new_privs the filter must go in while CAP_SYS_ADMIN is still held.
   if (seccomp && !p.no_new_privileges)
     if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
   std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
-  if (::setgroups(groups.size(), groups.data()) != 0 && errno != EPERM) return fail_errno("process.user.additionalGids: setgroups");
+  if (::setgroups(groups.size(), groups.data()) != 0 && errno != EPERM)
+    return fail_errno("process.user.additionalGids: setgroups");
   if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return fail_errno("keep capabilities");
-  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0) return fail_errno("process.user.gid: setresgid " + std::to_string(p.user.gid));
-  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0) return fail_errno("process.user.uid: setresuid " + std::to_string(p.user.uid));
+  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
+    return fail_errno("process.user.gid: setresgid " + std::to_string(p.user.gid));
+  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
+    return fail_errno("process.user.uid: setresuid " + std::to_string(p.user.uid));
   ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
@@ -549,15 +592,20 @@ Result<void> apply_user_and_capabilities(const Process& p, const std::optional<S
   for (int cap = 0; cap <= last_cap; ++cap)
     if (caps.ambient & (std::uint64_t{1} << cap))
       if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-        return fail_errno("process.capabilities.ambient: raise capability " + capability_names()[static_cast<std::size_t>(cap)]);
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("process.noNewPrivileges");
-  if (p.user.umask) ::umask(*p.user.umask);
-  else ::umask(022);
+        return fail_errno("process.capabilities.ambient: raise capability " +
+                          capability_names()[static_cast<std::size_t>(cap)]);
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return fail_errno("process.noNewPrivileges");
+  if (p.user.umask)
+    ::umask(*p.user.umask);
+  else
+    ::umask(022);
   return {};
 }
 
 // Loads the filter (with no_new_privs: the last thing before execve) and execs; returns only on failure.
-Result<void> exec_or_fail(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp) {
+Result<void> exec_or_fail(const Process& p, const std::string& executable,
+                          const std::optional<SeccompProgram>& seccomp) {
   std::vector<char*> argv, envp;
   for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
@@ -567,12 +615,13 @@ Result<void> exec_or_fail(const Process& p, const std::string& executable, const
     if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
   ::execve(executable.c_str(), argv.data(), envp.data());
   int err = errno;
-  return fail("exec " + p.args[0] + ": " + std::strerror(err), err, err == ENOENT ? ExitCode::not_found : ExitCode::not_executable);
+  return fail("exec " + p.args[0] + ": " + std::strerror(err), err,
+              err == ENOENT ? ExitCode::not_found : ExitCode::not_executable);
 }
 
 // The same, but a failure is written to `error_fd` and ends the process (126/127 as a shell does).
-[[noreturn]] void exec_process(const Process& p, const std::string& executable, const std::optional<SeccompProgram>& seccomp,
-                               int error_fd) {
+[[noreturn]] void exec_process(const Process& p, const std::string& executable,
+                               const std::optional<SeccompProgram>& seccomp, int error_fd) {
   Error error = exec_or_fail(p, executable, seccomp).error();
   std::string line = "spectrum: " + error.message() + "\n";
   (void)!::write(error_fd, line.data(), line.size());
@@ -588,7 +637,8 @@ Result<void> Init::finish_and_exec() {
     if (::write(writer.get(), "0", 1) != 1) return fail_errno("write the exec fifo");
     fifo_.reset();
   }
-  for (const Hook& hook : c_.hooks.start_container) SPECTRUM_TRY(run_hook(hook, o_.hook_state, "startContainer"));
+  for (const Hook& hook : c_.hooks.start_container)
+    SPECTRUM_TRY(run_hook(hook, o_.hook_state, "startContainer"));
   SPECTRUM_TRY(apply_user_and_capabilities(c_.process, seccomp_));
   if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
   if (shared_memory_) return exec_or_fail(c_.process, executable_, seccomp_);
@@ -653,7 +703,8 @@ std::vector<pid_t> CgroupDirs::processes() const {
 }
 
 Result<void> CgroupDirs::freeze(bool frozen_state) const {
-  if (auto it = dirs.find(""); it != dirs.end()) return write_file(it->second + "/cgroup.freeze", frozen_state ? "1" : "0");
+  if (auto it = dirs.find(""); it != dirs.end())
+    return write_file(it->second + "/cgroup.freeze", frozen_state ? "1" : "0");
   auto it = dirs.find("freezer");
   if (it == dirs.end()) return fail("the container has no freezer cgroup");
   SPECTRUM_TRY(write_file(it->second + "/freezer.state", frozen_state ? "FROZEN" : "THAWED"));
@@ -732,7 +783,9 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   };
   if (!config.device_rules.empty()) {
     if (layout->version == CgroupVersion::v2) {
-      if (auto attached = attach_device_program(build_device_program(effective_device_rules(config)), dirs.dirs[""]); !attached) {
+      if (auto attached =
+              attach_device_program(build_device_program(effective_device_rules(config)), dirs.dirs[""]);
+          !attached) {
         remove_cgroup();
         return std::unexpected(attached.error());
       }
@@ -768,7 +821,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   // terminal, a pid namespace to join), the init shares our memory with vfork semantics: no page
   // tables to copy and no copy-on-write faults on either side, the cheapest start there is.
   bool share_memory = options.exec_fifo.empty() && !config.has_new_namespace(NamespaceKind::user) &&
-                      config.hooks.empty() && !config.process.terminal && !own_pid_ns && !config.process.oom_score_adj;
+                      config.hooks.empty() && !config.process.terminal && !own_pid_ns &&
+                      !config.process.oom_score_adj;
   if (share_memory) {
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -783,7 +837,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       const CgroupDirs* dirs;
     } start{&config, &options, error_write.get(), &dirs};
     constexpr std::size_t kStackSize = 1 << 20;
-    void* stack = ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    void* stack =
+        ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
       remove_cgroup();
       return fail_errno("mmap the init's stack");
@@ -794,7 +849,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
         if (s->options->stdio[fd] >= 0 && s->options->stdio[fd] != fd) ::dup2(s->options->stdio[fd], fd);
       Init(*s->config, *s->options, s->error_fd, *s->dirs, true).run();
     };
-    int pid = ::clone(entry, static_cast<char*>(stack) + kStackSize, static_cast<int>(flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
+    int pid = ::clone(entry, static_cast<char*>(stack) + kStackSize,
+                      static_cast<int>(flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
     int clone_errno = errno;
     ::munmap(stack, kStackSize);
     error_write.reset();
@@ -808,7 +864,9 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       ::waitpid(pid, &status, 0);
       remove_cgroup();
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
-      ExitCode exit_code = code == 127 ? ExitCode::not_found : code == 126 ? ExitCode::not_executable : ExitCode::spectrum_error;
+      ExitCode exit_code = code == 127   ? ExitCode::not_found
+                           : code == 126 ? ExitCode::not_executable
+                                         : ExitCode::spectrum_error;
       return fail(report->substr(1), 0, exit_code);
     }
     launched.pid = pid;
@@ -845,15 +903,18 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   };
   if (config.has_new_namespace(NamespaceKind::user)) {
     std::string proc = "/proc/" + std::to_string(*pid);
-    if (auto r = write_proc(proc + "/uid_map", map_text(config.uid_mappings)); !r) return abort_launch(r.error().wrap("linux.uidMappings"));
-    if (auto r = write_proc(proc + "/gid_map", map_text(config.gid_mappings)); !r) return abort_launch(r.error().wrap("linux.gidMappings"));
+    if (auto r = write_proc(proc + "/uid_map", map_text(config.uid_mappings)); !r)
+      return abort_launch(r.error().wrap("linux.uidMappings"));
+    if (auto r = write_proc(proc + "/gid_map", map_text(config.gid_mappings)); !r)
+      return abort_launch(r.error().wrap("linux.gidMappings"));
     // The init, root of its user namespace, opens the exec fifo: it must own it, as with runc.
     auto host_id = [](const std::vector<IdMapping>& maps) -> std::uint32_t {
       for (const IdMapping& m : maps)
         if (m.container_id == 0) return m.host_id;
       return 0;
     };
-    if (!options.exec_fifo.empty() && ::chown(options.exec_fifo.c_str(), host_id(config.uid_mappings), host_id(config.gid_mappings)) != 0)
+    if (!options.exec_fifo.empty() &&
+        ::chown(options.exec_fifo.c_str(), host_id(config.uid_mappings), host_id(config.gid_mappings)) != 0)
       return abort_launch(Error::from_errno("chown the exec fifo"));
   }
   for (const auto& [controller, dir] : dirs.dirs) {
@@ -862,7 +923,9 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   }
   if (auto r = launched.cgroup->add_process(*pid); !r) return abort_launch(r.error());
   if (config.process.oom_score_adj)
-    if (auto r = write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj", std::to_string(*config.process.oom_score_adj)); !r)
+    if (auto r = write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj",
+                            std::to_string(*config.process.oom_score_adj));
+        !r)
       return abort_launch(r.error().wrap("process.oomScoreAdj"));
   if (auto r = send_message(runtime_end.get(), kGo); !r) return abort_launch(r.error());
   for (;;) {
@@ -874,7 +937,9 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       ::waitpid(*pid, &status, 0);
       remove_cgroup();
       return fail("the container init died during set-up (" +
-                  (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status))) + ")");
+                  (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                       : "exit " + std::to_string(WEXITSTATUS(status))) +
+                  ")");
     }
     if (message[0] == kReady) break;
     if (message[0] == kFailed) {
@@ -895,18 +960,22 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
 Result<pid_t> exec_in_container(const ExecRequest& request) {
   const Process& process = request.process;
   std::optional<SeccompProgram> seccomp;
-  if (request.config->seccomp) seccomp = SPECTRUM_TRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
+  if (request.config->seccomp)
+    seccomp = SPECTRUM_TRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
   std::string proc = "/proc/" + std::to_string(request.init_pid) + "/ns/";
   // Namespaces of the init that differ from ours, the user namespace first.
   std::vector<std::pair<UniqueFd, int>> namespaces;
   static constexpr std::pair<NamespaceKind, int> kOrder[] = {
-      {NamespaceKind::user, CLONE_NEWUSER}, {NamespaceKind::ipc, CLONE_NEWIPC}, {NamespaceKind::uts, CLONE_NEWUTS},
-      {NamespaceKind::network, CLONE_NEWNET}, {NamespaceKind::pid, CLONE_NEWPID}, {NamespaceKind::cgroup, CLONE_NEWCGROUP},
+      {NamespaceKind::user, CLONE_NEWUSER}, {NamespaceKind::ipc, CLONE_NEWIPC},
+      {NamespaceKind::uts, CLONE_NEWUTS},   {NamespaceKind::network, CLONE_NEWNET},
+      {NamespaceKind::pid, CLONE_NEWPID},   {NamespaceKind::cgroup, CLONE_NEWCGROUP},
       {NamespaceKind::mount, CLONE_NEWNS}};
   for (auto [kind, flag] : kOrder) {
     std::string name(namespace_proc_name(kind));
-    struct stat theirs{}, ours{};
-    if (::stat((proc + name).c_str(), &theirs) != 0) return fail_errno("container process " + std::to_string(request.init_pid));
+    struct stat theirs {
+    }, ours{};
+    if (::stat((proc + name).c_str(), &theirs) != 0)
+      return fail_errno("container process " + std::to_string(request.init_pid));
     if (::stat(("/proc/self/ns/" + name).c_str(), &ours) == 0 && ours.st_ino == theirs.st_ino) continue;
     UniqueFd fd(::open((proc + name).c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return fail_errno("open " + proc + name);
@@ -954,10 +1023,12 @@ Result<pid_t> exec_in_container(const ExecRequest& request) {
       if (process.terminal)
         if (auto r = take_new_terminal(console.get()); !r) fail_grandchild(r.error());
       if (auto r = apply_user_and_capabilities(process, seccomp); !r) fail_grandchild(r.error());
-      if (::chdir(process.cwd.c_str()) != 0) fail_grandchild(Error::from_errno("process.cwd: " + process.cwd));
+      if (::chdir(process.cwd.c_str()) != 0)
+        fail_grandchild(Error::from_errno("process.cwd: " + process.cwd));
       std::string executable = find_executable(process);
       if (executable.empty())
-        fail_grandchild(Error("process.args[0]: exec: \"" + process.args[0] + "\": executable file not found in $PATH"));
+        fail_grandchild(
+            Error("process.args[0]: exec: \"" + process.args[0] + "\": executable file not found in $PATH"));
       exec_process(process, executable, seccomp, exec_errors[1]);
     }
     ::close(exec_errors[1]);
@@ -1000,7 +1071,8 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, std::stri
   read_end.reset();
   (void)write_all(write_end.get(), state_json);
   write_end.reset();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(hook.timeout_seconds.value_or(3600));
+  auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(hook.timeout_seconds.value_or(3600));
   int status = 0;
   for (;;) {
     pid_t done = ::waitpid(pid, &status, WNOHANG);
@@ -1009,13 +1081,16 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, std::stri
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGKILL);
       ::waitpid(pid, &status, 0);
-      return fail("hooks." + std::string(kind) + ": " + hook.path + " timed out after " + std::to_string(*hook.timeout_seconds) + " s");
+      return fail("hooks." + std::string(kind) + ": " + hook.path + " timed out after " +
+                  std::to_string(*hook.timeout_seconds) + " s");
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
   return fail("hooks." + std::string(kind) + ": " + hook.path + " failed (" +
-              (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status)) : "exit " + std::to_string(WEXITSTATUS(status))) + ")");
+              (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
+                                   : "exit " + std::to_string(WEXITSTATUS(status))) +
+              ")");
 }
 
 }  // namespace spectrum::container

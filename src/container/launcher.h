@@ -5,11 +5,12 @@
 // (no fifo: the init execs as soon as it is ready).
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <map>
 #include <optional>
 #include <string>
-#include <sys/types.h>
 #include <vector>
 
 #include "container/oci_config.h"
@@ -20,15 +21,15 @@
 namespace spectrum::container {
 
 struct LaunchOptions {
-  std::string exec_fifo;        // empty: exec at once; else the init blocks opening it for writing
-  std::string console_socket;   // with process.terminal: where the pty master is sent
-  std::string seccomp_cache;    // directory of compiled filters; empty: compile every time
-  std::string cgroup_path;      // relative to each hierarchy
+  std::string exec_fifo;       // empty: exec at once; else the init blocks opening it for writing
+  std::string console_socket;  // with process.terminal: where the pty master is sent
+  std::string seccomp_cache;   // directory of compiled filters; empty: compile every time
+  std::string cgroup_path;     // relative to each hierarchy
   std::vector<std::string> v1_controllers;  // hierarchies to use on v1 (each costs a mkdir)
-  int stdio[3] = {-1, -1, -1};  // fds for the init's 0,1,2; -1: inherit
-  bool die_with_runtime = false;  // the init dies if the runtime does (tier mode)
-  bool new_session_keyring = true;  // false with --no-new-keyring
-  int preserve_fds = 0;           // fds 3..3+N-1 pass into the container; the rest are closed
+  int stdio[3] = {-1, -1, -1};              // fds for the init's 0,1,2; -1: inherit
+  bool die_with_runtime = false;            // the init dies if the runtime does (tier mode)
+  bool new_session_keyring = true;          // false with --no-new-keyring
+  int preserve_fds = 0;                     // fds 3..3+N-1 pass into the container; the rest are closed
   // Runs the prestart and createRuntime hooks once the namespaces exist (state JSON of the caller).
   std::function<Result<void>(pid_t)> on_runtime_hooks;
   // The state JSON handed to createContainer/startContainer hooks inside the container.
@@ -39,7 +40,7 @@ struct LaunchOptions {
 struct CgroupDirs {
   std::map<std::string, std::string> dirs;
   std::vector<std::string> owned;  // directories made for the container, deepest last
-  std::string any() const;          // one directory listing the container's processes
+  std::string any() const;         // one directory listing the container's processes
   std::vector<pid_t> processes() const;
   Result<void> freeze(bool frozen) const;
   bool frozen() const;

@@ -1,12 +1,14 @@
-#include "container/try.h"
 #include "container/oci_config.h"
 
-#include <array>
-#include <initializer_list>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
+
+#include <array>
+#include <initializer_list>
+
+#include "container/try.h"
 
 namespace spectrum::container {
 namespace {
@@ -16,29 +18,61 @@ using nlohmann::json;
 // ---- tables ---------------------------------------------------------------------------------
 
 // Index = capability number (linux/capability.h), up to CAP_CHECKPOINT_RESTORE (40).
-const std::vector<std::string> kCapabilityNames = {
-    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
-    "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
-    "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-    "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_PACCT",
-    "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TIME",
-    "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL",
-    "CAP_SETFCAP", "CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-    "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE"};
+const std::vector<std::string> kCapabilityNames = {"CAP_CHOWN",
+                                                   "CAP_DAC_OVERRIDE",
+                                                   "CAP_DAC_READ_SEARCH",
+                                                   "CAP_FOWNER",
+                                                   "CAP_FSETID",
+                                                   "CAP_KILL",
+                                                   "CAP_SETGID",
+                                                   "CAP_SETUID",
+                                                   "CAP_SETPCAP",
+                                                   "CAP_LINUX_IMMUTABLE",
+                                                   "CAP_NET_BIND_SERVICE",
+                                                   "CAP_NET_BROADCAST",
+                                                   "CAP_NET_ADMIN",
+                                                   "CAP_NET_RAW",
+                                                   "CAP_IPC_LOCK",
+                                                   "CAP_IPC_OWNER",
+                                                   "CAP_SYS_MODULE",
+                                                   "CAP_SYS_RAWIO",
+                                                   "CAP_SYS_CHROOT",
+                                                   "CAP_SYS_PTRACE",
+                                                   "CAP_SYS_PACCT",
+                                                   "CAP_SYS_ADMIN",
+                                                   "CAP_SYS_BOOT",
+                                                   "CAP_SYS_NICE",
+                                                   "CAP_SYS_RESOURCE",
+                                                   "CAP_SYS_TIME",
+                                                   "CAP_SYS_TTY_CONFIG",
+                                                   "CAP_MKNOD",
+                                                   "CAP_LEASE",
+                                                   "CAP_AUDIT_WRITE",
+                                                   "CAP_AUDIT_CONTROL",
+                                                   "CAP_SETFCAP",
+                                                   "CAP_MAC_OVERRIDE",
+                                                   "CAP_MAC_ADMIN",
+                                                   "CAP_SYSLOG",
+                                                   "CAP_WAKE_ALARM",
+                                                   "CAP_BLOCK_SUSPEND",
+                                                   "CAP_AUDIT_READ",
+                                                   "CAP_PERFMON",
+                                                   "CAP_BPF",
+                                                   "CAP_CHECKPOINT_RESTORE"};
 
 struct RlimitRow {
   const char* name;
   int resource;
 };
 constexpr RlimitRow kRlimits[] = {
-    {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-    {"RLIMIT_DATA", RLIMIT_DATA},     {"RLIMIT_STACK", RLIMIT_STACK},
-    {"RLIMIT_CORE", RLIMIT_CORE},     {"RLIMIT_RSS", RLIMIT_RSS},
-    {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_AS", RLIMIT_AS},
-    {"RLIMIT_LOCKS", RLIMIT_LOCKS},   {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_CPU", RLIMIT_CPU},           {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_DATA", RLIMIT_DATA},         {"RLIMIT_STACK", RLIMIT_STACK},
+    {"RLIMIT_CORE", RLIMIT_CORE},         {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},       {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},   {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},       {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
     {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE}, {"RLIMIT_NICE", RLIMIT_NICE},
-    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},     {"RLIMIT_RTTIME", RLIMIT_RTTIME},
 };
 
 struct NamespaceRow {
@@ -100,8 +134,8 @@ constexpr MountOptionRow kMountOptions[] = {
     {"runbindable", 0, 0, MS_UNBINDABLE | MS_REC},
 };
 // Options that filesystems take as data; passed through verbatim.
-constexpr std::string_view kDataOptionPrefixes[] = {"mode=", "size=", "uid=", "gid=", "nr_inodes=",
-                                                    "newinstance", "ptmxmode=", "nr_blocks="};
+constexpr std::string_view kDataOptionPrefixes[] = {
+    "mode=", "size=", "uid=", "gid=", "nr_inodes=", "newinstance", "ptmxmode=", "nr_blocks="};
 
 struct SeccompActionRow {
   const char* name;
@@ -133,8 +167,12 @@ struct SeccompOpRow {
   int op;
 };
 constexpr SeccompOpRow kSeccompOps[] = {
-    {"SCMP_CMP_NE", SCMP_CMP_NE}, {"SCMP_CMP_LT", SCMP_CMP_LT}, {"SCMP_CMP_LE", SCMP_CMP_LE},
-    {"SCMP_CMP_EQ", SCMP_CMP_EQ}, {"SCMP_CMP_GE", SCMP_CMP_GE}, {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
     {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 constexpr std::string_view kSeccompFlags[] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
@@ -151,9 +189,12 @@ class Decoder {
   }
 
   // Every key of `j` must be in `known`; `unsupported` keys are known to the spec but not done here.
-  Result<void> check_object(const json& j, const std::string& path, std::initializer_list<std::string_view> known,
+  Result<void> check_object(const json& j, const std::string& path,
+                            std::initializer_list<std::string_view> known,
                             std::initializer_list<std::string_view> unsupported = {}) const {
-    if (!j.is_object()) return error(path.empty() ? "(document)" : path, "expected an object, found " + std::string(j.type_name()));
+    if (!j.is_object())
+      return error(path.empty() ? "(document)" : path,
+                   "expected an object, found " + std::string(j.type_name()));
     for (auto it = j.begin(); it != j.end(); ++it) {
       std::string_view key = it.key();
       bool is_known = false;
@@ -174,7 +215,9 @@ class Decoder {
   static std::string join(const std::string& path, std::string_view key) {
     return path.empty() ? std::string(key) : path + "." + std::string(key);
   }
-  static std::string index(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
+  static std::string index(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
 
   Result<std::string> string(const json& j, const std::string& path) const {
     if (!j.is_string()) return error(path, "expected a string, found " + std::string(j.type_name()));
@@ -185,18 +228,24 @@ class Decoder {
     return j.get<bool>();
   }
   Result<std::int64_t> integer(const json& j, const std::string& path) const {
-    if (!j.is_number_integer()) return error(path, "expected an integer, found " + std::string(j.type_name()));
+    if (!j.is_number_integer())
+      return error(path, "expected an integer, found " + std::string(j.type_name()));
     return j.get<std::int64_t>();
   }
-  Result<std::uint64_t> unsigned_integer(const json& j, const std::string& path, std::uint64_t max = UINT64_MAX) const {
+  Result<std::uint64_t> unsigned_integer(const json& j, const std::string& path,
+                                         std::uint64_t max = UINT64_MAX) const {
     if (!j.is_number_unsigned() && !(j.is_number_integer() && j.get<std::int64_t>() >= 0))
-      return error(path, "expected a non-negative integer, found " + (j.is_number() ? j.dump() : std::string(j.type_name())));
+      return error(path, "expected a non-negative integer, found " +
+                             (j.is_number() ? j.dump() : std::string(j.type_name())));
     std::uint64_t v = j.get<std::uint64_t>();
-    if (v > max) return error(path, "value " + std::to_string(v) + " is out of range (at most " + std::to_string(max) + ")");
+    if (v > max)
+      return error(path,
+                   "value " + std::to_string(v) + " is out of range (at most " + std::to_string(max) + ")");
     return v;
   }
   Result<std::vector<std::string>> strings(const json& j, const std::string& path) const {
-    if (!j.is_array()) return error(path, "expected an array of strings, found " + std::string(j.type_name()));
+    if (!j.is_array())
+      return error(path, "expected an array of strings, found " + std::string(j.type_name()));
     std::vector<std::string> out;
     out.reserve(j.size());
     for (std::size_t i = 0; i < j.size(); ++i) out.push_back(SPECTRUM_TRY(string(j[i], index(path, i))));
@@ -238,12 +287,14 @@ Result<User> Decoder::user(const json& j, const std::string& path) const {
     u.umask = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, p, 0777)));
     return {};
   }));
-  SPECTRUM_TRY(optional_field(j, path, "additionalGids", [&](const json& v, const std::string& p) -> Result<void> {
-    if (!v.is_array()) return error(p, "expected an array of integers");
-    for (std::size_t i = 0; i < v.size(); ++i)
-      u.additional_gids.push_back(static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v[i], index(p, i), UINT32_MAX))));
-    return {};
-  }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "additionalGids", [&](const json& v, const std::string& p) -> Result<void> {
+        if (!v.is_array()) return error(p, "expected an array of integers");
+        for (std::size_t i = 0; i < v.size(); ++i)
+          u.additional_gids.push_back(
+              static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v[i], index(p, i), UINT32_MAX))));
+        return {};
+      }));
   return u;
 }
 
@@ -270,18 +321,20 @@ Result<CapabilitySets> Decoder::capabilities(const json& j, const std::string& p
 }
 
 Result<Process> Decoder::process(const json& j, const std::string& path, bool require_args) const {
-  SPECTRUM_TRY(check_object(j, path,
-                            {"terminal", "consoleSize", "args", "env", "cwd", "user", "capabilities", "rlimits",
-                             "noNewPrivileges", "oomScoreAdj"},
-                            {"apparmorProfile", "selinuxLabel", "commandLine", "ioPriority", "scheduler", "execCPUAffinity"}));
+  SPECTRUM_TRY(check_object(
+      j, path,
+      {"terminal", "consoleSize", "args", "env", "cwd", "user", "capabilities", "rlimits", "noNewPrivileges",
+       "oomScoreAdj"},
+      {"apparmorProfile", "selinuxLabel", "commandLine", "ioPriority", "scheduler", "execCPUAffinity"}));
   Process p;
   SPECTRUM_TRY(optional_field(j, path, "terminal", [&](const json& v, const std::string& f) -> Result<void> {
     p.terminal = SPECTRUM_TRY(boolean(v, f));
     return {};
   }));
-  SPECTRUM_TRY(optional_field(j, path, "consoleSize", [&](const json& v, const std::string& f) -> Result<void> {
-    return check_object(v, f, {"height", "width"});
-  }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "consoleSize", [&](const json& v, const std::string& f) -> Result<void> {
+        return check_object(v, f, {"height", "width"});
+      }));
   if (!j.contains("args") || j["args"].is_null()) {
     if (require_args) return error(join(path, "args"), "missing (the program to run)");
   } else {
@@ -291,7 +344,8 @@ Result<Process> Decoder::process(const json& j, const std::string& path, bool re
   SPECTRUM_TRY(optional_field(j, path, "env", [&](const json& v, const std::string& f) -> Result<void> {
     p.env = SPECTRUM_TRY(strings(v, f));
     for (std::size_t i = 0; i < p.env.size(); ++i)
-      if (p.env[i].find('=') == std::string::npos) return error(index(f, i), "expected KEY=VALUE, found '" + p.env[i] + "'");
+      if (p.env[i].find('=') == std::string::npos)
+        return error(index(f, i), "expected KEY=VALUE, found '" + p.env[i] + "'");
     return {};
   }));
   SPECTRUM_TRY(optional_field(j, path, "cwd", [&](const json& v, const std::string& f) -> Result<void> {
@@ -304,10 +358,11 @@ Result<Process> Decoder::process(const json& j, const std::string& path, bool re
   } else {
     p.user = SPECTRUM_TRY(user(j["user"], join(path, "user")));
   }
-  SPECTRUM_TRY(optional_field(j, path, "capabilities", [&](const json& v, const std::string& f) -> Result<void> {
-    p.capabilities = SPECTRUM_TRY(capabilities(v, f));
-    return {};
-  }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "capabilities", [&](const json& v, const std::string& f) -> Result<void> {
+        p.capabilities = SPECTRUM_TRY(capabilities(v, f));
+        return {};
+      }));
   SPECTRUM_TRY(optional_field(j, path, "rlimits", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) {
@@ -323,32 +378,40 @@ Result<Process> Decoder::process(const json& j, const std::string& path, bool re
       if (!v[i].contains("hard")) return error(join(item, "hard"), "missing");
       r.soft = SPECTRUM_TRY(unsigned_integer(v[i]["soft"], join(item, "soft")));
       r.hard = SPECTRUM_TRY(unsigned_integer(v[i]["hard"], join(item, "hard")));
-      if (r.soft > r.hard) return error(item, r.name + ": soft limit " + std::to_string(r.soft) + " is above the hard limit " + std::to_string(r.hard));
+      if (r.soft > r.hard)
+        return error(item, r.name + ": soft limit " + std::to_string(r.soft) + " is above the hard limit " +
+                               std::to_string(r.hard));
       for (const Rlimit& seen : p.rlimits)
-        if (seen.resource == r.resource) return error(join(item, "type"), "duplicate rlimit '" + r.name + "'");
+        if (seen.resource == r.resource)
+          return error(join(item, "type"), "duplicate rlimit '" + r.name + "'");
       p.rlimits.push_back(std::move(r));
     }
     return {};
   }));
-  SPECTRUM_TRY(optional_field(j, path, "noNewPrivileges", [&](const json& v, const std::string& f) -> Result<void> {
-    p.no_new_privileges = SPECTRUM_TRY(boolean(v, f));
-    return {};
-  }));
-  SPECTRUM_TRY(optional_field(j, path, "oomScoreAdj", [&](const json& v, const std::string& f) -> Result<void> {
-    std::int64_t adj = SPECTRUM_TRY(integer(v, f));
-    if (adj < -1000 || adj > 1000) return error(f, "must be between -1000 and 1000, found " + std::to_string(adj));
-    p.oom_score_adj = static_cast<int>(adj);
-    return {};
-  }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "noNewPrivileges", [&](const json& v, const std::string& f) -> Result<void> {
+        p.no_new_privileges = SPECTRUM_TRY(boolean(v, f));
+        return {};
+      }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "oomScoreAdj", [&](const json& v, const std::string& f) -> Result<void> {
+        std::int64_t adj = SPECTRUM_TRY(integer(v, f));
+        if (adj < -1000 || adj > 1000)
+          return error(f, "must be between -1000 and 1000, found " + std::to_string(adj));
+        p.oom_score_adj = static_cast<int>(adj);
+        return {};
+      }));
   return p;
 }
 
 Result<MountEntry> Decoder::mount(const json& j, const std::string& path) const {
-  SPECTRUM_TRY(check_object(j, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"}));
+  SPECTRUM_TRY(
+      check_object(j, path, {"destination", "type", "source", "options"}, {"uidMappings", "gidMappings"}));
   MountEntry m;
   if (!j.contains("destination")) return error(join(path, "destination"), "missing");
   m.destination = SPECTRUM_TRY(string(j["destination"], join(path, "destination")));
-  if (!m.destination.starts_with('/')) return error(join(path, "destination"), "must be an absolute path, found '" + m.destination + "'");
+  if (!m.destination.starts_with('/'))
+    return error(join(path, "destination"), "must be an absolute path, found '" + m.destination + "'");
   SPECTRUM_TRY(optional_field(j, path, "type", [&](const json& v, const std::string& f) -> Result<void> {
     m.type = SPECTRUM_TRY(string(v, f));
     return {};
@@ -384,7 +447,8 @@ Result<MountEntry> Decoder::mount(const json& j, const std::string& path) const 
   }));
   m.bind = (m.flags & MS_BIND) || m.type == "bind";
   if (m.bind) m.flags |= MS_BIND;
-  static constexpr std::string_view kTypes[] = {"proc", "sysfs", "tmpfs", "devpts", "mqueue", "cgroup", "cgroup2", "bind", "none", ""};
+  static constexpr std::string_view kTypes[] = {"proc",   "sysfs",   "tmpfs", "devpts", "mqueue",
+                                                "cgroup", "cgroup2", "bind",  "none",   ""};
   bool type_known = false;
   for (std::string_view t : kTypes) type_known |= t == m.type;
   if (!type_known && !m.bind) return error(join(path, "type"), "unsupported mount type '" + m.type + "'");
@@ -401,7 +465,8 @@ Result<Namespace> Decoder::namespace_entry(const json& j, const std::string& pat
       Namespace ns{row.kind, row.clone_flag, {}};
       SPECTRUM_TRY(optional_field(j, path, "path", [&](const json& v, const std::string& f) -> Result<void> {
         ns.path = SPECTRUM_TRY(string(v, f));
-        if (!ns.path.empty() && !ns.path.starts_with('/')) return error(f, "must be an absolute path, found '" + ns.path + "'");
+        if (!ns.path.empty() && !ns.path.starts_with('/'))
+          return error(f, "must be an absolute path, found '" + ns.path + "'");
         return {};
       }));
       return ns;
@@ -416,9 +481,11 @@ Result<std::vector<IdMapping>> Decoder::id_mappings(const json& j, const std::st
     std::string item = index(path, i);
     SPECTRUM_TRY(check_object(j[i], item, {"containerID", "hostID", "size"}));
     IdMapping m;
-    for (auto [key, field] : {std::pair{"containerID", &m.container_id}, std::pair{"hostID", &m.host_id}, std::pair{"size", &m.size}}) {
+    for (auto [key, field] : {std::pair{"containerID", &m.container_id}, std::pair{"hostID", &m.host_id},
+                              std::pair{"size", &m.size}}) {
       if (!j[i].contains(key)) return error(join(item, key), "missing");
-      *field = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(j[i][key], join(item, key), UINT32_MAX)));
+      *field =
+          static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(j[i][key], join(item, key), UINT32_MAX)));
     }
     if (m.size == 0) return error(join(item, "size"), "must not be 0");
     out.push_back(m);
@@ -431,10 +498,12 @@ Result<Device> Decoder::device(const json& j, const std::string& path) const {
   Device d;
   if (!j.contains("path")) return error(join(path, "path"), "missing");
   d.path = SPECTRUM_TRY(string(j["path"], join(path, "path")));
-  if (!d.path.starts_with("/dev/")) return error(join(path, "path"), "must be under /dev, found '" + d.path + "'");
+  if (!d.path.starts_with("/dev/"))
+    return error(join(path, "path"), "must be under /dev, found '" + d.path + "'");
   if (!j.contains("type")) return error(join(path, "type"), "missing");
   std::string type = SPECTRUM_TRY(string(j["type"], join(path, "type")));
-  if (type != "c" && type != "b" && type != "u" && type != "p") return error(join(path, "type"), "unknown device type '" + type + "'");
+  if (type != "c" && type != "b" && type != "u" && type != "p")
+    return error(join(path, "type"), "unknown device type '" + type + "'");
   d.type = type == "u" ? 'c' : type[0];
   if (d.type != 'p') {
     if (!j.contains("major")) return error(join(path, "major"), "missing");
@@ -469,25 +538,30 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
       DeviceRule rule;
       if (!v[i].contains("allow")) return error(join(item, "allow"), "missing");
       rule.allow = SPECTRUM_TRY(boolean(v[i]["allow"], join(item, "allow")));
-      SPECTRUM_TRY(optional_field(v[i], item, "type", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.type = SPECTRUM_TRY(string(t, tf));
-        if (rule.type != "a" && rule.type != "c" && rule.type != "b") return error(tf, "unknown device type '" + rule.type + "'");
-        return {};
-      }));
-      SPECTRUM_TRY(optional_field(v[i], item, "major", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.major = SPECTRUM_TRY(integer(t, tf));
-        return {};
-      }));
-      SPECTRUM_TRY(optional_field(v[i], item, "minor", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.minor = SPECTRUM_TRY(integer(t, tf));
-        return {};
-      }));
-      SPECTRUM_TRY(optional_field(v[i], item, "access", [&](const json& t, const std::string& tf) -> Result<void> {
-        rule.access = SPECTRUM_TRY(string(t, tf));
-        if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos)
-          return error(tf, "expected letters of 'rwm', found '" + rule.access + "'");
-        return {};
-      }));
+      SPECTRUM_TRY(
+          optional_field(v[i], item, "type", [&](const json& t, const std::string& tf) -> Result<void> {
+            rule.type = SPECTRUM_TRY(string(t, tf));
+            if (rule.type != "a" && rule.type != "c" && rule.type != "b")
+              return error(tf, "unknown device type '" + rule.type + "'");
+            return {};
+          }));
+      SPECTRUM_TRY(
+          optional_field(v[i], item, "major", [&](const json& t, const std::string& tf) -> Result<void> {
+            rule.major = SPECTRUM_TRY(integer(t, tf));
+            return {};
+          }));
+      SPECTRUM_TRY(
+          optional_field(v[i], item, "minor", [&](const json& t, const std::string& tf) -> Result<void> {
+            rule.minor = SPECTRUM_TRY(integer(t, tf));
+            return {};
+          }));
+      SPECTRUM_TRY(
+          optional_field(v[i], item, "access", [&](const json& t, const std::string& tf) -> Result<void> {
+            rule.access = SPECTRUM_TRY(string(t, tf));
+            if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos)
+              return error(tf, "expected letters of 'rwm', found '" + rule.access + "'");
+            return {};
+          }));
       config.device_rules.push_back(rule);
     }
     return {};
@@ -497,7 +571,8 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
                               {"kernel", "kernelTCP", "useHierarchy", "checkBeforeUpdate"}));
     SPECTRUM_TRY(optional_field(v, f, "limit", [&](const json& x, const std::string& xf) -> Result<void> {
       std::int64_t limit = SPECTRUM_TRY(integer(x, xf));
-      if (limit == 0 || limit < -1) return error(xf, "must be positive or -1, found " + std::to_string(limit));
+      if (limit == 0 || limit < -1)
+        return error(xf, "must be positive or -1, found " + std::to_string(limit));
       if (limit > 0) r.memory_limit = static_cast<std::uint64_t>(limit);
       return {};
     }));
@@ -506,18 +581,21 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
       return {};
     }));
     // Soft hints without a limit: accepted only at their neutral values.
-    SPECTRUM_TRY(optional_field(v, f, "reservation", [&](const json& x, const std::string& xf) -> Result<void> {
-      if (SPECTRUM_TRY(integer(x, xf)) > 0) return error(xf, "not supported by spectrum");
-      return {};
-    }));
-    SPECTRUM_TRY(optional_field(v, f, "disableOOMKiller", [&](const json& x, const std::string& xf) -> Result<void> {
-      if (SPECTRUM_TRY(boolean(x, xf))) return error(xf, "not supported by spectrum");
-      return {};
-    }));
-    SPECTRUM_TRY(optional_field(v, f, "swappiness", [&](const json& x, const std::string& xf) -> Result<void> {
-      (void)SPECTRUM_TRY(unsigned_integer(x, xf));
-      return error(xf, "not supported by spectrum");
-    }));
+    SPECTRUM_TRY(
+        optional_field(v, f, "reservation", [&](const json& x, const std::string& xf) -> Result<void> {
+          if (SPECTRUM_TRY(integer(x, xf)) > 0) return error(xf, "not supported by spectrum");
+          return {};
+        }));
+    SPECTRUM_TRY(
+        optional_field(v, f, "disableOOMKiller", [&](const json& x, const std::string& xf) -> Result<void> {
+          if (SPECTRUM_TRY(boolean(x, xf))) return error(xf, "not supported by spectrum");
+          return {};
+        }));
+    SPECTRUM_TRY(
+        optional_field(v, f, "swappiness", [&](const json& x, const std::string& xf) -> Result<void> {
+          (void)SPECTRUM_TRY(unsigned_integer(x, xf));
+          return error(xf, "not supported by spectrum");
+        }));
     return {};
   }));
   SPECTRUM_TRY(optional_field(j, path, "cpu", [&](const json& v, const std::string& f) -> Result<void> {
@@ -569,7 +647,8 @@ Result<std::vector<Hook>> Decoder::hooks(const json& j, const std::string& path)
     Hook h;
     if (!j[i].contains("path")) return error(join(item, "path"), "missing");
     h.path = SPECTRUM_TRY(string(j[i]["path"], join(item, "path")));
-    if (!h.path.starts_with('/')) return error(join(item, "path"), "must be an absolute path, found '" + h.path + "'");
+    if (!h.path.starts_with('/'))
+      return error(join(item, "path"), "must be an absolute path, found '" + h.path + "'");
     SPECTRUM_TRY(optional_field(j[i], item, "args", [&](const json& v, const std::string& f) -> Result<void> {
       h.args = SPECTRUM_TRY(strings(v, f));
       return {};
@@ -578,12 +657,13 @@ Result<std::vector<Hook>> Decoder::hooks(const json& j, const std::string& path)
       h.env = SPECTRUM_TRY(strings(v, f));
       return {};
     }));
-    SPECTRUM_TRY(optional_field(j[i], item, "timeout", [&](const json& v, const std::string& f) -> Result<void> {
-      std::int64_t t = SPECTRUM_TRY(integer(v, f));
-      if (t <= 0) return error(f, "must be positive, found " + std::to_string(t));
-      h.timeout_seconds = static_cast<int>(t);
-      return {};
-    }));
+    SPECTRUM_TRY(
+        optional_field(j[i], item, "timeout", [&](const json& v, const std::string& f) -> Result<void> {
+          std::int64_t t = SPECTRUM_TRY(integer(v, f));
+          if (t <= 0) return error(f, "must be positive, found " + std::to_string(t));
+          h.timeout_seconds = static_cast<int>(t);
+          return {};
+        }));
     if (h.args.empty()) h.args.push_back(h.path);
     out.push_back(std::move(h));
   }
@@ -591,40 +671,45 @@ Result<std::vector<Hook>> Decoder::hooks(const json& j, const std::string& path)
 }
 
 Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
-  SPECTRUM_TRY(check_object(j, path, {"defaultAction", "defaultErrnoRet", "architectures", "flags", "syscalls"},
+  SPECTRUM_TRY(check_object(j, path,
+                            {"defaultAction", "defaultErrnoRet", "architectures", "flags", "syscalls"},
                             {"listenerPath", "listenerMetadata"}));
   Seccomp s;
   s.canonical_json = j.dump();
-  auto action = [&](const json& v, const std::string& f, std::optional<std::uint32_t> errno_ret) -> Result<std::uint32_t> {
+  auto action = [&](const json& v, const std::string& f,
+                    std::optional<std::uint32_t> errno_ret) -> Result<std::uint32_t> {
     std::string name = SPECTRUM_TRY(string(v, f));
     for (const SeccompActionRow& row : kSeccompActions)
       if (name == row.name) {
-        if (row.takes_errno) return (row.action & ~0xffffu) | (errno_ret.value_or(1) & 0xffffu);  // EPERM by default
+        if (row.takes_errno)
+          return (row.action & ~0xffffu) | (errno_ret.value_or(1) & 0xffffu);  // EPERM by default
         return row.action;
       }
     if (name == "SCMP_ACT_NOTIFY") return error(f, "action 'SCMP_ACT_NOTIFY' is not supported by spectrum");
     return error(f, "unknown seccomp action '" + name + "'");
   };
   std::optional<std::uint32_t> default_errno;
-  SPECTRUM_TRY(optional_field(j, path, "defaultErrnoRet", [&](const json& v, const std::string& f) -> Result<void> {
-    default_errno = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, f, 4095)));
-    return {};
-  }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "defaultErrnoRet", [&](const json& v, const std::string& f) -> Result<void> {
+        default_errno = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(v, f, 4095)));
+        return {};
+      }));
   if (!j.contains("defaultAction")) return error(join(path, "defaultAction"), "missing");
   s.default_action = SPECTRUM_TRY(action(j["defaultAction"], join(path, "defaultAction"), default_errno));
-  SPECTRUM_TRY(optional_field(j, path, "architectures", [&](const json& v, const std::string& f) -> Result<void> {
-    auto names = SPECTRUM_TRY(strings(v, f));
-    for (std::size_t i = 0; i < names.size(); ++i) {
-      bool found = false;
-      for (const SeccompArchRow& row : kSeccompArches)
-        if (names[i] == row.name) {
-          s.architectures.push_back(row.arch);
-          found = true;
+  SPECTRUM_TRY(
+      optional_field(j, path, "architectures", [&](const json& v, const std::string& f) -> Result<void> {
+        auto names = SPECTRUM_TRY(strings(v, f));
+        for (std::size_t i = 0; i < names.size(); ++i) {
+          bool found = false;
+          for (const SeccompArchRow& row : kSeccompArches)
+            if (names[i] == row.name) {
+              s.architectures.push_back(row.arch);
+              found = true;
+            }
+          if (!found) return error(index(f, i), "unknown architecture '" + names[i] + "'");
         }
-      if (!found) return error(index(f, i), "unknown architecture '" + names[i] + "'");
-    }
-    return {};
-  }));
+        return {};
+      }));
   SPECTRUM_TRY(optional_field(j, path, "flags", [&](const json& v, const std::string& f) -> Result<void> {
     s.flags = SPECTRUM_TRY(strings(v, f));
     for (std::size_t i = 0; i < s.flags.size(); ++i) {
@@ -638,45 +723,50 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) {
       std::string item = index(f, i);
-      SPECTRUM_TRY(check_object(v[i], item, {"names", "action", "errnoRet", "args", "comment", "includes", "excludes"}));
+      SPECTRUM_TRY(check_object(v[i], item,
+                                {"names", "action", "errnoRet", "args", "comment", "includes", "excludes"}));
       SeccompRule rule;
       if (!v[i].contains("names")) return error(join(item, "names"), "missing");
       rule.names = SPECTRUM_TRY(strings(v[i]["names"], join(item, "names")));
       std::optional<std::uint32_t> errno_ret;
-      SPECTRUM_TRY(optional_field(v[i], item, "errnoRet", [&](const json& x, const std::string& xf) -> Result<void> {
-        errno_ret = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(x, xf, 4095)));
-        return {};
-      }));
+      SPECTRUM_TRY(
+          optional_field(v[i], item, "errnoRet", [&](const json& x, const std::string& xf) -> Result<void> {
+            errno_ret = static_cast<std::uint32_t>(SPECTRUM_TRY(unsigned_integer(x, xf, 4095)));
+            return {};
+          }));
       if (!v[i].contains("action")) return error(join(item, "action"), "missing");
       rule.action = SPECTRUM_TRY(action(v[i]["action"], join(item, "action"), errno_ret));
       for (const char* unsupported : {"includes", "excludes"})
         if (v[i].contains(unsupported) && !v[i][unsupported].empty())
           return error(join(item, unsupported), "not supported by spectrum (docker profile syntax, not OCI)");
-      SPECTRUM_TRY(optional_field(v[i], item, "args", [&](const json& args, const std::string& af) -> Result<void> {
-        if (!args.is_array()) return error(af, "expected an array");
-        for (std::size_t k = 0; k < args.size(); ++k) {
-          std::string arg_path = index(af, k);
-          SPECTRUM_TRY(check_object(args[k], arg_path, {"index", "value", "valueTwo", "op"}));
-          SeccompArg arg;
-          if (!args[k].contains("index")) return error(join(arg_path, "index"), "missing");
-          arg.index = static_cast<unsigned>(SPECTRUM_TRY(unsigned_integer(args[k]["index"], join(arg_path, "index"), 5)));
-          if (!args[k].contains("value")) return error(join(arg_path, "value"), "missing");
-          arg.value = SPECTRUM_TRY(unsigned_integer(args[k]["value"], join(arg_path, "value")));
-          if (args[k].contains("valueTwo"))
-            arg.value_two = SPECTRUM_TRY(unsigned_integer(args[k]["valueTwo"], join(arg_path, "valueTwo")));
-          if (!args[k].contains("op")) return error(join(arg_path, "op"), "missing");
-          std::string op = SPECTRUM_TRY(string(args[k]["op"], join(arg_path, "op")));
-          bool found = false;
-          for (const SeccompOpRow& row : kSeccompOps)
-            if (op == row.name) {
-              arg.op = row.op;
-              found = true;
+      SPECTRUM_TRY(
+          optional_field(v[i], item, "args", [&](const json& args, const std::string& af) -> Result<void> {
+            if (!args.is_array()) return error(af, "expected an array");
+            for (std::size_t k = 0; k < args.size(); ++k) {
+              std::string arg_path = index(af, k);
+              SPECTRUM_TRY(check_object(args[k], arg_path, {"index", "value", "valueTwo", "op"}));
+              SeccompArg arg;
+              if (!args[k].contains("index")) return error(join(arg_path, "index"), "missing");
+              arg.index = static_cast<unsigned>(
+                  SPECTRUM_TRY(unsigned_integer(args[k]["index"], join(arg_path, "index"), 5)));
+              if (!args[k].contains("value")) return error(join(arg_path, "value"), "missing");
+              arg.value = SPECTRUM_TRY(unsigned_integer(args[k]["value"], join(arg_path, "value")));
+              if (args[k].contains("valueTwo"))
+                arg.value_two =
+                    SPECTRUM_TRY(unsigned_integer(args[k]["valueTwo"], join(arg_path, "valueTwo")));
+              if (!args[k].contains("op")) return error(join(arg_path, "op"), "missing");
+              std::string op = SPECTRUM_TRY(string(args[k]["op"], join(arg_path, "op")));
+              bool found = false;
+              for (const SeccompOpRow& row : kSeccompOps)
+                if (op == row.name) {
+                  arg.op = row.op;
+                  found = true;
+                }
+              if (!found) return error(join(arg_path, "op"), "unknown comparison '" + op + "'");
+              rule.args.push_back(arg);
             }
-          if (!found) return error(join(arg_path, "op"), "unknown comparison '" + op + "'");
-          rule.args.push_back(arg);
-        }
-        return {};
-      }));
+            return {};
+          }));
       s.rules.push_back(std::move(rule));
     }
     return {};
@@ -685,40 +775,47 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
 }
 
 Result<void> Decoder::linux_section(const json& j, const std::string& path, Config& c) const {
-  SPECTRUM_TRY(check_object(j, path,
-                            {"namespaces", "uidMappings", "gidMappings", "devices", "cgroupsPath", "resources", "seccomp",
-                             "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "mountLabel"},
-                            {"timeOffsets", "intelRdt", "personality", "memoryPolicy"}));
-  SPECTRUM_TRY(optional_field(j, path, "namespaces", [&](const json& v, const std::string& f) -> Result<void> {
-    if (!v.is_array()) return error(f, "expected an array");
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      Namespace ns = SPECTRUM_TRY(namespace_entry(v[i], index(f, i)));
-      if (c.find_namespace(ns.kind))
-        return error(join(index(f, i), "type"), "namespace '" + std::string(namespace_type_name(ns.kind)) + "' given twice");
-      c.namespaces.push_back(std::move(ns));
-    }
-    return {};
-  }));
-  SPECTRUM_TRY(optional_field(j, path, "uidMappings", [&](const json& v, const std::string& f) -> Result<void> {
-    c.uid_mappings = SPECTRUM_TRY(id_mappings(v, f));
-    return {};
-  }));
-  SPECTRUM_TRY(optional_field(j, path, "gidMappings", [&](const json& v, const std::string& f) -> Result<void> {
-    c.gid_mappings = SPECTRUM_TRY(id_mappings(v, f));
-    return {};
-  }));
+  SPECTRUM_TRY(
+      check_object(j, path,
+                   {"namespaces", "uidMappings", "gidMappings", "devices", "cgroupsPath", "resources",
+                    "seccomp", "maskedPaths", "readonlyPaths", "sysctl", "rootfsPropagation", "mountLabel"},
+                   {"timeOffsets", "intelRdt", "personality", "memoryPolicy"}));
+  SPECTRUM_TRY(
+      optional_field(j, path, "namespaces", [&](const json& v, const std::string& f) -> Result<void> {
+        if (!v.is_array()) return error(f, "expected an array");
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          Namespace ns = SPECTRUM_TRY(namespace_entry(v[i], index(f, i)));
+          if (c.find_namespace(ns.kind))
+            return error(join(index(f, i), "type"),
+                         "namespace '" + std::string(namespace_type_name(ns.kind)) + "' given twice");
+          c.namespaces.push_back(std::move(ns));
+        }
+        return {};
+      }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "uidMappings", [&](const json& v, const std::string& f) -> Result<void> {
+        c.uid_mappings = SPECTRUM_TRY(id_mappings(v, f));
+        return {};
+      }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "gidMappings", [&](const json& v, const std::string& f) -> Result<void> {
+        c.gid_mappings = SPECTRUM_TRY(id_mappings(v, f));
+        return {};
+      }));
   SPECTRUM_TRY(optional_field(j, path, "devices", [&](const json& v, const std::string& f) -> Result<void> {
     if (!v.is_array()) return error(f, "expected an array");
     for (std::size_t i = 0; i < v.size(); ++i) c.devices.push_back(SPECTRUM_TRY(device(v[i], index(f, i))));
     return {};
   }));
-  SPECTRUM_TRY(optional_field(j, path, "cgroupsPath", [&](const json& v, const std::string& f) -> Result<void> {
-    c.cgroups_path = SPECTRUM_TRY(string(v, f));
-    if (c.cgroups_path.find("..") != std::string::npos) return error(f, "must not contain '..'");
-    if (c.cgroups_path.find(':') != std::string::npos)
-      return error(f, "systemd slice syntax '" + c.cgroups_path + "' is not supported by spectrum (no systemd)");
-    return {};
-  }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "cgroupsPath", [&](const json& v, const std::string& f) -> Result<void> {
+        c.cgroups_path = SPECTRUM_TRY(string(v, f));
+        if (c.cgroups_path.find("..") != std::string::npos) return error(f, "must not contain '..'");
+        if (c.cgroups_path.find(':') != std::string::npos)
+          return error(
+              f, "systemd slice syntax '" + c.cgroups_path + "' is not supported by spectrum (no systemd)");
+        return {};
+      }));
   SPECTRUM_TRY(optional_field(j, path, "resources", [&](const json& v, const std::string& f) -> Result<void> {
     return resources(v, f, c);
   }));
@@ -726,11 +823,13 @@ Result<void> Decoder::linux_section(const json& j, const std::string& path, Conf
     c.seccomp = SPECTRUM_TRY(seccomp(v, f));
     return {};
   }));
-  for (auto [key, out] : {std::pair{"maskedPaths", &c.masked_paths}, std::pair{"readonlyPaths", &c.readonly_paths}}) {
+  for (auto [key, out] :
+       {std::pair{"maskedPaths", &c.masked_paths}, std::pair{"readonlyPaths", &c.readonly_paths}}) {
     SPECTRUM_TRY(optional_field(j, path, key, [&](const json& v, const std::string& f) -> Result<void> {
       *out = SPECTRUM_TRY(strings(v, f));
       for (std::size_t i = 0; i < out->size(); ++i)
-        if (!(*out)[i].starts_with('/')) return error(index(f, i), "must be an absolute path, found '" + (*out)[i] + "'");
+        if (!(*out)[i].starts_with('/'))
+          return error(index(f, i), "must be an absolute path, found '" + (*out)[i] + "'");
       return {};
     }));
   }
@@ -744,19 +843,21 @@ Result<void> Decoder::linux_section(const json& j, const std::string& path, Conf
     }
     return {};
   }));
-  SPECTRUM_TRY(optional_field(j, path, "rootfsPropagation", [&](const json& v, const std::string& f) -> Result<void> {
-    std::string p = SPECTRUM_TRY(string(v, f));
-    for (const MountOptionRow& row : kMountOptions)
-      if (row.propagation && p == row.name) {
-        c.rootfs_propagation = row.propagation;
+  SPECTRUM_TRY(
+      optional_field(j, path, "rootfsPropagation", [&](const json& v, const std::string& f) -> Result<void> {
+        std::string p = SPECTRUM_TRY(string(v, f));
+        for (const MountOptionRow& row : kMountOptions)
+          if (row.propagation && p == row.name) {
+            c.rootfs_propagation = row.propagation;
+            return {};
+          }
+        return error(f, "unknown propagation '" + p + "'");
+      }));
+  SPECTRUM_TRY(
+      optional_field(j, path, "mountLabel", [&](const json& v, const std::string& f) -> Result<void> {
+        if (!SPECTRUM_TRY(string(v, f)).empty()) return error(f, "not supported by spectrum (no SELinux)");
         return {};
-      }
-    return error(f, "unknown propagation '" + p + "'");
-  }));
-  SPECTRUM_TRY(optional_field(j, path, "mountLabel", [&](const json& v, const std::string& f) -> Result<void> {
-    if (!SPECTRUM_TRY(string(v, f)).empty()) return error(f, "not supported by spectrum (no SELinux)");
-    return {};
-  }));
+      }));
   // Cross-field checks.
   const Namespace* user_ns = c.find_namespace(NamespaceKind::user);
   if (user_ns && user_ns->path.empty() && (c.uid_mappings.empty() || c.gid_mappings.empty()))
@@ -768,7 +869,8 @@ Result<void> Decoder::linux_section(const json& j, const std::string& path, Conf
       if (key.starts_with("net.") && !c.has_new_namespace(NamespaceKind::network))
         return error(join(join(path, "sysctl"), key), "needs a new network namespace");
       if ((key.starts_with("kernel.msg") || key.starts_with("kernel.sem") || key.starts_with("kernel.shm") ||
-           key.starts_with("fs.mqueue.")) && !c.has_new_namespace(NamespaceKind::ipc))
+           key.starts_with("fs.mqueue.")) &&
+          !c.has_new_namespace(NamespaceKind::ipc))
         return error(join(join(path, "sysctl"), key), "needs a new ipc namespace");
       if (!key.starts_with("net.") && !key.starts_with("kernel.") && !key.starts_with("fs.mqueue."))
         return error(join(join(path, "sysctl"), key), "not namespaced: refused (it would change the host)");
@@ -828,12 +930,15 @@ const Namespace* Config::find_namespace(NamespaceKind kind) const {
 
 Result<Config> decode_config(const nlohmann::json& doc, const std::string& bundle, std::string_view source) {
   Decoder d(source);
-  SPECTRUM_TRY(d.check_object(doc, "", {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "linux", "hooks", "annotations"},
-                              {"solaris", "windows", "vm", "zos"}));
+  SPECTRUM_TRY(d.check_object(
+      doc, "",
+      {"ociVersion", "process", "root", "hostname", "domainname", "mounts", "linux", "hooks", "annotations"},
+      {"solaris", "windows", "vm", "zos"}));
   Config c;
   if (!doc.contains("ociVersion")) return d.error("ociVersion", "missing");
   c.oci_version = SPECTRUM_TRY(d.string(doc["ociVersion"], "ociVersion"));
-  if (!c.oci_version.starts_with("1.")) return d.error("ociVersion", "unsupported version '" + c.oci_version + "' (spectrum speaks 1.x)");
+  if (!c.oci_version.starts_with("1."))
+    return d.error("ociVersion", "unsupported version '" + c.oci_version + "' (spectrum speaks 1.x)");
   if (!doc.contains("process")) return d.error("process", "missing");
   c.process = SPECTRUM_TRY(d.process(doc["process"], "process", true));
   if (!doc.contains("root")) return d.error("root", "missing");
@@ -842,43 +947,55 @@ Result<Config> decode_config(const nlohmann::json& doc, const std::string& bundl
   c.root_path = SPECTRUM_TRY(d.string(doc["root"]["path"], "root.path"));
   if (c.root_path.empty()) return d.error("root.path", "empty");
   if (!c.root_path.starts_with('/')) c.root_path = bundle + "/" + c.root_path;
-  SPECTRUM_TRY(d.optional_field(doc["root"], "root", "readonly", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    c.root_readonly = SPECTRUM_TRY(d.boolean(v, f));
-    return {};
-  }));
+  SPECTRUM_TRY(d.optional_field(doc["root"], "root", "readonly",
+                                [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+                                  c.root_readonly = SPECTRUM_TRY(d.boolean(v, f));
+                                  return {};
+                                }));
   for (auto [key, out] : {std::pair{"hostname", &c.hostname}, std::pair{"domainname", &c.domainname}})
-    SPECTRUM_TRY(d.optional_field(doc, "", key, [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-      *out = SPECTRUM_TRY(d.string(v, f));
-      if (out->size() > 64) return d.error(f, "longer than 64 bytes");
-      return {};
-    }));
-  SPECTRUM_TRY(d.optional_field(doc, "", "mounts", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    if (!v.is_array()) return d.error(f, "expected an array");
-    for (std::size_t i = 0; i < v.size(); ++i) c.mounts.push_back(SPECTRUM_TRY(d.mount(v[i], Decoder::index(f, i))));
-    return {};
-  }));
-  SPECTRUM_TRY(d.optional_field(doc, "", "linux", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    return d.linux_section(v, f, c);
-  }));
-  if (!c.hostname.empty() && !c.has_new_namespace(NamespaceKind::uts))
-    return d.error("hostname", "setting the hostname needs a new uts namespace");
-  SPECTRUM_TRY(d.optional_field(doc, "", "hooks", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    SPECTRUM_TRY(d.check_object(v, f, {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}));
-    for (auto [key, out] : {std::pair{"prestart", &c.hooks.prestart}, std::pair{"createRuntime", &c.hooks.create_runtime},
-                            std::pair{"createContainer", &c.hooks.create_container},
-                            std::pair{"startContainer", &c.hooks.start_container}, std::pair{"poststart", &c.hooks.poststart},
-                            std::pair{"poststop", &c.hooks.poststop}})
-      SPECTRUM_TRY(d.optional_field(v, f, key, [&](const nlohmann::json& h, const std::string& hf) -> Result<void> {
-        *out = SPECTRUM_TRY(d.hooks(h, hf));
+    SPECTRUM_TRY(
+        d.optional_field(doc, "", key, [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+          *out = SPECTRUM_TRY(d.string(v, f));
+          if (out->size() > 64) return d.error(f, "longer than 64 bytes");
+          return {};
+        }));
+  SPECTRUM_TRY(
+      d.optional_field(doc, "", "mounts", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+        if (!v.is_array()) return d.error(f, "expected an array");
+        for (std::size_t i = 0; i < v.size(); ++i)
+          c.mounts.push_back(SPECTRUM_TRY(d.mount(v[i], Decoder::index(f, i))));
         return {};
       }));
-    return {};
-  }));
-  SPECTRUM_TRY(d.optional_field(doc, "", "annotations", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
-    if (!v.is_object()) return d.error(f, "expected an object");
-    for (auto it = v.begin(); it != v.end(); ++it) c.annotations[it.key()] = SPECTRUM_TRY(d.string(*it, Decoder::join(f, it.key())));
-    return {};
-  }));
+  SPECTRUM_TRY(
+      d.optional_field(doc, "", "linux", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+        return d.linux_section(v, f, c);
+      }));
+  if (!c.hostname.empty() && !c.has_new_namespace(NamespaceKind::uts))
+    return d.error("hostname", "setting the hostname needs a new uts namespace");
+  SPECTRUM_TRY(
+      d.optional_field(doc, "", "hooks", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+        SPECTRUM_TRY(d.check_object(
+            v, f,
+            {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}));
+        for (auto [key, out] :
+             {std::pair{"prestart", &c.hooks.prestart}, std::pair{"createRuntime", &c.hooks.create_runtime},
+              std::pair{"createContainer", &c.hooks.create_container},
+              std::pair{"startContainer", &c.hooks.start_container},
+              std::pair{"poststart", &c.hooks.poststart}, std::pair{"poststop", &c.hooks.poststop}})
+          SPECTRUM_TRY(d.optional_field(v, f, key,
+                                        [&](const nlohmann::json& h, const std::string& hf) -> Result<void> {
+                                          *out = SPECTRUM_TRY(d.hooks(h, hf));
+                                          return {};
+                                        }));
+        return {};
+      }));
+  SPECTRUM_TRY(d.optional_field(
+      doc, "", "annotations", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
+        if (!v.is_object()) return d.error(f, "expected an object");
+        for (auto it = v.begin(); it != v.end(); ++it)
+          c.annotations[it.key()] = SPECTRUM_TRY(d.string(*it, Decoder::join(f, it.key())));
+        return {};
+      }));
   return c;
 }
 
@@ -918,7 +1035,8 @@ Result<CgroupResources> parse_resources(std::string_view text, std::string_view 
   nlohmann::json doc = SPECTRUM_TRY(parse_json(text, source));
   Config config;
   SPECTRUM_TRY(Decoder(source).resources(doc, "", config));
-  if (!config.device_rules.empty()) return fail(std::string(source) + ": devices: cannot be changed by update");
+  if (!config.device_rules.empty())
+    return fail(std::string(source) + ": devices: cannot be changed by update");
   return config.resources;
 }
 

@@ -6,11 +6,10 @@
 
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "core/cgroup.h"
 #include "core/error.h"
@@ -150,7 +149,8 @@ struct Config {
 
 // Decodes config.json text. `bundle` resolves a relative root.path; `source` names the file in
 // errors ("config.json"). Errors carry runc's exit code 1 through the caller.
-Result<Config> parse_config(std::string_view text, const std::string& bundle, std::string_view source = "config.json");
+Result<Config> parse_config(std::string_view text, const std::string& bundle,
+                            std::string_view source = "config.json");
 Result<Config> decode_config(const nlohmann::json& doc, const std::string& bundle, std::string_view source);
 // A process.json of `exec --process`.
 Result<Process> parse_process(std::string_view text, std::string_view source = "process.json");
@@ -162,10 +162,10 @@ Result<CgroupResources> parse_resources(std::string_view text, std::string_view 
 
 // Table lookups shared with the runtime and the `features` verb.
 std::optional<int> capability_number(std::string_view name);  // "CAP_SYS_ADMIN" -> 21
-const std::vector<std::string>& capability_names();          // index = number
+const std::vector<std::string>& capability_names();           // index = number
 std::optional<int> rlimit_number(std::string_view name);
-std::string_view namespace_type_name(NamespaceKind kind);       // "network"
-std::string_view namespace_proc_name(NamespaceKind kind);       // "net" (/proc/PID/ns/net)
+std::string_view namespace_type_name(NamespaceKind kind);  // "network"
+std::string_view namespace_proc_name(NamespaceKind kind);  // "net" (/proc/PID/ns/net)
 const std::vector<std::string>& supported_mount_options();
 
 }  // namespace spectrum::container

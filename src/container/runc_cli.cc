@@ -1,45 +1,46 @@
 // The runc-compatible command line: global flags, then one verb with its own flags. Each verb is a
 // function over parsed options; errors are printed as one line (and logged as JSON for containerd's
 // shim when --log-format json) and exit with runc's status 1.
-#include "container/try.h"
 #include "container/runc_cli.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
-#include <fcntl.h>
 #include <functional>
-#include <poll.h>
-#include <string>
-#include <sys/prctl.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <thread>
-#include <unistd.h>
-#include <vector>
-
 #include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "container/cgroup_update.h"
 #include "container/default_config.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
 #include "container/state.h"
+#include "container/try.h"
 #include "core/fd.h"
 #include "core/parse.h"
 
 namespace spectrum::container {
 
 bool is_runc_verb(const char* word) {
-  static const char* const verbs[] = {"create", "start", "state", "kill", "delete", "exec", "ps",
-                                      "features", "spec", "pause", "resume", "list", "update", "events"};
+  static const char* const verbs[] = {"create",   "start", "state", "kill",   "delete", "exec",   "ps",
+                                      "features", "spec",  "pause", "resume", "list",   "update", "events"};
   for (const char* verb : verbs)
     if (std::strcmp(word, verb) == 0) return true;
   return false;
 }
 bool is_runc_global_flag(const char* word) {
-  static const char* const flags[] = {"--root", "--log", "--log-format", "--systemd-cgroup", "--debug", "--rootless", "--criu"};
+  static const char* const flags[] = {"--root",  "--log",      "--log-format", "--systemd-cgroup",
+                                      "--debug", "--rootless", "--criu"};
   for (const char* flag : flags) {
     std::size_t n = std::strlen(flag);
     if (std::strncmp(word, flag, n) == 0 && (word[n] == 0 || word[n] == '=')) return true;
@@ -169,14 +170,17 @@ Result<int> parse_signal(const std::string& text) {
 }
 
 std::string state_json_for_hooks(const ContainerState& s, std::string_view status) {
-  nlohmann::json j = {{"ociVersion", "1.1.0"}, {"id", s.id}, {"status", status}, {"pid", s.pid}, {"bundle", s.bundle}};
+  nlohmann::json j = {
+      {"ociVersion", "1.1.0"}, {"id", s.id}, {"status", status}, {"pid", s.pid}, {"bundle", s.bundle}};
   if (!s.annotations.empty()) j["annotations"] = s.annotations;
   return j.dump();
 }
 
 Result<Config> load_bundle_config(const std::string& bundle) {
   auto text = read_file(bundle + "/config.json");
-  if (!text) return fail("config.json: cannot read " + bundle + "/config.json: " + std::strerror(text.error().sys_errno()));
+  if (!text)
+    return fail("config.json: cannot read " + bundle +
+                "/config.json: " + std::strerror(text.error().sys_errno()));
   return parse_config(*text, bundle);
 }
 
@@ -209,10 +213,11 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   StateStore store(g.root);
   SPECTRUM_TRY(StateStore::check_id(r.id));
   char real_bundle[PATH_MAX];
-  if (!::realpath((r.bundle.empty() ? "." : r.bundle).c_str(), real_bundle)) return fail_errno("--bundle " + r.bundle);
+  if (!::realpath((r.bundle.empty() ? "." : r.bundle).c_str(), real_bundle))
+    return fail_errno("--bundle " + r.bundle);
   std::string bundle = real_bundle;
   Config config = SPECTRUM_TRY(load_bundle_config(bundle));
-  struct stat st{};
+  struct stat st {};
   if (::stat(config.root_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return fail("config.json: root.path: " + config.root_path + " is not a directory");
   SPECTRUM_TRY(store.reserve(r.id));
@@ -222,12 +227,14 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   state.created = now_rfc3339();
   state.annotations = config.annotations;
   for (const Hook& h : config.hooks.poststop)
-    state.poststop.push_back({{"path", h.path}, {"args", h.args}, {"env", h.env}, {"timeout", h.timeout_seconds.value_or(0)}});
+    state.poststop.push_back(
+        {{"path", h.path}, {"args", h.args}, {"env", h.env}, {"timeout", h.timeout_seconds.value_or(0)}});
   auto undo = [&](Error e) -> std::unexpected<Error> {
     (void)store.remove(r.id);
     return std::unexpected(std::move(e));
   };
-  if (r.with_fifo && ::mkfifo(store.fifo_of(r.id).c_str(), 0600) != 0) return undo(Error::from_errno("exec fifo"));
+  if (r.with_fifo && ::mkfifo(store.fifo_of(r.id).c_str(), 0600) != 0)
+    return undo(Error::from_errno("exec fifo"));
   LaunchOptions options;
   options.exec_fifo = r.with_fifo ? store.fifo_of(r.id) : "";
   options.console_socket = absolute(r.console_socket);
@@ -258,7 +265,8 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   };
   if (auto saved = store.save(state); !saved) return cleanup_launched(saved.error());
   if (!r.pid_file.empty())
-    if (auto w = write_new_file(absolute(r.pid_file), std::to_string(launched->pid)); !w) return cleanup_launched(w.error().wrap("--pid-file"));
+    if (auto w = write_new_file(absolute(r.pid_file), std::to_string(launched->pid)); !w)
+      return cleanup_launched(w.error().wrap("--pid-file"));
   config_out = std::move(config);
   return state;
 }
@@ -274,7 +282,8 @@ Result<void> run_poststart(const ContainerState& state) {
 Result<void> start_container(const StateStore& store, const std::string& id) {
   ContainerState state = SPECTRUM_TRY(store.load(id));
   Status status = store.status_of(state);
-  if (status != Status::created) return fail("cannot start a container that is " + std::string(to_string(status)));
+  if (status != Status::created)
+    return fail("cannot start a container that is " + std::string(to_string(status)));
   UniqueFd fifo(::open(store.fifo_of(id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return fail_errno("open the exec fifo");
   // Opening the read end lets the init's open for writing complete; its byte says it got it.
@@ -288,7 +297,8 @@ Result<void> start_container(const StateStore& store, const std::string& id) {
       if (n == 1) break;
       if (n < 0 && errno == EAGAIN) continue;
     }
-    if (process_start_time(state.pid) != state.pid_start_time) return fail("the container init is gone; it cannot start");
+    if (process_start_time(state.pid) != state.pid_start_time)
+      return fail("the container init is gone; it cannot start");
   }
   ::unlink(store.fifo_of(id).c_str());
   SPECTRUM_TRY(run_poststart(state));
@@ -444,8 +454,11 @@ Result<int> verb_list(const Globals& g, Args& args) {
     auto state = store.load(id);
     if (!state) continue;
     nlohmann::json s = store.oci_state(*state);
-    if (json) all.push_back(s);
-    else std::printf("%s\t%d\t%s\t%s\n", id.c_str(), s["pid"].get<int>(), s["status"].get<std::string>().c_str(), state->bundle.c_str());
+    if (json)
+      all.push_back(s);
+    else
+      std::printf("%s\t%d\t%s\t%s\n", id.c_str(), s["pid"].get<int>(), s["status"].get<std::string>().c_str(),
+                  state->bundle.c_str());
   }
   if (json) std::puts(all.dump().c_str());
   return 0;
@@ -456,7 +469,8 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   StateStore store(g.root);
   ContainerState state = SPECTRUM_TRY(store.load(id));
   Status status = store.status_of(state);
-  if (status != Status::running && status != Status::created) return fail("cannot exec in a " + std::string(to_string(status)) + " container");
+  if (status != Status::running && status != Status::created)
+    return fail("cannot exec in a " + std::string(to_string(status)) + " container");
   Config config = SPECTRUM_TRY(load_bundle_config(state.bundle));
   ExecRequest request;
   request.init_pid = state.pid;
@@ -518,7 +532,8 @@ Result<int> verb_update(const Globals& g, Args& args) {
     char* end = nullptr;
     errno = 0;
     long long value = std::strtoll(text.c_str(), &end, 10);
-    if (errno != 0 || end == text.c_str() || *end != 0) return fail(std::string("--") + flag + ": not a number: '" + text + "'");
+    if (errno != 0 || end == text.c_str() || *end != 0)
+      return fail(std::string("--") + flag + ": not a number: '" + text + "'");
     field = value;
     return {};
   };
@@ -537,7 +552,8 @@ Result<int> verb_update(const Globals& g, Args& args) {
   if (quota) {
     if (*quota == 0 || *quota < -1) return fail("--cpu-quota: must be positive or -1");
     // -1 lifts the limit: the quota is left out and apply() writes "max" (v2) or -1 (v1).
-    resources.cpu_quota_us = *quota > 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*quota)) : std::nullopt;
+    resources.cpu_quota_us =
+        *quota > 0 ? std::optional<std::uint64_t>(static_cast<std::uint64_t>(*quota)) : std::nullopt;
     if (!period && !resources.cpu_period_us) resources.cpu_period_us = 100000;
   }
   if (period) {
@@ -549,11 +565,14 @@ Result<int> verb_update(const Globals& g, Args& args) {
     resources.cpu_shares = static_cast<std::uint64_t>(*shares);
   }
   if (pids) resources.pids_limit = *pids;
-  if (std::string cpus = args.value("cpuset-cpus"); !cpus.empty()) resources.cpuset_cpus = std::string(SPECTRUM_TRY(parse_cpuset(cpus)));
-  if (std::string mems = args.value("cpuset-mems"); !mems.empty()) resources.cpuset_mems = std::string(SPECTRUM_TRY(parse_cpuset(mems)));
-  for (const char* unsupported : {"memory-reservation", "kernel-memory", "kernel-memory-tcp", "blkio-weight", "cpu-rt-period",
-                                  "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"})
-    if (!args.value(unsupported).empty()) return fail(std::string("update: --") + unsupported + " is not supported by spectrum");
+  if (std::string cpus = args.value("cpuset-cpus"); !cpus.empty())
+    resources.cpuset_cpus = std::string(SPECTRUM_TRY(parse_cpuset(cpus)));
+  if (std::string mems = args.value("cpuset-mems"); !mems.empty())
+    resources.cpuset_mems = std::string(SPECTRUM_TRY(parse_cpuset(mems)));
+  for (const char* unsupported : {"memory-reservation", "kernel-memory", "kernel-memory-tcp", "blkio-weight",
+                                  "cpu-rt-period", "cpu-rt-runtime", "l3-cache-schema", "mem-bw-schema"})
+    if (!args.value(unsupported).empty())
+      return fail(std::string("update: --") + unsupported + " is not supported by spectrum");
   static const Result<CgroupLayout> layout = CgroupLayout::detect();
   if (!layout) return std::unexpected(layout.error());
   auto updated = update_resources(*layout, state.cgroups, resources);
@@ -601,9 +620,12 @@ Result<int> verb_features(const Globals&, Args&) {
         {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
         {"seccomp",
          {{"enabled", true},
-          {"actions", {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS", "SCMP_ACT_KILL_THREAD",
-                       "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
-          {"operators", {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
+          {"actions",
+           {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+          {"operators",
+           {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ",
+            "SCMP_CMP_NE"}},
           {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"}}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}}}},
@@ -632,13 +654,22 @@ struct VerbRow {
 
 const std::vector<VerbRow>& verb_table() {
   static const std::vector<VerbRow> table = {
-      {"create", {"bundle|b", "pid-file", "console-socket", "preserve-fds"}, {"no-pivot", "no-new-keyring"}, verb_create},
-      {"run", {"bundle|b", "pid-file", "console-socket", "preserve-fds"}, {"detach|d", "no-pivot", "no-new-keyring"}, verb_run},
+      {"create",
+       {"bundle|b", "pid-file", "console-socket", "preserve-fds"},
+       {"no-pivot", "no-new-keyring"},
+       verb_create},
+      {"run",
+       {"bundle|b", "pid-file", "console-socket", "preserve-fds"},
+       {"detach|d", "no-pivot", "no-new-keyring"},
+       verb_run},
       {"start", {}, {}, verb_start},
       {"state", {}, {}, verb_state},
       {"kill", {}, {"all|a"}, verb_kill},
       {"delete", {}, {"force|f"}, verb_delete},
-      {"exec", {"process|p", "pid-file", "console-socket", "cwd", "env|e", "user|u", "preserve-fds"}, {"detach|d", "tty|t", "no-new-privs"}, verb_exec},
+      {"exec",
+       {"process|p", "pid-file", "console-socket", "cwd", "env|e", "user|u", "preserve-fds"},
+       {"detach|d", "tty|t", "no-new-privs"},
+       verb_exec},
       {"ps", {"format|f"}, {}, verb_ps},
       {"list", {"format|f"}, {"quiet|q"}, verb_list},
       {"pause", {}, {}, [](const Globals& g, Args& a) { return verb_pause(g, a, true); }},
@@ -646,9 +677,9 @@ const std::vector<VerbRow>& verb_table() {
       {"features", {}, {}, verb_features},
       {"spec", {"bundle|b"}, {"rootless", "seccomp", "no-terminal"}, verb_spec},
       {"update",
-       {"resources|r", "memory", "memory-swap", "memory-reservation", "kernel-memory", "kernel-memory-tcp", "cpu-shares",
-        "cpu-quota", "cpu-period", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight",
-        "l3-cache-schema", "mem-bw-schema"},
+       {"resources|r", "memory", "memory-swap", "memory-reservation", "kernel-memory", "kernel-memory-tcp",
+        "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-period", "cpu-rt-runtime", "cpuset-cpus",
+        "cpuset-mems", "pids-limit", "blkio-weight", "l3-cache-schema", "mem-bw-schema"},
        {},
        verb_update},
       {"events", {"interval"}, {"stats"}, verb_events},
@@ -661,8 +692,10 @@ void report_error(const Globals& g, const std::string& message) {
   if (g.log_path.empty()) return;
   int fd = ::open(g.log_path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
   if (fd < 0) return;
-  std::string line = g.log_json ? nlohmann::json({{"level", "error"}, {"msg", message}, {"time", now_rfc3339()}}).dump() + "\n"
-                                : "level=error msg=\"" + message + "\"\n";
+  std::string line =
+      g.log_json
+          ? nlohmann::json({{"level", "error"}, {"msg", message}, {"time", now_rfc3339()}}).dump() + "\n"
+          : "level=error msg=\"" + message + "\"\n";
   (void)write_all(fd, line);
   ::close(fd);
 }
@@ -673,8 +706,9 @@ int runc_main(int argc, char** argv) {
   Globals g;
   // The global flags, up to the verb (the first word that is not a flag); the verb's own words
   // stay as they are for its row of the table.
-  Args globals(std::vector<std::string>(argv + 1, argv + argc), {"root", "log", "log-format", "criu"},
-               {"systemd-cgroup", "debug", "rootless"});  // accepted: without systemd, cgroupsPath is a plain path
+  Args globals(
+      std::vector<std::string>(argv + 1, argv + argc), {"root", "log", "log-format", "criu"},
+      {"systemd-cgroup", "debug", "rootless"});  // accepted: without systemd, cgroupsPath is a plain path
   auto parsed_globals = globals.parse();
   g.root = globals.value("root", g.root);  // also after a parse error: it may be logged
   g.log_path = globals.value("log");
@@ -685,7 +719,9 @@ int runc_main(int argc, char** argv) {
   }
   const std::vector<std::string>& words = globals.positional();
   if (words.empty()) {
-    report_error(g, "missing command (create, start, state, kill, delete, run, exec, ps, pause, resume, update, events, features, spec)");
+    report_error(g,
+                 "missing command (create, start, state, kill, delete, run, exec, ps, pause, resume, update, "
+                 "events, features, spec)");
     return kRuncFailure;
   }
   const std::string& verb = words[0];

@@ -1,8 +1,5 @@
-#include "container/try.h"
 #include "container/seccomp_filter.h"
 
-#include <cerrno>
-#include <cstring>
 #include <fcntl.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
@@ -11,6 +8,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
+
+#include "container/try.h"
 #include "core/fd.h"
 
 namespace spectrum::container {
@@ -79,17 +80,20 @@ Result<SeccompProgram> compile_seccomp(const Seccomp& profile) {
                                     conditions.empty() ? nullptr : conditions.data());
       }
       if (rc != 0 && rc != -EEXIST)
-        return fail("linux.seccomp.syscalls[" + std::to_string(i) + "]: cannot add a rule for '" + name + "': " + std::strerror(-rc));
+        return fail("linux.seccomp.syscalls[" + std::to_string(i) + "]: cannot add a rule for '" + name +
+                    "': " + std::strerror(-rc));
     }
   }
   UniqueFd memfd(static_cast<int>(::syscall(SYS_memfd_create, "seccomp-bpf", MFD_CLOEXEC)));
   if (!memfd) return fail_errno("seccomp: memfd_create");
-  if (int rc = seccomp_export_bpf(filter.ctx, memfd.get()); rc != 0) return fail("seccomp: cannot export the filter", -rc);
+  if (int rc = seccomp_export_bpf(filter.ctx, memfd.get()); rc != 0)
+    return fail("seccomp: cannot export the filter", -rc);
   off_t size = ::lseek(memfd.get(), 0, SEEK_END);
   if (size <= 0 || size % sizeof(sock_filter) != 0) return fail("seccomp: exported filter has a bad size");
   SeccompProgram program;
   program.instructions.resize(static_cast<std::size_t>(size) / sizeof(sock_filter));
-  if (::pread(memfd.get(), program.instructions.data(), static_cast<std::size_t>(size), 0) != size) return fail_errno("seccomp: read filter");
+  if (::pread(memfd.get(), program.instructions.data(), static_cast<std::size_t>(size), 0) != size)
+    return fail_errno("seccomp: read filter");
   program.flags = filter_flags(profile);
   return program;
 }
@@ -104,9 +108,9 @@ Result<SeccompProgram> cached_seccomp(const Seccomp& profile, const std::string&
   std::string path = cache_dir + "/" + name;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd) {
-    struct stat st{};
-    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 && st.st_size % sizeof(sock_filter) == 0 && st.st_uid == 0 &&
-        (st.st_mode & 022) == 0) {
+    struct stat st {};
+    if (::fstat(fd.get(), &st) == 0 && st.st_size > 0 && st.st_size % sizeof(sock_filter) == 0 &&
+        st.st_uid == 0 && (st.st_mode & 022) == 0) {
       SeccompProgram program;
       program.instructions.resize(static_cast<std::size_t>(st.st_size) / sizeof(sock_filter));
       if (::read(fd.get(), program.instructions.data(), static_cast<std::size_t>(st.st_size)) == st.st_size) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <linux/filter.h>
+
 #include <string>
 #include <vector>
 

@@ -1,26 +1,32 @@
-#include "container/try.h"
 #include "container/state.h"
 
-#include <cerrno>
-#include <chrono>
-#include <cstdio>
-#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+#include "container/try.h"
 #include "core/fd.h"
 
 namespace spectrum::container {
 
 std::string_view to_string(Status status) {
   switch (status) {
-    case Status::creating: return "creating";
-    case Status::created: return "created";
-    case Status::running: return "running";
-    case Status::paused: return "paused";
-    case Status::stopped: return "stopped";
+    case Status::creating:
+      return "creating";
+    case Status::created:
+      return "created";
+    case Status::running:
+      return "running";
+    case Status::paused:
+      return "paused";
+    case Status::stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -42,12 +48,13 @@ std::uint64_t process_start_time(pid_t pid) {
 std::string now_rfc3339() {
   auto now = std::chrono::system_clock::now();
   std::time_t seconds = std::chrono::system_clock::to_time_t(now);
-  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
+  auto nanos =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(now.time_since_epoch()).count() % 1000000000;
   std::tm tm{};
   ::gmtime_r(&seconds, &tm);
   char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(nanos));
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%09lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(nanos));
   return buffer;
 }
 
@@ -77,10 +84,15 @@ Result<void> StateStore::reserve(const std::string& id) const {
 }
 
 Result<void> StateStore::save(const ContainerState& s) const {
-  nlohmann::json j = {{"id", s.id},           {"bundle", s.bundle},   {"pid", s.pid},
-                      {"pid_start_time", s.pid_start_time},           {"created", s.created},
-                      {"annotations", s.annotations},                 {"cgroup_dirs", s.cgroups.dirs},
-                      {"cgroup_owned", s.cgroups.owned},              {"poststop", s.poststop}};
+  nlohmann::json j = {{"id", s.id},
+                      {"bundle", s.bundle},
+                      {"pid", s.pid},
+                      {"pid_start_time", s.pid_start_time},
+                      {"created", s.created},
+                      {"annotations", s.annotations},
+                      {"cgroup_dirs", s.cgroups.dirs},
+                      {"cgroup_owned", s.cgroups.owned},
+                      {"poststop", s.poststop}};
   std::string path = dir_of(s.id) + "/state.json";
   std::string temp = path + ".tmp";
   SPECTRUM_TRY(write_new_file(temp, j.dump(), 0600));

@@ -4,9 +4,10 @@
 // everything `start`, `kill` and `delete --force` need.
 #pragma once
 
+#include <sys/types.h>
+
 #include <nlohmann/json.hpp>
 #include <string>
-#include <sys/types.h>
 
 #include "container/launcher.h"
 #include "core/error.h"
@@ -21,7 +22,7 @@ struct ContainerState {
   std::string bundle;
   pid_t pid = 0;
   std::uint64_t pid_start_time = 0;  // /proc/PID/stat field 22: tells a reused pid apart
-  std::string created;                // RFC 3339
+  std::string created;               // RFC 3339
   std::map<std::string, std::string> annotations;
   CgroupDirs cgroups;
   nlohmann::json poststop = nlohmann::json::array();  // hooks to run at delete

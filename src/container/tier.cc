@@ -1,10 +1,8 @@
 // `spectrum run --tier container`: the workload in a container built from Spectrum's default
 // configuration (Docker-tight: default capabilities, seccomp allow-list, masked and read-only
 // paths, no network unless --net host), run to completion without any state on disk.
-#include <atomic>
-#include <cerrno>
-#include <chrono>
-#include <csignal>
+#include "core/tier.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
@@ -13,20 +11,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "container/try.h"
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+
 #include "container/default_config.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
-#include "core/stdio.h"
-#include "core/tier.h"
+#include "container/try.h"
 #include "core/stale_cgroups.h"
+#include "core/stdio.h"
 
 namespace spectrum {
 namespace {
 
 using namespace container;
 using Clock = std::chrono::steady_clock;
-
 
 // The OCI configuration of a workload: the default spec, then the workload's own settings.
 Result<Config> config_for(const Workload& w) {
@@ -49,10 +50,12 @@ Result<Config> config_for(const Workload& w) {
   for (const Mount& m : w.mounts) {
     nlohmann::json options_list = {"rbind", "nosuid", "nodev"};
     if (m.read_only) options_list.push_back("ro");
-    spec["mounts"].push_back({{"destination", m.target}, {"type", "bind"}, {"source", m.host_path}, {"options", options_list}});
+    spec["mounts"].push_back(
+        {{"destination", m.target}, {"type", "bind"}, {"source", m.host_path}, {"options", options_list}});
   }
   nlohmann::json& resources = spec["linux"]["resources"];
-  if (w.limits.memory_bytes) resources["memory"] = {{"limit", *w.limits.memory_bytes}, {"swap", *w.limits.memory_bytes}};
+  if (w.limits.memory_bytes)
+    resources["memory"] = {{"limit", *w.limits.memory_bytes}, {"swap", *w.limits.memory_bytes}};
   if (w.limits.cpus) {
     CgroupResources r;
     r.set_cpus(*w.limits.cpus);
@@ -99,15 +102,19 @@ class ContainerTier final : public Tier {
     }
     probe.usable = true;
     probe.facts.emplace_back("cgroup", layout->describe());
-    probe.facts.emplace_back("seccomp", "default allow-list profile, compiled once and cached in /run/spectrum/seccomp");
-    probe.facts.emplace_back("oci", "runc-compatible runtime: spectrum create|start|state|kill|delete|exec|ps|...");
+    probe.facts.emplace_back("seccomp",
+                             "default allow-list profile, compiled once and cached in /run/spectrum/seccomp");
+    probe.facts.emplace_back("oci",
+                             "runc-compatible runtime: spectrum create|start|state|kill|delete|exec|ps|...");
     return probe;
   }
 
   Result<RunResult> run(const Workload& w) override {
-    if (w.rootfs.empty()) return fail("the container tier needs --rootfs DIR (e.g. made by scripts/busybox-rootfs)");
-    struct stat st{};
-    if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) return fail("--rootfs: " + w.rootfs + " is not a directory");
+    if (w.rootfs.empty())
+      return fail("the container tier needs --rootfs DIR (e.g. made by scripts/busybox-rootfs)");
+    struct stat st {};
+    if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return fail("--rootfs: " + w.rootfs + " is not a directory");
     collect_stale_container_groups();
     Config config = SPECTRUM_TRY(config_for(w));
     UniqueFd in = SPECTRUM_TRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
@@ -138,7 +145,8 @@ class ContainerTier final : public Tier {
     err.reset();
     auto cleanup = [&] {
       (void)c.cgroup->destroy();
-      for (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end(); it = c.cgroup_dirs.dirs.end())
+      for (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end();
+           it = c.cgroup_dirs.dirs.end())
         ::rmdir(it->second.c_str());
     };
 
@@ -188,8 +196,10 @@ class ContainerTier final : public Tier {
     while (::wait4(c.pid, &status, 0, &usage) < 0 && errno == EINTR) {
     }
     result.wall_time = Clock::now() - start;
-    result.user_cpu = std::chrono::seconds(usage.ru_utime.tv_sec) + std::chrono::microseconds(usage.ru_utime.tv_usec);
-    result.system_cpu = std::chrono::seconds(usage.ru_stime.tv_sec) + std::chrono::microseconds(usage.ru_stime.tv_usec);
+    result.user_cpu =
+        std::chrono::seconds(usage.ru_utime.tv_sec) + std::chrono::microseconds(usage.ru_utime.tv_usec);
+    result.system_cpu =
+        std::chrono::seconds(usage.ru_stime.tv_sec) + std::chrono::microseconds(usage.ru_stime.tv_usec);
     CgroupStats stats = c.cgroup->stats();
     result.peak_memory_bytes = stats.peak_memory_bytes;
     if (WIFSIGNALED(status)) {
@@ -204,7 +214,8 @@ class ContainerTier final : public Tier {
       }
     } else {
       result.exit_code = WEXITSTATUS(status);
-      if (stats.oom_kills > 0) result.detail = "a process of the container was killed by the out-of-memory killer";
+      if (stats.oom_kills > 0)
+        result.detail = "a process of the container was killed by the out-of-memory killer";
     }
     cleanup();
     return result;

@@ -20,9 +20,9 @@
 
 #include "core/cgroup.h"
 #include "core/process.h"
+#include "core/stale_cgroups.h"
 #include "core/stdio.h"
 #include "core/tier.h"
-#include "core/stale_cgroups.h"
 
 namespace spectrum {
 namespace {

@@ -25,7 +25,8 @@ int error(const std::string& file, const Error& e) {
 
 std::string describe_import(const ImportInfo& imp) {
   switch (imp.kind) {
-    case ExternKind::func: return to_string(imp.func);
+    case ExternKind::func:
+      return to_string(imp.func);
     case ExternKind::table: {
       std::string s = std::string(to_string(imp.table.element)) + " " + std::to_string(imp.table.limits.min);
       if (imp.table.limits.max) s += ".." + std::to_string(*imp.table.limits.max);
@@ -47,22 +48,23 @@ int inspect(const std::string& file, const Module& module, const Result<void>& v
   std::printf("sections:\n");
   for (const SectionInfo& s : module.sections()) {
     if (s.id == 0)
-      std::printf("  %-10s %-20s offset 0x%06x  size %u\n", "custom", ("\"" + s.name + "\"").c_str(), s.offset, s.size);
+      std::printf("  %-10s %-20s offset 0x%06x  size %u\n", "custom", ("\"" + s.name + "\"").c_str(),
+                  s.offset, s.size);
     else
       std::printf("  %-10s %-20s offset 0x%06x  size %u\n", s.name.c_str(), "", s.offset, s.size);
   }
   std::printf("imports: %zu\n", module.imports().size());
   for (const ImportInfo& imp : module.imports())
-    std::printf("  %-8s %s.%s  %s\n", std::string(to_string(imp.kind)).c_str(), imp.module.c_str(), imp.name.c_str(),
-                describe_import(imp).c_str());
+    std::printf("  %-8s %s.%s  %s\n", std::string(to_string(imp.kind)).c_str(), imp.module.c_str(),
+                imp.name.c_str(), describe_import(imp).c_str());
   std::printf("exports: %zu\n", module.exports().size());
   for (const ExportInfo& e : module.exports()) {
     std::string detail;
     if (e.kind == ExternKind::func) {
       if (const FuncType* t = module.function_type(e.index)) detail = to_string(*t);
     }
-    std::printf("  %-8s %-24s index %u  %s\n", std::string(to_string(e.kind)).c_str(), e.name.c_str(), e.index,
-                detail.c_str());
+    std::printf("  %-8s %-24s index %u  %s\n", std::string(to_string(e.kind)).c_str(), e.name.c_str(),
+                e.index, detail.c_str());
   }
   std::printf("functions: %u (%zu imported)\n", module.function_count(),
               static_cast<std::size_t>(module.data().imported_funcs));
@@ -98,7 +100,8 @@ int cli_main(int argc, char** argv) {
     std::printf("%s: valid\n", file.c_str());
     return 0;
   }
-  if (!valid) std::fprintf(stderr, "spectrum: error: %s: %s\n", file.c_str(), valid.error().message().c_str());
+  if (!valid)
+    std::fprintf(stderr, "spectrum: error: %s: %s\n", file.c_str(), valid.error().message().c_str());
   return inspect(file, *module, valid);
 }
 

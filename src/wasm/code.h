@@ -114,20 +114,20 @@ enum class Op : std::uint16_t {
 // The loop-closing `x = y + c; if (x cmp b)` (i32.add with a constant, local.tee, compare,
 // br_if) in one dispatch: x, y, c, then b as in the compare-and-branch forms above, and delta.
 #define FUSED(id, T, body) br_add_##id,
-    WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+                              WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
 #undef FUSED
 #define FUSED(id, T, body) br_add_##id##_imm,
-    WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+                                  WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
 #undef FUSED
 // dst, a, address, offset: dst = a op load(address + offset).
 #define LOAD_OPERAND(id, load, T, body) id##_load,
-    WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
+                                      WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
 // dst, a, x, k: dst = a op shift(x, k).
 #define SHIFTED(id, shift, shift_body, body) id##_##shift,
-    WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
+                                          WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
-                              count
+                                              count
 };
 
 // The immediate form of a binary or compare-and-branch instruction, or Op::count: the immediate
@@ -168,15 +168,19 @@ constexpr int kFusedI32Count = 0 WASM_FOR_EACH_FUSED_COMPARE_I32(WASM_COUNT_ONE)
 constexpr Op add_form(Op op) {
   const int i = static_cast<int>(op);
   const int plain = static_cast<int>(Op::br_i32_eq), imm = static_cast<int>(Op::br_i32_eq_imm);
-  if (i >= plain && i < plain + kFusedI32Count) return static_cast<Op>(i - plain + static_cast<int>(Op::br_add_i32_eq));
-  if (i >= imm && i < imm + kFusedI32Count) return static_cast<Op>(i - imm + static_cast<int>(Op::br_add_i32_eq_imm));
+  if (i >= plain && i < plain + kFusedI32Count)
+    return static_cast<Op>(i - plain + static_cast<int>(Op::br_add_i32_eq));
+  if (i >= imm && i < imm + kFusedI32Count)
+    return static_cast<Op>(i - imm + static_cast<int>(Op::br_add_i32_eq_imm));
   return Op::count;
 }
 constexpr Op without_add(Op op) {
   const int i = static_cast<int>(op);
   const int plain = static_cast<int>(Op::br_add_i32_eq), imm = static_cast<int>(Op::br_add_i32_eq_imm);
-  if (i >= plain && i < plain + kFusedI32Count) return static_cast<Op>(i - plain + static_cast<int>(Op::br_i32_eq));
-  if (i >= imm && i < imm + kFusedI32Count) return static_cast<Op>(i - imm + static_cast<int>(Op::br_i32_eq_imm));
+  if (i >= plain && i < plain + kFusedI32Count)
+    return static_cast<Op>(i - plain + static_cast<int>(Op::br_i32_eq));
+  if (i >= imm && i < imm + kFusedI32Count)
+    return static_cast<Op>(i - imm + static_cast<int>(Op::br_i32_eq_imm));
   return Op::count;
 }
 

@@ -39,34 +39,83 @@ constexpr std::uint32_t kMaxConstants = 4096;
 void skip_immediates(std::uint8_t op, Reader& r) {
   auto u32 = [&] { (void)r.u32(); };
   switch (op) {
-    case 0x02: case 0x03: case 0x04: (void)r.s33(); break;
-    case 0x0C: case 0x0D: case 0x10: case 0x20: case 0x21: case 0x22: case 0x23: case 0x24:
-    case 0x25: case 0x26: case 0xD2: u32(); break;
+    case 0x02:
+    case 0x03:
+    case 0x04:
+      (void)r.s33();
+      break;
+    case 0x0C:
+    case 0x0D:
+    case 0x10:
+    case 0x20:
+    case 0x21:
+    case 0x22:
+    case 0x23:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0xD2:
+      u32();
+      break;
     case 0x0E: {
       const std::uint32_t n = r.u32().value();
       for (std::uint32_t i = 0; i <= n; ++i) u32();
       break;
     }
-    case 0x11: u32(); u32(); break;
+    case 0x11:
+      u32();
+      u32();
+      break;
     case 0x1C: {
       const std::uint32_t n = r.u32().value();
       for (std::uint32_t i = 0; i < n; ++i) (void)r.u8();
       break;
     }
-    case 0x3F: case 0x40: case 0xD0: (void)r.u8(); break;
-    case 0x41: (void)r.s32(); break;
-    case 0x42: (void)r.s64(); break;
-    case 0x43: (void)r.f32_bits(); break;
-    case 0x44: (void)r.f64_bits(); break;
+    case 0x3F:
+    case 0x40:
+    case 0xD0:
+      (void)r.u8();
+      break;
+    case 0x41:
+      (void)r.s32();
+      break;
+    case 0x42:
+      (void)r.s64();
+      break;
+    case 0x43:
+      (void)r.f32_bits();
+      break;
+    case 0x44:
+      (void)r.f64_bits();
+      break;
     case 0xFC: {
       const std::uint32_t sub = r.u32().value();
       switch (sub) {
-        case 8: u32(); (void)r.u8(); break;
-        case 9: case 13: case 15: case 16: case 17: u32(); break;
-        case 10: (void)r.u8(); (void)r.u8(); break;
-        case 11: (void)r.u8(); break;
-        case 12: case 14: u32(); u32(); break;
-        default: break;
+        case 8:
+          u32();
+          (void)r.u8();
+          break;
+        case 9:
+        case 13:
+        case 15:
+        case 16:
+        case 17:
+          u32();
+          break;
+        case 10:
+          (void)r.u8();
+          (void)r.u8();
+          break;
+        case 11:
+          (void)r.u8();
+          break;
+        case 12:
+        case 14:
+          u32();
+          u32();
+          break;
+        default:
+          break;
       }
       break;
     }
@@ -83,46 +132,80 @@ Op negate(Op op) {
   if (const Op base = without_add(op); base != Op::count) return add_form(negate(base));
   if (const Op plain = plain_form(op); plain != Op::count) return immediate_form(negate(plain));
   switch (op) {
-    case Op::br_i32_eq: return Op::br_i32_ne;
-    case Op::br_i32_ne: return Op::br_i32_eq;
-    case Op::br_i32_lt_s: return Op::br_i32_ge_s;
-    case Op::br_i32_ge_s: return Op::br_i32_lt_s;
-    case Op::br_i32_lt_u: return Op::br_i32_ge_u;
-    case Op::br_i32_ge_u: return Op::br_i32_lt_u;
-    case Op::br_i32_gt_s: return Op::br_i32_le_s;
-    case Op::br_i32_le_s: return Op::br_i32_gt_s;
-    case Op::br_i32_gt_u: return Op::br_i32_le_u;
-    case Op::br_i32_le_u: return Op::br_i32_gt_u;
-    case Op::br_i64_eq: return Op::br_i64_ne;
-    case Op::br_i64_ne: return Op::br_i64_eq;
-    case Op::br_i64_lt_s: return Op::br_i64_ge_s;
-    case Op::br_i64_ge_s: return Op::br_i64_lt_s;
-    case Op::br_i64_lt_u: return Op::br_i64_ge_u;
-    case Op::br_i64_ge_u: return Op::br_i64_lt_u;
-    case Op::br_i64_gt_s: return Op::br_i64_le_s;
-    case Op::br_i64_le_s: return Op::br_i64_gt_s;
-    case Op::br_i64_gt_u: return Op::br_i64_le_u;
-    case Op::br_i64_le_u: return Op::br_i64_gt_u;
-    case Op::br_if: return Op::br_unless;
-    case Op::br_unless: return Op::br_if;
-    default: return Op::count;
+    case Op::br_i32_eq:
+      return Op::br_i32_ne;
+    case Op::br_i32_ne:
+      return Op::br_i32_eq;
+    case Op::br_i32_lt_s:
+      return Op::br_i32_ge_s;
+    case Op::br_i32_ge_s:
+      return Op::br_i32_lt_s;
+    case Op::br_i32_lt_u:
+      return Op::br_i32_ge_u;
+    case Op::br_i32_ge_u:
+      return Op::br_i32_lt_u;
+    case Op::br_i32_gt_s:
+      return Op::br_i32_le_s;
+    case Op::br_i32_le_s:
+      return Op::br_i32_gt_s;
+    case Op::br_i32_gt_u:
+      return Op::br_i32_le_u;
+    case Op::br_i32_le_u:
+      return Op::br_i32_gt_u;
+    case Op::br_i64_eq:
+      return Op::br_i64_ne;
+    case Op::br_i64_ne:
+      return Op::br_i64_eq;
+    case Op::br_i64_lt_s:
+      return Op::br_i64_ge_s;
+    case Op::br_i64_ge_s:
+      return Op::br_i64_lt_s;
+    case Op::br_i64_lt_u:
+      return Op::br_i64_ge_u;
+    case Op::br_i64_ge_u:
+      return Op::br_i64_lt_u;
+    case Op::br_i64_gt_s:
+      return Op::br_i64_le_s;
+    case Op::br_i64_le_s:
+      return Op::br_i64_gt_s;
+    case Op::br_i64_gt_u:
+      return Op::br_i64_le_u;
+    case Op::br_i64_le_u:
+      return Op::br_i64_gt_u;
+    case Op::br_if:
+      return Op::br_unless;
+    case Op::br_unless:
+      return Op::br_if;
+    default:
+      return Op::count;
   }
 }
 
 // The i32 compare-and-branch that tests b ? a for a ? b, or Op::count.
 Op mirror(Op op) {
   switch (op) {
-    case Op::br_i32_eq: return Op::br_i32_eq;
-    case Op::br_i32_ne: return Op::br_i32_ne;
-    case Op::br_i32_lt_s: return Op::br_i32_gt_s;
-    case Op::br_i32_gt_s: return Op::br_i32_lt_s;
-    case Op::br_i32_lt_u: return Op::br_i32_gt_u;
-    case Op::br_i32_gt_u: return Op::br_i32_lt_u;
-    case Op::br_i32_le_s: return Op::br_i32_ge_s;
-    case Op::br_i32_ge_s: return Op::br_i32_le_s;
-    case Op::br_i32_le_u: return Op::br_i32_ge_u;
-    case Op::br_i32_ge_u: return Op::br_i32_le_u;
-    default: return Op::count;
+    case Op::br_i32_eq:
+      return Op::br_i32_eq;
+    case Op::br_i32_ne:
+      return Op::br_i32_ne;
+    case Op::br_i32_lt_s:
+      return Op::br_i32_gt_s;
+    case Op::br_i32_gt_s:
+      return Op::br_i32_lt_s;
+    case Op::br_i32_lt_u:
+      return Op::br_i32_gt_u;
+    case Op::br_i32_gt_u:
+      return Op::br_i32_lt_u;
+    case Op::br_i32_le_s:
+      return Op::br_i32_ge_s;
+    case Op::br_i32_ge_s:
+      return Op::br_i32_le_s;
+    case Op::br_i32_le_u:
+      return Op::br_i32_ge_u;
+    case Op::br_i32_ge_u:
+      return Op::br_i32_le_u;
+    default:
+      return Op::count;
   }
 }
 
@@ -130,17 +213,22 @@ Op mirror(Op op) {
 Op fused_form(Op op) {
   switch (op) {
 #define FUSED(id, T, body) \
-  case Op::id: return Op::br_##id;
+  case Op::id:             \
+    return Op::br_##id;
     WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
-    default: return Op::count;
+    default:
+      return Op::count;
   }
 }
 
 class Compiler {
  public:
   explicit Compiler(const Function& f)
-      : f_(f), m_(f.instance->module().data()), inst_(f.instance->state()), handlers_(interpreter_handlers()) {}
+      : f_(f),
+        m_(f.instance->module().data()),
+        inst_(f.instance->state()),
+        handlers_(interpreter_handlers()) {}
 
   std::unique_ptr<CompiledCode> run() {
     const FunctionBody& body = *f_.body;
@@ -182,8 +270,8 @@ class Compiler {
     out_->param_slots = nparams_;
     out_->local_slots = nlocals_;
     out_->stack_slots = max_height_;
-    out_->frame_slots = std::max<std::uint32_t>(stack_base_ + max_height_ + 1,
-                                                nparams_ + static_cast<std::uint32_t>(out_->frame_init.size()));
+    out_->frame_slots = std::max<std::uint32_t>(
+        stack_base_ + max_height_ + 1, nparams_ + static_cast<std::uint32_t>(out_->frame_init.size()));
     out_->code = std::move(code_);
     return std::move(out_);
   }
@@ -228,12 +316,23 @@ class Compiler {
       const std::uint8_t op = r.u8_unchecked();
       const std::size_t at = r.pos();
       switch (op) {
-        case 0x41: add_constant(static_cast<std::uint32_t>(r.s32().value())); continue;
-        case 0x42: add_constant(static_cast<std::uint64_t>(r.s64().value())); continue;
-        case 0x43: add_constant(r.f32_bits().value()); continue;
-        case 0x44: add_constant(r.f64_bits().value()); continue;
-        case 0xD0: add_constant(0); break;
-        default: break;
+        case 0x41:
+          add_constant(static_cast<std::uint32_t>(r.s32().value()));
+          continue;
+        case 0x42:
+          add_constant(static_cast<std::uint64_t>(r.s64().value()));
+          continue;
+        case 0x43:
+          add_constant(r.f32_bits().value());
+          continue;
+        case 0x44:
+          add_constant(r.f64_bits().value());
+          continue;
+        case 0xD0:
+          add_constant(0);
+          break;
+        default:
+          break;
       }
       r.seek(at);
       skip_immediates(op, r);
@@ -320,7 +419,10 @@ class Compiler {
     }
     // Copies come in runs (arguments, results, a loop's rotation of locals): up to four per
     // dispatch, the run growing in place while no jump target or other instruction intervenes.
-    const std::uint32_t run = last_op_ == Op::copy ? 1 : last_op_ == Op::copy2 ? 2 : last_op_ == Op::copy3 ? 3 : 0;
+    const std::uint32_t run = last_op_ == Op::copy    ? 1
+                              : last_op_ == Op::copy2 ? 2
+                              : last_op_ == Op::copy3 ? 3
+                                                      : 0;
     if (run != 0 && last_start_ + 2 + 2 * run == code_.size()) {
       const Op grown = run == 1 ? Op::copy2 : run == 2 ? Op::copy3 : Op::copy4;
       const auto handler = reinterpret_cast<std::uintptr_t>(handlers_[static_cast<std::size_t>(grown)]);
@@ -342,7 +444,8 @@ class Compiler {
     return static_cast<std::uint32_t>(code_.size());
   }
   void patch(std::pair<std::uint32_t, std::uint32_t> fixup, std::uint32_t target) {
-    code_[fixup.first] = static_cast<std::uint32_t>(static_cast<std::int32_t>(target) - static_cast<std::int32_t>(fixup.second));
+    code_[fixup.first] = static_cast<std::uint32_t>(static_cast<std::int32_t>(target) -
+                                                    static_cast<std::int32_t>(fixup.second));
   }
 
   void materialize(std::uint32_t position) {
@@ -391,7 +494,8 @@ class Compiler {
   // Emits the delta operand of a branch (instruction started at `start`) to label l.
   void target(Label& l, std::uint32_t start) {
     if (l.kind == Label::Kind::loop) {
-      unit(static_cast<std::uint32_t>(static_cast<std::int32_t>(l.loop_start) - static_cast<std::int32_t>(start)));
+      unit(static_cast<std::uint32_t>(static_cast<std::int32_t>(l.loop_start) -
+                                      static_cast<std::int32_t>(start)));
     } else {
       l.fixups.emplace_back(static_cast<std::uint32_t>(code_.size()), start);
       unit(0);
@@ -593,52 +697,52 @@ class Compiler {
   }
       WASM_FOR_EACH_UNARY(UNARY)
 #undef UNARY
-#define BINARY(code, id, name, A, R, body) \
-  case code: {                             \
+#define BINARY(code, id, name, A, R, body)                                 \
+  case code: {                                                             \
     if (fuse_load_operand(Op::id) || fuse_shifted_operand(Op::id)) return; \
-    const std::uint32_t b = pop();         \
-    const std::uint32_t a = pop();         \
-    if (is_constant(b) && !is_constant(a)) { \
-      begin_value(Op::id##_imm);           \
-      src(a);                              \
-      immediate(constant_value(b));        \
-      push_home();                         \
-      return;                              \
-    }                                      \
-    begin_value(Op::id);                   \
-    src(a);                                \
-    src(b);                                \
-    push_home();                           \
-    return;                                \
+    const std::uint32_t b = pop();                                         \
+    const std::uint32_t a = pop();                                         \
+    if (is_constant(b) && !is_constant(a)) {                               \
+      begin_value(Op::id##_imm);                                           \
+      src(a);                                                              \
+      immediate(constant_value(b));                                        \
+      push_home();                                                         \
+      return;                                                              \
+    }                                                                      \
+    begin_value(Op::id);                                                   \
+    src(a);                                                                \
+    src(b);                                                                \
+    push_home();                                                           \
+    return;                                                                \
   }
       WASM_FOR_EACH_BINARY(BINARY)
 #undef BINARY
-#define LOAD(code, id, name, V, M, align) \
-  case code: {                            \
-    (void)r.u32();                        \
-    const std::uint32_t offset = r.u32().value(); \
+#define LOAD(code, id, name, V, M, align)                     \
+  case code: {                                                \
+    (void)r.u32();                                            \
+    const std::uint32_t offset = r.u32().value();             \
     if (fuse_address_add(Op::id##_add, offset, true)) return; \
-    const std::uint32_t a = pop();        \
-    begin_value(Op::id);                  \
-    src(a);                               \
-    unit(offset);                         \
-    push_home();                          \
-    return;                               \
+    const std::uint32_t a = pop();                            \
+    begin_value(Op::id);                                      \
+    src(a);                                                   \
+    unit(offset);                                             \
+    push_home();                                              \
+    return;                                                   \
   }
       WASM_FOR_EACH_LOAD(LOAD)
 #undef LOAD
-#define STORE(code, id, name, V, M, align) \
-  case code: {                             \
-    (void)r.u32();                         \
-    const std::uint32_t offset = r.u32().value(); \
+#define STORE(code, id, name, V, M, align)                     \
+  case code: {                                                 \
+    (void)r.u32();                                             \
+    const std::uint32_t offset = r.u32().value();              \
     if (fuse_address_add(Op::id##_add, offset, false)) return; \
-    const std::uint32_t v = pop();         \
-    const std::uint32_t a = pop();         \
-    begin(Op::id);                         \
-    src(a);                                \
-    src(v);                                \
-    unit(offset);                          \
-    return;                                \
+    const std::uint32_t v = pop();                             \
+    const std::uint32_t a = pop();                             \
+    begin(Op::id);                                             \
+    src(a);                                                    \
+    src(v);                                                    \
+    unit(offset);                                              \
+    return;                                                    \
   }
       WASM_FOR_EACH_STORE(STORE)
 #undef STORE
@@ -646,7 +750,8 @@ class Compiler {
         begin(Op::unreachable);
         dead_ = true;
         return;
-      case 0x01: return;
+      case 0x01:
+        return;
       case 0x02: {
         auto [np, nr] = block_arity(r);
         enter_block(Label::Kind::block, np, nr);
@@ -743,7 +848,8 @@ class Compiler {
         for (std::uint32_t i = 0; i <= n; ++i) {
           stack_ = operands;
           Label& l = labels_[labels_.size() - 1 - depths[i]];
-          const bool direct = l.kind != Label::Kind::function && l.kind != Label::Kind::loop && !needs_copies(l);
+          const bool direct =
+              l.kind != Label::Kind::function && l.kind != Label::Kind::loop && !needs_copies(l);
           if (direct) {
             l.fixups.emplace_back(first_delta + i, start);
             continue;
@@ -787,7 +893,9 @@ class Compiler {
         finish_call(np, nr);
         return;
       }
-      case 0x1A: pop(); return;
+      case 0x1A:
+        pop();
+        return;
       case 0x1B:
       case 0x1C: {
         if (op == 0x1C) {
@@ -896,10 +1004,18 @@ class Compiler {
         push_home();
         return;
       }
-      case 0x41: push_constant(static_cast<std::uint32_t>(r.s32().value())); return;
-      case 0x42: push_constant(static_cast<std::uint64_t>(r.s64().value())); return;
-      case 0x43: push_constant(r.f32_bits().value()); return;
-      case 0x44: push_constant(r.f64_bits().value()); return;
+      case 0x41:
+        push_constant(static_cast<std::uint32_t>(r.s32().value()));
+        return;
+      case 0x42:
+        push_constant(static_cast<std::uint64_t>(r.s64().value()));
+        return;
+      case 0x43:
+        push_constant(r.f32_bits().value());
+        return;
+      case 0x44:
+        push_constant(r.f64_bits().value());
+        return;
       case 0xD0:
         r.u8_unchecked();
         push_constant(0);
@@ -920,8 +1036,11 @@ class Compiler {
         push_home();
         return;
       }
-      case 0xFC: prefixed(r); return;
-      default: return;  // unreachable for validated code
+      case 0xFC:
+        prefixed(r);
+        return;
+      default:
+        return;  // unreachable for validated code
     }
   }
 
@@ -937,7 +1056,8 @@ class Compiler {
     break;
       WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
-      default: return false;
+      default:
+        return false;
     }
     if (last_op_ != load || !top_is_fresh() || last_start_ + 5 != code_.size() || height() < 2) return false;
     const std::uint32_t address = code_[last_start_ + 3];
@@ -947,7 +1067,8 @@ class Compiler {
     stack_.pop_back();
     const std::uint32_t a = pop();
     begin(fused);
-    if (!out_->offsets.empty() && out_->offsets.back().first == last_start_) out_->offsets.back().second = load_at;
+    if (!out_->offsets.empty() && out_->offsets.back().first == last_start_)
+      out_->offsets.back().second = load_at;
     dst(home(height()));
     src(a);
     emit_condition_unit(address);
@@ -964,7 +1085,8 @@ class Compiler {
   if (op == Op::id && last_op_ == Op::shift##_imm) fused = Op::id##_##shift;
     WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
-    if (fused == Op::count || !top_is_fresh() || last_start_ + 6 != code_.size() || height() < 2) return false;
+    if (fused == Op::count || !top_is_fresh() || last_start_ + 6 != code_.size() || height() < 2)
+      return false;
     const std::uint32_t x = code_[last_start_ + 3];
     const std::uint32_t k = code_[last_start_ + 4];
     drop_last_instruction();
@@ -997,7 +1119,9 @@ class Compiler {
     }
     const std::uint32_t a = code_[last_start_ + 3];
     std::uint32_t b = code_[last_start_ + 4];
-    if (immediate_add) b = kConstTag | const_index_.at(static_cast<std::uint64_t>(b) | std::uint64_t{code_[last_start_ + 5]} << 32);
+    if (immediate_add)
+      b = kConstTag |
+          const_index_.at(static_cast<std::uint64_t>(b) | std::uint64_t{code_[last_start_ + 5]} << 32);
     drop_last_instruction();
     if (is_load) {
       stack_.pop_back();
@@ -1128,7 +1252,8 @@ class Compiler {
         pointer(t);
         return;
       }
-      default: return;
+      default:
+        return;
     }
   }
 

@@ -69,8 +69,8 @@ namespace {
 constexpr std::uint32_t kMaxLocals = 50000;  // per function; an implementation limit
 
 const char* section_name(std::uint8_t id) {
-  static constexpr const char* names[] = {"custom", "type",   "import", "function", "table",
-                                          "memory", "global", "export", "start",    "element",
+  static constexpr const char* names[] = {"custom", "type",   "import",   "function", "table",
+                                          "memory", "global", "export",   "start",    "element",
                                           "code",   "data",   "datacount"};
   return id < 13 ? names[id] : "unknown";
 }
@@ -106,7 +106,9 @@ class Decoder {
       const std::size_t end = begin + size;
       if (id != 0) {
         const int rank = section_rank(id);
-        if (rank <= last_rank) return fail_at(section_start, std::string("unexpected content after last section: ") + section_name(id) + " section out of order or duplicated");
+        if (rank <= last_rank)
+          return fail_at(section_start, std::string("unexpected content after last section: ") +
+                                            section_name(id) + " section out of order or duplicated");
         last_rank = rank;
       }
       Reader s(bytes, begin, end);
@@ -118,8 +120,12 @@ class Decoder {
           s.seek(end);
           break;
         }
-        case 1: SPECTRUM_TRY(types(s)); break;
-        case 2: SPECTRUM_TRY(imports(s)); break;
+        case 1:
+          SPECTRUM_TRY(types(s));
+          break;
+        case 2:
+          SPECTRUM_TRY(imports(s));
+          break;
         case 3: {
           have_function_section = true;
           const std::uint32_t n = SPECTRUM_TRY(count(s, 1));
@@ -167,8 +173,12 @@ class Decoder {
           }
           break;
         }
-        case 8: m_.start = SPECTRUM_TRY(s.u32()); break;
-        case 9: SPECTRUM_TRY(elements(s)); break;
+        case 8:
+          m_.start = SPECTRUM_TRY(s.u32());
+          break;
+        case 9:
+          SPECTRUM_TRY(elements(s));
+          break;
         case 10: {
           have_code_section = true;
           const std::size_t at = s.pos();
@@ -185,7 +195,9 @@ class Decoder {
           for (std::uint32_t i = 0; i < n; ++i) SPECTRUM_TRY(data(s));
           break;
         }
-        case 12: m_.data_count = SPECTRUM_TRY(s.u32()); break;
+        case 12:
+          m_.data_count = SPECTRUM_TRY(s.u32());
+          break;
       }
       if (s.pos() != end) return fail_at(s.pos(), "section size mismatch");
       m_.sections.push_back(std::move(info));
@@ -213,9 +225,17 @@ class Decoder {
     const std::size_t at = s.pos();
     const std::uint8_t b = SPECTRUM_TRY(s.u8());
     switch (b) {
-      case 0x7F: case 0x7E: case 0x7D: case 0x7C: case 0x70: case 0x6F: return static_cast<ValType>(b);
-      case 0x7B: return fail_at(at, "unsupported: SIMD (v128 type)");
-      default: return fail_at(at, "malformed value type");
+      case 0x7F:
+      case 0x7E:
+      case 0x7D:
+      case 0x7C:
+      case 0x70:
+      case 0x6F:
+        return static_cast<ValType>(b);
+      case 0x7B:
+        return fail_at(at, "unsupported: SIMD (v128 type)");
+      default:
+        return fail_at(at, "malformed value type");
     }
   }
   Result<ValType> ref_type(Reader& s) {
@@ -310,7 +330,8 @@ class Decoder {
           m_.globals.push_back(imp.global);
           ++m_.imported_globals;
           break;
-        default: return fail_at(at, "malformed import kind");
+        default:
+          return fail_at(at, "malformed import kind");
       }
       imp.kind = static_cast<ExternKind>(kind);
       m_.imports.push_back(std::move(imp));
@@ -325,23 +346,51 @@ class Decoder {
     const std::size_t at = s.pos();
     const std::uint8_t op = SPECTRUM_TRY(s.u8());
     switch (op) {
-      case 0x41: e.kind = ConstExpr::Kind::i32_const; e.type = ValType::i32;
-        e.bits = static_cast<std::uint32_t>(SPECTRUM_TRY(s.s32())); break;
-      case 0x42: e.kind = ConstExpr::Kind::i64_const; e.type = ValType::i64;
-        e.bits = static_cast<std::uint64_t>(SPECTRUM_TRY(s.s64())); break;
-      case 0x43: e.kind = ConstExpr::Kind::f32_const; e.type = ValType::f32; e.bits = SPECTRUM_TRY(s.f32_bits()); break;
-      case 0x44: e.kind = ConstExpr::Kind::f64_const; e.type = ValType::f64; e.bits = SPECTRUM_TRY(s.f64_bits()); break;
-      case 0xD0: e.kind = ConstExpr::Kind::ref_null; e.type = SPECTRUM_TRY(ref_type(s)); break;
-      case 0xD2: e.kind = ConstExpr::Kind::ref_func; e.type = ValType::funcref; e.index = SPECTRUM_TRY(s.u32()); break;
-      case 0x23: e.kind = ConstExpr::Kind::global_get; e.index = SPECTRUM_TRY(s.u32()); break;
-      case 0x0B: return fail_at(at, "type mismatch: empty constant expression");
-      case 0xFD: return fail_at(at, "unsupported: SIMD");
-      default: return fail_at(at, "constant expression required");
+      case 0x41:
+        e.kind = ConstExpr::Kind::i32_const;
+        e.type = ValType::i32;
+        e.bits = static_cast<std::uint32_t>(SPECTRUM_TRY(s.s32()));
+        break;
+      case 0x42:
+        e.kind = ConstExpr::Kind::i64_const;
+        e.type = ValType::i64;
+        e.bits = static_cast<std::uint64_t>(SPECTRUM_TRY(s.s64()));
+        break;
+      case 0x43:
+        e.kind = ConstExpr::Kind::f32_const;
+        e.type = ValType::f32;
+        e.bits = SPECTRUM_TRY(s.f32_bits());
+        break;
+      case 0x44:
+        e.kind = ConstExpr::Kind::f64_const;
+        e.type = ValType::f64;
+        e.bits = SPECTRUM_TRY(s.f64_bits());
+        break;
+      case 0xD0:
+        e.kind = ConstExpr::Kind::ref_null;
+        e.type = SPECTRUM_TRY(ref_type(s));
+        break;
+      case 0xD2:
+        e.kind = ConstExpr::Kind::ref_func;
+        e.type = ValType::funcref;
+        e.index = SPECTRUM_TRY(s.u32());
+        break;
+      case 0x23:
+        e.kind = ConstExpr::Kind::global_get;
+        e.index = SPECTRUM_TRY(s.u32());
+        break;
+      case 0x0B:
+        return fail_at(at, "type mismatch: empty constant expression");
+      case 0xFD:
+        return fail_at(at, "unsupported: SIMD");
+      default:
+        return fail_at(at, "constant expression required");
     }
     const std::size_t end_at = s.pos();
     const std::uint8_t end = SPECTRUM_TRY(s.u8());
     if (end != 0x0B) {
-      if (end == 0x41 || end == 0x42 || end == 0x43 || end == 0x44 || end == 0x23 || end == 0xD0 || end == 0xD2)
+      if (end == 0x41 || end == 0x42 || end == 0x43 || end == 0x44 || end == 0x23 || end == 0xD0 ||
+          end == 0xD2)
         return fail_at(end_at, "type mismatch: constant expression has more than one value");
       return fail_at(end_at, "constant expression required");
     }
@@ -410,7 +459,8 @@ class Decoder {
     }
     const std::size_t lat = s.pos();
     const std::uint32_t len = SPECTRUM_TRY(s.u32());
-    if (len > s.remaining()) return fail_at(lat, "unexpected end of section or function: data segment length out of bounds");
+    if (len > s.remaining())
+      return fail_at(lat, "unexpected end of section or function: data segment length out of bounds");
     seg.begin = static_cast<std::uint32_t>(s.pos());
     seg.end = seg.begin + len;
     s.seek(seg.end);
@@ -422,7 +472,8 @@ class Decoder {
     FunctionBody b;
     b.position = static_cast<std::uint32_t>(s.pos());
     const std::uint32_t size = SPECTRUM_TRY(s.u32());
-    if (size > s.remaining()) return fail_at(b.position, "unexpected end of section or function: body size out of bounds");
+    if (size > s.remaining())
+      return fail_at(b.position, "unexpected end of section or function: body size out of bounds");
     const std::size_t end = s.pos() + size;
     Reader r(m_.bytes, s.pos(), end);
     const std::uint32_t groups = SPECTRUM_TRY(count(r, 2));

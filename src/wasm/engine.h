@@ -93,10 +93,10 @@ struct ExportInfo {
 };
 
 struct SectionInfo {
-  std::uint8_t id = 0;        // 0 = custom
-  std::string name;           // "type", "code", ... or the custom section's own name
-  std::uint32_t offset = 0;   // byte offset of the section's contents in the file
-  std::uint32_t size = 0;     // size of the contents in bytes
+  std::uint8_t id = 0;       // 0 = custom
+  std::string name;          // "type", "code", ... or the custom section's own name
+  std::uint32_t offset = 0;  // byte offset of the section's contents in the file
+  std::uint32_t size = 0;    // size of the contents in bytes
 };
 
 struct ModuleData;  // the decoded module (engine-internal, see module.h)
@@ -187,33 +187,34 @@ class HostCall {
 
 // args: one slot per parameter; results: one slot per result, to be written (raw slot encoding
 // above; i32 results may leave the upper bits as they are, the engine ignores them).
-using HostFunction = std::function<HostResult(HostCall& call, const std::uint64_t* args, std::uint64_t* results)>;
+using HostFunction =
+    std::function<HostResult(HostCall& call, const std::uint64_t* args, std::uint64_t* results)>;
 
 enum class TrapKind : std::uint8_t {
   unreachable,
   memory_out_of_bounds,
-  table_out_of_bounds,      // table.get/set/copy/init, call_indirect index
-  undefined_element,        // call_indirect with an index beyond the table
+  table_out_of_bounds,  // table.get/set/copy/init, call_indirect index
+  undefined_element,    // call_indirect with an index beyond the table
   indirect_call_type_mismatch,
   integer_divide_by_zero,
   integer_overflow,
   invalid_conversion,
   null_reference,
-  stack_exhausted,          // call depth or value stack
-  interrupted,              // Store::interrupt()
+  stack_exhausted,  // call depth or value stack
+  interrupted,      // Store::interrupt()
   out_of_fuel,
-  host,                     // a host function trapped
+  host,  // a host function trapped
   data_segment_dropped,
-  uninitialized_element,    // call_indirect to a null element
+  uninitialized_element,  // call_indirect to a null element
 };
 // The spec's wording ("unreachable", "out of bounds memory access", "integer divide by zero"...).
 std::string_view to_string(TrapKind kind);
 
 struct Trap {
   TrapKind kind = TrapKind::unreachable;
-  std::string message;        // to_string(kind), or the host's message
-  std::string function;       // name of the function that trapped (name section, export, or "func[N]")
-  std::uint32_t offset = 0;   // byte offset in the module file of the instruction that trapped
+  std::string message;           // to_string(kind), or the host's message
+  std::string function;          // name of the function that trapped (name section, export, or "func[N]")
+  std::uint32_t offset = 0;      // byte offset in the module file of the instruction that trapped
   std::string describe() const;  // "out of bounds memory access in fib at byte 0x1234"
 };
 

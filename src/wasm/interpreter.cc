@@ -108,34 +108,34 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
       WASM_FOR_EACH_CONTROL_OP(CONTROL)
 #undef CONTROL
 #define NUMERIC(code, id, name, A, R, body) &&op_##id,
-      WASM_FOR_EACH_UNARY(NUMERIC) WASM_FOR_EACH_SAT_UNARY(NUMERIC) WASM_FOR_EACH_BINARY(NUMERIC)
+          WASM_FOR_EACH_UNARY(NUMERIC) WASM_FOR_EACH_SAT_UNARY(NUMERIC) WASM_FOR_EACH_BINARY(NUMERIC)
 #undef NUMERIC
 #define MEMORY(code, id, name, V, M, align) &&op_##id,
-      WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+              WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
 #undef MEMORY
 #define FUSED(id, T, body) &&op_br_##id,
-      WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+                  WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
 #define MEMORY(code, id, name, V, M, align) &&op_##id##_add,
-      WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
+                      WASM_FOR_EACH_LOAD(MEMORY) WASM_FOR_EACH_STORE(MEMORY)
 #undef MEMORY
 #define NUMERIC(code, id, name, A, R, body) &&op_##id##_imm,
-      WASM_FOR_EACH_BINARY(NUMERIC)
+                          WASM_FOR_EACH_BINARY(NUMERIC)
 #undef NUMERIC
 #define FUSED(id, T, body) &&op_br_##id##_imm,
-      WASM_FOR_EACH_FUSED_COMPARE(FUSED)
+                              WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
 #define FUSED(id, T, body) &&op_br_add_##id,
-      WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+                                  WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
 #undef FUSED
 #define FUSED(id, T, body) &&op_br_add_##id##_imm,
-      WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
+                                      WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED)
 #undef FUSED
 #define LOAD_OPERAND(id, load, T, body) &&op_##id##_load,
-      WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
+                                          WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
 #define SHIFTED(id, shift, shift_body, body) &&op_##id##_##shift,
-      WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
+                                              WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
@@ -170,11 +170,11 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   const std::uint32_t* return_pc = nullptr;
 
 #define OPERAND(i) pc[2 + (i)]
-#define DISPATCH()                          \
-  do {                                      \
-    const void* next_;                      \
-    std::memcpy(&next_, pc, sizeof next_);  \
-    goto* next_;                            \
+#define DISPATCH()                         \
+  do {                                     \
+    const void* next_;                     \
+    std::memcpy(&next_, pc, sizeof next_); \
+    goto* next_;                           \
   } while (0)
 #define NEXT(units) \
   do {              \
@@ -183,21 +183,21 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   } while (0)
 // A conditional branch whose delta is operand `delta_operand`: jumps if `taken`, else falls through
 // to the next instruction `units` on. Back edges (delta <= 0) check the interrupt flag and fuel.
-#define BRANCH_IF(taken, delta_operand, units)                                 \
-  do {                                                                         \
-    if (taken) {                                                               \
-      const auto delta = static_cast<std::int32_t>(OPERAND(delta_operand));    \
-      if (delta <= 0) CHECK_INTERRUPT();                                       \
-      pc += delta;                                                             \
-      DISPATCH();                                                              \
-    }                                                                          \
-    NEXT(units);                                                               \
+#define BRANCH_IF(taken, delta_operand, units)                              \
+  do {                                                                      \
+    if (taken) {                                                            \
+      const auto delta = static_cast<std::int32_t>(OPERAND(delta_operand)); \
+      if (delta <= 0) CHECK_INTERRUPT();                                    \
+      pc += delta;                                                          \
+      DISPATCH();                                                           \
+    }                                                                       \
+    NEXT(units);                                                            \
   } while (0)
-#define WASM_TRAP(kind)            \
-  ({                               \
-    trap_kind = TrapKind::kind;    \
-    goto do_trap;                  \
-    0;                             \
+#define WASM_TRAP(kind)         \
+  ({                            \
+    trap_kind = TrapKind::kind; \
+    goto do_trap;               \
+    0;                          \
   })
 #define CHECK_INTERRUPT()                                                          \
   do {                                                                             \
@@ -211,22 +211,24 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     mem_size = memory->size; \
   } while (0)
 // Calls and returns within one instance keep memory 0; only a change of instance reloads it.
-#define SWITCH_MEMORY()                            \
-  do {                                             \
-    if (fn->memory != memory) [[unlikely]] RELOAD_MEMORY(); \
+#define SWITCH_MEMORY()                    \
+  do {                                     \
+    if (fn->memory != memory) [[unlikely]] \
+      RELOAD_MEMORY();                     \
   } while (0)
-#define WASM_DIV_S(T, a, b)                                                                \
-  ({                                                                                       \
-    if (b == 0) WASM_TRAP(integer_divide_by_zero);                                         \
-    if (static_cast<T>(a) == std::numeric_limits<T>::min() && static_cast<T>(b) == -1)     \
-      WASM_TRAP(integer_overflow);                                                         \
-    static_cast<std::remove_cv_t<decltype(a)>>(static_cast<T>(a) / static_cast<T>(b));                       \
+#define WASM_DIV_S(T, a, b)                                                            \
+  ({                                                                                   \
+    if (b == 0) WASM_TRAP(integer_divide_by_zero);                                     \
+    if (static_cast<T>(a) == std::numeric_limits<T>::min() && static_cast<T>(b) == -1) \
+      WASM_TRAP(integer_overflow);                                                     \
+    static_cast<std::remove_cv_t<decltype(a)>>(static_cast<T>(a) / static_cast<T>(b)); \
   })
-#define WASM_REM_S(T, a, b)                                                                    \
-  ({                                                                                           \
-    if (b == 0) WASM_TRAP(integer_divide_by_zero);                                             \
-    static_cast<T>(b) == -1 ? std::remove_cv_t<decltype(a)>{0}                                                   \
-                            : static_cast<std::remove_cv_t<decltype(a)>>(static_cast<T>(a) % static_cast<T>(b)); \
+#define WASM_REM_S(T, a, b)                                                                  \
+  ({                                                                                         \
+    if (b == 0) WASM_TRAP(integer_divide_by_zero);                                           \
+    static_cast<T>(b) == -1                                                                  \
+        ? std::remove_cv_t<decltype(a)>{0}                                                   \
+        : static_cast<std::remove_cv_t<decltype(a)>>(static_cast<T>(a) % static_cast<T>(b)); \
   })
 #define WASM_DIV_U(a, b)                           \
   ({                                               \
@@ -238,13 +240,13 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     if (b == 0) WASM_TRAP(integer_divide_by_zero); \
     a % b;                                         \
   })
-#define WASM_TRUNC(I, a)                               \
-  ({                                                   \
-    if (!num::trunc_in_range<I>(a)) {                  \
+#define WASM_TRUNC(I, a)                                \
+  ({                                                    \
+    if (!num::trunc_in_range<I>(a)) {                   \
       if (std::isnan(a)) WASM_TRAP(invalid_conversion); \
-      WASM_TRAP(integer_overflow);                     \
-    }                                                  \
-    static_cast<I>(a);                                 \
+      WASM_TRAP(integer_overflow);                      \
+    }                                                   \
+    static_cast<I>(a);                                  \
   })
 
   // Entry: the first frame is not pushed; its `ret` at base depth returns to the caller.
@@ -254,136 +256,141 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   goto enter_wasm;
 
   // ---- numeric
-#define UNARY(code, id, name, A, R, body)              \
-  op_##id : {                                          \
-    const A a = rd<A>(fp, OPERAND(1));                 \
-    wr<R>(fp, OPERAND(0), static_cast<R>(body));       \
-    NEXT(4);                                           \
+#define UNARY(code, id, name, A, R, body)        \
+  op_##id : {                                    \
+    const A a = rd<A>(fp, OPERAND(1));           \
+    wr<R>(fp, OPERAND(0), static_cast<R>(body)); \
+    NEXT(4);                                     \
   }
   WASM_FOR_EACH_UNARY(UNARY)
   WASM_FOR_EACH_SAT_UNARY(UNARY)
 #undef UNARY
-#define BINARY(code, id, name, A, R, body)             \
-  op_##id : {                                          \
-    const A a = rd<A>(fp, OPERAND(1));                 \
-    const A b = rd<A>(fp, OPERAND(2));                 \
-    wr<R>(fp, OPERAND(0), static_cast<R>(body));       \
-    NEXT(5);                                           \
+#define BINARY(code, id, name, A, R, body)       \
+  op_##id : {                                    \
+    const A a = rd<A>(fp, OPERAND(1));           \
+    const A b = rd<A>(fp, OPERAND(2));           \
+    wr<R>(fp, OPERAND(0), static_cast<R>(body)); \
+    NEXT(5);                                     \
   }
   WASM_FOR_EACH_BINARY(BINARY)
 #undef BINARY
-#define BINARY_IMM(code, id, name, A, R, body)         \
-  op_##id##_imm : {                                    \
-    const A a = rd<A>(fp, OPERAND(1));                 \
-    const A b = immediate<A>(&OPERAND(2));             \
-    wr<R>(fp, OPERAND(0), static_cast<R>(body));       \
-    NEXT(6);                                           \
+#define BINARY_IMM(code, id, name, A, R, body)   \
+  op_##id##_imm : {                              \
+    const A a = rd<A>(fp, OPERAND(1));           \
+    const A b = immediate<A>(&OPERAND(2));       \
+    wr<R>(fp, OPERAND(0), static_cast<R>(body)); \
+    NEXT(6);                                     \
   }
   WASM_FOR_EACH_BINARY(BINARY_IMM)
 #undef BINARY_IMM
-#define FUSED(id, T, body)                             \
-  op_br_##id : {                                       \
-    const T a = rd<T>(fp, OPERAND(0));                 \
-    const T b = rd<T>(fp, OPERAND(1));                 \
-    BRANCH_IF(body, 2, 5);                             \
+#define FUSED(id, T, body)             \
+  op_br_##id : {                       \
+    const T a = rd<T>(fp, OPERAND(0)); \
+    const T b = rd<T>(fp, OPERAND(1)); \
+    BRANCH_IF(body, 2, 5);             \
   }
   WASM_FOR_EACH_FUSED_COMPARE(FUSED)
 #undef FUSED
-#define FUSED_IMM(id, T, body)                         \
-  op_br_##id##_imm : {                                 \
-    const T a = rd<T>(fp, OPERAND(0));                 \
-    const T b = immediate<T>(&OPERAND(1));             \
-    BRANCH_IF(body, 3, 6);                             \
+#define FUSED_IMM(id, T, body)             \
+  op_br_##id##_imm : {                     \
+    const T a = rd<T>(fp, OPERAND(0));     \
+    const T b = immediate<T>(&OPERAND(1)); \
+    BRANCH_IF(body, 3, 6);                 \
   }
   WASM_FOR_EACH_FUSED_COMPARE(FUSED_IMM)
 #undef FUSED_IMM
-#define FUSED_ADD(id, T, body)                                   \
-  op_br_add_##id : {                                             \
+#define FUSED_ADD(id, T, body)                                                \
+  op_br_add_##id : {                                                          \
     const std::uint32_t sum = rd<std::uint32_t>(fp, OPERAND(1)) + OPERAND(2); \
-    wr<std::uint32_t>(fp, OPERAND(0), sum);                      \
-    const T a = sum;                                             \
-    const T b = rd<T>(fp, OPERAND(3));                           \
-    BRANCH_IF(body, 4, 7);                                       \
+    wr<std::uint32_t>(fp, OPERAND(0), sum);                                   \
+    const T a = sum;                                                          \
+    const T b = rd<T>(fp, OPERAND(3));                                        \
+    BRANCH_IF(body, 4, 7);                                                    \
   }
   WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD)
 #undef FUSED_ADD
-#define FUSED_ADD_IMM(id, T, body)                               \
-  op_br_add_##id##_imm : {                                       \
+#define FUSED_ADD_IMM(id, T, body)                                            \
+  op_br_add_##id##_imm : {                                                    \
     const std::uint32_t sum = rd<std::uint32_t>(fp, OPERAND(1)) + OPERAND(2); \
-    wr<std::uint32_t>(fp, OPERAND(0), sum);                      \
-    const T a = sum;                                             \
-    const T b = immediate<T>(&OPERAND(3));                       \
-    BRANCH_IF(body, 5, 8);                                       \
+    wr<std::uint32_t>(fp, OPERAND(0), sum);                                   \
+    const T a = sum;                                                          \
+    const T b = immediate<T>(&OPERAND(3));                                    \
+    BRANCH_IF(body, 5, 8);                                                    \
   }
   WASM_FOR_EACH_FUSED_COMPARE_I32(FUSED_ADD_IMM)
 #undef FUSED_ADD_IMM
-#define LOAD_OPERAND(id, load, T, body)                                          \
-  op_##id##_load : {                                                            \
+#define LOAD_OPERAND(id, load, T, body)                                                                  \
+  op_##id##_load : {                                                                                     \
     const std::uint64_t ea = static_cast<std::uint64_t>(rd<std::uint32_t>(fp, OPERAND(2))) + OPERAND(3); \
-    if (ea + sizeof(T) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
-    T b;                                                                        \
-    std::memcpy(&b, mem + ea, sizeof(T));                                       \
-    const T a = rd<T>(fp, OPERAND(1));                                          \
-    wr<T>(fp, OPERAND(0), static_cast<T>(body));                                \
-    NEXT(6);                                                                    \
+    if (ea + sizeof(T) > mem_size) [[unlikely]]                                                          \
+      WASM_TRAP(memory_out_of_bounds);                                                                   \
+    T b;                                                                                                 \
+    std::memcpy(&b, mem + ea, sizeof(T));                                                                \
+    const T a = rd<T>(fp, OPERAND(1));                                                                   \
+    wr<T>(fp, OPERAND(0), static_cast<T>(body));                                                         \
+    NEXT(6);                                                                                             \
   }
   WASM_FOR_EACH_LOAD_OPERAND(LOAD_OPERAND)
 #undef LOAD_OPERAND
-#define SHIFTED(id, shift, shift_body, body)                                     \
-  op_##id##_##shift : {                                                         \
-    const std::uint32_t x = rd<std::uint32_t>(fp, OPERAND(2));                  \
-    const std::uint32_t k = OPERAND(3);                                         \
-    const std::uint32_t a = rd<std::uint32_t>(fp, OPERAND(1));                  \
-    const std::uint32_t b = shift_body;                                         \
-    wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(body));        \
-    NEXT(6);                                                                    \
+#define SHIFTED(id, shift, shift_body, body)                             \
+  op_##id##_##shift : {                                                  \
+    const std::uint32_t x = rd<std::uint32_t>(fp, OPERAND(2));           \
+    const std::uint32_t k = OPERAND(3);                                  \
+    const std::uint32_t a = rd<std::uint32_t>(fp, OPERAND(1));           \
+    const std::uint32_t b = shift_body;                                  \
+    wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(body)); \
+    NEXT(6);                                                             \
   }
   WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
 
   // ---- memory
-#define LOAD(code, id, name, V, M, align)                                       \
-  op_##id : {                                                                   \
+#define LOAD(code, id, name, V, M, align)                                                                \
+  op_##id : {                                                                                            \
     const std::uint64_t ea = static_cast<std::uint64_t>(rd<std::uint32_t>(fp, OPERAND(1))) + OPERAND(2); \
-    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
-    M m;                                                                        \
-    std::memcpy(&m, mem + ea, sizeof(M));                                       \
-    wr<V>(fp, OPERAND(0), static_cast<V>(m));                                   \
-    NEXT(5);                                                                    \
+    if (ea + sizeof(M) > mem_size) [[unlikely]]                                                          \
+      WASM_TRAP(memory_out_of_bounds);                                                                   \
+    M m;                                                                                                 \
+    std::memcpy(&m, mem + ea, sizeof(M));                                                                \
+    wr<V>(fp, OPERAND(0), static_cast<V>(m));                                                            \
+    NEXT(5);                                                                                             \
   }
   WASM_FOR_EACH_LOAD(LOAD)
 #undef LOAD
-#define STORE(code, id, name, V, M, align)                                      \
-  op_##id : {                                                                   \
+#define STORE(code, id, name, V, M, align)                                                               \
+  op_##id : {                                                                                            \
     const std::uint64_t ea = static_cast<std::uint64_t>(rd<std::uint32_t>(fp, OPERAND(0))) + OPERAND(2); \
-    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
-    const M m = static_cast<M>(rd<V>(fp, OPERAND(1)));                          \
-    std::memcpy(mem + ea, &m, sizeof(M));                                       \
-    NEXT(5);                                                                    \
+    if (ea + sizeof(M) > mem_size) [[unlikely]]                                                          \
+      WASM_TRAP(memory_out_of_bounds);                                                                   \
+    const M m = static_cast<M>(rd<V>(fp, OPERAND(1)));                                                   \
+    std::memcpy(mem + ea, &m, sizeof(M));                                                                \
+    NEXT(5);                                                                                             \
   }
   WASM_FOR_EACH_STORE(STORE)
 #undef STORE
   // The address is (a + b) mod 2^32, then the offset without wrapping: exactly i32.add + load.
-#define LOAD_ADD(code, id, name, V, M, align)                                   \
-  op_##id##_add : {                                                             \
+#define LOAD_ADD(code, id, name, V, M, align)                                                         \
+  op_##id##_add : {                                                                                   \
     const std::uint32_t base = rd<std::uint32_t>(fp, OPERAND(1)) + rd<std::uint32_t>(fp, OPERAND(2)); \
-    const std::uint64_t ea = static_cast<std::uint64_t>(base) + OPERAND(3);     \
-    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
-    M m;                                                                        \
-    std::memcpy(&m, mem + ea, sizeof(M));                                       \
-    wr<V>(fp, OPERAND(0), static_cast<V>(m));                                   \
-    NEXT(6);                                                                    \
+    const std::uint64_t ea = static_cast<std::uint64_t>(base) + OPERAND(3);                           \
+    if (ea + sizeof(M) > mem_size) [[unlikely]]                                                       \
+      WASM_TRAP(memory_out_of_bounds);                                                                \
+    M m;                                                                                              \
+    std::memcpy(&m, mem + ea, sizeof(M));                                                             \
+    wr<V>(fp, OPERAND(0), static_cast<V>(m));                                                         \
+    NEXT(6);                                                                                          \
   }
   WASM_FOR_EACH_LOAD(LOAD_ADD)
 #undef LOAD_ADD
-#define STORE_ADD(code, id, name, V, M, align)                                  \
-  op_##id##_add : {                                                             \
+#define STORE_ADD(code, id, name, V, M, align)                                                        \
+  op_##id##_add : {                                                                                   \
     const std::uint32_t base = rd<std::uint32_t>(fp, OPERAND(1)) + rd<std::uint32_t>(fp, OPERAND(2)); \
-    const std::uint64_t ea = static_cast<std::uint64_t>(base) + OPERAND(3);     \
-    if (ea + sizeof(M) > mem_size) [[unlikely]] WASM_TRAP(memory_out_of_bounds); \
-    const M m = static_cast<M>(rd<V>(fp, OPERAND(0)));                          \
-    std::memcpy(mem + ea, &m, sizeof(M));                                       \
-    NEXT(6);                                                                    \
+    const std::uint64_t ea = static_cast<std::uint64_t>(base) + OPERAND(3);                           \
+    if (ea + sizeof(M) > mem_size) [[unlikely]]                                                       \
+      WASM_TRAP(memory_out_of_bounds);                                                                \
+    const M m = static_cast<M>(rd<V>(fp, OPERAND(0)));                                                \
+    std::memcpy(mem + ea, &m, sizeof(M));                                                             \
+    NEXT(6);                                                                                          \
   }
   WASM_FOR_EACH_STORE(STORE_ADD)
 #undef STORE_ADD
@@ -391,7 +398,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   // ---- control
 op_unreachable:
   WASM_TRAP(unreachable);
-op_jmp: {
+op_jmp : {
   const auto delta = static_cast<std::int32_t>(OPERAND(0));
   if (delta <= 0) CHECK_INTERRUPT();
   pc += delta;
@@ -401,7 +408,7 @@ op_br_if:
   BRANCH_IF(rd<std::uint32_t>(fp, OPERAND(0)) != 0, 1, 4);
 op_br_unless:
   BRANCH_IF(rd<std::uint32_t>(fp, OPERAND(0)) == 0, 1, 4);
-op_br_table: {
+op_br_table : {
   std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(0));
   const std::uint32_t n = OPERAND(1);
   if (index > n) index = n;
@@ -430,11 +437,13 @@ op_copy4:
   wr<std::uint64_t>(fp, OPERAND(6), rd<std::uint64_t>(fp, OPERAND(7)));
   NEXT(10);
 op_const64:
-  wr<std::uint64_t>(fp, OPERAND(0), static_cast<std::uint64_t>(OPERAND(1)) | static_cast<std::uint64_t>(OPERAND(2)) << 32);
+  wr<std::uint64_t>(fp, OPERAND(0),
+                    static_cast<std::uint64_t>(OPERAND(1)) | static_cast<std::uint64_t>(OPERAND(2)) << 32);
   NEXT(5);
 op_select:
   wr<std::uint64_t>(fp, OPERAND(0),
-                    rd<std::uint32_t>(fp, OPERAND(3)) ? rd<std::uint64_t>(fp, OPERAND(1)) : rd<std::uint64_t>(fp, OPERAND(2)));
+                    rd<std::uint32_t>(fp, OPERAND(3)) ? rd<std::uint64_t>(fp, OPERAND(1))
+                                                      : rd<std::uint64_t>(fp, OPERAND(2)));
   NEXT(6);
 op_global_get:
   wr<std::uint64_t>(fp, OPERAND(0), pointer_at<Global>(&OPERAND(1))->value);
@@ -465,7 +474,7 @@ op_call:
   callee_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(2));
   return_pc = pc + 5;
   goto do_call;
-op_call_local: {
+op_call_local : {
   // do_call and enter_wasm for the common case, without the checks that cannot fire here.
   Function* const target = pointer_at<Function>(&OPERAND(0));
   std::uint64_t* const target_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(2));
@@ -482,7 +491,7 @@ op_call_local: {
   pc = target->entry;
   DISPATCH();
 }
-op_call_indirect: {
+op_call_indirect : {
   Table* table = pointer_at<Table>(&OPERAND(0));
   const std::uint32_t index = rd<std::uint32_t>(fp, OPERAND(3));
   if (index >= table->elements.size()) WASM_TRAP(undefined_element);
@@ -507,20 +516,27 @@ do_call:
     fuel = S.fuel;
     RELOAD_MEMORY();
     switch (kind) {
-      case HostResult::Kind::ok: break;
-      case HostResult::Kind::trap: WASM_TRAP(host); break;
+      case HostResult::Kind::ok:
+        break;
+      case HostResult::Kind::trap:
+        WASM_TRAP(host);
+        break;
       case HostResult::Kind::exit:
         S.fuel = fuel;
         return Status::exited;
-      case HostResult::Kind::interrupted: WASM_TRAP(interrupted); break;
+      case HostResult::Kind::interrupted:
+        WASM_TRAP(interrupted);
+        break;
     }
     pc = return_pc;
     DISPATCH();
   }
-  if (frame >= frame_limit) [[unlikely]] WASM_TRAP(stack_exhausted);
+  if (frame >= frame_limit) [[unlikely]]
+    WASM_TRAP(stack_exhausted);
   *frame++ = Frame{return_pc, fp, fn};
 enter_wasm:
-  if (!callee->entry) [[unlikely]] callee->set_code(compile_function(*callee));
+  if (!callee->entry) [[unlikely]]
+    callee->set_code(compile_function(*callee));
   if (callee_fp + callee->frame_slots > stack_end) [[unlikely]] {
     if (return_pc) --frame;  // report the trap in the caller
     WASM_TRAP(stack_exhausted);
@@ -536,13 +552,13 @@ enter_wasm:
 op_memory_size:
   wr<std::uint32_t>(fp, OPERAND(0), memory->pages);
   NEXT(3);
-op_memory_grow: {
+op_memory_grow : {
   const std::int32_t old = memory->grow(rd<std::uint32_t>(fp, OPERAND(1)));
   RELOAD_MEMORY();
   wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(old));
   NEXT(4);
 }
-op_memory_fill: {
+op_memory_fill : {
   const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
   const std::uint8_t value = static_cast<std::uint8_t>(rd<std::uint32_t>(fp, OPERAND(1)));
   const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
@@ -550,7 +566,7 @@ op_memory_fill: {
   std::memset(mem + d, value, n);
   NEXT(5);
 }
-op_memory_copy: {
+op_memory_copy : {
   const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
   const std::uint64_t s = rd<std::uint32_t>(fp, OPERAND(1));
   const std::uint64_t n = rd<std::uint32_t>(fp, OPERAND(2));
@@ -558,7 +574,7 @@ op_memory_copy: {
   std::memmove(mem + d, mem + s, n);
   NEXT(5);
 }
-op_memory_init: {
+op_memory_init : {
   const std::uint32_t segment = OPERAND(0);
   const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(1));
   const std::uint64_t s = rd<std::uint32_t>(fp, OPERAND(2));
@@ -573,14 +589,14 @@ op_memory_init: {
 op_data_drop:
   fn->instance->state().data_dropped[OPERAND(0)] = true;
   NEXT(3);
-op_table_get: {
+op_table_get : {
   Table* t = pointer_at<Table>(&OPERAND(2));
   const std::uint32_t i = rd<std::uint32_t>(fp, OPERAND(1));
   if (i >= t->elements.size()) WASM_TRAP(table_out_of_bounds);
   wr<std::uint64_t>(fp, OPERAND(0), t->elements[i]);
   NEXT(6);
 }
-op_table_set: {
+op_table_set : {
   Table* t = pointer_at<Table>(&OPERAND(2));
   const std::uint32_t i = rd<std::uint32_t>(fp, OPERAND(0));
   if (i >= t->elements.size()) WASM_TRAP(table_out_of_bounds);
@@ -588,15 +604,16 @@ op_table_set: {
   NEXT(6);
 }
 op_table_size:
-  wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(pointer_at<Table>(&OPERAND(1))->elements.size()));
+  wr<std::uint32_t>(fp, OPERAND(0),
+                    static_cast<std::uint32_t>(pointer_at<Table>(&OPERAND(1))->elements.size()));
   NEXT(5);
-op_table_grow: {
+op_table_grow : {
   Table* t = pointer_at<Table>(&OPERAND(3));
   const std::int32_t old = t->grow(rd<std::uint32_t>(fp, OPERAND(2)), rd<std::uint64_t>(fp, OPERAND(1)));
   wr<std::uint32_t>(fp, OPERAND(0), static_cast<std::uint32_t>(old));
   NEXT(7);
 }
-op_table_fill: {
+op_table_fill : {
   Table* t = pointer_at<Table>(&OPERAND(3));
   const std::uint64_t i = rd<std::uint32_t>(fp, OPERAND(0));
   const std::uint64_t value = rd<std::uint64_t>(fp, OPERAND(1));
@@ -605,7 +622,7 @@ op_table_fill: {
   std::fill_n(t->elements.begin() + static_cast<std::ptrdiff_t>(i), n, value);
   NEXT(7);
 }
-op_table_copy: {
+op_table_copy : {
   Table* td = pointer_at<Table>(&OPERAND(3));
   Table* ts = pointer_at<Table>(&OPERAND(5));
   const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));
@@ -615,7 +632,7 @@ op_table_copy: {
   if (n) std::memmove(td->elements.data() + d, ts->elements.data() + s, n * sizeof(std::uint64_t));
   NEXT(9);
 }
-op_table_init: {
+op_table_init : {
   Table* t = pointer_at<Table>(&OPERAND(3));
   const std::uint32_t segment = OPERAND(5);
   const std::uint64_t d = rd<std::uint32_t>(fp, OPERAND(0));

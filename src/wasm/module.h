@@ -16,10 +16,18 @@ namespace spectrum::wasm {
 // A constant expression (global initialisers, segment offsets, element items). Wasm 2.0 allows
 // exactly one instruction of these kinds before `end`.
 struct ConstExpr {
-  enum class Kind : std::uint8_t { i32_const, i64_const, f32_const, f64_const, ref_null, ref_func, global_get };
+  enum class Kind : std::uint8_t {
+    i32_const,
+    i64_const,
+    f32_const,
+    f64_const,
+    ref_null,
+    ref_func,
+    global_get
+  };
   Kind kind = Kind::i32_const;
-  std::uint64_t bits = 0;   // the constant
-  std::uint32_t index = 0;  // function (ref_func) or global (global_get)
+  std::uint64_t bits = 0;       // the constant
+  std::uint32_t index = 0;      // function (ref_func) or global (global_get)
   ValType type = ValType::i32;  // ref_null's type
   std::uint32_t offset = 0;     // byte offset of the expression, for errors
 };
@@ -45,9 +53,9 @@ struct DataSegment {
 
 struct FunctionBody {
   std::vector<std::pair<std::uint32_t, ValType>> local_groups;  // as declared (count, type)
-  std::uint32_t local_count = 0;                                 // declared locals, params excluded
-  std::uint32_t code_begin = 0, code_end = 0;                    // instructions incl. the final end
-  std::uint32_t position = 0;                                    // the body's byte offset (its size)
+  std::uint32_t local_count = 0;                                // declared locals, params excluded
+  std::uint32_t code_begin = 0, code_end = 0;                   // instructions incl. the final end
+  std::uint32_t position = 0;                                   // the body's byte offset (its size)
 };
 
 struct GlobalDef {

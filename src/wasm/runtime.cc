@@ -1,5 +1,7 @@
 // The runtime: modules' public face, the store and its objects, instantiation and linking, and
 // the entry into the interpreter.
+#include "wasm/runtime.h"
+
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -9,7 +11,6 @@
 #include <map>
 
 #include "wasm/module.h"
-#include "wasm/runtime.h"
 
 namespace spectrum::wasm {
 
@@ -18,13 +19,20 @@ namespace spectrum::wasm {
 
 std::string_view to_string(ValType type) {
   switch (type) {
-    case ValType::i32: return "i32";
-    case ValType::i64: return "i64";
-    case ValType::f32: return "f32";
-    case ValType::f64: return "f64";
-    case ValType::v128: return "v128";
-    case ValType::funcref: return "funcref";
-    case ValType::externref: return "externref";
+    case ValType::i32:
+      return "i32";
+    case ValType::i64:
+      return "i64";
+    case ValType::f32:
+      return "f32";
+    case ValType::f64:
+      return "f64";
+    case ValType::v128:
+      return "v128";
+    case ValType::funcref:
+      return "funcref";
+    case ValType::externref:
+      return "externref";
   }
   return "unknown";
 }
@@ -45,31 +53,50 @@ std::string to_string(const FuncType& type) {
 
 std::string_view to_string(ExternKind kind) {
   switch (kind) {
-    case ExternKind::func: return "function";
-    case ExternKind::table: return "table";
-    case ExternKind::memory: return "memory";
-    case ExternKind::global: return "global";
+    case ExternKind::func:
+      return "function";
+    case ExternKind::table:
+      return "table";
+    case ExternKind::memory:
+      return "memory";
+    case ExternKind::global:
+      return "global";
   }
   return "unknown";
 }
 
 std::string_view to_string(TrapKind kind) {
   switch (kind) {
-    case TrapKind::unreachable: return "unreachable";
-    case TrapKind::memory_out_of_bounds: return "out of bounds memory access";
-    case TrapKind::table_out_of_bounds: return "out of bounds table access";
-    case TrapKind::undefined_element: return "undefined element";
-    case TrapKind::uninitialized_element: return "uninitialized element";
-    case TrapKind::indirect_call_type_mismatch: return "indirect call type mismatch";
-    case TrapKind::integer_divide_by_zero: return "integer divide by zero";
-    case TrapKind::integer_overflow: return "integer overflow";
-    case TrapKind::invalid_conversion: return "invalid conversion to integer";
-    case TrapKind::null_reference: return "null reference";
-    case TrapKind::stack_exhausted: return "call stack exhausted";
-    case TrapKind::interrupted: return "interrupted";
-    case TrapKind::out_of_fuel: return "out of fuel";
-    case TrapKind::host: return "host trap";
-    case TrapKind::data_segment_dropped: return "data segment dropped";
+    case TrapKind::unreachable:
+      return "unreachable";
+    case TrapKind::memory_out_of_bounds:
+      return "out of bounds memory access";
+    case TrapKind::table_out_of_bounds:
+      return "out of bounds table access";
+    case TrapKind::undefined_element:
+      return "undefined element";
+    case TrapKind::uninitialized_element:
+      return "uninitialized element";
+    case TrapKind::indirect_call_type_mismatch:
+      return "indirect call type mismatch";
+    case TrapKind::integer_divide_by_zero:
+      return "integer divide by zero";
+    case TrapKind::integer_overflow:
+      return "integer overflow";
+    case TrapKind::invalid_conversion:
+      return "invalid conversion to integer";
+    case TrapKind::null_reference:
+      return "null reference";
+    case TrapKind::stack_exhausted:
+      return "call stack exhausted";
+    case TrapKind::interrupted:
+      return "interrupted";
+    case TrapKind::out_of_fuel:
+      return "out of fuel";
+    case TrapKind::host:
+      return "host trap";
+    case TrapKind::data_segment_dropped:
+      return "data segment dropped";
   }
   return "trap";
 }
@@ -177,10 +204,12 @@ Result<void> Store::Impl::ensure_stacks(const StoreLimits& limits) {
   if (value_stack) return {};
   // Reserved, not committed: only the pages a run actually touches count.
   const std::size_t bytes = limits.value_stack_slots * sizeof(std::uint64_t);
-  void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p =
+      ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return fail_errno("reserving the wasm value stack");
   const std::size_t frame_bytes = static_cast<std::size_t>(limits.max_call_depth + 1) * sizeof(Frame);
-  void* f = ::mmap(nullptr, frame_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* f = ::mmap(nullptr, frame_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                   -1, 0);
   if (f == MAP_FAILED) {
     ::munmap(p, bytes);
     return fail_errno("reserving the wasm call stack");
@@ -212,8 +241,8 @@ Function* Store::create_host_function(FuncType type, HostFunction fn, std::strin
 Result<Memory*> Store::create_memory(MemoryType type) {
   const std::uint32_t cap = std::min(limits_.max_memory_pages, kMaxPages);
   if (type.limits.min > cap)
-    return fail("memory of " + std::to_string(type.limits.min) + " pages exceeds the limit of " + std::to_string(cap) +
-                " pages");
+    return fail("memory of " + std::to_string(type.limits.min) + " pages exceeds the limit of " +
+                std::to_string(cap) + " pages");
   auto m = std::make_unique<Memory>();
   m->declared_max = type.limits.max;
   m->max_pages = std::min(type.limits.max.value_or(kMaxPages), cap);
@@ -227,7 +256,8 @@ Result<Memory*> Store::create_memory(MemoryType type) {
 }
 
 Result<Table*> Store::create_table(TableType type, std::uint64_t init) {
-  if (type.limits.min > kMaxTableElements) return fail("table of " + std::to_string(type.limits.min) + " elements is too large");
+  if (type.limits.min > kMaxTableElements)
+    return fail("table of " + std::to_string(type.limits.min) + " elements is too large");
   auto t = std::make_unique<Table>();
   t->type = type.element;
   t->max = type.limits.max;
@@ -270,8 +300,9 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
     return out;
   }
   const bool top_level = S.depth == 0 && S.stack_top == S.value_stack;
-  if (top_level) S.fuel = store.fuel() ? static_cast<std::int64_t>(std::min<std::uint64_t>(*store.fuel(), INT64_MAX))
-                                       : std::numeric_limits<std::int64_t>::max();
+  if (top_level)
+    S.fuel = store.fuel() ? static_cast<std::int64_t>(std::min<std::uint64_t>(*store.fuel(), INT64_MAX))
+                          : std::numeric_limits<std::int64_t>::max();
   std::uint64_t* fp = S.stack_top;
   const std::uint32_t np = function->param_count, nr = function->result_count;
   if (fp + std::max(np, nr) + 1 > S.value_stack + S.value_stack_slots) {
@@ -289,8 +320,13 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
     std::vector<std::uint64_t> in(args.begin(), args.end());
     HostResult r = function->host(call, in.data(), fp);
     switch (r.kind) {
-      case HostResult::Kind::ok: status = Status::returned; break;
-      case HostResult::Kind::exit: status = Status::exited; exit_code = r.exit_code; break;
+      case HostResult::Kind::ok:
+        status = Status::returned;
+        break;
+      case HostResult::Kind::exit:
+        status = Status::exited;
+        exit_code = r.exit_code;
+        break;
       case HostResult::Kind::trap:
         status = Status::trapped;
         trap = Trap{TrapKind::host, r.message, function_display_name(*function), 0};
@@ -298,13 +334,15 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
       case HostResult::Kind::interrupted:
       default:
         status = Status::trapped;
-        trap = Trap{TrapKind::interrupted, std::string(to_string(TrapKind::interrupted)), function_display_name(*function), 0};
+        trap = Trap{TrapKind::interrupted, std::string(to_string(TrapKind::interrupted)),
+                    function_display_name(*function), 0};
         break;
     }
   } else {
     status = execute(&store, function, fp, trap, exit_code);
   }
-  if (top_level && store.fuel()) store.set_fuel(static_cast<std::uint64_t>(std::max<std::int64_t>(S.fuel, 0)));
+  if (top_level && store.fuel())
+    store.set_fuel(static_cast<std::uint64_t>(std::max<std::int64_t>(S.fuel, 0)));
   switch (status) {
     case Status::returned:
       out.kind = CallOutcome::Kind::returned;
@@ -328,8 +366,8 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
 
 Result<CallOutcome> call_function(Store& store, Function* function, std::span<const std::uint64_t> args) {
   if (args.size() != function->param_count)
-    return fail("function " + function_display_name(*function) + " takes " + std::to_string(function->param_count) +
-                " arguments, got " + std::to_string(args.size()));
+    return fail("function " + function_display_name(*function) + " takes " +
+                std::to_string(function->param_count) + " arguments, got " + std::to_string(args.size()));
   return Runtime::invoke(store, function, args);
 }
 
@@ -353,7 +391,8 @@ std::optional<Extern> Instance::find_export(std::string_view name) const {
 
 Result<CallOutcome> Instance::call(std::string_view export_name, std::span<const std::uint64_t> args) {
   auto e = find_export(export_name);
-  if (!e || e->kind != ExternKind::func) return fail("no exported function '" + std::string(export_name) + "'");
+  if (!e || e->kind != ExternKind::func)
+    return fail("no exported function '" + std::string(export_name) + "'");
   return call(e->func, args);
 }
 Result<CallOutcome> Instance::call(Function* function, std::span<const std::uint64_t> args) {
@@ -395,7 +434,8 @@ Linker::~Linker() = default;
 Linker::Linker(Linker&&) noexcept = default;
 Linker& Linker::operator=(Linker&&) noexcept = default;
 
-void Linker::define_function(Store& store, std::string module, std::string name, FuncType type, HostFunction fn) {
+void Linker::define_function(Store& store, std::string module, std::string name, FuncType type,
+                             HostFunction fn) {
   Function* f = store.create_host_function(std::move(type), std::move(fn), module + "." + name);
   define(std::move(module), std::move(name), Extern{ExternKind::func, f, nullptr, nullptr, nullptr});
 }
@@ -426,10 +466,14 @@ std::uint64_t eval_const(const ConstExpr& e, const Instance::State& s) {
     case ConstExpr::Kind::i32_const:
     case ConstExpr::Kind::i64_const:
     case ConstExpr::Kind::f32_const:
-    case ConstExpr::Kind::f64_const: return e.bits;
-    case ConstExpr::Kind::ref_null: return 0;
-    case ConstExpr::Kind::ref_func: return reinterpret_cast<std::uintptr_t>(s.funcs[e.index]);
-    case ConstExpr::Kind::global_get: return s.globals[e.index]->value;
+    case ConstExpr::Kind::f64_const:
+      return e.bits;
+    case ConstExpr::Kind::ref_null:
+      return 0;
+    case ConstExpr::Kind::ref_func:
+      return reinterpret_cast<std::uintptr_t>(s.funcs[e.index]);
+    case ConstExpr::Kind::global_get:
+      return s.globals[e.index]->value;
   }
   return 0;
 }
@@ -445,15 +489,17 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
     const std::string what = "import " + imp.module + "." + imp.name;
     auto ext = find(imp.module, imp.name);
     if (!ext) return fail("unknown import: " + what);
-    if (ext->kind != imp.kind) return fail("incompatible import type: " + what + " is not a " + std::string(to_string(imp.kind)));
+    if (ext->kind != imp.kind)
+      return fail("incompatible import type: " + what + " is not a " + std::string(to_string(imp.kind)));
     switch (imp.kind) {
       case ExternKind::func:
         if (*ext->func->type != imp.func)
-          return fail("incompatible import type: " + what + " has type " + to_string(*ext->func->type) + ", expected " +
-                      to_string(imp.func));
+          return fail("incompatible import type: " + what + " has type " + to_string(*ext->func->type) +
+                      ", expected " + to_string(imp.func));
         break;
       case ExternKind::table:
-        if (ext->table->type != imp.table.element || !limits_match(ext->table->elements.size(), ext->table->max, imp.table.limits))
+        if (ext->table->type != imp.table.element ||
+            !limits_match(ext->table->elements.size(), ext->table->max, imp.table.limits))
           return fail("incompatible import type: " + what + " (table type)");
         break;
       case ExternKind::memory:
@@ -473,10 +519,18 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
   Store::Impl& S = store.impl();
   for (const Extern& e : resolved) {
     switch (e.kind) {
-      case ExternKind::func: s.funcs.push_back(e.func); break;
-      case ExternKind::table: s.tables.push_back(e.table); break;
-      case ExternKind::memory: s.memories.push_back(e.memory); break;
-      case ExternKind::global: s.globals.push_back(e.global); break;
+      case ExternKind::func:
+        s.funcs.push_back(e.func);
+        break;
+      case ExternKind::table:
+        s.tables.push_back(e.table);
+        break;
+      case ExternKind::memory:
+        s.memories.push_back(e.memory);
+        break;
+      case ExternKind::global:
+        s.globals.push_back(e.global);
+        break;
     }
   }
   for (std::size_t i = m.imported_tables; i < m.tables.size(); ++i)
@@ -504,10 +558,18 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
   for (const auto& e : m.exports) {
     Extern x{e.kind, nullptr, nullptr, nullptr, nullptr};
     switch (e.kind) {
-      case ExternKind::func: x.func = s.funcs[e.index]; break;
-      case ExternKind::table: x.table = s.tables[e.index]; break;
-      case ExternKind::memory: x.memory = s.memories[e.index]; break;
-      case ExternKind::global: x.global = s.globals[e.index]; break;
+      case ExternKind::func:
+        x.func = s.funcs[e.index];
+        break;
+      case ExternKind::table:
+        x.table = s.tables[e.index];
+        break;
+      case ExternKind::memory:
+        x.memory = s.memories[e.index];
+        break;
+      case ExternKind::global:
+        x.global = s.globals[e.index];
+        break;
     }
     s.exports.emplace(e.name, x);
   }
@@ -528,7 +590,8 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
       const std::uint64_t offset = static_cast<std::uint32_t>(eval_const(seg.offset, s));
       const auto& items = s.elem_segments[i];
       if (offset + items.size() > t->elements.size())
-        return fail("out of bounds table access: element segment " + std::to_string(i) + " does not fit its table");
+        return fail("out of bounds table access: element segment " + std::to_string(i) +
+                    " does not fit its table");
       std::copy(items.begin(), items.end(), t->elements.begin() + static_cast<std::ptrdiff_t>(offset));
     }
     if (seg.mode != SegmentMode::passive) s.elem_segments[i].clear();

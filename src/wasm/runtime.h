@@ -23,9 +23,9 @@ struct CompiledCode {
   // contiguous copy sets up both.
   std::vector<std::uint64_t> frame_init;
   std::uint32_t param_slots = 0;
-  std::uint32_t local_slots = 0;    // params + declared locals
-  std::uint32_t stack_slots = 0;    // operand stack's maximum height
-  std::uint32_t frame_slots = 0;    // locals + stack + constants
+  std::uint32_t local_slots = 0;  // params + declared locals
+  std::uint32_t stack_slots = 0;  // operand stack's maximum height
+  std::uint32_t frame_slots = 0;  // locals + stack + constants
   std::uint32_t wasm_offset(const std::uint32_t* pc) const;
 };
 
@@ -64,7 +64,7 @@ struct Function {
   Instance* instance = nullptr;
   std::uint32_t index = 0;  // in its module
   const FunctionBody* body = nullptr;
-  Memory* memory = nullptr;  // its instance's memory 0
+  Memory* memory = nullptr;            // its instance's memory 0
   std::unique_ptr<CompiledCode> code;  // compiled on first call
   // Copies of the code's entry facts, one load away from the call instruction.
   const std::uint32_t* entry = nullptr;
@@ -136,7 +136,8 @@ struct Runtime {
   static std::atomic<std::uint32_t>& interrupt_flag(Store& store) { return store.interrupt_; }
   enum class Status : std::uint8_t { returned, trapped, exited };
   // Runs a wasm function whose arguments are in fp[0..params); results land in fp[0..results).
-  static Status execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap, std::int32_t& exit_code);
+  static Status execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap,
+                        std::int32_t& exit_code);
 };
 
 }  // namespace spectrum::wasm

@@ -15,22 +15,24 @@
 // the same fault raises in a native process (out-of-bounds -> SIGSEGV, divide by zero -> SIGFPE,
 // unreachable/abort -> SIGILL), so shell statuses compare across tiers; `detail` holds the trap.
 // Peak memory is the spectrum process's peak RSS (ru_maxrss): engine, module and linear memory.
-#include <algorithm>
-#include <chrono>
-#include <condition_variable>
-#include <csignal>
+#include "core/tier.h"
+
 #include <fcntl.h>
-#include <mutex>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <thread>
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <mutex>
+#include <thread>
+
 #include "core/fd.h"
-#include "core/tier.h"
 #include "wasm/engine.h"
 #include "wasm/module.h"
 #include "wasm/wasi/wasi.h"
@@ -82,10 +84,15 @@ struct StdioStream {
 Result<StdioStream> open_stdio(const Stdio& stdio, int inherited_fd, bool output, const char* name) {
   StdioStream stream;
   switch (stdio.mode) {
-    case Stdio::Mode::inherit: stream.fd = inherited_fd; return stream;
-    case Stdio::Mode::null: stream.owned.reset(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC)); break;
+    case Stdio::Mode::inherit:
+      stream.fd = inherited_fd;
+      return stream;
+    case Stdio::Mode::null:
+      stream.owned.reset(::open("/dev/null", (output ? O_WRONLY : O_RDONLY) | O_CLOEXEC));
+      break;
     case Stdio::Mode::file:
-      stream.owned.reset(::open(stdio.path.c_str(), output ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_RDONLY | O_CLOEXEC,
+      stream.owned.reset(::open(stdio.path.c_str(),
+                                output ? O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC : O_RDONLY | O_CLOEXEC,
                                 0644));
       if (!stream.owned) return fail_errno(std::string("wasm: ") + name + " file '" + stdio.path + "'");
       break;
@@ -122,7 +129,7 @@ Result<std::vector<std::uint8_t>> read_module(const std::string& path) {
     ExitCode code = err == ENOENT || err == ENOTDIR ? ExitCode::not_found : ExitCode::not_executable;
     return std::unexpected(Error::from_errno("wasm: program '" + path + "'", err).with_exit_code(code));
   }
-  struct stat st{};
+  struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return fail_errno("wasm: program '" + path + "'");
   if (!S_ISREG(st.st_mode))
     return fail("wasm: program '" + path + "': not a regular file", 0, ExitCode::not_executable);
@@ -180,8 +187,8 @@ class WasmTier final : public Tier {
     probe.usable = true;
     probe.facts = {{"engine", "Spectrum interpreter (threaded code)"},
                    {"modes", "interpreter"},
-                   {"wasi", std::string(wasi::module_name) + ", " + std::to_string(wasi::host_functions().size()) +
-                                " functions"},
+                   {"wasi", std::string(wasi::module_name) + ", " +
+                                std::to_string(wasi::host_functions().size()) + " functions"},
                    {"confinement", "openat2 RESOLVE_BENEATH"}};
     return probe;
   }
@@ -203,10 +210,12 @@ class WasmTier final : public Tier {
     wasi::Config config;
     config.args = workload.argv();
     config.env = workload.env;
-    if (!workload.rootfs.empty()) config.preopens.push_back({workload.rootfs, "/", workload.rootfs_read_only});
+    if (!workload.rootfs.empty())
+      config.preopens.push_back({workload.rootfs, "/", workload.rootfs_read_only});
     for (const Mount& mount : workload.mounts) {
-      struct stat st{};
-      if (::stat(mount.host_path.c_str(), &st) != 0) return fail_errno("wasm: --mount '" + mount.host_path + "'");
+      struct stat st {};
+      if (::stat(mount.host_path.c_str(), &st) != 0)
+        return fail_errno("wasm: --mount '" + mount.host_path + "'");
       if (!S_ISDIR(st.st_mode))
         return fail("wasm: --mount '" + mount.host_path + "': WASI preopens are directories, not files");
       config.preopens.push_back({mount.host_path, mount.target, mount.read_only});
@@ -239,20 +248,23 @@ class WasmTier final : public Tier {
                              [state = wasi.get(), function](wasm::HostCall& call, const std::uint64_t* args,
                                                             std::uint64_t* results) {
                                wasm::MemoryView view = call.memory();
-                               wasi::CallResult r =
-                                   function->invoke(*state, wasi::GuestMemory(view.data, view.size), args, results);
+                               wasi::CallResult r = function->invoke(
+                                   *state, wasi::GuestMemory(view.data, view.size), args, results);
                                switch (r.kind) {
-                                 case wasi::CallResult::Kind::returned: return wasm::HostResult::ok();
+                                 case wasi::CallResult::Kind::returned:
+                                   return wasm::HostResult::ok();
                                  case wasi::CallResult::Kind::exited:
                                    return wasm::HostResult::exit(static_cast<std::int32_t>(r.value));
-                                 case wasi::CallResult::Kind::interrupted: return wasm::HostResult::interrupted();
+                                 case wasi::CallResult::Kind::interrupted:
+                                   return wasm::HostResult::interrupted();
                                }
                                return wasm::HostResult::trap("wasi: unknown call result");
                              });
     }
 
     // A guest writing to a closed pipe gets EPIPE, as WASI says, instead of killing spectrum.
-    struct sigaction ignore{}, previous{};
+    struct sigaction ignore {
+    }, previous{};
     ignore.sa_handler = SIG_IGN;
     ::sigaction(SIGPIPE, &ignore, &previous);
     struct RestoreSigpipe {
@@ -270,7 +282,8 @@ class WasmTier final : public Tier {
     for (const wasm::MemoryType& memory : module.data().memories) {
       if (memory.limits.min <= limits.max_memory_pages) continue;
       result.outcome = Outcome::out_of_memory;
-      result.detail = "the module's initial linear memory (" + std::to_string(memory.limits.min * wasm::kPageSize >> 20) +
+      result.detail = "the module's initial linear memory (" +
+                      std::to_string(memory.limits.min * wasm::kPageSize >> 20) +
                       " MiB) exceeds the memory limit";
       return finish(std::move(result), start, usage_before, out, err);
     }
@@ -285,12 +298,17 @@ class WasmTier final : public Tier {
     } else {
       auto entry = (*instance)->find_export("_start");
       if (!entry || entry->kind != wasm::ExternKind::func)
-        return fail("wasm: " + workload.program + ": no exported function '_start' (not a WASI command module)");
+        return fail("wasm: " + workload.program +
+                    ": no exported function '_start' (not a WASI command module)");
       result.startup_time = Clock::now() - start;
       auto outcome = SPECTRUM_TRY((*instance)->call(entry->func, {}));
       switch (outcome.kind) {
-        case wasm::CallOutcome::Kind::returned: result.exit_code = 0; break;
-        case wasm::CallOutcome::Kind::exited: result.exit_code = outcome.exit_code; break;
+        case wasm::CallOutcome::Kind::returned:
+          result.exit_code = 0;
+          break;
+        case wasm::CallOutcome::Kind::exited:
+          result.exit_code = outcome.exit_code;
+          break;
         case wasm::CallOutcome::Kind::trapped:
           if (outcome.trap.kind == wasm::TrapKind::interrupted && watchdog && watchdog->fired()) {
             result.outcome = Outcome::timed_out;

@@ -12,11 +12,11 @@ namespace spectrum::wasm {
 namespace {
 
 // Reads a u32 immediate inside an expression that already propagates errors.
-#define SPECTRUM_TRY_U32(reader)                                         \
-  ({                                                                     \
-    auto u32_result_ = (reader).u32();                                   \
+#define SPECTRUM_TRY_U32(reader)                                              \
+  ({                                                                          \
+    auto u32_result_ = (reader).u32();                                        \
     if (!u32_result_) return std::unexpected(std::move(u32_result_).error()); \
-    *u32_result_;                                                        \
+    *u32_result_;                                                             \
   })
 
 constexpr ValType kUnknown = static_cast<ValType>(0);
@@ -36,7 +36,8 @@ bool is_num(ValType t) {
 
 class FunctionValidator {
  public:
-  FunctionValidator(const ModuleData& m, const std::unordered_set<std::uint32_t>& refs, std::uint32_t func_index)
+  FunctionValidator(const ModuleData& m, const std::unordered_set<std::uint32_t>& refs,
+                    std::uint32_t func_index)
       : m_(m), refs_(refs), func_index_(func_index) {}
 
   Result<void> run(const FunctionBody& body) {
@@ -91,7 +92,8 @@ class FunctionValidator {
     if (ctrls_.empty()) return error("unexpected end");
     Ctrl& c = ctrls_.back();
     SPECTRUM_TRY(pop_all(c.results));
-    if (vals_.size() != c.height) return error("type mismatch: values remaining on the stack at the end of a block");
+    if (vals_.size() != c.height)
+      return error("type mismatch: values remaining on the stack at the end of a block");
     Ctrl out = std::move(c);
     ctrls_.pop_back();
     return out;
@@ -105,9 +107,17 @@ class FunctionValidator {
     const std::size_t at = r.pos();
     const std::uint8_t b = SPECTRUM_TRY(r.u8());
     switch (b) {
-      case 0x7F: case 0x7E: case 0x7D: case 0x7C: case 0x70: case 0x6F: return static_cast<ValType>(b);
-      case 0x7B: return fail_at(at, "unsupported: SIMD (v128 type)");
-      default: return fail_at(at, "malformed value type");
+      case 0x7F:
+      case 0x7E:
+      case 0x7D:
+      case 0x7C:
+      case 0x70:
+      case 0x6F:
+        return static_cast<ValType>(b);
+      case 0x7B:
+        return fail_at(at, "unsupported: SIMD (v128 type)");
+      default:
+        return fail_at(at, "malformed value type");
     }
   }
 
@@ -165,23 +175,41 @@ class FunctionValidator {
     const std::uint8_t op = SPECTRUM_TRY(r.u8());
     switch (op) {
 #define UNARY(code, id, name, A, R, body) \
-  case code: SPECTRUM_TRY(pop(valtype_of<A>())); push(valtype_of<R>()); return {};
+  case code:                              \
+    SPECTRUM_TRY(pop(valtype_of<A>()));   \
+    push(valtype_of<R>());                \
+    return {};
       WASM_FOR_EACH_UNARY(UNARY)
 #undef UNARY
 #define BINARY(code, id, name, A, R, body) \
-  case code: SPECTRUM_TRY(pop(valtype_of<A>())); SPECTRUM_TRY(pop(valtype_of<A>())); push(valtype_of<R>()); return {};
+  case code:                               \
+    SPECTRUM_TRY(pop(valtype_of<A>()));    \
+    SPECTRUM_TRY(pop(valtype_of<A>()));    \
+    push(valtype_of<R>());                 \
+    return {};
       WASM_FOR_EACH_BINARY(BINARY)
 #undef BINARY
 #define LOAD(code, id, name, V, M, align) \
-  case code: SPECTRUM_TRY(memarg(r, align)); SPECTRUM_TRY(pop(ValType::i32)); push(valtype_of<V>()); return {};
+  case code:                              \
+    SPECTRUM_TRY(memarg(r, align));       \
+    SPECTRUM_TRY(pop(ValType::i32));      \
+    push(valtype_of<V>());                \
+    return {};
       WASM_FOR_EACH_LOAD(LOAD)
 #undef LOAD
 #define STORE(code, id, name, V, M, align) \
-  case code: SPECTRUM_TRY(memarg(r, align)); SPECTRUM_TRY(pop(valtype_of<V>())); SPECTRUM_TRY(pop(ValType::i32)); return {};
+  case code:                               \
+    SPECTRUM_TRY(memarg(r, align));        \
+    SPECTRUM_TRY(pop(valtype_of<V>()));    \
+    SPECTRUM_TRY(pop(ValType::i32));       \
+    return {};
       WASM_FOR_EACH_STORE(STORE)
 #undef STORE
-      case 0x00: set_unreachable(); return {};
-      case 0x01: return {};
+      case 0x00:
+        set_unreachable();
+        return {};
+      case 0x01:
+        return {};
       case 0x02:
       case 0x03: {
         auto [params, results] = SPECTRUM_TRY(block_type(r));
@@ -257,7 +285,8 @@ class FunctionValidator {
         const std::uint32_t type_index = SPECTRUM_TRY(r.u32());
         const std::uint32_t table = SPECTRUM_TRY(r.u32());
         const ValType elem = SPECTRUM_TRY(table_elem(table));
-        if (elem != ValType::funcref) return error("type mismatch: call_indirect through a table of externref");
+        if (elem != ValType::funcref)
+          return error("type mismatch: call_indirect through a table of externref");
         if (type_index >= m_.types.size()) return error("unknown type");
         SPECTRUM_TRY(pop(ValType::i32));
         const FuncType& t = m_.types[type_index];
@@ -265,7 +294,9 @@ class FunctionValidator {
         push_all(t.results);
         return {};
       }
-      case 0x1A: SPECTRUM_TRY(pop()); return {};
+      case 0x1A:
+        SPECTRUM_TRY(pop());
+        return {};
       case 0x1B: {
         SPECTRUM_TRY(pop(ValType::i32));
         const ValType t1 = SPECTRUM_TRY(pop());
@@ -285,7 +316,9 @@ class FunctionValidator {
         push(t);
         return {};
       }
-      case 0x20: case 0x21: case 0x22: {
+      case 0x20:
+      case 0x21:
+      case 0x22: {
         const std::uint32_t x = SPECTRUM_TRY(r.u32());
         if (x >= locals_.size()) return error("unknown local " + std::to_string(x));
         const ValType t = locals_[x];
@@ -297,7 +330,8 @@ class FunctionValidator {
         }
         return {};
       }
-      case 0x23: case 0x24: {
+      case 0x23:
+      case 0x24: {
         const std::uint32_t x = SPECTRUM_TRY(r.u32());
         if (x >= m_.globals.size()) return error("unknown global " + std::to_string(x));
         const GlobalType& g = m_.globals[x];
@@ -309,7 +343,8 @@ class FunctionValidator {
         }
         return {};
       }
-      case 0x25: case 0x26: {
+      case 0x25:
+      case 0x26: {
         const std::uint32_t x = SPECTRUM_TRY(r.u32());
         const ValType t = SPECTRUM_TRY(table_elem(x));
         if (op == 0x25) {
@@ -332,10 +367,22 @@ class FunctionValidator {
         SPECTRUM_TRY(pop(ValType::i32));
         push(ValType::i32);
         return {};
-      case 0x41: SPECTRUM_TRY(r.s32()); push(ValType::i32); return {};
-      case 0x42: SPECTRUM_TRY(r.s64()); push(ValType::i64); return {};
-      case 0x43: SPECTRUM_TRY(r.f32_bits()); push(ValType::f32); return {};
-      case 0x44: SPECTRUM_TRY(r.f64_bits()); push(ValType::f64); return {};
+      case 0x41:
+        SPECTRUM_TRY(r.s32());
+        push(ValType::i32);
+        return {};
+      case 0x42:
+        SPECTRUM_TRY(r.s64());
+        push(ValType::i64);
+        return {};
+      case 0x43:
+        SPECTRUM_TRY(r.f32_bits());
+        push(ValType::f32);
+        return {};
+      case 0x44:
+        SPECTRUM_TRY(r.f64_bits());
+        push(ValType::f64);
+        return {};
       case 0xD0: {
         const std::size_t at = r.pos();
         const std::uint8_t t = SPECTRUM_TRY(r.u8());
@@ -356,8 +403,10 @@ class FunctionValidator {
         push(ValType::funcref);
         return {};
       }
-      case 0xFC: return prefixed(r);
-      case 0xFD: return error("unsupported: SIMD");
+      case 0xFC:
+        return prefixed(r);
+      case 0xFD:
+        return error("unsupported: SIMD");
       default: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "illegal opcode 0x%02x", op);
@@ -370,7 +419,10 @@ class FunctionValidator {
     const std::uint32_t sub = SPECTRUM_TRY(r.u32());
     switch (sub) {
 #define SAT(code, id, name, A, R, body) \
-  case code: SPECTRUM_TRY(pop(valtype_of<A>())); push(valtype_of<R>()); return {};
+  case code:                            \
+    SPECTRUM_TRY(pop(valtype_of<A>())); \
+    push(valtype_of<R>());              \
+    return {};
       WASM_FOR_EACH_SAT_UNARY(SAT)
 #undef SAT
       case 8: {  // memory.init
@@ -381,7 +433,9 @@ class FunctionValidator {
         for (int i = 0; i < 3; ++i) SPECTRUM_TRY(pop(ValType::i32));
         return {};
       }
-      case 9: SPECTRUM_TRY(need_data_count(SPECTRUM_TRY_U32(r))); return {};
+      case 9:
+        SPECTRUM_TRY(need_data_count(SPECTRUM_TRY_U32(r)));
+        return {};
       case 10:  // memory.copy
         SPECTRUM_TRY(zero_byte(r));
         SPECTRUM_TRY(zero_byte(r));
@@ -432,7 +486,8 @@ class FunctionValidator {
         SPECTRUM_TRY(pop(ValType::i32));
         return {};
       }
-      default: return error("illegal opcode 0xfc " + std::to_string(sub));
+      default:
+        return error("illegal opcode 0xfc " + std::to_string(sub));
     }
   }
 
@@ -447,36 +502,44 @@ class FunctionValidator {
 
 Result<ValType> const_expr_type(const ModuleData& m, const ConstExpr& e, std::size_t globals_visible) {
   switch (e.kind) {
-    case ConstExpr::Kind::i32_const: return ValType::i32;
-    case ConstExpr::Kind::i64_const: return ValType::i64;
-    case ConstExpr::Kind::f32_const: return ValType::f32;
-    case ConstExpr::Kind::f64_const: return ValType::f64;
-    case ConstExpr::Kind::ref_null: return e.type;
+    case ConstExpr::Kind::i32_const:
+      return ValType::i32;
+    case ConstExpr::Kind::i64_const:
+      return ValType::i64;
+    case ConstExpr::Kind::f32_const:
+      return ValType::f32;
+    case ConstExpr::Kind::f64_const:
+      return ValType::f64;
+    case ConstExpr::Kind::ref_null:
+      return e.type;
     case ConstExpr::Kind::ref_func:
-      if (e.index >= m.func_types.size()) return fail_at(e.offset, "unknown function " + std::to_string(e.index));
+      if (e.index >= m.func_types.size())
+        return fail_at(e.offset, "unknown function " + std::to_string(e.index));
       return ValType::funcref;
     case ConstExpr::Kind::global_get:
       // Constant expressions may read imported globals only (Wasm 2.0), and only immutable ones.
       if (e.index >= globals_visible || e.index >= m.globals.size())
         return fail_at(e.offset, "unknown global " + std::to_string(e.index));
-      if (m.globals[e.index].mutable_) return fail_at(e.offset, "constant expression required: global is mutable");
+      if (m.globals[e.index].mutable_)
+        return fail_at(e.offset, "constant expression required: global is mutable");
       return m.globals[e.index].type;
   }
   return fail_at(e.offset, "constant expression required");
 }
 
-Result<void> expect_const(const ModuleData& m, const ConstExpr& e, ValType want, std::size_t globals_visible) {
+Result<void> expect_const(const ModuleData& m, const ConstExpr& e, ValType want,
+                          std::size_t globals_visible) {
   const ValType got = SPECTRUM_TRY(const_expr_type(m, e, globals_visible));
   if (got != want)
-    return fail_at(e.offset, std::string("type mismatch: constant expression of type ") + std::string(to_string(got)) +
-                                 ", expected " + std::string(to_string(want)));
+    return fail_at(e.offset, std::string("type mismatch: constant expression of type ") +
+                                 std::string(to_string(got)) + ", expected " + std::string(to_string(want)));
   return {};
 }
 
 Result<void> check_limits(const Limits& l, std::uint64_t bound, std::uint32_t at, const char* what) {
   // The spec's wording, the 4 GiB spelled out for memories.
-  const std::string too_large = std::string(what) + " size must be at most " + std::to_string(bound) + " pages" +
-                                (std::string_view(what) == "memory" ? " (4GiB)" : "");
+  const std::string too_large = std::string(what) + " size must be at most " + std::to_string(bound) +
+                                " pages" + (std::string_view(what) == "memory" ? " (4GiB)" : "");
   if (l.min > bound) return fail_at(at, too_large);
   if (l.max) {
     if (*l.max > bound) return fail_at(at, too_large);
@@ -495,8 +558,10 @@ std::uint32_t section_offset(const ModuleData& m, std::uint8_t id) {
 
 Result<void> validate_module(const ModuleData& m) {
   // Tables' and memories' limits.
-  for (const auto& t : m.tables) SPECTRUM_TRY(check_limits(t.limits, 0xFFFFFFFFull, section_offset(m, 4), "table"));
-  for (const auto& mem : m.memories) SPECTRUM_TRY(check_limits(mem.limits, kMaxPages, section_offset(m, 5), "memory"));
+  for (const auto& t : m.tables)
+    SPECTRUM_TRY(check_limits(t.limits, 0xFFFFFFFFull, section_offset(m, 4), "table"));
+  for (const auto& mem : m.memories)
+    SPECTRUM_TRY(check_limits(mem.limits, kMaxPages, section_offset(m, 5), "memory"));
   if (m.memories.size() > 1) return fail_at(section_offset(m, 5), "multiple memories");
 
   // Globals: initialisers may refer to imported globals only.
@@ -516,14 +581,17 @@ Result<void> validate_module(const ModuleData& m) {
   for (const auto& seg : m.elems) {
     for (const auto& item : seg.items) SPECTRUM_TRY(expect_const(m, item, seg.type, m.imported_globals));
     if (seg.mode == SegmentMode::active) {
-      if (seg.table >= m.tables.size()) return fail_at(seg.position, "unknown table " + std::to_string(seg.table));
-      if (m.tables[seg.table].element != seg.type) return fail_at(seg.position, "type mismatch: element segment type");
+      if (seg.table >= m.tables.size())
+        return fail_at(seg.position, "unknown table " + std::to_string(seg.table));
+      if (m.tables[seg.table].element != seg.type)
+        return fail_at(seg.position, "type mismatch: element segment type");
       SPECTRUM_TRY(expect_const(m, seg.offset, ValType::i32, m.imported_globals));
     }
   }
   for (const auto& seg : m.datas) {
     if (seg.mode == SegmentMode::active) {
-      if (seg.memory >= m.memories.size()) return fail_at(seg.position, "unknown memory " + std::to_string(seg.memory));
+      if (seg.memory >= m.memories.size())
+        return fail_at(seg.position, "unknown memory " + std::to_string(seg.memory));
       SPECTRUM_TRY(expect_const(m, seg.offset, ValType::i32, m.imported_globals));
     }
   }
@@ -542,7 +610,8 @@ Result<void> validate_module(const ModuleData& m) {
   if (m.start) {
     if (*m.start >= m.func_types.size()) return fail_at(section_offset(m, 8), "unknown function");
     const FuncType& t = m.func_type(*m.start);
-    if (!t.params.empty() || !t.results.empty()) return fail_at(section_offset(m, 8), "start function must have type [] -> []");
+    if (!t.params.empty() || !t.results.empty())
+      return fail_at(section_offset(m, 8), "start function must have type [] -> []");
   }
 
   for (std::size_t i = 0; i < m.bodies.size(); ++i) {

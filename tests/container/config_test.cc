@@ -41,7 +41,8 @@ TEST(ContainerConfig, DefaultSpecDecodes) {
 TEST(ContainerConfig, MalformedJsonNamesTheByte) {
   auto config = parse_config("{\"ociVersion\": ]", "/b");
   ASSERT_FALSE(config);
-  EXPECT_NE(config.error().message().find("config.json: malformed JSON at byte 16"), std::string::npos) << config.error().message();
+  EXPECT_NE(config.error().message().find("config.json: malformed JSON at byte 16"), std::string::npos)
+      << config.error().message();
 }
 
 TEST(ContainerConfig, UnknownNamespaceType) {
@@ -64,7 +65,10 @@ TEST(ContainerConfig, BadMountOption) {
 
 TEST(ContainerConfig, MountPropagationAndBind) {
   auto doc = base();
-  doc["mounts"].push_back({{"destination", "/data"}, {"type", "bind"}, {"source", "/srv"}, {"options", {"rbind", "ro", "rslave"}}});
+  doc["mounts"].push_back({{"destination", "/data"},
+                           {"type", "bind"},
+                           {"source", "/srv"},
+                           {"options", {"rbind", "ro", "rslave"}}});
   auto config = decode_config(doc, "/b", "config.json");
   ASSERT_TRUE(config) << config.error().message();
   const MountEntry& m = config->mounts.back();
@@ -109,7 +113,8 @@ TEST(ContainerConfig, CapabilitiesAndRlimits) {
   EXPECT_EQ(error_of(doc), "config.json: process.rlimits[0].type: unknown rlimit 'RLIMIT_FOO'");
   doc = base();
   doc["process"]["rlimits"][0]["soft"] = 2048;
-  EXPECT_EQ(error_of(doc), "config.json: process.rlimits[0]: RLIMIT_NOFILE: soft limit 2048 is above the hard limit 1024");
+  EXPECT_EQ(error_of(doc),
+            "config.json: process.rlimits[0]: RLIMIT_NOFILE: soft limit 2048 is above the hard limit 1024");
 }
 
 TEST(ContainerConfig, ResourcesOnBothCgroupVersions) {
@@ -129,7 +134,9 @@ TEST(ContainerConfig, ResourcesOnBothCgroupVersions) {
 
 // `update -r`: a linux.resources object alone, errors naming the field and the source.
 TEST(ContainerConfig, ResourcesForUpdate) {
-  auto resources = parse_resources(R"({"memory": {"limit": 134217728, "swap": -1}, "cpu": {"quota": 25000}, "pids": {"limit": 9}})", "r.json");
+  auto resources = parse_resources(
+      R"({"memory": {"limit": 134217728, "swap": -1}, "cpu": {"quota": 25000}, "pids": {"limit": 9}})",
+      "r.json");
   ASSERT_TRUE(resources) << resources.error().message();
   EXPECT_EQ(resources->memory_limit, 134217728u);
   EXPECT_EQ(resources->memory_swap_limit, -1);
@@ -145,13 +152,15 @@ TEST(ContainerConfig, ResourcesForUpdate) {
   EXPECT_EQ(bad.error().message(), "r.json: devices: cannot be changed by update");
   bad = parse_resources("{", "resources (stdin)");
   ASSERT_FALSE(bad);
-  EXPECT_TRUE(bad.error().message().starts_with("resources (stdin): malformed JSON at byte 2: ")) << bad.error().message();
+  EXPECT_TRUE(bad.error().message().starts_with("resources (stdin): malformed JSON at byte 2: "))
+      << bad.error().message();
 }
 
 TEST(ContainerConfig, UserNamespaceNeedsMappings) {
   auto doc = base();
   doc["linux"]["namespaces"].push_back({{"type", "user"}});
-  EXPECT_EQ(error_of(doc), "config.json: linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
   doc["linux"]["uidMappings"] = {{{"containerID", 0}, {"hostID", 100000}, {"size", 0}}};
   EXPECT_EQ(error_of(doc), "config.json: linux.uidMappings[0].size: must not be 0");
 }
@@ -159,13 +168,15 @@ TEST(ContainerConfig, UserNamespaceNeedsMappings) {
 TEST(ContainerConfig, HostSysctlRefused) {
   auto doc = base();
   doc["linux"]["sysctl"] = {{"vm.swappiness", "10"}};
-  EXPECT_EQ(error_of(doc), "config.json: linux.sysctl.vm.swappiness: not namespaced: refused (it would change the host)");
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.sysctl.vm.swappiness: not namespaced: refused (it would change the host)");
 }
 
 TEST(ContainerConfig, HooksNeedAbsolutePaths) {
   auto doc = base();
   doc["hooks"] = {{"prestart", {{{"path", "relative/hook"}}}}};
-  EXPECT_EQ(error_of(doc), "config.json: hooks.prestart[0].path: must be an absolute path, found 'relative/hook'");
+  EXPECT_EQ(error_of(doc),
+            "config.json: hooks.prestart[0].path: must be an absolute path, found 'relative/hook'");
 }
 
 TEST(ContainerSeccomp, ProfileErrorsNameTheField) {
@@ -173,7 +184,8 @@ TEST(ContainerSeccomp, ProfileErrorsNameTheField) {
   profile["syscalls"][0]["action"] = "SCMP_ACT_NOPE";
   auto seccomp = decode_seccomp(profile, "config.json", "linux.seccomp");
   ASSERT_FALSE(seccomp);
-  EXPECT_EQ(seccomp.error().message(), "config.json: linux.seccomp.syscalls[0].action: unknown seccomp action 'SCMP_ACT_NOPE'");
+  EXPECT_EQ(seccomp.error().message(),
+            "config.json: linux.seccomp.syscalls[0].action: unknown seccomp action 'SCMP_ACT_NOPE'");
 }
 
 TEST(ContainerSeccomp, DefaultProfileCompilesAndCacheGivesTheSameProgram) {
@@ -188,7 +200,8 @@ TEST(ContainerSeccomp, DefaultProfileCompilesAndCacheGivesTheSameProgram) {
   auto second = cached_seccomp(*seccomp, dir);  // hit: reads the stored program
   ASSERT_TRUE(first && second);
   ASSERT_EQ(first->instructions.size(), second->instructions.size());
-  EXPECT_EQ(0, std::memcmp(first->instructions.data(), second->instructions.data(), first->instructions.size() * sizeof(sock_filter)));
+  EXPECT_EQ(0, std::memcmp(first->instructions.data(), second->instructions.data(),
+                           first->instructions.size() * sizeof(sock_filter)));
   EXPECT_EQ(0, std::system((std::string("rm -rf ") + dir).c_str()));
 }
 

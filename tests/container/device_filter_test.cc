@@ -1,19 +1,21 @@
 // The cgroup v2 device program, attached to a real cgroup2 directory: a process inside may open
 // what the rules allow and nothing else.
-#include <gtest/gtest.h>
+#include "container/device_filter.h"
+
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "container/device_filter.h"
 #include "core/cgroup.h"
 #include "core/fd.h"
 
 namespace spectrum::container {
 namespace {
 
-DeviceRule rule(bool allow, std::string type, std::optional<std::int64_t> major, std::optional<std::int64_t> minor, std::string access) {
+DeviceRule rule(bool allow, std::string type, std::optional<std::int64_t> major,
+                std::optional<std::int64_t> minor, std::string access) {
   DeviceRule r;
   r.allow = allow;
   r.type = std::move(type);
@@ -38,11 +40,13 @@ int open_in_group(const std::string& dir, const char* path, int flags) {
 
 TEST(ContainerDeviceFilter, AllowsOnlyWhatTheRulesAllow) {
   auto layout = CgroupLayout::detect();
-  if (!layout || layout->unified_mount.empty() || ::geteuid() != 0) GTEST_SKIP() << "needs root and a cgroup2 mount";
+  if (!layout || layout->unified_mount.empty() || ::geteuid() != 0)
+    GTEST_SKIP() << "needs root and a cgroup2 mount";
   std::string dir = layout->unified_mount + "/spectrum-devtest-" + std::to_string(::getpid());
   ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
   // Deny everything, then allow /dev/null read-write and /dev/zero read-only.
-  std::vector<DeviceRule> rules = {rule(false, "a", {}, {}, "rwm"), rule(true, "c", 1, 3, "rw"), rule(true, "c", 1, 5, "r")};
+  std::vector<DeviceRule> rules = {rule(false, "a", {}, {}, "rwm"), rule(true, "c", 1, 3, "rw"),
+                                   rule(true, "c", 1, 5, "r")};
   auto attached = attach_device_program(build_device_program(rules), dir);
   if (!attached) {
     ::rmdir(dir.c_str());

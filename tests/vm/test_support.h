@@ -1,13 +1,13 @@
 // Helpers of the vm tier's tests: temporary root filesystems and test programs built with gcc.
 #pragma once
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
-#include <unistd.h>
-
-#include <gtest/gtest.h>
 
 #include "vm/kvm.h"
 
@@ -42,7 +42,8 @@ inline std::string source_dir() { return SPECTRUM_VM_TEST_SOURCE_DIR; }
 // Compiles tests/vm/programs/NAME.c with `flags` (e.g. "-static") into `out`; false if gcc fails.
 inline bool compile_program(const std::string& name, const std::string& flags, const fs::path& out) {
   fs::create_directories(out.parent_path());
-  const std::string cmd = "gcc -O1 " + flags + " -o '" + out.string() + "' '" + source_dir() + "/programs/" + name + ".c' 2>&1";
+  const std::string cmd =
+      "gcc -O1 " + flags + " -o '" + out.string() + "' '" + source_dir() + "/programs/" + name + ".c' 2>&1";
   return std::system(cmd.c_str()) == 0;
 }
 
@@ -60,9 +61,9 @@ inline bool add_busybox(const TempDir& root) {
 
 inline bool kvm_usable() { return probe_kvm_host().usable; }
 
-#define SKIP_WITHOUT_KVM()                                  \
-  do {                                                      \
-    if (!::spectrum::vm::testing::kvm_usable())             \
+#define SKIP_WITHOUT_KVM()                                                            \
+  do {                                                                                \
+    if (!::spectrum::vm::testing::kvm_usable())                                       \
       GTEST_SKIP() << "/dev/kvm absent: " << ::spectrum::vm::probe_kvm_host().reason; \
   } while (0)
 

@@ -1,7 +1,10 @@
 // Unit tests of the engine through its embedding API: decoder edge cases with byte offsets,
 // host functions, exits, traps with names and offsets, limits (memory, call depth, fuel) and the
 // interrupt flag. Modules are written in the text format and assembled by wabt's wat2wasm.
+#include "wasm/engine.h"
+
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -10,10 +13,7 @@
 #include <fstream>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
-
-#include "wasm/engine.h"
 
 using namespace spectrum::wasm;
 using Bytes = std::vector<std::uint8_t>;
@@ -71,16 +71,19 @@ struct Env {
 TEST(WasmDecoder, RejectsBadMagicAndVersionAtTheirOffsets) {
   // Too short to hold a header is the reference interpreter's "unexpected end", not a bad magic.
   EXPECT_NE(load_error({0x00, 0x61, 0x73}).find("byte 0x0: unexpected end"), std::string::npos);
-  EXPECT_NE(load_error({0x00, 0x61, 0x73, 0x6e}).find("byte 0x0: magic header not detected"), std::string::npos);
-  EXPECT_NE(load_error({0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00}).find("byte 0x4: unknown binary version"),
+  EXPECT_NE(load_error({0x00, 0x61, 0x73, 0x6e}).find("byte 0x0: magic header not detected"),
             std::string::npos);
+  EXPECT_NE(
+      load_error({0x00, 0x61, 0x73, 0x6d, 0x02, 0x00, 0x00, 0x00}).find("byte 0x4: unknown binary version"),
+      std::string::npos);
 }
 
 TEST(WasmDecoder, AcceptsTheEmptyModule) { EXPECT_EQ(load_error(with_header({})), "(loaded)"); }
 
 TEST(WasmDecoder, Leb128TooLongIsMalformed) {
   // A type section whose size is a 6-byte u32 LEB: longer than ceil(32/7) = 5 bytes.
-  EXPECT_NE(load_error(with_header({0x01, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00})).find("integer representation too long"),
+  EXPECT_NE(load_error(with_header({0x01, 0x81, 0x80, 0x80, 0x80, 0x80, 0x00}))
+                .find("integer representation too long"),
             std::string::npos);
 }
 
@@ -98,30 +101,32 @@ TEST(WasmDecoder, Leb128PaddedButInRangeIsAccepted) {
 
 TEST(WasmDecoder, SignedLeb128SignBitsChecked) {
   // i32.const with a 5-byte signed LEB whose unused bits disagree with the sign: malformed.
-  const Bytes bad = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,               // type () -> i32
-                                 0x03, 0x02, 0x01, 0x00,                                  // func 0: type 0
+  const Bytes bad = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f,  // type () -> i32
+                                 0x03, 0x02, 0x01, 0x00,                    // func 0: type 0
                                  0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0xff, 0xff, 0xff, 0xff, 0x4f, 0x0b});
   EXPECT_NE(load_error(bad).find("integer too large"), std::string::npos) << load_error(bad);
-  const Bytes good = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,
-                                  0x0a, 0x0a, 0x01, 0x08, 0x00, 0x41, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x0b});
+  const Bytes good = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x0a,
+                                  0x0a, 0x01, 0x08, 0x00, 0x41, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x0b});
   EXPECT_EQ(load_error(good), "(loaded)");
 }
 
 TEST(WasmDecoder, SectionsOutOfOrderRejected) {
   // A function section (3) before a type section (1).
-  EXPECT_NE(load_error(with_header({0x03, 0x01, 0x00, 0x01, 0x01, 0x00})).find("out of order"), std::string::npos);
+  EXPECT_NE(load_error(with_header({0x03, 0x01, 0x00, 0x01, 0x01, 0x00})).find("out of order"),
+            std::string::npos);
 }
 
 TEST(WasmDecoder, SectionSizeMismatchRejected) {
-  EXPECT_NE(load_error(with_header({0x01, 0x02, 0x00, 0x00})).find("section size mismatch"), std::string::npos);
+  EXPECT_NE(load_error(with_header({0x01, 0x02, 0x00, 0x00})).find("section size mismatch"),
+            std::string::npos);
 }
 
 TEST(WasmDecoder, SimdIsUnsupportedNotACrash) {
   const Bytes v128_param = with_header({0x01, 0x05, 0x01, 0x60, 0x01, 0x7b, 0x00});
   EXPECT_NE(load_error(v128_param).find("unsupported: SIMD"), std::string::npos);
   // A body using a 0xFD-prefixed instruction.
-  const Bytes simd_op = with_header({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00,
-                                     0x0a, 0x06, 0x01, 0x04, 0x00, 0xfd, 0x0c, 0x0b});
+  const Bytes simd_op = with_header({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x06,
+                                     0x01, 0x04, 0x00, 0xfd, 0x0c, 0x0b});
   EXPECT_NE(load_error(simd_op).find("unsupported: SIMD"), std::string::npos) << load_error(simd_op);
 }
 
@@ -142,8 +147,8 @@ TEST(WasmDecoder, CustomSectionsKeptAndNamesRead) {
 
 TEST(WasmValidator, TypeMismatchNamesTheOffset) {
   // (func (result i32) i64.const 0): the body's end sees an i64.
-  const Bytes bytes = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00,
-                                   0x0a, 0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b});
+  const Bytes bytes = with_header({0x01, 0x05, 0x01, 0x60, 0x00, 0x01, 0x7f, 0x03, 0x02, 0x01, 0x00, 0x0a,
+                                   0x06, 0x01, 0x04, 0x00, 0x42, 0x00, 0x0b});
   const std::string e = load_error(bytes);
   EXPECT_NE(e.find("type mismatch"), std::string::npos) << e;
   EXPECT_NE(e.find("byte 0x"), std::string::npos) << e;
@@ -189,7 +194,8 @@ TEST(WasmEngine, HostFunctionSeesMemoryAndArguments) {
     (memory (export "memory") 1)
     (data (i32.const 16) "\01\02\03\04")
     (func (export "run") (result i32) (call $sum (i32.const 16) (i32.const 4)))))");
-  env.linker.define_function(env.store, "host", "sum_bytes", FuncType{{ValType::i32, ValType::i32}, {ValType::i32}},
+  env.linker.define_function(env.store, "host", "sum_bytes",
+                             FuncType{{ValType::i32, ValType::i32}, {ValType::i32}},
                              [](HostCall& call, const std::uint64_t* args, std::uint64_t* results) {
                                MemoryView m = call.memory();
                                if (args[0] + args[1] > m.size) return HostResult::trap("out of range");
@@ -266,7 +272,9 @@ TEST(WasmEngine, InfiniteRecursionIsACleanTrap) {
 TEST(WasmEngine, MemoryLimitCapsGrowthAndInstantiation) {
   StoreLimits limits;
   limits.max_memory_pages = 4;
-  Env env(R"((module (memory 2) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))))", limits);
+  Env env(
+      R"((module (memory 2) (func (export "grow") (param i32) (result i32) (memory.grow (local.get 0)))))",
+      limits);
   Instance* inst = env.instantiate();
   ASSERT_NE(inst, nullptr);
   EXPECT_EQ(inst->call("grow", std::vector<std::uint64_t>{2})->values[0], 2u);

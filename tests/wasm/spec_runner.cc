@@ -16,11 +16,10 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "wasm/engine.h"
 
@@ -40,7 +39,8 @@ struct Counts {
 // An engine error without its "byte 0x1a3: " prefix.
 std::string_view reason_of(std::string_view message) {
   if (message.starts_with("byte 0x")) {
-    if (const auto colon = message.find(": "); colon != std::string_view::npos) return message.substr(colon + 2);
+    if (const auto colon = message.find(": "); colon != std::string_view::npos)
+      return message.substr(colon + 2);
   }
   return message;
 }
@@ -53,8 +53,10 @@ std::vector<std::uint8_t> read_bytes(const std::string& path) {
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -70,21 +72,31 @@ struct ScriptValue {
 bool parse_value(const json& v, ScriptValue& out) {
   const std::string type = v.at("type");
   const std::string value = v.contains("value") ? v.at("value").get<std::string>() : "";
-  if (type == "i32") out.type = ValType::i32;
-  else if (type == "i64") out.type = ValType::i64;
-  else if (type == "f32") out.type = ValType::f32;
-  else if (type == "f64") out.type = ValType::f64;
-  else if (type == "externref") out.type = ValType::externref;
-  else if (type == "funcref") out.type = ValType::funcref;
-  else return false;  // v128
+  if (type == "i32")
+    out.type = ValType::i32;
+  else if (type == "i64")
+    out.type = ValType::i64;
+  else if (type == "f32")
+    out.type = ValType::f32;
+  else if (type == "f64")
+    out.type = ValType::f64;
+  else if (type == "externref")
+    out.type = ValType::externref;
+  else if (type == "funcref")
+    out.type = ValType::funcref;
+  else
+    return false;  // v128
   if (value == "nan:canonical") {
     out.nan = ScriptValue::Nan::canonical;
   } else if (value == "nan:arithmetic") {
     out.nan = ScriptValue::Nan::arithmetic;
   } else if (out.type == ValType::externref || out.type == ValType::funcref) {
-    if (value == "null") out.bits = 0;
-    else if (out.type == ValType::externref) out.bits = std::stoull(value) + 1;  // 0 is null
-    else out.any_non_null = true;
+    if (value == "null")
+      out.bits = 0;
+    else if (out.type == ValType::externref)
+      out.bits = std::stoull(value) + 1;  // 0 is null
+    else
+      out.any_non_null = true;
   } else {
     out.bits = std::stoull(value);
   }
@@ -96,14 +108,17 @@ bool matches(const ScriptValue& want, std::uint64_t got) {
     if (want.type == ValType::f32) {
       const auto b = static_cast<std::uint32_t>(got);
       if ((b & 0x7f800000u) != 0x7f800000u || (b & 0x007fffffu) == 0) return false;
-      return want.nan == ScriptValue::Nan::canonical ? (b & 0x007fffffu) == 0x00400000u : (b & 0x00400000u) != 0;
+      return want.nan == ScriptValue::Nan::canonical ? (b & 0x007fffffu) == 0x00400000u
+                                                     : (b & 0x00400000u) != 0;
     }
-    if ((got & 0x7ff0000000000000ull) != 0x7ff0000000000000ull || (got & 0x000fffffffffffffull) == 0) return false;
+    if ((got & 0x7ff0000000000000ull) != 0x7ff0000000000000ull || (got & 0x000fffffffffffffull) == 0)
+      return false;
     return want.nan == ScriptValue::Nan::canonical ? (got & 0x000fffffffffffffull) == 0x0008000000000000ull
                                                    : (got & 0x0008000000000000ull) != 0;
   }
   if (want.any_non_null) return got != 0;
-  if (want.type == ValType::i32 || want.type == ValType::f32) return static_cast<std::uint32_t>(got) == want.bits;
+  if (want.type == ValType::i32 || want.type == ValType::f32)
+    return static_cast<std::uint32_t>(got) == want.bits;
   return got == want.bits;
 }
 
@@ -123,8 +138,10 @@ class Runner {
           Instance* inst = instantiate(dir + "/" + cmd.at("filename").get<std::string>(), why);
           current_ = inst;
           if (cmd.contains("name")) named_[cmd.at("name")] = inst;
-          if (!inst) result = fail;
-          else continue;  // modules are not assertions
+          if (!inst)
+            result = fail;
+          else
+            continue;  // modules are not assertions
         } else if (type == "register") {
           Instance* inst = cmd.contains("name") ? named_[cmd.at("name")] : current_;
           if (!inst) {
@@ -137,7 +154,8 @@ class Runner {
         } else if (type == "action") {
           std::vector<std::uint64_t> values;
           CallOutcome out;
-          if (!act(cmd.at("action"), out, why)) result = fail;
+          if (!act(cmd.at("action"), out, why))
+            result = fail;
           else if (out.kind != CallOutcome::Kind::returned) {
             result = fail;
             why = "action trapped: " + out.trap.describe();
@@ -166,8 +184,8 @@ class Runner {
               }
               if (!matches(want, out.values[i])) {
                 result = fail;
-                why = "result " + std::to_string(i) + ": got " + std::to_string(out.values[i]) + ", expected " +
-                      expected[i].dump();
+                why = "result " + std::to_string(i) + ": got " + std::to_string(out.values[i]) +
+                      ", expected " + expected[i].dump();
               }
             }
           }
@@ -184,7 +202,8 @@ class Runner {
           } else if (!out.trap.message.starts_with(cmd.value("text", std::string()))) {
             // The reference interpreter's check: its message must begin with the expected text.
             result = fail;
-            why = "trapped with '" + out.trap.message + "', expected '" + cmd.value("text", std::string()) + "'";
+            why = "trapped with '" + out.trap.message + "', expected '" + cmd.value("text", std::string()) +
+                  "'";
           }
         } else if (type == "assert_invalid" || type == "assert_malformed") {
           if (cmd.value("module_type", std::string("binary")) == "text") {
@@ -218,7 +237,8 @@ class Runner {
               why = "instantiated; expected " + cmd.value("text", std::string());
             } else if (!inst.error().message().starts_with(cmd.value("text", std::string()))) {
               result = fail;
-              why = "failed with '" + inst.error().message() + "', expected '" + cmd.value("text", std::string()) + "'";
+              why = "failed with '" + inst.error().message() + "', expected '" +
+                    cmd.value("text", std::string()) + "'";
             }
           }
         } else {
@@ -236,7 +256,8 @@ class Runner {
         ++counts.skip_reasons[why];
       } else {
         ++counts.failed;
-        if (counts.failed <= 20 || verbose_) std::printf("  FAIL line %d %s: %s\n", line, type.c_str(), why.c_str());
+        if (counts.failed <= 20 || verbose_)
+          std::printf("  FAIL line %d %s: %s\n", line, type.c_str(), why.c_str());
       }
     }
     return counts;
@@ -352,10 +373,14 @@ int main(int argc, char** argv) {
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--out" && i + 1 < argc) out_dir = argv[++i];
-    else if (a == "--wast2json" && i + 1 < argc) wast2json = argv[++i];
-    else if (a == "--verbose") verbose = true;
-    else files.push_back(a);
+    if (a == "--out" && i + 1 < argc)
+      out_dir = argv[++i];
+    else if (a == "--wast2json" && i + 1 < argc)
+      wast2json = argv[++i];
+    else if (a == "--verbose")
+      verbose = true;
+    else
+      files.push_back(a);
   }
   if (files.empty()) {
     std::fprintf(stderr, "usage: spec_runner --out DIR [--wast2json PATH] [--verbose] FILE.wast...\n");
@@ -373,10 +398,12 @@ int main(int argc, char** argv) {
     }
     const std::string dir = out_dir + "/" + name;
     ::mkdir(dir.c_str(), 0755);
-    const std::string cmd = shell_quote(wast2json) + " " + shell_quote(file) + " -o " + shell_quote(dir + "/" + name + ".json") +
-                            " >" + shell_quote(dir + "/wast2json.log") + " 2>&1";
+    const std::string cmd = shell_quote(wast2json) + " " + shell_quote(file) + " -o " +
+                            shell_quote(dir + "/" + name + ".json") + " >" +
+                            shell_quote(dir + "/wast2json.log") + " 2>&1";
     if (std::system(cmd.c_str()) != 0) {
-      std::printf("%-28s FAILED: wast2json could not convert it (see %s/wast2json.log)\n", name.c_str(), dir.c_str());
+      std::printf("%-28s FAILED: wast2json could not convert it (see %s/wast2json.log)\n", name.c_str(),
+                  dir.c_str());
       ++total.failed;
       ++files_failed;
       continue;
@@ -408,7 +435,8 @@ int main(int argc, char** argv) {
   std::printf("TOTAL: %zu files, passed %d, failed %d, skipped %d", files.size(), total.passed, total.failed,
               total.skipped);
   for (const auto& [reason, n] : total.skip_reasons) std::printf(" [%d: %s]", n, reason.c_str());
-  if (total.other_reason) std::printf(" [%d invalid/malformed rejected for another reason]", total.other_reason);
+  if (total.other_reason)
+    std::printf(" [%d invalid/malformed rejected for another reason]", total.other_reason);
   std::printf("\n");
   return total.failed ? 1 : 0;
 }

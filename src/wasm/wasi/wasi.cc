@@ -5,11 +5,6 @@
 // encodes the answer into guest memory. Host errors become WASI errnos through one table.
 #include "wasm/wasi/wasi.h"
 
-#include <algorithm>
-#include <array>
-#include <cerrno>
-#include <climits>
-#include <ctime>
 #include <dirent.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -21,9 +16,15 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <climits>
+#include <ctime>
 #include <tuple>
 #include <type_traits>
-#include <unistd.h>
 #include <utility>
 
 namespace spectrum::wasi {
@@ -36,26 +37,80 @@ namespace {
 
 // Host errno -> WASI errno. One table rather than a switch per call site.
 constexpr std::pair<int, Errno> kErrnoTable[] = {
-    {E2BIG, Errno::toobig}, {EACCES, Errno::acces}, {EADDRINUSE, Errno::addrinuse},
-    {EADDRNOTAVAIL, Errno::addrnotavail}, {EAFNOSUPPORT, Errno::afnosupport}, {EAGAIN, Errno::again},
-    {EALREADY, Errno::already}, {EBADF, Errno::badf}, {EBADMSG, Errno::badmsg}, {EBUSY, Errno::busy},
-    {ECANCELED, Errno::canceled}, {ECHILD, Errno::child}, {ECONNABORTED, Errno::connaborted},
-    {ECONNREFUSED, Errno::connrefused}, {ECONNRESET, Errno::connreset}, {EDEADLK, Errno::deadlk},
-    {EDESTADDRREQ, Errno::destaddrreq}, {EDOM, Errno::dom}, {EDQUOT, Errno::dquot}, {EEXIST, Errno::exist},
-    {EFAULT, Errno::fault}, {EFBIG, Errno::fbig}, {EHOSTUNREACH, Errno::hostunreach}, {EIDRM, Errno::idrm},
-    {EILSEQ, Errno::ilseq}, {EINPROGRESS, Errno::inprogress}, {EINTR, Errno::intr}, {EINVAL, Errno::inval},
-    {EIO, Errno::io}, {EISCONN, Errno::isconn}, {EISDIR, Errno::isdir}, {ELOOP, Errno::loop},
-    {EMFILE, Errno::mfile}, {EMLINK, Errno::mlink}, {EMSGSIZE, Errno::msgsize}, {EMULTIHOP, Errno::multihop},
-    {ENAMETOOLONG, Errno::nametoolong}, {ENETDOWN, Errno::netdown}, {ENETRESET, Errno::netreset},
-    {ENETUNREACH, Errno::netunreach}, {ENFILE, Errno::nfile}, {ENOBUFS, Errno::nobufs}, {ENODEV, Errno::nodev},
-    {ENOENT, Errno::noent}, {ENOEXEC, Errno::noexec}, {ENOLCK, Errno::nolck}, {ENOLINK, Errno::nolink},
-    {ENOMEM, Errno::nomem}, {ENOMSG, Errno::nomsg}, {ENOPROTOOPT, Errno::noprotoopt}, {ENOSPC, Errno::nospc},
-    {ENOSYS, Errno::nosys}, {ENOTCONN, Errno::notconn}, {ENOTDIR, Errno::notdir}, {ENOTEMPTY, Errno::notempty},
-    {ENOTRECOVERABLE, Errno::notrecoverable}, {ENOTSOCK, Errno::notsock}, {ENOTSUP, Errno::notsup},
-    {ENOTTY, Errno::notty}, {ENXIO, Errno::nxio}, {EOVERFLOW, Errno::overflow}, {EOWNERDEAD, Errno::ownerdead},
-    {EPERM, Errno::perm}, {EPIPE, Errno::pipe}, {EPROTO, Errno::proto}, {EPROTONOSUPPORT, Errno::protonosupport},
-    {EPROTOTYPE, Errno::prototype}, {ERANGE, Errno::range}, {EROFS, Errno::rofs}, {ESPIPE, Errno::spipe},
-    {ESRCH, Errno::srch}, {ESTALE, Errno::stale}, {ETIMEDOUT, Errno::timedout}, {ETXTBSY, Errno::txtbsy},
+    {E2BIG, Errno::toobig},
+    {EACCES, Errno::acces},
+    {EADDRINUSE, Errno::addrinuse},
+    {EADDRNOTAVAIL, Errno::addrnotavail},
+    {EAFNOSUPPORT, Errno::afnosupport},
+    {EAGAIN, Errno::again},
+    {EALREADY, Errno::already},
+    {EBADF, Errno::badf},
+    {EBADMSG, Errno::badmsg},
+    {EBUSY, Errno::busy},
+    {ECANCELED, Errno::canceled},
+    {ECHILD, Errno::child},
+    {ECONNABORTED, Errno::connaborted},
+    {ECONNREFUSED, Errno::connrefused},
+    {ECONNRESET, Errno::connreset},
+    {EDEADLK, Errno::deadlk},
+    {EDESTADDRREQ, Errno::destaddrreq},
+    {EDOM, Errno::dom},
+    {EDQUOT, Errno::dquot},
+    {EEXIST, Errno::exist},
+    {EFAULT, Errno::fault},
+    {EFBIG, Errno::fbig},
+    {EHOSTUNREACH, Errno::hostunreach},
+    {EIDRM, Errno::idrm},
+    {EILSEQ, Errno::ilseq},
+    {EINPROGRESS, Errno::inprogress},
+    {EINTR, Errno::intr},
+    {EINVAL, Errno::inval},
+    {EIO, Errno::io},
+    {EISCONN, Errno::isconn},
+    {EISDIR, Errno::isdir},
+    {ELOOP, Errno::loop},
+    {EMFILE, Errno::mfile},
+    {EMLINK, Errno::mlink},
+    {EMSGSIZE, Errno::msgsize},
+    {EMULTIHOP, Errno::multihop},
+    {ENAMETOOLONG, Errno::nametoolong},
+    {ENETDOWN, Errno::netdown},
+    {ENETRESET, Errno::netreset},
+    {ENETUNREACH, Errno::netunreach},
+    {ENFILE, Errno::nfile},
+    {ENOBUFS, Errno::nobufs},
+    {ENODEV, Errno::nodev},
+    {ENOENT, Errno::noent},
+    {ENOEXEC, Errno::noexec},
+    {ENOLCK, Errno::nolck},
+    {ENOLINK, Errno::nolink},
+    {ENOMEM, Errno::nomem},
+    {ENOMSG, Errno::nomsg},
+    {ENOPROTOOPT, Errno::noprotoopt},
+    {ENOSPC, Errno::nospc},
+    {ENOSYS, Errno::nosys},
+    {ENOTCONN, Errno::notconn},
+    {ENOTDIR, Errno::notdir},
+    {ENOTEMPTY, Errno::notempty},
+    {ENOTRECOVERABLE, Errno::notrecoverable},
+    {ENOTSOCK, Errno::notsock},
+    {ENOTSUP, Errno::notsup},
+    {ENOTTY, Errno::notty},
+    {ENXIO, Errno::nxio},
+    {EOVERFLOW, Errno::overflow},
+    {EOWNERDEAD, Errno::ownerdead},
+    {EPERM, Errno::perm},
+    {EPIPE, Errno::pipe},
+    {EPROTO, Errno::proto},
+    {EPROTONOSUPPORT, Errno::protonosupport},
+    {EPROTOTYPE, Errno::prototype},
+    {ERANGE, Errno::range},
+    {EROFS, Errno::rofs},
+    {ESPIPE, Errno::spipe},
+    {ESRCH, Errno::srch},
+    {ESTALE, Errno::stale},
+    {ETIMEDOUT, Errno::timedout},
+    {ETXTBSY, Errno::txtbsy},
     {EXDEV, Errno::xdev},
 };
 
@@ -68,13 +123,20 @@ Errno last_error() { return from_host(errno); }
 
 Filetype filetype_of(mode_t mode) {
   switch (mode & S_IFMT) {
-    case S_IFREG: return Filetype::regular_file;
-    case S_IFDIR: return Filetype::directory;
-    case S_IFCHR: return Filetype::character_device;
-    case S_IFBLK: return Filetype::block_device;
-    case S_IFLNK: return Filetype::symbolic_link;
-    case S_IFSOCK: return Filetype::socket_stream;
-    default: return Filetype::unknown;
+    case S_IFREG:
+      return Filetype::regular_file;
+    case S_IFDIR:
+      return Filetype::directory;
+    case S_IFCHR:
+      return Filetype::character_device;
+    case S_IFBLK:
+      return Filetype::block_device;
+    case S_IFLNK:
+      return Filetype::symbolic_link;
+    case S_IFSOCK:
+      return Filetype::socket_stream;
+    default:
+      return Filetype::unknown;
   }
 }
 
@@ -97,10 +159,14 @@ abi::Filestat to_filestat(const struct stat& st) {
 
 std::optional<clockid_t> host_clock(std::uint32_t id) {
   switch (static_cast<abi::Clockid>(id)) {
-    case abi::Clockid::realtime: return CLOCK_REALTIME;
-    case abi::Clockid::monotonic: return CLOCK_MONOTONIC;
-    case abi::Clockid::process_cputime: return CLOCK_PROCESS_CPUTIME_ID;
-    case abi::Clockid::thread_cputime: return CLOCK_THREAD_CPUTIME_ID;
+    case abi::Clockid::realtime:
+      return CLOCK_REALTIME;
+    case abi::Clockid::monotonic:
+      return CLOCK_MONOTONIC;
+    case abi::Clockid::process_cputime:
+      return CLOCK_PROCESS_CPUTIME_ID;
+    case abi::Clockid::thread_cputime:
+      return CLOCK_THREAD_CPUTIME_ID;
   }
   return std::nullopt;
 }
@@ -169,8 +235,8 @@ struct Wasi::FdEntry {
   UniqueFd owned;  // empty for the borrowed stdio fds
   int host_fd = -1;
   Filetype type = Filetype::unknown;
-  bool read_only = false;   // below a read-only preopen: refuse every modification
-  std::string preopen_name; // non-empty for a preopened directory
+  bool read_only = false;    // below a read-only preopen: refuse every modification
+  std::string preopen_name;  // non-empty for a preopened directory
   std::uint64_t rights_base = abi::rights::all;
   std::uint64_t rights_inheriting = abi::rights::all;
   // fd_readdir: the listing read at cookie 0, served by index (the cookie) afterwards.
@@ -188,7 +254,8 @@ Wasi::~Wasi() = default;
 void Wasi::interrupt() {
   interrupted_.store(true, std::memory_order_relaxed);
   std::uint64_t one = 1;
-  if (interrupt_event_) [[maybe_unused]] auto n = ::write(interrupt_event_.get(), &one, sizeof one);
+  if (interrupt_event_) [[maybe_unused]]
+    auto n = ::write(interrupt_event_.get(), &one, sizeof one);
 }
 
 Result<std::unique_ptr<Wasi>> Wasi::create(Config config) {
@@ -199,7 +266,7 @@ Result<std::unique_ptr<Wasi>> Wasi::create(Config config) {
   for (int fd : {config.stdin_fd, config.stdout_fd, config.stderr_fd}) {
     auto entry = std::make_unique<FdEntry>();
     entry->host_fd = fd;
-    struct stat st{};
+    struct stat st {};
     entry->type = ::fstat(fd, &st) == 0 ? filetype_of(st.st_mode) : Filetype::unknown;
     entry->rights_base = abi::rights::all & ~(abi::rights::fd_readdir);
     entry->rights_inheriting = 0;
@@ -257,7 +324,8 @@ struct Functions {
   }
 
   // Guest iovec array -> host iovecs, every buffer checked against memory.
-  static Expected<std::vector<iovec>> host_iovecs(const GuestMemory& memory, GuestPtr iovs, std::uint32_t count) {
+  static Expected<std::vector<iovec>> host_iovecs(const GuestMemory& memory, GuestPtr iovs,
+                                                  std::uint32_t count) {
     if (count > kMaxIovecs) return std::unexpected(Errno::inval);
     if (!memory.bytes(iovs, std::uint64_t{count} * sizeof(abi::Iovec))) return std::unexpected(Errno::fault);
     std::vector<iovec> out(count);
@@ -271,15 +339,17 @@ struct Functions {
   }
 
   static Errno store_size(const GuestMemory& memory, GuestPtr ptr, std::uint64_t value) {
-    return memory.store<std::uint32_t>(ptr, static_cast<std::uint32_t>(value)) ? Errno::success : Errno::fault;
+    return memory.store<std::uint32_t>(ptr, static_cast<std::uint32_t>(value)) ? Errno::success
+                                                                               : Errno::fault;
   }
 
   // ---- args and environment ----
-  static Errno write_string_list(const GuestMemory& memory, const std::vector<std::string>& list, GuestPtr pointers,
-                                 GuestPtr buffer) {
+  static Errno write_string_list(const GuestMemory& memory, const std::vector<std::string>& list,
+                                 GuestPtr pointers, GuestPtr buffer) {
     std::uint64_t total = 0;
     for (const auto& s : list) total += s.size() + 1;
-    if (!memory.bytes(pointers, std::uint64_t{4} * list.size()) || !memory.bytes(buffer, total)) return Errno::fault;
+    if (!memory.bytes(pointers, std::uint64_t{4} * list.size()) || !memory.bytes(buffer, total))
+      return Errno::fault;
     std::uint64_t offset = buffer;
     for (std::size_t i = 0; i < list.size(); ++i) {
       memory.store<std::uint32_t>(pointers + 4 * i, static_cast<std::uint32_t>(offset));
@@ -288,8 +358,8 @@ struct Functions {
     }
     return Errno::success;
   }
-  static Errno write_list_sizes(const GuestMemory& memory, const std::vector<std::string>& list, GuestPtr count_out,
-                                GuestPtr size_out) {
+  static Errno write_list_sizes(const GuestMemory& memory, const std::vector<std::string>& list,
+                                GuestPtr count_out, GuestPtr size_out) {
     std::uint64_t total = 0;
     for (const auto& s : list) total += s.size() + 1;
     if (!memory.bytes(count_out, 4) || !memory.bytes(size_out, 4)) return Errno::fault;
@@ -347,25 +417,25 @@ struct Functions {
   static Errno proc_raise(Wasi&, const GuestMemory&, std::uint32_t) { return Errno::notsup; }
 
   // ---- fd_* ----
-  static CallResult fd_read(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs, std::uint32_t iovs_len,
-                            GuestPtr nread) {
+  static CallResult fd_read(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
+                            std::uint32_t iovs_len, GuestPtr nread) {
     return read_or_write(w, m, fd, iovs, iovs_len, std::nullopt, nread, false);
   }
-  static CallResult fd_pread(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs, std::uint32_t iovs_len,
-                             std::uint64_t offset, GuestPtr nread) {
+  static CallResult fd_pread(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
+                             std::uint32_t iovs_len, std::uint64_t offset, GuestPtr nread) {
     return read_or_write(w, m, fd, iovs, iovs_len, offset, nread, false);
   }
-  static CallResult fd_write(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs, std::uint32_t iovs_len,
-                             GuestPtr nwritten) {
+  static CallResult fd_write(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
+                             std::uint32_t iovs_len, GuestPtr nwritten) {
     return read_or_write(w, m, fd, iovs, iovs_len, std::nullopt, nwritten, true);
   }
-  static CallResult fd_pwrite(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs, std::uint32_t iovs_len,
-                              std::uint64_t offset, GuestPtr nwritten) {
+  static CallResult fd_pwrite(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
+                              std::uint32_t iovs_len, std::uint64_t offset, GuestPtr nwritten) {
     return read_or_write(w, m, fd, iovs, iovs_len, offset, nwritten, true);
   }
   static CallResult read_or_write(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
-                                  std::uint32_t iovs_len, std::optional<std::uint64_t> offset, GuestPtr count_out,
-                                  bool write) {
+                                  std::uint32_t iovs_len, std::optional<std::uint64_t> offset,
+                                  GuestPtr count_out, bool write) {
     auto entry = lookup(w, fd);
     if (!entry) return returned(entry.error());
     if ((*entry)->type == Filetype::directory) return returned(Errno::isdir);
@@ -380,8 +450,10 @@ struct Functions {
     int host_fd = (*entry)->host_fd;
     do {
       if (offset)
-        n = write ? ::pwritev(host_fd, host->data(), static_cast<int>(host->size()), static_cast<off_t>(*offset))
-                  : ::preadv(host_fd, host->data(), static_cast<int>(host->size()), static_cast<off_t>(*offset));
+        n = write ? ::pwritev(host_fd, host->data(), static_cast<int>(host->size()),
+                              static_cast<off_t>(*offset))
+                  : ::preadv(host_fd, host->data(), static_cast<int>(host->size()),
+                             static_cast<off_t>(*offset));
       else
         n = write ? ::writev(host_fd, host->data(), static_cast<int>(host->size()))
                   : ::readv(host_fd, host->data(), static_cast<int>(host->size()));
@@ -389,7 +461,9 @@ struct Functions {
     if (n < 0) return returned(last_error());
     return returned(store_size(m, count_out, static_cast<std::uint64_t>(n)));
   }
-  static CallResult returned(Errno error) { return {CallResult::Kind::returned, static_cast<std::uint32_t>(error)}; }
+  static CallResult returned(Errno error) {
+    return {CallResult::Kind::returned, static_cast<std::uint32_t>(error)};
+  }
 
   static Errno fd_close(Wasi& w, const GuestMemory&, std::uint32_t fd) {
     auto entry = lookup(w, fd);
@@ -405,17 +479,24 @@ struct Functions {
     if (from != to) w.fds_[to] = std::move(w.fds_[from]);
     return Errno::success;
   }
-  static Errno fd_seek(Wasi& w, const GuestMemory& m, std::uint32_t fd, std::int64_t offset, std::uint32_t whence,
-                       GuestPtr new_offset) {
+  static Errno fd_seek(Wasi& w, const GuestMemory& m, std::uint32_t fd, std::int64_t offset,
+                       std::uint32_t whence, GuestPtr new_offset) {
     auto entry = lookup(w, fd);
     if (!entry) return entry.error();
     if ((*entry)->type == Filetype::directory) return Errno::isdir;
     int how;
     switch (static_cast<abi::Whence>(whence)) {
-      case abi::Whence::set: how = SEEK_SET; break;
-      case abi::Whence::cur: how = SEEK_CUR; break;
-      case abi::Whence::end: how = SEEK_END; break;
-      default: return Errno::inval;
+      case abi::Whence::set:
+        how = SEEK_SET;
+        break;
+      case abi::Whence::cur:
+        how = SEEK_CUR;
+        break;
+      case abi::Whence::end:
+        how = SEEK_END;
+        break;
+      default:
+        return Errno::inval;
     }
     if (!m.bytes(new_offset, 8)) return Errno::fault;
     off_t result = ::lseek((*entry)->host_fd, static_cast<off_t>(offset), how);
@@ -457,7 +538,8 @@ struct Functions {
     auto entry = lookup(w, fd);
     if (!entry) return entry.error();
     // Rights can only shrink.
-    if ((base & ~(*entry)->rights_base) || (inheriting & ~(*entry)->rights_inheriting)) return Errno::notcapable;
+    if ((base & ~(*entry)->rights_base) || (inheriting & ~(*entry)->rights_inheriting))
+      return Errno::notcapable;
     (*entry)->rights_base = base;
     (*entry)->rights_inheriting = inheriting;
     return Errno::success;
@@ -465,7 +547,7 @@ struct Functions {
   static Errno fd_filestat_get(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr out) {
     auto entry = lookup(w, fd);
     if (!entry) return entry.error();
-    struct stat st{};
+    struct stat st {};
     if (::fstat((*entry)->host_fd, &st) != 0) return last_error();
     return m.store(out, to_filestat(st)) ? Errno::success : Errno::fault;
   }
@@ -487,7 +569,8 @@ struct Functions {
         return timespec{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
       return timespec{0, UTIME_OMIT};
     };
-    return std::array<timespec, 2>{pick(fst::atim, fst::atim_now, atime_ns), pick(fst::mtim, fst::mtim_now, mtime_ns)};
+    return std::array<timespec, 2>{pick(fst::atim, fst::atim_now, atime_ns),
+                                   pick(fst::mtim, fst::mtim_now, mtime_ns)};
   }
   static Errno fd_filestat_set_times(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t atim,
                                      std::uint64_t mtim, std::uint32_t fst_flags) {
@@ -508,8 +591,8 @@ struct Functions {
     if (!entry) return entry.error();
     return ::fdatasync((*entry)->host_fd) == 0 ? Errno::success : last_error();
   }
-  static Errno fd_advise(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t offset, std::uint64_t len,
-                         std::uint32_t advice) {
+  static Errno fd_advise(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t offset,
+                         std::uint64_t len, std::uint32_t advice) {
     auto entry = lookup(w, fd);
     if (!entry) return entry.error();
     static constexpr int kAdvice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
@@ -517,10 +600,12 @@ struct Functions {
     if (advice >= std::size(kAdvice)) return Errno::inval;
     if (offset > static_cast<std::uint64_t>(INT64_MAX) || len > static_cast<std::uint64_t>(INT64_MAX))
       return Errno::inval;
-    int err = ::posix_fadvise((*entry)->host_fd, static_cast<off_t>(offset), static_cast<off_t>(len), kAdvice[advice]);
+    int err = ::posix_fadvise((*entry)->host_fd, static_cast<off_t>(offset), static_cast<off_t>(len),
+                              kAdvice[advice]);
     return err == 0 ? Errno::success : from_host(err);
   }
-  static Errno fd_allocate(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t offset, std::uint64_t len) {
+  static Errno fd_allocate(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t offset,
+                           std::uint64_t len) {
     auto entry = lookup(w, fd);
     if (!entry) return entry.error();
     if ((*entry)->read_only) return Errno::rofs;
@@ -548,8 +633,8 @@ struct Functions {
     std::memcpy(p, name.data(), name.size());
     return Errno::success;
   }
-  static Errno fd_readdir(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr buf, std::uint32_t buf_len,
-                          std::uint64_t cookie, GuestPtr bufused) {
+  static Errno fd_readdir(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr buf,
+                          std::uint32_t buf_len, std::uint64_t cookie, GuestPtr bufused) {
     auto entry = lookup_dir(w, fd);
     if (!entry) return entry.error();
     std::uint8_t* out = m.bytes(buf, buf_len);
@@ -568,13 +653,26 @@ struct Functions {
       while (dirent* d = ::readdir(dir)) {
         Filetype type = Filetype::unknown;
         switch (d->d_type) {
-          case DT_REG: type = Filetype::regular_file; break;
-          case DT_DIR: type = Filetype::directory; break;
-          case DT_LNK: type = Filetype::symbolic_link; break;
-          case DT_CHR: type = Filetype::character_device; break;
-          case DT_BLK: type = Filetype::block_device; break;
-          case DT_SOCK: type = Filetype::socket_stream; break;
-          default: break;
+          case DT_REG:
+            type = Filetype::regular_file;
+            break;
+          case DT_DIR:
+            type = Filetype::directory;
+            break;
+          case DT_LNK:
+            type = Filetype::symbolic_link;
+            break;
+          case DT_CHR:
+            type = Filetype::character_device;
+            break;
+          case DT_BLK:
+            type = Filetype::block_device;
+            break;
+          case DT_SOCK:
+            type = Filetype::socket_stream;
+            break;
+          default:
+            break;
         }
         listing.push_back({d->d_name, d->d_ino, type});
       }
@@ -606,8 +704,9 @@ struct Functions {
     if (!path) return path.error();
     if (!m.bytes(fd_out, 4)) return Errno::fault;
     using namespace abi;
-    bool wants_write = (rights_base & (rights::fd_write | rights::fd_allocate | rights::fd_filestat_set_size)) ||
-                       (fdflags & fdflags::append) || (open_flags & (oflags::creat | oflags::trunc));
+    bool wants_write =
+        (rights_base & (rights::fd_write | rights::fd_allocate | rights::fd_filestat_set_size)) ||
+        (fdflags & fdflags::append) || (open_flags & (oflags::creat | oflags::trunc));
     bool wants_read = rights_base & (rights::fd_read | rights::fd_readdir);
     if (wants_write && (*dir)->read_only) return Errno::rofs;
     std::uint64_t flags = wants_write ? (wants_read ? O_RDWR : O_WRONLY) : O_RDONLY;
@@ -626,7 +725,7 @@ struct Functions {
         !(rights_base & rights::fd_write))
       fd = open_beneath((*dir)->host_fd, *path, (flags & ~std::uint64_t{O_ACCMODE}) | O_RDONLY);
     if (!fd) return fd.error();
-    struct stat st{};
+    struct stat st {};
     if (::fstat(fd->get(), &st) != 0) return last_error();
     std::uint32_t slot = 0;
     while (slot < w.fds_.size() && w.fds_[slot]) ++slot;
@@ -636,10 +735,13 @@ struct Functions {
     entry->owned = std::move(*fd);
     entry->type = filetype_of(st.st_mode);
     entry->read_only = (*dir)->read_only;
-    entry->rights_base = rights_base & (*dir)->rights_inheriting & (entry->read_only ? ~abi::rights::writing : ~0ull);
+    entry->rights_base =
+        rights_base & (*dir)->rights_inheriting & (entry->read_only ? ~abi::rights::writing : ~0ull);
     entry->rights_inheriting = rights_inheriting & (*dir)->rights_inheriting;
-    if (slot == w.fds_.size()) w.fds_.push_back(std::move(entry));
-    else w.fds_[slot] = std::move(entry);
+    if (slot == w.fds_.size())
+      w.fds_.push_back(std::move(entry));
+    else
+      w.fds_[slot] = std::move(entry);
     m.store<std::uint32_t>(fd_out, slot);
     return Errno::success;
   }
@@ -661,8 +763,8 @@ struct Functions {
                                 std::uint32_t path_len) {
     return remove(w, m, dirfd, path_ptr, path_len, 0);
   }
-  static Errno remove(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr, std::uint32_t path_len,
-                      int flags) {
+  static Errno remove(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
+                      std::uint32_t path_len, int flags) {
     auto dir = lookup_writable_dir(w, dirfd);
     if (!dir) return dir.error();
     auto path = read_path(m, path_ptr, path_len);
@@ -674,7 +776,8 @@ struct Functions {
     return ::unlinkat(target->parent.get(), target->name.c_str(), flags) == 0 ? Errno::success : last_error();
   }
   static Errno path_rename(Wasi& w, const GuestMemory& m, std::uint32_t old_dirfd, GuestPtr old_ptr,
-                           std::uint32_t old_len, std::uint32_t new_dirfd, GuestPtr new_ptr, std::uint32_t new_len) {
+                           std::uint32_t old_len, std::uint32_t new_dirfd, GuestPtr new_ptr,
+                           std::uint32_t new_len) {
     auto old_dir = lookup_writable_dir(w, old_dirfd);
     if (!old_dir) return old_dir.error();
     auto new_dir = lookup_writable_dir(w, new_dirfd);
@@ -702,7 +805,8 @@ struct Functions {
     if (!new_path) return new_path.error();
     auto at = open_parent((*dir)->host_fd, *new_path);
     if (!at) return at.error() == Errno::inval ? Errno::exist : at.error();
-    return ::symlinkat(contents->c_str(), at->parent.get(), at->name.c_str()) == 0 ? Errno::success : last_error();
+    return ::symlinkat(contents->c_str(), at->parent.get(), at->name.c_str()) == 0 ? Errno::success
+                                                                                   : last_error();
   }
   static Errno path_link(Wasi& w, const GuestMemory& m, std::uint32_t old_dirfd, std::uint32_t old_flags,
                          GuestPtr old_ptr, std::uint32_t old_len, std::uint32_t new_dirfd, GuestPtr new_ptr,
@@ -750,13 +854,13 @@ struct Functions {
     std::uint64_t open_flags = O_PATH | ((flags & abi::lookupflags::symlink_follow) ? 0 : O_NOFOLLOW);
     auto fd = open_beneath((*dir)->host_fd, *path, open_flags);
     if (!fd) return fd.error();
-    struct stat st{};
+    struct stat st {};
     if (::fstatat(fd->get(), "", &st, AT_EMPTY_PATH) != 0) return last_error();
     return m.store(out, to_filestat(st)) ? Errno::success : Errno::fault;
   }
-  static Errno path_filestat_set_times(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, std::uint32_t flags,
-                                       GuestPtr path_ptr, std::uint32_t path_len, std::uint64_t atim,
-                                       std::uint64_t mtim, std::uint32_t fst_flags) {
+  static Errno path_filestat_set_times(Wasi& w, const GuestMemory& m, std::uint32_t dirfd,
+                                       std::uint32_t flags, GuestPtr path_ptr, std::uint32_t path_len,
+                                       std::uint64_t atim, std::uint64_t mtim, std::uint32_t fst_flags) {
     auto dir = lookup_writable_dir(w, dirfd);
     if (!dir) return dir.error();
     auto path = read_path(m, path_ptr, path_len);
@@ -771,8 +875,9 @@ struct Functions {
     }
     auto at = open_parent((*dir)->host_fd, *path);
     if (!at) return at.error();
-    return ::utimensat(at->parent.get(), at->name.c_str(), times->data(), AT_SYMLINK_NOFOLLOW) == 0 ? Errno::success
-                                                                                                    : last_error();
+    return ::utimensat(at->parent.get(), at->name.c_str(), times->data(), AT_SYMLINK_NOFOLLOW) == 0
+               ? Errno::success
+               : last_error();
   }
 
   // ---- poll_oneoff ----
@@ -831,7 +936,7 @@ struct Functions {
           if ((*entry)->type == Filetype::regular_file) {
             // Files are always ready; for reads WASI reports the bytes left.
             std::uint64_t left = 0;
-            struct stat st{};
+            struct stat st {};
             off_t pos = ::lseek((*entry)->host_fd, 0, SEEK_CUR);
             if (read && pos >= 0 && ::fstat((*entry)->host_fd, &st) == 0 && st.st_size > pos)
               left = static_cast<std::uint64_t>(st.st_size - pos);
@@ -842,7 +947,9 @@ struct Functions {
           pollfd_sub.push_back(i);
           break;
         }
-        default: add_event(sub, Errno::inval); break;
+        default:
+          add_event(sub, Errno::inval);
+          break;
       }
     }
     if (events.empty()) {
@@ -854,7 +961,8 @@ struct Functions {
         if (deadline) {
           std::uint64_t left = *deadline > current ? *deadline - current : 0;
           left = std::min<std::uint64_t>(left, 365ull * 24 * 3600 * 1'000'000'000ull);
-          timeout = {static_cast<time_t>(left / 1'000'000'000ull), static_cast<long>(left % 1'000'000'000ull)};
+          timeout = {static_cast<time_t>(left / 1'000'000'000ull),
+                     static_cast<long>(left % 1'000'000'000ull)};
         }
         int n = ::ppoll(pollfds.data(), pollfds.size(), deadline ? &timeout : nullptr, nullptr);
         if (n < 0 && errno != EINTR) return returned(last_error());
@@ -884,16 +992,20 @@ struct Functions {
   }
 
   // ---- sockets: not offered (no socket can be opened), but linkable ----
-  static Errno sock_accept(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t, GuestPtr) { return Errno::notsup; }
-  static Errno sock_recv(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t, GuestPtr,
-                         GuestPtr) {
+  static Errno sock_accept(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t, GuestPtr) {
+    return Errno::notsup;
+  }
+  static Errno sock_recv(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t,
+                         GuestPtr, GuestPtr) {
     return Errno::notsup;
   }
   static Errno sock_send(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t,
                          GuestPtr) {
     return Errno::notsup;
   }
-  static Errno sock_shutdown(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t) { return Errno::notsup; }
+  static Errno sock_shutdown(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t) {
+    return Errno::notsup;
+  }
 };
 
 namespace {
@@ -929,7 +1041,8 @@ struct Binding<Ret (*)(Wasi&, const GuestMemory&, Args...), Fn> {
     return out;
   }();
 
-  static CallResult invoke(Wasi& wasi, const GuestMemory& memory, const std::uint64_t* args, std::uint64_t* out) {
+  static CallResult invoke(Wasi& wasi, const GuestMemory& memory, const std::uint64_t* args,
+                           std::uint64_t* out) {
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       Ret r = Fn(wasi, memory, Param<Args>::decode(args[I])...);
       if constexpr (std::is_same_v<Ret, Errno>) {
@@ -942,7 +1055,8 @@ struct Binding<Ret (*)(Wasi&, const GuestMemory&, Args...), Fn> {
         if (r.kind == CallResult::Kind::returned) out[0] = r.value;
         return r;
       }
-    }(std::index_sequence_for<Args...>{});
+    }
+    (std::index_sequence_for<Args...>{});
   }
 };
 

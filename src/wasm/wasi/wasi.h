@@ -83,7 +83,8 @@ struct HostFunction {
   std::string_view name;
   std::span<const ValType> params;
   std::span<const ValType> results;
-  CallResult (*invoke)(Wasi& wasi, const GuestMemory& memory, const std::uint64_t* args, std::uint64_t* results);
+  CallResult (*invoke)(Wasi& wasi, const GuestMemory& memory, const std::uint64_t* args,
+                       std::uint64_t* results);
 };
 
 inline constexpr std::string_view module_name = "wasi_snapshot_preview1";

@@ -47,7 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         e.memory = *memory;
         break;
       }
-      case ExternKind::global: e.global = store.create_global(imp.global, 0); break;
+      case ExternKind::global:
+        e.global = store.create_global(imp.global, 0);
+        break;
     }
     linker.define(imp.module, imp.name, e);
   }

@@ -1,17 +1,17 @@
 // The WASI host functions called directly through their table, with a plain byte buffer as the
 // guest's linear memory: confinement, read-only mounts, pointer checks and the ABI, independent of
 // the engine (the guest programs in this folder test the same through the real tier).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <cstdlib>
-#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "wasm/wasi/wasi.h"
@@ -54,7 +54,8 @@ class WasiHostTest : public ::testing::Test {
     Config config;
     config.args = {"prog", "alpha", "beta"};
     config.env = {"A=1", "HELLO=world"};
-    config.preopens = {{(root_.path() / "rw").string(), "/rw", false}, {(root_.path() / "ro").string(), "/ro", true}};
+    config.preopens = {{(root_.path() / "rw").string(), "/rw", false},
+                       {(root_.path() / "ro").string(), "/ro", true}};
     auto created = Wasi::create(config);
     ASSERT_TRUE(created) << created.error().message();
     wasi_ = std::move(*created);
@@ -94,10 +95,12 @@ class WasiHostTest : public ::testing::Test {
   }
 
   // path_open relative to dirfd; the new fd at kScratch+512.
-  Errno open(std::uint32_t dirfd, std::string_view path, std::uint32_t oflags = 0, std::uint64_t rights = abi::rights::fd_read,
+  Errno open(std::uint32_t dirfd, std::string_view path, std::uint32_t oflags = 0,
+             std::uint64_t rights = abi::rights::fd_read,
              std::uint32_t lookup = abi::lookupflags::symlink_follow) {
     put(kScratch, path);
-    return call("path_open", {dirfd, lookup, kScratch, path.size(), oflags, rights, abi::rights::all, 0, kScratch + 512});
+    return call("path_open",
+                {dirfd, lookup, kScratch, path.size(), oflags, rights, abi::rights::all, 0, kScratch + 512});
   }
   std::uint32_t opened_fd() { return u32(kScratch + 512); }
 
@@ -168,7 +171,8 @@ TEST_F(WasiHostTest, PreopensAreDescribed) {
 }
 
 TEST_F(WasiHostTest, FilesInAPreopen) {
-  ASSERT_EQ(open(kRwFd, "data.txt", abi::oflags::creat, abi::rights::fd_read | abi::rights::fd_write), Errno::success);
+  ASSERT_EQ(open(kRwFd, "data.txt", abi::oflags::creat, abi::rights::fd_read | abi::rights::fd_write),
+            Errno::success);
   std::uint32_t fd = opened_fd();
   put(300, "hello, wasi");
   std::uint32_t iov[2] = {300, 11};
@@ -223,7 +227,8 @@ TEST_F(WasiHostTest, FilesInAPreopen) {
 }
 
 TEST_F(WasiHostTest, SizesTimesSyncAdviceAndRenumber) {
-  ASSERT_EQ(open(kRwFd, "f", abi::oflags::creat, abi::rights::fd_read | abi::rights::fd_write), Errno::success);
+  ASSERT_EQ(open(kRwFd, "f", abi::oflags::creat, abi::rights::fd_read | abi::rights::fd_write),
+            Errno::success);
   std::uint32_t fd = opened_fd();
   ASSERT_EQ(call("fd_allocate", {fd, 0, 100}), Errno::success);
   EXPECT_EQ(fs::file_size(root_.path() / "rw" / "f"), 100u);
@@ -235,14 +240,17 @@ TEST_F(WasiHostTest, SizesTimesSyncAdviceAndRenumber) {
   EXPECT_EQ(call("fd_advise", {fd, 0, 10, 9}), Errno::inval);
 
   const std::uint64_t t = 1'000'000'000ull * 1'000'000'000ull;  // 2001-09-09, in ns
-  ASSERT_EQ(call("fd_filestat_set_times", {fd, t, t, abi::fstflags::atim | abi::fstflags::mtim}), Errno::success);
+  ASSERT_EQ(call("fd_filestat_set_times", {fd, t, t, abi::fstflags::atim | abi::fstflags::mtim}),
+            Errno::success);
   ASSERT_EQ(call("fd_filestat_get", {fd, 512}), Errno::success);
   std::uint64_t mtim;
   std::memcpy(&mtim, memory_.data() + 512 + 48, 8);
   EXPECT_EQ(mtim, t);
-  EXPECT_EQ(call("fd_filestat_set_times", {fd, t, t, abi::fstflags::mtim | abi::fstflags::mtim_now}), Errno::inval);
+  EXPECT_EQ(call("fd_filestat_set_times", {fd, t, t, abi::fstflags::mtim | abi::fstflags::mtim_now}),
+            Errno::inval);
   put(kScratch, "f");
-  ASSERT_EQ(call("path_filestat_set_times", {kRwFd, 0, kScratch, 1, 0, t + 5, abi::fstflags::mtim}), Errno::success);
+  ASSERT_EQ(call("path_filestat_set_times", {kRwFd, 0, kScratch, 1, 0, t + 5, abi::fstflags::mtim}),
+            Errno::success);
   ASSERT_EQ(call("path_filestat_get", {kRwFd, 0, kScratch, 1, 512}), Errno::success);
   std::memcpy(&mtim, memory_.data() + 512 + 48, 8);
   EXPECT_EQ(mtim, t + 5);
@@ -273,7 +281,8 @@ TEST_F(WasiHostTest, PathsThatLeaveThePreopenAreRefused) {
   EXPECT_EQ(open(kRwFd, "escape"), Errno::notcapable);
   EXPECT_EQ(open(kRwFd, "absolute"), Errno::notcapable);
   put(kScratch, "escape");
-  EXPECT_EQ(call("path_filestat_get", {kRwFd, abi::lookupflags::symlink_follow, kScratch, 6, 512}), Errno::notcapable);
+  EXPECT_EQ(call("path_filestat_get", {kRwFd, abi::lookupflags::symlink_follow, kScratch, 6, 512}),
+            Errno::notcapable);
   // Without following, the link itself is visible, and readlink shows its text.
   EXPECT_EQ(call("path_filestat_get", {kRwFd, 0, kScratch, 6, 512}), Errno::success);
   EXPECT_EQ(memory_[512 + 16], static_cast<std::uint8_t>(abi::Filetype::symbolic_link));
@@ -287,8 +296,9 @@ TEST_F(WasiHostTest, PathsThatLeaveThePreopenAreRefused) {
   // A hard link through a symlink that points out is refused too.
   put(kScratch, "escape");
   put(kScratch + 16, "stolen");
-  EXPECT_EQ(call("path_link", {kRwFd, abi::lookupflags::symlink_follow, kScratch, 6, kRwFd, kScratch + 16, 6}),
-            Errno::notcapable);
+  EXPECT_EQ(
+      call("path_link", {kRwFd, abi::lookupflags::symlink_follow, kScratch, 6, kRwFd, kScratch + 16, 6}),
+      Errno::notcapable);
   EXPECT_TRUE(fs::exists(root_.path() / "secret"));
   // A symlink that stays inside works.
   write_text(root_.path() / "rw" / "target", "inside");
@@ -338,7 +348,8 @@ TEST_F(WasiHostTest, ClocksAndRandom) {
 }
 
 // A subscription for a relative monotonic clock of `ns` at `at`.
-void put_clock_subscription(std::vector<std::uint8_t>& memory, std::uint32_t at, std::uint64_t userdata, std::uint64_t ns) {
+void put_clock_subscription(std::vector<std::uint8_t>& memory, std::uint32_t at, std::uint64_t userdata,
+                            std::uint64_t ns) {
   abi::Subscription sub{};
   sub.userdata = userdata;
   sub.tag = abi::Eventtype::clock;
@@ -399,7 +410,8 @@ TEST(WasiHostile, EveryFunctionSurvivesHostileArguments) {
   config.stdout_fd = config.stderr_fd = null_out.get();
   config.preopens = {{root.path().string(), "/p", false}};
   constexpr std::uint64_t kSize = 65536;
-  const std::uint64_t patterns[] = {0, 1, 3, 7, kSize - 1, kSize, kSize - 8, 0xFFFFFFFF, 0x80000000, 0xFFFFFFFFFFFFFFFF};
+  const std::uint64_t patterns[] = {0,     1,         3,          7,          kSize - 1,
+                                    kSize, kSize - 8, 0xFFFFFFFF, 0x80000000, 0xFFFFFFFFFFFFFFFF};
   for (std::uint8_t fill : {0x00, 0xFF}) {
     for (const HostFunction& function : host_functions()) {
       for (std::uint64_t pattern : patterns) {
@@ -408,7 +420,8 @@ TEST(WasiHostile, EveryFunctionSurvivesHostileArguments) {
         std::vector<std::uint8_t> memory(kSize, fill);
         std::vector<std::uint64_t> args(function.params.size(), pattern);
         std::uint64_t result = 0;
-        CallResult outcome = function.invoke(**created, GuestMemory(memory.data(), memory.size()), args.data(), &result);
+        CallResult outcome =
+            function.invoke(**created, GuestMemory(memory.data(), memory.size()), args.data(), &result);
         if (function.name == "proc_exit") {
           EXPECT_EQ(outcome.kind, CallResult::Kind::exited);
         } else {
