@@ -154,11 +154,10 @@ Result<Child> spawn(const SpawnRequest& request) {
   int flags = CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD;
   pid_t pid = ::clone(child_main, child_stack + sizeof child_stack, flags, &context, &pidfd);
   if (pid < 0) return fail_errno("clone");
-  Child child;
-  child.pid = pid;
-  child.pidfd.reset(pidfd);
+  Child child(pid, UniqueFd(pidfd));
   if (context.failure.stage >= 0) {
     ::waitpid(child.pid, nullptr, 0);
+    child.release();
     const ChildFailure& failure = context.failure;
     const char* stage = kStages[failure.stage];
     std::string what = failure.stage == 1 ? std::string(stage) + " " + request.workdir
@@ -170,13 +169,35 @@ Result<Child> spawn(const SpawnRequest& request) {
   return child;
 }
 
-Result<ExitStatus> reap(const Child& child) {
+Child& Child::operator=(Child&& other) noexcept {
+  if (this != &other) {
+    kill_and_reap();
+    pid = other.pid;
+    pidfd = std::move(other.pidfd);
+    other.pid = -1;
+  }
+  return *this;
+}
+
+void Child::kill_and_reap() {
+  if (pidfd) {
+    ::syscall(SYS_pidfd_send_signal, pidfd.get(), SIGKILL, nullptr, 0);
+    siginfo_t info{};
+    while (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(pidfd.get()), &info, WEXITED) != 0 &&
+           errno == EINTR) {
+    }
+  }
+  release();
+}
+
+Result<ExitStatus> reap(Child& child) {
   siginfo_t info{};
   for (;;) {
     if (::waitid(static_cast<idtype_t>(P_PIDFD), static_cast<id_t>(child.pidfd.get()), &info, WEXITED) == 0)
       break;
     if (errno != EINTR) return fail_errno("waitid");
   }
+  child.release();
   ExitStatus status;
   status.signaled = info.si_code == CLD_KILLED || info.si_code == CLD_DUMPED;
   status.code = info.si_status;

@@ -31,7 +31,26 @@ struct SpawnRequest {
   bool die_with_parent = true;        // PR_SET_PDEATHSIG(SIGKILL)
 };
 
-struct Child {
+// Owns a started process: unless it has been reaped, the destructor kills and reaps it, so an
+// error on any path after spawn() leaves no process behind.
+class Child {
+ public:
+  Child() = default;
+  Child(pid_t started, UniqueFd started_pidfd) : pid(started), pidfd(std::move(started_pidfd)) {}
+  Child(Child&& other) noexcept : pid(other.pid), pidfd(std::move(other.pidfd)) { other.pid = -1; }
+  Child& operator=(Child&& other) noexcept;
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+  ~Child() { kill_and_reap(); }
+
+  // SIGKILL and wait, if still owned; afterwards the Child is empty.
+  void kill_and_reap();
+  // The process has been reaped elsewhere: forget it.
+  void release() {
+    pid = -1;
+    pidfd.reset();
+  }
+
   pid_t pid = -1;
   UniqueFd pidfd;
 };
@@ -46,8 +65,8 @@ struct ExitStatus {
   int code = 0;  // exit code, or signal number when signaled
 };
 
-// Reaps the child of `pidfd` (it must have exited).
-Result<ExitStatus> reap(const Child& child);
+// Reaps the child (it must have exited) and releases it.
+Result<ExitStatus> reap(Child& child);
 
 // Kills and reaps every remaining child of this process (orphans inherited as subreaper).
 void kill_and_reap_children();

@@ -51,6 +51,8 @@ void to_json(nlohmann::json& j, const RunResult& r) {
   if (!r.detail.empty()) j["detail"] = r.detail;
   if (!r.captured_stdout.empty()) j["stdout"] = r.captured_stdout;
   if (!r.captured_stderr.empty()) j["stderr"] = r.captured_stderr;
+  if (r.stdout_truncated) j["stdout_truncated"] = true;
+  if (r.stderr_truncated) j["stderr_truncated"] = true;
 }
 
 }  // namespace spectrum

@@ -28,6 +28,8 @@ struct RunResult {
 
   std::string captured_stdout;  // with Stdio::Mode::capture
   std::string captured_stderr;
+  bool stdout_truncated = false;  // the capture stopped at kCaptureLimitBytes (core/supervisor.h)
+  bool stderr_truncated = false;
   std::string detail;  // e.g. trap message of the wasm tier, guest fault address of the vm tier
 
   // The status a shell would report: exit code, or 128+signal. A timeout reports 124 like

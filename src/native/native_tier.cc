@@ -22,44 +22,13 @@
 #include "core/process.h"
 #include "core/stale_cgroups.h"
 #include "core/stdio.h"
+#include "core/supervisor.h"
 #include "core/tier.h"
 
 namespace spectrum {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::chrono::nanoseconds to_ns(const timeval& tv) {
-  return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
-}
-
-// Blocks the signals spectrum reacts to and receives them through a signalfd for the duration of
-// a run, so that an interrupted run still cleans up; restores the mask on every path.
-class SignalGuard {
- public:
-  SignalGuard() {
-    sigemptyset(&set_);
-    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) sigaddset(&set_, sig);
-    ::sigprocmask(SIG_BLOCK, &set_, &old_);
-    fd_.reset(::signalfd(-1, &set_, SFD_CLOEXEC | SFD_NONBLOCK));
-  }
-  ~SignalGuard() {
-    fd_.reset();
-    ::sigprocmask(SIG_SETMASK, &old_, nullptr);
-  }
-  SignalGuard(const SignalGuard&) = delete;
-  SignalGuard& operator=(const SignalGuard&) = delete;
-  int fd() const { return fd_.get(); }
-  int take() {
-    signalfd_siginfo info{};
-    if (::read(fd_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
-    return static_cast<int>(info.ssi_signo);
-  }
-
- private:
-  sigset_t set_{}, old_{};
-  UniqueFd fd_;
-};
 
 // stdio of the workload: fds to hand to the child, and pipes to drain for captured streams.
 struct StdioPlan {
@@ -147,8 +116,6 @@ class NativeTier final : public Tier {
     SignalGuard signals;
     // Orphaned descendants come back to us, so they are reaped, counted and never left behind.
     ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-    rusage before{};
-    ::getrusage(RUSAGE_CHILDREN, &before);
 
     SpawnRequest request;
     request.executable = executable;
@@ -184,96 +151,29 @@ class NativeTier final : public Tier {
     result.tier = "native";
     result.startup_time = Clock::now() - start;
 
-    bool has_deadline = w.limits.timeout.has_value();
-    const Clock::time_point deadline = has_deadline ? start + *w.limits.timeout : Clock::time_point::max();
-    bool timed_out = false;
-    int interrupts = 0;
-    bool child_done = false;
-    std::optional<ExitStatus> status;
-    while (!child_done || stdio.out_capture || stdio.err_capture) {
-      pollfd fds[4];
-      nfds_t count = 0;
-      if (!child_done) {
-        fds[count++] = {child.pidfd.get(), POLLIN, 0};
-        fds[count++] = {signals.fd(), POLLIN, 0};
-      }
-      int out_index = -1, err_index = -1;
-      if (stdio.out_capture) {
-        out_index = static_cast<int>(count);
-        fds[count++] = {stdio.out_capture.get(), POLLIN, 0};
-      }
-      if (stdio.err_capture) {
-        err_index = static_cast<int>(count);
-        fds[count++] = {stdio.err_capture.get(), POLLIN, 0};
-      }
-      int timeout_ms = -1;
-      if (has_deadline && !child_done) {
-        auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        timeout_ms = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
-      }
-      int ready = ::poll(fds, count, timeout_ms);
-      if (ready < 0) {
-        if (errno == EINTR) continue;
-        return fail_errno("poll");
-      }
-      if (ready == 0 && has_deadline && !child_done) {
-        timed_out = true;
-        kill_tree(cgroup, child);
-        has_deadline = false;
-        continue;
-      }
-      for (nfds_t i = 0; i < count; ++i) {
-        if (fds[i].revents == 0) continue;
-        if (!child_done && fds[i].fd == child.pidfd.get()) {
-          child_done = true;
-          result.wall_time = Clock::now() - start;
-          status = SPECTRUM_TRY(reap(child));
-        } else if (!child_done && fds[i].fd == signals.fd()) {
-          int sig = signals.take();
-          // The first interrupt is the workload's to handle; a second one ends the whole tree.
-          if (sig != 0 && interrupts++ == 0)
-            ::syscall(SYS_pidfd_send_signal, child.pidfd.get(), sig, nullptr, 0);
-          else if (sig != 0)
-            kill_tree(cgroup, child);
-        } else if (static_cast<int>(i) == out_index) {
-          drain_pipe(stdio.out_capture, result.captured_stdout);
-        } else if (static_cast<int>(i) == err_index) {
-          drain_pipe(stdio.err_capture, result.captured_stderr);
-        }
-      }
-      // Once the main process is gone, descendants holding a capture pipe are ended too.
-      if (child_done && (stdio.out_capture || stdio.err_capture)) kill_descendants(cgroup);
-    }
-    kill_descendants(cgroup);
+    Supervision supervision;
+    supervision.child = &child;
+    supervision.pipes = {{&stdio.out_capture, &result.captured_stdout, &result.stdout_truncated},
+                         {&stdio.err_capture, &result.captured_stderr, &result.stderr_truncated}};
+    if (w.limits.timeout) supervision.deadline = start + *w.limits.timeout;
+    supervision.signals = &signals;
+    supervision.kill_tree = [&] { kill_tree(cgroup, child); };
+    supervision.after_exit = [&] { kill_descendants(cgroup); };
+    SupervisedExit exit = SPECTRUM_TRY(supervise(supervision));
+    record_exit(exit, start, w.limits.timeout, result);
 
-    rusage after{};
-    ::getrusage(RUSAGE_CHILDREN, &after);
-    result.user_cpu = to_ns(after.ru_utime) - to_ns(before.ru_utime);
-    result.system_cpu = to_ns(after.ru_stime) - to_ns(before.ru_stime);
-    result.peak_memory_bytes = static_cast<std::uint64_t>(after.ru_maxrss) * 1024;
-
-    if (status->signaled) {
-      result.outcome = Outcome::signaled;
-      result.signal = status->code;
-    } else {
-      result.exit_code = status->code;
-    }
     if (cgroup) {
       CgroupStats stats = cgroup->stats();
       // The group's charge misses pages charged before the workload joined (its binary in the page
       // cache); the largest process's RSS misses the rest of the tree: report the larger.
       result.peak_memory_bytes = std::max(result.peak_memory_bytes, stats.peak_memory_bytes);
-      if (stats.oom_kills > 0) {
-        if (status->signaled && status->code == SIGKILL)
+      if (stats.oom_kills > 0 && !exit.timed_out) {
+        if (exit.status.signaled && exit.status.code == SIGKILL)
           result.outcome = Outcome::out_of_memory;
         else
           result.detail = "the kernel killed a process of the workload for memory";
       }
       SPECTRUM_TRY(cgroup->destroy());
-    }
-    if (timed_out) {
-      result.outcome = Outcome::timed_out;
-      result.detail = "timed out after " + std::to_string(w.limits.timeout->count() / 1000000) + " ms";
     }
     return result;
   }

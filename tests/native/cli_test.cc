@@ -134,13 +134,14 @@ TEST(Cli, SigtermToSpectrumCleansUp) {
   ASSERT_TRUE(child);
   for (int i = 0; i < 500 && test_support::processes_with("sleep " + marker).size() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_EQ(::kill(child->pid, SIGTERM), 0);
+  const pid_t spectrum_pid = child->pid;
+  ASSERT_EQ(::kill(spectrum_pid, SIGTERM), 0);
   auto status = reap(*child);
   ASSERT_TRUE(status);
   EXPECT_FALSE(status->signaled);
   EXPECT_EQ(status->code, 128 + SIGTERM);
   EXPECT_TRUE(test_support::processes_with("sleep " + marker).empty());
-  EXPECT_TRUE(test_support::spectrum_cgroups(child->pid).empty());
+  EXPECT_TRUE(test_support::spectrum_cgroups(spectrum_pid).empty());
 }
 
 // A spectrum killed outright (SIGKILL) cannot clean up; the next run with limits does.
@@ -156,11 +157,12 @@ TEST(Cli, LeftoversOfAKilledSpectrumAreCollected) {
   ASSERT_TRUE(child);
   for (int i = 0; i < 500 && test_support::processes_with("sleep " + marker).size() < 2; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_EQ(::kill(child->pid, SIGKILL), 0);
+  const pid_t spectrum_pid = child->pid;
+  ASSERT_EQ(::kill(spectrum_pid, SIGKILL), 0);
   ASSERT_TRUE(reap(*child));
-  EXPECT_FALSE(test_support::spectrum_cgroups(child->pid).empty());
+  EXPECT_FALSE(test_support::spectrum_cgroups(spectrum_pid).empty());
   EXPECT_EQ(spectrum_cli({"run", "--tier", "native", "--memory", "64M", "--", "true"}).status, 0);
-  EXPECT_TRUE(test_support::spectrum_cgroups(child->pid).empty());
+  EXPECT_TRUE(test_support::spectrum_cgroups(spectrum_pid).empty());
   for (int i = 0; i < 200 && !test_support::processes_with("sleep " + marker).empty(); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_TRUE(test_support::processes_with("sleep " + marker).empty());

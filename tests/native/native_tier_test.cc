@@ -1,8 +1,10 @@
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 
 #include <csignal>
 #include <sstream>
 
+#include "core/supervisor.h"
 #include "core/tier.h"
 #include "test_util.h"
 
@@ -146,4 +148,17 @@ TEST(NativeTier, CpuTimeIsAccounted) {
   RunResult r = run_ok(shell("i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done"));
   EXPECT_GT((r.user_cpu + r.system_cpu).count(), 0);
   EXPECT_GT(r.peak_memory_bytes, 0u);
+}
+
+// A workload that writes more than the capture holds cannot grow spectrum with it: the record keeps
+// the limit's worth and says the rest was dropped (the review's 1 GiB case, scaled down).
+TEST(NativeTier, CapturedOutputIsBoundedAndMarked) {
+  RunResult r = run_ok(shell("head -c 100000000 /dev/zero; exit 5"));
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(r.captured_stdout.size(), kCaptureLimitBytes);
+  EXPECT_TRUE(r.stdout_truncated);
+  EXPECT_FALSE(r.stderr_truncated);
+  rusage self{};
+  ::getrusage(RUSAGE_SELF, &self);
+  EXPECT_LT(static_cast<std::uint64_t>(self.ru_maxrss) * 1024, 100'000'000u) << "the capture grew unbounded";
 }
