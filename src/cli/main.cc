@@ -27,12 +27,19 @@ constexpr const char* kUsage =
     "Exit status: the workload's (128+N for signal N, 124 for a timeout), 125 for an error of\n"
     "spectrum itself, 126 when the program cannot be executed, 127 when it is not found.\n";
 
-// `spectrum run` is both ours (with --tier) and runc's (`run [--bundle B] ID`); its help is ours.
-bool is_spectrum_run(int argc, char** argv) {
+// `spectrum run` is both ours (`run --tier T -- PROGRAM`) and runc's (`run [--bundle B] ID`). A
+// person at a terminal always gets ours; runc's is recognised by what only an OCI client passes:
+// runc's global flags before the verb (handled in main), or one of runc's own `run` flags.
+bool is_oci_run(int argc, char** argv) {
+  static constexpr std::string_view kOciRunFlags[] = {
+      "--bundle",   "-b",     "--console-socket", "--pid-file",     "--detach",      "-d",
+      "--no-pivot", "--keep", "--no-new-keyring", "--preserve-fds", "--no-subreaper"};
   for (int i = 2; i < argc; ++i) {
     std::string_view arg = argv[i];
     if (arg == "--") break;
-    if (arg == "--tier" || arg.starts_with("--tier=") || arg == "--help" || arg == "-h") return true;
+    for (std::string_view flag : kOciRunFlags)
+      if (arg == flag || (flag.starts_with("--") && arg.starts_with(flag) && arg[flag.size()] == '='))
+        return true;
   }
   return false;
 }
@@ -54,7 +61,7 @@ int main(int argc, char** argv) {
     std::puts("spectrum version 0.1.0");
     return 0;
   }
-  if (command == "run" && is_spectrum_run(argc, argv)) return cli::run_command(argc - 1, argv + 1);
+  if (command == "run" && !is_oci_run(argc, argv)) return cli::run_command(argc - 1, argv + 1);
   if (command == "info") return cli::info_command(argc - 1, argv + 1);
   if (command == "wasm") return wasm::cli_main(argc - 1, argv + 1);
   if (command == "run" || container::is_runc_verb(argv[1]) || container::is_runc_global_flag(argv[1]))

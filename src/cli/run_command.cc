@@ -69,8 +69,8 @@ constexpr int kOptionCount = sizeof kOptions / sizeof kOptions[0];
 void print_help() {
   std::fputs(
       "usage: spectrum run --tier TIER [OPTIONS] [--] PROGRAM [ARGS...]\n\n"
-      "Run a workload in one tier and report its result. (Without --tier, `spectrum run [--bundle DIR]\n"
-      "ID` is runc's: it runs an OCI bundle.)\n\nOptions:\n",
+      "Run a workload in one tier and report its result. (`spectrum run --bundle DIR ID`, or runc's\n"
+      "global flags before `run`, is runc's run of an OCI bundle.)\n\nOptions:\n",
       stdout);
   for (const OptionSpec& spec : kOptions) {
     std::string left = spec.short_name ? std::string("-") + spec.short_name + ", " : "    ";
@@ -122,7 +122,10 @@ Result<int> parse_options(int argc, char** argv, RunOptions& options) {
     else
       options.*spec.text = optarg;
   }
-  if (options.tier.empty()) return fail("run: --tier is required (native, wasm, container or vm)");
+  if (options.tier.empty())
+    return fail(
+        "run: --tier is required (native, wasm, container or vm); an OCI bundle runs with `spectrum run "
+        "--bundle DIR ID`");
   if (optind >= argc)
     return fail("run: no program given (spectrum run --tier TIER [OPTIONS] -- PROGRAM [ARGS...])");
   return optind;

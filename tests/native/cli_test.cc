@@ -79,6 +79,11 @@ TEST(Cli, ErrorsAreOneLineWithDocumentedCodes) {
   expect_one_line_error(spectrum_cli({"run", "--tier", "native", "--bogus=1", "--", "true"}), 125,
                         "'--bogus'");
   expect_one_line_error(spectrum_cli({"run", "--tier", "native"}), 125, "no program");
+  // Without --tier, `run` is still Spectrum's own for a person at a terminal (runc's needs --bundle
+  // or runc's global flags): a bad flag or a missing tier is a one-line error naming --tier, not runc's.
+  expect_one_line_error(spectrum_cli({"run", "--no-such-flag", "--", "/bin/true"}), 125, "--no-such-flag");
+  expect_one_line_error(spectrum_cli({"run", "--", "/bin/true"}), 125, "--tier is required");
+  expect_one_line_error(spectrum_cli({"run", "-m", "64M", "/bin/true"}), 125, "--tier is required");
 }
 
 TEST(Cli, OptionsInEveryForm) {
