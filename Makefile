@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-asan unit bench format format-check clean
+.PHONY: all deps build demo test test-asan unit bench fuzz format format-check clean
 
 all: build
 
@@ -31,6 +31,13 @@ test-asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSPECTRUM_SANITIZE=ON -DSPECTRUM_BENCH=OFF >/dev/null
 	@ninja -C $(ASAN_BUILD) -j $(JOBS) | grep -v '^\[' || true
 	@cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
+
+# Every fuzz target for FUZZ_SECONDS each (an hour by default), ASan+UBSan, findings kept in
+# $(BUILD)/fuzz-long; prints executions, coverage and findings per target.
+FUZZ_SECONDS ?= 3600
+fuzz: deps
+	@TESTSUITE=$(CURDIR)/../shared/wasm-testsuite tests/fuzz/run.sh $(BUILD)/fuzz-long $(FUZZ_SECONDS) \
+	  fuzz_elf fuzz_oci_config fuzz_oci_state fuzz_decode fuzz_run
 
 bench: build
 	@./bench/run-all $(BUILD)

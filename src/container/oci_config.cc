@@ -1011,6 +1011,10 @@ Result<nlohmann::json> parse_json(std::string_view text, std::string_view source
   } catch (const nlohmann::json::parse_error& e) {
     return fail(std::string(source) + ": malformed JSON at byte " + std::to_string(e.byte) + ": " +
                 std::string(e.what()).substr(std::string(e.what()).rfind(':') + 2));
+  } catch (const nlohmann::json::exception& e) {
+    // Not a syntax error: a number out of range ("1E999999"), which the non-throwing parse throws too.
+    std::string what = e.what();
+    return fail(std::string(source) + ": malformed JSON: " + what.substr(what.find("] ") + 2));
   }
   return fail(std::string(source) + ": malformed JSON");
 }

@@ -1,0 +1,36 @@
+// libFuzzer target: the runtime's state.json as a later command reads it back (a file another
+// process may have truncated or filled with garbage). Load, then print it as `state` would.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "container/state.h"
+
+namespace {
+const std::string& state_root() {
+  static const std::string root = [] {
+    char pattern[] = "/tmp/spectrum-fuzz-state.XXXXXX";
+    std::string dir = ::mkdtemp(pattern) ? pattern : "/tmp";
+    ::mkdir((dir + "/fuzz").c_str(), 0700);
+    return dir;
+  }();
+  return root;
+}
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  spectrum::container::StateStore store(state_root());
+  const std::string path = store.dir_of("fuzz") + "/state.json";
+  if (std::FILE* file = std::fopen(path.c_str(), "wb")) {
+    std::fwrite(data, 1, size, file);
+    std::fclose(file);
+  }
+  auto state = store.load("fuzz");
+  if (state) (void)store.oci_state(*state).dump();
+  return 0;
+}

@@ -1,0 +1,78 @@
+#!/bin/sh
+# Runs every fuzz target for SECONDS each (make fuzz: one hour by default; make test: a short smoke
+# of the parsers here), each from a corpus seeded with real inputs, and reports executions,
+# coverage and findings per target. Fails on any finding (crash, hang, sanitizer report, leak), which
+# is kept in WORK_DIR. Usage: tests/fuzz/run.sh WORK_DIR SECONDS [TARGET...]
+#   targets: fuzz_elf fuzz_oci_config fuzz_oci_state (built by tests/fuzz/build.sh) and, with
+#   TESTSUITE=DIR (the wasm spec suite), the engine's fuzz_decode and fuzz_run.
+set -eu
+work=${1:?usage: run.sh WORK_DIR SECONDS [TARGET...]}
+seconds=${2:?usage: run.sh WORK_DIR SECONDS [TARGET...]}
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+mkdir -p "$work"
+work=$(cd "$work" && pwd)
+targets=${*:-"fuzz_elf fuzz_oci_config fuzz_oci_state"}
+
+"$here/build.sh" "$work/bin"
+case " $targets " in *" fuzz_decode "* | *" fuzz_run "*) "$top/tests/wasm/fuzz/build.sh" "$work/bin" ;; esac
+
+# Seeds: real inputs of each parser, regenerated each time (never committed).
+seeds=$work/seeds
+rm -rf "$seeds"
+mkdir -p "$seeds/elf" "$seeds/oci" "$seeds/state" "$seeds/wasm"
+printf 'void _start(void) { for (;;) { } }\n' >"$seeds/tiny.c"
+gcc -static -nostdlib -O1 -o "$seeds/elf/tiny" "$seeds/tiny.c"
+gcc -static-pie -nostdlib -O1 -fpie -o "$seeds/elf/tiny-pie" "$seeds/tiny.c"
+gcc -nostdlib -O1 -o "$seeds/elf/tiny-dynamic" "$seeds/tiny.c" 2>/dev/null || true
+rm -f "$seeds/tiny.c"
+if command -v runc >/dev/null; then (cd "$seeds/oci" && runc spec && mv config.json runc-config.json); fi
+if command -v crun >/dev/null; then (cd "$seeds/oci" && crun spec && mv config.json crun-config.json); fi
+jq .process "$seeds/oci/runc-config.json" >"$seeds/oci/process.json" 2>/dev/null || true
+printf '{"memory":{"limit":33554432},"cpu":{"quota":50000,"period":100000},"pids":{"limit":64}}\n' \
+  >"$seeds/oci/resources.json"
+printf '{"id":"fuzz","bundle":"/b","pid":1,"pid_start_time":5,"created":"2026-01-01T00:00:00Z","annotations":{"a":"b"},"cgroups":{"path":"spectrum/x","dirs":{"memory":"/sys/fs/cgroup/memory/spectrum/x"}},"poststop":[]}\n' \
+  >"$seeds/state/state.json"
+if [ -n "${TESTSUITE:-}" ]; then
+  for name in i32 loop br_table call_indirect memory_grow bulk elem global; do
+    wast2json "$TESTSUITE/core/$name.wast" -o "$seeds/wasm/$name.json" >/dev/null 2>&1 || true
+  done
+  rm -f "$seeds/wasm"/*.json
+fi
+
+findings=0
+for target in $targets; do
+  case $target in
+    fuzz_elf) seed=$seeds/elf ;;
+    fuzz_oci_config) seed=$seeds/oci ;;
+    fuzz_oci_state) seed=$seeds/state ;;
+    fuzz_decode | fuzz_run) seed=$seeds/wasm ;;
+    *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
+  esac
+  corpus=$work/corpus-$target
+  artifacts=$work/findings-$target
+  rm -rf "$artifacts"
+  mkdir -p "$corpus" "$artifacts"
+  log=$work/$target.log
+  # Every input that once found something runs first, and must not find it again.
+  if [ -d "$here/regressions/$target" ]; then
+    if ! "$work/bin/$target" "$here/regressions/$target"/* >"$log" 2>&1; then
+      echo "$target: a kept regression input fails again (see $log)" >&2
+      grep -E '^==[0-9]+==ERROR|^SUMMARY|what\(\)' "$log" | head -n 3 >&2
+      findings=$((findings + 1))
+      continue
+    fi
+  fi
+  (cd "$work" && "$work/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 \
+    -malloc_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" "$seed" >"$log" 2>&1) || true
+  runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+  cov=$(grep -E '^#[0-9]+[[:space:]]+(DONE|pulse|NEW|REDUCE|INITED)' "$log" | tail -n 1 | sed -n 's/.*cov: \([0-9]*\).*/\1/p')
+  found=$(find "$artifacts" -type f | wc -l)
+  echo "$target: ${runs:-?} executions, coverage ${cov:-?} edges, $found findings (${seconds}s)"
+  if [ "$found" -gt 0 ]; then
+    grep -E '^==[0-9]+==ERROR|^SUMMARY' "$log" | head -n 3 >&2
+    findings=$((findings + found))
+  fi
+done
+[ "$findings" -eq 0 ]
