@@ -627,10 +627,12 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   }
   // Without anything the runtime must do between clone and exec (id maps, hooks, the exec fifo, a
   // terminal, a pid namespace to join), the init shares our memory with vfork semantics: no page
-  // tables to copy and no copy-on-write faults on either side, the cheapest start there is.
+  // tables to copy and no copy-on-write faults on either side, the cheapest start there is. Not
+  // under a memory limit: a fault of the init that the limit refuses would find no process the
+  // OOM killer may kill (the memory is ours too) and retry forever.
   bool share_memory = options.exec_fifo.empty() && !config.has_new_namespace(NamespaceKind::user) &&
                       config.hooks.empty() && !config.process.terminal && !own_pid_ns &&
-                      !config.process.oom_score_adj;
+                      !config.process.oom_score_adj && !config.resources.memory_limit;
   if (share_memory) {
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -676,18 +678,6 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
                            : code == 126 ? ExitCode::not_executable
                                          : ExitCode::spectrum_error;
       return fail(report->substr(1), 0, exit_code);
-    }
-    // The init reports its failures through the pipe, but one that hit the memory limit cannot
-    // even do that (the pipe's buffer is charged to the group too): it is gone already, and the
-    // group says why.
-    siginfo_t info{};
-    if (config.resources.memory_limit &&
-        ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
-        info.si_pid == pid && dirs.memory_limit_hits() > 0) {
-      ::waitpid(pid, nullptr, 0);
-      remove_cgroup();
-      return fail("linux.resources.memory.limit: " + std::to_string(*config.resources.memory_limit) +
-                  " bytes is too low: the container's init hit it before its program could start");
     }
     launched.pid = pid;
     launched.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
