@@ -385,6 +385,7 @@ Result<int> verb_run(const Globals& g, Args& args) {
       (void)destroy_container(store, state);
       return std::unexpected(hooked.error());
     }
+  release_sealed_view();
   if (detach) return 0;
   int status = 0;
   while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
@@ -537,6 +538,7 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   pid_t pid = SPECTRUM_TRY(exec_in_container(request));
   if (std::string pid_file = args.value("pid-file"); !pid_file.empty())
     SPECTRUM_TRY(write_new_file(absolute(pid_file), std::to_string(pid)));
+  release_sealed_view();
   if (detach) return 0;
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {

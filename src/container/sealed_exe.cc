@@ -19,8 +19,25 @@ extern char** environ;
 namespace spectrum::container {
 namespace {
 
-// Set across the re-exec so that a view that still is not read-only fails instead of looping.
+// Set across the re-exec so that a view that still is not read-only fails instead of looping; its
+// value is the fd of the detached view, kept open across the exec (see release_sealed_view).
 constexpr char kReexecMarker[] = "_SPECTRUM_SEALED_EXE";
+int view_fd = -1;
+
+// The view's fd as handed over by the process before the exec, if it is one (the same file as
+// ours: a number in the environment alone proves nothing).
+void adopt_view(int self) {
+  const char* marker = std::getenv(kReexecMarker);
+  int fd = marker ? std::atoi(marker) : -1;
+  struct stat mine {
+  }, theirs{};
+  if (fd > 2 && ::fstat(self, &mine) == 0 && ::fstat(fd, &theirs) == 0 && mine.st_dev == theirs.st_dev &&
+      mine.st_ino == theirs.st_ino) {
+    ::fcntl(fd, F_SETFD, FD_CLOEXEC);
+    view_fd = fd;
+  }
+  ::unsetenv(kReexecMarker);
+}
 
 bool read_only_to_everyone(int fd) {
   struct statvfs vfs {};
@@ -74,7 +91,7 @@ Result<void> ensure_sealed_runtime(char** argv) {
   UniqueFd self(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!self) return fail_errno("open /proc/self/exe");
   if (read_only_to_everyone(self.get())) {
-    ::unsetenv(kReexecMarker);
+    adopt_view(self.get());
     return {};
   }
   if (std::getenv(kReexecMarker))
@@ -88,12 +105,27 @@ Result<void> ensure_sealed_runtime(char** argv) {
     argv = args.data();
   }
   UniqueFd view = read_only_clone();
-  if (!view) view = SPECTRUM_TRY(sealed_copy(self.get()));
-  ::setenv(kReexecMarker, "1", 1);
+  if (view) {
+    // Closing the last fd of a detached mount unmounts it, and an unmount waits for an RCU grace
+    // period (milliseconds on a busy host): the new image keeps the fd and closes it when that
+    // wait no longer delays the container (release_sealed_view).
+    ::fcntl(view.get(), F_SETFD, 0);
+    ::setenv(kReexecMarker, std::to_string(view.get()).c_str(), 1);
+  } else {
+    view = SPECTRUM_TRY(sealed_copy(self.get()));
+    ::setenv(kReexecMarker, "-1", 1);
+  }
   ::execveat(view.get(), "", argv, environ, AT_EMPTY_PATH);
   int err = errno;
   ::unsetenv(kReexecMarker);
   return fail_errno("re-execute the runtime from a read-only view of itself", err);
 }
 
+}  // namespace spectrum::container
+
+namespace spectrum::container {
+void release_sealed_view() {
+  if (view_fd >= 0) ::close(view_fd);
+  view_fd = -1;
+}
 }  // namespace spectrum::container

@@ -16,4 +16,9 @@ namespace spectrum::container {
 // view and does not return, or returns the error that prevented it.
 Result<void> ensure_sealed_runtime(char** argv = nullptr);
 
+// Closes the detached read-only view handed across the re-exec. Its unmount waits for an RCU
+// grace period, so callers do it once the container's process runs (while they wait for it).
+// Harmless when there is none; also done by the process's exit.
+void release_sealed_view();
+
 }  // namespace spectrum::container

@@ -168,6 +168,7 @@ class ContainerTier final : public Tier {
     in.reset();
     out.reset();
     err.reset();
+    release_sealed_view();  // its unmount's wait overlaps the workload now
     auto cleanup = [&] {
       (void)c.cgroup->destroy();
       for (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end();
