@@ -569,8 +569,26 @@ Result<void> CgroupDirs::remove() const {
 
 // ---- the runtime side ----------------------------------------------------------------------------
 
+// net.* sysctls need a network namespace other than the host's: one joined by path may be ours.
+Result<void> check_sysctl_network(const Config& config) {
+  const Namespace* net = config.find_namespace(NamespaceKind::network);
+  if (!net || net->path.empty()) return {};
+  for (const auto& [key, value] : config.sysctl) {
+    if (!key.starts_with("net.")) continue;
+    struct stat theirs {
+    }, ours{};
+    if (::stat(net->path.c_str(), &theirs) != 0) return fail_errno("linux.namespaces: network " + net->path);
+    if (::stat("/proc/self/ns/net", &ours) == 0 && ours.st_dev == theirs.st_dev &&
+        ours.st_ino == theirs.st_ino)
+      return fail("linux.sysctl." + key + ": sysctl \"" + key +
+                  "\" is not allowed in the hosts network namespace");
+  }
+  return {};
+}
+
 Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options) {
   LaunchedContainer launched;
+  SPECTRUM_TRY(check_sysctl_network(config));
   static const Result<CgroupLayout> layout = CgroupLayout::detect();
   if (!layout) return std::unexpected(layout.error());
   launched.cgroup.emplace(SPECTRUM_TRY(Cgroup::create(*layout, options.cgroup_path, options.v1_controllers)));

@@ -85,9 +85,13 @@ edit "$tmp/b" "c['linux']['sysctl']={'kernel.core_pattern':'|/tmp/x'}"
 check "core_pattern refused" "1" "$("$spectrum" --root "$state" run --bundle "$tmp/b" s2 >/dev/null 2>&1; echo $?)"
 edit "$tmp/b" "c['linux']['sysctl']={'kernel.shmmni':'1234'}; c['process']['args']=['/bin/cat','/proc/sys/kernel/shmmni']"
 check "namespaced sysctl still applies" "1234" "$("$spectrum" --root "$state" run --bundle "$tmp/b" s3 2>&1)"
+edit "$tmp/b" "c['linux']['sysctl']={'net.ipv4.ip_forward':'1'}; c['linux']['namespaces']=[n for n in c['linux']['namespaces'] if n['type']!='network']+[{'type':'network','path':'/proc/$$/ns/net'}]"
+check "net.* sysctl in the host's network namespace (joined by path) refused" \
+  'spectrum: error: linux.sysctl.net.ipv4.ip_forward: sysctl "net.ipv4.ip_forward" is not allowed in the hosts network namespace' \
+  "$("$spectrum" --root "$state" run --bundle "$tmp/b" s4 2>&1)"
 
 # ---- 4 and 5. exec: the caller's descriptors stay out; -u, --no-new-privs, --preserve-fds honoured.
-edit "$tmp/b" "c['linux'].pop('sysctl'); c['process']['args']=['/bin/sleep','60']; c['process']['noNewPrivileges']=False"
+edit "$tmp/b" "c['linux'].pop('sysctl'); c['linux']['namespaces']=[n for n in c['linux']['namespaces'] if n['type']!='network']+[{'type':'network'}]; c['process']['args']=['/bin/sleep','60']; c['process']['noNewPrivileges']=False"
 "$spectrum" --root "$state" run --detach --bundle "$tmp/b" ex
 # Which of fds 3..9 the shell holds, by builtins only (no child, no listing fd of its own).
 open_fds='for i in 3 4 5 6 7 8 9; do [ -e /proc/$$/fd/$i ] && printf "$i "; done; echo'
