@@ -28,6 +28,7 @@
 #include <thread>
 
 #include "container/device_filter.h"
+#include "container/rootfs.h"
 #include "container/seccomp_filter.h"
 #include "container/try.h"
 
@@ -47,61 +48,6 @@ Result<void> send_message(int fd, char kind, std::string_view text = {}) {
   message.append(text);
   // write(2), not send(2): the channel is a socket, or a pipe when the init shares our memory.
   if (::write(fd, message.data(), message.size()) < 0) return fail_errno("sync channel");
-  return {};
-}
-
-// Resolves `path` inside `root` following symlinks as if `root` were "/": a symlink in the image
-// cannot point a mount outside the root filesystem.
-std::string secure_join(const std::string& root, const std::string& path) {
-  std::vector<std::string> parts;
-  std::string pending = path;
-  int links = 0;
-  while (!pending.empty()) {
-    std::size_t start = pending.find_first_not_of('/');
-    if (start == std::string::npos) break;
-    std::size_t end = pending.find('/', start);
-    std::string part = pending.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    pending = end == std::string::npos ? "" : pending.substr(end);
-    if (part == ".") continue;
-    if (part == "..") {
-      if (!parts.empty()) parts.pop_back();
-      continue;
-    }
-    std::string current = root;
-    for (const std::string& p : parts) current += "/" + p;
-    current += "/" + part;
-    char target[4096];
-    ssize_t n = ::readlink(current.c_str(), target, sizeof target - 1);
-    if (n > 0 && ++links < 40) {
-      target[n] = 0;
-      if (target[0] == '/') parts.clear();
-      pending = std::string(target) + "/" + pending;
-      continue;
-    }
-    parts.push_back(part);
-  }
-  std::string out = root;
-  for (const std::string& p : parts) out += "/" + p;
-  return out;
-}
-
-Result<void> mkdir_all(const std::string& path, mode_t mode = 0755) {
-  // Mount points of an image nearly always exist: one syscall instead of one per component.
-  if (::mkdir(path.c_str(), mode) == 0 || errno == EEXIST) return {};
-  if (errno != ENOENT) return fail_errno("mkdir " + path);
-  for (std::size_t pos = 1; pos != std::string::npos;) {
-    pos = path.find('/', pos + 1);
-    std::string prefix = path.substr(0, pos);
-    if (::mkdir(prefix.c_str(), mode) != 0 && errno != EEXIST) return fail_errno("mkdir " + prefix);
-  }
-  return {};
-}
-
-Result<void> ensure_file(const std::string& path) {
-  SPECTRUM_TRY(mkdir_all(path.substr(0, path.rfind('/'))));
-  int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
-  if (fd < 0 && errno != EISDIR && errno != EEXIST) return fail_errno("create " + path);
-  if (fd >= 0) ::close(fd);
   return {};
 }
 
@@ -223,13 +169,6 @@ Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config
 
 // ---- the init ---------------------------------------------------------------------------------
 
-struct DefaultDevice {
-  const char* name;
-  unsigned major, minor;
-};
-constexpr DefaultDevice kDefaultDevices[] = {{"null", 1, 3},   {"zero", 1, 5},    {"full", 1, 7},
-                                             {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
-
 class Init {
  public:
   // `shared_memory`: cloned with CLONE_VM|CLONE_VFORK, the runtime is suspended until our execve,
@@ -267,11 +206,6 @@ class Init {
 
   Result<void> set_up();
   Result<void> join_namespaces();
-  Result<void> mount_all();
-  Result<void> mount_one(const MountEntry& m, std::size_t index);
-  Result<void> mount_cgroup(const MountEntry& m, const std::string& dest);
-  Result<void> create_devices();
-  Result<void> pivot();
   Result<void> mask_and_protect();
   Result<void> set_up_console();
   Result<void> finish_and_exec();
@@ -281,6 +215,7 @@ class Init {
   int sync_;
   const CgroupDirs& cgroups_;
   std::string root_;
+  UniqueFd root_fd_;  // the root mount, between build_rootfs and the pivot
   UniqueFd fifo_;
   UniqueFd console_;
   std::string executable_;
@@ -308,158 +243,13 @@ Result<void> Init::join_namespaces() {
   return {};
 }
 
-Result<void> Init::mount_cgroup(const MountEntry& m, const std::string& dest) {
-  // v1: a tmpfs with one bind of the container's own group per hierarchy, read-only as asked.
-  // v2: the container's group directory bound at the destination.
-  if (cgroups_.dirs.size() == 1 && cgroups_.dirs.begin()->first.empty()) {
-    const std::string& dir = cgroups_.dirs.begin()->second;
-    if (::mount(dir.c_str(), dest.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-      return fail_errno("bind cgroup " + dir);
-    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)),
-                nullptr) != 0)
-      return fail_errno("remount cgroup " + dest);
-    return {};
-  }
-  if (::mount("tmpfs", dest.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
-    return fail_errno("mount tmpfs at " + dest);
-  for (const auto& [controller, dir] : cgroups_.dirs) {
-    std::string target = dest + "/" + controller;
-    if (::mkdir(target.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("mkdir " + target);
-    if (::mount(dir.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
-      return fail_errno("bind cgroup " + dir);
-    if (::mount(nullptr, target.c_str(), nullptr, MS_REMOUNT | MS_BIND | (m.flags & ~(MS_BIND | MS_REC)),
-                nullptr) != 0)
-      return fail_errno("remount cgroup " + target);
-  }
-  if (m.flags & MS_RDONLY)
-    if (::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                "mode=755") != 0)
-      return fail_errno("remount " + dest + " read-only");
-  return {};
-}
-
-Result<void> Init::mount_one(const MountEntry& m, std::size_t index) {
-  std::string field = "mounts[" + std::to_string(index) + "]";
-  std::string dest = secure_join(root_, m.destination);
-  if (m.bind) {
-    struct stat st {};
-    if (::stat(m.source.c_str(), &st) != 0) return fail_errno(field + ".source: " + m.source);
-    if (S_ISDIR(st.st_mode))
-      SPECTRUM_TRY(with_context(mkdir_all(dest), field + ".destination"));
-    else
-      SPECTRUM_TRY(with_context(ensure_file(dest), field + ".destination"));
-    if (::mount(m.source.c_str(), dest.c_str(), nullptr, MS_BIND | (m.flags & MS_REC), nullptr) != 0)
-      return fail_errno(field + ": bind " + m.source + " on " + m.destination);
-    unsigned long extra = m.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-    if (extra && ::mount(nullptr, dest.c_str(), nullptr, MS_REMOUNT | MS_BIND | extra, nullptr) != 0)
-      return fail_errno(field + ": remount " + m.destination + " with its options");
-  } else {
-    SPECTRUM_TRY(with_context(mkdir_all(dest), field + ".destination"));
-    if (m.type == "cgroup" || m.type == "cgroup2") {
-      SPECTRUM_TRY(with_context(mount_cgroup(m, dest), field));
-    } else {
-      const char* data = m.data.empty() ? nullptr : m.data.c_str();
-      if (::mount(m.source.empty() ? m.type.c_str() : m.source.c_str(), dest.c_str(), m.type.c_str(), m.flags,
-                  data) != 0)
-        return fail_errno(field + ": mount " + m.type + " on " + m.destination +
-                          (m.data.empty() ? "" : " (" + m.data + ")"));
-    }
-  }
-  if (m.propagation && ::mount(nullptr, dest.c_str(), nullptr, m.propagation, nullptr) != 0)
-    return fail_errno(field + ": set propagation of " + m.destination);
-  return {};
-}
-
-Result<void> Init::mount_all() {
-  unsigned long propagation = c_.rootfs_propagation ? c_.rootfs_propagation : MS_SLAVE | MS_REC;
-  if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
-    return fail_errno("linux.rootfsPropagation: make / private");
-  if (::mount(root_.c_str(), root_.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0)
-    return fail_errno("root.path: bind " + root_);
-  for (std::size_t i = 0; i < c_.mounts.size(); ++i) SPECTRUM_TRY(mount_one(c_.mounts[i], i));
-  return {};
-}
-
-Result<void> Init::create_devices() {
-  bool in_user_ns = c_.find_namespace(NamespaceKind::user) != nullptr;
-  auto make_node = [&](const std::string& path, char type, unsigned major, unsigned minor, mode_t mode,
-                       uid_t uid, gid_t gid, const std::string& field) -> Result<void> {
-    std::string dest = secure_join(root_, path);
-    SPECTRUM_TRY(mkdir_all(dest.substr(0, dest.rfind('/'))));
-    if (in_user_ns) {
-      // mknod is not allowed in a user namespace: bind the host's node instead.
-      SPECTRUM_TRY(ensure_file(dest));
-      if (::mount(path.c_str(), dest.c_str(), nullptr, MS_BIND, nullptr) != 0)
-        return fail_errno(field + ": bind " + path);
-      return {};
-    }
-    mode_t kind = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
-    ::unlink(dest.c_str());
-    if (::mknod(dest.c_str(), kind | (mode & 07777), makedev(major, minor)) != 0)
-      return fail_errno(field + ": mknod " + path);
-    if (::chmod(dest.c_str(), mode & 07777) != 0) return fail_errno(field + ": chmod " + path);
-    if (::chown(dest.c_str(), uid, gid) != 0) return fail_errno(field + ": chown " + path);
-    return {};
-  };
-  for (const DefaultDevice& d : kDefaultDevices)
-    SPECTRUM_TRY(
-        make_node(std::string("/dev/") + d.name, 'c', d.major, d.minor, 0666, 0, 0, "default device"));
-  for (std::size_t i = 0; i < c_.devices.size(); ++i) {
-    const Device& d = c_.devices[i];
-    SPECTRUM_TRY(make_node(d.path, d.type, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
-                           d.file_mode, d.uid, d.gid, "linux.devices[" + std::to_string(i) + "]"));
-  }
-  static constexpr std::pair<const char*, const char*> kLinks[] = {{"/proc/self/fd", "fd"},
-                                                                   {"/proc/self/fd/0", "stdin"},
-                                                                   {"/proc/self/fd/1", "stdout"},
-                                                                   {"/proc/self/fd/2", "stderr"}};
-  std::string dev = secure_join(root_, "/dev");
-  for (auto [target, name] : kLinks) (void)::symlink(target, (dev + "/" + name).c_str());
-  struct stat st {};
-  if (::stat((dev + "/pts/ptmx").c_str(), &st) == 0) {
-    ::unlink((dev + "/ptmx").c_str());
-    (void)::symlink("pts/ptmx", (dev + "/ptmx").c_str());
-  }
-  return {};
-}
-
-Result<void> Init::pivot() {
-  if (::chdir(root_.c_str()) != 0) return fail_errno("root.path: chdir " + root_);
-  // pivot_root(".", ".") stacks the old root on top of the new one; unmounting it leaves the new.
-  if (::syscall(SYS_pivot_root, ".", ".") != 0) return fail_errno("pivot_root into " + root_);
-  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) != 0)
-    return fail_errno("make the old root a slave");
-  if (::umount2(".", MNT_DETACH) != 0) return fail_errno("detach the old root");
-  if (::chdir("/") != 0) return fail_errno("chdir /");
-  return {};
-}
-
 Result<void> Init::mask_and_protect() {
   for (const auto& [key, value] : c_.sysctl) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin() + 10, path.end(), '.', '/');
     SPECTRUM_TRY(with_context(write_file(path, value), "linux.sysctl." + key));
   }
-  for (std::size_t i = 0; i < c_.masked_paths.size(); ++i) {
-    const std::string& path = c_.masked_paths[i];
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) continue;  // nothing to hide
-    int rc = S_ISDIR(st.st_mode) ? ::mount("tmpfs", path.c_str(), "tmpfs", MS_RDONLY, "size=0,mode=0")
-                                 : ::mount("/dev/null", path.c_str(), nullptr, MS_BIND, nullptr);
-    if (rc != 0) return fail_errno("linux.maskedPaths[" + std::to_string(i) + "]: mask " + path);
-  }
-  for (std::size_t i = 0; i < c_.readonly_paths.size(); ++i) {
-    const std::string& path = c_.readonly_paths[i];
-    struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) continue;
-    if (::mount(path.c_str(), path.c_str(), nullptr, MS_BIND | MS_REC, nullptr) != 0 ||
-        ::mount(nullptr, path.c_str(), nullptr,
-                MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) != 0)
-      return fail_errno("linux.readonlyPaths[" + std::to_string(i) + "]: make " + path + " read-only");
-  }
-  if (c_.root_readonly && ::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY, nullptr) != 0)
-    return fail_errno("root.readonly: remount / read-only");
-  return {};
+  return mask_and_protect_paths(c_);
 }
 
 Result<void> Init::set_up_console() {
@@ -510,10 +300,7 @@ Result<void> Init::set_up() {
   if (c_.seccomp) seccomp_ = SPECTRUM_TRY(cached_seccomp(*c_.seccomp, o_.seccomp_cache));
 
   bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
-  if (new_mount_ns) {
-    SPECTRUM_TRY(mount_all());
-    SPECTRUM_TRY(create_devices());
-  }
+  if (new_mount_ns) root_fd_ = SPECTRUM_TRY(build_rootfs(c_, cgroups_, root_));
   if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
     SPECTRUM_TRY(send_message(sync_, kRunHooks));
     SPECTRUM_TRY(wait_for_go());
@@ -521,7 +308,8 @@ Result<void> Init::set_up() {
   for (const Hook& hook : c_.hooks.create_container)
     SPECTRUM_TRY(run_hook(hook, o_.hook_state, "createContainer"));
   if (new_mount_ns) {
-    SPECTRUM_TRY(pivot());
+    SPECTRUM_TRY(pivot_into(root_fd_.get()));
+    root_fd_.reset();
     SPECTRUM_TRY(mask_and_protect());
   } else {
     if (::chroot(root_.c_str()) != 0 || ::chdir("/") != 0) return fail_errno("chroot " + root_);
@@ -734,6 +522,26 @@ void CgroupDirs::kill_all(int signal) const {
   if (was_frozen) (void)freeze(false);
 }
 
+std::uint64_t CgroupDirs::memory_limit_hits() const {
+  if (auto it = dirs.find(""); it != dirs.end()) {
+    auto events = read_file(it->second + "/memory.events");
+    std::size_t at = events ? events->find("\nmax ") : std::string::npos;
+    return at == std::string::npos ? 0 : std::strtoull(events->c_str() + at + 5, nullptr, 10);
+  }
+  auto it = dirs.find("memory");
+  if (it == dirs.end()) return 0;
+  auto number = [&](const char* file) -> std::uint64_t {
+    auto text = read_file(it->second + "/" + file);
+    return text ? std::strtoull(text->c_str(), nullptr, 10) : 0;
+  };
+  // Charges of kernel memory that fail (a pipe's buffer, a mount) do not always count in failcnt;
+  // a peak within a page of the limit says the same.
+  std::uint64_t hits = number("memory.failcnt");
+  std::uint64_t peak = number("memory.max_usage_in_bytes"), limit = number("memory.limit_in_bytes");
+  if (hits == 0 && peak > 0 && peak + 4096 > limit) hits = 1;
+  return hits;
+}
+
 Result<void> CgroupDirs::remove() const {
   for (int round = 0; round < 2000; ++round) {
     if (processes().empty()) break;
@@ -761,8 +569,26 @@ Result<void> CgroupDirs::remove() const {
 
 // ---- the runtime side ----------------------------------------------------------------------------
 
+// net.* sysctls need a network namespace other than the host's: one joined by path may be ours.
+Result<void> check_sysctl_network(const Config& config) {
+  const Namespace* net = config.find_namespace(NamespaceKind::network);
+  if (!net || net->path.empty()) return {};
+  for (const auto& [key, value] : config.sysctl) {
+    if (!key.starts_with("net.")) continue;
+    struct stat theirs {
+    }, ours{};
+    if (::stat(net->path.c_str(), &theirs) != 0) return fail_errno("linux.namespaces: network " + net->path);
+    if (::stat("/proc/self/ns/net", &ours) == 0 && ours.st_dev == theirs.st_dev &&
+        ours.st_ino == theirs.st_ino)
+      return fail("linux.sysctl." + key + ": sysctl \"" + key +
+                  "\" is not allowed in the hosts network namespace");
+  }
+  return {};
+}
+
 Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options) {
   LaunchedContainer launched;
+  SPECTRUM_TRY(check_sysctl_network(config));
   static const Result<CgroupLayout> layout = CgroupLayout::detect();
   if (!layout) return std::unexpected(layout.error());
   launched.cgroup.emplace(SPECTRUM_TRY(Cgroup::create(*layout, options.cgroup_path, options.v1_controllers)));
@@ -819,10 +645,12 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   }
   // Without anything the runtime must do between clone and exec (id maps, hooks, the exec fifo, a
   // terminal, a pid namespace to join), the init shares our memory with vfork semantics: no page
-  // tables to copy and no copy-on-write faults on either side, the cheapest start there is.
+  // tables to copy and no copy-on-write faults on either side, the cheapest start there is. Not
+  // under a memory limit: a fault of the init that the limit refuses would find no process the
+  // OOM killer may kill (the memory is ours too) and retry forever.
   bool share_memory = options.exec_fifo.empty() && !config.has_new_namespace(NamespaceKind::user) &&
                       config.hooks.empty() && !config.process.terminal && !own_pid_ns &&
-                      !config.process.oom_score_adj;
+                      !config.process.oom_score_adj && !config.resources.memory_limit;
   if (share_memory) {
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
@@ -935,11 +763,15 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     if (n <= 0) {
       int status = 0;
       ::waitpid(*pid, &status, 0);
+      bool memory = config.resources.memory_limit && dirs.memory_limit_hits() > 0;
       remove_cgroup();
       return fail("the container init died during set-up (" +
                   (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                        : "exit " + std::to_string(WEXITSTATUS(status))) +
-                  ")");
+                  ")" +
+                  (memory ? ": it hit the memory limit of " + std::to_string(*config.resources.memory_limit) +
+                                " bytes (linux.resources.memory.limit too low?)"
+                          : ""));
     }
     if (message[0] == kReady) break;
     if (message[0] == kFailed) {
@@ -959,6 +791,11 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
 
 Result<pid_t> exec_in_container(const ExecRequest& request) {
   const Process& process = request.process;
+  // The preserved fds must be the caller's: a hole there would be filled by one of ours below.
+  for (int fd = 3; fd < 3 + request.preserve_fds; ++fd)
+    if (::fcntl(fd, F_GETFD) < 0)
+      return fail("--preserve-fds " + std::to_string(request.preserve_fds) + ": descriptor " +
+                  std::to_string(fd) + " is not open");
   std::optional<SeccompProgram> seccomp;
   if (request.config->seccomp)
     seccomp = SPECTRUM_TRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
@@ -1029,6 +866,11 @@ Result<pid_t> exec_in_container(const ExecRequest& request) {
       if (executable.empty())
         fail_grandchild(
             Error("process.args[0]: exec: \"" + process.args[0] + "\": executable file not found in $PATH"));
+      // Only stdio and the preserved fds cross into the container: whatever else the caller had
+      // open (a directory of the host, a socket) is closed by the execve.
+      for (int fd = 3; fd < 3 + request.preserve_fds; ++fd) (void)::fcntl(fd, F_SETFD, 0);
+      if (::syscall(SYS_close_range, 3 + request.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
+        fail_grandchild(Error::from_errno("close the caller's descriptors"));
       exec_process(process, executable, seccomp, exec_errors[1]);
     }
     ::close(exec_errors[1]);

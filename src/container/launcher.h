@@ -7,6 +7,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <optional>
@@ -46,6 +47,8 @@ struct CgroupDirs {
   bool frozen() const;
   void kill_all(int signal) const;
   Result<void> remove() const;  // kills what is left, then rmdirs the owned directories
+  // How often the memory limit was hit (v2 memory.events "max", v1 memory.failcnt).
+  std::uint64_t memory_limit_hits() const;
 };
 
 struct LaunchedContainer {
@@ -68,6 +71,7 @@ struct ExecRequest {
   std::string console_socket;
   std::string seccomp_cache;
   CgroupDirs cgroup_dirs;
+  int preserve_fds = 0;  // fds 3..3+N-1 of the caller pass into the container; the rest never do
 };
 // Returns the host pid of the new process (a child of the intermediate, reparented to the subreaper).
 Result<pid_t> exec_in_container(const ExecRequest& request);

@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <array>
 #include <initializer_list>
 
@@ -133,6 +134,26 @@ constexpr MountOptionRow kMountOptions[] = {
     {"unbindable", 0, 0, MS_UNBINDABLE},
     {"runbindable", 0, 0, MS_UNBINDABLE | MS_REC},
 };
+// runc's recursive options: the same flags, applied to every mount of a bind's tree.
+struct RecursiveMountOptionRow {
+  const char* name;
+  unsigned long set;
+  unsigned long clear;
+};
+constexpr RecursiveMountOptionRow kRecursiveMountOptions[] = {
+    {"rro", MS_RDONLY, 0},
+    {"rrw", 0, MS_RDONLY},
+    {"rnosuid", MS_NOSUID, 0},
+    {"rsuid", 0, MS_NOSUID},
+    {"rnodev", MS_NODEV, 0},
+    {"rdev", 0, MS_NODEV},
+    {"rnoexec", MS_NOEXEC, 0},
+    {"rexec", 0, MS_NOEXEC},
+    {"rnoatime", MS_NOATIME, 0},
+    {"rrelatime", MS_RELATIME, 0},
+    {"rstrictatime", MS_STRICTATIME, 0},
+    {"rnodiratime", MS_NODIRATIME, 0},
+};
 // Options that filesystems take as data; passed through verbatim.
 constexpr std::string_view kDataOptionPrefixes[] = {
     "mode=", "size=", "uid=", "gid=", "nr_inodes=", "newinstance", "ptmxmode=", "nr_blocks="};
@@ -221,7 +242,10 @@ class Decoder {
 
   Result<std::string> string(const json& j, const std::string& path) const {
     if (!j.is_string()) return error(path, "expected a string, found " + std::string(j.type_name()));
-    return j.get<std::string>();
+    std::string text = j.get<std::string>();
+    // The kernel takes C strings: a NUL would cut the value short without a word.
+    if (text.find('\0') != std::string::npos) return error(path, "contains a NUL byte");
+    return text;
   }
   Result<bool> boolean(const json& j, const std::string& path) const {
     if (!j.is_boolean()) return error(path, "expected true or false, found " + std::string(j.type_name()));
@@ -268,6 +292,7 @@ class Decoder {
   Result<std::vector<IdMapping>> id_mappings(const json& j, const std::string& path) const;
   Result<Device> device(const json& j, const std::string& path) const;
   Result<void> resources(const json& j, const std::string& path, Config& config) const;
+  Result<void> check_sysctl(const Config& c, const std::string& key, const std::string& field) const;
   Result<std::vector<Hook>> hooks(const json& j, const std::string& path) const;
   Result<Seccomp> seccomp(const json& j, const std::string& path) const;
   Result<void> linux_section(const json& j, const std::string& path, Config& config) const;
@@ -434,6 +459,14 @@ Result<MountEntry> Decoder::mount(const json& j, const std::string& path) const 
           break;
         }
       if (!matched)
+        for (const RecursiveMountOptionRow& row : kRecursiveMountOptions)
+          if (option == row.name) {
+            m.recursive_flags = (m.recursive_flags & ~row.clear) | row.set;
+            m.recursive_clear = (m.recursive_clear & ~row.set) | row.clear;
+            matched = true;
+            break;
+          }
+      if (!matched)
         for (std::string_view prefix : kDataOptionPrefixes)
           if (option.starts_with(prefix)) {
             if (!m.data.empty()) m.data += ',';
@@ -453,6 +486,8 @@ Result<MountEntry> Decoder::mount(const json& j, const std::string& path) const 
   for (std::string_view t : kTypes) type_known |= t == m.type;
   if (!type_known && !m.bind) return error(join(path, "type"), "unsupported mount type '" + m.type + "'");
   if (m.bind && m.source.empty()) return error(join(path, "source"), "a bind mount needs a source");
+  if (!m.bind && (m.recursive_flags || m.recursive_clear))
+    return error(join(path, "options"), "recursive options (rro, ...) apply to bind mounts only");
   return m;
 }
 
@@ -599,6 +634,7 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
     return {};
   }));
   SPECTRUM_TRY(optional_field(j, path, "cpu", [&](const json& v, const std::string& f) -> Result<void> {
+    bool period_given_zero = false;
     SPECTRUM_TRY(check_object(v, f, {"shares", "quota", "period", "cpus", "mems"},
                               {"realtimeRuntime", "realtimePeriod", "burst", "idle"}));
     SPECTRUM_TRY(optional_field(v, f, "shares", [&](const json& x, const std::string& xf) -> Result<void> {
@@ -608,12 +644,18 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
     }));
     SPECTRUM_TRY(optional_field(v, f, "quota", [&](const json& x, const std::string& xf) -> Result<void> {
       std::int64_t quota = SPECTRUM_TRY(integer(x, xf));
+      if (quota < -1)
+        return error(xf, "must be positive, or -1 for no limit, found " + std::to_string(quota));
       if (quota > 0) r.cpu_quota_us = static_cast<std::uint64_t>(quota);
       return {};
     }));
     SPECTRUM_TRY(optional_field(v, f, "period", [&](const json& x, const std::string& xf) -> Result<void> {
       std::uint64_t period = SPECTRUM_TRY(unsigned_integer(x, xf));
+      // The kernel's range for cfs_period_us: 1 ms to 1 s.
+      if (period != 0 && (period < 1000 || period > 1000000))
+        return error(xf, "must be between 1000 and 1000000 microseconds, found " + std::to_string(period));
       if (period != 0) r.cpu_period_us = period;
+      period_given_zero = period == 0;
       return {};
     }));
     SPECTRUM_TRY(optional_field(v, f, "cpus", [&](const json& x, const std::string& xf) -> Result<void> {
@@ -626,6 +668,8 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
       if (!mems.empty()) r.cpuset_mems = mems;
       return {};
     }));
+    if (r.cpu_quota_us && period_given_zero)
+      return error(join(f, "period"), "must be positive when a quota is set, found 0");
     if (r.cpu_quota_us && !r.cpu_period_us) r.cpu_period_us = 100000;
     return {};
   }));
@@ -633,6 +677,9 @@ Result<void> Decoder::resources(const json& j, const std::string& path, Config& 
     SPECTRUM_TRY(check_object(v, f, {"limit"}));
     if (!v.contains("limit")) return error(join(f, "limit"), "missing");
     r.pids_limit = SPECTRUM_TRY(integer(v["limit"], join(f, "limit")));
+    if (*r.pids_limit < -1)
+      return error(join(f, "limit"),
+                   "must be positive, or 0 or -1 for no limit, found " + std::to_string(*r.pids_limit));
     return {};
   }));
   return {};
@@ -771,7 +818,44 @@ Result<Seccomp> Decoder::seccomp(const json& j, const std::string& path) const {
     }
     return {};
   }));
+  // The runtime's last call is execve, under the filter: a profile that refuses it (a deny-all
+  // one) would leave a container that dies without a word, since write(2) is refused too.
+  bool conditional = false;
+  std::optional<std::uint32_t> execve_action;
+  for (const SeccompRule& rule : s.rules)
+    if (std::find(rule.names.begin(), rule.names.end(), "execve") != rule.names.end()) {
+      if (!rule.args.empty()) conditional = true;
+      if (rule.args.empty() && !execve_action) execve_action = rule.action;
+    }
+  std::uint32_t effect = execve_action.value_or(s.default_action);
+  bool allowed =
+      effect == SCMP_ACT_ALLOW || effect == SCMP_ACT_LOG || (effect & 0xffff0000u) == SCMP_ACT_TRACE(0);
+  if (!conditional && !allowed)
+    return error(execve_action ? join(path, "syscalls") : join(path, "defaultAction"),
+                 "the profile refuses execve, so the container's process could never start");
   return s;
+}
+
+// Only keys that live in a namespace the container owns (runc's rules and reasons): the rest
+// would change the host (kernel.core_pattern is host code execution).
+Result<void> Decoder::check_sysctl(const Config& c, const std::string& key, const std::string& field) const {
+  bool ipc = key.starts_with("kernel.msg") || key.starts_with("kernel.shm") || key == "kernel.sem" ||
+             key == "kernel.sem_next_id" || key.starts_with("fs.mqueue.");
+  if (ipc) {
+    if (c.find_namespace(NamespaceKind::ipc)) return {};
+    return error(field, "sysctl \"" + key + "\" is not allowed in the hosts ipc namespace");
+  }
+  if (key.starts_with("net.")) {
+    if (c.find_namespace(NamespaceKind::network)) return {};
+    return error(field, "sysctl \"" + key + "\" is not allowed in the hosts network namespace");
+  }
+  if (c.find_namespace(NamespaceKind::uts)) {
+    if (key == "kernel.domainname") return {};
+    if (key == "kernel.hostname")
+      return error(field,
+                   "sysctl \"" + key + "\" is not allowed as it conflicts with the OCI \"hostname\" field");
+  }
+  return error(field, "sysctl \"" + key + "\" is not in a separate kernel namespace");
 }
 
 Result<void> Decoder::linux_section(const json& j, const std::string& path, Config& c) const {
@@ -864,17 +948,8 @@ Result<void> Decoder::linux_section(const json& j, const std::string& path, Conf
     return error(join(path, "uidMappings"), "a new user namespace needs uidMappings and gidMappings");
   if ((!user_ns || !user_ns->path.empty()) && (!c.uid_mappings.empty() || !c.gid_mappings.empty()))
     return error(join(path, "uidMappings"), "mappings need a new user namespace in linux.namespaces");
-  if (!c.sysctl.empty())
-    for (const auto& [key, value] : c.sysctl) {
-      if (key.starts_with("net.") && !c.has_new_namespace(NamespaceKind::network))
-        return error(join(join(path, "sysctl"), key), "needs a new network namespace");
-      if ((key.starts_with("kernel.msg") || key.starts_with("kernel.sem") || key.starts_with("kernel.shm") ||
-           key.starts_with("fs.mqueue.")) &&
-          !c.has_new_namespace(NamespaceKind::ipc))
-        return error(join(join(path, "sysctl"), key), "needs a new ipc namespace");
-      if (!key.starts_with("net.") && !key.starts_with("kernel.") && !key.starts_with("fs.mqueue."))
-        return error(join(join(path, "sysctl"), key), "not namespaced: refused (it would change the host)");
-    }
+  for (const auto& [key, value] : c.sysctl)
+    SPECTRUM_TRY(check_sysctl(c, key, join(join(path, "sysctl"), key)));
   return {};
 }
 
@@ -905,6 +980,7 @@ const std::vector<std::string>& supported_mount_options() {
   static const std::vector<std::string> names = [] {
     std::vector<std::string> out;
     for (const MountOptionRow& row : kMountOptions) out.emplace_back(row.name);
+    for (const RecursiveMountOptionRow& row : kRecursiveMountOptions) out.emplace_back(row.name);
     return out;
   }();
   return names;
@@ -962,8 +1038,12 @@ Result<Config> decode_config(const nlohmann::json& doc, const std::string& bundl
   SPECTRUM_TRY(
       d.optional_field(doc, "", "mounts", [&](const nlohmann::json& v, const std::string& f) -> Result<void> {
         if (!v.is_array()) return d.error(f, "expected an array");
-        for (std::size_t i = 0; i < v.size(); ++i)
-          c.mounts.push_back(SPECTRUM_TRY(d.mount(v[i], Decoder::index(f, i))));
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          MountEntry m = SPECTRUM_TRY(d.mount(v[i], Decoder::index(f, i)));
+          // A relative bind source names a path in the bundle, as with runc (not the caller's cwd).
+          if (m.bind && !m.source.starts_with('/')) m.source = bundle + "/" + m.source;
+          c.mounts.push_back(std::move(m));
+        }
         return {};
       }));
   SPECTRUM_TRY(

@@ -54,6 +54,10 @@ struct MountEntry {
   unsigned long flags = 0;        // MS_* set by options
   unsigned long clear_flags = 0;  // MS_* explicitly cleared (rw, suid, ...)
   unsigned long propagation = 0;  // MS_PRIVATE/MS_SLAVE/MS_SHARED/MS_UNBINDABLE (|MS_REC)
+  // runc's recursive options (rro, rnosuid, ...): MS_* set or cleared on every mount of the tree,
+  // submounts included (mount_setattr with AT_RECURSIVE), where plain ones touch the top only.
+  unsigned long recursive_flags = 0;
+  unsigned long recursive_clear = 0;
   bool bind = false;
   std::string data;  // options the filesystem itself takes (mode=755, size=65536k, ...)
 };

@@ -16,6 +16,7 @@
 #include <cstring>
 #include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -24,6 +25,7 @@
 #include "container/default_config.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
+#include "container/sealed_exe.h"
 #include "container/state.h"
 #include "container/try.h"
 #include "core/fd.h"
@@ -153,6 +155,31 @@ std::string absolute(const std::string& path) {
   char cwd[PATH_MAX];
   if (!::getcwd(cwd, sizeof cwd)) return path;
   return std::string(cwd) + "/" + path;
+}
+
+// --preserve-fds N: a count, strictly (atoi would take "3x" as 3 and "x" as 0).
+Result<int> parse_fd_count(const std::string& text) {
+  if (text.empty() || text.size() > 4 || text.find_first_not_of("0123456789") != std::string::npos)
+    return fail("--preserve-fds: expected a count of descriptors, found '" + text + "'");
+  int n = std::atoi(text.c_str());
+  if (n > 1024) return fail("--preserve-fds: " + text + " is more than 1024");
+  return n;
+}
+
+// exec -u UID[:GID], numeric as runc takes it.
+Result<std::pair<std::uint32_t, std::optional<std::uint32_t>>> parse_user(const std::string& text) {
+  auto number = [&](const std::string& part) -> Result<std::uint32_t> {
+    if (part.empty() || part.size() > 10 || part.find_first_not_of("0123456789") != std::string::npos)
+      return fail("--user: expected UID[:GID] in numbers, found '" + text + "'");
+    unsigned long long v = std::strtoull(part.c_str(), nullptr, 10);
+    if (v > 0xfffffffeULL) return fail("--user: " + part + " is out of range");
+    return static_cast<std::uint32_t>(v);
+  };
+  std::size_t colon = text.find(':');
+  std::uint32_t uid = SPECTRUM_TRY(number(text.substr(0, colon)));
+  if (colon == std::string::npos) return std::pair{uid, std::optional<std::uint32_t>()};
+  std::uint32_t gid = SPECTRUM_TRY(number(text.substr(colon + 1)));
+  return std::pair{uid, std::optional<std::uint32_t>(gid)};
 }
 
 Result<int> parse_signal(const std::string& text) {
@@ -331,7 +358,7 @@ Result<CreateRequest> create_request(const Args& args, std::string_view verb) {
   r.bundle = args.value("bundle", ".");
   r.pid_file = args.value("pid-file");
   r.console_socket = args.value("console-socket");
-  r.preserve_fds = std::atoi(args.value("preserve-fds", "0").c_str());
+  r.preserve_fds = SPECTRUM_TRY(parse_fd_count(args.value("preserve-fds", "0")));
   r.new_keyring = !args.flag("no-new-keyring");
   return r;
 }
@@ -358,6 +385,7 @@ Result<int> verb_run(const Globals& g, Args& args) {
       (void)destroy_container(store, state);
       return std::unexpected(hooked.error());
     }
+  release_sealed_view();
   if (detach) return 0;
   int status = 0;
   while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
@@ -486,15 +514,31 @@ Result<int> verb_exec(const Globals& g, Args& args) {
     if (args.positional().size() < 2) return fail("exec: missing the command (or --process)");
     request.process = config.process;
     request.process.args.assign(args.positional().begin() + 1, args.positional().end());
-    request.process.terminal = args.flag("tty");
-    if (std::string cwd = args.value("cwd"); !cwd.empty()) request.process.cwd = cwd;
-    for (const std::string& e : args.values("env")) request.process.env.push_back(e);
   }
+  // Every flag parsed is honoured, over the process file too (podman sends --tty with one).
+  if (args.flag("tty")) request.process.terminal = true;
+  if (std::string cwd = args.value("cwd"); !cwd.empty()) {
+    if (!cwd.starts_with('/')) return fail("--cwd: must be an absolute path, found '" + cwd + "'");
+    request.process.cwd = cwd;
+  }
+  for (const std::string& e : args.values("env")) {
+    if (e.find('=') == std::string::npos || e.front() == '=')
+      return fail("--env: expected KEY=VALUE, found '" + e + "'");
+    request.process.env.push_back(e);
+  }
+  if (std::string user = args.value("user"); !user.empty()) {
+    auto [uid, gid] = SPECTRUM_TRY(parse_user(user));
+    request.process.user.uid = uid;
+    if (gid) request.process.user.gid = *gid;
+  }
+  if (args.flag("no-new-privs")) request.process.no_new_privileges = true;
+  request.preserve_fds = SPECTRUM_TRY(parse_fd_count(args.value("preserve-fds", "0")));
   bool detach = args.flag("detach");
   if (!detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t pid = SPECTRUM_TRY(exec_in_container(request));
   if (std::string pid_file = args.value("pid-file"); !pid_file.empty())
     SPECTRUM_TRY(write_new_file(absolute(pid_file), std::to_string(pid)));
+  release_sealed_view();
   if (detach) return 0;
   int wait_status = 0;
   while (::waitpid(pid, &wait_status, 0) < 0 && errno == EINTR) {
@@ -725,6 +769,13 @@ int runc_main(int argc, char** argv) {
     return kRuncFailure;
   }
   const std::string& verb = words[0];
+  // The verbs that put a process into a container never do it from a writable view of this
+  // binary (CVE-2019-5736, container/sealed_exe.h).
+  if (verb == "create" || verb == "run" || verb == "exec")
+    if (auto sealed = ensure_sealed_runtime(argv); !sealed) {
+      report_error(g, sealed.error().message());
+      return kRuncFailure;
+    }
   for (const VerbRow& row : verb_table()) {
     if (verb != row.name) continue;
     Args args(std::vector<std::string>(words.begin() + 1, words.end()), row.value_flags, row.bool_flags);

@@ -14,11 +14,14 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <csignal>
+#include <cstdlib>
 
 #include "container/default_config.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
+#include "container/sealed_exe.h"
 #include "container/try.h"
 #include "core/stale_cgroups.h"
 #include "core/stdio.h"
@@ -49,9 +52,16 @@ Result<Config> config_for(const Workload& w) {
   if (!w.workdir.empty()) spec["process"]["cwd"] = w.workdir;
   for (const Mount& m : w.mounts) {
     nlohmann::json options_list = {"rbind", "nosuid", "nodev"};
-    if (m.read_only) options_list.push_back("ro");
+    // Read-only all the way down (runc's rro): a mount under the host directory stays read-only too.
+    if (m.read_only) options_list.push_back("rro");
+    std::string source = m.host_path;
+    if (!source.starts_with('/')) {  // relative to the caller's directory, as the user typed it
+      char cwd[PATH_MAX];
+      if (!::getcwd(cwd, sizeof cwd)) return fail_errno("--mount " + source + ": getcwd");
+      source = std::string(cwd) + "/" + source;
+    }
     spec["mounts"].push_back(
-        {{"destination", m.target}, {"type", "bind"}, {"source", m.host_path}, {"options", options_list}});
+        {{"destination", m.target}, {"type", "bind"}, {"source", source}, {"options", options_list}});
   }
   nlohmann::json& resources = spec["linux"]["resources"];
   if (w.limits.memory_bytes)
@@ -85,6 +95,19 @@ void collect_stale_container_groups() {
   collect_stale_cgroups(with_devices);
 }
 
+// How many forks the pids controller refused ("max N" of pids.events, v1 and v2 alike).
+std::uint64_t pids_limit_hits(const Cgroup& cgroup) {
+  for (const char* controller : {"pids", ""}) {
+    std::string dir = cgroup.path_of(controller);
+    if (dir.empty()) continue;
+    auto events = read_file(dir + "/pids.events");
+    if (!events) continue;
+    std::size_t at = events->find("max ");
+    if (at != std::string::npos) return std::strtoull(events->c_str() + at + 4, nullptr, 10);
+  }
+  return 0;
+}
+
 class ContainerTier final : public Tier {
  public:
   std::string_view name() const override { return "container"; }
@@ -115,6 +138,8 @@ class ContainerTier final : public Tier {
     struct stat st {};
     if (::stat(w.rootfs.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
       return fail("--rootfs: " + w.rootfs + " is not a directory");
+    // Never enter the container from a writable view of this binary (CVE-2019-5736).
+    SPECTRUM_TRY(ensure_sealed_runtime());
     collect_stale_container_groups();
     Config config = SPECTRUM_TRY(config_for(w));
     UniqueFd in = SPECTRUM_TRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
@@ -143,6 +168,7 @@ class ContainerTier final : public Tier {
     in.reset();
     out.reset();
     err.reset();
+    release_sealed_view();  // its unmount's wait overlaps the workload now
     auto cleanup = [&] {
       (void)c.cgroup->destroy();
       for (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end();
@@ -201,6 +227,7 @@ class ContainerTier final : public Tier {
     result.system_cpu =
         std::chrono::seconds(usage.ru_stime.tv_sec) + std::chrono::microseconds(usage.ru_stime.tv_usec);
     CgroupStats stats = c.cgroup->stats();
+    std::uint64_t refused_forks = w.limits.max_pids ? pids_limit_hits(*c.cgroup) : 0;
     result.peak_memory_bytes = stats.peak_memory_bytes;
     if (WIFSIGNALED(status)) {
       result.signal = WTERMSIG(status);
@@ -217,6 +244,14 @@ class ContainerTier final : public Tier {
       if (stats.oom_kills > 0)
         result.detail = "a process of the container was killed by the out-of-memory killer";
     }
+    // A program that failed where memory ran out without a kill says so too.
+    if (result.detail.empty() && w.limits.memory_bytes && (result.signal || result.exit_code != 0) &&
+        c.cgroup_dirs.memory_limit_hits() > 0)
+      result.detail = "the memory limit (" + std::to_string(*w.limits.memory_bytes) + " bytes) was reached";
+    // A fork bomb that the limit stopped lets its shell exit 0: the record says what happened.
+    if (refused_forks > 0 && result.detail.empty())
+      result.detail = "the pids limit (" + std::to_string(*w.limits.max_pids) + ") refused " +
+                      std::to_string(refused_forks) + " fork" + (refused_forks == 1 ? "" : "s");
     cleanup();
     return result;
   }

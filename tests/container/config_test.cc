@@ -169,7 +169,111 @@ TEST(ContainerConfig, HostSysctlRefused) {
   auto doc = base();
   doc["linux"]["sysctl"] = {{"vm.swappiness", "10"}};
   EXPECT_EQ(error_of(doc),
-            "config.json: linux.sysctl.vm.swappiness: not namespaced: refused (it would change the host)");
+            "config.json: linux.sysctl.vm.swappiness: sysctl \"vm.swappiness\" is not in a separate kernel "
+            "namespace");
+}
+
+// Issue 17, point 3: kernel.* keys that no namespace holds changed the host (core_pattern is host
+// code execution); only the ipc, uts and net namespaces' keys pass, each with its namespace.
+TEST(ContainerConfig, OnlyNamespacedSysctlsPass) {
+  for (const char* key : {"kernel.core_pattern", "kernel.core_uses_pid", "kernel.randomize_va_space",
+                          "kernel.sysrq", "fs.file-max", "kernel.sem_whatever"}) {
+    auto doc = base();
+    doc["linux"]["sysctl"] = {{key, "1"}};
+    EXPECT_EQ(error_of(doc), std::string("config.json: linux.sysctl.") + key + ": sysctl \"" + key +
+                                 "\" is not in a separate kernel namespace")
+        << key;
+  }
+  for (const char* key : {"kernel.shmmax", "kernel.msgmnb", "kernel.sem", "fs.mqueue.msg_max",
+                          "kernel.domainname", "net.ipv4.ip_forward"}) {
+    auto doc = base();
+    doc["linux"]["sysctl"] = {{key, "1"}};
+    EXPECT_EQ(error_of(doc), "(accepted)") << key;
+  }
+  auto doc = base();
+  doc["linux"]["sysctl"] = {{"kernel.hostname", "x"}};
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.sysctl.kernel.hostname: sysctl \"kernel.hostname\" is not allowed as it "
+            "conflicts with the OCI \"hostname\" field");
+  doc = base();
+  doc["linux"]["sysctl"] = {{"kernel.shmmax", "1"}};
+  auto& ns = doc["linux"]["namespaces"];
+  for (auto it = ns.begin(); it != ns.end();)
+    it = (*it)["type"] == "ipc" || (*it)["type"] == "network" ? ns.erase(it) : it + 1;
+  EXPECT_EQ(
+      error_of(doc),
+      "config.json: linux.sysctl.kernel.shmmax: sysctl \"kernel.shmmax\" is not allowed in the hosts ipc "
+      "namespace");
+  doc["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
+  EXPECT_EQ(
+      error_of(doc),
+      "config.json: linux.sysctl.net.ipv4.ip_forward: sysctl \"net.ipv4.ip_forward\" is not allowed in the "
+      "hosts network namespace");
+}
+
+// Point 9: checks as strict as runc's.
+TEST(ContainerConfig, ResourceAndHostnameChecks) {
+  auto doc = base();
+  doc["linux"]["resources"]["pids"] = {{"limit", -2}};
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.resources.pids.limit: must be positive, or 0 or -1 for no limit, found -2");
+  doc = base();
+  doc["linux"]["resources"]["cpu"] = {{"quota", -7}, {"period", 0}};
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.resources.cpu.quota: must be positive, or -1 for no limit, found -7");
+  doc = base();
+  doc["linux"]["resources"]["cpu"] = {{"quota", 50000}, {"period", 0}};
+  EXPECT_EQ(error_of(doc),
+            "config.json: linux.resources.cpu.period: must be positive when a quota is set, found 0");
+  doc = base();
+  doc["linux"]["resources"]["cpu"] = {{"quota", -1}};
+  EXPECT_EQ(error_of(doc), "(accepted)");
+  doc = base();
+  doc["hostname"] = std::string("good\0evil", 9);
+  EXPECT_EQ(error_of(doc), "config.json: hostname: contains a NUL byte");
+}
+
+TEST(ContainerConfig, RelativeBindSourceIsInTheBundle) {
+  auto doc = base();
+  doc["mounts"].push_back(
+      {{"destination", "/data"}, {"type", "bind"}, {"source", "data"}, {"options", {"rbind"}}});
+  auto config = decode_config(doc, "/bundle", "config.json");
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->mounts.back().source, "/bundle/data");
+}
+
+// Point 7: runc's recursive options.
+TEST(ContainerConfig, RecursiveReadOnly) {
+  auto doc = base();
+  doc["mounts"].push_back({{"destination", "/data"},
+                           {"type", "bind"},
+                           {"source", "/srv"},
+                           {"options", {"rbind", "rro", "rnosuid"}}});
+  auto config = decode_config(doc, "/bundle", "config.json");
+  ASSERT_TRUE(config) << config.error().message();
+  EXPECT_EQ(config->mounts.back().recursive_flags, static_cast<unsigned long>(MS_RDONLY | MS_NOSUID));
+  doc["mounts"].back() = {
+      {"destination", "/t"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"rro"}}};
+  EXPECT_EQ(error_of(doc), "config.json: mounts[" + std::to_string(doc["mounts"].size() - 1) +
+                               "].options: recursive options (rro, ...) apply to bind mounts only");
+}
+
+// Point 8: a profile that refuses execve could only give a container that dies without a word.
+TEST(ContainerSeccomp, DenyAllProfileRefused) {
+  auto doc = base();
+  doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ERRNO"}, {"architectures", {"SCMP_ARCH_X86_64"}}};
+  EXPECT_EQ(
+      error_of(doc),
+      "config.json: linux.seccomp.defaultAction: the profile refuses execve, so the container's process "
+      "could never start");
+  doc["linux"]["seccomp"]["syscalls"] = {{{"names", {"execve", "write"}}, {"action", "SCMP_ACT_ALLOW"}}};
+  EXPECT_EQ(error_of(doc), "(accepted)");
+  doc["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
+                             {"syscalls", {{{"names", {"execve"}}, {"action", "SCMP_ACT_KILL"}}}}};
+  EXPECT_EQ(
+      error_of(doc),
+      "config.json: linux.seccomp.syscalls: the profile refuses execve, so the container's process could "
+      "never start");
 }
 
 TEST(ContainerConfig, HooksNeedAbsolutePaths) {

@@ -1,0 +1,43 @@
+// Paths resolved inside a root directory, to file descriptors, never to strings: a path a
+// container (or a guest, or a bundle author) controls cannot lead the caller outside the root,
+// even while someone swaps its components for symlinks (the CVE-2021-30465 class). The kernel
+// does the walk (openat2 with RESOLVE_IN_ROOT: "/" and ".." stop at the root, absolute symlinks
+// restart there; RESOLVE_NO_MAGICLINKS: no /proc/PID/fd-style jumps). What is missing is created
+// through the fd of its parent, so what was checked is what is used.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string_view>
+
+#include "core/error.h"
+#include "core/fd.h"
+
+namespace spectrum {
+
+enum class Missing {
+  fail,       // a missing path is an error (ENOENT)
+  directory,  // create it and any missing parent directory
+  file,       // create an empty regular file (parents as directories)
+};
+
+// An O_PATH fd of `path` resolved inside the directory `root_fd` as if it were "/". `missing`
+// says what to create when the path (or a parent) does not exist; parents are made 0755, files
+// `file_mode`. A creation that races with someone else's is retried from the root, a bounded
+// number of times; the result is always inside the root.
+Result<UniqueFd> open_in_root(int root_fd, std::string_view path, Missing missing = Missing::fail,
+                              mode_t file_mode = 0644);
+
+// The fd of the parent directory of `path` inside the root (created as directories if asked) and
+// the last component ("" for the root itself): for mknodat, symlinkat, unlinkat.
+struct ParentAndName {
+  UniqueFd parent;
+  std::string name;
+};
+Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view path, bool create_parents);
+
+// "/proc/self/fd/N": how mount(2), chmod and the like act on an O_PATH fd (the magic link leads to
+// the exact file the fd holds, with no second lookup).
+std::string fd_path(int fd);
+
+}  // namespace spectrum
