@@ -399,6 +399,10 @@ Result<void> exec_or_fail(const Process& p, const std::string& executable,
   argv.push_back(nullptr);
   for (const std::string& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
+  // The workload starts with no signal blocked, whatever the runtime blocked to receive its own.
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
   if (seccomp && p.no_new_privileges)
     if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
   ::execve(executable.c_str(), argv.data(), envp.data());

@@ -23,8 +23,10 @@
 #include "container/oci_config.h"
 #include "container/sealed_exe.h"
 #include "container/try.h"
+#include "core/scope_guard.h"
 #include "core/stale_cgroups.h"
 #include "core/stdio.h"
+#include "core/supervisor.h"
 
 namespace spectrum {
 namespace {
@@ -163,86 +165,38 @@ class ContainerTier final : public Tier {
 
     RunResult result;
     result.tier = "container";
+    SignalGuard signals;  // before the launch, so that a Ctrl-C during it is not lost
     const Clock::time_point start = Clock::now();
     LaunchedContainer c = SPECTRUM_TRY(launch_container(config, options));
+    Child init(c.pid, std::move(c.pidfd));
     in.reset();
     out.reset();
     err.reset();
     release_sealed_view();  // its unmount's wait overlaps the workload now
-    auto cleanup = [&] {
+    ScopeGuard cleanup([&] {
+      init.kill_and_reap();
       (void)c.cgroup->destroy();
-      for (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end();
-           it = c.cgroup_dirs.dirs.end())
+      if (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end())
         ::rmdir(it->second.c_str());
-    };
+    });
 
-    const bool has_deadline = w.limits.timeout.has_value();
-    const Clock::time_point deadline = has_deadline ? start + *w.limits.timeout : Clock::time_point::max();
-    bool timed_out = false, child_done = false;
-    while (!child_done || out_capture || err_capture) {
-      pollfd fds[3];
-      nfds_t count = 0;
-      int pid_index = -1, out_index = -1, err_index = -1;
-      if (!child_done) {
-        pid_index = static_cast<int>(count);
-        fds[count++] = {c.pidfd.get(), POLLIN, 0};
-      }
-      if (out_capture) {
-        out_index = static_cast<int>(count);
-        fds[count++] = {out_capture.get(), POLLIN, 0};
-      }
-      if (err_capture) {
-        err_index = static_cast<int>(count);
-        fds[count++] = {err_capture.get(), POLLIN, 0};
-      }
-      int timeout_ms = -1;
-      if (has_deadline && !timed_out) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-        timeout_ms = left < 0 ? 0 : static_cast<int>(std::min<long long>(left, 1 << 30));
-      }
-      int ready = ::poll(fds, count, timeout_ms);
-      if (ready < 0 && errno != EINTR) {
-        ::kill(c.pid, SIGKILL);
-        ::waitpid(c.pid, nullptr, 0);
-        cleanup();
-        return fail_errno("poll");
-      }
-      if (ready == 0 && has_deadline && !timed_out) {
-        timed_out = true;
-        // The init is PID 1 of its namespace: SIGKILL from here ends it, and the kernel the rest.
-        ::kill(c.pid, SIGKILL);
-        continue;
-      }
-      if (pid_index >= 0 && (fds[pid_index].revents & POLLIN)) child_done = true;
-      if (out_index >= 0 && fds[out_index].revents) drain_pipe(out_capture, result.captured_stdout);
-      if (err_index >= 0 && fds[err_index].revents) drain_pipe(err_capture, result.captured_stderr);
-    }
-    int status = 0;
-    rusage usage{};
-    while (::wait4(c.pid, &status, 0, &usage) < 0 && errno == EINTR) {
-    }
-    result.wall_time = Clock::now() - start;
-    result.user_cpu =
-        std::chrono::seconds(usage.ru_utime.tv_sec) + std::chrono::microseconds(usage.ru_utime.tv_usec);
-    result.system_cpu =
-        std::chrono::seconds(usage.ru_stime.tv_sec) + std::chrono::microseconds(usage.ru_stime.tv_usec);
+    Supervision supervision;
+    supervision.child = &init;
+    supervision.pipes = {{&out_capture, &result.captured_stdout, &result.stdout_truncated},
+                         {&err_capture, &result.captured_stderr, &result.stderr_truncated}};
+    if (w.limits.timeout) supervision.deadline = start + *w.limits.timeout;
+    supervision.signals = &signals;
+    // The init is PID 1 of its namespace: SIGKILL from here ends it, and the kernel the rest.
+    SupervisedExit exit = SPECTRUM_TRY(supervise(supervision));
+    record_exit(exit, start, w.limits.timeout, result);
     CgroupStats stats = c.cgroup->stats();
     std::uint64_t refused_forks = w.limits.max_pids ? pids_limit_hits(*c.cgroup) : 0;
-    result.peak_memory_bytes = stats.peak_memory_bytes;
-    if (WIFSIGNALED(status)) {
-      result.signal = WTERMSIG(status);
-      result.outcome = Outcome::signaled;
-      if (timed_out) {
-        result.outcome = Outcome::timed_out;
-        result.detail = "timed out after " + std::to_string(w.limits.timeout->count() / 1000000) + " ms";
-      } else if (stats.oom_kills > 0 && result.signal == SIGKILL) {
-        result.outcome = Outcome::out_of_memory;
-        result.detail = "killed by the out-of-memory killer of the container's cgroup";
-      }
-    } else {
-      result.exit_code = WEXITSTATUS(status);
-      if (stats.oom_kills > 0)
-        result.detail = "a process of the container was killed by the out-of-memory killer";
+    result.peak_memory_bytes = std::max(result.peak_memory_bytes, stats.peak_memory_bytes);
+    if (result.outcome == Outcome::signaled && stats.oom_kills > 0 && result.signal == SIGKILL) {
+      result.outcome = Outcome::out_of_memory;
+      result.detail = "killed by the out-of-memory killer of the container's cgroup";
+    } else if (result.outcome == Outcome::exited && stats.oom_kills > 0) {
+      result.detail = "a process of the container was killed by the out-of-memory killer";
     }
     // A program that failed where memory ran out without a kill says so too.
     if (result.detail.empty() && w.limits.memory_bytes && (result.signal || result.exit_code != 0) &&
@@ -252,7 +206,6 @@ class ContainerTier final : public Tier {
     if (refused_forks > 0 && result.detail.empty())
       result.detail = "the pids limit (" + std::to_string(*w.limits.max_pids) + ") refused " +
                       std::to_string(refused_forks) + " fork" + (refused_forks == 1 ? "" : "s");
-    cleanup();
     return result;
   }
 };
