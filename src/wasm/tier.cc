@@ -184,10 +184,10 @@ class WakeSignal {
 // Stopped on destruction.
 class Watchdog {
  public:
-  Watchdog(std::chrono::nanoseconds timeout, wasm::Store& store, wasi::Wasi& wasi)
-      : run_thread_(static_cast<pid_t>(::syscall(SYS_gettid))), thread_([this, timeout, &store, &wasi] {
+  Watchdog(Clock::time_point deadline, wasm::Store& store, wasi::Wasi& wasi)
+      : run_thread_(static_cast<pid_t>(::syscall(SYS_gettid))), thread_([this, deadline, &store, &wasi] {
           std::unique_lock lock(mutex_);
-          if (wake_.wait_for(lock, timeout, [this] { return stopping_; })) return;
+          if (wake_.wait_until(lock, deadline, [this] { return stopping_; })) return;
           fired_.store(true);
           store.interrupt();
           wasi.interrupt();
@@ -347,7 +347,9 @@ class WasmTier final : public Tier {
     std::optional<Watchdog> watchdog;
     if (workload.limits.timeout) {
       wake_signal.emplace();
-      watchdog.emplace(*workload.limits.timeout, store, *wasi);
+      // The deadline counts from the start of the run: reading and validating the module are
+      // part of it (they are not interrupted, but a run that spent its time there stops at once).
+      watchdog.emplace(start + *workload.limits.timeout, store, *wasi);
     }
 
     RunResult result;
