@@ -206,6 +206,7 @@ enum class TrapKind : std::uint8_t {
   host,  // a host function trapped
   data_segment_dropped,
   uninitialized_element,  // call_indirect to a null element
+  out_of_memory,          // the store's memory budget refused what the code needs (its translation)
 };
 // The spec's wording ("unreachable", "out of bounds memory access", "integer divide by zero"...).
 std::string_view to_string(TrapKind kind);
@@ -234,8 +235,16 @@ struct StoreLimits {
   // 64-bit slots of the value stack shared by all frames (reserved lazily; pages are touched
   // only when used).
   std::uint64_t value_stack_slots = 8u << 20;
-  // Budget counted at loop iterations (one unit per back edge taken); nullopt = unlimited.
+  // Budget counted at loop iterations and function entries (one unit per back edge taken or call
+  // made); nullopt = unlimited.
   std::optional<std::uint64_t> fuel;
+  // The budget in bytes of everything whose size the module chooses: linear memory, tables (and
+  // table.grow), element segments, globals, functions and their translated code, and the value and
+  // call stacks (sized to fit: an eighth of what is left at the first call, at most the defaults
+  // above). An allocation past it fails: memory.grow and table.grow return -1, instantiation is
+  // an Error with sys_errno() == ENOMEM, a call whose code cannot be translated traps with
+  // TrapKind::out_of_memory. nullopt = no budget.
+  std::optional<std::uint64_t> max_memory_bytes;
 };
 
 class Store {
@@ -247,8 +256,8 @@ class Store {
 
   const StoreLimits& limits() const { return limits_; }
   // Thread-safe and async-signal-safe: makes the running (or next) guest code trap with
-  // TrapKind::interrupted at the next loop iteration (code without loops ends by itself or
-  // exhausts the call stack, so calls need no check).
+  // TrapKind::interrupted at the next loop iteration or function call (loop-free code can still
+  // run for ever: a call tree of depth 60 is 2^60 calls).
   void interrupt() { interrupt_.store(1, std::memory_order_relaxed); }
   void clear_interrupt() { interrupt_.store(0, std::memory_order_relaxed); }
   bool interrupted() const { return interrupt_.load(std::memory_order_relaxed) != 0; }
@@ -332,6 +341,12 @@ class Linker {
   // is out of bounds (the message is the trap's). With a non-empty register_as the instance's
   // exports become importable under that name.
   Result<Instance*> instantiate(Store& store, const Module& module, std::string register_as = {});
+  // The same, for embedders that run programs: what the start function does is the program's
+  // outcome, not an Error. `start` is `returned` when there is no start function; when it is not
+  // `returned`, the instance is not usable (nullptr). Errors are what instantiate() returns before
+  // the start function runs.
+  Result<Instance*> instantiate(Store& store, const Module& module, CallOutcome& start,
+                                std::string register_as = {});
 
  private:
   struct Impl;

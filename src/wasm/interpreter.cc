@@ -484,6 +484,7 @@ op_call_local : {
     return_pc = pc + 5;
     goto do_call;
   }
+  CHECK_INTERRUPT();
   *frame++ = Frame{pc + 5, fp, fn};
   enter_frame(*target, target_fp);
   fn = target;
@@ -507,7 +508,8 @@ op_call_indirect : {
 }
 
 do_call:
-  // No interrupt check here: code without loops either ends or exhausts the call stack.
+  // Calls are checked as loops are: loop-free code can still make 2^60 calls.
+  CHECK_INTERRUPT();
   if (callee->is_host()) [[unlikely]] {
     S.depth = static_cast<std::uint32_t>(frame - S.frames);
     S.fuel = fuel;
@@ -535,8 +537,10 @@ do_call:
     WASM_TRAP(stack_exhausted);
   *frame++ = Frame{return_pc, fp, fn};
 enter_wasm:
-  if (!callee->entry) [[unlikely]]
-    callee->set_code(compile_function(*callee));
+  if (!callee->entry && !translate(S.budget, *callee)) [[unlikely]] {
+    if (return_pc) --frame;  // report the trap in the caller
+    WASM_TRAP(out_of_memory);
+  }
   if (callee_fp + callee->frame_slots > stack_end) [[unlikely]] {
     if (return_pc) --frame;  // report the trap in the caller
     WASM_TRAP(stack_exhausted);

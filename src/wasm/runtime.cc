@@ -97,6 +97,8 @@ std::string_view to_string(TrapKind kind) {
       return "host trap";
     case TrapKind::data_segment_dropped:
       return "data segment dropped";
+    case TrapKind::out_of_memory:
+      return "out of memory";
   }
   return "trap";
 }
@@ -156,6 +158,14 @@ std::optional<std::uint32_t> Module::start_function() const { return data_->star
 namespace {
 // Tables are vectors of 8-byte references: keep a runaway table.grow from eating the host.
 constexpr std::uint32_t kMaxTableElements = 10'000'000;
+// What one runtime object the module asks for (a function, a global, a table) costs the budget:
+// the object and the allocator's overhead.
+template <class T>
+constexpr std::uint64_t kObjectBytes = sizeof(T) + 16;
+
+std::unexpected<Error> over_budget(const std::string& what) {
+  return fail(what + " would exceed the memory limit", ENOMEM);
+}
 
 Memory& empty_memory() {
   static Memory m;
@@ -173,7 +183,11 @@ std::int32_t Memory::grow(std::uint32_t delta) {
   if (wanted > max_pages) return -1;
   if (delta == 0) return static_cast<std::int32_t>(old);
   const std::uint64_t new_size = wanted * kPageSize;
-  if (::mprotect(data + size, new_size - size, PROT_READ | PROT_WRITE) != 0) return -1;
+  if (budget && !budget->charge(new_size - size)) return -1;
+  if (::mprotect(data + size, new_size - size, PROT_READ | PROT_WRITE) != 0) {
+    if (budget) budget->release(new_size - size);
+    return -1;
+  }
   pages = static_cast<std::uint32_t>(wanted);
   size = new_size;
   return static_cast<std::int32_t>(old);
@@ -184,6 +198,23 @@ std::int32_t Table::grow(std::uint32_t delta, std::uint64_t init) {
   const std::uint64_t wanted = old + delta;
   const std::uint64_t limit = std::min<std::uint64_t>(max.value_or(0xFFFFFFFFu), kMaxTableElements);
   if (wanted > limit) return -1;
+  const std::uint64_t capacity = elements.capacity();
+  if (wanted > capacity) {
+    // Growth is geometric, as std::vector's, but every byte of it charged: the new storage while
+    // the old one is still held (a reallocation holds both), then the old one returned. When the
+    // doubled size does not fit, the exact size may.
+    std::uint64_t new_capacity = std::max(wanted, std::min(capacity * 2, limit));
+    if (budget && !budget->charge(new_capacity * sizeof(std::uint64_t))) {
+      new_capacity = wanted;
+      if (!budget->charge(new_capacity * sizeof(std::uint64_t))) return -1;
+    }
+    std::vector<std::uint64_t> grown;
+    grown.reserve(new_capacity);
+    grown.assign(elements.begin(), elements.end());
+    elements.swap(grown);
+    std::vector<std::uint64_t>().swap(grown);
+    if (budget) budget->release(capacity * sizeof(std::uint64_t));
+  }
   elements.resize(wanted, init);
   return static_cast<std::int32_t>(old);
 }
@@ -202,12 +233,25 @@ std::uint32_t Store::Impl::type_id(const FuncType& type) {
 
 Result<void> Store::Impl::ensure_stacks(const StoreLimits& limits) {
   if (value_stack) return {};
-  // Reserved, not committed: only the pages a run actually touches count.
-  const std::size_t bytes = limits.value_stack_slots * sizeof(std::uint64_t);
+  // Reserved, not committed: only the pages a run actually touches count. Under a budget they are
+  // charged as if touched, sized to an eighth of what is left (a deep recursion then exhausts the
+  // stack instead of the host).
+  std::uint64_t slots = limits.value_stack_slots;
+  std::uint32_t max_depth = limits.max_call_depth;
+  if (budget.limit != UINT64_MAX) {
+    const std::uint64_t share = std::max<std::uint64_t>(budget.left() / 8, 64 * 1024);
+    const std::uint64_t frames_share = share / 4;
+    max_depth = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        max_depth, frames_share / sizeof(Frame) > 0 ? frames_share / sizeof(Frame) - 1 : 0));
+    slots = std::min<std::uint64_t>(slots, (share - frames_share) / sizeof(std::uint64_t));
+    if (!budget.charge(slots * sizeof(std::uint64_t) + (std::uint64_t{max_depth} + 1) * sizeof(Frame)))
+      return over_budget("the wasm stacks");
+  }
+  const std::size_t bytes = slots * sizeof(std::uint64_t);
   void* p =
       ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return fail_errno("reserving the wasm value stack");
-  const std::size_t frame_bytes = static_cast<std::size_t>(limits.max_call_depth + 1) * sizeof(Frame);
+  const std::size_t frame_bytes = static_cast<std::size_t>(max_depth + 1) * sizeof(Frame);
   void* f = ::mmap(nullptr, frame_bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                    -1, 0);
   if (f == MAP_FAILED) {
@@ -215,14 +259,16 @@ Result<void> Store::Impl::ensure_stacks(const StoreLimits& limits) {
     return fail_errno("reserving the wasm call stack");
   }
   value_stack = static_cast<std::uint64_t*>(p);
-  value_stack_slots = limits.value_stack_slots;
+  value_stack_slots = slots;
   stack_top = value_stack;
   frames = static_cast<Frame*>(f);
-  frame_capacity = limits.max_call_depth + 1;
+  frame_capacity = max_depth + 1;
   return {};
 }
 
-Store::Store(StoreLimits limits) : limits_(limits), impl_(std::make_unique<Impl>()) {}
+Store::Store(StoreLimits limits) : limits_(limits), impl_(std::make_unique<Impl>()) {
+  impl_->budget.limit = limits.max_memory_bytes.value_or(UINT64_MAX);
+}
 Store::~Store() = default;
 
 Function* Store::create_host_function(FuncType type, HostFunction fn, std::string debug_name) {
@@ -244,12 +290,15 @@ Result<Memory*> Store::create_memory(MemoryType type) {
     return fail("memory of " + std::to_string(type.limits.min) + " pages exceeds the limit of " +
                 std::to_string(cap) + " pages");
   auto m = std::make_unique<Memory>();
+  m->budget = &impl_->budget;
   m->declared_max = type.limits.max;
   m->max_pages = std::min(type.limits.max.value_or(kMaxPages), cap);
   m->reserved = std::max<std::uint64_t>(static_cast<std::uint64_t>(m->max_pages) * kPageSize, 4096);
   void* p = ::mmap(nullptr, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return fail_errno("reserving linear memory");
   m->data = static_cast<std::uint8_t*>(p);
+  if (static_cast<std::uint64_t>(type.limits.min) * kPageSize > impl_->budget.left())
+    return over_budget("linear memory of " + std::to_string(type.limits.min) + " pages");
   if (m->grow(type.limits.min) < 0) return fail("cannot commit the initial linear memory");
   impl_->memories.push_back(std::move(m));
   return impl_->memories.back().get();
@@ -258,9 +307,12 @@ Result<Memory*> Store::create_memory(MemoryType type) {
 Result<Table*> Store::create_table(TableType type, std::uint64_t init) {
   if (type.limits.min > kMaxTableElements)
     return fail("table of " + std::to_string(type.limits.min) + " elements is too large");
+  if (!impl_->budget.charge(kObjectBytes<Table> + std::uint64_t{type.limits.min} * sizeof(std::uint64_t)))
+    return over_budget("table of " + std::to_string(type.limits.min) + " elements");
   auto t = std::make_unique<Table>();
   t->type = type.element;
   t->max = type.limits.max;
+  t->budget = &impl_->budget;
   t->elements.assign(type.limits.min, init);
   impl_->tables.push_back(std::move(t));
   return impl_->tables.back().get();
@@ -296,7 +348,9 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
   Store::Impl& S = store.impl();
   if (auto ok = S.ensure_stacks(store.limits()); !ok) {
     out.kind = CallOutcome::Kind::trapped;
-    out.trap = Trap{TrapKind::stack_exhausted, ok.error().message(), function_display_name(*function), 0};
+    const TrapKind kind =
+        ok.error().sys_errno() == ENOMEM ? TrapKind::out_of_memory : TrapKind::stack_exhausted;
+    out.trap = Trap{kind, ok.error().message(), function_display_name(*function), 0};
     return out;
   }
   const bool top_level = S.depth == 0 && S.stack_top == S.value_stack;
@@ -362,6 +416,17 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
       break;
   }
   return out;
+}
+
+bool translate(Budget& budget, Function& function) {
+  std::unique_ptr<CompiledCode> code = compile_function(function);
+  const std::uint64_t bytes =
+      sizeof(CompiledCode) + code->code.capacity() * sizeof(std::uint32_t) +
+      code->offsets.capacity() * sizeof(code->offsets[0]) +
+      (code->constants.capacity() + code->frame_init.capacity()) * sizeof(std::uint64_t);
+  if (!budget.charge(bytes)) return false;
+  function.set_code(std::move(code));
+  return true;
 }
 
 Result<CallOutcome> call_function(Store& store, Function* function, std::span<const std::uint64_t> args) {
@@ -481,6 +546,18 @@ std::uint64_t eval_const(const ConstExpr& e, const Instance::State& s) {
 }  // namespace
 
 Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::string register_as) {
+  CallOutcome start;
+  Instance* inst = SPECTRUM_TRY(instantiate(store, module, start, std::move(register_as)));
+  // The trap's own text first: embedders (and the spec's assert_uninstantiable) match on it.
+  if (start.kind == CallOutcome::Kind::trapped) return fail(start.trap.describe() + " (start function)");
+  if (start.kind == CallOutcome::Kind::exited)
+    return fail("start function exited with code " + std::to_string(start.exit_code));
+  return inst;
+}
+
+Result<Instance*> Linker::instantiate(Store& store, const Module& module, CallOutcome& start,
+                                      std::string register_as) {
+  start = CallOutcome{};
   const ModuleData& m = module.data();
   // Resolve every import before creating anything.
   std::vector<Extern> resolved;
@@ -514,9 +591,18 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
     resolved.push_back(*ext);
   }
 
+  // What the module's counts cost before anything is made (tables and memories charge their own).
+  Store::Impl& S = store.impl();
+  std::uint64_t elem_items = 0;
+  for (const auto& seg : m.elems) elem_items += seg.items.size();
+  if (!S.budget.charge(m.bodies.size() * kObjectBytes<Function> +
+                       m.global_defs.size() * kObjectBytes<Global> + elem_items * sizeof(std::uint64_t)))
+    return over_budget("the module's " + std::to_string(m.bodies.size()) + " functions, " +
+                       std::to_string(m.global_defs.size()) + " globals and " + std::to_string(elem_items) +
+                       " element segment items");
+
   Instance* inst = Runtime::new_instance(store, module);
   Instance::State& s = inst->state();
-  Store::Impl& S = store.impl();
   for (const Extern& e : resolved) {
     switch (e.kind) {
       case ExternKind::func:
@@ -608,11 +694,8 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, std::s
     s.data_dropped[i] = true;
   }
   if (m.start) {
-    CallOutcome out = Runtime::invoke(store, s.funcs[*m.start], {});
-    // The trap's own text first: embedders (and the spec's assert_uninstantiable) match on it.
-    if (out.kind == CallOutcome::Kind::trapped) return fail(out.trap.describe() + " (start function)");
-    if (out.kind == CallOutcome::Kind::exited)
-      return fail("start function exited with code " + std::to_string(out.exit_code));
+    start = Runtime::invoke(store, s.funcs[*m.start], {});
+    if (start.kind != CallOutcome::Kind::returned) return nullptr;
   }
   return inst;
 }

@@ -2,6 +2,7 @@
 // store's execution stacks, shared by the linker, the compiler and the interpreter.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -29,6 +30,20 @@ struct CompiledCode {
   std::uint32_t wasm_offset(const std::uint32_t* pc) const;
 };
 
+// The store's memory budget (StoreLimits::max_memory_bytes): what the module's choices cost the
+// host, charged before it is allocated.
+struct Budget {
+  std::uint64_t limit = UINT64_MAX;
+  std::uint64_t used = 0;
+  bool charge(std::uint64_t bytes) {
+    if (bytes > limit - used) return false;
+    used += bytes;
+    return true;
+  }
+  void release(std::uint64_t bytes) { used -= std::min(used, bytes); }
+  std::uint64_t left() const { return limit - used; }
+};
+
 // Frame images up to this many slots are copied as one block of this size.
 inline constexpr std::uint32_t kSmallFrameInit = 4;
 
@@ -39,6 +54,7 @@ struct Memory {
   std::uint32_t max_pages = 0;  // effective: the type's maximum capped by the store's limit
   std::optional<std::uint32_t> declared_max;
   std::uint64_t reserved = 0;
+  Budget* budget = nullptr;  // the store's: committed pages are charged to it
   ~Memory();
   // Old size in pages, or -1 if it cannot grow by delta.
   std::int32_t grow(std::uint32_t delta);
@@ -48,6 +64,7 @@ struct Table {
   ValType type = ValType::funcref;
   std::vector<std::uint64_t> elements;
   std::optional<std::uint32_t> max;
+  Budget* budget = nullptr;  // the store's: the elements' storage is charged to it
   std::int32_t grow(std::uint32_t delta, std::uint64_t init);
 };
 
@@ -119,6 +136,7 @@ struct Store::Impl {
   std::uint32_t frame_capacity = 0;
   std::uint32_t depth = 0;
   std::int64_t fuel = 0;
+  Budget budget;
 
   ~Impl();
   std::uint32_t type_id(const FuncType& type);
@@ -127,6 +145,8 @@ struct Store::Impl {
 
 // Implementation entry points (defined in compiler.cc, interpreter.cc, runtime.cc).
 std::unique_ptr<CompiledCode> compile_function(const Function& function);
+// Translates `function` on its first call, its code charged to `budget`; false if it does not fit.
+bool translate(Budget& budget, Function& function);
 const void* const* interpreter_handlers();
 std::string function_display_name(const Function& function);
 

@@ -5,13 +5,17 @@
 //   env                  only the --env values: the host's environment never reaches the sandbox
 //   mounts, rootfs       WASI preopens (HOST:GUEST[:ro]; a rootfs is preopened as "/"); with
 //                        neither, the guest has no file system at all
-//   --memory             caps linear memory: memory.grow fails past it (malloc returns NULL); a
-//                        module whose initial memory exceeds it ends as out_of_memory unstarted
-//   --timeout            a watchdog thread interrupts the engine (checked at loops and calls) and
-//                        wakes a guest blocked in poll_oneoff or a read
+//   --memory             the engine's budget for everything the module sizes (linear memory,
+//                        tables, segments, globals, code, stacks): memory.grow and table.grow
+//                        fail past it (malloc returns NULL); a module that does not fit ends as
+//                        out_of_memory unstarted
+//   --timeout            a watchdog thread interrupts the engine (checked at loops and calls),
+//                        wakes a guest blocked in poll_oneoff or a read, and signals the running
+//                        thread until the run ends, so that any blocking host call returns
 //   --cpuset             pins the running thread; --cpus has no meaning for an interpreter thread
 //                        without a cgroup of its own and is refused
-// Outcome: `_start` returning is exit 0, proc_exit(N) is exit N. A trap is reported as the signal
+// Outcome: `_start` returning is exit 0, proc_exit(N) is exit N, in the start function as in
+// `_start`. A trap is reported as the signal
 // the same fault raises in a native process (out-of-bounds -> SIGSEGV, divide by zero -> SIGFPE,
 // unreachable/abort -> SIGILL), so shell statuses compare across tiers; `detail` holds the trap.
 // Peak memory is the spectrum process's peak RSS (ru_maxrss): engine, module and linear memory.
@@ -143,17 +147,52 @@ Result<std::vector<std::uint8_t>> read_module(const std::string& path) {
   return bytes;
 }
 
-// Interrupts the engine and WASI when the wall-clock limit passes; stopped on destruction.
+// The signal that cuts a blocking host call short once the deadline has passed. SIGURG is
+// ignored by default, so one arriving after the run (or elsewhere) harms nothing.
+constexpr int kWakeSignal = SIGURG;
+void on_wake_signal(int) {}
+
+// For the run: kWakeSignal gets a handler without SA_RESTART (a blocked write, open or read
+// returns EINTR) and is unblocked in this thread; both restored on destruction.
+class WakeSignal {
+ public:
+  WakeSignal() {
+    struct sigaction action {};
+    action.sa_handler = on_wake_signal;
+    ::sigemptyset(&action.sa_mask);
+    ::sigaction(kWakeSignal, &action, &previous_);
+    sigset_t set;
+    ::sigemptyset(&set);
+    ::sigaddset(&set, kWakeSignal);
+    ::pthread_sigmask(SIG_UNBLOCK, &set, &mask_);
+  }
+  ~WakeSignal() {
+    ::pthread_sigmask(SIG_SETMASK, &mask_, nullptr);
+    ::sigaction(kWakeSignal, &previous_, nullptr);
+  }
+  WakeSignal(const WakeSignal&) = delete;
+  WakeSignal& operator=(const WakeSignal&) = delete;
+
+ private:
+  struct sigaction previous_ {};
+  sigset_t mask_{};
+};
+
+// Interrupts the engine and WASI when the wall-clock limit passes, then signals the running
+// thread every few milliseconds until the run ends: a host call blocked in the kernel returns
+// EINTR whenever it entered the kernel (a single signal could land just before the call blocks).
+// Stopped on destruction.
 class Watchdog {
  public:
-  Watchdog(std::chrono::nanoseconds timeout, wasm::Store& store, wasi::Wasi& wasi)
-      : thread_([this, timeout, &store, &wasi] {
+  Watchdog(Clock::time_point deadline, wasm::Store& store, wasi::Wasi& wasi)
+      : run_thread_(static_cast<pid_t>(::syscall(SYS_gettid))), thread_([this, deadline, &store, &wasi] {
           std::unique_lock lock(mutex_);
-          if (!wake_.wait_for(lock, timeout, [this] { return stopping_; })) {
-            fired_.store(true);
-            store.interrupt();
-            wasi.interrupt();
-          }
+          if (wake_.wait_until(lock, deadline, [this] { return stopping_; })) return;
+          fired_.store(true);
+          store.interrupt();
+          wasi.interrupt();
+          do ::syscall(SYS_tgkill, ::getpid(), run_thread_, kWakeSignal);
+          while (!wake_.wait_for(lock, std::chrono::milliseconds(5), [this] { return stopping_; }));
         }) {}
   ~Watchdog() {
     {
@@ -166,12 +205,42 @@ class Watchdog {
   bool fired() const { return fired_.load(); }
 
  private:
+  pid_t run_thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::atomic<bool> fired_{false};
   std::thread thread_;
 };
+
+// What the guest's code did (the start function's or _start's) as the run's outcome.
+void record_outcome(const wasm::CallOutcome& outcome, bool timed_out, const char* where, RunResult& result) {
+  switch (outcome.kind) {
+    case wasm::CallOutcome::Kind::returned:
+      result.exit_code = 0;
+      break;
+    case wasm::CallOutcome::Kind::exited:
+      result.exit_code = outcome.exit_code;
+      break;
+    case wasm::CallOutcome::Kind::trapped:
+      if (outcome.trap.kind == wasm::TrapKind::interrupted && timed_out) {
+        result.outcome = Outcome::timed_out;
+        result.detail = "interrupted in " + outcome.trap.function + " after the timeout";
+      } else if (outcome.trap.kind == wasm::TrapKind::out_of_memory) {
+        result.outcome = Outcome::out_of_memory;
+        result.detail = outcome.trap.describe();
+      } else {
+        result.outcome = Outcome::signaled;
+        result.signal = signal_of(outcome.trap.kind);
+        result.detail = "trap: " + outcome.trap.describe();
+      }
+      break;
+  }
+  if (outcome.kind == wasm::CallOutcome::Kind::exited && *where)
+    result.detail = std::string("proc_exit") + where;
+  else if (outcome.kind == wasm::CallOutcome::Kind::trapped)
+    result.detail += where;
+}
 
 class WasmTier final : public Tier {
  public:
@@ -231,9 +300,11 @@ class WasmTier final : public Tier {
     if (workload.limits.cpuset) SPECTRUM_TRY(pin_to(*workload.limits.cpuset));
 
     wasm::StoreLimits limits;
-    if (workload.limits.memory_bytes)
+    if (workload.limits.memory_bytes) {
       limits.max_memory_pages = static_cast<std::uint32_t>(
           std::min<std::uint64_t>(*workload.limits.memory_bytes / wasm::kPageSize, wasm::kMaxPages));
+      limits.max_memory_bytes = *workload.limits.memory_bytes;
+    }
     wasm::Store store(limits);
     wasm::Linker linker;
     // Only the functions the module imports: an unknown one is left for the linker to name.
@@ -272,8 +343,14 @@ class WasmTier final : public Tier {
       ~RestoreSigpipe() { ::sigaction(SIGPIPE, &saved, nullptr); }
     } restore_sigpipe{previous};
 
+    std::optional<WakeSignal> wake_signal;
     std::optional<Watchdog> watchdog;
-    if (workload.limits.timeout) watchdog.emplace(*workload.limits.timeout, store, *wasi);
+    if (workload.limits.timeout) {
+      wake_signal.emplace();
+      // The deadline counts from the start of the run: reading and validating the module are
+      // part of it (they are not interrupted, but a run that spent its time there stops at once).
+      watchdog.emplace(start + *workload.limits.timeout, store, *wasi);
+    }
 
     RunResult result;
     result.tier = "wasm";
@@ -287,14 +364,17 @@ class WasmTier final : public Tier {
                       " MiB) exceeds the memory limit";
       return finish(std::move(result), start, usage_before, out, err);
     }
-    auto instance = linker.instantiate(store, module);
+    // The start function is the program's first code: its proc_exit or trap is the outcome.
+    wasm::CallOutcome start_outcome;
+    auto instance = linker.instantiate(store, module, start_outcome);
     if (!instance) {
-      if (watchdog && watchdog->fired()) {
-        result.outcome = Outcome::timed_out;
-        result.detail = "timed out during instantiation";
-      } else {
+      // Tables, segments and globals that do not fit are the workload's memory, as is memory.
+      if (instance.error().sys_errno() != ENOMEM)
         return std::unexpected(instance.error().wrap("wasm: " + workload.program));
-      }
+      result.outcome = Outcome::out_of_memory;
+      result.detail = instance.error().message();
+    } else if (start_outcome.kind != wasm::CallOutcome::Kind::returned) {
+      record_outcome(start_outcome, watchdog && watchdog->fired(), " in the start function", result);
     } else {
       auto entry = (*instance)->find_export("_start");
       if (!entry || entry->kind != wasm::ExternKind::func)
@@ -302,26 +382,10 @@ class WasmTier final : public Tier {
                     ": no exported function '_start' (not a WASI command module)");
       result.startup_time = Clock::now() - start;
       auto outcome = SPECTRUM_TRY((*instance)->call(entry->func, {}));
-      switch (outcome.kind) {
-        case wasm::CallOutcome::Kind::returned:
-          result.exit_code = 0;
-          break;
-        case wasm::CallOutcome::Kind::exited:
-          result.exit_code = outcome.exit_code;
-          break;
-        case wasm::CallOutcome::Kind::trapped:
-          if (outcome.trap.kind == wasm::TrapKind::interrupted && watchdog && watchdog->fired()) {
-            result.outcome = Outcome::timed_out;
-            result.detail = "interrupted in " + outcome.trap.function + " after the timeout";
-          } else {
-            result.outcome = Outcome::signaled;
-            result.signal = signal_of(outcome.trap.kind);
-            result.detail = "trap: " + outcome.trap.describe();
-          }
-          break;
-      }
+      record_outcome(outcome, watchdog && watchdog->fired(), "", result);
     }
     watchdog.reset();
+    wake_signal.reset();
     return finish(std::move(result), start, usage_before, out, err);
   }
 

@@ -345,3 +345,178 @@ TEST(WasmEngine, LinkingBetweenInstancesAndIndirectCalls) {
   ASSERT_FALSE(failed);
   EXPECT_NE(failed.error().message().find("unknown import"), std::string::npos);
 }
+
+// ---- issue 10: what an attack on the sandbox found
+
+namespace {
+
+void leb(Bytes& b, std::uint32_t v) {
+  do {
+    std::uint8_t byte = v & 0x7F;
+    v >>= 7;
+    if (v) byte |= 0x80;
+    b.push_back(byte);
+  } while (v);
+}
+void section(Bytes& module, std::uint8_t id, const Bytes& content) {
+  module.push_back(id);
+  leb(module, static_cast<std::uint32_t>(content.size()));
+  module.insert(module.end(), content.begin(), content.end());
+}
+// `functions` functions of `locals` i64 locals each, doing nothing (or calling themselves when
+// `recurse`), and an export "run" that calls each once. Written as bytes: in the text format
+// 50,000 locals would be 50,000 words.
+Bytes many_locals_module(std::uint32_t functions, std::uint32_t locals, bool recurse) {
+  Bytes m = with_header({});
+  section(m, 1, {0x01, 0x60, 0x00, 0x00});  // one type: () -> ()
+  Bytes funcs;
+  leb(funcs, functions + 1);
+  for (std::uint32_t i = 0; i <= functions; ++i) funcs.push_back(0);
+  section(m, 3, funcs);
+  Bytes exports = {0x01, 0x03, 'r', 'u', 'n', 0x00};
+  leb(exports, functions);
+  section(m, 7, exports);
+  Bytes code;
+  leb(code, functions + 1);
+  for (std::uint32_t i = 0; i < functions; ++i) {
+    Bytes body = {0x01};
+    leb(body, locals);
+    body.push_back(0x7E);
+    if (recurse) {
+      body.push_back(0x10);
+      leb(body, i);
+    }
+    body.push_back(0x0B);
+    leb(code, static_cast<std::uint32_t>(body.size()));
+    code.insert(code.end(), body.begin(), body.end());
+  }
+  Bytes run = {0x00};
+  for (std::uint32_t i = 0; i < functions; ++i) {
+    run.push_back(0x10);
+    leb(run, i);
+  }
+  run.push_back(0x0B);
+  leb(code, static_cast<std::uint32_t>(run.size()));
+  code.insert(code.end(), run.begin(), run.end());
+  section(m, 10, code);
+  return m;
+}
+
+// 2^61 calls and not one loop.
+constexpr const char* kLoopFreeRecursion = R"((module
+  (func $calls (param $depth i32)
+    (br_if 0 (i32.eqz (local.get $depth)))
+    (call $calls (i32.sub (local.get $depth) (i32.const 1)))
+    (call $calls (i32.sub (local.get $depth) (i32.const 1))))
+  (func (export "run") (call $calls (i32.const 60)))))";
+
+StoreLimits budget_of(std::uint64_t bytes) {
+  StoreLimits limits;
+  limits.max_memory_bytes = bytes;
+  return limits;
+}
+
+}  // namespace
+
+TEST(WasmEngine, InterruptStopsLoopFreeRecursion) {
+  Env env(kLoopFreeRecursion);
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    env.store.interrupt();
+  });
+  auto out = inst->call("run", {});
+  stopper.join();
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::interrupted);
+}
+
+TEST(WasmEngine, FuelCountsCalls) {
+  StoreLimits limits;
+  limits.fuel = 100000;
+  Env env(kLoopFreeRecursion, limits);
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("run", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::out_of_fuel);
+}
+
+TEST(WasmEngine, StartFunctionOutcomeIsGivenToTheEmbedder) {
+  for (const char* body : {"(call $exit (i32.const 42))", "unreachable"}) {
+    Env env(std::string(R"((module (import "env" "exit" (func $exit (param i32)))
+        (func $start )") +
+            body + ") (start $start))");
+    env.linker.define_function(env.store, "env", "exit", FuncType{{ValType::i32}, {}},
+                               [](HostCall&, const std::uint64_t* args, std::uint64_t*) {
+                                 return HostResult::exit(static_cast<std::int32_t>(args[0]));
+                               });
+    CallOutcome start;
+    auto inst = env.linker.instantiate(env.store, env.module, start);
+    ASSERT_TRUE(inst) << inst.error().message();
+    EXPECT_EQ(*inst, nullptr);
+    if (std::string(body) == "unreachable") {
+      ASSERT_EQ(start.kind, CallOutcome::Kind::trapped);
+      EXPECT_EQ(start.trap.kind, TrapKind::unreachable);
+    } else {
+      ASSERT_EQ(start.kind, CallOutcome::Kind::exited);
+      EXPECT_EQ(start.exit_code, 42);
+    }
+    // The spec's embedding keeps its Error (assert_uninstantiable matches the trap's text).
+    EXPECT_FALSE(env.linker.instantiate(env.store, env.module));
+  }
+}
+
+TEST(WasmEngine, BudgetRefusesTablesBeyondIt) {
+  std::string wat = "(module";
+  for (int i = 0; i < 20; ++i) wat += " (table 10000000 funcref)";
+  Env env(wat + ")", budget_of(64u << 20));
+  auto inst = env.linker.instantiate(env.store, env.module);
+  ASSERT_FALSE(inst);
+  EXPECT_EQ(inst.error().sys_errno(), ENOMEM) << inst.error().message();
+  // Within the budget the same table is made.
+  Env fits("(module (table 1000000 funcref))", budget_of(64u << 20));
+  EXPECT_NE(fits.instantiate(), nullptr);
+}
+
+TEST(WasmEngine, BudgetIsSharedByTableGrowAndMemoryGrow) {
+  Env env(R"((module (memory 1) (table $t 0 funcref)
+    (func (export "table") (param i32) (result i32) (table.grow $t (ref.null func) (local.get 0)))
+    (func (export "memory") (param i32) (result i32) (memory.grow (local.get 0)))))",
+          budget_of(16u << 20));
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  // 1M elements are 8 MiB; a second million does not fit beside them (16 MiB in all).
+  EXPECT_EQ(inst->call("table", std::vector<std::uint64_t>{1'000'000})->values[0], 0u);
+  EXPECT_EQ(inst->call("table", std::vector<std::uint64_t>{1'000'000})->values[0], 0xFFFFFFFFu);
+  // What is left is less than 8 MiB of memory pages (128 pages).
+  EXPECT_EQ(inst->call("memory", std::vector<std::uint64_t>{128})->values[0], 0xFFFFFFFFu);
+  EXPECT_EQ(inst->call("memory", std::vector<std::uint64_t>{16})->values[0], 1u);
+}
+
+TEST(WasmEngine, BudgetBoundsFramesTheModuleSizes) {
+  // 400 KB frames recursing: the stack sized to the budget runs out, not the host.
+  auto module = Module::load(many_locals_module(1, 50000, true));
+  ASSERT_TRUE(module) << module.error().message();
+  Store store(budget_of(16u << 20));
+  Linker linker;
+  auto inst = linker.instantiate(store, *module);
+  ASSERT_TRUE(inst) << inst.error().message();
+  auto out = (*inst)->call("run", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::stack_exhausted);
+}
+
+TEST(WasmEngine, BudgetChargesTranslatedCode) {
+  // 200 functions of 50,000 locals: each one's frame image is 400 KB once translated (80 MB).
+  auto module = Module::load(many_locals_module(200, 50000, false));
+  ASSERT_TRUE(module) << module.error().message();
+  Store store(budget_of(16u << 20));
+  Linker linker;
+  auto inst = linker.instantiate(store, *module);
+  ASSERT_TRUE(inst) << inst.error().message();
+  auto out = (*inst)->call("run", {});
+  ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(out->trap.kind, TrapKind::out_of_memory);
+}

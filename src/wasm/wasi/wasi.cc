@@ -192,7 +192,9 @@ Expected<std::string> read_path(const GuestMemory& memory, GuestPtr ptr, std::ui
 
 // openat2 confined below `dirfd`: `..`, absolute paths and symlinks leaving the directory fail
 // with EXDEV, reported to the guest as ENOTCAPABLE; /proc magic links are refused outright.
-Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode = 0) {
+// An open that can block (a FIFO without a partner) gives up with EINTR once `interrupted` is set.
+Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode = 0,
+                                const std::atomic<bool>* interrupted = nullptr) {
   if (path.empty()) return std::unexpected(Errno::noent);
   open_how how{};
   how.flags = flags | O_CLOEXEC;
@@ -200,7 +202,7 @@ Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
   long fd;
   do fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
-  while (fd < 0 && errno == EINTR);
+  while (fd < 0 && errno == EINTR && !(interrupted && interrupted->load(std::memory_order_relaxed)));
   if (fd < 0) return std::unexpected(errno == EXDEV ? Errno::notcapable : last_error());
   return UniqueFd(static_cast<int>(fd));
 }
@@ -237,6 +239,7 @@ struct Wasi::FdEntry {
   Filetype type = Filetype::unknown;
   bool read_only = false;    // below a read-only preopen: refuse every modification
   std::string preopen_name;  // non-empty for a preopened directory
+  DirId root;                // the directory of the preopen this fd was opened below
   std::uint64_t rights_base = abi::rights::all;
   std::uint64_t rights_inheriting = abi::rights::all;
   // fd_readdir: the listing read at cookie 0, served by index (the cookie) afterwards.
@@ -250,6 +253,8 @@ struct Wasi::FdEntry {
 
 Wasi::Wasi() = default;
 Wasi::~Wasi() = default;
+
+bool Wasi::interrupted() const { return interrupted_.load(std::memory_order_relaxed); }
 
 void Wasi::interrupt() {
   interrupted_.store(true, std::memory_order_relaxed);
@@ -281,11 +286,17 @@ Result<std::unique_ptr<Wasi>> Wasi::create(Config config) {
     entry->type = Filetype::directory;
     entry->read_only = preopen.read_only;
     entry->preopen_name = preopen.guest_path;
+    entry->root = DirId::of(fd);
+    if (preopen.read_only) wasi->read_only_dirs_.add(fd);
     // The inheriting rights stay whole: wasi-libc derives an open's rights from them, and only
     // when the guest asks for writing can path_open refuse it with EROFS as POSIX would.
     if (preopen.read_only) entry->rights_base &= ~abi::rights::writing;
     wasi->fds_.push_back(std::move(entry));
   }
+  // Read-only directories matter only where a writable preopen could reach them.
+  bool any_writable = false;
+  for (const Preopen& preopen : config.preopens) any_writable |= !preopen.read_only;
+  if (!any_writable) wasi->read_only_dirs_.clear();
   wasi->config_ = std::move(config);
   return wasi;
 }
@@ -308,6 +319,12 @@ struct Functions {
     auto entry = lookup_dir(wasi, fd);
     if (entry && (*entry)->read_only) return std::unexpected(Errno::rofs);
     return entry;
+  }
+  // Whether `fd`, opened below the writable `dir`, lies in a read-only preopen's directory all
+  // the same (a read-only mount inside a writable one: shadow.h). `is_dir`: fd is a directory.
+  static bool shadowed(Wasi& w, const Entry& dir, int fd, bool is_dir) {
+    if (w.read_only_dirs_.empty()) return false;
+    return is_dir ? w.read_only_dirs_.covers_dir(fd, dir.root) : w.read_only_dirs_.covers(fd, dir.root);
   }
 
   // Blocks until the fd is ready or the embedder interrupts; false when interrupted. Regular
@@ -444,7 +461,8 @@ struct Functions {
     if (!host) return returned(host.error());
     if (!m.bytes(count_out, 4)) return returned(Errno::fault);
     if (offset && *offset > static_cast<std::uint64_t>(INT64_MAX)) return returned(Errno::inval);
-    // Only reads wait interruptibly: a write blocks at most until a reader drains the pipe.
+    // Reads wait interruptibly; a write into a full pipe (or a read that blocks after all) is
+    // ended by the embedder's signal (see Wasi::interrupt), as an open of a FIFO is.
     if (!offset && !write && !wait_ready(w, **entry, POLLIN)) return {CallResult::Kind::interrupted, 0};
     ssize_t n;
     int host_fd = (*entry)->host_fd;
@@ -457,7 +475,7 @@ struct Functions {
       else
         n = write ? ::writev(host_fd, host->data(), static_cast<int>(host->size()))
                   : ::readv(host_fd, host->data(), static_cast<int>(host->size()));
-    } while (n < 0 && errno == EINTR);
+    } while (n < 0 && errno == EINTR && !w.interrupted());
     if (n < 0) return returned(last_error());
     return returned(store_size(m, count_out, static_cast<std::uint64_t>(n)));
   }
@@ -709,6 +727,17 @@ struct Functions {
         (fdflags & fdflags::append) || (open_flags & (oflags::creat | oflags::trunc));
     bool wants_read = rights_base & (rights::fd_read | rights::fd_readdir);
     if (wants_write && (*dir)->read_only) return Errno::rofs;
+    if (wants_write && !w.read_only_dirs_.empty()) {
+      // What would be written (the existing object, or the directory a new one goes in) decides.
+      const bool follow = lookup_flags & lookupflags::symlink_follow;
+      auto existing = open_beneath((*dir)->host_fd, *path, O_PATH | (follow ? 0 : O_NOFOLLOW));
+      if (existing) {
+        if (shadowed(w, **dir, existing->get(), false)) return Errno::rofs;
+      } else if (existing.error() == Errno::noent && (open_flags & oflags::creat)) {
+        auto at = open_parent((*dir)->host_fd, *path);
+        if (at && shadowed(w, **dir, at->parent.get(), true)) return Errno::rofs;
+      }
+    }
     std::uint64_t flags = wants_write ? (wants_read ? O_RDWR : O_WRONLY) : O_RDONLY;
     if (open_flags & oflags::creat) flags |= O_CREAT;
     if (open_flags & oflags::excl) flags |= O_EXCL;
@@ -719,7 +748,7 @@ struct Functions {
     if (fdflags & (fdflags::dsync | fdflags::rsync)) flags |= O_DSYNC;
     if (fdflags & fdflags::sync) flags |= O_SYNC;
     if (!(lookup_flags & lookupflags::symlink_follow)) flags |= O_NOFOLLOW;
-    auto fd = open_beneath((*dir)->host_fd, *path, flags, 0666);
+    auto fd = open_beneath((*dir)->host_fd, *path, flags, 0666, &w.interrupted_);
     // A directory opened for writing (a guest's O_RDWR default) is still a directory: retry read-only.
     if (!fd && fd.error() == Errno::isdir && !(open_flags & (oflags::creat | oflags::trunc)) &&
         !(rights_base & rights::fd_write))
@@ -734,7 +763,8 @@ struct Functions {
     entry->host_fd = fd->get();
     entry->owned = std::move(*fd);
     entry->type = filetype_of(st.st_mode);
-    entry->read_only = (*dir)->read_only;
+    entry->root = (*dir)->root;
+    entry->read_only = (*dir)->read_only || shadowed(w, **dir, entry->host_fd, S_ISDIR(st.st_mode));
     entry->rights_base =
         rights_base & (*dir)->rights_inheriting & (entry->read_only ? ~abi::rights::writing : ~0ull);
     entry->rights_inheriting = rights_inheriting & (*dir)->rights_inheriting;
@@ -753,6 +783,7 @@ struct Functions {
     if (!path) return path.error();
     auto target = open_parent((*dir)->host_fd, *path);
     if (!target) return target.error() == Errno::inval ? Errno::exist : target.error();
+    if (shadowed(w, **dir, target->parent.get(), true)) return Errno::rofs;
     return ::mkdirat(target->parent.get(), target->name.c_str(), 0777) == 0 ? Errno::success : last_error();
   }
   static Errno path_remove_directory(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
@@ -773,6 +804,7 @@ struct Functions {
     auto target = open_parent((*dir)->host_fd, *path);
     if (!target) return target.error();
     if (trailing_slash && flags == 0) return Errno::notdir;
+    if (shadowed(w, **dir, target->parent.get(), true)) return Errno::rofs;
     return ::unlinkat(target->parent.get(), target->name.c_str(), flags) == 0 ? Errno::success : last_error();
   }
   static Errno path_rename(Wasi& w, const GuestMemory& m, std::uint32_t old_dirfd, GuestPtr old_ptr,
@@ -790,6 +822,8 @@ struct Functions {
     if (!from) return from.error();
     auto to = open_parent((*new_dir)->host_fd, *new_path);
     if (!to) return to.error();
+    if (shadowed(w, **old_dir, from->parent.get(), true) || shadowed(w, **new_dir, to->parent.get(), true))
+      return Errno::rofs;
     return ::renameat(from->parent.get(), from->name.c_str(), to->parent.get(), to->name.c_str()) == 0
                ? Errno::success
                : last_error();
@@ -805,6 +839,7 @@ struct Functions {
     if (!new_path) return new_path.error();
     auto at = open_parent((*dir)->host_fd, *new_path);
     if (!at) return at.error() == Errno::inval ? Errno::exist : at.error();
+    if (shadowed(w, **dir, at->parent.get(), true)) return Errno::rofs;
     return ::symlinkat(contents->c_str(), at->parent.get(), at->name.c_str()) == 0 ? Errno::success
                                                                                    : last_error();
   }
@@ -815,6 +850,9 @@ struct Functions {
     if (!old_dir) return old_dir.error();
     auto new_dir = lookup_writable_dir(w, new_dirfd);
     if (!new_dir) return new_dir.error();
+    // A second name is a second way in: a file of a read-only preopen linked into a writable one
+    // would be written through the new name. A host with the two as bind mounts says EXDEV.
+    if ((*old_dir)->read_only) return Errno::xdev;
     auto old_path = read_path(m, old_ptr, old_len);
     if (!old_path) return old_path.error();
     auto new_path = read_path(m, new_ptr, new_len);
@@ -826,6 +864,8 @@ struct Functions {
     if (!source) return source.error();
     auto to = open_parent((*new_dir)->host_fd, *new_path);
     if (!to) return to.error() == Errno::inval ? Errno::exist : to.error();
+    if (shadowed(w, **old_dir, source->get(), false)) return Errno::xdev;
+    if (shadowed(w, **new_dir, to->parent.get(), true)) return Errno::rofs;
     if (::linkat(AT_FDCWD, proc_fd_path(source->get()).c_str(), to->parent.get(), to->name.c_str(),
                  AT_SYMLINK_FOLLOW) == 0)
       return Errno::success;
@@ -870,11 +910,13 @@ struct Functions {
     if (flags & abi::lookupflags::symlink_follow) {
       auto fd = open_beneath((*dir)->host_fd, *path, O_PATH);
       if (!fd) return fd.error();
+      if (shadowed(w, **dir, fd->get(), false)) return Errno::rofs;
       return ::utimensat(AT_FDCWD, proc_fd_path(fd->get()).c_str(), times->data(), 0) == 0 ? Errno::success
                                                                                            : last_error();
     }
     auto at = open_parent((*dir)->host_fd, *path);
     if (!at) return at.error();
+    if (shadowed(w, **dir, at->parent.get(), true)) return Errno::rofs;
     return ::utimensat(at->parent.get(), at->name.c_str(), times->data(), AT_SYMLINK_NOFOLLOW) == 0
                ? Errno::success
                : last_error();
@@ -1043,8 +1085,20 @@ struct Binding<Ret (*)(Wasi&, const GuestMemory&, Args...), Fn> {
 
   static CallResult invoke(Wasi& wasi, const GuestMemory& memory, const std::uint64_t* args,
                            std::uint64_t* out) {
+    // Once interrupted, nothing more happens on the guest's behalf; a call that the interruption
+    // cut short (EINTR) ends as interrupted too, never as an errno the guest could retry.
+    if (wasi.interrupted()) return CallResult{CallResult::Kind::interrupted, 0};
     return [&]<std::size_t... I>(std::index_sequence<I...>) {
       Ret r = Fn(wasi, memory, Param<Args>::decode(args[I])...);
+      if constexpr (!no_result) {
+        const bool cut_short = [&] {
+          if constexpr (std::is_same_v<Ret, Errno>)
+            return r == Errno::intr;
+          else
+            return r.kind == CallResult::Kind::returned && r.value == static_cast<std::uint32_t>(Errno::intr);
+        }();
+        if (cut_short && wasi.interrupted()) return CallResult{CallResult::Kind::interrupted, 0};
+      }
       if constexpr (std::is_same_v<Ret, Errno>) {
         out[0] = static_cast<std::uint32_t>(r);
         return CallResult{CallResult::Kind::returned, static_cast<std::uint32_t>(r)};

@@ -10,7 +10,8 @@
 // Confinement: a guest path is resolved only relative to a directory fd of the table, with
 // openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS); `..`, absolute paths and symlinks that leave
 // the preopen fail with ENOTCAPABLE and never touch the host outside it. Read-only preopens and
-// everything below them refuse every modification with EROFS.
+// everything below them refuse every modification with EROFS, also when reached through a writable
+// preopen that contains them (shadow.h).
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,7 @@
 #include "core/error.h"
 #include "core/fd.h"
 #include "wasm/wasi/abi.h"
+#include "wasm/wasi/shadow.h"
 
 namespace spectrum::wasi {
 
@@ -116,8 +118,12 @@ class Wasi {
   Wasi& operator=(const Wasi&) = delete;
 
   // Thread-safe: wakes a guest blocked in poll_oneoff or a read of a pipe or terminal, which then
-  // returns CallResult::Kind::interrupted; and so does every later blocking call.
+  // returns CallResult::Kind::interrupted; and so does every later call. A call blocked in the
+  // kernel elsewhere (a write into a full pipe, the open of a FIFO) ends too when the embedder
+  // also sends the calling thread a signal whose handler is installed without SA_RESTART (the
+  // tier's watchdog does): the call's EINTR is then reported as interrupted, never retried.
   void interrupt();
+  bool interrupted() const;
 
  private:
   struct FdEntry;
@@ -128,6 +134,7 @@ class Wasi {
   std::vector<std::unique_ptr<FdEntry>> fds_;  // index = guest fd; null = free
   UniqueFd interrupt_event_;                   // an eventfd, readable once interrupted
   std::atomic<bool> interrupted_{false};
+  ReadOnlyDirs read_only_dirs_;  // read-only preopens, when a writable one could reach them
 };
 
 }  // namespace spectrum::wasi

@@ -14,11 +14,11 @@ engine="$src/wasm/decoder.cc $src/wasm/validator.cc $src/wasm/compiler.cc $src/w
 objs=""
 for f in $engine; do
   o="$out/$(basename "$f" .cc).o"
-  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$src/wasm/engine.h" -nt "$o" ]; then
+  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$src/wasm/engine.h" -nt "$o" ] || [ "$src/wasm/runtime.h" -nt "$o" ]; then
     clang++-16 $flags -fsanitize=fuzzer-no-link -c "$f" -o "$o"
   fi
   objs="$objs $o"
 done
-for target in fuzz_decode fuzz_run; do
+for target in fuzz_decode fuzz_run fuzz_limits; do
   clang++-16 $flags "$here/$target.cc" $objs -o "$out/$target"
 done

@@ -6,6 +6,7 @@
 #include <span>
 #include <vector>
 
+#include "stub_imports.h"
 #include "wasm/engine.h"
 
 using namespace spectrum::wasm;
@@ -20,39 +21,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   limits.fuel = 20000;
   Store store(limits);
   Linker linker;
-  for (const ImportInfo& imp : module->imports()) {
-    Extern e;
-    e.kind = imp.kind;
-    switch (imp.kind) {
-      case ExternKind::func: {
-        const std::size_t results = imp.func.results.size();
-        linker.define_function(store, imp.module, imp.name, imp.func,
-                               [results](HostCall&, const std::uint64_t*, std::uint64_t* out) {
-                                 for (std::size_t i = 0; i < results; ++i) out[i] = 0;
-                                 return HostResult::ok();
-                               });
-        continue;
-      }
-      case ExternKind::table: {
-        TableType t = imp.table;
-        if (t.limits.min > 1000) return 0;
-        auto table = store.create_table(t);
-        if (!table) return 0;
-        e.table = *table;
-        break;
-      }
-      case ExternKind::memory: {
-        auto memory = store.create_memory(imp.memory);
-        if (!memory) return 0;
-        e.memory = *memory;
-        break;
-      }
-      case ExternKind::global:
-        e.global = store.create_global(imp.global, 0);
-        break;
-    }
-    linker.define(imp.module, imp.name, e);
-  }
+  if (!stub_imports(*module, store, linker)) return 0;
   auto instance = linker.instantiate(store, *module);
   if (!instance) return 0;
   for (const ExportInfo& exp : module->exports()) {

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The short fuzz run of `make test`: builds both libFuzzer targets (clang-16, ASan+UBSan) and
-# runs each for SECONDS seconds from seeds converted out of a few spec-suite files. Fails on any
+# The short fuzz run of `make test`: builds the libFuzzer targets (clang-16, ASan+UBSan) and runs
+# them for about 2 x SECONDS seconds in all (fuzz_limits half as long as the other two) from seeds
+# converted out of a few spec-suite files. Fails on any
 # finding (crash, timeout, sanitizer report, leak).
 #   tests/wasm/fuzz/smoke.sh WORK_DIR TESTSUITE_DIR [SECONDS]
 set -eu
@@ -16,11 +17,14 @@ for name in i32 loop br_table call_indirect memory_grow bulk elem global; do
   wast2json "$suite/core/$name.wast" -o "$seeds/$name.json" >/dev/null 2>&1 || true
 done
 rm -f "$seeds"/*.json "$seeds"/*.wat
-for target in fuzz_decode fuzz_run; do
+# The limits variant gets a share of the same total time: the smoke run stays as long as it was.
+for entry in fuzz_decode:$((seconds * 3 / 4)) fuzz_run:$((seconds * 3 / 4)) fuzz_limits:$((seconds / 2)); do
+  target=${entry%%:*}
+  time=${entry#*:}
   corpus="$work/corpus-$target"
   mkdir -p "$corpus"
-  echo "== $target: $seconds s"
-  (cd "$work" && "$work/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 \
+  echo "== $target: $time s"
+  (cd "$work" && "$work/bin/$target" -max_total_time="$time" -timeout=10 -rss_limit_mb=3072 \
       -malloc_limit_mb=2048 -print_final_stats=1 "$corpus" "$seeds" 2>&1 | grep -E "^(#[0-9]+ +DONE|stat::number_of_executed_units|==[0-9]+==ERROR|SUMMARY)" ) || true
   if ls "$work"/crash-* "$work"/timeout-* "$work"/oom-* "$work"/leak-* >/dev/null 2>&1; then
     echo "finding of $target kept in $work" >&2

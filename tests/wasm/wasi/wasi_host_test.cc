@@ -334,6 +334,30 @@ TEST_F(WasiHostTest, ReadOnlyMountRefusesWrites) {
   EXPECT_EQ(contents, "read-only contents");
 }
 
+// Issue 10: a hard link out of the read-only preopen would be a writable name for its file.
+TEST_F(WasiHostTest, HardLinkOutOfAReadOnlyMountIsRefused) {
+  put(kScratch, "file");
+  put(kScratch + 16, "linked");
+  EXPECT_EQ(call("path_link", {kRoFd, 0, kScratch, 4, kRwFd, kScratch + 16, 6}), Errno::xdev);
+  EXPECT_EQ(
+      call("path_link", {kRoFd, abi::lookupflags::symlink_follow, kScratch, 4, kRwFd, kScratch + 16, 6}),
+      Errno::xdev);
+  EXPECT_FALSE(fs::exists(root_.path() / "rw" / "linked"));
+  // Within the writable preopen links work as before.
+  write_text(root_.path() / "rw" / "mine", "x");
+  put(kScratch, "mine");
+  EXPECT_EQ(call("path_link", {kRwFd, 0, kScratch, 4, kRwFd, kScratch + 16, 6}), Errno::success);
+}
+
+// Issue 10: once interrupted, no call does anything more for the guest (a blocked one that the
+// embedder's signal cut short is reported as interrupted, not as an EINTR to retry).
+TEST_F(WasiHostTest, NothingRunsOnceInterrupted) {
+  wasi_->interrupt();
+  put(kScratch, "made");
+  EXPECT_EQ(invoke("path_create_directory", {kRwFd, kScratch, 4}).kind, CallResult::Kind::interrupted);
+  EXPECT_FALSE(fs::exists(root_.path() / "rw" / "made"));
+}
+
 TEST_F(WasiHostTest, ClocksAndRandom) {
   ASSERT_EQ(call("clock_time_get", {0, 1, 100}), Errno::success);
   std::uint64_t realtime;
@@ -382,6 +406,48 @@ TEST_F(WasiHostTest, ProcExitEndsTheProgram) {
   CallResult outcome = invoke("proc_exit", {42});
   EXPECT_EQ(outcome.kind, CallResult::Kind::exited);
   EXPECT_EQ(outcome.value, 42u);
+}
+
+// Issue 10: a read-only mount inside a writable one stays read-only through the outer preopen
+// (wasi-libc resolves "/./locked/file" through "/").
+TEST(WasiShadow, ReadOnlyMountInsideAWritableOneIsReadOnlyThroughIt) {
+  TempDir root;
+  fs::create_directories(root.path() / "locked");
+  write_text(root.path() / "locked" / "file", "kept");
+  Config config;
+  config.preopens = {{root.path().string(), "/", false},
+                     {(root.path() / "locked").string(), "/locked", true}};
+  auto wasi = Wasi::create(config);
+  ASSERT_TRUE(wasi) << wasi.error().message();
+  std::vector<std::uint8_t> bytes(4096);
+  GuestMemory memory(bytes.data(), bytes.size());
+  auto call = [&](std::string_view name, std::initializer_list<std::uint64_t> args) {
+    std::uint64_t result = 0;
+    CallResult r = find_host_function(name)->invoke(**wasi, memory, std::data(args), &result);
+    return static_cast<Errno>(r.value);
+  };
+  auto put = [&](std::uint32_t at, std::string_view text) {
+    std::memcpy(bytes.data() + at, text.data(), text.size());
+    return at;
+  };
+  const std::uint64_t kRoot = 3;
+  put(0, "locked/file");
+  EXPECT_EQ(call("path_open", {kRoot, 0, 0, 11, abi::oflags::trunc, abi::rights::fd_write, 0, 0, 512}),
+            Errno::rofs);
+  put(0, "locked/new");
+  EXPECT_EQ(call("path_open", {kRoot, 0, 0, 10, abi::oflags::creat, abi::rights::fd_write, 0, 0, 512}),
+            Errno::rofs);
+  EXPECT_EQ(call("path_create_directory", {kRoot, 0, 10}), Errno::rofs);
+  put(0, "locked/file");
+  put(64, "copy");
+  EXPECT_EQ(call("path_link", {kRoot, 0, 0, 11, kRoot, 64, 4}), Errno::xdev);
+  EXPECT_EQ(call("path_unlink_file", {kRoot, 0, 11}), Errno::rofs);
+  // Outside the read-only directory the root is writable as before.
+  put(0, "elsewhere");
+  EXPECT_EQ(call("path_create_directory", {kRoot, 0, 9}), Errno::success);
+  std::ifstream in(root.path() / "locked" / "file");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(in)), {}), "kept");
+  EXPECT_FALSE(fs::exists(root.path() / "copy"));
 }
 
 TEST(WasiCreate, AMissingMountIsAnErrorNamingIt) {
