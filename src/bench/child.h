@@ -1,0 +1,23 @@
+// One `spectrum run` child, measured from outside: wall clock from spawn to exit, and the CPU time
+// and peak resident set of it and every process it waited for (wait4's rusage).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+
+namespace spectrum::bench {
+
+struct ChildRun {
+  double wall_seconds = 0;
+  double cpu_seconds = 0;
+  double max_rss_bytes = 0;
+  int status = 0;  // shell status of the spectrum child (128+N for a signal)
+};
+
+// stdout and stderr of the child go to the named files (created or truncated).
+Result<ChildRun> run_child(const std::vector<std::string>& argv, const std::string& stdout_path,
+                           const std::string& stderr_path);
+
+}  // namespace spectrum::bench
