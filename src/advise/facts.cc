@@ -80,8 +80,14 @@ void apply_measurements(std::vector<TierFacts>& facts, const bench::Report& repo
       continue;
     }
     f->measured = true;
-    if (tier.startup) f->startup_seconds = tier.startup->summary.median;
-    if (tier.wall && tier.wall->ratio_to_native) f->overhead = std::max(0.0, *tier.wall->ratio_to_native - 1);
+    if (tier.startup) {
+      f->startup_seconds = tier.startup->summary.median;
+      f->startup_measured = true;
+    }
+    if (tier.cpu && tier.cpu->ratio_to_native)
+      f->overhead = std::max(0.0, *tier.cpu->ratio_to_native - 1);
+    else if (tier.wall && tier.wall->ratio_to_native)
+      f->overhead = std::max(0.0, *tier.wall->ratio_to_native - 1);
     if (tier.peak_memory) f->peak_memory_bytes = tier.peak_memory->summary.median;
     if (tier.isolation.measured) {
       f->boundaries_held = tier.isolation.boundaries_held();

@@ -34,8 +34,11 @@ struct TierFacts {
   Capabilities offers;
   // Figures; `measured` says whether they come from a bench or are the built-in defaults.
   bool measured = false;
-  double startup_seconds = 0;    // cold start to the workload's first instruction
-  double overhead = 0;           // wall time against native, minus one (0.5 = 50% slower)
+  double startup_seconds = 0;     // cold start to the workload's first instruction
+  bool startup_measured = false;  // a tier that cannot tell its start-up keeps the default
+  // Run-time overhead: CPU time against native's, minus one (0.5 = 50% slower). CPU rather than
+  // wall time, so that a short benchmark's start-up (a figure of its own) is not counted twice.
+  double overhead = 0;
   double peak_memory_bytes = 0;  // for the benchmarked workload
   int boundaries_held = 0;       // of the probe's six
   bool shares_kernel = true;

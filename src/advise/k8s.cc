@@ -51,9 +51,10 @@ std::vector<Manifest> kubernetes_manifests(const System& system, const std::vect
     y << YAML::Key << "labels" << YAML::Value << YAML::BeginMap << YAML::Key << "app" << YAML::Value << c.name
       << YAML::Key << "spectrum.dev/tier" << YAML::Value << p.tier << YAML::EndMap;
     y << YAML::Key << "annotations" << YAML::Value << YAML::BeginMap;
-    y << YAML::Key << "spectrum.dev/peak-memory-bytes" << YAML::Value
+    // Annotation values are strings in Kubernetes: quoted, or a number would be read back as one.
+    y << YAML::Key << "spectrum.dev/peak-memory-bytes" << YAML::Value << YAML::DoubleQuoted
       << std::to_string(static_cast<std::uint64_t>(tier->peak_memory_bytes));
-    y << YAML::Key << "spectrum.dev/figures" << YAML::Value << tier->source();
+    y << YAML::Key << "spectrum.dev/figures" << YAML::Value << YAML::DoubleQuoted << tier->source();
     y << YAML::EndMap << YAML::EndMap;
     y << YAML::Key << "spec" << YAML::Value << YAML::BeginMap;
     y << YAML::Key << "replicas" << YAML::Value << c.instances;

@@ -138,7 +138,8 @@ constexpr Rule kRules[] = {
        return c.startup_budget_seconds && t.startup_seconds > *c.startup_budget_seconds;
      },
      [](const Component& c, const TierFacts& t) {
-       return "cold start " + format_seconds(t.startup_seconds) + figure(t) +
+       return "cold start " + format_seconds(t.startup_seconds) +
+              (t.startup_measured ? " (measured)" : " (built-in default)") +
               " exceeds the start-up budget of " + format_seconds(*c.startup_budget_seconds);
      }},
     {"overhead-budget", "A run-time overhead budget below the tier's slowdown rules the tier out.", 0,

@@ -34,6 +34,7 @@ Result<ChildRun> run_child(const std::vector<std::string>& argv, const std::stri
   do pid = ::wait4(child.pid, &wait_status, 0, &usage);
   while (pid < 0 && errno == EINTR);
   if (pid < 0) return fail_errno("wait for " + argv.at(0));
+  child.release();  // reaped here, with its rusage
   ChildRun run;
   run.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };

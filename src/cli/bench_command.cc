@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
@@ -148,8 +149,13 @@ int bench_command(int argc, char** argv) {
   if (!options.wasm.empty() && !bench::is_regular_file(options.wasm))
     return error_exit(Error("bench: --wasm '" + options.wasm + "': no such file"));
   if (options.wasm.empty()) options.wasm = find_wasm(options.program);
-  if (!options.rootfs.empty() && !bench::is_directory(options.rootfs))
-    return error_exit(Error("bench: --rootfs '" + options.rootfs + "': not a directory"));
+  if (!options.rootfs.empty()) {
+    // The OCI runtime wants an absolute root (its config's root.path is taken from the bundle).
+    char resolved[PATH_MAX];
+    if (!bench::is_directory(options.rootfs) || !::realpath(options.rootfs.c_str(), resolved))
+      return error_exit(Error("bench: --rootfs '" + options.rootfs + "': not a directory"));
+    options.rootfs = resolved;
+  }
 
   Result<std::vector<bench::TierAvailability>> tiers = tier_availability(tiers_list);
   if (!tiers) return error_exit(tiers.error().wrap("bench"));
