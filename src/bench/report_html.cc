@@ -215,10 +215,14 @@ code { font: 13px ui-monospace, monospace; }
   html += isolation_table(report);
   html += isolation_chart(report);
   html += extra_html;
-  // The render check for the headless-browser test: counts the charts once the page has loaded.
+  // The render check for the headless-browser test: how many charts have a drawn extent once the
+  // page has loaded, out of how many there are.
   html +=
-      "<p id=\"render-check\" hidden></p>\n<script>document.getElementById('render-check').textContent = "
-      "'charts-rendered:' + document.querySelectorAll('svg.chart').length;</script>\n</body></html>\n";
+      "<p id=\"render-check\" hidden></p>\n<script>\nvar charts = document.querySelectorAll('svg.chart');\n"
+      "var drawn = 0;\ncharts.forEach(function (svg) { if (svg.getBBox().width > 0) drawn++; });\n"
+      "document.getElementById('render-check').textContent = 'charts-rendered:' + drawn + '/' + "
+      "charts.length;\n"
+      "</script>\n</body></html>\n";
   return html;
 }
 
