@@ -20,6 +20,14 @@ std::string pct(double fraction) {
   return buffer;
 }
 
+// "8% slower than native", or "10.9x native's CPU time" once percentages stop reading well.
+std::string slowdown(double overhead) {
+  if (overhead < 1) return "runs " + pct(overhead) + " slower than native";
+  char buffer[48];
+  std::snprintf(buffer, sizeof buffer, "takes %.1fx native's CPU time", overhead + 1);
+  return buffer;
+}
+
 std::string figure(const TierFacts& t) { return t.measured ? " (measured)" : " (built-in default)"; }
 
 bool offers_none(Offer o) { return o == Offer::no; }
@@ -147,8 +155,7 @@ constexpr Rule kRules[] = {
        return c.overhead_budget && t.overhead > *c.overhead_budget;
      },
      [](const Component& c, const TierFacts& t) {
-       return "runs " + pct(t.overhead) + " slower than native" + figure(t) + ", over the budget of " +
-              pct(*c.overhead_budget);
+       return slowdown(t.overhead) + figure(t) + ", over the budget of " + pct(*c.overhead_budget);
      }},
     {"memory-budget", "A memory budget below the tier's peak memory rules the tier out.", 0,
      [](const Component& c, const TierFacts& t) {
@@ -160,9 +167,7 @@ constexpr Rule kRules[] = {
      }},
     {"slowdown", "Every tier pays for its slowdown: -1 per 25% slower than native, at most -4.", -1,
      [](const Component&, const TierFacts& t) { return t.overhead >= 0.25; },
-     [](const Component&, const TierFacts& t) {
-       return "runs " + pct(t.overhead) + " slower than native" + figure(t);
-     },
+     [](const Component&, const TierFacts& t) { return slowdown(t.overhead) + figure(t); },
      [](const Component&, const TierFacts& t) { return std::min(4, static_cast<int>(t.overhead / 0.25)); }},
 
     // --- portability and scale

@@ -185,6 +185,9 @@ thead th { background: #f1f4f8; }
 td.open { background: #fbe3e1; color: #8c1d18; font-weight: 600; }
 td.closed { background: #e3f4e6; color: #1e5b2c; }
 td.na, .failed { color: #b3261e; }
+table.placement td, table.placement th { vertical-align: top; }
+table.placement td.tier { font-weight: 700; color: #3b6fb6; font-size: 15px; }
+table.placement ul { margin: 0; padding-left: 1.1em; }
 .errors { border-left: 4px solid #b3261e; background: #fdf1f0; padding: .5em 1em; }
 code { font: 13px ui-monospace, monospace; }
 </style></head>

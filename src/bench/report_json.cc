@@ -92,6 +92,11 @@ Result<Report> report_from_json(const json& j) {
     report.program = j.value("program", std::string());
     report.runs = j.value("runs", 0);
     report.warmup = j.value("warmup", 0);
+    if (j.contains("args")) report.args = j["args"].get<std::vector<std::string>>();
+    if (j.contains("host") && j["host"].is_object()) {
+      report.host_kernel = j["host"].value("kernel", std::string());
+      report.host_name = j["host"].value("hostname", std::string());
+    }
     if (j.contains("errors")) report.errors = j["errors"].get<std::vector<std::string>>();
     if (!j.contains("tiers") || !j["tiers"].is_array()) return fail("\"tiers\": expected an array");
     int index = 0;

@@ -78,7 +78,9 @@ TEST(Acceptance, EveryOtherTierIsListedWithAReason) {
   ASSERT_EQ(p.candidates.size(), default_facts().size());
   EXPECT_EQ(p.candidates.front().tier, p.tier);
   for (const Candidate& c : p.candidates)
-    if (c.tier != p.tier) EXPECT_FALSE(c.findings.empty()) << c.tier << " has no reason";
+    if (c.tier != p.tier) {
+      EXPECT_FALSE(c.findings.empty()) << c.tier << " has no reason";
+    }
 }
 
 TEST(Acceptance, MeasuredFiguresReplaceTheDefaultsAndSaySo) {

@@ -92,6 +92,7 @@ TEST(Report, JsonRoundTrip) {
   ASSERT_TRUE(back) << back.error().message();
   ASSERT_EQ(back->tiers.size(), 3u);
   EXPECT_EQ(back->tiers[0].wall->summary.median, 0.11);
+  EXPECT_EQ(back->program, "prog<script>");
   EXPECT_EQ(back->tiers[1].state, TierReport::State::failed);
   EXPECT_EQ(back->tiers[1].reason, "KVM_RUN: <bad> & worse");
   EXPECT_EQ(back->tiers[2].state, TierReport::State::unavailable);
