@@ -137,7 +137,7 @@ std::string placements_html(const std::vector<Placement>& placements) {
       "<h2>Placement</h2>\n<table class=\"placement\"><thead><tr><th>component</th><th>tier</th>"
       "<th>why</th><th>the others</th></tr></thead><tbody>\n";
   for (const Placement& p : placements) {
-    html += "<tr><th>" + html_escape(p.component) + "</th><td>" +
+    html += "<tr><th>" + html_escape(p.component) + "</th><td class=\"tier\">" +
             html_escape(p.tier.empty() ? "none fits" : p.tier) + "</td><td><ul>";
     std::string others;
     for (const Candidate& c : p.candidates) {
