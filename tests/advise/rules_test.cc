@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <set>
 
 namespace spectrum::advise {
@@ -127,6 +129,14 @@ TEST(Rules, IdsAreUniqueAndSaySomething) {
     EXPECT_TRUE(ids.insert(rule.id).second) << rule.id;
     EXPECT_FALSE(rule.says.empty()) << rule.id;
   }
+}
+
+TEST(Rules, DocsChoosingNamesEveryRule) {
+  std::ifstream file(SPECTRUM_SOURCE_DIR "/docs/choosing.md");
+  ASSERT_TRUE(file) << "docs/choosing.md";
+  std::string doc((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  for (const Rule& rule : rules())
+    EXPECT_NE(doc.find("`" + std::string(rule.id) + "`"), std::string::npos) << rule.id << " is not documented";
 }
 
 TEST(Rules, MultipliedPointsFollowTheFigures) {
