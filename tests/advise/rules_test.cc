@@ -136,7 +136,8 @@ TEST(Rules, DocsChoosingNamesEveryRule) {
   ASSERT_TRUE(file) << "docs/choosing.md";
   std::string doc((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
   for (const Rule& rule : rules())
-    EXPECT_NE(doc.find("`" + std::string(rule.id) + "`"), std::string::npos) << rule.id << " is not documented";
+    EXPECT_NE(doc.find("`" + std::string(rule.id) + "`"), std::string::npos)
+        << rule.id << " is not documented";
 }
 
 TEST(Rules, MultipliedPointsFollowTheFigures) {
