@@ -6,12 +6,26 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 
 #include "core/fd.h"
 #include "core/process.h"
 
 namespace spectrum::bench {
+namespace {
+volatile std::sig_atomic_t g_stop = 0;
+}  // namespace
+
+void stop_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = [](int) { g_stop = 1; };
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;
+  for (int signal : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(signal, &action, nullptr);
+}
+
+bool stop_requested() { return g_stop != 0; }
 
 Result<ChildRun> run_child(const std::vector<std::string>& argv, const std::string& stdout_path,
                            const std::string& stderr_path) {
@@ -31,8 +45,15 @@ Result<ChildRun> run_child(const std::vector<std::string>& argv, const std::stri
   int wait_status = 0;
   rusage usage{};
   pid_t pid;
-  do pid = ::wait4(child.pid, &wait_status, 0, &usage);
-  while (pid < 0 && errno == EINTR);
+  bool forwarded = false;
+  for (;;) {
+    pid = ::wait4(child.pid, &wait_status, 0, &usage);
+    if (pid >= 0 || errno != EINTR) break;
+    if (stop_requested() && !forwarded) {
+      ::kill(child.pid, SIGTERM);
+      forwarded = true;
+    }
+  }
   if (pid < 0) return fail_errno("wait for " + argv.at(0));
   child.release();  // reaped here, with its rusage
   ChildRun run;

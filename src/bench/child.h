@@ -16,6 +16,12 @@ struct ChildRun {
   int status = 0;  // shell status of the spectrum child (128+N for a signal)
 };
 
+// Ctrl-C or SIGTERM to the bench: the running child is asked to stop (SIGTERM, which spectrum run
+// forwards to its workload), no further run starts, and the bench returns so that its scratch
+// folder is removed. Installs the handlers (without SA_RESTART, so that waits are interrupted).
+void stop_on_signals();
+bool stop_requested();
+
 // stdout and stderr of the child go to the named files (created or truncated).
 Result<ChildRun> run_child(const std::vector<std::string>& argv, const std::string& stdout_path,
                            const std::string& stderr_path);

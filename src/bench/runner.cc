@@ -221,6 +221,7 @@ Result<Report> run_bench(const Options& options, const Progress& progress) {
     const bool measured = round >= options.warmup;
     for (Prepared& tier : active) {
       ++done;
+      if (stop_requested()) return fail("bench: interrupted");
       if (tier.report->state != TierReport::State::ok) continue;  // a failed tier runs no more
       if (progress)
         progress(done, total,
@@ -234,6 +235,7 @@ Result<Report> run_bench(const Options& options, const Progress& progress) {
   // The isolation probe, once per tier that ran.
   for (Prepared& tier : active) {
     ++done;
+    if (stop_requested()) return fail("bench: interrupted");
     if (progress) progress(done, total, tier.report->tier + " isolation probe");
     tier.report->isolation = probe_isolation(tier.report->tier, options, dir.path());
   }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "bench/bench.h"
+#include "bench/child.h"
 #include "bench/files.h"
 #include "bench/report.h"
 #include "cli/availability.h"
@@ -166,6 +167,7 @@ int bench_command(int argc, char** argv) {
   const char* probe_dir = std::getenv("SPECTRUM_PROBE_DIR");
   options.probe_dir = probe_dir && *probe_dir ? probe_dir : bench::dir_name(options.spectrum);
 
+  bench::stop_on_signals();
   Result<bench::Report> report = bench::run_bench(options, show_progress);
   if (!report) return error_exit(report.error());
 

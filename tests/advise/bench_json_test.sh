@@ -67,6 +67,20 @@ expect_error "no such file" --wasm /nonexistent.wasm -- /bin/true
 expect_error "not a directory" --rootfs /nonexistent -- /bin/true
 expect_error "unknown option '--colour'" --colour -- /bin/true
 
+# Interrupted (SIGTERM to the bench): the running workload is stopped, the bench exits 125 and
+# removes its scratch folder.
+"$spectrum" bench --tiers native --runs 3 --warmup 0 -- /bin/sleep 37.25 >/dev/null 2>&1 &
+bench_pid=$!
+sleep 1
+kill -TERM "$bench_pid"
+set +e
+wait "$bench_pid"
+status=$?
+set -e
+[ "$status" -eq 125 ] || fail "interrupted bench exited $status, not 125"
+sleep 0.2
+if pgrep -f "sleep 37.25" >/dev/null; then fail "the interrupted run's workload is still running"; fi
+
 # Nothing left behind.
 [ -z "$(ls -A "$TMPDIR")" ] || fail "left behind in TMPDIR: $(ls -A "$TMPDIR")"
 echo "PASS"
