@@ -3,8 +3,9 @@
 #include <getopt.h>
 #include <unistd.h>
 
+#include <climits>
 #include <cstdio>
-#include <filesystem>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "advise/facts.h"
@@ -43,12 +44,6 @@ int error_exit(const Error& error) {
 
 void progress_line(int done, int total, const std::string& what) {
   if (what != "done") std::fprintf(stderr, "advise: measuring [%d/%d] %s\n", done, total, what.c_str());
-}
-
-std::string self_directory() {
-  std::error_code ec;
-  std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : self.parent_path().string();
 }
 
 }  // namespace
@@ -133,9 +128,18 @@ int advise_command(int argc, char** argv) {
     options.args = system->bench->args;
     options.rootfs = system->bench->rootfs;
     options.wasm = system->bench->wasm;
-    std::error_code ec;
-    options.spectrum = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-    options.probe_dir = self_directory();
+    // The runs are `spectrum run` children: spectrum is installed next to this binary.
+    const std::string self = bench::self_executable();
+    options.probe_dir = bench::dir_name(self);
+    options.spectrum = options.probe_dir + "/spectrum";
+    if (self.empty() || !bench::is_regular_file(options.spectrum))
+      return error_exit(Error("advise: --measure: no spectrum binary next to " + self));
+    if (!options.rootfs.empty()) {
+      char resolved[PATH_MAX];
+      if (!::realpath(options.rootfs.c_str(), resolved))
+        return error_exit(Error("advise: --measure: bench.rootfs '" + options.rootfs + "': not a directory"));
+      options.rootfs = resolved;
+    }
     Result<bench::Report> measured = bench::run_bench(options, progress_line);
     if (!measured) return error_exit(measured.error().wrap("advise: --measure"));
     report = std::move(*measured);

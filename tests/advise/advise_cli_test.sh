@@ -39,6 +39,13 @@ done
 grep -q "runtimeClassName: spectrum-wasm" "$out/k8s/edge-filter.yaml" || fail "edge-filter's runtime class"
 grep -q "<h2>Placement</h2>" "$out/report.html" || fail "the page has no placement"
 
+# --measure benches the file's `bench:` workload on the spot (here a trivial one, native only:
+# the other tiers are not given its form and keep their defaults).
+printf 'components:\n  - name: a\n    trust: trusted\nbench: {program: /bin/true}\n' >"$out/measure.yaml"
+"$spectrum" advise "$out/measure.yaml" --measure --json >"$out/measure.json" 2>/dev/null || fail "--measure exited $?"
+jq -e '.figures.native.source == "measured" and .figures_from == "measured now" and .components[0].tier == "native"' \
+  "$out/measure.json" >/dev/null || fail "--measure: $(jq -c .figures.native "$out/measure.json")"
+
 expect_error() {
   pattern=$1
   shift
@@ -59,4 +66,7 @@ expect_error "not valid JSON" "$system" --from "$system"
 expect_error "--html needs figures" "$system" --html "$out/x.html"
 expect_error "unknown option" "$system" --colour
 expect_error "expected one system file"
+expect_error "exclude each other" "$system" --measure --from "$out/bench.json"
+printf 'components:\n  - name: a\n' >"$out/nobench.yaml"
+expect_error "needs a 'bench:' section" "$out/nobench.yaml" --measure
 echo "PASS"
