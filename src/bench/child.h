@@ -12,8 +12,9 @@ namespace spectrum::bench {
 struct ChildRun {
   double wall_seconds = 0;
   double cpu_seconds = 0;
-  double max_rss_bytes = 0;
-  int status = 0;  // shell status of the spectrum child (128+N for a signal)
+  double max_rss_bytes = 0;   // the largest of the child and the processes it waited for
+  double own_peak_bytes = 0;  // the child's own resident high-water mark (sampled while it ran)
+  int status = 0;             // shell status of the spectrum child (128+N for a signal)
 };
 
 // Ctrl-C or SIGTERM to the bench: the running child is asked to stop (SIGTERM, which spectrum run

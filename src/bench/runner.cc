@@ -57,6 +57,16 @@ TierWorkload workload_for(const std::string& tier, const Options& options) {
   return w;
 }
 
+// Peak memory of everything the tier needed. wasm and vm run the engine or the monitor, with the
+// guest's memory, inside spectrum itself: its peak is the figure (the larger of wait4's and the
+// tier's own account). native and container run the workload as a separate process: the
+// workload's peak (the tier's account: its rusage or cgroup) plus spectrum's own, as sampled.
+// A tier not known here gets the larger of the two, never less than what was seen.
+double peak_of_everything(const std::string& tier, const ChildRun& child, double tier_reported) {
+  if (tier == "native" || tier == "container") return tier_reported + child.own_peak_bytes;
+  return std::max(child.max_rss_bytes, tier_reported);
+}
+
 struct Prepared {
   TierReport* report;
   TierWorkload workload;
@@ -97,10 +107,8 @@ void record_run(Prepared& tier, const Options& options, const std::string& dir, 
   sample.status = record.value("status", child->status);
   if (record.contains("startup_seconds") && record["startup_seconds"].is_number())
     sample.startup_seconds = record["startup_seconds"].get<double>();
-  // The largest resident set among everything the run needed: spectrum (and the engine or
-  // monitor inside it) and the processes it waited for, or the tier's own account (a cgroup's peak)
-  // where that is larger.
-  sample.peak_memory_bytes = std::max(child->max_rss_bytes, record.value("peak_memory_bytes", 0.0));
+  sample.peak_memory_bytes =
+      peak_of_everything(tier.report->tier, *child, record.value("peak_memory_bytes", 0.0));
   std::string output = read_text(stem + ".out").value_or("");
   sample.output_hash = fnv1a_hex(output);
   if (record.value("outcome", std::string("exited")) != "exited") {
