@@ -69,4 +69,9 @@ expect_error "expected one system file"
 expect_error "exclude each other" "$system" --measure --from "$out/bench.json"
 printf 'components:\n  - name: a\n' >"$out/nobench.yaml"
 expect_error "needs a 'bench:' section" "$out/nobench.yaml" --measure
+# advise lives in spectrum-advise so that yaml-cpp's <iostream> stays off spectrum's start
+# (docs/architecture.md "Start-up cost"): no iostream initialiser may be linked into spectrum.
+if command -v nm >/dev/null && nm "$spectrum" 2>/dev/null | grep -q '_ZNSt8ios_base4InitC1Ev'; then
+  fail "spectrum links std::ios_base::Init (<iostream>): its start-up pays for it on every run"
+fi
 echo "PASS"
