@@ -16,7 +16,8 @@ using bench::format_seconds;
 
 std::string pct(double fraction) {
   char buffer[32];
-  std::snprintf(buffer, sizeof buffer, "%.0f%%", fraction * 100);
+  // One decimal below 10%, so that "5.2% over a budget of 5%" does not read as "5% over 5%".
+  std::snprintf(buffer, sizeof buffer, fraction < 0.1 ? "%.1f%%" : "%.0f%%", fraction * 100);
   return buffer;
 }
 
