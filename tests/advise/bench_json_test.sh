@@ -71,7 +71,13 @@ expect_error "unknown option '--colour'" --colour -- /bin/true
 # removes its scratch folder.
 "$spectrum" bench --tiers native --runs 3 --warmup 0 -- /bin/sleep 37.25 >/dev/null 2>&1 &
 bench_pid=$!
-sleep 1
+# Signalled once the run is under way (its workload exists), not at a guessed moment.
+tries=0
+until pgrep -f "^/bin/sleep 37[.]25" >/dev/null; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 200 ] || fail "the bench's run never started"
+  sleep 0.05
+done
 kill -TERM "$bench_pid"
 set +e
 wait "$bench_pid"
@@ -79,7 +85,7 @@ status=$?
 set -e
 [ "$status" -eq 125 ] || fail "interrupted bench exited $status, not 125"
 sleep 0.2
-if pgrep -f "sleep 37.25" >/dev/null; then fail "the interrupted run's workload is still running"; fi
+if pgrep -f "^/bin/sleep 37[.]25" >/dev/null; then fail "the interrupted run's workload is still running"; fi
 
 # Nothing left behind.
 [ -z "$(ls -A "$TMPDIR")" ] || fail "left behind in TMPDIR: $(ls -A "$TMPDIR")"
