@@ -1,8 +1,13 @@
 // spectrum: one command line over every tier. Dispatches on the first word; each command parses
 // its own flags. runc-compatible verbs (and runc's global flags) go to the OCI runtime.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "cli/commands.h"
 #include "container/runc_cli.h"
@@ -19,6 +24,10 @@ constexpr const char* kUsage =
     "  run --tier native|wasm|container|vm [OPTIONS] -- PROGRAM [ARGS...]\n"
     "                          run a workload and report its result\n"
     "  info                    which tiers this host can run, and why not\n"
+    "  bench [OPTIONS] -- PROGRAM [ARGS...]\n"
+    "                          the workload in every tier: costs and isolation, side by side\n"
+    "  advise SYSTEM.yaml [--from BENCH.json] [--k8s DIR]\n"
+    "                          a tier for each component of a system, with the reasons\n"
     "  wasm validate|inspect FILE\n"
     "                          check or describe a WebAssembly module\n"
     "  create|start|state|kill|delete|exec|ps|pause|resume|features|spec|run ...\n"
@@ -44,6 +53,21 @@ bool is_oci_run(int argc, char** argv) {
   return false;
 }
 
+// Runs a companion binary installed next to spectrum (spectrum-advise), in place of this process.
+int exec_next_to_self(const char* name, int argc, char** argv) {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) n = 0;
+  self[n] = 0;
+  char* slash = std::strrchr(self, '/');
+  std::string path = slash ? std::string(self, static_cast<std::size_t>(slash - self + 1)) + name : name;
+  std::vector<char*> args(argv, argv + argc);
+  args.push_back(nullptr);
+  execv(path.c_str(), args.data());
+  std::fprintf(stderr, "spectrum: error: cannot run %s: %s\n", path.c_str(), std::strerror(errno));
+  return errno == ENOENT ? 127 : 126;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -63,6 +87,8 @@ int main(int argc, char** argv) {
   }
   if (command == "run" && !is_oci_run(argc, argv)) return cli::run_command(argc - 1, argv + 1);
   if (command == "info") return cli::info_command(argc - 1, argv + 1);
+  if (command == "bench") return cli::bench_command(argc - 1, argv + 1);
+  if (command == "advise") return exec_next_to_self("spectrum-advise", argc - 1, argv + 1);
   if (command == "wasm") return wasm::cli_main(argc - 1, argv + 1);
   if (command == "run" || container::is_runc_verb(argv[1]) || container::is_runc_global_flag(argv[1]))
     return container::runc_main(argc, argv);
