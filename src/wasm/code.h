@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "wasm/opcodes.h"
+#include "wasm/simd_opcodes.h"
 
 namespace spectrum::wasm {
 
@@ -127,7 +128,11 @@ enum class Op : std::uint16_t {
 #define SHIFTED(id, shift, shift_body, body) id##_##shift,
                                           WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
-                                              count
+// The SIMD instructions (simd_opcodes.h; operands as listed there and in simd_translate.inc).
+#define SIMD(code, id, ...) id,
+                                              WASM_FOR_EACH_SIMD_OP(SIMD)
+#undef SIMD
+                                                  count
 };
 
 // The immediate form of a binary or compare-and-branch instruction, or Op::count: the immediate

@@ -13,7 +13,9 @@
 //
 // Calls pass arguments in place: the callee's frame starts at the caller's first argument slot
 // and its results come back in the same slots.
+#include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <unordered_map>
 
 #include "wasm/code.h"
@@ -87,6 +89,25 @@ void skip_immediates(std::uint8_t op, Reader& r) {
       break;
     case 0x44:
       (void)r.f64_bits();
+      break;
+    case 0xFD:
+      switch (simd_immediates(r.u32().value())) {
+        case SimdImmediates::memarg_lane:
+          (void)r.u8();
+          [[fallthrough]];
+        case SimdImmediates::memarg:
+          u32();
+          u32();
+          break;
+        case SimdImmediates::lane:
+          (void)r.u8();
+          break;
+        case SimdImmediates::bytes16:
+          for (int i = 0; i < 16; ++i) (void)r.u8();
+          break;
+        default:
+          break;
+      }
       break;
     case 0xFC: {
       const std::uint32_t sub = r.u32().value();
@@ -235,6 +256,7 @@ class Compiler {
     out_ = std::make_unique<CompiledCode>();
     nparams_ = f_.param_count;
     nlocals_ = nparams_ + body.local_count;
+    prepare_v128(body);
     collect_constants(body);
     written_.assign(nlocals_, false);
     stack_base_ = nlocals_ + static_cast<std::uint32_t>(out_->constants.size());
@@ -644,10 +666,11 @@ class Compiler {
     if (first == 0x40) return {0, 0};
     if (first == 0x7F || first == 0x7E || first == 0x7D || first == 0x7C || first == 0x70 || first == 0x6F)
       return {0, 1};
+    if (first == 0x7B) return {0, 2};
     r.seek(at);
     const auto index = static_cast<std::uint32_t>(r.s33().value());
     const FuncType& t = m_.types[index];
-    return {static_cast<std::uint32_t>(t.params.size()), static_cast<std::uint32_t>(t.results.size())};
+    return {slot_count(t.params), slot_count(t.results)};
   }
 
   void skip_dead(std::uint8_t op, Reader& r) {
@@ -881,8 +904,7 @@ class Compiler {
         const std::uint32_t table_index = r.u32().value();
         const FuncType& type = m_.types[type_index];
         const std::uint32_t index = pop();
-        const auto np = static_cast<std::uint32_t>(type.params.size());
-        const auto nr = static_cast<std::uint32_t>(type.results.size());
+        const std::uint32_t np = slot_count(type.params), nr = slot_count(type.results);
         materialize_top(np);
         const std::uint32_t args = home(height() - np);
         begin(Op::call_indirect);
@@ -894,13 +916,19 @@ class Compiler {
         return;
       }
       case 0x1A:
+        if (is_v128_site()) pop();
         pop();
         return;
       case 0x1B:
       case 0x1C: {
+        bool v128 = op == 0x1B && is_v128_site();
         if (op == 0x1C) {
           const std::uint32_t n = r.u32().value();
-          for (std::uint32_t i = 0; i < n; ++i) r.u8_unchecked();
+          for (std::uint32_t i = 0; i < n; ++i) v128 = r.u8_unchecked() == 0x7B;
+        }
+        if (v128) {
+          v128_select();
+          return;
         }
         const std::uint32_t c = pop();
         const std::uint32_t b = pop();
@@ -912,12 +940,22 @@ class Compiler {
         push_home();
         return;
       }
-      case 0x20:
-        stack_.push_back(r.u32().value());
+      case 0x20: {
+        const std::uint32_t x = local_slot(r.u32().value());
+        if (is_v128_local(x)) {
+          v128_local_get(x);
+          return;
+        }
+        stack_.push_back(x);
         note_height();
         return;
+      }
       case 0x21: {
-        const std::uint32_t x = r.u32().value();
+        const std::uint32_t x = local_slot(r.u32().value());
+        if (is_v128_local(x)) {
+          v128_local_set(x, false);
+          return;
+        }
         const std::uint32_t v = stack_.back();
         if (v == x) {
           stack_.pop_back();
@@ -942,7 +980,11 @@ class Compiler {
         return;
       }
       case 0x22: {
-        const std::uint32_t x = r.u32().value();
+        const std::uint32_t x = local_slot(r.u32().value());
+        if (is_v128_local(x)) {
+          v128_local_set(x, true);
+          return;
+        }
         const std::uint32_t v = stack_.back();
         written_[x] = true;
         if (v == x) return;
@@ -959,6 +1001,10 @@ class Compiler {
       }
       case 0x23: {
         Global* g = inst_.globals[r.u32().value()];
+        if (g->type.type == ValType::v128) {
+          v128_global_get(g);
+          return;
+        }
         begin_value(Op::global_get);
         pointer(g);
         push_home();
@@ -966,6 +1012,10 @@ class Compiler {
       }
       case 0x24: {
         Global* g = inst_.globals[r.u32().value()];
+        if (g->type.type == ValType::v128) {
+          v128_global_set(g);
+          return;
+        }
         const std::uint32_t v = pop();
         begin(Op::global_set);
         src(v);
@@ -1038,6 +1088,9 @@ class Compiler {
       }
       case 0xFC:
         prefixed(r);
+        return;
+      case 0xFD:
+        simd(r);
         return;
       default:
         return;  // unreachable for validated code
@@ -1256,6 +1309,8 @@ class Compiler {
         return;
     }
   }
+
+#include "wasm/simd_translate.inc"
 
   const Function& f_;
   const ModuleData& m_;

@@ -233,7 +233,8 @@ class Decoder {
       case 0x6F:
         return static_cast<ValType>(b);
       case 0x7B:
-        return fail_at(at, "unsupported: SIMD (v128 type)");
+        m_.uses_v128 = true;
+        return ValType::v128;
       default:
         return fail_at(at, "malformed value type");
     }
@@ -381,8 +382,16 @@ class Decoder {
         break;
       case 0x0B:
         return fail_at(at, "type mismatch: empty constant expression");
-      case 0xFD:
-        return fail_at(at, "unsupported: SIMD");
+      case 0xFD: {
+        if (SPECTRUM_TRY(s.u32()) != 12) return fail_at(at, "constant expression required");
+        e.kind = ConstExpr::Kind::v128_const;
+        e.type = ValType::v128;
+        for (int i = 0; i < 16; ++i) {
+          const std::uint64_t byte = SPECTRUM_TRY(s.u8());
+          (i < 8 ? e.bits : e.bits_hi) |= byte << (8 * (i % 8));
+        }
+        break;
+      }
       default:
         return fail_at(at, "constant expression required");
     }
@@ -390,7 +399,7 @@ class Decoder {
     const std::uint8_t end = SPECTRUM_TRY(s.u8());
     if (end != 0x0B) {
       if (end == 0x41 || end == 0x42 || end == 0x43 || end == 0x44 || end == 0x23 || end == 0xD0 ||
-          end == 0xD2)
+          end == 0xD2 || end == 0xFD)
         return fail_at(end_at, "type mismatch: constant expression has more than one value");
       return fail_at(end_at, "constant expression required");
     }

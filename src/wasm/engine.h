@@ -8,7 +8,9 @@
 //
 // Values cross the API as raw 64-bit slots: i32 in the low 32 bits (upper bits zero), i64 as is,
 // f32/f64 as their bit patterns (f32 in the low 32 bits), references as opaque 64-bit values where
-// 0 is null. Host functions get the same raw slots, so they never pay for boxing.
+// 0 is null, and a v128 as two slots, its low 64 bits first (so a function's arguments and results
+// take one slot per value, two per v128). Host functions get the same raw slots, so they never pay for
+// boxing.
 //
 // Errors of the embedder (bad bytes, link failures, wrong argument count) are Error results; what
 // the guest does (a trap, proc_exit) is a CallOutcome. No C++ exception crosses the interpreter.
@@ -37,7 +39,7 @@ enum class ValType : std::uint8_t {
   i64 = 0x7E,
   f32 = 0x7D,
   f64 = 0x7C,
-  v128 = 0x7B,  // decoded only to be rejected: SIMD is not supported
+  v128 = 0x7B,  // two slots wherever values cross the API (see above)
   funcref = 0x70,
   externref = 0x6F,
 };
@@ -316,7 +318,8 @@ const FuncType& function_type(const Function* function);
 Result<CallOutcome> call_function(Store& store, Function* function, std::span<const std::uint64_t> args);
 MemoryView memory_view(const Memory* memory);
 std::uint32_t memory_pages(const Memory* memory);
-std::uint64_t global_get(const Global* global);
+std::uint64_t global_get(const Global* global);       // a v128's low half
+std::uint64_t global_get_high(const Global* global);  // a v128's high half
 GlobalType global_type(const Global* global);
 std::uint32_t table_size(const Table* table);
 

@@ -137,6 +137,9 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define SHIFTED(id, shift, shift_body, body) &&op_##id##_##shift,
                                               WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
+#define SIMD(code, id, ...) &&op_##id,
+                                                  WASM_FOR_EACH_SIMD_OP(SIMD)
+#undef SIMD
   };
   static_assert(sizeof(handlers) / sizeof(handlers[0]) == static_cast<std::size_t>(Op::count));
   if (!entry) {
@@ -394,6 +397,9 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   }
   WASM_FOR_EACH_STORE(STORE_ADD)
 #undef STORE_ADD
+
+  // ---- SIMD
+#include "wasm/simd_execute.inc"
 
   // ---- control
 op_unreachable:

@@ -21,12 +21,14 @@ struct ConstExpr {
     i64_const,
     f32_const,
     f64_const,
+    v128_const,
     ref_null,
     ref_func,
     global_get
   };
   Kind kind = Kind::i32_const;
-  std::uint64_t bits = 0;       // the constant
+  std::uint64_t bits = 0;       // the constant (a v128's low half)
+  std::uint64_t bits_hi = 0;    // a v128's high half
   std::uint32_t index = 0;      // function (ref_func) or global (global_get)
   ValType type = ValType::i32;  // ref_null's type
   std::uint32_t offset = 0;     // byte offset of the expression, for errors
@@ -85,6 +87,10 @@ struct ModuleData {
   std::optional<std::uint32_t> data_count;
   std::vector<FunctionBody> bodies;  // defined functions, after the imported ones
 
+  // A v128 appears in a type, an import, a global or a local (the translator then asks the
+  // validator for the types of drop and select, see v128_operand_sites).
+  bool uses_v128 = false;
+
   std::vector<SectionInfo> sections;
   std::unordered_map<std::uint32_t, std::string> function_names;  // name section
 
@@ -94,5 +100,8 @@ struct ModuleData {
 // Validates the whole module (types of every body, constant expressions, indices, exports).
 Result<void> validate_module(const ModuleData& module);
 Result<ModuleData> decode_module(std::span<const std::uint8_t> bytes);
+// The byte offsets of the drop and untyped select instructions of a valid function (index in the
+// module's function space) whose operands are v128, ascending.
+std::vector<std::uint32_t> v128_operand_sites(const ModuleData& module, std::uint32_t func_index);
 
 }  // namespace spectrum::wasm

@@ -276,8 +276,8 @@ Function* Store::create_host_function(FuncType type, HostFunction fn, std::strin
   f->own_type = std::make_unique<FuncType>(std::move(type));
   f->type = f->own_type.get();
   f->type_id = impl_->type_id(*f->type);
-  f->param_count = static_cast<std::uint32_t>(f->type->params.size());
-  f->result_count = static_cast<std::uint32_t>(f->type->results.size());
+  f->param_count = slot_count(f->type->params);
+  f->result_count = slot_count(f->type->results);
   f->host = std::move(fn);
   f->debug_name = std::move(debug_name);
   impl_->functions.push_back(std::move(f));
@@ -330,6 +330,7 @@ const FuncType& function_type(const Function* function) { return *function->type
 MemoryView memory_view(const Memory* memory) { return {memory->data, memory->size}; }
 std::uint32_t memory_pages(const Memory* memory) { return memory->pages; }
 std::uint64_t global_get(const Global* global) { return global->value; }
+std::uint64_t global_get_high(const Global* global) { return global->value_high; }
 GlobalType global_type(const Global* global) { return global->type; }
 std::uint32_t table_size(const Table* table) { return static_cast<std::uint32_t>(table->elements.size()); }
 
@@ -401,9 +402,10 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
     case Status::returned:
       out.kind = CallOutcome::Kind::returned;
       out.values.assign(fp, fp + nr);
-      for (std::uint32_t i = 0; i < nr; ++i) {
+      for (std::uint32_t i = 0, slot = 0; slot < nr; ++i, ++slot) {
         const ValType t = function->type->results[i];
-        if (t == ValType::i32 || t == ValType::f32) out.values[i] &= 0xFFFFFFFFu;
+        if (t == ValType::i32 || t == ValType::f32) out.values[slot] &= 0xFFFFFFFFu;
+        if (t == ValType::v128) ++slot;
       }
       break;
     case Status::trapped:
@@ -532,6 +534,7 @@ std::uint64_t eval_const(const ConstExpr& e, const Instance::State& s) {
     case ConstExpr::Kind::i64_const:
     case ConstExpr::Kind::f32_const:
     case ConstExpr::Kind::f64_const:
+    case ConstExpr::Kind::v128_const:
       return e.bits;
     case ConstExpr::Kind::ref_null:
       return 0;
@@ -629,8 +632,8 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, CallOu
     const std::uint32_t index = m.imported_funcs + static_cast<std::uint32_t>(i);
     f->type = &m.func_type(index);
     f->type_id = S.type_id(*f->type);
-    f->param_count = static_cast<std::uint32_t>(f->type->params.size());
-    f->result_count = static_cast<std::uint32_t>(f->type->results.size());
+    f->param_count = slot_count(f->type->params);
+    f->result_count = slot_count(f->type->results);
     f->instance = inst;
     f->index = index;
     f->body = &m.bodies[i];
@@ -639,8 +642,14 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, CallOu
     s.funcs.push_back(S.functions.back().get());
   }
   for (const auto& g : m.global_defs) s.globals.push_back(store.create_global(g.type, 0));
-  for (std::size_t i = 0; i < m.global_defs.size(); ++i)
-    s.globals[m.imported_globals + i]->value = eval_const(m.global_defs[i].init, s);
+  for (std::size_t i = 0; i < m.global_defs.size(); ++i) {
+    Global* g = s.globals[m.imported_globals + i];
+    const ConstExpr& init = m.global_defs[i].init;
+    g->value = eval_const(init, s);
+    // A v128's high half: its constant's, or the imported global's it reads.
+    if (init.kind == ConstExpr::Kind::v128_const) g->value_high = init.bits_hi;
+    if (init.kind == ConstExpr::Kind::global_get) g->value_high = s.globals[init.index]->value_high;
+  }
   for (const auto& e : m.exports) {
     Extern x{e.kind, nullptr, nullptr, nullptr, nullptr};
     switch (e.kind) {

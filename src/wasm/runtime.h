@@ -70,13 +70,14 @@ struct Table {
 
 struct Global {
   std::uint64_t value = 0;
+  std::uint64_t value_high = 0;  // a v128's high half, right after its low half (one 16-byte copy)
   GlobalType type;
 };
 
 struct Function {
   const FuncType* type = nullptr;
-  std::uint32_t type_id = 0;  // canonical in the store: equal ids <=> equal types
-  std::uint32_t param_count = 0, result_count = 0;
+  std::uint32_t type_id = 0;                        // canonical in the store: equal ids <=> equal types
+  std::uint32_t param_count = 0, result_count = 0;  // in slots: a v128 takes two
   // A wasm function:
   Instance* instance = nullptr;
   std::uint32_t index = 0;  // in its module
@@ -142,6 +143,13 @@ struct Store::Impl {
   std::uint32_t type_id(const FuncType& type);
   Result<void> ensure_stacks(const StoreLimits& limits);
 };
+
+// The slots that values of these types take (one each, two per v128).
+inline std::uint32_t slot_count(const std::vector<ValType>& types) {
+  std::uint32_t n = 0;
+  for (ValType t : types) n += t == ValType::v128 ? 2 : 1;
+  return n;
+}
 
 // Implementation entry points (defined in compiler.cc, interpreter.cc, runtime.cc).
 std::unique_ptr<CompiledCode> compile_function(const Function& function);

@@ -7,6 +7,7 @@
 #include "wasm/module.h"
 #include "wasm/opcodes.h"
 #include "wasm/reader.h"
+#include "wasm/simd_opcodes.h"
 
 namespace spectrum::wasm {
 namespace {
@@ -30,15 +31,17 @@ struct Ctrl {
   const std::vector<ValType>& labels() const { return opcode == 0x03 ? params : results; }
 };
 
+// Numeric or vector: what an untyped select accepts.
 bool is_num(ValType t) {
-  return t == ValType::i32 || t == ValType::i64 || t == ValType::f32 || t == ValType::f64 || t == kUnknown;
+  return t == ValType::i32 || t == ValType::i64 || t == ValType::f32 || t == ValType::f64 ||
+         t == ValType::v128 || t == kUnknown;
 }
 
 class FunctionValidator {
  public:
   FunctionValidator(const ModuleData& m, const std::unordered_set<std::uint32_t>& refs,
-                    std::uint32_t func_index)
-      : m_(m), refs_(refs), func_index_(func_index) {}
+                    std::uint32_t func_index, std::vector<std::uint32_t>* v128_sites = nullptr)
+      : m_(m), refs_(refs), func_index_(func_index), v128_sites_(v128_sites) {}
 
   Result<void> run(const FunctionBody& body) {
     const FuncType& type = m_.func_type(func_index_);
@@ -113,9 +116,8 @@ class FunctionValidator {
       case 0x7C:
       case 0x70:
       case 0x6F:
-        return static_cast<ValType>(b);
       case 0x7B:
-        return fail_at(at, "unsupported: SIMD (v128 type)");
+        return static_cast<ValType>(b);
       default:
         return fail_at(at, "malformed value type");
     }
@@ -125,9 +127,9 @@ class FunctionValidator {
     const std::size_t at = r.pos();
     const std::uint8_t first = SPECTRUM_TRY(r.u8());
     if (first == 0x40) return std::pair<std::vector<ValType>, std::vector<ValType>>{};
-    if (first == 0x7F || first == 0x7E || first == 0x7D || first == 0x7C || first == 0x70 || first == 0x6F)
+    if (first == 0x7F || first == 0x7E || first == 0x7D || first == 0x7C || first == 0x70 || first == 0x6F ||
+        first == 0x7B)
       return std::pair<std::vector<ValType>, std::vector<ValType>>{{}, {static_cast<ValType>(first)}};
-    if (first == 0x7B) return fail_at(at, "unsupported: SIMD (v128 type)");
     r.seek(at);
     const std::int64_t index = SPECTRUM_TRY(r.s33());
     if (index < 0) return fail_at(at, "malformed block type");
@@ -295,7 +297,7 @@ class FunctionValidator {
         return {};
       }
       case 0x1A:
-        SPECTRUM_TRY(pop());
+        if (SPECTRUM_TRY(pop()) == ValType::v128) note_v128_site();
         return {};
       case 0x1B: {
         SPECTRUM_TRY(pop(ValType::i32));
@@ -303,6 +305,7 @@ class FunctionValidator {
         const ValType t2 = SPECTRUM_TRY(pop());
         if (!is_num(t1) || !is_num(t2)) return error("type mismatch: select without type on references");
         if (t1 != t2 && t1 != kUnknown && t2 != kUnknown) return mismatch(t1, t2);
+        if (t1 == ValType::v128 || t2 == ValType::v128) note_v128_site();
         push(t1 == kUnknown ? t2 : t1);
         return {};
       }
@@ -399,14 +402,14 @@ class FunctionValidator {
       case 0xD2: {
         const std::uint32_t f = SPECTRUM_TRY(r.u32());
         if (f >= m_.func_types.size()) return error("unknown function " + std::to_string(f));
-        if (!refs_.contains(f)) return error("undeclared function reference");
+        if (!v128_sites_ && !refs_.contains(f)) return error("undeclared function reference");
         push(ValType::funcref);
         return {};
       }
       case 0xFC:
         return prefixed(r);
       case 0xFD:
-        return error("unsupported: SIMD");
+        return simd(r);
       default: {
         char buf[64];
         std::snprintf(buf, sizeof buf, "illegal opcode 0x%02x", op);
@@ -491,9 +494,17 @@ class FunctionValidator {
     }
   }
 
+#include "wasm/simd_validate.inc"
+
+  // The translator's view of drop and untyped select, whose operand type the body does not spell.
+  void note_v128_site() {
+    if (v128_sites_) v128_sites_->push_back(static_cast<std::uint32_t>(at_));
+  }
+
   const ModuleData& m_;
   const std::unordered_set<std::uint32_t>& refs_;
   std::uint32_t func_index_;
+  std::vector<std::uint32_t>* v128_sites_;
   std::vector<ValType> locals_;
   std::vector<ValType> vals_;
   std::vector<Ctrl> ctrls_;
@@ -510,6 +521,8 @@ Result<ValType> const_expr_type(const ModuleData& m, const ConstExpr& e, std::si
       return ValType::f32;
     case ConstExpr::Kind::f64_const:
       return ValType::f64;
+    case ConstExpr::Kind::v128_const:
+      return ValType::v128;
     case ConstExpr::Kind::ref_null:
       return e.type;
     case ConstExpr::Kind::ref_func:
@@ -555,6 +568,14 @@ std::uint32_t section_offset(const ModuleData& m, std::uint8_t id) {
 }
 
 }  // namespace
+
+std::vector<std::uint32_t> v128_operand_sites(const ModuleData& m, std::uint32_t func_index) {
+  std::vector<std::uint32_t> sites;
+  const std::unordered_set<std::uint32_t> all_refs;  // the body is valid: references need no check
+  FunctionValidator v(m, all_refs, func_index, &sites);
+  (void)v.run(m.bodies[func_index - m.imported_funcs]);
+  return sites;
+}
 
 Result<void> validate_module(const ModuleData& m) {
   // Tables' and memories' limits.

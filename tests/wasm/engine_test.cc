@@ -121,13 +121,17 @@ TEST(WasmDecoder, SectionSizeMismatchRejected) {
             std::string::npos);
 }
 
-TEST(WasmDecoder, SimdIsUnsupportedNotACrash) {
+TEST(WasmDecoder, SimdTypesLoadAndTruncatedSimdIsMalformed) {
   const Bytes v128_param = with_header({0x01, 0x05, 0x01, 0x60, 0x01, 0x7b, 0x00});
-  EXPECT_NE(load_error(v128_param).find("unsupported: SIMD"), std::string::npos);
-  // A body using a 0xFD-prefixed instruction.
+  EXPECT_EQ(load_error(v128_param), "(loaded)");
+  // A body whose v128.const lacks its 16 bytes.
   const Bytes simd_op = with_header({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x06,
                                      0x01, 0x04, 0x00, 0xfd, 0x0c, 0x0b});
-  EXPECT_NE(load_error(simd_op).find("unsupported: SIMD"), std::string::npos) << load_error(simd_op);
+  EXPECT_NE(load_error(simd_op).find("unexpected end"), std::string::npos) << load_error(simd_op);
+  // A sub-opcode beyond the table.
+  const Bytes unknown = with_header({0x01, 0x04, 0x01, 0x60, 0x00, 0x00, 0x03, 0x02, 0x01, 0x00, 0x0a, 0x07,
+                                     0x01, 0x05, 0x00, 0xfd, 0x9a, 0x01, 0x0b});
+  EXPECT_NE(load_error(unknown).find("illegal opcode 0xfd 154"), std::string::npos) << load_error(unknown);
 }
 
 TEST(WasmDecoder, CustomSectionsKeptAndNamesRead) {
@@ -519,4 +523,86 @@ TEST(WasmEngine, BudgetChargesTranslatedCode) {
   auto out = (*inst)->call("run", {});
   ASSERT_EQ(out->kind, CallOutcome::Kind::trapped);
   EXPECT_EQ(out->trap.kind, TrapKind::out_of_memory);
+}
+
+// ---- SIMD: a v128 takes two slots in frames and at the API, its low half first
+
+TEST(WasmSimd, V128ValuesCrossCallsBlocksLocalsAndGlobalsBesideScalars) {
+  Env env(R"((module
+    (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+    (func $mix (param $a i32) (param $v v128) (param $b i64) (result i64 v128 i32)
+      (local $w v128) (local $c i32)
+      (local.set $w (i32x4.add (local.get $v) (global.get $g)))
+      (local.set $c (i32.add (local.get $a) (i32.wrap_i64 (local.get $b))))
+      (global.set $g (local.get $w))
+      (block (result v128)
+        (br_if 0 (local.get $w) (i32.eqz (local.get $c)))
+        (drop)
+        (select (local.get $w) (local.get $v) (local.get $c)))
+      (local.set $w)
+      (i64.extend_i32_u (i32x4.extract_lane 3 (local.get $w)))
+      (local.get $w)
+      (local.get $c))
+    (func (export "call") (param v128) (result i64 v128 i32)
+      (call $mix (i32.const 5) (local.get 0) (i64.const 7)))
+    (func (export "g") (result v128) (global.get $g))))");
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  // The argument i32x4 (10, 20, 30, 40) as two slots.
+  const std::uint64_t lo = 10 | std::uint64_t{20} << 32, hi = 30 | std::uint64_t{40} << 32;
+  auto out = inst->call("call", std::vector<std::uint64_t>{lo, hi});
+  ASSERT_TRUE(out) << out.error().message();
+  ASSERT_EQ(out->kind, CallOutcome::Kind::returned) << out->trap.describe();
+  // Results: i64, then the v128's two slots, then i32: $c = 12 is non-zero, so select picks $w.
+  ASSERT_EQ(out->values.size(), 4u);
+  EXPECT_EQ(out->values[0], 44u);
+  EXPECT_EQ(out->values[1], 11 | std::uint64_t{22} << 32);
+  EXPECT_EQ(out->values[2], 33 | std::uint64_t{44} << 32);
+  EXPECT_EQ(out->values[3], 12u);
+  auto g = inst->call("g", std::vector<std::uint64_t>{});
+  ASSERT_TRUE(g);
+  ASSERT_EQ(g->values.size(), 2u);
+  EXPECT_EQ(g->values[1], 33 | std::uint64_t{44} << 32);
+  // A wrong argument count names the slots.
+  EXPECT_FALSE(inst->call("call", std::vector<std::uint64_t>{lo}));
+}
+
+TEST(WasmSimd, HostFunctionsSeeAV128AsTwoSlots) {
+  Env env(R"((module
+    (import "host" "f" (func $f (param i32 v128) (result v128)))
+    (func (export "run") (result i64)
+      (i64x2.extract_lane 1 (call $f (i32.const 3) (v128.const i64x2 100 200))))))");
+  std::vector<std::uint64_t> seen;
+  env.linker.define_function(env.store, "host", "f", FuncType{{ValType::i32, ValType::v128}, {ValType::v128}},
+                             [&](HostCall&, const std::uint64_t* args, std::uint64_t* results) {
+                               seen.assign(args, args + 3);
+                               results[0] = args[1] * args[0];
+                               results[1] = args[2] * args[0];
+                               return HostResult::ok();
+                             });
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto out = inst->call("run", std::vector<std::uint64_t>{});
+  ASSERT_TRUE(out) << out.error().message();
+  ASSERT_EQ(out->kind, CallOutcome::Kind::returned) << out->trap.describe();
+  EXPECT_EQ(out->values.at(0), 600u);
+  EXPECT_EQ(seen, (std::vector<std::uint64_t>{3, 100, 200}));
+}
+
+TEST(WasmSimd, OutOfBoundsVectorAccessTrapsAtTheLastByte) {
+  Env env(R"((module (memory 1)
+    (func (export "load") (param i32) (result i32) (i32x4.extract_lane 0 (v128.load (local.get 0))))
+    (func (export "store_lane") (param i32) (v128.store64_lane 1 (local.get 0) (v128.const i64x2 1 2)))))");
+  Instance* inst = env.instantiate();
+  ASSERT_NE(inst, nullptr);
+  auto ok = inst->call("load", std::vector<std::uint64_t>{65536 - 16});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->kind, CallOutcome::Kind::returned);
+  auto bad = inst->call("load", std::vector<std::uint64_t>{65536 - 15});
+  ASSERT_TRUE(bad);
+  ASSERT_EQ(bad->kind, CallOutcome::Kind::trapped);
+  EXPECT_EQ(bad->trap.kind, TrapKind::memory_out_of_bounds);
+  auto lane = inst->call("store_lane", std::vector<std::uint64_t>{65536 - 7});
+  ASSERT_TRUE(lane);
+  EXPECT_EQ(lane->trap.kind, TrapKind::memory_out_of_bounds);
 }

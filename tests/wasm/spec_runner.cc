@@ -61,16 +61,48 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-// An expected or argument value from the JSON script.
+// An expected or argument value from the JSON script. A v128 is its lanes, each a scalar value
+// of the lane type (so that a float lane may be a NaN pattern); the slots are its two halves.
 struct ScriptValue {
   ValType type;
   std::uint64_t bits = 0;
   enum class Nan { none, canonical, arithmetic } nan = Nan::none;
   bool any_non_null = false;
+  std::vector<ScriptValue> lanes;
+  int lane_bits = 0;
+  std::uint64_t bits_hi = 0;
 };
+
+bool parse_value(const json& v, ScriptValue& out);
+
+bool parse_v128(const json& v, ScriptValue& out) {
+  out.type = ValType::v128;
+  const std::string lane_type = v.at("lane_type");
+  out.lane_bits = lane_type == "i8"                            ? 8
+                  : lane_type == "i16"                         ? 16
+                  : (lane_type == "i32" || lane_type == "f32") ? 32
+                                                               : 64;
+  const std::string scalar = lane_type == "f32" ? "f32" : lane_type == "f64" ? "f64" : "i64";
+  unsigned char bytes[16] = {};
+  int lane = 0;
+  for (const json& x : v.at("value")) {
+    ScriptValue l;
+    if (!parse_value(json{{"type", scalar}, {"value", x}}, l)) return false;
+    const int width = out.lane_bits / 8;
+    if ((lane + 1) * width > 16) return false;
+    std::memcpy(bytes + lane * width, &l.bits, width);  // little-endian: the low bytes
+    out.lanes.push_back(l);
+    ++lane;
+  }
+  if (lane * out.lane_bits != 128) return false;
+  std::memcpy(&out.bits, bytes, 8);
+  std::memcpy(&out.bits_hi, bytes + 8, 8);
+  return true;
+}
 
 bool parse_value(const json& v, ScriptValue& out) {
   const std::string type = v.at("type");
+  if (type == "v128") return parse_v128(v, out);
   const std::string value = v.contains("value") ? v.at("value").get<std::string>() : "";
   if (type == "i32")
     out.type = ValType::i32;
@@ -85,7 +117,7 @@ bool parse_value(const json& v, ScriptValue& out) {
   else if (type == "funcref")
     out.type = ValType::funcref;
   else
-    return false;  // v128
+    return false;
   if (value == "nan:canonical") {
     out.nan = ScriptValue::Nan::canonical;
   } else if (value == "nan:arithmetic") {
@@ -101,6 +133,36 @@ bool parse_value(const json& v, ScriptValue& out) {
     out.bits = std::stoull(value);
   }
   return true;
+}
+
+bool matches(const ScriptValue& want, std::uint64_t got);
+
+// A v128 result (its two slots) against the expected lanes: NaN patterns per float lane.
+bool matches_v128(const ScriptValue& want, std::uint64_t lo, std::uint64_t hi) {
+  unsigned char bytes[16];
+  std::memcpy(bytes, &lo, 8);
+  std::memcpy(bytes + 8, &hi, 8);
+  const int width = want.lane_bits / 8;
+  for (std::size_t i = 0; i < want.lanes.size(); ++i) {
+    std::uint64_t lane = 0;
+    std::memcpy(&lane, bytes + i * width, width);
+    ScriptValue w = want.lanes[i];
+    if (want.lane_bits == 32 && w.type == ValType::i64) w.type = ValType::i32;
+    if (want.lane_bits < 32) {
+      const std::uint64_t mask = (std::uint64_t{1} << want.lane_bits) - 1;
+      if ((lane & mask) != (w.bits & mask)) return false;
+      continue;
+    }
+    if (!matches(w, lane)) return false;
+  }
+  return true;
+}
+
+std::string v128_text(std::uint64_t lo, std::uint64_t hi) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "0x%016llx%016llx", static_cast<unsigned long long>(hi),
+                static_cast<unsigned long long>(lo));
+  return buf;
 }
 
 bool matches(const ScriptValue& want, std::uint64_t got) {
@@ -165,34 +227,48 @@ class Runner {
         } else if (type == "assert_return") {
           CallOutcome out;
           if (!act(cmd.at("action"), out, why)) {
-            result = why == "v128" ? skip : fail;
+            result = fail;
           } else if (out.kind != CallOutcome::Kind::returned) {
             result = fail;
             why = "trapped: " + out.trap.describe();
           } else {
+            // Results take one slot each, two per v128.
             const json& expected = cmd.at("expected");
-            if (expected.size() != out.values.size()) {
-              result = fail;
-              why = "wrong number of results";
-            }
+            std::size_t slot = 0;
             for (std::size_t i = 0; result == pass && i < expected.size(); ++i) {
               ScriptValue want;
               if (!parse_value(expected[i], want)) {
-                result = skip;
-                why = "v128";
+                result = fail;
+                why = "unreadable expected value " + expected[i].dump();
                 break;
               }
-              if (!matches(want, out.values[i])) {
+              const std::size_t width = want.type == ValType::v128 ? 2 : 1;
+              if (slot + width > out.values.size()) {
                 result = fail;
-                why = "result " + std::to_string(i) + ": got " + std::to_string(out.values[i]) +
+                why = "wrong number of results";
+                break;
+              }
+              const bool ok = want.type == ValType::v128
+                                  ? matches_v128(want, out.values[slot], out.values[slot + 1])
+                                  : matches(want, out.values[slot]);
+              if (!ok) {
+                result = fail;
+                why = "result " + std::to_string(i) + ": got " +
+                      (want.type == ValType::v128 ? v128_text(out.values[slot], out.values[slot + 1])
+                                                  : std::to_string(out.values[slot])) +
                       ", expected " + expected[i].dump();
               }
+              slot += width;
+            }
+            if (result == pass && slot != out.values.size()) {
+              result = fail;
+              why = "wrong number of results";
             }
           }
         } else if (type == "assert_trap" || type == "assert_exhaustion") {
           CallOutcome out;
           if (!act(cmd.at("action"), out, why)) {
-            result = why == "v128" ? skip : fail;
+            result = fail;
           } else if (out.kind != CallOutcome::Kind::trapped) {
             result = fail;
             why = "did not trap (expected " + cmd.value("text", std::string()) + ")";
@@ -296,16 +372,18 @@ class Runner {
       out.values = {global_get(e->global)};
       const ValType t = global_type(e->global).type;
       if (t == ValType::i32 || t == ValType::f32) out.values[0] &= 0xFFFFFFFFu;
+      if (t == ValType::v128) out.values.push_back(global_get_high(e->global));
       return true;
     }
     std::vector<std::uint64_t> args;
     for (const json& a : action.at("args")) {
       ScriptValue v;
       if (!parse_value(a, v)) {
-        why = "v128";
+        why = "unreadable argument " + a.dump();
         return false;
       }
       args.push_back(v.bits);
+      if (v.type == ValType::v128) args.push_back(v.bits_hi);
     }
     auto r = inst->call(field, args);
     if (!r) {
@@ -391,11 +469,6 @@ int main(int argc, char** argv) {
   int files_failed = 0;
   for (const std::string& file : files) {
     const std::string name = stem(file);
-    if (name.rfind("simd", 0) == 0) {
-      std::printf("%-28s skipped (whole file): unsupported: SIMD\n", name.c_str());
-      ++total.skip_reasons["SIMD file"];
-      continue;
-    }
     const std::string dir = out_dir + "/" + name;
     ::mkdir(dir.c_str(), 0755);
     const std::string cmd = shell_quote(wast2json) + " " + shell_quote(file) + " -o " +

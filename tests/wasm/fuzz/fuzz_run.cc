@@ -27,7 +27,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (const ExportInfo& exp : module->exports()) {
     if (exp.kind != ExternKind::func) continue;
     const FuncType* type = module->function_type(exp.index);
-    std::vector<std::uint64_t> args(type->params.size(), 0);
+    // One slot per argument, two per v128.
+    std::size_t slots = 0;
+    for (ValType t : type->params) slots += t == ValType::v128 ? 2 : 1;
+    std::vector<std::uint64_t> args(slots, 0);
     store.set_fuel(20000);
     auto outcome = (*instance)->call(exp.name, args);
     if (!outcome) __builtin_trap();  // arguments match the type: an Error here is a bug

@@ -16,6 +16,9 @@ trap 'rm -rf "$seeds"' EXIT
 for name in i32 loop br_table call_indirect memory_grow bulk elem global; do
   wast2json "$suite/core/$name.wast" -o "$seeds/$name.json" >/dev/null 2>&1 || true
 done
+for name in simd_lane simd_load simd_store simd_select simd_i8x16_arith simd_f32x4 simd_conversions; do
+  wast2json "$suite/core/simd/$name.wast" -o "$seeds/$name.json" >/dev/null 2>&1 || true
+done
 rm -f "$seeds"/*.json "$seeds"/*.wat
 # The limits variant gets a share of the same total time: the smoke run stays as long as it was.
 for entry in fuzz_decode:$((seconds * 3 / 4)) fuzz_run:$((seconds * 3 / 4)) fuzz_limits:$((seconds / 2)); do
