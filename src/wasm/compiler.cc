@@ -15,7 +15,6 @@
 // and its results come back in the same slots.
 #include <algorithm>
 #include <cassert>
-#include <cstring>
 #include <unordered_map>
 
 #include "wasm/code.h"
@@ -258,6 +257,7 @@ class Compiler {
     nlocals_ = nparams_ + body.local_count;
     prepare_v128(body);
     collect_constants(body);
+    find_v128_sites();
     written_.assign(nlocals_, false);
     stack_base_ = nlocals_ + static_cast<std::uint32_t>(out_->constants.size());
 
@@ -352,6 +352,9 @@ class Compiler {
           continue;
         case 0xD0:
           add_constant(0);
+          break;
+        case 0xFD:
+          simd_seen_ = true;
           break;
         default:
           break;

@@ -137,7 +137,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 #define SHIFTED(id, shift, shift_body, body) &&op_##id##_##shift,
                                               WASM_FOR_EACH_SHIFTED_OPERAND(SHIFTED)
 #undef SHIFTED
-#define SIMD(code, id, ...) &&op_##id,
+#define SIMD(code, id, ...) &&op_simd,
                                                   WASM_FOR_EACH_SIMD_OP(SIMD)
 #undef SIMD
   };
@@ -398,8 +398,16 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
   WASM_FOR_EACH_STORE(STORE_ADD)
 #undef STORE_ADD
 
-  // ---- SIMD
-#include "wasm/simd_execute.inc"
+  // ---- SIMD: every instruction's function follows its handler (simd_interpreter.cc).
+op_simd : {
+  const std::uint64_t target = static_cast<std::uint64_t>(OPERAND(0)) | static_cast<std::uint64_t>(OPERAND(1))
+                                                                            << 32;
+  const std::uint32_t units =
+      reinterpret_cast<SimdFunction>(static_cast<std::uintptr_t>(target))(fp, pc, mem, mem_size);
+  if (units == 0) [[unlikely]]
+    WASM_TRAP(memory_out_of_bounds);
+  NEXT(units);
+}
 
   // ---- control
 op_unreachable:

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "wasm/code.h"
 #include "wasm/engine.h"
 #include "wasm/module.h"
 
@@ -156,6 +157,11 @@ std::unique_ptr<CompiledCode> compile_function(const Function& function);
 // Translates `function` on its first call, its code charged to `budget`; false if it does not fit.
 bool translate(Budget& budget, Function& function);
 const void* const* interpreter_handlers();
+// The function that runs a SIMD instruction (simd_interpreter.cc): returns the units the
+// instruction takes, or 0 for an out-of-bounds memory access.
+using SimdFunction = std::uint32_t (*)(std::uint64_t* fp, const std::uint32_t* pc, std::uint8_t* mem,
+                                       std::uint64_t mem_size);
+SimdFunction simd_function(Op op);
 std::string function_display_name(const Function& function);
 
 struct Runtime {

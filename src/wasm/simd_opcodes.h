@@ -1,7 +1,7 @@
 // The one table of WebAssembly's fixed-width SIMD instructions (Wasm 2.0, opcode prefix 0xFD):
 // sub-opcode, identifier, name, immediates and signature by family, and the semantics over the
 // lane helpers of simd.h. The validator takes the signatures from it, the translator
-// (simd_translate.inc) the operand layout and the interpreter (simd_execute.inc) the bodies, as
+// (simd_translate.inc) the operand layout and the interpreter (simd_interpreter.cc) the bodies, as
 // opcodes.h does for the scalar instructions. v128.store, v128.const, i8x16.shuffle and
 // v128.bitselect have their own immediates or arity and are handled one by one.
 #pragma once
