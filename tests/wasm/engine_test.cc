@@ -606,3 +606,33 @@ TEST(WasmSimd, OutOfBoundsVectorAccessTrapsAtTheLastByte) {
   ASSERT_TRUE(lane);
   EXPECT_EQ(lane->trap.kind, TrapKind::memory_out_of_bounds);
 }
+
+TEST(WasmSimd, V128GlobalsAreSharedWholeBetweenInstancesAndTypeChecked) {
+  Store store;
+  Linker linker;
+  auto lib = Module::load(assemble(R"((module
+    (global (export "v") (mut v128) (v128.const i64x2 1 2))
+    (global (export "k") v128 (v128.const i64x2 3 4))))"));
+  ASSERT_TRUE(lib);
+  auto lib_inst = linker.instantiate(store, *lib, "lib");
+  ASSERT_TRUE(lib_inst) << lib_inst.error().message();
+  // An importer adds the constant global (copied whole at instantiation) to the mutable one.
+  auto app = Module::load(assemble(R"((module
+    (import "lib" "v" (global $v (mut v128)))
+    (import "lib" "k" (global $k v128))
+    (global $copy v128 (global.get $k))
+    (func (export "bump") (global.set $v (i64x2.add (global.get $v) (global.get $copy))))))"));
+  ASSERT_TRUE(app);
+  auto app_inst = linker.instantiate(store, *app);
+  ASSERT_TRUE(app_inst) << app_inst.error().message();
+  ASSERT_TRUE((*app_inst)->call("bump", std::vector<std::uint64_t>{}));
+  const Global* v = (*lib_inst)->find_export("v")->global;
+  EXPECT_EQ(global_get(v), 4u);
+  EXPECT_EQ(global_get_high(v), 6u);
+  // A v128 global does not satisfy an i64 import.
+  auto wrong = Module::load(assemble(R"((module (import "lib" "k" (global i64))))"));
+  ASSERT_TRUE(wrong);
+  auto failed = linker.instantiate(store, *wrong);
+  ASSERT_FALSE(failed);
+  EXPECT_NE(failed.error().message().find("incompatible import type"), std::string::npos);
+}

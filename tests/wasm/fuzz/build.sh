@@ -9,12 +9,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../../../src" && pwd)
 mkdir -p "$out"
 flags="-std=c++2b -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wno-macro-redefined -D__cpp_concepts=202002L -I$src"
-engine="$src/wasm/decoder.cc $src/wasm/validator.cc $src/wasm/compiler.cc $src/wasm/interpreter.cc $src/wasm/runtime.cc $src/core/error.cc"
+engine="$src/wasm/decoder.cc $src/wasm/validator.cc $src/wasm/compiler.cc $src/wasm/interpreter.cc $src/wasm/runtime.cc
+        $src/wasm/simd_interpreter.cc $src/core/error.cc"
 # Compile the engine once into objects shared by both targets.
 objs=""
 for f in $engine; do
   o="$out/$(basename "$f" .cc).o"
-  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] || [ "$src/wasm/engine.h" -nt "$o" ] || [ "$src/wasm/runtime.h" -nt "$o" ]; then
+  # Any engine header or included table newer than the object rebuilds it.
+  if [ ! -f "$o" ] || [ "$f" -nt "$o" ] ||
+    [ -n "$(find "$src/wasm" -maxdepth 1 \( -name '*.h' -o -name '*.inc' \) -newer "$o")" ]; then
     clang++-16 $flags -fsanitize=fuzzer-no-link -c "$f" -o "$o"
   fi
   objs="$objs $o"
