@@ -97,7 +97,9 @@ void run(const Module& module) {
   for (const ExportInfo& exp : module.exports()) {
     if (exp.kind != ExternKind::func) continue;
     const FuncType* type = module.function_type(exp.index);
-    std::vector<std::uint64_t> args(type->params.size(), 0);
+    std::size_t slots = 0;  // one per argument, two per v128
+    for (ValType t : type->params) slots += t == ValType::v128 ? 2 : 1;
+    std::vector<std::uint64_t> args(slots, 0);
     auto outcome = (*instance)->call(exp.name, args);
     if (!outcome) __builtin_trap();  // arguments match the type: an Error here is a bug
     if (outcome->kind == CallOutcome::Kind::trapped && outcome->trap.kind == TrapKind::interrupted) return;
