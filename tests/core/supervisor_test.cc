@@ -25,9 +25,13 @@ Started start_shell(const std::string& script) {
   request.executable = "/bin/sh";
   request.argv = {"sh", "-c", script};
   request.stdout_fd = write_end.get();
-  auto child = spawn(request);
-  EXPECT_TRUE(child) << child.error().message();
-  return {std::move(*child), std::move(read_end)};
+  Started started;
+  started.out = std::move(read_end);
+  if (auto child = spawn(request))
+    started.child = std::move(*child);
+  else
+    ADD_FAILURE() << child.error().message();
+  return started;
 }
 
 bool alive(pid_t pid) { return ::kill(pid, 0) == 0 || errno != ESRCH; }
