@@ -3,7 +3,6 @@
 #include <asm/termbits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/kvm.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -14,6 +13,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "vm/kvm_abi.h"
 
 namespace spectrum::vm {
 
@@ -78,7 +79,8 @@ constexpr const char* kAllowed[] = {
 };
 
 constexpr unsigned long kAllowedIoctls[] = {
-    KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, TCGETS, TIOCGWINSZ,
+    kvm_abi::kRun, kvm_abi::kGetRegs, kvm_abi::kSetRegs, kvm_abi::kGetSregs, kvm_abi::kSetSregs,
+    TCGETS,        TIOCGWINSZ,
 };
 
 Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags,

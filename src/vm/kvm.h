@@ -2,7 +2,7 @@
 // it runs (the later Linux-guest issue reuses it unchanged).
 #pragma once
 
-#include <linux/kvm.h>
+#include "vm/kvm_abi.h"
 
 #include <cstdint>
 #include <string>
