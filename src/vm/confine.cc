@@ -47,6 +47,7 @@ constexpr const char* kAllowed[] = {
     "mkdirat",
     "unlinkat",
     "renameat2",
+    "renameat",  // glibc's renameat2() with flags 0
     "ftruncate",
     "fsync",
     "fdatasync",
@@ -66,9 +67,12 @@ constexpr const char* kAllowed[] = {
     "mremap",
     "brk",
     "mprotect",
-    // the run loop: timeout signal, end
+    // the run loop: the --timeout timer and its signal, end
+    "rt_sigaction",
     "rt_sigreturn",
     "rt_sigprocmask",
+    "timer_create",
+    "timer_settime",
     "timer_delete",
     "exit",
     "exit_group",

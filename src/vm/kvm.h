@@ -2,8 +2,6 @@
 // it runs (the later Linux-guest issue reuses it unchanged).
 #pragma once
 
-#include "vm/kvm_abi.h"
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "core/error.h"
 #include "core/fd.h"
 #include "vm/boot.h"
+#include "vm/kvm_abi.h"
 
 namespace spectrum::vm {
 

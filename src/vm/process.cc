@@ -111,6 +111,19 @@ int host_fd(Process& p, std::uint64_t guest_fd) {
 }
 bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
 
+SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig);
+
+// A write to a pipe nobody reads: the workload gets SIGPIPE as on Linux (the monitor itself ignores
+// SIGPIPE, so it sees EPIPE instead of dying of it).
+SyscallResult write_result(Process& p, long r) {
+  if (r < 0 && errno == EPIPE) {
+    SyscallResult sig = signal_self(p, 1, SIGPIPE);
+    if (sig.kind == SyscallResult::Kind::signal) return sig;
+    return SyscallResult::error(EPIPE);
+  }
+  return SyscallResult::ret(host_result(r));
+}
+
 // ---- file descriptors and I/O ----
 
 SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_write, bool positional) {
@@ -123,7 +136,7 @@ SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_writ
   long r = positional ? (is_write ? ::pwritev(fd, iov.data(), count, static_cast<off_t>(ARG(3)))
                                   : ::preadv(fd, iov.data(), count, static_cast<off_t>(ARG(3))))
                       : (is_write ? ::writev(fd, iov.data(), count) : ::readv(fd, iov.data(), count));
-  return SyscallResult::ret(host_result(r));
+  return is_write ? write_result(p, r) : SyscallResult::ret(host_result(r));
 }
 SyscallResult sys_read(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, false); }
 SyscallResult sys_write(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, false); }
@@ -153,8 +166,8 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
   }
   if (host.empty()) return SyscallResult::ret(0);
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
-  return SyscallResult::ret(
-      host_result(is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count)));
+  if (is_write) return write_result(p, ::writev(fd, host.data(), count));
+  return SyscallResult::ret(host_result(::readv(fd, host.data(), count)));
 }
 SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
 SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }

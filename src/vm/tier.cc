@@ -80,6 +80,9 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
       return std::unexpected(ns.error().wrap("confining the monitor"));
     config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
     Process process(*guest.space, *guest.memory, std::move(config));
+    // A guest writing to a closed pipe gets SIGPIPE from the monitor (process.cc); the monitor
+    // itself must not die of it. Set before the filter, like everything the run needs once.
+    ::signal(SIGPIPE, SIG_IGN);
     SPECTRUM_TRY(drop_capabilities());
     SPECTRUM_TRY(install_monitor_seccomp());
     RunOptions options;
