@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 
@@ -67,6 +68,14 @@ Result<void> ioctl_checked(int fd, unsigned long request, void* arg, const char*
 }
 
 }  // namespace
+
+const std::string& kvm_device() {
+  static const std::string device = [] {
+    const char* env = std::getenv("SPECTRUM_KVM_DEVICE");
+    return std::string(env && *env ? env : "/dev/kvm");
+  }();
+  return device;
+}
 
 KvmHost probe_kvm_host(const std::string& device) {
   KvmHost host;

@@ -294,11 +294,14 @@ class VmTier final : public Tier {
                 &touched);
     const std::size_t newline = report.find('\n');
     std::string detail = newline == std::string::npos ? std::string() : report.substr(newline + 1);
-    // The monitor's own memory is the peak RSS minus the guest memory it had to back.
+    // The monitor's own memory is the peak RSS minus the guest memory it had to back. Counters,
+    // not detail: a successful run's stderr belongs to the workload (--json, or --verbose).
     const std::uint64_t monitor = result.peak_memory_bytes > touched ? result.peak_memory_bytes - touched : 0;
-    result.detail = (detail.empty() ? "" : detail + "; ") + std::to_string(syscalls) + " syscalls, " +
-                    std::to_string(exits) + " exits, guest memory touched " + std::to_string(touched >> 10) +
-                    " KiB, monitor " + std::to_string(monitor >> 10) + " KiB";
+    result.detail = detail;
+    result.counters = {{"syscalls", syscalls},
+                       {"exits", exits},
+                       {"guest_memory_touched_bytes", touched},
+                       {"monitor_memory_bytes", monitor}};
     result.startup_time = std::chrono::nanoseconds(first_ns);
     switch (static_cast<GuestOutcome::Kind>(kind)) {
       case GuestOutcome::Kind::exited:
