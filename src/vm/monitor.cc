@@ -279,7 +279,21 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
   if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
     ++outcome.syscalls;
-    return apply(process.handle(request_from(*regs)), vcpu, outcome);
+    if (SPECTRUM_TRY(apply(process.handle(request_from(*regs)), vcpu, outcome))) return true;
+    // sysretq loads rip from rcx and rflags from r11 while still in ring 0's trust: a
+    // non-canonical rcx faults in ring 0 on the user's stack (Intel), and r11 could carry IOPL
+    // or NT. Only user flags go back, and a return to anything but user space ends the run with
+    // the SIGSEGV the workload would get for jumping there.
+    regs = SPECTRUM_TRY(vcpu.regs());
+    regs->r11 = (regs->r11 & kUserFlags) | x86::kRflagsReserved1;
+    vcpu.regs_changed();
+    if (regs->rcx < AddressSpace::kUserLowest || regs->rcx >= AddressSpace::kUserEnd) {
+      outcome.kind = GuestOutcome::Kind::signaled;
+      outcome.status = SIGSEGV;
+      outcome.detail = "SIGSEGV: syscall return to " + hex(regs->rcx) + ", outside user space";
+      return true;
+    }
+    return false;
   }
   if (port < HC_PORT_EXCEPTION_BASE || port >= HC_PORT_EXCEPTION_BASE + 32)
     return fail("guest wrote unknown I/O port " + hex(port) + " at rip " + hex(regs->rip));

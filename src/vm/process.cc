@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -83,9 +84,20 @@ SyscallResult write_result(Process& p, long r) {
 
 // ---- file descriptors and I/O ----
 
+// A read the guest asked to be non-blocking on a shared stdio description: the host description's
+// own flags stay as the invoker set them, so "would block" is decided by a poll first.
+bool would_block(int fd) {
+  pollfd pfd{fd, POLLIN, 0};
+  return ::poll(&pfd, 1, 0) == 0;
+}
+
 SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_write, bool positional) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  const int fd = e->host.get();
+  if (positional && is_write && e->shared) return SyscallResult::error(ESPIPE);
+  if (!is_write && e->shared && (e->status_flags & O_NONBLOCK) && would_block(fd))
+    return SyscallResult::error(EAGAIN);
   const std::uint64_t length = std::min<std::uint64_t>(ARG(2), kMaxIo);
   if (length == 0) return SyscallResult::ret(0);
   auto iov = TRY_GUEST(p.guest_iovecs(ARG(1), length, is_write ? Access::read : Access::write));
@@ -136,8 +148,10 @@ SyscallResult sys_close(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_lseek(Process& p, const SyscallRequest& req) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->shared) return SyscallResult::error(ESPIPE);
+  const int fd = e->host.get();
   return SyscallResult::ret(host_result(::lseek(fd, static_cast<off_t>(ARG(1)), static_cast<int>(ARG(2)))));
 }
 
@@ -146,7 +160,7 @@ SyscallResult dup_to(Process& p, std::uint64_t old_fd, std::int64_t new_fd, bool
   if (!e) return SyscallResult::error(EBADF);
   UniqueFd copy(::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0));
   if (!copy) return SyscallResult::error(errno);
-  Process::FdEntry entry{std::move(copy), e->path, e->directory, cloexec};
+  Process::FdEntry entry{std::move(copy), e->path, e->directory, cloexec, e->shared, e->status_flags};
   if (new_fd < 0) return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(entry))));
   if (new_fd >= kMaxFds) return SyscallResult::error(EBADF);
   if (p.fds_.size() <= static_cast<std::size_t>(new_fd)) p.fds_.resize(new_fd + 1);
@@ -173,9 +187,16 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
     case F_SETFD:
       e->cloexec = ARG(2) & FD_CLOEXEC;
       return SyscallResult::ret(0);
-    case F_GETFL:
-      return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_GETFL)) & ~O_CLOEXEC);
+    case F_GETFL: {
+      const int flags = ::fcntl(e->host.get(), F_GETFL);
+      if (flags < 0 || !e->shared) return SyscallResult::ret(host_result(flags) & ~O_CLOEXEC);
+      return SyscallResult::ret((flags & ~(O_CLOEXEC | O_APPEND | O_NONBLOCK)) | e->status_flags);
+    }
     case F_SETFL:
+      if (e->shared) {  // the guest's view only: the invoker's description keeps its flags
+        e->status_flags = static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK);
+        return SyscallResult::ret(0);
+      }
       return SyscallResult::ret(
           host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
     case F_DUPFD:
@@ -185,7 +206,8 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
       if (!copy) return SyscallResult::error(errno);
       if (ARG(2) >= kMaxFds) return SyscallResult::error(EINVAL);
       return SyscallResult::ret(
-          TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC},
+          TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC,
+                                  src->shared, src->status_flags},
                                  static_cast<int>(ARG(2)))));
     }
     default:
@@ -448,8 +470,10 @@ SyscallResult sys_renameat2(Process& p, const SyscallRequest& req) {
                        static_cast<unsigned>(ARG(4)));
 }
 SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->shared) return SyscallResult::error(EINVAL);  // as for a pipe or terminal
+  const int fd = e->host.get();
   return SyscallResult::ret(host_result(::ftruncate(fd, static_cast<off_t>(ARG(1)))));
 }
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req) {
@@ -593,7 +617,10 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
     : space_(space), memory_(memory), config_(std::move(config)) {
   fds_.resize(3);
   auto stdio = [&](UniqueFd& fd, int index) {
-    if (fd) fds_[index] = FdEntry{std::move(fd), {}, false, false};
+    if (!fd) return;
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    fds_[index] =
+        FdEntry{std::move(fd), {}, false, false, true, flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK)};
   };
   stdio(config_.stdin_fd, 0);
   stdio(config_.stdout_fd, 1);
@@ -611,12 +638,24 @@ void Process::log(const std::string& line) const {
 }
 
 void Process::refuse_once(std::uint64_t number, const std::string& why) {
+  // Bounded whatever the guest calls: each number below 1024 once, all higher ones once together,
+  // and at most kMaxRefusalLines lines in all (a flood of refusals cannot flood the log).
+  constexpr unsigned kMaxRefusalLines = 32;
   if (number < refused_logged_.size()) {
     if (refused_logged_.test(number)) return;
     refused_logged_.set(number);
+  } else {
+    if (refused_high_logged_) return;
+    refused_high_logged_ = true;
+  }
+  if (refused_lines_ > kMaxRefusalLines) return;
+  if (++refused_lines_ > kMaxRefusalLines) {
+    log("spectrum: vm: more refused syscalls; not logged any more in this run");
+    return;
   }
   log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) +
-      ") with ENOSYS: " + why);
+      ") with ENOSYS: " + why +
+      (number >= refused_logged_.size() ? " (logged once for all numbers >= 1024)" : ""));
 }
 
 std::string Process::syscall_name(std::uint64_t number) {

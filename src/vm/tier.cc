@@ -108,9 +108,11 @@ Result<PreflightResult> preflight(const Workload& w) {
   UniqueFd root(::open(w.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("root filesystem " + w.rootfs);
   if (w.program.empty()) return fail("no program given");
-  for (const Mount& m : w.mounts)
+  for (const Mount& m : w.mounts) {
     if (m.target.empty() || m.target.front() != '/')
       return fail("mount target '" + m.target + "' must be absolute");
+    SPECTRUM_TRY(check_mount_source(m.host_path));
+  }
 
   PreflightResult pre;
   // The guest never sees the host's environment: a minimal default (unless --clear-env) plus --env.

@@ -166,8 +166,35 @@ TEST_F(HypercallTest, HardwareSyscallSetsRaxOnly) {
   EXPECT_FALSE(*done);
   EXPECT_EQ(vcpu_.regs_.rax, 1u);
   EXPECT_EQ(vcpu_.regs_.rcx, 0x401234u) << "sysretq's return address is untouched";
-  EXPECT_EQ(vcpu_.regs_.r11, 0x202u);
+  EXPECT_EQ(vcpu_.regs_.r11, 0x2u) << "only user flags (interrupts stay off in the guest)";
   EXPECT_EQ(vcpu_.regs_.rsp, user_rsp_);
+}
+
+// sysretq in ring 0 trusts rcx and r11: the monitor leaves only user flags in r11, and ends the
+// run (SIGSEGV) rather than return to a non-canonical or kernel address.
+TEST_F(HypercallTest, HardwareSyscallReturnIsSanitizedBeforeSysret) {
+  for (std::uint64_t flags : {0x3202ull /* IOPL 3 */, 0x4202ull /* NT */, 0x20202ull /* VM */, ~0ull}) {
+    vcpu_.regs_ = {};
+    vcpu_.regs_.rax = SYS_getpid;
+    vcpu_.regs_.rcx = 0x401234;
+    vcpu_.regs_.r11 = flags;
+    auto done = handle_hypercall(*guest_, *process_, vcpu_, HC_PORT_SYSCALL, outcome_);
+    ASSERT_TRUE(done);
+    EXPECT_FALSE(*done);
+    EXPECT_EQ(vcpu_.regs_.r11 & ~0x240DD5ull, 0x2u) << std::hex << flags;
+  }
+  for (std::uint64_t rip : {std::uint64_t{1} << 47, std::uint64_t{0xffff'8000'0000'0000},
+                            std::uint64_t{GUEST_KERNEL_ADDR}, std::uint64_t{0}}) {
+    vcpu_.regs_ = {};
+    vcpu_.regs_.rax = SYS_getpid;
+    vcpu_.regs_.rcx = rip;
+    GuestOutcome outcome;
+    auto done = handle_hypercall(*guest_, *process_, vcpu_, HC_PORT_SYSCALL, outcome);
+    ASSERT_TRUE(done);
+    EXPECT_TRUE(*done) << std::hex << rip;
+    EXPECT_EQ(outcome.kind, GuestOutcome::Kind::signaled);
+    EXPECT_EQ(outcome.status, SIGSEGV);
+  }
 }
 
 TEST_F(HypercallTest, TlsBaseGoesIntoTheSegmentRegisters) {
