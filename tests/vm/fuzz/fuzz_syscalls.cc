@@ -294,8 +294,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             arg = in.word();
         }
       }
-      SyscallResult r = process.handle(req);
-      if (r.kind != SyscallResult::Kind::value) break;  // exit or signal: the run would end here
+      const SyscallResult result = process.handle(req);
+      if (result.kind != SyscallResult::Kind::value) break;  // exit or signal: the run would end here
       for (const auto& r : ranges)  // the kernel's pages after every call, all of the area at the end
         if (std::memcmp(memory.at(r.start, r.end - r.start), kernel_bytes.data() + r.start,
                         r.end - r.start) != 0)
