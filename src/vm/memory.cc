@@ -47,10 +47,6 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
   if (size == 0 || !page_aligned(size)) return fail("guest memory size must be a non-zero multiple of 4 KiB");
   void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return fail_errno("mmap of " + std::to_string(size) + " bytes of guest memory");
-  // Transparent huge pages where the host allows them: the frame allocator hands out frames
-  // bottom-up, so the guest's memory is dense and one host fault backs 2 MiB instead of 4 KiB
-  // (a first touch in the guest costs a host fault; see docs/vm.md). Advice only: no error.
-  (void)::madvise(p, size, MADV_HUGEPAGE);
   GuestMemory m;
   m.base_ = static_cast<std::uint8_t*>(p);
   m.size_ = size;
@@ -74,10 +70,6 @@ GuestMemory::~GuestMemory() {
 std::uint8_t* GuestMemory::at(std::uint64_t gpa, std::uint64_t length) const {
   if (gpa > size_ || length > size_ - gpa) return nullptr;
   return base_ + gpa;
-}
-
-void GuestMemory::populate(std::uint64_t gpa, std::uint64_t length) {
-  if (std::uint8_t* p = length ? at(gpa, length) : nullptr) (void)::madvise(p, length, MADV_POPULATE_WRITE);
 }
 
 void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
@@ -241,7 +233,6 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
   // More pages than free frames fails at once, not after a loop as long as the request.
   if (length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
   const std::uint64_t flags = user_pte_flags(prot);
-  std::uint64_t run_start = 0, run_length = 0;
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     auto frame = frames_->allocate();
     auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
@@ -257,19 +248,7 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
     }
     **pte = *frame | flags;
     ++mapped_pages_;
-    // Writable memory is backed on the host now, in runs of consecutive frames: a first touch
-    // in the guest then costs no host page fault on top of the guest's own (docs/vm.md).
-    if (prot & kProtWrite) {
-      if (run_length && run_start + run_length == *frame) {
-        run_length += kPageSize;
-      } else {
-        memory_->populate(run_start, run_length);
-        run_start = *frame;
-        run_length = kPageSize;
-      }
-    }
   }
-  memory_->populate(run_start, run_length);
   // Record the range, merged with touching neighbours.
   std::uint64_t end = start + length;
   auto next = regions_.lower_bound(start);

@@ -35,8 +35,6 @@ class GuestMemory {
   std::uint8_t* base() const { return base_; }
   // The host address of [gpa, gpa+length), or nullptr if any byte is outside (overflow-safe).
   std::uint8_t* at(std::uint64_t gpa, std::uint64_t length) const;
-  // Backs [gpa, gpa+length) with host pages now (MADV_POPULATE_WRITE; advice, no error).
-  void populate(std::uint64_t gpa, std::uint64_t length);
   // Gives the frames' host pages back (they read as zero afterwards).
   void discard(std::uint64_t gpa, std::uint64_t length);
 
