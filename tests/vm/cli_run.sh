@@ -28,4 +28,33 @@ check "--json has the counters ($json)" "$(printf '%s' "$json" | grep -q '"count
 check "--json: nothing on stderr" "$([ ! -s "$root/err" ]; echo $?)"
 "$spectrum" run --tier vm --verbose --rootfs "$root" -- /bin/probe exit 0 2>"$root/err" >/dev/null
 check "--verbose prints the counters ($(cat "$root/err"))" "$(grep -q 'syscalls [1-9]' "$root/err"; echo $?)"
+
+# The invoker's `>> log` and stdin: the guest may write, not change the file, its flags or offset.
+printf 'invoker\n' > "$root/log"
+printf 'input\n' > "$root/input"
+{
+  "$spectrum" run --tier vm --rootfs "$root" -- /bin/probe stdio-attack
+  "$root/bin/probe" flags 2>"$root/flags"  # natively, on the same descriptions
+} < "$root/input" >> "$root/log"
+check "the log keeps its content and gets the guest's line ($(tr '\n' '|' < "$root/log"))" \
+  "$([ "$(cat "$root/log")" = "$(printf 'invoker\nguest')" ]; echo $?)"
+check "the invoker's descriptions keep their flags ($(cat "$root/flags"))" \
+  "$(grep -q 'nonblock=0 append=1' "$root/flags"; echo $?)"
+
+# --mount HOST:GUEST:ro is read-only all the way down; a host /proc is never mounted (needs root
+# for the submount; skipped otherwise).
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+  host=$root/hostdir
+  mkdir -p "$host/shm" "$root/host"
+  out=$(unshare -m sh -c "mount --make-rprivate / && mount -t tmpfs tmpfs '$host/shm' &&
+    '$spectrum' run --tier vm --rootfs '$root' --mount '$host:/host:ro' -- /bin/probe write /host/shm/x;
+    echo status=\$?;
+    '$spectrum' run --tier vm --rootfs '$root' --mount '$host:/host:ro' -- /bin/probe write /host/top;
+    echo status=\$?" 2>&1)
+  check "a submount of a :ro mount is not writable ($out)" \
+    "$(printf '%s' "$out" | grep -c 'status=3' | grep -q 2; echo $?)"
+  err=$("$spectrum" run --tier vm --rootfs "$root" --mount /proc:/host -- /bin/probe exit 0 2>&1)
+  check "--mount /proc is refused, exit 125 ($err)" \
+    "$("$spectrum" run --tier vm --rootfs "$root" --mount /proc:/host -- /bin/probe exit 0 2>/dev/null; [ $? = 125 ]; echo $?)"
+fi
 exit $failures

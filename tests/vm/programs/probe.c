@@ -116,5 +116,31 @@ int main(int argc, char** argv) {
     printf("oom ok %s\n", total > (8u << 20) ? "many" : "few");
     return 0;
   }
+  if (!strcmp(mode, "stdio-attack")) {
+    /* What a hostile workload tries on the invoker's `>> log` and stdin: clear O_APPEND,
+     * overwrite from offset 0, truncate, seek; make stdin non-blocking. Then one honest line. */
+    fcntl(1, F_SETFL, 0);
+    pwrite(1, "XXXX", 4, 0);
+    ftruncate(1, 0);
+    lseek(1, 0, SEEK_SET);
+    fcntl(0, F_SETFL, O_NONBLOCK);
+    write(1, "guest\n", 6);
+    return 0;
+  }
+  if (!strcmp(mode, "write")) {
+    int fd = open(argv[2], O_WRONLY | O_CREAT, 0644);
+    if (fd < 0) {
+      printf("open %s: errno %d\n", argv[2], errno);
+      return 3;
+    }
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "flags")) {
+    /* Run natively by the tests: the status flags of this process's stdin and stdout. */
+    fprintf(stderr, "nonblock=%d append=%d\n", (fcntl(0, F_GETFL) & O_NONBLOCK) != 0,
+            (fcntl(1, F_GETFL) & O_APPEND) != 0);
+    return 0;
+  }
   return 2;
 }
