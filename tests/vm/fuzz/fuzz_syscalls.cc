@@ -10,9 +10,11 @@
 //   - the host outside the root filesystem is unchanged (a sentinel file next to it);
 //   - the log stays bounded; every call returns (libFuzzer's -timeout, the driver's alarm).
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -51,9 +53,18 @@ struct Host {
   fs::path top, root, sentinel;
   std::string sentinel_text = "host file outside the root filesystem\n";
   Host() {
-    char tmpl[] = "/tmp/spectrum-vm-fuzz-XXXXXX";
-    if (!::mkdtemp(tmpl)) std::abort();
-    top = tmpl;
+    // libFuzzer may end with _Exit (no destructors): a directory left by a process that is gone
+    // is removed by the next one. The name carries the pid for that.
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/tmp", ec)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("spectrum-vm-fuzz-", 0) != 0) continue;
+      const long pid = std::strtol(name.c_str() + 17, nullptr, 10);
+      if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) fs::remove_all(e.path(), ec);
+    }
+    top = "/tmp/spectrum-vm-fuzz-" + std::to_string(::getpid());
+    fs::remove_all(top, ec);
+    if (!fs::create_directory(top, ec)) std::abort();
     root = top / "root";
     sentinel = top / "sentinel";
     std::ofstream(sentinel) << sentinel_text;
