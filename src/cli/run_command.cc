@@ -27,7 +27,7 @@ struct RunOptions {
   std::string tier, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec, stdout_spec,
       stderr_spec;
   std::vector<std::string> env, mounts;
-  bool json = false, clear_env = false, help = false;
+  bool json = false, verbose = false, clear_env = false, help = false;
 };
 
 enum class Kind { text, list, flag };
@@ -62,6 +62,8 @@ const OptionSpec kOptions[] = {
     {"stdout", 0, Kind::text, "SPEC", "inherit, null, capture or file:PATH", &RunOptions::stdout_spec},
     {"stderr", 0, Kind::text, "SPEC", "inherit, null, capture or file:PATH", &RunOptions::stderr_spec},
     {"json", 0, Kind::flag, nullptr, "print the result record as JSON", nullptr, nullptr, &RunOptions::json},
+    {"verbose", 'v', Kind::flag, nullptr, "also print the tier's per-run counters on stderr", nullptr,
+     nullptr, &RunOptions::verbose},
 };
 constexpr int kHelp = 'h';
 constexpr int kOptionCount = sizeof kOptions / sizeof kOptions[0];
@@ -250,6 +252,12 @@ int run_command(int argc, char** argv) {
     std::fprintf(stderr, "spectrum: %s: killed: out of memory\n", program.c_str());
   } else if (!result->detail.empty()) {
     std::fprintf(stderr, "spectrum: %s: %s\n", program.c_str(), result->detail.c_str());
+  }
+  if (options.verbose && !options.json && !result->counters.empty()) {
+    std::string line;
+    for (const auto& [name, value] : result->counters)
+      line += (line.empty() ? "" : ", ") + name + " " + std::to_string(value);
+    std::fprintf(stderr, "spectrum: %s: %s\n", program.c_str(), line.c_str());
   }
   std::fflush(stdout);
   return result->shell_status();

@@ -49,6 +49,11 @@ void to_json(nlohmann::json& j, const RunResult& r) {
        r.startup_time ? nlohmann::json(seconds(*r.startup_time)) : nlohmann::json(nullptr)},
   };
   if (!r.detail.empty()) j["detail"] = r.detail;
+  if (!r.counters.empty()) {
+    nlohmann::json counters = nlohmann::json::object();
+    for (const auto& [name, value] : r.counters) counters[name] = value;
+    j["counters"] = counters;
+  }
   if (!r.captured_stdout.empty()) j["stdout"] = r.captured_stdout;
   if (!r.captured_stderr.empty()) j["stderr"] = r.captured_stderr;
   if (r.stdout_truncated) j["stdout_truncated"] = true;

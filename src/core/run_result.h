@@ -6,6 +6,8 @@
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace spectrum {
 
@@ -31,6 +33,9 @@ struct RunResult {
   bool stdout_truncated = false;  // the capture stopped at kCaptureLimitBytes (core/supervisor.h)
   bool stderr_truncated = false;
   std::string detail;  // e.g. trap message of the wasm tier, guest fault address of the vm tier
+  // Per-run counters of the tier (e.g. the vm tier's syscalls, exits, guest memory touched): in
+  // --json under "counters" and on stderr only with --verbose, never mixed with the workload's output.
+  std::vector<std::pair<std::string, std::uint64_t>> counters;
 
   // The status a shell would report: exit code, or 128+signal. A timeout reports 124 like
   // coreutils timeout unless the workload died of the signal first; OOM reports 137.

@@ -3,17 +3,20 @@
 #include <asm/termbits.h>
 #include <fcntl.h>
 #include <linux/capability.h>
-#include <linux/kvm.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+
+#include "vm/kvm_abi.h"
 
 namespace spectrum::vm {
 
@@ -46,9 +49,12 @@ constexpr const char* kAllowed[] = {
     "mkdirat",
     "unlinkat",
     "renameat2",
+    "renameat",  // glibc's renameat2() with flags 0
     "ftruncate",
     "fsync",
     "fdatasync",
+    "poll",  // O_NONBLOCK the guest set on a shared stdio description (process.cc)
+    "ppoll",
     // hypercalls: time and randomness
     "clock_gettime",
     "clock_getres",
@@ -65,9 +71,12 @@ constexpr const char* kAllowed[] = {
     "mremap",
     "brk",
     "mprotect",
-    // the run loop: timeout signal, end
+    // the run loop: the --timeout timer and its signal, end
+    "rt_sigaction",
     "rt_sigreturn",
     "rt_sigprocmask",
+    "timer_create",
+    "timer_settime",
     "timer_delete",
     "exit",
     "exit_group",
@@ -78,7 +87,8 @@ constexpr const char* kAllowed[] = {
 };
 
 constexpr unsigned long kAllowedIoctls[] = {
-    KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, TCGETS, TIOCGWINSZ,
+    kvm_abi::kRun, kvm_abi::kGetRegs, kvm_abi::kSetRegs, kvm_abi::kGetSregs, kvm_abi::kSetSregs,
+    TCGETS,        TIOCGWINSZ,
 };
 
 Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags,
@@ -87,7 +97,40 @@ Result<void> mount_checked(const char* source, const char* target, const char* t
   return {};
 }
 
+// Read-only for the mount at `fd` and every mount below it (mount_setattr with AT_RECURSIVE: a
+// remount with MS_RDONLY changes the top mount only).
+Result<void> make_read_only(int fd, const std::string& what) {
+  struct MountAttr {  // struct mount_attr, MOUNT_ATTR_SIZE_VER0
+    std::uint64_t attr_set, attr_clr, propagation, userns_fd;
+  } attr{MOUNT_ATTR_RDONLY, 0, 0, 0};
+  static_assert(sizeof(MountAttr) == 32);
+  if (::syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof attr) != 0)
+    return fail_errno("mount_setattr read-only (recursive) on " + what);
+  return {};
+}
+
 }  // namespace
+
+Result<void> check_mount_source(const std::string& source) {
+  struct statfs st {};
+  if (::statfs(source.c_str(), &st) != 0) return fail_errno("--mount source " + source);
+  switch (static_cast<unsigned long>(st.f_type)) {
+    case PROC_SUPER_MAGIC:
+    case SYSFS_MAGIC:
+    case CGROUP_SUPER_MAGIC:
+    case CGROUP2_SUPER_MAGIC:
+    case DEBUGFS_MAGIC:
+    case TRACEFS_MAGIC:
+    case SECURITYFS_MAGIC:
+    case BPF_FS_MAGIC:
+    case DEVPTS_SUPER_MAGIC:
+      return fail(
+          "--mount source " + source +
+          " is on a kernel filesystem (/proc, /sys or the like): the vm tier never gives it to the guest");
+    default:
+      return {};
+  }
+}
 
 std::vector<std::string> monitor_syscall_allow_list() {
   std::vector<std::string> out(std::begin(kAllowed), std::end(kAllowed));
@@ -110,32 +153,30 @@ Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector
     SPECTRUM_TRY(write_file("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1"));
   }
   SPECTRUM_TRY(mount_checked(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, "making / private"));
-  SPECTRUM_TRY(
-      mount_checked(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND | MS_REC, ("bind " + rootfs).c_str()));
+  // Binds are not recursive: a mount below the root filesystem or below a --mount source (a
+  // host /proc, /sys, /dev/shm under `--mount /:/host`) never reaches the guest.
+  SPECTRUM_TRY(mount_checked(rootfs.c_str(), rootfs.c_str(), nullptr, MS_BIND, ("bind " + rootfs).c_str()));
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return fail_errno("open rootfs " + rootfs);
   for (const Mount& m : mounts) {
+    SPECTRUM_TRY(check_mount_source(m.host_path));
     struct open_how how {};
     how.flags = O_PATH | O_CLOEXEC;
     how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
     UniqueFd target(static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
     if (!target) return fail_errno("mount target " + m.target + " in the root filesystem");
     const std::string target_path = "/proc/self/fd/" + std::to_string(target.get());
-    SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND | MS_REC,
+    SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND,
                                ("bind " + m.host_path).c_str()));
     if (m.read_only) {
-      // The fd above names the directory under the new mount; the remount needs the mount itself.
+      // The fd above names the directory under the new mount; the attribute needs the mount itself.
       UniqueFd mounted(
           static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
       if (!mounted) return fail_errno("mount target " + m.target + " after binding it");
-      const std::string mounted_path = "/proc/self/fd/" + std::to_string(mounted.get());
-      SPECTRUM_TRY(mount_checked(nullptr, mounted_path.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY,
-                                 ("read-only " + m.target).c_str()));
+      SPECTRUM_TRY(make_read_only(mounted.get(), m.target));
     }
   }
-  if (read_only)
-    SPECTRUM_TRY(mount_checked(nullptr, rootfs.c_str(), nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY,
-                               "read-only rootfs"));
+  if (read_only) SPECTRUM_TRY(make_read_only(root.get(), "the root filesystem"));
   if (::fchdir(root.get()) != 0) {
     UniqueFd dir(::open(rootfs.c_str(), O_DIRECTORY | O_CLOEXEC));
     if (!dir || ::fchdir(dir.get()) != 0) return fail_errno("chdir " + rootfs);

@@ -20,6 +20,12 @@ namespace spectrum::vm {
 Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts,
                                     bool read_only);
 
+// A --mount source on one of the kernel's own filesystems (proc, sysfs, cgroup, debugfs, ...) is
+// refused: the guest never gets a host /proc or /sys (the uid-0 monitor could write
+// /proc/sys/kernel/core_pattern through it). Binds are never recursive, so a submount of a source
+// does not reach the guest either; :ro is mount_setattr(AT_RECURSIVE, MOUNT_ATTR_RDONLY).
+Result<void> check_mount_source(const std::string& source);
+
 // Drops all capabilities from every set and the bounding set, and sets PR_SET_NO_NEW_PRIVS.
 Result<void> drop_capabilities();
 

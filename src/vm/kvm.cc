@@ -7,8 +7,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
+#include <memory>
 
+#include "vm/kvm_abi.h"
 #include "vm/x86.h"
 
 namespace spectrum::vm {
@@ -66,6 +69,14 @@ Result<void> ioctl_checked(int fd, unsigned long request, void* arg, const char*
 
 }  // namespace
 
+const std::string& kvm_device() {
+  static const std::string device = [] {
+    const char* env = std::getenv("SPECTRUM_KVM_DEVICE");
+    return std::string(env && *env ? env : "/dev/kvm");
+  }();
+  return device;
+}
+
 KvmHost probe_kvm_host(const std::string& device) {
   KvmHost host;
   host.flavour = flavour();
@@ -78,7 +89,7 @@ KvmHost probe_kvm_host(const std::string& device) {
       host.reason += "; the kvm modules are loaded but no misc device is registered";
     return host;
   }
-  host.api_version = ::ioctl(fd.get(), KVM_GET_API_VERSION, 0);
+  host.api_version = ::ioctl(fd.get(), kvm_abi::kGetApiVersion, 0);
   if (host.api_version != KVM_API_VERSION) {
     host.reason = device + " speaks KVM API " + std::to_string(host.api_version) + ", expected " +
                   std::to_string(KVM_API_VERSION);
@@ -115,9 +126,9 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   KvmVm vm;
   vm.kvm_.reset(::open(device.c_str(), O_RDWR | O_CLOEXEC));
   if (!vm.kvm_) return fail_errno("open " + device);
-  int api = ::ioctl(vm.kvm_.get(), KVM_GET_API_VERSION, 0);
+  int api = ::ioctl(vm.kvm_.get(), kvm_abi::kGetApiVersion, 0);
   if (api != KVM_API_VERSION) return fail(device + ": unsupported KVM API version " + std::to_string(api));
-  vm.vm_.reset(::ioctl(vm.kvm_.get(), KVM_CREATE_VM, 0));
+  vm.vm_.reset(::ioctl(vm.kvm_.get(), kvm_abi::kCreateVm, 0));
   if (!vm.vm_) return fail_errno("KVM_CREATE_VM");
 
   kvm_userspace_memory_region region{};
@@ -126,11 +137,11 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   region.memory_size = size;
   region.userspace_addr = reinterpret_cast<std::uint64_t>(memory);
   SPECTRUM_TRY(
-      ioctl_checked(vm.vm_.get(), KVM_SET_USER_MEMORY_REGION, &region, "KVM_SET_USER_MEMORY_REGION"));
+      ioctl_checked(vm.vm_.get(), kvm_abi::kSetUserMemoryRegion, &region, "KVM_SET_USER_MEMORY_REGION"));
 
-  vm.vcpu_.reset(::ioctl(vm.vm_.get(), KVM_CREATE_VCPU, 0));
+  vm.vcpu_.reset(::ioctl(vm.vm_.get(), kvm_abi::kCreateVcpu, 0));
   if (!vm.vcpu_) return fail_errno("KVM_CREATE_VCPU");
-  int run_size = ::ioctl(vm.kvm_.get(), KVM_GET_VCPU_MMAP_SIZE, 0);
+  int run_size = ::ioctl(vm.kvm_.get(), kvm_abi::kGetVcpuMmapSize, 0);
   if (run_size <= 0) return fail_errno("KVM_GET_VCPU_MMAP_SIZE");
   void* run = ::mmap(nullptr, static_cast<std::size_t>(run_size), PROT_READ | PROT_WRITE, MAP_SHARED,
                      vm.vcpu_.get(), 0);
@@ -138,19 +149,20 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   vm.run_ = static_cast<kvm_run*>(run);
   vm.run_size_ = static_cast<std::size_t>(run_size);
 
-  // CPUID: what KVM supports, minus what the guest must not use.
-  constexpr int kMaxLeaves = 256;
-  std::vector<std::uint8_t> buffer(sizeof(kvm_cpuid2) + kMaxLeaves * sizeof(kvm_cpuid_entry2));
-  auto* cpuid = reinterpret_cast<kvm_cpuid2*>(buffer.data());
-  cpuid->nent = kMaxLeaves;
-  SPECTRUM_TRY(ioctl_checked(vm.kvm_.get(), KVM_GET_SUPPORTED_CPUID, cpuid, "KVM_GET_SUPPORTED_CPUID"));
+  // CPUID: what KVM supports, minus what the guest must not use. The struct has the kernel's C
+  // layout (kvm_abi.h): under C++ the uapi one is 4 bytes longer and the kernel says EINVAL.
+  constexpr std::uint32_t kMaxLeaves = 256;
+  auto cpuid = std::make_unique<kvm_abi::Cpuid2<kMaxLeaves>>();
+  cpuid->header.nent = kMaxLeaves;
+  SPECTRUM_TRY(
+      ioctl_checked(vm.kvm_.get(), kvm_abi::kGetSupportedCpuid, cpuid.get(), "KVM_GET_SUPPORTED_CPUID"));
   std::vector<CpuidLeaf> leaves;
-  for (std::uint32_t i = 0; i < cpuid->nent; ++i) {
+  for (std::uint32_t i = 0; i < cpuid->header.nent && i < kMaxLeaves; ++i) {
     const auto& e = cpuid->entries[i];
     leaves.push_back({e.function, e.index, e.flags, e.eax, e.ebx, e.ecx, e.edx});
   }
   filter_cpuid(leaves, kind);
-  cpuid->nent = static_cast<std::uint32_t>(leaves.size());
+  cpuid->header.nent = static_cast<std::uint32_t>(leaves.size());
   for (std::size_t i = 0; i < leaves.size(); ++i) {
     auto& e = cpuid->entries[i];
     e = {};
@@ -162,9 +174,9 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
     e.ecx = leaves[i].ecx;
     e.edx = leaves[i].edx;
   }
-  SPECTRUM_TRY(ioctl_checked(vm.vcpu_.get(), KVM_SET_CPUID2, cpuid, "KVM_SET_CPUID2"));
+  SPECTRUM_TRY(ioctl_checked(vm.vcpu_.get(), kvm_abi::kSetCpuid2, cpuid.get(), "KVM_SET_CPUID2"));
 
-  int sync = ::ioctl(vm.kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+  int sync = ::ioctl(vm.kvm_.get(), kvm_abi::kCheckExtension, KVM_CAP_SYNC_REGS);
   vm.sync_regs_ = sync > 0 && (sync & (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS)) ==
                                   (KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS);
   if (vm.sync_regs_) vm.run_->kvm_valid_regs = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -203,7 +215,7 @@ kvm_segment to_kvm(const Segment& s) {
 
 Result<void> KvmVm::set_initial_state(const VcpuState& state) {
   kvm_sregs sregs{};
-  SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_SREGS, &sregs, "KVM_GET_SREGS"));
+  SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kGetSregs, &sregs, "KVM_GET_SREGS"));
   sregs.cr0 = state.cr0;
   sregs.cr3 = state.cr3;
   sregs.cr4 = state.cr4;
@@ -219,21 +231,20 @@ Result<void> KvmVm::set_initial_state(const VcpuState& state) {
   sregs.tr = to_kvm(state.tr);
   sregs.ldt = to_kvm(state.ldt);
   sregs.ldt.unusable = 1;
-  SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_SET_SREGS, &sregs, "KVM_SET_SREGS"));
+  SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kSetSregs, &sregs, "KVM_SET_SREGS"));
 
   kvm_regs regs{};
   regs.rip = state.rip;
   regs.rsp = state.rsp;
   regs.rflags = state.rflags;
-  SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_SET_REGS, &regs, "KVM_SET_REGS"));
+  SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kSetRegs, &regs, "KVM_SET_REGS"));
 
   // STAR, LSTAR and FMASK are what the syscall path needs; the others only tidy up and a host
   // that refuses one of them (kvm_pvm has its own view of some MSRs) is not an error.
   auto set_msrs = [&](std::initializer_list<std::pair<std::uint32_t, std::uint64_t>> values) {
-    alignas(kvm_msrs) std::uint8_t buffer[sizeof(kvm_msrs) + 8 * sizeof(kvm_msr_entry)] = {};
-    auto* msrs = reinterpret_cast<kvm_msrs*>(buffer);
-    for (const auto& [index, value] : values) msrs->entries[msrs->nmsrs++] = {index, 0, value};
-    return ::ioctl(vcpu_.get(), KVM_SET_MSRS, msrs) == static_cast<int>(values.size());
+    kvm_abi::Msrs<8> msrs{};
+    for (const auto& [index, value] : values) msrs.entries[msrs.header.nmsrs++] = {index, 0, value};
+    return ::ioctl(vcpu_.get(), kvm_abi::kSetMsrs, &msrs) == static_cast<int>(values.size());
   };
   if (!set_msrs({{x86::kMsrStar, state.star}, {x86::kMsrLstar, state.lstar}, {x86::kMsrFmask, state.fmask}}))
     return fail_errno("KVM_SET_MSRS (STAR, LSTAR, FMASK)");
@@ -243,20 +254,20 @@ Result<void> KvmVm::set_initial_state(const VcpuState& state) {
 
   // AVX and later state for ring 3: CR4.OSXSAVE plus XCR0, when the host has XSAVE. Ring 0 never
   // saves or restores it (there is no other context to switch to).
-  if (::ioctl(kvm_.get(), KVM_CHECK_EXTENSION, KVM_CAP_XCRS) > 0) {
+  if (::ioctl(kvm_.get(), kvm_abi::kCheckExtension, KVM_CAP_XCRS) > 0) {
     kvm_xcrs xcrs{};
-    if (::ioctl(vcpu_.get(), KVM_GET_XCRS, &xcrs) == 0) {
+    if (::ioctl(vcpu_.get(), kvm_abi::kGetXcrs, &xcrs) == 0) {
       std::uint32_t eax, ebx, ecx, edx;
       __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xD), "c"(0));
       // x87, SSE, AVX (bits 0-2), AVX-512 (5-7) where the host has them.
       const std::uint64_t wanted = eax & 0xE7u;
       sregs.cr4 |= x86::kCr4Osxsave;
-      if ((wanted & 7) == 7 && ::ioctl(vcpu_.get(), KVM_SET_SREGS, &sregs) == 0) {
+      if ((wanted & 7) == 7 && ::ioctl(vcpu_.get(), kvm_abi::kSetSregs, &sregs) == 0) {
         xcrs.nr_xcrs = 1;
         xcrs.xcrs[0] = {0, 0, wanted};
-        if (::ioctl(vcpu_.get(), KVM_SET_XCRS, &xcrs) != 0) {
+        if (::ioctl(vcpu_.get(), kvm_abi::kSetXcrs, &xcrs) != 0) {
           sregs.cr4 &= ~x86::kCr4Osxsave;  // back to SSE only
-          SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_SET_SREGS, &sregs, "KVM_SET_SREGS"));
+          SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kSetSregs, &sregs, "KVM_SET_SREGS"));
         }
       }
     }
@@ -272,13 +283,14 @@ Result<bool> KvmVm::run() {
       if (sregs_dirty_) run_->s.regs.sregs = sregs_;
       run_->kvm_dirty_regs = (regs_dirty_ ? KVM_SYNC_X86_REGS : 0) | (sregs_dirty_ ? KVM_SYNC_X86_SREGS : 0);
     } else {
-      if (regs_dirty_) SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_SET_REGS, &regs_, "KVM_SET_REGS"));
-      if (sregs_dirty_) SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_SET_SREGS, &sregs_, "KVM_SET_SREGS"));
+      if (regs_dirty_) SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kSetRegs, &regs_, "KVM_SET_REGS"));
+      if (sregs_dirty_)
+        SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kSetSregs, &sregs_, "KVM_SET_SREGS"));
     }
     regs_dirty_ = sregs_dirty_ = false;
   }
   regs_valid_ = sregs_valid_ = false;
-  if (::ioctl(vcpu_.get(), KVM_RUN, 0) < 0) {
+  if (::ioctl(vcpu_.get(), kvm_abi::kRun, 0) < 0) {
     if (errno == EINTR || errno == EAGAIN) {
       run_->immediate_exit = 0;
       return false;
@@ -293,7 +305,7 @@ Result<kvm_regs*> KvmVm::regs() {
     if (sync_regs_)
       regs_ = run_->s.regs.regs;
     else
-      SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_REGS, &regs_, "KVM_GET_REGS"));
+      SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kGetRegs, &regs_, "KVM_GET_REGS"));
     regs_valid_ = true;
   }
   return &regs_;
@@ -304,7 +316,7 @@ Result<kvm_sregs*> KvmVm::sregs() {
     if (sync_regs_)
       sregs_ = run_->s.regs.sregs;
     else
-      SPECTRUM_TRY(ioctl_checked(vcpu_.get(), KVM_GET_SREGS, &sregs_, "KVM_GET_SREGS"));
+      SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kGetSregs, &sregs_, "KVM_GET_SREGS"));
     sregs_valid_ = true;
   }
   return &sregs_;

@@ -2,8 +2,6 @@
 // it runs (the later Linux-guest issue reuses it unchanged).
 #pragma once
 
-#include <linux/kvm.h>
-
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -11,6 +9,7 @@
 #include "core/error.h"
 #include "core/fd.h"
 #include "vm/boot.h"
+#include "vm/kvm_abi.h"
 
 namespace spectrum::vm {
 
@@ -22,7 +21,10 @@ struct KvmHost {
   std::string flavour;  // "kvm_pvm", "hardware (kvm_intel)", "hardware (kvm_amd)", "none"
   int api_version = 0;
 };
-KvmHost probe_kvm_host(const std::string& device = "/dev/kvm");
+// The KVM device: /dev/kvm, or $SPECTRUM_KVM_DEVICE (tests point it elsewhere to take the path of
+// a host without KVM on one that has it).
+const std::string& kvm_device();
+KvmHost probe_kvm_host(const std::string& device = kvm_device());
 
 // One CPUID leaf, independent of KVM's struct (the filter is tested without /dev/kvm).
 struct CpuidLeaf {
@@ -52,7 +54,7 @@ class KvmVm final : public VcpuAccess {
  public:
   // Opens the device, makes the VM with `memory` as slot 0 at guest-physical 0, and one vCPU.
   static Result<KvmVm> create(std::uint8_t* memory, std::uint64_t size, GuestKind kind,
-                              const std::string& device = "/dev/kvm");
+                              const std::string& device = kvm_device());
   KvmVm(KvmVm&&) noexcept;
   KvmVm& operator=(KvmVm&&) = delete;
   KvmVm(const KvmVm&) = delete;

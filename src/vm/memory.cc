@@ -23,12 +23,20 @@ constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
 constexpr unsigned index_at(std::uint64_t vaddr, int level) {  // level 3 = PML4 ... 0 = PT
   return static_cast<unsigned>((vaddr >> (12 + 9 * level)) & 511);
 }
-// Checks a user range: aligned, non-empty, no wrap, inside user space.
+// Every address a walk may see: canonical and in the lower half. The walk indexes the tables with
+// bits 12-47 only, so X + 2^48 would walk the same entries as X; it must never get that far.
+constexpr bool walkable(std::uint64_t vaddr) { return vaddr < (1ull << 47); }
+// A user range: aligned, non-empty, inside [kUserLowest, kUserEnd) without wrapping. The start is
+// checked on its own first, so a start above kUserEnd cannot underflow the length check.
 GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
   if (!page_aligned(start) || length == 0) return std::unexpected(EINVAL);
-  if (start < AddressSpace::kUserLowest || length > AddressSpace::kUserEnd - start)
+  if (start < AddressSpace::kUserLowest || start >= AddressSpace::kUserEnd ||
+      length > AddressSpace::kUserEnd - start)
     return std::unexpected(ENOMEM);
   return {};
+}
+constexpr bool user_page(std::uint64_t vaddr) {
+  return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
 }
 std::uint64_t round_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
 }  // namespace
@@ -128,6 +136,7 @@ GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocat
 }
 
 std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
+  if (!walkable(vaddr)) return nullptr;
   std::uint64_t table_gpa = pml4_;
   for (int level = 3; level > 0; --level) {
     std::uint64_t* t = table(table_gpa);
@@ -141,6 +150,9 @@ std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
 }
 
 GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit) {
+  if (!walkable(vaddr)) return std::unexpected(EFAULT);
+  // A user leaf is never made in the kernel area, whatever the caller checked.
+  if (user_bit && !user_page(vaddr)) return std::unexpected(EFAULT);
   std::uint64_t table_gpa = pml4_;
   for (int level = 3; level > 0; --level) {
     std::uint64_t* t = table(table_gpa);
@@ -161,6 +173,7 @@ GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create,
 }
 
 bool AddressSpace::is_mapped(std::uint64_t page) const {
+  if (!user_page(page)) return false;  // the kernel area is never the workload's
   const std::uint64_t* pte = find_leaf(page);
   return pte && (*pte & (kPtePresent | kPteProtNone));
 }
@@ -170,11 +183,55 @@ std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const {
   return pte ? *pte : 0;
 }
 
+// The regions overlapping [start, end), in address order, as (from, to) clipped to the range.
+// Every walk over a guest-chosen range goes through the regions: its length is bounded by what is
+// mapped (guest memory), never by the range the guest named.
+template <class F>
+void AddressSpace::for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const {
+  auto it = regions_.upper_bound(start);
+  if (it != regions_.begin()) --it;
+  for (; it != regions_.end() && it->first < end; ++it) {
+    if (it->second <= start) continue;
+    f(std::max(it->first, start), std::min(it->second, end));
+  }
+}
+
+bool AddressSpace::range_free(std::uint64_t start, std::uint64_t length) const {
+  if (!check_user_range(start, round_up(length))) return false;
+  bool free = true;
+  for_each_mapped(start, start + round_up(length), [&](std::uint64_t, std::uint64_t) { free = false; });
+  return free;
+}
+
+bool AddressSpace::range_mapped(std::uint64_t start, std::uint64_t length) const {
+  if (!check_user_range(start, round_up(length))) return false;
+  std::uint64_t covered = start;
+  for_each_mapped(start, start + round_up(length), [&](std::uint64_t from, std::uint64_t to) {
+    if (from == covered) covered = to;
+  });
+  return covered == start + round_up(length);
+}
+
+GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t length) {
+  length = round_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t page = from; page < to; page += kPageSize) {
+      const std::uint64_t* pte = find_leaf(page);
+      if (pte && (*pte & (kPtePresent | kPteProtNone)) && (*pte & kPteAddressMask) >= kUserLowest)
+        memory_->discard(*pte & kPteAddressMask, kPageSize);
+    }
+  });
+  return {};
+}
+
 GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot) {
   length = round_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
   if (auto ok = unmap(start, length); !ok) return ok;
+  // More pages than free frames fails at once, not after a loop as long as the request.
+  if (length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
   const std::uint64_t flags = user_pte_flags(prot);
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     auto frame = frames_->allocate();
@@ -242,8 +299,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
 GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t length, unsigned prot) {
   length = round_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
-  for (std::uint64_t page = start; page < start + length; page += kPageSize)
-    if (!is_mapped(page)) return std::unexpected(ENOMEM);  // as Linux: the whole range must be mapped
+  if (!range_mapped(start, length)) return std::unexpected(ENOMEM);  // as Linux: all of it mapped
   const std::uint64_t flags = user_pte_flags(prot);
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     std::uint64_t* pte = find_leaf(page);
@@ -268,7 +324,7 @@ GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::ui
 }
 
 GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access access) const {
-  if (vaddr >= kUserEnd) return std::unexpected(EFAULT);
+  if (!user_page(vaddr)) return std::unexpected(EFAULT);
   const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
   if (!pte || !(*pte & kPtePresent) || !(*pte & kPteUser)) return std::unexpected(EFAULT);
   if (access == Access::write && !(*pte & kPteWritable)) return std::unexpected(EFAULT);

@@ -82,13 +82,20 @@ class AddressSpace {
   GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot);
   GuestResult<void> unmap(std::uint64_t start, std::uint64_t length);
   GuestResult<void> protect(std::uint64_t start, std::uint64_t length, unsigned prot);
-  bool is_mapped(std::uint64_t page) const;
+  bool is_mapped(std::uint64_t page) const;  // false outside user space
+  // Whether no page / every page of a user range is mapped (false for anything outside user
+  // space). Both walk the mapped regions, so their cost never depends on the length asked for.
+  bool range_free(std::uint64_t start, std::uint64_t length) const;
+  bool range_mapped(std::uint64_t start, std::uint64_t length) const;
+  // madvise(MADV_DONTNEED): the host drops the mapped frames of a user range (they read as zero).
+  GuestResult<void> discard(std::uint64_t start, std::uint64_t length);
   // A free user range of `length` bytes, searched downwards from `below` (0: the default top).
   GuestResult<std::uint64_t> find_free(std::uint64_t length, std::uint64_t below = 0) const;
 
   // Guest-physical address of a user virtual address for `access` from ring 3; EFAULT if none.
   GuestResult<std::uint64_t> translate(std::uint64_t vaddr, Access access) const;
-  // The page-table entry of a page (0 if none); for tests and diagnostics.
+  // The page-table entry of a page (0 if none), kernel area included: for tests and diagnostics,
+  // never for deciding what a guest call may touch (is_mapped and the range checks do that).
   std::uint64_t entry(std::uint64_t vaddr) const;
   // Copies between host buffers and guest virtual memory, checking each page; EFAULT on any
   // byte the workload itself could not access that way.
@@ -107,6 +114,8 @@ class AddressSpace {
   // The leaf entry of `vaddr`, making missing tables when `create` (else nullptr if absent).
   GuestResult<std::uint64_t*> leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit);
   std::uint64_t* find_leaf(std::uint64_t vaddr) const;
+  template <class F>
+  void for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const;
   GuestResult<void> copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length, bool to_guest,
                          bool ignore_write_protect) const;
 

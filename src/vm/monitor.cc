@@ -181,46 +181,6 @@ const char* vector_name(unsigned vector) {
 
 namespace {
 
-volatile std::sig_atomic_t g_timed_out = 0;
-volatile std::uint8_t* g_immediate_exit = nullptr;
-
-void on_timeout(int) {
-  g_timed_out = 1;
-  if (g_immediate_exit) *g_immediate_exit = 1;  // a KVM_RUN not yet entered returns at once
-}
-
-// A POSIX timer that raises SIGALRM once; the handler stops the vCPU.
-class TimeoutTimer {
- public:
-  static Result<TimeoutTimer> start(std::chrono::nanoseconds after) {
-    struct sigaction sa {};
-    sa.sa_handler = on_timeout;  // no SA_RESTART: KVM_RUN must return EINTR
-    ::sigemptyset(&sa.sa_mask);
-    if (::sigaction(SIGALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGALRM");
-    TimeoutTimer t;
-    struct sigevent ev {};
-    ev.sigev_notify = SIGEV_SIGNAL;
-    ev.sigev_signo = SIGALRM;
-    if (::timer_create(CLOCK_MONOTONIC, &ev, &t.id_) != 0) return fail_errno("timer_create");
-    t.armed_ = true;
-    struct itimerspec spec {};
-    spec.it_value.tv_sec = after.count() / 1'000'000'000;
-    spec.it_value.tv_nsec = after.count() % 1'000'000'000;
-    if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
-    if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime");
-    return t;
-  }
-  TimeoutTimer() = default;
-  TimeoutTimer(TimeoutTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
-  ~TimeoutTimer() {
-    if (armed_) ::timer_delete(id_);
-  }
-
- private:
-  timer_t id_{};
-  bool armed_ = false;
-};
-
 struct Fault {
   unsigned vector;
   std::uint64_t error_code = 0;
@@ -243,6 +203,44 @@ Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
 }
 
 }  // namespace
+
+namespace {
+volatile std::sig_atomic_t g_timed_out = 0;
+volatile std::uint8_t* g_immediate_exit = nullptr;
+
+void on_timeout(int) {
+  g_timed_out = 1;
+  if (g_immediate_exit) *g_immediate_exit = 1;  // a KVM_RUN not yet entered returns at once
+}
+}  // namespace
+
+Result<TimeoutTimer> TimeoutTimer::start(std::chrono::nanoseconds after,
+                                         volatile std::uint8_t* immediate_exit) {
+  g_timed_out = 0;
+  g_immediate_exit = immediate_exit;
+  struct sigaction sa {};
+  sa.sa_handler = on_timeout;  // no SA_RESTART: KVM_RUN must return EINTR
+  ::sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGALRM");
+  TimeoutTimer t;
+  struct sigevent ev {};
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = SIGALRM;
+  if (::timer_create(CLOCK_MONOTONIC, &ev, &t.id_) != 0) return fail_errno("timer_create");
+  t.armed_ = true;
+  struct itimerspec spec {};
+  spec.it_value.tv_sec = after.count() / 1'000'000'000;
+  spec.it_value.tv_nsec = after.count() % 1'000'000'000;
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime");
+  return t;
+}
+
+bool TimeoutTimer::fired() { return g_timed_out != 0; }
+
+TimeoutTimer::~TimeoutTimer() {
+  if (armed_) ::timer_delete(id_);
+}
 
 namespace {
 // The flags a return to ring 3 may carry (CF PF AF ZF SF TF DF OF AC ID), as Linux's sysret path.
@@ -281,7 +279,21 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
   if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
     ++outcome.syscalls;
-    return apply(process.handle(request_from(*regs)), vcpu, outcome);
+    if (SPECTRUM_TRY(apply(process.handle(request_from(*regs)), vcpu, outcome))) return true;
+    // sysretq loads rip from rcx and rflags from r11 while still in ring 0's trust: a
+    // non-canonical rcx faults in ring 0 on the user's stack (Intel), and r11 could carry IOPL
+    // or NT. Only user flags go back, and a return to anything but user space ends the run with
+    // the SIGSEGV the workload would get for jumping there.
+    regs = SPECTRUM_TRY(vcpu.regs());
+    regs->r11 = (regs->r11 & kUserFlags) | x86::kRflagsReserved1;
+    vcpu.regs_changed();
+    if (regs->rcx < AddressSpace::kUserLowest || regs->rcx >= AddressSpace::kUserEnd) {
+      outcome.kind = GuestOutcome::Kind::signaled;
+      outcome.status = SIGSEGV;
+      outcome.detail = "SIGSEGV: syscall return to " + hex(regs->rcx) + ", outside user space";
+      return true;
+    }
+    return false;
   }
   if (port < HC_PORT_EXCEPTION_BASE || port >= HC_PORT_EXCEPTION_BASE + 32)
     return fail("guest wrote unknown I/O port " + hex(port) + " at rip " + hex(regs->rip));
@@ -340,15 +352,14 @@ namespace {
 Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
   GuestOutcome outcome;
   process.set_brk_start(g.brk_start);
-  g_timed_out = 0;
-  g_immediate_exit = vm.immediate_exit();
   std::optional<TimeoutTimer> timer;
-  if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout)));
+  if (options.timeout)
+    timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, vm.immediate_exit())));
   const auto start = std::chrono::steady_clock::now();
   bool first_exit = true;
 
   for (;;) {
-    if (g_timed_out) break;
+    if (TimeoutTimer::fired()) break;
     bool exited = SPECTRUM_TRY(vm.run());
     if (!exited) continue;  // a signal: the loop checks the timeout
     ++outcome.exits;

@@ -5,9 +5,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -68,6 +70,23 @@ struct RunOptions {
   std::string device = "/dev/kvm";
 };
 Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
+
+// The --timeout: a one-shot POSIX timer whose SIGALRM sets the vCPU's immediate_exit (a KVM_RUN
+// about to be entered returns at once, one running returns EINTR: no race) and fired(). One per
+// process at a time (the monitor runs one VM). Its host calls are in the monitor's allow-list.
+class TimeoutTimer {
+ public:
+  static Result<TimeoutTimer> start(std::chrono::nanoseconds after, volatile std::uint8_t* immediate_exit);
+  static bool fired();
+  TimeoutTimer(TimeoutTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
+  TimeoutTimer& operator=(TimeoutTimer&&) = delete;
+  ~TimeoutTimer();
+
+ private:
+  TimeoutTimer() = default;
+  timer_t id_{};
+  bool armed_ = false;
+};
 
 // Serves one `out %al, $port` of the guest kernel (the vCPU stopped right after it): a syscall
 // (hardware path, or kvm_pvm's page fault at LSTAR, whose frame is rewritten to return to the

@@ -5,6 +5,7 @@
 #include <linux/futex.h>
 #include <linux/openat2.h>
 #include <linux/sched.h>
+#include <poll.h>
 #include <seccomp.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -28,19 +29,15 @@
 #include <cstring>
 #include <ctime>
 
+#include "vm/syscalls.h"
+
 namespace spectrum::vm {
 
 using x86::kPageMask;
 using x86::kPageSize;
+using namespace syscalls;
 
 namespace {
-
-constexpr std::size_t kMaxPath = 4096;
-constexpr std::size_t kMaxIo = 1 << 26;  // one call moves at most 64 MiB, as a bound on host work
-constexpr int kMaxFds = 1024;
-
-std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
-std::int64_t host_result(long r) { return r < 0 ? -errno : r; }
 
 // Lexical normalisation of an absolute guest path (the kernel still resolves it inside the root).
 std::string normalize(const std::string& path) {
@@ -74,48 +71,33 @@ static_assert(sizeof(struct termios) == 36, "the kernel's termios (asm/termbits.
 static_assert(sizeof(struct winsize) == 8);
 static_assert(sizeof(::iovec) == 16);
 
-using Handler = SyscallResult (*)(Process&, const SyscallRequest&);
-
-#define ARG(n) (req.args[n])
-#define TRY_GUEST(expr)                                                     \
-  ({                                                                        \
-    auto guest_result_ = (expr);                                            \
-    if (!guest_result_) return SyscallResult::error(guest_result_.error()); \
-    std::move(guest_result_).value();                                       \
-  })
-#define TRY_GUEST_VOID(expr)                                                \
-  do {                                                                      \
-    auto guest_result_ = (expr);                                            \
-    if (!guest_result_) return SyscallResult::error(guest_result_.error()); \
-  } while (0)
-
-template <class T>
-GuestResult<T> read_struct(const Process& p, std::uint64_t vaddr) {
-  T value;
-  auto ok = p.space_.read(vaddr, {reinterpret_cast<std::uint8_t*>(&value), sizeof value});
-  if (!ok) return std::unexpected(ok.error());
-  return value;
+// A write to a pipe nobody reads: the workload gets SIGPIPE as on Linux (the monitor itself ignores
+// SIGPIPE, so it sees EPIPE instead of dying of it).
+SyscallResult write_result(Process& p, long r) {
+  if (r < 0 && errno == EPIPE) {
+    SyscallResult sig = signal_self(p, 1, SIGPIPE);
+    if (sig.kind == SyscallResult::Kind::signal) return sig;
+    return SyscallResult::error(EPIPE);
+  }
+  return SyscallResult::ret(host_result(r));
 }
-template <class T>
-GuestResult<void> write_struct(Process& p, std::uint64_t vaddr, const T& value) {
-  return p.space_.write(vaddr, {reinterpret_cast<const std::uint8_t*>(&value), sizeof value});
-}
-GuestResult<std::string> read_path(const Process& p, std::uint64_t vaddr) {
-  auto s = p.space_.read_string(vaddr, kMaxPath - 1);
-  if (s && s->empty()) return std::unexpected(ENOENT);
-  return s;
-}
-int host_fd(Process& p, std::uint64_t guest_fd) {
-  auto* e = p.fd(static_cast<std::int64_t>(guest_fd));
-  return e ? e->host.get() : -1;
-}
-bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
 
 // ---- file descriptors and I/O ----
 
+// A read the guest asked to be non-blocking on a shared stdio description: the host description's
+// own flags stay as the invoker set them, so "would block" is decided by a poll first.
+bool would_block(int fd) {
+  pollfd pfd{fd, POLLIN, 0};
+  return ::poll(&pfd, 1, 0) == 0;
+}
+
 SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_write, bool positional) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  const int fd = e->host.get();
+  if (positional && is_write && e->shared) return SyscallResult::error(ESPIPE);
+  if (!is_write && e->shared && (e->status_flags & O_NONBLOCK) && would_block(fd))
+    return SyscallResult::error(EAGAIN);
   const std::uint64_t length = std::min<std::uint64_t>(ARG(2), kMaxIo);
   if (length == 0) return SyscallResult::ret(0);
   auto iov = TRY_GUEST(p.guest_iovecs(ARG(1), length, is_write ? Access::read : Access::write));
@@ -123,7 +105,7 @@ SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_writ
   long r = positional ? (is_write ? ::pwritev(fd, iov.data(), count, static_cast<off_t>(ARG(3)))
                                   : ::preadv(fd, iov.data(), count, static_cast<off_t>(ARG(3))))
                       : (is_write ? ::writev(fd, iov.data(), count) : ::readv(fd, iov.data(), count));
-  return SyscallResult::ret(host_result(r));
+  return is_write ? write_result(p, r) : SyscallResult::ret(host_result(r));
 }
 SyscallResult sys_read(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, false); }
 SyscallResult sys_write(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, false); }
@@ -153,8 +135,8 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
   }
   if (host.empty()) return SyscallResult::ret(0);
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
-  return SyscallResult::ret(
-      host_result(is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count)));
+  if (is_write) return write_result(p, ::writev(fd, host.data(), count));
+  return SyscallResult::ret(host_result(::readv(fd, host.data(), count)));
 }
 SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
 SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }
@@ -166,8 +148,10 @@ SyscallResult sys_close(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_lseek(Process& p, const SyscallRequest& req) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->shared) return SyscallResult::error(ESPIPE);
+  const int fd = e->host.get();
   return SyscallResult::ret(host_result(::lseek(fd, static_cast<off_t>(ARG(1)), static_cast<int>(ARG(2)))));
 }
 
@@ -176,7 +160,7 @@ SyscallResult dup_to(Process& p, std::uint64_t old_fd, std::int64_t new_fd, bool
   if (!e) return SyscallResult::error(EBADF);
   UniqueFd copy(::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0));
   if (!copy) return SyscallResult::error(errno);
-  Process::FdEntry entry{std::move(copy), e->path, e->directory, cloexec};
+  Process::FdEntry entry{std::move(copy), e->path, e->directory, cloexec, e->shared, e->status_flags};
   if (new_fd < 0) return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(entry))));
   if (new_fd >= kMaxFds) return SyscallResult::error(EBADF);
   if (p.fds_.size() <= static_cast<std::size_t>(new_fd)) p.fds_.resize(new_fd + 1);
@@ -203,9 +187,16 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
     case F_SETFD:
       e->cloexec = ARG(2) & FD_CLOEXEC;
       return SyscallResult::ret(0);
-    case F_GETFL:
-      return SyscallResult::ret(host_result(::fcntl(e->host.get(), F_GETFL)) & ~O_CLOEXEC);
+    case F_GETFL: {
+      const int flags = ::fcntl(e->host.get(), F_GETFL);
+      if (flags < 0 || !e->shared) return SyscallResult::ret(host_result(flags) & ~O_CLOEXEC);
+      return SyscallResult::ret((flags & ~(O_CLOEXEC | O_APPEND | O_NONBLOCK)) | e->status_flags);
+    }
     case F_SETFL:
+      if (e->shared) {  // the guest's view only: the invoker's description keeps its flags
+        e->status_flags = static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK);
+        return SyscallResult::ret(0);
+      }
       return SyscallResult::ret(
           host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
     case F_DUPFD:
@@ -215,7 +206,8 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
       if (!copy) return SyscallResult::error(errno);
       if (ARG(2) >= kMaxFds) return SyscallResult::error(EINVAL);
       return SyscallResult::ret(
-          TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC},
+          TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC,
+                                  src->shared, src->status_flags},
                                  static_cast<int>(ARG(2)))));
     }
     default:
@@ -478,8 +470,10 @@ SyscallResult sys_renameat2(Process& p, const SyscallRequest& req) {
                        static_cast<unsigned>(ARG(4)));
 }
 SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->shared) return SyscallResult::error(EINVAL);  // as for a pipe or terminal
+  const int fd = e->host.get();
   return SyscallResult::ret(host_result(::ftruncate(fd, static_cast<off_t>(ARG(1)))));
 }
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req) {
@@ -490,382 +484,6 @@ SyscallResult sys_umask(Process& p, const SyscallRequest& req) {
   unsigned old = p.umask_;
   p.umask_ = ARG(0) & 0777;
   return SyscallResult::ret(old);
-}
-
-// ---- memory ----
-
-SyscallResult sys_brk(Process& p, const SyscallRequest& req) {
-  const std::uint64_t wanted = ARG(0);
-  if (wanted < p.brk_start_) return SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
-  const std::uint64_t old_end = page_up(p.brk_), new_end = page_up(wanted);
-  if (new_end > old_end) {
-    for (std::uint64_t page = old_end; page < new_end; page += kPageSize)
-      if (p.space_.is_mapped(page)) return SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
-    if (!p.space_.map(old_end, new_end - old_end, kProtRead | kProtWrite))
-      return SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
-  } else if (new_end < old_end) {
-    (void)p.space_.unmap(new_end, old_end - new_end);
-  }
-  p.brk_ = wanted;
-  return SyscallResult::ret(static_cast<std::int64_t>(wanted));
-}
-
-SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
-  const std::uint64_t hint = ARG(0), length = ARG(1), offset = ARG(5);
-  const unsigned prot = static_cast<unsigned>(ARG(2));
-  const int flags = static_cast<int>(ARG(3));
-  const int guest_fd = static_cast<int>(ARG(4));
-  if (length == 0 || length > AddressSpace::kUserEnd || (offset & kPageMask))
-    return SyscallResult::error(EINVAL);
-  if (prot & ~unsigned{PROT_READ | PROT_WRITE | PROT_EXEC}) return SyscallResult::error(EINVAL);
-  const bool anonymous = flags & MAP_ANONYMOUS;
-  const int sharing = flags & MAP_SHARED_VALIDATE;
-  if (sharing != MAP_PRIVATE && sharing != MAP_SHARED) return SyscallResult::error(EINVAL);
-  // A shared file mapping would need the guest's writes to reach the file: not supported.
-  if (!anonymous && sharing == MAP_SHARED && (prot & PROT_WRITE)) return SyscallResult::error(ENODEV);
-  const std::uint64_t size = page_up(length);
-  std::uint64_t address;
-  if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
-    if (hint & kPageMask) return SyscallResult::error(EINVAL);
-    if (flags & MAP_FIXED_NOREPLACE)
-      for (std::uint64_t page = hint; page < hint + size; page += kPageSize)
-        if (p.space_.is_mapped(page)) return SyscallResult::error(EEXIST);
-    address = hint;
-  } else {
-    address = 0;
-    if (hint && !(hint & kPageMask) && hint >= AddressSpace::kUserLowest &&
-        size <= AddressSpace::kUserEnd - hint) {
-      bool free = true;
-      for (std::uint64_t page = hint; free && page < hint + size; page += kPageSize)
-        free = !p.space_.is_mapped(page);
-      if (free) address = hint;
-    }
-    if (!address) address = TRY_GUEST(p.space_.find_free(size));
-  }
-  int source = -1;
-  if (!anonymous) {
-    source = host_fd(p, static_cast<std::uint64_t>(guest_fd));
-    if (source < 0) return SyscallResult::error(EBADF);
-  }
-  TRY_GUEST_VOID(p.space_.map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}));
-  if (!anonymous) {
-    // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
-    auto iov = p.guest_iovecs(address, length, Access::write);
-    long n =
-        iov ? ::preadv(source, iov->data(), static_cast<int>(std::min<std::size_t>(iov->size(), IOV_MAX)),
-                       static_cast<off_t>(offset))
-            : -1;
-    if (n < 0) {
-      int err = iov ? errno : iov.error();
-      (void)p.space_.unmap(address, size);
-      return SyscallResult::error(err == EISDIR ? ENODEV : err);
-    }
-    TRY_GUEST_VOID(p.space_.protect(address, size, prot));
-  }
-  return SyscallResult::ret(static_cast<std::int64_t>(address));
-}
-
-SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
-  if (ARG(0) & kPageMask || ARG(1) == 0) return SyscallResult::error(EINVAL);
-  TRY_GUEST_VOID(p.space_.unmap(ARG(0), ARG(1)));
-  return SyscallResult::ret(0);
-}
-SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
-  if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
-  if (ARG(1) == 0) return SyscallResult::ret(0);
-  TRY_GUEST_VOID(p.space_.protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
-  return SyscallResult::ret(0);
-}
-// Moving a mapping copies its bytes frame by frame (the guest's page tables are the monitor's,
-// so there is no remapping trick); glibc's realloc of large blocks is the user.
-SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
-  const std::uint64_t old_address = ARG(0), old_size = page_up(ARG(1)), new_size = page_up(ARG(2));
-  const std::uint64_t flags = ARG(3);
-  if ((old_address & kPageMask) || new_size == 0 || old_size == 0 || (flags & ~std::uint64_t{MREMAP_MAYMOVE}))
-    return SyscallResult::error(EINVAL);
-  for (std::uint64_t page = old_address; page < old_address + old_size; page += kPageSize)
-    if (!p.space_.is_mapped(page)) return SyscallResult::error(EFAULT);
-  const std::uint64_t pte = p.space_.entry(old_address);
-  const unsigned prot = (pte & x86::kPteProtNone)
-                            ? 0u
-                            : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
-                                  ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
-  if (new_size <= old_size) {
-    if (new_size < old_size) TRY_GUEST_VOID(p.space_.unmap(old_address + new_size, old_size - new_size));
-    return SyscallResult::ret(static_cast<std::int64_t>(old_address));
-  }
-  bool grows_in_place = old_address + new_size <= AddressSpace::kUserEnd;
-  for (std::uint64_t page = old_address + old_size; grows_in_place && page < old_address + new_size;
-       page += kPageSize)
-    grows_in_place = !p.space_.is_mapped(page);
-  if (grows_in_place) {
-    TRY_GUEST_VOID(p.space_.map(old_address + old_size, new_size - old_size, prot));
-    return SyscallResult::ret(static_cast<std::int64_t>(old_address));
-  }
-  if (!(flags & MREMAP_MAYMOVE)) return SyscallResult::error(ENOMEM);
-  const std::uint64_t target = TRY_GUEST(p.space_.find_free(new_size));
-  TRY_GUEST_VOID(p.space_.map(target, new_size, prot));
-  for (std::uint64_t offset = 0; offset < old_size; offset += kPageSize) {
-    const std::uint64_t from = p.space_.entry(old_address + offset) & x86::kPteAddressMask;
-    const std::uint64_t to = p.space_.entry(target + offset) & x86::kPteAddressMask;
-    std::memcpy(p.memory_.at(to, kPageSize), p.memory_.at(from, kPageSize), kPageSize);
-  }
-  TRY_GUEST_VOID(p.space_.unmap(old_address, old_size));
-  return SyscallResult::ret(static_cast<std::int64_t>(target));
-}
-
-SyscallResult sys_madvise(Process& p, const SyscallRequest& req) {
-  if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
-  if (ARG(2) == MADV_DONTNEED) {
-    // Private anonymous memory reads as zero afterwards: let the host drop the frames' pages.
-    for (std::uint64_t page = ARG(0); page < ARG(0) + page_up(ARG(1)); page += kPageSize) {
-      std::uint64_t pte = p.space_.entry(page);
-      if (pte & (x86::kPtePresent | x86::kPteProtNone))
-        p.memory_.discard(pte & x86::kPteAddressMask, kPageSize);
-    }
-  }
-  return SyscallResult::ret(0);
-}
-
-// ---- process and thread state ----
-
-bool canonical_user(std::uint64_t v) { return v < (1ull << 47); }
-
-SyscallResult sys_arch_prctl(Process& p, const SyscallRequest& req) {
-  constexpr std::uint64_t kSetGs = 0x1001, kSetFs = 0x1002, kGetFs = 0x1003, kGetGs = 0x1004;
-  SyscallResult r = SyscallResult::ret(0);
-  switch (ARG(0)) {
-    case kSetFs:
-      if (!canonical_user(ARG(1))) return SyscallResult::error(EPERM);
-      p.fs_base_ = ARG(1);
-      r.fs_base = ARG(1);
-      return r;
-    case kSetGs:
-      if (!canonical_user(ARG(1))) return SyscallResult::error(EPERM);
-      p.gs_base_ = ARG(1);
-      r.gs_base = ARG(1);
-      return r;
-    case kGetFs:
-      TRY_GUEST_VOID(write_struct(p, ARG(1), p.fs_base_));
-      return r;
-    case kGetGs:
-      TRY_GUEST_VOID(write_struct(p, ARG(1), p.gs_base_));
-      return r;
-    default:
-      return SyscallResult::error(EINVAL);
-  }
-}
-SyscallResult sys_prctl(Process& p, const SyscallRequest& req) {
-  switch (ARG(0)) {
-    case PR_GET_NAME:
-      TRY_GUEST_VOID(write_struct(p, ARG(1), p.thread_name_));
-      return SyscallResult::ret(0);
-    case PR_SET_NAME: {
-      auto name = TRY_GUEST(p.space_.read_string(ARG(1), 4096));
-      p.thread_name_ = {};
-      std::memcpy(p.thread_name_.data(), name.data(), std::min<std::size_t>(name.size(), 15));
-      return SyscallResult::ret(0);
-    }
-    case PR_SET_NO_NEW_PRIVS:
-      return SyscallResult::ret(0);  // nothing to gain privileges from
-    case PR_GET_NO_NEW_PRIVS:
-      return SyscallResult::ret(1);
-    case PR_GET_DUMPABLE:
-      return SyscallResult::ret(0);
-    case PR_SET_DUMPABLE:
-      return SyscallResult::ret(0);
-    default:
-      return SyscallResult::error(EINVAL);
-  }
-}
-SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }   // pid, tid
-SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }  // ids, yield
-SyscallResult sys_exit(Process&, const SyscallRequest& req) {
-  return {SyscallResult::Kind::exit, static_cast<std::int64_t>(ARG(0) & 0xFF), {}, {}};
-}
-
-SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req) {
-  const std::uint64_t sig = ARG(0);
-  if (sig == 0 || sig > 64 || ARG(3) != 8) return SyscallResult::error(EINVAL);
-  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), p.sigactions_[sig]));
-  if (ARG(1)) {
-    if (sig == SIGKILL || sig == SIGSTOP) return SyscallResult::error(EINVAL);
-    using KernelSigaction = std::array<std::uint64_t, 4>;
-    p.sigactions_[sig] = TRY_GUEST(read_struct<KernelSigaction>(p, ARG(1)));
-  }
-  return SyscallResult::ret(0);
-}
-SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req) {
-  if (ARG(3) != 8) return SyscallResult::error(EINVAL);
-  const std::uint64_t old = p.sigmask_;
-  if (ARG(1)) {
-    auto set = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(1)));
-    set &= ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
-    switch (ARG(0)) {
-      case SIG_BLOCK:
-        p.sigmask_ |= set;
-        break;
-      case SIG_UNBLOCK:
-        p.sigmask_ &= ~set;
-        break;
-      case SIG_SETMASK:
-        p.sigmask_ = set;
-        break;
-      default:
-        return SyscallResult::error(EINVAL);
-    }
-  }
-  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), old));
-  return SyscallResult::ret(0);
-}
-// A signal the workload sends itself: ignored, or its default action (ends the run). Handlers
-// cannot run yet (no signal frames), so a handled signal also ends the run with that signal.
-SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
-  if (pid != 1 && pid != 0 && static_cast<std::int64_t>(pid) != -1) return SyscallResult::error(ESRCH);
-  if (sig > 64) return SyscallResult::error(EINVAL);
-  if (sig == 0) return SyscallResult::ret(0);
-  const bool ignored = p.sigactions_[sig][0] == reinterpret_cast<std::uint64_t>(SIG_IGN);
-  const bool ignored_by_default = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-  if ((ignored || (ignored_by_default && p.sigactions_[sig][0] == 0)) && sig != SIGKILL)
-    return SyscallResult::ret(0);
-  return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}};
-}
-SyscallResult sys_kill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
-SyscallResult sys_tkill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
-SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
-  if (ARG(1) != 1) return SyscallResult::error(ESRCH);
-  return signal_self(p, ARG(0), ARG(2));
-}
-
-SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
-  const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
-  if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) return SyscallResult::ret(0);  // no one else waits
-  if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
-    auto value = TRY_GUEST(read_struct<std::uint32_t>(p, ARG(0)));
-    if (value != static_cast<std::uint32_t>(ARG(2))) return SyscallResult::error(EAGAIN);
-    // With one thread nobody can wake it: a bounded wait times out, an unbounded one deadlocks.
-    return SyscallResult::error(ARG(3) ? ETIMEDOUT : EDEADLK);
-  }
-  return SyscallResult::error(ENOSYS);
-}
-
-SyscallResult sys_uname(Process& p, const SyscallRequest& req) {
-  struct utsname u;
-  std::memset(&u, 0, sizeof u);
-  std::strcpy(u.sysname, "Linux");
-  std::strcpy(u.nodename, "spectrum-vm");
-  std::strcpy(u.release, "6.1.0-spectrum");
-  std::strcpy(u.version, "#1 SMP spectrum guest kernel");
-  std::strcpy(u.machine, "x86_64");
-  std::strcpy(u.domainname, "(none)");
-  TRY_GUEST_VOID(write_struct(p, ARG(0), u));
-  return SyscallResult::ret(0);
-}
-
-SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
-  struct rlimit64 {
-    std::uint64_t cur, max;
-  } l{RLIM_INFINITY, RLIM_INFINITY};
-  if (resource == RLIMIT_STACK) l = {8 << 20, RLIM_INFINITY};
-  if (resource == RLIMIT_NOFILE) l = {kMaxFds, kMaxFds};
-  if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.config_.memory_bytes, p.config_.memory_bytes};
-  if (resource == RLIMIT_NPROC) l = {1, 1};
-  if (out) TRY_GUEST_VOID(write_struct(p, out, l));
-  return SyscallResult::ret(0);
-}
-SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req) {
-  return limit_of(p, static_cast<unsigned>(ARG(0)), ARG(1));
-}
-SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req) {
-  if (ARG(0) != 0 && ARG(0) != 1) return SyscallResult::error(ESRCH);
-  if (ARG(2)) return SyscallResult::error(EPERM);
-  return limit_of(p, static_cast<unsigned>(ARG(1)), ARG(3));
-}
-SyscallResult sys_sched_getaffinity(Process& p, const SyscallRequest& req) {
-  if (ARG(1) < 8) return SyscallResult::error(EINVAL);
-  TRY_GUEST_VOID(write_struct<std::uint64_t>(p, ARG(2), 1));  // one vCPU
-  return SyscallResult::ret(8);
-}
-SyscallResult sys_sysinfo(Process& p, const SyscallRequest& req) {
-  struct sysinfo info;
-  std::memset(&info, 0, sizeof info);
-  struct timespec up;
-  ::clock_gettime(CLOCK_BOOTTIME, &up);
-  info.uptime = up.tv_sec;
-  info.totalram = p.config_.memory_bytes;
-  info.freeram = p.config_.memory_bytes - std::min(p.config_.memory_bytes, p.space_.mapped_bytes());
-  info.procs = 1;
-  info.mem_unit = 1;
-  TRY_GUEST_VOID(write_struct(p, ARG(0), info));
-  return SyscallResult::ret(0);
-}
-
-// ---- time and randomness ----
-
-bool clock_allowed(std::uint64_t clock) {
-  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW ||
-         clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE || clock == CLOCK_BOOTTIME ||
-         clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID;
-}
-SyscallResult sys_clock_gettime(Process& p, const SyscallRequest& req) {
-  if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
-  struct timespec ts;
-  ::clock_gettime(static_cast<clockid_t>(ARG(0)), &ts);
-  TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
-  return SyscallResult::ret(0);
-}
-SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
-  if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
-  struct timespec ts;
-  ::clock_getres(static_cast<clockid_t>(ARG(0)), &ts);
-  if (ARG(1)) TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
-  return SyscallResult::ret(0);
-}
-SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req) {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct timeval tv {
-    ts.tv_sec, ts.tv_nsec / 1000
-  };
-  if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), tv));
-  return SyscallResult::ret(0);
-}
-SyscallResult sys_time(Process& p, const SyscallRequest& req) {
-  std::int64_t now = ::time(nullptr);
-  if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), now));
-  return SyscallResult::ret(now);
-}
-SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t remain_ptr, clockid_t clock,
-                        int flags) {
-  auto ts = TRY_GUEST(read_struct<struct timespec>(p, request_ptr));
-  if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0) return SyscallResult::error(EINVAL);
-  struct timespec left {};
-  int r = ::clock_nanosleep(clock, flags, &ts, &left);  // the timeout's signal interrupts it (EINTR)
-  if (r == EINTR && remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, left));
-  return r == 0 ? SyscallResult::ret(0) : SyscallResult::error(r);
-}
-SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req) {
-  return sleep_for(p, ARG(0), ARG(1), CLOCK_MONOTONIC, 0);
-}
-SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req) {
-  if (ARG(0) != CLOCK_REALTIME && ARG(0) != CLOCK_MONOTONIC && ARG(0) != CLOCK_BOOTTIME)
-    return SyscallResult::error(EINVAL);
-  return sleep_for(p, ARG(2), ARG(3), static_cast<clockid_t>(ARG(0)),
-                   static_cast<int>(ARG(1)) & TIMER_ABSTIME);
-}
-SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
-  const std::uint64_t length = std::min<std::uint64_t>(ARG(1), 1 << 25);
-  if (length == 0) return SyscallResult::ret(0);
-  auto iov = TRY_GUEST(p.guest_iovecs(ARG(0), length, Access::write));
-  std::int64_t total = 0;
-  for (const auto& v : iov) {
-    long n =
-        ::getrandom(v.iov_base, v.iov_len, static_cast<unsigned>(ARG(2)) & (GRND_NONBLOCK | GRND_INSECURE));
-    if (n < 0) return total ? SyscallResult::ret(total) : SyscallResult::error(errno);
-    total += n;
-    if (static_cast<std::size_t>(n) < v.iov_len) break;
-  }
-  return SyscallResult::ret(total);
 }
 
 // ---- refused with a reason ----
@@ -999,7 +617,10 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
     : space_(space), memory_(memory), config_(std::move(config)) {
   fds_.resize(3);
   auto stdio = [&](UniqueFd& fd, int index) {
-    if (fd) fds_[index] = FdEntry{std::move(fd), {}, false, false};
+    if (!fd) return;
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    fds_[index] =
+        FdEntry{std::move(fd), {}, false, false, true, flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK)};
   };
   stdio(config_.stdin_fd, 0);
   stdio(config_.stdout_fd, 1);
@@ -1017,12 +638,24 @@ void Process::log(const std::string& line) const {
 }
 
 void Process::refuse_once(std::uint64_t number, const std::string& why) {
+  // Bounded whatever the guest calls: each number below 1024 once, all higher ones once together,
+  // and at most kMaxRefusalLines lines in all (a flood of refusals cannot flood the log).
+  constexpr unsigned kMaxRefusalLines = 32;
   if (number < refused_logged_.size()) {
     if (refused_logged_.test(number)) return;
     refused_logged_.set(number);
+  } else {
+    if (refused_high_logged_) return;
+    refused_high_logged_ = true;
+  }
+  if (refused_lines_ > kMaxRefusalLines) return;
+  if (++refused_lines_ > kMaxRefusalLines) {
+    log("spectrum: vm: more refused syscalls; not logged any more in this run");
+    return;
   }
   log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) +
-      ") with ENOSYS: " + why);
+      ") with ENOSYS: " + why +
+      (number >= refused_logged_.size() ? " (logged once for all numbers >= 1024)" : ""));
 }
 
 std::string Process::syscall_name(std::uint64_t number) {

@@ -69,6 +69,12 @@ class Process {
     std::string path;  // the guest's path of a directory (for *at calls relative to it)
     bool directory = false;
     bool cloexec = false;
+    // One of the invoker's stdio open file descriptions (a terminal, a `>> log`, a pipe), shared
+    // as with a native child for reading and writing, but not the guest's to change: no seeking
+    // or positioned writes (lseek, pwrite: ESPIPE, as on a pipe), no truncation (EINVAL), and
+    // F_SETFL only changes `status_flags`, the guest's own view (O_NONBLOCK emulated on reads).
+    bool shared = false;
+    int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them, for a shared entry
   };
 
   // Guest path resolution: the absolute guest path of `path` relative to `dirfd`.
@@ -87,7 +93,9 @@ class Process {
   std::uint64_t sigmask_ = 0;
   unsigned umask_ = 022;
   std::array<char, 16> thread_name_{};
-  std::bitset<1024> refused_logged_;
+  std::bitset<1024> refused_logged_;  // numbers below 1024 already logged
+  bool refused_high_logged_ = false;  // one line for every number of 1024 or more
+  unsigned refused_lines_ = 0;        // at most kMaxRefusalLines, then one last line
 
   void log(const std::string& line) const;
   void refuse_once(std::uint64_t number, const std::string& why);

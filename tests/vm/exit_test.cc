@@ -4,12 +4,16 @@
 // the monitor leaves for the kernel's `sysretq` / `iretq`. Runs without /dev/kvm.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <csignal>
 #include <cstring>
 
 #include "test_support.h"
+#include "vm/confine.h"
 #include "vm/guest/abi.h"
 #include "vm/monitor.h"
 
@@ -162,8 +166,35 @@ TEST_F(HypercallTest, HardwareSyscallSetsRaxOnly) {
   EXPECT_FALSE(*done);
   EXPECT_EQ(vcpu_.regs_.rax, 1u);
   EXPECT_EQ(vcpu_.regs_.rcx, 0x401234u) << "sysretq's return address is untouched";
-  EXPECT_EQ(vcpu_.regs_.r11, 0x202u);
+  EXPECT_EQ(vcpu_.regs_.r11, 0x2u) << "only user flags (interrupts stay off in the guest)";
   EXPECT_EQ(vcpu_.regs_.rsp, user_rsp_);
+}
+
+// sysretq in ring 0 trusts rcx and r11: the monitor leaves only user flags in r11, and ends the
+// run (SIGSEGV) rather than return to a non-canonical or kernel address.
+TEST_F(HypercallTest, HardwareSyscallReturnIsSanitizedBeforeSysret) {
+  for (std::uint64_t flags : {0x3202ull /* IOPL 3 */, 0x4202ull /* NT */, 0x20202ull /* VM */, ~0ull}) {
+    vcpu_.regs_ = {};
+    vcpu_.regs_.rax = SYS_getpid;
+    vcpu_.regs_.rcx = 0x401234;
+    vcpu_.regs_.r11 = flags;
+    auto done = handle_hypercall(*guest_, *process_, vcpu_, HC_PORT_SYSCALL, outcome_);
+    ASSERT_TRUE(done);
+    EXPECT_FALSE(*done);
+    EXPECT_EQ(vcpu_.regs_.r11 & ~0x240DD5ull, 0x2u) << std::hex << flags;
+  }
+  for (std::uint64_t rip : {std::uint64_t{1} << 47, std::uint64_t{0xffff'8000'0000'0000},
+                            std::uint64_t{GUEST_KERNEL_ADDR}, std::uint64_t{0}}) {
+    vcpu_.regs_ = {};
+    vcpu_.regs_.rax = SYS_getpid;
+    vcpu_.regs_.rcx = rip;
+    GuestOutcome outcome;
+    auto done = handle_hypercall(*guest_, *process_, vcpu_, HC_PORT_SYSCALL, outcome);
+    ASSERT_TRUE(done);
+    EXPECT_TRUE(*done) << std::hex << rip;
+    EXPECT_EQ(outcome.kind, GuestOutcome::Kind::signaled);
+    EXPECT_EQ(outcome.status, SIGSEGV);
+  }
 }
 
 TEST_F(HypercallTest, TlsBaseGoesIntoTheSegmentRegisters) {
@@ -233,6 +264,150 @@ TEST_F(HypercallTest, WhatTheGuestKernelMustNeverDoIsAnError) {
   auto port = handle_hypercall(*guest_, *process_, vcpu_, 0x3f8, outcome_);
   ASSERT_FALSE(port);
   EXPECT_NE(port.error().message().find("0x3f8"), std::string::npos);
+}
+
+// ---------- every path of the monitor under its real seccomp filter ----------
+
+// Runs `body` in a forked child that first installs the monitor's filter. The child writes "ok"
+// on the report pipe when every path worked, then makes a call outside the list to prove the
+// filter was active (it must die of SIGSYS). A path missing from the allow-list kills the child
+// with SIGSYS before "ok"; a wrong result exits with the step's number.
+template <class F>
+void under_real_filter(F body) {
+  int report[2];
+  ASSERT_EQ(::pipe(report), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(report[0]);
+    ::signal(SIGPIPE, SIG_IGN);  // as monitor_main does before its filter
+    if (!install_monitor_seccomp()) ::_exit(100);
+    if (int failed = body(); failed != 0) ::_exit(failed);
+    (void)!::write(report[1], "ok", 2);
+    ::syscall(SYS_socket, AF_INET, SOCK_STREAM, 0);
+    ::_exit(99);
+  }
+  ::close(report[1]);
+  char buf[3] = {};
+  const ssize_t n = ::read(report[0], buf, 2);
+  ::close(report[0]);
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_EQ(n, 2) << (WIFSIGNALED(status) ? std::string("killed by ") + ::strsignal(WTERMSIG(status))
+                                          : "exit " + std::to_string(WEXITSTATUS(status)));
+  EXPECT_STREQ(buf, "ok");
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGSYS);
+}
+
+TEST_F(HypercallTest, TimeoutPathRunsUnderTheRealFilter) {
+  under_real_filter([&] {
+    volatile std::uint8_t immediate_exit = 0;
+    {
+      auto timer =
+          TimeoutTimer::start(std::chrono::milliseconds(1), &immediate_exit);  // rt_sigaction, timer_*
+      if (!timer) return 1;
+      for (int i = 0; i < 10000 && !TimeoutTimer::fired(); ++i) {
+        struct timespec ms {
+          0, 1'000'000
+        };
+        ::clock_nanosleep(CLOCK_MONOTONIC, 0, &ms, nullptr);
+      }
+      if (!TimeoutTimer::fired() || immediate_exit != 1) return 2;
+    }  // timer_delete
+    // A guest sleep the timeout interrupts.
+    auto timer = TimeoutTimer::start(std::chrono::milliseconds(1), &immediate_exit);
+    if (!timer) return 3;
+    const std::uint64_t ts = put_user(std::string("\x05\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16));  // 5 s
+    auto done = handle_hypercall(*guest_, *process_, vcpu_, pvm_syscall(SYS_nanosleep, ts, 0), outcome_);
+    if (!done || static_cast<std::int64_t>(vcpu_.regs_.rax) != -EINTR) return 4;
+    return 0;
+  });
+}
+
+TEST_F(HypercallTest, SignalAndFaultPathsRunUnderTheRealFilter) {
+  out_.reset();  // the guest's stdout pipe now has no reader, in this process and the child
+  under_real_filter([&] {
+    GuestOutcome kill;  // the workload signals itself
+    auto done = handle_hypercall(*guest_, *process_, vcpu_, pvm_syscall(SYS_kill, 1, SIGTERM), kill);
+    if (!done || !*done || kill.kind != GuestOutcome::Kind::signaled || kill.status != SIGTERM) return 1;
+    GuestOutcome pipe;  // a write to a pipe nobody reads: SIGPIPE for the workload, not the monitor
+    const std::uint64_t buf = put_user("x");
+    done = handle_hypercall(*guest_, *process_, vcpu_, pvm_syscall(SYS_write, 1, buf, 1), pipe);
+    if (!done || !*done || pipe.status != SIGPIPE) return 2;
+    for (unsigned vector : {0u, 6u, 13u, 14u, 17u}) {  // user faults
+      GuestOutcome fault;
+      done = handle_hypercall(*guest_, *process_, vcpu_, user_fault(vector, 0x401abc), fault);
+      if (!done || !*done || fault.kind != GuestOutcome::Kind::signaled || fault.detail.empty()) return 3;
+    }
+    auto ring0 = handle_hypercall(*guest_, *process_, vcpu_,
+                                  user_fault(13, GUEST_KERNEL_ADDR + 0x210, GUEST_SEL_KERNEL_CODE), outcome_);
+    if (ring0 || ring0.error().message().empty()) return 4;
+    if (resident_bytes(*guest_->memory) == 0) return 5;  // mincore at the end of every run
+    return 0;
+  });
+}
+
+TEST_F(HypercallTest, MemoryExhaustionRunsUnderTheRealFilter) {
+  under_real_filter([&] {
+    // The workload maps until guest memory is used up (its OOM: ENOMEM), touches it, frees it.
+    std::vector<std::uint64_t> maps;
+    for (int i = 0; i < 1000; ++i) {
+      SyscallResult r = process_->handle(
+          {SYS_mmap, {0, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0}});
+      if (r.value == -ENOMEM) break;
+      if (r.value < 0) return 2;
+      maps.push_back(static_cast<std::uint64_t>(r.value));
+      std::string page(4096, 'm');
+      if (!guest_->space->write(maps.back(),
+                                {reinterpret_cast<const std::uint8_t*>(page.data()), page.size()}))
+        return 3;
+    }
+    if (maps.size() < 8 || maps.size() >= 1000) return 4;
+    if (process_->handle({SYS_brk, {guest_->brk_start + (64 << 20)}}).value < 0) return 5;
+    for (std::uint64_t m : maps)
+      if (process_->handle({SYS_munmap, {m, 1 << 20}}).value != 0) return 6;
+    return 0;
+  });
+}
+
+TEST_F(HypercallTest, LargeWritesAndRenamesRunUnderTheRealFilter) {
+  under_real_filter([&] {
+    // 16 MiB from guest memory into a file of the root filesystem, in one write and in a writev
+    // of 1024 pieces; a refused call logged to the real stderr.
+    const std::uint64_t size = 16 << 20;
+    SyscallResult m = process_->handle(
+        {SYS_mmap, {0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, ~0ull, 0}});
+    if (m.value < 0) return 1;
+    const std::uint64_t at = static_cast<std::uint64_t>(m.value);
+    const std::uint64_t name = put_user(std::string("/big\0/big2\0/from\0/to\0", 22));
+    SyscallResult fd = process_->handle(
+        {SYS_openat, {static_cast<std::uint64_t>(AT_FDCWD), name, O_WRONLY | O_CREAT | O_TRUNC, 0644}});
+    if (fd.value < 0) return 2;
+    if (process_->handle({SYS_write, {static_cast<std::uint64_t>(fd.value), at, size}}).value !=
+        static_cast<std::int64_t>(size))
+      return 3;
+    std::vector<std::uint64_t> iov;
+    for (int i = 0; i < 1024; ++i) iov.insert(iov.end(), {at + i * 4096ull, 4096});
+    const std::uint64_t iov_at = at + size - iov.size() * 8;
+    if (!guest_->space->write(iov_at, {reinterpret_cast<const std::uint8_t*>(iov.data()), iov.size() * 8}))
+      return 4;
+    if (process_->handle({SYS_writev, {static_cast<std::uint64_t>(fd.value), iov_at, 1024}}).value != 4 << 20)
+      return 5;
+    if (process_->handle({SYS_pwrite64, {static_cast<std::uint64_t>(fd.value), at, 4096, size * 2}}).value !=
+        4096)
+      return 6;
+    if (process_->handle({SYS_ftruncate, {static_cast<std::uint64_t>(fd.value), 4096}}).value != 0) return 7;
+    if (process_->handle({SYS_close, {static_cast<std::uint64_t>(fd.value)}}).value != 0) return 8;
+    // Every form of rename (glibc's renameat2 with flags 0 makes renameat).
+    const std::uint64_t cwd = static_cast<std::uint64_t>(AT_FDCWD);
+    if (process_->handle({SYS_rename, {name, name + 5}}).value != 0) return 9;
+    if (process_->handle({SYS_renameat, {cwd, name + 5, cwd, name + 11}}).value != 0) return 10;
+    if (process_->handle({SYS_renameat2, {cwd, name + 11, cwd, name + 17, 0}}).value != 0) return 11;
+    if (process_->handle({SYS_unlink, {name + 17}}).value != 0) return 12;
+    Process plain(*guest_->space, *guest_->memory, ProcessConfig{});  // logs to the real stderr
+    if (plain.handle({SYS_socket, {}}).value != -ENOSYS) return 13;
+    return 0;
+  });
 }
 
 }  // namespace

@@ -86,6 +86,24 @@ TEST_F(VmRunTest, TimeoutKillsALoopingGuest) {
   EXPECT_EQ(r.outcome, Outcome::timed_out);
 }
 
+// Each path of the monitor under its real seccomp filter, end to end (the unit tests in exit_test.cc
+// run the same paths under the filter without a VM).
+TEST_F(VmRunTest, RenamesLargeWritesSignalsAndOomLeaveTheMonitorAlive) {
+  ASSERT_TRUE(static_ok_);
+  RunResult rename = run({"/bin/probe", "rename"});
+  EXPECT_EQ(rename.exit_code, 0) << rename.captured_stdout << rename.captured_stderr;
+  EXPECT_EQ(rename.captured_stdout, "rename ok\n");
+  RunResult big = run({"/bin/probe", "bigwrite", std::to_string(24 << 20)});
+  EXPECT_EQ(big.exit_code, 0);
+  EXPECT_EQ(big.captured_stdout.size(), 24u << 20);
+  RunResult kill = run({"/bin/probe", "kill"});
+  EXPECT_EQ(kill.outcome, Outcome::signaled);
+  EXPECT_EQ(kill.signal, SIGTERM);
+  RunResult oom = run({"/bin/probe", "oom"});
+  EXPECT_EQ(oom.exit_code, 0) << oom.captured_stderr;
+  EXPECT_EQ(oom.captured_stdout, "oom ok many\n");
+}
+
 TEST_F(VmRunTest, GarbageHypercallPointersGetEfault) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "garbage"});

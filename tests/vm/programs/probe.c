@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -70,6 +72,74 @@ int main(int argc, char** argv) {
       free(p);
     }
     printf("malloc ok %zu\n", total);
+    return 0;
+  }
+  if (!strcmp(mode, "rename")) {
+    /* Every rename form the C library makes (renameat2 with flags 0 issues renameat). */
+    int fd = open("/data/r1", O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return 3;
+    close(fd);
+    if (rename("/data/r1", "/data/r2") != 0) return 4;
+    if (renameat(AT_FDCWD, "/data/r2", AT_FDCWD, "/data/r3") != 0) return 5;
+    if (syscall(SYS_renameat2, AT_FDCWD, "/data/r3", AT_FDCWD, "/data/r4", 0) != 0) return 6;
+    if (unlink("/data/r4") != 0) return 7;
+    printf("rename ok\n");
+    return 0;
+  }
+  if (!strcmp(mode, "bigwrite")) {
+    /* One write(2) of argv[2] bytes to stdout. */
+    size_t n = strtoul(argv[2], 0, 0);
+    char* p = malloc(n);
+    if (!p) return 3;
+    memset(p, 'x', n);
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = write(1, p + done, n - done);
+      if (w <= 0) return 4;
+      done += (size_t)w;
+    }
+    return 0;
+  }
+  if (!strcmp(mode, "kill")) {
+    kill(getpid(), SIGTERM);
+    return 3;
+  }
+  if (!strcmp(mode, "oom")) {
+    /* Allocate and touch until the guest's memory is used up: malloc fails, the run goes on. */
+    size_t total = 0;
+    for (;;) {
+      char* p = malloc(1 << 20);
+      if (!p) break;
+      memset(p, 1, 1 << 20);
+      total += 1 << 20;
+    }
+    printf("oom ok %s\n", total > (8u << 20) ? "many" : "few");
+    return 0;
+  }
+  if (!strcmp(mode, "stdio-attack")) {
+    /* What a hostile workload tries on the invoker's `>> log` and stdin: clear O_APPEND,
+     * overwrite from offset 0, truncate, seek; make stdin non-blocking. Then one honest line. */
+    fcntl(1, F_SETFL, 0);
+    pwrite(1, "XXXX", 4, 0);
+    ftruncate(1, 0);
+    lseek(1, 0, SEEK_SET);
+    fcntl(0, F_SETFL, O_NONBLOCK);
+    write(1, "guest\n", 6);
+    return 0;
+  }
+  if (!strcmp(mode, "write")) {
+    int fd = open(argv[2], O_WRONLY | O_CREAT, 0644);
+    if (fd < 0) {
+      printf("open %s: errno %d\n", argv[2], errno);
+      return 3;
+    }
+    close(fd);
+    return 0;
+  }
+  if (!strcmp(mode, "flags")) {
+    /* Run natively by the tests: the status flags of this process's stdin and stdout. */
+    fprintf(stderr, "nonblock=%d append=%d\n", (fcntl(0, F_GETFL) & O_NONBLOCK) != 0,
+            (fcntl(1, F_GETFL) & O_APPEND) != 0);
     return 0;
   }
   return 2;

@@ -1,0 +1,260 @@
+// The workload's process and thread state (TLS, names, signal dispositions, ids, limits) and its
+// time and randomness calls. With one thread and no signal frames, most of it is bookkeeping.
+#include <linux/futex.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sysinfo.h>
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <ctime>
+
+#include "vm/syscalls.h"
+
+namespace spectrum::vm::syscalls {
+
+// ---- process and thread state ----
+
+bool canonical_user(std::uint64_t v) { return v < (1ull << 47); }
+
+SyscallResult sys_arch_prctl(Process& p, const SyscallRequest& req) {
+  constexpr std::uint64_t kSetGs = 0x1001, kSetFs = 0x1002, kGetFs = 0x1003, kGetGs = 0x1004;
+  SyscallResult r = SyscallResult::ret(0);
+  switch (ARG(0)) {
+    case kSetFs:
+      if (!canonical_user(ARG(1))) return SyscallResult::error(EPERM);
+      p.fs_base_ = ARG(1);
+      r.fs_base = ARG(1);
+      return r;
+    case kSetGs:
+      if (!canonical_user(ARG(1))) return SyscallResult::error(EPERM);
+      p.gs_base_ = ARG(1);
+      r.gs_base = ARG(1);
+      return r;
+    case kGetFs:
+      TRY_GUEST_VOID(write_struct(p, ARG(1), p.fs_base_));
+      return r;
+    case kGetGs:
+      TRY_GUEST_VOID(write_struct(p, ARG(1), p.gs_base_));
+      return r;
+    default:
+      return SyscallResult::error(EINVAL);
+  }
+}
+SyscallResult sys_prctl(Process& p, const SyscallRequest& req) {
+  switch (ARG(0)) {
+    case PR_GET_NAME:
+      TRY_GUEST_VOID(write_struct(p, ARG(1), p.thread_name_));
+      return SyscallResult::ret(0);
+    case PR_SET_NAME: {
+      auto name = TRY_GUEST(p.space_.read_string(ARG(1), 4096));
+      p.thread_name_ = {};
+      std::memcpy(p.thread_name_.data(), name.data(), std::min<std::size_t>(name.size(), 15));
+      return SyscallResult::ret(0);
+    }
+    case PR_SET_NO_NEW_PRIVS:
+      return SyscallResult::ret(0);  // nothing to gain privileges from
+    case PR_GET_NO_NEW_PRIVS:
+      return SyscallResult::ret(1);
+    case PR_GET_DUMPABLE:
+      return SyscallResult::ret(0);
+    case PR_SET_DUMPABLE:
+      return SyscallResult::ret(0);
+    default:
+      return SyscallResult::error(EINVAL);
+  }
+}
+SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }   // pid, tid
+SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }  // ids, yield
+SyscallResult sys_exit(Process&, const SyscallRequest& req) {
+  return {SyscallResult::Kind::exit, static_cast<std::int64_t>(ARG(0) & 0xFF), {}, {}};
+}
+
+SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req) {
+  const std::uint64_t sig = ARG(0);
+  if (sig == 0 || sig > 64 || ARG(3) != 8) return SyscallResult::error(EINVAL);
+  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), p.sigactions_[sig]));
+  if (ARG(1)) {
+    if (sig == SIGKILL || sig == SIGSTOP) return SyscallResult::error(EINVAL);
+    using KernelSigaction = std::array<std::uint64_t, 4>;
+    p.sigactions_[sig] = TRY_GUEST(read_struct<KernelSigaction>(p, ARG(1)));
+  }
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req) {
+  if (ARG(3) != 8) return SyscallResult::error(EINVAL);
+  const std::uint64_t old = p.sigmask_;
+  if (ARG(1)) {
+    auto set = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(1)));
+    set &= ~((1ull << (SIGKILL - 1)) | (1ull << (SIGSTOP - 1)));
+    switch (ARG(0)) {
+      case SIG_BLOCK:
+        p.sigmask_ |= set;
+        break;
+      case SIG_UNBLOCK:
+        p.sigmask_ &= ~set;
+        break;
+      case SIG_SETMASK:
+        p.sigmask_ = set;
+        break;
+      default:
+        return SyscallResult::error(EINVAL);
+    }
+  }
+  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), old));
+  return SyscallResult::ret(0);
+}
+// A signal the workload sends itself: ignored, or its default action (ends the run). Handlers
+// cannot run yet (no signal frames), so a handled signal also ends the run with that signal.
+SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
+  if (pid != 1 && pid != 0 && static_cast<std::int64_t>(pid) != -1) return SyscallResult::error(ESRCH);
+  if (sig > 64) return SyscallResult::error(EINVAL);
+  if (sig == 0) return SyscallResult::ret(0);
+  const bool ignored = p.sigactions_[sig][0] == reinterpret_cast<std::uint64_t>(SIG_IGN);
+  const bool ignored_by_default = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+  if ((ignored || (ignored_by_default && p.sigactions_[sig][0] == 0)) && sig != SIGKILL)
+    return SyscallResult::ret(0);
+  return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}};
+}
+SyscallResult sys_kill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
+SyscallResult sys_tkill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
+SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
+  if (ARG(1) != 1) return SyscallResult::error(ESRCH);
+  return signal_self(p, ARG(0), ARG(2));
+}
+
+SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
+  const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
+  if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) return SyscallResult::ret(0);  // no one else waits
+  if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
+    auto value = TRY_GUEST(read_struct<std::uint32_t>(p, ARG(0)));
+    if (value != static_cast<std::uint32_t>(ARG(2))) return SyscallResult::error(EAGAIN);
+    // With one thread nobody can wake it: a bounded wait times out, an unbounded one deadlocks.
+    return SyscallResult::error(ARG(3) ? ETIMEDOUT : EDEADLK);
+  }
+  return SyscallResult::error(ENOSYS);
+}
+
+SyscallResult sys_uname(Process& p, const SyscallRequest& req) {
+  struct utsname u;
+  std::memset(&u, 0, sizeof u);
+  std::strcpy(u.sysname, "Linux");
+  std::strcpy(u.nodename, "spectrum-vm");
+  std::strcpy(u.release, "6.1.0-spectrum");
+  std::strcpy(u.version, "#1 SMP spectrum guest kernel");
+  std::strcpy(u.machine, "x86_64");
+  std::strcpy(u.domainname, "(none)");
+  TRY_GUEST_VOID(write_struct(p, ARG(0), u));
+  return SyscallResult::ret(0);
+}
+
+SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
+  struct rlimit64 {
+    std::uint64_t cur, max;
+  } l{RLIM_INFINITY, RLIM_INFINITY};
+  if (resource == RLIMIT_STACK) l = {8 << 20, RLIM_INFINITY};
+  if (resource == RLIMIT_NOFILE) l = {kMaxFds, kMaxFds};
+  if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.config_.memory_bytes, p.config_.memory_bytes};
+  if (resource == RLIMIT_NPROC) l = {1, 1};
+  if (out) TRY_GUEST_VOID(write_struct(p, out, l));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req) {
+  return limit_of(p, static_cast<unsigned>(ARG(0)), ARG(1));
+}
+SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req) {
+  if (ARG(0) != 0 && ARG(0) != 1) return SyscallResult::error(ESRCH);
+  if (ARG(2)) return SyscallResult::error(EPERM);
+  return limit_of(p, static_cast<unsigned>(ARG(1)), ARG(3));
+}
+SyscallResult sys_sched_getaffinity(Process& p, const SyscallRequest& req) {
+  if (ARG(1) < 8) return SyscallResult::error(EINVAL);
+  TRY_GUEST_VOID(write_struct<std::uint64_t>(p, ARG(2), 1));  // one vCPU
+  return SyscallResult::ret(8);
+}
+SyscallResult sys_sysinfo(Process& p, const SyscallRequest& req) {
+  struct sysinfo info;
+  std::memset(&info, 0, sizeof info);
+  struct timespec up;
+  ::clock_gettime(CLOCK_BOOTTIME, &up);
+  info.uptime = up.tv_sec;
+  info.totalram = p.config_.memory_bytes;
+  info.freeram = p.config_.memory_bytes - std::min(p.config_.memory_bytes, p.space_.mapped_bytes());
+  info.procs = 1;
+  info.mem_unit = 1;
+  TRY_GUEST_VOID(write_struct(p, ARG(0), info));
+  return SyscallResult::ret(0);
+}
+
+// ---- time and randomness ----
+
+bool clock_allowed(std::uint64_t clock) {
+  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_MONOTONIC_RAW ||
+         clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE || clock == CLOCK_BOOTTIME ||
+         clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID;
+}
+SyscallResult sys_clock_gettime(Process& p, const SyscallRequest& req) {
+  if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
+  struct timespec ts;
+  ::clock_gettime(static_cast<clockid_t>(ARG(0)), &ts);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
+  if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
+  struct timespec ts;
+  ::clock_getres(static_cast<clockid_t>(ARG(0)), &ts);
+  if (ARG(1)) TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req) {
+  struct timespec ts;
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  struct timeval tv {
+    ts.tv_sec, ts.tv_nsec / 1000
+  };
+  if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), tv));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_time(Process& p, const SyscallRequest& req) {
+  std::int64_t now = ::time(nullptr);
+  if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), now));
+  return SyscallResult::ret(now);
+}
+SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t remain_ptr, clockid_t clock,
+                        int flags) {
+  auto ts = TRY_GUEST(read_struct<struct timespec>(p, request_ptr));
+  if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0) return SyscallResult::error(EINVAL);
+  struct timespec left {};
+  int r = ::clock_nanosleep(clock, flags, &ts, &left);  // the timeout's signal interrupts it (EINTR)
+  if (r == EINTR && remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, left));
+  return r == 0 ? SyscallResult::ret(0) : SyscallResult::error(r);
+}
+SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req) {
+  return sleep_for(p, ARG(0), ARG(1), CLOCK_MONOTONIC, 0);
+}
+SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req) {
+  if (ARG(0) != CLOCK_REALTIME && ARG(0) != CLOCK_MONOTONIC && ARG(0) != CLOCK_BOOTTIME)
+    return SyscallResult::error(EINVAL);
+  return sleep_for(p, ARG(2), ARG(3), static_cast<clockid_t>(ARG(0)),
+                   static_cast<int>(ARG(1)) & TIMER_ABSTIME);
+}
+SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
+  const std::uint64_t length = std::min<std::uint64_t>(ARG(1), 1 << 25);
+  if (length == 0) return SyscallResult::ret(0);
+  auto iov = TRY_GUEST(p.guest_iovecs(ARG(0), length, Access::write));
+  std::int64_t total = 0;
+  for (const auto& v : iov) {
+    long n =
+        ::getrandom(v.iov_base, v.iov_len, static_cast<unsigned>(ARG(2)) & (GRND_NONBLOCK | GRND_INSECURE));
+    if (n < 0) return total ? SyscallResult::ret(total) : SyscallResult::error(errno);
+    total += n;
+    if (static_cast<std::size_t>(n) < v.iov_len) break;
+  }
+  return SyscallResult::ret(total);
+}
+
+}  // namespace spectrum::vm::syscalls
