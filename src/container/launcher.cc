@@ -370,6 +370,12 @@ Result<void> apply_user_and_capabilities(const Process& p, const std::optional<S
   ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
   __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
   __user_cap_data_struct data[2] = {};
+  // The kernel raises an ambient capability only if it is both permitted and inheritable; the
+  // default configs of `runc spec` and `crun spec` list ambient ones without inheritable, and runc
+  // and crun run them. So the permitted ambient ones join the inheritable set; one the config does
+  // not permit stays out of the ambient set too (runc warns and goes on).
+  caps.ambient &= caps.permitted;
+  caps.inheritable |= caps.ambient;
   for (int i = 0; i < 2; ++i) {
     data[i].effective = static_cast<std::uint32_t>(caps.effective >> (32 * i));
     data[i].permitted = static_cast<std::uint32_t>(caps.permitted >> (32 * i));
