@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "container/runc_cli.h"
+#include "container/wasm_handler.h"
 #include "wasm/cli.h"
 
 namespace {
@@ -31,7 +32,9 @@ constexpr const char* kUsage =
     "  wasm validate|inspect FILE\n"
     "                          check or describe a WebAssembly module\n"
     "  create|start|state|kill|delete|exec|ps|pause|resume|features|spec|run ...\n"
-    "                          the runc-compatible OCI runtime (containerd, podman)\n"
+    "                          the runc-compatible OCI runtime (containerd, podman); the\n"
+    "                          annotation run.oci.handler=wasm (or module.wasm.image/variant=compat,\n"
+    "                          or calling it as spectrum-wasm) runs the bundle's module in the engine\n"
     "\n"
     "Exit status: the workload's (128+N for signal N, 124 for a timeout), 125 for an error of\n"
     "spectrum itself, 126 when the program cannot be executed, 127 when it is not found.\n";
@@ -72,6 +75,11 @@ int exec_next_to_self(const char* name, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   using namespace spectrum;
+  // The tiers `create`/`run` can put inside a container (container/handler.h).
+  container::HandlerSet handlers;
+  handlers.wasm = &container::wasm_in_place();
+  // Called as spectrum-wasm, spectrum-vm or spectrum-sandbox: an OCI runtime and nothing else.
+  if (container::handler_of_binary(argv[0])) return container::runc_main(argc, argv, handlers);
   if (argc < 2) {
     std::fputs(kUsage, stderr);
     return 125;
@@ -91,7 +99,7 @@ int main(int argc, char** argv) {
   if (command == "advise") return exec_next_to_self("spectrum-advise", argc - 1, argv + 1);
   if (command == "wasm") return wasm::cli_main(argc - 1, argv + 1);
   if (command == "run" || container::is_runc_verb(argv[1]) || container::is_runc_global_flag(argv[1]))
-    return container::runc_main(argc, argv);
+    return container::runc_main(argc, argv, handlers);
   std::fprintf(stderr, "spectrum: error: unknown command '%s' (see 'spectrum --help')\n", argv[1]);
   return 125;
 }

@@ -208,6 +208,8 @@ class Init {
   Result<void> join_namespaces();
   Result<void> mask_and_protect();
   Result<void> set_up_console();
+  Result<void> look_up_program();
+  [[noreturn]] void run_in_place();
   Result<void> finish_and_exec();
 
   const Config& c_;
@@ -327,7 +329,24 @@ Result<void> Init::set_up() {
   if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0)
     return fail_errno("domainname");
   SPECTRUM_TRY(set_rlimits(c_.process));
-  // The program is looked up now so that `create` reports a missing one, as runc does.
+  if (o_.in_place) {
+    // Another tier's workload: its own checks (the module or guest exists and can run) now.
+    SPECTRUM_TRY(o_.in_place->check(c_));
+  } else {
+    SPECTRUM_TRY(look_up_program());
+  }
+  if (c_.process.terminal) SPECTRUM_TRY(set_up_console());
+  if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
+  if (!shared_memory_) {
+    SPECTRUM_TRY(send_message(sync_, kReady));
+    ::close(sync_);
+  }
+  return {};
+}
+
+// The program is looked up before `create` returns, so that it reports a missing one, as runc does.
+Result<void> Init::look_up_program() {
+  struct stat st {};
   const std::string& program = c_.process.args[0];
   executable_ = find_executable(c_.process);
   if (executable_.empty())
@@ -339,12 +358,6 @@ Result<void> Init::set_up() {
   if (S_ISDIR(st.st_mode) || ::access(executable_.c_str(), X_OK) != 0)
     return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES,
                 ExitCode::not_executable);
-  if (c_.process.terminal) SPECTRUM_TRY(set_up_console());
-  if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
-  if (!shared_memory_) {
-    SPECTRUM_TRY(send_message(sync_, kReady));
-    ::close(sync_);
-  }
   return {};
 }
 
@@ -439,8 +452,57 @@ Result<void> Init::finish_and_exec() {
     SPECTRUM_TRY(run_hook(hook, o_.hook_state, "startContainer"));
   SPECTRUM_TRY(apply_user_and_capabilities(c_.process, seccomp_));
   if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
+  if (o_.in_place) run_in_place();
   if (shared_memory_) return exec_or_fail(c_.process, executable_, seccomp_);
   exec_process(c_.process, executable_, seccomp_, 2);
+}
+
+// The bytes of main's argv strings (contiguous, as the kernel lays them out): /proc/PID/cmdline.
+char* command_line_begin = nullptr;
+char* command_line_end = nullptr;
+
+// setproctitle's technique: the workload's argv over the runtime's, NUL-padded (and cut short if
+// longer); the name (comm) becomes the program's base name.
+void show_as(const std::vector<std::string>& args) {
+  if (args.empty()) return;
+  std::string base = args[0].substr(args[0].rfind('/') == std::string::npos ? 0 : args[0].rfind('/') + 1);
+  ::prctl(PR_SET_NAME, base.c_str(), 0, 0, 0);
+  if (!command_line_begin || command_line_end <= command_line_begin) return;
+  std::size_t room = static_cast<std::size_t>(command_line_end - command_line_begin);
+  std::string text;
+  for (const std::string& a : args) text.append(a).push_back('\0');
+  if (text.size() > room) text.resize(room);
+  std::memset(command_line_begin, 0, room);
+  std::memcpy(command_line_begin, text.data(), text.size());
+  command_line_begin[room - 1] = '\0';
+}
+
+// The other tier's workload runs in this process, as PID 1 of the container: the kernel delivers
+// a signal to a namespace's init only where it has a handler, so the ones that end a process by
+// default get one that ends it (as 128+N, the status a client reports for a death by signal N).
+void end_by_signal(int signal) { ::_exit(128 + signal); }
+
+void Init::run_in_place() {
+  for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM}) {
+    struct sigaction action {};
+    action.sa_handler = end_by_signal;
+    ::sigemptyset(&action.sa_mask);
+    ::sigaction(signal, &action, nullptr);
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  if (seccomp_ && c_.process.no_new_privileges)
+    if (int err = load_seccomp(*seccomp_); err != 0) {
+      std::string line =
+          "spectrum init: linux.seccomp: load the filter: " + std::string(std::strerror(err)) + "\n";
+      (void)!::write(2, line.data(), line.size());
+      ::_exit(1);
+    }
+  show_as(c_.process.args);
+  int status = o_.in_place->run(c_);
+  std::fflush(nullptr);
+  ::_exit(status);
 }
 
 Result<int> clone_init(unsigned long flags) {
@@ -450,6 +512,12 @@ Result<int> clone_init(unsigned long flags) {
 }
 
 }  // namespace
+
+void remember_command_line(int argc, char** argv) {
+  if (argc < 1) return;
+  command_line_begin = argv[0];
+  command_line_end = argv[argc - 1] + std::strlen(argv[argc - 1]) + 1;
+}
 
 // Core's layout knows only the controllers it manages; the devices hierarchy is found here.
 const std::string& devices_cgroup_mount() {
@@ -658,9 +726,10 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   // tables to copy and no copy-on-write faults on either side, the cheapest start there is. Not
   // under a memory limit: a fault of the init that the limit refuses would find no process the
   // OOM killer may kill (the memory is ours too) and retry forever.
-  bool share_memory = options.exec_fifo.empty() && !config.has_new_namespace(NamespaceKind::user) &&
-                      config.hooks.empty() && !config.process.terminal && !own_pid_ns &&
-                      !config.process.oom_score_adj && !config.resources.memory_limit;
+  bool share_memory = options.exec_fifo.empty() && !options.in_place &&
+                      !config.has_new_namespace(NamespaceKind::user) && config.hooks.empty() &&
+                      !config.process.terminal && !own_pid_ns && !config.process.oom_score_adj &&
+                      !config.resources.memory_limit;
   if (share_memory) {
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "container/handler.h"
 #include "container/oci_config.h"
 #include "core/cgroup.h"
 #include "core/error.h"
@@ -35,6 +36,8 @@ struct LaunchOptions {
   std::function<Result<void>(pid_t)> on_runtime_hooks;
   // The state JSON handed to createContainer/startContainer hooks inside the container.
   std::string hook_state;
+  // Another tier's engine or monitor, run by the init in place of execve (container/handler.h).
+  const InPlaceRun* in_place = nullptr;
 };
 
 // Cgroup directories of a container, as kept in its state (controller -> directory).
@@ -62,6 +65,11 @@ struct LaunchedContainer {
 const std::string& devices_cgroup_mount();
 
 Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options);
+
+// The runtime's own command line (main's argv): an init that runs another tier's workload in
+// place of execve rewrites it to the workload's argv, so that ps, `ctr task ps` and `podman top`
+// show the module rather than `spectrum create ...`.
+void remember_command_line(int argc, char** argv);
 
 // Applies process settings in an already set-up container (exec): used by the exec path.
 struct ExecRequest {

@@ -23,6 +23,7 @@
 
 #include "container/cgroup_update.h"
 #include "container/default_config.h"
+#include "container/handler.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
 #include "container/sealed_exe.h"
@@ -58,6 +59,8 @@ struct Globals {
   std::string root = "/run/spectrum";
   std::string log_path;
   bool log_json = false;
+  std::optional<Handler> by_binary;  // spectrum-wasm, spectrum-vm, spectrum-sandbox
+  HandlerSet handlers;
 };
 
 // A verb's arguments: flags (with or without a value) and positional words.
@@ -247,6 +250,9 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   struct stat st {};
   if (::stat(config.root_path.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
     return fail("config.json: root.path: " + config.root_path + " is not a directory");
+  // The tier that runs it, decided before anything is made: an unavailable one fails here.
+  Handler handler = SPECTRUM_TRY(select_handler(config.annotations, g.by_binary));
+  const InPlaceRun* in_place = SPECTRUM_TRY(in_place_for(handler, config, g.handlers));
   SPECTRUM_TRY(store.reserve(r.id));
   ContainerState state;
   state.id = r.id;
@@ -271,6 +277,7 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   options.preserve_fds = r.preserve_fds;
   options.new_session_keyring = r.new_keyring;
   options.hook_state = state_json_for_hooks(state, "creating");
+  options.in_place = in_place;
   options.on_runtime_hooks = [&](pid_t pid) -> Result<void> {
     ContainerState with_pid = state;
     with_pid.pid = pid;
@@ -651,7 +658,7 @@ Result<int> verb_events(const Globals& g, Args& args) {
   return 0;
 }
 
-Result<int> verb_features(const Globals&, Args&) {
+Result<int> verb_features(const Globals& g, Args&) {
   nlohmann::json namespaces = {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"};
   nlohmann::json features = {
       {"ociVersionMin", "1.0.0"},
@@ -674,6 +681,7 @@ Result<int> verb_features(const Globals&, Args&) {
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}}}},
       {"annotations", {{"org.opencontainers.runc.version", "spectrum-0.1.0"}}}};
+  features["spectrum"] = handler_features(g.handlers);
   std::puts(features.dump(2).c_str());
   return 0;
 }
@@ -746,8 +754,11 @@ void report_error(const Globals& g, const std::string& message) {
 
 }  // namespace
 
-int runc_main(int argc, char** argv) {
+int runc_main(int argc, char** argv, const HandlerSet& handlers) {
   Globals g;
+  g.handlers = handlers;
+  g.by_binary = handler_of_binary(argv[0]);
+  remember_command_line(argc, argv);
   // The global flags, up to the verb (the first word that is not a flag); the verb's own words
   // stay as they are for its row of the table.
   Args globals(

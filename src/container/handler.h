@@ -1,0 +1,60 @@
+// Handlers: which tier runs a bundle given to the runc-compatible verbs. The container tier is
+// this folder's own; the others (wasm, vm) run *inside* a container, in place of the process's
+// execve: the container's init sets up namespaces, cgroup, root, user, capabilities and seccomp as
+// for any container, then runs the tier's engine or monitor itself, so that ps, kill, pause,
+// events --stats and delete work on it unchanged.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <nlohmann/json_fwd.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "container/oci_config.h"
+#include "core/error.h"
+
+namespace spectrum::container {
+
+enum class Handler { container, wasm, wasm_smart, vm, sandbox };
+std::string_view handler_name(Handler handler);
+
+// The annotations read, in the order they are consulted.
+inline constexpr std::string_view kHandlerAnnotation = "run.oci.handler";
+inline constexpr std::string_view kWasmVariantAnnotation = "module.wasm.image/variant";
+
+// The handler a binary name stands for ("spectrum-wasm", "/usr/bin/spectrum-vm", ...), if any.
+std::optional<Handler> handler_of_binary(std::string_view argv0);
+
+// In order: the annotation run.oci.handler (wasm, wasm-smart, vm, krun = vm, sandbox), the
+// annotation module.wasm.image/variant (compat = wasm, compat-smart = wasm-smart), the binary's
+// name, else the container tier. An unknown value is an error naming the annotation.
+Result<Handler> select_handler(const std::map<std::string, std::string>& annotations,
+                               std::optional<Handler> by_binary);
+
+// What another tier gives the container's init to run in place of execve.
+struct InPlaceRun {
+  // In the init, inside the container's root, before `create` returns: what the tier cannot run
+  // is an error of `create` (exit 1, nothing left), not of the workload.
+  std::function<Result<void>(const Config&)> check;
+  // After `start`, as the process's user with its capabilities, rlimits and seccomp filter, in
+  // process.cwd: runs the workload and returns the container's exit status (128+N for signal N).
+  std::function<int(const Config&)> run;
+};
+
+// The tiers this binary carries besides the container (spectrum-oci carries none).
+struct HandlerSet {
+  const InPlaceRun* wasm = nullptr;
+  const InPlaceRun* vm = nullptr;
+};
+
+// The InPlaceRun for `handler` in `config` (wasm-smart resolved by the entrypoint), nullptr for
+// the container tier, or an error naming why that handler cannot run here.
+Result<const InPlaceRun*> in_place_for(Handler handler, const Config& config, const HandlerSet& handlers);
+
+// The handlers part of `spectrum features`: the handler names, whether each is available in this
+// binary, and the annotations read.
+nlohmann::json handler_features(const HandlerSet& handlers);
+
+}  // namespace spectrum::container

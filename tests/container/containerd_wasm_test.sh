@@ -1,0 +1,149 @@
+#!/bin/bash
+# The wasm handler through a real client: a private containerd (as containerd_test.sh) imports an
+# image built offline that holds one WASI module (tests/container/wasm/build-image) and runs it
+# with `ctr run --runc-binary spectrum --annotation run.oci.handler=wasm`: the module's output,
+# argv and environment, its exit code, the memory limit as the engine's budget (a module whose
+# memory does not fit is ended as an OOM kill, 137; one that grows is refused past it), files of
+# the root and of a read-only bind mount, task ps/pause/resume/metrics, `ctr task kill` (SIGTERM,
+# which PID 1 would ignore without a handler), the other ways of choosing the handler (the
+# module.wasm.image/variant annotation, the spectrum-wasm link) and the errors of those that
+# cannot run, then that nothing is left behind.
+# Usage: containerd_wasm_test.sh SPECTRUM REPO_DIR
+set -u
+spectrum=$(readlink -f "$1")
+repo=$(readlink -f "$2")
+for tool in containerd ctr umoci clang-16; do
+  command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+
+tmp=$(mktemp -d /tmp/spectrum-ctr-wasm.XXXXXX)
+ns=spectrum-wasm-$$
+failures=0
+containerd_pid=
+C="ctr -a $tmp/containerd.sock -n $ns"
+R="--snapshotter native --runc-binary $spectrum --runc-root $tmp/runc"
+W="$R --annotation run.oci.handler=wasm"
+
+cleanup() {
+  if [ -n "$containerd_pid" ]; then
+    for task in $($C task ls -q 2>/dev/null); do
+      $C task kill -s KILL "$task" >/dev/null 2>&1
+      sleep 0.2
+      $C task delete -f "$task" >/dev/null 2>&1
+    done
+    for container in $($C container ls -q 2>/dev/null); do $C container delete "$container" >/dev/null 2>&1; done
+    kill "$containerd_pid" 2>/dev/null
+    wait "$containerd_pid" 2>/dev/null
+  fi
+  for pid in $(pgrep -f -- "-address $tmp/containerd.sock" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+  grep -q " $tmp" /proc/self/mountinfo && grep " $tmp" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+. "$repo/tests/container/check.sh" || exit 1
+
+"$repo/tests/container/wasm/build-image" "$repo" "$tmp/image" >"$tmp/image.log" 2>&1 ||
+  { cat "$tmp/image.log"; echo "FAIL: cannot build the wasm image"; exit 1; }
+
+cat > "$tmp/config.toml" <<TOML
+version = 2
+root = "$tmp/root"
+state = "$tmp/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$tmp/containerd.sock"
+[ttrpc]
+  address = "$tmp/containerd.sock.ttrpc"
+TOML
+containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
+containerd_pid=$!
+for _ in $(seq 100); do $C version >/dev/null 2>&1 && break; sleep 0.1; done
+$C version >/dev/null 2>&1 || { cat "$tmp/containerd.log"; echo "FAIL: containerd did not start"; exit 1; }
+$C images import --base-name localhost/spectrum-wasm "$tmp/image/wasm.tar" >/dev/null || { echo "FAIL: image import"; exit 1; }
+image=localhost/spectrum-wasm:latest
+# ctr carries no image annotation into the spec (only CRI's image config would): the test passes them.
+
+# Output, argv, the image's environment and the exit status come back.
+out=$($C run --rm $W $image w-out /hello.wasm one two 2>&1)
+check "wasm: output, argv, env" "hello from wasm argc=3 one two GREETING=from-the-image" "$out"
+out=$($C run --rm $W --env GREETING=from-ctr $image w-env 2>&1)
+check "wasm: the image's entrypoint, env from the client" "hello from wasm argc=1 GREETING=from-ctr" "$out"
+$C run --rm $W $image w-exit /hello.wasm exit 7 >/dev/null 2>&1
+check "wasm: exit code" 7 "$?"
+
+# The memory limit is the engine's budget: a module that grows past it while it runs is ended as
+# an OOM kill is (137, the reason on stderr), and one whose initial memory (40 MiB) does not fit in
+# 16 MiB is refused before it starts, while the same module runs in 96 MiB.
+out=$($C run --rm $W --memory-limit 100663296 $image w-grow /hello.wasm grow 2>&1)
+status=$?
+check "wasm: growth past the limit: OOM kill status" 137 "$status"
+check "wasm: growth past the limit: named" yes "$(grep -q 'out of memory' <<<"$out" && echo yes || echo "no: $out")"
+out=$($C run --rm $W --memory-limit 16777216 $image w-big /hello.wasm big 2>&1)
+status=$?
+check "wasm: a module that does not fit: status" 137 "$status"
+check "wasm: a module that does not fit: named" yes "$(grep -q 'exceeds the memory limit' <<<"$out" && echo yes || echo "no: $out")"
+out=$($C run --rm $W --memory-limit 100663296 $image w-big2 /hello.wasm big 2>&1)
+check "wasm: the same module fits in 96 MiB" "big ran" "$out"
+
+# Files: the root, and a read-only bind mount (a preopen the module cannot write through).
+mkdir -p "$tmp/data" && echo "host data" >"$tmp/data/file"
+out=$($C run --rm $W --mount type=bind,src=$tmp/data,dst=/data,options=rbind:ro $image w-cat /hello.wasm cat /data/file 2>&1)
+check "wasm: reads a bind mount" "host data" "$out"
+$C run --rm $W --mount type=bind,src=$tmp/data,dst=/data,options=rbind:ro $image w-ro /hello.wasm write /data/new >/dev/null 2>&1
+check "wasm: a read-only mount refuses writes" "1 absent" "$? $([ -e "$tmp/data/new" ] && echo present || echo absent)"
+$C run --rm $W --mount type=bind,src=$tmp/data,dst=/data,options=rbind:rw $image w-rw /hello.wasm write /data/new >/dev/null 2>&1
+check "wasm: a writable mount takes writes" "0 written" "$? $(cat "$tmp/data/new" 2>&1)"
+out=$($C run --rm $W $image w-root /hello.wasm cat /etc/passwd 2>&1)
+check "wasm: no host file through the root" yes "$(grep -q 'root:' <<<"$out" && echo "no: $out" || echo yes)"
+
+# A long-running module: ps, pause/resume, stats, and `ctr task kill` (SIGTERM by default).
+$C run -d $W $image w-long /hello.wasm sleep 1000 >/dev/null
+check "wasm: run -d" RUNNING "$($C task ls | awk '$1 == "w-long" {print $3}')"
+pid=$($C task ls | awk '$1 == "w-long" {print $2}')
+check "wasm: task ps lists the engine" "$pid" "$($C task ps w-long | awk 'NR == 2 {print $1}')"
+check "wasm: the engine is in the container's pid namespace" "$(readlink /proc/$pid/ns/pid)" \
+  "$(readlink /proc/$pid/ns/pid | grep -v "$(readlink /proc/self/ns/pid)")"
+$C task pause w-long
+check "wasm: pause" PAUSED "$($C task ls | awk '$1 == "w-long" {print $3}')"
+$C task resume w-long
+check "wasm: resume" RUNNING "$($C task ls | awk '$1 == "w-long" {print $3}')"
+check "wasm: metrics" yes "$($C task metrics w-long 2>/dev/null | grep -qi memory && echo yes || echo no)"
+$C task kill w-long
+for _ in $(seq 100); do [ "$($C task ls | awk '$1 == "w-long" {print $3}')" = STOPPED ] && break; sleep 0.1; done
+check "wasm: ctr task kill (SIGTERM) stops it" STOPPED "$($C task ls | awk '$1 == "w-long" {print $3}')"
+$C task delete w-long >/dev/null 2>&1
+$C container delete w-long
+
+# The other ways to choose it: the image convention's annotation, and the spectrum-wasm link.
+out=$($C run --rm $R --annotation module.wasm.image/variant=compat $image w-variant /hello.wasm variant 2>&1)
+check "wasm: module.wasm.image/variant=compat" "hello from wasm argc=2 variant GREETING=from-the-image" "$out"
+ln -sf "$spectrum" "$tmp/spectrum-wasm"
+out=$($C run --rm --snapshotter native --runc-binary "$tmp/spectrum-wasm" --runc-root "$tmp/runc" $image w-link /hello.wasm link 2>&1)
+check "wasm: the spectrum-wasm link" "hello from wasm argc=2 link GREETING=from-the-image" "$out"
+
+# What cannot run is an error of create, naming the cause.
+out=$($C run --rm $R --annotation run.oci.handler=sandbox $image w-sandbox 2>&1)
+check "sandbox: not available yet" yes "$(grep -q 'handler sandbox: not available yet' <<<"$out" && echo yes || echo "no: $out")"
+out=$($C run --rm $R --annotation run.oci.handler=bogus $image w-bogus 2>&1)
+check "unknown handler named" yes "$(grep -q "run.oci.handler: unknown handler 'bogus'" <<<"$out" && echo yes || echo "no: $out")"
+out=$($C run --rm $W $image w-missing /missing.wasm 2>&1)
+check "wasm: a missing module" yes "$(grep -q 'missing.wasm' <<<"$out" && echo yes || echo "no: $out")"
+
+# Nothing left behind.
+for c in $($C container ls -q); do $C container delete "$c" >/dev/null 2>&1; done
+check "no tasks left" "" "$($C task ls -q)"
+check "no mounts left" "0" "$(grep -c " $tmp/" /proc/self/mountinfo)"
+check "no runtime state left" "" "$(ls -A "$tmp/runc/$ns" 2>/dev/null)"
+left=""
+for controller in memory pids freezer devices cpu cpuacct; do
+  [ -d /sys/fs/cgroup/$controller/$ns ] && left="$left$(find /sys/fs/cgroup/$controller/$ns -mindepth 1 -type d)"
+done
+[ -d /sys/fs/cgroup/$ns ] && left="$left$(find /sys/fs/cgroup/$ns -mindepth 1 -type d)"
+check "no cgroups left" "" "$left"
+check "no engine processes left" "" "$(pgrep -f 'hello.wasm' | while read -r p; do grep -l "$ns" /proc/$p/cgroup 2>/dev/null; done)"
+for controller in memory pids freezer devices cpu cpuacct cpuset; do rmdir /sys/fs/cgroup/$controller/$ns 2>/dev/null; done
+rmdir /sys/fs/cgroup/$ns 2>/dev/null
+
+[ $failures = 0 ] && echo "PASS" || echo "$failures check(s) failed"
+exit $((failures > 0))
