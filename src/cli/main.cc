@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "container/runc_cli.h"
+#include "container/vm_handler.h"
 #include "container/wasm_handler.h"
 #include "wasm/cli.h"
 
@@ -78,6 +79,7 @@ int main(int argc, char** argv) {
   // The tiers `create`/`run` can put inside a container (container/handler.h).
   container::HandlerSet handlers;
   handlers.wasm = &container::wasm_in_place();
+  handlers.vm = &container::vm_in_place();
   // Called as spectrum-wasm, spectrum-vm or spectrum-sandbox: an OCI runtime and nothing else.
   if (container::handler_of_binary(argv[0])) return container::runc_main(argc, argv, handlers);
   if (argc < 2) {

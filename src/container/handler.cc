@@ -82,7 +82,8 @@ Result<const InPlaceRun*> in_place_for(Handler handler, const Config& config, co
       return handlers.wasm;
     case Handler::vm:
       if (!handlers.vm)
-        return fail("handler vm: not available yet in this binary (the vm tier cannot run OCI bundles here)");
+        return fail(
+            "handler vm: not in this binary (spectrum-oci is the container runtime alone; use spectrum)");
       return handlers.vm;
     case Handler::sandbox:
       return fail("handler sandbox: not available yet (Spectrum has no sandbox tier)");
@@ -101,7 +102,8 @@ nlohmann::json handler_features(const HandlerSet& handlers) {
   row("wasm", handlers.wasm != nullptr, "process.args[0] is a WASI module inside the root filesystem");
   row("wasm-smart", handlers.wasm != nullptr,
       "a .wasm entrypoint in the engine, anything else as a container");
-  row("vm", handlers.vm != nullptr, "also named krun");
+  row("vm", handlers.vm != nullptr,
+      "also named krun; process.args[0] is a static x86-64 executable inside the root filesystem");
   row("sandbox", false, "no sandbox tier yet");
   return {{"handlers", list},
           {"annotationsRead",

@@ -41,6 +41,13 @@ struct InPlaceRun {
   // After `start`, as the process's user with its capabilities, rlimits and seccomp filter, in
   // process.cwd: runs the workload and returns the container's exit status (128+N for signal N).
   std::function<int(const Config&)> run;
+  // In the runtime, before anything is made: what the tier needs in the container (a device).
+  std::function<Result<void>(Config&)> prepare;
+  // Runs with the init's privileges, before process.user, capabilities and seccomp are applied:
+  // for a tier whose process confines itself and whose workload is not a host process (the vm
+  // monitor makes its own mount namespace, drops every capability and installs its own
+  // allow-list; the config's user and capabilities have no meaning for a guest).
+  bool confines_itself = false;
 };
 
 // The tiers this binary carries besides the container (spectrum-oci carries none).

@@ -450,6 +450,7 @@ Result<void> Init::finish_and_exec() {
   }
   for (const Hook& hook : c_.hooks.start_container)
     SPECTRUM_TRY(run_hook(hook, o_.hook_state, "startContainer"));
+  if (o_.in_place && o_.in_place->confines_itself) run_in_place();
   SPECTRUM_TRY(apply_user_and_capabilities(c_.process, seccomp_));
   if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
   if (o_.in_place) run_in_place();
@@ -492,7 +493,7 @@ void Init::run_in_place() {
   sigset_t none;
   sigemptyset(&none);
   ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (seccomp_ && c_.process.no_new_privileges)
+  if (seccomp_ && c_.process.no_new_privileges && !o_.in_place->confines_itself)
     if (int err = load_seccomp(*seccomp_); err != 0) {
       std::string line =
           "spectrum init: linux.seccomp: load the filter: " + std::string(std::strerror(err)) + "\n";

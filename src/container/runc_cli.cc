@@ -253,6 +253,7 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   // The tier that runs it, decided before anything is made: an unavailable one fails here.
   Handler handler = SPECTRUM_TRY(select_handler(config.annotations, g.by_binary));
   const InPlaceRun* in_place = SPECTRUM_TRY(in_place_for(handler, config, g.handlers));
+  if (in_place && in_place->prepare) SPECTRUM_TRY(in_place->prepare(config));
   SPECTRUM_TRY(store.reserve(r.id));
   ContainerState state;
   state.id = r.id;

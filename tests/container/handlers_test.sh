@@ -50,7 +50,16 @@ refused "wasm: another cwd" "process.cwd: the wasm handler starts modules in /"
 bundle "c['process']['args']=['/hello.wasm']; c['annotations']={'run.oci.handler':'wasm'}"
 refused "wasm under spectrum-oci" "handler wasm: not in this binary" "$spectrum_oci"
 bundle "c['process']['args']=['/bin/true']; c['annotations']={'run.oci.handler':'krun'}"
-refused "krun (vm)" "handler vm: not available yet"
+refused "krun (vm) under spectrum-oci" "handler vm: not in this binary" "$spectrum_oci"
+bundle "c['process']['args']=['/bin/busybox']; c['annotations']={'run.oci.handler':'vm'}"
+if [ -c /dev/kvm ]; then
+  # busybox-static is static: a program the tier cannot run is one with an interpreter.
+  printf '\177ELF\2\1\1\0\0\0\0\0\0\0\0\0' >"$tmp/b/rootfs/bin/short-elf"
+  bundle "c['process']['args']=['/bin/short-elf']; c['annotations']={'run.oci.handler':'vm'}"
+  refused "vm: a program the tier cannot run" "/bin/short-elf is not a 64-bit ELF executable"
+else
+  refused "vm: no /dev/kvm" "handler vm: this host has no /dev/kvm"
+fi
 bundle "c['process']['args']=['/bin/true']; c['annotations']={'module.wasm.image/variant':'bogus'}"
 refused "unknown variant" "module.wasm.image/variant: unknown variant 'bogus'"
 ln -s "$spectrum" "$tmp/spectrum-sandbox"

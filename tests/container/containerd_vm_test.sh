@@ -1,0 +1,123 @@
+#!/bin/bash
+# The vm handler through a real client: a private containerd (as containerd_test.sh) runs the
+# busybox image with `ctr run --runc-binary spectrum --annotation run.oci.handler=vm`: the image's
+# root filesystem is the guest's, the process the guest program. Checks output and exit code,
+# the monitor inside the container's cgroup (task ps), the memory limit sizing the VM (dd's 40 MiB
+# buffer refused in a 24 MiB VM, taken in 128 MiB), `ctr task kill` ending the VM, the spectrum-vm
+# link, a program the tier cannot run refused at create, and that nothing is left behind.
+# Skips with the reason where /dev/kvm is absent or the vm tier cannot run here.
+# Usage: containerd_vm_test.sh SPECTRUM REPO_DIR
+set -u
+spectrum=$(readlink -f "$1")
+repo=$(readlink -f "$2")
+for tool in containerd ctr umoci skopeo; do
+  command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+done
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+[ -c /dev/kvm ] || { echo "SKIP: /dev/kvm is absent"; exit 77; }
+
+tmp=$(mktemp -d /tmp/spectrum-ctr-vm.XXXXXX)
+ns=spectrum-vm-$$
+failures=0
+containerd_pid=
+C="ctr -a $tmp/containerd.sock -n $ns"
+R="--snapshotter native --runc-binary $spectrum --runc-root $tmp/runc"
+V="$R --annotation run.oci.handler=vm"
+cleanup() {
+  if [ -n "$containerd_pid" ]; then
+    for task in $($C task ls -q 2>/dev/null); do
+      $C task kill -s KILL "$task" >/dev/null 2>&1
+      sleep 0.2
+      $C task delete -f "$task" >/dev/null 2>&1
+    done
+    for container in $($C container ls -q 2>/dev/null); do $C container delete "$container" >/dev/null 2>&1; done
+    kill "$containerd_pid" 2>/dev/null
+    wait "$containerd_pid" 2>/dev/null
+  fi
+  for pid in $(pgrep -f -- "-address $tmp/containerd.sock" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+  grep -q " $tmp" /proc/self/mountinfo && grep " $tmp" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+. "$repo/tests/container/check.sh" || exit 1
+
+# The tier itself must run here first (the reason, if not, is the skip's).
+"$repo/scripts/busybox-rootfs" "$tmp/probe-root" >/dev/null || exit 1
+if ! why=$("$spectrum" run --tier vm --rootfs "$tmp/probe-root" -- /bin/busybox true 2>&1); then
+  echo "SKIP: the vm tier cannot run on this host: $why"
+  exit 77
+fi
+rm -rf "$tmp/probe-root"
+
+(
+  cd "$tmp" &&
+  umoci init --layout oci &&
+  umoci new --image oci:latest &&
+  umoci unpack --image oci:latest bundle >/dev/null &&
+  "$repo/scripts/busybox-rootfs" bundle/rootfs &&
+  printf '\177ELF\2\1\1\0\0\0\0\0\0\0\0\0' > bundle/rootfs/bin/not-static &&
+  umoci repack --image oci:latest bundle &&
+  umoci config --image oci:latest --config.cmd /bin/sh --config.env PATH=/bin:/sbin &&
+  skopeo copy -q oci:oci:latest docker-archive:img.tar:localhost/spectrum-busybox:latest
+) >"$tmp/image.log" 2>&1 || { cat "$tmp/image.log"; echo "FAIL: cannot build the image"; exit 1; }
+rm -rf "$tmp/bundle" "$tmp/oci"
+
+cat > "$tmp/config.toml" <<TOML
+version = 2
+root = "$tmp/root"
+state = "$tmp/state"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
+[grpc]
+  address = "$tmp/containerd.sock"
+[ttrpc]
+  address = "$tmp/containerd.sock.ttrpc"
+TOML
+containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
+containerd_pid=$!
+for _ in $(seq 100); do $C version >/dev/null 2>&1 && break; sleep 0.1; done
+$C version >/dev/null 2>&1 || { cat "$tmp/containerd.log"; echo "FAIL: containerd did not start"; exit 1; }
+$C images import "$tmp/img.tar" >/dev/null || { echo "FAIL: image import"; exit 1; }
+image=localhost/spectrum-busybox:latest
+
+out=$($C run --rm $V $image v-echo /bin/busybox echo hello from the guest 2>&1)
+check "vm: output" "hello from the guest" "$out"
+$C run --rm $V $image v-exit /bin/busybox sh -c 'exit 3' >/dev/null 2>&1
+check "vm: exit code" 3 "$?"
+out=$($C run --rm $V $image v-cat /bin/busybox cat /etc/hostname 2>&1)
+check "vm: the image's root is the guest's" "spectrum" "$out"
+# The memory limit is the guest's memory: dd's 40 MiB buffer does not fit a 24 MiB VM, fits 128.
+$C run --rm $V --memory-limit 25165824 $image v-small /bin/busybox dd if=/bin/busybox of=/tmp/copy bs=40M count=1 >"$tmp/small.out" 2>&1; small_status=$?
+check "vm: a 24 MiB VM refuses a 40 MiB buffer" "yes" "$([ $small_status -ne 0 ] && grep -qi "memory" "$tmp/small.out" && echo yes || echo "no: $small_status $(cat "$tmp/small.out")")"
+$C run --rm $V --memory-limit 134217728 $image v-big /bin/busybox dd if=/bin/busybox of=/tmp/copy bs=40M count=1 >"$tmp/big.out" 2>&1
+check "vm: a 128 MiB VM takes it" 0 "$?"
+ln -sf "$spectrum" "$tmp/spectrum-vm"
+out=$($C run --rm --snapshotter native --runc-binary "$tmp/spectrum-vm" --runc-root "$tmp/runc" $image v-link /bin/busybox echo link 2>&1)
+check "vm: the spectrum-vm link" "link" "$out"
+out=$($C run --rm $V $image v-dyn /bin/not-static 2>&1)
+check "vm: what the tier cannot run fails at create" yes "$(grep -q 'not-static' <<<"$out" && echo yes || echo "no: $out")"
+
+# A long guest: the monitor in the container's cgroup, state's pid, kill.
+$C run -d $V $image v-long /bin/busybox sleep 1000 >/dev/null
+check "vm: run -d" RUNNING "$($C task ls | awk '$1 == "v-long" {print $3}')"
+check "vm: task ps lists the init and the monitor" yes "$([ "$($C task ps v-long | tail -n +2 | wc -l)" -ge 2 ] && echo yes || echo no)"
+$C task kill v-long
+for _ in $(seq 100); do [ "$($C task ls | awk '$1 == "v-long" {print $3}')" = STOPPED ] && break; sleep 0.1; done
+check "vm: ctr task kill ends the VM" STOPPED "$($C task ls | awk '$1 == "v-long" {print $3}')"
+$C task delete v-long >/dev/null 2>&1
+$C container delete v-long
+
+for c in $($C container ls -q); do $C container delete "$c" >/dev/null 2>&1; done
+check "no tasks left" "" "$($C task ls -q)"
+check "no mounts left" "0" "$(grep -c " $tmp/" /proc/self/mountinfo)"
+check "no runtime state left" "" "$(ls -A "$tmp/runc/$ns" 2>/dev/null)"
+left=""
+for controller in memory pids freezer devices cpu cpuacct; do
+  [ -d /sys/fs/cgroup/$controller/$ns ] && left="$left$(find /sys/fs/cgroup/$controller/$ns -mindepth 1 -type d)"
+done
+check "no cgroups left" "" "$left"
+check "no VM left" "" "$(pgrep -f 'busybox sleep 1000')"
+for controller in memory pids freezer devices cpu cpuacct cpuset; do rmdir /sys/fs/cgroup/$controller/$ns 2>/dev/null; done
+rmdir /sys/fs/cgroup/$ns 2>/dev/null
+
+[ $failures = 0 ] && echo "PASS" || echo "$failures check(s) failed"
+exit $((failures > 0))
