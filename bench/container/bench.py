@@ -77,3 +77,29 @@ for profile in bundles:
         print("%-8s %-9s %12.1f %12.2f %12.1f %14.2f" % (profile, runtime, rates[(profile, runtime, 1)],
               rates[(profile, runtime, 1)] / rates[(profile, "crun", 1)], rates[(profile, runtime, 8)],
               rates[(profile, runtime, 8)] / rates[(profile, "crun", 8)]))
+
+# Handlers (issue 14): a wasm container (`run.oci.handler=wasm`, the module as its process) from
+# create to exit against the same module under `spectrum run --tier wasm`: what the OCI path and
+# the container around the engine add. Then 64 wasm containers with 8 in parallel.
+wasm_root = os.path.join(tmp, "wasm-rootfs")
+os.mkdir(wasm_root)
+module = os.path.join(wasm_root, "hello.wasm")
+subprocess.run(["clang-16", "--target=wasm32-wasi", "-O2", "-o", module,
+                os.path.join(repo, "tests/container/wasm/hello.c")], check=True)
+wasm_bundle = make_bundle("wasm", False)
+path = os.path.join(wasm_bundle, "config.json")
+config = json.load(open(path))
+config["process"]["args"] = ["/hello.wasm", "exit", "0"]
+config["root"]["path"] = wasm_root
+config["annotations"] = {"run.oci.handler": "wasm"}
+json.dump(config, open(path, "w"))
+print("\n== hello-world wasm: create-to-exit of a wasm container vs the wasm tier (%d rounds; ratios to the first)" % rounds, flush=True)
+subprocess.run([compare, "--rounds", str(rounds), "--warmup", "2",
+                "wasm-tier=%s run --tier wasm -- %s exit 0" % (spectrum, module),
+                "wasm-container=%s --root %s/state-wasm run --bundle %s wasm-lat" % (spectrum, tmp, wasm_bundle)],
+               check=True)
+runtimes["spectrum-wasm"] = [spectrum]
+serial = throughput("spectrum-wasm", wasm_bundle, 100, 1)
+parallel = throughput("spectrum-wasm", wasm_bundle, 64, 8)
+print("wasm containers per second: %.1f back to back, %.1f with 8 in parallel (container /bin/true: %.1f, %.1f)" % (
+    serial, parallel, rates[("plain", "spectrum", 1)], rates[("plain", "spectrum", 8)]))
