@@ -2,7 +2,9 @@
 
 Latency: spectrum-compare runs `RUNTIME --root R run --bundle B ID` of /bin/true interleaved
 (medians of wall and CPU time, peak RSS, ratios to crun, the first). `run` deletes the container on
-exit, so one id per runtime serves every round. Throughput: 100 back to back, 64 with 8 in parallel."""
+exit, so one id per runtime serves every round. Throughput: 100 back to back, 64 with 8 in parallel.
+Then the wasm handler (issue 14): a hello-world wasm container against the same module under
+`spectrum run --tier wasm`, and wasm containers per second."""
 import atexit, itertools, json, os, shutil, subprocess, sys, tempfile, time, concurrent.futures
 
 build, repo, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
