@@ -99,7 +99,9 @@ check "vm: what the tier cannot run fails at create" yes "$(grep -q 'not-static'
 # A long guest: the monitor in the container's cgroup, state's pid, kill.
 $C run -d $V $image v-long /bin/busybox sleep 1000 >/dev/null
 check "vm: run -d" RUNNING "$($C task ls | awk '$1 == "v-long" {print $3}')"
-check "vm: task ps lists the init and the monitor" yes "$([ "$($C task ps v-long | tail -n +2 | wc -l)" -ge 2 ] && echo yes || echo no)"
+# The init forks the monitor once started: wait for it to appear.
+for _ in $(seq 100); do [ "$($C task ps v-long | tail -n +2 | wc -l)" -ge 2 ] && break; sleep 0.1; done
+check "vm: task ps lists the init and the monitor" yes "$([ "$($C task ps v-long | tail -n +2 | wc -l)" -ge 2 ] && echo yes || echo "no: $($C task ps v-long | tr '\n' ' ')")"
 $C task kill v-long
 for _ in $(seq 100); do [ "$($C task ls | awk '$1 == "v-long" {print $3}')" = STOPPED ] && break; sleep 0.1; done
 check "vm: ctr task kill ends the VM" STOPPED "$($C task ls | awk '$1 == "v-long" {print $3}')"
