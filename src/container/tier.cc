@@ -36,6 +36,10 @@ using Clock = std::chrono::steady_clock;
 
 // The OCI configuration of a workload: the default spec, then the workload's own settings.
 Result<Config> config_for(const Workload& w) {
+  // Relative paths (--rootfs, --mount sources) are the caller's, as the user typed them: the
+  // configuration's "bundle" is the current directory.
+  char cwd[PATH_MAX];
+  if (!::getcwd(cwd, sizeof cwd)) return fail_errno("getcwd");
   DefaultSpecOptions options;
   options.args = w.argv();
   options.rootfs = w.rootfs;
@@ -56,12 +60,7 @@ Result<Config> config_for(const Workload& w) {
     nlohmann::json options_list = {"rbind", "nosuid", "nodev"};
     // Read-only all the way down (runc's rro): a mount under the host directory stays read-only too.
     if (m.read_only) options_list.push_back("rro");
-    std::string source = m.host_path;
-    if (!source.starts_with('/')) {  // relative to the caller's directory, as the user typed it
-      char cwd[PATH_MAX];
-      if (!::getcwd(cwd, sizeof cwd)) return fail_errno("--mount " + source + ": getcwd");
-      source = std::string(cwd) + "/" + source;
-    }
+    std::string source = m.host_path.starts_with('/') ? m.host_path : std::string(cwd) + "/" + m.host_path;
     spec["mounts"].push_back(
         {{"destination", m.target}, {"type", "bind"}, {"source", source}, {"options", options_list}});
   }
@@ -75,7 +74,7 @@ Result<Config> config_for(const Workload& w) {
   }
   if (w.limits.cpuset) resources["cpu"]["cpus"] = *w.limits.cpuset;
   if (w.limits.max_pids) resources["pids"] = {{"limit", *w.limits.max_pids}};
-  return decode_config(spec, "/", "container tier configuration");
+  return decode_config(spec, cwd, "container tier configuration");
 }
 
 // "run-PID-..." like the native tier's groups: a group whose PID is gone was left by a spectrum
@@ -168,6 +167,8 @@ class ContainerTier final : public Tier {
     SignalGuard signals;  // before the launch, so that a Ctrl-C during it is not lost
     const Clock::time_point start = Clock::now();
     LaunchedContainer c = SPECTRUM_TRY(launch_container(config, options));
+    // The init is set up (namespaces, mounts, cgroup, seccomp) and released to exec the workload.
+    result.startup_time = Clock::now() - start;
     Child init(c.pid, std::move(c.pidfd));
     in.reset();
     out.reset();

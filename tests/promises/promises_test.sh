@@ -5,7 +5,7 @@
 # A tier that differs fails, except for the deliberate differences named in docs/tiers.md, which are
 # encoded below as that tier's expectation. Usage: promises_test.sh SPECTRUM SOURCE_DIR WORK_DIR
 set -eu
-spectrum=$1
+spectrum=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 top=$2
 work=$3
 mkdir -p "$work"
@@ -107,6 +107,15 @@ to-stderr"
     run "$tier" --workdir /tmp -- cwd
     expect stdout "$(field .stdout)" /tmp
   fi
+
+  case=relative-paths
+  case $tier in
+    container | vm | sandbox)
+      status=0
+      (cd "$work" && "$spectrum" run --tier "$tier" --rootfs rootfs -- /promise exit 7 >/dev/null 2>"$work/err") || status=$?
+      expect "status with --rootfs relative to the caller" "$status" 7
+      ;;
+  esac
 
   case=ctrl-c
   out="$work/ctrl-c.out"
