@@ -24,7 +24,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-tiers=${*:-$(usable_tiers "$spectrum")}
+tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
 if echo "$tiers" | grep -qx 'container\|vm'; then
   [ "$(id -u)" = 0 ] || { echo "SKIP: the container and vm tiers need root"; exit 77; }
   "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
@@ -85,17 +85,18 @@ hostile() {
 }
 field() { echo "$record" | jq -r "$1" 2>/dev/null; }
 
-# A storm of signals at spectrum: 500 rounds of every signal it handles or should shrug off.
+# A storm of signals at spectrum: 500 rounds of the ones it handles (docs/tiers.md: the first is
+# forwarded, a second ends the tree) and of the ones whose default is to be ignored.
 storm_at() {
   local pid=$1
   sleep 0.2
   for _ in $(seq 500); do
     kill -s WINCH "$pid" 2>/dev/null || break
     kill -s CHLD "$pid" 2>/dev/null
-    kill -s PIPE "$pid" 2>/dev/null
     kill -s INT "$pid" 2>/dev/null
     kill -s TERM "$pid" 2>/dev/null
     kill -s HUP "$pid" 2>/dev/null
+    kill -s URG "$pid" 2>/dev/null
   done
 }
 
@@ -106,7 +107,7 @@ for tier in $tiers; do
     native | container)
       hostile "$tier" "fork bomb under --pids 64" --pids 64 --timeout 30s -- forkbomb
       check "$tier fork bomb: stopped by the limit (exit 5)" "5" "$status"
-      forked=$(field .captured_stdout | sed -n 's/forked //p')
+      forked=$(field .stdout | sed -n 's/forked //p')
       check_true "$tier fork bomb: fewer than 64 forks ($forked)" test "${forked:-999}" -lt 64
       check_true "$tier fork bomb: the record names the pids limit: $(field .detail)" \
         sh -c 'printf "%s" "$1" | grep -q "pids limit"' _ "$(field .detail)" ;;
@@ -121,8 +122,8 @@ for tier in $tiers; do
       check "$tier balloon: status 137" "137" "$status" ;;
     *)
       check "$tier balloon: refused (exit 3)" "3" "$status"
-      check_true "$tier balloon: refused below 64 MiB: $(field .captured_stdout)" \
-        sh -c 'n=$(printf "%s" "$1" | sed -n "s/refused after \([0-9]*\) MiB.*/\1/p"); [ -n "$n" ] && [ "$n" -lt 64 ]' _ "$(field .captured_stdout)" ;;
+      check_true "$tier balloon: refused below 64 MiB: $(field .stdout)" \
+        sh -c 'n=$(printf "%s" "$1" | sed -n "s/refused after \([0-9]*\) MiB.*/\1/p"); [ -n "$n" ] && [ "$n" -lt 64 ]' _ "$(field .stdout)" ;;
   esac
 
   # A tmpfs filled to its limit: the container's /dev/shm (64 MiB in the default spec).
@@ -137,11 +138,11 @@ for tier in $tiers; do
     record=$(cat "$tmp/rec")
     during=$(printf '%s\n' "${samples[@]}" | median)
     ratio=$(awk -v a="$during" -v b="$idle" 'BEGIN { printf "%.1f", a / (b ? b : 1) }')
-    echo "container tmpfs fill: /bin/true ${ratio}x idle; $(field .captured_stderr | head -3 | tr '\n' ' ')"
+    echo "container tmpfs fill: /bin/true ${ratio}x idle; $(field .stderr | head -3 | tr '\n' ' ')"
     check_true "container tmpfs: host responsive (${ratio}x idle <= 10x)" awk -v r="$ratio" 'BEGIN { exit !(r <= 10) }'
     check_true "container tmpfs: dd stopped by No space left on device" \
-      sh -c 'printf "%s" "$1" | grep -q "No space left"' _ "$(field .captured_stderr)"
-    size=$(field .captured_stdout | awk 'NR == 1 { print $5 }')
+      sh -c 'printf "%s" "$1" | grep -q "No space left"' _ "$(field .stderr)"
+    size=$(field .stdout | awk 'NR == 1 { print $5 }')
     check_true "container tmpfs: the file stopped at the tmpfs' limit ($size bytes <= 64 MiB)" test "${size:-0}" -le 67108864 -a "${size:-0}" -gt 0
     check "container tmpfs: the record is the shell's exit (0, ls last)" "exited" "$(field .outcome)"
   fi
@@ -152,15 +153,23 @@ for tier in $tiers; do
   storm=storm_at
   hostile "$tier" "signal storm at spectrum" --timeout 30s -- ignore-term
   storm=""
-  check_true "$tier storm: a whole record" test -n "$(field .outcome)"
-  check_true "$tier storm: not 'exited 0' (status $status, $(field .outcome))" \
-    test "$status" != 0 -a "$(field .outcome)" != exited
-  check_true "$tier storm: spectrum ended it before the timeout" test "$(field .outcome)" != timed_out
+  case $tier in
+    native | container)
+      check_true "$tier storm: a whole record" test -n "$(field .outcome)"
+      check_true "$tier storm: not 'exited 0' (status $status, $(field .outcome))" \
+        test "$status" != 0 -a "$(field .outcome)" != exited
+      check_true "$tier storm: spectrum ended it before the timeout" test "$(field .outcome)" != timed_out ;;
+    *)
+      # docs/tiers.md: no signals in WASI, and the vm guest has no handlers yet: the first signal
+      # ends spectrum itself (128+N, no record); what must hold is that nothing is left.
+      check_true "$tier storm: spectrum ended by the signal (status $status)" \
+        sh -c '[ "$1" = 129 ] || [ "$1" = 130 ] || [ "$1" = 143 ]' _ "$status" ;;
+  esac
 
   # 10,000 files at once: opened (the tier allows it) or refused at the tier's descriptor limit,
   # and either way the record is the program's own exit.
   hostile "$tier" "10000 files opened at once" --timeout 60s -- files 10000 /
-  check_true "$tier files: the program's own exit, 0 or 4 ($status: $(field .captured_stdout))" \
+  check_true "$tier files: the program's own exit, 0 or 4 ($status: $(field .stdout))" \
     sh -c '[ "$1" = 0 ] || [ "$1" = 4 ]' _ "$status"
   check "$tier files: outcome" "exited" "$(field .outcome)"
 done

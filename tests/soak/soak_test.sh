@@ -25,7 +25,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-tiers=${*:-$(usable_tiers "$spectrum")}
+tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
 if echo "$tiers" | grep -qx 'container\|vm'; then
   [ "$(id -u)" = 0 ] || { echo "SKIP: the container and vm tiers need root"; exit 77; }
   "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
@@ -76,7 +76,7 @@ run_one() {
       sleep 0.3
       echo "sample $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null) $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)" ;;
   esac
-  wait "$pid"
+  { wait "$pid"; } 2>/dev/null  # no "Killed" line from the shell for the runs killed on purpose
   status=$?
   local outcome
   outcome=$(jq -r .outcome "$rec" 2>/dev/null)
@@ -124,6 +124,7 @@ census() {  # census TIER WHEN
   done
   if [ -n "$dirty" ]; then
     collected=$((collected + $(echo "$dirty" | awk '{ s += $2 } END { print s }')))
+    collected_kinds="$collected_kinds $(echo "$dirty" | awk '{ printf "%s:%s ", $1, $2 }')"
     run_one "$tier" 0 exit 0 >/dev/null  # any run collects stale groups; --pids makes one
     local sweep_program=$load
     case $tier in native) ;; wasm) sweep_program=$tmp/load.wasm ;; *) sweep_program=/load ;; esac
@@ -145,7 +146,7 @@ census() {  # census TIER WHEN
 }
 
 for tier in $tiers; do
-  faults=0 kills=0 collected=0 leaks=0 bad=0 samples=()
+  faults=0 kills=0 collected=0 collected_kinds='' leaks=0 bad=0 samples=()
   start=$SECONDS
   tally() {  # reads run_one's lines
     local line
@@ -161,7 +162,7 @@ for tier in $tiers; do
   }
   for ((i = 1; i <= runs; i++)); do
     kind=$(pick_kind "$tier")
-    ((i % 25 == 0)) && kind=sample
+    ((i % 10 == 0)) && kind=sample
     delay=$((RANDOM % 400))
     tally < <(run_one "$tier" "$i" "$kind" "$delay")
     ((i % 100 == 0)) && census "$tier" "after $i runs back to back"
@@ -187,7 +188,7 @@ for tier in $tiers; do
       awk -v r="$rss" 'BEGIN { split(r, a, " "); exit !(a[2] <= a[1] + 2048) }'
   fi
   echo "figures $tier: runs $((2 * runs)) (${runs} back to back, ${runs} ${parallel} at a time) faults $faults" \
-    "(spectrum SIGKILLed $kills) wrong-records $bad stale-collected $collected leaks $leaks" \
+    "(spectrum SIGKILLed $kills) wrong-records $bad stale-collected $collected (${collected_kinds:-none} ) leaks $leaks" \
     "fds ${fds:-?} rss-kib ${rss:-?} seconds $((SECONDS - start))"
 done
 finish
