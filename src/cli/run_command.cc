@@ -24,10 +24,12 @@ int report_error(const Error& error) {
 
 // What the command line said, as text; turned into a Workload once every flag is read.
 struct RunOptions {
+  std::string keep_changes;  // the rootfs view's flags (core/rootfs_view.h)
+  bool rootfs_writable = false;
   std::string tier, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec, stdout_spec,
-      stderr_spec, keep_changes;
+      stderr_spec;
   std::vector<std::string> env, mounts;
-  bool json = false, verbose = false, clear_env = false, help = false, rootfs_writable = false;
+  bool json = false, verbose = false, clear_env = false, help = false;
 };
 
 enum class Kind { text, list, flag };
@@ -185,6 +187,9 @@ Result<Workload> make_workload(const RunOptions& options, int argc, char** argv,
   workload.rootfs = options.rootfs;
   workload.rootfs_writable = options.rootfs_writable;
   workload.keep_changes = options.keep_changes;
+  if ((workload.rootfs_writable || !workload.keep_changes.empty()) && workload.rootfs.empty())
+    return fail(std::string(workload.rootfs_writable ? "--rootfs-writable" : "--keep-changes") +
+                " needs --rootfs");
   if (!options.memory.empty()) {
     auto bytes = parse_size(options.memory);
     if (!bytes) return std::unexpected(bytes.error().wrap("--memory"));

@@ -80,5 +80,11 @@ if echo "$tiers" | grep -qx container; then
     "$(cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "spectrum-rootfs\|$tmp")"
   check "SIGKILL: rootfs byte-identical" "$before" "$(tree_hash "$tmp/rootfs")"
 fi
+# The flags without --rootfs: a one-line error (125) naming the flag, in any tier.
+out=$("$spectrum" run --tier native --keep-changes "$tmp/x" -- /bin/true 2>&1)
+check "--keep-changes without --rootfs: 125" "125" "$?"
+check "--keep-changes without --rootfs: named" "spectrum: error: --keep-changes needs --rootfs" "$out"
+"$spectrum" run --tier native --rootfs-writable -- /bin/true 2>/dev/null
+check "--rootfs-writable without --rootfs: 125" "125" "$?"
 check "the host's views directory is empty" "" "$(ls -A /run/spectrum/views 2>/dev/null)"
 finish
