@@ -26,7 +26,6 @@ cleanup() {
 trap cleanup EXIT
 tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
 if echo "$tiers" | grep -qx 'container\|vm'; then
-  [ "$(id -u)" = 0 ] || { echo "SKIP: the container and vm tiers need root"; exit 77; }
   "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
   cp "$load" "$tmp/rootfs/load"
 fi
