@@ -4,7 +4,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: all deps build demo test test-asan unit bench fuzz format format-check clean
+.PHONY: all deps build demo test test-asan unit bench fuzz soak format format-check clean
 
 all: build
 
@@ -38,6 +38,16 @@ FUZZ_SECONDS ?= 3600
 fuzz: deps
 	@TESTSUITE=$(CURDIR)/../shared/wasm-testsuite tests/fuzz/run.sh $(BUILD)/fuzz-long $(FUZZ_SECONDS) \
 	  fuzz_elf fuzz_oci_config fuzz_oci_state fuzz_decode fuzz_run
+
+# The long soak (issue 16): per usable tier SOAK_RUNS runs back to back, then SOAK_RUNS eight at a
+# time, with faults mixed in; then the hostile workloads and the OCI runtime under concurrency.
+# Prints one figures line per tier (runs, faults, SIGKILLs, leaks).
+SOAK_RUNS ?= 1000
+soak: build
+	@ninja -C $(BUILD) soak_load soak_mutate >/dev/null
+	@tests/soak/soak_test.sh $(BUILD)/spectrum $(CURDIR) $(BUILD)/tests/soak/soak_load $(SOAK_RUNS) 8
+	@tests/soak/hostile_test.sh $(BUILD)/spectrum $(CURDIR) $(BUILD)/tests/soak/soak_load
+	@tests/soak/oci_concurrency_test.sh $(BUILD)/spectrum $(CURDIR) 50
 
 bench: build
 	@./bench/run-all $(BUILD)

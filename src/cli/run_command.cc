@@ -24,6 +24,8 @@ int report_error(const Error& error) {
 
 // What the command line said, as text; turned into a Workload once every flag is read.
 struct RunOptions {
+  std::string keep_changes;  // the rootfs view's flags (core/rootfs_view.h)
+  bool rootfs_writable = false;
   std::string tier, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec, stdout_spec,
       stderr_spec;
   std::vector<std::string> env, mounts;
@@ -54,7 +56,12 @@ const OptionSpec kOptions[] = {
     {"clear-env", 0, Kind::flag, nullptr, "start from an empty environment", nullptr, nullptr,
      &RunOptions::clear_env},
     {"workdir", 'w', Kind::text, "DIR", "working directory", &RunOptions::workdir},
-    {"rootfs", 0, Kind::text, "DIR", "root filesystem directory", &RunOptions::rootfs},
+    {"rootfs", 0, Kind::text, "DIR", "root filesystem directory (the workload writes to a private copy)",
+     &RunOptions::rootfs},
+    {"rootfs-writable", 0, Kind::flag, nullptr, "let the workload write to --rootfs itself", nullptr, nullptr,
+     &RunOptions::rootfs_writable},
+    {"keep-changes", 0, Kind::text, "DIR", "keep the workload's changes to --rootfs in DIR/upper",
+     &RunOptions::keep_changes},
     {"mount", 0, Kind::list, "HOST:GUEST[:ro]", "make HOST visible at GUEST (repeatable)", nullptr,
      &RunOptions::mounts},
     {"net", 0, Kind::text, "none|host", "network (default none)", &RunOptions::net},
@@ -178,6 +185,11 @@ Result<Workload> make_workload(const RunOptions& options, int argc, char** argv,
   }
   workload.workdir = options.workdir;
   workload.rootfs = options.rootfs;
+  workload.rootfs_writable = options.rootfs_writable;
+  workload.keep_changes = options.keep_changes;
+  if ((workload.rootfs_writable || !workload.keep_changes.empty()) && workload.rootfs.empty())
+    return fail(std::string(workload.rootfs_writable ? "--rootfs-writable" : "--keep-changes") +
+                " needs --rootfs");
   if (!options.memory.empty()) {
     auto bytes = parse_size(options.memory);
     if (!bytes) return std::unexpected(bytes.error().wrap("--memory"));

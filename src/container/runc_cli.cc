@@ -31,6 +31,7 @@
 #include "container/try.h"
 #include "core/fd.h"
 #include "core/parse.h"
+#include "core/stale_cgroups.h"
 
 namespace spectrum::container {
 
@@ -441,6 +442,13 @@ Result<int> verb_delete(const Globals& g, Args& args) {
   if (!state) {
     // A crash between reserving the id and saving the state leaves an empty folder: force clears it.
     if (force) {
+      // So does a damaged state file, while the container may still run: its default group ends.
+      if (auto layout = CgroupLayout::detect()) {
+        CgroupLayout all = *layout;
+        if (all.version == CgroupVersion::v1 && !devices_cgroup_mount().empty())
+          all.v1_mounts.emplace("devices", devices_cgroup_mount());
+        end_cgroup_everywhere(all, "spectrum/" + id);
+      }
       (void)store.remove(id);
       return 0;
     }

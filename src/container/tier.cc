@@ -23,6 +23,7 @@
 #include "container/oci_config.h"
 #include "container/sealed_exe.h"
 #include "container/try.h"
+#include "core/rootfs_view.h"
 #include "core/scope_guard.h"
 #include "core/stale_cgroups.h"
 #include "core/stdio.h"
@@ -35,14 +36,14 @@ using namespace container;
 using Clock = std::chrono::steady_clock;
 
 // The OCI configuration of a workload: the default spec, then the workload's own settings.
-Result<Config> config_for(const Workload& w) {
+Result<Config> config_for(const Workload& w, const std::string& rootfs) {
   // Relative paths (--rootfs, --mount sources) are the caller's, as the user typed them: the
   // configuration's "bundle" is the current directory.
   char cwd[PATH_MAX];
   if (!::getcwd(cwd, sizeof cwd)) return fail_errno("getcwd");
   DefaultSpecOptions options;
   options.args = w.argv();
-  options.rootfs = w.rootfs;
+  options.rootfs = rootfs;
   options.host_network = w.host_network;
   options.with_seccomp = true;
   nlohmann::json spec = default_spec(options);
@@ -142,7 +143,8 @@ class ContainerTier final : public Tier {
     // Never enter the container from a writable view of this binary (CVE-2019-5736).
     SPECTRUM_TRY(ensure_sealed_runtime());
     collect_stale_container_groups();
-    Config config = SPECTRUM_TRY(config_for(w));
+    RootfsView view = SPECTRUM_TRY(RootfsView::open(w));  // outlives the container (declared first)
+    Config config = SPECTRUM_TRY(config_for(w, view.path()));
     UniqueFd in = SPECTRUM_TRY(open_stdio_stream(w.stdin_stream, false, nullptr, "stdin"));
     UniqueFd out_capture, err_capture;
     UniqueFd out = SPECTRUM_TRY(open_stdio_stream(w.stdout_stream, true, &out_capture, "stdout"));

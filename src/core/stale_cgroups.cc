@@ -13,6 +13,27 @@
 #include "core/fd.h"
 
 namespace spectrum {
+namespace {
+
+// Kills what is in a group until it is empty (a fork bomb refills it), then removes it.
+void end_group(const std::string& group) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    auto procs = read_file(group + "/cgroup.procs");
+    if (!procs || procs->empty()) break;
+    for (const char* p = procs->c_str(); *p;) {
+      char* end = nullptr;
+      long pid = std::strtol(p, &end, 10);
+      if (end == p) break;
+      ::kill(static_cast<pid_t>(pid), SIGKILL);
+      p = end;
+      while (*p == '\n') ++p;
+    }
+    ::usleep(1000);
+  }
+  ::rmdir(group.c_str());
+}
+
+}  // namespace
 
 void collect_stale_cgroups(const CgroupLayout& layout) {
   std::set<std::string> parents;
@@ -33,24 +54,18 @@ void collect_stale_cgroups(const CgroupLayout& layout) {
     ::closedir(dir);
     // What a killed spectrum left running is ended too (its direct child already got SIGKILL
     // through PR_SET_PDEATHSIG; its descendants did not).
-    for (const std::string& name : stale) {
-      std::string group = parent + "/" + name;
-      for (int attempt = 0; attempt < 100; ++attempt) {
-        auto procs = read_file(group + "/cgroup.procs");
-        if (!procs || procs->empty()) break;
-        for (const char* p = procs->c_str(); *p;) {
-          char* end = nullptr;
-          long pid = std::strtol(p, &end, 10);
-          if (end == p) break;
-          ::kill(static_cast<pid_t>(pid), SIGKILL);
-          p = end;
-          while (*p == '\n') ++p;
-        }
-        ::usleep(1000);
-      }
-      ::rmdir(group.c_str());
-    }
+    for (const std::string& name : stale) end_group(parent + "/" + name);
   }
+}
+
+void end_cgroup_everywhere(const CgroupLayout& layout, const std::string& relative) {
+  if (layout.version == CgroupVersion::v2) {
+    end_group(layout.unified_mount + "/" + relative);
+    return;
+  }
+  std::set<std::string> mounts;
+  for (const auto& [controller, mount] : layout.v1_mounts) mounts.insert(mount);
+  for (const std::string& mount : mounts) end_group(mount + "/" + relative);
 }
 
 }  // namespace spectrum

@@ -8,4 +8,8 @@ namespace spectrum {
 // (a caller that also uses, say, devices adds it). A spectrum in another PID namespace sharing
 // this cgroup tree would see our live runs as stale: not supported.
 void collect_stale_cgroups(const CgroupLayout& layout);
+
+// Kills every process of the group `relative` (e.g. "spectrum/ID") and removes it, in every
+// hierarchy of `layout`: for a container whose state is lost, so that `delete --force` still ends it.
+void end_cgroup_everywhere(const CgroupLayout& layout, const std::string& relative);
 }  // namespace spectrum

@@ -21,12 +21,15 @@ SignalGuard::SignalGuard() {
 
 SignalGuard::~SignalGuard() {
   fd_.reset();
-  ::sigprocmask(SIG_SETMASK, &old_, nullptr);
+  // Once a signal has ended the run, more of them (a held Ctrl-C, a storm) must not kill spectrum
+  // before it reports what happened: they stay blocked, and those pending go with the process.
+  if (!taken_) ::sigprocmask(SIG_SETMASK, &old_, nullptr);
 }
 
 int SignalGuard::take() {
   signalfd_siginfo info{};
   if (::read(fd_.get(), &info, sizeof info) != static_cast<ssize_t>(sizeof info)) return 0;
+  taken_ = true;
   return static_cast<int>(info.ssi_signo);
 }
 

@@ -42,6 +42,7 @@ class SignalGuard {
  private:
   sigset_t set_{}, old_{};
   UniqueFd fd_;
+  bool taken_ = false;
 };
 
 // A pipe whose contents the supervisor collects, up to `limit` bytes.

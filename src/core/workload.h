@@ -45,6 +45,8 @@ struct Workload {
   std::string workdir;            // empty: the tier's default (native: current directory, others: /)
   std::string rootfs;             // empty: no root filesystem of its own
   bool rootfs_read_only = false;
+  bool rootfs_writable = false;  // write through to rootfs instead of a private copy-on-write view
+  std::string keep_changes;      // keep the view's upper layer in this directory (DIR/upper)
   std::vector<Mount> mounts;
   Limits limits;
   Stdio stdin_stream, stdout_stream, stderr_stream;

@@ -19,6 +19,7 @@
 #include <optional>
 
 #include "core/cgroup.h"
+#include "core/limit_events.h"
 #include "core/process.h"
 #include "core/stale_cgroups.h"
 #include "core/stdio.h"
@@ -173,6 +174,8 @@ class NativeTier final : public Tier {
         else
           result.detail = "the kernel killed a process of the workload for memory";
       }
+      if (w.limits.max_pids && result.detail.empty())
+        result.detail = pids_limit_detail(*cgroup, *w.limits.max_pids);
       SPECTRUM_TRY(cgroup->destroy());
     }
     return result;

@@ -20,6 +20,7 @@
 #include <cstring>
 
 #include "core/fd.h"
+#include "core/rootfs_view.h"
 #include "core/stdio.h"
 #include "vm/boot.h"
 #include "vm/confine.h"
@@ -211,6 +212,7 @@ class VmTier final : public Tier {
     if (!host.usable) return fail("the vm tier cannot run here: " + host.reason);
 
     PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
+    RootfsView view = SPECTRUM_TRY(RootfsView::open(w));  // the monitor binds it as the guest's root
     UniqueFd out_capture, err_capture;
     ProcessConfig config;
     config.stdin_fd = SPECTRUM_TRY(stream_fd(w.stdin_stream, false, nullptr, 0, "stdin"));
@@ -231,7 +233,7 @@ class VmTier final : public Tier {
       out_capture.reset();
       err_capture.reset();
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      monitor_main(w, w.rootfs, std::move(guest), std::move(config), report_write.get());
+      monitor_main(w, view.path(), std::move(guest), std::move(config), report_write.get());
     }
     // The parent keeps nothing of the guest.
     { PreparedGuest drop = std::move(guest); }

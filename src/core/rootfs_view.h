@@ -1,0 +1,41 @@
+// The workload's copy-on-write view of --rootfs: `spectrum run` never changes the user's directory
+// by accident. The view is an overlay whose lower layer is the rootfs and whose upper and work
+// layers live on a tmpfs private to the run (or in --keep-changes DIR). Everything is mounted in a
+// mount namespace of spectrum's own, made once per process: the host never sees the mounts, and
+// when spectrum ends on any path, SIGKILL included, the kernel drops the namespace with the
+// overlay and the tmpfs, so no collector of stale views is needed.
+#pragma once
+
+#include <string>
+
+#include "core/error.h"
+
+namespace spectrum {
+
+struct Workload;
+
+class RootfsView {
+ public:
+  // The view `w` asks for: a private overlay by default, the rootfs itself with
+  // `w.rootfs_writable`, an overlay whose upper layer stays in `w.keep_changes`/upper otherwise.
+  static Result<RootfsView> open(const Workload& w);
+
+  RootfsView(RootfsView&& other) noexcept;
+  RootfsView& operator=(RootfsView&&) = delete;
+  RootfsView(const RootfsView&) = delete;
+  ~RootfsView();
+
+  // The directory the workload gets as its root.
+  const std::string& path() const { return path_; }
+
+ private:
+  RootfsView() = default;
+  std::string path_;       // the overlay's merged directory, or the rootfs itself
+  std::string scratch_;    // the run's tmpfs (unmounted and removed at the end); empty if none
+  std::string kept_work_;  // --keep-changes: DIR/work, removed at the end (DIR/upper stays)
+};
+
+// The namespace's mount point of the views' tmpfs, per process ("/run/spectrum/views").
+inline constexpr const char* kRootfsViewsDir = "/run/spectrum/views";
+
+}  // namespace spectrum
