@@ -53,7 +53,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
     return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
                 " in the vm tier: it needs at least " + size_text(page_up(need)));
   PreparedGuest g;
-  g.memory = std::make_unique<GuestMemory>(SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes))));
+  g.memory = std::make_unique<GuestMemory>(
+      SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes), spec.backing)));
   g.frames = std::make_unique<FrameAllocator>(*g.memory, GUEST_KERNEL_AREA_END);
   const auto kernel_ranges = kernel_area_ranges();
   auto space = AddressSpace::create(*g.memory, *g.frames, kernel_ranges);

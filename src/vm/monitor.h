@@ -29,6 +29,7 @@ struct GuestSpec {
   ElfImage elf;              // parsed from elf_bytes
   std::vector<std::string> argv, envp;
   std::uint64_t memory_bytes = 256ull << 20;
+  GuestMemory::Backing backing = GuestMemory::Backing::anonymous;  // memfd for the ptrace platform
 };
 
 inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
