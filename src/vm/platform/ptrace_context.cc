@@ -268,8 +268,16 @@ Result<Stop> PtraceContext::run() {
     stop.detail = "SIGSEGV: page fault at rip " + hex(regs_.rip) + " (the kernel area)";
     return stop;
   }
+  // The vm tier's words for the same faults: the exception the host kernel turned into the signal.
   const char* abbrev = ::sigabbrev_np(sig);
-  stop.detail = std::string("SIG") + (abbrev ? abbrev : std::to_string(sig)) + " at rip " + hex(regs_.rip);
+  const char* what = sig == SIGSEGV   ? "page fault"
+                     : sig == SIGBUS  ? "bus error"
+                     : sig == SIGILL  ? "invalid opcode"
+                     : sig == SIGFPE  ? "divide error"
+                     : sig == SIGTRAP ? "breakpoint"
+                                      : "signal";
+  stop.detail = std::string("SIG") + (abbrev ? abbrev : std::to_string(sig)) + ": " + what + " at rip " +
+                hex(regs_.rip);
   if (sig == SIGSEGV || sig == SIGBUS)
     stop.detail += " touching " + hex(reinterpret_cast<std::uint64_t>(info.si_addr));
   return stop;
