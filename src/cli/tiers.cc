@@ -4,10 +4,8 @@ namespace spectrum::cli {
 
 namespace {
 constexpr TierEntry kTiers[] = {
-    {"native", make_native_tier},
-    {"wasm", make_wasm_tier},
-    {"container", make_container_tier},
-    {"vm", make_vm_tier},
+    {"native", make_native_tier},   {"wasm", make_wasm_tier}, {"container", make_container_tier},
+    {"sandbox", make_sandbox_tier}, {"vm", make_vm_tier},
 };
 }  // namespace
 

@@ -36,6 +36,7 @@ class Tier {
 std::unique_ptr<Tier> make_native_tier();
 std::unique_ptr<Tier> make_container_tier();
 std::unique_ptr<Tier> make_vm_tier();
+std::unique_ptr<Tier> make_sandbox_tier();  // src/vm: the vm tier's monitor on the ptrace platform
 std::unique_ptr<Tier> make_wasm_tier();
 
 }  // namespace spectrum

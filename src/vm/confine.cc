@@ -202,7 +202,7 @@ Result<void> drop_capabilities() {
   return {};
 }
 
-Result<void> install_monitor_seccomp() {
+Result<void> install_monitor_seccomp(bool ptrace_platform) {
   scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (!ctx) return fail("seccomp_init failed");
   struct Release {
@@ -215,6 +215,12 @@ Result<void> install_monitor_seccomp() {
     if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0)
       return fail_errno(std::string("seccomp_rule_add ") + name, -rc);
   }
+  // The ptrace platform drives its stub (PTRACE_SETREGS/SYSEMU/GETREGS, waitpid) and kills it at
+  // the end; the stub's pid is the only one this monitor can reach.
+  if (ptrace_platform)
+    for (int nr : {SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(kill)})
+      if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0)
+        return fail_errno("seccomp_rule_add (ptrace platform)", -rc);
   for (unsigned long request : kAllowedIoctls) {
     if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, request));
         rc != 0)

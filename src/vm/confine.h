@@ -31,7 +31,7 @@ Result<void> drop_capabilities();
 
 // The allow-list filter (KILL_PROCESS for everything else). ioctl is limited to the vCPU's
 // KVM_RUN / register requests and the two terminal queries the hypercalls forward.
-Result<void> install_monitor_seccomp();
+Result<void> install_monitor_seccomp(bool ptrace_platform = false);
 
 // The host system calls the filter allows, by name (for docs and tests).
 std::vector<std::string> monitor_syscall_allow_list();

@@ -43,23 +43,33 @@ std::uint64_t round_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
 
 // ---- GuestMemory ----
 
-Result<GuestMemory> GuestMemory::create(std::uint64_t size) {
+Result<GuestMemory> GuestMemory::create(std::uint64_t size, Backing backing) {
   if (size == 0 || !page_aligned(size)) return fail("guest memory size must be a non-zero multiple of 4 KiB");
-  void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return fail_errno("mmap of " + std::to_string(size) + " bytes of guest memory");
   GuestMemory m;
+  void* p = nullptr;
+  if (backing == Backing::memfd) {
+    m.fd_.reset(::memfd_create("spectrum-guest-memory", MFD_CLOEXEC));
+    if (!m.fd_) return fail_errno("memfd_create for guest memory");
+    if (::ftruncate(m.fd_.get(), static_cast<off_t>(size)) != 0)
+      return fail_errno("ftruncate of guest memory");
+    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m.fd_.get(), 0);
+  } else {
+    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  }
+  if (p == MAP_FAILED) return fail_errno("mmap of " + std::to_string(size) + " bytes of guest memory");
   m.base_ = static_cast<std::uint8_t*>(p);
   m.size_ = size;
   return m;
 }
 
 GuestMemory::GuestMemory(GuestMemory&& o) noexcept
-    : base_(std::exchange(o.base_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    : base_(std::exchange(o.base_, nullptr)), size_(std::exchange(o.size_, 0)), fd_(std::move(o.fd_)) {}
 GuestMemory& GuestMemory::operator=(GuestMemory&& o) noexcept {
   if (this != &o) {
     if (base_) ::munmap(base_, size_);
     base_ = std::exchange(o.base_, nullptr);
     size_ = std::exchange(o.size_, 0);
+    fd_ = std::move(o.fd_);
   }
   return *this;
 }
@@ -73,7 +83,8 @@ std::uint8_t* GuestMemory::at(std::uint64_t gpa, std::uint64_t length) const {
 }
 
 void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
-  if (std::uint8_t* p = at(gpa, length)) ::madvise(p, length, MADV_DONTNEED);
+  // A shared mapping keeps its pages in the memfd under MADV_DONTNEED; MADV_REMOVE frees them.
+  if (std::uint8_t* p = at(gpa, length)) ::madvise(p, length, fd_ ? MADV_REMOVE : MADV_DONTNEED);
 }
 
 // ---- FrameAllocator ----
@@ -249,6 +260,7 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
     **pte = *frame | flags;
     ++mapped_pages_;
   }
+  record(Change::Kind::map, start, length, prot);
   // Record the range, merged with touching neighbours.
   std::uint64_t end = start + length;
   auto next = regions_.lower_bound(start);
@@ -293,6 +305,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
     if (region_start < from) regions_[region_start] = from;
     if (to < region_end) it = regions_.emplace(to, region_end).first, ++it;
   }
+  record(Change::Kind::unmap, start, length, 0);
   return {};
 }
 
@@ -305,6 +318,7 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
     std::uint64_t* pte = find_leaf(page);
     *pte = (*pte & kPteAddressMask) | flags;
   }
+  record(Change::Kind::protect, start, length, prot);
   return {};
 }
 

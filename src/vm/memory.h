@@ -10,9 +10,11 @@
 #include <map>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
+#include "core/fd.h"
 #include "vm/x86.h"
 
 namespace spectrum::vm {
@@ -21,10 +23,13 @@ namespace spectrum::vm {
 template <class T>
 using GuestResult = std::expected<T, int>;
 
-// The guest's physical memory: one anonymous host mapping, released by the destructor.
+// The guest's physical memory: one host mapping, released by the destructor. Anonymous for KVM;
+// a memfd where another process must map the same frames (the ptrace platform's stub maps them at
+// the guest's addresses, MAP_SHARED, so the monitor's writes and the workload's are one memory).
 class GuestMemory {
  public:
-  static Result<GuestMemory> create(std::uint64_t size);
+  enum class Backing { anonymous, memfd };
+  static Result<GuestMemory> create(std::uint64_t size, Backing backing = Backing::anonymous);
   GuestMemory(GuestMemory&&) noexcept;
   GuestMemory& operator=(GuestMemory&&) noexcept;
   GuestMemory(const GuestMemory&) = delete;
@@ -37,11 +42,14 @@ class GuestMemory {
   std::uint8_t* at(std::uint64_t gpa, std::uint64_t length) const;
   // Gives the frames' host pages back (they read as zero afterwards).
   void discard(std::uint64_t gpa, std::uint64_t length);
+  // The memfd of Backing::memfd (offset = guest-physical address), else -1.
+  int fd() const { return fd_.get(); }
 
  private:
   GuestMemory() = default;
   std::uint8_t* base_ = nullptr;
   std::uint64_t size_ = 0;
+  UniqueFd fd_;
 };
 
 // Hands out 4 KiB guest-physical frames of [first, end); freed frames are zeroed and reused.
@@ -108,6 +116,17 @@ class AddressSpace {
 
   std::uint64_t mapped_bytes() const { return mapped_pages_ * x86::kPageSize; }
 
+  // What changed in the user half since the last take_changes(), for a platform whose hardware
+  // does not read these page tables (ptrace: the stub's host mappings follow them). Recorded only
+  // over memfd-backed memory; the ranges are those map/unmap/protect succeeded on.
+  struct Change {
+    enum class Kind { map, unmap, protect };
+    Kind kind;
+    std::uint64_t start, length;
+    unsigned prot;
+  };
+  std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
+
  private:
   AddressSpace(GuestMemory& memory, FrameAllocator& frames) : memory_(&memory), frames_(&frames) {}
   std::uint64_t* table(std::uint64_t gpa) const;
@@ -124,6 +143,10 @@ class AddressSpace {
   std::uint64_t pml4_ = 0;
   std::uint64_t mapped_pages_ = 0;
   std::map<std::uint64_t, std::uint64_t> regions_;  // mapped user ranges: start -> end, disjoint
+  std::vector<Change> changes_;
+  void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) {
+    if (memory_->fd() >= 0) changes_.push_back({kind, start, length, prot});
+  }
 };
 
 // Leaf flags for a user mapping of `prot`.

@@ -10,6 +10,7 @@
 
 #include "vm/guest/abi.h"
 #include "vm/kvm.h"
+#include "vm/platform/kvm_context.h"
 #include "vm/user_stack.h"
 #include "vm/x86.h"
 
@@ -52,7 +53,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
     return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
                 " in the vm tier: it needs at least " + size_text(page_up(need)));
   PreparedGuest g;
-  g.memory = std::make_unique<GuestMemory>(SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes))));
+  g.memory = std::make_unique<GuestMemory>(
+      SPECTRUM_TRY(GuestMemory::create(page_down(spec.memory_bytes), spec.backing)));
   g.frames = std::make_unique<FrameAllocator>(*g.memory, GUEST_KERNEL_AREA_END);
   const auto kernel_ranges = kernel_area_ranges();
   auto space = AddressSpace::create(*g.memory, *g.frames, kernel_ranges);
@@ -248,8 +250,8 @@ constexpr std::uint64_t kUserFlags = 0x240DD5;
 
 SyscallRequest request_from(const kvm_regs& r) { return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}}; }
 
-// Applies a syscall's result to the vCPU; true when the run is over.
-Result<bool> apply(const SyscallResult& r, VcpuAccess& vcpu, GuestOutcome& outcome) {
+// An exit or signal result ends the run; true when it did.
+bool ends_run(const SyscallResult& r, GuestOutcome& outcome) {
   if (r.kind == SyscallResult::Kind::exit) {
     outcome.kind = GuestOutcome::Kind::exited;
     outcome.status = static_cast<int>(r.value);
@@ -261,6 +263,13 @@ Result<bool> apply(const SyscallResult& r, VcpuAccess& vcpu, GuestOutcome& outco
     outcome.detail = std::string("the workload sent itself signal ") + ::strsignal(static_cast<int>(r.value));
     return true;
   }
+  return false;
+}
+
+// Applies a value result to the vCPU: rax and the TLS bases.
+}  // namespace
+
+Result<void> apply_syscall_value(const SyscallResult& r, VcpuAccess& vcpu) {
   if (r.fs_base || r.gs_base) {
     kvm_sregs* s = SPECTRUM_TRY(vcpu.sregs());
     if (r.fs_base) s->fs.base = *r.fs_base;
@@ -270,30 +279,23 @@ Result<bool> apply(const SyscallResult& r, VcpuAccess& vcpu, GuestOutcome& outco
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
   regs->rax = static_cast<std::uint64_t>(r.value);
   vcpu.regs_changed();
-  return false;
+  return {};
+}
+
+namespace {
+void end_with(const platform::Stop& stop, GuestOutcome& outcome) {
+  outcome.kind = GuestOutcome::Kind::signaled;
+  outcome.status = stop.signal;
+  outcome.detail = stop.detail;
 }
 }  // namespace
 
-Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vcpu, unsigned port,
-                              GuestOutcome& outcome) {
+Result<KvmTrap> decode_hypercall(PreparedGuest& g, VcpuAccess& vcpu, unsigned port) {
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
+  KvmTrap trap;
   if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
-    ++outcome.syscalls;
-    if (SPECTRUM_TRY(apply(process.handle(request_from(*regs)), vcpu, outcome))) return true;
-    // sysretq loads rip from rcx and rflags from r11 while still in ring 0's trust: a
-    // non-canonical rcx faults in ring 0 on the user's stack (Intel), and r11 could carry IOPL
-    // or NT. Only user flags go back, and a return to anything but user space ends the run with
-    // the SIGSEGV the workload would get for jumping there.
-    regs = SPECTRUM_TRY(vcpu.regs());
-    regs->r11 = (regs->r11 & kUserFlags) | x86::kRflagsReserved1;
-    vcpu.regs_changed();
-    if (regs->rcx < AddressSpace::kUserLowest || regs->rcx >= AddressSpace::kUserEnd) {
-      outcome.kind = GuestOutcome::Kind::signaled;
-      outcome.status = SIGSEGV;
-      outcome.detail = "SIGSEGV: syscall return to " + hex(regs->rcx) + ", outside user space";
-      return true;
-    }
-    return false;
+    trap.kind = KvmTrap::Kind::syscall_sysret;
+    return trap;
   }
   if (port < HC_PORT_EXCEPTION_BASE || port >= HC_PORT_EXCEPTION_BASE + 32)
     return fail("guest wrote unknown I/O port " + hex(port) + " at rip " + hex(regs->rip));
@@ -306,28 +308,74 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
   if (vector == 14 && f.frame.rip == g.vcpu.lstar) {
     // kvm_pvm: `syscall` jumped to LSTAR in ring 3 and faulted there. rcx and r11 hold the return
     // address and flags as for a real syscall; the kernel's `iretq` uses the rewritten frame.
-    ++outcome.syscalls;
-    const std::uint64_t return_rip = regs->rcx, return_flags = regs->r11;
-    if (SPECTRUM_TRY(apply(process.handle(request_from(*regs)), vcpu, outcome))) return true;
-    f.frame.rip = return_rip;
-    f.frame.rflags = (return_flags & kUserFlags) | x86::kRflagsReserved1;
-    std::memcpy(g.memory->at(regs->rsp + 8, sizeof f.frame), &f.frame, sizeof f.frame);
-    regs->rsp += 8;  // pop the error code for the kernel
-    vcpu.regs_changed();
-    return false;
+    trap.kind = KvmTrap::Kind::syscall_pvm;
+    trap.frame = f.frame;
+    trap.return_rip = regs->rcx;
+    trap.return_flags = regs->r11;
+    return trap;
   }
   // A fault of the workload: the run ends with the signal Linux would send.
-  outcome.kind = GuestOutcome::Kind::signaled;
-  outcome.status = signal_for_vector(vector);
-  const char* abbrev = ::sigabbrev_np(outcome.status);
-  outcome.detail = std::string(abbrev ? "SIG" : "") + (abbrev ? abbrev : "") + ": " + vector_name(vector) +
-                   " at rip " + hex(f.frame.rip);
+  trap.kind = KvmTrap::Kind::fault;
+  trap.stop.kind = platform::Stop::Kind::fault;
+  trap.stop.signal = signal_for_vector(vector);
+  const char* abbrev = ::sigabbrev_np(trap.stop.signal);
+  trap.stop.detail = std::string(abbrev ? "SIG" : "") + (abbrev ? abbrev : "") + ": " + vector_name(vector) +
+                     " at rip " + hex(f.frame.rip);
   if (vector == 14) {
     kvm_sregs* s = SPECTRUM_TRY(vcpu.sregs());
-    outcome.detail += " touching " + hex(s->cr2);
+    trap.stop.detail += " touching " + hex(s->cr2);
   }
-  if (x86::has_error_code(vector)) outcome.detail += " (error code " + hex(f.error_code) + ")";
-  return true;
+  if (x86::has_error_code(vector)) trap.stop.detail += " (error code " + hex(f.error_code) + ")";
+  return trap;
+}
+
+Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& g, VcpuAccess& vcpu,
+                                                     const KvmTrap& trap) {
+  kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
+  if (trap.kind == KvmTrap::Kind::syscall_sysret) {
+    // sysretq loads rip from rcx and rflags from r11 while still in ring 0's trust: a
+    // non-canonical rcx faults in ring 0 on the user's stack (Intel), and r11 could carry IOPL
+    // or NT. Only user flags go back, and a return to anything but user space ends the run with
+    // the SIGSEGV the workload would get for jumping there.
+    regs->r11 = (regs->r11 & kUserFlags) | x86::kRflagsReserved1;
+    vcpu.regs_changed();
+    if (regs->rcx < AddressSpace::kUserLowest || regs->rcx >= AddressSpace::kUserEnd) {
+      platform::Stop stop;
+      stop.kind = platform::Stop::Kind::fault;
+      stop.signal = SIGSEGV;
+      stop.detail = "SIGSEGV: syscall return to " + hex(regs->rcx) + ", outside user space";
+      return stop;
+    }
+    return std::nullopt;
+  }
+  if (trap.kind != KvmTrap::Kind::syscall_pvm) return fail("finish_syscall: the trap was not a system call");
+  x86::InterruptFrame frame = trap.frame;
+  frame.rip = trap.return_rip;
+  frame.rflags = (trap.return_flags & kUserFlags) | x86::kRflagsReserved1;
+  std::memcpy(g.memory->at(regs->rsp + 8, sizeof frame), &frame, sizeof frame);
+  regs->rsp += 8;  // pop the error code for the kernel
+  vcpu.regs_changed();
+  return std::nullopt;
+}
+
+Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vcpu, unsigned port,
+                              GuestOutcome& outcome) {
+  KvmTrap trap = SPECTRUM_TRY(decode_hypercall(g, vcpu, port));
+  if (trap.kind == KvmTrap::Kind::fault) {
+    end_with(trap.stop, outcome);
+    return true;
+  }
+  ++outcome.syscalls;
+  kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
+  const SyscallResult result = process.handle(request_from(*regs));
+  if (ends_run(result, outcome)) return true;
+  SPECTRUM_TRY(apply_syscall_value(result, vcpu));
+  auto stop = SPECTRUM_TRY(finish_syscall(g, vcpu, trap));
+  if (stop) {
+    end_with(*stop, outcome);
+    return true;
+  }
+  return false;
 }
 
 std::uint64_t resident_bytes(const GuestMemory& memory) {
@@ -338,75 +386,45 @@ std::uint64_t resident_bytes(const GuestMemory& memory) {
   return n * kPageSize;
 }
 
-namespace {
-Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options);
-}
-
-Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
-  auto outcome = run_loop(g, process, vm, options);
-  if (outcome) outcome->guest_touched_bytes = resident_bytes(*g.memory);
+Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process) {
+  GuestOutcome outcome;
+  const auto start = std::chrono::steady_clock::now();
+  bool first_stop = true;
+  for (;;) {
+    platform::Stop stop = SPECTRUM_TRY(ctx.run());
+    if (first_stop) {
+      outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
+      first_stop = false;
+    }
+    if (stop.kind == platform::Stop::Kind::interrupted) {
+      if (!TimeoutTimer::fired()) continue;
+      outcome.kind = GuestOutcome::Kind::timed_out;
+      outcome.status = SIGKILL;
+      outcome.detail = "timeout: the VM was destroyed";
+      break;
+    }
+    if (stop.kind == platform::Stop::Kind::fault) {
+      end_with(stop, outcome);
+      break;
+    }
+    ++outcome.syscalls;
+    const SyscallResult result = process.handle(stop.request);
+    if (ends_run(result, outcome)) break;
+    SPECTRUM_TRY(ctx.complete_syscall(result));
+  }
+  outcome.exits = ctx.exits();
   return outcome;
 }
 
-namespace {
-Result<GuestOutcome> run_loop(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
-  GuestOutcome outcome;
+Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
   process.set_brk_start(g.brk_start);
   std::optional<TimeoutTimer> timer;
   if (options.timeout)
     timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, vm.immediate_exit())));
-  const auto start = std::chrono::steady_clock::now();
-  bool first_exit = true;
-
-  for (;;) {
-    if (TimeoutTimer::fired()) break;
-    bool exited = SPECTRUM_TRY(vm.run());
-    if (!exited) continue;  // a signal: the loop checks the timeout
-    ++outcome.exits;
-    if (first_exit) {
-      outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
-      first_exit = false;
-    }
-    kvm_run& run = vm.exit_info();
-    switch (run.exit_reason) {
-      case KVM_EXIT_IO: {
-        if (run.io.direction != KVM_EXIT_IO_OUT) {
-          kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-          return fail("guest read I/O port " + hex(run.io.port) + " at rip " + hex(regs->rip));
-        }
-        if (SPECTRUM_TRY(handle_hypercall(g, process, vm, run.io.port, outcome))) return outcome;
-        break;
-      }
-      case KVM_EXIT_HLT: {
-        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-        return fail("guest kernel halted at rip " + hex(regs->rip));
-      }
-      case KVM_EXIT_SHUTDOWN: {
-        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-        return fail("guest triple fault (KVM_EXIT_SHUTDOWN) at rip " + hex(regs->rip));
-      }
-      case KVM_EXIT_INTERNAL_ERROR: {
-        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-        return fail("the host could not emulate a guest instruction (KVM_EXIT_INTERNAL_ERROR, suberror " +
-                    std::to_string(run.internal.suberror) + ") at rip " + hex(regs->rip));
-      }
-      case KVM_EXIT_FAIL_ENTRY:
-        return fail("KVM could not enter the guest (hardware entry failure reason " +
-                    hex(run.fail_entry.hardware_entry_failure_reason) + ")");
-      case KVM_EXIT_MMIO:
-        return fail("guest touched unbacked guest-physical address " + hex(run.mmio.phys_addr));
-      default: {
-        kvm_regs* regs = SPECTRUM_TRY(vm.regs());
-        return fail("unexpected KVM exit reason " + std::to_string(run.exit_reason) + " at rip " +
-                    hex(regs->rip));
-      }
-    }
-  }
-  outcome.kind = GuestOutcome::Kind::timed_out;
-  outcome.status = SIGKILL;
-  outcome.detail = "timeout: the VM was destroyed";
+  platform::KvmContext ctx(g, vm);
+  auto outcome = run_workload(ctx, process);
+  if (outcome) outcome->guest_touched_bytes = resident_bytes(*g.memory);
   return outcome;
 }
-}  // namespace
 
 }  // namespace spectrum::vm

@@ -17,7 +17,9 @@
 #include "vm/elf.h"
 #include "vm/kvm.h"
 #include "vm/memory.h"
+#include "vm/platform/platform.h"
 #include "vm/process.h"
+#include "vm/x86.h"
 
 namespace spectrum::vm {
 
@@ -27,6 +29,7 @@ struct GuestSpec {
   ElfImage elf;              // parsed from elf_bytes
   std::vector<std::string> argv, envp;
   std::uint64_t memory_bytes = 256ull << 20;
+  GuestMemory::Backing backing = GuestMemory::Backing::anonymous;  // memfd for the ptrace platform
 };
 
 inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
@@ -94,6 +97,29 @@ class TimeoutTimer {
 // run is over (`outcome` says how); an Error for what the guest kernel must never do.
 Result<bool> handle_hypercall(PreparedGuest& guest, Process& process, VcpuAccess& vcpu, unsigned port,
                               GuestOutcome& outcome);
+
+// handle_hypercall in the two halves the KVM platform needs around the handlers. decode_hypercall
+// reads what the guest kernel reported: a system call (and how it returns: sysretq, or kvm_pvm's
+// rewritten frame) or a fault of the workload (`stop` says which signal). finish_syscall, after the
+// handler's value is in rax, prepares the return to ring 3; a return outside user space is the
+// workload's SIGSEGV (the Stop it answers).
+struct KvmTrap {
+  enum class Kind { syscall_sysret, syscall_pvm, fault };
+  Kind kind = Kind::syscall_sysret;
+  x86::InterruptFrame frame{};  // syscall_pvm: the fault frame to rewrite
+  std::uint64_t return_rip = 0, return_flags = 0;
+  platform::Stop stop;  // fault
+};
+Result<KvmTrap> decode_hypercall(PreparedGuest& guest, VcpuAccess& vcpu, unsigned port);
+// rax and the TLS bases from a handler's value result.
+Result<void> apply_syscall_value(const SyscallResult& result, VcpuAccess& vcpu);
+Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& guest, VcpuAccess& vcpu,
+                                                     const KvmTrap& trap);
+
+// The platform-neutral run loop: runs `ctx` serving its system calls with `process` until the
+// workload exits, dies of a signal or the --timeout fires (TimeoutTimer). The caller fills
+// guest_touched_bytes.
+Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process);
 
 // Bytes of guest memory backed by host pages right now.
 std::uint64_t resident_bytes(const GuestMemory& memory);

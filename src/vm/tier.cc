@@ -26,6 +26,7 @@
 #include "vm/confine.h"
 #include "vm/kvm.h"
 #include "vm/monitor.h"
+#include "vm/platform/ptrace_context.h"
 #include "vm/tier_internal.h"
 
 namespace spectrum {
@@ -66,16 +67,26 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
 
 // The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
 // + detail, or "error CODE" + message, on `report`.
+enum class PlatformKind { kvm, ptrace };
+
 [[noreturn]] void monitor_main(const Workload& w, const std::string& rootfs, PreparedGuest guest,
-                               ProcessConfig config, int report) {
+                               ProcessConfig config, int report, PlatformKind platform) {
   auto finish = [&](const std::string& text) {
     (void)write_all(report, text);
     ::_exit(0);
   };
   auto run = [&]() -> Result<GuestOutcome> {
-    KvmVm vm =
-        SPECTRUM_TRY(KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel));
-    SPECTRUM_TRY(vm.set_initial_state(guest.vcpu));
+    // The platform first: the VM, or the ptrace stub (forked before the monitor confines itself,
+    // in namespaces of its own).
+    std::optional<KvmVm> vm;
+    std::unique_ptr<platform::PtraceContext> stub;
+    if (platform == PlatformKind::kvm) {
+      vm.emplace(SPECTRUM_TRY(
+          KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel)));
+      SPECTRUM_TRY(vm->set_initial_state(guest.vcpu));
+    } else {
+      stub = SPECTRUM_TRY(platform::PtraceContext::create(guest));
+    }
     // Confinement, then the root filesystem is "/" of this process.
     if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
       return std::unexpected(ns.error().wrap("confining the monitor"));
@@ -85,10 +96,19 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
     // itself must not die of it. Set before the filter, like everything the run needs once.
     ::signal(SIGPIPE, SIG_IGN);
     SPECTRUM_TRY(drop_capabilities());
-    SPECTRUM_TRY(install_monitor_seccomp());
+    SPECTRUM_TRY(install_monitor_seccomp(platform == PlatformKind::ptrace));
     RunOptions options;
     options.timeout = w.limits.timeout;
-    return run_guest(guest, process, vm, options);
+    if (vm) return run_guest(guest, process, *vm, options);
+    // The timeout's signal interrupts the monitor's waitpid; there is no immediate_exit to set.
+    static volatile std::uint8_t no_immediate_exit = 0;
+    process.set_brk_start(guest.brk_start);
+    std::optional<TimeoutTimer> timer;
+    if (options.timeout)
+      timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
+    auto outcome = run_workload(*stub, process);
+    if (outcome) outcome->guest_touched_bytes = resident_bytes(*guest.memory);
+    return outcome;
   };
   auto outcome = run();
   if (!outcome) {
@@ -186,10 +206,30 @@ namespace {
 
 class VmTier final : public Tier {
  public:
-  std::string_view name() const override { return "vm"; }
+  explicit VmTier(PlatformKind platform) : platform_(platform) {}
+  std::string_view name() const override { return platform_ == PlatformKind::kvm ? "vm" : "sandbox"; }
 
   TierProbe probe() const override {
     TierProbe p;
+    if (platform_ == PlatformKind::ptrace) {
+      // ptrace of one's own child is refused only by Yama's mode 3 ("no attach").
+      std::string scope;
+      if (FILE* f = std::fopen("/proc/sys/kernel/yama/ptrace_scope", "re")) {
+        char buf[8] = {};
+        if (std::fgets(buf, sizeof buf, f)) scope = buf;
+        std::fclose(f);
+      }
+      p.usable = scope.rfind('3', 0) != 0;
+      if (!p.usable) p.reason = "kernel.yama.ptrace_scope is 3: no process may be traced";
+      p.facts.push_back(
+          {"platform", "ptrace: the workload is a stub process under PTRACE_SYSEMU, no /dev/kvm"});
+      p.facts.push_back({"kernel", "the vm tier's monitor (same system-call handlers), no guest kernel"});
+      p.facts.push_back({"stub",
+                         "new user/pid/mount/net/ipc/uts namespaces where allowed; seccomp: mmap, "
+                         "munmap, mprotect only; guest memory a memfd mapped at the guest's addresses"});
+      p.facts.push_back({"syscall entry", "PTRACE_SYSEMU stop (never reaches the host kernel)"});
+      return p;
+    }
     KvmHost host = probe_kvm_host();
     p.usable = host.usable;
     p.reason = host.reason;
@@ -208,8 +248,12 @@ class VmTier final : public Tier {
     const auto started = std::chrono::steady_clock::now();
     PreflightResult pre = SPECTRUM_TRY(preflight(w));
     // Only now the host's KVM: every error above is the workload's description, not the host.
-    KvmHost host = probe_kvm_host();
-    if (!host.usable) return fail("the vm tier cannot run here: " + host.reason);
+    if (platform_ == PlatformKind::kvm) {
+      KvmHost host = probe_kvm_host();
+      if (!host.usable) return fail("the vm tier cannot run here: " + host.reason);
+    } else {
+      pre.spec.backing = GuestMemory::Backing::memfd;  // the stub maps the same frames
+    }
 
     PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
     RootfsView view = SPECTRUM_TRY(RootfsView::open(w));  // the monitor binds it as the guest's root
@@ -233,7 +277,7 @@ class VmTier final : public Tier {
       out_capture.reset();
       err_capture.reset();
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      monitor_main(w, view.path(), std::move(guest), std::move(config), report_write.get());
+      monitor_main(w, view.path(), std::move(guest), std::move(config), report_write.get(), platform_);
     }
     // The parent keeps nothing of the guest.
     { PreparedGuest drop = std::move(guest); }
@@ -241,7 +285,7 @@ class VmTier final : public Tier {
     report_write.reset();
 
     RunResult result;
-    result.tier = "vm";
+    result.tier = std::string(name());
     std::string report;
     const auto deadline = w.limits.timeout
                               ? std::optional(started + *w.limits.timeout + std::chrono::seconds(5))
@@ -335,11 +379,15 @@ class VmTier final : public Tier {
     }
     return result;
   }
+
+ private:
+  PlatformKind platform_;
 };
 
 }  // namespace
 }  // namespace vm
 
-std::unique_ptr<Tier> make_vm_tier() { return std::make_unique<vm::VmTier>(); }
+std::unique_ptr<Tier> make_vm_tier() { return std::make_unique<vm::VmTier>(vm::PlatformKind::kvm); }
+std::unique_ptr<Tier> make_sandbox_tier() { return std::make_unique<vm::VmTier>(vm::PlatformKind::ptrace); }
 
 }  // namespace spectrum

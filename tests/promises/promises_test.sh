@@ -135,8 +135,8 @@ to-stderr"
   kill -INT "$pid" 2>/dev/null || true
   wait "$pid" || status=$?
   case $tier in
-    # No signal handlers in WASI or (yet) in the vm guest: SIGINT takes its default action.
-    wasm | vm) expect status "$status" 130 ;;
+    # No signal handlers in WASI or (yet) in the vm/sandbox guest: SIGINT takes its default action.
+    wasm | vm | sandbox) expect status "$status" 130 ;;
     *)
       expect status "$status" 9
       expect output "$(tail -n 1 "$out")" got-int

@@ -410,5 +410,73 @@ TEST_F(HypercallTest, LargeWritesAndRenamesRunUnderTheRealFilter) {
   });
 }
 
+// The platform-neutral run loop with the test as the platform: the stops a platform reports go
+// through the real handlers, and values come back through the interface's neutral registers (the
+// default complete_syscall: rax and the TLS bases), with no kvm_regs anywhere.
+class ScriptedContext final : public platform::ExecutionContext {
+ public:
+  explicit ScriptedContext(std::vector<platform::Stop> stops) : stops_(std::move(stops)) {}
+  Result<platform::Stop> run() override {
+    if (next_ >= stops_.size()) return fail("the script ran out of stops");
+    ++exits_;
+    platform::Stop stop = stops_[next_++];
+    regs_.rax = stop.request.number;  // as a platform entering a syscall leaves rax
+    return stop;
+  }
+  Result<platform::Registers> registers() override { return regs_; }
+  Result<void> set_registers(const platform::Registers& regs) override {
+    regs_ = regs;
+    results_.push_back(static_cast<std::int64_t>(regs.rax));
+    return {};
+  }
+  std::uint64_t exits() const override { return exits_; }
+
+  platform::Registers regs_;
+  std::vector<std::int64_t> results_;
+
+ private:
+  std::vector<platform::Stop> stops_;
+  std::size_t next_ = 0;
+  std::uint64_t exits_ = 0;
+};
+
+platform::Stop syscall_stop(std::uint64_t nr, std::uint64_t a0 = 0, std::uint64_t a1 = 0,
+                            std::uint64_t a2 = 0) {
+  return {platform::Stop::Kind::syscall, 0, {}, {nr, {a0, a1, a2, 0, 0, 0}}};
+}
+
+TEST_F(HypercallTest, TheNeutralRunLoopServesCallsThroughAnyPlatform) {
+  const std::uint64_t buf = put_user("hey");
+  ScriptedContext ctx({syscall_stop(SYS_write, 1, buf, 3),
+                       syscall_stop(SYS_arch_prctl, 0x1002, 0x4c0000),
+                       {platform::Stop::Kind::interrupted, 0, {}, {}},  // no --timeout: the loop goes on
+                       syscall_stop(SYS_write, 1, 0, 3),
+                       syscall_stop(SYS_exit_group, 7)});
+  auto outcome = run_workload(ctx, *process_);
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  EXPECT_EQ(drain(), "hey");
+  EXPECT_EQ(ctx.results_, (std::vector<std::int64_t>{3, 0, -EFAULT}));
+  EXPECT_EQ(ctx.regs_.fs_base, 0x4c0000u) << "arch_prctl's base reaches the neutral registers";
+  EXPECT_EQ(outcome->kind, GuestOutcome::Kind::exited);
+  EXPECT_EQ(outcome->status, 7);
+  EXPECT_EQ(outcome->syscalls, 4u);
+  EXPECT_EQ(outcome->exits, 5u);
+}
+
+TEST_F(HypercallTest, APlatformsFaultEndsTheRunWithItsSignal) {
+  ScriptedContext ctx(
+      {syscall_stop(SYS_getpid),
+       {platform::Stop::Kind::fault, SIGSEGV, "SIGSEGV: page fault at rip 0x401000 touching 0x0", {}}});
+  auto outcome = run_workload(ctx, *process_);
+  ASSERT_TRUE(outcome) << outcome.error().message();
+  EXPECT_EQ(outcome->kind, GuestOutcome::Kind::signaled);
+  EXPECT_EQ(outcome->status, SIGSEGV);
+  EXPECT_EQ(outcome->detail, "SIGSEGV: page fault at rip 0x401000 touching 0x0");
+  EXPECT_EQ(ctx.results_, (std::vector<std::int64_t>{1}));
+  // A failure of the platform itself is an Error, not a workload outcome.
+  ScriptedContext broken({});
+  EXPECT_FALSE(run_workload(broken, *process_));
+}
+
 }  // namespace
 }  // namespace spectrum::vm

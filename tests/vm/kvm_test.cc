@@ -1,4 +1,6 @@
-// End-to-end runs in a real VM. They need /dev/kvm and skip with "/dev/kvm absent" elsewhere.
+// End-to-end runs of the monitor on both platforms: in a real VM (`vm`, needs /dev/kvm and skips
+// with "/dev/kvm absent" elsewhere) and in a ptrace stub (`sandbox`, runs everywhere). The same
+// tests, the same expectations: a test name ends in /vm or /sandbox.
 #include <dirent.h>
 #include <gtest/gtest.h>
 
@@ -13,10 +15,9 @@ namespace {
 
 using namespace testing;
 
-class VmRunTest : public ::testing::Test {
+class VmRunTest : public ::testing::TestWithParam<std::string> {
  protected:
   static void SetUpTestSuite() {
-    if (!kvm_usable()) return;
     root_ = new TempDir;
     busybox_ = add_busybox(*root_);
     static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe");
@@ -30,7 +31,9 @@ class VmRunTest : public ::testing::Test {
     delete root_;
     root_ = nullptr;
   }
-  void SetUp() override { SKIP_WITHOUT_KVM(); }
+  void SetUp() override {
+    if (GetParam() == "vm") SKIP_WITHOUT_KVM();
+  }
 
   RunResult run(std::vector<std::string> argv,
                 std::optional<std::chrono::nanoseconds> timeout = std::nullopt) {
@@ -43,7 +46,8 @@ class VmRunTest : public ::testing::Test {
     w.stdin_stream = Stdio::null();
     w.limits.memory_bytes = 64 << 20;
     w.limits.timeout = timeout;
-    auto r = make_vm_tier()->run(w);
+    auto r = (GetParam() == "vm" ? make_vm_tier() : make_sandbox_tier())->run(w);
+    if (r) EXPECT_EQ(r->tier, GetParam());
     EXPECT_TRUE(r) << (r ? "" : r.error().message());
     return r ? *r : RunResult{};
   }
@@ -52,7 +56,7 @@ class VmRunTest : public ::testing::Test {
   static inline bool busybox_ = false, static_ok_ = false, pie_ok_ = false;
 };
 
-TEST_F(VmRunTest, ExitCodesComeBack) {
+TEST_P(VmRunTest, ExitCodesComeBack) {
   ASSERT_TRUE(static_ok_);
   for (int code : {0, 1, 42}) {
     RunResult r = run({"/bin/probe", "exit", std::to_string(code)});
@@ -61,7 +65,7 @@ TEST_F(VmRunTest, ExitCodesComeBack) {
   }
 }
 
-TEST_F(VmRunTest, OutputArgumentsAndEnvironment) {
+TEST_P(VmRunTest, OutputArgumentsAndEnvironment) {
   ASSERT_TRUE(static_ok_ && pie_ok_);
   for (const char* program : {"/bin/probe", "/bin/probe-pie"}) {
     RunResult r = run({program, "hello", "x"});
@@ -70,7 +74,7 @@ TEST_F(VmRunTest, OutputArgumentsAndEnvironment) {
   }
 }
 
-TEST_F(VmRunTest, FaultsBecomeSignals) {
+TEST_P(VmRunTest, FaultsBecomeSignals) {
   ASSERT_TRUE(static_ok_);
   RunResult segv = run({"/bin/probe", "segv"});
   EXPECT_EQ(segv.outcome, Outcome::signaled);
@@ -80,7 +84,7 @@ TEST_F(VmRunTest, FaultsBecomeSignals) {
   EXPECT_EQ(run({"/bin/probe", "div0"}).signal, SIGFPE);
 }
 
-TEST_F(VmRunTest, TimeoutKillsALoopingGuest) {
+TEST_P(VmRunTest, TimeoutKillsALoopingGuest) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "loop"}, std::chrono::milliseconds(300));
   EXPECT_EQ(r.outcome, Outcome::timed_out);
@@ -88,7 +92,7 @@ TEST_F(VmRunTest, TimeoutKillsALoopingGuest) {
 
 // Each path of the monitor under its real seccomp filter, end to end (the unit tests in exit_test.cc
 // run the same paths under the filter without a VM).
-TEST_F(VmRunTest, RenamesLargeWritesSignalsAndOomLeaveTheMonitorAlive) {
+TEST_P(VmRunTest, RenamesLargeWritesSignalsAndOomLeaveTheMonitorAlive) {
   ASSERT_TRUE(static_ok_);
   RunResult rename = run({"/bin/probe", "rename"});
   EXPECT_EQ(rename.exit_code, 0) << rename.captured_stdout << rename.captured_stderr;
@@ -104,34 +108,34 @@ TEST_F(VmRunTest, RenamesLargeWritesSignalsAndOomLeaveTheMonitorAlive) {
   EXPECT_EQ(oom.captured_stdout, "oom ok many\n");
 }
 
-TEST_F(VmRunTest, GarbageHypercallPointersGetEfault) {
+TEST_P(VmRunTest, GarbageHypercallPointersGetEfault) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "garbage"});
   EXPECT_EQ(r.outcome, Outcome::exited);
   EXPECT_EQ(r.exit_code, 0) << r.captured_stdout;
 }
 
-TEST_F(VmRunTest, TheRootFilesystemIsAllTheGuestSees) {
+TEST_P(VmRunTest, TheRootFilesystemIsAllTheGuestSees) {
   ASSERT_TRUE(static_ok_);
   EXPECT_EQ(run({"/bin/probe", "cat", "/../../etc/shadow"}).captured_stdout, "rootfs-shadow\n");
   EXPECT_EQ(run({"/bin/probe", "cat", "/escape/shadow"}).captured_stdout, "rootfs-shadow\n");
   EXPECT_EQ(run({"/bin/probe", "cat", "/proc/self/root/etc/shadow"}).exit_code, 3);
 }
 
-TEST_F(VmRunTest, ForkIsRefused) {
+TEST_P(VmRunTest, ForkIsRefused) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "fork"});
   EXPECT_EQ(r.exit_code, 0) << r.captured_stdout;
 }
 
-TEST_F(VmRunTest, HeapAndMmapWork) {
+TEST_P(VmRunTest, HeapAndMmapWork) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "malloc"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_EQ(r.captured_stdout, "malloc ok 67108864\n");
 }
 
-TEST_F(VmRunTest, BusyboxApplets) {
+TEST_P(VmRunTest, BusyboxApplets) {
   if (!busybox_) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
   EXPECT_EQ(run({"echo", "hello", "vm"}).captured_stdout, "hello vm\n");
   EXPECT_EQ(run({"cat", "/data/hello.txt"}).captured_stdout, "hello file\n");
@@ -158,7 +162,7 @@ std::size_t count_dir(const char* path) {
   return n;
 }
 
-TEST_F(VmRunTest, AThousandRunsLeaveNothingBehind) {
+TEST_P(VmRunTest, AThousandRunsLeaveNothingBehind) {
   ASSERT_TRUE(static_ok_);
   run({"/bin/probe", "exit", "0"});  // warm up lazily made state
   const std::size_t fds = count_dir("/proc/self/fd"), threads = count_dir("/proc/self/task");
@@ -177,6 +181,9 @@ TEST_F(VmRunTest, AThousandRunsLeaveNothingBehind) {
   EXPECT_EQ(count_dir("/proc/self/task"), threads);
   EXPECT_LT(rss(), rss_before + (8u << 20)) << "memory grew by more than 8 MiB over 1,000 runs";
 }
+
+INSTANTIATE_TEST_SUITE_P(Tiers, VmRunTest, ::testing::Values("vm", "sandbox"),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
 
 }  // namespace
 }  // namespace spectrum::vm

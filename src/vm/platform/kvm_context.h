@@ -1,0 +1,34 @@
+// The KVM platform: the workload runs in ring 3 of our guest kernel on one vCPU, with the
+// monitor's page tables (vm::AddressSpace) as its address space. A Stop is a KVM exit the guest
+// kernel reported through its hypercall port; the sysretq / kvm_pvm return details stay here, so
+// the handlers and the run loop see neutral registers only.
+#pragma once
+
+#include <optional>
+
+#include "vm/kvm.h"
+#include "vm/monitor.h"
+#include "vm/platform/platform.h"
+
+namespace spectrum::vm::platform {
+
+class KvmContext final : public ExecutionContext {
+ public:
+  KvmContext(PreparedGuest& guest, KvmVm& vm) : guest_(guest), vm_(vm) {}
+
+  Result<Stop> run() override;
+  Result<Registers> registers() override;
+  Result<void> set_registers(const Registers& regs) override;
+  Result<void> complete_syscall(const SyscallResult& result) override {
+    return apply_syscall_value(result, vm_);
+  }
+  std::uint64_t exits() const override { return exits_; }
+
+ private:
+  PreparedGuest& guest_;
+  KvmVm& vm_;
+  std::optional<KvmTrap> pending_;  // the system call stop the next run() returns from
+  std::uint64_t exits_ = 0;
+};
+
+}  // namespace spectrum::vm::platform

@@ -1,0 +1,73 @@
+// The platform under the monitor's system-call handlers, as gVisor splits its sentry from its
+// platforms: where the workload's instructions run (an execution context) is one question, what
+// its system calls do (vm::Process and the handler table) another. The handlers see only neutral
+// registers and a SyscallRequest; a platform turns its own stop (a KVM exit and the guest kernel's
+// hypercall; later a ptrace SYSEMU stop) into a `Stop`, and a SyscallResult back into its
+// registers.
+//
+// Platforms: KVM (platform/kvm_context.h: the monitor's page tables and the vCPU). The address
+// space side of the interface is vm::AddressSpace (map, unmap, protect, read, write), which every
+// handler already goes through; a platform that does not read the page tables in hardware keeps
+// the host's view in step with it (see docs/vm.md, "Platforms").
+#pragma once
+
+#include <csignal>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/error.h"
+#include "vm/process.h"
+
+namespace spectrum::vm::platform {
+
+// The x86-64 user registers a handler or the run loop may read or change, independent of
+// kvm_regs and user_regs_struct. fs_base/gs_base are the TLS bases (arch_prctl).
+struct Registers {
+  std::uint64_t rax = 0, rbx = 0, rcx = 0, rdx = 0, rsi = 0, rdi = 0, rbp = 0, rsp = 0;
+  std::uint64_t r8 = 0, r9 = 0, r10 = 0, r11 = 0, r12 = 0, r13 = 0, r14 = 0, r15 = 0;
+  std::uint64_t rip = 0, rflags = 0;
+  std::uint64_t fs_base = 0, gs_base = 0;
+};
+
+// The Linux system call the registers name: number in rax, arguments in rdi rsi rdx r10 r8 r9.
+inline SyscallRequest syscall_request(const Registers& r) {
+  return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
+}
+
+// Why the workload stopped.
+struct Stop {
+  enum class Kind {
+    syscall,      // a system call, named by `request`; complete_syscall gives its value
+    fault,        // a fault of the workload: the run ends with `signal`, `detail` says where
+    interrupted,  // a host signal (the --timeout) stopped it; the caller decides
+  };
+  Kind kind = Kind::syscall;
+  int signal = 0;
+  std::string detail;      // "SIGSEGV: page fault at rip 0x401000 touching 0x0"
+  SyscallRequest request;  // syscall: the call, read from the registers once by the platform
+};
+
+// One thread of the workload on a platform.
+class ExecutionContext {
+ public:
+  virtual ~ExecutionContext() = default;
+  // Runs the workload until it makes a system call, faults or is interrupted. An Error is a
+  // failure of the platform (the guest kernel did what it must never do), not of the workload.
+  virtual Result<Stop> run() = 0;
+  virtual Result<Registers> registers() = 0;
+  virtual Result<void> set_registers(const Registers& regs) = 0;
+  // Completes a system call stop with a handler's value result: rax and the TLS bases it changed.
+  // A platform may override it to touch less than every register (the common call changes rax).
+  virtual Result<void> complete_syscall(const SyscallResult& result) {
+    Registers regs = SPECTRUM_TRY(registers());
+    regs.rax = static_cast<std::uint64_t>(result.value);
+    if (result.fs_base) regs.fs_base = *result.fs_base;
+    if (result.gs_base) regs.gs_base = *result.gs_base;
+    return set_registers(regs);
+  }
+  // How many times the platform left the workload (VM exits, ptrace stops), for the counters.
+  virtual std::uint64_t exits() const = 0;
+};
+
+}  // namespace spectrum::vm::platform

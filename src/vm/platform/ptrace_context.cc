@@ -1,0 +1,317 @@
+#include "vm/platform/ptrace_context.h"
+
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/rseq.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "vm/x86.h"
+
+namespace spectrum::vm::platform {
+
+namespace {
+
+std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+constexpr long kTaskSize = 0x7ffffffff000;  // x86-64 with 4-level paging, = AddressSpace::kUserEnd
+static_assert(kTaskSize == static_cast<long>(AddressSpace::kUserEnd));
+static_assert(PtraceContext::kStubPage + x86::kPageSize <= AddressSpace::kUserLowest);
+
+// The stub's code: entry trap, then the syscall instruction the monitor's injected calls use.
+constexpr unsigned char kStubCode[] = {0xcc, 0x0f, 0x05, 0xcc};  // int3; syscall; int3
+constexpr std::uint64_t kInjectRip = PtraceContext::kStubPage + 1;
+constexpr std::uint64_t kInjectDone = PtraceContext::kStubPage + 4;
+
+// The stub's own filter: the calls the monitor injects, nothing else (x32 and i386 numbers die).
+void install_stub_filter() {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 3, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof filter / sizeof filter[0]), filter};
+  if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) ::_exit(122);
+  if (::syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) != 0) ::_exit(123);
+}
+
+// The stub's side, up to its first trap. Only raw calls: it is a fork of the monitor.
+[[noreturn]] void stub_main(int memfd) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0) ::_exit(120);
+  void* page = ::mmap(reinterpret_cast<void*>(PtraceContext::kStubPage), x86::kPageSize,
+                      PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  if (page != reinterpret_cast<void*>(PtraceContext::kStubPage)) ::_exit(121);
+  std::memcpy(page, kStubCode, sizeof kStubCode);
+  if (::mprotect(page, x86::kPageSize, PROT_READ | PROT_EXEC) != 0) ::_exit(121);
+  // Nothing of the monitor's open files but the guest memory stays reachable from the stub.
+  if (memfd > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(memfd - 1), 0u);
+  ::syscall(SYS_close_range, static_cast<unsigned>(memfd + 1), ~0u, 0u);
+  // glibc registered an rseq area for the monitor's thread; the kernel writes it on every return
+  // to user space and sends SIGSEGV when it is gone, which it is once the stub's memory is unmapped.
+  // Unregistering needs the length glibc registered, which may exceed __rseq_size (20 in glibc
+  // 2.36, registered as 32, sizeof(struct rseq)).
+  if (__rseq_size > 0) {
+    void* area = static_cast<char*>(__builtin_thread_pointer()) + __rseq_offset;
+    if (::syscall(SYS_rseq, area, __rseq_size, RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0 &&
+        ::syscall(SYS_rseq, area, sizeof(struct rseq), RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
+      ::_exit(125);
+  }
+  install_stub_filter();
+  reinterpret_cast<void (*)()>(PtraceContext::kStubPage)();  // int3: the monitor takes over
+  ::_exit(124);
+}
+
+// clone() as fork into new namespaces: all of them where allowed, fewer where the host refuses.
+pid_t clone_stub() {
+  const unsigned long all =
+      CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
+  for (unsigned long ns : {all, all & ~CLONE_NEWUSER, 0ul}) {
+    long pid = ::syscall(SYS_clone, ns | SIGCHLD, nullptr, nullptr, nullptr, 0);
+    if (pid >= 0) return static_cast<pid_t>(pid);
+    if (errno != EPERM && errno != EINVAL && errno != ENOSPC && errno != EUSERS) return -1;
+  }
+  return -1;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& guest) {
+  const int memfd = guest.memory->fd();
+  if (memfd < 0) return fail("the ptrace platform needs memfd-backed guest memory");
+  const pid_t pid = clone_stub();
+  if (pid < 0) return fail_errno("clone of the sandbox stub");
+  if (pid == 0) stub_main(memfd);
+  std::unique_ptr<PtraceContext> ctx(new PtraceContext(guest, pid));
+  ctx->stub_memfd_ = memfd;
+  SPECTRUM_TRY(ctx->wait_trap("the sandbox stub's start"));
+  if (::ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) != 0)
+    return fail_errno("PTRACE_SETOPTIONS on the sandbox stub");
+  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &ctx->regs_) != 0) return fail_errno("PTRACE_GETREGS");
+  // Everything the fork left in the stub goes, but its code page (the vsyscall page cannot).
+  SPECTRUM_TRY(ctx->inject(__NR_munmap, 0, static_cast<long>(kStubPage)));
+  const long above = static_cast<long>(kStubPage + x86::kPageSize);
+  if (long r = SPECTRUM_TRY(ctx->inject(__NR_munmap, above, kTaskSize - above)); r != 0)
+    return fail("the sandbox stub could not unmap the monitor's memory: " +
+                std::string(::strerror(static_cast<int>(-r))));
+  // The workload's first instruction: the frame the guest kernel would iretq to.
+  x86::InterruptFrame start;
+  const std::uint8_t* frame = guest.memory->at(guest.vcpu.rsp, sizeof start);
+  if (!frame) return fail("the prepared guest has no initial frame");
+  std::memcpy(&start, frame, sizeof start);
+  user_regs_struct r{};
+  r.cs = ctx->regs_.cs, r.ss = ctx->regs_.ss, r.ds = ctx->regs_.ds, r.es = ctx->regs_.es;
+  r.fs = ctx->regs_.fs, r.gs = ctx->regs_.gs;
+  r.rip = start.rip;
+  r.rsp = start.rsp;
+  r.eflags = 0x202;
+  r.orig_rax = static_cast<unsigned long long>(-1);
+  ctx->regs_ = r;
+  return ctx;
+}
+
+PtraceContext::~PtraceContext() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
+    }
+  }
+}
+
+Result<void> PtraceContext::wait_trap(const char* what) {
+  int status = 0;
+  for (;;) {
+    if (::waitpid(pid_, &status, __WALL) >= 0) break;
+    if (errno != EINTR) return fail_errno(std::string("waitpid for ") + what);
+  }
+  if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP) return {};
+  if (WIFEXITED(status)) {
+    pid_ = -1;
+    return fail(std::string(what) + ": the sandbox stub exited with status " +
+                std::to_string(WEXITSTATUS(status)));
+  }
+  if (WIFSIGNALED(status)) {
+    pid_ = -1;
+    return fail(std::string(what) + ": the sandbox stub died of " + ::strsignal(WTERMSIG(status)));
+  }
+  user_regs_struct r{};
+  siginfo_t info{};
+  ::ptrace(PTRACE_GETREGS, pid_, nullptr, &r);
+  ::ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info);
+  return fail(std::string(what) + ": the sandbox stub stopped with " + ::strsignal(WSTOPSIG(status)) +
+              " at rip " + hex(r.rip) + " touching " + hex(reinterpret_cast<std::uint64_t>(info.si_addr)));
+}
+
+Result<long> PtraceContext::inject(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+  user_regs_struct r = regs_;
+  r.rip = kInjectRip;
+  r.rax = static_cast<unsigned long long>(nr);
+  r.orig_rax = static_cast<unsigned long long>(-1);
+  r.rdi = static_cast<unsigned long long>(a0), r.rsi = static_cast<unsigned long long>(a1);
+  r.rdx = static_cast<unsigned long long>(a2), r.r10 = static_cast<unsigned long long>(a3);
+  r.r8 = static_cast<unsigned long long>(a4), r.r9 = static_cast<unsigned long long>(a5);
+  if (::ptrace(PTRACE_SETREGS, pid_, nullptr, &r) != 0) return fail_errno("PTRACE_SETREGS (inject)");
+  if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (inject)");
+  SPECTRUM_TRY(wait_trap("an injected call"));
+  if (::ptrace(PTRACE_GETREGS, pid_, nullptr, &r) != 0) return fail_errno("PTRACE_GETREGS (inject)");
+  if (r.rip != kInjectDone) return fail("an injected call in the sandbox stub stopped at " + hex(r.rip));
+  return static_cast<long>(r.rax);
+}
+
+Result<void> PtraceContext::sync_memory() {
+  for (const AddressSpace::Change& c : guest_.space->take_changes()) {
+    long r = 0;
+    const long start = static_cast<long>(c.start), length = static_cast<long>(c.length);
+    switch (c.kind) {
+      case AddressSpace::Change::Kind::unmap:
+        r = SPECTRUM_TRY(inject(__NR_munmap, start, length));
+        break;
+      case AddressSpace::Change::Kind::protect:
+        r = SPECTRUM_TRY(inject(__NR_mprotect, start, length, static_cast<long>(c.prot)));
+        break;
+      case AddressSpace::Change::Kind::map: {
+        // One mmap per run of pages whose frames are contiguous in the memfd. The range is one the
+        // monitor just backed with frames, so its length is bounded by guest memory.
+        std::uint64_t run_start = 0, run_gpa = 0, run_length = 0;
+        auto flush = [&]() -> Result<void> {
+          if (run_length == 0) return {};
+          long m = SPECTRUM_TRY(inject(__NR_mmap, static_cast<long>(run_start), static_cast<long>(run_length),
+                                       static_cast<long>(c.prot), MAP_SHARED | MAP_FIXED, stub_memfd_,
+                                       static_cast<long>(run_gpa)));
+          if (m != static_cast<long>(run_start))
+            return fail("the sandbox stub could not map guest memory at " + hex(run_start));
+          run_length = 0;
+          return {};
+        };
+        for (std::uint64_t page = c.start; page < c.start + c.length; page += x86::kPageSize) {
+          const std::uint64_t pte = guest_.space->entry(page);
+          if (!(pte & (x86::kPtePresent | x86::kPteProtNone))) {  // unmapped again since
+            SPECTRUM_TRY(flush());
+            continue;
+          }
+          const std::uint64_t gpa = pte & x86::kPteAddressMask;
+          if (run_length && run_start + run_length == page && run_gpa + run_length == gpa) {
+            run_length += x86::kPageSize;
+            continue;
+          }
+          SPECTRUM_TRY(flush());
+          run_start = page, run_gpa = gpa, run_length = x86::kPageSize;
+        }
+        SPECTRUM_TRY(flush());
+        break;
+      }
+    }
+    if (r < 0)
+      return fail("the sandbox stub could not follow the guest's memory at " + hex(c.start) + ": " +
+                  ::strerror(static_cast<int>(-r)));
+  }
+  return {};
+}
+
+Result<Stop> PtraceContext::run() {
+  if (!running_) {
+    SPECTRUM_TRY(sync_memory());
+    regs_.orig_rax = static_cast<unsigned long long>(-1);
+    if (::ptrace(PTRACE_SETREGS, pid_, nullptr, &regs_) != 0) return fail_errno("PTRACE_SETREGS");
+    if (::ptrace(PTRACE_SYSEMU, pid_, nullptr, nullptr) != 0) return fail_errno("PTRACE_SYSEMU");
+    running_ = true;
+  }
+  int status = 0;
+  if (::waitpid(pid_, &status, __WALL) < 0) {
+    if (errno == EINTR) return Stop{Stop::Kind::interrupted, 0, {}, {}};  // the caller checks the timeout
+    return fail_errno("waitpid for the sandbox stub");
+  }
+  running_ = false;
+  ++exits_;
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    pid_ = -1;
+    return fail(WIFEXITED(status)
+                    ? "the sandbox stub exited with status " + std::to_string(WEXITSTATUS(status))
+                    : std::string("the sandbox stub died of ") + ::strsignal(WTERMSIG(status)));
+  }
+  if (!WIFSTOPPED(status)) return fail("the sandbox stub reported an unknown wait status");
+  if (::ptrace(PTRACE_GETREGS, pid_, nullptr, &regs_) != 0) return fail_errno("PTRACE_GETREGS");
+  const int sig = WSTOPSIG(status);
+  if (sig == (SIGTRAP | 0x80)) {
+    const user_regs_struct& r = regs_;
+    return Stop{Stop::Kind::syscall, 0, {}, {r.orig_rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}}};
+  }
+  // A fault of the workload (or a trap): the run ends with its signal, as on the vm tier.
+  siginfo_t info{};
+  ::ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info);
+  Stop stop{Stop::Kind::fault, sig, {}, {}};
+  if (regs_.rip >= kStubPage && regs_.rip < kStubPage + x86::kPageSize + 1) {
+    // The stub's page is the kernel area to the workload: running there is a page fault.
+    stop.signal = SIGSEGV;
+    stop.detail = "SIGSEGV: page fault at rip " + hex(regs_.rip) + " (the kernel area)";
+    return stop;
+  }
+  // The vm tier's words for the same faults: the exception the host kernel turned into the signal.
+  const char* abbrev = ::sigabbrev_np(sig);
+  const char* what = sig == SIGSEGV   ? "page fault"
+                     : sig == SIGBUS  ? "bus error"
+                     : sig == SIGILL  ? "invalid opcode"
+                     : sig == SIGFPE  ? "divide error"
+                     : sig == SIGTRAP ? "breakpoint"
+                                      : "signal";
+  stop.detail = std::string("SIG") + (abbrev ? abbrev : std::to_string(sig)) + ": " + what + " at rip " +
+                hex(regs_.rip);
+  if (sig == SIGSEGV || sig == SIGBUS)
+    stop.detail += " touching " + hex(reinterpret_cast<std::uint64_t>(info.si_addr));
+  return stop;
+}
+
+Result<Registers> PtraceContext::registers() {
+  const user_regs_struct& k = regs_;
+  Registers r;
+  r.rax = k.rax, r.rbx = k.rbx, r.rcx = k.rcx, r.rdx = k.rdx;
+  r.rsi = k.rsi, r.rdi = k.rdi, r.rbp = k.rbp, r.rsp = k.rsp;
+  r.r8 = k.r8, r.r9 = k.r9, r.r10 = k.r10, r.r11 = k.r11;
+  r.r12 = k.r12, r.r13 = k.r13, r.r14 = k.r14, r.r15 = k.r15;
+  r.rip = k.rip, r.rflags = k.eflags;
+  r.fs_base = k.fs_base, r.gs_base = k.gs_base;
+  return r;
+}
+
+Result<void> PtraceContext::set_registers(const Registers& r) {
+  user_regs_struct& k = regs_;
+  k.rax = r.rax, k.rbx = r.rbx, k.rcx = r.rcx, k.rdx = r.rdx;
+  k.rsi = r.rsi, k.rdi = r.rdi, k.rbp = r.rbp, k.rsp = r.rsp;
+  k.r8 = r.r8, k.r9 = r.r9, k.r10 = r.r10, k.r11 = r.r11;
+  k.r12 = r.r12, k.r13 = r.r13, k.r14 = r.r14, k.r15 = r.r15;
+  k.rip = r.rip, k.eflags = r.rflags;
+  k.fs_base = r.fs_base, k.gs_base = r.gs_base;
+  return {};
+}
+
+Result<void> PtraceContext::complete_syscall(const SyscallResult& result) {
+  // The registers go to the stub with the next run(), in one PTRACE_SETREGS.
+  regs_.rax = static_cast<unsigned long long>(result.value);
+  if (result.fs_base) regs_.fs_base = *result.fs_base;
+  if (result.gs_base) regs_.gs_base = *result.gs_base;
+  return {};
+}
+
+}  // namespace spectrum::vm::platform

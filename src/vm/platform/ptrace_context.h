@@ -1,0 +1,58 @@
+// The ptrace platform: the workload runs as a stub host process, stopped at every system call by
+// PTRACE_SYSEMU (so none reaches the host kernel) and at every fault by its signal. Design:
+// - The stub is a fork of the monitor in new user/pid/mount/net/ipc/uts namespaces (as far as the
+//   host allows). Before its first stop it maps one code page below the guest's user half
+//   (kStubPage: `int3; syscall; int3`), installs its own seccomp filter (mmap, munmap, mprotect
+//   and nothing else; a guest never makes a host call, the filter is defence in depth), and traps.
+//   The monitor then unmaps everything else the fork left in it.
+// - Guest memory is the memfd of GuestMemory, inherited by the stub. The monitor's page tables
+//   (vm::AddressSpace) stay the one truth the handlers use; before each run the stub's mappings
+//   are brought in step with AddressSpace::take_changes() by injected mmap/munmap/mprotect calls
+//   (MAP_SHARED|MAP_FIXED of the memfd at the frame's offset, one call per run of contiguous
+//   frames): what the monitor writes, the workload reads, with no copy.
+// - A stop that is not the SYSEMU syscall stop is a fault of the workload: its signal ends the run,
+//   as on the vm tier.
+#pragma once
+
+#include <sys/types.h>
+#include <sys/user.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "vm/monitor.h"
+#include "vm/platform/platform.h"
+
+namespace spectrum::vm::platform {
+
+class PtraceContext final : public ExecutionContext {
+ public:
+  static constexpr std::uint64_t kStubPage = 0x100000;  // below AddressSpace::kUserLowest
+
+  // Starts the stub for a guest prepared with Backing::memfd, at the workload's entry.
+  static Result<std::unique_ptr<PtraceContext>> create(PreparedGuest& guest);
+  ~PtraceContext() override;
+
+  Result<Stop> run() override;
+  Result<Registers> registers() override;
+  Result<void> set_registers(const Registers& regs) override;
+  Result<void> complete_syscall(const SyscallResult& result) override;
+  std::uint64_t exits() const override { return exits_; }
+  pid_t stub_pid() const { return pid_; }
+
+ private:
+  PtraceContext(PreparedGuest& guest, pid_t pid) : guest_(guest), pid_(pid) {}
+  // Runs one host system call in the stub (through kStubPage) and returns its result.
+  Result<long> inject(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
+  Result<void> sync_memory();
+  Result<void> wait_trap(const char* what);
+
+  PreparedGuest& guest_;
+  pid_t pid_ = -1;
+  int stub_memfd_ = -1;
+  user_regs_struct regs_{};  // the workload's registers
+  std::uint64_t exits_ = 0;
+  bool running_ = false;  // resumed, not yet stopped (a wait interrupted by the timeout)
+};
+
+}  // namespace spectrum::vm::platform
