@@ -141,6 +141,13 @@ constexpr Rule kRules[] = {
        return std::string("needs a POSIX file system; WASI's has no owners, modes or links");
      }},
 
+    {"hosts-without-virtualization",
+     "A component whose hosts have no hardware virtualization cannot use a tier that needs it (vm).", 0,
+     [](const Component& c, const TierFacts& t) { return !c.virtualization && t.offers.hardware_boundary; },
+     [](const Component&, const TierFacts&) {
+       return std::string("its hosts have no hardware virtualization (/dev/kvm), which this tier needs");
+     }},
+
     // --- budgets, against the figures (measured where a bench gave them)
     {"startup-budget", "A start-up budget below the tier's cold start rules the tier out.", 0,
      [](const Component& c, const TierFacts& t) {

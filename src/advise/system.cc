@@ -107,6 +107,8 @@ Result<Component> component_of(const Context& cx, const YAML::Node& node, int in
       c.trust = SPECTRUM_TRY(trust_of(cx, value));
     else if (key == "portable")
       c.portable = SPECTRUM_TRY(bool_of(cx, value, field));
+    else if (key == "virtualization")
+      c.virtualization = SPECTRUM_TRY(bool_of(cx, value, field));
     else if (key == "needs")
       SPECTRUM_TRY(needs_of(cx, value, c.needs));
     else if (key == "instances") {

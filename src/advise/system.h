@@ -32,6 +32,9 @@ struct Component {
   std::optional<std::uint64_t> memory_budget_bytes;
   Needs needs;
   bool portable = false;  // must run on several CPU architectures from one build
+  // Whether the hosts it will run on offer hardware virtualization (/dev/kvm): most cloud VMs
+  // without nested virtualization do not.
+  bool virtualization = true;
   int instances = 1;
   int line = 0;  // where it is defined, for messages
 };

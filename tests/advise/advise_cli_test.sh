@@ -12,7 +12,7 @@ system="$src/examples/system.yaml"
 "$spectrum" advise "$system" >"$out/defaults.txt" || fail "advise exited $?"
 grep -q "built-in defaults for native, wasm, container, sandbox, vm" "$out/defaults.txt" ||
   fail "does not say the figures are defaults: $(head -n 1 "$out/defaults.txt")"
-for c in ledger-db api edge-filter build-runner; do
+for c in ledger-db api edge-filter build-runner plugin-runner; do
   grep -q "^$c (.*) -> [a-z]" "$out/defaults.txt" || fail "no placement for $c"
 done
 
@@ -20,7 +20,7 @@ done
 "$spectrum" bench --tiers native,wasm --runs 1 --warmup 0 --json "$out/bench.json" -- /bin/true >/dev/null 2>&1 ||
   fail "bench for --from exited $?"
 "$spectrum" advise "$system" --from "$out/bench.json" --json >"$out/placement.json" || fail "advise --from exited $?"
-jq -e '.figures.native.source == "measured" and .figures.vm.source == "default" and (.components | length) == 4' \
+jq -e '.figures.native.source == "measured" and .figures.vm.source == "default" and (.components | length) == 5' \
   "$out/placement.json" >/dev/null || fail "figures: $(jq -c .figures "$out/placement.json")"
 jq -e 'all(.components[]; (.candidates | length) == 5 and .candidates[0].tier == .tier)' "$out/placement.json" \
   >/dev/null || fail "every tier listed, the chosen first"
@@ -30,6 +30,9 @@ jq -e '[.components[] | select(.name == "edge-filter")][0].tier == "wasm"' "$out
   fail "edge-filter not on wasm"
 jq -e '[.components[] | select(.name == "ledger-db")][0].tier == "native"' "$out/placement.json" >/dev/null ||
   fail "ledger-db not native"
+# Hosts without hardware virtualization: the sandbox kernel without KVM, never the vm.
+jq -e '[.components[] | select(.name == "plugin-runner")][0].tier == "sandbox"' "$out/placement.json" >/dev/null ||
+  fail "plugin-runner not on sandbox"
 
 "$spectrum" advise "$system" --from "$out/bench.json" --k8s "$out/k8s" --html "$out/report.html" >/dev/null ||
   fail "advise --k8s --html exited $?"

@@ -72,6 +72,8 @@ std::vector<Case> cases() {
        needs([](Needs& n) { n.network_listen = true; }), tier("container")},
       {"needs-posix-fs", needs([](Needs& n) { n.posix_fs = true; }), tier("wasm"),
        needs([](Needs& n) { n.posix_fs = true; }), tier("vm")},
+      {"hosts-without-virtualization", component([](Component& c) { c.virtualization = false; }), tier("vm"),
+       component([](Component& c) { c.virtualization = false; }), tier("sandbox")},
       {"startup-budget", component([](Component& c) { c.startup_budget_seconds = 0.010; }),
        with("container", [](TierFacts& t) { t.startup_seconds = 0.050; }),
        component([](Component& c) { c.startup_budget_seconds = 0.010; }),

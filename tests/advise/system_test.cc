@@ -92,7 +92,9 @@ TEST(SystemFile, MissingFileIsAnError) {
 TEST(SystemFile, TheShippedSampleLoads) {
   auto system = load_system(SPECTRUM_SOURCE_DIR "/examples/system.yaml");
   ASSERT_TRUE(system) << system.error().message();
-  EXPECT_EQ(system->components.size(), 4u);
+  EXPECT_EQ(system->components.size(), 5u);
+  EXPECT_FALSE(system->components.back().virtualization);
+  EXPECT_TRUE(system->components.front().virtualization);
 }
 
 }  // namespace
