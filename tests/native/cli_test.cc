@@ -121,7 +121,10 @@ TEST(Cli, InfoListsEveryTier) {
   Output o = spectrum_cli({"info", "--json"});
   ASSERT_EQ(o.status, 0);
   auto tiers = nlohmann::json::parse(o.out);
-  ASSERT_EQ(tiers.size(), 4u);
+  ASSERT_EQ(tiers.size(), 5u);
+  std::vector<std::string> names;
+  for (const auto& tier : tiers) names.push_back(tier["tier"].get<std::string>());
+  EXPECT_EQ(names, (std::vector<std::string>{"native", "wasm", "container", "sandbox", "vm"}));
   EXPECT_EQ(tiers[0]["tier"], "native");
   EXPECT_TRUE(tiers[0]["usable"].get<bool>());
   EXPECT_TRUE(tiers[0]["facts"].contains("cgroup"));
