@@ -127,7 +127,7 @@ int run(const Config& config) {
 }  // namespace
 
 const InPlaceRun& wasm_in_place() {
-  static const InPlaceRun handler{check, run};
+  static const InPlaceRun handler{check, run, {}, false};
   return handler;
 }
 

@@ -47,7 +47,9 @@ class VmRunTest : public ::testing::TestWithParam<std::string> {
     w.limits.memory_bytes = 64 << 20;
     w.limits.timeout = timeout;
     auto r = (GetParam() == "vm" ? make_vm_tier() : make_sandbox_tier())->run(w);
-    if (r) EXPECT_EQ(r->tier, GetParam());
+    if (r) {
+      EXPECT_EQ(r->tier, GetParam());
+    }
     EXPECT_TRUE(r) << (r ? "" : r.error().message());
     return r ? *r : RunResult{};
   }
@@ -183,7 +185,7 @@ TEST_P(VmRunTest, AThousandRunsLeaveNothingBehind) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiers, VmRunTest, ::testing::Values("vm", "sandbox"),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& tier) { return tier.param; });
 
 }  // namespace
 }  // namespace spectrum::vm
