@@ -30,7 +30,7 @@ struct RunResult {
 
   std::string captured_stdout;  // with Stdio::Mode::capture
   std::string captured_stderr;
-  bool stdout_truncated = false;  // the capture stopped at kCaptureLimitBytes (core/supervisor.h)
+  bool stdout_truncated = false;  // the capture stopped at kCaptureLimitBytes (core/stdio.h)
   bool stderr_truncated = false;
   std::string detail;  // e.g. trap message of the wasm tier, guest fault address of the vm tier
   // Per-run counters of the tier (e.g. the vm tier's syscalls, exits, guest memory touched): in

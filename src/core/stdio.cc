@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace spectrum {
@@ -33,13 +34,17 @@ Result<UniqueFd> open_stdio_stream(const Stdio& stdio, bool output, UniqueFd* ca
   return UniqueFd();
 }
 
-void drain_pipe(UniqueFd& fd, std::string& into) {
+void drain_pipe(UniqueFd& fd, std::string& into, bool* truncated, std::size_t limit) {
   char buffer[65536];
   ssize_t n = ::read(fd.get(), buffer, sizeof buffer);
-  if (n > 0)
-    into.append(buffer, static_cast<std::size_t>(n));
-  else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+  if (n > 0) {
+    std::size_t room = limit > into.size() ? limit - into.size() : 0;
+    std::size_t kept = std::min(room, static_cast<std::size_t>(n));
+    into.append(buffer, kept);
+    if (kept < static_cast<std::size_t>(n) && truncated) *truncated = true;
+  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
     fd.reset();
+  }
 }
 
 }  // namespace spectrum

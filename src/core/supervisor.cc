@@ -39,20 +39,6 @@ std::chrono::nanoseconds to_ns(const timeval& tv) {
   return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
 }
 
-// Reads what is ready; keeps at most `limit` bytes and drops the rest so the writer never blocks.
-void drain(CapturedPipe& pipe) {
-  char buffer[65536];
-  ssize_t n = ::read(pipe.fd->get(), buffer, sizeof buffer);
-  if (n > 0) {
-    std::size_t room = pipe.limit > pipe.into->size() ? pipe.limit - pipe.into->size() : 0;
-    std::size_t kept = std::min(room, static_cast<std::size_t>(n));
-    pipe.into->append(buffer, kept);
-    if (kept < static_cast<std::size_t>(n) && pipe.truncated) *pipe.truncated = true;
-  } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-    pipe.fd->reset();
-  }
-}
-
 Result<ExitStatus> reap_with_usage(Child& child, rusage& usage) {
   siginfo_t info{};
   // The raw call: glibc's waitid has no rusage argument.
@@ -123,7 +109,7 @@ Result<SupervisedExit> supervise(Supervision& s) {
     for (std::size_t i = 0; i < fds.size(); ++i) {
       if (fds[i].revents == 0) continue;
       if (owners[i]) {
-        drain(*owners[i]);
+        drain_pipe(*owners[i]->fd, *owners[i]->into, owners[i]->truncated, owners[i]->limit);
       } else if (!child_done && fds[i].fd == s.child->pidfd.get()) {
         child_done = true;
         exit.ended = SteadyClock::now();

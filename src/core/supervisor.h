@@ -17,15 +17,11 @@
 #include "core/fd.h"
 #include "core/process.h"
 #include "core/run_result.h"
+#include "core/stdio.h"
 
 namespace spectrum {
 
 using SteadyClock = std::chrono::steady_clock;
-
-// Captured stdout or stderr past this many bytes is read and dropped, and the result record says
-// so (RunResult::stdout_truncated): a workload under --memory 64M must not drive spectrum itself to
-// the size of what it writes.
-inline constexpr std::size_t kCaptureLimitBytes = 16u << 20;
 
 // Blocks SIGINT, SIGTERM, SIGHUP and SIGQUIT for the duration of a run and receives them through a
 // signalfd, so that an interrupted run still cleans up; restores the mask on every path. Make it

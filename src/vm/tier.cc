@@ -318,7 +318,10 @@ class VmTier final : public Tier {
         std::string& sink = owners[i] == &report_read   ? report
                             : owners[i] == &out_capture ? result.captured_stdout
                                                         : result.captured_stderr;
-        drain_pipe(*owners[i], sink);
+        bool* truncated = owners[i] == &out_capture   ? &result.stdout_truncated
+                          : owners[i] == &err_capture ? &result.stderr_truncated
+                                                      : nullptr;
+        drain_pipe(*owners[i], sink, truncated);
       }
     }
     int status = 0;
