@@ -71,13 +71,18 @@ if echo "$tiers" | grep -qx container; then
   victim=$!
   for _ in $(seq 100); do pgrep -f soak-view-victim | grep -vqx "$victim" && break; sleep 0.05; done
   sleep 0.3
+  # The mount namespaces holding this run's view: spectrum's own and the container's. Other tests'
+  # runs have views of their own at the same time, so the check is on these namespaces alone.
+  victim_ns=$(for p in "$victim" $(pgrep -f soak-view-victim); do readlink "/proc/$p/ns/mnt"; done | sort -u)
   kill -9 "$victim"
   wait "$victim" 2>/dev/null
   victim=""
   for _ in $(seq 100); do [ -z "$(pgrep -f soak-view-victim)" ] && break; sleep 0.05; done
   check "SIGKILL: no workload process left" "" "$(pgrep -f soak-view-victim)"
+  # A namespace no process is in any more is gone, with every mount in it (the view included).
   check "SIGKILL: no view mounted in any namespace" "0" \
-    "$(cat /proc/[0-9]*/mountinfo 2>/dev/null | grep -c "spectrum-rootfs\|$tmp")"
+    "$(for p in /proc/[0-9]*; do readlink "$p/ns/mnt"; done 2>/dev/null | grep -cxF "$victim_ns")"
+  check "SIGKILL: no mount of the test's folder on the host" "0" "$(grep -c "$tmp" /proc/self/mountinfo)"
   check "SIGKILL: rootfs byte-identical" "$before" "$(tree_hash "$tmp/rootfs")"
 fi
 # The flags without --rootfs: a one-line error (125) naming the flag, in any tier.
