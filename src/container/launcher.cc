@@ -1,3 +1,5 @@
+// The runtime side of a launch: the cgroup (and the v1 devices group), the clone of the init,
+// id maps, oomScoreAdj, the prestart/createRuntime hooks, the wait for the init to be ready.
 #include "container/launcher.h"
 
 #include <fcntl.h>
@@ -28,28 +30,24 @@
 #include <thread>
 
 #include "container/device_filter.h"
+#include "container/launcher_internal.h"
 #include "container/rootfs.h"
 #include "container/seccomp_filter.h"
 #include "container/try.h"
 
 namespace spectrum::container {
-namespace {
 
-// ---- small helpers --------------------------------------------------------------------------
-
-// The messages between runtime and init on the sync socket (SOCK_SEQPACKET: one message each).
-constexpr char kGo = 'G';        // runtime -> init: set-up may continue
-constexpr char kRunHooks = 'H';  // init -> runtime: namespaces exist, run prestart hooks
-constexpr char kReady = 'R';     // init -> runtime: waiting on the exec fifo (or exec'ing)
-constexpr char kFailed = 'E';    // init -> runtime: followed by the one-line error
-
-Result<void> send_message(int fd, char kind, std::string_view text = {}) {
+Result<void> launch::send_message(int fd, char kind, std::string_view text) {
   std::string message(1, kind);
   message.append(text);
   // write(2), not send(2): the channel is a socket, or a pipe when the init shares our memory.
   if (::write(fd, message.data(), message.size()) < 0) return fail_errno("sync channel");
   return {};
 }
+
+namespace {
+
+using namespace launch;
 
 Result<void> write_proc(const std::string& path, std::string_view text) { return write_file(path, text); }
 
@@ -59,75 +57,6 @@ std::string map_text(const std::vector<IdMapping>& mappings) {
     text += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " + std::to_string(m.size) +
             "\n";
   return text;
-}
-
-// The program as execve must be given it: args[0] itself when it has a slash, else the first
-// executable match along the process's PATH (runc's default PATH without one). "" if none.
-std::string find_executable(const Process& process) {
-  const std::string& program = process.args[0];
-  if (program.find('/') != std::string::npos) return program;
-  std::string_view path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (const std::string& e : process.env)
-    if (e.starts_with("PATH=")) path_env = std::string_view(e).substr(5);
-  for (std::size_t pos = 0; pos <= path_env.size();) {
-    std::size_t end = path_env.find(':', pos);
-    if (end == std::string_view::npos) end = path_env.size();
-    std::string candidate = std::string(path_env.substr(pos, end - pos)) + "/" + program;
-    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
-    pos = end + 1;
-  }
-  return {};
-}
-
-Result<void> set_rlimits(const Process& process) {
-  for (const Rlimit& r : process.rlimits) {
-    rlimit limit{r.soft, r.hard};
-    if (::setrlimit(r.resource, &limit) != 0) {
-      int err = errno;
-      rlimit current{};
-      ::getrlimit(r.resource, &current);
-      if (err == EPERM && r.hard > current.rlim_max)
-        return fail("process.rlimits: " + r.name + ": cannot raise the hard limit to " +
-                        std::to_string(r.hard) + " above the current " + std::to_string(current.rlim_max) +
-                        " (no CAP_SYS_RESOURCE)",
-                    err);
-      return fail_errno("process.rlimits: " + r.name, err);
-    }
-  }
-  return {};
-}
-
-// Makes a new terminal (the container's /dev/ptmx) this process's controlling terminal and stdio,
-// and sends its master to the console socket with SCM_RIGHTS, as runc does.
-Result<void> take_new_terminal(int console_socket) {
-  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!master) return fail_errno("process.terminal: open /dev/ptmx (is /dev/pts mounted?)");
-  if (::unlockpt(master.get()) != 0) return fail_errno("process.terminal: unlockpt");
-  char name[64];
-  if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail_errno("process.terminal: ptsname");
-  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
-  if (!slave) return fail_errno(std::string("process.terminal: open ") + name);
-  char payload[] = "/dev/ptmx";
-  iovec iov{payload, sizeof payload - 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  int master_fd = master.get();
-  std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
-  if (::sendmsg(console_socket, &msg, MSG_NOSIGNAL) < 0)
-    return fail_errno("--console-socket: send the terminal");
-  if (::setsid() < 0) return fail_errno("setsid");
-  if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail_errno("process.terminal: TIOCSCTTY");
-  for (int fd = 0; fd < 3; ++fd)
-    if (::dup2(slave.get(), fd) < 0) return fail_errno("process.terminal: dup2");
-  return {};
 }
 
 // ---- cgroups --------------------------------------------------------------------------------
@@ -167,345 +96,6 @@ Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config
   return dir;
 }
 
-// ---- the init ---------------------------------------------------------------------------------
-
-class Init {
- public:
-  // `shared_memory`: cloned with CLONE_VM|CLONE_VFORK, the runtime is suspended until our execve,
-  // so nothing waits for it; `sync_fd` is then a close-on-exec pipe that only carries errors.
-  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups,
-       bool shared_memory)
-      : c_(config), o_(options), sync_(sync_fd), cgroups_(cgroups), shared_memory_(shared_memory) {}
-
-  [[noreturn]] void run() {
-    auto result = set_up();
-    if (!result) {
-      (void)send_message(sync_, kFailed, result.error().message());
-      ::_exit(result.error().exit_status() == 125 ? 1 : result.error().exit_status());
-    }
-    auto exec_result = finish_and_exec();
-    int status = exec_result.error().exit_status() == 125 ? 1 : exec_result.error().exit_status();
-    if (shared_memory_) {
-      (void)send_message(sync_, kFailed, exec_result.error().message());
-      ::_exit(status);
-    }
-    // After the runtime learned we are ready, failures go to the container's stderr.
-    std::string line = "spectrum init: " + exec_result.error().message() + "\n";
-    (void)!::write(2, line.data(), line.size());
-    ::_exit(status);
-  }
-
- private:
-  Result<void> wait_for_go() {
-    if (shared_memory_) return {};
-    char byte = 0;
-    ssize_t n = ::recv(sync_, &byte, 1, 0);
-    if (n != 1 || byte != kGo) return fail("the runtime went away during set-up");
-    return {};
-  }
-
-  Result<void> set_up();
-  Result<void> join_namespaces();
-  Result<void> mask_and_protect();
-  Result<void> set_up_console();
-  Result<void> look_up_program();
-  [[noreturn]] void run_in_place();
-  Result<void> finish_and_exec();
-
-  const Config& c_;
-  const LaunchOptions& o_;
-  int sync_;
-  const CgroupDirs& cgroups_;
-  std::string root_;
-  UniqueFd root_fd_;  // the root mount, between build_rootfs and the pivot
-  UniqueFd fifo_;
-  UniqueFd console_;
-  std::string executable_;
-  std::optional<SeccompProgram> seccomp_;
-  bool shared_memory_ = false;
-};
-
-Result<void> Init::join_namespaces() {
-  // The user namespace first: it owns the others.
-  auto join = [&](const Namespace& ns) -> Result<void> {
-    UniqueFd fd(::open(ns.path.c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd)
-      return fail_errno("linux.namespaces: cannot open " + std::string(namespace_type_name(ns.kind)) +
-                        " namespace " + ns.path);
-    if (::setns(fd.get(), ns.clone_flag) != 0)
-      return fail_errno("linux.namespaces: cannot join " + std::string(namespace_type_name(ns.kind)) +
-                        " namespace " + ns.path);
-    return {};
-  };
-  for (const Namespace& ns : c_.namespaces)
-    if (!ns.path.empty() && ns.kind == NamespaceKind::user) SPECTRUM_TRY(join(ns));
-  for (const Namespace& ns : c_.namespaces)
-    if (!ns.path.empty() && ns.kind != NamespaceKind::user && ns.kind != NamespaceKind::pid)
-      SPECTRUM_TRY(join(ns));
-  return {};
-}
-
-Result<void> Init::mask_and_protect() {
-  for (const auto& [key, value] : c_.sysctl) {
-    std::string path = "/proc/sys/" + key;
-    std::replace(path.begin() + 10, path.end(), '.', '/');
-    SPECTRUM_TRY(with_context(write_file(path, value), "linux.sysctl." + key));
-  }
-  return mask_and_protect_paths(c_);
-}
-
-Result<void> Init::set_up_console() {
-  SPECTRUM_TRY(take_new_terminal(console_.get()));
-  console_.reset();
-  return {};
-}
-
-Result<void> Init::set_up() {
-  if (o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-  // Whatever the caller left open beyond the preserved fds must not reach the container.
-  ::syscall(SYS_close_range, 3 + o_.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
-  SPECTRUM_TRY(wait_for_go());
-  if (shared_memory_)  // the runtime is suspended: join the cgroup ourselves
-    for (const auto& [controller, dir] : cgroups_.dirs) SPECTRUM_TRY(write_file(dir + "/cgroup.procs", "0"));
-  if (c_.has_new_namespace(NamespaceKind::user)) {
-    if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
-      return fail_errno("become root in the user namespace");
-  }
-  SPECTRUM_TRY(join_namespaces());
-  // A session of its own: kill(0, ...) in the container must not reach the caller's process group.
-  if (!c_.process.terminal) ::setsid();
-  // And a kernel keyring session of its own, so that keys of the host's session stay out of reach.
-  if (o_.new_session_keyring && ::syscall(SYS_keyctl, 1 /* KEYCTL_JOIN_SESSION_KEYRING */, nullptr) < 0 &&
-      errno != ENOSYS)
-    return fail_errno("join a new session keyring");
-  // Resolved before anything moves: the root, the fifo, the console socket, the seccomp program.
-  char real_root[PATH_MAX];
-  if (!::realpath(c_.root_path.c_str(), real_root)) return fail_errno("root.path: " + c_.root_path);
-  root_ = real_root;
-  struct stat st {};
-  if (::stat(root_.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
-    return fail("root.path: " + root_ + " is not a directory");
-  if (!o_.exec_fifo.empty()) {
-    fifo_.reset(::open(o_.exec_fifo.c_str(), O_PATH | O_CLOEXEC));
-    if (!fifo_) return fail_errno("exec fifo " + o_.exec_fifo);
-  }
-  if (c_.process.terminal) {
-    if (o_.console_socket.empty()) return fail("process.terminal: needs --console-socket");
-    console_.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    if (o_.console_socket.size() >= sizeof addr.sun_path) return fail("--console-socket: path too long");
-    std::strcpy(addr.sun_path, o_.console_socket.c_str());
-    if (::connect(console_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-      return fail_errno("--console-socket: connect " + o_.console_socket);
-  }
-  if (c_.seccomp) seccomp_ = SPECTRUM_TRY(cached_seccomp(*c_.seccomp, o_.seccomp_cache));
-
-  bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
-  if (new_mount_ns) root_fd_ = SPECTRUM_TRY(build_rootfs(c_, cgroups_, root_));
-  if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
-    SPECTRUM_TRY(send_message(sync_, kRunHooks));
-    SPECTRUM_TRY(wait_for_go());
-  }
-  for (const Hook& hook : c_.hooks.create_container)
-    SPECTRUM_TRY(run_hook(hook, o_.hook_state, "createContainer"));
-  if (new_mount_ns) {
-    SPECTRUM_TRY(pivot_into(root_fd_.get()));
-    root_fd_.reset();
-    SPECTRUM_TRY(mask_and_protect());
-  } else {
-    if (::chroot(root_.c_str()) != 0 || ::chdir("/") != 0) return fail_errno("chroot " + root_);
-  }
-  if (c_.has_new_namespace(NamespaceKind::network)) {
-    // Bring loopback up like Docker's "none" network; one ioctl.
-    UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-    ifreq req{};
-    std::strcpy(req.ifr_name, "lo");
-    req.ifr_flags = IFF_UP | IFF_LOOPBACK | IFF_RUNNING;
-    if (sock) (void)::ioctl(sock.get(), SIOCSIFFLAGS, &req);
-  }
-  if (!c_.hostname.empty() && ::sethostname(c_.hostname.data(), c_.hostname.size()) != 0)
-    return fail_errno("hostname");
-  if (!c_.domainname.empty() && ::setdomainname(c_.domainname.data(), c_.domainname.size()) != 0)
-    return fail_errno("domainname");
-  SPECTRUM_TRY(set_rlimits(c_.process));
-  if (o_.in_place) {
-    // Another tier's workload: its own checks (the module or guest exists and can run) now.
-    SPECTRUM_TRY(o_.in_place->check(c_));
-  } else {
-    SPECTRUM_TRY(look_up_program());
-  }
-  if (c_.process.terminal) SPECTRUM_TRY(set_up_console());
-  if (!o_.die_with_runtime) ::prctl(PR_SET_PDEATHSIG, 0);
-  if (!shared_memory_) {
-    SPECTRUM_TRY(send_message(sync_, kReady));
-    ::close(sync_);
-  }
-  return {};
-}
-
-// The program is looked up before `create` returns, so that it reports a missing one, as runc does.
-Result<void> Init::look_up_program() {
-  struct stat st {};
-  const std::string& program = c_.process.args[0];
-  executable_ = find_executable(c_.process);
-  if (executable_.empty())
-    return fail("process.args[0]: exec: \"" + program + "\": executable file not found in $PATH", ENOENT,
-                ExitCode::not_found);
-  if (::stat(executable_.c_str(), &st) != 0)
-    return fail("process.args[0]: exec: \"" + program + "\": no such file or directory", ENOENT,
-                ExitCode::not_found);
-  if (S_ISDIR(st.st_mode) || ::access(executable_.c_str(), X_OK) != 0)
-    return fail("process.args[0]: exec: \"" + program + "\": permission denied", EACCES,
-                ExitCode::not_executable);
-  return {};
-}
-
-Result<void> apply_user_and_capabilities(const Process& p, const std::optional<SeccompProgram>& seccomp) {
-  CapabilitySets caps = p.capabilities.value_or(CapabilitySets{});
-  int last_cap = 40;
-  if (auto text = read_file("/proc/sys/kernel/cap_last_cap")) last_cap = std::atoi(text->c_str());
-  for (int cap = 0; cap <= last_cap; ++cap)
-    if (!(caps.bounding & (std::uint64_t{1} << cap)) && ::prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 &&
-        errno != EINVAL)
-      return fail_errno("process.capabilities.bounding: drop capability " + std::to_string(cap));
-  // Without no_new_privs the filter must go in while CAP_SYS_ADMIN is still held.
-  if (seccomp && !p.no_new_privileges)
-    if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
-  std::vector<gid_t> groups(p.user.additional_gids.begin(), p.user.additional_gids.end());
-  if (::setgroups(groups.size(), groups.data()) != 0 && errno != EPERM)
-    return fail_errno("process.user.additionalGids: setgroups");
-  if (::prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) return fail_errno("keep capabilities");
-  if (::setresgid(p.user.gid, p.user.gid, p.user.gid) != 0)
-    return fail_errno("process.user.gid: setresgid " + std::to_string(p.user.gid));
-  if (::setresuid(p.user.uid, p.user.uid, p.user.uid) != 0)
-    return fail_errno("process.user.uid: setresuid " + std::to_string(p.user.uid));
-  ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-  __user_cap_header_struct header{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  // The kernel raises an ambient capability only if it is both permitted and inheritable; the
-  // default configs of `runc spec` and `crun spec` list ambient ones without inheritable, and runc
-  // and crun run them. So the permitted ambient ones join the inheritable set; one the config does
-  // not permit stays out of the ambient set too (runc warns and goes on).
-  caps.ambient &= caps.permitted;
-  caps.inheritable |= caps.ambient;
-  for (int i = 0; i < 2; ++i) {
-    data[i].effective = static_cast<std::uint32_t>(caps.effective >> (32 * i));
-    data[i].permitted = static_cast<std::uint32_t>(caps.permitted >> (32 * i));
-    data[i].inheritable = static_cast<std::uint32_t>(caps.inheritable >> (32 * i));
-  }
-  if (::syscall(SYS_capset, &header, data) != 0) return fail_errno("process.capabilities: capset");
-  ::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  for (int cap = 0; cap <= last_cap; ++cap)
-    if (caps.ambient & (std::uint64_t{1} << cap))
-      if (::prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) != 0)
-        return fail_errno("process.capabilities.ambient: raise capability " +
-                          capability_names()[static_cast<std::size_t>(cap)]);
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return fail_errno("process.noNewPrivileges");
-  if (p.user.umask)
-    ::umask(*p.user.umask);
-  else
-    ::umask(022);
-  return {};
-}
-
-// Loads the filter (with no_new_privs: the last thing before execve) and execs; returns only on failure.
-Result<void> exec_or_fail(const Process& p, const std::string& executable,
-                          const std::optional<SeccompProgram>& seccomp) {
-  std::vector<char*> argv, envp;
-  for (const std::string& a : p.args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (const std::string& e : p.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  // The workload starts with no signal blocked, whatever the runtime blocked to receive its own.
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (seccomp && p.no_new_privileges)
-    if (int err = load_seccomp(*seccomp); err != 0) return fail_errno("linux.seccomp: load the filter", err);
-  ::execve(executable.c_str(), argv.data(), envp.data());
-  int err = errno;
-  return fail("exec " + p.args[0] + ": " + std::strerror(err), err,
-              err == ENOENT ? ExitCode::not_found : ExitCode::not_executable);
-}
-
-// The same, but a failure is written to `error_fd` and ends the process (126/127 as a shell does).
-[[noreturn]] void exec_process(const Process& p, const std::string& executable,
-                               const std::optional<SeccompProgram>& seccomp, int error_fd) {
-  Error error = exec_or_fail(p, executable, seccomp).error();
-  std::string line = "spectrum: " + error.message() + "\n";
-  (void)!::write(error_fd, line.data(), line.size());
-  ::_exit(error.exit_status() == 125 ? 1 : error.exit_status());
-}
-
-Result<void> Init::finish_and_exec() {
-  if (fifo_) {
-    // Blocks until `start` opens the fifo for reading.
-    std::string proc_path = "/proc/self/fd/" + std::to_string(fifo_.get());
-    UniqueFd writer(::open(proc_path.c_str(), O_WRONLY | O_CLOEXEC));
-    if (!writer) return fail_errno("open the exec fifo");
-    if (::write(writer.get(), "0", 1) != 1) return fail_errno("write the exec fifo");
-    fifo_.reset();
-  }
-  for (const Hook& hook : c_.hooks.start_container)
-    SPECTRUM_TRY(run_hook(hook, o_.hook_state, "startContainer"));
-  if (o_.in_place && o_.in_place->confines_itself) run_in_place();
-  SPECTRUM_TRY(apply_user_and_capabilities(c_.process, seccomp_));
-  if (::chdir(c_.process.cwd.c_str()) != 0) return fail_errno("process.cwd: " + c_.process.cwd);
-  if (o_.in_place) run_in_place();
-  if (shared_memory_) return exec_or_fail(c_.process, executable_, seccomp_);
-  exec_process(c_.process, executable_, seccomp_, 2);
-}
-
-// The bytes of main's argv strings (contiguous, as the kernel lays them out): /proc/PID/cmdline.
-char* command_line_begin = nullptr;
-char* command_line_end = nullptr;
-
-// setproctitle's technique: the workload's argv over the runtime's, NUL-padded (and cut short if
-// longer); the name (comm) becomes the program's base name.
-void show_as(const std::vector<std::string>& args) {
-  if (args.empty()) return;
-  std::string base = args[0].substr(args[0].rfind('/') == std::string::npos ? 0 : args[0].rfind('/') + 1);
-  ::prctl(PR_SET_NAME, base.c_str(), 0, 0, 0);
-  if (!command_line_begin || command_line_end <= command_line_begin) return;
-  std::size_t room = static_cast<std::size_t>(command_line_end - command_line_begin);
-  std::string text;
-  for (const std::string& a : args) text.append(a).push_back('\0');
-  if (text.size() > room) text.resize(room);
-  std::memset(command_line_begin, 0, room);
-  std::memcpy(command_line_begin, text.data(), text.size());
-  command_line_begin[room - 1] = '\0';
-}
-
-// The other tier's workload runs in this process, as PID 1 of the container: the kernel delivers
-// a signal to a namespace's init only where it has a handler, so the ones that end a process by
-// default get one that ends it (as 128+N, the status a client reports for a death by signal N).
-void end_by_signal(int signal) { ::_exit(128 + signal); }
-
-void Init::run_in_place() {
-  for (int signal : {SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM}) {
-    struct sigaction action {};
-    action.sa_handler = end_by_signal;
-    ::sigemptyset(&action.sa_mask);
-    ::sigaction(signal, &action, nullptr);
-  }
-  sigset_t none;
-  sigemptyset(&none);
-  ::sigprocmask(SIG_SETMASK, &none, nullptr);
-  if (seccomp_ && c_.process.no_new_privileges && !o_.in_place->confines_itself)
-    if (int err = load_seccomp(*seccomp_); err != 0) {
-      std::string line =
-          "spectrum init: linux.seccomp: load the filter: " + std::string(std::strerror(err)) + "\n";
-      (void)!::write(2, line.data(), line.size());
-      ::_exit(1);
-    }
-  show_as(c_.process.args);
-  int status = o_.in_place->run(c_);
-  std::fflush(nullptr);
-  ::_exit(status);
-}
-
 Result<int> clone_init(unsigned long flags) {
   long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (pid < 0) return fail_errno("clone the container init");
@@ -514,11 +104,7 @@ Result<int> clone_init(unsigned long flags) {
 
 }  // namespace
 
-void remember_command_line(int argc, char** argv) {
-  if (argc < 1) return;
-  command_line_begin = argv[0];
-  command_line_end = argv[argc - 1] + std::strlen(argv[argc - 1]) + 1;
-}
+using namespace launch;
 
 // Core's layout knows only the controllers it manages; the devices hierarchy is found here.
 const std::string& devices_cgroup_mount() {
@@ -755,7 +341,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       auto* s = static_cast<Start*>(arg);
       for (int fd = 0; fd < 3; ++fd)
         if (s->options->stdio[fd] >= 0 && s->options->stdio[fd] != fd) ::dup2(s->options->stdio[fd], fd);
-      Init(*s->config, *s->options, s->error_fd, *s->dirs, true).run();
+      run_init(*s->config, *s->options, s->error_fd, *s->dirs, true);
     };
     int pid = ::clone(entry, static_cast<char*>(stack) + kStackSize,
                       static_cast<int>(flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
@@ -797,7 +383,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     runtime_end.reset();
     for (int fd = 0; fd < 3; ++fd)
       if (options.stdio[fd] >= 0 && options.stdio[fd] != fd) ::dup2(options.stdio[fd], fd);
-    Init(config, options, init_end.get(), dirs, false).run();
+    run_init(config, options, init_end.get(), dirs, false);
   }
   init_end.reset();
   launched.pid = *pid;
@@ -865,111 +451,6 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     }
   }
   return launched;
-}
-
-// ---- exec -----------------------------------------------------------------------------------------
-
-Result<pid_t> exec_in_container(const ExecRequest& request) {
-  const Process& process = request.process;
-  // The preserved fds must be the caller's: a hole there would be filled by one of ours below.
-  for (int fd = 3; fd < 3 + request.preserve_fds; ++fd)
-    if (::fcntl(fd, F_GETFD) < 0)
-      return fail("--preserve-fds " + std::to_string(request.preserve_fds) + ": descriptor " +
-                  std::to_string(fd) + " is not open");
-  std::optional<SeccompProgram> seccomp;
-  if (request.config->seccomp)
-    seccomp = SPECTRUM_TRY(cached_seccomp(*request.config->seccomp, request.seccomp_cache));
-  std::string proc = "/proc/" + std::to_string(request.init_pid) + "/ns/";
-  // Namespaces of the init that differ from ours, the user namespace first.
-  std::vector<std::pair<UniqueFd, int>> namespaces;
-  static constexpr std::pair<NamespaceKind, int> kOrder[] = {
-      {NamespaceKind::user, CLONE_NEWUSER}, {NamespaceKind::ipc, CLONE_NEWIPC},
-      {NamespaceKind::uts, CLONE_NEWUTS},   {NamespaceKind::network, CLONE_NEWNET},
-      {NamespaceKind::pid, CLONE_NEWPID},   {NamespaceKind::cgroup, CLONE_NEWCGROUP},
-      {NamespaceKind::mount, CLONE_NEWNS}};
-  for (auto [kind, flag] : kOrder) {
-    std::string name(namespace_proc_name(kind));
-    struct stat theirs {
-    }, ours{};
-    if (::stat((proc + name).c_str(), &theirs) != 0)
-      return fail_errno("container process " + std::to_string(request.init_pid));
-    if (::stat(("/proc/self/ns/" + name).c_str(), &ours) == 0 && ours.st_ino == theirs.st_ino) continue;
-    UniqueFd fd(::open((proc + name).c_str(), O_RDONLY | O_CLOEXEC));
-    if (!fd) return fail_errno("open " + proc + name);
-    namespaces.emplace_back(std::move(fd), flag);
-  }
-  int report[2];
-  if (::pipe2(report, O_CLOEXEC) != 0) return fail_errno("pipe");
-  UniqueFd report_read(report[0]), report_write(report[1]);
-  pid_t intermediate = ::fork();
-  if (intermediate < 0) return fail_errno("fork");
-  if (intermediate == 0) {
-    report_read.reset();
-    auto fail_child = [&](const std::string& message) {
-      std::string line = "E" + message;
-      (void)!::write(report_write.get(), line.data(), line.size());
-      ::_exit(1);
-    };
-    for (const auto& [controller, dir] : request.cgroup_dirs.dirs)
-      (void)write_file(dir + "/cgroup.procs", "0");
-    // The console socket is a host path: connect before entering the container's mounts.
-    UniqueFd console;
-    if (process.terminal) {
-      if (request.console_socket.empty()) fail_child("process.terminal: needs --console-socket");
-      console.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", request.console_socket.c_str());
-      if (::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        fail_child("--console-socket: connect " + request.console_socket + ": " + std::strerror(errno));
-    }
-    for (auto& [fd, flag] : namespaces)
-      if (::setns(fd.get(), flag) != 0) fail_child("setns: " + std::string(std::strerror(errno)));
-    int exec_errors[2];
-    if (::pipe2(exec_errors, O_CLOEXEC) != 0) fail_child("pipe");
-    pid_t child = ::fork();
-    if (child < 0) fail_child(std::string("fork: ") + std::strerror(errno));
-    if (child == 0) {
-      ::close(exec_errors[0]);
-      auto fail_grandchild = [&](const Error& e) {
-        std::string line = e.message();
-        (void)!::write(exec_errors[1], line.data(), line.size());
-        ::_exit(1);
-      };
-      if (auto r = set_rlimits(process); !r) fail_grandchild(r.error());
-      if (process.terminal)
-        if (auto r = take_new_terminal(console.get()); !r) fail_grandchild(r.error());
-      if (auto r = apply_user_and_capabilities(process, seccomp); !r) fail_grandchild(r.error());
-      if (::chdir(process.cwd.c_str()) != 0)
-        fail_grandchild(Error::from_errno("process.cwd: " + process.cwd));
-      std::string executable = find_executable(process);
-      if (executable.empty())
-        fail_grandchild(
-            Error("process.args[0]: exec: \"" + process.args[0] + "\": executable file not found in $PATH"));
-      // Only stdio and the preserved fds cross into the container: whatever else the caller had
-      // open (a directory of the host, a socket) is closed by the execve.
-      for (int fd = 3; fd < 3 + request.preserve_fds; ++fd) (void)::fcntl(fd, F_SETFD, 0);
-      if (::syscall(SYS_close_range, 3 + request.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC) != 0)
-        fail_grandchild(Error::from_errno("close the caller's descriptors"));
-      exec_process(process, executable, seccomp, exec_errors[1]);
-    }
-    ::close(exec_errors[1]);
-    char buffer[1024];
-    ssize_t n = ::read(exec_errors[0], buffer, sizeof buffer);
-    if (n > 0) {
-      ::waitpid(child, nullptr, 0);
-      fail_child(std::string(buffer, static_cast<std::size_t>(n)));
-    }
-    std::string line = "P" + std::to_string(child);
-    (void)!::write(report_write.get(), line.data(), line.size());
-    ::_exit(0);
-  }
-  report_write.reset();
-  auto text = read_all(report_read.get());
-  ::waitpid(intermediate, nullptr, 0);
-  if (!text || text->empty()) return fail("exec: the helper process died");
-  if ((*text)[0] == 'E') return fail(text->substr(1));
-  return static_cast<pid_t>(std::atol(text->c_str() + 1));
 }
 
 // ---- hooks ----------------------------------------------------------------------------------------

@@ -27,12 +27,9 @@
 #include <type_traits>
 #include <utility>
 
+#include "wasm/wasi/functions.h"
+
 namespace spectrum::wasi {
-
-using abi::Errno;
-using abi::Filetype;
-using abi::GuestPtr;
-
 namespace {
 
 // Host errno -> WASI errno. One table rather than a switch per call site.
@@ -114,6 +111,8 @@ constexpr std::pair<int, Errno> kErrnoTable[] = {
     {EXDEV, Errno::xdev},
 };
 
+}  // namespace
+
 Errno from_host(int err) {
   for (const auto& [host, guest] : kErrnoTable)
     if (host == err) return guest;
@@ -177,9 +176,6 @@ std::uint64_t now_ns(clockid_t clock) {
   return to_ns(ts);
 }
 
-template <class T>
-using Expected = std::expected<T, Errno>;
-
 // A guest path as a host C string; WASI paths are not NUL-terminated and must not contain NUL.
 Expected<std::string> read_path(const GuestMemory& memory, GuestPtr ptr, std::uint32_t len) {
   const std::uint8_t* p = memory.bytes(ptr, len);
@@ -193,8 +189,8 @@ Expected<std::string> read_path(const GuestMemory& memory, GuestPtr ptr, std::ui
 // openat2 confined below `dirfd`: `..`, absolute paths and symlinks leaving the directory fail
 // with EXDEV, reported to the guest as ENOTCAPABLE; /proc magic links are refused outright.
 // An open that can block (a FIFO without a partner) gives up with EINTR once `interrupted` is set.
-Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode = 0,
-                                const std::atomic<bool>* interrupted = nullptr) {
+Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode,
+                                const std::atomic<bool>* interrupted) {
   if (path.empty()) return std::unexpected(Errno::noent);
   open_how how{};
   how.flags = flags | O_CLOEXEC;
@@ -207,12 +203,6 @@ Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_
   return UniqueFd(static_cast<int>(fd));
 }
 
-// For calls that create or remove a name: the confined parent directory and the last component.
-// "." and ".." (and an empty last component) are never a name to create or remove.
-struct ParentAndName {
-  UniqueFd parent;
-  std::string name;
-};
 Expected<ParentAndName> open_parent(int dirfd, std::string path) {
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   if (path.empty()) return std::unexpected(Errno::noent);
@@ -227,29 +217,6 @@ Expected<ParentAndName> open_parent(int dirfd, std::string path) {
 }
 
 std::string proc_fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
-
-constexpr std::uint32_t kMaxFds = 4096;
-constexpr std::uint32_t kMaxIovecs = IOV_MAX;
-
-}  // namespace
-
-struct Wasi::FdEntry {
-  UniqueFd owned;  // empty for the borrowed stdio fds
-  int host_fd = -1;
-  Filetype type = Filetype::unknown;
-  bool read_only = false;    // below a read-only preopen: refuse every modification
-  std::string preopen_name;  // non-empty for a preopened directory
-  DirId root;                // the directory of the preopen this fd was opened below
-  std::uint64_t rights_base = abi::rights::all;
-  std::uint64_t rights_inheriting = abi::rights::all;
-  // fd_readdir: the listing read at cookie 0, served by index (the cookie) afterwards.
-  struct DirEntry {
-    std::string name;
-    std::uint64_t ino;
-    Filetype type;
-  };
-  std::vector<DirEntry> listing;
-};
 
 Wasi::Wasi() = default;
 Wasi::~Wasi() = default;
@@ -301,754 +268,270 @@ Result<std::unique_ptr<Wasi>> Wasi::create(Config config) {
   return wasi;
 }
 
-// The implementations. Each takes its arguments exactly as the witx declares them; the table at
-// the end binds them to their import names and the templates derive the wasm signatures.
-struct Functions {
-  using Entry = Wasi::FdEntry;
+Expected<Wasi::FdEntry*> Functions::lookup(Wasi& wasi, std::uint32_t fd) {
+  if (fd >= wasi.fds_.size() || !wasi.fds_[fd]) return std::unexpected(Errno::badf);
+  return wasi.fds_[fd].get();
+}
 
-  static Expected<Entry*> lookup(Wasi& wasi, std::uint32_t fd) {
-    if (fd >= wasi.fds_.size() || !wasi.fds_[fd]) return std::unexpected(Errno::badf);
-    return wasi.fds_[fd].get();
-  }
-  static Expected<Entry*> lookup_dir(Wasi& wasi, std::uint32_t fd) {
-    auto entry = lookup(wasi, fd);
-    if (entry && (*entry)->type != Filetype::directory) return std::unexpected(Errno::notdir);
-    return entry;
-  }
-  static Expected<Entry*> lookup_writable_dir(Wasi& wasi, std::uint32_t fd) {
-    auto entry = lookup_dir(wasi, fd);
-    if (entry && (*entry)->read_only) return std::unexpected(Errno::rofs);
-    return entry;
-  }
-  // Whether `fd`, opened below the writable `dir`, lies in a read-only preopen's directory all
-  // the same (a read-only mount inside a writable one: shadow.h). `is_dir`: fd is a directory.
-  static bool shadowed(Wasi& w, const Entry& dir, int fd, bool is_dir) {
-    if (w.read_only_dirs_.empty()) return false;
-    return is_dir ? w.read_only_dirs_.covers_dir(fd, dir.root) : w.read_only_dirs_.covers(fd, dir.root);
-  }
+Expected<Wasi::FdEntry*> Functions::lookup_dir(Wasi& wasi, std::uint32_t fd) {
+  auto entry = lookup(wasi, fd);
+  if (entry && (*entry)->type != Filetype::directory) return std::unexpected(Errno::notdir);
+  return entry;
+}
 
-  // Blocks until the fd is ready or the embedder interrupts; false when interrupted. Regular
-  // files never block; pipes, terminals and sockets could hold the guest past its timeout.
-  static bool wait_ready(Wasi& wasi, const Entry& entry, short events) {
-    if (entry.type == Filetype::regular_file || entry.type == Filetype::directory) return true;
-    pollfd fds[2] = {{entry.host_fd, events, 0}, {wasi.interrupt_event_.get(), POLLIN, 0}};
-    for (;;) {
-      int n = ::poll(fds, 2, -1);
-      if (n < 0 && errno == EINTR) continue;
-      if (fds[1].revents) return false;
-      return true;  // ready, or a poll error that the read or write itself will report
+Expected<Wasi::FdEntry*> Functions::lookup_writable_dir(Wasi& wasi, std::uint32_t fd) {
+  auto entry = lookup_dir(wasi, fd);
+  if (entry && (*entry)->read_only) return std::unexpected(Errno::rofs);
+  return entry;
+}
+
+// Whether `fd`, opened below the writable `dir`, lies in a read-only preopen's directory all
+// the same (a read-only mount inside a writable one: shadow.h). `is_dir`: fd is a directory.
+bool Functions::shadowed(Wasi& w, const Entry& dir, int fd, bool is_dir) {
+  if (w.read_only_dirs_.empty()) return false;
+  return is_dir ? w.read_only_dirs_.covers_dir(fd, dir.root) : w.read_only_dirs_.covers(fd, dir.root);
+}
+
+// Blocks until the fd is ready or the embedder interrupts; false when interrupted. Regular
+// files never block; pipes, terminals and sockets could hold the guest past its timeout.
+bool Functions::wait_ready(Wasi& wasi, const Entry& entry, short events) {
+  if (entry.type == Filetype::regular_file || entry.type == Filetype::directory) return true;
+  pollfd fds[2] = {{entry.host_fd, events, 0}, {wasi.interrupt_event_.get(), POLLIN, 0}};
+  for (;;) {
+    int n = ::poll(fds, 2, -1);
+    if (n < 0 && errno == EINTR) continue;
+    if (fds[1].revents) return false;
+    return true;  // ready, or a poll error that the read or write itself will report
+  }
+}
+
+// Guest iovec array -> host iovecs, every buffer checked against memory.
+Expected<std::vector<iovec>> Functions::host_iovecs(const GuestMemory& memory, GuestPtr iovs,
+                                                    std::uint32_t count) {
+  if (count > kMaxIovecs) return std::unexpected(Errno::inval);
+  if (!memory.bytes(iovs, std::uint64_t{count} * sizeof(abi::Iovec))) return std::unexpected(Errno::fault);
+  std::vector<iovec> out(count);
+  for (std::uint32_t i = 0; i < count; ++i) {
+    auto iov = *memory.load<abi::Iovec>(iovs + std::uint64_t{i} * sizeof(abi::Iovec));
+    std::uint8_t* buf = memory.bytes(iov.buf, iov.buf_len);
+    if (!buf) return std::unexpected(Errno::fault);
+    out[i] = {buf, iov.buf_len};
+  }
+  return out;
+}
+
+Errno Functions::store_size(const GuestMemory& memory, GuestPtr ptr, std::uint64_t value) {
+  return memory.store<std::uint32_t>(ptr, static_cast<std::uint32_t>(value)) ? Errno::success : Errno::fault;
+}
+
+// ---- args and environment ----
+Errno Functions::write_string_list(const GuestMemory& memory, const std::vector<std::string>& list,
+                                   GuestPtr pointers, GuestPtr buffer) {
+  std::uint64_t total = 0;
+  for (const auto& s : list) total += s.size() + 1;
+  if (!memory.bytes(pointers, std::uint64_t{4} * list.size()) || !memory.bytes(buffer, total))
+    return Errno::fault;
+  std::uint64_t offset = buffer;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    memory.store<std::uint32_t>(pointers + 4 * i, static_cast<std::uint32_t>(offset));
+    std::memcpy(memory.bytes(offset, list[i].size() + 1), list[i].c_str(), list[i].size() + 1);
+    offset += list[i].size() + 1;
+  }
+  return Errno::success;
+}
+
+Errno Functions::write_list_sizes(const GuestMemory& memory, const std::vector<std::string>& list,
+                                  GuestPtr count_out, GuestPtr size_out) {
+  std::uint64_t total = 0;
+  for (const auto& s : list) total += s.size() + 1;
+  if (!memory.bytes(count_out, 4) || !memory.bytes(size_out, 4)) return Errno::fault;
+  store_size(memory, count_out, list.size());
+  return store_size(memory, size_out, total);
+}
+
+Errno Functions::args_get(Wasi& w, const GuestMemory& m, GuestPtr argv, GuestPtr argv_buf) {
+  return write_string_list(m, w.config_.args, argv, argv_buf);
+}
+
+Errno Functions::args_sizes_get(Wasi& w, const GuestMemory& m, GuestPtr argc, GuestPtr argv_buf_size) {
+  return write_list_sizes(m, w.config_.args, argc, argv_buf_size);
+}
+
+Errno Functions::environ_get(Wasi& w, const GuestMemory& m, GuestPtr environ, GuestPtr environ_buf) {
+  return write_string_list(m, w.config_.env, environ, environ_buf);
+}
+
+Errno Functions::environ_sizes_get(Wasi& w, const GuestMemory& m, GuestPtr count, GuestPtr buf_size) {
+  return write_list_sizes(m, w.config_.env, count, buf_size);
+}
+
+// ---- clocks, random, scheduling, exit ----
+Errno Functions::clock_res_get(Wasi&, const GuestMemory& m, std::uint32_t id, GuestPtr resolution) {
+  auto clock = host_clock(id);
+  if (!clock) return Errno::inval;
+  timespec ts{};
+  if (::clock_getres(*clock, &ts) != 0) return last_error();
+  return m.store<std::uint64_t>(resolution, to_ns(ts)) ? Errno::success : Errno::fault;
+}
+
+Errno Functions::clock_time_get(Wasi&, const GuestMemory& m, std::uint32_t id, std::uint64_t /*precision*/,
+                                GuestPtr time) {
+  auto clock = host_clock(id);
+  if (!clock) return Errno::inval;
+  return m.store<std::uint64_t>(time, now_ns(*clock)) ? Errno::success : Errno::fault;
+}
+
+Errno Functions::random_get(Wasi&, const GuestMemory& m, GuestPtr buf, std::uint32_t len) {
+  std::uint8_t* p = m.bytes(buf, len);
+  if (!p) return Errno::fault;
+  for (std::uint32_t done = 0; done < len;) {
+    ssize_t n = ::getrandom(p + done, len - done, 0);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return last_error();
     }
+    done += static_cast<std::uint32_t>(n);
   }
+  return Errno::success;
+}
 
-  // Guest iovec array -> host iovecs, every buffer checked against memory.
-  static Expected<std::vector<iovec>> host_iovecs(const GuestMemory& memory, GuestPtr iovs,
-                                                  std::uint32_t count) {
-    if (count > kMaxIovecs) return std::unexpected(Errno::inval);
-    if (!memory.bytes(iovs, std::uint64_t{count} * sizeof(abi::Iovec))) return std::unexpected(Errno::fault);
-    std::vector<iovec> out(count);
-    for (std::uint32_t i = 0; i < count; ++i) {
-      auto iov = *memory.load<abi::Iovec>(iovs + std::uint64_t{i} * sizeof(abi::Iovec));
-      std::uint8_t* buf = memory.bytes(iov.buf, iov.buf_len);
-      if (!buf) return std::unexpected(Errno::fault);
-      out[i] = {buf, iov.buf_len};
-    }
-    return out;
-  }
+Errno Functions::sched_yield(Wasi&, const GuestMemory&) {
+  ::sched_yield();
+  return Errno::success;
+}
 
-  static Errno store_size(const GuestMemory& memory, GuestPtr ptr, std::uint64_t value) {
-    return memory.store<std::uint32_t>(ptr, static_cast<std::uint32_t>(value)) ? Errno::success
-                                                                               : Errno::fault;
-  }
+Functions::Exit Functions::proc_exit(Wasi&, const GuestMemory&, std::uint32_t code) { return {code}; }
 
-  // ---- args and environment ----
-  static Errno write_string_list(const GuestMemory& memory, const std::vector<std::string>& list,
-                                 GuestPtr pointers, GuestPtr buffer) {
-    std::uint64_t total = 0;
-    for (const auto& s : list) total += s.size() + 1;
-    if (!memory.bytes(pointers, std::uint64_t{4} * list.size()) || !memory.bytes(buffer, total))
-      return Errno::fault;
-    std::uint64_t offset = buffer;
-    for (std::size_t i = 0; i < list.size(); ++i) {
-      memory.store<std::uint32_t>(pointers + 4 * i, static_cast<std::uint32_t>(offset));
-      std::memcpy(memory.bytes(offset, list[i].size() + 1), list[i].c_str(), list[i].size() + 1);
-      offset += list[i].size() + 1;
-    }
-    return Errno::success;
-  }
-  static Errno write_list_sizes(const GuestMemory& memory, const std::vector<std::string>& list,
-                                GuestPtr count_out, GuestPtr size_out) {
-    std::uint64_t total = 0;
-    for (const auto& s : list) total += s.size() + 1;
-    if (!memory.bytes(count_out, 4) || !memory.bytes(size_out, 4)) return Errno::fault;
-    store_size(memory, count_out, list.size());
-    return store_size(memory, size_out, total);
-  }
-  static Errno args_get(Wasi& w, const GuestMemory& m, GuestPtr argv, GuestPtr argv_buf) {
-    return write_string_list(m, w.config_.args, argv, argv_buf);
-  }
-  static Errno args_sizes_get(Wasi& w, const GuestMemory& m, GuestPtr argc, GuestPtr argv_buf_size) {
-    return write_list_sizes(m, w.config_.args, argc, argv_buf_size);
-  }
-  static Errno environ_get(Wasi& w, const GuestMemory& m, GuestPtr environ, GuestPtr environ_buf) {
-    return write_string_list(m, w.config_.env, environ, environ_buf);
-  }
-  static Errno environ_sizes_get(Wasi& w, const GuestMemory& m, GuestPtr count, GuestPtr buf_size) {
-    return write_list_sizes(m, w.config_.env, count, buf_size);
-  }
+Errno Functions::proc_raise(Wasi&, const GuestMemory&, std::uint32_t) { return Errno::notsup; }
 
-  // ---- clocks, random, scheduling, exit ----
-  static Errno clock_res_get(Wasi&, const GuestMemory& m, std::uint32_t id, GuestPtr resolution) {
-    auto clock = host_clock(id);
-    if (!clock) return Errno::inval;
-    timespec ts{};
-    if (::clock_getres(*clock, &ts) != 0) return last_error();
-    return m.store<std::uint64_t>(resolution, to_ns(ts)) ? Errno::success : Errno::fault;
-  }
-  static Errno clock_time_get(Wasi&, const GuestMemory& m, std::uint32_t id, std::uint64_t /*precision*/,
-                              GuestPtr time) {
-    auto clock = host_clock(id);
-    if (!clock) return Errno::inval;
-    return m.store<std::uint64_t>(time, now_ns(*clock)) ? Errno::success : Errno::fault;
-  }
-  static Errno random_get(Wasi&, const GuestMemory& m, GuestPtr buf, std::uint32_t len) {
-    std::uint8_t* p = m.bytes(buf, len);
-    if (!p) return Errno::fault;
-    for (std::uint32_t done = 0; done < len;) {
-      ssize_t n = ::getrandom(p + done, len - done, 0);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        return last_error();
-      }
-      done += static_cast<std::uint32_t>(n);
-    }
-    return Errno::success;
-  }
-  static Errno sched_yield(Wasi&, const GuestMemory&) {
-    ::sched_yield();
-    return Errno::success;
-  }
-  struct Exit {
-    std::uint32_t code;
+// ---- poll_oneoff ----
+CallResult Functions::poll_oneoff(Wasi& w, const GuestMemory& m, GuestPtr in, GuestPtr out,
+                                  std::uint32_t nsubscriptions, GuestPtr nevents_out) {
+  if (nsubscriptions == 0) return returned(Errno::inval);
+  if (!m.bytes(in, std::uint64_t{nsubscriptions} * sizeof(abi::Subscription)) ||
+      !m.bytes(out, std::uint64_t{nsubscriptions} * sizeof(abi::Event)) || !m.bytes(nevents_out, 4))
+    return returned(Errno::fault);
+  std::vector<abi::Subscription> subs(nsubscriptions);
+  for (std::uint32_t i = 0; i < nsubscriptions; ++i)
+    subs[i] = *m.load<abi::Subscription>(in + std::uint64_t{i} * sizeof(abi::Subscription));
+
+  std::vector<abi::Event> events;
+  auto add_event = [&](const abi::Subscription& sub, Errno error, std::uint64_t nbytes = 0) {
+    abi::Event event{};
+    event.userdata = sub.userdata;
+    event.error = error;
+    event.type = sub.tag;
+    event.fd_readwrite.nbytes = nbytes;
+    events.push_back(event);
   };
-  static Exit proc_exit(Wasi&, const GuestMemory&, std::uint32_t code) { return {code}; }
-  static Errno proc_raise(Wasi&, const GuestMemory&, std::uint32_t) { return Errno::notsup; }
-
-  // ---- fd_* ----
-  static CallResult fd_read(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
-                            std::uint32_t iovs_len, GuestPtr nread) {
-    return read_or_write(w, m, fd, iovs, iovs_len, std::nullopt, nread, false);
-  }
-  static CallResult fd_pread(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
-                             std::uint32_t iovs_len, std::uint64_t offset, GuestPtr nread) {
-    return read_or_write(w, m, fd, iovs, iovs_len, offset, nread, false);
-  }
-  static CallResult fd_write(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
-                             std::uint32_t iovs_len, GuestPtr nwritten) {
-    return read_or_write(w, m, fd, iovs, iovs_len, std::nullopt, nwritten, true);
-  }
-  static CallResult fd_pwrite(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
-                              std::uint32_t iovs_len, std::uint64_t offset, GuestPtr nwritten) {
-    return read_or_write(w, m, fd, iovs, iovs_len, offset, nwritten, true);
-  }
-  static CallResult read_or_write(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr iovs,
-                                  std::uint32_t iovs_len, std::optional<std::uint64_t> offset,
-                                  GuestPtr count_out, bool write) {
-    auto entry = lookup(w, fd);
-    if (!entry) return returned(entry.error());
-    if ((*entry)->type == Filetype::directory) return returned(Errno::isdir);
-    if (write && (*entry)->read_only) return returned(Errno::rofs);
-    auto host = host_iovecs(m, iovs, iovs_len);
-    if (!host) return returned(host.error());
-    if (!m.bytes(count_out, 4)) return returned(Errno::fault);
-    if (offset && *offset > static_cast<std::uint64_t>(INT64_MAX)) return returned(Errno::inval);
-    // Reads wait interruptibly; a write into a full pipe (or a read that blocks after all) is
-    // ended by the embedder's signal (see Wasi::interrupt), as an open of a FIFO is.
-    if (!offset && !write && !wait_ready(w, **entry, POLLIN)) return {CallResult::Kind::interrupted, 0};
-    ssize_t n;
-    int host_fd = (*entry)->host_fd;
-    do {
-      if (offset)
-        n = write ? ::pwritev(host_fd, host->data(), static_cast<int>(host->size()),
-                              static_cast<off_t>(*offset))
-                  : ::preadv(host_fd, host->data(), static_cast<int>(host->size()),
-                             static_cast<off_t>(*offset));
-      else
-        n = write ? ::writev(host_fd, host->data(), static_cast<int>(host->size()))
-                  : ::readv(host_fd, host->data(), static_cast<int>(host->size()));
-    } while (n < 0 && errno == EINTR && !w.interrupted());
-    if (n < 0) return returned(last_error());
-    return returned(store_size(m, count_out, static_cast<std::uint64_t>(n)));
-  }
-  static CallResult returned(Errno error) {
-    return {CallResult::Kind::returned, static_cast<std::uint32_t>(error)};
-  }
-
-  static Errno fd_close(Wasi& w, const GuestMemory&, std::uint32_t fd) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    w.fds_[fd].reset();
-    return Errno::success;
-  }
-  static Errno fd_renumber(Wasi& w, const GuestMemory&, std::uint32_t from, std::uint32_t to) {
-    auto source = lookup(w, from);
-    if (!source) return source.error();
-    auto target = lookup(w, to);
-    if (!target) return target.error();
-    if (from != to) w.fds_[to] = std::move(w.fds_[from]);
-    return Errno::success;
-  }
-  static Errno fd_seek(Wasi& w, const GuestMemory& m, std::uint32_t fd, std::int64_t offset,
-                       std::uint32_t whence, GuestPtr new_offset) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    if ((*entry)->type == Filetype::directory) return Errno::isdir;
-    int how;
-    switch (static_cast<abi::Whence>(whence)) {
-      case abi::Whence::set:
-        how = SEEK_SET;
-        break;
-      case abi::Whence::cur:
-        how = SEEK_CUR;
-        break;
-      case abi::Whence::end:
-        how = SEEK_END;
-        break;
-      default:
-        return Errno::inval;
-    }
-    if (!m.bytes(new_offset, 8)) return Errno::fault;
-    off_t result = ::lseek((*entry)->host_fd, static_cast<off_t>(offset), how);
-    if (result < 0) return last_error();
-    m.store<std::uint64_t>(new_offset, static_cast<std::uint64_t>(result));
-    return Errno::success;
-  }
-  static Errno fd_tell(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr offset) {
-    return fd_seek(w, m, fd, 0, static_cast<std::uint32_t>(abi::Whence::cur), offset);
-  }
-  static Errno fd_fdstat_get(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr out) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    abi::Fdstat stat{};
-    stat.fs_filetype = (*entry)->type;
-    int flags = ::fcntl((*entry)->host_fd, F_GETFL);
-    if (flags < 0) return last_error();
-    if (flags & O_APPEND) stat.fs_flags |= abi::fdflags::append;
-    if (flags & O_NONBLOCK) stat.fs_flags |= abi::fdflags::nonblock;
-    if (flags & O_DSYNC) stat.fs_flags |= abi::fdflags::dsync;
-    if ((flags & O_SYNC) == O_SYNC) stat.fs_flags |= abi::fdflags::sync;
-    stat.fs_rights_base = (*entry)->rights_base;
-    stat.fs_rights_inheriting = (*entry)->rights_inheriting;
-    return m.store(out, stat) ? Errno::success : Errno::fault;
-  }
-  static Errno fd_fdstat_set_flags(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint32_t fdflags) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    if (fdflags & ~std::uint32_t{abi::fdflags::append | abi::fdflags::nonblock}) return Errno::notsup;
-    int flags = ::fcntl((*entry)->host_fd, F_GETFL);
-    if (flags < 0) return last_error();
-    flags &= ~(O_APPEND | O_NONBLOCK);
-    if (fdflags & abi::fdflags::append) flags |= O_APPEND;
-    if (fdflags & abi::fdflags::nonblock) flags |= O_NONBLOCK;
-    return ::fcntl((*entry)->host_fd, F_SETFL, flags) == 0 ? Errno::success : last_error();
-  }
-  static Errno fd_fdstat_set_rights(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t base,
-                                    std::uint64_t inheriting) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    // Rights can only shrink.
-    if ((base & ~(*entry)->rights_base) || (inheriting & ~(*entry)->rights_inheriting))
-      return Errno::notcapable;
-    (*entry)->rights_base = base;
-    (*entry)->rights_inheriting = inheriting;
-    return Errno::success;
-  }
-  static Errno fd_filestat_get(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr out) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    struct stat st {};
-    if (::fstat((*entry)->host_fd, &st) != 0) return last_error();
-    return m.store(out, to_filestat(st)) ? Errno::success : Errno::fault;
-  }
-  static Errno fd_filestat_set_size(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t size) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    if ((*entry)->read_only) return Errno::rofs;
-    if (size > static_cast<std::uint64_t>(INT64_MAX)) return Errno::inval;
-    return ::ftruncate((*entry)->host_fd, static_cast<off_t>(size)) == 0 ? Errno::success : last_error();
-  }
-  static Expected<std::array<timespec, 2>> utimens_times(std::uint64_t atime_ns, std::uint64_t mtime_ns,
-                                                         std::uint32_t fst_flags) {
-    namespace fst = abi::fstflags;
-    if ((fst_flags & fst::atim) && (fst_flags & fst::atim_now)) return std::unexpected(Errno::inval);
-    if ((fst_flags & fst::mtim) && (fst_flags & fst::mtim_now)) return std::unexpected(Errno::inval);
-    auto pick = [fst_flags](std::uint32_t set, std::uint32_t now, std::uint64_t ns) {
-      if (fst_flags & now) return timespec{0, UTIME_NOW};
-      if (fst_flags & set)
-        return timespec{static_cast<time_t>(ns / 1'000'000'000ull), static_cast<long>(ns % 1'000'000'000ull)};
-      return timespec{0, UTIME_OMIT};
-    };
-    return std::array<timespec, 2>{pick(fst::atim, fst::atim_now, atime_ns),
-                                   pick(fst::mtim, fst::mtim_now, mtime_ns)};
-  }
-  static Errno fd_filestat_set_times(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t atim,
-                                     std::uint64_t mtim, std::uint32_t fst_flags) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    if ((*entry)->read_only) return Errno::rofs;
-    auto times = utimens_times(atim, mtim, fst_flags);
-    if (!times) return times.error();
-    return ::futimens((*entry)->host_fd, times->data()) == 0 ? Errno::success : last_error();
-  }
-  static Errno fd_sync(Wasi& w, const GuestMemory&, std::uint32_t fd) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    return ::fsync((*entry)->host_fd) == 0 ? Errno::success : last_error();
-  }
-  static Errno fd_datasync(Wasi& w, const GuestMemory&, std::uint32_t fd) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    return ::fdatasync((*entry)->host_fd) == 0 ? Errno::success : last_error();
-  }
-  static Errno fd_advise(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t offset,
-                         std::uint64_t len, std::uint32_t advice) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    static constexpr int kAdvice[] = {POSIX_FADV_NORMAL,   POSIX_FADV_SEQUENTIAL, POSIX_FADV_RANDOM,
-                                      POSIX_FADV_WILLNEED, POSIX_FADV_DONTNEED,   POSIX_FADV_NOREUSE};
-    if (advice >= std::size(kAdvice)) return Errno::inval;
-    if (offset > static_cast<std::uint64_t>(INT64_MAX) || len > static_cast<std::uint64_t>(INT64_MAX))
-      return Errno::inval;
-    int err = ::posix_fadvise((*entry)->host_fd, static_cast<off_t>(offset), static_cast<off_t>(len),
-                              kAdvice[advice]);
-    return err == 0 ? Errno::success : from_host(err);
-  }
-  static Errno fd_allocate(Wasi& w, const GuestMemory&, std::uint32_t fd, std::uint64_t offset,
-                           std::uint64_t len) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    if ((*entry)->read_only) return Errno::rofs;
-    if (offset > static_cast<std::uint64_t>(INT64_MAX) || len > static_cast<std::uint64_t>(INT64_MAX))
-      return Errno::inval;
-    int err = ::posix_fallocate((*entry)->host_fd, static_cast<off_t>(offset), static_cast<off_t>(len));
-    return err == 0 ? Errno::success : from_host(err);
-  }
-  static Errno fd_prestat_get(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr out) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    if ((*entry)->preopen_name.empty()) return Errno::badf;
-    abi::Prestat prestat{abi::Preopentype::dir, static_cast<std::uint32_t>((*entry)->preopen_name.size())};
-    return m.store(out, prestat) ? Errno::success : Errno::fault;
-  }
-  static Errno fd_prestat_dir_name(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr path,
-                                   std::uint32_t len) {
-    auto entry = lookup(w, fd);
-    if (!entry) return entry.error();
-    const std::string& name = (*entry)->preopen_name;
-    if (name.empty()) return Errno::badf;
-    if (len < name.size()) return Errno::nametoolong;
-    std::uint8_t* p = m.bytes(path, name.size());
-    if (!p) return Errno::fault;
-    std::memcpy(p, name.data(), name.size());
-    return Errno::success;
-  }
-  static Errno fd_readdir(Wasi& w, const GuestMemory& m, std::uint32_t fd, GuestPtr buf,
-                          std::uint32_t buf_len, std::uint64_t cookie, GuestPtr bufused) {
-    auto entry = lookup_dir(w, fd);
-    if (!entry) return entry.error();
-    std::uint8_t* out = m.bytes(buf, buf_len);
-    if (!out || !m.bytes(bufused, 4)) return Errno::fault;
-    auto& listing = (*entry)->listing;
-    if (cookie == 0 || listing.empty()) {
-      // A fresh open file description: its own position, and the guest's fd is left untouched.
-      int dup_fd = ::openat((*entry)->host_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      if (dup_fd < 0) return last_error();
-      DIR* dir = ::fdopendir(dup_fd);
-      if (!dir) {
-        ::close(dup_fd);
-        return last_error();
-      }
-      listing.clear();
-      while (dirent* d = ::readdir(dir)) {
-        Filetype type = Filetype::unknown;
-        switch (d->d_type) {
-          case DT_REG:
-            type = Filetype::regular_file;
-            break;
-          case DT_DIR:
-            type = Filetype::directory;
-            break;
-          case DT_LNK:
-            type = Filetype::symbolic_link;
-            break;
-          case DT_CHR:
-            type = Filetype::character_device;
-            break;
-          case DT_BLK:
-            type = Filetype::block_device;
-            break;
-          case DT_SOCK:
-            type = Filetype::socket_stream;
-            break;
-          default:
-            break;
-        }
-        listing.push_back({d->d_name, d->d_ino, type});
-      }
-      ::closedir(dir);
-    }
-    std::uint64_t used = 0;
-    for (std::uint64_t index = cookie; index < listing.size() && used < buf_len; ++index) {
-      const auto& item = listing[index];
-      abi::Dirent header{index + 1, item.ino, static_cast<std::uint32_t>(item.name.size()), item.type};
-      // The ABI allows a truncated last entry: the guest sees bufused == buf_len and asks again.
-      std::uint64_t take = std::min<std::uint64_t>(sizeof header, buf_len - used);
-      std::memcpy(out + used, &header, take);
-      used += take;
-      take = std::min<std::uint64_t>(item.name.size(), buf_len - used);
-      std::memcpy(out + used, item.name.data(), take);
-      used += take;
-    }
-    return store_size(m, bufused, used);
-  }
-
-  // ---- path_* ----
-  static Errno path_open(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, std::uint32_t lookup_flags,
-                         GuestPtr path_ptr, std::uint32_t path_len, std::uint32_t open_flags,
-                         std::uint64_t rights_base, std::uint64_t rights_inheriting, std::uint32_t fdflags,
-                         GuestPtr fd_out) {
-    auto dir = lookup_dir(w, dirfd);
-    if (!dir) return dir.error();
-    auto path = read_path(m, path_ptr, path_len);
-    if (!path) return path.error();
-    if (!m.bytes(fd_out, 4)) return Errno::fault;
-    using namespace abi;
-    bool wants_write =
-        (rights_base & (rights::fd_write | rights::fd_allocate | rights::fd_filestat_set_size)) ||
-        (fdflags & fdflags::append) || (open_flags & (oflags::creat | oflags::trunc));
-    bool wants_read = rights_base & (rights::fd_read | rights::fd_readdir);
-    if (wants_write && (*dir)->read_only) return Errno::rofs;
-    if (wants_write && !w.read_only_dirs_.empty()) {
-      // What would be written (the existing object, or the directory a new one goes in) decides.
-      const bool follow = lookup_flags & lookupflags::symlink_follow;
-      auto existing = open_beneath((*dir)->host_fd, *path, O_PATH | (follow ? 0 : O_NOFOLLOW));
-      if (existing) {
-        if (shadowed(w, **dir, existing->get(), false)) return Errno::rofs;
-      } else if (existing.error() == Errno::noent && (open_flags & oflags::creat)) {
-        auto at = open_parent((*dir)->host_fd, *path);
-        if (at && shadowed(w, **dir, at->parent.get(), true)) return Errno::rofs;
-      }
-    }
-    std::uint64_t flags = wants_write ? (wants_read ? O_RDWR : O_WRONLY) : O_RDONLY;
-    if (open_flags & oflags::creat) flags |= O_CREAT;
-    if (open_flags & oflags::excl) flags |= O_EXCL;
-    if (open_flags & oflags::trunc) flags |= O_TRUNC;
-    if (open_flags & oflags::directory) flags |= O_DIRECTORY;
-    if (fdflags & fdflags::append) flags |= O_APPEND;
-    if (fdflags & fdflags::nonblock) flags |= O_NONBLOCK;
-    if (fdflags & (fdflags::dsync | fdflags::rsync)) flags |= O_DSYNC;
-    if (fdflags & fdflags::sync) flags |= O_SYNC;
-    if (!(lookup_flags & lookupflags::symlink_follow)) flags |= O_NOFOLLOW;
-    auto fd = open_beneath((*dir)->host_fd, *path, flags, 0666, &w.interrupted_);
-    // A directory opened for writing (a guest's O_RDWR default) is still a directory: retry read-only.
-    if (!fd && fd.error() == Errno::isdir && !(open_flags & (oflags::creat | oflags::trunc)) &&
-        !(rights_base & rights::fd_write))
-      fd = open_beneath((*dir)->host_fd, *path, (flags & ~std::uint64_t{O_ACCMODE}) | O_RDONLY);
-    if (!fd) return fd.error();
-    struct stat st {};
-    if (::fstat(fd->get(), &st) != 0) return last_error();
-    std::uint32_t slot = 0;
-    while (slot < w.fds_.size() && w.fds_[slot]) ++slot;
-    if (slot >= kMaxFds) return Errno::mfile;
-    auto entry = std::make_unique<Entry>();
-    entry->host_fd = fd->get();
-    entry->owned = std::move(*fd);
-    entry->type = filetype_of(st.st_mode);
-    entry->root = (*dir)->root;
-    entry->read_only = (*dir)->read_only || shadowed(w, **dir, entry->host_fd, S_ISDIR(st.st_mode));
-    entry->rights_base =
-        rights_base & (*dir)->rights_inheriting & (entry->read_only ? ~abi::rights::writing : ~0ull);
-    entry->rights_inheriting = rights_inheriting & (*dir)->rights_inheriting;
-    if (slot == w.fds_.size())
-      w.fds_.push_back(std::move(entry));
-    else
-      w.fds_[slot] = std::move(entry);
-    m.store<std::uint32_t>(fd_out, slot);
-    return Errno::success;
-  }
-  static Errno path_create_directory(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
-                                     std::uint32_t path_len) {
-    auto dir = lookup_writable_dir(w, dirfd);
-    if (!dir) return dir.error();
-    auto path = read_path(m, path_ptr, path_len);
-    if (!path) return path.error();
-    auto target = open_parent((*dir)->host_fd, *path);
-    if (!target) return target.error() == Errno::inval ? Errno::exist : target.error();
-    if (shadowed(w, **dir, target->parent.get(), true)) return Errno::rofs;
-    return ::mkdirat(target->parent.get(), target->name.c_str(), 0777) == 0 ? Errno::success : last_error();
-  }
-  static Errno path_remove_directory(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
-                                     std::uint32_t path_len) {
-    return remove(w, m, dirfd, path_ptr, path_len, AT_REMOVEDIR);
-  }
-  static Errno path_unlink_file(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
-                                std::uint32_t path_len) {
-    return remove(w, m, dirfd, path_ptr, path_len, 0);
-  }
-  static Errno remove(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
-                      std::uint32_t path_len, int flags) {
-    auto dir = lookup_writable_dir(w, dirfd);
-    if (!dir) return dir.error();
-    auto path = read_path(m, path_ptr, path_len);
-    if (!path) return path.error();
-    bool trailing_slash = path->size() > 1 && path->back() == '/';
-    auto target = open_parent((*dir)->host_fd, *path);
-    if (!target) return target.error();
-    if (trailing_slash && flags == 0) return Errno::notdir;
-    if (shadowed(w, **dir, target->parent.get(), true)) return Errno::rofs;
-    return ::unlinkat(target->parent.get(), target->name.c_str(), flags) == 0 ? Errno::success : last_error();
-  }
-  static Errno path_rename(Wasi& w, const GuestMemory& m, std::uint32_t old_dirfd, GuestPtr old_ptr,
-                           std::uint32_t old_len, std::uint32_t new_dirfd, GuestPtr new_ptr,
-                           std::uint32_t new_len) {
-    auto old_dir = lookup_writable_dir(w, old_dirfd);
-    if (!old_dir) return old_dir.error();
-    auto new_dir = lookup_writable_dir(w, new_dirfd);
-    if (!new_dir) return new_dir.error();
-    auto old_path = read_path(m, old_ptr, old_len);
-    if (!old_path) return old_path.error();
-    auto new_path = read_path(m, new_ptr, new_len);
-    if (!new_path) return new_path.error();
-    auto from = open_parent((*old_dir)->host_fd, *old_path);
-    if (!from) return from.error();
-    auto to = open_parent((*new_dir)->host_fd, *new_path);
-    if (!to) return to.error();
-    if (shadowed(w, **old_dir, from->parent.get(), true) || shadowed(w, **new_dir, to->parent.get(), true))
-      return Errno::rofs;
-    return ::renameat(from->parent.get(), from->name.c_str(), to->parent.get(), to->name.c_str()) == 0
-               ? Errno::success
-               : last_error();
-  }
-  static Errno path_symlink(Wasi& w, const GuestMemory& m, GuestPtr old_ptr, std::uint32_t old_len,
-                            std::uint32_t dirfd, GuestPtr new_ptr, std::uint32_t new_len) {
-    auto dir = lookup_writable_dir(w, dirfd);
-    if (!dir) return dir.error();
-    // The link's text is the guest's business; following it later is confined like any path.
-    auto contents = read_path(m, old_ptr, old_len);
-    if (!contents) return contents.error();
-    auto new_path = read_path(m, new_ptr, new_len);
-    if (!new_path) return new_path.error();
-    auto at = open_parent((*dir)->host_fd, *new_path);
-    if (!at) return at.error() == Errno::inval ? Errno::exist : at.error();
-    if (shadowed(w, **dir, at->parent.get(), true)) return Errno::rofs;
-    return ::symlinkat(contents->c_str(), at->parent.get(), at->name.c_str()) == 0 ? Errno::success
-                                                                                   : last_error();
-  }
-  static Errno path_link(Wasi& w, const GuestMemory& m, std::uint32_t old_dirfd, std::uint32_t old_flags,
-                         GuestPtr old_ptr, std::uint32_t old_len, std::uint32_t new_dirfd, GuestPtr new_ptr,
-                         std::uint32_t new_len) {
-    auto old_dir = lookup_dir(w, old_dirfd);
-    if (!old_dir) return old_dir.error();
-    auto new_dir = lookup_writable_dir(w, new_dirfd);
-    if (!new_dir) return new_dir.error();
-    // A second name is a second way in: a file of a read-only preopen linked into a writable one
-    // would be written through the new name. A host with the two as bind mounts says EXDEV.
-    if ((*old_dir)->read_only) return Errno::xdev;
-    auto old_path = read_path(m, old_ptr, old_len);
-    if (!old_path) return old_path.error();
-    auto new_path = read_path(m, new_ptr, new_len);
-    if (!new_path) return new_path.error();
-    // The source is opened confined (following its symlinks only when asked, and only inside),
-    // then linked through its fd: linkat never resolves a guest path on its own.
-    std::uint64_t flags = O_PATH | ((old_flags & abi::lookupflags::symlink_follow) ? 0 : O_NOFOLLOW);
-    auto source = open_beneath((*old_dir)->host_fd, *old_path, flags);
-    if (!source) return source.error();
-    auto to = open_parent((*new_dir)->host_fd, *new_path);
-    if (!to) return to.error() == Errno::inval ? Errno::exist : to.error();
-    if (shadowed(w, **old_dir, source->get(), false)) return Errno::xdev;
-    if (shadowed(w, **new_dir, to->parent.get(), true)) return Errno::rofs;
-    if (::linkat(AT_FDCWD, proc_fd_path(source->get()).c_str(), to->parent.get(), to->name.c_str(),
-                 AT_SYMLINK_FOLLOW) == 0)
-      return Errno::success;
-    return last_error();
-  }
-  static Errno path_readlink(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, GuestPtr path_ptr,
-                             std::uint32_t path_len, GuestPtr buf, std::uint32_t buf_len, GuestPtr bufused) {
-    auto dir = lookup_dir(w, dirfd);
-    if (!dir) return dir.error();
-    auto path = read_path(m, path_ptr, path_len);
-    if (!path) return path.error();
-    std::uint8_t* out = m.bytes(buf, buf_len);
-    if (!out || !m.bytes(bufused, 4)) return Errno::fault;
-    auto link = open_beneath((*dir)->host_fd, *path, O_PATH | O_NOFOLLOW);
-    if (!link) return link.error();
-    ssize_t n = ::readlinkat(link->get(), "", reinterpret_cast<char*>(out), buf_len);
-    if (n < 0) return errno == ENOENT ? Errno::inval : last_error();  // "" of a non-link: ENOENT
-    return store_size(m, bufused, static_cast<std::uint64_t>(n));
-  }
-  static Errno path_filestat_get(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, std::uint32_t flags,
-                                 GuestPtr path_ptr, std::uint32_t path_len, GuestPtr out) {
-    auto dir = lookup_dir(w, dirfd);
-    if (!dir) return dir.error();
-    auto path = read_path(m, path_ptr, path_len);
-    if (!path) return path.error();
-    std::uint64_t open_flags = O_PATH | ((flags & abi::lookupflags::symlink_follow) ? 0 : O_NOFOLLOW);
-    auto fd = open_beneath((*dir)->host_fd, *path, open_flags);
-    if (!fd) return fd.error();
-    struct stat st {};
-    if (::fstatat(fd->get(), "", &st, AT_EMPTY_PATH) != 0) return last_error();
-    return m.store(out, to_filestat(st)) ? Errno::success : Errno::fault;
-  }
-  static Errno path_filestat_set_times(Wasi& w, const GuestMemory& m, std::uint32_t dirfd,
-                                       std::uint32_t flags, GuestPtr path_ptr, std::uint32_t path_len,
-                                       std::uint64_t atim, std::uint64_t mtim, std::uint32_t fst_flags) {
-    auto dir = lookup_writable_dir(w, dirfd);
-    if (!dir) return dir.error();
-    auto path = read_path(m, path_ptr, path_len);
-    if (!path) return path.error();
-    auto times = utimens_times(atim, mtim, fst_flags);
-    if (!times) return times.error();
-    if (flags & abi::lookupflags::symlink_follow) {
-      auto fd = open_beneath((*dir)->host_fd, *path, O_PATH);
-      if (!fd) return fd.error();
-      if (shadowed(w, **dir, fd->get(), false)) return Errno::rofs;
-      return ::utimensat(AT_FDCWD, proc_fd_path(fd->get()).c_str(), times->data(), 0) == 0 ? Errno::success
-                                                                                           : last_error();
-    }
-    auto at = open_parent((*dir)->host_fd, *path);
-    if (!at) return at.error();
-    if (shadowed(w, **dir, at->parent.get(), true)) return Errno::rofs;
-    return ::utimensat(at->parent.get(), at->name.c_str(), times->data(), AT_SYMLINK_NOFOLLOW) == 0
-               ? Errno::success
-               : last_error();
-  }
-
-  // ---- poll_oneoff ----
-  static CallResult poll_oneoff(Wasi& w, const GuestMemory& m, GuestPtr in, GuestPtr out,
-                                std::uint32_t nsubscriptions, GuestPtr nevents_out) {
-    if (nsubscriptions == 0) return returned(Errno::inval);
-    if (!m.bytes(in, std::uint64_t{nsubscriptions} * sizeof(abi::Subscription)) ||
-        !m.bytes(out, std::uint64_t{nsubscriptions} * sizeof(abi::Event)) || !m.bytes(nevents_out, 4))
-      return returned(Errno::fault);
-    std::vector<abi::Subscription> subs(nsubscriptions);
-    for (std::uint32_t i = 0; i < nsubscriptions; ++i)
-      subs[i] = *m.load<abi::Subscription>(in + std::uint64_t{i} * sizeof(abi::Subscription));
-
-    std::vector<abi::Event> events;
-    auto add_event = [&](const abi::Subscription& sub, Errno error, std::uint64_t nbytes = 0) {
-      abi::Event event{};
-      event.userdata = sub.userdata;
-      event.error = error;
-      event.type = sub.tag;
-      event.fd_readwrite.nbytes = nbytes;
-      events.push_back(event);
-    };
-    // Decode: clocks become a deadline on the monotonic clock; fds become pollfds.
-    std::optional<std::uint64_t> deadline;  // monotonic ns
-    std::vector<std::pair<std::size_t, std::uint64_t>> clock_deadlines;
-    std::vector<pollfd> pollfds;
-    std::vector<std::size_t> pollfd_sub;
-    std::uint64_t now = now_ns(CLOCK_MONOTONIC);
-    for (std::size_t i = 0; i < subs.size(); ++i) {
-      const auto& sub = subs[i];
-      switch (sub.tag) {
-        case abi::Eventtype::clock: {
-          auto clock = host_clock(static_cast<std::uint32_t>(sub.u.clock.id));
-          if (!clock) {
-            add_event(sub, Errno::inval);
-            break;
-          }
-          std::uint64_t relative = sub.u.clock.timeout;
-          if (sub.u.clock.flags & abi::subclockflags::abstime) {
-            std::uint64_t clock_now = now_ns(*clock);
-            relative = sub.u.clock.timeout > clock_now ? sub.u.clock.timeout - clock_now : 0;
-          }
-          std::uint64_t at = relative > UINT64_MAX - now ? UINT64_MAX : now + relative;
-          clock_deadlines.push_back({i, at});
-          deadline = std::min(deadline.value_or(UINT64_MAX), at);
-          break;
-        }
-        case abi::Eventtype::fd_read:
-        case abi::Eventtype::fd_write: {
-          auto entry = lookup(w, sub.u.fd_readwrite.file_descriptor);
-          if (!entry) {
-            add_event(sub, entry.error());
-            break;
-          }
-          bool read = sub.tag == abi::Eventtype::fd_read;
-          if ((*entry)->type == Filetype::regular_file) {
-            // Files are always ready; for reads WASI reports the bytes left.
-            std::uint64_t left = 0;
-            struct stat st {};
-            off_t pos = ::lseek((*entry)->host_fd, 0, SEEK_CUR);
-            if (read && pos >= 0 && ::fstat((*entry)->host_fd, &st) == 0 && st.st_size > pos)
-              left = static_cast<std::uint64_t>(st.st_size - pos);
-            add_event(sub, Errno::success, left);
-            break;
-          }
-          pollfds.push_back({(*entry)->host_fd, static_cast<short>(read ? POLLIN : POLLOUT), 0});
-          pollfd_sub.push_back(i);
-          break;
-        }
-        default:
+  // Decode: clocks become a deadline on the monotonic clock; fds become pollfds.
+  std::optional<std::uint64_t> deadline;  // monotonic ns
+  std::vector<std::pair<std::size_t, std::uint64_t>> clock_deadlines;
+  std::vector<pollfd> pollfds;
+  std::vector<std::size_t> pollfd_sub;
+  std::uint64_t now = now_ns(CLOCK_MONOTONIC);
+  for (std::size_t i = 0; i < subs.size(); ++i) {
+    const auto& sub = subs[i];
+    switch (sub.tag) {
+      case abi::Eventtype::clock: {
+        auto clock = host_clock(static_cast<std::uint32_t>(sub.u.clock.id));
+        if (!clock) {
           add_event(sub, Errno::inval);
           break;
-      }
-    }
-    if (events.empty()) {
-      pollfds.push_back({w.interrupt_event_.get(), POLLIN, 0});
-      for (;;) {
-        // ppoll, not poll: a guest's nanosleep of microseconds must not last a millisecond.
-        timespec timeout{};
-        std::uint64_t current = now_ns(CLOCK_MONOTONIC);
-        if (deadline) {
-          std::uint64_t left = *deadline > current ? *deadline - current : 0;
-          left = std::min<std::uint64_t>(left, 365ull * 24 * 3600 * 1'000'000'000ull);
-          timeout = {static_cast<time_t>(left / 1'000'000'000ull),
-                     static_cast<long>(left % 1'000'000'000ull)};
         }
-        int n = ::ppoll(pollfds.data(), pollfds.size(), deadline ? &timeout : nullptr, nullptr);
-        if (n < 0 && errno != EINTR) return returned(last_error());
-        if (pollfds.back().revents) return {CallResult::Kind::interrupted, 0};
-        for (std::size_t k = 0; k + 1 < pollfds.size(); ++k) {
-          if (!pollfds[k].revents) continue;
-          const auto& sub = subs[pollfd_sub[k]];
-          int available = 0;
-          if (sub.tag == abi::Eventtype::fd_read) ::ioctl(pollfds[k].fd, FIONREAD, &available);
-          abi::Event event{};
-          event.userdata = sub.userdata;
-          event.type = sub.tag;
-          event.fd_readwrite.nbytes = static_cast<std::uint64_t>(available);
-          if (pollfds[k].revents & POLLHUP) event.fd_readwrite.flags = abi::eventrwflags::hangup;
-          if (pollfds[k].revents & (POLLERR | POLLNVAL)) event.error = Errno::io;
-          events.push_back(event);
+        std::uint64_t relative = sub.u.clock.timeout;
+        if (sub.u.clock.flags & abi::subclockflags::abstime) {
+          std::uint64_t clock_now = now_ns(*clock);
+          relative = sub.u.clock.timeout > clock_now ? sub.u.clock.timeout - clock_now : 0;
         }
-        current = now_ns(CLOCK_MONOTONIC);
-        for (const auto& [index, at] : clock_deadlines)
-          if (at <= current) add_event(subs[index], Errno::success);
-        if (!events.empty()) break;
-        if (!deadline && n == 0) continue;
+        std::uint64_t at = relative > UINT64_MAX - now ? UINT64_MAX : now + relative;
+        clock_deadlines.push_back({i, at});
+        deadline = std::min(deadline.value_or(UINT64_MAX), at);
+        break;
       }
+      case abi::Eventtype::fd_read:
+      case abi::Eventtype::fd_write: {
+        auto entry = lookup(w, sub.u.fd_readwrite.file_descriptor);
+        if (!entry) {
+          add_event(sub, entry.error());
+          break;
+        }
+        bool read = sub.tag == abi::Eventtype::fd_read;
+        if ((*entry)->type == Filetype::regular_file) {
+          // Files are always ready; for reads WASI reports the bytes left.
+          std::uint64_t left = 0;
+          struct stat st {};
+          off_t pos = ::lseek((*entry)->host_fd, 0, SEEK_CUR);
+          if (read && pos >= 0 && ::fstat((*entry)->host_fd, &st) == 0 && st.st_size > pos)
+            left = static_cast<std::uint64_t>(st.st_size - pos);
+          add_event(sub, Errno::success, left);
+          break;
+        }
+        pollfds.push_back({(*entry)->host_fd, static_cast<short>(read ? POLLIN : POLLOUT), 0});
+        pollfd_sub.push_back(i);
+        break;
+      }
+      default:
+        add_event(sub, Errno::inval);
+        break;
     }
-    for (std::size_t i = 0; i < events.size(); ++i) m.store(out + i * sizeof(abi::Event), events[i]);
-    return returned(store_size(m, nevents_out, events.size()));
   }
+  if (events.empty()) {
+    pollfds.push_back({w.interrupt_event_.get(), POLLIN, 0});
+    for (;;) {
+      // ppoll, not poll: a guest's nanosleep of microseconds must not last a millisecond.
+      timespec timeout{};
+      std::uint64_t current = now_ns(CLOCK_MONOTONIC);
+      if (deadline) {
+        std::uint64_t left = *deadline > current ? *deadline - current : 0;
+        left = std::min<std::uint64_t>(left, 365ull * 24 * 3600 * 1'000'000'000ull);
+        timeout = {static_cast<time_t>(left / 1'000'000'000ull), static_cast<long>(left % 1'000'000'000ull)};
+      }
+      int n = ::ppoll(pollfds.data(), pollfds.size(), deadline ? &timeout : nullptr, nullptr);
+      if (n < 0 && errno != EINTR) return returned(last_error());
+      if (pollfds.back().revents) return {CallResult::Kind::interrupted, 0};
+      for (std::size_t k = 0; k + 1 < pollfds.size(); ++k) {
+        if (!pollfds[k].revents) continue;
+        const auto& sub = subs[pollfd_sub[k]];
+        int available = 0;
+        if (sub.tag == abi::Eventtype::fd_read) ::ioctl(pollfds[k].fd, FIONREAD, &available);
+        abi::Event event{};
+        event.userdata = sub.userdata;
+        event.type = sub.tag;
+        event.fd_readwrite.nbytes = static_cast<std::uint64_t>(available);
+        if (pollfds[k].revents & POLLHUP) event.fd_readwrite.flags = abi::eventrwflags::hangup;
+        if (pollfds[k].revents & (POLLERR | POLLNVAL)) event.error = Errno::io;
+        events.push_back(event);
+      }
+      current = now_ns(CLOCK_MONOTONIC);
+      for (const auto& [index, at] : clock_deadlines)
+        if (at <= current) add_event(subs[index], Errno::success);
+      if (!events.empty()) break;
+      if (!deadline && n == 0) continue;
+    }
+  }
+  for (std::size_t i = 0; i < events.size(); ++i) m.store(out + i * sizeof(abi::Event), events[i]);
+  return returned(store_size(m, nevents_out, events.size()));
+}
 
-  // ---- sockets: not offered (no socket can be opened), but linkable ----
-  static Errno sock_accept(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t, GuestPtr) {
-    return Errno::notsup;
-  }
-  static Errno sock_recv(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t,
-                         GuestPtr, GuestPtr) {
-    return Errno::notsup;
-  }
-  static Errno sock_send(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t,
-                         GuestPtr) {
-    return Errno::notsup;
-  }
-  static Errno sock_shutdown(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t) {
-    return Errno::notsup;
-  }
-};
+// ---- sockets: not offered (no socket can be opened), but linkable ----
+Errno Functions::sock_accept(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t, GuestPtr) {
+  return Errno::notsup;
+}
+
+Errno Functions::sock_recv(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t,
+                           GuestPtr, GuestPtr) {
+  return Errno::notsup;
+}
+
+Errno Functions::sock_send(Wasi&, const GuestMemory&, std::uint32_t, GuestPtr, std::uint32_t, std::uint32_t,
+                           GuestPtr) {
+  return Errno::notsup;
+}
+
+Errno Functions::sock_shutdown(Wasi&, const GuestMemory&, std::uint32_t, std::uint32_t) {
+  return Errno::notsup;
+}
 
 namespace {
 
