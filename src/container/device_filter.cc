@@ -114,25 +114,4 @@ std::vector<bpf_insn> build_device_program(const std::vector<DeviceRule>& rules)
   return program;
 }
 
-Result<void> attach_device_program(const std::vector<bpf_insn>& program, const std::string& cgroup_dir) {
-  static const char license[] = "Apache-2.0";
-  bpf_attr load{};
-  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
-  load.insns = reinterpret_cast<std::uint64_t>(program.data());
-  load.insn_cnt = static_cast<std::uint32_t>(program.size());
-  load.license = reinterpret_cast<std::uint64_t>(license);
-  UniqueFd prog(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
-  if (!prog) return fail_errno("linux.resources.devices: load the cgroup v2 device program");
-  UniqueFd dir(::open(cgroup_dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return fail_errno("open cgroup " + cgroup_dir);
-  bpf_attr attach{};
-  attach.target_fd = static_cast<std::uint32_t>(dir.get());
-  attach.attach_bpf_fd = static_cast<std::uint32_t>(prog.get());
-  attach.attach_type = BPF_CGROUP_DEVICE;
-  attach.attach_flags = BPF_F_ALLOW_MULTI;
-  if (::syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) != 0)
-    return fail_errno("linux.resources.devices: attach the device program to " + cgroup_dir);
-  return {};
-}
-
 }  // namespace spectrum::container

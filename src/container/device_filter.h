@@ -1,6 +1,7 @@
 // cgroup v2 has no devices.allow/deny files: access to device nodes is decided by a
 // BPF_PROG_TYPE_CGROUP_DEVICE program attached to the group. This builds that program from the
-// OCI rules (the last matching rule wins, nothing matching is denied, as on v1) and attaches it.
+// OCI rules (the last matching rule wins, nothing matching is denied, as on v1); core's
+// Cgroup::attach_device_program loads and attaches it.
 #pragma once
 
 #include <linux/bpf.h>
@@ -17,7 +18,5 @@ namespace spectrum::container {
 // random, urandom, pts, ptmx) and the config's own devices.
 std::vector<DeviceRule> effective_device_rules(const Config& config);
 std::vector<bpf_insn> build_device_program(const std::vector<DeviceRule>& rules);
-// Loads the program and attaches it to the cgroup v2 directory (it stays while the group exists).
-Result<void> attach_device_program(const std::vector<bpf_insn>& program, const std::string& cgroup_dir);
 
 }  // namespace spectrum::container

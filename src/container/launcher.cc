@@ -59,43 +59,6 @@ std::string map_text(const std::vector<IdMapping>& mappings) {
   return text;
 }
 
-// ---- cgroups --------------------------------------------------------------------------------
-
-constexpr unsigned kDefaultDeviceRuleCount = 9;
-// Devices every container gets (runc's defaults): null, zero, full, tty, random, urandom,
-// /dev/pts/*, /dev/ptmx, and mknod of any c/b node (the node is still useless without access).
-const char* const kDefaultDeviceRules[kDefaultDeviceRuleCount] = {"c 1:3 rwm",   "c 1:5 rwm", "c 1:7 rwm",
-                                                                  "c 5:0 rwm",   "c 1:8 rwm", "c 1:9 rwm",
-                                                                  "c 136:* rwm", "c 5:2 rwm", "c 10:200 rwm"};
-
-Result<std::string> make_devices_cgroup(const CgroupLayout& layout, const Config& config,
-                                        const std::string& relative, std::vector<std::string>& owned) {
-  (void)layout;
-  const std::string& mount_point = devices_cgroup_mount();
-  if (mount_point.empty())
-    return fail("linux.resources.devices: the devices cgroup controller is not mounted");
-  std::string dir = mount_point;
-  std::size_t pos = 0;
-  while (pos != std::string::npos) {
-    std::size_t next = relative.find('/', pos);
-    dir = mount_point + "/" + relative.substr(0, next);
-    if (::mkdir(dir.c_str(), 0755) == 0)
-      owned.push_back(dir);
-    else if (errno != EEXIST)
-      return fail_errno("cannot create cgroup " + dir);
-    pos = next == std::string::npos ? next : next + 1;
-  }
-  for (const DeviceRule& rule : config.device_rules)
-    SPECTRUM_TRY(write_file(dir + (rule.allow ? "/devices.allow" : "/devices.deny"), rule.to_v1_rule()));
-  for (const char* rule : kDefaultDeviceRules) SPECTRUM_TRY(write_file(dir + "/devices.allow", rule));
-  // Nodes the config asks for are usable, as with runc.
-  for (const Device& d : config.devices)
-    if (d.type != 'p')
-      SPECTRUM_TRY(write_file(dir + "/devices.allow", std::string(1, d.type) + " " + std::to_string(d.major) +
-                                                          ":" + std::to_string(d.minor) + " rwm"));
-  return dir;
-}
-
 Result<int> clone_init(unsigned long flags) {
   long pid = ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, 0);
   if (pid < 0) return fail_errno("clone the container init");
@@ -105,132 +68,6 @@ Result<int> clone_init(unsigned long flags) {
 }  // namespace
 
 using namespace launch;
-
-// Core's layout knows only the controllers it manages; the devices hierarchy is found here.
-const std::string& devices_cgroup_mount() {
-  static const std::string mount_point = [] {
-    auto mountinfo = read_file("/proc/self/mountinfo");
-    if (!mountinfo) return std::string();
-    std::size_t pos = 0;
-    while (pos < mountinfo->size()) {
-      std::size_t end = mountinfo->find('\n', pos);
-      if (end == std::string::npos) end = mountinfo->size();
-      std::string line = mountinfo->substr(pos, end - pos);
-      pos = end + 1;
-      if (line.find(" - cgroup ") == std::string::npos) continue;
-      std::string options = line.substr(line.rfind(' ') + 1);
-      if (("," + options + ",").find(",devices,") == std::string::npos) continue;
-      std::size_t f4 = 0;
-      for (int i = 0; i < 4; ++i) f4 = line.find(' ', f4) + 1;
-      return line.substr(f4, line.find(' ', f4) - f4);
-    }
-    return std::string();
-  }();
-  return mount_point;
-}
-
-// ---- CgroupDirs ---------------------------------------------------------------------------------
-
-std::string CgroupDirs::any() const {
-  for (const char* preferred : {"", "pids", "memory", "freezer", "cpuacct", "cpu", "devices"}) {
-    auto it = dirs.find(preferred);
-    if (it != dirs.end()) return it->second;
-  }
-  return dirs.empty() ? std::string() : dirs.begin()->second;
-}
-
-std::vector<pid_t> CgroupDirs::processes() const {
-  std::vector<pid_t> out;
-  std::string dir = any();
-  if (dir.empty()) return out;
-  auto text = read_file(dir + "/cgroup.procs");
-  if (!text) return out;
-  std::size_t pos = 0;
-  while (pos < text->size()) {
-    std::size_t end = text->find('\n', pos);
-    if (end == std::string::npos) end = text->size();
-    if (end > pos) out.push_back(static_cast<pid_t>(std::atol(text->substr(pos, end - pos).c_str())));
-    pos = end + 1;
-  }
-  return out;
-}
-
-Result<void> CgroupDirs::freeze(bool frozen_state) const {
-  if (auto it = dirs.find(""); it != dirs.end())
-    return write_file(it->second + "/cgroup.freeze", frozen_state ? "1" : "0");
-  auto it = dirs.find("freezer");
-  if (it == dirs.end()) return fail("the container has no freezer cgroup");
-  SPECTRUM_TRY(write_file(it->second + "/freezer.state", frozen_state ? "FROZEN" : "THAWED"));
-  for (int i = 0; i < 2000; ++i) {
-    auto state = read_file(it->second + "/freezer.state");
-    if (!state) break;
-    if (state->starts_with(frozen_state ? "FROZEN" : "THAWED")) return {};
-    std::this_thread::sleep_for(std::chrono::microseconds(500));
-  }
-  return fail("the freezer did not reach its state");
-}
-
-bool CgroupDirs::frozen() const {
-  if (auto it = dirs.find(""); it != dirs.end()) {
-    auto events = read_file(it->second + "/cgroup.events");
-    return events && events->find("frozen 1") != std::string::npos;
-  }
-  auto it = dirs.find("freezer");
-  if (it == dirs.end()) return false;
-  auto state = read_file(it->second + "/freezer.state");
-  return state && state->starts_with("FROZEN");
-}
-
-void CgroupDirs::kill_all(int signal) const {
-  bool was_frozen = signal == SIGKILL && frozen();
-  for (pid_t pid : processes()) ::kill(pid, signal);
-  if (was_frozen) (void)freeze(false);
-}
-
-std::uint64_t CgroupDirs::memory_limit_hits() const {
-  if (auto it = dirs.find(""); it != dirs.end()) {
-    auto events = read_file(it->second + "/memory.events");
-    std::size_t at = events ? events->find("\nmax ") : std::string::npos;
-    return at == std::string::npos ? 0 : std::strtoull(events->c_str() + at + 5, nullptr, 10);
-  }
-  auto it = dirs.find("memory");
-  if (it == dirs.end()) return 0;
-  auto number = [&](const char* file) -> std::uint64_t {
-    auto text = read_file(it->second + "/" + file);
-    return text ? std::strtoull(text->c_str(), nullptr, 10) : 0;
-  };
-  // Charges of kernel memory that fail (a pipe's buffer, a mount) do not always count in failcnt;
-  // a peak within a page of the limit says the same.
-  std::uint64_t hits = number("memory.failcnt");
-  std::uint64_t peak = number("memory.max_usage_in_bytes"), limit = number("memory.limit_in_bytes");
-  if (hits == 0 && peak > 0 && peak + 4096 > limit) hits = 1;
-  return hits;
-}
-
-Result<void> CgroupDirs::remove() const {
-  for (int round = 0; round < 2000; ++round) {
-    if (processes().empty()) break;
-    if (round % 50 == 0) kill_all(SIGKILL);
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  Result<void> result;
-  for (auto it = owned.rbegin(); it != owned.rend(); ++it) {
-    int err = 0;
-    for (int attempt = 0; attempt < 500; ++attempt) {
-      if (::rmdir(it->c_str()) == 0 || errno == ENOENT) {
-        err = 0;
-        break;
-      }
-      err = errno;
-      if (err != EBUSY) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    // A shared parent (e.g. "default" of containerd) still in use stays: that is expected.
-    bool leaf = std::any_of(dirs.begin(), dirs.end(), [&](const auto& d) { return d.second == *it; });
-    if (err != 0 && leaf && result) result = fail_errno("cannot remove cgroup " + *it, err);
-  }
-  return result;
-}
 
 // ---- the runtime side ----------------------------------------------------------------------------
 
@@ -256,44 +93,28 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   SPECTRUM_TRY(check_sysctl_network(config));
   static const Result<CgroupLayout> layout = CgroupLayout::detect();
   if (!layout) return std::unexpected(layout.error());
-  launched.cgroup.emplace(SPECTRUM_TRY(Cgroup::create(*layout, options.cgroup_path, options.v1_controllers)));
-  SPECTRUM_TRY(with_context(launched.cgroup->apply(config.resources), "linux.resources"));
-  CgroupDirs& dirs = launched.cgroup_dirs;
-  if (layout->version == CgroupVersion::v2) {
-    dirs.dirs[""] = launched.cgroup->path_of("");
-  } else {
-    for (const auto& [controller, mount] : layout->v1_mounts) {
-      std::string dir = launched.cgroup->path_of(controller);
-      if (!dir.empty()) dirs.dirs[controller] = dir;
-    }
-  }
-  std::vector<std::string> devices_made;
-  auto remove_cgroup = [&] {
-    (void)launched.cgroup->destroy();
-    for (auto it = devices_made.rbegin(); it != devices_made.rend(); ++it) ::rmdir(it->c_str());
-  };
+  // On v1 a config that limits devices also gets a group in the devices hierarchy.
+  std::vector<std::string> controllers = options.v1_controllers;
+  bool v1_devices = !config.device_rules.empty() && layout->version == CgroupVersion::v1;
+  if (v1_devices && controllers.empty())
+    for (const auto& [controller, mount] : layout->v1_mounts) controllers.push_back(controller);
+  if (v1_devices) controllers.emplace_back("devices");
+  launched.cgroup.emplace(SPECTRUM_TRY(
+      with_context(Cgroup::create(*layout, options.cgroup_path, controllers), "linux.resources")));
+  Cgroup& group = *launched.cgroup;  // removed again on every failure below, until released
+  SPECTRUM_TRY(with_context(group.apply(config.resources), "linux.resources"));
   if (!config.device_rules.empty()) {
-    if (layout->version == CgroupVersion::v2) {
-      if (auto attached =
-              attach_device_program(build_device_program(effective_device_rules(config)), dirs.dirs[""]);
-          !attached) {
-        remove_cgroup();
-        return std::unexpected(attached.error());
-      }
+    std::vector<DeviceRule> rules = effective_device_rules(config);
+    if (v1_devices) {
+      std::vector<std::pair<bool, std::string>> lines;
+      for (const DeviceRule& rule : rules) lines.emplace_back(rule.allow, rule.to_v1_rule());
+      SPECTRUM_TRY(with_context(group.restrict_devices_v1(lines), "linux.resources.devices"));
+    } else {
+      SPECTRUM_TRY(
+          with_context(group.attach_device_program(build_device_program(rules)), "linux.resources.devices"));
     }
   }
-  if (!config.device_rules.empty() && layout->version == CgroupVersion::v1) {
-    auto dir = make_devices_cgroup(*layout, config, options.cgroup_path, devices_made);
-    if (!dir) {
-      remove_cgroup();
-      return std::unexpected(dir.error());
-    }
-    dirs.dirs["devices"] = *dir;
-  }
-  // What `delete` removes later: the group's own directories (shared parents stay, as with runc).
-  for (const auto& [controller, dir] : dirs.dirs)
-    if (controller != "devices") dirs.owned.push_back(dir);
-  dirs.owned.insert(dirs.owned.end(), devices_made.begin(), devices_made.end());
+  auto remove_cgroup = [&] { (void)group.destroy(); };
 
   unsigned long flags = 0;
   for (const Namespace& ns : config.namespaces)
@@ -328,8 +149,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       const Config* config;
       const LaunchOptions* options;
       int error_fd;
-      const CgroupDirs* dirs;
-    } start{&config, &options, error_write.get(), &dirs};
+      const Cgroup* cgroup;
+    } start{&config, &options, error_write.get(), &group};
     constexpr std::size_t kStackSize = 1 << 20;
     void* stack =
         ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
@@ -341,7 +162,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       auto* s = static_cast<Start*>(arg);
       for (int fd = 0; fd < 3; ++fd)
         if (s->options->stdio[fd] >= 0 && s->options->stdio[fd] != fd) ::dup2(s->options->stdio[fd], fd);
-      run_init(*s->config, *s->options, s->error_fd, *s->dirs, true);
+      run_init(*s->config, *s->options, s->error_fd, *s->cgroup, true);
     };
     int pid = ::clone(entry, static_cast<char*>(stack) + kStackSize,
                       static_cast<int>(flags) | CLONE_VM | CLONE_VFORK | SIGCHLD, &start);
@@ -383,7 +204,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     runtime_end.reset();
     for (int fd = 0; fd < 3; ++fd)
       if (options.stdio[fd] >= 0 && options.stdio[fd] != fd) ::dup2(options.stdio[fd], fd);
-    run_init(config, options, init_end.get(), dirs, false);
+    run_init(config, options, init_end.get(), group, false);
   }
   init_end.reset();
   launched.pid = *pid;
@@ -411,11 +232,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
         ::chown(options.exec_fifo.c_str(), host_id(config.uid_mappings), host_id(config.gid_mappings)) != 0)
       return abort_launch(Error::from_errno("chown the exec fifo"));
   }
-  for (const auto& [controller, dir] : dirs.dirs) {
-    if (controller != "devices") continue;  // the core group is joined below
-    if (auto r = write_file(dir + "/cgroup.procs", std::to_string(*pid)); !r) return abort_launch(r.error());
-  }
-  if (auto r = launched.cgroup->add_process(*pid); !r) return abort_launch(r.error());
+  if (auto r = group.add_process(*pid); !r) return abort_launch(r.error());
   if (config.process.oom_score_adj)
     if (auto r = write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj",
                             std::to_string(*config.process.oom_score_adj));
@@ -429,7 +246,7 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     if (n <= 0) {
       int status = 0;
       ::waitpid(*pid, &status, 0);
-      bool memory = config.resources.memory_limit && dirs.memory_limit_hits() > 0;
+      bool memory = config.resources.memory_limit && group.memory_limit_hits() > 0;
       remove_cgroup();
       return fail("the container init died during set-up (" +
                   (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))

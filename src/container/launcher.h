@@ -40,29 +40,13 @@ struct LaunchOptions {
   const InPlaceRun* in_place = nullptr;
 };
 
-// Cgroup directories of a container, as kept in its state (controller -> directory).
-struct CgroupDirs {
-  std::map<std::string, std::string> dirs;
-  std::vector<std::string> owned;  // directories made for the container, deepest last
-  std::string any() const;         // one directory listing the container's processes
-  std::vector<pid_t> processes() const;
-  Result<void> freeze(bool frozen) const;
-  bool frozen() const;
-  void kill_all(int signal) const;
-  Result<void> remove() const;  // kills what is left, then rmdirs the owned directories
-  // How often the memory limit was hit (v2 memory.events "max", v1 memory.failcnt).
-  std::uint64_t memory_limit_hits() const;
-};
-
 struct LaunchedContainer {
   pid_t pid = -1;
   UniqueFd pidfd;
+  // The container's group, in the v1 devices hierarchy too where the config limits devices; the
+  // OCI runtime keeps its paths() in the state.
   std::optional<Cgroup> cgroup;
-  CgroupDirs cgroup_dirs;
 };
-
-// The v1 devices hierarchy's mount point ("" when there is none).
-const std::string& devices_cgroup_mount();
 
 Result<LaunchedContainer> launch_container(const Config& config, const LaunchOptions& options);
 
@@ -78,8 +62,8 @@ struct ExecRequest {
   Process process;
   std::string console_socket;
   std::string seccomp_cache;
-  CgroupDirs cgroup_dirs;
-  int preserve_fds = 0;  // fds 3..3+N-1 of the caller pass into the container; the rest never do
+  CgroupPaths cgroup_dirs;  // the container's group, joined before entering its namespaces
+  int preserve_fds = 0;     // fds 3..3+N-1 of the caller pass into the container; the rest never do
 };
 // Returns the host pid of the new process (a child of the intermediate, reparented to the subreaper).
 Result<pid_t> exec_in_container(const ExecRequest& request);

@@ -30,9 +30,9 @@ class Init {
  public:
   // `shared_memory`: cloned with CLONE_VM|CLONE_VFORK, the runtime is suspended until our execve,
   // so nothing waits for it; `sync_fd` is then a close-on-exec pipe that only carries errors.
-  Init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups,
+  Init(const Config& config, const LaunchOptions& options, int sync_fd, const Cgroup& cgroup,
        bool shared_memory)
-      : c_(config), o_(options), sync_(sync_fd), cgroups_(cgroups), shared_memory_(shared_memory) {}
+      : c_(config), o_(options), sync_(sync_fd), cgroup_(cgroup), shared_memory_(shared_memory) {}
 
   [[noreturn]] void run() {
     auto result = set_up();
@@ -72,7 +72,7 @@ class Init {
   const Config& c_;
   const LaunchOptions& o_;
   int sync_;
-  const CgroupDirs& cgroups_;
+  const Cgroup& cgroup_;
   std::string root_;
   UniqueFd root_fd_;  // the root mount, between build_rootfs and the pivot
   UniqueFd fifo_;
@@ -123,7 +123,7 @@ Result<void> Init::set_up() {
   ::syscall(SYS_close_range, 3 + o_.preserve_fds, ~0u, CLOSE_RANGE_CLOEXEC);
   SPECTRUM_TRY(wait_for_go());
   if (shared_memory_)  // the runtime is suspended: join the cgroup ourselves
-    for (const auto& [controller, dir] : cgroups_.dirs) SPECTRUM_TRY(write_file(dir + "/cgroup.procs", "0"));
+    SPECTRUM_TRY(cgroup_.add_process(0));
   if (c_.has_new_namespace(NamespaceKind::user)) {
     if (::setresgid(0, 0, 0) != 0 || ::setresuid(0, 0, 0) != 0)
       return fail_errno("become root in the user namespace");
@@ -159,7 +159,7 @@ Result<void> Init::set_up() {
   if (c_.seccomp) seccomp_ = SPECTRUM_TRY(cached_seccomp(*c_.seccomp, o_.seccomp_cache));
 
   bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
-  if (new_mount_ns) root_fd_ = SPECTRUM_TRY(build_rootfs(c_, cgroups_, root_));
+  if (new_mount_ns) root_fd_ = SPECTRUM_TRY(build_rootfs(c_, cgroup_, root_));
   if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
     SPECTRUM_TRY(send_message(sync_, kRunHooks));
     SPECTRUM_TRY(wait_for_go());
@@ -287,9 +287,9 @@ void Init::run_in_place() {
 
 }  // namespace
 
-void run_init(const Config& config, const LaunchOptions& options, int sync_fd, const CgroupDirs& cgroups,
+void run_init(const Config& config, const LaunchOptions& options, int sync_fd, const Cgroup& cgroup,
               bool shared_memory) {
-  Init(config, options, sync_fd, cgroups, shared_memory).run();
+  Init(config, options, sync_fd, cgroup, shared_memory).run();
 }
 
 }  // namespace launch

@@ -48,6 +48,6 @@ Result<void> exec_or_fail(const Process& p, const std::string& executable,
 // `shared_memory`: cloned with CLONE_VM|CLONE_VFORK, the runtime is suspended until our execve,
 // so nothing waits for it; `sync_fd` is then a close-on-exec pipe that only carries errors.
 [[noreturn]] void run_init(const Config& config, const LaunchOptions& options, int sync_fd,
-                           const CgroupDirs& cgroups, bool shared_memory);
+                           const Cgroup& cgroup, bool shared_memory);
 
 }  // namespace spectrum::container::launch

@@ -127,8 +127,8 @@ std::string mount_point_of(const std::string& path) {
 
 class RootfsBuilder {
  public:
-  RootfsBuilder(const Config& config, const CgroupDirs& cgroups, int root_fd)
-      : c_(config), cgroups_(cgroups), root_(root_fd) {}
+  RootfsBuilder(const Config& config, const Cgroup& cgroup, int root_fd)
+      : c_(config), cgroups_(cgroup.dirs()), root_(root_fd) {}
 
   Result<void> mount_one(const MountEntry& m, std::size_t index);
   Result<void> create_devices();
@@ -138,7 +138,7 @@ class RootfsBuilder {
   Result<void> mount_cgroup(const MountEntry& m, int dest, const std::string& field);
 
   const Config& c_;
-  const CgroupDirs& cgroups_;
+  const std::map<std::string, std::string>& cgroups_;  // controller ("" on v2) -> directory
   int root_;
 };
 
@@ -167,8 +167,8 @@ Result<void> RootfsBuilder::bind(const MountEntry& m, const std::string& field) 
 Result<void> RootfsBuilder::mount_cgroup(const MountEntry& m, int dest, const std::string& field) {
   Attributes options = attributes_of(m.flags & ~(MS_BIND | MS_REC), m.clear_flags);
   // v2: the container's group directory bound at the destination.
-  if (cgroups_.dirs.size() == 1 && cgroups_.dirs.begin()->first.empty()) {
-    const std::string& dir = cgroups_.dirs.begin()->second;
+  if (cgroups_.size() == 1 && cgroups_.begin()->first.empty()) {
+    const std::string& dir = cgroups_.begin()->second;
     UniqueFd source(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!source) return fail_errno(field + ": cgroup " + dir);
     UniqueFd tree = SPECTRUM_TRY(clone_tree(source.get(), true, "cgroup " + dir));
@@ -178,7 +178,7 @@ Result<void> RootfsBuilder::mount_cgroup(const MountEntry& m, int dest, const st
   // v1: a tmpfs with one bind of the container's own group per hierarchy, read-only as asked.
   UniqueFd tmpfs = SPECTRUM_TRY(new_tmpfs("755", MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC));
   SPECTRUM_TRY(attach(tmpfs.get(), dest, m.destination));
-  for (const auto& [controller, dir] : cgroups_.dirs) {
+  for (const auto& [controller, dir] : cgroups_) {
     // A fresh tmpfs that no container process has seen yet: its names are ours.
     if (::mkdirat(tmpfs.get(), controller.c_str(), 0755) != 0 && errno != EEXIST)
       return fail_errno(field + ": mkdir " + m.destination + "/" + controller);
@@ -272,7 +272,7 @@ Result<void> RootfsBuilder::create_devices() {
 
 }  // namespace
 
-Result<UniqueFd> build_rootfs(const Config& config, const CgroupDirs& cgroups, const std::string& root) {
+Result<UniqueFd> build_rootfs(const Config& config, const Cgroup& cgroup, const std::string& root) {
   unsigned long propagation = config.rootfs_propagation ? config.rootfs_propagation : MS_SLAVE | MS_REC;
   if (::mount(nullptr, "/", nullptr, propagation, nullptr) != 0)
     return fail_errno("linux.rootfsPropagation: set the propagation of /");
@@ -286,7 +286,7 @@ Result<UniqueFd> build_rootfs(const Config& config, const CgroupDirs& cgroups, c
   if (!root_dir) return fail_errno("root.path: " + root);
   UniqueFd root_mount = SPECTRUM_TRY(with_context(clone_tree(root_dir.get(), true, root), "root.path"));
   SPECTRUM_TRY(with_context(attach(root_mount.get(), root_dir.get(), root), "root.path"));
-  RootfsBuilder builder(config, cgroups, root_mount.get());
+  RootfsBuilder builder(config, cgroup, root_mount.get());
   for (std::size_t i = 0; i < config.mounts.size(); ++i) SPECTRUM_TRY(builder.mount_one(config.mounts[i], i));
   SPECTRUM_TRY(builder.create_devices());
   return root_mount;

@@ -17,7 +17,7 @@ namespace spectrum::container {
 // Propagation of "/" (the config's, runc's rslave by default), the root's parent mount made
 // private (nothing made below it propagates back to the caller's namespace, whatever "/" is),
 // the root bound onto itself, the mounts and the devices. Returns the fd of the root mount.
-Result<UniqueFd> build_rootfs(const Config& config, const CgroupDirs& cgroups, const std::string& root);
+Result<UniqueFd> build_rootfs(const Config& config, const Cgroup& cgroup, const std::string& root);
 
 // pivot_root into the mount `root_fd` holds; the old root is detached.
 Result<void> pivot_into(int root_fd);

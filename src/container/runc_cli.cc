@@ -290,13 +290,14 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   };
   auto launched = launch_container(config, options);
   if (!launched) return undo(launched.error());
+  launched->cgroup->share_parents();
   launched->cgroup->release();
   state.pid = launched->pid;
   state.pid_start_time = process_start_time(launched->pid);
-  state.cgroups = launched->cgroup_dirs;
+  state.cgroups = launched->cgroup->paths();
   auto cleanup_launched = [&](Error e) {
     ::kill(launched->pid, SIGKILL);
-    (void)state.cgroups.remove();
+    (void)launched->cgroup->destroy();
     return undo(std::move(e));
   };
   if (auto saved = store.save(state); !saved) return cleanup_launched(saved.error());
@@ -343,10 +344,10 @@ Result<void> start_container(const StateStore& store, const std::string& id) {
 
 Result<void> destroy_container(const StateStore& store, const ContainerState& state) {
   if (store.status_of(state) != Status::stopped) {
-    (void)state.cgroups.freeze(false);
+    (void)Cgroup::adopt(state.cgroups).set_frozen(false);
     ::kill(state.pid, SIGKILL);
   }
-  SPECTRUM_TRY(state.cgroups.remove());
+  SPECTRUM_TRY(Cgroup::adopt(state.cgroups).destroy());
   // poststop failures are reported but do not stop the removal (runtime-spec).
   std::string json = state_json_for_hooks(state, "stopped");
   Result<void> hooks_result;
@@ -426,8 +427,9 @@ Result<int> verb_kill(const Globals& g, Args& args) {
   Status status = store.status_of(state);
   if (status == Status::stopped) return fail("container not running");
   if (args.flag("all")) {
-    state.cgroups.kill_all(signal);
-    if (status == Status::paused && signal == SIGKILL) (void)state.cgroups.freeze(false);
+    Cgroup group = Cgroup::adopt(state.cgroups);
+    group.signal_all(signal);
+    if (status == Status::paused && signal == SIGKILL) (void)group.set_frozen(false);
     return 0;
   }
   if (::kill(state.pid, signal) != 0) return fail_errno("kill " + std::to_string(state.pid));
@@ -443,12 +445,7 @@ Result<int> verb_delete(const Globals& g, Args& args) {
     // A crash between reserving the id and saving the state leaves an empty folder: force clears it.
     if (force) {
       // So does a damaged state file, while the container may still run: its default group ends.
-      if (auto layout = CgroupLayout::detect()) {
-        CgroupLayout all = *layout;
-        if (all.version == CgroupVersion::v1 && !devices_cgroup_mount().empty())
-          all.v1_mounts.emplace("devices", devices_cgroup_mount());
-        end_cgroup_everywhere(all, "spectrum/" + id);
-      }
+      if (auto layout = CgroupLayout::detect()) end_cgroup_everywhere(*layout, "spectrum/" + id);
       (void)store.remove(id);
       return 0;
     }
@@ -468,7 +465,7 @@ Result<int> verb_pause(const Globals& g, Args& args, bool pause) {
   Status status = store.status_of(state);
   if (pause && status != Status::running) return fail("container not running");
   if (!pause && status != Status::paused) return fail("container not paused");
-  SPECTRUM_TRY(state.cgroups.freeze(pause));
+  SPECTRUM_TRY(Cgroup::adopt(state.cgroups).set_frozen(pause));
   return 0;
 }
 
@@ -476,7 +473,7 @@ Result<int> verb_ps(const Globals& g, Args& args) {
   std::string id = SPECTRUM_TRY(single_id(args, "ps"));
   StateStore store(g.root);
   ContainerState state = SPECTRUM_TRY(store.load(id));
-  std::vector<pid_t> pids = state.cgroups.processes();
+  std::vector<pid_t> pids = Cgroup::adopt(state.cgroups).processes().value_or(std::vector<pid_t>{});
   if (args.value("format", "table") == "json") {
     std::puts(nlohmann::json(pids).dump().c_str());
     return 0;

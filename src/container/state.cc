@@ -139,7 +139,7 @@ Status StateStore::status_of(const ContainerState& s) const {
   std::uint64_t start = process_start_time(s.pid);
   if (start == 0 || start != s.pid_start_time) return Status::stopped;
   if (::access(fifo_of(s.id).c_str(), F_OK) == 0) return Status::created;
-  if (s.cgroups.frozen()) return Status::paused;
+  if (Cgroup::adopt(s.cgroups).frozen()) return Status::paused;
   return Status::running;
 }
 

@@ -23,6 +23,7 @@
 #include "container/oci_config.h"
 #include "container/sealed_exe.h"
 #include "container/try.h"
+#include "core/limit_events.h"
 #include "core/rootfs_view.h"
 #include "core/scope_guard.h"
 #include "core/stale_cgroups.h"
@@ -90,24 +91,7 @@ std::string cgroup_name() {
 // pid namespace), so the groups are all there is to collect.
 void collect_stale_container_groups() {
   static const Result<CgroupLayout> layout = CgroupLayout::detect();
-  if (!layout) return;
-  CgroupLayout with_devices = *layout;
-  if (layout->version == CgroupVersion::v1 && !devices_cgroup_mount().empty())
-    with_devices.v1_mounts.emplace("devices", devices_cgroup_mount());
-  collect_stale_cgroups(with_devices);
-}
-
-// How many forks the pids controller refused ("max N" of pids.events, v1 and v2 alike).
-std::uint64_t pids_limit_hits(const Cgroup& cgroup) {
-  for (const char* controller : {"pids", ""}) {
-    std::string dir = cgroup.path_of(controller);
-    if (dir.empty()) continue;
-    auto events = read_file(dir + "/pids.events");
-    if (!events) continue;
-    std::size_t at = events->find("max ");
-    if (at != std::string::npos) return std::strtoull(events->c_str() + at + 4, nullptr, 10);
-  }
-  return 0;
+  if (layout) collect_stale_cgroups(*layout);
 }
 
 class ContainerTier final : public Tier {
@@ -178,9 +162,7 @@ class ContainerTier final : public Tier {
     release_sealed_view();  // its unmount's wait overlaps the workload now
     ScopeGuard cleanup([&] {
       init.kill_and_reap();
-      (void)c.cgroup->destroy();
-      if (auto it = c.cgroup_dirs.dirs.find("devices"); it != c.cgroup_dirs.dirs.end())
-        ::rmdir(it->second.c_str());
+      (void)c.cgroup->destroy();  // the v1 devices group too
     });
 
     Supervision supervision;
@@ -193,7 +175,7 @@ class ContainerTier final : public Tier {
     SupervisedExit exit = SPECTRUM_TRY(supervise(supervision));
     record_exit(exit, start, w.limits.timeout, result);
     CgroupStats stats = c.cgroup->stats();
-    std::uint64_t refused_forks = w.limits.max_pids ? pids_limit_hits(*c.cgroup) : 0;
+    std::string refused_forks = w.limits.max_pids ? pids_limit_detail(*c.cgroup, *w.limits.max_pids) : "";
     result.peak_memory_bytes = std::max(result.peak_memory_bytes, stats.peak_memory_bytes);
     if (result.outcome == Outcome::signaled && stats.oom_kills > 0 && result.signal == SIGKILL) {
       result.outcome = Outcome::out_of_memory;
@@ -203,12 +185,10 @@ class ContainerTier final : public Tier {
     }
     // A program that failed where memory ran out without a kill says so too.
     if (result.detail.empty() && w.limits.memory_bytes && (result.signal || result.exit_code != 0) &&
-        c.cgroup_dirs.memory_limit_hits() > 0)
+        c.cgroup->memory_limit_hits() > 0)
       result.detail = "the memory limit (" + std::to_string(*w.limits.memory_bytes) + " bytes) was reached";
     // A fork bomb that the limit stopped lets its shell exit 0: the record says what happened.
-    if (refused_forks > 0 && result.detail.empty())
-      result.detail = "the pids limit (" + std::to_string(*w.limits.max_pids) + ") refused " +
-                      std::to_string(refused_forks) + " fork" + (refused_forks == 1 ? "" : "s");
+    if (!refused_forks.empty() && result.detail.empty()) result.detail = refused_forks;
     return result;
   }
 };

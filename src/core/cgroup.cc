@@ -2,11 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -30,28 +30,16 @@ std::vector<std::string> split_words(std::string_view text, char separator) {
   return words;
 }
 
-// Value of `key` in a flat keyed file ("key value" lines: memory.events, cpu.stat, oom_control).
-std::optional<std::uint64_t> keyed_value(const std::string& path, std::string_view key) {
-  auto content = read_file(path);
-  if (!content) return std::nullopt;
-  std::vector<std::string_view> words = split_fields(*content, " \n");
-  for (std::size_t i = 0; i + 1 < words.size(); i += 2) {
-    std::uint64_t value = 0;
-    if (words[i] != key) continue;
-    auto [end, error] = std::from_chars(words[i + 1].begin(), words[i + 1].end(), value);
-    if (error == std::errc{}) return value;
-  }
-  return std::nullopt;
+std::uint64_t value_or_zero(const std::map<std::string, std::uint64_t>& keyed, const char* key) {
+  auto it = keyed.find(key);
+  return it == keyed.end() ? 0 : it->second;
 }
 
-std::optional<std::uint64_t> number_file(const std::string& path) {
-  auto content = read_file(path);
-  if (!content) return std::nullopt;
-  char* end = nullptr;
-  unsigned long long value = std::strtoull(content->c_str(), &end, 10);
-  if (end == content->c_str()) return std::nullopt;
-  return value;
-}
+// The uapi values the device program's bpf(2) calls use (enum members: no C++ layout question, but
+// the numbers are the kernel's ABI).
+static_assert(BPF_PROG_LOAD == 5 && BPF_PROG_ATTACH == 8);
+static_assert(BPF_PROG_TYPE_CGROUP_DEVICE == 15 && BPF_CGROUP_DEVICE == 6 && BPF_F_ALLOW_MULTI == 2);
+static_assert(sizeof(bpf_insn) == 8);
 
 std::string parent_of(const std::string& path) { return path.substr(0, path.rfind('/')); }
 
@@ -69,6 +57,22 @@ Result<void> make_dirs(const std::string& root, const std::string& relative, std
 }
 
 }  // namespace
+
+std::map<std::string, std::uint64_t> read_cgroup_keyed(const std::string& path) {
+  std::map<std::string, std::uint64_t> out;
+  auto text = read_file(path);
+  if (!text) return out;
+  std::vector<std::string_view> fields = split_fields(*text, " \n");
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2)
+    out[std::string(fields[i])] = std::strtoull(std::string(fields[i + 1]).c_str(), nullptr, 10);
+  return out;
+}
+
+std::uint64_t read_cgroup_number(const std::string& path) {
+  auto text = read_file(path);
+  if (!text || text->starts_with("max")) return 0;
+  return std::strtoull(text->c_str(), nullptr, 10);
+}
 
 Result<CgroupLayout> CgroupLayout::detect() {
   auto mountinfo = read_file("/proc/self/mountinfo");
@@ -98,9 +102,11 @@ Result<CgroupLayout> CgroupLayout::from_mountinfo(std::string_view mountinfo,
     if (after[0] == "cgroup2") {
       layout.unified_mount = mount_point;
     } else if (after[0] == "cgroup") {
-      for (std::string_view option : split_fields(after[2], ","))
+      for (std::string_view option : split_fields(after[2], ",")) {
         for (const char* controller : kV1Controllers)
           if (option == controller) layout.v1_mounts.emplace(std::string(option), mount_point);
+        if (option == "devices" && layout.devices_mount.empty()) layout.devices_mount = mount_point;
+      }
     }
   }
   layout.unified_controllers = unified_controllers;
@@ -186,7 +192,14 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& rel
     return group;
   }
   std::set<std::string> done;  // co-mounted controllers share one directory
-  for (const auto& [controller, mount] : layout.v1_mounts) {
+  std::map<std::string, std::string> mounts = layout.v1_mounts;
+  bool wants_devices =
+      std::find(v1_controllers.begin(), v1_controllers.end(), "devices") != v1_controllers.end();
+  if (wants_devices) {
+    if (layout.devices_mount.empty()) return fail("the devices cgroup controller is not mounted");
+    mounts.emplace("devices", layout.devices_mount);
+  }
+  for (const auto& [controller, mount] : mounts) {
     if (!v1_controllers.empty() &&
         std::find(v1_controllers.begin(), v1_controllers.end(), controller) == v1_controllers.end())
       continue;
@@ -210,31 +223,52 @@ Result<Cgroup> Cgroup::create(const CgroupLayout& layout, const std::string& rel
   return group;
 }
 
+Cgroup Cgroup::adopt(const CgroupPaths& paths) {
+  Cgroup group;
+  group.version_ = paths.dirs.contains("") ? CgroupVersion::v2 : CgroupVersion::v1;
+  group.dirs_ = paths.dirs;
+  group.owned_ = paths.owned;
+  group.remove_on_destruction_ = false;
+  if (group.version_ == CgroupVersion::v2)
+    group.v2_dir_fd_.reset(::open(group.dirs_[""].c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  return group;
+}
+
+void Cgroup::share_parents() {
+  std::erase_if(owned_, [&](const std::string& dir) {
+    return std::none_of(dirs_.begin(), dirs_.end(), [&](const auto& d) { return d.second == dir; });
+  });
+}
+
 Cgroup::Cgroup(Cgroup&& other) noexcept
     : version_(other.version_),
       relative_path_(std::move(other.relative_path_)),
       dirs_(std::move(other.dirs_)),
       owned_(std::move(other.owned_)),
-      v2_dir_fd_(std::move(other.v2_dir_fd_)) {
+      v2_dir_fd_(std::move(other.v2_dir_fd_)),
+      remove_on_destruction_(other.remove_on_destruction_) {
   other.owned_.clear();
   other.dirs_.clear();
 }
 
 Cgroup& Cgroup::operator=(Cgroup&& other) noexcept {
   if (this != &other) {
-    (void)destroy();
+    if (remove_on_destruction_) (void)destroy();
     version_ = other.version_;
     relative_path_ = std::move(other.relative_path_);
     dirs_ = std::move(other.dirs_);
     owned_ = std::move(other.owned_);
     v2_dir_fd_ = std::move(other.v2_dir_fd_);
+    remove_on_destruction_ = other.remove_on_destruction_;
     other.owned_.clear();
     other.dirs_.clear();
   }
   return *this;
 }
 
-Cgroup::~Cgroup() { (void)destroy(); }
+Cgroup::~Cgroup() {
+  if (remove_on_destruction_) (void)destroy();
+}
 
 std::string Cgroup::path_of(const std::string& controller) const {
   if (version_ == CgroupVersion::v2) {
@@ -295,7 +329,93 @@ Result<void> Cgroup::apply(const CgroupResources& r) {
   return {};
 }
 
-Result<void> Cgroup::add_process(pid_t pid) {
+Result<void> Cgroup::update(const CgroupLayout& layout, const CgroupResources& r) {
+  if (version_ == CgroupVersion::v1) {
+    std::vector<std::string> missing;
+    auto need = [&](bool wanted, const char* controller) {
+      if (wanted && !dirs_.contains(controller)) missing.emplace_back(controller);
+    };
+    need(r.memory_limit || r.memory_swap_limit, "memory");
+    need(r.cpu_quota_us || r.cpu_period_us || r.cpu_shares, "cpu");
+    need(r.cpuset_cpus || r.cpuset_mems, "cpuset");
+    need(r.pids_limit.has_value(), "pids");
+    if (!missing.empty()) {
+      // The group's path below its hierarchy, from one directory it has.
+      std::string relative;
+      for (const auto& [controller, dir] : dirs_) {
+        auto mount = layout.v1_mounts.find(controller);
+        std::string root = controller == "devices" ? layout.devices_mount
+                                                   : (mount == layout.v1_mounts.end() ? "" : mount->second);
+        if (!root.empty() && dir.starts_with(root + "/")) relative = dir.substr(root.size() + 1);
+      }
+      if (relative.empty()) return fail("the group's directories are not under this host's cgroup mounts");
+      std::vector<pid_t> members = processes().value_or(std::vector<pid_t>{});
+      for (const std::string& controller : missing)
+        if (!layout.v1_mounts.contains(controller))
+          return fail("the " + controller + " cgroup controller is not mounted");
+      // create() on existing directories makes nothing and owns nothing: only what is new to the
+      // group is made, and becomes the group's.
+      Cgroup added = SPECTRUM_TRY(create(layout, relative, missing));
+      added.release();
+      // Only the group's own new directories become its: parents made on the way stay shared.
+      for (const auto& [controller, dir] : added.dirs_) {
+        dirs_.emplace(controller, dir);
+        bool made = std::find(added.owned_.begin(), added.owned_.end(), dir) != added.owned_.end();
+        if (made && std::find(owned_.begin(), owned_.end(), dir) == owned_.end()) owned_.push_back(dir);
+      }
+      for (const std::string& controller : missing)
+        for (pid_t pid : members)
+          if (auto joined = write_file(path_of(controller) + "/cgroup.procs", std::to_string(pid));
+              !joined && joined.error().sys_errno() != ESRCH)
+            return std::unexpected(joined.error().wrap("move the group into its " + controller + " cgroup"));
+    }
+    // v1 refuses a memory limit above memory+swap's: raising both, memory+swap must go first.
+    if (std::string dir = path_of("memory"); !dir.empty()) {
+      std::string memsw = dir + "/memory.memsw.limit_in_bytes";
+      std::optional<std::int64_t> target;
+      if (r.memory_swap_limit)
+        target = *r.memory_swap_limit;
+      else if (r.memory_limit)
+        target = static_cast<std::int64_t>(*r.memory_limit);
+      if (target && ::access(memsw.c_str(), F_OK) == 0 &&
+          (*target < 0 || static_cast<std::uint64_t>(*target) > read_cgroup_number(memsw)))
+        if (auto raised = write_file(memsw, std::to_string(*target)); !raised)
+          return std::unexpected(raised.error().wrap("memory.swap"));
+    }
+  }
+  return apply(r);
+}
+
+Result<void> Cgroup::restrict_devices_v1(const std::vector<std::pair<bool, std::string>>& rules) {
+  std::string dir = path_of("devices");
+  if (version_ != CgroupVersion::v1 || dir.empty())
+    return fail("the group has no directory in the devices cgroup hierarchy");
+  for (const auto& [allow, rule] : rules)
+    SPECTRUM_TRY(write_file(dir + (allow ? "/devices.allow" : "/devices.deny"), rule));
+  return {};
+}
+
+Result<void> Cgroup::attach_device_program(std::span<const bpf_insn> program) {
+  if (version_ != CgroupVersion::v2 || !v2_dir_fd_) return fail("a device program needs a cgroup v2 group");
+  static const char license[] = "Apache-2.0";
+  bpf_attr load{};
+  load.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  load.insns = reinterpret_cast<std::uint64_t>(program.data());
+  load.insn_cnt = static_cast<std::uint32_t>(program.size());
+  load.license = reinterpret_cast<std::uint64_t>(license);
+  UniqueFd prog(static_cast<int>(::syscall(SYS_bpf, BPF_PROG_LOAD, &load, sizeof load)));
+  if (!prog) return fail_errno("load the cgroup v2 device program");
+  bpf_attr attach{};
+  attach.target_fd = static_cast<std::uint32_t>(v2_dir_fd_.get());
+  attach.attach_bpf_fd = static_cast<std::uint32_t>(prog.get());
+  attach.attach_type = BPF_CGROUP_DEVICE;
+  attach.attach_flags = BPF_F_ALLOW_MULTI;
+  if (::syscall(SYS_bpf, BPF_PROG_ATTACH, &attach, sizeof attach) != 0)
+    return fail_errno("attach the device program to " + path_of(""));
+  return {};
+}
+
+Result<void> Cgroup::add_process(pid_t pid) const {
   std::set<std::string> done;
   for (const auto& [controller, dir] : dirs_) {
     if (!done.insert(dir).second) continue;
@@ -305,7 +425,10 @@ Result<void> Cgroup::add_process(pid_t pid) {
 }
 
 Result<std::vector<pid_t>> Cgroup::processes() const {
-  std::string dir = version_ == CgroupVersion::v2 ? path_of("") : path_of("freezer");
+  // Any hierarchy the group joined lists the same processes; a v1 devices-only group as well.
+  std::string dir;
+  for (const char* preferred : {"", "freezer", "pids", "memory", "cpuacct", "cpu", "devices"})
+    if (auto it = dirs_.find(preferred); dir.empty() && it != dirs_.end()) dir = it->second;
   if (dir.empty()) dir = dirs_.empty() ? std::string() : dirs_.begin()->second;
   if (dir.empty()) return std::vector<pid_t>{};
   auto content = read_file(dir + "/cgroup.procs");
@@ -317,18 +440,58 @@ Result<std::vector<pid_t>> Cgroup::processes() const {
 }
 
 Result<void> Cgroup::set_frozen(bool frozen) {
-  if (version_ == CgroupVersion::v2) return write_file(path_of("") + "/cgroup.freeze", frozen ? "1" : "0");
+  if (version_ == CgroupVersion::v2) {
+    std::string dir = path_of("");
+    SPECTRUM_TRY(write_file(dir + "/cgroup.freeze", frozen ? "1" : "0"));
+    // cgroup.events says "frozen 1" once every task has stopped (and "frozen 0" once thawed).
+    for (int i = 0; i < 2000; ++i) {
+      if (this->frozen() == frozen) return {};
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    return fail("cgroup " + dir + (frozen ? " did not freeze" : " did not thaw"));
+  }
   std::string dir = path_of("freezer");
   if (dir.empty()) return fail("the freezer controller is not available");
-  SPECTRUM_TRY(write_file(dir + "/freezer.state", frozen ? "FROZEN" : "THAWED"));
-  if (!frozen) return {};
+  const char* wanted = frozen ? "FROZEN" : "THAWED";
+  SPECTRUM_TRY(write_file(dir + "/freezer.state", wanted));
   // FREEZING becomes FROZEN once every task has stopped.
-  for (int i = 0; i < 1000; ++i) {
+  for (int i = 0; i < 2000; ++i) {
     auto state = read_file(dir + "/freezer.state");
-    if (state && state->starts_with("FROZEN")) return {};
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (!state) return std::unexpected(state.error());
+    if (state->starts_with(wanted)) return {};
+    std::this_thread::sleep_for(std::chrono::microseconds(500));
   }
-  return fail("cgroup " + dir + " did not freeze");
+  return fail("cgroup " + dir + (frozen ? " did not freeze" : " did not thaw"));
+}
+
+bool Cgroup::frozen() const {
+  if (version_ == CgroupVersion::v2) {
+    auto events = read_file(path_of("") + "/cgroup.events");
+    return events && events->find("frozen 1") != std::string::npos;
+  }
+  std::string dir = path_of("freezer");
+  if (dir.empty()) return false;
+  auto state = read_file(dir + "/freezer.state");
+  return state && state->starts_with("FROZEN");
+}
+
+void Cgroup::signal_all(int signal) {
+  bool was_frozen = signal == SIGKILL && frozen();
+  if (auto procs = processes())
+    for (pid_t pid : *procs) ::kill(pid, signal);
+  if (was_frozen) (void)set_frozen(false);
+}
+
+std::uint64_t Cgroup::memory_limit_hits() const {
+  if (version_ == CgroupVersion::v2)
+    return value_or_zero(read_cgroup_keyed(path_of("") + "/memory.events"), "max");
+  std::string dir = path_of("memory");
+  if (dir.empty()) return 0;
+  std::uint64_t hits = read_cgroup_number(dir + "/memory.failcnt");
+  std::uint64_t peak = read_cgroup_number(dir + "/memory.max_usage_in_bytes");
+  std::uint64_t limit = read_cgroup_number(dir + "/memory.limit_in_bytes");
+  if (hits == 0 && peak > 0 && peak + 4096 > limit) hits = 1;
+  return hits;
 }
 
 Result<void> Cgroup::kill_all() {
@@ -364,21 +527,83 @@ CgroupStats Cgroup::stats() const {
   CgroupStats s;
   if (version_ == CgroupVersion::v2) {
     std::string dir = path_of("");
-    s.peak_memory_bytes = number_file(dir + "/memory.peak").value_or(0);
-    s.oom_kills = keyed_value(dir + "/memory.events", "oom_kill").value_or(0);
-    s.user_cpu_us = keyed_value(dir + "/cpu.stat", "user_usec").value_or(0);
-    s.system_cpu_us = keyed_value(dir + "/cpu.stat", "system_usec").value_or(0);
+    s.peak_memory_bytes = read_cgroup_number(dir + "/memory.peak");
+    s.oom_kills = value_or_zero(read_cgroup_keyed(dir + "/memory.events"), "oom_kill");
+    s.user_cpu_us = value_or_zero(read_cgroup_keyed(dir + "/cpu.stat"), "user_usec");
+    s.system_cpu_us = value_or_zero(read_cgroup_keyed(dir + "/cpu.stat"), "system_usec");
     return s;
   }
   if (std::string dir = path_of("memory"); !dir.empty()) {
-    s.peak_memory_bytes = number_file(dir + "/memory.max_usage_in_bytes").value_or(0);
-    s.oom_kills = keyed_value(dir + "/memory.oom_control", "oom_kill").value_or(0);
+    s.peak_memory_bytes = read_cgroup_number(dir + "/memory.max_usage_in_bytes");
+    s.oom_kills = value_or_zero(read_cgroup_keyed(dir + "/memory.oom_control"), "oom_kill");
   }
   if (std::string dir = path_of("cpuacct"); !dir.empty()) {
-    s.user_cpu_us = number_file(dir + "/cpuacct.usage_user").value_or(0) / 1000;
-    s.system_cpu_us = number_file(dir + "/cpuacct.usage_sys").value_or(0) / 1000;
+    s.user_cpu_us = read_cgroup_number(dir + "/cpuacct.usage_user") / 1000;
+    s.system_cpu_us = read_cgroup_number(dir + "/cpuacct.usage_sys") / 1000;
   }
   return s;
+}
+
+CgroupUsage Cgroup::usage() const {
+  CgroupUsage u;
+  if (version_ == CgroupVersion::v2) {
+    std::string dir = path_of("");
+    auto cpu = read_cgroup_keyed(dir + "/cpu.stat");
+    auto memory_stat = read_cgroup_keyed(dir + "/memory.stat");
+    auto memory_events = read_cgroup_keyed(dir + "/memory.events");
+    u.v2 = true;
+    u.cpu.has_usage = u.cpu.has_throttling = true;
+    u.cpu.total_ns = value_or_zero(cpu, "usage_usec") * 1000;
+    u.cpu.user_ns = value_or_zero(cpu, "user_usec") * 1000;
+    u.cpu.kernel_ns = value_or_zero(cpu, "system_usec") * 1000;
+    u.cpu.periods = value_or_zero(cpu, "nr_periods");
+    u.cpu.throttled_periods = value_or_zero(cpu, "nr_throttled");
+    u.cpu.throttled_ns = value_or_zero(cpu, "throttled_usec") * 1000;
+    CgroupUsage::Memory& m = u.memory.emplace();
+    m.cache = value_or_zero(memory_stat, "file");
+    m.usage = {read_cgroup_number(dir + "/memory.current"), read_cgroup_number(dir + "/memory.max"),
+               read_cgroup_number(dir + "/memory.peak"), value_or_zero(memory_events, "max")};
+    m.swap = {read_cgroup_number(dir + "/memory.swap.current"), read_cgroup_number(dir + "/memory.swap.max"),
+              0, 0};
+    m.raw = std::move(memory_stat);
+    u.pids =
+        CgroupUsage::Pids{read_cgroup_number(dir + "/pids.current"), read_cgroup_number(dir + "/pids.max")};
+    return u;
+  }
+  if (std::string dir = path_of("cpuacct"); !dir.empty()) {
+    u.cpu.has_usage = true;
+    if (auto text = read_file(dir + "/cpuacct.usage_percpu"))
+      for (std::string_view field : split_fields(*text, " \n"))
+        u.cpu.per_cpu_ns.push_back(std::strtoull(std::string(field).c_str(), nullptr, 10));
+    u.cpu.total_ns = read_cgroup_number(dir + "/cpuacct.usage");
+    u.cpu.user_ns = read_cgroup_number(dir + "/cpuacct.usage_user");
+    u.cpu.kernel_ns = read_cgroup_number(dir + "/cpuacct.usage_sys");
+  }
+  if (std::string dir = path_of("cpu"); !dir.empty()) {
+    auto cpu = read_cgroup_keyed(dir + "/cpu.stat");
+    u.cpu.has_throttling = true;
+    u.cpu.periods = value_or_zero(cpu, "nr_periods");
+    u.cpu.throttled_periods = value_or_zero(cpu, "nr_throttled");
+    u.cpu.throttled_ns = value_or_zero(cpu, "throttled_time");
+  }
+  if (std::string dir = path_of("memory"); !dir.empty()) {
+    auto counter = [&](const std::string& prefix) {
+      return CgroupUsage::Counter{read_cgroup_number(dir + "/" + prefix + "usage_in_bytes"),
+                                  read_cgroup_number(dir + "/" + prefix + "limit_in_bytes"),
+                                  read_cgroup_number(dir + "/" + prefix + "max_usage_in_bytes"),
+                                  read_cgroup_number(dir + "/" + prefix + "failcnt")};
+    };
+    CgroupUsage::Memory& m = u.memory.emplace();
+    m.raw = read_cgroup_keyed(dir + "/memory.stat");
+    m.cache = value_or_zero(m.raw, "total_cache");
+    m.usage = counter("memory.");
+    m.swap = counter("memory.memsw.");
+    m.kernel = counter("memory.kmem.");
+  }
+  if (std::string dir = path_of("pids"); !dir.empty())
+    u.pids =
+        CgroupUsage::Pids{read_cgroup_number(dir + "/pids.current"), read_cgroup_number(dir + "/pids.max")};
+  return u;
 }
 
 Result<void> Cgroup::destroy() {
@@ -392,9 +617,10 @@ Result<void> Cgroup::destroy() {
   Result<void> result;
   // Deepest first; a parent shared with a concurrent run stays (EBUSY) and that is fine.
   for (auto it = owned_.rbegin(); it != owned_.rend(); ++it) {
-    bool leaf = it->ends_with("/" + relative_path_);
+    // A directory of the group itself (not a parent made for it) must go; others may stay shared.
+    bool leaf = std::any_of(dirs_.begin(), dirs_.end(), [&](const auto& d) { return d.second == *it; });
     int err = 0;
-    for (int attempt = 0; attempt < 200; ++attempt) {
+    for (int attempt = 0; attempt < 500; ++attempt) {
       if (::rmdir(it->c_str()) == 0 || errno == ENOENT) {
         err = 0;
         break;

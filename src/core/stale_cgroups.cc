@@ -41,6 +41,9 @@ void collect_stale_cgroups(const CgroupLayout& layout) {
     parents.insert(layout.unified_mount + "/spectrum");
   else
     for (const auto& [controller, mount] : layout.v1_mounts) parents.insert(mount + "/spectrum");
+  // The container tier's groups limit devices through the v1 devices hierarchy.
+  if (layout.version == CgroupVersion::v1 && !layout.devices_mount.empty())
+    parents.insert(layout.devices_mount + "/spectrum");
   for (const std::string& parent : parents) {
     DIR* dir = ::opendir(parent.c_str());
     if (!dir) continue;
@@ -65,6 +68,7 @@ void end_cgroup_everywhere(const CgroupLayout& layout, const std::string& relati
   }
   std::set<std::string> mounts;
   for (const auto& [controller, mount] : layout.v1_mounts) mounts.insert(mount);
+  if (!layout.devices_mount.empty()) mounts.insert(layout.devices_mount);
   for (const std::string& mount : mounts) end_group(mount + "/" + relative);
 }
 

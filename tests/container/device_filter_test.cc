@@ -42,12 +42,15 @@ TEST(ContainerDeviceFilter, AllowsOnlyWhatTheRulesAllow) {
   auto layout = CgroupLayout::detect();
   if (!layout || layout->unified_mount.empty() || ::geteuid() != 0)
     GTEST_SKIP() << "needs root and a cgroup2 mount";
-  std::string dir = layout->unified_mount + "/spectrum-devtest-" + std::to_string(::getpid());
-  ASSERT_EQ(::mkdir(dir.c_str(), 0755), 0) << dir;
+  auto group = Cgroup::create(CgroupLayout::unified_only(layout->unified_mount),
+                              "spectrum-devtest-" + std::to_string(::getpid()));
+  ASSERT_TRUE(group) << group.error().message();
+  group->release();  // removed below: the attached program must not keep it busy
+  std::string dir = group->path_of("");
   // Deny everything, then allow /dev/null read-write and /dev/zero read-only.
   std::vector<DeviceRule> rules = {rule(false, "a", {}, {}, "rwm"), rule(true, "c", 1, 3, "rw"),
                                    rule(true, "c", 1, 5, "r")};
-  auto attached = attach_device_program(build_device_program(rules), dir);
+  auto attached = group->attach_device_program(build_device_program(rules));
   if (!attached) {
     ::rmdir(dir.c_str());
     FAIL() << attached.error().message();
