@@ -18,24 +18,36 @@ namespace {
 static_assert(sizeof(open_how) == 24, "struct open_how: the kernel's OPEN_HOW_SIZE_VER0 is 24 bytes");
 static_assert(offsetof(open_how, flags) == 0 && offsetof(open_how, mode) == 8 &&
               offsetof(open_how, resolve) == 16);
-static_assert(RESOLVE_NO_MAGICLINKS == 0x02 && RESOLVE_IN_ROOT == 0x10);
+static_assert(RESOLVE_NO_MAGICLINKS == 0x02 && RESOLVE_BENEATH == 0x08 && RESOLVE_IN_ROOT == 0x10);
 
 // Rounds of "create what is missing, then resolve again from the root" before giving up: each
 // round either makes progress or lost a race to someone who keeps swapping the path.
 constexpr int kMaxRounds = 64;
 
-// openat2 inside the root; "" is the root itself. Returns the fd or -1 with errno.
-int open_confined(int root_fd, const std::string& relative, std::uint64_t flags) {
+// The one openat2 call. Returns the fd or -1 with errno.
+int openat2_retrying(int dir_fd, const char* path, std::uint64_t flags, mode_t mode, std::uint64_t resolve,
+                     const std::atomic<bool>* interrupted) {
   open_how how{};
   how.flags = flags | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  const char* path = relative.empty() ? "." : relative.c_str();
-  for (int i = 0; i < kMaxRounds; ++i) {
-    long fd = ::syscall(SYS_openat2, root_fd, path, &how, sizeof how);
+  how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;  // else EINVAL
+  how.resolve = resolve;
+  for (int i = 0; i < kMaxRounds;) {
+    long fd = ::syscall(SYS_openat2, dir_fd, path, &how, sizeof how);
+    if (fd >= 0) return static_cast<int>(fd);
     // EAGAIN: a rename raced with a ".." step; the kernel refuses rather than risk an escape.
-    if (fd >= 0 || errno != EAGAIN) return static_cast<int>(fd);
+    if (errno == EAGAIN) {
+      ++i;
+      continue;
+    }
+    if (errno != EINTR || (interrupted && interrupted->load(std::memory_order_relaxed))) return -1;
   }
   return -1;
+}
+
+// openat2 inside the root; "" is the root itself. Returns the fd or -1 with errno.
+int open_confined(int root_fd, const std::string& relative, std::uint64_t flags) {
+  return openat2_retrying(root_fd, relative.empty() ? "." : relative.c_str(), flags, 0,
+                          RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, nullptr);
 }
 
 std::vector<std::string> components(std::string_view path) {
@@ -113,6 +125,15 @@ Result<UniqueFd> open_in_root(int root_fd, std::string_view path, Missing missin
     }
   }
   return fail("resolve " + shown + ": it kept changing while being created", EAGAIN);
+}
+
+Result<UniqueFd> open_beneath(int dir_fd, std::string_view path, std::uint64_t flags, mode_t mode,
+                              const std::atomic<bool>* interrupted) {
+  std::string text(path);
+  int fd = openat2_retrying(dir_fd, text.c_str(), flags, mode, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+                            interrupted);
+  if (fd < 0) return fail_errno(text);
+  return UniqueFd(fd);
 }
 
 Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view path, bool create_parents) {

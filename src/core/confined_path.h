@@ -4,10 +4,16 @@
 // does the walk (openat2 with RESOLVE_IN_ROOT: "/" and ".." stop at the root, absolute symlinks
 // restart there; RESOLVE_NO_MAGICLINKS: no /proc/PID/fd-style jumps). What is missing is created
 // through the fd of its parent, so what was checked is what is used.
+//
+// Two confinements: in a root (the container's filesystem: "/" and ".." stop at the root, as the
+// workload itself would see it), and beneath a directory (WASI's preopens: "..", absolute paths
+// and symlinks that leave the directory are refused with EXDEV, never clamped).
 #pragma once
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstdint>
 #include <string_view>
 
 #include "core/error.h"
@@ -35,6 +41,14 @@ struct ParentAndName {
   std::string name;
 };
 Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view path, bool create_parents);
+
+// openat2 of `path` beneath the directory `dir_fd` (RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS) with
+// open(2)'s `flags` (O_CLOEXEC added) and `mode` (used only with O_CREAT or O_TMPFILE). Escaping
+// the directory fails with EXDEV; the error's sys_errno() is the kernel's. An open that can block
+// (a FIFO without a partner) gives up with EINTR once `interrupted` is set; otherwise EINTR and the
+// kernel's EAGAIN (a rename raced with a ".." step) are retried.
+Result<UniqueFd> open_beneath(int dir_fd, std::string_view path, std::uint64_t flags, mode_t mode = 0,
+                              const std::atomic<bool>* interrupted = nullptr);
 
 // "/proc/self/fd/N": how mount(2), chmod and the like act on an O_PATH fd (the magic link leads to
 // the exact file the fd holds, with no second lookup).

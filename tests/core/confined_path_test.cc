@@ -126,3 +126,42 @@ TEST_F(ConfinedPath, SwapRacerNeverLeadsOutside) {
 }
 
 }  // namespace
+
+// The beneath confinement (WASI's preopens): what would leave the directory is refused with EXDEV,
+// never clamped to it as open_in_root does.
+TEST_F(ConfinedPath, BeneathRefusesEveryWayOut) {
+  fs::create_directory_symlink("/etc", root_ + "/abs");
+  fs::create_directory_symlink("../outside", root_ + "/rel");
+  fs::create_directory_symlink("etc", root_ + "/inside");
+  for (const char* escape : {"..", "../outside", "/etc", "abs", "rel", "etc/../../outside", "abs/passwd"}) {
+    auto fd = open_beneath(root_fd_.get(), escape, O_PATH);
+    ASSERT_FALSE(fd) << escape << " opened " << real_path(fd->get());
+    EXPECT_EQ(fd.error().sys_errno(), EXDEV) << escape << ": " << fd.error().message();
+  }
+  auto inside = open_beneath(root_fd_.get(), "inside", O_RDONLY | O_DIRECTORY);
+  ASSERT_TRUE(inside) << inside.error().message();
+  EXPECT_EQ(real_path(inside->get()), root_ + "/etc");
+  auto missing = open_beneath(root_fd_.get(), "etc/none", O_RDONLY);
+  ASSERT_FALSE(missing);
+  EXPECT_EQ(missing.error().sys_errno(), ENOENT);
+}
+
+TEST_F(ConfinedPath, BeneathRefusesMagicLinks) {
+  UniqueFd proc(::open("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC));
+  ASSERT_TRUE(proc);
+  // /proc/self/root is a magic link to "/": followed, it would leave any directory.
+  auto fd = open_beneath(proc.get(), "root/etc", O_PATH);
+  ASSERT_FALSE(fd);
+  EXPECT_TRUE(fd.error().sys_errno() == ELOOP || fd.error().sys_errno() == EXDEV) << fd.error().message();
+}
+
+TEST_F(ConfinedPath, BeneathCreatesWithTheModeGiven) {
+  auto fd = open_beneath(root_fd_.get(), "etc/new", O_CREAT | O_EXCL | O_WRONLY, 0640);
+  ASSERT_TRUE(fd) << fd.error().message();
+  struct stat st {};
+  ASSERT_EQ(::fstat(fd->get(), &st), 0);
+  mode_t mask = ::umask(022);
+  ::umask(mask);
+  EXPECT_EQ(st.st_mode & 0777, 0640u & ~mask);
+  EXPECT_TRUE(outside_is_empty());
+}

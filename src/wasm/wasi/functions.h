@@ -40,11 +40,12 @@ std::uint64_t now_ns(clockid_t clock);
 // A guest path as a host C string; WASI paths are not NUL-terminated and must not contain NUL.
 Expected<std::string> read_path(const GuestMemory& memory, GuestPtr ptr, std::uint32_t len);
 
-// openat2 confined below `dirfd`: `..`, absolute paths and symlinks leaving the directory fail
-// with EXDEV, reported to the guest as ENOTCAPABLE; /proc magic links are refused outright.
+// A guest path opened beneath the directory `dirfd` (core's open_beneath: openat2 with
+// RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS): `..`, absolute paths and symlinks leaving the
+// directory fail with EXDEV, reported to the guest as ENOTCAPABLE; /proc magic links are refused.
 // An open that can block (a FIFO without a partner) gives up with EINTR once `interrupted` is set.
-Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode = 0,
-                                const std::atomic<bool>* interrupted = nullptr);
+Expected<UniqueFd> open_guest_path(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode = 0,
+                                   const std::atomic<bool>* interrupted = nullptr);
 
 // For calls that create or remove a name: the confined parent directory and the last component.
 // "." and ".." (and an empty last component) are never a name to create or remove.

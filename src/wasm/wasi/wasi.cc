@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <poll.h>
 #include <sched.h>
 #include <sys/eventfd.h>
@@ -27,6 +26,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "core/confined_path.h"
 #include "wasm/wasi/functions.h"
 
 namespace spectrum::wasi {
@@ -186,21 +186,14 @@ Expected<std::string> read_path(const GuestMemory& memory, GuestPtr ptr, std::ui
   return path;
 }
 
-// openat2 confined below `dirfd`: `..`, absolute paths and symlinks leaving the directory fail
-// with EXDEV, reported to the guest as ENOTCAPABLE; /proc magic links are refused outright.
-// An open that can block (a FIFO without a partner) gives up with EINTR once `interrupted` is set.
-Expected<UniqueFd> open_beneath(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode,
-                                const std::atomic<bool>* interrupted) {
+Expected<UniqueFd> open_guest_path(int dirfd, const std::string& path, std::uint64_t flags, mode_t mode,
+                                   const std::atomic<bool>* interrupted) {
   if (path.empty()) return std::unexpected(Errno::noent);
-  open_how how{};
-  how.flags = flags | O_CLOEXEC;
-  how.mode = ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) ? mode : 0;  // else EINVAL
-  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-  long fd;
-  do fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
-  while (fd < 0 && errno == EINTR && !(interrupted && interrupted->load(std::memory_order_relaxed)));
-  if (fd < 0) return std::unexpected(errno == EXDEV ? Errno::notcapable : last_error());
-  return UniqueFd(static_cast<int>(fd));
+  auto fd = open_beneath(dirfd, path, flags, mode, interrupted);
+  if (!fd)
+    return std::unexpected(fd.error().sys_errno() == EXDEV ? Errno::notcapable
+                                                           : from_host(fd.error().sys_errno()));
+  return std::move(*fd);
 }
 
 Expected<ParentAndName> open_parent(int dirfd, std::string path) {
@@ -211,7 +204,7 @@ Expected<ParentAndName> open_parent(int dirfd, std::string path) {
   std::string name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (parent.empty()) return std::unexpected(Errno::notcapable);  // absolute path
   if (name.empty() || name == "." || name == "..") return std::unexpected(Errno::inval);
-  auto fd = open_beneath(dirfd, parent, O_PATH | O_DIRECTORY);
+  auto fd = open_guest_path(dirfd, parent, O_PATH | O_DIRECTORY);
   if (!fd) return std::unexpected(fd.error());
   return ParentAndName{std::move(*fd), std::move(name)};
 }

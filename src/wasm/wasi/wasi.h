@@ -7,11 +7,11 @@
 // result, a proc_exit, or an interruption by the embedder). The tier adapts the table to the
 // engine's host-function API.
 //
-// Confinement: a guest path is resolved only relative to a directory fd of the table, with
-// openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS); `..`, absolute paths and symlinks that leave
-// the preopen fail with ENOTCAPABLE and never touch the host outside it. Read-only preopens and
-// everything below them refuse every modification with EROFS, also when reached through a writable
-// preopen that contains them (shadow.h).
+// Confinement: a guest path is resolved only relative to a directory fd of the table, by core's
+// one resolver (core/confined_path.h: openat2 RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS); `..`, absolute paths
+// and symlinks that leave the preopen fail with ENOTCAPABLE and never touch the host outside it. Read-only
+// preopens and everything below them refuse every modification with EROFS, also when reached through a
+// writable preopen that contains them (shadow.h).
 #pragma once
 
 #include <atomic>

@@ -1,5 +1,5 @@
 // wasi_snapshot_preview1 path_* calls: every guest path resolved below a directory of the fd
-// table (open_beneath), never as a host string.
+// table (open_guest_path: core/confined_path.h), never as a host string.
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -38,7 +38,7 @@ Errno Functions::path_open(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, s
   if (wants_write && !w.read_only_dirs_.empty()) {
     // What would be written (the existing object, or the directory a new one goes in) decides.
     const bool follow = lookup_flags & lookupflags::symlink_follow;
-    auto existing = open_beneath((*dir)->host_fd, *path, O_PATH | (follow ? 0 : O_NOFOLLOW));
+    auto existing = open_guest_path((*dir)->host_fd, *path, O_PATH | (follow ? 0 : O_NOFOLLOW));
     if (existing) {
       if (shadowed(w, **dir, existing->get(), false)) return Errno::rofs;
     } else if (existing.error() == Errno::noent && (open_flags & oflags::creat)) {
@@ -56,11 +56,11 @@ Errno Functions::path_open(Wasi& w, const GuestMemory& m, std::uint32_t dirfd, s
   if (fdflags & (fdflags::dsync | fdflags::rsync)) flags |= O_DSYNC;
   if (fdflags & fdflags::sync) flags |= O_SYNC;
   if (!(lookup_flags & lookupflags::symlink_follow)) flags |= O_NOFOLLOW;
-  auto fd = open_beneath((*dir)->host_fd, *path, flags, 0666, &w.interrupted_);
+  auto fd = open_guest_path((*dir)->host_fd, *path, flags, 0666, &w.interrupted_);
   // A directory opened for writing (a guest's O_RDWR default) is still a directory: retry read-only.
   if (!fd && fd.error() == Errno::isdir && !(open_flags & (oflags::creat | oflags::trunc)) &&
       !(rights_base & rights::fd_write))
-    fd = open_beneath((*dir)->host_fd, *path, (flags & ~std::uint64_t{O_ACCMODE}) | O_RDONLY);
+    fd = open_guest_path((*dir)->host_fd, *path, (flags & ~std::uint64_t{O_ACCMODE}) | O_RDONLY);
   if (!fd) return fd.error();
   struct stat st {};
   if (::fstat(fd->get(), &st) != 0) return last_error();
@@ -175,7 +175,7 @@ Errno Functions::path_link(Wasi& w, const GuestMemory& m, std::uint32_t old_dirf
   // The source is opened confined (following its symlinks only when asked, and only inside),
   // then linked through its fd: linkat never resolves a guest path on its own.
   std::uint64_t flags = O_PATH | ((old_flags & abi::lookupflags::symlink_follow) ? 0 : O_NOFOLLOW);
-  auto source = open_beneath((*old_dir)->host_fd, *old_path, flags);
+  auto source = open_guest_path((*old_dir)->host_fd, *old_path, flags);
   if (!source) return source.error();
   auto to = open_parent((*new_dir)->host_fd, *new_path);
   if (!to) return to.error() == Errno::inval ? Errno::exist : to.error();
@@ -196,7 +196,7 @@ Errno Functions::path_readlink(Wasi& w, const GuestMemory& m, std::uint32_t dirf
   if (!path) return path.error();
   std::uint8_t* out = m.bytes(buf, buf_len);
   if (!out || !m.bytes(bufused, 4)) return Errno::fault;
-  auto link = open_beneath((*dir)->host_fd, *path, O_PATH | O_NOFOLLOW);
+  auto link = open_guest_path((*dir)->host_fd, *path, O_PATH | O_NOFOLLOW);
   if (!link) return link.error();
   ssize_t n = ::readlinkat(link->get(), "", reinterpret_cast<char*>(out), buf_len);
   if (n < 0) return errno == ENOENT ? Errno::inval : last_error();  // "" of a non-link: ENOENT
@@ -210,7 +210,7 @@ Errno Functions::path_filestat_get(Wasi& w, const GuestMemory& m, std::uint32_t 
   auto path = read_path(m, path_ptr, path_len);
   if (!path) return path.error();
   std::uint64_t open_flags = O_PATH | ((flags & abi::lookupflags::symlink_follow) ? 0 : O_NOFOLLOW);
-  auto fd = open_beneath((*dir)->host_fd, *path, open_flags);
+  auto fd = open_guest_path((*dir)->host_fd, *path, open_flags);
   if (!fd) return fd.error();
   struct stat st {};
   if (::fstatat(fd->get(), "", &st, AT_EMPTY_PATH) != 0) return last_error();
@@ -227,7 +227,7 @@ Errno Functions::path_filestat_set_times(Wasi& w, const GuestMemory& m, std::uin
   auto times = utimens_times(atim, mtim, fst_flags);
   if (!times) return times.error();
   if (flags & abi::lookupflags::symlink_follow) {
-    auto fd = open_beneath((*dir)->host_fd, *path, O_PATH);
+    auto fd = open_guest_path((*dir)->host_fd, *path, O_PATH);
     if (!fd) return fd.error();
     if (shadowed(w, **dir, fd->get(), false)) return Errno::rofs;
     return ::utimensat(AT_FDCWD, proc_fd_path(fd->get()).c_str(), times->data(), 0) == 0 ? Errno::success
