@@ -98,6 +98,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   bool v1_devices = !config.device_rules.empty() && layout->version == CgroupVersion::v1;
   if (v1_devices && controllers.empty())
     for (const auto& [controller, mount] : layout->v1_mounts) controllers.push_back(controller);
+  if (v1_devices && layout->devices_mount.empty())
+    return fail("linux.resources.devices: the devices cgroup controller is not mounted");
   if (v1_devices) controllers.emplace_back("devices");
   launched.cgroup.emplace(SPECTRUM_TRY(
       with_context(Cgroup::create(*layout, options.cgroup_path, controllers), "linux.resources")));
