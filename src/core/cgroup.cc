@@ -507,20 +507,36 @@ Result<void> Cgroup::kill_all() {
       return fail("cgroup " + dir + " did not empty after cgroup.kill");
     }
   }
-  // v1 (and v2 before cgroup.kill): freeze so nothing can fork while we kill, then kill each.
+  // v1 (and v2 before cgroup.kill): freeze so nothing can fork while we kill, then kill each. The
+  // v1 hierarchies are each asked: after a crash between joins (a stale group) they may disagree.
+  bool has_freezer = version_ == CgroupVersion::v1 && !path_of("freezer").empty();
   bool frozen = static_cast<bool>(set_frozen(true));
   for (int round = 0; round < 5000; ++round) {
-    auto procs = processes();
-    if (!procs) return std::unexpected(procs.error());
-    if (procs->empty()) {
+    std::vector<pid_t> procs = members();
+    if (procs.empty()) {
       if (frozen) (void)set_frozen(false);
       return {};
     }
-    for (pid_t pid : *procs) ::kill(pid, SIGKILL);
-    if (frozen && round == 0) (void)set_frozen(false);  // killed tasks die once thawed
+    for (pid_t pid : procs) ::kill(pid, SIGKILL);
+    // Killed tasks die once thawed (also when the freeze did not complete in time).
+    if ((frozen || has_freezer) && round == 0) (void)set_frozen(false);
+    frozen = false;
     std::this_thread::sleep_for(std::chrono::microseconds(200));
   }
   return fail("cgroup " + relative_path_ + " did not empty");
+}
+
+std::vector<pid_t> Cgroup::members() const {
+  std::set<pid_t> all;
+  std::set<std::string> read;
+  for (const auto& [controller, dir] : dirs_) {
+    if (!read.insert(dir).second) continue;
+    auto content = read_file(dir + "/cgroup.procs");
+    if (!content) continue;
+    for (const std::string& word : split_words(*content, '\n'))
+      all.insert(static_cast<pid_t>(std::atoi(word.c_str())));
+  }
+  return {all.begin(), all.end()};
 }
 
 CgroupStats Cgroup::stats() const {
@@ -611,8 +627,7 @@ Result<void> Cgroup::destroy() {
     dirs_.clear();
     return {};
   }
-  auto procs = processes();
-  if (procs && !procs->empty()) (void)kill_all();
+  if (!members().empty()) (void)kill_all();
   v2_dir_fd_.reset();
   Result<void> result;
   // Deepest first; a parent shared with a concurrent run stays (EBUSY) and that is fine.

@@ -135,6 +135,9 @@ class Cgroup {
   // On v2, an fd of the group's directory for clone3(CLONE_INTO_CGROUP); -1 on v1.
   int clone_into_fd() const { return v2_dir_fd_.get(); }
   Result<std::vector<pid_t>> processes() const;
+  // The processes of every directory of the group (v1 hierarchies may disagree after a crash
+  // between joins); unreadable directories count as empty.
+  std::vector<pid_t> members() const;
   // SIGKILLs every process in the group until it is empty (v2: cgroup.kill; v1: freeze, kill, thaw).
   Result<void> kill_all();
   // Sends `signal` once to every process of the group (a paused group is thawed after SIGKILL,

@@ -1,75 +1,66 @@
 #include "core/stale_cgroups.h"
 
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
 
-#include "core/fd.h"
-
 namespace spectrum {
 namespace {
 
-// Kills what is in a group until it is empty (a fork bomb refills it), then removes it.
-void end_group(const std::string& group) {
-  for (int attempt = 0; attempt < 100; ++attempt) {
-    auto procs = read_file(group + "/cgroup.procs");
-    if (!procs || procs->empty()) break;
-    for (const char* p = procs->c_str(); *p;) {
-      char* end = nullptr;
-      long pid = std::strtol(p, &end, 10);
-      if (end == p) break;
-      ::kill(static_cast<pid_t>(pid), SIGKILL);
-      p = end;
-      while (*p == '\n') ++p;
-    }
-    ::usleep(1000);
+// Every hierarchy a spectrum group may have a directory in: the layout's, and v1 devices.
+std::map<std::string, std::string> hierarchies(const CgroupLayout& layout) {
+  if (layout.version == CgroupVersion::v2) return {{"", layout.unified_mount}};
+  std::map<std::string, std::string> mounts = layout.v1_mounts;
+  if (!layout.devices_mount.empty()) mounts.emplace("devices", layout.devices_mount);
+  return mounts;
+}
+
+// The group `relative` wherever it exists, adopted as one group that owns those directories.
+Cgroup adopt_everywhere(const CgroupLayout& layout, const std::string& relative) {
+  CgroupPaths paths;
+  std::set<std::string> seen;  // co-mounted controllers share a directory
+  for (const auto& [controller, mount] : hierarchies(layout)) {
+    std::string dir = mount + "/" + relative;
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
+    paths.dirs.emplace(controller, dir);
+    if (seen.insert(dir).second) paths.owned.push_back(dir);
   }
-  ::rmdir(group.c_str());
+  return Cgroup::adopt(paths);
 }
 
 }  // namespace
 
 void collect_stale_cgroups(const CgroupLayout& layout) {
+  std::set<std::string> stale;
   std::set<std::string> parents;
-  if (layout.version == CgroupVersion::v2)
-    parents.insert(layout.unified_mount + "/spectrum");
-  else
-    for (const auto& [controller, mount] : layout.v1_mounts) parents.insert(mount + "/spectrum");
-  // The container tier's groups limit devices through the v1 devices hierarchy.
-  if (layout.version == CgroupVersion::v1 && !layout.devices_mount.empty())
-    parents.insert(layout.devices_mount + "/spectrum");
+  for (const auto& [controller, mount] : hierarchies(layout)) parents.insert(mount + "/spectrum");
   for (const std::string& parent : parents) {
     DIR* dir = ::opendir(parent.c_str());
     if (!dir) continue;
-    std::vector<std::string> stale;
     while (dirent* entry = ::readdir(dir)) {
       std::string_view name = entry->d_name;
       if (!name.starts_with("run-")) continue;
       long pid = std::strtol(entry->d_name + 4, nullptr, 10);
-      if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) stale.emplace_back(name);
+      if (pid <= 0 || (::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH)) stale.emplace(name);
     }
     ::closedir(dir);
-    // What a killed spectrum left running is ended too (its direct child already got SIGKILL
-    // through PR_SET_PDEATHSIG; its descendants did not).
-    for (const std::string& name : stale) end_group(parent + "/" + name);
   }
+  // What a killed spectrum left running is ended too (its direct child already got SIGKILL
+  // through PR_SET_PDEATHSIG; its descendants did not): destroy() kills before it removes.
+  for (const std::string& name : stale) (void)adopt_everywhere(layout, "spectrum/" + name).destroy();
 }
 
 void end_cgroup_everywhere(const CgroupLayout& layout, const std::string& relative) {
-  if (layout.version == CgroupVersion::v2) {
-    end_group(layout.unified_mount + "/" + relative);
-    return;
-  }
-  std::set<std::string> mounts;
-  for (const auto& [controller, mount] : layout.v1_mounts) mounts.insert(mount);
-  if (!layout.devices_mount.empty()) mounts.insert(layout.devices_mount);
-  for (const std::string& mount : mounts) end_group(mount + "/" + relative);
+  (void)adopt_everywhere(layout, relative).destroy();
 }
 
 }  // namespace spectrum

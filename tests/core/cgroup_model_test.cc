@@ -41,6 +41,7 @@ struct Waiter {
     pid_t pid = ::fork();
     if (pid == 0) {
       ::close(fds[1]);
+      ::alarm(60);  // a test that fails to kill it must not hang: SIGALRM then fails its check
       char byte;
       if (::read(fds[0], &byte, 1) != 1) ::_exit(3);
       if (device.empty()) {
@@ -234,7 +235,9 @@ TEST(CgroupModel, DeviceRulesOfTheWrongVersionAreRefused) {
   auto group = Cgroup::create(*layout, name("wrong"), {"memory"});
   ASSERT_TRUE(group) << group.error().message();
   bpf_insn none[2] = {};
-  if (layout->version == CgroupVersion::v1) EXPECT_FALSE(group->attach_device_program(none));
+  if (layout->version == CgroupVersion::v1) {
+    EXPECT_FALSE(group->attach_device_program(none));
+  }
   EXPECT_FALSE(group->restrict_devices_v1({{true, "c 1:3 rwm"}}));  // not made with "devices"
 }
 
@@ -257,4 +260,28 @@ TEST(CgroupModel, StaleCollectorCoversTheDevicesHierarchy) {
   collect_stale_cgroups(*layout);
   EXPECT_FALSE(exists(devices_dir));
   EXPECT_FALSE(exists(memory_dir));
+}
+
+// A spectrum killed between joining its child to one v1 hierarchy and the next leaves a group
+// whose hierarchies disagree: the collector must still end the child and remove every directory.
+TEST(CgroupModel, StaleCollectorEndsAProcessInOneHierarchyOnly) {
+  if (!root()) GTEST_SKIP() << "needs root (cgroups)";
+  auto layout = CgroupLayout::detect();
+  ASSERT_TRUE(layout);
+  if (layout->version != CgroupVersion::v1) GTEST_SKIP() << "v1 only (" << layout->describe() << ")";
+  pid_t dead = ::fork();
+  if (dead == 0) ::_exit(0);
+  ::waitpid(dead, nullptr, 0);
+  auto group =
+      Cgroup::create(*layout, "spectrum/run-" + std::to_string(dead) + "-half", {"freezer", "memory"});
+  ASSERT_TRUE(group) << group.error().message();
+  group->release();
+  std::string memory_dir = group->path_of("memory"), freezer_dir = group->path_of("freezer");
+  Waiter child = Waiter::start("");
+  ASSERT_TRUE(write_file(memory_dir + "/cgroup.procs", std::to_string(child.pid)));  // memory only
+  collect_stale_cgroups(*layout);
+  int status = child.wait();
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+  EXPECT_FALSE(exists(memory_dir));
+  EXPECT_FALSE(exists(freezer_dir));
 }
