@@ -575,7 +575,8 @@ CgroupUsage Cgroup::usage() const {
     u.cpu.periods = value_or_zero(cpu, "nr_periods");
     u.cpu.throttled_periods = value_or_zero(cpu, "nr_throttled");
     u.cpu.throttled_ns = value_or_zero(cpu, "throttled_usec") * 1000;
-    CgroupUsage::Memory& m = u.memory.emplace();
+    u.memory = CgroupUsage::Memory{};
+    CgroupUsage::Memory& m = *u.memory;
     m.cache = value_or_zero(memory_stat, "file");
     m.usage = {read_cgroup_number(dir + "/memory.current"), read_cgroup_number(dir + "/memory.max"),
                read_cgroup_number(dir + "/memory.peak"), value_or_zero(memory_events, "max")};
@@ -609,7 +610,8 @@ CgroupUsage Cgroup::usage() const {
                                   read_cgroup_number(dir + "/" + prefix + "max_usage_in_bytes"),
                                   read_cgroup_number(dir + "/" + prefix + "failcnt")};
     };
-    CgroupUsage::Memory& m = u.memory.emplace();
+    u.memory = CgroupUsage::Memory{};
+    CgroupUsage::Memory& m = *u.memory;
     m.raw = read_cgroup_keyed(dir + "/memory.stat");
     m.cache = value_or_zero(m.raw, "total_cache");
     m.usage = counter("memory.");
