@@ -211,8 +211,9 @@ Result<pid_t> exec_in_container(const ExecRequest& request) {
       (void)!::write(report_write.get(), line.data(), line.size());
       ::_exit(1);
     };
-    for (const auto& [controller, dir] : request.cgroup_dirs.dirs)
-      (void)write_file(dir + "/cgroup.procs", "0");
+    // Every hierarchy or none, as runc: a process left outside one would escape its limit.
+    if (auto joined = Cgroup::adopt(request.cgroup_dirs).add_process(0); !joined)
+      fail_child("join the container's cgroups: " + joined.error().message());
     // The console socket is a host path: connect before entering the container's mounts.
     UniqueFd console;
     if (process.terminal) {
