@@ -117,8 +117,11 @@ SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  const int fd = e->host.get();
+  if (!is_write && e->shared && (e->status_flags & O_NONBLOCK) && would_block(fd))
+    return SyscallResult::error(EAGAIN);  // as read: the guest's own O_NONBLOCK on a shared stdin
   if (ARG(2) > IOV_MAX) return SyscallResult::error(EINVAL);
   std::vector<::iovec> host;
   std::uint64_t total = 0;

@@ -109,6 +109,12 @@ TEST_F(HostAttackTest, NonBlockingStdinStaysTheGuestsOwnView) {
   EXPECT_TRUE(call(SYS_fcntl, 0, F_GETFL) & O_NONBLOCK);
   // Emulated: an empty stdin is EAGAIN for the guest instead of blocking the monitor.
   EXPECT_EQ(call(SYS_read, 0, kScratch, 16), -EAGAIN);
+  // ...and so is readv (it blocked the monitor until the invoker wrote or closed stdin).
+  const std::uint64_t iov[2] = {kScratch + 64, 16};
+  ASSERT_TRUE(space_->write(kScratch + 32, {reinterpret_cast<const std::uint8_t*>(iov), sizeof iov}));
+  EXPECT_EQ(call(SYS_readv, 0, kScratch + 32, 1), -EAGAIN);
+  ASSERT_EQ(::write(stdin_write_.get(), "in", 2), 2);
+  EXPECT_EQ(call(SYS_readv, 0, kScratch + 32, 1), 2);
   ASSERT_EQ(::write(stdin_write_.get(), "in", 2), 2);
   EXPECT_EQ(call(SYS_read, 0, kScratch, 16), 2);
   EXPECT_EQ(call(SYS_fcntl, 0, F_SETFL, 0), 0);
