@@ -131,13 +131,9 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   vm.vm_.reset(::ioctl(vm.kvm_.get(), kvm_abi::kCreateVm, 0));
   if (!vm.vm_) return fail_errno("KVM_CREATE_VM");
 
-  kvm_userspace_memory_region region{};
-  region.slot = 0;
-  region.guest_phys_addr = 0;
-  region.memory_size = size;
-  region.userspace_addr = reinterpret_cast<std::uint64_t>(memory);
-  SPECTRUM_TRY(
-      ioctl_checked(vm.vm_.get(), kvm_abi::kSetUserMemoryRegion, &region, "KVM_SET_USER_MEMORY_REGION"));
+  vm.memory_ = memory;
+  vm.size_ = size & ~x86::kPageMask;
+  SPECTRUM_TRY(vm.grow_slots(std::min(vm.size_, kInitialSlotBytes)));
 
   vm.vcpu_.reset(::ioctl(vm.vm_.get(), kvm_abi::kCreateVcpu, 0));
   if (!vm.vcpu_) return fail_errno("KVM_CREATE_VCPU");
@@ -183,10 +179,33 @@ Result<KvmVm> KvmVm::create(std::uint8_t* memory, std::uint64_t size, GuestKind 
   return vm;
 }
 
+Result<void> KvmVm::grow_slots(std::uint64_t end) {
+  constexpr std::uint64_t kSlotAlign = 2ull << 20;  // large pages stay possible inside a slot
+  while (slots_end_ < std::min(end, size_)) {
+    std::uint64_t length =
+        std::max<std::uint64_t>(slots_end_, (end - slots_end_ + kSlotAlign - 1) & ~(kSlotAlign - 1));
+    length = std::min(length, size_ - slots_end_);
+    kvm_userspace_memory_region region{};
+    region.slot = slots_;
+    region.guest_phys_addr = slots_end_;
+    region.memory_size = length;
+    region.userspace_addr = reinterpret_cast<std::uint64_t>(memory_ + slots_end_);
+    SPECTRUM_TRY(
+        ioctl_checked(vm_.get(), kvm_abi::kSetUserMemoryRegion, &region, "KVM_SET_USER_MEMORY_REGION"));
+    ++slots_;
+    slots_end_ += length;
+  }
+  return {};
+}
+
 KvmVm::KvmVm(KvmVm&& o) noexcept
     : kvm_(std::move(o.kvm_)),
       vm_(std::move(o.vm_)),
       vcpu_(std::move(o.vcpu_)),
+      memory_(o.memory_),
+      size_(o.size_),
+      slots_end_(o.slots_end_),
+      slots_(o.slots_),
       run_(std::exchange(o.run_, nullptr)),
       run_size_(o.run_size_),
       sync_regs_(o.sync_regs_) {}

@@ -52,9 +52,22 @@ class VcpuAccess {
 
 class KvmVm final : public VcpuAccess {
  public:
-  // Opens the device, makes the VM with `memory` as slot 0 at guest-physical 0, and one vCPU.
+  // Opens the device, makes the VM and one vCPU. Guest memory (`memory`, `size` bytes at
+  // guest-physical 0) is registered with KVM in slots that grow with use (cover()): the first
+  // covers kInitialSlotBytes. On kvm_pvm the cost of creating and destroying a VM grows with the
+  // size of its memory slots (256 MiB: 2-10 ms of the run; 16 MiB: well under 1 ms).
+  static constexpr std::uint64_t kInitialSlotBytes = 16ull << 20;
   static Result<KvmVm> create(std::uint8_t* memory, std::uint64_t size, GuestKind kind,
                               const std::string& device = kvm_device());
+  // Registers guest memory with KVM up to at least guest-physical `end` (capped at the memory's
+  // size): each new slot is as large as everything registered so far, so a guest that uses all
+  // of its memory adds only a logarithmic number of slots. Cheap when nothing is to be added.
+  Result<void> cover(std::uint64_t end) {
+    if (end <= slots_end_ || slots_end_ >= size_) return {};
+    return grow_slots(end);
+  }
+  std::uint64_t registered_bytes() const { return slots_end_; }
+  std::uint32_t slot_count() const { return slots_; }
   KvmVm(KvmVm&&) noexcept;
   KvmVm& operator=(KvmVm&&) = delete;
   KvmVm(const KvmVm&) = delete;
@@ -76,7 +89,11 @@ class KvmVm final : public VcpuAccess {
 
  private:
   KvmVm() = default;
+  Result<void> grow_slots(std::uint64_t end);
   UniqueFd kvm_, vm_, vcpu_;
+  std::uint8_t* memory_ = nullptr;
+  std::uint64_t size_ = 0, slots_end_ = 0;
+  std::uint32_t slots_ = 0;
   kvm_run* run_ = nullptr;
   std::size_t run_size_ = 0;
   bool sync_regs_ = false;

@@ -59,6 +59,9 @@ class FrameAllocator {
   GuestResult<std::uint64_t> allocate();  // ENOMEM when guest memory is used up
   void release(std::uint64_t frame);
   std::uint64_t free_frames() const { return (end_ - next_) / x86::kPageSize + released_.size(); }
+  // The end of the frames ever handed out: no guest-physical address at or above it is in any
+  // page table yet (the KVM platform registers guest memory with KVM only up to here).
+  std::uint64_t high_water() const { return next_; }
 
  private:
   GuestMemory& memory_;

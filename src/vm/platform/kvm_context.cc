@@ -25,6 +25,8 @@ Result<Stop> KvmContext::run() {
   }
   for (;;) {
     if (TimeoutTimer::fired()) return Stop{Stop::Kind::interrupted, 0, {}, {}};
+    // Every frame a page table may name is registered with KVM before the guest can touch it.
+    SPECTRUM_TRY(vm_.cover(guest_.frames->high_water()));
     bool exited = SPECTRUM_TRY(vm_.run());
     if (!exited) return Stop{Stop::Kind::interrupted, 0, {}, {}};  // a signal: the caller checks the timeout
     ++exits_;
