@@ -1,0 +1,173 @@
+// What one trip to the monitor costs on this host, paired in one run: a bare port-I/O exit against
+// a forwarded system call on each platform, with the same monitor code around it.
+//   pio-ring0    `out` in a loop in guest ring 0: KVM_RUN, the exit, back (the floor of any exit)
+//   pio-ring3    the same from ring 3 with IOPL 3 (reported as refused where the host faults it)
+//   syscall-vm   ring 3 `syscall` in a loop, through the guest kernel and KvmContext, answered
+//                with a value as getppid would be (no handler work): the vm tier's forwarded call
+//   syscall-ptrace  the same loop as a ptrace stub under PTRACE_SYSEMU (the sandbox tier)
+//   native       getppid on the host
+// Each round builds fresh guests (not timed) and times N calls of each kind, kinds interleaved;
+// medians per kind and the ratio of syscall-vm to pio-ring0 are printed.
+// Usage: vm_exit_cost [ROUNDS] [N]
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "vm/boot.h"
+#include "vm/guest/abi.h"
+#include "vm/kvm.h"
+#include "vm/monitor.h"
+#include "vm/platform/kvm_context.h"
+#include "vm/platform/ptrace_context.h"
+
+namespace spectrum::vm {
+namespace {
+
+constexpr std::uint64_t kCode = 0x400000, kStack = 0x600000;
+constexpr std::uint64_t kRing0Code = GUEST_KERNEL_ADDR + 0x800;  // after the kernel image, same page
+constexpr unsigned kBenchPort = 0x99;
+// mov eax, 110 (getppid); syscall; jmp back
+constexpr std::uint8_t kSyscallLoop[] = {0xb8, 0x6e, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xf7};
+// out %al, $0x99; jmp back
+constexpr std::uint8_t kOutLoop[] = {0xe6, kBenchPort, 0xeb, 0xfc};
+
+using Clock = std::chrono::steady_clock;
+
+Result<PreparedGuest> guest_with(std::span<const std::uint8_t> user_code, GuestMemory::Backing backing) {
+  PreparedGuest g;
+  g.memory = std::make_unique<GuestMemory>(SPECTRUM_TRY(GuestMemory::create(16ull << 20, backing)));
+  g.frames = std::make_unique<FrameAllocator>(*g.memory, GUEST_KERNEL_AREA_END);
+  const auto ranges = kernel_area_ranges();
+  auto space = AddressSpace::create(*g.memory, *g.frames, ranges);
+  if (!space) return fail("page tables");
+  g.space = std::make_unique<AddressSpace>(std::move(*space));
+  SPECTRUM_TRY(write_kernel_area(*g.memory));
+  if (!g.space->map(kCode, x86::kPageSize, kProtRead | kProtWrite) || !g.space->fill(kCode, user_code) ||
+      !g.space->protect(kCode, x86::kPageSize, kProtRead | kProtExec) ||
+      !g.space->map(kStack, x86::kPageSize, kProtRead | kProtWrite))
+    return fail("mapping the benchmark's code");
+  std::memcpy(g.memory->at(kRing0Code, sizeof kOutLoop), kOutLoop, sizeof kOutLoop);
+  g.entry = kCode;
+  g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), kCode, kStack + x86::kPageSize));
+  return g;
+}
+
+// ns per exit of an `out` loop; ring 3 gets IOPL 3 through the iret frame.
+Result<double> pio(long n, bool ring3) {
+  PreparedGuest g = SPECTRUM_TRY(guest_with(kOutLoop, GuestMemory::Backing::anonymous));
+  if (ring3) {
+    auto* frame =
+        reinterpret_cast<x86::InterruptFrame*>(g.memory->at(g.vcpu.rsp, sizeof(x86::InterruptFrame)));
+    frame->rflags |= 3ull << 12;
+  } else {
+    g.vcpu.rip = kRing0Code;
+  }
+  KvmVm vm = SPECTRUM_TRY(KvmVm::create(g.memory->base(), g.memory->size(), GuestKind::spectrum_kernel));
+  SPECTRUM_TRY(vm.set_initial_state(g.vcpu));
+  auto one = [&]() -> Result<void> {
+    if (!SPECTRUM_TRY(vm.run())) return fail("KVM_RUN interrupted");
+    const kvm_run& r = vm.exit_info();
+    if (r.exit_reason != KVM_EXIT_IO || r.io.port != kBenchPort)
+      return fail("refused by this host (exit " + std::to_string(r.exit_reason) + ", port " +
+                  std::to_string(r.io.port) + ")");
+    return {};
+  };
+  SPECTRUM_TRY(one());  // first entry: page-table and shadow set-up, not timed
+  const auto start = Clock::now();
+  for (long i = 0; i < n; ++i) SPECTRUM_TRY(one());
+  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+}
+
+// ns per forwarded call of the syscall loop on one platform.
+Result<double> forwarded(long n, bool ptrace) {
+  PreparedGuest g = SPECTRUM_TRY(
+      guest_with(kSyscallLoop, ptrace ? GuestMemory::Backing::memfd : GuestMemory::Backing::anonymous));
+  std::optional<KvmVm> vm;
+  std::unique_ptr<platform::ExecutionContext> ctx;
+  if (ptrace) {
+    ctx = SPECTRUM_TRY(platform::PtraceContext::create(g));
+  } else {
+    vm.emplace(SPECTRUM_TRY(KvmVm::create(g.memory->base(), g.memory->size(), GuestKind::spectrum_kernel)));
+    SPECTRUM_TRY(vm->set_initial_state(g.vcpu));
+    ctx = std::make_unique<platform::KvmContext>(g, *vm);
+  }
+  auto one = [&]() -> Result<void> {
+    platform::Stop stop = SPECTRUM_TRY(ctx->run());
+    if (stop.kind != platform::Stop::Kind::syscall || stop.request.number != SYS_getppid)
+      return fail("unexpected stop: " + stop.detail);
+    return ctx->complete_syscall(SyscallResult::ret(1));
+  };
+  SPECTRUM_TRY(one());
+  const auto start = Clock::now();
+  for (long i = 0; i < n; ++i) SPECTRUM_TRY(one());
+  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+}
+
+double native(long n) {
+  const auto start = Clock::now();
+  for (long i = 0; i < n; ++i) ::syscall(SYS_getppid);
+  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
+}
+
+}  // namespace
+}  // namespace spectrum::vm
+
+int main(int argc, char** argv) {
+  using namespace spectrum::vm;
+  const int rounds = argc > 1 ? std::atoi(argv[1]) : 11;
+  const long n = argc > 2 ? std::atol(argv[2]) : 2000;
+  const bool kvm = probe_kvm_host().usable;
+  if (!kvm) std::printf("/dev/kvm not usable here: the KVM rows are skipped\n");
+  const char* kinds[] = {"pio-ring0", "pio-ring3", "syscall-vm", "syscall-ptrace", "native"};
+  std::map<std::string, std::vector<double>> ns;
+  std::map<std::string, std::string> refused;
+  for (int round = 0; round < rounds; ++round) {
+    for (const char* kind : kinds) {
+      const std::string k = kind;
+      if (refused.count(k) || (!kvm && (k == "pio-ring0" || k == "pio-ring3" || k == "syscall-vm"))) continue;
+      spectrum::Result<double> r = k == "pio-ring0"        ? pio(n, false)
+                                   : k == "pio-ring3"      ? pio(n, true)
+                                   : k == "syscall-vm"     ? forwarded(n, false)
+                                   : k == "syscall-ptrace" ? forwarded(n, true)
+                                                           : spectrum::Result<double>(native(n * 10));
+      if (r)
+        ns[k].push_back(*r);
+      else
+        refused[k] = r.error().message();
+    }
+  }
+  std::printf("%-16s %12s %12s %12s   (%d rounds of %ld calls)\n", "kind", "median ns", "min ns", "max ns",
+              rounds, n);
+  for (const char* kind : kinds) {
+    if (refused.count(kind)) {
+      std::printf("%-16s %s\n", kind, refused[kind].c_str());
+      continue;
+    }
+    auto& v = ns[kind];
+    if (v.empty()) continue;
+    std::printf("%-16s %12.0f %12.0f %12.0f\n", kind, median(v), *std::min_element(v.begin(), v.end()),
+                *std::max_element(v.begin(), v.end()));
+  }
+  auto ratio = [&](const char* a, const char* b) {
+    if (!ns[a].empty() && !ns[b].empty())
+      std::printf("%s / %s: %.2fx (medians)\n", a, b, median(ns[a]) / median(ns[b]));
+  };
+  ratio("syscall-vm", "pio-ring0");
+  ratio("syscall-ptrace", "pio-ring0");
+  ratio("syscall-ptrace", "native");
+  return 0;
+}
