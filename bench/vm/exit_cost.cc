@@ -7,9 +7,12 @@
 //   syscall-ptrace  the same loop as a ptrace stub under PTRACE_SYSEMU (the sandbox tier)
 //   native       getppid on the host
 // Each round builds fresh guests (not timed) and times N calls of each kind, kinds interleaved;
-// medians per kind and the ratio of syscall-vm to pio-ring0 are printed.
+// medians per kind and the ratio of syscall-vm to pio-ring0 are printed. Wall time per call is
+// what a workload sees; CPU time per call (the monitor thread's, plus the ptrace stub's, from
+// /proc/.../schedstat) is what the path itself costs, and moves less with the host's load.
 // Usage: vm_exit_cost [ROUNDS] [N]
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -42,6 +45,37 @@ constexpr std::uint8_t kOutLoop[] = {0xe6, kBenchPort, 0xeb, 0xfc};
 
 using Clock = std::chrono::steady_clock;
 
+struct Cost {
+  double wall_ns = 0, cpu_ns = 0;
+};
+// Nanoseconds this thread has run (up to date, unlike its own schedstat while it runs).
+double thread_cpu_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec);
+}
+// Nanoseconds a stopped task has run (first field of its schedstat), or 0 if unknown.
+double cpu_ns_of(const std::string& schedstat) {
+  FILE* f = std::fopen(schedstat.c_str(), "re");
+  if (!f) return 0;
+  unsigned long long ns = 0;
+  if (std::fscanf(f, "%llu", &ns) != 1) ns = 0;
+  std::fclose(f);
+  return static_cast<double>(ns);
+}
+// Times `n` calls of `one`; `stub` is a second task whose CPU time counts too (0: none).
+template <class F>
+Result<Cost> timed(long n, pid_t stub, F&& one) {
+  const std::string other = stub > 0 ? "/proc/" + std::to_string(stub) + "/schedstat" : "";
+  const double cpu0 = thread_cpu_ns() + (stub > 0 ? cpu_ns_of(other) : 0);
+  const auto start = Clock::now();
+  for (long i = 0; i < n; ++i) SPECTRUM_TRY(one());
+  Cost c;
+  c.wall_ns = std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+  c.cpu_ns = (thread_cpu_ns() + (stub > 0 ? cpu_ns_of(other) : 0) - cpu0) / static_cast<double>(n);
+  return c;
+}
+
 Result<PreparedGuest> guest_with(std::span<const std::uint8_t> user_code, GuestMemory::Backing backing) {
   PreparedGuest g;
   g.memory = std::make_unique<GuestMemory>(SPECTRUM_TRY(GuestMemory::create(16ull << 20, backing)));
@@ -62,7 +96,7 @@ Result<PreparedGuest> guest_with(std::span<const std::uint8_t> user_code, GuestM
 }
 
 // ns per exit of an `out` loop; ring 3 gets IOPL 3 through the iret frame.
-Result<double> pio(long n, bool ring3) {
+Result<Cost> pio(long n, bool ring3) {
   PreparedGuest g = SPECTRUM_TRY(guest_with(kOutLoop, GuestMemory::Backing::anonymous));
   if (ring3) {
     auto* frame =
@@ -82,19 +116,20 @@ Result<double> pio(long n, bool ring3) {
     return {};
   };
   SPECTRUM_TRY(one());  // first entry: page-table and shadow set-up, not timed
-  const auto start = Clock::now();
-  for (long i = 0; i < n; ++i) SPECTRUM_TRY(one());
-  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+  return timed(n, 0, one);
 }
 
 // ns per forwarded call of the syscall loop on one platform.
-Result<double> forwarded(long n, bool ptrace) {
+Result<Cost> forwarded(long n, bool ptrace) {
   PreparedGuest g = SPECTRUM_TRY(
       guest_with(kSyscallLoop, ptrace ? GuestMemory::Backing::memfd : GuestMemory::Backing::anonymous));
   std::optional<KvmVm> vm;
   std::unique_ptr<platform::ExecutionContext> ctx;
+  pid_t stub = 0;
   if (ptrace) {
-    ctx = SPECTRUM_TRY(platform::PtraceContext::create(g));
+    auto p = SPECTRUM_TRY(platform::PtraceContext::create(g));
+    stub = p->stub_pid();
+    ctx = std::move(p);
   } else {
     vm.emplace(SPECTRUM_TRY(KvmVm::create(g.memory->base(), g.memory->size(), GuestKind::spectrum_kernel)));
     SPECTRUM_TRY(vm->set_initial_state(g.vcpu));
@@ -107,15 +142,14 @@ Result<double> forwarded(long n, bool ptrace) {
     return ctx->complete_syscall(SyscallResult::ret(1));
   };
   SPECTRUM_TRY(one());
-  const auto start = Clock::now();
-  for (long i = 0; i < n; ++i) SPECTRUM_TRY(one());
-  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+  return timed(n, stub, one);
 }
 
-double native(long n) {
-  const auto start = Clock::now();
-  for (long i = 0; i < n; ++i) ::syscall(SYS_getppid);
-  return std::chrono::duration<double, std::nano>(Clock::now() - start).count() / static_cast<double>(n);
+Result<Cost> native(long n) {
+  return timed(n, 0, []() -> Result<void> {
+    ::syscall(SYS_getppid);
+    return {};
+  });
 }
 
 double median(std::vector<double> v) {
@@ -133,25 +167,27 @@ int main(int argc, char** argv) {
   const bool kvm = probe_kvm_host().usable;
   if (!kvm) std::printf("/dev/kvm not usable here: the KVM rows are skipped\n");
   const char* kinds[] = {"pio-ring0", "pio-ring3", "syscall-vm", "syscall-ptrace", "native"};
-  std::map<std::string, std::vector<double>> ns;
+  std::map<std::string, std::vector<double>> ns, cpu;
   std::map<std::string, std::string> refused;
   for (int round = 0; round < rounds; ++round) {
     for (const char* kind : kinds) {
       const std::string k = kind;
       if (refused.count(k) || (!kvm && (k == "pio-ring0" || k == "pio-ring3" || k == "syscall-vm"))) continue;
-      spectrum::Result<double> r = k == "pio-ring0"        ? pio(n, false)
-                                   : k == "pio-ring3"      ? pio(n, true)
-                                   : k == "syscall-vm"     ? forwarded(n, false)
-                                   : k == "syscall-ptrace" ? forwarded(n, true)
-                                                           : spectrum::Result<double>(native(n * 10));
-      if (r)
-        ns[k].push_back(*r);
-      else
+      spectrum::Result<Cost> r = k == "pio-ring0"        ? pio(n, false)
+                                 : k == "pio-ring3"      ? pio(n, true)
+                                 : k == "syscall-vm"     ? forwarded(n, false)
+                                 : k == "syscall-ptrace" ? forwarded(n, true)
+                                                         : native(n * 10);
+      if (r) {
+        ns[k].push_back(r->wall_ns);
+        cpu[k].push_back(r->cpu_ns);
+      } else {
         refused[k] = r.error().message();
+      }
     }
   }
-  std::printf("%-16s %12s %12s %12s   (%d rounds of %ld calls)\n", "kind", "median ns", "min ns", "max ns",
-              rounds, n);
+  std::printf("%-16s %12s %12s %12s %14s   (%d rounds of %ld calls)\n", "kind", "wall ns/call", "min", "max",
+              "cpu ns/call", rounds, n);
   for (const char* kind : kinds) {
     if (refused.count(kind)) {
       std::printf("%-16s %s\n", kind, refused[kind].c_str());
@@ -159,12 +195,13 @@ int main(int argc, char** argv) {
     }
     auto& v = ns[kind];
     if (v.empty()) continue;
-    std::printf("%-16s %12.0f %12.0f %12.0f\n", kind, median(v), *std::min_element(v.begin(), v.end()),
-                *std::max_element(v.begin(), v.end()));
+    std::printf("%-16s %12.0f %12.0f %12.0f %14.0f\n", kind, median(v), *std::min_element(v.begin(), v.end()),
+                *std::max_element(v.begin(), v.end()), median(cpu[kind]));
   }
   auto ratio = [&](const char* a, const char* b) {
     if (!ns[a].empty() && !ns[b].empty())
-      std::printf("%s / %s: %.2fx (medians)\n", a, b, median(ns[a]) / median(ns[b]));
+      std::printf("%s / %s: %.2fx wall, %.2fx cpu (medians)\n", a, b, median(ns[a]) / median(ns[b]),
+                  median(cpu[a]) / median(cpu[b]));
   };
   ratio("syscall-vm", "pio-ring0");
   ratio("syscall-ptrace", "pio-ring0");
