@@ -25,6 +25,7 @@ class KvmContext final : public ExecutionContext {
   std::uint64_t exits() const override { return exits_; }
 
  private:
+  Result<std::optional<Stop>> return_to_user(const KvmTrap& trap);
   PreparedGuest& guest_;
   KvmVm& vm_;
   std::optional<KvmTrap> pending_;  // the system call stop the next run() returns from
