@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <csignal>
@@ -379,6 +380,10 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
 }
 
 std::uint64_t resident_bytes(const GuestMemory& memory) {
+  // A memfd's allocated blocks are its backed pages; mincore walked its page cache page by page
+  // (~3 ms of every sandbox run for 256 MiB).
+  if (struct stat st; memory.fd() >= 0 && ::fstat(memory.fd(), &st) == 0)
+    return static_cast<std::uint64_t>(st.st_blocks) * 512;
   std::vector<unsigned char> pages(memory.size() / kPageSize);
   if (::mincore(memory.base(), memory.size(), pages.data()) != 0) return 0;
   std::uint64_t n = 0;
