@@ -722,7 +722,13 @@ GuestResult<UniqueFd> Process::open_in_root(const std::string& absolute_path, in
   // The kernel resolves the path as if the root filesystem were "/": "..", absolute symlinks and
   // mounts never lead out, and /proc's magic links (/proc/self/root, /proc/*/fd/*) are refused.
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, config_.root.get(), absolute_path.c_str(), &how, sizeof how);
+  // EAGAIN: a mount or rename anywhere on the host raced a ".." of the resolution (openat2(2)
+  // asks the caller to retry); bounded, so the guest sees EAGAIN only on a host that never settles.
+  long fd = -1;
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    fd = ::syscall(SYS_openat2, config_.root.get(), absolute_path.c_str(), &how, sizeof how);
+    if (fd >= 0 || errno != EAGAIN) break;
+  }
   if (fd < 0) return std::unexpected(errno);
   return UniqueFd(static_cast<int>(fd));
 }
