@@ -68,6 +68,8 @@ class KvmVm final : public VcpuAccess {
   }
   std::uint64_t registered_bytes() const { return slots_end_; }
   std::uint32_t slot_count() const { return slots_; }
+  // Whether registers travel with KVM_RUN (KVM_CAP_SYNC_REGS) rather than by ioctls of their own.
+  bool syncs_registers() const { return sync_regs_; }
   KvmVm(KvmVm&&) noexcept;
   KvmVm& operator=(KvmVm&&) = delete;
   KvmVm(const KvmVm&) = delete;

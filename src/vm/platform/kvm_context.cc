@@ -47,7 +47,9 @@ Result<std::optional<Stop>> KvmContext::return_to_user(const KvmTrap& trap) {
   const auto user = [](std::uint64_t a) {
     return a >= AddressSpace::kUserLowest && a < AddressSpace::kUserEnd;
   };
-  if (!user(trap.return_rip) || !user(trap.frame.rsp)) return finish_syscall(guest_, vm_, trap);
+  // Without KVM_CAP_SYNC_REGS the segments would cost a KVM_SET_SREGS of their own per call.
+  if (!vm_.syncs_registers() || !user(trap.return_rip) || !user(trap.frame.rsp))
+    return finish_syscall(guest_, vm_, trap);
   kvm_regs* regs = SPECTRUM_TRY(vm_.regs());
   regs->rip = trap.return_rip;
   regs->rflags = (trap.return_flags & kUserFlags) | x86::kRflagsReserved1;
