@@ -132,6 +132,13 @@ TEST_P(VmRunTest, TheRootFilesystemIsAllTheGuestSees) {
   EXPECT_EQ(run({"/bin/probe", "cat", "/proc/self/root/etc/shadow"}).exit_code, 3);
 }
 
+TEST_P(VmRunTest, ASystemCallWithAnyStackPointerReturnsAsOnLinux) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/probe", "oddstack"});
+  EXPECT_EQ(r.outcome, Outcome::exited) << r.detail;
+  EXPECT_EQ(r.captured_stdout, "1 1\n1 1\n1 1\n1 1\n");
+}
+
 TEST_P(VmRunTest, ForkIsRefused) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "fork"});
