@@ -7,6 +7,7 @@
 #include <linux/openat2.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -211,7 +212,7 @@ Result<void> drop_capabilities() {
   return {};
 }
 
-Result<void> install_monitor_seccomp(bool ptrace_platform) {
+Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform) {
   scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (!ctx) return fail("seccomp_init failed");
   struct Release {
@@ -235,8 +236,16 @@ Result<void> install_monitor_seccomp(bool ptrace_platform) {
         rc != 0)
       return fail_errno("seccomp_rule_add ioctl", -rc);
   }
-  if (int rc = ::seccomp_load(ctx); rc != 0) return fail_errno("seccomp_load", -rc);
-  return {};
+  // libseccomp writes the program to a file descriptor; a memfd takes it back as instructions.
+  UniqueFd out(::memfd_create("spectrum-monitor-filter", MFD_CLOEXEC));
+  if (!out) return fail_errno("memfd_create for the seccomp program");
+  if (int rc = ::seccomp_export_bpf(ctx, out.get()); rc != 0) return fail_errno("seccomp_export_bpf", -rc);
+  const off_t size = ::lseek(out.get(), 0, SEEK_END);
+  if (size <= 0 || size % sizeof(sock_filter) != 0) return fail("seccomp_export_bpf wrote no whole program");
+  std::vector<sock_filter> program(static_cast<std::size_t>(size) / sizeof(sock_filter));
+  if (::pread(out.get(), program.data(), static_cast<std::size_t>(size), 0) != size)
+    return fail_errno("reading the seccomp program back");
+  return program;
 }
 
 }  // namespace spectrum::vm

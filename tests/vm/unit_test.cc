@@ -550,3 +550,38 @@ TEST(Probe, FlavourFollowsTheLoadedModule) {
 
 }  // namespace
 }  // namespace spectrum::vm
+
+namespace spectrum::vm {
+namespace {
+
+// The monitor installs the seccomp program embedded at build time; it must be exactly what
+// libseccomp builds from today's allow-list (a stale or hand-edited program fails here), and it
+// must still kill what the list leaves out.
+TEST(MonitorFilterTest, TheEmbeddedProgramIsWhatLibseccompBuildsFromTheAllowList) {
+  for (bool ptrace_platform : {false, true}) {
+    auto built = build_monitor_filter(ptrace_platform);
+    ASSERT_TRUE(built) << built.error().message();
+    const std::span<const sock_filter> embedded = embedded_monitor_filter(ptrace_platform);
+    ASSERT_EQ(embedded.size(), built->size()) << "ptrace platform: " << ptrace_platform;
+    EXPECT_EQ(std::memcmp(embedded.data(), built->data(), embedded.size_bytes()), 0);
+  }
+  EXPECT_NE(embedded_monitor_filter(false).size(), embedded_monitor_filter(true).size())
+      << "ptrace, wait4 and kill are allowed only for the ptrace platform";
+}
+
+TEST(MonitorFilterTest, ACallOutsideTheListKillsTheMonitor) {
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (!install_monitor_seccomp()) ::_exit(100);
+    ::syscall(SYS_getppid);  // allowed nowhere in the monitor's list
+    ::_exit(0);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "exit status " << WEXITSTATUS(status);
+  EXPECT_EQ(WTERMSIG(status), SIGSYS);
+}
+
+}  // namespace
+}  // namespace spectrum::vm
