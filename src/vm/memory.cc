@@ -39,6 +39,7 @@ constexpr bool user_page(std::uint64_t vaddr) {
   return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
 }
 std::uint64_t round_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
+constexpr std::uint64_t kHugePage = 2ull << 20;
 }  // namespace
 
 // ---- GuestMemory ----
@@ -54,7 +55,19 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size, Backing backing) {
       return fail_errno("ftruncate of guest memory");
     p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, m.fd_.get(), 0);
   } else {
-    p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    // 2 MiB of slack, trimmed, so that guest-physical 2 MiB boundaries are host ones: a huge page
+    // can back a 2 MiB frame range (prefer_huge_page) and KVM may map it as one.
+    p = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+               -1, 0);
+    if (p != MAP_FAILED) {
+      auto* raw = static_cast<std::uint8_t*>(p);
+      auto* aligned = reinterpret_cast<std::uint8_t*>(
+          (reinterpret_cast<std::uintptr_t>(raw) + kHugePage - 1) & ~std::uintptr_t{kHugePage - 1});
+      if (aligned > raw) ::munmap(raw, static_cast<std::size_t>(aligned - raw));
+      if (aligned + size < raw + size + kHugePage)
+        ::munmap(aligned + size, static_cast<std::size_t>(raw + size + kHugePage - (aligned + size)));
+      p = aligned;
+    }
   }
   if (p == MAP_FAILED) return fail_errno("mmap of " + std::to_string(size) + " bytes of guest memory");
   m.base_ = static_cast<std::uint8_t*>(p);
@@ -82,6 +95,11 @@ std::uint8_t* GuestMemory::at(std::uint64_t gpa, std::uint64_t length) const {
   return base_ + gpa;
 }
 
+void GuestMemory::prefer_huge_page(std::uint64_t gpa) {
+  if (fd_ || gpa % kHugePage != 0 || gpa > size_ || size_ - gpa < kHugePage) return;
+  ::madvise(base_ + gpa, kHugePage, MADV_HUGEPAGE);  // a hint: without THP nothing changes
+}
+
 void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
   // A shared mapping keeps its pages in the memfd under MADV_DONTNEED; MADV_REMOVE frees them.
   if (std::uint8_t* p = at(gpa, length)) ::madvise(p, length, fd_ ? MADV_REMOVE : MADV_DONTNEED);
@@ -92,6 +110,12 @@ void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
 FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
     : memory_(memory), next_(round_up(first)), end_(memory.size() & ~kPageMask) {
   if (next_ > end_) next_ = end_;
+  // The first frames handed out (the page tables, then the executable's image) are nearly all
+  // used by any run: one 2 MiB host page backs them instead of ~500 faults of 4 KiB (busybox
+  // /bin/true: 7.4 -> 6.45 ms of CPU per run, paired; fewer page-table entries to copy when the
+  // monitor forks, too). Only this first range: hinting all of guest memory backed 14 MiB for
+  // /bin/true instead of 2.
+  memory.prefer_huge_page(next_);
 }
 
 GuestResult<std::uint64_t> FrameAllocator::allocate() {

@@ -42,6 +42,9 @@ class GuestMemory {
   std::uint8_t* at(std::uint64_t gpa, std::uint64_t length) const;
   // Gives the frames' host pages back (they read as zero afterwards).
   void discard(std::uint64_t gpa, std::uint64_t length);
+  // Asks the host to back the 2 MiB-aligned range at `gpa` with one huge page (anonymous memory,
+  // whose host mapping is 2 MiB-aligned; a no-op otherwise).
+  void prefer_huge_page(std::uint64_t gpa);
   // The memfd of Backing::memfd (offset = guest-physical address), else -1.
   int fd() const { return fd_.get(); }
 

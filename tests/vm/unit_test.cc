@@ -585,3 +585,26 @@ TEST(MonitorFilterTest, ACallOutsideTheListKillsTheMonitor) {
 
 }  // namespace
 }  // namespace spectrum::vm
+
+namespace spectrum::vm {
+namespace {
+
+// Guest-physical 2 MiB boundaries are host ones for anonymous guest memory, so the huge page the
+// frame allocator asks for (and KVM's large mappings) can line up; the hint changes no content.
+TEST(GuestMemoryTest, AnonymousGuestMemoryIsAlignedToTwoMebibytes) {
+  for (std::uint64_t size :
+       {std::uint64_t{4} << 20, std::uint64_t{6} << 20, (std::uint64_t{5} << 20) + 4096}) {
+    auto m = GuestMemory::create(size);
+    ASSERT_TRUE(m) << m.error().message();
+    EXPECT_EQ(reinterpret_cast<std::uintptr_t>(m->base()) % (2u << 20), 0u) << size;
+    FrameAllocator frames(*m, 2u << 20);  // hints [2 MiB, 4 MiB)
+    auto frame = frames.allocate();
+    ASSERT_TRUE(frame);
+    EXPECT_EQ(*frame, 2u << 20);
+    EXPECT_EQ(m->base()[*frame], 0);
+    m->base()[size - 1] = 1;  // the whole size is usable, the trimmed slack is not part of it
+  }
+}
+
+}  // namespace
+}  // namespace spectrum::vm
