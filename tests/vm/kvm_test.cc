@@ -139,6 +139,16 @@ TEST_P(VmRunTest, ASystemCallWithAnyStackPointerReturnsAsOnLinux) {
   EXPECT_EQ(r.captured_stdout, "1 1\n1 1\n1 1\n1 1\n");
 }
 
+TEST_P(VmRunTest, RemappedMemoryReadsAsThePageTablesSay) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/probe", "remap"});
+  EXPECT_EQ(r.outcome, Outcome::exited) << r.detail;
+  EXPECT_EQ(r.captured_stdout, "111\n");
+  RunResult gone = run({"/bin/probe", "touch-unmapped"});
+  EXPECT_EQ(gone.outcome, Outcome::signaled) << gone.captured_stdout;
+  EXPECT_EQ(gone.signal, SIGSEGV);
+}
+
 TEST_P(VmRunTest, ForkIsRefused) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "fork"});

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -140,6 +141,43 @@ int main(int argc, char** argv) {
     /* Run natively by the tests: the status flags of this process's stdin and stdout. */
     fprintf(stderr, "nonblock=%d append=%d\n", (fcntl(0, F_GETFL) & O_NONBLOCK) != 0,
             (fcntl(1, F_GETFL) & O_APPEND) != 0);
+    return 0;
+  }
+  if (!strcmp(mode, "remap")) {
+    /* Mappings replaced, cut and re-made in one stretch between two system calls' worth of
+     * changes: what the workload reads must be what the monitor's page tables say (the ptrace
+     * stub follows a coalesced log of these changes). Prints one digit per check. */
+    const size_t page = 4096;
+    char* a = mmap(0, 8 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED) return 1;
+    memset(a, 'x', 8 * page);
+    /* the same range mapped again (MAP_FIXED): fresh zero pages */
+    if (mmap(a, 8 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) != a) return 1;
+    printf("%d", a[0] == 0 && a[8 * page - 1] == 0);
+    memset(a, 'y', 8 * page);
+    /* a hole, then the hole re-made with other data around it */
+    munmap(a + 2 * page, 2 * page);
+    if (mmap(a + 2 * page, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) !=
+        a + 2 * page)
+      return 1;
+    printf("%d", a[page] == 'y' && a[2 * page] == 0 && a[3 * page + 5] == 0 && a[4 * page] == 'y');
+    /* read-only, then writable again, the data kept */
+    mprotect(a, 8 * page, PROT_READ);
+    mprotect(a, 8 * page, PROT_READ | PROT_WRITE);
+    a[5 * page] = 'z';
+    printf("%d", a[5 * page] == 'z' && a[6 * page] == 'y');
+    munmap(a, 8 * page);
+    printf("\n");
+    return 0;
+  }
+  if (!strcmp(mode, "touch-unmapped")) {
+    /* A page given back is gone: reading it must fault (the ptrace stub must have followed the
+     * unmap, not kept the old mapping). */
+    volatile char* a = mmap(0, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (a == MAP_FAILED) return 1;
+    a[2 * 4096] = 'x';
+    munmap((char*)a + 2 * 4096, 4096);
+    printf("read %c\n", a[2 * 4096]);
     return 0;
   }
   if (!strcmp(mode, "oddstack")) {
