@@ -1,22 +1,26 @@
-// The bundle, as the vm tier's workload (core/tier.h, used as `spectrum run --tier vm` uses it):
+// The bundle, as the vm tier's workload (core/tier.h's model, run by the tier's monitor):
 //   root                   the guest's root filesystem ("/" of the container: the init runs the
-//                          tier after pivot_root); read-only with root.readonly
+//                          monitor after pivot_root), written through as a container's root is;
+//                          read-only with root.readonly
 //   process.args, env, cwd the guest program (a static x86-64 ELF inside the root), its argv,
 //                          environment and working directory
 //   bind mounts            the tier's mounts (directories), read-only where the mount is
 //   memory.limit           the guest's memory size (the VM is sized by it; the cgroup holds the
-//                          monitor, which runs inside the container, to it as well)
-//   cpu quota / cpuset     the cgroup's, on the monitor's one vCPU thread
+//                          monitor to it as well)
+//   cpu quota / cpuset     the VM has one vCPU, the tier's only kind; the cgroup's quota and
+//                          cpuset apply to the thread that runs it
 //   stdio, terminal        the init's 0, 1, 2
+// The container's init *is* the monitor (vm::run_monitor_here): `state` and the pid file give the
+// monitor's pid, and a signal sent to the container reaches the monitor, which hands it to the
+// guest (vm::ForwardedSignals: ignored where the guest ignores it, else the guest ends with it).
 // The monitor runs with the init's privileges inside the container's namespaces and cgroup, and
 // confines itself (its own mount namespace of the root, no capabilities, no_new_privs, its own
 // seccomp allow-list: docs/vm.md); the config's user, capabilities and seccomp describe a host
 // process, which the guest is not. (Without CAP_SYS_ADMIN the monitor would need a user namespace,
 // where the container root's locked submounts refuse its bind of the root.)
-// /dev/kvm is added to the container (node and device rule) by `prepare`; a program the tier
-// cannot run (missing, not ELF, dynamic) and a host without /dev/kvm are errors of `create`.
-// A signal to the container ends the init, and with the pid namespace the monitor and its guest:
-// the guest has no signal handlers to deliver it to (docs/vm.md, known limits).
+// /dev/kvm is added to the container (node and device rule) by `prepare`; what the tier cannot run
+// (no usable KVM, a missing program, not a static x86-64 ELF, too little memory for it) is an
+// error of `create`.
 #include "container/vm_handler.h"
 
 #include <elf.h>
@@ -28,8 +32,10 @@
 
 #include <cstring>
 
+#include "container/handler_start.h"
 #include "core/fd.h"
-#include "core/tier.h"
+#include "vm/kvm.h"
+#include "vm/tier_internal.h"
 
 namespace spectrum::container {
 namespace {
@@ -57,32 +63,6 @@ Result<void> prepare(Config& config) {
   return {};
 }
 
-bool is_regular_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-Result<std::string> find_program(const Process& process) {
-  const std::string& program = process.args[0];
-  if (program.find('/') != std::string::npos) {
-    std::string path = program.starts_with('/') ? program : process.cwd + "/" + program;
-    if (is_regular_file(path)) return path;
-  } else {
-    std::string_view path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-    for (const std::string& e : process.env)
-      if (e.starts_with("PATH=")) path_env = std::string_view(e).substr(5);
-    for (std::size_t pos = 0; pos <= path_env.size();) {
-      std::size_t end = path_env.find(':', pos);
-      if (end == std::string_view::npos) end = path_env.size();
-      std::string candidate = std::string(path_env.substr(pos, end - pos)) + "/" + program;
-      if (is_regular_file(candidate)) return candidate;
-      pos = end + 1;
-    }
-  }
-  return fail("process.args[0]: vm: \"" + program + "\": not found in the root filesystem", ENOENT,
-              ExitCode::not_found);
-}
-
 // What the guest kernel runs: a static x86-64 ELF (no interpreter). Read from the header and the
 // program headers only; the tier checks the rest when it loads it.
 Result<void> check_elf(const std::string& path) {
@@ -108,55 +88,50 @@ Result<void> check_elf(const std::string& path) {
   return {};
 }
 
-Result<void> check(const Config& config) {
-  UniqueFd kvm(::open(kKvm, O_RDWR | O_CLOEXEC));
-  if (!kvm) return fail_errno("handler vm: open /dev/kvm in the container");
-  std::string path = SPECTRUM_TRY(find_program(config.process));
-  SPECTRUM_TRY(check_elf(path));
-  return {};
-}
-
-Workload workload_of(const Config& config, const std::string& program) {
-  Workload w;
-  w.program = program;
-  w.args.assign(config.process.args.begin() + 1, config.process.args.end());
-  w.env = config.process.env;
-  w.inherit_env = false;
+// The monitor's view of the container's root: the tier binds its root filesystem onto itself and
+// pivots into it, which the current root cannot be (pivot_root refuses it with EBUSY), so the
+// container's root is handed over as a recursive bind under /dev, the container's own tmpfs.
+Workload vm_workload(const Config& config, const std::string& program) {
+  Workload w = workload_of(config, program);
   w.workdir = config.process.cwd;
-  w.rootfs = "/";
-  w.rootfs_read_only = config.root_readonly;
-  for (const MountEntry& m : config.mounts) {
-    if (!m.bind) continue;
-    struct stat st {};
-    if (::stat(m.destination.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    w.mounts.push_back({m.destination, m.destination, ((m.flags | m.recursive_flags) & MS_RDONLY) != 0});
-  }
-  if (config.resources.memory_limit) w.limits.memory_bytes = *config.resources.memory_limit;
+  w.rootfs = kRootView;
+  w.rootfs_writable = true;  // a container's root is written through, never a private copy
   return w;
 }
 
+Result<void> check(const Config& config) {
+  UniqueFd kvm(::open(kKvm, O_RDWR | O_CLOEXEC));
+  if (!kvm) return fail_errno("handler vm: open /dev/kvm in the container");
+  if (vm::KvmHost host = vm::probe_kvm_host(); !host.usable)
+    return fail("handler vm: the vm tier cannot run here: " + host.reason);
+  std::string path = SPECTRUM_TRY(find_in_root(config.process, "vm program"));
+  SPECTRUM_TRY(check_elf(path));
+  // The tier's own checks (the ELF it can load, the memory it needs), on the root as it is now.
+  Workload w = workload_of(config, path);
+  w.workdir = config.process.cwd;
+  if (auto pre = vm::preflight(w); !pre) return fail("handler vm: " + pre.error().message());
+  return {};
+}
+
 int run(const Config& config) {
-  auto fail_line = [](const std::string& message, int status) {
-    std::string line = "spectrum: vm: " + message + "\n";
-    (void)!::write(2, line.data(), line.size());
-    return status;
-  };
-  auto program = find_program(config.process);
-  if (!program) return fail_line(program.error().message(), program.error().exit_status());
-  // The tier binds its root filesystem onto itself and pivots into it, which the current root
-  // cannot be (pivot_root refuses it with EBUSY): the container's root is handed over as a
-  // recursive bind under /dev, the container's own tmpfs.
+  auto program = find_in_root(config.process, "vm program");
+  if (!program) return report_line("vm", program.error().message(), program.error().exit_status());
   if (::mkdir(kRootView, 0700) != 0 && errno != EEXIST)
-    return fail_line("mkdir " + std::string(kRootView) + ": " + std::strerror(errno), 125);
+    return report_line("vm", "mkdir " + std::string(kRootView) + ": " + std::strerror(errno), 125);
   if (::mount("/", kRootView, nullptr, MS_BIND | MS_REC, nullptr) != 0)
-    return fail_line("bind the container's root onto " + std::string(kRootView) + ": " + std::strerror(errno),
-                     125);
-  Workload workload = workload_of(config, *program);
-  workload.rootfs = kRootView;
-  auto result = make_vm_tier()->run(workload);
-  if (!result) return fail_line(result.error().message(), result.error().exit_status());
-  if (result->outcome != Outcome::exited && !result->detail.empty()) fail_line(result->detail, 0);
-  return result->shell_status();
+    return report_line(
+        "vm", "bind the container's root onto " + std::string(kRootView) + ": " + std::strerror(errno), 125);
+  auto outcome = vm::run_monitor_here(vm_workload(config, *program));
+  if (!outcome) return report_line("vm", outcome.error().message(), outcome.error().exit_status());
+  switch (outcome->kind) {
+    case vm::GuestOutcome::Kind::exited:
+      return outcome->status;
+    case vm::GuestOutcome::Kind::signaled:
+    case vm::GuestOutcome::Kind::timed_out:
+      if (!outcome->detail.empty()) report_line("vm", outcome->detail, 0);
+      return 128 + outcome->status;
+  }
+  return 125;
 }
 
 }  // namespace

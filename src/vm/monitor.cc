@@ -4,6 +4,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "vm/guest/abi.h"
 #include "vm/kvm.h"
 #include "vm/platform/kvm_context.h"
+#include "vm/syscalls.h"
 #include "vm/user_stack.h"
 #include "vm/x86.h"
 
@@ -241,6 +243,53 @@ Result<TimeoutTimer> TimeoutTimer::start(std::chrono::nanoseconds after,
 
 bool TimeoutTimer::fired() { return g_timed_out != 0; }
 
+namespace {
+std::atomic<std::uint64_t> g_forwarded{0};  // bit N-1: signal N pending
+static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+
+void on_forwarded(int signal) {
+  g_forwarded.fetch_or(std::uint64_t{1} << (signal - 1));
+  if (g_immediate_exit) *g_immediate_exit = 1;
+}
+}  // namespace
+
+Result<void> ForwardedSignals::install(volatile std::uint8_t* immediate_exit, bool timeout_armed) {
+  if (immediate_exit) g_immediate_exit = immediate_exit;
+  struct sigaction sa {};
+  sa.sa_handler = on_forwarded;  // no SA_RESTART: a blocking host call returns, the guest learns
+  ::sigemptyset(&sa.sa_mask);
+  for (int signal = 1; signal <= SIGRTMAX; ++signal) {
+    switch (signal) {
+      case SIGKILL:
+      case SIGSTOP:
+      case SIGSEGV:
+      case SIGBUS:
+      case SIGILL:
+      case SIGFPE:
+      case SIGTRAP:
+      case SIGABRT:
+      case SIGSYS:
+      case SIGCHLD:
+      case SIGPIPE:
+        continue;
+      default:
+        break;
+    }
+    if ((signal == SIGALRM && timeout_armed) || (signal > 31 && signal < SIGRTMIN)) continue;
+    if (::sigaction(signal, &sa, nullptr) != 0) return fail_errno("sigaction " + std::to_string(signal));
+  }
+  return {};
+}
+
+int ForwardedSignals::take() {
+  std::uint64_t pending = g_forwarded.load();
+  while (pending != 0) {
+    const int bit = __builtin_ctzll(pending);
+    if (g_forwarded.compare_exchange_weak(pending, pending & ~(std::uint64_t{1} << bit))) return bit + 1;
+  }
+  return 0;
+}
+
 TimeoutTimer::~TimeoutTimer() {
   if (armed_) ::timer_delete(id_);
 }
@@ -402,6 +451,17 @@ Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& proc
       first_stop = false;
     }
     if (stop.kind == platform::Stop::Kind::interrupted) {
+      if (int signal = ForwardedSignals::take(); signal != 0) {
+        // A signal sent to the monitor, the guest's: its disposition decides, as for one it sends
+        // itself.
+        if (ends_run(syscalls::signal_self(process, 1, static_cast<std::uint64_t>(signal)), outcome)) {
+          const char* abbrev = ::sigabbrev_np(signal);
+          outcome.detail = "the guest took the default action of SIG" + std::string(abbrev ? abbrev : "?") +
+                           ", sent to its monitor";
+          break;
+        }
+        continue;
+      }
       if (!TimeoutTimer::fired()) continue;
       outcome.kind = GuestOutcome::Kind::timed_out;
       outcome.status = SIGKILL;
@@ -426,6 +486,8 @@ Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, co
   std::optional<TimeoutTimer> timer;
   if (options.timeout)
     timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, vm.immediate_exit())));
+  if (options.forward_signals)
+    SPECTRUM_TRY(ForwardedSignals::install(vm.immediate_exit(), options.timeout.has_value()));
   platform::KvmContext ctx(g, vm);
   auto outcome = run_workload(ctx, process);
   if (outcome) outcome->guest_touched_bytes = resident_bytes(*g.memory);

@@ -71,6 +71,7 @@ struct GuestOutcome {
 struct RunOptions {
   std::optional<std::chrono::nanoseconds> timeout;
   std::string device = "/dev/kvm";
+  bool forward_signals = false;  // ForwardedSignals: signals sent to the monitor are the guest's
 };
 Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
 
@@ -89,6 +90,19 @@ class TimeoutTimer {
   TimeoutTimer() = default;
   timer_t id_{};
   bool armed_ = false;
+};
+
+// Signals sent to the monitor that belong to its guest (the OCI vm handler: the monitor is the
+// container's process, `kill` aims at it). A handler records each (as a namespace's init, the
+// monitor gets only the signals it handles) and stops the vCPU like the timeout does; the run
+// loop hands them to the guest, whose disposition decides (ignored, or its default action ends
+// the run with that signal: the guest has no handlers yet). Not the faults the monitor itself may
+// raise (SEGV, BUS, ILL, FPE, TRAP, ABRT, SYS), SIGCHLD (the ptrace stub's), SIGPIPE (ignored by
+// the monitor) or SIGALRM while a --timeout is armed.
+class ForwardedSignals {
+ public:
+  static Result<void> install(volatile std::uint8_t* immediate_exit, bool timeout_armed);
+  static int take();  // the lowest pending signal, or 0
 };
 
 // Serves one `out %al, $port` of the guest kernel (the vCPU stopped right after it): a syscall

@@ -65,52 +65,56 @@ Result<UniqueFd> stream_fd(const Stdio& stdio, bool output, UniqueFd* capture, i
   return open_stdio_stream(stdio, output, capture, name);
 }
 
-// The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
-// + detail, or "error CODE" + message, on `report`.
 enum class PlatformKind { kvm, ptrace };
 
+// The monitor's part: builds the platform, confines this process, runs the guest.
+Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, PreparedGuest& guest,
+                                 ProcessConfig config, PlatformKind platform, bool forward_signals) {
+  // The platform first: the VM, or the ptrace stub (forked before the monitor confines itself,
+  // in namespaces of its own).
+  std::optional<KvmVm> vm;
+  std::unique_ptr<platform::PtraceContext> stub;
+  if (platform == PlatformKind::kvm) {
+    vm.emplace(
+        SPECTRUM_TRY(KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel)));
+    SPECTRUM_TRY(vm->set_initial_state(guest.vcpu));
+  } else {
+    stub = SPECTRUM_TRY(platform::PtraceContext::create(guest));
+  }
+  // Confinement, then the root filesystem is "/" of this process.
+  if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
+    return std::unexpected(ns.error().wrap("confining the monitor"));
+  config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
+  Process process(*guest.space, *guest.memory, std::move(config));
+  // A guest writing to a closed pipe gets SIGPIPE from the monitor (process.cc); the monitor
+  // itself must not die of it. Set before the filter, like everything the run needs once.
+  ::signal(SIGPIPE, SIG_IGN);
+  SPECTRUM_TRY(drop_capabilities());
+  SPECTRUM_TRY(install_monitor_seccomp(platform == PlatformKind::ptrace));
+  RunOptions options;
+  options.timeout = w.limits.timeout;
+  options.forward_signals = forward_signals;
+  if (vm) return run_guest(guest, process, *vm, options);
+  // The timeout's signal interrupts the monitor's waitpid; there is no immediate_exit to set.
+  static volatile std::uint8_t no_immediate_exit = 0;
+  process.set_brk_start(guest.brk_start);
+  std::optional<TimeoutTimer> timer;
+  if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
+  if (forward_signals) SPECTRUM_TRY(ForwardedSignals::install(nullptr, options.timeout.has_value()));
+  auto outcome = run_workload(*stub, process);
+  if (outcome) outcome->guest_touched_bytes = resident_bytes(*guest.memory);
+  return outcome;
+}
+
+// The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
+// + detail, or "error CODE" + message, on `report`.
 [[noreturn]] void monitor_main(const Workload& w, const std::string& rootfs, PreparedGuest guest,
                                ProcessConfig config, int report, PlatformKind platform) {
   auto finish = [&](const std::string& text) {
     (void)write_all(report, text);
     ::_exit(0);
   };
-  auto run = [&]() -> Result<GuestOutcome> {
-    // The platform first: the VM, or the ptrace stub (forked before the monitor confines itself,
-    // in namespaces of its own).
-    std::optional<KvmVm> vm;
-    std::unique_ptr<platform::PtraceContext> stub;
-    if (platform == PlatformKind::kvm) {
-      vm.emplace(SPECTRUM_TRY(
-          KvmVm::create(guest.memory->base(), guest.memory->size(), GuestKind::spectrum_kernel)));
-      SPECTRUM_TRY(vm->set_initial_state(guest.vcpu));
-    } else {
-      stub = SPECTRUM_TRY(platform::PtraceContext::create(guest));
-    }
-    // Confinement, then the root filesystem is "/" of this process.
-    if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
-      return std::unexpected(ns.error().wrap("confining the monitor"));
-    config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
-    Process process(*guest.space, *guest.memory, std::move(config));
-    // A guest writing to a closed pipe gets SIGPIPE from the monitor (process.cc); the monitor
-    // itself must not die of it. Set before the filter, like everything the run needs once.
-    ::signal(SIGPIPE, SIG_IGN);
-    SPECTRUM_TRY(drop_capabilities());
-    SPECTRUM_TRY(install_monitor_seccomp(platform == PlatformKind::ptrace));
-    RunOptions options;
-    options.timeout = w.limits.timeout;
-    if (vm) return run_guest(guest, process, *vm, options);
-    // The timeout's signal interrupts the monitor's waitpid; there is no immediate_exit to set.
-    static volatile std::uint8_t no_immediate_exit = 0;
-    process.set_brk_start(guest.brk_start);
-    std::optional<TimeoutTimer> timer;
-    if (options.timeout)
-      timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
-    auto outcome = run_workload(*stub, process);
-    if (outcome) outcome->guest_touched_bytes = resident_bytes(*guest.memory);
-    return outcome;
-  };
-  auto outcome = run();
+  auto outcome = run_monitor(w, rootfs, guest, std::move(config), platform, false);
   if (!outcome) {
     finish("error " + std::to_string(outcome.error().exit_status()) + "\n" + outcome.error().message());
   }
@@ -200,6 +204,26 @@ Result<PreflightResult> preflight(const Workload& w) {
                 found + " in the vm tier: it needs at least " + std::to_string((need + 1023) >> 10) + " KiB");
   pre.root = std::move(root);
   return pre;
+}
+
+Result<GuestOutcome> run_monitor_here(const Workload& w) {
+  PreflightResult pre = SPECTRUM_TRY(preflight(w));
+  KvmHost host = probe_kvm_host();
+  if (!host.usable) return fail("the vm tier cannot run here: " + host.reason);
+  PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
+  RootfsView view = SPECTRUM_TRY(RootfsView::open(w));
+  ProcessConfig config;
+  for (int fd = 0; fd < 3; ++fd) {
+    UniqueFd& slot = fd == 0 ? config.stdin_fd : fd == 1 ? config.stdout_fd : config.stderr_fd;
+    slot.reset(::fcntl(fd, F_DUPFD_CLOEXEC, 3));
+    if (!slot) return fail_errno("dup of stdio " + std::to_string(fd));
+  }
+  config.cwd = w.workdir.empty() ? "/" : w.workdir;
+  config.read_only = w.rootfs_read_only;
+  config.memory_bytes = pre.spec.memory_bytes;
+  config.executable = pre.spec.program_name;
+  pre.root.reset();
+  return run_monitor(w, view.path(), guest, std::move(config), PlatformKind::kvm, true);
 }
 
 namespace {

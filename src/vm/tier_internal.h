@@ -16,4 +16,12 @@ struct PreflightResult {
 // problem a one-line error, exit 125, without opening /dev/kvm.
 Result<PreflightResult> preflight(const Workload& workload);
 
+// The monitor in this process rather than a child: for a caller that is the workload's process
+// (the OCI vm handler: the container's init is the monitor, so the container's pid is the
+// monitor's and a signal sent to it reaches the guest, see ForwardedSignals). Stdio is this
+// process's 0, 1, 2; no capture, no deadline beyond the workload's. This process confines itself
+// on the way (its own mount namespace, no capabilities, the monitor's seccomp allow-list): the
+// caller can only report the outcome and exit.
+Result<GuestOutcome> run_monitor_here(const Workload& workload);
+
 }  // namespace spectrum::vm
