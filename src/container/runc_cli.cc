@@ -7,9 +7,11 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -32,6 +34,7 @@
 #include "core/fd.h"
 #include "core/parse.h"
 #include "core/stale_cgroups.h"
+#include "core/supervisor.h"
 
 namespace spectrum::container {
 
@@ -186,10 +189,15 @@ Result<std::pair<std::uint32_t, std::optional<std::uint32_t>>> parse_user(const 
   return std::pair{uid, std::optional<std::uint32_t>(gid)};
 }
 
+// A number (the whole text, 1..64: what kill(2) takes) or a name with or without "SIG".
 Result<int> parse_signal(const std::string& text) {
-  if (!text.empty() && std::isdigit(static_cast<unsigned char>(text[0]))) {
-    int n = std::atoi(text.c_str());
-    if (n <= 0 || n > 64) return fail("invalid signal '" + text + "'");
+  if (!text.empty() &&
+      (std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '-' || text[0] == '+')) {
+    if (text.size() > 2 ||
+        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return fail("invalid signal '" + text + "' (a number from 1 to 64 or a name)");
+    int n = std::stoi(text);
+    if (n <= 0 || n > 64) return fail("invalid signal '" + text + "' (a number from 1 to 64 or a name)");
     return n;
   }
   std::string name = text.starts_with("SIG") ? text.substr(3) : text;
@@ -388,6 +396,10 @@ Result<int> verb_run(const Globals& g, Args& args) {
   // No start phase to wait for: the init execs as soon as it is ready (no exec fifo), which also
   // lets it share our memory while it sets up.
   r.with_fifo = false;
+  // Received through a signalfd from before the launch (a signal meanwhile is not lost); the init
+  // and the workload start with none blocked.
+  std::optional<SignalGuard> signals;
+  if (!detach) signals.emplace();
   ContainerState state = SPECTRUM_TRY(create_container(g, r, config));
   std::string json = state_json_for_hooks(state, "running");
   for (const Hook& h : config.hooks.poststart)
@@ -397,11 +409,23 @@ Result<int> verb_run(const Globals& g, Args& args) {
     }
   release_sealed_view();
   if (detach) return 0;
-  int status = 0;
-  while (::waitpid(state.pid, &status, 0) < 0 && errno == EINTR) {
+  // In the foreground, as runc: SIGINT, SIGTERM, SIGHUP and SIGQUIT sent to the runtime go to the
+  // container's process (core/supervisor.h: the first is forwarded, a second ends every process of
+  // the container), which is then deleted like any that exits.
+  Child init(state.pid, UniqueFd(static_cast<int>(::syscall(SYS_pidfd_open, state.pid, 0))));
+  if (!init.pidfd) {
+    init.release();
+    (void)destroy_container(store, state);
+    return fail_errno("pidfd_open of the container's process");
   }
+  Supervision supervision;
+  supervision.child = &init;
+  supervision.signals = &*signals;
+  supervision.kill_tree = [&] { state.cgroups.kill_all(SIGKILL); };
+  auto exit = supervise(supervision);
   SPECTRUM_TRY(destroy_container(store, state));
-  return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
+  if (!exit) return std::unexpected(exit.error());
+  return exit->status.signaled ? 128 + exit->status.code : exit->status.code;
 }
 
 Result<int> verb_start(const Globals& g, Args& args) {

@@ -7,7 +7,9 @@
 //                          kernel's read-only mounts hold underneath anyway, the engine runs in
 //                          the container's mount namespace
 //   memory.limit           the engine's memory budget, besides the cgroup's limit on the process
-//   process.cwd            "/" only: WASI programs start in the root of their preopens
+//   process.cwd            a preopen "." of that directory (under the root preopen), made last so
+//                          that wasi-libc resolves relative paths there, and $PWD; WASI preview1
+//                          has no working directory of its own (see docs/container.md)
 //   stdio, terminal        the init's 0, 1, 2, as the container tier sets them up
 // The outcome is the container's exit status: the module's exit code, 128+N for a trap reported
 // as signal N (the one the same fault raises natively), 137 when the memory budget ends it.
@@ -21,44 +23,13 @@
 #include <cstdio>
 #include <vector>
 
+#include "container/handler_start.h"
 #include "core/fd.h"
 #include "core/tier.h"
 #include "wasm/engine.h"
 
 namespace spectrum::container {
 namespace {
-
-bool is_regular_file(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-
-// Where process.args[0] is, inside the container's root (we run after pivot_root).
-Result<std::string> find_module(const Process& process) {
-  const std::string& program = process.args[0];
-  std::string cwd = process.cwd.empty() ? "/" : process.cwd;
-  auto in_cwd = [&] { return (cwd.ends_with('/') ? cwd : cwd + "/") + program; };
-  if (program.find('/') != std::string::npos) {
-    std::string path = program.starts_with('/') ? program : in_cwd();
-    if (!is_regular_file(path))
-      return fail("process.args[0]: wasm module \"" + program + "\": no such file in the root filesystem",
-                  ENOENT, ExitCode::not_found);
-    return path;
-  }
-  std::string_view path_env = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-  for (const std::string& e : process.env)
-    if (e.starts_with("PATH=")) path_env = std::string_view(e).substr(5);
-  for (std::size_t pos = 0; pos <= path_env.size();) {
-    std::size_t end = path_env.find(':', pos);
-    if (end == std::string_view::npos) end = path_env.size();
-    std::string candidate = std::string(path_env.substr(pos, end - pos)) + "/" + program;
-    if (is_regular_file(candidate)) return candidate;
-    pos = end + 1;
-  }
-  if (is_regular_file(in_cwd())) return in_cwd();
-  return fail("process.args[0]: wasm module \"" + program + "\": not found in $PATH or " + cwd, ENOENT,
-              ExitCode::not_found);
-}
 
 Result<std::vector<std::uint8_t>> read_bytes(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -75,11 +46,7 @@ Result<std::vector<std::uint8_t>> read_bytes(const std::string& path) {
 }
 
 Result<void> check(const Config& config) {
-  if (config.process.cwd != "/" && !config.process.cwd.empty())
-    return fail(
-        "process.cwd: the wasm handler starts modules in / (WASI has no working directory to set), found '" +
-        config.process.cwd + "'");
-  std::string path = SPECTRUM_TRY(find_module(config.process));
+  std::string path = SPECTRUM_TRY(find_in_root(config.process, "wasm module"));
   // Decoded and validated now, so that `create` fails on a file that is not a module.
   auto bytes = SPECTRUM_TRY(read_bytes(path));
   auto module = wasm::Module::load(bytes);
@@ -87,40 +54,37 @@ Result<void> check(const Config& config) {
     return fail(
         "process.args[0]: " + path + " is not a valid WebAssembly module: " + module.error().message(),
         ENOEXEC, ExitCode::not_executable);
+  if (!config.process.cwd.empty() && config.process.cwd != "/") {
+    struct stat st {};
+    if (::stat(config.process.cwd.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return fail("process.cwd: " + config.process.cwd + ": not a directory in the root filesystem");
+  }
   return {};
 }
 
-Workload workload_of(const Config& config, const std::string& module) {
-  Workload w;
-  w.program = module;
-  w.args.assign(config.process.args.begin() + 1, config.process.args.end());
-  w.env = config.process.env;
-  w.inherit_env = false;
-  w.rootfs = "/";
-  w.rootfs_read_only = config.root_readonly;
-  for (const MountEntry& m : config.mounts) {
-    if (!m.bind) continue;  // proc, sysfs, devpts, tmpfs of the runtime's own: not the workload's data
-    struct stat st {};
-    if (::stat(m.destination.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) continue;
-    bool read_only = ((m.flags | m.recursive_flags) & MS_RDONLY) != 0;
-    w.mounts.push_back({m.destination, m.destination, read_only});
+Workload wasm_workload(const Config& config, const std::string& module) {
+  Workload w = workload_of(config, module);
+  const std::string& cwd = config.process.cwd;
+  if (!cwd.empty() && cwd != "/") {
+    // wasi-libc strips the leading '/' of every path and gives it to the preopen with the longest
+    // matching name, the latest made among equals: "." made after "/" takes relative paths (and
+    // absolute ones no mount claims: WASI preview1 cannot tell the two apart).
+    bool read_only = config.root_readonly;
+    for (const Mount& m : w.mounts)
+      if (cwd == m.target || cwd.starts_with(m.target + "/")) read_only = m.read_only;
+    w.mounts.push_back({cwd, ".", read_only});
+    std::erase_if(w.env, [](const std::string& e) { return e.starts_with("PWD="); });
+    w.env.push_back("PWD=" + cwd);
   }
-  if (config.resources.memory_limit) w.limits.memory_bytes = *config.resources.memory_limit;
   return w;
 }
 
 int run(const Config& config) {
-  auto fail_line = [](const std::string& message, int status) {
-    std::string line = "spectrum: wasm: " + message + "\n";
-    (void)!::write(2, line.data(), line.size());
-    return status;
-  };
-  auto module = find_module(config.process);
-  if (!module) return fail_line(module.error().message(), module.error().exit_status());
-  auto tier = make_wasm_tier();
-  auto result = tier->run(workload_of(config, *module));
-  if (!result) return fail_line(result.error().message(), result.error().exit_status());
-  if (result->outcome != Outcome::exited && !result->detail.empty()) fail_line(result->detail, 0);
+  auto module = find_in_root(config.process, "wasm module");
+  if (!module) return report_line("wasm", module.error().message(), module.error().exit_status());
+  auto result = make_wasm_tier()->run(wasm_workload(config, *module));
+  if (!result) return report_line("wasm", result.error().message(), result.error().exit_status());
+  if (result->outcome != Outcome::exited && !result->detail.empty()) report_line("wasm", result->detail, 0);
   return result->shell_status();
 }
 

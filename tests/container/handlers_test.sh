@@ -45,8 +45,20 @@ refused() {  # refused NAME EXPECTED-TEXT [BINARY]
 }
 bundle "c['process']['args']=['/bin/busybox']; c['annotations']={'run.oci.handler':'wasm'}"
 refused "wasm: not a module" "/bin/busybox is not a valid WebAssembly module"
-bundle "c['process']['args']=['/hello.wasm']; c['process']['cwd']='/tmp'; c['annotations']={'run.oci.handler':'wasm'}"
-refused "wasm: another cwd" "process.cwd: the wasm handler starts modules in /"
+bundle "c['process']['args']=['/hello.wasm']; c['process']['cwd']='/no-such-dir'; c['annotations']={'run.oci.handler':'wasm'}"
+refused "wasm: a cwd that is not there" "/no-such-dir"
+# The module's path resolves inside the container's root: neither a symlink of the image nor ".."
+# reaches a module of the host (a valid one waits there).
+mkdir -p "$tmp/outside"
+cp "$tmp/b/rootfs/hello.wasm" "$tmp/outside/host.wasm"
+ln -s "$tmp/outside/host.wasm" "$tmp/b/rootfs/abs-link.wasm"
+ln -s "../../../../../../../..$tmp/outside/host.wasm" "$tmp/b/rootfs/dots-link.wasm"
+bundle "c['process']['args']=['/abs-link.wasm']; c['annotations']={'run.oci.handler':'wasm'}"
+refused "wasm: a symlink to a host path stays in the root" "no such file in the root filesystem"
+bundle "c['process']['args']=['/dots-link.wasm']; c['annotations']={'run.oci.handler':'wasm'}"
+refused "wasm: a symlink climbing with .. stays in the root" "no such file in the root filesystem"
+bundle "c['process']['args']=['/../../../../../../..$tmp/outside/host.wasm']; c['annotations']={'run.oci.handler':'wasm'}"
+refused "wasm: a path climbing with .. stays in the root" "no such file in the root filesystem"
 bundle "c['process']['args']=['/hello.wasm']; c['annotations']={'run.oci.handler':'wasm'}"
 refused "wasm under spectrum-oci" "handler wasm: not in this binary" "$spectrum_oci"
 bundle "c['process']['args']=['/bin/true']; c['annotations']={'run.oci.handler':'krun'}"
@@ -65,6 +77,57 @@ refused "unknown variant" "module.wasm.image/variant: unknown variant 'bogus'"
 ln -s "$spectrum" "$tmp/spectrum-sandbox"
 bundle "c['process']['args']=['/bin/true']"
 refused "the spectrum-sandbox link" "handler sandbox: not available yet" "$tmp/spectrum-sandbox"
+
+# process.cwd: relative paths of the module resolve there (a preopen "." of it), $PWD names it.
+mkdir -p "$tmp/b/rootfs/data"
+echo "read from the working directory" >"$tmp/b/rootfs/data/input.txt"
+bundle "c['process']['args']=['/hello.wasm','cat','input.txt']; c['process']['cwd']='/data'; c['annotations']={'run.oci.handler':'wasm'}"
+check "wasm: process.cwd" "read from the working directory" "$("$spectrum" --root "$root" run --bundle "$tmp/b" cwd 2>&1)"
+bundle "c['process']['args']=['/hello.wasm','write','made-here']; c['process']['cwd']='/data'; c['root']['readonly']=False; c['annotations']={'run.oci.handler':'wasm'}"
+"$spectrum" --root "$root" run --bundle "$tmp/b" cwd-write >/dev/null 2>&1
+check "wasm: a file made in process.cwd" "written" "$(cat "$tmp/b/rootfs/data/made-here" 2>&1)"
+
+# process.terminal: the console socket's pty is the module's stdio (typed input included).
+terminal_run() {  # terminal_run ID TYPED ARGS-PYTHON: runs with a terminal, prints what it wrote
+  rm -f "$tmp/tty.sock" "$tmp/tty.out"
+  python3 "$repo/tests/container/recvtty.py" "$tmp/tty.sock" "$2" "$tmp/tty.out" >"$tmp/recvtty.log" &
+  local recv=$!
+  for _ in $(seq 50); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
+  bundle "c['process']['terminal']=True; c['process']['args']=$3; c['annotations']={'run.oci.handler':'wasm'}"
+  timeout 30 "$spectrum" --root "$root" run --console-socket "$tmp/tty.sock" --bundle "$tmp/b" "$1" >/dev/null 2>&1
+  wait $recv
+  tr -d '\r' <"$tmp/tty.out"
+}
+check "wasm: a terminal for stdin and stdout" "stdin tty=1 stdout tty=1" "$(terminal_run t1 '' "['/hello.wasm','tty']")"
+check "wasm: input typed on the terminal" "read: typed-in" "$(terminal_run t2 'typed-in\n' "['/hello.wasm','readline']" | grep '^read:')"
+# The console socket is the caller's: a path that is no socket, or too long for one, fails create.
+bundle "c['process']['terminal']=True; c['process']['args']=['/hello.wasm','tty']; c['annotations']={'run.oci.handler':'wasm'}"
+touch "$tmp/not-a-socket"
+out=$("$spectrum" --root "$root" create --console-socket "$tmp/not-a-socket" --bundle "$tmp/b" ts1 2>&1)
+check "console socket: not a socket refused" "1 yes" "$? $(grep -q -- '--console-socket: connect' <<<"$out" && echo yes || echo "no: $out")"
+out=$("$spectrum" --root "$root" create --console-socket "$tmp/$(printf 'x%.0s' $(seq 120))" --bundle "$tmp/b" ts2 2>&1)
+check "console socket: too long refused" "1 yes" "$? $(grep -q -- '--console-socket: path too long' <<<"$out" && echo yes || echo "no: $out")"
+check "console socket: nothing left" "" "$(nothing_left)"
+
+# runc's `run` in the foreground hands SIGTERM to the container: the shell's trap answers it.
+bundle "c['process']['args']=['sh','-c','trap \"echo got-TERM; exit 3\" TERM; echo ready; while true; do sleep 0.2; done']"
+"$spectrum" --root "$root" run --bundle "$tmp/b" fg >"$tmp/fg.out" 2>&1 &
+fg=$!
+for _ in $(seq 100); do grep -q ready "$tmp/fg.out" && break; sleep 0.1; done
+kill -TERM $fg
+wait $fg
+check "run in the foreground: SIGTERM forwarded, the container's status" 3 "$?"
+check "run in the foreground: the container's trap ran" got-TERM "$(grep -o got-TERM "$tmp/fg.out")"
+check "run in the foreground: nothing left" "" "$(nothing_left)"
+# SIGINT too, to a wasm module: the engine ends with 128+2.
+bundle "c['process']['args']=['/hello.wasm','sleep','1000']; c['annotations']={'run.oci.handler':'wasm'}"
+"$spectrum" --root "$root" run --bundle "$tmp/b" fg2 >"$tmp/fg2.out" 2>&1 &
+fg=$!
+for _ in $(seq 100); do grep -q sleeping "$tmp/fg2.out" && break; sleep 0.1; done
+kill -INT $fg
+wait $fg
+check "run in the foreground: SIGINT to a wasm module" 130 "$?"
+check "run in the foreground: nothing left after SIGINT" "" "$(nothing_left)"
 
 # create/start/state/kill/delete of a wasm container, as a shim does it.
 bundle "c['process']['args']=['/hello.wasm','sleep','1000']; c['annotations']={'run.oci.handler':'wasm'}"

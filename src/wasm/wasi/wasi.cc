@@ -234,6 +234,8 @@ Result<std::unique_ptr<Wasi>> Wasi::create(Config config) {
     struct stat st {};
     entry->type = ::fstat(fd, &st) == 0 ? filetype_of(st.st_mode) : Filetype::unknown;
     entry->rights_base = abi::rights::all & ~(abi::rights::fd_readdir);
+    // A terminal cannot seek: without these two rights wasi-libc's isatty() reports it as one.
+    if (::isatty(fd)) entry->rights_base &= ~(abi::rights::fd_seek | abi::rights::fd_tell);
     entry->rights_inheriting = 0;
     wasi->fds_.push_back(std::move(entry));
   }

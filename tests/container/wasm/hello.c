@@ -10,6 +10,8 @@
 //   hello.wasm big         touches a 40 MiB array (the module's initial memory holds it, so a
 //                          memory limit below that refuses the module before it starts)
 //   hello.wasm sleep S     sleeps S seconds (for kill, pause and stats)
+//   hello.wasm tty         whether stdin and stdout are terminals (process.terminal)
+//   hello.wasm readline    reads one line from stdin and prints it back (typed on a terminal)
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +66,16 @@ int main(int argc, char** argv) {
     printf("sleeping\n");
     fflush(stdout);
     sleep((unsigned)atoi(argv[2]));
+    return 0;
+  }
+  if (argc >= 2 && strcmp(argv[1], "tty") == 0) {
+    printf("stdin tty=%d stdout tty=%d\n", isatty(0), isatty(1));
+    return 0;
+  }
+  if (argc >= 2 && strcmp(argv[1], "readline") == 0) {
+    char line[256];
+    if (!fgets(line, sizeof line, stdin)) return 1;
+    printf("read: %s", line);
     return 0;
   }
   const char* greeting = getenv("GREETING");
