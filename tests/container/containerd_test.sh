@@ -5,67 +5,16 @@
 # nothing is left behind (state, cgroups, processes). Usage: containerd_test.sh SPECTRUM REPO_DIR
 set -u
 spectrum=$(readlink -f "$1")
-repo=$2
+repo=$(readlink -f "$2")
 spectrum_oci=${3:+$(readlink -f "$3")}
-for tool in containerd ctr umoci skopeo; do
-  command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-
-tmp=$(mktemp -d /tmp/spectrum-containerd.XXXXXX)
-ns=spectrum-test-$$
 failures=0
-containerd_pid=
-C="ctr -a $tmp/containerd.sock -n $ns"
-R="--snapshotter native --runc-binary $spectrum --runc-root $tmp/runc"
-
-cleanup() {
-  if [ -n "$containerd_pid" ]; then
-    for task in $($C task ls -q 2>/dev/null); do
-      $C task kill -s KILL "$task" >/dev/null 2>&1
-      sleep 0.2
-      $C task delete -f "$task" >/dev/null 2>&1
-    done
-    for container in $($C container ls -q 2>/dev/null); do $C container delete "$container" >/dev/null 2>&1; done
-    kill "$containerd_pid" 2>/dev/null
-    wait "$containerd_pid" 2>/dev/null
-  fi
-  # Shims of this containerd outlive it: end the ones started with our socket.
-  for pid in $(pgrep -f -- "-address $tmp/containerd.sock" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  grep -q " $tmp" /proc/self/mountinfo && grep " $tmp" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
 . "$repo/tests/container/check.sh" || exit 1
+. "$repo/tests/container/containerd_env.sh" || exit 1
+containerd_env containerd containerd ctr umoci skopeo
 
 # The image: busybox-static root filesystem -> OCI layout (umoci) -> docker archive (skopeo).
-(
-  cd "$tmp" &&
-  umoci init --layout oci &&
-  umoci new --image oci:latest &&
-  umoci unpack --image oci:latest bundle >/dev/null &&
-  "$repo/scripts/busybox-rootfs" bundle/rootfs &&
-  umoci repack --image oci:latest bundle &&
-  umoci config --image oci:latest --config.cmd /bin/sh --config.env PATH=/bin:/sbin &&
-  skopeo copy -q oci:oci:latest docker-archive:img.tar:localhost/spectrum-busybox:latest
-) >"$tmp/image.log" 2>&1 || { cat "$tmp/image.log"; echo "FAIL: cannot build the image"; exit 1; }
-rm -rf "$tmp/bundle" "$tmp/oci"
-
-cat > "$tmp/config.toml" <<TOML
-version = 2
-root = "$tmp/root"
-state = "$tmp/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$tmp/containerd.sock"
-[ttrpc]
-  address = "$tmp/containerd.sock.ttrpc"
-TOML
-containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
-containerd_pid=$!
-for _ in $(seq 100); do $C version >/dev/null 2>&1 && break; sleep 0.1; done
-$C version >/dev/null 2>&1 || { cat "$tmp/containerd.log"; echo "FAIL: containerd did not start"; exit 1; }
+busybox_image "$tmp/img.tar"
+containerd_start
 $C images import "$tmp/img.tar" >/dev/null || { echo "FAIL: image import"; exit 1; }
 image=localhost/spectrum-busybox:latest
 
@@ -134,8 +83,6 @@ done
 [ -d /sys/fs/cgroup/$ns ] && left="$left$(find /sys/fs/cgroup/$ns -mindepth 1 -type d)"
 check "no cgroups left" "" "$left"
 check "no container processes left" "" "$(pgrep -f 'sleep 1000' | while read -r p; do grep -l "$ns" /proc/$p/cgroup 2>/dev/null; done)"
-for controller in memory pids freezer devices cpu cpuacct cpuset; do rmdir /sys/fs/cgroup/$controller/$ns 2>/dev/null; done
-rmdir /sys/fs/cgroup/$ns 2>/dev/null
 
 [ $failures = 0 ] && echo "PASS" || echo "$failures check(s) failed"
 exit $((failures > 0))

@@ -12,57 +12,25 @@
 set -u
 spectrum=$(readlink -f "$1")
 repo=$(readlink -f "$2")
-for tool in containerd ctr umoci clang-16; do
-  command -v $tool >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
-done
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-
-tmp=$(mktemp -d /tmp/spectrum-ctr-wasm.XXXXXX)
-ns=spectrum-wasm-$$
 failures=0
-containerd_pid=
-C="ctr -a $tmp/containerd.sock -n $ns"
-R="--snapshotter native --runc-binary $spectrum --runc-root $tmp/runc"
-W="$R --annotation run.oci.handler=wasm"
-
-cleanup() {
-  if [ -n "$containerd_pid" ]; then
-    for task in $($C task ls -q 2>/dev/null); do
-      $C task kill -s KILL "$task" >/dev/null 2>&1
-      sleep 0.2
-      $C task delete -f "$task" >/dev/null 2>&1
-    done
-    for container in $($C container ls -q 2>/dev/null); do $C container delete "$container" >/dev/null 2>&1; done
-    kill "$containerd_pid" 2>/dev/null
-    wait "$containerd_pid" 2>/dev/null
-  fi
-  for pid in $(pgrep -f -- "-address $tmp/containerd.sock" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-  grep -q " $tmp" /proc/self/mountinfo && grep " $tmp" /proc/self/mountinfo | awk '{print $5}' | sort -r | xargs -r -n1 umount -l
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 . "$repo/tests/container/check.sh" || exit 1
+. "$repo/tests/container/containerd_env.sh" || exit 1
+containerd_env ctr-wasm containerd ctr umoci clang-16
+W="$R --annotation run.oci.handler=wasm"
 
 "$repo/tests/container/wasm/build-image" "$repo" "$tmp/image" >"$tmp/image.log" 2>&1 ||
   { cat "$tmp/image.log"; echo "FAIL: cannot build the wasm image"; exit 1; }
 
-cat > "$tmp/config.toml" <<TOML
-version = 2
-root = "$tmp/root"
-state = "$tmp/state"
-disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs", "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.aufs"]
-[grpc]
-  address = "$tmp/containerd.sock"
-[ttrpc]
-  address = "$tmp/containerd.sock.ttrpc"
-TOML
-containerd --config "$tmp/config.toml" >"$tmp/containerd.log" 2>&1 &
-containerd_pid=$!
-for _ in $(seq 100); do $C version >/dev/null 2>&1 && break; sleep 0.1; done
-$C version >/dev/null 2>&1 || { cat "$tmp/containerd.log"; echo "FAIL: containerd did not start"; exit 1; }
+containerd_start
 $C images import --base-name localhost/spectrum-wasm "$tmp/image/wasm.tar" >/dev/null || { echo "FAIL: image import"; exit 1; }
 image=localhost/spectrum-wasm:latest
 # ctr carries no image annotation into the spec (only CRI's image config would): the test passes them.
+
+# A terminal (ctr run -t: the console socket's pty is the module's stdio), through script(1).
+if command -v script >/dev/null; then
+  out=$(timeout 60 script -qec "$C run --rm -t $W $image w-tty /hello.wasm tty" /dev/null </dev/null | tr -d '\r\0')
+  check "wasm: run -t gives the module a terminal" "stdin tty=1 stdout tty=1" "$(grep -o 'stdin tty=. stdout tty=.' <<<"$out")"
+fi
 
 # Output, argv, the image's environment and the exit status come back.
 out=$($C run --rm $W $image w-out /hello.wasm one two 2>&1)
@@ -142,8 +110,6 @@ done
 [ -d /sys/fs/cgroup/$ns ] && left="$left$(find /sys/fs/cgroup/$ns -mindepth 1 -type d)"
 check "no cgroups left" "" "$left"
 check "no engine processes left" "" "$(pgrep -f 'hello.wasm' | while read -r p; do grep -l "$ns" /proc/$p/cgroup 2>/dev/null; done)"
-for controller in memory pids freezer devices cpu cpuacct cpuset; do rmdir /sys/fs/cgroup/$controller/$ns 2>/dev/null; done
-rmdir /sys/fs/cgroup/$ns 2>/dev/null
 
 [ $failures = 0 ] && echo "PASS" || echo "$failures check(s) failed"
 exit $((failures > 0))

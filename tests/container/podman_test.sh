@@ -6,47 +6,16 @@
 # Usage: podman_test.sh SPECTRUM REPO_DIR
 set -u
 spectrum=$(readlink -f "$1")
-repo=$2
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-command -v podman >/dev/null || { echo "SKIP: podman is not installed (Debian package podman, in scripts/deps.txt)"; exit 77; }
-command -v conmon >/dev/null || [ -x /usr/libexec/podman/conmon ] || { echo "SKIP: podman's conmon is missing"; exit 77; }
-tmp=$(mktemp -d /tmp/spectrum-podman.XXXXXX)
+repo=$(readlink -f "$2")
 failures=0
-# vfs storage: no overlay mounts to depend on; cgroupfs: no systemd here; the file events backend:
-# no journald. The runtime keeps its default state folder, /run/spectrum: podman 4.3's cleanup
-# process calls `delete` without the --runtime-flag options, so a --root given that way is lost.
-podman=(podman --root "$tmp/storage" --runroot "$tmp/run" --tmpdir "$tmp/tmp" --storage-driver vfs
-        --cgroup-manager cgroupfs --events-backend file --runtime "$spectrum")
-ids_file=$tmp/ids  # a file: podman_run often runs in a $(...) subshell
-# podman asks for RLIMIT_NOFILE and RLIMIT_NPROC of 1048576, above this host's hard limits (root
-# lacks CAP_SYS_RESOURCE): limits that only lower them.
-run_flags=(--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
-image=localhost/spectrum-busybox:test
-cleanup() {
-  "${podman[@]}" rm --all --force >/dev/null 2>&1
-  grep " $tmp/" /proc/self/mountinfo | cut -d' ' -f5 | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 . "$repo/tests/container/check.sh" || exit 1
+. "$repo/tests/container/podman_env.sh" || exit 1
+podman_env podman
+image=localhost/spectrum-busybox:test
 "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
 tar -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" . || exit 1
-if ! "${podman[@]}" import "$tmp/rootfs.tar" "$image" >"$tmp/import.log" 2>&1; then
-  cat "$tmp/import.log"
-  echo "FAIL: podman import"
-  exit 1
-fi
+podman_import "$tmp/rootfs.tar" "$image"
 
-# Each run keeps its container until checked, so that its id is known for the leftover checks.
-podman_run() {  # podman_run NAME ARGS...: runs to completion, prints the output
-  local name=$1
-  shift
-  "${podman[@]}" run --name "$name" "${run_flags[@]}" "$image" "$@"
-  local status=$?
-  "${podman[@]}" inspect "$name" --format '{{.Id}}' >>"$ids_file" 2>/dev/null
-  "${podman[@]}" rm "$name" >/dev/null 2>&1
-  return $status
-}
 check "output comes back" "hello from spectrum" "$(podman_run echo /bin/echo hello from spectrum 2>&1)"
 podman_run status /bin/sh -c 'exit 7' 2>/dev/null
 check "exit status comes back" "7" "$?"

@@ -8,48 +8,31 @@
 set -u
 spectrum=$(readlink -f "$1")
 repo=$(readlink -f "$2")
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
-command -v podman >/dev/null || { echo "SKIP: podman is not installed"; exit 77; }
-command -v conmon >/dev/null || [ -x /usr/libexec/podman/conmon ] || { echo "SKIP: podman's conmon is missing"; exit 77; }
-command -v clang-16 >/dev/null || { echo "SKIP: clang-16 is not installed"; exit 77; }
-tmp=$(mktemp -d /tmp/spectrum-podman-wasm.XXXXXX)
 failures=0
-podman=(podman --root "$tmp/storage" --runroot "$tmp/run" --tmpdir "$tmp/tmp" --storage-driver vfs
-        --cgroup-manager cgroupfs --events-backend file --runtime "$spectrum")
-ids_file=$tmp/ids
-run_flags=(--network none --ulimit nofile=1024:1024 --ulimit nproc=1024:1024 --annotation run.oci.handler=wasm)
-image=localhost/spectrum-wasm:test
-cleanup() {
-  "${podman[@]}" rm --all --force >/dev/null 2>&1
-  grep " $tmp/" /proc/self/mountinfo | cut -d' ' -f5 | sort -r | while read -r m; do umount -l "$m"; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
 . "$repo/tests/container/check.sh" || exit 1
-mkdir -p "$tmp/rootfs"
+. "$repo/tests/container/podman_env.sh" || exit 1
+podman_env podman-wasm clang-16
+run_flags+=(--annotation run.oci.handler=wasm)
+image=localhost/spectrum-wasm:test
+mkdir -p "$tmp/rootfs/data"
 clang-16 --target=wasm32-wasi -O2 -o "$tmp/rootfs/hello.wasm" "$repo/tests/container/wasm/hello.c" || exit 1
+echo "a file in the working directory" >"$tmp/rootfs/data/input.txt"
 tar -C "$tmp/rootfs" -cf "$tmp/rootfs.tar" . || exit 1
-if ! "${podman[@]}" import --change 'ENTRYPOINT ["/hello.wasm"]' --change 'ENV GREETING=from-podman' \
-    "$tmp/rootfs.tar" "$image" >"$tmp/import.log" 2>&1; then
-  cat "$tmp/import.log"
-  echo "FAIL: podman import"
-  exit 1
-fi
+podman_import "$tmp/rootfs.tar" "$image" --change 'ENTRYPOINT ["/hello.wasm"]' --change 'ENV GREETING=from-podman'
 
-podman_run() {  # podman_run NAME ARGS...: runs to completion, prints the output
-  local name=$1
-  shift
-  "${podman[@]}" run --name "$name" "${run_flags[@]}" "$image" "$@"
-  local status=$?
-  "${podman[@]}" inspect "$name" --format '{{.Id}}' >>"$ids_file" 2>/dev/null
-  "${podman[@]}" rm "$name" >/dev/null 2>&1
-  return $status
-}
 check "wasm: output, argv, env" "hello from wasm argc=3 a b GREETING=from-podman" "$(podman_run out a b 2>&1)"
 podman_run status exit 9 >/dev/null 2>&1
 check "wasm: exit status" "9" "$?"
 check "wasm: run --rm" "hello from wasm argc=1 GREETING=from-podman removed" \
   "$( ("${podman[@]}" run --rm "${run_flags[@]}" "$image" 2>&1 && echo removed) | tr '\n' ' ' | sed 's/ $//')"
+
+# A terminal (podman run -t: the console socket's pty is the module's stdio), through script(1).
+if command -v script >/dev/null; then
+  out=$(timeout 60 script -qec "${podman[*]} run --rm -t ${run_flags[*]} $image tty" /dev/null </dev/null | tr -d '\r\0')
+  check "wasm: run -t gives the module a terminal" "stdin tty=1 stdout tty=1" "$(grep -o 'stdin tty=. stdout tty=.' <<<"$out")"
+fi
+# process.cwd (the image's WORKDIR, podman's --workdir): relative paths resolve there.
+check "wasm: --workdir" "a file in the working directory" "$("${podman[@]}" run --rm --workdir /data "${run_flags[@]}" "$image" cat input.txt 2>&1)"
 
 "${podman[@]}" run -d --name long "${run_flags[@]}" "$image" sleep 1000 >>"$ids_file" 2>&1
 check "wasm: detached run" "running" "$("${podman[@]}" inspect long --format '{{.State.Status}}' 2>&1)"
