@@ -52,6 +52,9 @@ std::optional<Handler> handler_of_binary(std::string_view argv0) {
 
 Result<Handler> select_handler(const std::map<std::string, std::string>& annotations,
                                std::optional<Handler> by_binary) {
+  if (auto it = annotations.find(std::string(kCriContainerTypeAnnotation));
+      it != annotations.end() && it->second == "sandbox")
+    return Handler::container;
   if (auto it = annotations.find(std::string(kHandlerAnnotation)); it != annotations.end()) {
     for (const HandlerName& row : kHandlerNames)
       if (it->second == row.name) return row.handler;
@@ -105,11 +108,13 @@ nlohmann::json handler_features(const HandlerSet& handlers) {
   row("vm", handlers.vm != nullptr,
       "also named krun; process.args[0] is a static x86-64 executable inside the root filesystem");
   row("sandbox", false, "no sandbox tier yet");
-  return {{"handlers", list},
-          {"annotationsRead",
-           {{std::string(kHandlerAnnotation), "container|wasm|wasm-smart|vm|krun|sandbox"},
-            {std::string(kWasmVariantAnnotation), "compat|compat-smart"}}},
-          {"binaryNames", {"spectrum-wasm", "spectrum-vm", "spectrum-sandbox"}}};
+  return {
+      {"handlers", list},
+      {"annotationsRead",
+       {{std::string(kHandlerAnnotation), "container|wasm|wasm-smart|vm|krun|sandbox"},
+        {std::string(kWasmVariantAnnotation), "compat|compat-smart"},
+        {std::string(kCriContainerTypeAnnotation), "sandbox (the pod's own container: always a container)"}}},
+      {"binaryNames", {"spectrum-wasm", "spectrum-vm", "spectrum-sandbox"}}};
 }
 
 }  // namespace spectrum::container

@@ -23,13 +23,19 @@ std::string_view handler_name(Handler handler);
 // The annotations read, in the order they are consulted.
 inline constexpr std::string_view kHandlerAnnotation = "run.oci.handler";
 inline constexpr std::string_view kWasmVariantAnnotation = "module.wasm.image/variant";
+// What containerd's CRI plugin sets on a pod's containers: "sandbox" for the pod's own (pause)
+// container, which holds the pod's namespaces and runs no workload.
+inline constexpr std::string_view kCriContainerTypeAnnotation = "io.kubernetes.cri.container-type";
 
 // The handler a binary name stands for ("spectrum-wasm", "/usr/bin/spectrum-vm", ...), if any.
 std::optional<Handler> handler_of_binary(std::string_view argv0);
 
 // In order: the annotation run.oci.handler (wasm, wasm-smart, vm, krun = vm, sandbox), the
 // annotation module.wasm.image/variant (compat = wasm, compat-smart = wasm-smart), the binary's
-// name, else the container tier. An unknown value is an error naming the annotation.
+// name, else the container tier. An unknown value is an error naming the annotation. A CRI pod's
+// sandbox (pause) container is always a container: a RuntimeClass whose handler is spectrum-wasm
+// or spectrum-vm runs the pod's own container with the same binary, and a pause program is
+// neither a module nor a guest.
 Result<Handler> select_handler(const std::map<std::string, std::string>& annotations,
                                std::optional<Handler> by_binary);
 

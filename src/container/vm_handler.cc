@@ -4,7 +4,8 @@
 //                          read-only with root.readonly
 //   process.args, env, cwd the guest program (a static x86-64 ELF inside the root), its argv,
 //                          environment and working directory
-//   bind mounts            the tier's mounts (directories), read-only where the mount is
+//   bind mounts            the tier's mounts (directories), read-only where the mount is; not
+//                          those under /dev, /proc or /sys (the container's, e.g. CRI's /dev/shm)
 //   memory.limit           the guest's memory size (the VM is sized by it; the cgroup holds the
 //                          monitor to it as well)
 //   cpu quota / cpuset     the VM has one vCPU, the tier's only kind; the cgroup's quota and
@@ -93,6 +94,12 @@ Result<void> check_elf(const std::string& path) {
 // container's root is handed over as a recursive bind under /dev, the container's own tmpfs.
 Workload vm_workload(const Config& config, const std::string& program) {
   Workload w = workload_of(config, program);
+  // The runtime's own mounts under /dev, /proc and /sys (CRI's /dev/shm of the pod) are the
+  // container's, not the guest's: the guest kernel has none of these trees, and the monitor's
+  // view of the root (not recursive) has no directory to bind them on.
+  std::erase_if(w.mounts, [](const Mount& m) {
+    return m.target.starts_with("/dev/") || m.target.starts_with("/proc/") || m.target.starts_with("/sys/");
+  });
   w.workdir = config.process.cwd;
   w.rootfs = kRootView;
   w.rootfs_writable = true;  // a container's root is written through, never a private copy

@@ -6,8 +6,10 @@
 #                                spectrum as the runc binary) and the EXIT trap
 #   containerd_start [TOML]      writes the config (CRI plugin off unless CONTAINERD_CRI=1; TOML
 #                                appended) and starts containerd; FAIL if it does not answer
-#   busybox_image TAR [CMD]      the busybox-static image as a docker archive (umoci, skopeo);
-#                                CMD runs in the unpacked bundle first (to add files to rootfs/)
+#   busybox_image TAR [CMD] [NAME] [ARGS]   the busybox-static image as a docker archive (umoci,
+#                                skopeo) named NAME (localhost/spectrum-busybox:latest) whose
+#                                command is ARGS (/bin/sh; words); CMD runs in the unpacked bundle
+#                                first (to add files to rootfs/)
 #   leftovers                    prints what the runs left: tasks, mounts, runtime state,
 #                                cgroups under $ns (empty when nothing)
 # Expects $spectrum and $repo; a test may define containerd_extra_cleanup, run first on exit.
@@ -67,6 +69,8 @@ TOML
 }
 
 busybox_image() {
+  local name=${3:-localhost/spectrum-busybox:latest} word cmd=()
+  for word in ${4:-/bin/sh}; do cmd+=(--config.cmd "$word"); done
   (
     cd "$tmp" &&
     umoci init --layout oci &&
@@ -75,8 +79,8 @@ busybox_image() {
     "$repo/scripts/busybox-rootfs" bundle/rootfs &&
     (cd bundle && eval "${2:-true}") &&
     umoci repack --image oci:latest bundle &&
-    umoci config --image oci:latest --config.cmd /bin/sh --config.env PATH=/bin:/sbin &&
-    skopeo copy -q oci:oci:latest "docker-archive:$1:localhost/spectrum-busybox:latest"
+    umoci config --image oci:latest "${cmd[@]}" --config.env PATH=/bin:/sbin &&
+    skopeo copy -q oci:oci:latest "docker-archive:$1:$name"
   ) >"$tmp/image.log" 2>&1 || { cat "$tmp/image.log"; echo "FAIL: cannot build the image"; exit 1; }
   rm -rf "$tmp/bundle" "$tmp/oci"
 }

@@ -74,6 +74,11 @@ else
 fi
 bundle "c['process']['args']=['/bin/true']; c['annotations']={'module.wasm.image/variant':'bogus'}"
 refused "unknown variant" "module.wasm.image/variant: unknown variant 'bogus'"
+# A CRI pod's own (pause) container is a container whatever the binary's name: the RuntimeClass
+# spectrum-wasm starts it with the spectrum-wasm link.
+ln -s "$spectrum" "$tmp/spectrum-wasm"
+bundle "c['process']['args']=['/bin/echo','pause']; c['annotations']={'io.kubernetes.cri.container-type':'sandbox'}"
+check "a CRI sandbox container under spectrum-wasm is a container" "pause" "$("$tmp/spectrum-wasm" --root "$root" run --bundle "$tmp/b" pause 2>&1)"
 ln -s "$spectrum" "$tmp/spectrum-sandbox"
 bundle "c['process']['args']=['/bin/true']"
 refused "the spectrum-sandbox link" "handler sandbox: not available yet" "$tmp/spectrum-sandbox"
