@@ -25,7 +25,14 @@ import json, sys
 c = json.load(open(sys.argv[1])); exec(sys.argv[3]); json.dump(c, open(sys.argv[2], "w"))
 PY
 }
-nothing_left() { ls "$root" 2>/dev/null | grep -v seccomp; }
+# What a container of this test could leave: its state folder, its cgroups (spectrum/ID in every
+# hierarchy, the runtime's default cgroupsPath), a module still running.
+ids="s1 s2 s3 r cwd cwd-write t1 t2 ts1 ts2 fg fg2 pause life"
+nothing_left() {
+  ls "$root" 2>/dev/null | grep -v seccomp
+  for id in $ids; do ls -d /sys/fs/cgroup/*/spectrum/$id /sys/fs/cgroup/spectrum/$id 2>/dev/null; done
+  pgrep -f "^/hello.wasm sleep 1000"
+}
 
 bundle "c['process']['args']=['/hello.wasm','smart']; c['annotations']={'run.oci.handler':'wasm-smart'}"
 check "wasm-smart: a .wasm entrypoint runs in the engine" "hello from wasm argc=2 smart GREETING=(unset)" \
