@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   container::HandlerSet handlers;
   handlers.wasm = &container::wasm_in_place();
   handlers.vm = &container::vm_in_place();
+  handlers.sandbox = &container::sandbox_in_place();
   // Called as spectrum-wasm, spectrum-vm or spectrum-sandbox: an OCI runtime and nothing else.
   if (container::handler_of_binary(argv[0])) return container::runc_main(argc, argv, handlers);
   if (argc < 2) {

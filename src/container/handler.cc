@@ -89,7 +89,11 @@ Result<const InPlaceRun*> in_place_for(Handler handler, const Config& config, co
             "handler vm: not in this binary (spectrum-oci is the container runtime alone; use spectrum)");
       return handlers.vm;
     case Handler::sandbox:
-      return fail("handler sandbox: not available yet (Spectrum has no sandbox tier)");
+      if (!handlers.sandbox)
+        return fail(
+            "handler sandbox: not in this binary (spectrum-oci is the container runtime alone; use "
+            "spectrum)");
+      return handlers.sandbox;
   }
   return nullptr;
 }
@@ -107,7 +111,8 @@ nlohmann::json handler_features(const HandlerSet& handlers) {
       "a .wasm entrypoint in the engine, anything else as a container");
   row("vm", handlers.vm != nullptr,
       "also named krun; process.args[0] is a static x86-64 executable inside the root filesystem");
-  row("sandbox", false, "no sandbox tier yet");
+  row("sandbox", handlers.sandbox != nullptr,
+      "the vm tier's monitor on the ptrace platform (no /dev/kvm); the same programs as vm");
   return {
       {"handlers", list},
       {"annotationsRead",

@@ -60,6 +60,7 @@ struct InPlaceRun {
 struct HandlerSet {
   const InPlaceRun* wasm = nullptr;
   const InPlaceRun* vm = nullptr;
+  const InPlaceRun* sandbox = nullptr;
 };
 
 // The InPlaceRun for `handler` in `config` (wasm-smart resolved by the entrypoint), nullptr for

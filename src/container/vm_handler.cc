@@ -35,7 +35,7 @@
 
 #include "container/handler_start.h"
 #include "core/fd.h"
-#include "vm/kvm.h"
+#include "core/tier.h"
 #include "vm/tier_internal.h"
 
 namespace spectrum::container {
@@ -106,36 +106,48 @@ Workload vm_workload(const Config& config, const std::string& program) {
   return w;
 }
 
-Result<void> check(const Config& config) {
-  UniqueFd kvm(::open(kKvm, O_RDWR | O_CLOEXEC));
-  if (!kvm) return fail_errno("handler vm: open /dev/kvm in the container");
-  if (vm::KvmHost host = vm::probe_kvm_host(); !host.usable)
-    return fail("handler vm: the vm tier cannot run here: " + host.reason);
-  std::string path = SPECTRUM_TRY(find_in_root(config.process, "vm program"));
+// What differs between the two platforms of the same monitor.
+struct Platform {
+  const char* name;  // the handler's, in errors
+  bool ptrace;       // the sandbox tier's stub rather than /dev/kvm
+};
+constexpr Platform kKvmPlatform{"vm", false};
+constexpr Platform kPtracePlatform{"sandbox", true};
+
+Result<void> check(const Config& config, const Platform& platform) {
+  std::string handler = std::string("handler ") + platform.name;
+  if (!platform.ptrace) {
+    UniqueFd kvm(::open(kKvm, O_RDWR | O_CLOEXEC));
+    if (!kvm) return fail_errno(handler + ": open /dev/kvm in the container");
+  }
+  if (TierProbe probe = (platform.ptrace ? make_sandbox_tier() : make_vm_tier())->probe(); !probe.usable)
+    return fail(handler + ": the " + platform.name + " tier cannot run here: " + probe.reason);
+  std::string path = SPECTRUM_TRY(find_in_root(config.process, std::string(platform.name) + " program"));
   SPECTRUM_TRY(check_elf(path));
   // The tier's own checks (the ELF it can load, the memory it needs), on the root as it is now.
   Workload w = workload_of(config, path);
   w.workdir = config.process.cwd;
-  if (auto pre = vm::preflight(w); !pre) return fail("handler vm: " + pre.error().message());
+  if (auto pre = vm::preflight(w); !pre) return fail(handler + ": " + pre.error().message());
   return {};
 }
 
-int run(const Config& config) {
-  auto program = find_in_root(config.process, "vm program");
-  if (!program) return report_line("vm", program.error().message(), program.error().exit_status());
+int run(const Config& config, const Platform& platform) {
+  auto program = find_in_root(config.process, std::string(platform.name) + " program");
+  if (!program) return report_line(platform.name, program.error().message(), program.error().exit_status());
   if (::mkdir(kRootView, 0700) != 0 && errno != EEXIST)
-    return report_line("vm", "mkdir " + std::string(kRootView) + ": " + std::strerror(errno), 125);
+    return report_line(platform.name, "mkdir " + std::string(kRootView) + ": " + std::strerror(errno), 125);
   if (::mount("/", kRootView, nullptr, MS_BIND | MS_REC, nullptr) != 0)
     return report_line(
-        "vm", "bind the container's root onto " + std::string(kRootView) + ": " + std::strerror(errno), 125);
-  auto outcome = vm::run_monitor_here(vm_workload(config, *program));
-  if (!outcome) return report_line("vm", outcome.error().message(), outcome.error().exit_status());
+        platform.name,
+        "bind the container's root onto " + std::string(kRootView) + ": " + std::strerror(errno), 125);
+  auto outcome = vm::run_monitor_here(vm_workload(config, *program), platform.ptrace);
+  if (!outcome) return report_line(platform.name, outcome.error().message(), outcome.error().exit_status());
   switch (outcome->kind) {
     case vm::GuestOutcome::Kind::exited:
       return outcome->status;
     case vm::GuestOutcome::Kind::signaled:
     case vm::GuestOutcome::Kind::timed_out:
-      if (!outcome->detail.empty()) report_line("vm", outcome->detail, 0);
+      if (!outcome->detail.empty()) report_line(platform.name, outcome->detail, 0);
       return 128 + outcome->status;
   }
   return 125;
@@ -144,7 +156,16 @@ int run(const Config& config) {
 }  // namespace
 
 const InPlaceRun& vm_in_place() {
-  static const InPlaceRun handler{check, run, prepare, true};
+  static const InPlaceRun handler{[](const Config& c) { return check(c, kKvmPlatform); },
+                                  [](const Config& c) { return run(c, kKvmPlatform); }, prepare, true};
+  return handler;
+}
+
+const InPlaceRun& sandbox_in_place() {
+  static const InPlaceRun handler{[](const Config& c) { return check(c, kPtracePlatform); },
+                                  [](const Config& c) { return run(c, kPtracePlatform); },
+                                  {},
+                                  true};
   return handler;
 }
 

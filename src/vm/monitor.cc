@@ -444,24 +444,28 @@ Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& proc
   GuestOutcome outcome;
   const auto start = std::chrono::steady_clock::now();
   bool first_stop = true;
+  // Signals sent to the monitor, the guest's (ForwardedSignals): its disposition decides, as for
+  // one it sends itself. Taken between two stops, so also those that arrived while a system call
+  // was served (the ptrace platform has no immediate_exit to stop the next run).
+  auto forwarded_ends_run = [&] {
+    for (int signal = ForwardedSignals::take(); signal != 0; signal = ForwardedSignals::take()) {
+      if (!ends_run(syscalls::signal_self(process, 1, static_cast<std::uint64_t>(signal)), outcome)) continue;
+      const char* abbrev = ::sigabbrev_np(signal);
+      outcome.detail = "the guest took the default action of SIG" + std::string(abbrev ? abbrev : "?") +
+                       ", sent to its monitor";
+      return true;
+    }
+    return false;
+  };
   for (;;) {
+    if (forwarded_ends_run()) break;
     platform::Stop stop = SPECTRUM_TRY(ctx.run());
     if (first_stop) {
       outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
       first_stop = false;
     }
     if (stop.kind == platform::Stop::Kind::interrupted) {
-      if (int signal = ForwardedSignals::take(); signal != 0) {
-        // A signal sent to the monitor, the guest's: its disposition decides, as for one it sends
-        // itself.
-        if (ends_run(syscalls::signal_self(process, 1, static_cast<std::uint64_t>(signal)), outcome)) {
-          const char* abbrev = ::sigabbrev_np(signal);
-          outcome.detail = "the guest took the default action of SIG" + std::string(abbrev ? abbrev : "?") +
-                           ", sent to its monitor";
-          break;
-        }
-        continue;
-      }
+      if (forwarded_ends_run()) break;
       if (!TimeoutTimer::fired()) continue;
       outcome.kind = GuestOutcome::Kind::timed_out;
       outcome.status = SIGKILL;

@@ -206,10 +206,13 @@ Result<PreflightResult> preflight(const Workload& w) {
   return pre;
 }
 
-Result<GuestOutcome> run_monitor_here(const Workload& w) {
+Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform) {
   PreflightResult pre = SPECTRUM_TRY(preflight(w));
-  KvmHost host = probe_kvm_host();
-  if (!host.usable) return fail("the vm tier cannot run here: " + host.reason);
+  if (ptrace_platform) {
+    pre.spec.backing = GuestMemory::Backing::memfd;  // the stub maps the same frames
+  } else if (KvmHost host = probe_kvm_host(); !host.usable) {
+    return fail("the vm tier cannot run here: " + host.reason);
+  }
   PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
   RootfsView view = SPECTRUM_TRY(RootfsView::open(w));
   ProcessConfig config;
@@ -223,7 +226,8 @@ Result<GuestOutcome> run_monitor_here(const Workload& w) {
   config.memory_bytes = pre.spec.memory_bytes;
   config.executable = pre.spec.program_name;
   pre.root.reset();
-  return run_monitor(w, view.path(), guest, std::move(config), PlatformKind::kvm, true);
+  return run_monitor(w, view.path(), guest, std::move(config),
+                     ptrace_platform ? PlatformKind::ptrace : PlatformKind::kvm, true);
 }
 
 namespace {

@@ -21,7 +21,8 @@ Result<PreflightResult> preflight(const Workload& workload);
 // monitor's and a signal sent to it reaches the guest, see ForwardedSignals). Stdio is this
 // process's 0, 1, 2; no capture, no deadline beyond the workload's. This process confines itself
 // on the way (its own mount namespace, no capabilities, the monitor's seccomp allow-list): the
-// caller can only report the outcome and exit.
-Result<GuestOutcome> run_monitor_here(const Workload& workload);
+// caller can only report the outcome and exit. `ptrace_platform`: the sandbox tier's platform
+// (a ptrace stub, no /dev/kvm) instead of KVM.
+Result<GuestOutcome> run_monitor_here(const Workload& workload, bool ptrace_platform);
 
 }  // namespace spectrum::vm

@@ -92,7 +92,7 @@ check "wasm: the spectrum-wasm link" "hello from wasm argc=2 link GREETING=from-
 
 # What cannot run is an error of create, naming the cause.
 out=$($C run --rm $R --annotation run.oci.handler=sandbox $image w-sandbox 2>&1)
-check "sandbox: not available yet" yes "$(grep -q 'handler sandbox: not available yet' <<<"$out" && echo yes || echo "no: $out")"
+check "sandbox: a module is no program for it" yes "$(grep -q '/hello.wasm is not a 64-bit ELF executable' <<<"$out" && echo yes || echo "no: $out")"
 out=$($C run --rm $R --annotation run.oci.handler=bogus $image w-bogus 2>&1)
 check "unknown handler named" yes "$(grep -q "run.oci.handler: unknown handler 'bogus'" <<<"$out" && echo yes || echo "no: $out")"
 out=$($C run --rm $W $image w-missing /missing.wasm 2>&1)

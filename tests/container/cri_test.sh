@@ -1,7 +1,7 @@
 #!/bin/bash
 # The Kubernetes path without a kubelet (issue 14): a private containerd with its CRI plugin and a
-# three-runtime table, as a cluster would configure it for three RuntimeClasses: `spectrum`
-# (container), `spectrum-wasm` and `spectrum-vm`, each an io.containerd.runc.v2 runtime whose
+# runtime table as a cluster would configure it for its RuntimeClasses: `spectrum` (container),
+# `spectrum-wasm`, `spectrum-vm` and `spectrum-sandbox`, each an io.containerd.runc.v2 runtime whose
 # BinaryName is the link installed next to spectrum. A small CRI client (cri/cri_client.py:
 # python3-grpcio, the messages it needs in cri/cri.proto with the CRI API's field numbers) makes
 # the kubelet's calls for one pod per handler: RunPodSandbox with that runtime_handler (host
@@ -9,10 +9,11 @@
 # RemoveContainer, StopPodSandbox, RemovePodSandbox; also StopContainer of a running one. Checks
 # the logs and exit codes, and that nothing is left. The pod's pause container is a busybox image
 # built here (sandbox_image). vm skips with the reason where /dev/kvm is absent.
-# Usage: cri_test.sh SPECTRUM REPO_DIR
+# Usage: cri_test.sh SPECTRUM REPO_DIR VM_GUEST (tests/container/vm_guest.c, static)
 set -u
 spectrum=$(readlink -f "$1")
 repo=$(readlink -f "$2")
+vm_guest=$(readlink -f "$3")
 bin_dir=$(dirname "$spectrum")
 failures=0
 . "$repo/tests/container/check.sh" || exit 1
@@ -20,7 +21,7 @@ failures=0
 containerd_env cri containerd ctr umoci skopeo clang-16 protoc
 [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import grpc, google.protobuf' 2>/dev/null ||
   { echo "SKIP: python3-grpcio (Debian) is not installed"; exit 77; }
-for link in spectrum-wasm spectrum-vm; do
+for link in spectrum-wasm spectrum-vm spectrum-sandbox; do
   [ -x "$bin_dir/$link" ] || { echo "FAIL: $bin_dir/$link (the build's link) is missing"; exit 1; }
 done
 # The CRI plugin works in containerd's k8s.io namespace.
@@ -34,7 +35,7 @@ containerd_extra_cleanup() {
 }
 
 busybox_image "$tmp/pause.tar" true localhost/spectrum-pause:latest "/bin/sleep 2147483647"
-busybox_image "$tmp/busybox.tar"
+busybox_image "$tmp/busybox.tar" "cp '$vm_guest' rootfs/bin/guest"
 "$repo/tests/container/wasm/build-image" "$repo" "$tmp/wasm" >"$tmp/wasm-image.log" 2>&1 ||
   { cat "$tmp/wasm-image.log"; echo "FAIL: cannot build the wasm image"; exit 1; }
 mkdir -p "$tmp/stubs" "$tmp/logs" "$tmp/cni/bin" "$tmp/cni/conf"
@@ -67,6 +68,7 @@ CONTAINERD_CRI=1 containerd_start "$(cat <<TOML
 $(runtime spectrum "$bin_dir/spectrum")
 $(runtime spectrum-wasm "$bin_dir/spectrum-wasm")
 $(runtime spectrum-vm "$bin_dir/spectrum-vm")
+$(runtime spectrum-sandbox "$bin_dir/spectrum-sandbox")
 TOML
 )"
 for archive in pause busybox; do
@@ -102,9 +104,16 @@ else
   out=$(pod run spectrum-vm v-run localhost/spectrum-busybox:latest /bin/busybox sh -c 'echo hello from the guest; exit 3')
   check "cri vm: exit code" 3 "$(field "$out" exit_code)"
   check "cri vm: log" "hello from the guest" "$(log_lines "$out")"
-  out=$(pod stop spectrum-vm v-stop localhost/spectrum-busybox:latest /bin/busybox sleep 1000)
+  out=$(pod stop spectrum-vm v-stop localhost/spectrum-busybox:latest /bin/guest sleep)
   check "cri vm: StopContainer: SIGTERM reaches the guest" 143 "$(field "$out" exit_code)"
+  check "cri vm: its log, the reason last" "ready|spectrum vm: the guest took the default action of SIGTERM, sent to its monitor" \
+    "$(log_lines "$out" | grep -v '^$' | paste -sd'|')"
 fi
+
+# The sandbox tier's RuntimeClass (the vm tier's monitor on ptrace: no /dev/kvm needed).
+out=$(pod run spectrum-sandbox s-run localhost/spectrum-busybox:latest /bin/busybox sh -c 'echo hello from the sandbox; exit 6')
+check "cri sandbox: exit code" 6 "$(field "$out" exit_code)"
+check "cri sandbox: log" "hello from the sandbox" "$(log_lines "$out")"
 
 # An unknown handler is refused by the CRI plugin itself (the RuntimeClass must exist).
 out=$(pod run spectrum-nope x-run localhost/spectrum-busybox:latest true)
@@ -116,7 +125,7 @@ for controller in memory pids freezer devices cpu cpuacct; do
   [ -d /sys/fs/cgroup/$controller$cgroup_parent ] && left="$left$(find /sys/fs/cgroup/$controller$cgroup_parent -mindepth 1 -type d)"
 done
 check "no pod cgroups left" "" "$left"
-check "no container processes left" "" "$(pgrep -f 'sleep 1000|hello.wasm')"
+check "no container processes left" "" "$(pgrep -f "^/bin/guest sleep|^/hello.wasm sleep 1000" | while read -r p; do grep -l "$cgroup_parent" /proc/$p/cgroup 2>/dev/null; done)"
 
 [ $failures = 0 ] && echo "PASS" || echo "$failures check(s) failed"
 exit $((failures > 0))

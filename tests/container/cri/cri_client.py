@@ -6,8 +6,8 @@
 # reason, the container's log (CRI's format) and the ids.
 # Usage: cri_client.py STUBS_DIR SOCKET run|stop HANDLER NAME IMAGE LOG_DIR CGROUP_PARENT [ARGS...]
 #   run   waits for the container to exit by itself
-#   stop  waits for it to run, then StopContainer with a 10 s grace period
-import json, sys, time
+#   stop  waits for it to run and write to its log, then StopContainer with a 10 s grace period
+import json, os, sys, time
 
 sys.path.insert(0, sys.argv[1])
 import grpc
@@ -26,6 +26,15 @@ def call(method, request, response_type, timeout=60):
 
 
 result = {"handler": handler}
+
+
+def has_log():
+    try:
+        return os.path.getsize(os.path.join(log_dir, name + ".log")) > 0
+    except OSError:
+        return False
+
+
 # Host networking: the pod needs no CNI plugin.
 namespaces = cri.NamespaceOption(network=cri.NODE, pid=cri.CONTAINER, ipc=cri.POD)
 sandbox_config = cri.PodSandboxConfig(
@@ -58,7 +67,8 @@ try:
                       cri.ContainerStatusResponse).status
         if status.state == cri.CONTAINER_EXITED:
             break
-        if mode == "stop" and status.state == cri.CONTAINER_RUNNING and not stopped:
+        # Once it runs and has written its first line (so that the stop is not before it).
+        if mode == "stop" and status.state == cri.CONTAINER_RUNNING and not stopped and has_log():
             result["ran"] = True
             call("StopContainer", cri.StopContainerRequest(container_id=container_id, timeout=10),
                  cri.StopContainerResponse)
