@@ -287,6 +287,10 @@ Result<void> run_hook(const Hook& hook, const std::string& state_json, std::stri
     argv.push_back(nullptr);
     for (const std::string& e : hook.env) envp.push_back(const_cast<char*>(e.c_str()));
     envp.push_back(nullptr);
+    // A hook starts with no signal blocked, whatever the runtime blocked to receive its own.
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
     ::execve(hook.path.c_str(), argv.data(), envp.data());
     ::_exit(127);
   }

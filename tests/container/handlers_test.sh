@@ -135,6 +135,11 @@ wait $fg
 check "run in the foreground: SIGTERM forwarded, the container's status" 3 "$?"
 check "run in the foreground: the container's trap ran" got-TERM "$(grep -o got-TERM "$tmp/fg.out")"
 check "run in the foreground: nothing left" "" "$(nothing_left)"
+# The runtime blocks those signals to receive them; the hooks it runs start with none blocked.
+# (cp, not a shell: shells clear their mask when they start.)
+bundle "c['process']['args']=['/bin/true']; c['hooks']={'prestart':[{'path':'/bin/cp','args':['cp','/proc/self/status','$tmp/hook-status']}]}"
+"$spectrum" --root "$root" run --bundle "$tmp/b" fg-hook >/dev/null 2>&1
+check "run in the foreground: a hook starts with no signal blocked" "SigBlk:	0000000000000000" "$(grep SigBlk "$tmp/hook-status" 2>&1)"
 # SIGINT too, to a wasm module: the engine ends with 128+2.
 bundle "c['process']['args']=['/hello.wasm','sleep','1000']; c['annotations']={'run.oci.handler':'wasm'}"
 "$spectrum" --root "$root" run --bundle "$tmp/b" fg2 >"$tmp/fg2.out" 2>&1 &
