@@ -72,6 +72,12 @@ signals() {  # signals HANDLER ID: the monitor as the container's process, kill'
   for _ in $(seq 100); do grep -q interrupted "$tmp/out" && break; sleep 0.1; done
   check "$h: SIGTERM reached the guest" interrupted "$(grep -m1 interrupted "$tmp/out")"
   check "$h: the guest ignored SIGTERM" running "$(status_of $id)"
+  # The container's verbs work on the monitor as on any container's process.
+  "$spectrum" --root "$root" pause $id
+  check "$h: pause" paused "$(status_of $id)"
+  "$spectrum" --root "$root" resume $id
+  check "$h: resume" running "$(status_of $id)"
+  check "$h: events --stats" yes "$("$spectrum" --root "$root" events --stats $id | grep -q '"memory"' && echo yes || echo no)"
   # SIGUSR1: the guest's default action ends it, with the status of a death by SIGUSR1.
   "$spectrum" --root "$root" kill $id USR1
   wait $run
