@@ -421,7 +421,7 @@ Result<int> verb_run(const Globals& g, Args& args) {
   Supervision supervision;
   supervision.child = &init;
   supervision.signals = &*signals;
-  supervision.kill_tree = [&] { state.cgroups.kill_all(SIGKILL); };
+  supervision.kill_tree = [&] { Cgroup::adopt(state.cgroups).signal_all(SIGKILL); };
   auto exit = supervise(supervision);
   SPECTRUM_TRY(destroy_container(store, state));
   if (!exit) return std::unexpected(exit.error());

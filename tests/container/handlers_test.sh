@@ -135,6 +135,17 @@ wait $fg
 check "run in the foreground: SIGTERM forwarded, the container's status" 3 "$?"
 check "run in the foreground: the container's trap ran" got-TERM "$(grep -o got-TERM "$tmp/fg.out")"
 check "run in the foreground: nothing left" "" "$(nothing_left)"
+# A second signal ends the container (SIGKILL to its cgroup) when the first did not.
+bundle "c['process']['args']=['sh','-c','trap \"echo ignored\" TERM; echo ready; while true; do sleep 0.2; done']"
+"$spectrum" --root "$root" run --bundle "$tmp/b" fg3 >"$tmp/fg3.out" 2>&1 &
+fg=$!
+for _ in $(seq 100); do grep -q ready "$tmp/fg3.out" && break; sleep 0.1; done
+kill -TERM $fg
+for _ in $(seq 100); do grep -q ignored "$tmp/fg3.out" && break; sleep 0.1; done
+kill -TERM $fg
+wait $fg
+check "run in the foreground: a second SIGTERM kills the container" "137 ignored" "$? $(grep -o ignored "$tmp/fg3.out")"
+check "run in the foreground: nothing left after the second signal" "" "$(nothing_left)"
 # The runtime blocks those signals to receive them; the hooks it runs start with none blocked.
 # (cp, not a shell: shells clear their mask when they start.)
 bundle "c['process']['args']=['/bin/true']; c['hooks']={'prestart':[{'path':'/bin/cp','args':['cp','/proc/self/status','$tmp/hook-status']}]}"
