@@ -29,13 +29,20 @@ int main(void) {
   }
   printf("five children, codes sum to %d\n", sum);
   printf("no more children: %s\n", ERRNO_OF(wait(&status)));
+  // WNOHANG on a child that is still running returns 0 (the child waits for the parent's
+  // pipe to close, so no load makes it exit first), then the child is reaped.
+  int hold[2];
+  CHECK(pipe(hold) == 0);
   pid_t slow = fork();
   if (slow == 0) {
-    usleep(100000);
+    char c;
+    close(hold[1]);
+    (void)read(hold[0], &c, 1);
     _exit(0);
   }
-  // WNOHANG on a child that is still running returns 0, then the child is reaped.
+  close(hold[0]);
   printf("WNOHANG while running: %d\n", waitpid(slow, &status, WNOHANG));
+  close(hold[1]);
   CHECK(waitpid(slow, &status, 0) == slow);
   siginfo_t info;
   pid_t w = fork();
