@@ -2,9 +2,13 @@
 #include <signal.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 static volatile sig_atomic_t rings;
-static void on_alarm(int sig) { (void)sig; rings++; }
+static void on_alarm(int sig) {
+  (void)sig;
+  rings++;
+}
 int main(void) {
   signal(SIGALRM, on_alarm);
   CHECK(alarm(1) == 0);
@@ -28,6 +32,7 @@ int main(void) {
   }
   int status;
   CHECK(waitpid(pid, &status, 0) == pid);
-  printf("child with the default action: %s\n", WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "exited");
+  printf("child with the default action: %s\n",
+         WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "exited");
   return 0;
 }

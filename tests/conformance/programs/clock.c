@@ -1,6 +1,7 @@
 // Clocks: realtime is after 2024, monotonic never goes back, gettimeofday and time agree with it.
 #include <sys/time.h>
 #include <time.h>
+
 #include "conf.h"
 int main(void) {
   struct timespec r, m1, m2, res;

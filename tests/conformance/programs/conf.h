@@ -17,14 +17,14 @@ __attribute__((constructor)) static void conf_line_buffered(void) {
 }
 
 // A failed check names the line and errno's name, and ends the program with 1.
-#define CHECK(cond)                                                                         \
-  do {                                                                                      \
-    if (!(cond)) {                                                                          \
-      int conf_errno = errno;                                                               \
+#define CHECK(cond)                                                                          \
+  do {                                                                                       \
+    if (!(cond)) {                                                                           \
+      int conf_errno = errno;                                                                \
       printf("FAIL line %d: %s (errno %s)\n", __LINE__, #cond, strerrorname_np(conf_errno)); \
-      fflush(stdout);                                                                       \
-      _exit(1);                                                                             \
-    }                                                                                       \
+      fflush(stdout);                                                                        \
+      _exit(1);                                                                              \
+    }                                                                                        \
   } while (0)
 
 // The errno of a call expected to fail, by name ("ok" when it did not fail).

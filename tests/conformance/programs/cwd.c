@@ -1,8 +1,9 @@
 // getcwd/chdir/fchdir: starts at /, follows relative and absolute changes, ".." stops at the root.
 #include <fcntl.h>
 #include <sys/stat.h>
+
 #include "conf.h"
-static void show(const char *what) {
+static void show(const char* what) {
   char buf[256];
   CHECK(getcwd(buf, sizeof buf));
   printf("%s: %s\n", what, buf);

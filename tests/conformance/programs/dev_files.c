@@ -1,6 +1,7 @@
 // /dev/null, /dev/zero, /dev/full, /dev/urandom behave as the device nodes do.
 #include <fcntl.h>
 #include <sys/stat.h>
+
 #include "conf.h"
 int main(void) {
   int null = open("/dev/null", O_RDWR);

@@ -1,5 +1,6 @@
 // dup2 onto fd 1 redirects stdout to a file; dup restores it; dup3 and F_DUPFD pick numbers.
 #include <fcntl.h>
+
 #include "conf.h"
 int main(void) {
   char path[] = "/tmp/confXXXXXX";

@@ -1,5 +1,6 @@
 // epoll: level- and edge-triggered readiness of pipes, EPOLL_CTL_MOD/DEL, the user data back.
 #include <sys/epoll.h>
+
 #include "conf.h"
 int main(void) {
   int ep = epoll_create1(EPOLL_CLOEXEC);

@@ -1,6 +1,7 @@
 // Attack: /proc/self/root and /proc/self/cwd, magic links a workload could use to reach the host's
 // root. Through them a program must see its own root filesystem (or be refused), never the host's.
 #include <fcntl.h>
+
 #include "conf.h"
 int main(void) {
   int fd = open("/proc/self/root/etc/conformance-root", O_RDONLY);
@@ -15,6 +16,7 @@ int main(void) {
          ERRNO_OF(open("/proc/self/root/../../etc/hostname-of-the-host-never-in-root", O_RDONLY)));
   CHECK(chdir("/etc") == 0);
   char target[64] = {0};
-  printf("/proc/self/cwd: %s\n", readlink("/proc/self/cwd", target, sizeof target - 1) > 0 ? target : strerrorname_np(errno));
+  printf("/proc/self/cwd: %s\n",
+         readlink("/proc/self/cwd", target, sizeof target - 1) > 0 ? target : strerrorname_np(errno));
   return 0;
 }

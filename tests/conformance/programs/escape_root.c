@@ -3,8 +3,9 @@
 // filesystem, so reading it proves the root's view; ENOENT would mean the host's.
 #include <fcntl.h>
 #include <sys/stat.h>
+
 #include "conf.h"
-static void show(const char *how, int dirfd, const char *path) {
+static void show(const char* how, int dirfd, const char* path) {
   int fd = openat(dirfd, path, O_RDONLY);
   if (fd < 0) {
     printf("%s: %s\n", how, strerrorname_np(errno));

@@ -1,7 +1,8 @@
 // eventfd: counters add up, a read takes all (or one with EFD_SEMAPHORE), empty non-blocking is EAGAIN.
+#include <poll.h>
 #include <stdint.h>
 #include <sys/eventfd.h>
-#include <poll.h>
+
 #include "conf.h"
 int main(void) {
   int fd = eventfd(0, EFD_NONBLOCK);

@@ -1,8 +1,9 @@
 // execve replaces the program: new argv and environment, the same pid, fds kept unless CLOEXEC.
 #include <fcntl.h>
 #include <sys/wait.h>
+
 #include "conf.h"
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   if (argc > 1 && strcmp(argv[1], "again") == 0) {
     printf("after execve: argc=%d argv[2]=%s CONF_VAR=%s\n", argc, argv[2], getenv("CONF_VAR"));
     printf("kept fd 5: %d, cloexec fd 6 closed: %d\n", fcntl(5, F_GETFD) == 0, fcntl(6, F_GETFD) < 0);
@@ -17,8 +18,8 @@ int main(int argc, char **argv) {
   if (pid == 0) {
     char self[16];
     snprintf(self, sizeof self, "%d", getpid());
-    char *args[] = {argv[0], "again", "second word", self, NULL};
-    char *env[] = {"CONF_VAR=from-parent", NULL};
+    char* args[] = {argv[0], "again", "second word", self, NULL};
+    char* env[] = {"CONF_VAR=from-parent", NULL};
     execve(argv[0], args, env);
     printf("execve failed: %s\n", strerrorname_np(errno));
     _exit(127);

@@ -1,5 +1,6 @@
 // fcntl: O_NONBLOCK on a pipe (EAGAIN), FD_CLOEXEC, F_GETFL access mode, O_APPEND.
 #include <fcntl.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];

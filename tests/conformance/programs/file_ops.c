@@ -1,20 +1,21 @@
 // Create, link, rename (also over an existing file), unlink, mkdir/rmdir in a temporary folder.
 #include <fcntl.h>
 #include <sys/stat.h>
+
 #include "conf.h"
 static char dir[] = "/tmp/confXXXXXX";
-static const char *at(const char *name) {
+static const char* at(const char* name) {
   static char path[2][128];
   static int which;
   which ^= 1;
   snprintf(path[which], sizeof path[which], "%s/%s", dir, name);
   return path[which];
 }
-static void put(const char *name, const char *text) {
+static void put(const char* name, const char* text) {
   int fd = open(at(name), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   CHECK(fd >= 0 && write(fd, text, strlen(text)) == (ssize_t)strlen(text) && close(fd) == 0);
 }
-static void show(const char *name) {
+static void show(const char* name) {
   char buf[64] = {0};
   int fd = open(at(name), O_RDONLY);
   if (fd < 0) {

@@ -1,6 +1,7 @@
 // fork: the child has its own memory, getppid is the parent; wait4/waitpid collect exit codes.
 #include <sys/resource.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 int main(void) {
   int value = 1;

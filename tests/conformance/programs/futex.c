@@ -4,15 +4,16 @@
 #include <stdatomic.h>
 #include <sys/syscall.h>
 #include <time.h>
+
 #include "conf.h"
 static atomic_int word;
-static long futex(atomic_int *addr, int op, int val, const struct timespec *ts) {
+static long futex(atomic_int* addr, int op, int val, const struct timespec* ts) {
   return syscall(SYS_futex, addr, op, val, ts, NULL, 0);
 }
 static pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static int turn, rounds;
-static void *ponger(void *arg) {
+static void* ponger(void* arg) {
   (void)arg;
   for (int i = 0; i < 500; i++) {
     pthread_mutex_lock(&m);
@@ -24,7 +25,7 @@ static void *ponger(void *arg) {
   }
   return NULL;
 }
-static void *waker(void *arg) {
+static void* waker(void* arg) {
   (void)arg;
   // A wake that finds no waiter is not lost: the waiter's FUTEX_WAIT sees 1 and returns EAGAIN.
   atomic_store(&word, 1);

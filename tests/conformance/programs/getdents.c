@@ -2,8 +2,9 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+
 #include "conf.h"
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+static int by_name(const void* a, const void* b) { return strcmp(*(char* const*)a, *(char* const*)b); }
 int main(void) {
   char dir[] = "/tmp/confXXXXXX";
   CHECK(mkdtemp(dir));
@@ -17,11 +18,11 @@ int main(void) {
   }
   CHECK(mkdir("sub", 0755) == 0);
   CHECK(symlink("sub", "link") == 0);
-  DIR *d = opendir(".");
+  DIR* d = opendir(".");
   CHECK(d);
-  char *names[400];
+  char* names[400];
   int n = 0, files = 0, dirs = 0, links = 0;
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) != NULL) {
     CHECK(n < 400);
     names[n++] = strdup(e->d_name);

@@ -1,5 +1,6 @@
 // getrandom: the bytes asked for, different each call, flags checked.
 #include <sys/random.h>
+
 #include "conf.h"
 int main(void) {
   unsigned char a[64], b[64];
@@ -10,7 +11,7 @@ int main(void) {
   for (int i = 0; i < 64; i++) zeros += a[i] == 0;
   printf("not all zero: %d\n", zeros < 64);
   printf("bad flags: %s\n", ERRNO_OF(getrandom(a, 1, 0x1000)));
-  void *volatile bad = (void *)8;  // volatile: the compiler must not see the address
+  void* volatile bad = (void*)8;  // volatile: the compiler must not see the address
   printf("bad address: %s\n", ERRNO_OF(getrandom(bad, 16, 0)));
   return 0;
 }

@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];
@@ -10,7 +11,7 @@ int main(void) {
   char path[] = "/tmp/confXXXXXX";
   int file = mkstemp(path);
   int fds[] = {p[0], null, file, 1};
-  const char *names[] = {"pipe", "/dev/null", "file", "stdout"};
+  const char* names[] = {"pipe", "/dev/null", "file", "stdout"};
   for (int i = 0; i < 4; i++) {
     errno = 0;
     int r = isatty(fds[i]);

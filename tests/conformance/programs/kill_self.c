@@ -1,5 +1,6 @@
 // kill(getpid(), SIGTERM) with the default action ends the process by that signal.
 #include <signal.h>
+
 #include "conf.h"
 int main(void) {
   printf("sending SIGTERM to myself\n");

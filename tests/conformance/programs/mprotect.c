@@ -3,14 +3,15 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <sys/mman.h>
+
 #include "conf.h"
-static char *page;
+static char* page;
 static sigjmp_buf back;
 static volatile int faults, right_address, accerr;
-static void on_segv(int sig, siginfo_t *info, void *ctx) {
+static void on_segv(int sig, siginfo_t* info, void* ctx) {
   (void)sig, (void)ctx;
   faults++;
-  right_address = (char *)info->si_addr >= page && (char *)info->si_addr < page + 4096;
+  right_address = (char*)info->si_addr >= page && (char*)info->si_addr < page + 4096;
   accerr = info->si_code == SEGV_ACCERR;
   if (faults == 1) {
     mprotect(page, 4096, PROT_READ | PROT_WRITE);
@@ -26,11 +27,12 @@ int main(void) {
   sa.sa_flags = SA_SIGINFO | SA_NODEFER;
   CHECK(sigaction(SIGSEGV, &sa, NULL) == 0);
   CHECK(mprotect(page, 4096, PROT_READ) == 0);
-  *(volatile char *)page = 'w';
-  printf("write after handler: %c, faults=%d address=%d SEGV_ACCERR=%d\n", page[0], faults, right_address, accerr);
+  *(volatile char*)page = 'w';
+  printf("write after handler: %c, faults=%d address=%d SEGV_ACCERR=%d\n", page[0], faults, right_address,
+         accerr);
   CHECK(mprotect(page, 4096, PROT_NONE) == 0);
   if (sigsetjmp(back, 1) == 0) {
-    (void)*(volatile char *)page;
+    (void)*(volatile char*)page;
     printf("read of PROT_NONE did not fault\n");
   }
   printf("read of PROT_NONE faulted: %d\n", faults == 2);
@@ -38,7 +40,7 @@ int main(void) {
   // Without a handler the fault ends the process with SIGSEGV.
   signal(SIGSEGV, SIG_DFL);
   fflush(stdout);
-  *(volatile char *)page = 'x';
+  *(volatile char*)page = 'x';
   printf("not reached\n");
   return 0;
 }

@@ -1,5 +1,6 @@
 // nanosleep and clock_nanosleep sleep at least as long as asked (monotonic clock).
 #include <time.h>
+
 #include "conf.h"
 static double now(void) {
   struct timespec t;
@@ -21,8 +22,8 @@ int main(void) {
   CHECK(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == 0);
   struct timespec after;
   clock_gettime(CLOCK_MONOTONIC, &after);
-  printf("clock_nanosleep absolute: %d\n", after.tv_sec > until.tv_sec ||
-                                             (after.tv_sec == until.tv_sec && after.tv_nsec >= until.tv_nsec));
+  printf("clock_nanosleep absolute: %d\n",
+         after.tv_sec > until.tv_sec || (after.tv_sec == until.tv_sec && after.tv_nsec >= until.tv_nsec));
   struct timespec bad = {0, 2000000000};
   printf("invalid nanoseconds: %s\n", ERRNO_OF(nanosleep(&bad, NULL)));
   return 0;

@@ -1,6 +1,7 @@
 // Process groups and sessions: setpgid, getpgid, setsid; kill of a whole group.
 #include <signal.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 int main(void) {
   printf("own group readable: %d\n", getpgid(0) == getpgrp());

@@ -1,6 +1,7 @@
 // A pipe in one process: bytes in order, EOF once the write end is closed, EPIPE/SIGPIPE ignored.
 #include <fcntl.h>
 #include <signal.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];

@@ -1,5 +1,6 @@
 // A child writes into a pipe, the parent reads until EOF (the child's end closes when it exits).
 #include <sys/wait.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];

@@ -1,6 +1,7 @@
 // poll on a pipe: nothing ready, readable after a write, POLLHUP after the writer closes; ppoll.
 #include <poll.h>
 #include <signal.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];

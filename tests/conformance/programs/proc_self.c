@@ -1,19 +1,20 @@
 // /proc/self: exe names this program, fd lists open descriptors, maps shows the image, status, cmdline.
 #include <dirent.h>
 #include <fcntl.h>
+
 #include "conf.h"
-static int by_number(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
-int main(int argc, char **argv) {
+static int by_number(const void* a, const void* b) { return *(const int*)a - *(const int*)b; }
+int main(int argc, char** argv) {
   (void)argc;
   char exe[256] = {0};
   CHECK(readlink("/proc/self/exe", exe, sizeof exe - 1) > 0);
   printf("exe is argv[0]: %d (%s)\n", strcmp(exe, argv[0]) == 0, exe);
   int extra = open("/dev/null", O_RDONLY);
   CHECK(extra == 3);
-  DIR *d = opendir("/proc/self/fd");
+  DIR* d = opendir("/proc/self/fd");
   CHECK(d);
   int fds[64], n = 0;
-  struct dirent *e;
+  struct dirent* e;
   while ((e = readdir(d)) != NULL && n < 64)
     if (e->d_name[0] != '.') fds[n++] = atoi(e->d_name);
   closedir(d);
@@ -24,7 +25,7 @@ int main(int argc, char **argv) {
   char target[64] = {0};
   CHECK(readlink("/proc/self/fd/3", target, sizeof target - 1) > 0);
   printf("fd 3 -> %s\n", target);
-  FILE *maps = fopen("/proc/self/maps", "r");
+  FILE* maps = fopen("/proc/self/maps", "r");
   CHECK(maps);
   char line[512];
   int image = 0, exec_image = 0, stack = 0;
@@ -34,7 +35,7 @@ int main(int argc, char **argv) {
   }
   fclose(maps);
   printf("maps: image mapped=%d executable part=%d stack=%d\n", image > 0, exec_image > 0, stack);
-  FILE *status = fopen("/proc/self/status", "r");
+  FILE* status = fopen("/proc/self/status", "r");
   CHECK(status);
   int has_pid = 0, has_state = 0;
   while (fgets(line, sizeof line, status)) {

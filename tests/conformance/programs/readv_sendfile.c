@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <sys/sendfile.h>
 #include <sys/uio.h>
+
 #include "conf.h"
 int main(void) {
   char path[] = "/tmp/confXXXXXX";
@@ -31,7 +32,7 @@ int main(void) {
   memset(b, 0, sizeof b);
   CHECK(read(p[0], b, sizeof b) == 5);
   printf("pipe got: %s\n", b);
-  struct iovec bad = {(void *)8, 16};
+  struct iovec bad = {(void*)8, 16};
   printf("writev bad address: %s\n", ERRNO_OF(writev(fd, &bad, 1)));
   volatile int too_many = 5000;  // over IOV_MAX; volatile: the compiler must not see it
   printf("readv too many: %s\n", ERRNO_OF(readv(fd, in, too_many)));

@@ -1,5 +1,6 @@
 // select and pselect on pipes: readiness, timeouts, EBADF.
 #include <sys/select.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];

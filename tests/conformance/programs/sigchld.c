@@ -1,9 +1,13 @@
 // SIGCHLD reaches the parent's handler when a child exits; SA_NOCLDWAIT children are not zombies.
 #include <signal.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 static volatile sig_atomic_t chld;
-static void on_chld(int sig) { (void)sig; chld++; }
+static void on_chld(int sig) {
+  (void)sig;
+  chld++;
+}
 int main(void) {
   struct sigaction sa = {0};
   sa.sa_handler = on_chld;

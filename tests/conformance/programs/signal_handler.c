@@ -1,10 +1,11 @@
 // rt_sigaction with real delivery: a handler runs, gets siginfo, and the program continues after it.
 #include <signal.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 static volatile sig_atomic_t got, code, nested;
 static void on_usr1(int sig) { got = sig; }
-static void on_usr2(int sig, siginfo_t *info, void *ctx) {
+static void on_usr2(int sig, siginfo_t* info, void* ctx) {
   (void)ctx;
   code = info->si_code == SI_TKILL || info->si_code == SI_USER;
   got = sig;
@@ -26,8 +27,7 @@ int main(void) {
   CHECK(sigaction(SIGUSR2, &si, NULL) == 0);
   got = 0;
   CHECK(kill(getpid(), SIGUSR2) == 0);
-  printf("siginfo handler: code ok=%d, masked signal waited=%d, then ran=%d\n", code, nested,
-         got == SIGUSR1);
+  printf("siginfo handler: code ok=%d, masked signal waited=%d, then ran=%d\n", code, nested, got == SIGUSR1);
   struct sigaction old;
   CHECK(sigaction(SIGUSR1, NULL, &old) == 0);
   printf("sigaction reads back the handler: %d\n", old.sa_handler == on_usr1);

@@ -1,6 +1,7 @@
 // Writing to a pipe without readers: SIGPIPE kills by default; ignored, the write fails with EPIPE.
 #include <signal.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 int main(void) {
   int p[2];
@@ -15,7 +16,8 @@ int main(void) {
   }
   int status;
   CHECK(waitpid(pid, &status, 0) == pid);
-  printf("child: signaled=%d by %s\n", WIFSIGNALED(status), WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "-");
+  printf("child: signaled=%d by %s\n", WIFSIGNALED(status),
+         WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "-");
   signal(SIGPIPE, SIG_IGN);
   printf("ignored: %s\n", ERRNO_OF(write(p[1], "x", 1)));
   // Blocked, the signal stays pending and the write fails too.
@@ -39,6 +41,7 @@ int main(void) {
     _exit(0);
   }
   CHECK(waitpid(pid, &status, 0) == pid);
-  printf("pending SIGPIPE unblocked in a child: %s\n", WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "exit");
+  printf("pending SIGPIPE unblocked in a child: %s\n",
+         WIFSIGNALED(status) ? sigabbrev_np(WTERMSIG(status)) : "exit");
   return 0;
 }

@@ -1,8 +1,12 @@
 // A blocked signal stays pending (sigpending) and is delivered when unblocked; sigsuspend waits.
 #include <signal.h>
+
 #include "conf.h"
 static volatile sig_atomic_t count;
-static void on_signal(int sig) { (void)sig; count++; }
+static void on_signal(int sig) {
+  (void)sig;
+  count++;
+}
 int main(void) {
   signal(SIGUSR1, on_signal);
   sigset_t block, old, pending;
@@ -34,7 +38,8 @@ int main(void) {
   sigfillset(&block);
   CHECK(sigprocmask(SIG_SETMASK, &block, NULL) == 0);
   CHECK(sigprocmask(SIG_SETMASK, NULL, &now) == 0);
-  printf("SIGKILL in mask: %d, SIGSTOP in mask: %d\n", sigismember(&now, SIGKILL), sigismember(&now, SIGSTOP));
+  printf("SIGKILL in mask: %d, SIGSTOP in mask: %d\n", sigismember(&now, SIGKILL),
+         sigismember(&now, SIGSTOP));
   // sigsuspend: wait for a signal with the mask swapped.
   sigdelset(&block, SIGUSR1);
   count = 0;

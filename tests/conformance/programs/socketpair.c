@@ -1,6 +1,7 @@
 // socketpair: stream bytes both ways, datagram boundaries kept, shutdown, an fd passed with SCM_RIGHTS.
 #include <fcntl.h>
 #include <sys/socket.h>
+
 #include "conf.h"
 int main(void) {
   int s[2];
@@ -32,7 +33,7 @@ int main(void) {
   msg.msg_iovlen = 1;
   msg.msg_control = control.buf;
   msg.msg_controllen = sizeof control.buf;
-  struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
   c->cmsg_level = SOL_SOCKET;
   c->cmsg_type = SCM_RIGHTS;
   c->cmsg_len = CMSG_LEN(sizeof(int));

@@ -1,6 +1,7 @@
 // stat, fstat, lstat and fstatat: sizes, types, modes, a symlink's own entry.
 #include <fcntl.h>
 #include <sys/stat.h>
+
 #include "conf.h"
 int main(void) {
   char dir[] = "/tmp/confXXXXXX";

@@ -1,12 +1,13 @@
 // exit from a thread ends the whole process (exit_group) with that code, while others still run.
 #include <pthread.h>
+
 #include "conf.h"
-static void *spin(void *arg) {
+static void* spin(void* arg) {
   (void)arg;
   for (;;) pause();
   return NULL;
 }
-static void *leave(void *arg) {
+static void* leave(void* arg) {
   (void)arg;
   printf("thread calls exit(12)\n");
   exit(12);

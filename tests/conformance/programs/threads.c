@@ -1,10 +1,11 @@
 // pthreads: four threads share memory, a mutex guards a counter, join returns each result, TLS is per thread.
 #include <pthread.h>
+
 #include "conf.h"
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static long counter;
 static __thread long mine;
-static void *work(void *arg) {
+static void* work(void* arg) {
   long id = (long)arg;
   for (int i = 0; i < 10000; i++) {
     mine++;
@@ -12,14 +13,14 @@ static void *work(void *arg) {
     counter++;
     pthread_mutex_unlock(&lock);
   }
-  return (void *)(id * 100 + (mine == 10000));
+  return (void*)(id * 100 + (mine == 10000));
 }
 int main(void) {
   pthread_t t[4];
-  for (long i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, work, (void *)i) == 0);
+  for (long i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, work, (void*)i) == 0);
   long sum = 0;
   for (int i = 0; i < 4; i++) {
-    void *r;
+    void* r;
     CHECK(pthread_join(t[i], &r) == 0);
     sum += (long)r;
   }
@@ -31,8 +32,8 @@ int main(void) {
   pthread_attr_init(&attr);
   pthread_attr_setstacksize(&attr, 1 << 20);
   pthread_t big;
-  CHECK(pthread_create(&big, &attr, work, (void *)9) == 0);
-  void *r;
+  CHECK(pthread_create(&big, &attr, work, (void*)9) == 0);
+  void* r;
   CHECK(pthread_join(big, &r) == 0);
   printf("thread with a 1 MiB stack: %ld\n", (long)r);
   return 0;

@@ -2,6 +2,7 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 int main(void) {
   char dir[] = "/tmp/confXXXXXX";
@@ -10,12 +11,13 @@ int main(void) {
   snprintf(addr.sun_path, sizeof addr.sun_path, "%s/sock", dir);
   int server = socket(AF_UNIX, SOCK_STREAM, 0);
   CHECK(server >= 0);
-  CHECK(bind(server, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(bind(server, (struct sockaddr*)&addr, sizeof addr) == 0);
   CHECK(listen(server, 4) == 0);
-  printf("bind again: %s\n", ERRNO_OF(bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&addr, sizeof addr)));
+  printf("bind again: %s\n",
+         ERRNO_OF(bind(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr*)&addr, sizeof addr)));
   // In one process: the connection completes into the backlog before accept.
   int client = socket(AF_UNIX, SOCK_STREAM, 0);
-  CHECK(connect(client, (struct sockaddr *)&addr, sizeof addr) == 0);
+  CHECK(connect(client, (struct sockaddr*)&addr, sizeof addr) == 0);
   int conn = accept(server, NULL, NULL);
   CHECK(conn >= 0);
   CHECK(write(client, "hello", 5) == 5);
@@ -28,7 +30,7 @@ int main(void) {
   CHECK(pid >= 0);
   if (pid == 0) {
     int c = socket(AF_UNIX, SOCK_STREAM, 0);
-    CHECK(connect(c, (struct sockaddr *)&addr, sizeof addr) == 0);
+    CHECK(connect(c, (struct sockaddr*)&addr, sizeof addr) == 0);
     CHECK(write(c, "from the child", 14) == 14);
     _exit(0);
   }
@@ -42,7 +44,8 @@ int main(void) {
   int status;
   CHECK(waitpid(pid, &status, 0) == pid);
   struct sockaddr_un missing = {.sun_family = AF_UNIX, .sun_path = "/tmp/no-such-socket"};
-  printf("connect to nothing: %s\n", ERRNO_OF(connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr *)&missing, sizeof missing)));
+  printf("connect to nothing: %s\n",
+         ERRNO_OF(connect(socket(AF_UNIX, SOCK_STREAM, 0), (struct sockaddr*)&missing, sizeof missing)));
   unlink(addr.sun_path);
   rmdir(dir);
   return 0;

@@ -1,5 +1,6 @@
 // vfork: the parent waits until the child execs or exits; the child's exit code reaches it.
 #include <sys/wait.h>
+
 #include "conf.h"
 int main(void) {
   volatile int order = 0;
@@ -15,7 +16,7 @@ int main(void) {
   printf("child code %d\n", WEXITSTATUS(status));
   pid = vfork();
   if (pid == 0) {
-    char *args[] = {"/bin/sh", "-c", "echo from sh via vfork+exec; exit 2", NULL};
+    char* args[] = {"/bin/sh", "-c", "echo from sh via vfork+exec; exit 2", NULL};
     execv(args[0], args);
     _exit(127);
   }

@@ -1,6 +1,7 @@
 // A child killed by a signal is reported as such (WIFSIGNALED, WTERMSIG), and a stopped one too.
 #include <signal.h>
 #include <sys/wait.h>
+
 #include "conf.h"
 static void report(pid_t pid) {
   int status;
@@ -18,7 +19,7 @@ int main(void) {
   report(pid);
   pid = fork();
   if (pid == 0) {
-    int *volatile bad = (int *)8;
+    int* volatile bad = (int*)8;
     *bad = 1;
     _exit(1);
   }

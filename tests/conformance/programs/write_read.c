@@ -1,5 +1,6 @@
 // write/read/lseek/pread/pwrite/ftruncate on a file in /tmp.
 #include <fcntl.h>
+
 #include "conf.h"
 int main(void) {
   char dir[] = "/tmp/confXXXXXX";
