@@ -5,13 +5,15 @@
 #include "conf.h"
 int main(void) {
   struct timespec r, m1, m2, res;
+  // time() may read a coarse clock that lags the precise one by a tick, so it is read first:
+  // then it can never be ahead of the clock_gettime after it.
+  time_t t = time(NULL);
   CHECK(clock_gettime(CLOCK_REALTIME, &r) == 0);
   printf("realtime after 2024: %d\n", r.tv_sec > 1704067200);
   struct timeval tv;
   CHECK(gettimeofday(&tv, NULL) == 0);
   printf("gettimeofday within 10 s: %d\n", tv.tv_sec - r.tv_sec < 10 && tv.tv_sec >= r.tv_sec);
-  time_t t = time(NULL);
-  printf("time within 10 s: %d\n", t - r.tv_sec < 10 && t >= r.tv_sec);
+  printf("time within 10 s before it: %d\n", r.tv_sec - t < 10 && t <= r.tv_sec);
   int back = 0;
   CHECK(clock_gettime(CLOCK_MONOTONIC, &m1) == 0);
   for (int i = 0; i < 10000; i++) {
