@@ -2,7 +2,8 @@
 """The conformance runner: every case natively (the oracle) and in each tier, compared.
 
 A case is a command inside the conformance root filesystem (tests/conformance/make-rootfs):
-static/NAME and dynamic/NAME run /c/static/NAME or /c/dynamic/NAME; sh/NAME runs busybox's
+static/NAME, dynamic/NAME and musl/NAME run /c/static/NAME (gcc -static), /c/dynamic/NAME (glibc's
+ld.so) or /c/musl/NAME (musl's ld-musl, dynamic); sh/NAME runs busybox's
 /bin/sh on /c/sh/NAME.sh; bash/NAME runs Debian's `/bin/bash -c` with the script's text; python/NAME
 runs Debian's /usr/bin/python3 on /c/py/NAME.py.
 
@@ -54,7 +55,7 @@ class Outcome:
 def discover(rootfs):
     """Every case in the root filesystem, as (name, argv inside the root)."""
     cases = []
-    for kind in ("static", "dynamic"):
+    for kind in ("static", "dynamic", "musl"):
         for name in sorted(os.listdir(os.path.join(rootfs, "c", kind))):
             cases.append((f"{kind}/{name}", [f"/c/{kind}/{name}"]))
     for name in sorted(os.listdir(os.path.join(rootfs, "c", "sh"))):

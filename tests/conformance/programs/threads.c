@@ -25,8 +25,6 @@ int main(void) {
     sum += (long)r;
   }
   printf("counter=%ld results=%ld main's TLS untouched=%d\n", counter, sum, mine == 0);
-  pthread_t self = pthread_self();
-  printf("join self: %s\n", strerrorname_np(pthread_join(self, NULL)));
   // A detached thread and a thread that exits the whole process with exit_group semantics.
   pthread_attr_t attr;
   pthread_attr_init(&attr);
