@@ -218,7 +218,8 @@ def main():
     ap.add_argument("--check", action="store_true", help="hold the outcomes to the expectations file")
     ap.add_argument("--update", action="store_true", help="rewrite the expectations file from this run")
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--timeout", type=int, default=20, help="seconds per run")
+    # Natively every case ends within ~2 s; a tier that hangs should not cost more than this.
+    ap.add_argument("--timeout", type=int, default=10, help="seconds per run")
     ap.add_argument("--work", help="scratch folder (default: a temporary one)")
     ap.add_argument("--verbose", action="store_true", help="print the reason of every failure")
     ap.add_argument("--show", action="store_true", help="print every run's stdout and stderr")

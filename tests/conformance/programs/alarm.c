@@ -18,7 +18,7 @@ int main(void) {
   printf("pause returned %d (%s) after %d ring\n", r, strerrorname_np(errno), rings);
   struct itimerval it = {.it_interval = {0, 20000}, .it_value = {0, 20000}};
   CHECK(setitimer(ITIMER_REAL, &it, NULL) == 0);
-  while (rings < 4) pause();
+  while (rings < 4) PAUSE();
   struct itimerval off = {0};
   CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
   printf("interval timer rang at least 3 more times\n");
@@ -29,7 +29,7 @@ int main(void) {
   if (pid == 0) {
     signal(SIGALRM, SIG_DFL);
     alarm(1);
-    for (;;) pause();
+    for (;;) PAUSE();
   }
   int status;
   CHECK(waitpid(pid, &status, 0) == pid);

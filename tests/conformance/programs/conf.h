@@ -195,6 +195,10 @@ static inline const char* sigabbrev_np(int sig) {
     }                                                                                        \
   } while (0)
 
+// Waits for a signal. pause only ever returns EINTR; any other failure (ENOSYS in a kernel that
+// lacks it) ends the program at once instead of spinning until the runner's timeout.
+#define PAUSE() CHECK(pause() == -1 && errno == EINTR)
+
 // The errno of a call expected to fail, by name ("ok" when it did not fail).
 #define ERRNO_OF(call) ((call) < 0 ? strerrorname_np(errno) : "ok")
 

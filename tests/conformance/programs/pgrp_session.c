@@ -31,7 +31,7 @@ int main(void) {
   pid_t a = fork();
   if (a == 0) {
     setpgid(0, 0);
-    for (;;) pause();
+    for (;;) PAUSE();
   }
   setpgid(a, a);
   pid_t b = fork();
@@ -39,7 +39,7 @@ int main(void) {
     setpgid(0, a);
     close(sync[0]);
     CHECK(write(sync[1], "r", 1) == 1);
-    for (;;) pause();
+    for (;;) PAUSE();
   }
   setpgid(b, a);
   char c;

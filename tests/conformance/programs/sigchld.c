@@ -19,7 +19,7 @@ int main(void) {
   pid_t pid = fork();
   CHECK(pid >= 0);
   if (pid == 0) _exit(0);
-  while (!chld) sigsuspend(&old);
+  while (!chld) CHECK(sigsuspend(&old) == -1 && errno == EINTR);
   printf("SIGCHLD handled: %d\n", chld);
   int status;
   CHECK(waitpid(pid, &status, 0) == pid);

@@ -4,7 +4,7 @@
 #include "conf.h"
 static void* spin(void* arg) {
   (void)arg;
-  for (;;) pause();
+  for (;;) PAUSE();
   return NULL;
 }
 static void* leave(void* arg) {

@@ -26,7 +26,7 @@ int main(void) {
   report(pid);
   pid = fork();
   if (pid == 0) {
-    for (;;) pause();
+    for (;;) PAUSE();
   }
   CHECK(kill(pid, SIGTERM) == 0);
   report(pid);
