@@ -3,9 +3,9 @@
 
 A case is a command inside the conformance root filesystem (tests/conformance/make-rootfs):
 static/NAME, dynamic/NAME and musl/NAME run /c/static/NAME (gcc -static), /c/dynamic/NAME (glibc's
-ld.so) or /c/musl/NAME (musl's ld-musl, dynamic); sh/NAME runs busybox's
-/bin/sh on /c/sh/NAME.sh; bash/NAME runs Debian's `/bin/bash -c` with the script's text; python/NAME
-runs Debian's /usr/bin/python3 on /c/py/NAME.py.
+ld.so) or /c/musl/NAME (musl's ld-musl, dynamic); sh/NAME runs busybox's /bin/sh on /c/sh/NAME.sh;
+bash/NAME runs Debian's `/bin/bash -c` with the script's text; python/NAME runs Debian's
+/usr/bin/python3 on /c/py/NAME.py. Both sides get the same environment (ENV), stdin /dev/null.
 
 The oracle is the host kernel with the same view of files: in a private mount namespace, the root
 filesystem under a throw-away overlay, a fresh /proc and the host's /dev, then chroot. No part of
@@ -21,6 +21,7 @@ import argparse
 import concurrent.futures
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -43,7 +44,7 @@ mount -t overlay overlay -o "lowerdir=$root,upperdir=$work/upper,workdir=$work/w
   fail "cannot mount an overlay of $root"
 mount -t proc proc "$work/view/proc" || fail "cannot mount /proc"
 mount --rbind /dev "$work/view/dev" || fail "cannot bind /dev"
-exec env -i PATH=/bin:/usr/bin CONF_ENV=yes LC_ALL=C "$chroot" "$work/view" "$@"
+exec env -i {env} "$chroot" "$work/view" "$@"
 """
 
 
@@ -80,7 +81,8 @@ def execute(argv, timeout):
 def run_oracle(rootfs, work, argv, timeout):
     w = tempfile.mkdtemp(dir=work, prefix="oracle-")
     try:
-        return execute(["unshare", "--mount", "--propagation", "private", "sh", "-c", ORACLE, "oracle", w,
+        script = ORACLE.replace("{env}", " ".join(shlex.quote(f"{k}={v}") for k, v in ENV.items()))
+        return execute(["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "oracle", w,
                         rootfs] + argv, timeout)
     finally:
         # The mounts went with the namespace; the overlay's upper layer holds the run's files.
