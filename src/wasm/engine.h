@@ -249,6 +249,12 @@ struct StoreLimits {
   std::optional<std::uint64_t> max_memory_bytes;
 };
 
+// Which engine runs a store's wasm functions: the interpreter, machine code compiled by LLVM
+// (libspectrum-wasm-llvm.so, loaded on first use), or automatic (docs/wasm.md: compiled when the
+// module's code is cached, else the interpreter).
+enum class Engine : std::uint8_t { interp, compiled, automatic };
+std::string_view to_string(Engine engine);
+
 class Store {
  public:
   explicit Store(StoreLimits limits = {});
@@ -265,6 +271,10 @@ class Store {
   bool interrupted() const { return interrupt_.load(std::memory_order_relaxed) != 0; }
   void set_fuel(std::optional<std::uint64_t> fuel) { limits_.fuel = fuel; }
   std::optional<std::uint64_t> fuel() const { return limits_.fuel; }
+  // Set before instantiating: instances made later run in this engine (default interp). With a
+  // non-empty cache_dir, compiled code is kept there between runs (docs/wasm.md: the cache).
+  void set_engine(Engine engine, std::string cache_dir = {});
+  Engine engine() const;
 
   // Standalone objects (the spectest module, host-provided memories).
   Function* create_host_function(FuncType type, HostFunction fn, std::string debug_name = {});

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -92,6 +93,8 @@ struct ModuleData {
   bool uses_v128 = false;
 
   std::vector<SectionInfo> sections;
+  // The compiled engine's code for this module (guarded, checked), made on first instantiation.
+  mutable std::shared_ptr<struct NativeModule> native_code[2];
   std::unordered_map<std::uint32_t, std::string> function_names;  // name section
 
   const FuncType& func_type(std::uint32_t func_index) const { return types[func_types[func_index]]; }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -294,7 +295,18 @@ Result<Memory*> Store::create_memory(MemoryType type) {
   m->declared_max = type.limits.max;
   m->max_pages = std::min(type.limits.max.value_or(kMaxPages), cap);
   m->reserved = std::max<std::uint64_t>(static_cast<std::uint64_t>(m->max_pages) * kPageSize, 4096);
-  void* p = ::mmap(nullptr, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = MAP_FAILED;
+  // Compiled code relies on the guard for bounds; where the address space is limited (RLIMIT_AS)
+  // the memory is reserved as for the interpreter and compiled code checks every access.
+  if (impl_->engine != Engine::interp && !std::getenv("SPECTRUM_WASM_NO_GUARD")) {
+    p = ::mmap(nullptr, kGuardedReservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p != MAP_FAILED) {
+      m->reserved = kGuardedReservation;
+      m->guarded = true;
+    }
+  }
+  if (p == MAP_FAILED)
+    p = ::mmap(nullptr, m->reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return fail_errno("reserving linear memory");
   m->data = static_cast<std::uint8_t*>(p);
   if (static_cast<std::uint64_t>(type.limits.min) * kPageSize > impl_->budget.left())
@@ -324,6 +336,23 @@ Global* Store::create_global(GlobalType type, std::uint64_t value) {
   g->value = value;
   impl_->globals.push_back(std::move(g));
   return impl_->globals.back().get();
+}
+
+void Store::set_engine(Engine engine, std::string cache_dir) {
+  impl_->engine = engine;
+  impl_->cache_dir = std::move(cache_dir);
+}
+Engine Store::engine() const { return impl_->engine; }
+std::string_view to_string(Engine engine) {
+  switch (engine) {
+    case Engine::interp:
+      return "interp";
+    case Engine::compiled:
+      return "compiled";
+    case Engine::automatic:
+      return "auto";
+  }
+  return "unknown";
 }
 
 const FuncType& function_type(const Function* function) { return *function->type; }
@@ -393,6 +422,8 @@ CallOutcome Runtime::invoke(Store& store, Function* function, std::span<const st
                     function_display_name(*function), 0};
         break;
     }
+  } else if (function->native_entry) {
+    status = execute_native(store, function, fp, trap, exit_code);
   } else {
     status = execute(&store, function, fp, trap, exit_code);
   }
@@ -650,6 +681,7 @@ Result<Instance*> Linker::instantiate(Store& store, const Module& module, CallOu
     if (init.kind == ConstExpr::Kind::v128_const) g->value_high = init.bits_hi;
     if (init.kind == ConstExpr::Kind::global_get) g->value_high = s.globals[init.index]->value_high;
   }
+  if (S.engine != Engine::interp) SPECTRUM_TRY(attach_native(store, *inst));
   for (const auto& e : m.exports) {
     Extern x{e.kind, nullptr, nullptr, nullptr, nullptr};
     switch (e.kind) {

@@ -48,8 +48,16 @@ struct Budget {
 // Frame images up to this many slots are copied as one block of this size.
 inline constexpr std::uint32_t kSmallFrameInit = 4;
 
+struct NativeCtx;     // native.h
+struct NativeModule;  // the compiler library's
+
+// What a guarded memory reserves: every address a 32-bit index plus a 32-bit offset plus an access
+// of up to 16 bytes can form, so compiled code needs no bounds checks (a fault is the trap).
+inline constexpr std::uint64_t kGuardedReservation = (8ull << 30) + 65536;
+
 struct Memory {
   std::uint8_t* data = nullptr;  // a reservation that never moves; [0, size) is accessible
+  bool guarded = false;          // reserved kGuardedReservation bytes
   std::uint64_t size = 0;
   std::uint32_t pages = 0;
   std::uint32_t max_pages = 0;  // effective: the type's maximum capped by the store's limit
@@ -98,6 +106,11 @@ struct Function {
     frame_slots = code->frame_slots;
     param_slots = code->param_slots;
   }
+  // Compiled code (an instance in the compiled engine): the uniform entry (NativeEntry), the
+  // typed one, and the instance context both take.
+  void* native_entry = nullptr;
+  void* native_typed = nullptr;
+  NativeCtx* native_ctx = nullptr;
   // A host function:
   HostFunction host;
   std::string debug_name;
@@ -113,6 +126,8 @@ struct Instance::State {
   std::vector<std::vector<std::uint64_t>> elem_segments;  // resolved references; emptied when dropped
   std::vector<bool> data_dropped;
   std::unordered_map<std::string, Extern> exports;
+  std::shared_ptr<NativeModule> native_code;  // compiled engine: the code and this instance's context
+  std::shared_ptr<NativeCtx> native_ctx;
 };
 
 // One activation record of the interpreter's own call stack.
@@ -139,6 +154,9 @@ struct Store::Impl {
   std::uint32_t depth = 0;
   std::int64_t fuel = 0;
   Budget budget;
+  Engine engine = Engine::interp;
+  std::string cache_dir;
+  std::uint32_t native_depth = 0;  // compiled frames on the native stack
 
   ~Impl();
   std::uint32_t type_id(const FuncType& type);
@@ -173,5 +191,13 @@ struct Runtime {
   static Status execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap,
                         std::int32_t& exit_code);
 };
+
+// The compiled engine's part of instantiation (native.cc): compiles or loads the module's code
+// and attaches it to the instance's functions, as the store's engine says. Errors only under
+// Engine::compiled; automatic falls back to the interpreter.
+Result<void> attach_native(Store& store, Instance& instance);
+// Runs a function that has native code (native.cc).
+Runtime::Status execute_native(Store& store, Function* function, std::uint64_t* fp, Trap& trap,
+                               std::int32_t& exit_code);
 
 }  // namespace spectrum::wasm

@@ -6,7 +6,7 @@
 // assert_uninstantiable; for assert_invalid/assert_malformed it is counted and listed with
 // --verbose (the decoder words a few rejections otherwise), the rejection itself still passes.
 //
-//   spec_runner --out DIR [--wast2json PATH] [--verbose] FILE.wast...
+//   spec_runner --out DIR [--wast2json PATH] [--engine interp|compiled|auto] [--verbose] FILE.wast...
 #include <sys/stat.h>
 
 #include <cmath>
@@ -186,7 +186,10 @@ bool matches(const ScriptValue& want, std::uint64_t got) {
 
 class Runner {
  public:
-  Runner(bool verbose) : verbose_(verbose), store_(StoreLimits{}) { define_spectest(); }
+  Runner(bool verbose, Engine engine) : verbose_(verbose), store_(StoreLimits{}) {
+    store_.set_engine(engine);
+    define_spectest();
+  }
 
   Counts run(const json& script, const std::string& dir) {
     Counts counts;
@@ -448,6 +451,7 @@ int main(int argc, char** argv) {
   std::string out_dir = "spec-json";
   std::string wast2json = "wast2json";
   bool verbose = false;
+  Engine engine = Engine::interp;
   std::vector<std::string> files;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -457,11 +461,26 @@ int main(int argc, char** argv) {
       wast2json = argv[++i];
     else if (a == "--verbose")
       verbose = true;
-    else
+    else if (a == "--engine" && i + 1 < argc) {
+      const std::string e = argv[++i];
+      if (e == "interp")
+        engine = Engine::interp;
+      else if (e == "compiled")
+        engine = Engine::compiled;
+      else if (e == "auto")
+        engine = Engine::automatic;
+      else {
+        std::fprintf(stderr, "spec_runner: --engine: unknown engine '%s' (interp, compiled, auto)\n",
+                     e.c_str());
+        return 2;
+      }
+    } else
       files.push_back(a);
   }
   if (files.empty()) {
-    std::fprintf(stderr, "usage: spec_runner --out DIR [--wast2json PATH] [--verbose] FILE.wast...\n");
+    std::fprintf(stderr,
+                 "usage: spec_runner --out DIR [--wast2json PATH] [--engine interp|compiled|auto] "
+                 "[--verbose] FILE.wast...\n");
     return 2;
   }
   ::mkdir(out_dir.c_str(), 0755);
@@ -491,7 +510,7 @@ int main(int argc, char** argv) {
       ++files_failed;
       continue;
     }
-    Runner runner(verbose);
+    Runner runner(verbose, engine);
     Counts c = runner.run(script, dir);
     std::printf("%-28s passed %5d  failed %4d  skipped %4d", name.c_str(), c.passed, c.failed, c.skipped);
     if (c.other_reason) std::printf("  [%d rejected for another reason than the spec's]", c.other_reason);

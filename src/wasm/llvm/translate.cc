@@ -1,0 +1,929 @@
+// Wasm -> LLVM IR: structured control, variables, memory, tables and calls (numeric.cc has the
+// numeric instructions). See translate.h for the value representation.
+#include "wasm/llvm/translate.h"
+
+#include <llvm/IR/MDBuilder.h>
+#include <llvm/IR/Verifier.h>
+#include <llvm/Support/raw_ostream.h>
+
+namespace spectrum::wasm {
+
+using llvm::BasicBlock;
+using llvm::Type;
+using llvm::Value;
+
+bool skip_instruction(std::uint8_t op, BodyReader& r) {
+  switch (op) {
+    case 0x02:
+    case 0x03:
+    case 0x04:
+      r.sleb();
+      return true;
+    case 0x0C:
+    case 0x0D:
+    case 0x10:
+    case 0x20:
+    case 0x21:
+    case 0x22:
+    case 0x23:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0xD2:
+    case 0x41:
+    case 0x42:
+      r.uleb();
+      return true;
+    case 0x0E: {
+      const std::uint32_t n = r.u32();
+      for (std::uint32_t i = 0; i <= n; ++i) r.uleb();
+      return true;
+    }
+    case 0x11:
+      r.uleb();
+      r.uleb();
+      return true;
+    case 0x1C: {
+      const std::uint32_t n = r.u32();
+      for (std::uint32_t i = 0; i < n; ++i) r.u8();
+      return true;
+    }
+    case 0x3F:
+    case 0x40:
+    case 0xD0:
+      r.u8();
+      return true;
+    case 0x43:
+      r.p += 4;
+      return true;
+    case 0x44:
+      r.p += 8;
+      return true;
+    case 0xFC: {
+      const std::uint32_t sub = r.u32();
+      switch (sub) {
+        case 8:   // memory.init data mem
+        case 12:  // table.init elem table
+        case 14:  // table.copy dst src
+        case 10:  // memory.copy 0 0
+          r.uleb();
+          r.uleb();
+          break;
+        case 9:
+        case 11:
+        case 13:
+        case 15:
+        case 16:
+        case 17:
+          r.uleb();
+          break;
+        default:
+          break;
+      }
+      return true;
+    }
+    case 0xFD:
+      return false;
+    default:
+      if (op >= 0x28 && op <= 0x3E) {  // memarg
+        r.uleb();
+        r.uleb();
+      }
+      return true;
+  }
+}
+
+std::string unsupported_reason(const ModuleData& m) {
+  if (m.uses_v128) return "the module uses v128 (SIMD is not compiled yet; --engine interp runs it)";
+  for (std::size_t i = 0; i < m.bodies.size(); ++i) {
+    const FunctionBody& body = m.bodies[i];
+    BodyReader r{m.bytes.data() + body.code_begin, m.bytes.data()};
+    const std::uint8_t* end = m.bytes.data() + body.code_end;
+    while (r.p < end) {
+      const std::uint32_t at = r.offset();
+      if (!skip_instruction(r.u8(), r)) {
+        char where[32];
+        std::snprintf(where, sizeof where, "0x%x", at);
+        return std::string("SIMD instruction at byte ") + where +
+               " (SIMD is not compiled yet; --engine interp runs it)";
+      }
+    }
+  }
+  return {};
+}
+
+Type* FunctionTranslator::ir_type(ValType t) const {
+  switch (t) {
+    case ValType::i32:
+      return Type::getInt32Ty(C);
+    case ValType::f32:
+      return Type::getFloatTy(C);
+    case ValType::f64:
+      return Type::getDoubleTy(C);
+    default:
+      return Type::getInt64Ty(C);  // i64 and references
+  }
+}
+
+llvm::FunctionType* FunctionTranslator::function_type(llvm::LLVMContext& C, const FuncType& type) {
+  auto ir = [&](ValType t) -> Type* {
+    switch (t) {
+      case ValType::i32:
+        return Type::getInt32Ty(C);
+      case ValType::f32:
+        return Type::getFloatTy(C);
+      case ValType::f64:
+        return Type::getDoubleTy(C);
+      default:
+        return Type::getInt64Ty(C);
+    }
+  };
+  std::vector<Type*> params{llvm::PointerType::getUnqual(C)};
+  for (ValType t : type.params) params.push_back(ir(t));
+  Type* result = Type::getVoidTy(C);
+  if (type.results.size() == 1) {
+    result = ir(type.results[0]);
+  } else if (type.results.size() > 1) {
+    std::vector<Type*> fields;
+    for (ValType t : type.results) fields.push_back(ir(t));
+    result = llvm::StructType::get(C, fields);
+  }
+  return llvm::FunctionType::get(result, params, false);
+}
+
+Value* FunctionTranslator::ctx_field(unsigned offset, Type* type, const char* name) {
+  Value* p = B.CreateConstInBoundsGEP1_64(B.getInt8Ty(), ctx_, offset);
+  auto* load = B.CreateLoad(type, p, name);
+  load->setMetadata(llvm::LLVMContext::MD_invariant_load, llvm::MDNode::get(C, {}));
+  return load;
+}
+
+Value* FunctionTranslator::site() const {
+  return llvm::ConstantInt::get(Type::getInt64Ty(C), trap_site(func_index_, offset_));
+}
+
+void FunctionTranslator::helper(llvm::FunctionCallee callee, std::vector<Value*> args) {
+  B.CreateCall(callee, args);
+}
+
+void FunctionTranslator::trap(TrapKind kind) {
+  B.CreateCall(h_.trap, {ctx_, B.getInt32(static_cast<std::uint32_t>(kind)), site()});
+  B.CreateUnreachable();
+}
+
+void FunctionTranslator::trap_if(Value* condition, TrapKind kind) {
+  BasicBlock* trap_bb = BasicBlock::Create(C, "trap", F);
+  BasicBlock* cont = BasicBlock::Create(C, "cont", F);
+  llvm::MDBuilder md(C);
+  B.CreateCondBr(condition, trap_bb, cont, md.createBranchWeights(1, 1 << 20));
+  B.SetInsertPoint(trap_bb);
+  trap(kind);
+  B.SetInsertPoint(cont);
+}
+
+void FunctionTranslator::interrupt_check() {
+  auto* flag = B.CreateAlignedLoad(B.getInt32Ty(), interrupt_, llvm::Align(4), "interrupt");
+  flag->setAtomic(llvm::AtomicOrdering::Monotonic);
+  BasicBlock* stop = BasicBlock::Create(C, "interrupted", F);
+  BasicBlock* cont = BasicBlock::Create(C, "cont", F);
+  llvm::MDBuilder md(C);
+  B.CreateCondBr(B.CreateICmpNE(flag, B.getInt32(0)), stop, cont, md.createBranchWeights(1, 1 << 20));
+  B.SetInsertPoint(stop);
+  B.CreateCall(h_.interrupt, {ctx_, site()});
+  B.CreateUnreachable();
+  B.SetInsertPoint(cont);
+}
+
+Value* FunctionTranslator::to_slot(Value* v) {
+  Type* t = v->getType();
+  if (t->isIntegerTy(64)) return v;
+  if (t->isIntegerTy(32)) return B.CreateZExt(v, B.getInt64Ty());
+  if (t->isFloatTy()) return B.CreateZExt(B.CreateBitCast(v, B.getInt32Ty()), B.getInt64Ty());
+  return B.CreateBitCast(v, B.getInt64Ty());
+}
+
+Value* FunctionTranslator::from_slot(Value* slot, Type* t) {
+  if (t->isIntegerTy(64)) return slot;
+  if (t->isIntegerTy(32)) return B.CreateTrunc(slot, B.getInt32Ty());
+  if (t->isFloatTy()) return B.CreateBitCast(B.CreateTrunc(slot, B.getInt32Ty()), t);
+  return B.CreateBitCast(slot, t);
+}
+
+std::vector<llvm::AllocaInst*> FunctionTranslator::slots_for(const std::vector<Type*>& types,
+                                                             const char* name) {
+  std::vector<llvm::AllocaInst*> out;
+  llvm::IRBuilder<> A(entry_, entry_->begin());
+  for (Type* t : types) out.push_back(A.CreateAlloca(t, nullptr, name));
+  return out;
+}
+
+std::vector<Value*> FunctionTranslator::pop_n(std::size_t n) {
+  std::vector<Value*> out(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
+  stack_.resize(stack_.size() - n);
+  return out;
+}
+
+void FunctionTranslator::store_top(const std::vector<llvm::AllocaInst*>& slots, bool do_pop) {
+  const std::size_t n = slots.size();
+  for (std::size_t i = 0; i < n; ++i) B.CreateStore(stack_[stack_.size() - n + i], slots[i]);
+  if (do_pop) stack_.resize(stack_.size() - n);
+}
+
+void FunctionTranslator::block_type(BodyReader& r, std::vector<Type*>& params, std::vector<Type*>& results) {
+  const std::int64_t bt = r.sleb();
+  if (bt >= 0) {
+    const FuncType& t = m_.types[static_cast<std::size_t>(bt)];
+    for (ValType v : t.params) params.push_back(ir_type(v));
+    for (ValType v : t.results) results.push_back(ir_type(v));
+    return;
+  }
+  const auto byte = static_cast<std::uint8_t>(bt & 0x7F);
+  if (byte == 0x40) return;
+  results.push_back(ir_type(static_cast<ValType>(byte)));
+}
+
+void FunctionTranslator::branch(std::uint32_t depth) {
+  Frame& target = frames_[frames_.size() - 1 - depth];
+  store_top(target.branch_slots, false);
+  B.CreateBr(target.target);
+}
+
+void FunctionTranslator::end_frame() {
+  Frame f = std::move(frames_.back());
+  frames_.pop_back();
+  if (!f.unreachable) {
+    store_top(f.result_slots, true);
+    B.CreateBr(f.end);
+  }
+  if (f.kind == Frame::Kind::if_ && !f.has_else) {
+    // The missing else passes the parameters through (validation: params == results).
+    B.SetInsertPoint(f.else_bb);
+    for (std::size_t i = 0; i < f.if_params.size(); ++i) B.CreateStore(f.if_params[i], f.result_slots[i]);
+    B.CreateBr(f.end);
+  }
+  stack_.resize(f.height);
+  B.SetInsertPoint(f.end);
+  if (f.kind == Frame::Kind::function) return;
+  for (std::size_t i = 0; i < f.results.size(); ++i) push(B.CreateLoad(f.results[i], f.result_slots[i]));
+}
+
+void FunctionTranslator::else_frame() {
+  Frame& f = frames_.back();
+  if (!f.unreachable) {
+    store_top(f.result_slots, true);
+    B.CreateBr(f.end);
+  }
+  f.unreachable = false;
+  f.has_else = true;
+  stack_.resize(f.height);
+  for (Value* v : f.if_params) push(v);
+  B.SetInsertPoint(f.else_bb);
+}
+
+Value* FunctionTranslator::address(Value* index, std::uint64_t offset, unsigned size) {
+  Value* ea = B.CreateZExt(index, B.getInt64Ty());
+  if (offset) ea = B.CreateAdd(ea, B.getInt64(offset));
+  if (checked_) {
+    Value* size_now = B.CreateLoad(B.getInt64Ty(), mem_size_ptr_, "mem_size");
+    trap_if(B.CreateICmpUGT(B.CreateAdd(ea, B.getInt64(size)), size_now), TrapKind::memory_out_of_bounds);
+  }
+  return B.CreateInBoundsGEP(B.getInt8Ty(), mem_base_, ea);
+}
+
+void FunctionTranslator::load(Type* type, unsigned size, bool sign_extend, Type* result, BodyReader& r) {
+  r.uleb();  // alignment: a hint
+  const std::uint64_t offset = r.uleb();
+  Value* p = address(pop(), offset, size);
+  auto* v = B.CreateAlignedLoad(type, p, llvm::Align(1), true);
+  Value* out = v;
+  if (type != result) out = sign_extend ? B.CreateSExt(v, result) : B.CreateZExt(v, result);
+  push(out);
+}
+
+void FunctionTranslator::store(Type* type, unsigned size, BodyReader& r) {
+  r.uleb();
+  const std::uint64_t offset = r.uleb();
+  Value* v = pop();
+  Value* p = address(pop(), offset, size);
+  if (v->getType() != type) v = B.CreateTrunc(v, type);
+  B.CreateAlignedStore(v, p, llvm::Align(1), true);
+}
+
+void FunctionTranslator::push_results(Value* call, const FuncType& type) {
+  if (type.results.size() == 1) {
+    push(call);
+  } else {
+    for (unsigned i = 0; i < type.results.size(); ++i) push(B.CreateExtractValue(call, i));
+  }
+}
+
+void FunctionTranslator::call_through_slots(Value* function, const FuncType& type,
+                                            std::vector<Value*>& results, const std::vector<Value*>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i)
+    B.CreateStore(to_slot(args[i]), B.CreateConstInBoundsGEP1_64(B.getInt64Ty(), slots_, i));
+  B.CreateCall(h_.call, {ctx_, function, slots_, site()});
+  for (std::size_t i = 0; i < type.results.size(); ++i) {
+    Value* slot = B.CreateLoad(B.getInt64Ty(), B.CreateConstInBoundsGEP1_64(B.getInt64Ty(), slots_, i));
+    results.push_back(from_slot(slot, ir_type(type.results[i])));
+  }
+}
+
+void FunctionTranslator::call_direct(std::uint32_t callee) {
+  const FuncType& type = m_.func_type(callee);
+  std::vector<Value*> args = pop_n(type.params.size());
+  if (callee < m_.imported_funcs) {
+    Value* fn = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), funcs_, callee));
+    std::vector<Value*> results;
+    call_through_slots(fn, type, results, args);
+    for (Value* v : results) push(v);
+    return;
+  }
+  args.insert(args.begin(), ctx_);
+  llvm::CallInst* call = B.CreateCall(functions_[callee - m_.imported_funcs], args);
+  if (!type.results.empty()) push_results(call, type);
+}
+
+void FunctionTranslator::call_indirect(std::uint32_t type_index, std::uint32_t table) {
+  const FuncType& type = m_.types[type_index];
+  Value* element = pop();
+  std::vector<Value*> args = pop_n(type.params.size());
+  Value* fn =
+      B.CreateCall(h_.indirect, {ctx_, u32(table), element, u32(type_index), out_code_, out_ctx_, site()});
+  Value* code = B.CreateLoad(B.getPtrTy(), out_code_);
+  BasicBlock* fast = BasicBlock::Create(C, "direct", F);
+  BasicBlock* slow = BasicBlock::Create(C, "via_runtime", F);
+  BasicBlock* join = BasicBlock::Create(C, "called", F);
+  B.CreateCondBr(B.CreateIsNotNull(code), fast, slow);
+
+  B.SetInsertPoint(fast);
+  std::vector<Value*> typed_args = args;
+  typed_args.insert(typed_args.begin(), B.CreateLoad(B.getPtrTy(), out_ctx_));
+  llvm::CallInst* call = B.CreateCall(function_type(C, type), code, typed_args);
+  std::vector<Value*> fast_results;
+  if (type.results.size() == 1) fast_results.push_back(call);
+  for (unsigned i = 0; type.results.size() > 1 && i < type.results.size(); ++i)
+    fast_results.push_back(B.CreateExtractValue(call, i));
+  BasicBlock* fast_end = B.GetInsertBlock();
+  B.CreateBr(join);
+
+  B.SetInsertPoint(slow);
+  std::vector<Value*> slow_results;
+  call_through_slots(fn, type, slow_results, args);
+  BasicBlock* slow_end = B.GetInsertBlock();
+  B.CreateBr(join);
+
+  B.SetInsertPoint(join);
+  for (std::size_t i = 0; i < type.results.size(); ++i) {
+    llvm::PHINode* phi = B.CreatePHI(fast_results[i]->getType(), 2);
+    phi->addIncoming(fast_results[i], fast_end);
+    phi->addIncoming(slow_results[i], slow_end);
+    push(phi);
+  }
+}
+
+bool FunctionTranslator::translate(std::uint32_t index, std::string* error) {
+  func_index_ = index;
+  const FunctionBody& body = m_.bodies[index - m_.imported_funcs];
+  const FuncType& type = m_.func_type(index);
+  F = functions_[index - m_.imported_funcs];
+  entry_ = BasicBlock::Create(C, "entry", F);
+  BasicBlock* start = BasicBlock::Create(C, "start", F);
+  B.SetInsertPoint(entry_);
+  ctx_ = F->getArg(0);
+  offset_ = body.position;
+  mem_base_ = ctx_field(0, B.getPtrTy(), "mem_base");
+  mem_size_ptr_ = ctx_field(8, B.getPtrTy(), "mem_size_ptr");
+  globals_ = ctx_field(16, B.getPtrTy(), "globals");
+  funcs_ = ctx_field(24, B.getPtrTy(), "funcs");
+  interrupt_ = ctx_field(32, B.getPtrTy(), "interrupt");
+  Value* depth_ptr = ctx_field(40, B.getPtrTy(), "depth_ptr");
+  Value* max_depth = ctx_field(48, B.getInt32Ty(), "max_depth");
+
+  // Slots for calls through the runtime: enough for any call this body makes.
+  std::uint32_t slots = 1;
+  for (const FuncType& t : m_.types)
+    slots = std::max<std::uint32_t>(slots,
+                                    static_cast<std::uint32_t>(std::max(t.params.size(), t.results.size())));
+  slots_ = B.CreateAlloca(B.getInt64Ty(), B.getInt32(slots), "slots");
+  out_code_ = B.CreateAlloca(B.getPtrTy(), nullptr, "callee_code");
+  out_ctx_ = B.CreateAlloca(B.getPtrTy(), nullptr, "callee_ctx");
+
+  locals_.clear();
+  local_types_.clear();
+  for (std::size_t i = 0; i < type.params.size(); ++i) {
+    Type* t = ir_type(type.params[i]);
+    local_types_.push_back(t);
+    locals_.push_back(B.CreateAlloca(t, nullptr, "param"));
+    B.CreateStore(F->getArg(static_cast<unsigned>(i + 1)), locals_.back());
+  }
+  for (const auto& [count, vt] : body.local_groups) {
+    Type* t = ir_type(vt);
+    for (std::uint32_t i = 0; i < count; ++i) {
+      local_types_.push_back(t);
+      locals_.push_back(B.CreateAlloca(t, nullptr, "local"));
+      B.CreateStore(llvm::Constant::getNullValue(t), locals_.back());
+    }
+  }
+  B.CreateBr(start);
+  B.SetInsertPoint(start);
+
+  // Depth: the interpreter's call-depth limit, restored on every return (a trap's unwinding
+  // restores it in execute()).
+  Value* depth = B.CreateLoad(B.getInt32Ty(), depth_ptr, "depth");
+  trap_if(B.CreateICmpUGE(depth, max_depth), TrapKind::stack_exhausted);
+  B.CreateStore(B.CreateAdd(depth, B.getInt32(1)), depth_ptr);
+  interrupt_check();
+
+  std::vector<Type*> results;
+  for (ValType t : type.results) results.push_back(ir_type(t));
+  BasicBlock* ret = BasicBlock::Create(C, "return", F);
+  stack_.clear();
+  frames_.clear();
+  Frame fn_frame;
+  fn_frame.kind = Frame::Kind::function;
+  fn_frame.target = ret;
+  fn_frame.end = ret;
+  fn_frame.results = results;
+  fn_frame.result_slots = slots_for(results, "result");
+  fn_frame.branch_slots = fn_frame.result_slots;
+  frames_.push_back(std::move(fn_frame));
+  std::vector<llvm::AllocaInst*> ret_slots = frames_[0].result_slots;
+
+  BodyReader r{m_.bytes.data() + body.code_begin, m_.bytes.data()};
+  const std::uint8_t* end = m_.bytes.data() + body.code_end;
+  std::uint32_t skip_depth = 0;  // nesting inside unreachable code
+  while (r.p < end && !frames_.empty()) {
+    offset_ = r.offset();
+    const std::uint8_t op = r.u8();
+    if (frames_.back().unreachable) {
+      if (op == 0x02 || op == 0x03 || op == 0x04) {
+        ++skip_depth;
+        r.sleb();
+        continue;
+      }
+      if (op == 0x0B && skip_depth > 0) {
+        --skip_depth;
+        continue;
+      }
+      if (op == 0x05 && skip_depth > 0) continue;
+      if (op != 0x0B && op != 0x05) {
+        if (!skip_instruction(op, r)) {
+          *error = "SIMD instruction in function " + std::to_string(index);
+          return false;
+        }
+        continue;
+      }
+    }
+    switch (op) {
+      case 0x00:  // unreachable
+        trap(TrapKind::unreachable);
+        frames_.back().unreachable = true;
+        break;
+      case 0x01:
+        break;
+      case 0x02:
+      case 0x03:
+      case 0x04: {
+        Frame f;
+        f.kind = op == 0x02 ? Frame::Kind::block : op == 0x03 ? Frame::Kind::loop : Frame::Kind::if_;
+        block_type(r, f.params, f.results);
+        Value* condition = op == 0x04 ? B.CreateICmpNE(pop(), B.getInt32(0)) : nullptr;
+        f.height = stack_.size() - f.params.size();
+        f.end = BasicBlock::Create(C, "end", F);
+        f.result_slots = slots_for(f.results, "block_result");
+        if (op == 0x03) {
+          f.branch_slots = slots_for(f.params, "loop_param");
+          f.target = BasicBlock::Create(C, "loop", F);
+          store_top(f.branch_slots, true);
+          B.CreateBr(f.target);
+          B.SetInsertPoint(f.target);
+          interrupt_check();
+          for (std::size_t i = 0; i < f.params.size(); ++i)
+            push(B.CreateLoad(f.params[i], f.branch_slots[i]));
+        } else {
+          f.branch_slots = f.result_slots;
+          f.target = f.end;
+        }
+        if (op == 0x04) {
+          f.if_params.assign(stack_.end() - static_cast<std::ptrdiff_t>(f.params.size()), stack_.end());
+          BasicBlock* then_bb = BasicBlock::Create(C, "then", F);
+          f.else_bb = BasicBlock::Create(C, "else", F);
+          B.CreateCondBr(condition, then_bb, f.else_bb);
+          B.SetInsertPoint(then_bb);
+        }
+        frames_.push_back(std::move(f));
+        break;
+      }
+      case 0x05:
+        else_frame();
+        break;
+      case 0x0B:
+        end_frame();
+        break;
+      case 0x0C:
+        branch(r.u32());
+        frames_.back().unreachable = true;
+        break;
+      case 0x0D: {
+        const std::uint32_t depth_index = r.u32();
+        Value* condition = B.CreateICmpNE(pop(), B.getInt32(0));
+        BasicBlock* taken = BasicBlock::Create(C, "br_if", F);
+        BasicBlock* cont = BasicBlock::Create(C, "cont", F);
+        B.CreateCondBr(condition, taken, cont);
+        B.SetInsertPoint(taken);
+        branch(depth_index);
+        B.SetInsertPoint(cont);
+        break;
+      }
+      case 0x0E: {
+        const std::uint32_t n = r.u32();
+        std::vector<std::uint32_t> targets(n);
+        for (auto& t : targets) t = r.u32();
+        const std::uint32_t fallback = r.u32();
+        Value* selector = pop();
+        // One edge block per distinct label: it stores the branch values and jumps.
+        std::vector<std::pair<std::uint32_t, BasicBlock*>> edges;
+        auto edge = [&](std::uint32_t depth_index) {
+          for (auto& [d, bb] : edges)
+            if (d == depth_index) return bb;
+          BasicBlock* bb = BasicBlock::Create(C, "br_table", F);
+          edges.emplace_back(depth_index, bb);
+          return bb;
+        };
+        llvm::SwitchInst* sw = B.CreateSwitch(selector, edge(fallback), n);
+        for (std::uint32_t i = 0; i < n; ++i) sw->addCase(B.getInt32(i), edge(targets[i]));
+        for (auto& [d, bb] : edges) {
+          B.SetInsertPoint(bb);
+          branch(d);
+        }
+        frames_.back().unreachable = true;
+        break;
+      }
+      case 0x0F:
+        store_top(ret_slots, false);
+        B.CreateBr(ret);
+        frames_.back().unreachable = true;
+        break;
+      case 0x10:
+        call_direct(r.u32());
+        break;
+      case 0x11: {
+        const std::uint32_t type_index = r.u32();
+        call_indirect(type_index, r.u32());
+        break;
+      }
+      case 0x1A:
+        pop();
+        break;
+      case 0x1B:
+      case 0x1C: {
+        if (op == 0x1C) {
+          const std::uint32_t n = r.u32();
+          for (std::uint32_t i = 0; i < n; ++i) r.u8();
+        }
+        Value* condition = B.CreateICmpNE(pop(), B.getInt32(0));
+        Value* b = pop();
+        Value* a = pop();
+        push(B.CreateSelect(condition, a, b));
+        break;
+      }
+      case 0x20: {
+        const std::uint32_t i = r.u32();
+        push(B.CreateLoad(local_types_[i], locals_[i]));
+        break;
+      }
+      case 0x21:
+        B.CreateStore(pop(), locals_[r.u32()]);
+        break;
+      case 0x22:
+        B.CreateStore(stack_.back(), locals_[r.u32()]);
+        break;
+      case 0x23: {
+        const std::uint32_t g = r.u32();
+        Value* global = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), globals_, g));
+        push(from_slot(B.CreateLoad(B.getInt64Ty(), global), ir_type(m_.globals[g].type)));
+        break;
+      }
+      case 0x24: {
+        const std::uint32_t g = r.u32();
+        Value* global = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), globals_, g));
+        B.CreateStore(to_slot(pop()), global);
+        break;
+      }
+      case 0x25: {
+        const std::uint32_t t = r.u32();
+        Value* i = pop();
+        push(B.CreateCall(h_.table_get, {ctx_, u32(t), i, site()}));
+        break;
+      }
+      case 0x26: {
+        const std::uint32_t t = r.u32();
+        Value* v = pop();
+        Value* i = pop();
+        helper(h_.table_set, {ctx_, u32(t), i, v, site()});
+        break;
+      }
+      case 0x28:
+        load(B.getInt32Ty(), 4, false, B.getInt32Ty(), r);
+        break;
+      case 0x29:
+        load(B.getInt64Ty(), 8, false, B.getInt64Ty(), r);
+        break;
+      case 0x2A:
+        load(B.getFloatTy(), 4, false, B.getFloatTy(), r);
+        break;
+      case 0x2B:
+        load(B.getDoubleTy(), 8, false, B.getDoubleTy(), r);
+        break;
+      case 0x2C:
+      case 0x2D:
+        load(B.getInt8Ty(), 1, op == 0x2C, B.getInt32Ty(), r);
+        break;
+      case 0x2E:
+      case 0x2F:
+        load(B.getInt16Ty(), 2, op == 0x2E, B.getInt32Ty(), r);
+        break;
+      case 0x30:
+      case 0x31:
+        load(B.getInt8Ty(), 1, op == 0x30, B.getInt64Ty(), r);
+        break;
+      case 0x32:
+      case 0x33:
+        load(B.getInt16Ty(), 2, op == 0x32, B.getInt64Ty(), r);
+        break;
+      case 0x34:
+      case 0x35:
+        load(B.getInt32Ty(), 4, op == 0x34, B.getInt64Ty(), r);
+        break;
+      case 0x36:
+        store(B.getInt32Ty(), 4, r);
+        break;
+      case 0x37:
+        store(B.getInt64Ty(), 8, r);
+        break;
+      case 0x38:
+        store(B.getFloatTy(), 4, r);
+        break;
+      case 0x39:
+        store(B.getDoubleTy(), 8, r);
+        break;
+      case 0x3A:
+      case 0x3C:
+        store(B.getInt8Ty(), 1, r);
+        break;
+      case 0x3B:
+      case 0x3D:
+        store(B.getInt16Ty(), 2, r);
+        break;
+      case 0x3E:
+        store(B.getInt32Ty(), 4, r);
+        break;
+      case 0x3F:
+        r.u8();
+        push(B.CreateTrunc(B.CreateLShr(B.CreateLoad(B.getInt64Ty(), mem_size_ptr_), 16), B.getInt32Ty()));
+        break;
+      case 0x40:
+        r.u8();
+        push(B.CreateCall(h_.memory_grow, {ctx_, pop()}));
+        break;
+      case 0x41:
+        push(B.getInt32(static_cast<std::uint32_t>(r.sleb())));
+        break;
+      case 0x42:
+        push(B.getInt64(static_cast<std::uint64_t>(r.sleb())));
+        break;
+      case 0x43: {
+        std::uint32_t bits;
+        std::memcpy(&bits, r.p, 4);
+        r.p += 4;
+        push(B.CreateBitCast(B.getInt32(bits), B.getFloatTy()));
+        break;
+      }
+      case 0x44: {
+        std::uint64_t bits;
+        std::memcpy(&bits, r.p, 8);
+        r.p += 8;
+        push(B.CreateBitCast(B.getInt64(bits), B.getDoubleTy()));
+        break;
+      }
+      case 0xD0:
+        r.u8();
+        push(B.getInt64(0));
+        break;
+      case 0xD1:
+        push(B.CreateZExt(B.CreateICmpEQ(pop(), B.getInt64(0)), B.getInt32Ty()));
+        break;
+      case 0xD2: {
+        const std::uint32_t f = r.u32();
+        Value* fn = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), funcs_, f));
+        push(B.CreatePtrToInt(fn, B.getInt64Ty()));
+        break;
+      }
+      case 0xFC: {
+        const std::uint32_t sub = r.u32();
+        if (sub <= 7) {
+          numeric(0x100 + sub);
+          break;
+        }
+        switch (sub) {
+          case 8: {
+            const std::uint32_t seg = r.u32();
+            r.u8();
+            Value* n = pop();
+            Value* s = pop();
+            Value* d = pop();
+            helper(h_.memory_init, {ctx_, u32(seg), d, s, n, site()});
+            break;
+          }
+          case 9:
+            helper(h_.data_drop, {ctx_, u32(r.u32())});
+            break;
+          case 10: {
+            r.u8();
+            r.u8();
+            Value* n = pop();
+            Value* s = pop();
+            Value* d = pop();
+            helper(h_.memory_copy, {ctx_, d, s, n, site()});
+            break;
+          }
+          case 11: {
+            r.u8();
+            Value* n = pop();
+            Value* v = pop();
+            Value* d = pop();
+            helper(h_.memory_fill, {ctx_, d, v, n, site()});
+            break;
+          }
+          case 12: {
+            const std::uint32_t seg = r.u32();
+            const std::uint32_t t = r.u32();
+            Value* n = pop();
+            Value* s = pop();
+            Value* d = pop();
+            helper(h_.table_init, {ctx_, u32(t), u32(seg), d, s, n, site()});
+            break;
+          }
+          case 13:
+            helper(h_.elem_drop, {ctx_, u32(r.u32())});
+            break;
+          case 14: {
+            const std::uint32_t dt = r.u32();
+            const std::uint32_t st = r.u32();
+            Value* n = pop();
+            Value* s = pop();
+            Value* d = pop();
+            helper(h_.table_copy, {ctx_, u32(dt), u32(st), d, s, n, site()});
+            break;
+          }
+          case 15: {
+            const std::uint32_t t = r.u32();
+            Value* n = pop();
+            Value* init = pop();
+            push(B.CreateCall(h_.table_grow, {ctx_, u32(t), init, n}));
+            break;
+          }
+          case 16:
+            push(B.CreateCall(h_.table_size, {ctx_, u32(r.u32())}));
+            break;
+          case 17: {
+            const std::uint32_t t = r.u32();
+            Value* n = pop();
+            Value* v = pop();
+            Value* i = pop();
+            helper(h_.table_fill, {ctx_, u32(t), i, v, n, site()});
+            break;
+          }
+          default:
+            *error = "unknown 0xFC instruction " + std::to_string(sub);
+            return false;
+        }
+        break;
+      }
+      case 0xFD:
+        *error = "SIMD instruction in function " + std::to_string(index);
+        return false;
+      default:
+        if (!numeric(op)) {
+          *error = "unknown instruction " + std::to_string(op);
+          return false;
+        }
+        break;
+    }
+  }
+
+  // The return block: results from their slots, the depth back.
+  B.SetInsertPoint(ret);
+  B.CreateStore(depth, depth_ptr);
+  if (results.empty()) {
+    B.CreateRetVoid();
+  } else if (results.size() == 1) {
+    B.CreateRet(B.CreateLoad(results[0], ret_slots[0]));
+  } else {
+    Value* agg = llvm::UndefValue::get(F->getReturnType());
+    for (unsigned i = 0; i < results.size(); ++i)
+      agg = B.CreateInsertValue(agg, B.CreateLoad(results[i], ret_slots[i]), i);
+    B.CreateRet(agg);
+  }
+  return true;
+}
+
+}  // namespace spectrum::wasm
+
+namespace spectrum::wasm {
+
+std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& C, const ModuleData& m, bool checked,
+                                               std::string* error) {
+  if (std::string why = unsupported_reason(m); !why.empty()) {
+    *error = why;
+    return nullptr;
+  }
+  auto M = std::make_unique<llvm::Module>("wasm", C);
+  Type* ptr = llvm::PointerType::getUnqual(C);
+  Type* i32 = Type::getInt32Ty(C);
+  Type* i64 = Type::getInt64Ty(C);
+  Type* void_ty = Type::getVoidTy(C);
+  auto declare = [&](const char* name, Type* result, std::vector<Type*> params, bool noreturn = false) {
+    llvm::FunctionCallee callee =
+        M->getOrInsertFunction(name, llvm::FunctionType::get(result, params, false));
+    if (noreturn) {
+      auto* f = llvm::cast<llvm::Function>(callee.getCallee());
+      f->setDoesNotReturn();
+      f->addFnAttr(llvm::Attribute::Cold);
+    }
+    return callee;
+  };
+  Helpers h;
+  h.trap = declare("spectrum_rt_trap", void_ty, {ptr, i32, i64}, true);
+  h.interrupt = declare("spectrum_rt_interrupt", void_ty, {ptr, i64}, true);
+  h.memory_grow = declare("spectrum_rt_memory_grow", i32, {ptr, i32});
+  h.memory_fill = declare("spectrum_rt_memory_fill", void_ty, {ptr, i32, i32, i32, i64});
+  h.memory_copy = declare("spectrum_rt_memory_copy", void_ty, {ptr, i32, i32, i32, i64});
+  h.memory_init = declare("spectrum_rt_memory_init", void_ty, {ptr, i32, i32, i32, i32, i64});
+  h.data_drop = declare("spectrum_rt_data_drop", void_ty, {ptr, i32});
+  h.table_get = declare("spectrum_rt_table_get", i64, {ptr, i32, i32, i64});
+  h.table_set = declare("spectrum_rt_table_set", void_ty, {ptr, i32, i32, i64, i64});
+  h.table_size = declare("spectrum_rt_table_size", i32, {ptr, i32});
+  h.table_grow = declare("spectrum_rt_table_grow", i32, {ptr, i32, i64, i32});
+  h.table_fill = declare("spectrum_rt_table_fill", void_ty, {ptr, i32, i32, i64, i32, i64});
+  h.table_copy = declare("spectrum_rt_table_copy", void_ty, {ptr, i32, i32, i32, i32, i32, i64});
+  h.table_init = declare("spectrum_rt_table_init", void_ty, {ptr, i32, i32, i32, i32, i32, i64});
+  h.elem_drop = declare("spectrum_rt_elem_drop", void_ty, {ptr, i32});
+  h.call = declare("spectrum_rt_call", void_ty, {ptr, ptr, ptr, i64});
+  h.indirect = declare("spectrum_rt_indirect", ptr, {ptr, i32, i32, i32, ptr, ptr, i64});
+
+  std::vector<llvm::Function*> functions;
+  for (std::size_t i = 0; i < m.bodies.size(); ++i) {
+    const std::uint32_t index = m.imported_funcs + static_cast<std::uint32_t>(i);
+    functions.push_back(llvm::Function::Create(FunctionTranslator::function_type(C, m.func_type(index)),
+                                               llvm::Function::ExternalLinkage, "f" + std::to_string(index),
+                                               *M));
+  }
+  for (std::size_t i = 0; i < m.bodies.size(); ++i) {
+    FunctionTranslator t(*M, m, h, functions, checked);
+    if (!t.translate(m.imported_funcs + static_cast<std::uint32_t>(i), error)) return nullptr;
+  }
+  // The uniform entries: arguments from slots, results back into them.
+  llvm::IRBuilder<> B(C);
+  for (std::size_t i = 0; i < m.bodies.size(); ++i) {
+    const std::uint32_t index = m.imported_funcs + static_cast<std::uint32_t>(i);
+    const FuncType& type = m.func_type(index);
+    auto* e = llvm::Function::Create(llvm::FunctionType::get(void_ty, {ptr, ptr}, false),
+                                     llvm::Function::ExternalLinkage, "e" + std::to_string(index), *M);
+    B.SetInsertPoint(BasicBlock::Create(C, "entry", e));
+    std::vector<Value*> args{e->getArg(0)};
+    llvm::FunctionType* fty = functions[i]->getFunctionType();
+    for (std::size_t p = 0; p < type.params.size(); ++p) {
+      Value* slot = B.CreateLoad(i64, B.CreateConstInBoundsGEP1_64(i64, e->getArg(1), p));
+      Type* t = fty->getParamType(static_cast<unsigned>(p + 1));
+      if (t->isIntegerTy(32))
+        slot = B.CreateTrunc(slot, i32);
+      else if (t->isFloatTy())
+        slot = B.CreateBitCast(B.CreateTrunc(slot, i32), t);
+      else if (t->isDoubleTy())
+        slot = B.CreateBitCast(slot, t);
+      args.push_back(slot);
+    }
+    Value* call = B.CreateCall(functions[i], args);
+    for (std::size_t r = 0; r < type.results.size(); ++r) {
+      Value* v = type.results.size() == 1 ? call : B.CreateExtractValue(call, static_cast<unsigned>(r));
+      Type* t = v->getType();
+      if (t->isFloatTy())
+        v = B.CreateZExt(B.CreateBitCast(v, i32), i64);
+      else if (t->isIntegerTy(32))
+        v = B.CreateZExt(v, i64);
+      else if (t->isDoubleTy())
+        v = B.CreateBitCast(v, i64);
+      B.CreateStore(v, B.CreateConstInBoundsGEP1_64(i64, e->getArg(1), r));
+    }
+    B.CreateRetVoid();
+  }
+  // Marks the end of the code (the fault handler's range): emitted last.
+  auto* end = llvm::Function::Create(llvm::FunctionType::get(void_ty, {}, false),
+                                     llvm::Function::ExternalLinkage, "spectrum_code_end", *M);
+  B.SetInsertPoint(BasicBlock::Create(C, "entry", end));
+  B.CreateRetVoid();
+  return M;
+}
+
+}  // namespace spectrum::wasm

@@ -1,0 +1,175 @@
+// The runtime's side of the compiled engine: loading the compiler library on first use, choosing
+// the engine at instantiation, and entering compiled code. Nothing here links LLVM.
+#include "wasm/native.h"
+
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <mutex>
+
+namespace spectrum::wasm {
+
+namespace {
+
+std::int32_t host_memory_grow(Memory* memory, std::uint32_t delta) { return memory->grow(delta); }
+std::int32_t host_table_grow(Table* table, std::uint32_t delta, std::uint64_t init) {
+  return table->grow(delta, init);
+}
+Runtime::Status host_call_interpreted(Store* store, Function* function, std::uint64_t* slots, Trap& trap,
+                                      std::int32_t& exit_code) {
+  Store::Impl& S = store->impl();
+  const std::uint32_t np = function->param_count, nr = function->result_count;
+  auto stack_trap = [&] {
+    trap = Trap{TrapKind::stack_exhausted, std::string(to_string(TrapKind::stack_exhausted)),
+                function_display_name(*function), 0};
+    return Runtime::Status::trapped;
+  };
+  if (!S.ensure_stacks(store->limits())) return stack_trap();
+  std::uint64_t* fp = S.stack_top;
+  if (fp + std::max(np, nr) + 1 > S.value_stack + S.value_stack_slots) return stack_trap();
+  std::copy(slots, slots + np, fp);
+  S.stack_top = fp + std::max(np, nr) + 1;
+  const Runtime::Status status = Runtime::execute(store, function, fp, trap, exit_code);
+  S.stack_top = fp;
+  if (status == Runtime::Status::returned) std::copy(fp, fp + nr, slots);
+  return status;
+}
+std::string_view trap_text(TrapKind kind) { return to_string(kind); }
+
+const HostServices kServices{host_memory_grow, host_table_grow, host_call_interpreted, function_display_name,
+                             trap_text};
+
+std::mutex g_mutex;
+const NativeApi* g_api = nullptr;
+std::string g_error;
+bool g_tried = false;
+
+// The library sits beside the executable (build tree: build/src/wasm/llvm/, installed: next to
+// spectrum or in ../lib); SPECTRUM_WASM_LLVM names it explicitly.
+std::vector<std::string> candidates() {
+  std::vector<std::string> out;
+  if (const char* env = std::getenv("SPECTRUM_WASM_LLVM"); env && *env) {
+    out.emplace_back(env);
+    return out;
+  }
+  char exe[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  std::string dir = ".";
+  if (n > 0) {
+    exe[n] = '\0';
+    dir = exe;
+    dir.resize(dir.rfind('/'));
+  }
+  const char* name = "libspectrum-wasm-llvm.so";
+  out.push_back(dir + "/" + name);
+  out.push_back(dir + "/../lib/" + name);
+  // Test and tool executables live in build/tests/..., build/src/... next to the build's src/.
+  for (std::string up = dir; up.size() > 1; up.resize(up.rfind('/'))) {
+    out.push_back(up + "/src/wasm/llvm/" + name);
+    if (up.rfind('/') == std::string::npos || up.rfind('/') == 0) break;
+  }
+  return out;
+}
+
+}  // namespace
+
+const NativeApi* native_api(std::string* error) {
+  std::lock_guard lock(g_mutex);
+  if (!g_tried) {
+    g_tried = true;
+    void* handle = nullptr;
+    std::string tried;
+    for (const std::string& path : candidates()) {
+      if (::access(path.c_str(), R_OK) != 0) {
+        tried += (tried.empty() ? "" : ", ") + path;
+        continue;
+      }
+      handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+      if (!handle) {
+        g_error = std::string("cannot load the wasm compiler: ") + ::dlerror();
+        break;
+      }
+      break;
+    }
+    if (handle) {
+      using GetApi = const NativeApi* (*)();
+      auto get = reinterpret_cast<GetApi>(::dlsym(handle, "spectrum_wasm_native_api"));
+      const NativeApi* api = get ? get() : nullptr;
+      if (!api || api->version != kNativeApiVersion) {
+        g_error = "the wasm compiler library does not match this spectrum (API version)";
+      } else {
+        api->init(&kServices);
+        g_api = api;
+      }
+    } else if (g_error.empty()) {
+      g_error =
+          "the wasm compiler library libspectrum-wasm-llvm.so is not installed (looked for " + tried + ")";
+    }
+  }
+  if (!g_api && error) *error = g_error;
+  return g_api;
+}
+
+bool native_api_loaded() {
+  std::lock_guard lock(g_mutex);
+  return g_api != nullptr;
+}
+
+Result<void> attach_native(Store& store, Instance& instance) {
+  Store::Impl& S = store.impl();
+  const Engine engine = S.engine;
+  if (engine == Engine::interp) return {};
+  const ModuleData& m = instance.module().data();
+  if (m.bodies.empty()) return {};
+  // Fuel is counted by the interpreter only.
+  if (store.fuel()) {
+    if (engine == Engine::compiled) return fail("wasm: fuel limits need the interpreter (--engine interp)");
+    return {};
+  }
+  const bool checked = !instance.state().memories.empty() && !instance.state().memories[0]->guarded;
+  std::string error;
+  const NativeApi* api = native_api(&error);
+  if (!api) {
+    if (engine == Engine::compiled) return fail("wasm: " + error);
+    return {};
+  }
+  std::shared_ptr<NativeModule>& code = m.native_code[checked ? 1 : 0];
+  if (!code) {
+    if (engine == Engine::automatic && !api->unsupported(m).empty()) return {};
+    code = api->compile(m, checked, S.cache_dir, &error);
+    if (!code) {
+      if (engine == Engine::compiled) return fail("wasm: --engine compiled: " + error);
+      return {};
+    }
+  }
+  Instance::State& s = instance.state();
+  auto ctx = std::make_shared<NativeCtx>();
+  static const std::uint64_t no_memory = 0;
+  Memory* memory = s.memories.empty() ? nullptr : s.memories[0];
+  ctx->mem_base = memory ? memory->data : nullptr;
+  ctx->mem_size = memory ? &memory->size : &no_memory;
+  ctx->globals = s.globals.data();
+  ctx->funcs = s.funcs.data();
+  ctx->interrupt = &Runtime::interrupt_flag(store);
+  ctx->depth = &S.native_depth;
+  ctx->max_depth = store.limits().max_call_depth;
+  for (const FuncType& t : m.types) ctx->type_id_storage.push_back(S.type_id(t));
+  ctx->type_ids = ctx->type_id_storage.data();
+  ctx->instance = &instance;
+  ctx->store = &store;
+  if (!api->attach(code, &instance, ctx.get(), &error)) return fail("wasm: " + error);
+  s.native_code = code;
+  s.native_ctx = std::move(ctx);
+  return {};
+}
+
+Runtime::Status execute_native(Store& store, Function* function, std::uint64_t* fp, Trap& trap,
+                               std::int32_t& exit_code) {
+  // attach_native loaded the library before any function had native code.
+  return g_api->execute(&store, function, fp, trap, exit_code);
+}
+
+}  // namespace spectrum::wasm
