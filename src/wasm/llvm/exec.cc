@@ -14,6 +14,8 @@
 #include <algorithm>
 #include <atomic>
 #include <csetjmp>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 

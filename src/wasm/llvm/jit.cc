@@ -4,8 +4,10 @@
 // artifact (artifact.cc), so a cached module skips everything but the link.
 #include "wasm/llvm/jit.h"
 
+#include <llvm/ExecutionEngine/JITLink/JITLinkMemoryManager.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
@@ -19,6 +21,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <mutex>
 
 namespace spectrum::wasm {
@@ -60,7 +63,17 @@ JitState& jit_state() {
                                                   llvm::CodeModel::Small, llvm::CodeGenOpt::Aggressive));
     st->engine_id =
         std::string(kEngineVersion) + " llvm-" LLVM_VERSION_STRING " " + triple + " " + cpu + " " + features;
-    auto jit = llvm::orc::LLJITBuilder().create();
+    // JITLink (not RuntimeDyld): each module's code, GOT and stubs in one allocation that lives
+    // exactly as long as its JITDylib.
+    auto jit = llvm::orc::LLJITBuilder()
+                   .setObjectLinkingLayerCreator(
+                       [](llvm::orc::ExecutionSession& es,
+                          const llvm::Triple&) -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+                         auto mm = llvm::jitlink::InProcessMemoryManager::Create();
+                         if (!mm) return mm.takeError();
+                         return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, std::move(*mm));
+                       })
+                   .create();
     if (!jit) {
       st->error = "cannot create the JIT: " + llvm::toString(jit.takeError());
       return st;

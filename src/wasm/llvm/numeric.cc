@@ -1,6 +1,7 @@
 // Wasm -> LLVM IR: the numeric instructions (comparisons, arithmetic, conversions, sign extension,
 // saturating truncation). Where LLVM's operation is undefined and wasm's is not (division by zero,
 // shift counts, min/max of NaN and signed zeros, trapping truncation) the wasm rule is spelled out.
+#include <llvm/IR/InlineAsm.h>
 #include <llvm/IR/Intrinsics.h>
 
 #include "wasm/llvm/translate.h"
@@ -13,6 +14,15 @@ using llvm::Value;
 Value* FunctionTranslator::intrinsic(llvm::Intrinsic::ID id, std::vector<Type*> types,
                                      std::vector<Value*> args) {
   return B.CreateCall(llvm::Intrinsic::getDeclaration(&M, id, types), args);
+}
+
+// LLVM folds x-0, x*1, x/1, demote(promote(x)) to x, which leaves a signalling NaN unquieted where
+// wasm wants an arithmetic NaN: such operands go through an empty asm that LLVM cannot see into
+// (a register, no instruction).
+Value* FunctionTranslator::opaque(Value* v) {
+  Type* t = v->getType();
+  auto* asm_fn = llvm::InlineAsm::get(llvm::FunctionType::get(t, {t}, false), "", "=x,0", false);
+  return B.CreateCall(asm_fn, {v});
 }
 
 // Wasm's min/max: NaN if either operand is NaN, and -0 < +0.
@@ -74,6 +84,13 @@ bool FunctionTranslator::numeric(std::uint32_t op) {
   auto bin = [&](auto f) {
     Value* b = pop();
     Value* a = pop();
+    push(f(a, b));
+  };
+  auto fbin = [&](auto f) {
+    Value* b = pop();
+    Value* a = pop();
+    if (llvm::isa<llvm::Constant>(b)) b = opaque(b);
+    if (llvm::isa<llvm::Constant>(a)) a = opaque(a);
     push(f(a, b));
   };
   auto shift_mask = [&](Value* b) {
@@ -303,19 +320,19 @@ bool FunctionTranslator::numeric(std::uint32_t op) {
       break;
     case 0x92:
     case 0xA0:
-      bin([&](Value* a, Value* b) { return B.CreateFAdd(a, b); });
+      fbin([&](Value* a, Value* b) { return B.CreateFAdd(a, b); });
       break;
     case 0x93:
     case 0xA1:
-      bin([&](Value* a, Value* b) { return B.CreateFSub(a, b); });
+      fbin([&](Value* a, Value* b) { return B.CreateFSub(a, b); });
       break;
     case 0x94:
     case 0xA2:
-      bin([&](Value* a, Value* b) { return B.CreateFMul(a, b); });
+      fbin([&](Value* a, Value* b) { return B.CreateFMul(a, b); });
       break;
     case 0x95:
     case 0xA3:
-      bin([&](Value* a, Value* b) { return B.CreateFDiv(a, b); });
+      fbin([&](Value* a, Value* b) { return B.CreateFDiv(a, b); });
       break;
     case 0x96:
     case 0xA4:
@@ -364,7 +381,7 @@ bool FunctionTranslator::numeric(std::uint32_t op) {
       un([&](Value* a) { return B.CreateUIToFP(a, f32); });
       break;
     case 0xB6:
-      un([&](Value* a) { return B.CreateFPTrunc(a, f32); });
+      un([&](Value* a) { return B.CreateFPTrunc(opaque(a), f32); });
       break;
     case 0xB7:
     case 0xB9:
@@ -375,7 +392,7 @@ bool FunctionTranslator::numeric(std::uint32_t op) {
       un([&](Value* a) { return B.CreateUIToFP(a, f64); });
       break;
     case 0xBB:
-      un([&](Value* a) { return B.CreateFPExt(a, f64); });
+      un([&](Value* a) { return B.CreateFPExt(opaque(a), f64); });
       break;
     case 0xBC:
       un([&](Value* a) { return B.CreateBitCast(a, i32); });

@@ -101,6 +101,7 @@ class FunctionTranslator {
   void trap(TrapKind kind);
   llvm::Value* site() const;
   llvm::Value* trunc_checked(llvm::Value* x, llvm::Type* to, bool is_signed);
+  llvm::Value* opaque(llvm::Value* v);
   llvm::Value* fminmax(llvm::Value* a, llvm::Value* b, bool is_min);
   llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> types,
                          std::vector<llvm::Value*> args);
