@@ -13,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/tiers.h"
 #include "core/parse.h"
+#include "wasm/native.h"
 
 namespace spectrum::cli {
 namespace {
@@ -26,8 +27,8 @@ int report_error(const Error& error) {
 struct RunOptions {
   std::string keep_changes;  // the rootfs view's flags (core/rootfs_view.h)
   bool rootfs_writable = false;
-  std::string tier, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec, stdout_spec,
-      stderr_spec;
+  std::string tier, engine, memory, cpus, cpuset, pids, timeout, workdir, rootfs, net, stdin_spec,
+      stdout_spec, stderr_spec;
   std::vector<std::string> env, mounts;
   bool json = false, verbose = false, clear_env = false, help = false;
 };
@@ -47,6 +48,7 @@ struct OptionSpec {
 // One table drives parsing and --help.
 const OptionSpec kOptions[] = {
     {"tier", 0, Kind::text, "TIER", "native, wasm, container or vm (required)", &RunOptions::tier},
+    {"engine", 0, Kind::text, "ENGINE", "wasm: interp, compiled or auto (default auto)", &RunOptions::engine},
     {"memory", 'm', Kind::text, "SIZE", "memory limit, e.g. 256M", &RunOptions::memory},
     {"cpus", 0, Kind::text, "N", "CPU time as a number of CPUs, e.g. 0.5", &RunOptions::cpus},
     {"cpuset", 0, Kind::text, "LIST", "CPUs to pin to, e.g. 0-1", &RunOptions::cpuset},
@@ -221,6 +223,11 @@ Result<Workload> make_workload(const RunOptions& options, int argc, char** argv,
   if (!options.net.empty() && options.net != "none" && options.net != "host")
     return fail("invalid --net '" + options.net + "': expected none or host");
   workload.host_network = options.net == "host";
+  if (!options.engine.empty() && options.engine != "interp" && options.engine != "compiled" &&
+      options.engine != "auto")
+    return fail("invalid --engine '" + options.engine + "': expected interp, compiled or auto");
+  if (options.engine == "interp") wasm::set_run_engine(wasm::Engine::interp);
+  if (options.engine == "compiled") wasm::set_run_engine(wasm::Engine::compiled);
   workload.stdin_stream = SPECTRUM_TRY(parse_stdio("--stdin", options.stdin_spec));
   workload.stdout_stream = SPECTRUM_TRY(parse_stdio("--stdout", options.stdout_spec));
   workload.stderr_stream = SPECTRUM_TRY(parse_stdio("--stderr", options.stderr_spec));

@@ -1,8 +1,12 @@
-// `spectrum wasm validate FILE` and `spectrum wasm inspect FILE`. Both only read the file and
-// decode it; nothing else of the engine (no store, no interpreter) is touched.
+// `spectrum wasm validate FILE`, `spectrum wasm inspect FILE` (both only read the file and decode
+// it) and `spectrum wasm compile FILE [-o OUT]` (the LLVM compiler's artifact, into OUT or the cache).
 #include "wasm/cli.h"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <span>
 #include <string>
 #include <string_view>
@@ -10,13 +14,17 @@
 #include "core/fd.h"
 #include "wasm/engine.h"
 #include "wasm/module.h"
+#include "wasm/native.h"
 
 namespace spectrum::wasm {
 namespace {
 
 constexpr const char* kUsage =
     "usage: spectrum wasm validate FILE   check that FILE is a valid WebAssembly module\n"
-    "       spectrum wasm inspect FILE    list its sections, imports and exports\n";
+    "       spectrum wasm inspect FILE    list its sections, imports and exports\n"
+    "       spectrum wasm compile FILE [-o OUT]\n"
+    "                                     compile it to machine code: an artifact in OUT, or without -o\n"
+    "                                     into the code cache that --engine auto|compiled runs use\n";
 
 int error(const std::string& file, const Error& e) {
   std::fprintf(stderr, "spectrum: error: %s: %s\n", file.c_str(), e.message().c_str());
@@ -72,6 +80,70 @@ int inspect(const std::string& file, const Module& module, const Result<void>& v
   return valid ? 0 : static_cast<int>(ExitCode::spectrum_error);
 }
 
+int compile(int argc, char** argv) {
+  std::string file, out;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "-o" && i + 1 < argc) {
+      out = argv[++i];
+    } else if (file.empty() && !a.starts_with("-")) {
+      file = argv[i];
+    } else {
+      std::fputs(kUsage, stderr);
+      return static_cast<int>(ExitCode::spectrum_error);
+    }
+  }
+  if (file.empty()) {
+    std::fputs(kUsage, stderr);
+    return static_cast<int>(ExitCode::spectrum_error);
+  }
+  auto bytes = read_file(file);
+  if (!bytes) return error(file, bytes.error());
+  std::span<const std::uint8_t> span(reinterpret_cast<const std::uint8_t*>(bytes->data()), bytes->size());
+  auto module = Module::load(span);
+  if (!module) return error(file, module.error());
+  std::string why;
+  const NativeApi* api = native_api(&why);
+  if (!api) return error(file, Error(why));
+  if (std::string reason = api->unsupported(module->data()); !reason.empty())
+    return error(file, Error(reason));
+  if (out.empty()) {
+    // Into the cache, as a run would (guarded code: the mode of an unconstrained address space).
+    const std::string dir = default_cache_dir();
+    if (dir.empty())
+      return error(file, Error("no cache directory (SPECTRUM_WASM_CACHE=off, no HOME): use -o OUT"));
+    if (!api->compile(module->data(), false, dir, &why)) return error(file, Error(why));
+    const std::string path = cache_file(dir, module->data().bytes, false);
+    if (::access(path.c_str(), R_OK) != 0)
+      return error(
+          file, Error("the cache directory " + dir + " is not usable (it must be the caller's, mode 0700)"));
+    std::printf("%s\n", path.c_str());
+    return 0;
+  }
+  std::vector<std::uint8_t> artifact;
+  if (!api->write_artifact(module->data(), false, &artifact, &why)) return error(file, Error(why));
+  // A temporary file beside OUT, renamed over it: OUT is whole or as it was.
+  std::string tmp = out + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0)
+    return error(out,
+                 Error("cannot create a temporary file beside it: " + std::string(std::strerror(errno))));
+  std::size_t done = 0;
+  while (done < artifact.size()) {
+    const ssize_t n = ::write(fd, artifact.data() + done, artifact.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  const bool ok = done == artifact.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), out.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return error(out, Error(std::string("cannot write: ") + std::strerror(err)));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int cli_main(int argc, char** argv) {
@@ -80,8 +152,10 @@ int cli_main(int argc, char** argv) {
     return argc < 2 ? static_cast<int>(ExitCode::spectrum_error) : 0;
   }
   const std::string_view verb = argv[1];
+  if (verb == "compile") return compile(argc, argv);
   if (verb != "validate" && verb != "inspect") {
-    std::fprintf(stderr, "spectrum: error: unknown wasm command '%s' (validate or inspect)\n", argv[1]);
+    std::fprintf(stderr, "spectrum: error: unknown wasm command '%s' (validate, inspect or compile)\n",
+                 argv[1]);
     return static_cast<int>(ExitCode::spectrum_error);
   }
   if (argc != 3) {

@@ -131,6 +131,12 @@ Result<void> attach_native(Store& store, Instance& instance) {
   }
   const bool checked = !instance.state().memories.empty() && !instance.state().memories[0]->guarded;
   std::string error;
+  // Automatic: compiled code only when it is cached (docs/wasm.md: compiling costs more than most
+  // short runs take in the interpreter; `spectrum wasm compile` fills the cache). Decided before
+  // the library is loaded: an interpreted run never maps LLVM.
+  if (engine == Engine::automatic && !m.native_code[checked ? 1 : 0] &&
+      (S.cache_dir.empty() || ::access(cache_file(S.cache_dir, m.bytes, checked).c_str(), R_OK) != 0))
+    return {};
   const NativeApi* api = native_api(&error);
   if (!api) {
     if (engine == Engine::compiled) return fail("wasm: " + error);
@@ -163,6 +169,22 @@ Result<void> attach_native(Store& store, Instance& instance) {
   if (!api->attach(code, &instance, ctx.get(), &error)) return fail("wasm: " + error);
   s.native_code = code;
   s.native_ctx = std::move(ctx);
+  return {};
+}
+
+namespace {
+Engine g_run_engine = Engine::automatic;
+}
+void set_run_engine(Engine engine) { g_run_engine = engine; }
+Engine run_engine() { return g_run_engine; }
+
+std::string default_cache_dir() {
+  if (const char* env = std::getenv("SPECTRUM_WASM_CACHE"))
+    return std::string(env) == "off" ? std::string() : env;
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/spectrum/wasm";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/spectrum/wasm";
   return {};
 }
 

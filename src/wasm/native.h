@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <memory>
 #include <string>
 #include <vector>
@@ -84,6 +85,24 @@ struct NativeApi {
   // A module the compiler cannot translate (SIMD): the reason, or empty.
   std::string (*unsupported)(const ModuleData& module);
 };
+
+// The cache file of a module: DIR/<FNV-1a 64 of the module file>-<g|c>.swc (guarded or checked
+// code). The name only finds the file cheaply (without loading LLVM, for Engine::automatic); the
+// artifact inside is verified in full (SHA-256 of the module, engine, CPU) before use.
+inline std::string cache_file(const std::string& dir, const std::vector<std::uint8_t>& module, bool checked) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::uint8_t b : module) h = (h ^ b) * 0x100000001b3ull;
+  char name[40];
+  std::snprintf(name, sizeof name, "/%016llx-%c.swc", static_cast<unsigned long long>(h),
+                checked ? 'c' : 'g');
+  return dir + name;
+}
+// The default cache directory: $SPECTRUM_WASM_CACHE ("off": none), else $XDG_CACHE_HOME/spectrum/wasm,
+// else $HOME/.cache/spectrum/wasm.
+std::string default_cache_dir();
+// The engine of the wasm tier's runs (`spectrum run --engine`; default automatic).
+void set_run_engine(Engine engine);
+Engine run_engine();
 
 // The library, loaded on first use (nullptr with *error when it cannot be: not installed, a
 // version mismatch). Thread-safe.

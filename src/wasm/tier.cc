@@ -39,6 +39,7 @@
 #include "core/fd.h"
 #include "wasm/engine.h"
 #include "wasm/module.h"
+#include "wasm/native.h"
 #include "wasm/wasi/wasi.h"
 
 namespace spectrum {
@@ -306,6 +307,7 @@ class WasmTier final : public Tier {
       limits.max_memory_bytes = *workload.limits.memory_bytes;
     }
     wasm::Store store(limits);
+    store.set_engine(wasm::run_engine(), wasm::default_cache_dir());
     wasm::Linker linker;
     // Only the functions the module imports: an unknown one is left for the linker to name.
     for (const wasm::ImportInfo& import : module.imports()) {

@@ -8,7 +8,7 @@
 // linked. The checksum finds torn and corrupted files; the cache directory's ownership (the
 // caller's, mode 0700, checked before use) keeps other users from planting one.
 //
-// Cache: DIR/<sha256 of module hash, engine id, mode>.swc, written to a temporary file in DIR and
+// Cache: native.h's cache_file(), written to a temporary file in DIR and
 // renamed into place (concurrent writers race harmlessly: each rename is a whole artifact).
 #include <fcntl.h>
 #include <llvm/ADT/ArrayRef.h>
@@ -124,12 +124,7 @@ bool safe_cache_dir(const std::string& dir) {
 }
 
 std::string cache_path(const std::string& dir, const ModuleData& module, bool checked) {
-  std::vector<std::uint8_t> key;
-  const Digest module_hash = sha256(module.bytes.data(), module.bytes.size());
-  key.insert(key.end(), module_hash.begin(), module_hash.end());
-  key.insert(key.end(), engine_id().begin(), engine_id().end());
-  key.push_back(checked ? 1 : 0);
-  return dir + "/" + hex(sha256(key.data(), key.size())) + ".swc";
+  return cache_file(dir, module.bytes, checked);
 }
 
 bool read_file(const std::string& path, std::vector<std::uint8_t>* out) {
