@@ -3,6 +3,7 @@
 #include "wasm/native.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -76,8 +77,19 @@ std::vector<std::string> candidates() {
 
 }  // namespace
 
+// Null in a statically linked executable (spectrum itself is one): glibc cannot dlopen a library
+// that needs libstdc++ and libLLVM into a static process (its constructors crash), so the compiled
+// engine is refused there with a reason instead.
+extern "C" __attribute__((weak)) ElfW(Dyn) _DYNAMIC[];
+
 const NativeApi* native_api(std::string* error) {
   std::lock_guard lock(g_mutex);
+  if (!g_tried && _DYNAMIC == nullptr) {
+    g_tried = true;
+    g_error =
+        "the compiled engine needs a dynamically linked executable (this spectrum is static; "
+        "the engine runs in the engine's own tools and tests for now, see docs/wasm.md)";
+  }
   if (!g_tried) {
     g_tried = true;
     void* handle = nullptr;
