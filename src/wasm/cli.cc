@@ -108,12 +108,14 @@ int compile(int argc, char** argv) {
   if (std::string reason = api->unsupported(module->data()); !reason.empty())
     return error(file, Error(reason));
   if (out.empty()) {
-    // Into the cache, as a run would (guarded code: the mode of an unconstrained address space).
+    // Into the cache, as a run would.
     const std::string dir = default_cache_dir();
     if (dir.empty())
       return error(file, Error("no cache directory (SPECTRUM_WASM_CACHE=off, no HOME): use -o OUT"));
-    if (!api->compile(module->data(), false, dir, &why)) return error(file, Error(why));
-    const std::string path = cache_file(dir, module->data().bytes, false);
+    // Both modes: guarded code, and the explicitly checked code a run under an address-space limit needs.
+    if (!api->compile(module->data(), false, dir, &why) || !api->compile(module->data(), true, dir, &why))
+      return error(file, Error(why));
+    const std::string path = cache_file(dir, module->data().bytes, true);
     if (::access(path.c_str(), R_OK) != 0)
       return error(
           file, Error("the cache directory " + dir + " is not usable (it must be the caller's, mode 0700)"));

@@ -92,10 +92,11 @@ struct NativeApi {
 inline std::string cache_file(const std::string& dir, const std::vector<std::uint8_t>& module, bool checked) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (std::uint8_t b : module) h = (h ^ b) * 0x100000001b3ull;
-  char name[40];
-  std::snprintf(name, sizeof name, "/%016llx-%c.swc", static_cast<unsigned long long>(h),
-                checked ? 'c' : 'g');
-  return dir + name;
+  // By hand: printf's machinery is pages of a static binary that a plain run never touches.
+  std::string name = dir + "/0123456789abcdef-g.swc";
+  for (int i = 0; i < 16; ++i) name[dir.size() + 1 + i] = "0123456789abcdef"[(h >> (60 - 4 * i)) & 15];
+  name[dir.size() + 18] = checked ? 'c' : 'g';
+  return name;
 }
 // The default cache directory: $SPECTRUM_WASM_CACHE ("off": none), else $XDG_CACHE_HOME/spectrum/wasm,
 // else $HOME/.cache/spectrum/wasm.

@@ -298,6 +298,7 @@ Result<Memory*> Store::create_memory(MemoryType type) {
   void* p = MAP_FAILED;
   // Compiled code relies on the guard for bounds; where the address space is limited (RLIMIT_AS)
   // the memory is reserved as for the interpreter and compiled code checks every access.
+  // Address space only: no page is committed (hello-world's peak RSS is the same with and without).
   if (impl_->engine != Engine::interp && !std::getenv("SPECTRUM_WASM_NO_GUARD")) {
     p = ::mmap(nullptr, kGuardedReservation, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
