@@ -14,6 +14,7 @@
 #include "container/vm_handler.h"
 #include "container/wasm_handler.h"
 #include "wasm/cli.h"
+#include "wasm/native.h"
 
 namespace {
 
@@ -96,6 +97,9 @@ int main(int argc, char** argv) {
     std::puts("spectrum version 0.1.0");
     return 0;
   }
+  // The wasm compiler needs a dynamically linked process (spectrum is static): those commands run
+  // in spectrum-llvm, the same program linked dynamically (src/wasm/native.h).
+  if (wasm::needs_compiler(argc, argv)) wasm::exec_compiler_build(argv);
   if (command == "run" && !is_oci_run(argc, argv)) return cli::run_command(argc - 1, argv + 1);
   if (command == "info") return cli::info_command(argc - 1, argv + 1);
   if (command == "bench") return cli::bench_command(argc - 1, argv + 1);

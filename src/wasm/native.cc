@@ -10,6 +10,7 @@
 #include <climits>
 #include <cstdlib>
 #include <mutex>
+#include <string_view>
 
 namespace spectrum::wasm {
 
@@ -123,6 +124,32 @@ const NativeApi* native_api(std::string* error) {
   }
   if (!g_api && error) *error = g_error;
   return g_api;
+}
+
+bool needs_compiler(int argc, char** argv) {
+  if (argc >= 3 && std::string_view(argv[1]) == "wasm" && std::string_view(argv[2]) == "compile") return true;
+  if (argc < 2 || std::string_view(argv[1]) != "run") return false;
+  for (int i = 2; i < argc; ++i) {
+    const std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a == "--engine=compiled" ||
+        (a == "--engine" && i + 1 < argc && std::string_view(argv[i + 1]) == "compiled"))
+      return true;
+  }
+  return false;
+}
+
+void exec_compiler_build(char** argv) {
+  if (_DYNAMIC != nullptr) return;
+  char exe[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return;
+  exe[n] = '\0';
+  std::string path(exe);
+  path.resize(path.rfind('/') + 1);
+  path += "spectrum-llvm";
+  if (::access(path.c_str(), X_OK) != 0) return;
+  ::execv(path.c_str(), argv);
 }
 
 bool native_api_loaded() {

@@ -105,6 +105,14 @@ std::string default_cache_dir();
 void set_run_engine(Engine engine);
 Engine run_engine();
 
+// spectrum is linked statically and glibc cannot dlopen LLVM into a static process: commands that
+// compile (`run --engine compiled`, `wasm compile`) re-execute as spectrum-llvm, the same program
+// linked dynamically, found next to the executable. needs_compiler looks at main's argv;
+// exec_compiler_build returns only when there is nothing to do (already dynamic) or no such
+// binary (the command then fails with the library's reason).
+bool needs_compiler(int argc, char** argv);
+void exec_compiler_build(char** argv);
+
 // The library, loaded on first use (nullptr with *error when it cannot be: not installed, a
 // version mismatch). Thread-safe.
 const NativeApi* native_api(std::string* error);

@@ -42,16 +42,6 @@ void put(std::vector<std::uint8_t>& out, const T& v) {
   out.insert(out.end(), p, p + sizeof v);
 }
 
-std::string hex(const Digest& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (std::uint8_t b : d) {
-    s.push_back(digits[b >> 4]);
-    s.push_back(digits[b & 15]);
-  }
-  return s;
-}
-
 std::vector<std::uint8_t> wrap(const ModuleData& module, bool checked,
                                const std::vector<std::uint8_t>& object) {
   std::vector<std::uint8_t> out(kMagic, kMagic + 8);
