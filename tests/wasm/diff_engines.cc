@@ -1,0 +1,223 @@
+// Differential check of the two engines: instantiates a module in the interpreter and under the
+// LLVM compiler, calls every exported function (arguments from a fixed pattern) in both, and
+// compares what each call did: returned values (any NaN equals any NaN: payloads are
+// nondeterministic in wasm), trap kind, exit, and the linear memory and globals afterwards.
+// Modules come from binaryen (tests/wasm/fuzz/diff.sh: wasm-opt --translate-to-fuzz --denan).
+//   wasm_diff_engines FILE.wasm...   exit 0: no divergence; 1: a divergence (printed); 2: usage
+// A call that runs longer than 2 s is interrupted in both engines and not compared.
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "wasm/engine.h"
+#include "wasm/module.h"
+#include "wasm/runtime.h"
+
+using namespace spectrum::wasm;
+
+namespace {
+
+struct Run {
+  std::vector<std::string> events;  // one line per call, and the final state
+  bool interrupted = false;
+};
+
+std::string describe_value(ValType t, std::uint64_t v) {
+  char buf[64];
+  if (t == ValType::f32) {
+    float f;
+    const auto bits = static_cast<std::uint32_t>(v);
+    std::memcpy(&f, &bits, 4);
+    if (std::isnan(f)) return "f32:nan";
+  }
+  if (t == ValType::f64) {
+    double d;
+    std::memcpy(&d, &v, 8);
+    if (std::isnan(d)) return "f64:nan";
+  }
+  // References: null or not (addresses differ between stores).
+  if (is_reference(t)) return v ? "ref" : "null";
+  std::snprintf(buf, sizeof buf, "%s:%llx", std::string(to_string(t)).c_str(),
+                static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// Interrupts the store if a call takes longer than the limit.
+class Watchdog {
+ public:
+  explicit Watchdog(Store& store) : store_(store), thread_([this] { loop(); }) {}
+  ~Watchdog() {
+    {
+      std::lock_guard lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void arm() {
+    std::lock_guard lock(mutex_);
+    deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    armed_ = true;
+    fired_ = false;
+    cv_.notify_all();
+  }
+  bool disarm() {
+    std::lock_guard lock(mutex_);
+    armed_ = false;
+    store_.clear_interrupt();
+    return fired_;
+  }
+
+ private:
+  void loop() {
+    std::unique_lock lock(mutex_);
+    while (!stop_) {
+      if (armed_ && std::chrono::steady_clock::now() >= deadline_) {
+        store_.interrupt();
+        fired_ = true;
+        armed_ = false;
+      }
+      cv_.wait_for(lock, std::chrono::milliseconds(20));
+    }
+  }
+  Store& store_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false, armed_ = false, fired_ = false;
+  std::chrono::steady_clock::time_point deadline_;
+  std::thread thread_;
+};
+
+Run run(const Module& module, Engine engine, std::string& error) {
+  Run out;
+  Store store;
+  store.set_engine(engine);
+  Linker linker;
+  // Every imported function (binaryen's logging helpers) returns zeros; other imports make the
+  // module unusable here.
+  for (const ImportInfo& imp : module.imports()) {
+    if (imp.kind != ExternKind::func) {
+      error = "imports a " + std::string(to_string(imp.kind));
+      return out;
+    }
+    const std::uint32_t results = static_cast<std::uint32_t>(imp.func.results.size());
+    linker.define_function(store, imp.module, imp.name, imp.func,
+                           [results](HostCall&, const std::uint64_t*, std::uint64_t* r) {
+                             for (std::uint32_t i = 0; i < results; ++i) r[i] = 0;
+                             return HostResult::ok();
+                           });
+  }
+  Watchdog watchdog(store);
+  CallOutcome start;
+  watchdog.arm();
+  auto inst = linker.instantiate(store, module, start);
+  out.interrupted |= watchdog.disarm();
+  if (!inst) {
+    out.events.push_back("instantiate: " + inst.error().message());
+    return out;
+  }
+  if (start.kind != CallOutcome::Kind::returned || !*inst) {
+    out.events.push_back("start: " + std::string(start.kind == CallOutcome::Kind::exited ? "exit" : "trap ") +
+                         std::string(to_string(start.trap.kind)));
+    return out;
+  }
+  Instance* instance = *inst;
+  for (const ExportInfo& e : module.exports()) {
+    if (e.kind != ExternKind::func) continue;
+    const FuncType& type = *module.function_type(e.index);
+    if (slot_count(type.params) != type.params.size()) continue;  // v128
+    std::vector<std::uint64_t> args;
+    for (std::size_t i = 0; i < type.params.size(); ++i)
+      args.push_back(is_reference(type.params[i]) ? 0 : (i * 0x9E3779B97F4A7C15ull) >> (i % 3 * 16));
+    for (std::size_t i = 0; i < type.params.size(); ++i)
+      if (type.params[i] == ValType::i32 || type.params[i] == ValType::f32) args[i] &= 0xFFFFFFFFu;
+    watchdog.arm();
+    auto result = instance->call(e.name, args);
+    if (watchdog.disarm()) {
+      out.interrupted = true;
+      return out;  // the rest depends on where the interrupt landed
+    }
+    std::string line = e.name + ": ";
+    if (!result) {
+      line += "error " + result.error().message();
+    } else if (result->kind == CallOutcome::Kind::trapped) {
+      line += "trap " + std::string(to_string(result->trap.kind));
+    } else if (result->kind == CallOutcome::Kind::exited) {
+      line += "exit " + std::to_string(result->exit_code);
+    } else {
+      for (std::size_t i = 0; i < type.results.size(); ++i)
+        line += describe_value(type.results[i], result->values[i]) + " ";
+    }
+    out.events.push_back(line);
+  }
+  const MemoryView mem = instance->memory();
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (std::uint64_t i = 0; i < mem.size; ++i) h = (h ^ mem.data[i]) * 0x100000001b3ull;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "memory %llu bytes, hash %016llx", static_cast<unsigned long long>(mem.size),
+                static_cast<unsigned long long>(h));
+  out.events.push_back(buf);
+  for (std::uint32_t g = 0; g < module.data().globals.size(); ++g) {
+    const Global* global = instance->state().globals[g];
+    out.events.push_back("global " + std::to_string(g) + " " +
+                         describe_value(global->type.type, global->value));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: wasm_diff_engines FILE.wasm...\n");
+    return 2;
+  }
+  int divergent = 0, compared = 0;
+  std::size_t events = 0;
+  for (int i = 1; i < argc; ++i) {
+    std::ifstream in(argv[i], std::ios::binary);
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto module = Module::load(bytes);
+    if (!module) {
+      std::printf("%s: skipped (does not load: %s)\n", argv[i], module.error().message().c_str());
+      continue;
+    }
+    std::string error;
+    const Run a = run(*module, Engine::interp, error);
+    if (!error.empty()) {
+      std::printf("%s: skipped (%s)\n", argv[i], error.c_str());
+      continue;
+    }
+    const Run b = run(*module, Engine::compiled, error);
+    if (a.interrupted || b.interrupted) {
+      std::printf("%s: not compared (a call ran past 2 s)\n", argv[i]);
+      continue;
+    }
+    ++compared;
+    events += a.events.size();
+    if (std::getenv("DIFF_VERBOSE"))
+      for (const auto& line : a.events) std::printf("  %s\n", line.c_str());
+    if (a.events != b.events) {
+      ++divergent;
+      std::printf("%s: DIVERGENCE\n", argv[i]);
+      for (std::size_t k = 0; k < std::max(a.events.size(), b.events.size()); ++k) {
+        const std::string x = k < a.events.size() ? a.events[k] : "(none)";
+        const std::string y = k < b.events.size() ? b.events[k] : "(none)";
+        if (x != y) std::printf("  interp:   %s\n  compiled: %s\n", x.c_str(), y.c_str());
+      }
+    }
+  }
+  std::printf("compared %d modules (%zu calls and state lines), %d divergent\n", compared, events, divergent);
+  return divergent ? 1 : 0;
+}
