@@ -103,17 +103,14 @@ int compile(int argc, char** argv) {
   auto module = Module::load(span);
   if (!module) return error(file, module.error());
   std::string why;
-  const NativeApi* api = native_api(&why);
-  if (!api) return error(file, Error(why));
-  if (std::string reason = api->unsupported(module->data()); !reason.empty())
-    return error(file, Error(reason));
   if (out.empty()) {
-    // Into the cache, as a run would.
+    // Into the cache, as a run would. Both modes: guarded code, and the explicitly checked code a
+    // run under an address-space limit needs.
     const std::string dir = default_cache_dir();
     if (dir.empty())
       return error(file, Error("no cache directory (SPECTRUM_WASM_CACHE=off, no HOME): use -o OUT"));
-    // Both modes: guarded code, and the explicitly checked code a run under an address-space limit needs.
-    if (!api->compile(module->data(), false, dir, &why) || !api->compile(module->data(), true, dir, &why))
+    if (!native_code(module->data(), false, dir, true, &why) ||
+        !native_code(module->data(), true, dir, true, &why))
       return error(file, Error(why));
     const std::string path = cache_file(dir, module->data().bytes, true);
     if (::access(path.c_str(), R_OK) != 0)
@@ -123,7 +120,7 @@ int compile(int argc, char** argv) {
     return 0;
   }
   std::vector<std::uint8_t> artifact;
-  if (!api->write_artifact(module->data(), false, &artifact, &why)) return error(file, Error(why));
+  if (!compile_artifact(module->data(), false, &artifact, &why)) return error(file, Error(why));
   // A temporary file beside OUT, renamed over it: OUT is whole or as it was.
   std::string tmp = out + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());

@@ -14,14 +14,10 @@
 
 namespace spectrum::wasm {
 
-namespace {
+namespace {}  // namespace
 
-std::int32_t host_memory_grow(Memory* memory, std::uint32_t delta) { return memory->grow(delta); }
-std::int32_t host_table_grow(Table* table, std::uint32_t delta, std::uint64_t init) {
-  return table->grow(delta, init);
-}
-Runtime::Status host_call_interpreted(Store* store, Function* function, std::uint64_t* slots, Trap& trap,
-                                      std::int32_t& exit_code) {
+Runtime::Status call_interpreted(Store* store, Function* function, std::uint64_t* slots, Trap& trap,
+                                 std::int32_t& exit_code) {
   Store::Impl& S = store->impl();
   const std::uint32_t np = function->param_count, nr = function->result_count;
   auto stack_trap = [&] {
@@ -39,10 +35,8 @@ Runtime::Status host_call_interpreted(Store* store, Function* function, std::uin
   if (status == Runtime::Status::returned) std::copy(fp, fp + nr, slots);
   return status;
 }
-std::string_view trap_text(TrapKind kind) { return to_string(kind); }
 
-const HostServices kServices{host_memory_grow, host_table_grow, host_call_interpreted, function_display_name,
-                             trap_text};
+namespace {
 
 std::mutex g_mutex;
 const NativeApi* g_api = nullptr;
@@ -114,7 +108,6 @@ const NativeApi* native_api(std::string* error) {
       if (!api || api->version != kNativeApiVersion) {
         g_error = "the wasm compiler library does not match this spectrum (API version)";
       } else {
-        api->init(&kServices);
         g_api = api;
       }
     } else if (g_error.empty()) {
@@ -170,21 +163,16 @@ Result<void> attach_native(Store& store, Instance& instance) {
   }
   const bool checked = !instance.state().memories.empty() && !instance.state().memories[0]->guarded;
   std::string error;
-  // Automatic: compiled code only when it is cached (docs/wasm.md: compiling costs more than most
-  // short runs take in the interpreter; `spectrum wasm compile` fills the cache). Decided before
-  // the library is loaded: an interpreted run never maps LLVM.
-  if (engine == Engine::automatic && !m.native_code[checked ? 1 : 0] &&
-      (S.cache_dir.empty() || ::access(cache_file(S.cache_dir, m.bytes, checked).c_str(), R_OK) != 0))
-    return {};
-  const NativeApi* api = native_api(&error);
-  if (!api) {
-    if (engine == Engine::compiled) return fail("wasm: " + error);
-    return {};
-  }
   std::shared_ptr<NativeModule>& code = m.native_code[checked ? 1 : 0];
   if (!code) {
-    if (engine == Engine::automatic && !api->unsupported(m).empty()) return {};
-    code = api->compile(m, checked, S.cache_dir, &error);
+    // Automatic: compiled code only when it is cached (docs/wasm.md: compiling costs more than most
+    // short runs take in the interpreter; `spectrum wasm compile` fills the cache). The cache is
+    // read and linked without LLVM: only a compile loads the library.
+    const bool may_compile = engine == Engine::compiled;
+    if (engine == Engine::automatic &&
+        (S.cache_dir.empty() || ::access(cache_file(S.cache_dir, m.bytes, checked).c_str(), R_OK) != 0))
+      return {};
+    code = native_code(m, checked, S.cache_dir, may_compile, &error);
     if (!code) {
       if (engine == Engine::compiled) return fail("wasm: --engine compiled: " + error);
       return {};
@@ -205,7 +193,13 @@ Result<void> attach_native(Store& store, Instance& instance) {
   ctx->type_ids = ctx->type_id_storage.data();
   ctx->instance = &instance;
   ctx->store = &store;
-  if (!api->attach(code, &instance, ctx.get(), &error)) return fail("wasm: " + error);
+  if (code->entries.size() != m.bodies.size()) return fail("wasm: compiled code does not match the module");
+  for (std::size_t i = 0; i < m.bodies.size(); ++i) {
+    Function* f = s.funcs[m.imported_funcs + i];
+    f->native_entry = code->entries[i];
+    f->native_typed = code->typed[i];
+    f->native_ctx = ctx.get();
+  }
   s.native_code = code;
   s.native_ctx = std::move(ctx);
   return {};
@@ -229,8 +223,7 @@ std::string default_cache_dir() {
 
 Runtime::Status execute_native(Store& store, Function* function, std::uint64_t* fp, Trap& trap,
                                std::int32_t& exit_code) {
-  // attach_native loaded the library before any function had native code.
-  return g_api->execute(&store, function, fp, trap, exit_code);
+  return native_execute(&store, function, fp, trap, exit_code);
 }
 
 }  // namespace spectrum::wasm

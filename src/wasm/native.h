@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wasm/runtime.h"
@@ -43,48 +44,75 @@ static_assert(offsetof(Global, value) == 0);
 // slots[0..results) (the runtime's raw slot encoding).
 using NativeEntry = void (*)(NativeCtx* ctx, std::uint64_t* slots);
 
-// What the compiler library needs from the runtime.
-struct HostServices {
-  std::int32_t (*memory_grow)(Memory* memory, std::uint32_t delta);
-  std::int32_t (*table_grow)(Table* table, std::uint32_t delta, std::uint64_t init);
-  // Runs a wasm function in the interpreter, arguments in slots (results land there), its frames
-  // above what the store's value stack holds.
-  Runtime::Status (*call_interpreted)(Store* store, Function* function, std::uint64_t* slots, Trap& trap,
-                                      std::int32_t& exit_code);
-  std::string (*display_name)(const Function& function);
-  std::string_view (*trap_text)(TrapKind kind);
+// A module's machine code as loaded into the process (native_loader.cc), shared by its instances.
+struct NativeModule {
+  std::vector<void*> entries;  // NativeEntry of defined function i (index - imported_funcs)
+  std::vector<void*> typed;    // its typed code: (ctx, params...) -> results
+  std::uintptr_t code_begin = 0, code_end = 0;
+  // Start address -> function index, ascending (naming the function a fault hit).
+  std::vector<std::pair<std::uintptr_t, std::uint32_t>> starts;
+  const ModuleData* module = nullptr;  // naming (valid while instances exist)
+  void* mapping = nullptr;
+  std::size_t mapping_size = 0;
+  ~NativeModule();
 };
 
-// A module compiled to machine code (opaque to the runtime), shared by its instances.
-struct NativeModule;
+inline constexpr std::uint32_t kNativeApiVersion = 2;
 
-inline constexpr std::uint32_t kNativeApiVersion = 1;
-
-// What the compiler library exports (spectrum_wasm_native_api()).
+// What the compiler library exports (spectrum_wasm_native_api()): LLVM turns a module into an ELF
+// relocatable object for this CPU; everything else (artifacts, the cache, loading, running) is the
+// runtime's and needs no LLVM, so a static spectrum runs cached code in process.
 struct NativeApi {
   std::uint32_t version = kNativeApiVersion;
-  void (*init)(const HostServices* services);
-  // Compiles (or loads from the cache directory, when not empty) a valid module. Checked: explicit
-  // bounds checks on every access instead of guard pages. nullptr with *error set on failure (a
+  // Checked: explicit bounds checks on every access instead of guard pages. False with *error (a
   // SIMD instruction, a compiler error).
-  std::shared_ptr<NativeModule> (*compile)(const ModuleData& module, bool checked,
-                                           const std::string& cache_dir, std::string* error);
-  // Points the instance's functions at the module's code (sets Function::native_*) with ctx.
-  bool (*attach)(const std::shared_ptr<NativeModule>& code, Instance* instance, NativeCtx* ctx,
-                 std::string* error);
-  // Runs function's compiled code with its arguments in fp; traps and exits come back as the
-  // interpreter's do.
-  Runtime::Status (*execute)(Store* store, Function* function, std::uint64_t* fp, Trap& trap,
-                             std::int32_t& exit_code);
-  // The artifact of a module (`spectrum wasm compile`), and loading one (verified first).
-  bool (*write_artifact)(const ModuleData& module, bool checked, std::vector<std::uint8_t>* out,
+  bool (*compile_object)(const ModuleData& module, bool checked, std::vector<std::uint8_t>* object,
                          std::string* error);
-  std::shared_ptr<NativeModule> (*load_artifact)(const ModuleData& module, bool checked,
-                                                 const std::vector<std::uint8_t>& artifact,
-                                                 std::string* error);
   // A module the compiler cannot translate (SIMD): the reason, or empty.
   std::string (*unsupported)(const ModuleData& module);
 };
+
+// Changes whenever the translation or the helpers' contract changes: artifacts of another version
+// are recompiled, never run.
+inline constexpr const char* kEngineVersion = "spectrum-wasmc/2 llvm-16 x86_64";
+// The engine version and the CPU's identification (cpuid: vendor, family/model, feature bits):
+// code compiled for the host CPU runs only where this matches.
+std::string engine_id();
+
+// Artifacts (native_artifact.cc):
+//   "SPWASMC2" | u32 checked | u32 id length | engine id | u64 module length | the module file |
+//   u64 object length | object | u64 FNV-1a of everything before it
+// The module itself is inside: an artifact is used only for exactly the module it was compiled
+// from, by this engine on this CPU in this bounds mode, and only when the checksum verifies.
+std::vector<std::uint8_t> wrap_artifact(const ModuleData& module, bool checked,
+                                        const std::vector<std::uint8_t>& object);
+bool unwrap_artifact(const ModuleData& module, bool checked, const std::vector<std::uint8_t>& artifact,
+                     std::vector<std::uint8_t>* object, std::string* error);
+// Links an object into the process (native_loader.cc). The object is one the compiler made
+// (artifacts are verified first), but the loader checks every offset anyway.
+std::shared_ptr<NativeModule> load_object(const ModuleData& module, const std::vector<std::uint8_t>& object,
+                                          std::string* error);
+std::shared_ptr<NativeModule> load_artifact(const ModuleData& module, bool checked,
+                                            const std::vector<std::uint8_t>& artifact, std::string* error);
+// The module's code: from the cache when a valid artifact is there, else (may_compile) compiled
+// by the library and written to the cache. nullptr with *error.
+std::shared_ptr<NativeModule> native_code(const ModuleData& module, bool checked,
+                                          const std::string& cache_dir, bool may_compile, std::string* error);
+// The artifact of a module (`spectrum wasm compile -o`).
+bool compile_artifact(const ModuleData& module, bool checked, std::vector<std::uint8_t>* out,
+                      std::string* error);
+// Runs function's compiled code with its arguments in fp (native_exec.cc); traps and exits come
+// back as the interpreter's do.
+Runtime::Status native_execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap,
+                               std::int32_t& exit_code);
+// Calls a function through the runtime with arguments in slots (native.cc): the interpreter for
+// an interpreted wasm function.
+Runtime::Status call_interpreted(Store* store, Function* function, std::uint64_t* slots, Trap& trap,
+                                 std::int32_t& exit_code);
+// native_exec.cc: code ranges for the fault handler, and the helpers compiled code calls by name.
+void register_code(const NativeModule* code);
+void unregister_code(const NativeModule* code);
+void* helper_address(std::string_view name);
 
 // The cache file of a module: DIR/<FNV-1a 64 of the module file>-<g|c>.swc (guarded or checked
 // code). The name only finds the file cheaply (without loading LLVM, for Engine::automatic); the

@@ -134,29 +134,27 @@ TEST(WasmCompiled, SimdIsRefusedWithTheReason) {
 // The attacks on artifacts: each must be rejected by the loader, never linked or run.
 TEST(WasmCompiled, ArtifactsThatDoNotVerifyAreRejected) {
   std::string why;
-  const NativeApi* api = native_api(&why);
-  ASSERT_NE(api, nullptr) << why;
   auto m = Module::load(assemble(kTraps));
   ASSERT_TRUE(m.has_value());
   Bytes artifact;
-  ASSERT_TRUE(api->write_artifact(m->data(), false, &artifact, &why)) << why;
-  ASSERT_NE(api->load_artifact(m->data(), false, artifact, &why), nullptr) << why;
+  ASSERT_TRUE(compile_artifact(m->data(), false, &artifact, &why)) << why;
+  ASSERT_NE(load_artifact(m->data(), false, artifact, &why), nullptr) << why;
 
   Bytes truncated(artifact.begin(), artifact.begin() + static_cast<std::ptrdiff_t>(artifact.size() / 2));
-  EXPECT_EQ(api->load_artifact(m->data(), false, truncated, &why), nullptr);
+  EXPECT_EQ(load_artifact(m->data(), false, truncated, &why), nullptr);
   for (std::size_t at : {std::size_t{9}, artifact.size() / 2, artifact.size() - 40}) {
     Bytes flipped = artifact;
     flipped[at] ^= 0x10;
     why.clear();
-    EXPECT_EQ(api->load_artifact(m->data(), false, flipped, &why), nullptr) << "bit flipped at " << at;
+    EXPECT_EQ(load_artifact(m->data(), false, flipped, &why), nullptr) << "bit flipped at " << at;
     EXPECT_NE(why.find("rejected"), std::string::npos) << why;
   }
   // Another module's artifact, and the other bounds mode's.
   auto other = Module::load(assemble("(module (func (export \"f\") (result i32) (i32.const 7)))"));
   ASSERT_TRUE(other.has_value());
-  EXPECT_EQ(api->load_artifact(other->data(), false, artifact, &why), nullptr);
+  EXPECT_EQ(load_artifact(other->data(), false, artifact, &why), nullptr);
   EXPECT_NE(why.find("another module"), std::string::npos) << why;
-  EXPECT_EQ(api->load_artifact(m->data(), true, artifact, &why), nullptr);
+  EXPECT_EQ(load_artifact(m->data(), true, artifact, &why), nullptr);
 }
 
 // A cache directory another user could write to is not used: nothing is read from or written to it.
@@ -165,24 +163,22 @@ TEST(WasmCompiled, CacheDirectoryMustBeOwnerOnly) {
   const std::string dir = ::mkdtemp(dir_template);
   ASSERT_EQ(::chmod(dir.c_str(), 0777), 0);
   std::string why;
-  const NativeApi* api = native_api(&why);
-  ASSERT_NE(api, nullptr) << why;
   auto m = Module::load(assemble(kTraps));
   ASSERT_TRUE(m.has_value());
   // A planted file in the open directory: never loaded (it is garbage: loading it would fail the
   // compile), and no artifact is written there.
   const std::string planted = cache_file(dir, m->data().bytes, false);
   std::ofstream(planted) << "not an artifact";
-  ASSERT_NE(api->compile(m->data(), false, dir, &why), nullptr) << why;
+  ASSERT_NE(native_code(m->data(), false, dir, true, &why), nullptr) << why;
   std::ifstream in(planted);
   std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_EQ(content, "not an artifact");
   // Owner-only: the artifact is written, and a corrupt one is replaced by a good one.
   ASSERT_EQ(::chmod(dir.c_str(), 0700), 0);
-  ASSERT_NE(api->compile(m->data(), false, dir, &why), nullptr) << why;
+  ASSERT_NE(native_code(m->data(), false, dir, true, &why), nullptr) << why;
   std::ifstream good(planted, std::ios::binary);
   Bytes bytes((std::istreambuf_iterator<char>(good)), std::istreambuf_iterator<char>());
-  EXPECT_NE(api->load_artifact(m->data(), false, bytes, &why), nullptr) << why;
+  EXPECT_NE(load_artifact(m->data(), false, bytes, &why), nullptr) << why;
   std::remove(planted.c_str());
   ::rmdir(dir.c_str());
 }

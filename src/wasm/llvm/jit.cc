@@ -1,13 +1,7 @@
-// Code generation and loading: the translated module is optimized (O2), compiled to an ELF object
-// for the host CPU, and that object is linked into the process by ORC's LLJIT, one JITDylib per
-// module (removed with it). The same object, wrapped and checksummed, is the ahead-of-time
-// artifact (artifact.cc), so a cached module skips everything but the link.
-#include "wasm/llvm/jit.h"
-
-#include <llvm/ExecutionEngine/JITLink/JITLinkMemoryManager.h>
-#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
-#include <llvm/ExecutionEngine/Orc/LLJIT.h>
-#include <llvm/ExecutionEngine/Orc/ObjectLinkingLayer.h>
+// Code generation: the translated module is optimized (O2) and compiled to an ELF relocatable
+// object for the host CPU (its features enabled: the artifact is keyed by the CPU). The runtime
+// links it (native_loader.cc); wrapped and checksummed it is the ahead-of-time artifact
+// (native_artifact.cc), so a cached module skips everything but that link, without LLVM.
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/LegacyPassManager.h>
 #include <llvm/IR/Module.h>
@@ -15,7 +9,6 @@
 #include <llvm/MC/TargetRegistry.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/Host.h>
-#include <llvm/Support/MemoryBuffer.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
@@ -24,16 +17,15 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "wasm/llvm/compiler.h"
+
 namespace spectrum::wasm {
 
 namespace {
 
 struct JitState {
   std::mutex mutex;
-  std::unique_ptr<llvm::orc::LLJIT> jit;
   std::unique_ptr<llvm::TargetMachine> machine;
-  std::string engine_id;
-  std::uint64_t counter = 0;
   std::string error;
 };
 
@@ -61,24 +53,6 @@ JitState& jit_state() {
     llvm::TargetOptions options;
     st->machine.reset(target->createTargetMachine(triple, cpu, features, options, llvm::Reloc::PIC_,
                                                   llvm::CodeModel::Small, llvm::CodeGenOpt::Aggressive));
-    st->engine_id =
-        std::string(kEngineVersion) + " llvm-" LLVM_VERSION_STRING " " + triple + " " + cpu + " " + features;
-    // JITLink (not RuntimeDyld): each module's code, GOT and stubs in one allocation that lives
-    // exactly as long as its JITDylib.
-    auto jit = llvm::orc::LLJITBuilder()
-                   .setObjectLinkingLayerCreator(
-                       [](llvm::orc::ExecutionSession& es,
-                          const llvm::Triple&) -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
-                         auto mm = llvm::jitlink::InProcessMemoryManager::Create();
-                         if (!mm) return mm.takeError();
-                         return std::make_unique<llvm::orc::ObjectLinkingLayer>(es, std::move(*mm));
-                       })
-                   .create();
-    if (!jit) {
-      st->error = "cannot create the JIT: " + llvm::toString(jit.takeError());
-      return st;
-    }
-    st->jit = std::move(*jit);
     return st;
   }();
   return *s;
@@ -86,27 +60,12 @@ JitState& jit_state() {
 
 }  // namespace
 
-struct NativeModule::Loaded {
-  llvm::orc::JITDylib* dylib = nullptr;
-  ~Loaded() {
-    if (!dylib) return;
-    JitState& s = jit_state();
-    std::lock_guard lock(s.mutex);
-    llvm::consumeError(s.jit->getExecutionSession().removeJITDylib(*dylib));
-  }
-};
-
-NativeModule::~NativeModule() {
-  unregister_code(this);
-  loaded.reset();
-}
-
-const std::string& engine_id() { return jit_state().engine_id; }
+namespace {
 
 bool compile_object(const ModuleData& module, bool checked, std::vector<std::uint8_t>* object,
                     std::string* error) {
   JitState& s = jit_state();
-  if (!s.jit) {
+  if (!s.machine) {
     *error = s.error;
     return false;
   }
@@ -148,59 +107,13 @@ bool compile_object(const ModuleData& module, bool checked, std::vector<std::uin
   return true;
 }
 
-std::shared_ptr<NativeModule> load_object(const ModuleData& module, const std::vector<std::uint8_t>& object,
-                                          std::string* error) {
-  JitState& s = jit_state();
-  if (!s.jit) {
-    *error = s.error;
-    return nullptr;
-  }
-  auto code = std::make_shared<NativeModule>();
-  code->module = &module;
-  code->object_bytes = object.size();
-  code->loaded = std::make_unique<NativeModule::Loaded>();
-  std::lock_guard lock(s.mutex);
-  llvm::orc::ExecutionSession& es = s.jit->getExecutionSession();
-  llvm::orc::JITDylib& jd = es.createBareJITDylib("wasm" + std::to_string(++s.counter));
-  code->loaded->dylib = &jd;
-  llvm::orc::SymbolMap helpers;
-  for (const HelperSymbol& h : helper_symbols())
-    helpers[s.jit->mangleAndIntern(h.name)] =
-        llvm::JITEvaluatedSymbol(llvm::pointerToJITTargetAddress(h.address), llvm::JITSymbolFlags::Exported);
-  auto fail_with = [&](llvm::Error e) {
-    *error = "loading compiled code: " + llvm::toString(std::move(e));
-    return nullptr;
-  };
-  if (auto e = jd.define(llvm::orc::absoluteSymbols(std::move(helpers)))) return fail_with(std::move(e));
-  // libm (rounding without SSE4.1) and the C library (memcpy/memset LLVM may call).
-  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-      s.jit->getDataLayout().getGlobalPrefix());
-  if (!process) return fail_with(process.takeError());
-  jd.addGenerator(std::move(*process));
-  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(
-      llvm::StringRef(reinterpret_cast<const char*>(object.data()), object.size()), "wasm-module");
-  if (auto e = s.jit->addObjectFile(jd, std::move(buffer))) return fail_with(std::move(e));
-  const std::uint32_t first = module.imported_funcs;
-  const auto n = static_cast<std::uint32_t>(module.bodies.size());
-  code->entries.resize(n);
-  code->typed.resize(n);
-  for (std::uint32_t i = 0; i < n; ++i) {
-    auto entry = s.jit->lookup(jd, "e" + std::to_string(first + i));
-    if (!entry) return fail_with(entry.takeError());
-    auto typed = s.jit->lookup(jd, "f" + std::to_string(first + i));
-    if (!typed) return fail_with(typed.takeError());
-    code->entries[i] = entry->toPtr<void*>();
-    code->typed[i] = typed->toPtr<void*>();
-    code->starts.emplace_back(typed->getValue(), first + i);
-    code->starts.emplace_back(entry->getValue(), first + i);
-  }
-  auto end = s.jit->lookup(jd, "spectrum_code_end");
-  if (!end) return fail_with(end.takeError());
-  std::sort(code->starts.begin(), code->starts.end());
-  code->code_begin = code->starts.empty() ? end->getValue() : code->starts.front().first;
-  code->code_end = end->getValue() + 16;
-  register_code(code.get());
-  return code;
-}
+const NativeApi kApi{kNativeApiVersion, compile_object, unsupported_reason};
+
+}  // namespace
 
 }  // namespace spectrum::wasm
+
+extern "C" __attribute__((visibility("default"))) const spectrum::wasm::NativeApi*
+spectrum_wasm_native_api() {
+  return &spectrum::wasm::kApi;
+}

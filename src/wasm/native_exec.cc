@@ -19,13 +19,11 @@
 #include <cstring>
 #include <mutex>
 
-#include "wasm/llvm/compiler.h"
+#include "wasm/native.h"
 
 namespace spectrum::wasm {
 
 namespace {
-
-const HostServices* g_services = nullptr;
 
 struct Activation {
   std::jmp_buf buf;
@@ -64,9 +62,9 @@ Function* caller_function(NativeCtx* ctx, std::uint64_t site) { return ctx->func
   {
     Trap& t = *a->trap;
     t.kind = kind;
-    t.message = std::string(g_services->trap_text(kind));
+    t.message = std::string(to_string(kind));
     if (element != UINT32_MAX) t.message += " " + std::to_string(element);
-    t.function = g_services->display_name(*caller_function(ctx, site));
+    t.function = function_display_name(*caller_function(ctx, site));
     t.offset = static_cast<std::uint32_t>(site);
     a->status = Runtime::Status::trapped;
   }
@@ -125,9 +123,6 @@ void install_handlers() {
 
 }  // namespace
 
-const HostServices& services() { return *g_services; }
-void set_services(const HostServices* s) { g_services = s; }
-
 void register_code(const NativeModule* code) {
   for (auto& slot : g_modules) {
     const NativeModule* expected = nullptr;
@@ -141,15 +136,17 @@ void unregister_code(const NativeModule* code) {
   }
 }
 
+namespace {
 std::string module_function_name(const ModuleData& m, std::uint32_t index) {
   if (auto it = m.function_names.find(index); it != m.function_names.end()) return it->second;
   for (const auto& e : m.exports)
     if (e.kind == ExternKind::func && e.index == index) return e.name;
   return "func[" + std::to_string(index) + "]";
 }
+}  // namespace
 
-Runtime::Status execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap,
-                        std::int32_t& exit_code) {
+Runtime::Status native_execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap,
+                               std::int32_t& exit_code) {
   install_handlers();
   Store::Impl& S = store->impl();
   const std::uint32_t saved_depth = S.native_depth;
@@ -170,7 +167,7 @@ Runtime::Status execute(Store* store, Function* function, std::uint64_t* fp, Tra
   S.native_depth = saved_depth;
   if (done.fault_kind >= 0) {
     trap.kind = static_cast<TrapKind>(done.fault_kind);
-    trap.message = std::string(g_services->trap_text(trap.kind));
+    trap.message = std::string(to_string(trap.kind));
     trap.function = "?";
     trap.offset = 0;
     if (const NativeModule* m = module_at(done.fault_pc)) {
@@ -208,7 +205,7 @@ extern "C" {
 }
 
 std::int32_t spectrum_rt_memory_grow(NativeCtx* ctx, std::uint32_t delta) {
-  return g_services->memory_grow(memory0(ctx), delta);
+  return memory0(ctx)->grow(delta);
 }
 
 void spectrum_rt_memory_fill(NativeCtx* ctx, std::uint32_t d, std::uint32_t value, std::uint32_t n,
@@ -260,7 +257,7 @@ std::uint32_t spectrum_rt_table_size(NativeCtx* ctx, std::uint32_t t) {
 
 std::int32_t spectrum_rt_table_grow(NativeCtx* ctx, std::uint32_t t, std::uint64_t init,
                                     std::uint32_t delta) {
-  return g_services->table_grow(table(ctx, t), delta, init);
+  return table(ctx, t)->grow(delta, init);
 }
 
 void spectrum_rt_table_fill(NativeCtx* ctx, std::uint32_t t, std::uint32_t i, std::uint64_t v,
@@ -327,8 +324,8 @@ void spectrum_rt_call(NativeCtx* ctx, Function* callee, std::uint64_t* slots, st
           break;
         case HostResult::Kind::trap:
           *a->trap =
-              Trap{TrapKind::host, std::move(r.message),
-                   g_services->display_name(*caller_function(ctx, site)), static_cast<std::uint32_t>(site)};
+              Trap{TrapKind::host, std::move(r.message), function_display_name(*caller_function(ctx, site)),
+                   static_cast<std::uint32_t>(site)};
           a->status = Runtime::Status::trapped;
           unwinding = true;
           break;
@@ -339,8 +336,8 @@ void spectrum_rt_call(NativeCtx* ctx, Function* callee, std::uint64_t* slots, st
           break;
         case HostResult::Kind::interrupted:
           *a->trap =
-              Trap{TrapKind::interrupted, std::string(g_services->trap_text(TrapKind::interrupted)),
-                   g_services->display_name(*caller_function(ctx, site)), static_cast<std::uint32_t>(site)};
+              Trap{TrapKind::interrupted, std::string(to_string(TrapKind::interrupted)),
+                   function_display_name(*caller_function(ctx, site)), static_cast<std::uint32_t>(site)};
           a->status = Runtime::Status::trapped;
           unwinding = true;
           break;
@@ -349,7 +346,7 @@ void spectrum_rt_call(NativeCtx* ctx, Function* callee, std::uint64_t* slots, st
       // An interpreted function (of an instance in the interpreter).
       Trap trap;
       std::int32_t code = 0;
-      const Runtime::Status status = g_services->call_interpreted(ctx->store, callee, slots, trap, code);
+      const Runtime::Status status = call_interpreted(ctx->store, callee, slots, trap, code);
       if (status != Runtime::Status::returned) {
         if (status == Runtime::Status::trapped) *a->trap = std::move(trap);
         *a->exit_code = code;
@@ -363,8 +360,8 @@ void spectrum_rt_call(NativeCtx* ctx, Function* callee, std::uint64_t* slots, st
 
 }  // extern "C"
 
-std::vector<HelperSymbol> helper_symbols() {
-  return {
+void* helper_address(std::string_view name) {
+  static const std::pair<std::string_view, void*> helpers[] = {
       {"spectrum_rt_trap", reinterpret_cast<void*>(&spectrum_rt_trap)},
       {"spectrum_rt_interrupt", reinterpret_cast<void*>(&spectrum_rt_interrupt)},
       {"spectrum_rt_memory_grow", reinterpret_cast<void*>(&spectrum_rt_memory_grow)},
@@ -383,6 +380,9 @@ std::vector<HelperSymbol> helper_symbols() {
       {"spectrum_rt_indirect", reinterpret_cast<void*>(&spectrum_rt_indirect)},
       {"spectrum_rt_call", reinterpret_cast<void*>(&spectrum_rt_call)},
   };
+  for (const auto& [n, p] : helpers)
+    if (n == name) return p;
+  return nullptr;
 }
 
 }  // namespace spectrum::wasm
