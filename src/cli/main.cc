@@ -97,7 +97,7 @@ int main(int argc, char** argv) {
     std::puts("spectrum version 0.1.0");
     return 0;
   }
-  // The wasm compiler needs a dynamically linked process (spectrum is static): those commands run
+  // The wasm compiler needs a dynamically linked process (spectrum is static): `wasm compile` runs
   // in spectrum-llvm, the same program linked dynamically (src/wasm/native.h).
   if (wasm::needs_compiler(argc, argv)) wasm::exec_compiler_build(argv);
   if (command == "run" && !is_oci_run(argc, argv)) return cli::run_command(argc - 1, argv + 1);

@@ -3,12 +3,17 @@
 #include "wasm/native.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <link.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <mutex>
 #include <string_view>
 
@@ -120,16 +125,7 @@ const NativeApi* native_api(std::string* error) {
 }
 
 bool needs_compiler(int argc, char** argv) {
-  if (argc >= 3 && std::string_view(argv[1]) == "wasm" && std::string_view(argv[2]) == "compile") return true;
-  if (argc < 2 || std::string_view(argv[1]) != "run") return false;
-  for (int i = 2; i < argc; ++i) {
-    const std::string_view a = argv[i];
-    if (a == "--") break;
-    if (a == "--engine=compiled" ||
-        (a == "--engine" && i + 1 < argc && std::string_view(argv[i + 1]) == "compiled"))
-      return true;
-  }
-  return false;
+  return argc >= 3 && std::string_view(argv[1]) == "wasm" && std::string_view(argv[2]) == "compile";
 }
 
 void exec_compiler_build(char** argv) {
@@ -143,6 +139,62 @@ void exec_compiler_build(char** argv) {
   path += "spectrum-llvm";
   if (::access(path.c_str(), X_OK) != 0) return;
   ::execv(path.c_str(), argv);
+}
+
+bool static_executable() { return _DYNAMIC == nullptr; }
+
+bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::string& cache_dir,
+                         std::string* error) {
+  char exe[PATH_MAX];
+  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (n <= 0) return false;
+  exe[n] = '\0';
+  std::string helper(exe);
+  helper.resize(helper.rfind('/') + 1);
+  helper += "spectrum-llvm";
+  if (::access(helper.c_str(), X_OK) != 0) {
+    *error = "the compiled engine needs " + helper + " (this spectrum is static and cannot load LLVM)";
+    return false;
+  }
+  // The module goes to the helper as a file in the cache directory (ours, mode 0700).
+  std::string tmp = cache_dir + "/module.XXXXXX";
+  const int fd = ::mkstemp(tmp.data());
+  if (fd < 0) {
+    *error = "cannot write the module for the compiler: " + std::string(std::strerror(errno));
+    return false;
+  }
+  std::size_t done = 0;
+  while (done < module.size()) {
+    const ssize_t w = ::write(fd, module.data() + done, module.size() - done);
+    if (w <= 0) break;
+    done += static_cast<std::size_t>(w);
+  }
+  ::close(fd);
+  const std::string env_cache = "SPECTRUM_WASM_CACHE=" + cache_dir;
+  std::vector<char*> argv{helper.data(), const_cast<char*>("wasm"), const_cast<char*>("compile"), tmp.data(),
+                          nullptr};
+  std::vector<char*> envp{const_cast<char*>(env_cache.c_str()), nullptr};
+  // Its output is ours to drop: a run's stdout and stderr belong to the workload.
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  const int rc = done == module.size()
+                     ? ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), envp.data())
+                     : EIO;
+  posix_spawn_file_actions_destroy(&actions);
+  int status = 0;
+  if (rc == 0)
+    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+  ::unlink(tmp.c_str());
+  if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *error = "the compiler (" + helper + ") failed on the module (spectrum wasm compile FILE tells why)";
+    return false;
+  }
+  return true;
 }
 
 bool native_api_loaded() {

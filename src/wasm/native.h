@@ -133,13 +133,17 @@ std::string default_cache_dir();
 void set_run_engine(Engine engine);
 Engine run_engine();
 
-// spectrum is linked statically and glibc cannot dlopen LLVM into a static process: commands that
-// compile (`run --engine compiled`, `wasm compile`) re-execute as spectrum-llvm, the same program
-// linked dynamically, found next to the executable. needs_compiler looks at main's argv;
-// exec_compiler_build returns only when there is nothing to do (already dynamic) or no such
-// binary (the command then fails with the library's reason).
+// spectrum is linked statically and glibc cannot dlopen LLVM into a static process. Compiling is
+// done by spectrum-llvm, the same program linked dynamically, found next to the executable:
+// `spectrum wasm compile` re-executes as it (needs_compiler looks at main's argv;
+// exec_compiler_build returns only when already dynamic or there is no such binary), and a run
+// under --engine compiled whose module is not cached has it fill the cache (compile_with_helper),
+// then links the code from there, in process. Compiled code itself never needs LLVM.
 bool needs_compiler(int argc, char** argv);
 void exec_compiler_build(char** argv);
+bool static_executable();
+bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::string& cache_dir,
+                         std::string* error);
 
 // The library, loaded on first use (nullptr with *error when it cannot be: not installed, a
 // version mismatch). Thread-safe.

@@ -206,6 +206,21 @@ std::shared_ptr<NativeModule> native_code(const ModuleData& module, bool checked
     *error = use_cache ? "no valid cached code" : "no usable cache directory";
     return nullptr;
   }
+  if (static_executable()) {
+    // No LLVM here: spectrum-llvm compiles into the cache, and the code is linked from there.
+    if (!use_cache) {
+      *error = "compiling in a static spectrum needs the code cache (SPECTRUM_WASM_CACHE is off or " +
+               cache_dir + " is not the caller's with mode 0700)";
+      return nullptr;
+    }
+    if (!compile_with_helper(module.bytes, cache_dir, error)) return nullptr;
+    std::vector<std::uint8_t> bytes;
+    if (!read_artifact_file(path, &bytes)) {
+      *error = "the compiler wrote no artifact to " + path;
+      return nullptr;
+    }
+    return load_artifact(module, checked, bytes, error);
+  }
   std::vector<std::uint8_t> artifact;
   if (!compile_artifact(module, checked, &artifact, error)) return nullptr;
   if (use_cache) write_cache(path, artifact);
