@@ -10,7 +10,8 @@ src=$(cd "$here/../../../src" && pwd)
 mkdir -p "$out"
 flags="-std=c++2b -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wno-macro-redefined -D__cpp_concepts=202002L -I$src"
 engine="$src/wasm/decoder.cc $src/wasm/validator.cc $src/wasm/compiler.cc $src/wasm/interpreter.cc $src/wasm/runtime.cc
-        $src/wasm/simd_interpreter.cc $src/core/error.cc"
+        $src/wasm/simd_interpreter.cc $src/wasm/native.cc $src/wasm/native_exec.cc $src/wasm/native_loader.cc
+        $src/wasm/native_artifact.cc $src/core/error.cc"
 # Compile the engine once into objects shared by both targets.
 objs=""
 for f in $engine; do
@@ -22,6 +23,6 @@ for f in $engine; do
   fi
   objs="$objs $o"
 done
-for target in fuzz_decode fuzz_run fuzz_limits; do
+for target in fuzz_decode fuzz_run fuzz_limits fuzz_artifact; do
   clang++-16 $flags "$here/$target.cc" $objs -o "$out/$target"
 done
