@@ -3,8 +3,8 @@
 #include "wasm/native.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <fcntl.h>
-#include <link.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +16,11 @@
 #include <cstring>
 #include <mutex>
 #include <string_view>
+
+// Null in a statically linked executable (spectrum itself is one): glibc cannot dlopen a library
+// that needs libstdc++ and libLLVM into a static process (its constructors crash), so the library
+// is never loaded there; a static spectrum has spectrum-llvm compile (compile_with_helper).
+extern "C" __attribute__((weak)) Elf64_Dyn _DYNAMIC[];
 
 namespace spectrum::wasm {
 
@@ -76,11 +81,6 @@ std::vector<std::string> candidates() {
 }
 
 }  // namespace
-
-// Null in a statically linked executable (spectrum itself is one): glibc cannot dlopen a library
-// that needs libstdc++ and libLLVM into a static process (its constructors crash), so the compiled
-// engine is refused there with a reason instead.
-extern "C" __attribute__((weak)) ElfW(Dyn) _DYNAMIC[];
 
 const NativeApi* native_api(std::string* error) {
   std::lock_guard lock(g_mutex);
