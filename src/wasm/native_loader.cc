@@ -70,7 +70,7 @@ std::shared_ptr<NativeModule> load_object(const ModuleData& module, const std::v
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
       eh.e_ident[EI_DATA] != ELFDATA2LSB || eh.e_type != ET_REL || eh.e_machine != EM_X86_64)
     return bad("not an x86-64 ELF relocatable object");
-  if (eh.e_shentsize != sizeof(Elf64_Shdr) ||
+  if (eh.e_shnum == 0 || eh.e_shentsize != sizeof(Elf64_Shdr) ||
       !in_bounds(eh.e_shoff, std::uint64_t{eh.e_shnum} * sizeof(Elf64_Shdr)))
     return bad("bad section table");
   std::vector<Elf64_Shdr> sh(eh.e_shnum);
@@ -85,7 +85,9 @@ std::shared_ptr<NativeModule> load_object(const ModuleData& module, const std::v
   if (!symtab || symtab->sh_entsize != sizeof(Elf64_Sym) || symtab->sh_link >= sh.size())
     return bad("no symbol table");
   const Elf64_Shdr& strtab = sh[symtab->sh_link];
+  if (strtab.sh_type != SHT_STRTAB) return bad("no string table");  // bounds-checked above (not NOBITS)
   std::vector<Elf64_Sym> syms(symtab->sh_size / sizeof(Elf64_Sym));
+  if (syms.empty()) return bad("no symbols");
   std::memcpy(syms.data(), obj.data() + symtab->sh_offset, syms.size() * sizeof(Elf64_Sym));
   auto sym_name = [&](const Elf64_Sym& s) -> std::string_view {
     if (s.st_name >= strtab.sh_size) return {};
@@ -230,11 +232,12 @@ std::shared_ptr<NativeModule> load_object(const ModuleData& module, const std::v
         default:
           return bad("unsupported relocation type " + std::to_string(type));
       }
+      // Wrapping arithmetic: the addend is the file's, any value.
+      const auto sum = static_cast<std::uint64_t>(S) + static_cast<std::uint64_t>(r.r_addend);
       if (type == R_X86_64_64) {
-        const std::int64_t v = S + r.r_addend;
-        std::memcpy(at, &v, 8);
+        std::memcpy(at, &sum, 8);
       } else {
-        const std::int64_t v = S + r.r_addend - P;
+        const auto v = static_cast<std::int64_t>(sum - static_cast<std::uint64_t>(P));
         if (v < INT32_MIN || v > INT32_MAX) return bad("relocation out of range");
         const auto v32 = static_cast<std::int32_t>(v);
         std::memcpy(at, &v32, 4);
