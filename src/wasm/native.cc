@@ -17,6 +17,8 @@
 #include <mutex>
 #include <string_view>
 
+#include "wasm/body_reader.h"
+
 // Null in a statically linked executable (spectrum itself is one): glibc cannot dlopen a library
 // that needs libstdc++ and libLLVM into a static process (its constructors crash), so the library
 // is never loaded there; a static spectrum has spectrum-llvm compile (compile_with_helper).
@@ -216,6 +218,8 @@ Result<void> attach_native(Store& store, Instance& instance) {
   const bool checked = !instance.state().memories.empty() && !instance.state().memories[0]->guarded;
   std::string error;
   std::shared_ptr<NativeModule>& code = m.native_code[checked ? 1 : 0];
+  if (!code && engine == Engine::compiled)
+    if (std::string why = unsupported_reason(m); !why.empty()) return fail("wasm: --engine compiled: " + why);
   if (!code) {
     // Automatic: compiled code only when it is cached (docs/wasm.md: compiling costs more than most
     // short runs take in the interpreter; `spectrum wasm compile` fills the cache). The cache is

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "wasm/body_reader.h"
 #include "wasm/module.h"
 #include "wasm/native.h"
 
@@ -24,8 +25,6 @@ namespace spectrum::wasm {
 // *error when the module uses what the compiler does not translate (SIMD).
 std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& context, const ModuleData& module,
                                                bool checked, std::string* error);
-// Why the compiler cannot translate this module, or empty.
-std::string unsupported_reason(const ModuleData& module);
 
 // A trap site as the helpers take it: (function index << 32) | byte offset.
 inline std::uint64_t trap_site(std::uint32_t func, std::uint32_t offset) {

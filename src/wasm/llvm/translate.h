@@ -15,44 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "wasm/body_reader.h"
 #include "wasm/llvm/compiler.h"
 
 namespace spectrum::wasm {
-
-// A minimal reader of a validated body (the validator has checked every length and limit).
-struct BodyReader {
-  const std::uint8_t* p;
-  const std::uint8_t* begin;
-  std::uint8_t u8() { return *p++; }
-  std::uint64_t uleb() {
-    std::uint64_t v = 0;
-    int shift = 0;
-    std::uint8_t b;
-    do {
-      b = *p++;
-      if (shift < 64) v |= std::uint64_t(b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    return v;
-  }
-  std::uint32_t u32() { return static_cast<std::uint32_t>(uleb()); }
-  std::int64_t sleb() {
-    std::int64_t v = 0;
-    int shift = 0;
-    std::uint8_t b;
-    do {
-      b = *p++;
-      if (shift < 64) v |= std::int64_t(b & 0x7f) << shift;
-      shift += 7;
-    } while (b & 0x80);
-    if (shift < 64 && (b & 0x40)) v |= -(std::int64_t{1} << shift);
-    return v;
-  }
-  std::uint32_t offset() const { return static_cast<std::uint32_t>(p - begin); }
-};
-
-// Skips an instruction's immediates (the opcode has been read). False for SIMD (0xFD).
-bool skip_instruction(std::uint8_t op, BodyReader& r);
 
 // The runtime helpers as the IR sees them (declared once per module).
 struct Helpers {
