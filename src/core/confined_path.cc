@@ -76,6 +76,14 @@ std::string joined(const std::vector<std::string>& parts, std::size_t count) {
 
 std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
 
+Result<UniqueFd> open_file_in_root(int root_fd, std::string_view path, int flags, mode_t mode) {
+  const std::string p(path);
+  UniqueFd fd(openat2_retrying(root_fd, p.empty() ? "." : p.c_str(), static_cast<std::uint64_t>(flags), mode,
+                               RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS, nullptr));
+  if (!fd) return fail_errno(p);
+  return fd;
+}
+
 Result<UniqueFd> open_in_root(int root_fd, std::string_view path, Missing missing, mode_t file_mode) {
   const std::string shown = "/" + joined(components(path), components(path).size());
   std::string current(path);

@@ -50,6 +50,11 @@ Result<ParentAndName> open_parent_in_root(int root_fd, std::string_view path, bo
 Result<UniqueFd> open_beneath(int dir_fd, std::string_view path, std::uint64_t flags, mode_t mode = 0,
                               const std::atomic<bool>* interrupted = nullptr);
 
+// One open of `path` inside the root with open(2)'s `flags` and `mode` (O_CREAT, O_TRUNC, O_RDWR
+// ...): no creation of parents, for a caller that hands the errno on (Error::sys_errno), such as
+// the sandbox kernel's open(2). The path is resolved as by open_in_root.
+Result<UniqueFd> open_file_in_root(int root_fd, std::string_view path, int flags, mode_t mode = 0);
+
 // "/proc/self/fd/N": how mount(2), chmod and the like act on an O_PATH fd (the magic link leads to
 // the exact file the fd holds, with no second lookup).
 std::string fd_path(int fd);

@@ -1,5 +1,6 @@
 #include "vm/monitor.h"
 
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -12,9 +13,9 @@
 
 #include "vm/guest/abi.h"
 #include "vm/kvm.h"
+#include "vm/loader/user_stack.h"
 #include "vm/platform/kvm_context.h"
-#include "vm/syscalls.h"
-#include "vm/user_stack.h"
+#include "vm/syscalls/syscalls.h"
 #include "vm/x86.h"
 
 namespace spectrum::vm {
@@ -36,22 +37,57 @@ std::string size_text(std::uint64_t bytes) {
 }
 
 constexpr std::uint64_t kHeapHeadroom = 256 * 1024;
+
+std::uint64_t image_bytes(const ElfImage& elf) {
+  std::uint64_t image = 0;
+  for (const auto& s : elf.segments) image += page_up((s.vaddr & kPageMask) + s.memory_size);
+  return image;
+}
+
+// Each PT_LOAD segment mapped at vaddr + bias, filled from the file, then given its protection
+// (a page shared by two segments gets the union). False when guest memory runs out.
+bool load_image(AddressSpace& space, const ElfImage& elf, const std::string& bytes, std::uint64_t bias) {
+  for (const auto& seg : elf.segments) {
+    const std::uint64_t start = page_down(seg.vaddr + bias),
+                        end = page_up(seg.vaddr + bias + seg.memory_size);
+    if (start < AddressSpace::kUserLowest) return false;
+    for (std::uint64_t page = start; page < end; page += kPageSize)
+      if (!space.is_mapped(page) && !space.map(page, kPageSize, kProtRead | kProtWrite)) return false;
+    std::span<const std::uint8_t> content(
+        reinterpret_cast<const std::uint8_t*>(bytes.data()) + seg.file_offset, seg.file_size);
+    if (!space.fill(seg.vaddr + bias, content)) return false;
+  }
+  for (const auto& seg : elf.segments) {
+    const std::uint64_t start = page_down(seg.vaddr + bias),
+                        end = page_up(seg.vaddr + bias + seg.memory_size);
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      unsigned prot = seg.prot;
+      for (const auto& other : elf.segments) {
+        const std::uint64_t o_start = page_down(other.vaddr + bias),
+                            o_end = page_up(other.vaddr + bias + other.memory_size);
+        if (page >= o_start && page < o_end) prot |= other.prot;
+      }
+      (void)space.protect(page, kPageSize, prot);
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 std::uint64_t stack_size_for(std::uint64_t memory_bytes) {
   return std::clamp<std::uint64_t>(page_down(memory_bytes / 16), 64 * 1024, 8ull << 20);
 }
 
-std::uint64_t minimum_memory(const ElfImage& elf) {
-  std::uint64_t image = 0;
-  for (const auto& s : elf.segments) image += page_up((s.vaddr & kPageMask) + s.memory_size);
+std::uint64_t minimum_memory(const ElfImage& elf, const ElfImage* interpreter) {
+  std::uint64_t image = image_bytes(elf) + (interpreter ? image_bytes(*interpreter) : 0);
   const std::uint64_t stack = 64 * 1024;
   const std::uint64_t tables = 16 * kPageSize + (image + stack + kHeapHeadroom) / 512;
   return GUEST_KERNEL_AREA_END + image + stack + kHeapHeadroom + tables;
 }
 
 Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
-  const std::uint64_t need = minimum_memory(spec.elf);
+  const std::uint64_t need = minimum_memory(spec.elf, spec.interpreter ? &spec.interpreter->elf : nullptr);
   if (spec.memory_bytes < need)
     return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
                 " in the vm tier: it needs at least " + size_text(page_up(need)));
@@ -65,42 +101,31 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   g.space = std::make_unique<AddressSpace>(std::move(*space));
   SPECTRUM_TRY(write_kernel_area(*g.memory));
 
-  // The executable: each PT_LOAD segment mapped, filled from the file, then given its protection
-  // (pages shared by two segments get the union).
-  const ElfImage& elf = spec.elf;
-  g.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
   auto too_small = [&](const std::string& what) {
     return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
                 " (" + what + ")");
   };
-  for (const auto& seg : elf.segments) {
-    const std::uint64_t start = page_down(seg.vaddr + g.load_bias),
-                        end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
-    if (start < AddressSpace::kUserLowest)
+  // The executable, and its dynamic linker beside it (AT_BASE), where the program starts.
+  const ElfImage& elf = spec.elf;
+  g.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
+  for (const auto& seg : elf.segments)
+    if (page_down(seg.vaddr + g.load_bias) < AddressSpace::kUserLowest)
       return fail(spec.program_name + ": segment at " + hex(seg.vaddr) +
                   " lies in the guest kernel's area (below " + hex(AddressSpace::kUserLowest) + ")");
-    for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (!g.space->is_mapped(page) && !g.space->map(page, kPageSize, kProtRead | kProtWrite))
-        return too_small("loading the executable");
-    std::span<const std::uint8_t> bytes(
-        reinterpret_cast<const std::uint8_t*>(spec.elf_bytes.data()) + seg.file_offset, seg.file_size);
-    if (!g.space->fill(seg.vaddr + g.load_bias, bytes))
-      return fail("loading " + spec.program_name + ": segment write failed");
-  }
-  for (const auto& seg : elf.segments) {
-    const std::uint64_t start = page_down(seg.vaddr + g.load_bias),
-                        end = page_up(seg.vaddr + g.load_bias + seg.memory_size);
-    for (std::uint64_t page = start; page < end; page += kPageSize) {
-      unsigned prot = seg.prot;
-      for (const auto& other : elf.segments) {
-        const std::uint64_t o_start = page_down(other.vaddr + g.load_bias),
-                            o_end = page_up(other.vaddr + g.load_bias + other.memory_size);
-        if (page >= o_start && page < o_end) prot |= other.prot;
-      }
-      (void)g.space->protect(page, kPageSize, prot);
-    }
-  }
+  if (!load_image(*g.space, elf, spec.elf_bytes, g.load_bias)) return too_small("loading the executable");
   g.entry = elf.entry + g.load_bias;
+  std::uint64_t start_rip = g.entry, interp_base = 0;
+  if (spec.interpreter) {
+    const ElfImage& ld = spec.interpreter->elf;
+    interp_base = kInterpreterBase;
+    const std::uint64_t ld_bias = kInterpreterBase - ld.lowest_vaddr();
+    if (!g.space->range_free(kInterpreterBase, page_up(ld.highest_vaddr() - ld.lowest_vaddr())))
+      return fail(spec.program_name + ": the program's segments overlap where its dynamic linker goes (" +
+                  hex(kInterpreterBase) + ")");
+    if (!load_image(*g.space, ld, spec.interpreter->bytes, ld_bias))
+      return too_small("loading the dynamic linker " + spec.interpreter->path);
+    start_rip = ld.entry + ld_bias;
+  }
   g.brk_start = page_up(elf.highest_vaddr() + g.load_bias);
 
   // The stack, with guard space below it left unmapped.
@@ -113,6 +138,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   aux.phent = elf.phdr_entry_size;
   aux.phnum = elf.phdr_count;
   aux.entry = g.entry;
+  aux.base = interp_base;
+  aux.execfn = spec.program_name;
   std::uint32_t eax = 1, ebx, ecx = 0, edx;
   __asm__("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
   aux.hwcap = edx;
@@ -123,7 +150,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
     return fail("arguments and environment too large for the guest's stack");
   if (!g.space->write(stack.rsp, stack.bytes)) return fail("writing the initial stack");
 
-  g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), g.entry, stack.rsp));
+  g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), start_rip, stack.rsp));
+  g.start = start_rip;
   return g;
 }
 
@@ -316,7 +344,30 @@ bool ends_run(const SyscallResult& r, GuestOutcome& outcome) {
   return false;
 }
 
-// Applies a value result to the vCPU: rax and the TLS bases.
+// One system call served to its end. A handler that blocks is called again once its host fd is
+// ready: with one task there is nothing else to run meanwhile (the scheduler of several tasks
+// picks another one here instead). A restart calls it again at once, a bounded number of times.
+// Returns nullopt when the --timeout fired while the task waited (the run is over).
+std::optional<SyscallResult> serve(Process& process, const SyscallRequest& request, GuestOutcome& outcome) {
+  constexpr int kMaxRestarts = 64;
+  SyscallResult result = process.handle(request);
+  for (int restarts = 0;
+       result.kind == SyscallResult::Kind::block || result.kind == SyscallResult::Kind::restart;) {
+    if (result.kind == SyscallResult::Kind::restart) {
+      if (++restarts > kMaxRestarts) return SyscallResult::error(EINTR);
+    } else {
+      pollfd pfd{result.wait_fd, result.wait_events, 0};
+      if (::poll(&pfd, result.wait_fd >= 0 ? 1 : 0, -1) < 0 && errno == EINTR && TimeoutTimer::fired()) {
+        outcome.kind = GuestOutcome::Kind::timed_out;
+        outcome.status = SIGKILL;
+        outcome.detail = "timeout: the VM was destroyed";
+        return std::nullopt;
+      }
+    }
+    result = process.handle(request);
+  }
+  return result;
+}
 }  // namespace
 
 Result<void> apply_syscall_value(const SyscallResult& r, VcpuAccess& vcpu) {
@@ -417,7 +468,9 @@ Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vc
   }
   ++outcome.syscalls;
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
-  const SyscallResult result = process.handle(request_from(*regs));
+  const auto served = serve(process, request_from(*regs), outcome);
+  if (!served) return true;
+  const SyscallResult& result = *served;
   if (ends_run(result, outcome)) return true;
   SPECTRUM_TRY(apply_syscall_value(result, vcpu));
   auto stop = SPECTRUM_TRY(finish_syscall(g, vcpu, trap));
@@ -477,7 +530,9 @@ Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& proc
       break;
     }
     ++outcome.syscalls;
-    const SyscallResult result = process.handle(stop.request);
+    const auto served = serve(process, stop.request, outcome);
+    if (!served) break;
+    const SyscallResult& result = *served;
     if (ends_run(result, outcome)) break;
     SPECTRUM_TRY(ctx.complete_syscall(result));
   }

@@ -14,11 +14,12 @@
 
 #include "core/error.h"
 #include "vm/boot.h"
-#include "vm/elf.h"
+#include "vm/kernel/process.h"
 #include "vm/kvm.h"
+#include "vm/loader/elf.h"
+#include "vm/loader/interp.h"
 #include "vm/memory.h"
 #include "vm/platform/platform.h"
-#include "vm/process.h"
 #include "vm/x86.h"
 
 namespace spectrum::vm {
@@ -30,6 +31,7 @@ struct GuestSpec {
   std::vector<std::string> argv, envp;
   std::uint64_t memory_bytes = 256ull << 20;
   GuestMemory::Backing backing = GuestMemory::Backing::anonymous;  // memfd for the ptrace platform
+  std::optional<Interpreter> interpreter;  // a dynamic program's linker (loader/interp.h)
 };
 
 inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
@@ -39,7 +41,7 @@ inline constexpr std::uint64_t kStackTop = AddressSpace::kUserEnd;
 std::uint64_t stack_size_for(std::uint64_t memory_bytes);
 // The least guest memory that can hold this program (kernel area, page tables, image, stack, a
 // little heap); below it the run is refused before any VM exists.
-std::uint64_t minimum_memory(const ElfImage& elf);
+std::uint64_t minimum_memory(const ElfImage& elf, const ElfImage* interpreter = nullptr);
 
 // Guest memory ready to run: owns memory, frames and page tables (heap-allocated so the references
 // between them stay valid when it moves).
@@ -50,7 +52,8 @@ struct PreparedGuest {
   VcpuState vcpu;
   std::uint64_t load_bias = 0;
   std::uint64_t brk_start = 0;
-  std::uint64_t entry = 0;
+  std::uint64_t entry = 0;  // the program's entry (AT_ENTRY)
+  std::uint64_t start = 0;  // where the first instruction runs: the entry, or the dynamic linker's
 };
 Result<PreparedGuest> prepare_guest(const GuestSpec& spec);
 

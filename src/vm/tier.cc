@@ -196,9 +196,11 @@ Result<PreflightResult> preflight(const Workload& w) {
   pre.spec.elf_bytes.resize(done);
   pre.spec.program_name = found;
   pre.spec.elf = SPECTRUM_TRY(parse_elf(pre.spec.elf_bytes, found));
+  pre.spec.interpreter = SPECTRUM_TRY(read_interpreter(root.get(), pre.spec.elf, found));
   pre.spec.argv = w.argv();
   pre.spec.memory_bytes = w.limits.memory_bytes.value_or(kDefaultMemory) & ~std::uint64_t{4095};
-  const std::uint64_t need = minimum_memory(pre.spec.elf);
+  const std::uint64_t need =
+      minimum_memory(pre.spec.elf, pre.spec.interpreter ? &pre.spec.interpreter->elf : nullptr);
   if (pre.spec.memory_bytes < need)
     return fail("memory limit " + std::to_string(pre.spec.memory_bytes >> 10) + " KiB is too small for " +
                 found + " in the vm tier: it needs at least " + std::to_string((need + 1023) >> 10) + " KiB");

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "vm/elf.h"
+#include "vm/loader/elf.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   (void)spectrum::vm::parse_elf(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz");

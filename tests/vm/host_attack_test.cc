@@ -17,8 +17,8 @@
 #include "vm/boot.h"
 #include "vm/confine.h"
 #include "vm/guest/abi.h"
+#include "vm/kernel/process.h"
 #include "vm/memory.h"
-#include "vm/process.h"
 
 namespace spectrum::vm {
 namespace {

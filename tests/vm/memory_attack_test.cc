@@ -16,8 +16,8 @@
 #include "test_support.h"
 #include "vm/boot.h"
 #include "vm/guest/abi.h"
+#include "vm/kernel/process.h"
 #include "vm/memory.h"
-#include "vm/process.h"
 
 namespace spectrum::vm {
 namespace {

@@ -59,6 +59,36 @@ inline bool add_busybox(const TempDir& root) {
   return true;
 }
 
+// Copies a dynamic host program into the root at `guest` with every library `ldd` names (at the
+// same paths) and its dynamic linker: a Debian program in a root filesystem of its own. False if
+// the host lacks it or ldd fails.
+inline bool add_dynamic_program(const TempDir& root, const fs::path& host, const std::string& guest) {
+  std::error_code ec;
+  if (!fs::exists(host)) return false;
+  auto copy = [&](const fs::path& from, const fs::path& to) {
+    fs::create_directories((root.path() / to.relative_path()).parent_path(), ec);
+    fs::copy_file(fs::canonical(from, ec), root.path() / to.relative_path(),
+                  fs::copy_options::overwrite_existing, ec);
+    return !ec;
+  };
+  if (!copy(host, guest)) return false;
+  FILE* p = ::popen(("ldd '" + host.string() + "' 2>/dev/null").c_str(), "r");
+  if (!p) return false;
+  char line[1024];
+  bool ok = true;
+  while (std::fgets(line, sizeof line, p)) {
+    // "\tlibc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x...)" or "\t/lib64/ld-linux-x86-64.so.2 (0x...)"
+    std::string l(line);
+    const auto arrow = l.find("=> ");
+    std::string path =
+        arrow != std::string::npos ? l.substr(arrow + 3) : l.substr(l.find_first_not_of(" \t"));
+    path = path.substr(0, path.find(' '));
+    if (path.empty() || path.front() != '/') continue;  // linux-vdso.so.1
+    ok = copy(path, path) && ok;
+  }
+  return ::pclose(p) == 0 && ok;
+}
+
 inline bool kvm_usable() { return probe_kvm_host().usable; }
 
 #define SKIP_WITHOUT_KVM()                                                            \

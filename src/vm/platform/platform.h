@@ -17,7 +17,7 @@
 #include <string>
 
 #include "core/error.h"
-#include "vm/process.h"
+#include "vm/kernel/process.h"
 
 namespace spectrum::vm::platform {
 

@@ -27,8 +27,8 @@
 
 #include "vm/boot.h"
 #include "vm/guest/abi.h"
+#include "vm/kernel/process.h"
 #include "vm/memory.h"
-#include "vm/process.h"
 
 namespace {
 

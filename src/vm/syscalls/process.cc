@@ -1,9 +1,11 @@
 // The workload's process and thread state (TLS, names, signal dispositions, ids, limits) and its
 // time and randomness calls. With one thread and no signal frames, most of it is bookkeeping.
 #include <linux/futex.h>
+#include <linux/sched.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/sysinfo.h>
 #include <sys/utsname.h>
 
@@ -12,7 +14,7 @@
 #include <cstring>
 #include <ctime>
 
-#include "vm/syscalls.h"
+#include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
 
@@ -50,7 +52,7 @@ SyscallResult sys_prctl(Process& p, const SyscallRequest& req) {
       TRY_GUEST_VOID(write_struct(p, ARG(1), p.thread_name_));
       return SyscallResult::ret(0);
     case PR_SET_NAME: {
-      auto name = TRY_GUEST(p.space_.read_string(ARG(1), 4096));
+      auto name = TRY_GUEST(p.space().read_string(ARG(1), 4096));
       p.thread_name_ = {};
       std::memcpy(p.thread_name_.data(), name.data(), std::min<std::size_t>(name.size(), 15));
       return SyscallResult::ret(0);
@@ -76,11 +78,11 @@ SyscallResult sys_exit(Process&, const SyscallRequest& req) {
 SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req) {
   const std::uint64_t sig = ARG(0);
   if (sig == 0 || sig > 64 || ARG(3) != 8) return SyscallResult::error(EINVAL);
-  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), p.sigactions_[sig]));
+  if (ARG(2)) TRY_GUEST_VOID(write_struct(p, ARG(2), p.sighand().actions[sig]));
   if (ARG(1)) {
     if (sig == SIGKILL || sig == SIGSTOP) return SyscallResult::error(EINVAL);
     using KernelSigaction = std::array<std::uint64_t, 4>;
-    p.sigactions_[sig] = TRY_GUEST(read_struct<KernelSigaction>(p, ARG(1)));
+    p.sighand().actions[sig] = TRY_GUEST(read_struct<KernelSigaction>(p, ARG(1)));
   }
   return SyscallResult::ret(0);
 }
@@ -113,9 +115,9 @@ SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
   if (pid != 1 && pid != 0 && static_cast<std::int64_t>(pid) != -1) return SyscallResult::error(ESRCH);
   if (sig > 64) return SyscallResult::error(EINVAL);
   if (sig == 0) return SyscallResult::ret(0);
-  const bool ignored = p.sigactions_[sig][0] == reinterpret_cast<std::uint64_t>(SIG_IGN);
+  const bool ignored = p.sighand().actions[sig][0] == reinterpret_cast<std::uint64_t>(SIG_IGN);
   const bool ignored_by_default = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-  if ((ignored || (ignored_by_default && p.sigactions_[sig][0] == 0)) && sig != SIGKILL)
+  if ((ignored || (ignored_by_default && p.sighand().actions[sig][0] == 0)) && sig != SIGKILL)
     return SyscallResult::ret(0);
   return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}};
 }
@@ -157,7 +159,7 @@ SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
   } l{RLIM_INFINITY, RLIM_INFINITY};
   if (resource == RLIMIT_STACK) l = {8 << 20, RLIM_INFINITY};
   if (resource == RLIMIT_NOFILE) l = {kMaxFds, kMaxFds};
-  if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.config_.memory_bytes, p.config_.memory_bytes};
+  if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.mm().limit_bytes, p.mm().limit_bytes};
   if (resource == RLIMIT_NPROC) l = {1, 1};
   if (out) TRY_GUEST_VOID(write_struct(p, out, l));
   return SyscallResult::ret(0);
@@ -181,8 +183,8 @@ SyscallResult sys_sysinfo(Process& p, const SyscallRequest& req) {
   struct timespec up;
   ::clock_gettime(CLOCK_BOOTTIME, &up);
   info.uptime = up.tv_sec;
-  info.totalram = p.config_.memory_bytes;
-  info.freeram = p.config_.memory_bytes - std::min(p.config_.memory_bytes, p.space_.mapped_bytes());
+  info.totalram = p.mm().limit_bytes;
+  info.freeram = p.mm().limit_bytes - std::min(p.mm().limit_bytes, p.space().mapped_bytes());
   info.procs = 1;
   info.mem_unit = 1;
   TRY_GUEST_VOID(write_struct(p, ARG(0), info));
@@ -256,5 +258,22 @@ SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
   }
   return SyscallResult::ret(total);
 }
+
+// ---- processes: refused with a reason ----
+
+SyscallResult sys_fork_family(Process& p, const SyscallRequest& req) {
+  if (req.number == SYS_clone && (ARG(0) & CLONE_VM)) {
+    p.refuse_once(req.number, "clone with CLONE_VM (threads): the vm tier runs one thread on one vCPU");
+    return SyscallResult::error(ENOSYS);
+  }
+  const char* what = req.number == SYS_fork     ? "fork"
+                     : req.number == SYS_vfork  ? "vfork"
+                     : req.number == SYS_clone3 ? "clone3"
+                                                : "clone without CLONE_VM";
+  p.refuse_once(req.number, std::string(what) + ": processes that fork are not supported by the vm tier yet");
+  return SyscallResult::error(ENOSYS);
+}
+
+SyscallResult sys_no_rseq(Process&, const SyscallRequest&) { return SyscallResult::error(ENOSYS); }
 
 }  // namespace spectrum::vm::syscalls

@@ -12,6 +12,8 @@ namespace spectrum::vm {
 struct AuxvInputs {
   std::uint64_t phdr = 0, phent = 0, phnum = 0, entry = 0;
   std::uint64_t hwcap = 0;
+  std::uint64_t base = 0;  // AT_BASE: where the dynamic linker is loaded, 0 for a static program
+  std::string execfn;      // AT_EXECFN: the program's path (argv[0] if empty)
   std::array<std::uint8_t, 16> random{};  // AT_RANDOM: seeds the stack protector and pointer guard
 };
 

@@ -1,4 +1,4 @@
-#include "vm/elf.h"
+#include "vm/loader/elf.h"
 
 #include <elf.h>
 #include <sys/mman.h>
@@ -72,14 +72,20 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
     const std::string where = "program header " + std::to_string(i) + " (offset " + hex(at) + ")";
     switch (ph.p_type) {
       case PT_INTERP: {
-        std::string interp;
-        if (ph.p_offset < bytes.size()) {
-          interp = std::string(bytes.substr(ph.p_offset, std::min<std::uint64_t>(ph.p_filesz, 256)));
-          interp = interp.substr(0, interp.find('\0'));
-        }
-        return std::unexpected(Error(name + ": dynamic executable (interpreter " +
-                                     (interp.empty() ? "?" : interp) +
-                                     ") is not supported by the vm tier yet; link it with -static"));
+        // The dynamic linker's path: a NUL-terminated string inside the file, loaded from the
+        // root filesystem by the loader (loader/interp.h).
+        if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset || ph.p_filesz < 2 ||
+            ph.p_filesz > 4096)
+          return std::unexpected(elf_error(name, where + ": PT_INTERP p_offset " + hex(ph.p_offset) +
+                                                     " + p_filesz " + hex(ph.p_filesz) +
+                                                     " is not a path inside the file"));
+        std::string interp(bytes.substr(ph.p_offset, ph.p_filesz));
+        if (interp.back() != '\0' || interp.find('\0') != interp.size() - 1 || interp.front() != '/')
+          return std::unexpected(
+              elf_error(name, where + ": PT_INTERP is not one absolute, NUL-terminated path"));
+        interp.pop_back();
+        image.interpreter = interp;
+        break;
       }
       case PT_PHDR:
         image.phdr_vaddr = ph.p_vaddr;

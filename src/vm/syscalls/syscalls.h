@@ -1,6 +1,7 @@
-// What the vm tier's system-call handlers share (process.cc: files and the dispatch table;
-// process_memory.cc: the address space; process_state.cc: process, thread, time). Internal to
-// src/vm: the handlers are the monitor's, one per Linux syscall, all taking (Process&, request).
+// What the sandbox kernel's system-call handlers share, and the handlers of each family: table.cc
+// (the table: number -> handler), files.cc (fds and I/O), paths.cc (the file system), memory.cc
+// (the address space), process.cc (process, thread, signals, time). Internal to src/vm: one
+// handler per Linux syscall, all taking (Process&, request).
 #pragma once
 
 #include <fcntl.h>
@@ -10,13 +11,13 @@
 #include <string>
 #include <utility>
 
-#include "vm/process.h"
+#include "vm/kernel/process.h"
 
 namespace spectrum::vm::syscalls {
 
 inline constexpr std::size_t kMaxPath = 4096;
 inline constexpr std::size_t kMaxIo = 1 << 26;  // one call moves at most 64 MiB, as a bound on host work
-inline constexpr int kMaxFds = 1024;
+inline constexpr int kMaxFds = kernel::FileTable::kMaxFds;
 
 inline std::uint64_t page_up(std::uint64_t v) { return (v + x86::kPageMask) & ~x86::kPageMask; }
 inline std::int64_t host_result(long r) { return r < 0 ? -errno : r; }
@@ -39,16 +40,16 @@ using Handler = SyscallResult (*)(Process&, const SyscallRequest&);
 template <class T>
 GuestResult<T> read_struct(const Process& p, std::uint64_t vaddr) {
   T value;
-  auto ok = p.space_.read(vaddr, {reinterpret_cast<std::uint8_t*>(&value), sizeof value});
+  auto ok = p.space().read(vaddr, {reinterpret_cast<std::uint8_t*>(&value), sizeof value});
   if (!ok) return std::unexpected(ok.error());
   return value;
 }
 template <class T>
 GuestResult<void> write_struct(Process& p, std::uint64_t vaddr, const T& value) {
-  return p.space_.write(vaddr, {reinterpret_cast<const std::uint8_t*>(&value), sizeof value});
+  return p.space().write(vaddr, {reinterpret_cast<const std::uint8_t*>(&value), sizeof value});
 }
 inline GuestResult<std::string> read_path(const Process& p, std::uint64_t vaddr) {
-  auto s = p.space_.read_string(vaddr, kMaxPath - 1);
+  auto s = p.space().read_string(vaddr, kMaxPath - 1);
   if (s && s->empty()) return std::unexpected(ENOENT);
   return s;
 }
@@ -60,7 +61,53 @@ inline bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags
 
 SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig);
 
-// process_memory.cc
+// files.cc
+SyscallResult sys_read(Process& p, const SyscallRequest& req);
+SyscallResult sys_write(Process& p, const SyscallRequest& req);
+SyscallResult sys_pread64(Process& p, const SyscallRequest& req);
+SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req);
+SyscallResult sys_readv(Process& p, const SyscallRequest& req);
+SyscallResult sys_writev(Process& p, const SyscallRequest& req);
+SyscallResult sys_close(Process& p, const SyscallRequest& req);
+SyscallResult sys_lseek(Process& p, const SyscallRequest& req);
+SyscallResult sys_dup(Process& p, const SyscallRequest& req);
+SyscallResult sys_dup2(Process& p, const SyscallRequest& req);
+SyscallResult sys_dup3(Process& p, const SyscallRequest& req);
+SyscallResult sys_fcntl(Process& p, const SyscallRequest& req);
+SyscallResult sys_ioctl(Process& p, const SyscallRequest& req);
+SyscallResult sys_sendfile(Process& p, const SyscallRequest& req);
+
+// paths.cc
+SyscallResult sys_open(Process& p, const SyscallRequest& req);
+SyscallResult sys_openat(Process& p, const SyscallRequest& req);
+SyscallResult sys_stat(Process& p, const SyscallRequest& req);
+SyscallResult sys_lstat(Process& p, const SyscallRequest& req);
+SyscallResult sys_fstat(Process& p, const SyscallRequest& req);
+SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req);
+SyscallResult sys_statx(Process& p, const SyscallRequest& req);
+SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req);
+SyscallResult sys_readlink(Process& p, const SyscallRequest& req);
+SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req);
+SyscallResult sys_access(Process& p, const SyscallRequest& req);
+SyscallResult sys_faccessat(Process& p, const SyscallRequest& req);
+SyscallResult sys_faccessat2(Process& p, const SyscallRequest& req);
+SyscallResult sys_getdents64(Process& p, const SyscallRequest& req);
+SyscallResult sys_getcwd(Process& p, const SyscallRequest& req);
+SyscallResult sys_chdir(Process& p, const SyscallRequest& req);
+SyscallResult sys_fchdir(Process& p, const SyscallRequest& req);
+SyscallResult sys_mkdir(Process& p, const SyscallRequest& req);
+SyscallResult sys_mkdirat(Process& p, const SyscallRequest& req);
+SyscallResult sys_unlink(Process& p, const SyscallRequest& req);
+SyscallResult sys_rmdir(Process& p, const SyscallRequest& req);
+SyscallResult sys_unlinkat(Process& p, const SyscallRequest& req);
+SyscallResult sys_rename(Process& p, const SyscallRequest& req);
+SyscallResult sys_renameat(Process& p, const SyscallRequest& req);
+SyscallResult sys_renameat2(Process& p, const SyscallRequest& req);
+SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req);
+SyscallResult sys_fsync(Process& p, const SyscallRequest& req);
+SyscallResult sys_umask(Process& p, const SyscallRequest& req);
+
+// memory.cc
 SyscallResult sys_brk(Process& p, const SyscallRequest& req);
 SyscallResult sys_mmap(Process& p, const SyscallRequest& req);
 SyscallResult sys_munmap(Process& p, const SyscallRequest& req);
@@ -68,7 +115,7 @@ SyscallResult sys_mprotect(Process& p, const SyscallRequest& req);
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req);
 SyscallResult sys_madvise(Process& p, const SyscallRequest& req);
 
-// process_state.cc
+// process.cc
 SyscallResult sys_arch_prctl(Process& p, const SyscallRequest& req);
 SyscallResult sys_prctl(Process& p, const SyscallRequest& req);
 SyscallResult sys_one(Process& p, const SyscallRequest& req);
@@ -92,5 +139,7 @@ SyscallResult sys_time(Process& p, const SyscallRequest& req);
 SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req);
 SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req);
 SyscallResult sys_getrandom(Process& p, const SyscallRequest& req);
+SyscallResult sys_fork_family(Process& p, const SyscallRequest& req);
+SyscallResult sys_no_rseq(Process& p, const SyscallRequest& req);
 
 }  // namespace spectrum::vm::syscalls

@@ -1,4 +1,4 @@
-#include "vm/user_stack.h"
+#include "vm/loader/user_stack.h"
 
 #include <elf.h>
 
@@ -19,9 +19,11 @@ InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::strin
   for (const auto& a : argv) argv_at.push_back(push_string(a));
   for (const auto& e : envp) envp_at.push_back(push_string(e));
   const std::size_t platform_at = push_string("x86_64");
+  const std::size_t execfn_at = !aux.execfn.empty() ? push_string(aux.execfn)
+                                : argv.empty()      ? platform_at
+                                                    : argv_at[0];
   const std::size_t random_at = strings.size();
   strings.insert(strings.end(), aux.random.begin(), aux.random.end());
-  const std::size_t execfn_at = argv.empty() ? platform_at : argv_at[0];
 
   const std::uint64_t strings_base = (top - strings.size()) & ~std::uint64_t{15};
   auto address = [&](std::size_t offset) { return strings_base + offset; };
@@ -37,7 +39,7 @@ InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::strin
       {AT_PHENT, aux.phent},
       {AT_PHNUM, aux.phnum},
       {AT_PAGESZ, 4096},
-      {AT_BASE, 0},
+      {AT_BASE, aux.base},
       {AT_FLAGS, 0},
       {AT_ENTRY, aux.entry},
       {AT_UID, 0},

@@ -7,7 +7,7 @@
 #include <climits>
 #include <cstring>
 
-#include "vm/syscalls.h"
+#include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
 
@@ -16,16 +16,16 @@ using x86::kPageSize;
 
 SyscallResult sys_brk(Process& p, const SyscallRequest& req) {
   const std::uint64_t wanted = ARG(0);
-  const auto unchanged = SyscallResult::ret(static_cast<std::int64_t>(p.brk_));
-  if (wanted < p.brk_start_ || wanted >= AddressSpace::kUserEnd) return unchanged;
-  const std::uint64_t old_end = page_up(p.brk_), new_end = page_up(wanted);
+  const auto unchanged = SyscallResult::ret(static_cast<std::int64_t>(p.mm().brk));
+  if (wanted < p.mm().brk_start || wanted >= AddressSpace::kUserEnd) return unchanged;
+  const std::uint64_t old_end = page_up(p.mm().brk), new_end = page_up(wanted);
   if (new_end > old_end) {
-    if (!p.space_.range_free(old_end, new_end - old_end)) return unchanged;
-    if (!p.space_.map(old_end, new_end - old_end, kProtRead | kProtWrite)) return unchanged;
+    if (!p.space().range_free(old_end, new_end - old_end)) return unchanged;
+    if (!p.space().map(old_end, new_end - old_end, kProtRead | kProtWrite)) return unchanged;
   } else if (new_end < old_end) {
-    (void)p.space_.unmap(new_end, old_end - new_end);
+    (void)p.space().unmap(new_end, old_end - new_end);
   }
-  p.brk_ = wanted;
+  p.mm().brk = wanted;
   return SyscallResult::ret(static_cast<std::int64_t>(wanted));
 }
 
@@ -48,20 +48,20 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     if (hint & kPageMask) return SyscallResult::error(EINVAL);
     // Outside user space map() below refuses it; inside, NOREPLACE needs the whole range free.
     if ((flags & MAP_FIXED_NOREPLACE) && hint >= AddressSpace::kUserLowest && hint < AddressSpace::kUserEnd &&
-        size <= AddressSpace::kUserEnd - hint && !p.space_.range_free(hint, size))
+        size <= AddressSpace::kUserEnd - hint && !p.space().range_free(hint, size))
       return SyscallResult::error(EEXIST);
     address = hint;
   } else {
     // The hint is taken when the range it names is free user space; else the top-down search.
-    address = !(hint & kPageMask) && p.space_.range_free(hint, size) ? hint : 0;
-    if (!address) address = TRY_GUEST(p.space_.find_free(size));
+    address = !(hint & kPageMask) && p.space().range_free(hint, size) ? hint : 0;
+    if (!address) address = TRY_GUEST(p.space().find_free(size));
   }
   int source = -1;
   if (!anonymous) {
     source = host_fd(p, static_cast<std::uint64_t>(guest_fd));
     if (source < 0) return SyscallResult::error(EBADF);
   }
-  TRY_GUEST_VOID(p.space_.map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}));
+  TRY_GUEST_VOID(p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}));
   if (!anonymous) {
     // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
     auto iov = p.guest_iovecs(address, length, Access::write);
@@ -71,23 +71,23 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
             : -1;
     if (n < 0) {
       int err = iov ? errno : iov.error();
-      (void)p.space_.unmap(address, size);
+      (void)p.space().unmap(address, size);
       return SyscallResult::error(err == EISDIR ? ENODEV : err);
     }
-    TRY_GUEST_VOID(p.space_.protect(address, size, prot));
+    TRY_GUEST_VOID(p.space().protect(address, size, prot));
   }
   return SyscallResult::ret(static_cast<std::int64_t>(address));
 }
 
 SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
   if (ARG(0) & kPageMask || ARG(1) == 0) return SyscallResult::error(EINVAL);
-  TRY_GUEST_VOID(p.space_.unmap(ARG(0), ARG(1)));
+  TRY_GUEST_VOID(p.space().unmap(ARG(0), ARG(1)));
   return SyscallResult::ret(0);
 }
 SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
   if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
   if (ARG(1) == 0) return SyscallResult::ret(0);
-  TRY_GUEST_VOID(p.space_.protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
+  TRY_GUEST_VOID(p.space().protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
   return SyscallResult::ret(0);
 }
 // Moving a mapping copies its bytes frame by frame (the guest's page tables are the monitor's,
@@ -99,30 +99,30 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
       ARG(2) > AddressSpace::kUserEnd || (flags & ~std::uint64_t{MREMAP_MAYMOVE}))
     return SyscallResult::error(EINVAL);
   const std::uint64_t old_size = page_up(ARG(1)), new_size = page_up(ARG(2));
-  if (!p.space_.range_mapped(old_address, old_size)) return SyscallResult::error(EFAULT);
-  const std::uint64_t pte = p.space_.entry(old_address);
+  if (!p.space().range_mapped(old_address, old_size)) return SyscallResult::error(EFAULT);
+  const std::uint64_t pte = p.space().entry(old_address);
   const unsigned prot = (pte & x86::kPteProtNone)
                             ? 0u
                             : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
                                   ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
   if (new_size <= old_size) {
-    if (new_size < old_size) TRY_GUEST_VOID(p.space_.unmap(old_address + new_size, old_size - new_size));
+    if (new_size < old_size) TRY_GUEST_VOID(p.space().unmap(old_address + new_size, old_size - new_size));
     return SyscallResult::ret(static_cast<std::int64_t>(old_address));
   }
   if (new_size <= AddressSpace::kUserEnd - old_address &&
-      p.space_.range_free(old_address + old_size, new_size - old_size)) {
-    TRY_GUEST_VOID(p.space_.map(old_address + old_size, new_size - old_size, prot));
+      p.space().range_free(old_address + old_size, new_size - old_size)) {
+    TRY_GUEST_VOID(p.space().map(old_address + old_size, new_size - old_size, prot));
     return SyscallResult::ret(static_cast<std::int64_t>(old_address));
   }
   if (!(flags & MREMAP_MAYMOVE)) return SyscallResult::error(ENOMEM);
-  const std::uint64_t target = TRY_GUEST(p.space_.find_free(new_size));
-  TRY_GUEST_VOID(p.space_.map(target, new_size, prot));
+  const std::uint64_t target = TRY_GUEST(p.space().find_free(new_size));
+  TRY_GUEST_VOID(p.space().map(target, new_size, prot));
   for (std::uint64_t offset = 0; offset < old_size; offset += kPageSize) {
-    const std::uint64_t from = p.space_.entry(old_address + offset) & x86::kPteAddressMask;
-    const std::uint64_t to = p.space_.entry(target + offset) & x86::kPteAddressMask;
-    std::memcpy(p.memory_.at(to, kPageSize), p.memory_.at(from, kPageSize), kPageSize);
+    const std::uint64_t from = p.space().entry(old_address + offset) & x86::kPteAddressMask;
+    const std::uint64_t to = p.space().entry(target + offset) & x86::kPteAddressMask;
+    std::memcpy(p.memory().at(to, kPageSize), p.memory().at(from, kPageSize), kPageSize);
   }
-  TRY_GUEST_VOID(p.space_.unmap(old_address, old_size));
+  TRY_GUEST_VOID(p.space().unmap(old_address, old_size));
   return SyscallResult::ret(static_cast<std::int64_t>(target));
 }
 
@@ -131,7 +131,7 @@ SyscallResult sys_madvise(Process& p, const SyscallRequest& req) {
   if (ARG(1) == 0) return SyscallResult::ret(0);
   // Only user memory: the kernel area (GDT, IDT, TSS, the kernel's code) is not the workload's
   // to discard. Private anonymous memory reads as zero afterwards.
-  if (ARG(2) == MADV_DONTNEED) TRY_GUEST_VOID(p.space_.discard(ARG(0), ARG(1)));
+  if (ARG(2) == MADV_DONTNEED) TRY_GUEST_VOID(p.space().discard(ARG(0), ARG(1)));
   return SyscallResult::ret(0);
 }
 

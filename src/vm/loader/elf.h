@@ -1,5 +1,6 @@
-// Reading the workload's executable: a static x86-64 ELF (ET_EXEC, or ET_DYN without an
-// interpreter = static-PIE). Decoding and validation only; loading is the loader's job.
+// Reading the workload's executable: an x86-64 ELF (ET_EXEC or ET_DYN, static, static-PIE, or
+// dynamic with a PT_INTERP naming its dynamic linker). Decoding and validation only; loading is
+// the loader's job (monitor.cc: prepare_guest, loader/interp.h).
 #pragma once
 
 #include <cstdint>
@@ -25,13 +26,14 @@ struct ElfImage {
   std::uint16_t phdr_entry_size = 0;
   std::vector<ElfSegment> segments;  // PT_LOAD, in ascending vaddr order
   bool executable_stack = false;     // PT_GNU_STACK with PF_X
+  std::string interpreter;           // PT_INTERP: the dynamic linker's guest path; "" if static
 
   std::uint64_t lowest_vaddr() const;
   std::uint64_t highest_vaddr() const;  // end of the last segment
 };
 
-// Errors name the file and the field or byte offset at fault; a dynamic executable is refused
-// naming its interpreter. All are Spectrum errors (exit 125): the run never starts.
+// Errors name the file and the field or byte offset at fault. All are Spectrum errors (exit 125):
+// the run never starts.
 Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name);
 
 }  // namespace spectrum::vm

@@ -1,0 +1,125 @@
+#include "vm/kernel/process.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdio>
+#include <cstring>
+
+#include "vm/fs/root.h"
+
+namespace spectrum::vm {
+
+using x86::kPageMask;
+using x86::kPageSize;
+
+namespace kernel {
+
+FdEntry* FileTable::get(std::int64_t guest_fd) {
+  if (guest_fd < 0 || static_cast<std::uint64_t>(guest_fd) >= fds_.size() || !fds_[guest_fd]) return nullptr;
+  return &*fds_[guest_fd];
+}
+
+GuestResult<int> FileTable::install(FdEntry entry, int lowest) {
+  for (std::size_t i = static_cast<std::size_t>(std::max(lowest, 0)); i < kMaxFds; ++i) {
+    if (i >= fds_.size()) fds_.resize(i + 1);
+    if (!fds_[i]) {
+      fds_[i] = std::move(entry);
+      return static_cast<int>(i);
+    }
+  }
+  return std::unexpected(EMFILE);
+}
+
+GuestResult<int> FileTable::install_at(FdEntry entry, std::int64_t number) {
+  if (number < 0 || number >= kMaxFds) return std::unexpected(EBADF);
+  if (fds_.size() <= static_cast<std::size_t>(number)) fds_.resize(static_cast<std::size_t>(number) + 1);
+  fds_[number] = std::move(entry);
+  return static_cast<int>(number);
+}
+
+bool FileTable::close(std::int64_t guest_fd) {
+  if (!get(guest_fd)) return false;
+  fds_[guest_fd].reset();
+  return true;
+}
+
+}  // namespace kernel
+
+Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
+    : mm_(std::make_shared<kernel::MemoryContext>(
+          kernel::MemoryContext{space, memory, 0, 0, config.memory_bytes})),
+      files_(std::make_shared<kernel::FileTable>()),
+      fs_(std::make_shared<kernel::FsContext>()),
+      sighand_(std::make_shared<kernel::SignalHandlers>()),
+      executable_(config.executable),
+      log_(std::move(config.log)) {
+  auto stdio = [&](UniqueFd& fd, int index) {
+    if (!fd) return;
+    const int flags = ::fcntl(fd.get(), F_GETFL);
+    (void)files_->install_at(
+        FdEntry{std::move(fd), {}, false, false, true, flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK)},
+        index);
+  };
+  stdio(config.stdin_fd, 0);
+  stdio(config.stdout_fd, 1);
+  stdio(config.stderr_fd, 2);
+  fs_->root = std::move(config.root);
+  fs_->cwd = fs::normalize(config.cwd.empty() ? "/" : config.cwd);
+  fs_->read_only = config.read_only;
+  const std::string base = executable_.substr(executable_.rfind('/') + 1);
+  std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));
+}
+
+void Process::log(const std::string& line) const {
+  if (log_)
+    log_(line);
+  else
+    std::fprintf(stderr, "%s\n", line.c_str());
+}
+
+void Process::refuse_once(std::uint64_t number, const std::string& why) {
+  // Bounded whatever the guest calls: each number below 1024 once, all higher ones once together,
+  // and at most kMaxRefusalLines lines in all (a flood of refusals cannot flood the log).
+  constexpr unsigned kMaxRefusalLines = 32;
+  if (number < refused_logged_.size()) {
+    if (refused_logged_.test(number)) return;
+    refused_logged_.set(number);
+  } else {
+    if (refused_high_logged_) return;
+    refused_high_logged_ = true;
+  }
+  if (refused_lines_ > kMaxRefusalLines) return;
+  if (++refused_lines_ > kMaxRefusalLines) {
+    log("spectrum: vm: more refused syscalls; not logged any more in this run");
+    return;
+  }
+  log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) +
+      ") with ENOSYS: " + why +
+      (number >= refused_logged_.size() ? " (logged once for all numbers >= 1024)" : ""));
+}
+
+GuestResult<std::vector<::iovec>> Process::guest_iovecs(std::uint64_t vaddr, std::uint64_t length,
+                                                        Access access) const {
+  std::vector<::iovec> out;
+  if (length > AddressSpace::kUserEnd || vaddr > AddressSpace::kUserEnd - length)
+    return std::unexpected(EFAULT);
+  while (length > 0) {
+    auto gpa = space().translate(vaddr, access);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::uint64_t chunk = std::min<std::uint64_t>(length, kPageSize - (vaddr & kPageMask));
+    std::uint8_t* host = memory().at(*gpa, chunk);
+    if (!host) return std::unexpected(EFAULT);
+    if (!out.empty() && static_cast<std::uint8_t*>(out.back().iov_base) + out.back().iov_len == host)
+      out.back().iov_len += chunk;
+    else
+      out.push_back({host, chunk});
+    vaddr += chunk;
+    length -= chunk;
+  }
+  return out;
+}
+
+}  // namespace spectrum::vm

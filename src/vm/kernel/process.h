@@ -1,0 +1,180 @@
+// The sandbox kernel's view of one guest task: the state Linux lets clone(2) share, split along
+// the lines it shares it (CLONE_VM: the memory context; CLONE_FILES: the fd table; CLONE_FS: root,
+// cwd and umask; CLONE_SIGHAND: signal dispositions), each behind a shared_ptr so that a task
+// made with the flag shares the object and one made without it gets a copy. What is the task's
+// own (TLS bases, signal mask, name) is a plain member.
+//
+// Calls that concern the guest alone (brk, mmap, arch_prctl, ...) change state the monitor owns;
+// file, directory, time and randomness calls run on the host, confined to the root filesystem
+// (fs/root.h); the rest is refused with ENOSYS, logged once by name. The handlers live in
+// src/vm/syscalls/, one file per family, found from the table in syscalls/table.cc.
+//
+// Why the monitor and not the guest kernel runs brk/mmap/...: on kvm_pvm every ring-0 instruction
+// is emulated at ~2 us while one exit to the monitor costs ~7 us, so even a 10-instruction ring-0
+// handler loses to the exit the forwarded path takes anyway; see docs/vm.md.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <array>
+#include <bitset>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.h"
+#include "core/fd.h"
+#include "vm/memory.h"
+
+namespace spectrum::vm {
+
+struct SyscallRequest {
+  std::uint64_t number = 0;
+  std::array<std::uint64_t, 6> args{};  // rdi, rsi, rdx, r10, r8, r9
+};
+
+// What a handler decided. `value` completes the call (rax); `exit` and `signal` end the task;
+// `block` means the task cannot go on yet: it waits until `wait_fd` has `wait_events` (or, with
+// no fd, until another task changes something) and the same call is then made again; `restart`
+// makes the same call again at once (a call that was interrupted and is restartable).
+struct SyscallResult {
+  enum class Kind { value, exit, signal, block, restart };
+  Kind kind = Kind::value;
+  std::int64_t value = 0;  // return value (-errno on error), exit status or signal number
+  std::optional<std::uint64_t> fs_base, gs_base;  // the workload's new TLS bases, if changed
+  int wait_fd = -1;                               // block: the host fd that will wake the task
+  short wait_events = 0;                          // block: POLLIN / POLLOUT on it
+
+  static SyscallResult ret(std::int64_t v) { return {Kind::value, v, {}, {}}; }
+  static SyscallResult error(int err) { return {Kind::value, -err, {}, {}}; }
+  static SyscallResult block_on(int fd, short events) { return {Kind::block, 0, {}, {}, fd, events}; }
+};
+
+struct ProcessConfig {
+  UniqueFd root;  // the root filesystem, an O_PATH directory fd
+  UniqueFd stdin_fd, stdout_fd, stderr_fd;
+  std::string cwd = "/";
+  bool read_only = false;  // refuse writes to the root filesystem (EROFS)
+  std::uint64_t memory_bytes = 0;
+  std::string executable;                       // the program's guest path: /proc/self/exe, the thread's name
+  std::function<void(const std::string&)> log;  // one line, without newline; default: stderr
+};
+
+namespace kernel {
+
+// CLONE_VM: the address space and the program break.
+struct MemoryContext {
+  AddressSpace& space;
+  GuestMemory& memory;
+  std::uint64_t brk_start = 0, brk = 0;
+  std::uint64_t limit_bytes = 0;  // --memory, for getrlimit and sysinfo
+};
+
+// One open guest fd. `host` is the host fd the monitor acts on.
+struct FdEntry {
+  UniqueFd host;
+  std::string path;  // the guest's path of a directory (for *at calls relative to it)
+  bool directory = false;
+  bool cloexec = false;
+  // One of the invoker's stdio open file descriptions (a terminal, a `>> log`, a pipe), shared
+  // as with a native child for reading and writing, but not the guest's to change: no seeking
+  // or positioned writes (lseek, pwrite: ESPIPE, as on a pipe), no truncation (EINVAL), and
+  // F_SETFL only changes `status_flags`, the guest's own view (O_NONBLOCK emulated on reads).
+  bool shared = false;
+  int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them, for a shared entry
+};
+
+// CLONE_FILES: the fd table. Guest fd numbers are indices, bounded by kMaxFds whatever the guest
+// names.
+class FileTable {
+ public:
+  static constexpr int kMaxFds = 1024;
+  FdEntry* get(std::int64_t guest_fd);
+  // The lowest free number >= lowest; EMFILE when none below kMaxFds.
+  GuestResult<int> install(FdEntry entry, int lowest = 0);
+  // Puts `entry` at `number` (closing what was there); EBADF outside [0, kMaxFds).
+  GuestResult<int> install_at(FdEntry entry, std::int64_t number);
+  bool close(std::int64_t guest_fd);
+  std::size_t size() const { return fds_.size(); }
+
+ private:
+  std::vector<std::optional<FdEntry>> fds_;
+};
+
+// CLONE_FS: the root, the working directory and the umask.
+struct FsContext {
+  UniqueFd root;
+  std::string cwd = "/";
+  unsigned umask = 022;
+  bool read_only = false;
+};
+
+// CLONE_SIGHAND: the kernel struct sigaction of each signal (handler, flags, restorer, mask).
+struct SignalHandlers {
+  std::array<std::array<std::uint64_t, 4>, 65> actions{};
+};
+
+}  // namespace kernel
+
+class Process {
+ public:
+  using FdEntry = kernel::FdEntry;
+
+  Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config);
+
+  void set_brk_start(std::uint64_t start) { mm_->brk_start = mm_->brk = start; }
+  std::uint64_t fs_base() const { return fs_base_; }
+
+  SyscallResult handle(const SyscallRequest& request);
+
+  // The name of a syscall number ("openat"), or "syscall_N".
+  static std::string syscall_name(std::uint64_t number);
+  // Whether a syscall number is implemented (the rest return ENOSYS).
+  static bool implemented(std::uint64_t number);
+
+  // The shareable parts (see the top of this file).
+  AddressSpace& space() const { return mm_->space; }
+  GuestMemory& memory() const { return mm_->memory; }
+  kernel::MemoryContext& mm() { return *mm_; }
+  kernel::FileTable& files() { return *files_; }
+  kernel::FsContext& fs() { return *fs_; }
+  const kernel::FsContext& fs() const { return *fs_; }
+  kernel::SignalHandlers& sighand() { return *sighand_; }
+  const std::string& executable() const { return executable_; }
+
+  // The task's own state.
+  std::uint64_t fs_base_ = 0, gs_base_ = 0;
+  std::uint64_t sigmask_ = 0;
+  std::array<char, 16> thread_name_{};
+
+  FdEntry* fd(std::int64_t guest_fd) { return files_->get(guest_fd); }
+  GuestResult<int> install_fd(FdEntry entry, int lowest = 0) {
+    return files_->install(std::move(entry), lowest);
+  }
+  // Guest path resolution: the absolute guest path of `path` relative to `dirfd`.
+  GuestResult<std::string> guest_path(int dirfd, const std::string& path);
+  // A file inside the root filesystem (fs/root.h).
+  GuestResult<UniqueFd> open_in_root(const std::string& absolute_path, int flags, unsigned mode) const;
+  // Host iovecs covering guest [vaddr, vaddr+length) for `access`, contiguous frames merged.
+  GuestResult<std::vector<::iovec>> guest_iovecs(std::uint64_t vaddr, std::uint64_t length,
+                                                 Access access) const;
+
+  void log(const std::string& line) const;
+  void refuse_once(std::uint64_t number, const std::string& why);
+
+ private:
+  std::shared_ptr<kernel::MemoryContext> mm_;
+  std::shared_ptr<kernel::FileTable> files_;
+  std::shared_ptr<kernel::FsContext> fs_;
+  std::shared_ptr<kernel::SignalHandlers> sighand_;
+  std::string executable_;
+  std::function<void(const std::string&)> log_;
+  std::bitset<1024> refused_logged_;  // numbers below 1024 already logged
+  bool refused_high_logged_ = false;  // one line for every number of 1024 or more
+  unsigned refused_lines_ = 0;        // at most kMaxRefusalLines, then one last line
+};
+
+}  // namespace spectrum::vm

@@ -1,0 +1,277 @@
+// Paths: open, stat, readlink, access, directories, the working directory, creating, removing and
+// renaming entries. Every path is the guest's, resolved inside the root filesystem (fs/root.h).
+#include <asm/termbits.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "vm/fs/root.h"
+#include "vm/syscalls/syscalls.h"
+
+namespace spectrum::vm::syscalls {
+
+using fs::normalize;
+
+constexpr int kAllowedOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
+                                  O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_SYNC | O_PATH |
+                                  O_NOATIME;
+
+SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t flags,
+                          std::uint64_t mode) {
+  auto path = TRY_GUEST(read_path(p, path_ptr));
+  auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
+  int f = static_cast<int>(flags) & kAllowedOpenFlags;
+  if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
+  auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
+  struct stat st;
+  bool is_dir = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
+  return SyscallResult::ret(
+      TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir, (f & O_CLOEXEC) != 0})));
+}
+SyscallResult sys_open(Process& p, const SyscallRequest& req) {
+  return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));
+}
+SyscallResult sys_openat(Process& p, const SyscallRequest& req) {
+  return open_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3));
+}
+
+// An O_PATH fd of a guest path (optionally not following a final symlink).
+GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, bool follow, bool allow_empty) {
+  auto path = p.space().read_string(path_ptr, kMaxPath - 1);
+  if (!path) return std::unexpected(path.error());
+  if (path->empty()) {
+    if (!allow_empty) return std::unexpected(ENOENT);
+    if (dirfd == AT_FDCWD) return p.open_in_root(p.fs().cwd, O_PATH, 0);
+    auto* e = p.fd(dirfd);
+    if (!e) return std::unexpected(EBADF);
+    int copy = ::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return std::unexpected(errno);
+    return UniqueFd(copy);
+  }
+  auto absolute = p.guest_path(dirfd, *path);
+  if (!absolute) return std::unexpected(absolute.error());
+  return p.open_in_root(*absolute, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+}
+
+SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, int flags) {
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, buf, st));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_stat(Process& p, const SyscallRequest& req) {
+  return stat_common(p, AT_FDCWD, ARG(0), ARG(1), 0);
+}
+SyscallResult sys_lstat(Process& p, const SyscallRequest& req) {
+  return stat_common(p, AT_FDCWD, ARG(0), ARG(1), AT_SYMLINK_NOFOLLOW);
+}
+SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req) {
+  return stat_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
+}
+SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  struct stat st;
+  if (::fstat(fd, &st) != 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), st));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_statx(Process& p, const SyscallRequest& req) {
+  const int flags = static_cast<int>(ARG(2));
+  auto fd = TRY_GUEST(
+      path_fd(p, static_cast<int>(ARG(0)), ARG(1), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  struct statx st;
+  if (::statx(fd.get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(ARG(3)),
+              &st) != 0)
+    return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(4), st));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  struct statfs st;
+  if (::fstatfs(fd, &st) != 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), st));
+  return SyscallResult::ret(0);
+}
+
+SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf,
+                              std::uint64_t size) {
+  if (static_cast<std::int64_t>(size) <= 0) return SyscallResult::error(EINVAL);
+  // The one /proc link programs rely on (busybox, to find itself); the guest has no /proc.
+  if (auto path = p.space().read_string(path_ptr, kMaxPath - 1);
+      path && *path == "/proc/self/exe" && !p.executable().empty()) {
+    const std::string& exe = p.executable();
+    const std::size_t n = std::min<std::size_t>(exe.size(), size);
+    TRY_GUEST_VOID(p.space().write(buf, {reinterpret_cast<const std::uint8_t*>(exe.data()), n}));
+    return SyscallResult::ret(static_cast<std::int64_t>(n));
+  }
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, false, false));
+  std::string target(std::min<std::uint64_t>(size, kMaxPath), '\0');
+  long n = ::readlinkat(fd.get(), "", target.data(), target.size());
+  if (n < 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(p.space().write(
+      buf, {reinterpret_cast<const std::uint8_t*>(target.data()), static_cast<std::size_t>(n)}));
+  return SyscallResult::ret(n);
+}
+SyscallResult sys_readlink(Process& p, const SyscallRequest& req) {
+  return readlink_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));
+}
+SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req) {
+  return readlink_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3));
+}
+
+SyscallResult access_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t mode, int flags) {
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  if ((mode & W_OK) && p.fs().read_only) return SyscallResult::error(EROFS);
+  return SyscallResult::ret(
+      host_result(::syscall(SYS_faccessat2, fd.get(), "", static_cast<int>(mode), AT_EMPTY_PATH)));
+}
+SyscallResult sys_access(Process& p, const SyscallRequest& req) {
+  return access_common(p, AT_FDCWD, ARG(0), ARG(1), 0);
+}
+SyscallResult sys_faccessat(Process& p, const SyscallRequest& req) {
+  return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), 0);
+}
+SyscallResult sys_faccessat2(Process& p, const SyscallRequest& req) {
+  return access_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
+}
+
+SyscallResult sys_getdents64(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  std::vector<std::uint8_t> buffer(std::min<std::uint64_t>(ARG(2), 1 << 16));
+  long n = ::syscall(SYS_getdents64, fd, buffer.data(), buffer.size());
+  if (n < 0) return SyscallResult::error(errno);
+  TRY_GUEST_VOID(p.space().write(ARG(1), {buffer.data(), static_cast<std::size_t>(n)}));
+  return SyscallResult::ret(n);
+}
+
+SyscallResult sys_getcwd(Process& p, const SyscallRequest& req) {
+  const std::string& cwd = p.fs().cwd;
+  if (ARG(1) < cwd.size() + 1) return SyscallResult::error(ERANGE);
+  TRY_GUEST_VOID(
+      p.space().write(ARG(0), {reinterpret_cast<const std::uint8_t*>(cwd.c_str()), cwd.size() + 1}));
+  return SyscallResult::ret(static_cast<std::int64_t>(cwd.size() + 1));
+}
+SyscallResult sys_chdir(Process& p, const SyscallRequest& req) {
+  auto path = TRY_GUEST(read_path(p, ARG(0)));
+  auto absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
+  TRY_GUEST(p.open_in_root(absolute, O_PATH | O_DIRECTORY, 0));
+  p.fs().cwd = normalize(absolute);
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_fchdir(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (!e->directory) return SyscallResult::error(ENOTDIR);
+  p.fs().cwd = e->path;
+  return SyscallResult::ret(0);
+}
+
+// Calls that change a directory entry: resolve the parent inside the root, act on the last name.
+struct ParentAndName {
+  UniqueFd parent;
+  std::string name;
+};
+GuestResult<ParentAndName> parent_of(Process& p, int dirfd, std::uint64_t path_ptr) {
+  if (p.fs().read_only) return std::unexpected(EROFS);
+  auto path = read_path(p, path_ptr);
+  if (!path) return std::unexpected(path.error());
+  auto absolute = p.guest_path(dirfd, *path);
+  if (!absolute) return std::unexpected(absolute.error());
+  std::string full = *absolute;
+  while (full.size() > 1 && full.back() == '/') full.pop_back();
+  const auto slash = full.rfind('/');
+  std::string name = full.substr(slash + 1);
+  if (name.empty() || name == "." || name == "..") return std::unexpected(EINVAL);
+  auto parent = p.open_in_root(slash == 0 ? "/" : full.substr(0, slash), O_PATH | O_DIRECTORY, 0);
+  if (!parent) return std::unexpected(parent.error());
+  return ParentAndName{std::move(*parent), name};
+}
+SyscallResult mkdir_common(Process& p, int dirfd, std::uint64_t path, std::uint64_t mode) {
+  auto target = TRY_GUEST(parent_of(p, dirfd, path));
+  return SyscallResult::ret(host_result(::mkdirat(target.parent.get(), target.name.c_str(),
+                                                  static_cast<mode_t>(mode & 07777 & ~p.fs().umask))));
+}
+SyscallResult sys_mkdir(Process& p, const SyscallRequest& req) {
+  return mkdir_common(p, AT_FDCWD, ARG(0), ARG(1));
+}
+SyscallResult sys_mkdirat(Process& p, const SyscallRequest& req) {
+  return mkdir_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2));
+}
+SyscallResult unlink_common(Process& p, int dirfd, std::uint64_t path, int flags) {
+  auto target = TRY_GUEST(parent_of(p, dirfd, path));
+  return SyscallResult::ret(
+      host_result(::unlinkat(target.parent.get(), target.name.c_str(), flags & AT_REMOVEDIR)));
+}
+SyscallResult sys_unlink(Process& p, const SyscallRequest& req) {
+  return unlink_common(p, AT_FDCWD, ARG(0), 0);
+}
+SyscallResult sys_rmdir(Process& p, const SyscallRequest& req) {
+  return unlink_common(p, AT_FDCWD, ARG(0), AT_REMOVEDIR);
+}
+SyscallResult sys_unlinkat(Process& p, const SyscallRequest& req) {
+  return unlink_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)));
+}
+SyscallResult rename_common(Process& p, int old_dir, std::uint64_t old_path, int new_dir,
+                            std::uint64_t new_path, unsigned flags) {
+  auto from = TRY_GUEST(parent_of(p, old_dir, old_path));
+  auto to = TRY_GUEST(parent_of(p, new_dir, new_path));
+  return SyscallResult::ret(host_result(
+      ::renameat2(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), flags)));
+}
+SyscallResult sys_rename(Process& p, const SyscallRequest& req) {
+  return rename_common(p, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0);
+}
+SyscallResult sys_renameat(Process& p, const SyscallRequest& req) {
+  return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3), 0);
+}
+SyscallResult sys_renameat2(Process& p, const SyscallRequest& req) {
+  return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3),
+                       static_cast<unsigned>(ARG(4)));
+}
+SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->shared) return SyscallResult::error(EINVAL);  // as for a pipe or terminal
+  const int fd = e->host.get();
+  return SyscallResult::ret(host_result(::ftruncate(fd, static_cast<off_t>(ARG(1)))));
+}
+SyscallResult sys_fsync(Process& p, const SyscallRequest& req) {
+  int fd = host_fd(p, ARG(0));
+  return fd < 0 ? SyscallResult::error(EBADF) : SyscallResult::ret(host_result(::fsync(fd)));
+}
+SyscallResult sys_umask(Process& p, const SyscallRequest& req) {
+  unsigned old = p.fs().umask;
+  p.fs().umask = ARG(0) & 0777;
+  return SyscallResult::ret(old);
+}
+
+}  // namespace spectrum::vm::syscalls

@@ -1,0 +1,173 @@
+// The syscall table: one row per Linux x86-64 syscall number the sandbox kernel serves, naming its
+// handler; everything not in it is refused with ENOSYS, logged once by name. Handlers are declared
+// in syscalls.h and live one family per file in this folder (files.cc, paths.cc, memory.cc,
+// process.cc, ...).
+#include <asm/termbits.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <linux/openat2.h>
+#include <linux/sched.h>
+#include <poll.h>
+#include <seccomp.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/resource.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <sys/uio.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+#include "vm/syscalls/syscalls.h"
+
+namespace spectrum::vm {
+
+using namespace syscalls;
+
+namespace {
+
+struct Row {
+  long number;
+  Handler handler;
+};
+constexpr Row kTable[] = {
+    {SYS_read, sys_read},
+    {SYS_write, sys_write},
+    {SYS_pread64, sys_pread64},
+    {SYS_pwrite64, sys_pwrite64},
+    {SYS_readv, sys_readv},
+    {SYS_writev, sys_writev},
+    {SYS_close, sys_close},
+    {SYS_lseek, sys_lseek},
+    {SYS_dup, sys_dup},
+    {SYS_dup2, sys_dup2},
+    {SYS_dup3, sys_dup3},
+    {SYS_fcntl, sys_fcntl},
+    {SYS_ioctl, sys_ioctl},
+    {SYS_sendfile, sys_sendfile},
+    {SYS_open, sys_open},
+    {SYS_openat, sys_openat},
+    {SYS_stat, sys_stat},
+    {SYS_lstat, sys_lstat},
+    {SYS_fstat, sys_fstat},
+    {SYS_newfstatat, sys_newfstatat},
+    {SYS_statx, sys_statx},
+    {SYS_fstatfs, sys_fstatfs},
+    {SYS_readlink, sys_readlink},
+    {SYS_readlinkat, sys_readlinkat},
+    {SYS_access, sys_access},
+    {SYS_faccessat, sys_faccessat},
+    {SYS_faccessat2, sys_faccessat2},
+    {SYS_getdents64, sys_getdents64},
+    {SYS_getcwd, sys_getcwd},
+    {SYS_chdir, sys_chdir},
+    {SYS_fchdir, sys_fchdir},
+    {SYS_mkdir, sys_mkdir},
+    {SYS_mkdirat, sys_mkdirat},
+    {SYS_unlink, sys_unlink},
+    {SYS_rmdir, sys_rmdir},
+    {SYS_unlinkat, sys_unlinkat},
+    {SYS_rename, sys_rename},
+    {SYS_renameat, sys_renameat},
+    {SYS_renameat2, sys_renameat2},
+    {SYS_ftruncate, sys_ftruncate},
+    {SYS_fsync, sys_fsync},
+    {SYS_fdatasync, sys_fsync},
+    {SYS_umask, sys_umask},
+    {SYS_fadvise64, sys_zero},
+    {SYS_brk, sys_brk},
+    {SYS_mmap, sys_mmap},
+    {SYS_munmap, sys_munmap},
+    {SYS_mprotect, sys_mprotect},
+    {SYS_madvise, sys_madvise},
+    {SYS_mremap, sys_mremap},
+    {SYS_arch_prctl, sys_arch_prctl},
+    {SYS_prctl, sys_prctl},
+    {SYS_set_tid_address, sys_one},
+    {SYS_set_robust_list, sys_zero},
+    {SYS_futex, sys_futex},
+    {SYS_rt_sigaction, sys_rt_sigaction},
+    {SYS_rt_sigprocmask, sys_rt_sigprocmask},
+    {SYS_sigaltstack, sys_zero},
+    {SYS_kill, sys_kill},
+    {SYS_tkill, sys_tkill},
+    {SYS_tgkill, sys_tgkill},
+    {SYS_getpid, sys_one},
+    {SYS_gettid, sys_one},
+    {SYS_getppid, sys_zero},
+    {SYS_getuid, sys_zero},
+    {SYS_geteuid, sys_zero},
+    {SYS_getgid, sys_zero},
+    {SYS_getegid, sys_zero},
+    {SYS_getpgrp, sys_one},
+    {SYS_getpgid, sys_one},
+    {SYS_getsid, sys_one},
+    {SYS_setpgid, sys_zero},
+    {SYS_sched_yield, sys_zero},
+    {SYS_exit, sys_exit},
+    {SYS_exit_group, sys_exit},
+    {SYS_uname, sys_uname},
+    {SYS_getrlimit, sys_getrlimit},
+    {SYS_prlimit64, sys_prlimit64},
+    {SYS_sched_getaffinity, sys_sched_getaffinity},
+    {SYS_sysinfo, sys_sysinfo},
+    {SYS_clock_gettime, sys_clock_gettime},
+    {SYS_clock_getres, sys_clock_getres},
+    {SYS_gettimeofday, sys_gettimeofday},
+    {SYS_time, sys_time},
+    {SYS_nanosleep, sys_nanosleep},
+    {SYS_clock_nanosleep, sys_clock_nanosleep},
+    {SYS_getrandom, sys_getrandom},
+    {SYS_fork, sys_fork_family},
+    {SYS_vfork, sys_fork_family},
+    {SYS_clone, sys_fork_family},
+    {SYS_clone3, sys_fork_family},
+    // Answered ENOSYS on purpose, without a log line: glibc probes it at every start and copes.
+    {SYS_rseq, sys_no_rseq},
+};
+
+constexpr std::size_t kTableSize = 512;
+constexpr std::array<Handler, kTableSize> make_dispatch() {
+  std::array<Handler, kTableSize> table{};
+  for (const Row& row : kTable) table[static_cast<std::size_t>(row.number)] = row.handler;
+  return table;
+}
+constexpr std::array<Handler, kTableSize> kDispatch = make_dispatch();
+
+}  // namespace
+
+std::string Process::syscall_name(std::uint64_t number) {
+  if (number < 1024) {
+    if (char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(number))) {
+      std::string out(name);
+      std::free(name);
+      return out;
+    }
+  }
+  return "syscall_" + std::to_string(number);
+}
+
+bool Process::implemented(std::uint64_t number) { return number < kTableSize && kDispatch[number]; }
+
+SyscallResult Process::handle(const SyscallRequest& request) {
+  if (request.number < kTableSize) {
+    if (Handler h = kDispatch[request.number]) return h(*this, request);
+  }
+  refuse_once(request.number, "not implemented by the vm tier");
+  return SyscallResult::error(ENOSYS);
+}
+
+}  // namespace spectrum::vm
