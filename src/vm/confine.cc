@@ -56,6 +56,7 @@ constexpr const char* kAllowed[] = {
     "fdatasync",
     "poll",  // O_NONBLOCK the guest set on a shared stdio description (process.cc)
     "ppoll",
+    "pipe2",  // the guest's pipes are the monitor's (syscalls/files.cc)
     // hypercalls: time and randomness
     "clock_gettime",
     "clock_getres",

@@ -344,10 +344,10 @@ bool ends_run(const SyscallResult& r, GuestOutcome& outcome) {
   return false;
 }
 
-// One system call served to its end. A handler that blocks is called again once its host fd is
-// ready: with one task there is nothing else to run meanwhile (the scheduler of several tasks
-// picks another one here instead). A restart calls it again at once, a bounded number of times.
-// Returns nullopt when the --timeout fired while the task waited (the run is over).
+// One system call served to its end. A handler that blocks is called again once one of its host
+// fds is ready: with one task there is nothing else to run meanwhile (the scheduler of several
+// tasks picks another one here instead). A restart calls it again at once, a bounded number of
+// times. Returns nullopt when the --timeout fired while the task waited (the run is over).
 std::optional<SyscallResult> serve(Process& process, const SyscallRequest& request, GuestOutcome& outcome) {
   constexpr int kMaxRestarts = 64;
   SyscallResult result = process.handle(request);
@@ -356,13 +356,21 @@ std::optional<SyscallResult> serve(Process& process, const SyscallRequest& reque
     if (result.kind == SyscallResult::Kind::restart) {
       if (++restarts > kMaxRestarts) return SyscallResult::error(EINTR);
     } else {
-      pollfd pfd{result.wait_fd, result.wait_events, 0};
-      if (::poll(&pfd, result.wait_fd >= 0 ? 1 : 0, -1) < 0 && errno == EINTR && TimeoutTimer::fired()) {
+      int wait_ms = -1;
+      if (result.deadline) {
+        const auto left = *result.deadline - std::chrono::steady_clock::now();
+        wait_ms = static_cast<int>(
+            std::clamp<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0, 1 << 30));
+      }
+      const int n = ::poll(result.wait.data(), result.wait.size(), wait_ms);
+      if (n < 0 && errno == EINTR && TimeoutTimer::fired()) {
         outcome.kind = GuestOutcome::Kind::timed_out;
         outcome.status = SIGKILL;
         outcome.detail = "timeout: the VM was destroyed";
         return std::nullopt;
       }
+      if (n == 0 && result.deadline && std::chrono::steady_clock::now() >= *result.deadline)
+        return SyscallResult::ret(result.value);
     }
     result = process.handle(request);
   }

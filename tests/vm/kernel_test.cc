@@ -20,7 +20,8 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
     dynamic_ok_ = add_dynamic_program(*root_, "/bin/true", "/usr/bin/true") &&
                   add_dynamic_program(*root_, "/bin/echo", "/usr/bin/echo") &&
                   compile_program("probe", "", root_->path() / "bin/probe-dynamic");
-    static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe");
+    static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
+                 compile_program("ipc", "-static", root_->path() / "bin/ipc");
   }
   static void TearDownTestSuite() {
     delete root_;
@@ -70,8 +71,44 @@ TEST_P(KernelRunTest, DynamicDebianProgramsRun) {
   EXPECT_EQ(p.captured_stdout, "hello from the guest: argc=3 env HOME=/\n");
 }
 
+// What the program prints natively: the oracle.
+std::string native_output(const std::string& command) {
+  std::string out;
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  ::pclose(p);
+  return out;
+}
+
+// Pipes, dup2/F_DUPFD_CLOEXEC, O_NONBLOCK on a pipe (the monitor's host fd is non-blocking
+// whatever the guest asked: the guest's view decides EAGAIN or a block), poll, EOF once every
+// write end is closed, EPIPE. The output is the native run's.
+TEST_P(KernelRunTest, PipesDupFcntlAndPollBehaveAsNatively) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/ipc", "pipe"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/ipc").string() + " pipe"));
+}
+
+// Attack: guest arrays that run into an unmapped page or the kernel area (poll's pollfd array,
+// pipe's two ints), and a count far past the fd table: EFAULT/EINVAL, no fd leaked by the pipe
+// that could not be reported, the monitor alive.
+TEST_P(KernelRunTest, PollAndPipeArraysAtTheEdgeOfAMappingAreEfault) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/ipc", "poll-attack"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/ipc").string() + " poll-attack"));
+  EXPECT_NE(r.captured_stdout.find("pipe into the kernel area -1 EFAULT"), std::string::npos);
+  EXPECT_NE(r.captured_stdout.find("next pipe 3 4"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Platforms, KernelRunTest, ::testing::Values("vm", "sandbox"),
-                         [](const auto& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& platform) {
+                           return platform.param;
+                         });
 
 }  // namespace
 }  // namespace spectrum::vm

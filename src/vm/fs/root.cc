@@ -37,7 +37,7 @@ GuestResult<std::string> Process::guest_path(int dirfd, const std::string& path)
   if (dirfd == AT_FDCWD) {
     base = fs_->cwd;
   } else {
-    const FdEntry* e = files_->get(dirfd);
+    const OpenFile* e = fd(dirfd);
     if (!e) return std::unexpected(EBADF);
     if (!e->directory) return std::unexpected(ENOTDIR);
     base = e->path;

@@ -59,9 +59,11 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
   auto stdio = [&](UniqueFd& fd, int index) {
     if (!fd) return;
     const int flags = ::fcntl(fd.get(), F_GETFL);
-    (void)files_->install_at(
-        FdEntry{std::move(fd), {}, false, false, true, flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK)},
-        index);
+    kernel::OpenFile file;
+    file.host = std::move(fd);
+    file.shared = true;
+    file.status_flags = flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK);
+    (void)files_->install_at({std::make_shared<kernel::OpenFile>(std::move(file)), false}, index);
   };
   stdio(config.stdin_fd, 0);
   stdio(config.stdout_fd, 1);

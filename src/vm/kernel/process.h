@@ -14,10 +14,12 @@
 // handler loses to the exit the forwarded path takes anyway; see docs/vm.md.
 #pragma once
 
+#include <poll.h>
 #include <sys/uio.h>
 
 #include <array>
 #include <bitset>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -37,20 +39,23 @@ struct SyscallRequest {
 };
 
 // What a handler decided. `value` completes the call (rax); `exit` and `signal` end the task;
-// `block` means the task cannot go on yet: it waits until `wait_fd` has `wait_events` (or, with
-// no fd, until another task changes something) and the same call is then made again; `restart`
-// makes the same call again at once (a call that was interrupted and is restartable).
+// `block` means the task cannot go on yet: it waits until one of `wait` is ready (or another task
+// changes something it waits for, such as a child's exit) and the same call is then made again,
+// or until `deadline`, when the call completes with `value` (a poll's 0); `restart` makes the
+// same call again at once (an interrupted call that is restartable).
 struct SyscallResult {
   enum class Kind { value, exit, signal, block, restart };
   Kind kind = Kind::value;
   std::int64_t value = 0;  // return value (-errno on error), exit status or signal number
-  std::optional<std::uint64_t> fs_base, gs_base;  // the workload's new TLS bases, if changed
-  int wait_fd = -1;                               // block: the host fd that will wake the task
-  short wait_events = 0;                          // block: POLLIN / POLLOUT on it
+  std::optional<std::uint64_t> fs_base, gs_base;                  // the workload's new TLS bases, if changed
+  std::vector<pollfd> wait;                                       // block: host fds that wake the task
+  std::optional<std::chrono::steady_clock::time_point> deadline;  // block: give up then
 
-  static SyscallResult ret(std::int64_t v) { return {Kind::value, v, {}, {}}; }
-  static SyscallResult error(int err) { return {Kind::value, -err, {}, {}}; }
-  static SyscallResult block_on(int fd, short events) { return {Kind::block, 0, {}, {}, fd, events}; }
+  static SyscallResult ret(std::int64_t v) { return {Kind::value, v, {}, {}, {}, {}}; }
+  static SyscallResult error(int err) { return {Kind::value, -err, {}, {}, {}, {}}; }
+  static SyscallResult block_on(int fd, short events) {
+    return {Kind::block, 0, {}, {}, {pollfd{fd, events, 0}}, {}};
+  }
 };
 
 struct ProcessConfig {
@@ -73,18 +78,29 @@ struct MemoryContext {
   std::uint64_t limit_bytes = 0;  // --memory, for getrlimit and sysinfo
 };
 
-// One open guest fd. `host` is the host fd the monitor acts on.
-struct FdEntry {
+// An open file description, as Linux has them: shared by the fds dup() makes and by fork's copy
+// of the table, so that offsets, O_NONBLOCK and the end of a pipe are the same for all of them.
+// `host` is the host fd the monitor acts on; it closes when the last guest fd referring to it does.
+struct OpenFile {
   UniqueFd host;
   std::string path;  // the guest's path of a directory (for *at calls relative to it)
   bool directory = false;
-  bool cloexec = false;
   // One of the invoker's stdio open file descriptions (a terminal, a `>> log`, a pipe), shared
   // as with a native child for reading and writing, but not the guest's to change: no seeking
   // or positioned writes (lseek, pwrite: ESPIPE, as on a pipe), no truncation (EINVAL), and
   // F_SETFL only changes `status_flags`, the guest's own view (O_NONBLOCK emulated on reads).
   bool shared = false;
-  int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them, for a shared entry
+  // The host fd is O_NONBLOCK whatever the guest asked (pipes, eventfds, sockets the monitor
+  // made): a call that would block returns the "block" outcome, so the monitor never waits in a
+  // host call while another guest task could run. `status_flags` is the guest's view.
+  bool emulated_block = false;
+  int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them (shared or emulated_block)
+};
+
+// One guest fd: its description and the fd's own close-on-exec flag.
+struct FdEntry {
+  std::shared_ptr<OpenFile> file;
+  bool cloexec = false;
 };
 
 // CLONE_FILES: the fd table. Guest fd numbers are indices, bounded by kMaxFds whatever the guest
@@ -122,6 +138,7 @@ struct SignalHandlers {
 class Process {
  public:
   using FdEntry = kernel::FdEntry;
+  using OpenFile = kernel::OpenFile;
 
   Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config);
 
@@ -150,9 +167,14 @@ class Process {
   std::uint64_t sigmask_ = 0;
   std::array<char, 16> thread_name_{};
 
-  FdEntry* fd(std::int64_t guest_fd) { return files_->get(guest_fd); }
-  GuestResult<int> install_fd(FdEntry entry, int lowest = 0) {
-    return files_->install(std::move(entry), lowest);
+  // The description behind a guest fd, or nullptr (EBADF).
+  OpenFile* fd(std::int64_t guest_fd) {
+    FdEntry* e = files_->get(guest_fd);
+    return e ? e->file.get() : nullptr;
+  }
+  // A new description at the lowest free fd >= lowest.
+  GuestResult<int> install_fd(OpenFile file, bool cloexec, int lowest = 0) {
+    return files_->install({std::make_shared<OpenFile>(std::move(file)), cloexec}, lowest);
   }
   // Guest path resolution: the absolute guest path of `path` relative to `dirfd`.
   GuestResult<std::string> guest_path(int dirfd, const std::string& path);

@@ -23,12 +23,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <climits>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include "vm/syscalls/syscalls.h"
 
@@ -60,28 +62,46 @@ SyscallResult write_result(Process& p, long r) {
 
 // ---- file descriptors and I/O ----
 
-// A read the guest asked to be non-blocking on a shared stdio description: the host description's
-// own flags stay as the invoker set them, so "would block" is decided by a poll first.
-bool would_block(int fd) {
-  pollfd pfd{fd, POLLIN, 0};
-  return ::poll(&pfd, 1, 0) == 0;
+// Whether a host fd has `events` now (a poll of 0 ms).
+bool ready(int fd, short events) {
+  pollfd pfd{fd, events, 0};
+  return ::poll(&pfd, 1, 0) != 0;
+}
+
+// Before a read or write that may block: the guest's O_NONBLOCK is decided here for a shared stdio
+// description (its host flags stay the invoker's) and for the monitor's own non-blocking fds.
+// A blocking guest call on a description that is not ready waits as a "block" outcome, so the
+// monitor never sleeps in the host call while another task could run.
+std::optional<SyscallResult> before_io(const Process::OpenFile& f, bool is_write) {
+  if (!f.shared && !f.emulated_block) return std::nullopt;
+  const short events = is_write ? POLLOUT : POLLIN;
+  if (f.shared && ready(f.host.get(), events)) return std::nullopt;
+  if (f.emulated_block) return std::nullopt;  // the host call itself says EAGAIN
+  if (f.status_flags & O_NONBLOCK) return SyscallResult::error(EAGAIN);
+  return SyscallResult::block_on(f.host.get(), events);
+}
+// After it: EAGAIN from a monitor-made non-blocking fd is a block unless the guest asked for
+// O_NONBLOCK.
+SyscallResult after_io(Process& p, const Process::OpenFile& f, bool is_write, long r) {
+  if (r < 0 && errno == EAGAIN && f.emulated_block && !(f.status_flags & O_NONBLOCK))
+    return SyscallResult::block_on(f.host.get(), is_write ? POLLOUT : POLLIN);
+  return is_write ? write_result(p, r) : SyscallResult::ret(host_result(r));
 }
 
 SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_write, bool positional) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);
   const int fd = e->host.get();
-  if (positional && is_write && e->shared) return SyscallResult::error(ESPIPE);
-  if (!is_write && e->shared && (e->status_flags & O_NONBLOCK) && would_block(fd))
-    return SyscallResult::error(EAGAIN);
+  if (positional && (e->shared || e->emulated_block)) return SyscallResult::error(ESPIPE);
   const std::uint64_t length = std::min<std::uint64_t>(ARG(2), kMaxIo);
   if (length == 0) return SyscallResult::ret(0);
   auto iov = TRY_GUEST(p.guest_iovecs(ARG(1), length, is_write ? Access::read : Access::write));
+  if (auto early = before_io(*e, is_write)) return *early;
   const int count = static_cast<int>(std::min<std::size_t>(iov.size(), IOV_MAX));
   long r = positional ? (is_write ? ::pwritev(fd, iov.data(), count, static_cast<off_t>(ARG(3)))
                                   : ::preadv(fd, iov.data(), count, static_cast<off_t>(ARG(3))))
                       : (is_write ? ::writev(fd, iov.data(), count) : ::readv(fd, iov.data(), count));
-  return is_write ? write_result(p, r) : SyscallResult::ret(host_result(r));
+  return after_io(p, *e, is_write, r);
 }
 SyscallResult sys_read(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, false); }
 SyscallResult sys_write(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, true, false); }
@@ -93,8 +113,8 @@ SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write) {
-  int fd = host_fd(p, ARG(0));
-  if (fd < 0) return SyscallResult::error(EBADF);
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
   if (ARG(2) > IOV_MAX) return SyscallResult::error(EINVAL);
   std::vector<::iovec> host;
   std::uint64_t total = 0;
@@ -110,9 +130,11 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
     host.insert(host.end(), part.begin(), part.end());
   }
   if (host.empty()) return SyscallResult::ret(0);
+  if (auto early = before_io(*e, is_write)) return *early;
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
-  if (is_write) return write_result(p, ::writev(fd, host.data(), count));
-  return SyscallResult::ret(host_result(::readv(fd, host.data(), count)));
+  const int fd = e->host.get();
+  return after_io(p, *e, is_write,
+                  is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count));
 }
 SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
 SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }
@@ -125,18 +147,17 @@ SyscallResult sys_close(Process& p, const SyscallRequest& req) {
 SyscallResult sys_lseek(Process& p, const SyscallRequest& req) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);
-  if (e->shared) return SyscallResult::error(ESPIPE);
+  if (e->shared || e->emulated_block) return SyscallResult::error(ESPIPE);
   const int fd = e->host.get();
   return SyscallResult::ret(host_result(::lseek(fd, static_cast<off_t>(ARG(1)), static_cast<int>(ARG(2)))));
 }
 
-SyscallResult dup_to(Process& p, std::uint64_t old_fd, std::int64_t new_fd, bool cloexec) {
-  auto* e = p.fd(static_cast<std::int64_t>(old_fd));
+// dup: a second fd on the same description (shared offset and flags, as in Linux).
+SyscallResult dup_to(Process& p, std::uint64_t old_fd, std::int64_t new_fd, bool cloexec, int lowest = 0) {
+  auto* e = p.files().get(static_cast<std::int64_t>(old_fd));
   if (!e) return SyscallResult::error(EBADF);
-  UniqueFd copy(::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0));
-  if (!copy) return SyscallResult::error(errno);
-  Process::FdEntry entry{std::move(copy), e->path, e->directory, cloexec, e->shared, e->status_flags};
-  if (new_fd < 0) return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(entry))));
+  Process::FdEntry entry{e->file, cloexec};
+  if (new_fd < 0) return SyscallResult::ret(TRY_GUEST(p.files().install(std::move(entry), lowest)));
   return SyscallResult::ret(TRY_GUEST(p.files().install_at(std::move(entry), new_fd)));
 }
 SyscallResult sys_dup(Process& p, const SyscallRequest& req) { return dup_to(p, ARG(0), -1, false); }
@@ -151,40 +172,70 @@ SyscallResult sys_dup3(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
-  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
-  if (!e) return SyscallResult::error(EBADF);
+  auto* entry = p.files().get(static_cast<std::int64_t>(ARG(0)));
+  if (!entry) return SyscallResult::error(EBADF);
+  auto* e = entry->file.get();
   switch (ARG(1)) {
     case F_GETFD:
-      return SyscallResult::ret(e->cloexec ? FD_CLOEXEC : 0);
+      return SyscallResult::ret(entry->cloexec ? FD_CLOEXEC : 0);
     case F_SETFD:
-      e->cloexec = ARG(2) & FD_CLOEXEC;
+      entry->cloexec = ARG(2) & FD_CLOEXEC;
       return SyscallResult::ret(0);
     case F_GETFL: {
       const int flags = ::fcntl(e->host.get(), F_GETFL);
-      if (flags < 0 || !e->shared) return SyscallResult::ret(host_result(flags) & ~O_CLOEXEC);
+      if (flags < 0 || !(e->shared || e->emulated_block))
+        return SyscallResult::ret(host_result(flags) & ~O_CLOEXEC);
       return SyscallResult::ret((flags & ~(O_CLOEXEC | O_APPEND | O_NONBLOCK)) | e->status_flags);
     }
     case F_SETFL:
-      if (e->shared) {  // the guest's view only: the invoker's description keeps its flags
+      if (e->shared || e->emulated_block) {  // the guest's view only (see OpenFile)
         e->status_flags = static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK);
         return SyscallResult::ret(0);
       }
       return SyscallResult::ret(
           host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
     case F_DUPFD:
-    case F_DUPFD_CLOEXEC: {
-      auto* src = e;
-      UniqueFd copy(::fcntl(src->host.get(), F_DUPFD_CLOEXEC, 0));
-      if (!copy) return SyscallResult::error(errno);
+    case F_DUPFD_CLOEXEC:
       if (ARG(2) >= kMaxFds) return SyscallResult::error(EINVAL);
-      return SyscallResult::ret(
-          TRY_GUEST(p.install_fd({std::move(copy), src->path, src->directory, ARG(1) == F_DUPFD_CLOEXEC,
-                                  src->shared, src->status_flags},
-                                 static_cast<int>(ARG(2)))));
-    }
+      return dup_to(p, ARG(0), -1, ARG(1) == F_DUPFD_CLOEXEC, static_cast<int>(ARG(2)));
     default:
       return SyscallResult::error(EINVAL);
   }
+}
+
+// pipe/pipe2: a host pipe the monitor owns, non-blocking on the host (see OpenFile).
+SyscallResult sys_pipe2(Process& p, const SyscallRequest& req) {
+  if (ARG(1) & ~std::uint64_t{O_CLOEXEC | O_NONBLOCK | O_DIRECT}) return SyscallResult::error(EINVAL);
+  int ends[2];
+  if (::pipe2(ends, O_CLOEXEC | O_NONBLOCK) != 0) return SyscallResult::error(errno);
+  UniqueFd read_end(ends[0]), write_end(ends[1]);
+  const bool cloexec = ARG(1) & O_CLOEXEC;
+  const int flags = static_cast<int>(ARG(1)) & O_NONBLOCK;
+  auto pipe_end = [&](UniqueFd fd, int mode) {
+    Process::OpenFile f;
+    f.host = std::move(fd);
+    f.emulated_block = true;
+    f.status_flags = flags | mode;
+    return f;
+  };
+  const int r = TRY_GUEST(p.install_fd(pipe_end(std::move(read_end), 0), cloexec));
+  auto w = p.install_fd(pipe_end(std::move(write_end), 0), cloexec);
+  if (!w) {
+    p.files().close(r);
+    return SyscallResult::error(w.error());
+  }
+  const std::array<int, 2> guest{r, *w};
+  if (auto ok = write_struct(p, ARG(0), guest); !ok) {
+    p.files().close(r);
+    p.files().close(*w);
+    return SyscallResult::error(ok.error());
+  }
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_pipe(Process& p, const SyscallRequest& req) {
+  SyscallRequest with_flags = req;
+  with_flags.args[1] = 0;
+  return sys_pipe2(p, with_flags);
 }
 
 SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {

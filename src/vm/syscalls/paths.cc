@@ -50,7 +50,7 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   struct stat st;
   bool is_dir = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
   return SyscallResult::ret(
-      TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir, (f & O_CLOEXEC) != 0})));
+      TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir}, (f & O_CLOEXEC) != 0)));
 }
 SyscallResult sys_open(Process& p, const SyscallRequest& req) {
   return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));

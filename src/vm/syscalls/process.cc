@@ -72,7 +72,7 @@ SyscallResult sys_prctl(Process& p, const SyscallRequest& req) {
 SyscallResult sys_one(Process&, const SyscallRequest&) { return SyscallResult::ret(1); }   // pid, tid
 SyscallResult sys_zero(Process&, const SyscallRequest&) { return SyscallResult::ret(0); }  // ids, yield
 SyscallResult sys_exit(Process&, const SyscallRequest& req) {
-  return {SyscallResult::Kind::exit, static_cast<std::int64_t>(ARG(0) & 0xFF), {}, {}};
+  return {SyscallResult::Kind::exit, static_cast<std::int64_t>(ARG(0) & 0xFF), {}, {}, {}, {}};
 }
 
 SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req) {
@@ -119,7 +119,7 @@ SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
   const bool ignored_by_default = sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
   if ((ignored || (ignored_by_default && p.sighand().actions[sig][0] == 0)) && sig != SIGKILL)
     return SyscallResult::ret(0);
-  return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}};
+  return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
 }
 SyscallResult sys_kill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
 SyscallResult sys_tkill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }

@@ -107,6 +107,13 @@ SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req);
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req);
 SyscallResult sys_umask(Process& p, const SyscallRequest& req);
 
+SyscallResult sys_pipe(Process& p, const SyscallRequest& req);
+SyscallResult sys_pipe2(Process& p, const SyscallRequest& req);
+
+// poll.cc
+SyscallResult sys_poll(Process& p, const SyscallRequest& req);
+SyscallResult sys_ppoll(Process& p, const SyscallRequest& req);
+
 // memory.cc
 SyscallResult sys_brk(Process& p, const SyscallRequest& req);
 SyscallResult sys_mmap(Process& p, const SyscallRequest& req);

@@ -1,0 +1,96 @@
+/* Pipes, dup, fcntl and poll as a shell uses them; prints one line per check, so the output can be
+ * compared with a native run. Usage: ipc pipe | ipc poll-attack */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* Runs a call, then prints its result and errno's name (the arguments of one printf would be
+ * evaluated in no fixed order). */
+static const char* err_name(int e) {
+  return e == EAGAIN   ? "EAGAIN"
+         : e == EBADF  ? "EBADF"
+         : e == EFAULT ? "EFAULT"
+         : e == EINVAL ? "EINVAL"
+         : e == EPIPE  ? "EPIPE"
+                       : "other";
+}
+#define SHOW(what, call)                                                             \
+  do {                                                                               \
+    errno = 0;                                                                       \
+    long r_ = (long)(call);                                                          \
+    int e_ = errno;                                                                  \
+    printf("%s %ld%s%s\n", what, r_, r_ < 0 ? " " : "", r_ < 0 ? err_name(e_) : ""); \
+  } while (0)
+
+static int check_pipe(void) {
+  int p[2];
+  if (pipe(p) != 0) return printf("pipe failed %d\n", errno), 1;
+  printf("pipe fds %d %d\n", p[0], p[1]);
+  char buf[64] = {0};
+  /* an empty pipe with O_NONBLOCK: EAGAIN, and F_GETFL shows the flag */
+  fcntl(p[0], F_SETFL, O_NONBLOCK);
+  SHOW("nonblock read", read(p[0], buf, sizeof buf));
+  printf("flags %s\n", (fcntl(p[0], F_GETFL) & O_NONBLOCK) ? "O_NONBLOCK" : "-");
+  fcntl(p[0], F_SETFL, 0);
+  struct pollfd pfd = {p[0], POLLIN, 0};
+  printf("poll empty %d\n", poll(&pfd, 1, 0));
+  write(p[1], "through the pipe", 16);
+  SHOW("poll full", poll(&pfd, 1, 1000));
+  printf("revents %s\n", (pfd.revents & POLLIN) ? "POLLIN" : "-");
+  /* dup2 onto another number, then read through the copy */
+  int copy = dup2(p[0], 10);
+  printf("dup2 %d cloexec %d\n", copy, fcntl(copy, F_GETFD));
+  ssize_t n = read(copy, buf, sizeof buf - 1);
+  printf("read %zd '%s'\n", n, buf);
+  int high = fcntl(p[1], F_DUPFD_CLOEXEC, 20);
+  printf("F_DUPFD_CLOEXEC %d cloexec %d\n", high, fcntl(high, F_GETFD));
+  /* EOF once every write end is closed (the duplicate too) */
+  close(p[1]);
+  printf("read with a write end open: poll %d\n", poll(&pfd, 1, 0));
+  close(high);
+  printf("read at EOF %zd\n", read(p[0], buf, sizeof buf));
+  /* a write to a pipe nobody reads: EPIPE once SIGPIPE is ignored */
+  int q[2];
+  pipe2(q, O_CLOEXEC);
+  printf("pipe2 cloexec %d\n", fcntl(q[0], F_GETFD));
+  close(q[0]);
+  signal(SIGPIPE, SIG_IGN);
+  SHOW("write without reader", write(q[1], "x", 1));
+  SHOW("dup2 to a bad number", dup2(0, 100000));
+  SHOW("close of a bad number", close(-5));
+  SHOW("read of a bad number", read(1 << 30, buf, 1));
+  return 0;
+}
+
+/* Guest pointers at the edge of a mapping: the array runs into an unmapped page. */
+static int poll_attack(void) {
+  char* page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(page + 4096, 4096);
+  struct pollfd* edge = (struct pollfd*)(page + 4096 - sizeof(struct pollfd));
+  edge[0].fd = 0;
+  edge[0].events = POLLIN;
+  SHOW("poll across the edge", poll(edge, 2, 0));
+  SHOW("poll of too many fds", poll(edge, 1u << 20, 0));
+  int* p = (int*)(page + 4096 - sizeof(int));
+  SHOW("pipe across the edge", pipe(p));
+  SHOW("pipe into the kernel area", pipe((int*)0x1000));
+  /* nothing leaked by the failed pipe: the next fd is still 3 */
+  int q[2];
+  pipe(q);
+  printf("next pipe %d %d\n", q[0], q[1]);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  for (int fd = 3; fd < 64; ++fd) close(fd); /* natively, whatever the test runner left open */
+  if (argc > 1 && strcmp(argv[1], "pipe") == 0) return check_pipe();
+  if (argc > 1 && strcmp(argv[1], "poll-attack") == 0) return poll_attack();
+  return 2;
+}
