@@ -154,6 +154,7 @@ GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocat
                                                std::span<const KernelRange> kernel) {
   AddressSpace space(memory, frames);
   space.pml4_ = SPECTRUM_GUEST_TRY_FRAME(frames);
+  space.table_frames_.push_back(space.pml4_);
   for (const KernelRange& range : kernel) {
     if (!page_aligned(range.start) || range.end > kUserLowest || range.start >= range.end)
       return std::unexpected(EINVAL);
@@ -196,6 +197,7 @@ GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create,
     if (!(e & kPtePresent)) {
       if (!create) return nullptr;
       std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(*frames_);
+      table_frames_.push_back(frame);
       // Permissions are decided at the leaf; upper levels allow everything the leaf may.
       e = frame | kPtePresent | kPteWritable | user_bit;
     }
@@ -205,6 +207,78 @@ GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create,
   std::uint64_t* pt = table(table_gpa);
   if (!pt) return std::unexpected(EFAULT);
   return &pt[index_at(vaddr, 0)];
+}
+
+AddressSpace::AddressSpace(AddressSpace&& o) noexcept
+    : memory_(o.memory_),
+      frames_(o.frames_),
+      pml4_(o.pml4_),
+      mapped_pages_(o.mapped_pages_),
+      regions_(std::move(o.regions_)),
+      changes_(std::move(o.changes_)),
+      table_frames_(std::move(o.table_frames_)),
+      release_(std::exchange(o.release_, false)) {
+  o.regions_.clear();
+  o.table_frames_.clear();
+}
+
+AddressSpace::~AddressSpace() {
+  if (!release_) return;
+  for (const auto& [start, end] : regions_)
+    for (std::uint64_t page = start; page < end; page += kPageSize)
+      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone)))
+        frames_->release(*pte & kPteAddressMask);
+  for (std::uint64_t frame : table_frames_) frames_->release(frame);
+}
+
+GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) const {
+  // Enough frames for the pages (the tables come on top and fail cleanly if they do not fit).
+  if (mapped_pages_ > frames_->free_frames()) return std::unexpected(ENOMEM);
+  auto made = create(*memory_, *frames_, kernel);
+  if (!made) return made;
+  AddressSpace out(std::move(*made));
+  out.release_ = true;  // a failure below gives back whatever was allocated
+  static const std::uint8_t kZero[kPageSize] = {};
+  for (const auto& [start, end] : regions_) {
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      const std::uint64_t* from = find_leaf(page);
+      if (!from || !(*from & (kPtePresent | kPteProtNone))) continue;
+      const std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(*frames_);
+      auto to = out.leaf(page, true, kPteUser);
+      if (!to || !*to) {
+        frames_->release(frame);
+        return std::unexpected(to ? ENOMEM : to.error());
+      }
+      **to = frame | (*from & ~kPteAddressMask);
+      ++out.mapped_pages_;
+      out.regions_[page] = page + kPageSize;  // merged below
+      const std::uint8_t* src = memory_->at(*from & kPteAddressMask, kPageSize);
+      if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(frame, kPageSize), src, kPageSize);
+    }
+  }
+  out.regions_ = regions_;
+  return out;
+}
+
+std::vector<AddressSpace::Change> AddressSpace::mappings() const {
+  std::vector<Change> out;
+  auto prot_of = [](std::uint64_t pte) -> unsigned {
+    if (pte & kPteProtNone) return 0;
+    return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
+           ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
+  };
+  for (const auto& [start, end] : regions_) {
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      const std::uint64_t* pte = find_leaf(page);
+      if (!pte || !(*pte & (kPtePresent | kPteProtNone))) continue;
+      const unsigned prot = prot_of(*pte);
+      if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot)
+        out.back().length += kPageSize;
+      else
+        out.push_back({Change::Kind::map, page, kPageSize, prot});
+    }
+  }
+  return out;
 }
 
 bool AddressSpace::is_mapped(std::uint64_t page) const {

@@ -92,6 +92,21 @@ class AddressSpace {
 
   std::uint64_t root() const { return pml4_; }  // CR3
 
+  AddressSpace(AddressSpace&& other) noexcept;
+  AddressSpace& operator=(AddressSpace&&) = delete;
+  AddressSpace(const AddressSpace&) = delete;
+  ~AddressSpace();
+
+  // fork's copy: new page tables (the kernel area mapped as in `kernel`) and a new frame for every
+  // mapped user page, with the same content and protection (all-zero pages are not copied: a new
+  // frame reads as zero). Eager, not copy-on-write. Bounded by the mapped memory; ENOMEM, with
+  // nothing left allocated, when guest memory cannot hold the copy. The copy gives its frames
+  // back when destroyed.
+  GuestResult<AddressSpace> copy(std::span<const KernelRange> kernel) const;
+  // Gives every frame (user pages and page tables) back when destroyed: for an address space that
+  // ends before the guest does (a process that exits or execs).
+  void release_on_destroy() { release_ = true; }
+
   // [start, start+length) page-aligned, inside user space. New frames read as zero.
   GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot);
   GuestResult<void> unmap(std::uint64_t start, std::uint64_t length);
@@ -132,6 +147,9 @@ class AddressSpace {
     unsigned prot;
   };
   std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
+  // Every mapping as `map` changes, one per run of pages with the same protection: what a platform
+  // replays when it switches to this address space (ptrace: the stub's mappings).
+  std::vector<Change> mappings() const;
 
  private:
   AddressSpace(GuestMemory& memory, FrameAllocator& frames) : memory_(&memory), frames_(&frames) {}
@@ -150,6 +168,8 @@ class AddressSpace {
   std::uint64_t mapped_pages_ = 0;
   std::map<std::uint64_t, std::uint64_t> regions_;  // mapped user ranges: start -> end, disjoint
   std::vector<Change> changes_;
+  std::vector<std::uint64_t> table_frames_;  // every page-table frame this space allocated
+  bool release_ = false;
   void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) {
     if (memory_->fd() >= 0) changes_.push_back({kind, start, length, prot});
   }

@@ -12,7 +12,9 @@
 #include <ctime>
 
 #include "vm/guest/abi.h"
+#include "vm/kernel/kernel.h"
 #include "vm/kvm.h"
+#include "vm/loader/load.h"
 #include "vm/loader/user_stack.h"
 #include "vm/platform/kvm_context.h"
 #include "vm/syscalls/syscalls.h"
@@ -44,35 +46,6 @@ std::uint64_t image_bytes(const ElfImage& elf) {
   return image;
 }
 
-// Each PT_LOAD segment mapped at vaddr + bias, filled from the file, then given its protection
-// (a page shared by two segments gets the union). False when guest memory runs out.
-bool load_image(AddressSpace& space, const ElfImage& elf, const std::string& bytes, std::uint64_t bias) {
-  for (const auto& seg : elf.segments) {
-    const std::uint64_t start = page_down(seg.vaddr + bias),
-                        end = page_up(seg.vaddr + bias + seg.memory_size);
-    if (start < AddressSpace::kUserLowest) return false;
-    for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (!space.is_mapped(page) && !space.map(page, kPageSize, kProtRead | kProtWrite)) return false;
-    std::span<const std::uint8_t> content(
-        reinterpret_cast<const std::uint8_t*>(bytes.data()) + seg.file_offset, seg.file_size);
-    if (!space.fill(seg.vaddr + bias, content)) return false;
-  }
-  for (const auto& seg : elf.segments) {
-    const std::uint64_t start = page_down(seg.vaddr + bias),
-                        end = page_up(seg.vaddr + bias + seg.memory_size);
-    for (std::uint64_t page = start; page < end; page += kPageSize) {
-      unsigned prot = seg.prot;
-      for (const auto& other : elf.segments) {
-        const std::uint64_t o_start = page_down(other.vaddr + bias),
-                            o_end = page_up(other.vaddr + bias + other.memory_size);
-        if (page >= o_start && page < o_end) prot |= other.prot;
-      }
-      (void)space.protect(page, kPageSize, prot);
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
 std::uint64_t stack_size_for(std::uint64_t memory_bytes) {
@@ -101,54 +74,20 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   g.space = std::make_unique<AddressSpace>(std::move(*space));
   SPECTRUM_TRY(write_kernel_area(*g.memory));
 
-  auto too_small = [&](const std::string& what) {
-    return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name +
-                " (" + what + ")");
-  };
-  // The executable, and its dynamic linker beside it (AT_BASE), where the program starts.
-  const ElfImage& elf = spec.elf;
-  g.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
-  for (const auto& seg : elf.segments)
-    if (page_down(seg.vaddr + g.load_bias) < AddressSpace::kUserLowest)
-      return fail(spec.program_name + ": segment at " + hex(seg.vaddr) +
-                  " lies in the guest kernel's area (below " + hex(AddressSpace::kUserLowest) + ")");
-  if (!load_image(*g.space, elf, spec.elf_bytes, g.load_bias)) return too_small("loading the executable");
-  g.entry = elf.entry + g.load_bias;
-  std::uint64_t start_rip = g.entry, interp_base = 0;
-  if (spec.interpreter) {
-    const ElfImage& ld = spec.interpreter->elf;
-    interp_base = kInterpreterBase;
-    const std::uint64_t ld_bias = kInterpreterBase - ld.lowest_vaddr();
-    if (!g.space->range_free(kInterpreterBase, page_up(ld.highest_vaddr() - ld.lowest_vaddr())))
-      return fail(spec.program_name + ": the program's segments overlap where its dynamic linker goes (" +
-                  hex(kInterpreterBase) + ")");
-    if (!load_image(*g.space, ld, spec.interpreter->bytes, ld_bias))
-      return too_small("loading the dynamic linker " + spec.interpreter->path);
-    start_rip = ld.entry + ld_bias;
+  auto loaded = load_program(
+      *g.space,
+      {spec.program_name, spec.elf_bytes, spec.elf, spec.interpreter ? &*spec.interpreter : nullptr},
+      spec.argv, spec.envp, stack_size_for(spec.memory_bytes));
+  if (!loaded) {
+    if (loaded.error() == LoadError::no_memory)
+      return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name);
+    return fail(spec.program_name + ": " + load_error_text(loaded.error()));
   }
-  g.brk_start = page_up(elf.highest_vaddr() + g.load_bias);
-
-  // The stack, with guard space below it left unmapped.
-  const std::uint64_t stack_size = stack_size_for(spec.memory_bytes);
-  if (!g.space->map(kStackTop - stack_size, stack_size,
-                    kProtRead | kProtWrite | (elf.executable_stack ? unsigned{kProtExec} : 0u)))
-    return too_small("the stack");
-  AuxvInputs aux;
-  aux.phdr = elf.phdr_vaddr + g.load_bias;
-  aux.phent = elf.phdr_entry_size;
-  aux.phnum = elf.phdr_count;
-  aux.entry = g.entry;
-  aux.base = interp_base;
-  aux.execfn = spec.program_name;
-  std::uint32_t eax = 1, ebx, ecx = 0, edx;
-  __asm__("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
-  aux.hwcap = edx;
-  if (::getrandom(aux.random.data(), aux.random.size(), 0) != static_cast<ssize_t>(aux.random.size()))
-    return fail_errno("getrandom for AT_RANDOM");
-  InitialStack stack = build_initial_stack(kStackTop, spec.argv, spec.envp, aux);
-  if (stack.bytes.size() > stack_size / 2)
-    return fail("arguments and environment too large for the guest's stack");
-  if (!g.space->write(stack.rsp, stack.bytes)) return fail("writing the initial stack");
+  g.load_bias = loaded->load_bias;
+  g.entry = loaded->entry;
+  g.brk_start = loaded->brk_start;
+  const std::uint64_t start_rip = loaded->start;
+  InitialStack stack{loaded->rsp, {}};
 
   g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), start_rip, stack.rsp));
   g.start = start_rip;
@@ -502,50 +441,9 @@ std::uint64_t resident_bytes(const GuestMemory& memory) {
 }
 
 Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process) {
-  GuestOutcome outcome;
-  const auto start = std::chrono::steady_clock::now();
-  bool first_stop = true;
-  // Signals sent to the monitor, the guest's (ForwardedSignals): its disposition decides, as for
-  // one it sends itself. Taken between two stops, so also those that arrived while a system call
-  // was served (the ptrace platform has no immediate_exit to stop the next run).
-  auto forwarded_ends_run = [&] {
-    for (int signal = ForwardedSignals::take(); signal != 0; signal = ForwardedSignals::take()) {
-      if (!ends_run(syscalls::signal_self(process, 1, static_cast<std::uint64_t>(signal)), outcome)) continue;
-      const char* abbrev = ::sigabbrev_np(signal);
-      outcome.detail = "the guest took the default action of SIG" + std::string(abbrev ? abbrev : "?") +
-                       ", sent to its monitor";
-      return true;
-    }
-    return false;
-  };
-  for (;;) {
-    if (forwarded_ends_run()) break;
-    platform::Stop stop = SPECTRUM_TRY(ctx.run());
-    if (first_stop) {
-      outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
-      first_stop = false;
-    }
-    if (stop.kind == platform::Stop::Kind::interrupted) {
-      if (forwarded_ends_run()) break;
-      if (!TimeoutTimer::fired()) continue;
-      outcome.kind = GuestOutcome::Kind::timed_out;
-      outcome.status = SIGKILL;
-      outcome.detail = "timeout: the VM was destroyed";
-      break;
-    }
-    if (stop.kind == platform::Stop::Kind::fault) {
-      end_with(stop, outcome);
-      break;
-    }
-    ++outcome.syscalls;
-    const auto served = serve(process, stop.request, outcome);
-    if (!served) break;
-    const SyscallResult& result = *served;
-    if (ends_run(result, outcome)) break;
-    SPECTRUM_TRY(ctx.complete_syscall(result));
-  }
-  outcome.exits = ctx.exits();
-  return outcome;
+  kernel::Kernel kernel(ctx, process,
+                        static_cast<int>(std::min<std::uint64_t>(process.max_tasks(), 1 << 20)));
+  return kernel.run();
 }
 
 Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {

@@ -18,6 +18,7 @@
 #include "vm/kvm.h"
 #include "vm/loader/elf.h"
 #include "vm/loader/interp.h"
+#include "vm/loader/load.h"
 #include "vm/memory.h"
 #include "vm/platform/platform.h"
 #include "vm/x86.h"
@@ -33,9 +34,6 @@ struct GuestSpec {
   GuestMemory::Backing backing = GuestMemory::Backing::anonymous;  // memfd for the ptrace platform
   std::optional<Interpreter> interpreter;  // a dynamic program's linker (loader/interp.h)
 };
-
-inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
-inline constexpr std::uint64_t kStackTop = AddressSpace::kUserEnd;
 
 // The stack the workload gets for a memory size: 8 MiB, less in small guests.
 std::uint64_t stack_size_for(std::uint64_t memory_bytes);

@@ -295,6 +295,7 @@ class VmTier final : public Tier {
     config.cwd = w.workdir.empty() ? "/" : w.workdir;
     config.read_only = w.rootfs_read_only;
     config.memory_bytes = pre.spec.memory_bytes;
+    config.max_tasks = w.limits.max_pids.value_or(0);
     config.executable = pre.spec.program_name;
     int report_pipe[2];
     if (::pipe2(report_pipe, O_CLOEXEC) != 0) return fail_errno("pipe2");

@@ -21,7 +21,21 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
                   add_dynamic_program(*root_, "/bin/echo", "/usr/bin/echo") &&
                   compile_program("probe", "", root_->path() / "bin/probe-dynamic");
     static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
-                 compile_program("ipc", "-static", root_->path() / "bin/ipc");
+                 compile_program("ipc", "-static", root_->path() / "bin/ipc") &&
+                 compile_program("tasks", "-static", root_->path() / "bin/tasks");
+    if (busybox_) {
+      std::error_code ec;
+      for (const char* applet : {"seq", "sort", "tail", "kill", "sleep"})
+        fs::create_symlink("busybox", root_->path() / "bin" / applet, ec);
+    }
+    // execve's cases: a script through its interpreter, and what execve refuses.
+    root_->write("bin/hello.sh", "#!/bin/sh -e\necho \"script $0 $1\"\n");
+    root_->write("bin/loop.sh", "#!/bin/loop.sh\n");
+    root_->write("bin/garbage", "not a program\n");
+    root_->write("data/plain.txt", "plain\n");
+    for (const char* f : {"bin/hello.sh", "bin/loop.sh", "bin/garbage"})
+      fs::permissions(root_->path() / f,
+                      fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
   }
   static void TearDownTestSuite() {
     delete root_;
@@ -31,7 +45,8 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "vm") SKIP_WITHOUT_KVM();
   }
 
-  RunResult run(std::vector<std::string> argv, const std::string& stdin_text = "") {
+  RunResult run(std::vector<std::string> argv, const std::string& stdin_text = "",
+                std::optional<std::uint64_t> pids = std::nullopt) {
     Workload w;
     w.rootfs = root_->path().string();
     w.program = argv.front();
@@ -45,6 +60,7 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
     }
     w.limits.memory_bytes = 128 << 20;
     w.limits.timeout = std::chrono::seconds(60);
+    w.limits.max_pids = pids;
     auto r = (GetParam() == "vm" ? make_vm_tier() : make_sandbox_tier())->run(w);
     EXPECT_TRUE(r) << (r ? "" : r.error().message());
     return r ? *r : RunResult{};
@@ -103,6 +119,67 @@ TEST_P(KernelRunTest, PollAndPipeArraysAtTheEdgeOfAMappingAreEfault) {
   EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/ipc").string() + " poll-attack"));
   EXPECT_NE(r.captured_stdout.find("pipe into the kernel area -1 EFAULT"), std::string::npos);
   EXPECT_NE(r.captured_stdout.find("next pipe 3 4"), std::string::npos);
+}
+
+// The goal: busybox sh pipelines, each stage its own guest process with its own address
+// space, connected by the monitor's pipes, scheduled when a stage blocks.
+TEST_P(KernelRunTest, BusyboxShellPipelinesAndScripts) {
+  if (!busybox_) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
+  RunResult sorted = run({"/bin/sh", "-c", "seq 1 1000 | sort -n | tail -1"});
+  EXPECT_EQ(sorted.exit_code, 0) << sorted.detail << sorted.captured_stderr;
+  EXPECT_EQ(sorted.captured_stdout, "1000\n");
+  RunResult truth = run({"/bin/sh", "-c", "true | true"});
+  EXPECT_EQ(truth.outcome, Outcome::exited) << truth.detail;
+  EXPECT_EQ(truth.exit_code, 0) << truth.captured_stderr;
+  // Command substitution, a child's exit status, a child killed by a signal (128 + 9), a `#!`
+  // script with its interpreter's argument.
+  RunResult mixed = run({"/bin/sh", "-c",
+                         "echo \"$(echo inner)\"; sh -c 'exit 3'; echo $?; sh -c 'kill -9 $$'; echo $?; "
+                         "/bin/hello.sh arg; exit 4"});
+  EXPECT_EQ(mixed.exit_code, 4) << mixed.detail << mixed.captured_stderr;
+  EXPECT_EQ(mixed.captured_stdout, "inner\n3\n137\nscript /bin/hello.sh arg\n");
+}
+
+// Process ids, groups and sessions, wait4/waitid, exit codes and signals of children, kill: the
+// same relations as natively.
+TEST_P(KernelRunTest, ProcessIdsWaitAndKillBehaveAsNatively) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/tasks", "ids"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/tasks").string() + " ids"));
+}
+
+// Attack: execve with paths, argv and strings in the kernel area, 64 GiB of arguments, a `#!`
+// loop, a directory, a file without x and one that is no program: each the errno Linux gives, the
+// caller still running.
+TEST_P(KernelRunTest, ExecveRefusesWhatLinuxRefuses) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/tasks", "exec-attack"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout,
+            "execve of a directory EACCES\n"
+            "execve of a missing file ENOENT\n"
+            "execve of a non-executable file EACCES\n"
+            "execve of garbage ENOEXEC\n"
+            "execve of a #! loop ELOOP\n"
+            "execve with argv in the kernel area EFAULT\n"
+            "execve with a path in the kernel area EFAULT\n"
+            "execve with a string in the kernel area EFAULT\n"
+            "execve with too many arguments E2BIG\n"
+            "still here\n");
+}
+
+// Attack: a fork bomb. Under --pids 8 the 8th process is refused (EAGAIN, as the pids cgroup
+// does); without it, guest memory ends it (each child is a copy). Either way every child is
+// reaped and the monitor lives on.
+TEST_P(KernelRunTest, AForkBombEndsAtThePidsLimitOrAtGuestMemory) {
+  ASSERT_TRUE(static_ok_);
+  RunResult limited = run({"/bin/tasks", "fork-bomb"}, "", 8);
+  EXPECT_EQ(limited.exit_code, 0) << limited.detail << limited.captured_stderr;
+  EXPECT_EQ(limited.captured_stdout, "forks 7 then EAGAIN\nreaped 7\n");
+  RunResult unlimited = run({"/bin/tasks", "fork-bomb"});
+  EXPECT_EQ(unlimited.exit_code, 0) << unlimited.detail << unlimited.captured_stderr;
+  EXPECT_NE(unlimited.captured_stdout.find("then ENOMEM"), std::string::npos) << unlimited.captured_stdout;
 }
 
 INSTANTIATE_TEST_SUITE_P(Platforms, KernelRunTest, ::testing::Values("vm", "sandbox"),

@@ -149,10 +149,11 @@ TEST_P(VmRunTest, RemappedMemoryReadsAsThePageTablesSay) {
   EXPECT_EQ(gone.signal, SIGSEGV);
 }
 
-TEST_P(VmRunTest, ForkIsRefused) {
+TEST_P(VmRunTest, ForkAndWaitWork) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/probe", "fork"});
-  EXPECT_EQ(r.exit_code, 0) << r.captured_stdout;
+  EXPECT_EQ(r.exit_code, 0) << r.captured_stdout << r.detail;
+  EXPECT_EQ(r.captured_stdout, "fork: child 2, waited ok, exit 7\n");
 }
 
 TEST_P(VmRunTest, HeapAndMmapWork) {

@@ -40,6 +40,13 @@ GuestResult<int> FileTable::install_at(FdEntry entry, std::int64_t number) {
   return static_cast<int>(number);
 }
 
+void FileTable::close_on_exec() {
+  for (auto& e : fds_)
+    if (e && e->cloexec) e.reset();
+}
+
+void FileTable::close_all() { fds_.clear(); }
+
 bool FileTable::close(std::int64_t guest_fd) {
   if (!get(guest_fd)) return false;
   fds_[guest_fd].reset();
@@ -50,12 +57,14 @@ bool FileTable::close(std::int64_t guest_fd) {
 
 Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
     : mm_(std::make_shared<kernel::MemoryContext>(
-          kernel::MemoryContext{space, memory, 0, 0, config.memory_bytes})),
+          kernel::MemoryContext{&space, memory, nullptr, 0, 0, config.memory_bytes})),
       files_(std::make_shared<kernel::FileTable>()),
       fs_(std::make_shared<kernel::FsContext>()),
       sighand_(std::make_shared<kernel::SignalHandlers>()),
       executable_(config.executable),
-      log_(std::move(config.log)) {
+      log_(std::move(config.log)),
+      refusals_(std::make_shared<kernel::RefusalLog>()),
+      max_tasks_(config.max_tasks) {
   auto stdio = [&](UniqueFd& fd, int index) {
     if (!fd) return;
     const int flags = ::fcntl(fd.get(), F_GETFL);
@@ -75,6 +84,36 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
   std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));
 }
 
+Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space)
+    : mm_(std::make_shared<kernel::MemoryContext>(
+          kernel::MemoryContext{space.get(), parent.mm_->memory, nullptr, parent.mm_->brk_start,
+                                parent.mm_->brk, parent.mm_->limit_bytes})),
+      files_(std::make_shared<kernel::FileTable>(*parent.files_)),
+      fs_(std::make_shared<kernel::FsContext>()),
+      sighand_(std::make_shared<kernel::SignalHandlers>(*parent.sighand_)),
+      fs_base_(parent.fs_base_),
+      gs_base_(parent.gs_base_),
+      sigmask_(parent.sigmask_),
+      thread_name_(parent.thread_name_),
+      executable_(parent.executable_),
+      log_(parent.log_),
+      refusals_(parent.refusals_),
+      kernel_(parent.kernel_),
+      max_tasks_(parent.max_tasks_) {
+  mm_->owned = std::move(space);
+  fs_->root = UniqueFd(::fcntl(parent.fs_->root.get(), F_DUPFD_CLOEXEC, 0));
+  fs_->cwd = parent.fs_->cwd;
+  fs_->umask = parent.fs_->umask;
+  fs_->read_only = parent.fs_->read_only;
+}
+
+void Process::set_executable(const std::string& path) {
+  executable_ = path;
+  const std::string base = path.substr(path.rfind('/') + 1);
+  thread_name_ = {};
+  std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));
+}
+
 void Process::log(const std::string& line) const {
   if (log_)
     log_(line);
@@ -86,21 +125,21 @@ void Process::refuse_once(std::uint64_t number, const std::string& why) {
   // Bounded whatever the guest calls: each number below 1024 once, all higher ones once together,
   // and at most kMaxRefusalLines lines in all (a flood of refusals cannot flood the log).
   constexpr unsigned kMaxRefusalLines = 32;
-  if (number < refused_logged_.size()) {
-    if (refused_logged_.test(number)) return;
-    refused_logged_.set(number);
+  kernel::RefusalLog& r = *refusals_;
+  if (number < r.logged.size()) {
+    if (r.logged.test(number)) return;
+    r.logged.set(number);
   } else {
-    if (refused_high_logged_) return;
-    refused_high_logged_ = true;
+    if (r.high_logged) return;
+    r.high_logged = true;
   }
-  if (refused_lines_ > kMaxRefusalLines) return;
-  if (++refused_lines_ > kMaxRefusalLines) {
+  if (r.lines > kMaxRefusalLines) return;
+  if (++r.lines > kMaxRefusalLines) {
     log("spectrum: vm: more refused syscalls; not logged any more in this run");
     return;
   }
   log("spectrum: vm: refused " + syscall_name(number) + " (syscall " + std::to_string(number) +
-      ") with ENOSYS: " + why +
-      (number >= refused_logged_.size() ? " (logged once for all numbers >= 1024)" : ""));
+      ") with ENOSYS: " + why + (number >= r.logged.size() ? " (logged once for all numbers >= 1024)" : ""));
 }
 
 GuestResult<std::vector<::iovec>> Process::guest_iovecs(std::uint64_t vaddr, std::uint64_t length,

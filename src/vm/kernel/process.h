@@ -64,16 +64,19 @@ struct ProcessConfig {
   std::string cwd = "/";
   bool read_only = false;  // refuse writes to the root filesystem (EROFS)
   std::uint64_t memory_bytes = 0;
+  std::uint64_t max_tasks = 0;                  // --pids: processes at once (0: the kernel's bound)
   std::string executable;                       // the program's guest path: /proc/self/exe, the thread's name
   std::function<void(const std::string&)> log;  // one line, without newline; default: stderr
 };
 
 namespace kernel {
 
-// CLONE_VM: the address space and the program break.
+// CLONE_VM: the address space and the program break. The first process's address space is the
+// prepared guest's; a forked one owns its copy.
 struct MemoryContext {
-  AddressSpace& space;
+  AddressSpace* space;
   GuestMemory& memory;
+  std::unique_ptr<AddressSpace> owned;
   std::uint64_t brk_start = 0, brk = 0;
   std::uint64_t limit_bytes = 0;  // --memory, for getrlimit and sysinfo
 };
@@ -114,6 +117,8 @@ class FileTable {
   // Puts `entry` at `number` (closing what was there); EBADF outside [0, kMaxFds).
   GuestResult<int> install_at(FdEntry entry, std::int64_t number);
   bool close(std::int64_t guest_fd);
+  void close_on_exec();  // execve: every fd with FD_CLOEXEC goes
+  void close_all();      // the process ends
   std::size_t size() const { return fds_.size(); }
 
  private:
@@ -133,6 +138,15 @@ struct SignalHandlers {
   std::array<std::array<std::uint64_t, 4>, 65> actions{};
 };
 
+class Kernel;
+
+// Refused calls are logged once per number for the whole run, shared by every process.
+struct RefusalLog {
+  std::bitset<1024> logged;  // numbers below 1024 already logged
+  bool high_logged = false;  // one line for every number of 1024 or more
+  unsigned lines = 0;        // at most kMaxRefusalLines, then one last line
+};
+
 }  // namespace kernel
 
 class Process {
@@ -141,6 +155,21 @@ class Process {
   using OpenFile = kernel::OpenFile;
 
   Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config);
+  // fork: a child with its own copy of the address space (`space`), the fd table, the fs context
+  // and the signal dispositions copied (none shared: clone's sharing flags are refused for now).
+  Process(const Process& parent, std::unique_ptr<AddressSpace> space);
+  Process(const Process&) = delete;
+
+  // The kernel that schedules this process (fork, exec, wait), or null: a process alone, as in
+  // the unit tests, where those calls are refused.
+  kernel::Kernel* kernel() const { return kernel_; }
+  void set_kernel(kernel::Kernel* k, int pid) {
+    kernel_ = k;
+    pid_ = pid;
+  }
+  int pid() const { return pid_; }
+  std::uint64_t max_tasks() const { return max_tasks_; }
+  void set_executable(const std::string& path);
 
   void set_brk_start(std::uint64_t start) { mm_->brk_start = mm_->brk = start; }
   std::uint64_t fs_base() const { return fs_base_; }
@@ -153,7 +182,7 @@ class Process {
   static bool implemented(std::uint64_t number);
 
   // The shareable parts (see the top of this file).
-  AddressSpace& space() const { return mm_->space; }
+  AddressSpace& space() const { return *mm_->space; }
   GuestMemory& memory() const { return mm_->memory; }
   kernel::MemoryContext& mm() { return *mm_; }
   kernel::FileTable& files() { return *files_; }
@@ -194,9 +223,10 @@ class Process {
   std::shared_ptr<kernel::SignalHandlers> sighand_;
   std::string executable_;
   std::function<void(const std::string&)> log_;
-  std::bitset<1024> refused_logged_;  // numbers below 1024 already logged
-  bool refused_high_logged_ = false;  // one line for every number of 1024 or more
-  unsigned refused_lines_ = 0;        // at most kMaxRefusalLines, then one last line
+  std::shared_ptr<kernel::RefusalLog> refusals_;
+  kernel::Kernel* kernel_ = nullptr;
+  int pid_ = 1;
+  std::uint64_t max_tasks_ = 0;
 };
 
 }  // namespace spectrum::vm

@@ -1,6 +1,7 @@
 #include "vm/platform/kvm_context.h"
 
 #include <cstdio>
+#include <cstring>
 #include <string>
 
 #include "vm/guest/abi.h"
@@ -16,6 +17,9 @@ std::string hex(std::uint64_t v) {
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
   return buf;
 }
+// The flags a user may hold: CF PF AF ZF SF TF DF OF AC ID (no IOPL, NT, VM, IF).
+constexpr std::uint64_t kUserFlagsMask =
+    0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x40000 | 0x200000;
 SyscallRequest syscall_request_from(const kvm_regs& r) {
   return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
 }
@@ -128,7 +132,48 @@ Result<Registers> KvmContext::registers() {
   r.r12 = k->r12, r.r13 = k->r13, r.r14 = k->r14, r.r15 = k->r15;
   r.rip = k->rip, r.rflags = k->rflags;
   r.fs_base = s->fs.base, r.gs_base = s->gs.base;
+  if (pending_) {
+    // The vCPU is in the guest kernel at its hypercall: the user's state is where `syscall` left
+    // it: rip in rcx, rflags in r11, and the stack pointer the user's (hardware path) or in the
+    // frame kvm_pvm's fault pushed.
+    r.rip = k->rcx;
+    r.rflags = k->r11;
+    if (pending_->kind == KvmTrap::Kind::syscall_pvm) r.rsp = pending_->frame.rsp;
+  }
   return r;
+}
+
+Result<void> KvmContext::switch_task(AddressSpace& space, const Registers& r) {
+  // Back to ring 3 the way the workload first started: `iretq` at the kernel's enter-user entry
+  // through a frame written on the kernel stack, with the task's page tables in cr3.
+  if (r.rip < AddressSpace::kUserLowest || r.rip >= AddressSpace::kUserEnd)
+    return fail("switch_task: rip " + hex(r.rip) + " is outside user space");
+  pending_.reset();
+  x86::InterruptFrame frame{};
+  frame.rip = r.rip;
+  frame.cs = GUEST_SEL_USER_CODE | 3;
+  frame.rflags = (r.rflags & kUserFlagsMask) | x86::kRflagsReserved1;
+  frame.rsp = r.rsp;
+  frame.ss = GUEST_SEL_USER_DATA | 3;
+  const std::uint64_t at = GUEST_KSTACK_TOP - sizeof frame;
+  std::uint8_t* dst = guest_.memory->at(at, sizeof frame);
+  if (!dst) return fail("switch_task: no kernel stack");
+  std::memcpy(dst, &frame, sizeof frame);
+  kvm_regs* k = SPECTRUM_TRY(vm_.regs());
+  k->rax = r.rax, k->rbx = r.rbx, k->rcx = r.rcx, k->rdx = r.rdx;
+  k->rsi = r.rsi, k->rdi = r.rdi, k->rbp = r.rbp;
+  k->r8 = r.r8, k->r9 = r.r9, k->r10 = r.r10, k->r11 = r.r11;
+  k->r12 = r.r12, k->r13 = r.r13, k->r14 = r.r14, k->r15 = r.r15;
+  k->rip = GUEST_KERNEL_ADDR + GUEST_OFFSET_ENTER_USER;
+  k->rsp = at;
+  k->rflags = x86::kRflagsReserved1;
+  vm_.regs_changed();
+  kvm_sregs* s = SPECTRUM_TRY(vm_.sregs());
+  s->cr3 = space.root();
+  s->fs.base = r.fs_base;
+  s->gs.base = r.gs_base;
+  vm_.sregs_changed();
+  return {};
 }
 
 Result<void> KvmContext::set_registers(const Registers& r) {

@@ -19,6 +19,7 @@ class KvmContext final : public ExecutionContext {
   Result<Stop> run() override;
   Result<Registers> registers() override;
   Result<void> set_registers(const Registers& regs) override;
+  Result<void> switch_task(AddressSpace& space, const Registers& regs) override;
   Result<void> complete_syscall(const SyscallResult& result) override {
     return apply_syscall_value(result, vm_);
   }

@@ -55,6 +55,8 @@ class ExecutionContext {
   // Runs the workload until it makes a system call, faults or is interrupted. An Error is a
   // failure of the platform (the guest kernel did what it must never do), not of the workload.
   virtual Result<Stop> run() = 0;
+  // At a system call stop: the user registers as they are after the `syscall` instruction (rip
+  // after it, rcx/r11 as the CPU set them), whatever the platform's own entry path left.
   virtual Result<Registers> registers() = 0;
   virtual Result<void> set_registers(const Registers& regs) = 0;
   // Completes a system call stop with a handler's value result: rax and the TLS bases it changed.
@@ -65,6 +67,15 @@ class ExecutionContext {
     if (result.fs_base) regs.fs_base = *result.fs_base;
     if (result.gs_base) regs.gs_base = *result.gs_base;
     return set_registers(regs);
+  }
+  // Runs another task next: `space` is its address space (the KVM platform loads its page tables'
+  // root, the ptrace platform remaps its stub), `regs` its user registers (from registers() when it
+  // stopped, or a new program's start). The next run() resumes there, not where the current task
+  // stopped. A platform that cannot do this (a test's) refuses.
+  virtual Result<void> switch_task(AddressSpace& space, const Registers& regs) {
+    (void)space;
+    (void)regs;
+    return fail("this platform runs one task only");
   }
   // How many times the platform left the workload (VM exits, ptrace stops), for the counters.
   virtual std::uint64_t exits() const = 0;

@@ -209,8 +209,27 @@ std::vector<AddressSpace::Change> coalesce(const std::vector<AddressSpace::Chang
 }
 }  // namespace
 
-Result<void> PtraceContext::sync_memory() {
-  for (const AddressSpace::Change& c : coalesce(guest_.space->take_changes())) {
+Result<void> PtraceContext::switch_task(AddressSpace& space, const Registers& regs) {
+  // Another guest process: the stub drops every user mapping and takes the new space's (one
+  // mmap per run of contiguous frames), then its registers.
+  if (&space != space_) {
+    (void)space_->take_changes();
+    (void)space.take_changes();
+    const long low = static_cast<long>(AddressSpace::kUserLowest);
+    if (long r = SPECTRUM_TRY(inject(__NR_munmap, low, kTaskSize - low)); r != 0)
+      return fail("the sandbox stub could not drop a task's memory: " +
+                  std::string(::strerror(static_cast<int>(-r))));
+    space_ = &space;
+    SPECTRUM_TRY(apply_changes(space.mappings()));
+  }
+  running_ = false;
+  return set_registers(regs);
+}
+
+Result<void> PtraceContext::sync_memory() { return apply_changes(coalesce(space_->take_changes())); }
+
+Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change>& changes) {
+  for (const AddressSpace::Change& c : changes) {
     long r = 0;
     const long start = static_cast<long>(c.start), length = static_cast<long>(c.length);
     switch (c.kind) {
@@ -235,7 +254,7 @@ Result<void> PtraceContext::sync_memory() {
           return {};
         };
         for (std::uint64_t page = c.start; page < c.start + c.length; page += x86::kPageSize) {
-          const std::uint64_t pte = guest_.space->entry(page);
+          const std::uint64_t pte = space_->entry(page);
           if (!(pte & (x86::kPtePresent | x86::kPteProtNone))) {  // unmapped again since
             SPECTRUM_TRY(flush());
             continue;

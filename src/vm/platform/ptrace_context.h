@@ -37,17 +37,20 @@ class PtraceContext final : public ExecutionContext {
   Result<Registers> registers() override;
   Result<void> set_registers(const Registers& regs) override;
   Result<void> complete_syscall(const SyscallResult& result) override;
+  Result<void> switch_task(AddressSpace& space, const Registers& regs) override;
   std::uint64_t exits() const override { return exits_; }
   pid_t stub_pid() const { return pid_; }
 
  private:
-  PtraceContext(PreparedGuest& guest, pid_t pid) : guest_(guest), pid_(pid) {}
+  PtraceContext(PreparedGuest& guest, pid_t pid) : guest_(guest), space_(guest.space.get()), pid_(pid) {}
   // Runs one host system call in the stub (through kStubPage) and returns its result.
   Result<long> inject(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
   Result<void> sync_memory();
+  Result<void> apply_changes(const std::vector<AddressSpace::Change>& changes);
   Result<void> wait_trap(const char* what);
 
   PreparedGuest& guest_;
+  AddressSpace* space_;  // the address space the stub's mappings follow (the running task's)
   pid_t pid_ = -1;
   int stub_memfd_ = -1;
   user_regs_struct regs_{};  // the workload's registers

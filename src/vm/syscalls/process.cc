@@ -121,13 +121,6 @@ SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
     return SyscallResult::ret(0);
   return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
 }
-SyscallResult sys_kill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
-SyscallResult sys_tkill(Process& p, const SyscallRequest& req) { return signal_self(p, ARG(0), ARG(1)); }
-SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
-  if (ARG(1) != 1) return SyscallResult::error(ESRCH);
-  return signal_self(p, ARG(0), ARG(2));
-}
-
 SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
   const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
   if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) return SyscallResult::ret(0);  // no one else waits
@@ -257,21 +250,6 @@ SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
     if (static_cast<std::size_t>(n) < v.iov_len) break;
   }
   return SyscallResult::ret(total);
-}
-
-// ---- processes: refused with a reason ----
-
-SyscallResult sys_fork_family(Process& p, const SyscallRequest& req) {
-  if (req.number == SYS_clone && (ARG(0) & CLONE_VM)) {
-    p.refuse_once(req.number, "clone with CLONE_VM (threads): the vm tier runs one thread on one vCPU");
-    return SyscallResult::error(ENOSYS);
-  }
-  const char* what = req.number == SYS_fork     ? "fork"
-                     : req.number == SYS_vfork  ? "vfork"
-                     : req.number == SYS_clone3 ? "clone3"
-                                                : "clone without CLONE_VM";
-  p.refuse_once(req.number, std::string(what) + ": processes that fork are not supported by the vm tier yet");
-  return SyscallResult::error(ENOSYS);
 }
 
 SyscallResult sys_no_rseq(Process&, const SyscallRequest&) { return SyscallResult::error(ENOSYS); }

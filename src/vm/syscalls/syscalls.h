@@ -114,6 +114,19 @@ SyscallResult sys_pipe2(Process& p, const SyscallRequest& req);
 SyscallResult sys_poll(Process& p, const SyscallRequest& req);
 SyscallResult sys_ppoll(Process& p, const SyscallRequest& req);
 
+// tasks.cc
+SyscallResult sys_fork(Process& p, const SyscallRequest& req);
+SyscallResult sys_vfork(Process& p, const SyscallRequest& req);
+SyscallResult sys_clone(Process& p, const SyscallRequest& req);
+SyscallResult sys_clone3(Process& p, const SyscallRequest& req);
+SyscallResult sys_execve(Process& p, const SyscallRequest& req);
+SyscallResult sys_wait4(Process& p, const SyscallRequest& req);
+SyscallResult sys_waitid(Process& p, const SyscallRequest& req);
+SyscallResult sys_kill(Process& p, const SyscallRequest& req);
+SyscallResult sys_tkill(Process& p, const SyscallRequest& req);
+SyscallResult sys_tgkill(Process& p, const SyscallRequest& req);
+SyscallResult sys_process_ids(Process& p, const SyscallRequest& req);
+
 // memory.cc
 SyscallResult sys_brk(Process& p, const SyscallRequest& req);
 SyscallResult sys_mmap(Process& p, const SyscallRequest& req);
@@ -130,9 +143,6 @@ SyscallResult sys_zero(Process& p, const SyscallRequest& req);
 SyscallResult sys_exit(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req);
-SyscallResult sys_kill(Process& p, const SyscallRequest& req);
-SyscallResult sys_tkill(Process& p, const SyscallRequest& req);
-SyscallResult sys_tgkill(Process& p, const SyscallRequest& req);
 SyscallResult sys_futex(Process& p, const SyscallRequest& req);
 SyscallResult sys_uname(Process& p, const SyscallRequest& req);
 SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req);
@@ -146,7 +156,6 @@ SyscallResult sys_time(Process& p, const SyscallRequest& req);
 SyscallResult sys_nanosleep(Process& p, const SyscallRequest& req);
 SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req);
 SyscallResult sys_getrandom(Process& p, const SyscallRequest& req);
-SyscallResult sys_fork_family(Process& p, const SyscallRequest& req);
 SyscallResult sys_no_rseq(Process& p, const SyscallRequest& req);
 
 }  // namespace spectrum::vm::syscalls

@@ -2,13 +2,13 @@
  * with gcc -static (and -static-pie). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static int cat(const char* path) {
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (!strcmp(mode, "segv")) {
-    volatile int* p = (int*)(long)argc - argc;  /* null, without the compiler seeing it */
+    volatile int* p = (int*)(long)argc - argc; /* null, without the compiler seeing it */
     *p = 1;
     return 0;
   }
@@ -43,13 +43,14 @@ int main(int argc, char** argv) {
     volatile int zero = argc - argc;
     return 10 / zero;
   }
-  if (!strcmp(mode, "loop")) for (;;) __asm__ volatile("" ::: "memory");
+  if (!strcmp(mode, "loop"))
+    for (;;) __asm__ volatile("" ::: "memory");
   if (!strcmp(mode, "cat")) return cat(argv[2]);
   if (!strcmp(mode, "garbage")) {
     /* Garbage hypercall pointers: each must come back as -EFAULT, and the run goes on. */
     long r1 = syscall(SYS_write, 1, (void*)0xdead0000000ul, 16);
     long e1 = errno;
-    long r2 = syscall(SYS_read, 0, (void*)0x10000ul, 16);  /* the guest kernel's code */
+    long r2 = syscall(SYS_read, 0, (void*)0x10000ul, 16); /* the guest kernel's code */
     long e2 = errno;
     long r3 = syscall(SYS_openat, AT_FDCWD, (void*)~0ul, O_RDONLY);
     long e3 = errno;
@@ -60,8 +61,12 @@ int main(int argc, char** argv) {
   }
   if (!strcmp(mode, "fork")) {
     pid_t pid = fork();
-    printf("fork: %d errno %d\n", (int)pid, errno);
-    return pid < 0 && errno == ENOSYS ? 0 : 1;
+    if (pid == 0) _exit(7);
+    int status = 0;
+    pid_t waited = waitpid(pid, &status, 0);
+    printf("fork: child %d, waited %s, exit %d\n", (int)pid, waited == pid ? "ok" : "lost",
+           WEXITSTATUS(status));
+    return pid > 1 && waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 1;
   }
   if (!strcmp(mode, "malloc")) {
     size_t total = 0;

@@ -1,0 +1,446 @@
+#include "vm/kernel/kernel.h"
+
+#include <linux/sched.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstring>
+
+#include "vm/boot.h"
+#include "vm/monitor.h"
+#include "vm/syscalls/syscalls.h"
+
+namespace spectrum::vm::kernel {
+
+namespace {
+constexpr int kMaxRestarts = 64;
+
+void timed_out(GuestOutcome& outcome) {
+  outcome.kind = GuestOutcome::Kind::timed_out;
+  outcome.status = SIGKILL;
+  outcome.detail = "timeout: the VM was destroyed";
+}
+
+bool ignored_by_default(std::uint64_t sig) {
+  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
+}
+}  // namespace
+
+Kernel::Kernel(platform::ExecutionContext& ctx, Process& init, int max_tasks)
+    : ctx_(ctx), max_tasks_(max_tasks > 0 ? std::min(max_tasks, kDefaultMaxTasks) : kDefaultMaxTasks) {
+  auto t = std::make_unique<Task>();
+  t->pid = 1, t->ppid = 0, t->pgid = 1, t->sid = 1;
+  t->process = &init;
+  t->state = Task::State::running;
+  init.set_kernel(this, 1);
+  current_ = on_cpu_ = t.get();
+  tasks_.push_back(std::move(t));
+}
+
+Kernel::~Kernel() {
+  // The workload's Process is the caller's: it must not point at a kernel that is gone.
+  if (!tasks_.empty() && !tasks_.front()->owned) tasks_.front()->process->set_kernel(nullptr, 1);
+}
+
+Task* Kernel::find(int pid) {
+  for (auto& t : tasks_)
+    if (t->pid == pid) return t.get();
+  return nullptr;
+}
+
+Task& Kernel::task_of(const Process& p) {
+  if (current_->process == &p) return *current_;
+  Task* t = find(p.pid());
+  return t ? *t : *current_;
+}
+
+SyscallResult Kernel::handle(Task& t, const SyscallRequest& request) {
+  SyscallResult r = t.process->handle(request);
+  for (int i = 0; r.kind == SyscallResult::Kind::restart; ++i) {
+    if (i >= kMaxRestarts) return SyscallResult::error(EINTR);
+    r = t.process->handle(request);
+  }
+  return r;
+}
+
+void Kernel::end_task(Task& t, int wait_status) {
+  t.state = Task::State::zombie;
+  t.wait_status = wait_status;
+  // Its fds close now (a reader of its pipe sees the end); its memory goes once the platform has
+  // left it (the ptrace platform's stub follows the running task's address space).
+  if (t.process) t.process->files().close_all();
+  if (&t != on_cpu_) {
+    t.owned.reset();
+    t.process = nullptr;
+  }
+  for (auto& other : tasks_)
+    if (other->ppid == t.pid && other.get() != &t) other->ppid = 1;
+}
+
+bool Kernel::ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome) {
+  if (r.kind != SyscallResult::Kind::exit && r.kind != SyscallResult::Kind::signal) return false;
+  if (t.pid == 1) {
+    outcome.kind =
+        r.kind == SyscallResult::Kind::exit ? GuestOutcome::Kind::exited : GuestOutcome::Kind::signaled;
+    outcome.status = static_cast<int>(r.value);
+    if (r.kind == SyscallResult::Kind::signal)
+      outcome.detail =
+          std::string("the workload sent itself signal ") + ::strsignal(static_cast<int>(r.value));
+    return true;
+  }
+  end_task(t, r.kind == SyscallResult::Kind::exit ? static_cast<int>((r.value & 0xff) << 8)
+                                                  : static_cast<int>(r.value & 0x7f));
+  return false;
+}
+
+Result<void> Kernel::resume(Task& t) {
+  Task* previous = on_cpu_;
+  current_ = on_cpu_ = &t;
+  t.state = Task::State::running;
+  SPECTRUM_TRY(ctx_.switch_task(t.process->space(), t.regs));
+  if (previous != &t && previous->state == Task::State::zombie) {
+    previous->owned.reset();
+    previous->process = nullptr;
+  }
+  std::erase_if(tasks_, [&](const auto& o) { return o->reaped && o.get() != on_cpu_; });
+  return {};
+}
+
+Result<bool> Kernel::schedule(GuestOutcome& outcome) {
+  for (;;) {
+    // Round robin from the task after the current one.
+    const auto here = std::find_if(tasks_.begin(), tasks_.end(), [&](auto& t) { return t.get() == on_cpu_; });
+    const std::size_t first = here == tasks_.end() ? 0 : static_cast<std::size_t>(here - tasks_.begin()) + 1;
+    std::vector<pollfd> fds;
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    bool blocked_any = false;
+    for (std::size_t k = 0; k < tasks_.size(); ++k) {
+      Task& t = *tasks_[(first + k) % tasks_.size()];
+      if (t.state == Task::State::ready) {
+        SPECTRUM_TRY(resume(t));
+        return true;
+      }
+      if (t.state != Task::State::blocked) continue;
+      blocked_any = true;
+      // Is its wait over? Its fds polled without waiting, its deadline, or (no fds: it waits for
+      // another task, a child's exit) simply tried again.
+      std::vector<pollfd> mine = t.waiting.wait;
+      const bool fd_ready = !mine.empty() && ::poll(mine.data(), mine.size(), 0) > 0;
+      const auto now = std::chrono::steady_clock::now();
+      const bool late = t.waiting.deadline && now >= *t.waiting.deadline;
+      if (!fd_ready && !late && !mine.empty()) {
+        fds.insert(fds.end(), mine.begin(), mine.end());
+        if (t.waiting.deadline)
+          deadline = deadline ? std::min(*deadline, *t.waiting.deadline) : *t.waiting.deadline;
+        continue;
+      }
+      if (late && !fd_ready) {
+        t.regs.rax = static_cast<std::uint64_t>(t.waiting.value);
+        SPECTRUM_TRY(resume(t));
+        return true;
+      }
+      Task* previous = current_;
+      current_ = &t;  // the handler runs as this task
+      SyscallResult r = handle(t, t.pending);
+      current_ = previous;
+      if (r.kind == SyscallResult::Kind::block) {
+        t.waiting = std::move(r);
+        for (const pollfd& p : t.waiting.wait) fds.push_back(p);
+        if (t.waiting.deadline)
+          deadline = deadline ? std::min(*deadline, *t.waiting.deadline) : *t.waiting.deadline;
+        continue;
+      }
+      if (ends_workload(r, t, outcome)) return false;
+      if (t.state == Task::State::zombie) continue;
+      t.regs.rax = static_cast<std::uint64_t>(r.value);
+      if (r.fs_base) t.regs.fs_base = *r.fs_base;
+      if (r.gs_base) t.regs.gs_base = *r.gs_base;
+      SPECTRUM_TRY(resume(t));
+      return true;
+    }
+    if (!blocked_any) return fail("the sandbox kernel has no task left to run");
+    // Nothing can run: sleep until a blocked task's fd is ready or the nearest deadline. Tasks that
+    // wait for another task only can wake when one runs; if none can, this waits for the timeout,
+    // as the same deadlock would natively.
+    int wait_ms = -1;
+    if (deadline) {
+      const auto left = *deadline - std::chrono::steady_clock::now();
+      wait_ms = static_cast<int>(
+          std::clamp<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0, 1 << 30));
+    }
+    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno == EINTR) {
+      if (forwarded_ends_run(outcome)) return false;
+      if (TimeoutTimer::fired()) {
+        timed_out(outcome);
+        return false;
+      }
+    }
+  }
+}
+
+// Signals sent to the monitor are the workload's (ForwardedSignals): its disposition decides.
+// Taken between two stops, so also those that arrived while a system call was served.
+bool Kernel::forwarded_ends_run(GuestOutcome& outcome) {
+  for (int signal = ForwardedSignals::take(); signal != 0; signal = ForwardedSignals::take()) {
+    const SyscallResult r = syscalls::signal_self(*tasks_.front()->process, 1, static_cast<std::uint64_t>(signal));
+    if (r.kind != SyscallResult::Kind::signal) continue;
+    const char* abbrev = ::sigabbrev_np(signal);
+    outcome.kind = GuestOutcome::Kind::signaled;
+    outcome.status = signal;
+    outcome.detail = "the guest took the default action of SIG" + std::string(abbrev ? abbrev : "?") +
+                     ", sent to its monitor";
+    return true;
+  }
+  return false;
+}
+
+Result<GuestOutcome> Kernel::run() {
+  GuestOutcome outcome;
+  const auto start = std::chrono::steady_clock::now();
+  bool first_stop = true;
+  for (;;) {
+    if (forwarded_ends_run(outcome)) break;
+    platform::Stop stop = SPECTRUM_TRY(ctx_.run());
+    if (first_stop) {
+      outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
+      first_stop = false;
+    }
+    if (stop.kind == platform::Stop::Kind::interrupted) {
+      if (forwarded_ends_run(outcome)) break;
+      if (!TimeoutTimer::fired()) continue;
+      timed_out(outcome);
+      break;
+    }
+    Task& t = *current_;
+    if (stop.kind == platform::Stop::Kind::fault) {
+      if (t.pid == 1) {
+        outcome.kind = GuestOutcome::Kind::signaled;
+        outcome.status = stop.signal;
+        outcome.detail = stop.detail;
+        break;
+      }
+      end_task(t, stop.signal & 0x7f);
+      if (!SPECTRUM_TRY(schedule(outcome))) break;
+      continue;
+    }
+    ++outcome.syscalls;
+    SyscallResult r = handle(t, stop.request);
+    if (workload_signal_) {
+      outcome.kind = GuestOutcome::Kind::signaled;
+      outcome.status = workload_signal_;
+      outcome.detail = std::string("the workload was sent signal ") + ::strsignal(workload_signal_) +
+                       " by another of its processes";
+      break;
+    }
+    if (restart_at_) {  // execve: the task starts its new program
+      const platform::Registers regs = *restart_at_;
+      restart_at_.reset();
+      SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
+      continue;
+    }
+    switch (r.kind) {
+      case SyscallResult::Kind::value:
+      case SyscallResult::Kind::restart:
+        SPECTRUM_TRY(ctx_.complete_syscall(r));
+        continue;
+      case SyscallResult::Kind::exit:
+      case SyscallResult::Kind::signal:
+        if (ends_workload(r, t, outcome)) break;
+        if (!SPECTRUM_TRY(schedule(outcome))) break;
+        continue;
+      case SyscallResult::Kind::block:
+        t.regs = SPECTRUM_TRY(ctx_.registers());
+        t.pending = stop.request;
+        t.waiting = std::move(r);
+        t.state = Task::State::blocked;
+        if (!SPECTRUM_TRY(schedule(outcome))) break;
+        continue;
+    }
+    break;
+  }
+  outcome.exits = ctx_.exits();
+  return outcome;
+}
+
+SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_stack,
+                           std::uint64_t parent_tid, std::uint64_t child_tid, std::uint64_t tls) {
+  constexpr std::uint64_t kShared = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
+  // vfork (CLONE_VM|CLONE_VFORK) is served as fork: the child gets a copy instead of the parent's
+  // memory, which a child that only execs or exits cannot tell apart.
+  const bool vfork = (flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK);
+  if ((flags & kShared) && !(vfork && (flags & kShared) == CLONE_VM)) {
+    p.refuse_once(SYS_clone,
+                  "clone sharing memory, files, fs or signal handlers (threads) is not supported yet");
+    return SyscallResult::error(ENOSYS);
+  }
+  if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
+               CLONE_NEWCGROUP | CLONE_PTRACE | CLONE_PIDFD)) {
+    p.refuse_once(SYS_clone, "clone with namespaces, ptrace or pidfd flags is not supported");
+    return SyscallResult::error(EINVAL);
+  }
+  if (static_cast<int>(tasks_.size()) >= max_tasks_) return SyscallResult::error(EAGAIN);
+  auto regs = ctx_.registers();
+  if (!regs) return SyscallResult::error(EIO);
+  auto copy = p.space().copy(kernel_area_ranges());
+  if (!copy) return SyscallResult::error(copy.error());
+  auto child_process = std::make_unique<Process>(p, std::make_unique<AddressSpace>(std::move(*copy)));
+  Task& parent = task_of(p);
+  auto t = std::make_unique<Task>();
+  t->pid = next_pid_++;
+  t->ppid = parent.pid, t->pgid = parent.pgid, t->sid = parent.sid;
+  child_process->set_kernel(this, t->pid);
+  t->regs = *regs;
+  t->regs.rax = 0;
+  if (child_stack) t->regs.rsp = child_stack;
+  if (flags & CLONE_SETTLS) {
+    if (tls >= AddressSpace::kUserEnd) return SyscallResult::error(EPERM);
+    t->regs.fs_base = tls;
+    child_process->fs_base_ = tls;
+  }
+  const std::uint32_t pid32 = static_cast<std::uint32_t>(t->pid);
+  if (flags & CLONE_CHILD_SETTID)
+    (void)child_process->space().write(child_tid, {reinterpret_cast<const std::uint8_t*>(&pid32), 4});
+  if (flags & CLONE_PARENT_SETTID)
+    (void)p.space().write(parent_tid, {reinterpret_cast<const std::uint8_t*>(&pid32), 4});
+  t->process = child_process.get();
+  t->owned = std::move(child_process);
+  t->state = Task::State::ready;
+  tasks_.push_back(std::move(t));
+  return SyscallResult::ret(pid32);
+}
+
+SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint64_t status_ptr,
+                           std::uint64_t info_ptr, bool waitid_form) {
+  Task& self = task_of(p);
+  auto matches = [&](const Task& t) {
+    if (t.ppid != self.pid || &t == &self || t.reaped) return false;
+    if (pid > 0) return t.pid == pid;
+    if (pid == -1) return true;
+    return t.pgid == (pid == 0 ? self.pgid : -pid);
+  };
+  bool any = false;
+  for (auto it = tasks_.begin(); it != tasks_.end(); ++it) {
+    Task& t = **it;
+    if (!matches(t)) continue;
+    any = true;
+    if (t.state != Task::State::zombie) continue;
+    const int child = t.pid, status = t.wait_status;
+    if (waitid_form) {
+      struct {
+        std::int32_t signo, err, code, pad;
+        std::int32_t pid, uid, status;
+      } info{SIGCHLD, 0, WIFEXITED(status) ? 1 /* CLD_EXITED */ : 2 /* CLD_KILLED */, 0,
+             child,   0, WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status)};
+      if (info_ptr) TRY_GUEST_VOID(syscalls::write_struct(p, info_ptr, info));
+    } else if (status_ptr) {
+      TRY_GUEST_VOID(syscalls::write_struct(p, status_ptr, static_cast<std::int32_t>(status)));
+    }
+    if (!(waitid_form && (options & WNOWAIT))) {
+      if (&t == on_cpu_)
+        t.reaped = true;  // still the platform's: removed at the next switch
+      else
+        tasks_.erase(it);
+    }
+    return SyscallResult::ret(waitid_form ? 0 : child);
+  }
+  if (!any) return SyscallResult::error(ECHILD);
+  if (options & WNOHANG) {
+    if (waitid_form && info_ptr) {
+      const std::array<std::uint8_t, 128> zero{};
+      TRY_GUEST_VOID(syscalls::write_struct(p, info_ptr, zero));
+    }
+    return SyscallResult::ret(0);
+  }
+  SyscallResult blocked;
+  blocked.kind = SyscallResult::Kind::block;  // no fd: tried again when another task has run
+  return blocked;
+}
+
+SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig) {
+  if (sig > 64) return SyscallResult::error(EINVAL);
+  Task& self = task_of(p);
+  std::vector<Task*> targets;
+  for (auto& t : tasks_) {
+    if (t->state == Task::State::zombie || t->reaped) continue;
+    const bool hit = pid > 0     ? t->pid == pid
+                     : pid == 0  ? t->pgid == self.pgid
+                     : pid == -1 ? t->pid != 1
+                                 : t->pgid == -pid;
+    if (hit) targets.push_back(t.get());
+  }
+  if (targets.empty()) return SyscallResult::error(ESRCH);
+  if (sig == 0) return SyscallResult::ret(0);
+  bool self_hit = false;
+  for (Task* t : targets) {
+    const std::uint64_t handler = t->process->sighand().actions[sig][0];
+    // No signal frames yet: a caught signal ends the task as its default action would.
+    if (sig != SIGKILL && (handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
+                           (handler == 0 && (ignored_by_default(sig) || sig == SIGSTOP || sig == SIGTSTP ||
+                                             sig == SIGTTIN || sig == SIGTTOU))))
+      continue;
+    if (t == &self) {
+      self_hit = true;
+      continue;
+    }
+    if (t->pid == 1) {
+      // The workload itself: the run ends once the caller's call is done.
+      workload_signal_ = static_cast<int>(sig);
+      continue;
+    }
+    end_task(*t, static_cast<int>(sig));
+  }
+  if (self_hit) return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
+  return SyscallResult::ret(0);
+}
+
+SyscallResult Kernel::process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1) {
+  Task& self = task_of(p);
+  auto target = [&](std::uint64_t pid) -> Task* {
+    if (pid == 0) return &self;
+    Task* t = find(static_cast<int>(pid));
+    return t && t->state != Task::State::zombie ? t : nullptr;
+  };
+  switch (number) {
+    case SYS_getpid:
+    case SYS_gettid:
+      return SyscallResult::ret(self.pid);
+    case SYS_getppid:
+      return SyscallResult::ret(self.ppid);
+    case SYS_getpgrp:
+      return SyscallResult::ret(self.pgid);
+    case SYS_getpgid:
+    case SYS_getsid: {
+      Task* t = target(a0);
+      if (!t) return SyscallResult::error(ESRCH);
+      return SyscallResult::ret(number == SYS_getpgid ? t->pgid : t->sid);
+    }
+    case SYS_setpgid: {
+      Task* t = target(a0);
+      if (!t || (t != &self && t->ppid != self.pid)) return SyscallResult::error(ESRCH);
+      if (static_cast<std::int64_t>(a1) < 0) return SyscallResult::error(EINVAL);
+      if (t->sid != self.sid || t->pid == t->sid) return SyscallResult::error(EPERM);
+      const int pgid = a1 == 0 ? t->pid : static_cast<int>(a1);
+      if (pgid != t->pid) {
+        bool exists = false;
+        for (auto& o : tasks_) exists |= o->pgid == pgid && o->sid == self.sid;
+        if (!exists) return SyscallResult::error(EPERM);
+      }
+      t->pgid = pgid;
+      return SyscallResult::ret(0);
+    }
+    case SYS_setsid:
+      for (auto& o : tasks_)
+        if (o->pgid == self.pid && o.get() != &self) return SyscallResult::error(EPERM);
+      if (self.pgid == self.pid) return SyscallResult::error(EPERM);
+      self.sid = self.pgid = self.pid;
+      return SyscallResult::ret(self.pid);
+    default:
+      return SyscallResult::error(ENOSYS);
+  }
+}
+
+}  // namespace spectrum::vm::kernel

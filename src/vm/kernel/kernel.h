@@ -1,0 +1,84 @@
+// The sandbox kernel's tasks and their scheduler. Each guest process is a Task with its own
+// Process (address space, fds, fs context, signal dispositions); one platform execution context
+// runs them one at a time: the running task keeps the CPU until it blocks (a read of an empty
+// pipe, wait4 for a child that is still running), exits or dies; then the scheduler picks the next
+// task whose wait is over and switches the platform to its address space and registers
+// (platform::ExecutionContext::switch_task). No preemption yet: a task that never makes a blocking
+// call keeps the CPU (the --timeout still ends the run).
+//
+// The first task is the workload (pid 1, as in a container's pid namespace): when it ends, the run
+// ends, with its status, and every other task with it.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/error.h"
+#include "vm/kernel/process.h"
+#include "vm/platform/platform.h"
+
+namespace spectrum::vm {
+struct GuestOutcome;
+}
+
+namespace spectrum::vm::kernel {
+
+struct Task {
+  enum class State { running, ready, blocked, zombie };
+  int pid = 0, ppid = 0, pgid = 0, sid = 0;
+  Process* process = nullptr;      // the workload's is the caller's; others are owned
+  std::unique_ptr<Process> owned;  // reset when the task ends: its memory and fds go at once
+  State state = State::ready;
+  platform::Registers regs;  // ready / blocked: where it resumes
+  SyscallRequest pending;    // blocked: the call to make again
+  SyscallResult waiting;     // blocked: what it waits for
+  int wait_status = 0;       // zombie: the status wait4 reports (exit << 8, or the signal)
+  bool reaped = false;       // waited for: removed once the platform has left it
+};
+
+class Kernel {
+ public:
+  // At most `max_tasks` tasks at once, zombies included (--pids; 0 = the default bound).
+  static constexpr int kDefaultMaxTasks = 1024;
+  Kernel(platform::ExecutionContext& ctx, Process& init, int max_tasks);
+  ~Kernel();
+
+  // Runs every task until the workload (pid 1) ends or the --timeout fires. The caller fills
+  // guest_touched_bytes.
+  Result<GuestOutcome> run();
+
+  // For the handlers (syscalls/tasks.cc). `p` is the calling process, the running task's.
+  SyscallResult fork(Process& p, std::uint64_t flags, std::uint64_t child_stack, std::uint64_t parent_tid,
+                     std::uint64_t child_tid, std::uint64_t tls);
+  SyscallResult wait(Process& p, std::int64_t pid, int options, std::uint64_t status_ptr,
+                     std::uint64_t info_ptr, bool waitid_form);
+  SyscallResult exec(Process& p, std::uint64_t path_ptr, std::uint64_t argv_ptr, std::uint64_t envp_ptr);
+  SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig);
+  SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
+
+ private:
+  Task* find(int pid);
+  Task& task_of(const Process& p);
+  // The task ends: a zombie for its parent's wait, its children given to pid 1.
+  void end_task(Task& t, int wait_status);
+  // A call made again until it is not a restart (bounded).
+  SyscallResult handle(Task& t, const SyscallRequest& request);
+  // Picks the next task and switches the platform to it. False when the run is over (`outcome`).
+  Result<bool> schedule(GuestOutcome& outcome);
+  Result<void> resume(Task& t);
+  bool ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome);
+  bool forwarded_ends_run(GuestOutcome& outcome);
+
+  platform::ExecutionContext& ctx_;
+  std::vector<std::unique_ptr<Task>> tasks_;
+  Task* current_ = nullptr;  // the task whose call is being handled
+  Task* on_cpu_ = nullptr;   // the task the platform holds (its address space stays until a switch)
+  int next_pid_ = 2;
+  int max_tasks_;
+  // execve replaced the running task's program: the platform starts it at these registers.
+  std::optional<platform::Registers> restart_at_;
+  int workload_signal_ = 0;  // another task killed the workload (pid 1): the run ends with it
+};
+
+}  // namespace spectrum::vm::kernel

@@ -1,0 +1,114 @@
+#include "vm/loader/load.h"
+
+#include <sys/random.h>
+
+#include <span>
+
+#include "vm/loader/user_stack.h"
+
+namespace spectrum::vm {
+
+using x86::kPageMask;
+using x86::kPageSize;
+
+namespace {
+std::uint64_t page_down(std::uint64_t v) { return v & ~kPageMask; }
+std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
+
+// Each PT_LOAD segment mapped at vaddr + bias, filled from the file, then given its protection
+// (a page shared by two segments gets the union). False when guest memory runs out.
+bool load_image(AddressSpace& space, const ElfImage& elf, const std::string& bytes, std::uint64_t bias) {
+  for (const auto& seg : elf.segments) {
+    const std::uint64_t start = page_down(seg.vaddr + bias),
+                        end = page_up(seg.vaddr + bias + seg.memory_size);
+    if (start < AddressSpace::kUserLowest) return false;
+    for (std::uint64_t page = start; page < end; page += kPageSize)
+      if (!space.is_mapped(page) && !space.map(page, kPageSize, kProtRead | kProtWrite)) return false;
+    std::span<const std::uint8_t> content(
+        reinterpret_cast<const std::uint8_t*>(bytes.data()) + seg.file_offset, seg.file_size);
+    if (!space.fill(seg.vaddr + bias, content)) return false;
+  }
+  for (const auto& seg : elf.segments) {
+    const std::uint64_t start = page_down(seg.vaddr + bias),
+                        end = page_up(seg.vaddr + bias + seg.memory_size);
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      unsigned prot = seg.prot;
+      for (const auto& other : elf.segments) {
+        const std::uint64_t o_start = page_down(other.vaddr + bias),
+                            o_end = page_up(other.vaddr + bias + other.memory_size);
+        if (page >= o_start && page < o_end) prot |= other.prot;
+      }
+      (void)space.protect(page, kPageSize, prot);
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+const char* load_error_text(LoadError e) {
+  switch (e) {
+    case LoadError::no_memory:
+      return "guest memory is too small for the program";
+    case LoadError::kernel_area:
+      return "a segment lies in the guest kernel's area (below 0x200000)";
+    case LoadError::overlap:
+      return "the program's segments overlap where its dynamic linker goes";
+    case LoadError::too_many_arguments:
+      return "arguments and environment too large for the guest's stack";
+    case LoadError::no_randomness:
+      return "getrandom for AT_RANDOM failed";
+  }
+  return "?";
+}
+
+std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const ProgramImage& program,
+                                                     const std::vector<std::string>& argv,
+                                                     const std::vector<std::string>& envp,
+                                                     std::uint64_t stack_size) {
+  LoadedProgram out;
+  const ElfImage& elf = program.elf;
+  out.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
+  for (const auto& seg : elf.segments)
+    if (page_down(seg.vaddr + out.load_bias) < AddressSpace::kUserLowest)
+      return std::unexpected(LoadError::kernel_area);
+  if (!load_image(space, elf, program.bytes, out.load_bias)) return std::unexpected(LoadError::no_memory);
+  out.entry = elf.entry + out.load_bias;
+  out.start = out.entry;
+  std::uint64_t interp_base = 0;
+  if (program.interpreter) {
+    const ElfImage& ld = program.interpreter->elf;
+    interp_base = kInterpreterBase;
+    const std::uint64_t ld_bias = kInterpreterBase - ld.lowest_vaddr();
+    if (!space.range_free(kInterpreterBase, page_up(ld.highest_vaddr() - ld.lowest_vaddr())))
+      return std::unexpected(LoadError::overlap);
+    if (!load_image(space, ld, program.interpreter->bytes, ld_bias))
+      return std::unexpected(LoadError::no_memory);
+    out.start = ld.entry + ld_bias;
+  }
+  out.brk_start = page_up(elf.highest_vaddr() + out.load_bias);
+
+  // The stack, with guard space below it left unmapped.
+  if (!space.map(kStackTop - stack_size, stack_size,
+                 kProtRead | kProtWrite | (elf.executable_stack ? unsigned{kProtExec} : 0u)))
+    return std::unexpected(LoadError::no_memory);
+  AuxvInputs aux;
+  aux.phdr = elf.phdr_vaddr + out.load_bias;
+  aux.phent = elf.phdr_entry_size;
+  aux.phnum = elf.phdr_count;
+  aux.entry = out.entry;
+  aux.base = interp_base;
+  aux.execfn = program.name;
+  std::uint32_t eax = 1, ebx, ecx = 0, edx;
+  __asm__("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+  aux.hwcap = edx;
+  if (::getrandom(aux.random.data(), aux.random.size(), 0) != static_cast<ssize_t>(aux.random.size()))
+    return std::unexpected(LoadError::no_randomness);
+  InitialStack stack = build_initial_stack(kStackTop, argv, envp, aux);
+  if (stack.bytes.size() > stack_size / 2) return std::unexpected(LoadError::too_many_arguments);
+  if (!space.write(stack.rsp, stack.bytes)) return std::unexpected(LoadError::no_memory);
+  out.rsp = stack.rsp;
+  return out;
+}
+
+}  // namespace spectrum::vm

@@ -1,0 +1,46 @@
+// Loading a program into an address space, as Linux's execve does: the ELF's PT_LOAD segments,
+// its dynamic linker beside it, the stack with argv, envp and the auxiliary vector. Used for the
+// first program (monitor.cc: prepare_guest) and by execve (kernel/exec.cc) alike.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <string>
+#include <vector>
+
+#include "vm/loader/elf.h"
+#include "vm/loader/interp.h"
+#include "vm/memory.h"
+
+namespace spectrum::vm {
+
+inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
+inline constexpr std::uint64_t kStackTop = AddressSpace::kUserEnd;
+
+struct ProgramImage {
+  const std::string& name;   // the guest path: AT_EXECFN, messages
+  const std::string& bytes;  // the executable's content
+  const ElfImage& elf;
+  const Interpreter* interpreter;  // null for a static program
+};
+
+struct LoadedProgram {
+  std::uint64_t load_bias = 0;
+  std::uint64_t entry = 0;      // the program's entry (AT_ENTRY)
+  std::uint64_t start = 0;      // the first instruction: the entry, or the dynamic linker's
+  std::uint64_t rsp = 0;        // the initial stack pointer (-> argc)
+  std::uint64_t brk_start = 0;  // the program break starts after the highest segment
+};
+
+enum class LoadError { no_memory, kernel_area, overlap, too_many_arguments, no_randomness };
+const char* load_error_text(LoadError e);
+
+// Loads into `space`, which has no user mappings where the program goes (a fresh space, or one
+// execve has emptied). On error part of the program may be mapped: the caller drops the space's
+// user half.
+std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const ProgramImage& program,
+                                                     const std::vector<std::string>& argv,
+                                                     const std::vector<std::string>& envp,
+                                                     std::uint64_t stack_size);
+
+}  // namespace spectrum::vm

@@ -1,0 +1,127 @@
+// Processes: fork/vfork/clone, execve, wait4/waitid, kill, the process ids and groups. The work is
+// the scheduler's (kernel/kernel.h); a Process without a kernel (the unit tests' single process)
+// answers as the one process it is: fork is refused, its pid is 1 and it has no children.
+#include <linux/sched.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+#include <csignal>
+
+#include "vm/kernel/kernel.h"
+#include "vm/syscalls/syscalls.h"
+
+namespace spectrum::vm::syscalls {
+
+namespace {
+
+SyscallResult refuse_fork(Process& p, const SyscallRequest& req) {
+  if (req.number == SYS_clone && (ARG(0) & CLONE_VM)) {
+    p.refuse_once(req.number, "clone with CLONE_VM (threads): the vm tier runs one thread on one vCPU");
+    return SyscallResult::error(ENOSYS);
+  }
+  const char* what = req.number == SYS_fork     ? "fork"
+                     : req.number == SYS_vfork  ? "vfork"
+                     : req.number == SYS_clone3 ? "clone3"
+                                                : "clone without CLONE_VM";
+  p.refuse_once(req.number, std::string(what) + ": processes that fork are not supported by the vm tier yet");
+  return SyscallResult::error(ENOSYS);
+}
+
+SyscallResult fork_with(Process& p, const SyscallRequest& req, std::uint64_t flags) {
+  if (!p.kernel()) return refuse_fork(p, req);
+  return p.kernel()->fork(p, flags, req.number == SYS_clone ? ARG(1) : 0,
+                          req.number == SYS_clone ? ARG(2) : 0, req.number == SYS_clone ? ARG(3) : 0,
+                          req.number == SYS_clone ? ARG(4) : 0);
+}
+
+}  // namespace
+
+SyscallResult sys_fork(Process& p, const SyscallRequest& req) { return fork_with(p, req, SIGCHLD); }
+SyscallResult sys_vfork(Process& p, const SyscallRequest& req) {
+  return fork_with(p, req, CLONE_VM | CLONE_VFORK | SIGCHLD);
+}
+SyscallResult sys_clone(Process& p, const SyscallRequest& req) { return fork_with(p, req, ARG(0)); }
+// glibc tries clone3 first (posix_spawn, threads) and falls back to clone on ENOSYS: not logged.
+SyscallResult sys_clone3(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return refuse_fork(p, req);
+  return SyscallResult::error(ENOSYS);
+}
+
+SyscallResult sys_execve(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) {
+    p.refuse_once(req.number, "execve needs the sandbox kernel's scheduler");
+    return SyscallResult::error(ENOSYS);
+  }
+  return p.kernel()->exec(p, ARG(0), ARG(1), ARG(2));
+}
+
+SyscallResult sys_wait4(Process& p, const SyscallRequest& req) {
+  if (ARG(2) & ~std::uint64_t{WNOHANG | WUNTRACED | WCONTINUED | __WALL | __WCLONE | __WNOTHREAD})
+    return SyscallResult::error(EINVAL);
+  if (!p.kernel()) return SyscallResult::error(ECHILD);
+  SyscallResult r = p.kernel()->wait(p, static_cast<std::int64_t>(static_cast<std::int32_t>(ARG(0))),
+                                     static_cast<int>(ARG(2)), ARG(1), 0, false);
+  if (r.kind == SyscallResult::Kind::value && r.value > 0 && ARG(3)) {
+    const std::array<std::uint8_t, 144> no_usage{};  // struct rusage: not accounted per task
+    TRY_GUEST_VOID(write_struct(p, ARG(3), no_usage));
+  }
+  return r;
+}
+
+SyscallResult sys_waitid(Process& p, const SyscallRequest& req) {
+  constexpr std::uint64_t kPAll = 0, kPPid = 1, kPPgid = 2;
+  if (!(ARG(3) & WEXITED) ||
+      (ARG(3) & ~std::uint64_t{WEXITED | WNOHANG | WNOWAIT | WSTOPPED | WCONTINUED | __WALL}))
+    return SyscallResult::error(EINVAL);
+  std::int64_t selector;
+  switch (ARG(0)) {
+    case kPAll:
+      selector = -1;
+      break;
+    case kPPid:
+      selector = static_cast<std::int32_t>(ARG(1));
+      if (selector <= 0) return SyscallResult::error(EINVAL);
+      break;
+    case kPPgid:
+      selector = ARG(1) ? -static_cast<std::int64_t>(static_cast<std::int32_t>(ARG(1))) : 0;
+      break;
+    default:
+      return SyscallResult::error(EINVAL);
+  }
+  if (!p.kernel()) return SyscallResult::error(ECHILD);
+  return p.kernel()->wait(p, selector, static_cast<int>(ARG(3)), 0, ARG(2), true);
+}
+
+SyscallResult sys_kill(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return signal_self(p, ARG(0), ARG(1));
+  return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(0)), ARG(1));
+}
+SyscallResult sys_tkill(Process& p, const SyscallRequest& req) {
+  if (static_cast<std::int32_t>(ARG(0)) <= 0) return SyscallResult::error(EINVAL);
+  return sys_kill(p, req);
+}
+SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
+  if (static_cast<std::int32_t>(ARG(0)) <= 0 || static_cast<std::int32_t>(ARG(1)) <= 0)
+    return SyscallResult::error(EINVAL);
+  if (!p.kernel()) return ARG(1) != 1 ? SyscallResult::error(ESRCH) : signal_self(p, ARG(0), ARG(2));
+  if (ARG(0) != ARG(1)) return SyscallResult::error(ESRCH);  // one thread per process
+  return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(1)), ARG(2));
+}
+
+// getpid, getppid, gettid, getpgrp, getpgid, setpgid, getsid, setsid.
+SyscallResult sys_process_ids(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) {
+    switch (req.number) {
+      case SYS_getppid:
+      case SYS_setpgid:
+        return SyscallResult::ret(0);
+      case SYS_setsid:
+        return SyscallResult::error(EPERM);
+      default:
+        return SyscallResult::ret(1);
+    }
+  }
+  return p.kernel()->process_ids(p, req.number, ARG(0), ARG(1));
+}
+
+}  // namespace spectrum::vm::syscalls
