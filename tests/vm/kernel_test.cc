@@ -22,7 +22,8 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
                   compile_program("probe", "", root_->path() / "bin/probe-dynamic");
     static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
                  compile_program("ipc", "-static", root_->path() / "bin/ipc") &&
-                 compile_program("tasks", "-static", root_->path() / "bin/tasks");
+                 compile_program("tasks", "-static", root_->path() / "bin/tasks") &&
+                 compile_program("signals", "-static", root_->path() / "bin/signals");
     if (busybox_) {
       std::error_code ec;
       for (const char* applet : {"seq", "sort", "tail", "kill", "sleep"})
@@ -180,6 +181,17 @@ TEST_P(KernelRunTest, AForkBombEndsAtThePidsLimitOrAtGuestMemory) {
   RunResult unlimited = run({"/bin/tasks", "fork-bomb"});
   EXPECT_EQ(unlimited.exit_code, 0) << unlimited.detail << unlimited.captured_stderr;
   EXPECT_NE(unlimited.captured_stdout.find("then ENOMEM"), std::string::npos) << unlimited.captured_stdout;
+}
+
+// Signal delivery through real x86-64 frames and rt_sigreturn: a handler with siginfo (registers
+// intact after it), a blocked signal delivered when unblocked, SIGCHLD with sigsuspend, a caught
+// SIGPIPE, a blocked read interrupted (EINTR) or restarted (SA_RESTART), a child's default action.
+TEST_P(KernelRunTest, SignalsAreDeliveredAsNatively) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/signals"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stderr, "");
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/signals").string()));
 }
 
 INSTANTIATE_TEST_SUITE_P(Platforms, KernelRunTest, ::testing::Values("vm", "sandbox"),

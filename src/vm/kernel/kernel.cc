@@ -79,6 +79,18 @@ void Kernel::end_task(Task& t, int wait_status) {
   }
   for (auto& other : tasks_)
     if (other->ppid == t.pid && other.get() != &t) other->ppid = 1;
+  // The parent hears of it: SIGCHLD if it handles it; with SIGCHLD ignored (or SA_NOCLDWAIT) the
+  // child is reaped at once, as Linux does.
+  Task* parent = find(t.ppid);
+  if (!parent || !parent->process || parent->state == Task::State::zombie) return;
+  const auto& action = parent->process->sighand().actions[SIGCHLD];
+  if (action[0] == reinterpret_cast<std::uint64_t>(SIG_IGN) || (action[1] & SA_NOCLDWAIT)) {
+    t.reaped = true;
+    return;
+  }
+  const bool exited = WIFEXITED(wait_status);
+  (void)send(*parent, SIGCHLD, t.pid, exited ? CLD_EXITED : CLD_KILLED,
+             exited ? WEXITSTATUS(wait_status) : WTERMSIG(wait_status));
 }
 
 bool Kernel::ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome) {
@@ -120,7 +132,24 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     bool blocked_any = false;
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       Task& t = *tasks_[(first + k) % tasks_.size()];
+      if (t.state == Task::State::blocked && deliverable(t)) {
+        interrupt(t);
+        t.state = Task::State::ready;
+      }
       if (t.state == Task::State::ready) {
+        if (deliverable(t)) {
+          if (const int sig = deliver(t, t.regs)) {
+            if (t.pid == 1) {
+              workload_signal_ = sig;
+              outcome.kind = GuestOutcome::Kind::signaled;
+              outcome.status = sig;
+              outcome.detail = std::string("the workload got signal ") + ::strsignal(sig);
+              return false;
+            }
+            end_task(t, sig);
+            continue;
+          }
+        }
         SPECTRUM_TRY(resume(t));
         return true;
       }
@@ -132,7 +161,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       const bool fd_ready = !mine.empty() && ::poll(mine.data(), mine.size(), 0) > 0;
       const auto now = std::chrono::steady_clock::now();
       const bool late = t.waiting.deadline && now >= *t.waiting.deadline;
-      if (!fd_ready && !late && !mine.empty()) {
+      if (!fd_ready && !late && (!mine.empty() || t.waiting.deadline)) {
         fds.insert(fds.end(), mine.begin(), mine.end());
         if (t.waiting.deadline)
           deadline = deadline ? std::min(*deadline, *t.waiting.deadline) : *t.waiting.deadline;
@@ -140,8 +169,9 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       }
       if (late && !fd_ready) {
         t.regs.rax = static_cast<std::uint64_t>(t.waiting.value);
-        SPECTRUM_TRY(resume(t));
-        return true;
+        t.state = Task::State::ready;
+        --k;  // take it through the ready path (its pending signals)
+        continue;
       }
       Task* previous = current_;
       current_ = &t;  // the handler runs as this task
@@ -159,8 +189,9 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       t.regs.rax = static_cast<std::uint64_t>(r.value);
       if (r.fs_base) t.regs.fs_base = *r.fs_base;
       if (r.gs_base) t.regs.gs_base = *r.gs_base;
-      SPECTRUM_TRY(resume(t));
-      return true;
+      t.state = Task::State::ready;
+      --k;
+      continue;
     }
     if (!blocked_any) return fail("the sandbox kernel has no task left to run");
     // Nothing can run: sleep until a blocked task's fd is ready or the nearest deadline. Tasks that
@@ -182,12 +213,13 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
   }
 }
 
-// Signals sent to the monitor are the workload's (ForwardedSignals): its disposition decides.
+// Signals sent to the monitor are the workload's (ForwardedSignals, pid 1's): its disposition
+// decides.
 // Taken between two stops, so also those that arrived while a system call was served.
 bool Kernel::forwarded_ends_run(GuestOutcome& outcome) {
   for (int signal = ForwardedSignals::take(); signal != 0; signal = ForwardedSignals::take()) {
-    const SyscallResult r = syscalls::signal_self(*tasks_.front()->process, 1, static_cast<std::uint64_t>(signal));
-    if (r.kind != SyscallResult::Kind::signal) continue;
+    // A handler of the workload's gets it (delivered on its way back to user mode).
+    if (send(*tasks_.front(), signal, 0) != SendResult::terminates) continue;
     const char* abbrev = ::sigabbrev_np(signal);
     outcome.kind = GuestOutcome::Kind::signaled;
     outcome.status = signal;
@@ -236,9 +268,26 @@ Result<GuestOutcome> Kernel::run() {
                        " by another of its processes";
       break;
     }
-    if (restart_at_) {  // execve: the task starts its new program
-      const platform::Registers regs = *restart_at_;
-      restart_at_.reset();
+    if (restart_at_ || (r.kind == SyscallResult::Kind::value && deliverable(t))) {
+      // execve's new program, rt_sigreturn's restored registers, or a signal handler to enter:
+      // the task goes on from registers of the kernel's making.
+      platform::Registers regs;
+      if (restart_at_) {
+        regs = *restart_at_;
+        restart_at_.reset();
+      } else {
+        regs = SPECTRUM_TRY(ctx_.registers());
+        regs.rax = static_cast<std::uint64_t>(r.value);
+        if (r.fs_base) regs.fs_base = *r.fs_base;
+        if (r.gs_base) regs.gs_base = *r.gs_base;
+      }
+      if (deliverable(t)) {
+        if (const int sig = deliver(t, regs)) {
+          if (ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, t, outcome)) break;
+          if (!SPECTRUM_TRY(schedule(outcome))) break;
+          continue;
+        }
+      }
       SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
       continue;
     }
@@ -376,22 +425,16 @@ SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig) {
   if (sig == 0) return SyscallResult::ret(0);
   bool self_hit = false;
   for (Task* t : targets) {
-    const std::uint64_t handler = t->process->sighand().actions[sig][0];
-    // No signal frames yet: a caught signal ends the task as its default action would.
-    if (sig != SIGKILL && (handler == reinterpret_cast<std::uint64_t>(SIG_IGN) ||
-                           (handler == 0 && (ignored_by_default(sig) || sig == SIGSTOP || sig == SIGTSTP ||
-                                             sig == SIGTTIN || sig == SIGTTOU))))
-      continue;
+    // A caught signal waits in the target's pending set; a default action that ends a task ends
+    // it now (the caller's own at the end of this call, the workload's with the run).
+    if (send(*t, static_cast<int>(sig), self.pid) != SendResult::terminates) continue;
     if (t == &self) {
       self_hit = true;
-      continue;
-    }
-    if (t->pid == 1) {
-      // The workload itself: the run ends once the caller's call is done.
+    } else if (t->pid == 1) {
       workload_signal_ = static_cast<int>(sig);
-      continue;
+    } else {
+      end_task(*t, static_cast<int>(sig));
     }
-    end_task(*t, static_cast<int>(sig));
   }
   if (self_hit) return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
   return SyscallResult::ret(0);

@@ -56,6 +56,11 @@ class Kernel {
   SyscallResult exec(Process& p, std::uint64_t path_ptr, std::uint64_t argv_ptr, std::uint64_t envp_ptr);
   SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig);
   SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
+  SyscallResult sigreturn(Process& p);
+  // rt_sigsuspend: the mask replaced until a signal is delivered.
+  SyscallResult sigsuspend(Process& p, std::uint64_t mask);
+  // A signal sent to `p` by itself (SIGPIPE of a write): Kind::signal when it ends the task.
+  SyscallResult raise(Process& p, int sig);
 
  private:
   Task* find(int pid);
@@ -69,6 +74,19 @@ class Kernel {
   Result<void> resume(Task& t);
   bool ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome);
   bool forwarded_ends_run(GuestOutcome& outcome);
+  // kernel/signals.cc
+  enum class SendResult { ignored, pending, terminates };
+  SendResult send(Task& target, int sig, int from_pid, int code = 0 /* SI_USER */, int status = 0);
+  // Builds the frame of the first deliverable signal into `regs` (the user registers the task would
+  // return with). Returns the signal that ends the task instead (a default action, a frame that
+  // does not fit), or 0.
+  int deliver(Task& t, platform::Registers& regs);
+  bool deliverable(const Task& t) const {
+    return t.process && (t.process->pending_signals_ & ~t.process->sigmask_);
+  }
+  // A blocked task a signal interrupts: its call ends with EINTR, or is made again after the
+  // handler (SA_RESTART on a restartable call).
+  void interrupt(Task& t);
 
   platform::ExecutionContext& ctx_;
   std::vector<std::unique_ptr<Task>> tasks_;

@@ -194,6 +194,14 @@ class Process {
   // The task's own state.
   std::uint64_t fs_base_ = 0, gs_base_ = 0;
   std::uint64_t sigmask_ = 0;
+  // Signals sent and not yet delivered (bit sig-1), with who sent each (kernel/signals.cc), and
+  // the mask rt_sigsuspend replaced (restored by the handler's rt_sigreturn).
+  std::uint64_t pending_signals_ = 0;
+  struct SignalSource {
+    int pid = 0, code = 0, status = 0;
+  };
+  std::array<SignalSource, 65> signal_sources_{};
+  std::optional<std::uint64_t> saved_mask_;
   std::array<char, 16> thread_name_{};
 
   // The description behind a guest fd, or nullptr (EBADF).

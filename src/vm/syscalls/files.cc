@@ -32,6 +32,7 @@
 #include <ctime>
 #include <optional>
 
+#include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
@@ -53,7 +54,7 @@ static_assert(sizeof(struct winsize) == 8);
 // SIGPIPE, so it sees EPIPE instead of dying of it).
 SyscallResult write_result(Process& p, long r) {
   if (r < 0 && errno == EPIPE) {
-    SyscallResult sig = signal_self(p, 1, SIGPIPE);
+    SyscallResult sig = p.kernel() ? p.kernel()->raise(p, SIGPIPE) : signal_self(p, 1, SIGPIPE);
     if (sig.kind == SyscallResult::Kind::signal) return sig;
     return SyscallResult::error(EPIPE);
   }

@@ -10,10 +10,12 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <ctime>
 
+#include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
@@ -121,6 +123,37 @@ SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig) {
     return SyscallResult::ret(0);
   return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
 }
+SyscallResult sys_rt_sigreturn(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) {
+    p.refuse_once(req.number, "signal handlers need the sandbox kernel");
+    return SyscallResult::error(ENOSYS);
+  }
+  return p.kernel()->sigreturn(p);
+}
+SyscallResult sys_rt_sigsuspend(Process& p, const SyscallRequest& req) {
+  if (ARG(1) != 8) return SyscallResult::error(EINVAL);
+  auto mask = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(0)));
+  if (!p.kernel()) {
+    p.refuse_once(req.number, "signal handlers need the sandbox kernel");
+    return SyscallResult::error(ENOSYS);
+  }
+  return p.kernel()->sigsuspend(p, mask);
+}
+
+SyscallResult sys_rt_sigpending(Process& p, const SyscallRequest& req) {
+  if (ARG(1) != 8) return SyscallResult::error(EINVAL);
+  TRY_GUEST_VOID(write_struct(p, ARG(0), p.pending_signals_));
+  return SyscallResult::ret(0);
+}
+// pause: rt_sigsuspend with the mask as it is.
+SyscallResult sys_pause(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) {
+    p.refuse_once(req.number, "pause would wait forever for a signal nobody can send");
+    return SyscallResult::error(ENOSYS);
+  }
+  return p.kernel()->sigsuspend(p, p.sigmask_);
+}
+
 SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
   const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
   if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) return SyscallResult::ret(0);  // no one else waits
@@ -223,6 +256,22 @@ SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t rem
                         int flags) {
   auto ts = TRY_GUEST(read_struct<struct timespec>(p, request_ptr));
   if (ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000 || ts.tv_sec < 0) return SyscallResult::error(EINVAL);
+  if (p.kernel()) {
+    // With the scheduler the task blocks until its deadline and another task runs meanwhile (a
+    // signal ends the sleep early with EINTR).
+    std::chrono::nanoseconds left = std::chrono::seconds(std::min<std::int64_t>(ts.tv_sec, 1ll << 32)) +
+                                    std::chrono::nanoseconds(ts.tv_nsec);
+    if (flags & TIMER_ABSTIME) {
+      struct timespec now {};
+      ::clock_gettime(clock, &now);
+      left -= std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+    }
+    if (left.count() <= 0) return SyscallResult::ret(0);
+    SyscallResult blocked = SyscallResult::ret(0);
+    blocked.kind = SyscallResult::Kind::block;
+    blocked.deadline = std::chrono::steady_clock::now() + left;
+    return blocked;
+  }
   struct timespec left {};
   int r = ::clock_nanosleep(clock, flags, &ts, &left);  // the timeout's signal interrupts it (EINTR)
   if (r == EINTR && remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, left));

@@ -1,0 +1,73 @@
+// The x86-64 signal frame Linux builds on the user stack for a handler (arch/x86/kernel/signal.c,
+// struct rt_sigframe): the return address (sa_restorer, which calls rt_sigreturn), the ucontext
+// with the interrupted registers and signal mask, the siginfo. Pinned against glibc's view of the
+// same layout (ucontext_t's prefix, siginfo_t) so a wrong offset fails to build.
+#pragma once
+
+#include <signal.h>
+#include <sys/ucontext.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace spectrum::vm::arch {
+
+// struct sigcontext (asm/sigcontext.h), the general registers in the kernel's order.
+struct SigContext {
+  std::uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+  std::uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
+  std::uint16_t cs, gs, fs, ss;
+  std::uint64_t err, trapno, oldmask, cr2;
+  std::uint64_t fpstate;  // 0: no FP state saved (see docs/vm.md, "Signals")
+  std::uint64_t reserved[8];
+};
+static_assert(sizeof(SigContext) == 256);
+
+// struct ucontext (asm/ucontext.h): the kernel's, with a 64-bit signal mask.
+struct UContext {
+  std::uint64_t flags, link;
+  std::uint64_t stack_sp;
+  std::int32_t stack_flags, pad;
+  std::uint64_t stack_size;
+  SigContext mcontext;
+  std::uint64_t sigmask;
+};
+static_assert(sizeof(UContext) == 304);
+static_assert(offsetof(UContext, mcontext) == offsetof(ucontext_t, uc_mcontext));
+static_assert(offsetof(UContext, mcontext) + offsetof(SigContext, rip) ==
+              offsetof(ucontext_t, uc_mcontext.gregs) + REG_RIP * 8);
+static_assert(offsetof(UContext, mcontext) + offsetof(SigContext, rsp) ==
+              offsetof(ucontext_t, uc_mcontext.gregs) + REG_RSP * 8);
+static_assert(offsetof(UContext, mcontext) + offsetof(SigContext, r8) ==
+              offsetof(ucontext_t, uc_mcontext.gregs) + REG_R8 * 8);
+static_assert(offsetof(UContext, mcontext) + offsetof(SigContext, fpstate) ==
+              offsetof(ucontext_t, uc_mcontext.fpregs));
+static_assert(offsetof(UContext, sigmask) == offsetof(ucontext_t, uc_sigmask));
+
+// siginfo_t, the fields a handler of a kill or SIGCHLD reads.
+struct SigInfo {
+  std::int32_t signo, err, code, pad;
+  std::int32_t pid, uid;
+  std::int32_t status;  // SIGCHLD
+  std::uint8_t rest[128 - 28];
+};
+static_assert(sizeof(SigInfo) == sizeof(siginfo_t));
+static_assert(offsetof(SigInfo, code) == offsetof(siginfo_t, si_code));
+static_assert(offsetof(SigInfo, pid) == offsetof(siginfo_t, si_pid));
+static_assert(offsetof(SigInfo, status) == offsetof(siginfo_t, si_status));
+
+struct RtSigFrame {
+  std::uint64_t restorer;  // the handler's return address
+  UContext uc;
+  SigInfo info;
+};
+static_assert(offsetof(RtSigFrame, uc) == 8 && offsetof(RtSigFrame, info) == 312);
+
+// The kernel struct sigaction as rt_sigaction passes it.
+inline constexpr std::uint64_t kSaNoCldWait = 2, kSaSigInfo = 4, kSaOnStack = 0x08000000,
+                               kSaRestart = 0x10000000, kSaNoDefer = 0x40000000, kSaResetHand = 0x80000000,
+                               kSaRestorer = 0x04000000;
+static_assert(kSaRestart == SA_RESTART && kSaNoDefer == SA_NODEFER && kSaResetHand == SA_RESETHAND &&
+              kSaSigInfo == SA_SIGINFO && kSaNoCldWait == SA_NOCLDWAIT && kSaOnStack == SA_ONSTACK);
+
+}  // namespace spectrum::vm::arch
