@@ -26,7 +26,7 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
                  compile_program("signals", "-static", root_->path() / "bin/signals");
     if (busybox_) {
       std::error_code ec;
-      for (const char* applet : {"seq", "sort", "tail", "kill", "sleep"})
+      for (const char* applet : {"seq", "sort", "tail", "kill", "sleep", "head"})
         fs::create_symlink("busybox", root_->path() / "bin" / applet, ec);
     }
     // execve's cases: a script through its interpreter, and what execve refuses.
@@ -139,6 +139,19 @@ TEST_P(KernelRunTest, BusyboxShellPipelinesAndScripts) {
                          "/bin/hello.sh arg; exit 4"});
   EXPECT_EQ(mixed.exit_code, 4) << mixed.detail << mixed.captured_stderr;
   EXPECT_EQ(mixed.captured_stdout, "inner\n3\n137\nscript /bin/hello.sh arg\n");
+}
+
+// The busybox scripts: background jobs with `wait` (SIGCHLD and sigsuspend underneath),
+// `trap` (a handler), here-documents, the synthetic /dev (a background job's stdin is /dev/null).
+TEST_P(KernelRunTest, BusyboxJobsTrapsHereDocumentsAndDev) {
+  if (!busybox_) GTEST_SKIP() << "no /bin/busybox (busybox-static)";
+  RunResult r = run({"/bin/sh", "-c",
+                     "(echo background) & wait; echo waited; sleep 0.05 & wait $!; echo slept $?; "
+                     "echo x > /dev/null; head -c 5 /dev/zero | wc -c; head -c 16 /dev/urandom | wc -c; "
+                     "echo y 2>/dev/null > /dev/full || echo full; trap 'echo trapped' USR1; kill -USR1 $$; "
+                     "cat <<EOF\nhere $((1 + 2))\nEOF\n"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, "background\nwaited\nslept 0\n5\n16\nfull\ntrapped\nhere 3\n");
 }
 
 // Process ids, groups and sessions, wait4/waitid, exit codes and signals of children, kill: the

@@ -29,6 +29,7 @@
 
 #include "core/error.h"
 #include "core/fd.h"
+#include "vm/fs/devices.h"
 #include "vm/memory.h"
 
 namespace spectrum::vm {
@@ -98,6 +99,7 @@ struct OpenFile {
   // host call while another guest task could run. `status_flags` is the guest's view.
   bool emulated_block = false;
   int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them (shared or emulated_block)
+  fs::Device device = fs::Device::none;  // a synthetic /dev file (no host fd)
 };
 
 // One guest fd: its description and the fd's own close-on-exec flag.

@@ -29,6 +29,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "vm/fs/devices.h"
 #include "vm/fs/root.h"
 #include "vm/syscalls/syscalls.h"
 
@@ -45,6 +46,13 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   auto path = TRY_GUEST(read_path(p, path_ptr));
   auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
   int f = static_cast<int>(flags) & kAllowedOpenFlags;
+  if (auto device = fs::device_at(normalize(absolute))) {
+    if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
+    Process::OpenFile file;
+    file.device = *device;
+    file.status_flags = f & (O_APPEND | O_NONBLOCK);
+    return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
+  }
   if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
   struct stat st;
@@ -78,6 +86,13 @@ GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, boo
 }
 
 SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, int flags) {
+  if (auto path = p.space().read_string(path_ptr, kMaxPath - 1); path && !path->empty()) {
+    if (auto absolute = p.guest_path(dirfd, *path))
+      if (auto device = fs::device_at(normalize(*absolute))) {
+        TRY_GUEST_VOID(write_struct(p, buf, fs::device_stat(*device)));
+        return SyscallResult::ret(0);
+      }
+  }
   auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return SyscallResult::error(errno);
@@ -94,6 +109,10 @@ SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req) {
   return stat_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
 }
 SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
+  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->device != fs::Device::none) {
+    TRY_GUEST_VOID(write_struct(p, ARG(1), fs::device_stat(e->device)));
+    return SyscallResult::ret(0);
+  }
   int fd = host_fd(p, ARG(0));
   if (fd < 0) return SyscallResult::error(EBADF);
   struct stat st;

@@ -1,0 +1,54 @@
+#include "vm/fs/devices.h"
+
+#include <sys/random.h>
+#include <sys/sysmacros.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace spectrum::vm::fs {
+
+std::optional<Device> device_at(const std::string& path) {
+  if (path == "/dev/null") return Device::null;
+  if (path == "/dev/zero") return Device::zero;
+  if (path == "/dev/full") return Device::full;
+  if (path == "/dev/random" || path == "/dev/urandom") return Device::random;
+  return std::nullopt;
+}
+
+std::int64_t device_read(Device d, const std::vector<::iovec>& iov) {
+  if (d == Device::null) return 0;
+  std::int64_t total = 0;
+  for (const ::iovec& v : iov) {
+    if (d == Device::random) {
+      // getrandom returns at most 32 MiB per call; the caller bounds a read to 64 MiB.
+      for (std::size_t done = 0; done < v.iov_len;) {
+        const ssize_t n = ::getrandom(static_cast<std::uint8_t*>(v.iov_base) + done, v.iov_len - done, 0);
+        if (n < 0) return total ? total : -errno;
+        done += static_cast<std::size_t>(n);
+      }
+    } else {
+      std::memset(v.iov_base, 0, v.iov_len);
+    }
+    total += static_cast<std::int64_t>(v.iov_len);
+  }
+  return total;
+}
+
+std::int64_t device_write(Device d, std::uint64_t length) {
+  return d == Device::full ? -ENOSPC : static_cast<std::int64_t>(length);
+}
+
+struct stat device_stat(Device d) {
+  struct stat st {};
+  st.st_mode = S_IFCHR | 0666;
+  st.st_nlink = 1;
+  st.st_blksize = 4096;
+  const unsigned minor = d == Device::null ? 3 : d == Device::zero ? 5 : d == Device::full ? 7 : 9;
+  st.st_rdev = makedev(1, minor);
+  st.st_dev = makedev(0, 5);
+  st.st_ino = minor;
+  return st;
+}
+
+}  // namespace spectrum::vm::fs

@@ -1,0 +1,27 @@
+// The synthetic /dev: null, zero, full, random and urandom, served by the monitor itself (the
+// guest's root filesystem has no device nodes it could use, and the host's /dev is not reachable
+// from the confined monitor). An open of one of these paths never reaches the root filesystem.
+#pragma once
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spectrum::vm::fs {
+
+enum class Device : std::uint8_t { none, null, zero, full, random };
+
+// The device at a normalized absolute guest path, if it is one of the synthetic ones.
+std::optional<Device> device_at(const std::string& path);
+// read(2) into host buffers already translated from guest memory: bytes read, or -errno.
+std::int64_t device_read(Device d, const std::vector<::iovec>& iov);
+// write(2) of `length` bytes: bytes written, or -errno (/dev/full: ENOSPC).
+std::int64_t device_write(Device d, std::uint64_t length);
+// fstat: a character device with Linux's numbers (1, 3/5/7/8/9).
+struct stat device_stat(Device d);
+
+}  // namespace spectrum::vm::fs
