@@ -6,7 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace spectrum::vm::fs {
+namespace spectrum::vm::vfs {
 
 std::optional<Device> device_at(const std::string& path) {
   if (path == "/dev/null") return Device::null;
@@ -51,4 +51,4 @@ struct stat device_stat(Device d) {
   return st;
 }
 
-}  // namespace spectrum::vm::fs
+}  // namespace spectrum::vm::vfs

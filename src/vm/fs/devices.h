@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace spectrum::vm::fs {
+namespace spectrum::vm::vfs {
 
 enum class Device : std::uint8_t { none, null, zero, full, random };
 
@@ -24,4 +24,4 @@ std::int64_t device_write(Device d, std::uint64_t length);
 // fstat: a character device with Linux's numbers (1, 3/5/7/8/9).
 struct stat device_stat(Device d);
 
-}  // namespace spectrum::vm::fs
+}  // namespace spectrum::vm::vfs

@@ -10,7 +10,7 @@
 
 namespace spectrum::vm {
 
-std::string fs::normalize(const std::string& path) {
+std::string vfs::normalize(const std::string& path) {
   std::vector<std::string> parts;
   std::size_t i = 0;
   while (i < path.size()) {

@@ -7,10 +7,10 @@
 
 #include <string>
 
-namespace spectrum::vm::fs {
+namespace spectrum::vm::vfs {
 
 // Lexical normalisation of an absolute guest path ("/a/./b/../c" -> "/a/c"); the kernel still
 // resolves the result inside the root, so this only shapes what getcwd shows.
 std::string normalize(const std::string& path);
 
-}  // namespace spectrum::vm::fs
+}  // namespace spectrum::vm::vfs

@@ -78,7 +78,7 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
   stdio(config.stdout_fd, 1);
   stdio(config.stderr_fd, 2);
   fs_->root = std::move(config.root);
-  fs_->cwd = fs::normalize(config.cwd.empty() ? "/" : config.cwd);
+  fs_->cwd = vfs::normalize(config.cwd.empty() ? "/" : config.cwd);
   fs_->read_only = config.read_only;
   const std::string base = executable_.substr(executable_.rfind('/') + 1);
   std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));

@@ -99,7 +99,7 @@ struct OpenFile {
   // host call while another guest task could run. `status_flags` is the guest's view.
   bool emulated_block = false;
   int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them (shared or emulated_block)
-  fs::Device device = fs::Device::none;  // a synthetic /dev file (no host fd)
+  vfs::Device device = vfs::Device::none;  // a synthetic /dev file (no host fd)
 };
 
 // One guest fd: its description and the fd's own close-on-exec flag.

@@ -97,9 +97,9 @@ SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_writ
   const std::uint64_t length = std::min<std::uint64_t>(ARG(2), kMaxIo);
   if (length == 0) return SyscallResult::ret(0);
   auto iov = TRY_GUEST(p.guest_iovecs(ARG(1), length, is_write ? Access::read : Access::write));
-  if (e->device != fs::Device::none)
-    return SyscallResult::ret(is_write ? fs::device_write(e->device, length)
-                                       : fs::device_read(e->device, iov));
+  if (e->device != vfs::Device::none)
+    return SyscallResult::ret(is_write ? vfs::device_write(e->device, length)
+                                       : vfs::device_read(e->device, iov));
   if (auto early = before_io(*e, is_write)) return *early;
   const int count = static_cast<int>(std::min<std::size_t>(iov.size(), IOV_MAX));
   long r = positional ? (is_write ? ::pwritev(fd, iov.data(), count, static_cast<off_t>(ARG(3)))
@@ -134,9 +134,9 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
     host.insert(host.end(), part.begin(), part.end());
   }
   if (host.empty()) return SyscallResult::ret(0);
-  if (e->device != fs::Device::none)
-    return SyscallResult::ret(is_write ? fs::device_write(e->device, total)
-                                       : fs::device_read(e->device, host));
+  if (e->device != vfs::Device::none)
+    return SyscallResult::ret(is_write ? vfs::device_write(e->device, total)
+                                       : vfs::device_read(e->device, host));
   if (auto early = before_io(*e, is_write)) return *early;
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
   const int fd = e->host.get();
@@ -155,7 +155,7 @@ SyscallResult sys_lseek(Process& p, const SyscallRequest& req) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);
   if (e->shared || e->emulated_block) return SyscallResult::error(ESPIPE);
-  if (e->device != fs::Device::none) return SyscallResult::ret(0);
+  if (e->device != vfs::Device::none) return SyscallResult::ret(0);
   const int fd = e->host.get();
   return SyscallResult::ret(host_result(::lseek(fd, static_cast<off_t>(ARG(1)), static_cast<int>(ARG(2)))));
 }

@@ -35,7 +35,7 @@
 
 namespace spectrum::vm::syscalls {
 
-using fs::normalize;
+using vfs::normalize;
 
 constexpr int kAllowedOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
                                   O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_SYNC | O_PATH |
@@ -46,7 +46,7 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   auto path = TRY_GUEST(read_path(p, path_ptr));
   auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
   int f = static_cast<int>(flags) & kAllowedOpenFlags;
-  if (auto device = fs::device_at(normalize(absolute))) {
+  if (auto device = vfs::device_at(normalize(absolute))) {
     if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
     Process::OpenFile file;
     file.device = *device;
@@ -88,8 +88,8 @@ GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, boo
 SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, int flags) {
   if (auto path = p.space().read_string(path_ptr, kMaxPath - 1); path && !path->empty()) {
     if (auto absolute = p.guest_path(dirfd, *path))
-      if (auto device = fs::device_at(normalize(*absolute))) {
-        TRY_GUEST_VOID(write_struct(p, buf, fs::device_stat(*device)));
+      if (auto device = vfs::device_at(normalize(*absolute))) {
+        TRY_GUEST_VOID(write_struct(p, buf, vfs::device_stat(*device)));
         return SyscallResult::ret(0);
       }
   }
@@ -109,8 +109,8 @@ SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req) {
   return stat_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
 }
 SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
-  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->device != fs::Device::none) {
-    TRY_GUEST_VOID(write_struct(p, ARG(1), fs::device_stat(e->device)));
+  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->device != vfs::Device::none) {
+    TRY_GUEST_VOID(write_struct(p, ARG(1), vfs::device_stat(e->device)));
     return SyscallResult::ret(0);
   }
   int fd = host_fd(p, ARG(0));

@@ -27,7 +27,7 @@ SyscallResult poll_common(Process& p, std::uint64_t fds_ptr, std::uint64_t nfds,
     host[i] = {-1, guest[i].events, 0};
     guest[i].revents = 0;
     if (guest[i].fd < 0) continue;
-    if (auto* e = p.fd(guest[i].fd); e && e->device != fs::Device::none) {
+    if (auto* e = p.fd(guest[i].fd); e && e->device != vfs::Device::none) {
       guest[i].revents = static_cast<short>(guest[i].events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
       if (guest[i].revents) ++invalid;  // counted with the ready ones
     } else if (e) {
