@@ -23,7 +23,8 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
     static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
                  compile_program("ipc", "-static", root_->path() / "bin/ipc") &&
                  compile_program("tasks", "-static", root_->path() / "bin/tasks") &&
-                 compile_program("signals", "-static", root_->path() / "bin/signals");
+                 compile_program("signals", "-static", root_->path() / "bin/signals") &&
+                 compile_program("threads", "-static -pthread", root_->path() / "bin/threads");
     if (busybox_) {
       std::error_code ec;
       for (const char* applet : {"seq", "sort", "tail", "kill", "sleep", "head"})
@@ -205,6 +206,16 @@ TEST_P(KernelRunTest, SignalsAreDeliveredAsNatively) {
   EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
   EXPECT_EQ(r.captured_stderr, "");
   EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/signals").string()));
+}
+
+// Threads as glibc makes them: four pthreads sharing one address space, a mutex (futex wait and
+// wake across threads), a condition variable, TLS per thread (CLONE_SETTLS), getpid the same and
+// gettid not, pthread_join (CLONE_CHILD_CLEARTID's futex wake).
+TEST_P(KernelRunTest, PthreadsShareMemoryAndWakeEachOther) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/threads"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, "counter 4000, results 104, main's TLS 99\n");
 }
 
 INSTANTIATE_TEST_SUITE_P(Platforms, KernelRunTest, ::testing::Values("vm", "sandbox"),

@@ -108,7 +108,8 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
     return SyscallResult::error(err ? err : ELIBBAD);
   }
 
-  // The point of no return: the old program's memory goes.
+  // The point of no return: the other threads and the old program's memory go.
+  end_group(task_of(p));
   AddressSpace& space = p.space();
   (void)space.unmap(AddressSpace::kUserLowest, AddressSpace::kUserEnd - AddressSpace::kUserLowest);
   auto loaded = load_program(space, {absolute, bytes, *elf, *interp ? &**interp : nullptr}, argv, envp,

@@ -33,7 +33,7 @@ bool ignored_by_default(std::uint64_t sig) {
 Kernel::Kernel(platform::ExecutionContext& ctx, Process& init, int max_tasks)
     : ctx_(ctx), max_tasks_(max_tasks > 0 ? std::min(max_tasks, kDefaultMaxTasks) : kDefaultMaxTasks) {
   auto t = std::make_unique<Task>();
-  t->pid = 1, t->ppid = 0, t->pgid = 1, t->sid = 1;
+  t->pid = 1, t->ppid = 0, t->pgid = 1, t->sid = 1, t->tgid = 1;
   t->process = &init;
   t->state = Task::State::running;
   init.set_kernel(this, 1);
@@ -72,7 +72,8 @@ void Kernel::end_task(Task& t, int wait_status) {
   t.wait_status = wait_status;
   // Its fds close now (a reader of its pipe sees the end); its memory goes once the platform has
   // left it (the ptrace platform's stub follows the running task's address space).
-  if (t.process) t.process->files().close_all();
+  if (t.process) t.process->release_files();
+  t.futex.reset();
   if (&t != on_cpu_) {
     t.owned.reset();
     t.process = nullptr;
@@ -94,8 +95,12 @@ void Kernel::end_task(Task& t, int wait_status) {
 }
 
 bool Kernel::ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome) {
+  if (r.kind == SyscallResult::Kind::exit_thread) {
+    end_thread(t);
+    return false;
+  }
   if (r.kind != SyscallResult::Kind::exit && r.kind != SyscallResult::Kind::signal) return false;
-  if (t.pid == 1) {
+  if (t.tgid == 1) {
     outcome.kind =
         r.kind == SyscallResult::Kind::exit ? GuestOutcome::Kind::exited : GuestOutcome::Kind::signaled;
     outcome.status = static_cast<int>(r.value);
@@ -104,9 +109,46 @@ bool Kernel::ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcom
           std::string("the workload sent itself signal ") + ::strsignal(static_cast<int>(r.value));
     return true;
   }
-  end_task(t, r.kind == SyscallResult::Kind::exit ? static_cast<int>((r.value & 0xff) << 8)
-                                                  : static_cast<int>(r.value & 0x7f));
+  const int status = r.kind == SyscallResult::Kind::exit ? static_cast<int>((r.value & 0xff) << 8)
+                                                         : static_cast<int>(r.value & 0x7f);
+  end_group(t);
+  Task* leader = find(t.tgid);
+  if (leader && leader != &t && leader->state != Task::State::zombie) {
+    end_thread(t);
+    end_task(*leader, status);
+  } else {
+    end_task(t, status);
+  }
   return false;
+}
+
+bool Kernel::other_threads(const Task& t) const {
+  for (const auto& o : tasks_)
+    if (o.get() != &t && o->tgid == t.tgid && o->state != Task::State::zombie) return true;
+  return false;
+}
+
+void Kernel::end_thread(Task& t) {
+  if (t.clear_tid && t.process) {
+    const std::uint32_t zero = 0;
+    if (t.process->space().write(t.clear_tid, {reinterpret_cast<const std::uint8_t*>(&zero), 4}))
+      (void)futex_wake(*t.process, t.clear_tid, 1);
+  }
+  if (t.process) t.process->release_files();
+  t.state = Task::State::zombie;
+  t.reaped = true;  // a thread is never waited for
+  t.futex.reset();
+  if (&t != on_cpu_) {
+    t.owned.reset();
+    t.process = nullptr;
+  }
+}
+
+// Every other thread of t's process ends (exit_group, a fatal signal, execve).
+void Kernel::end_group(Task& t) {
+  for (auto& o : tasks_)
+    if (o.get() != &t && o->tgid == t.tgid && o->pid != o->tgid && o->state != Task::State::zombie)
+      end_thread(*o);
 }
 
 Result<void> Kernel::resume(Task& t) {
@@ -133,20 +175,21 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       Task& t = *tasks_[(first + k) % tasks_.size()];
       if (t.state == Task::State::blocked && deliverable(t)) {
+        t.futex.reset();
         interrupt(t);
         t.state = Task::State::ready;
       }
       if (t.state == Task::State::ready) {
         if (deliverable(t)) {
           if (const int sig = deliver(t, t.regs)) {
-            if (t.pid == 1) {
+            if (t.tgid == 1) {
               workload_signal_ = sig;
               outcome.kind = GuestOutcome::Kind::signaled;
               outcome.status = sig;
               outcome.detail = std::string("the workload got signal ") + ::strsignal(sig);
               return false;
             }
-            end_task(t, sig);
+            (void)ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, t, outcome);
             continue;
           }
         }
@@ -161,13 +204,14 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       const bool fd_ready = !mine.empty() && ::poll(mine.data(), mine.size(), 0) > 0;
       const auto now = std::chrono::steady_clock::now();
       const bool late = t.waiting.deadline && now >= *t.waiting.deadline;
-      if (!fd_ready && !late && (!mine.empty() || t.waiting.deadline)) {
+      if (!fd_ready && !late && (!mine.empty() || t.waiting.deadline || t.futex)) {
         fds.insert(fds.end(), mine.begin(), mine.end());
         if (t.waiting.deadline)
           deadline = deadline ? std::min(*deadline, *t.waiting.deadline) : *t.waiting.deadline;
         continue;
       }
       if (late && !fd_ready) {
+        t.futex.reset();
         t.regs.rax = static_cast<std::uint64_t>(t.waiting.value);
         t.state = Task::State::ready;
         --k;  // take it through the ready path (its pending signals)
@@ -249,13 +293,13 @@ Result<GuestOutcome> Kernel::run() {
     }
     Task& t = *current_;
     if (stop.kind == platform::Stop::Kind::fault) {
-      if (t.pid == 1) {
+      if (t.tgid == 1) {
         outcome.kind = GuestOutcome::Kind::signaled;
         outcome.status = stop.signal;
         outcome.detail = stop.detail;
         break;
       }
-      end_task(t, stop.signal & 0x7f);
+      (void)ends_workload({SyscallResult::Kind::signal, stop.signal, {}, {}, {}, {}}, t, outcome);
       if (!SPECTRUM_TRY(schedule(outcome))) break;
       continue;
     }
@@ -298,6 +342,7 @@ Result<GuestOutcome> Kernel::run() {
         continue;
       case SyscallResult::Kind::exit:
       case SyscallResult::Kind::signal:
+      case SyscallResult::Kind::exit_thread:
         if (ends_workload(r, t, outcome)) break;
         if (!SPECTRUM_TRY(schedule(outcome))) break;
         continue;
@@ -317,15 +362,14 @@ Result<GuestOutcome> Kernel::run() {
 
 SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_stack,
                            std::uint64_t parent_tid, std::uint64_t child_tid, std::uint64_t tls) {
-  constexpr std::uint64_t kShared = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD;
   // vfork (CLONE_VM|CLONE_VFORK) is served as fork: the child gets a copy instead of the parent's
   // memory, which a child that only execs or exits cannot tell apart.
   const bool vfork = (flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK);
-  if ((flags & kShared) && !(vfork && (flags & kShared) == CLONE_VM)) {
-    p.refuse_once(SYS_clone,
-                  "clone sharing memory, files, fs or signal handlers (threads) is not supported yet");
-    return SyscallResult::error(ENOSYS);
-  }
+  if (vfork) flags &= ~std::uint64_t{CLONE_VM | CLONE_VFORK};
+  // Linux's rules: a thread shares the handlers, which needs shared memory.
+  if (((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) ||
+      ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)))
+    return SyscallResult::error(EINVAL);
   if (flags & (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS |
                CLONE_NEWCGROUP | CLONE_PTRACE | CLONE_PIDFD)) {
     p.refuse_once(SYS_clone, "clone with namespaces, ptrace or pidfd flags is not supported");
@@ -334,13 +378,20 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
   if (static_cast<int>(tasks_.size()) >= max_tasks_) return SyscallResult::error(EAGAIN);
   auto regs = ctx_.registers();
   if (!regs) return SyscallResult::error(EIO);
-  auto copy = p.space().copy(kernel_area_ranges());
-  if (!copy) return SyscallResult::error(copy.error());
-  auto child_process = std::make_unique<Process>(p, std::make_unique<AddressSpace>(std::move(*copy)));
+  std::unique_ptr<AddressSpace> space;
+  if (!(flags & CLONE_VM)) {
+    auto copy = p.space().copy(kernel_area_ranges());
+    if (!copy) return SyscallResult::error(copy.error());
+    space = std::make_unique<AddressSpace>(std::move(*copy));
+  }
+  auto child_process = std::make_unique<Process>(p, std::move(space), flags);
   Task& parent = task_of(p);
   auto t = std::make_unique<Task>();
   t->pid = next_pid_++;
-  t->ppid = parent.pid, t->pgid = parent.pgid, t->sid = parent.sid;
+  const bool thread = flags & CLONE_THREAD;
+  t->tgid = thread ? parent.tgid : t->pid;
+  t->ppid = thread ? parent.ppid : parent.tgid, t->pgid = parent.pgid, t->sid = parent.sid;
+  if (flags & CLONE_CHILD_CLEARTID) t->clear_tid = child_tid;
   child_process->set_kernel(this, t->pid);
   t->regs = *regs;
   t->regs.rax = 0;
@@ -366,7 +417,7 @@ SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint6
                            std::uint64_t info_ptr, bool waitid_form) {
   Task& self = task_of(p);
   auto matches = [&](const Task& t) {
-    if (t.ppid != self.pid || &t == &self || t.reaped) return false;
+    if (t.ppid != self.tgid || t.pid != t.tgid || &t == &self || t.reaped) return false;
     if (pid > 0) return t.pid == pid;
     if (pid == -1) return true;
     return t.pgid == (pid == 0 ? self.pgid : -pid);
@@ -414,7 +465,7 @@ SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig) {
   Task& self = task_of(p);
   std::vector<Task*> targets;
   for (auto& t : tasks_) {
-    if (t->state == Task::State::zombie || t->reaped) continue;
+    if (t->state == Task::State::zombie || t->reaped || t->pid != t->tgid) continue;
     const bool hit = pid > 0     ? t->pid == pid
                      : pid == 0  ? t->pgid == self.pgid
                      : pid == -1 ? t->pid != 1
@@ -430,10 +481,12 @@ SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig) {
     if (send(*t, static_cast<int>(sig), self.pid) != SendResult::terminates) continue;
     if (t == &self) {
       self_hit = true;
-    } else if (t->pid == 1) {
+    } else if (t->tgid == 1) {
       workload_signal_ = static_cast<int>(sig);
     } else {
-      end_task(*t, static_cast<int>(sig));
+      GuestOutcome ignored;
+      (void)ends_workload({SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}}, *t,
+                          ignored);
     }
   }
   if (self_hit) return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
@@ -449,6 +502,7 @@ SyscallResult Kernel::process_ids(Process& p, std::uint64_t number, std::uint64_
   };
   switch (number) {
     case SYS_getpid:
+      return SyscallResult::ret(self.tgid);
     case SYS_gettid:
       return SyscallResult::ret(self.pid);
     case SYS_getppid:

@@ -10,6 +10,7 @@
 // ends, with its status, and every other task with it.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -27,6 +28,10 @@ namespace spectrum::vm::kernel {
 struct Task {
   enum class State { running, ready, blocked, zombie };
   int pid = 0, ppid = 0, pgid = 0, sid = 0;
+  int tgid = 0;                 // the thread group (the process); pid is the thread's id
+  std::uint64_t clear_tid = 0;  // CLONE_CHILD_CLEARTID / set_tid_address: zeroed and woken at exit
+  // blocked in FUTEX_WAIT: the memory context and address it waits on
+  std::optional<std::pair<const void*, std::uint64_t>> futex;
   Process* process = nullptr;      // the workload's is the caller's; others are owned
   std::unique_ptr<Process> owned;  // reset when the task ends: its memory and fds go at once
   State state = State::ready;
@@ -57,6 +62,13 @@ class Kernel {
   SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig);
   SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
   SyscallResult sigreturn(Process& p);
+  // Threads (kernel/threads.cc).
+  SyscallResult futex_wait(Process& p, std::uint64_t addr, std::uint32_t value,
+                           std::optional<std::chrono::steady_clock::time_point> deadline);
+  SyscallResult futex_wake(Process& p, std::uint64_t addr, int count);
+  SyscallResult set_tid_address(Process& p, std::uint64_t addr);
+  // exit (one thread) and exit_group (every thread of the process).
+  SyscallResult exit(Process& p, int status, bool group);
   // rt_sigsuspend: the mask replaced until a signal is delivered.
   SyscallResult sigsuspend(Process& p, std::uint64_t mask);
   // A signal sent to `p` by itself (SIGPIPE of a write): Kind::signal when it ends the task.
@@ -74,6 +86,11 @@ class Kernel {
   Result<void> resume(Task& t);
   bool ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome);
   bool forwarded_ends_run(GuestOutcome& outcome);
+  // A thread ends without a zombie (CLONE_CHILD_CLEARTID honoured); the other threads of its group
+  // go on. For exit_group and a fatal signal, end_group ends them all first.
+  void end_thread(Task& t);
+  void end_group(Task& t);
+  bool other_threads(const Task& t) const;
   // kernel/signals.cc
   enum class SendResult { ignored, pending, terminates };
   SendResult send(Task& target, int sig, int from_pid, int code = 0 /* SI_USER */, int status = 0);

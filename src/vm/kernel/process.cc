@@ -1,6 +1,7 @@
 #include "vm/kernel/process.h"
 
 #include <fcntl.h>
+#include <linux/sched.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -84,13 +85,16 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
   std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));
 }
 
-Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space)
-    : mm_(std::make_shared<kernel::MemoryContext>(
-          kernel::MemoryContext{space.get(), parent.mm_->memory, nullptr, parent.mm_->brk_start,
-                                parent.mm_->brk, parent.mm_->limit_bytes})),
-      files_(std::make_shared<kernel::FileTable>(*parent.files_)),
-      fs_(std::make_shared<kernel::FsContext>()),
-      sighand_(std::make_shared<kernel::SignalHandlers>(*parent.sighand_)),
+Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std::uint64_t clone_flags)
+    : mm_((clone_flags & CLONE_VM) ? parent.mm_
+                                   : std::make_shared<kernel::MemoryContext>(kernel::MemoryContext{
+                                         space.get(), parent.mm_->memory, nullptr, parent.mm_->brk_start,
+                                         parent.mm_->brk, parent.mm_->limit_bytes})),
+      files_((clone_flags & CLONE_FILES) ? parent.files_
+                                         : std::make_shared<kernel::FileTable>(*parent.files_)),
+      fs_((clone_flags & CLONE_FS) ? parent.fs_ : std::make_shared<kernel::FsContext>()),
+      sighand_((clone_flags & CLONE_SIGHAND) ? parent.sighand_
+                                             : std::make_shared<kernel::SignalHandlers>(*parent.sighand_)),
       fs_base_(parent.fs_base_),
       gs_base_(parent.gs_base_),
       sigmask_(parent.sigmask_),
@@ -100,11 +104,17 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space)
       refusals_(parent.refusals_),
       kernel_(parent.kernel_),
       max_tasks_(parent.max_tasks_) {
-  mm_->owned = std::move(space);
-  fs_->root = UniqueFd(::fcntl(parent.fs_->root.get(), F_DUPFD_CLOEXEC, 0));
-  fs_->cwd = parent.fs_->cwd;
-  fs_->umask = parent.fs_->umask;
-  fs_->read_only = parent.fs_->read_only;
+  if (!(clone_flags & CLONE_VM)) mm_->owned = std::move(space);
+  if (!(clone_flags & CLONE_FS)) {
+    fs_->root = UniqueFd(::fcntl(parent.fs_->root.get(), F_DUPFD_CLOEXEC, 0));
+    fs_->cwd = parent.fs_->cwd;
+    fs_->umask = parent.fs_->umask;
+    fs_->read_only = parent.fs_->read_only;
+  }
+}
+
+void Process::release_files() {
+  if (files_.use_count() == 1) files_->close_all();
 }
 
 void Process::set_executable(const std::string& path) {

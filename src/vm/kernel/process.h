@@ -39,13 +39,14 @@ struct SyscallRequest {
   std::array<std::uint64_t, 6> args{};  // rdi, rsi, rdx, r10, r8, r9
 };
 
-// What a handler decided. `value` completes the call (rax); `exit` and `signal` end the task;
+// What a handler decided. `value` completes the call (rax); `exit` and `signal` end the process
+// (every thread of it), `exit_thread` the calling thread only;
 // `block` means the task cannot go on yet: it waits until one of `wait` is ready (or another task
 // changes something it waits for, such as a child's exit) and the same call is then made again,
 // or until `deadline`, when the call completes with `value` (a poll's 0); `restart` makes the
 // same call again at once (an interrupted call that is restartable).
 struct SyscallResult {
-  enum class Kind { value, exit, signal, block, restart };
+  enum class Kind { value, exit, signal, block, restart, exit_thread };
   Kind kind = Kind::value;
   std::int64_t value = 0;  // return value (-errno on error), exit status or signal number
   std::optional<std::uint64_t> fs_base, gs_base;                  // the workload's new TLS bases, if changed
@@ -157,9 +158,12 @@ class Process {
   using OpenFile = kernel::OpenFile;
 
   Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config);
-  // fork: a child with its own copy of the address space (`space`), the fd table, the fs context
-  // and the signal dispositions copied (none shared: clone's sharing flags are refused for now).
-  Process(const Process& parent, std::unique_ptr<AddressSpace> space);
+  // clone: a child task. With CLONE_VM it shares the parent's memory context (`space` is null),
+  // else it owns `space`, a copy; CLONE_FILES, CLONE_FS and CLONE_SIGHAND share the fd table, fs
+  // context and dispositions, else the child gets copies.
+  Process(const Process& parent, std::unique_ptr<AddressSpace> space, std::uint64_t clone_flags = 0);
+  // The task ends: its fds close unless another task shares the table.
+  void release_files();
   Process(const Process&) = delete;
 
   // The kernel that schedules this process (fork, exec, wait), or null: a process alone, as in

@@ -156,6 +156,38 @@ SyscallResult sys_pause(Process& p, const SyscallRequest& req) {
 
 SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
   const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
+  if (p.kernel()) {
+    switch (op) {
+      case FUTEX_WAKE:
+      case FUTEX_WAKE_BITSET:
+        if (op == FUTEX_WAKE_BITSET && static_cast<std::uint32_t>(ARG(5)) == 0)
+          return SyscallResult::error(EINVAL);
+        return p.kernel()->futex_wake(p, ARG(0), static_cast<int>(std::min<std::uint64_t>(ARG(2), 1 << 30)));
+      case FUTEX_WAIT:
+      case FUTEX_WAIT_BITSET: {
+        if (op == FUTEX_WAIT_BITSET && static_cast<std::uint32_t>(ARG(5)) == 0)
+          return SyscallResult::error(EINVAL);
+        std::optional<std::chrono::steady_clock::time_point> deadline;
+        if (ARG(3)) {
+          auto ts = TRY_GUEST(read_struct<struct timespec>(p, ARG(3)));
+          if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000)
+            return SyscallResult::error(EINVAL);
+          std::chrono::nanoseconds left = std::chrono::seconds(std::min<std::int64_t>(ts.tv_sec, 1ll << 32)) +
+                                          std::chrono::nanoseconds(ts.tv_nsec);
+          if (op == FUTEX_WAIT_BITSET) {  // absolute, on CLOCK_MONOTONIC or CLOCK_REALTIME
+            struct timespec now {};
+            ::clock_gettime((ARG(1) & FUTEX_CLOCK_REALTIME) ? CLOCK_REALTIME : CLOCK_MONOTONIC, &now);
+            left -= std::chrono::seconds(now.tv_sec) + std::chrono::nanoseconds(now.tv_nsec);
+          }
+          deadline = std::chrono::steady_clock::now() + std::max(left, std::chrono::nanoseconds(0));
+        }
+        return p.kernel()->futex_wait(p, ARG(0), static_cast<std::uint32_t>(ARG(2)), deadline);
+      }
+      default:
+        p.refuse_once(req.number, "futex operation " + std::to_string(op) + " is not supported");
+        return SyscallResult::error(ENOSYS);
+    }
+  }
   if (op == FUTEX_WAKE || op == FUTEX_WAKE_BITSET) return SyscallResult::ret(0);  // no one else waits
   if (op == FUTEX_WAIT || op == FUTEX_WAIT_BITSET) {
     auto value = TRY_GUEST(read_struct<std::uint32_t>(p, ARG(0)));
@@ -164,6 +196,18 @@ SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
     return SyscallResult::error(ARG(3) ? ETIMEDOUT : EDEADLK);
   }
   return SyscallResult::error(ENOSYS);
+}
+
+SyscallResult sys_set_tid_address(Process& p, const SyscallRequest& req) {
+  return p.kernel() ? p.kernel()->set_tid_address(p, ARG(0)) : SyscallResult::ret(1);
+}
+SyscallResult sys_exit_thread(Process& p, const SyscallRequest& req) {
+  if (p.kernel()) return p.kernel()->exit(p, static_cast<int>(ARG(0)), false);
+  return sys_exit(p, req);
+}
+SyscallResult sys_exit_group(Process& p, const SyscallRequest& req) {
+  if (p.kernel()) return p.kernel()->exit(p, static_cast<int>(ARG(0)), true);
+  return sys_exit(p, req);
 }
 
 SyscallResult sys_uname(Process& p, const SyscallRequest& req) {
