@@ -20,6 +20,10 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
     dynamic_ok_ = add_dynamic_program(*root_, "/bin/true", "/usr/bin/true") &&
                   add_dynamic_program(*root_, "/bin/echo", "/usr/bin/echo") &&
                   compile_program("probe", "", root_->path() / "bin/probe-dynamic");
+    bash_ok_ = add_dynamic_program(*root_, "/bin/bash", "/usr/bin/bash") &&
+               add_dynamic_program(*root_, "/usr/bin/seq", "/usr/bin/seq") &&
+               add_dynamic_program(*root_, "/usr/bin/sort", "/usr/bin/sort") &&
+               add_dynamic_program(*root_, "/usr/bin/tail", "/usr/bin/tail");
     static_ok_ = compile_program("probe", "-static", root_->path() / "bin/probe") &&
                  compile_program("ipc", "-static", root_->path() / "bin/ipc") &&
                  compile_program("tasks", "-static", root_->path() / "bin/tasks") &&
@@ -69,7 +73,7 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
   }
 
   static inline TempDir* root_ = nullptr;
-  static inline bool busybox_ = false, dynamic_ok_ = false, static_ok_ = false;
+  static inline bool busybox_ = false, dynamic_ok_ = false, static_ok_ = false, bash_ok_ = false;
 };
 
 // PT_INTERP: glibc's ld-linux-x86-64.so.2 from the root filesystem maps libc.so.6 through the
@@ -99,6 +103,17 @@ std::string native_output(const std::string& command) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   ::pclose(p);
   return out;
+}
+
+// Debian's dynamic bash running a pipeline of dynamic coreutils: every stage a dynamic program
+// loaded by ld.so in its own forked-and-exec'd process.
+TEST_P(KernelRunTest, DynamicBashRunsAPipeline) {
+  if (!bash_ok_) GTEST_SKIP() << "no /bin/bash or coreutils on this host";
+  RunResult r = run({"/usr/bin/bash", "-c",
+                     "/usr/bin/seq 1 1000 | /usr/bin/sort -n | /usr/bin/tail -1; echo $((6 * 7)); "
+                     "for i in 1 2; do echo $i; done | /usr/bin/tail -1"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, "1000\n42\n2\n");
 }
 
 // Pipes, dup2/F_DUPFD_CLOEXEC, O_NONBLOCK on a pipe (the monitor's host fd is non-blocking
