@@ -57,6 +57,11 @@ constexpr const char* kAllowed[] = {
     "poll",  // O_NONBLOCK the guest set on a shared stdio description (process.cc)
     "ppoll",
     "pipe2",  // the guest's pipes are the monitor's (syscalls/files.cc)
+    "eventfd2",
+    "socketpair",
+    "sendmsg",
+    "recvmsg",
+    "shutdown",  // its eventfds and socket pairs (syscalls/ipc.cc)
     // hypercalls: time and randomness
     "clock_gettime",
     "clock_getres",

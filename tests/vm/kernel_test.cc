@@ -126,6 +126,15 @@ TEST_P(KernelRunTest, PipesDupFcntlAndPollBehaveAsNatively) {
   EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/ipc").string() + " pipe"));
 }
 
+// eventfd and an AF_UNIX socket pair across fork (send, a blocking recv in the child, MSG_DONTWAIT,
+// shutdown's end of stream): the monitor's host objects, the guest's blocking its own.
+TEST_P(KernelRunTest, EventfdAndSocketPairsBehaveAsNatively) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/ipc", "sockets"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/ipc").string() + " sockets"));
+}
+
 // Attack: guest arrays that run into an unmapped page or the kernel area (poll's pollfd array,
 // pipe's two ints), and a count far past the fd table: EFAULT/EINVAL, no fd leaked by the pipe
 // that could not be reported, the monitor alive.

@@ -5,20 +5,27 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Runs a call, then prints its result and errno's name (the arguments of one printf would be
  * evaluated in no fixed order). */
 static const char* err_name(int e) {
-  return e == EAGAIN   ? "EAGAIN"
-         : e == EBADF  ? "EBADF"
-         : e == EFAULT ? "EFAULT"
-         : e == EINVAL ? "EINVAL"
-         : e == EPIPE  ? "EPIPE"
-                       : "other";
+  return e == EAGAIN         ? "EAGAIN"
+         : e == EBADF        ? "EBADF"
+         : e == EFAULT       ? "EFAULT"
+         : e == EINVAL       ? "EINVAL"
+         : e == EPIPE        ? "EPIPE"
+         : e == EOPNOTSUPP   ? "EOPNOTSUPP"
+         : e == EAFNOSUPPORT ? "EAFNOSUPPORT"
+         : e == EISCONN      ? "EISCONN"
+                             : "other";
 }
 #define SHOW(what, call)                                                             \
   do {                                                                               \
@@ -87,10 +94,46 @@ static int poll_attack(void) {
   return 0;
 }
 
+/* eventfd counts, and an AF_UNIX socket pair between a parent and its child. */
+static int check_sockets(void) {
+  int efd = eventfd(3, EFD_NONBLOCK);
+  uint64_t v = 4;
+  write(efd, &v, sizeof v);
+  SHOW("eventfd read", read(efd, &v, sizeof v));
+  printf("eventfd value %llu\n", (unsigned long long)v);
+  SHOW("eventfd read when zero", read(efd, &v, sizeof v));
+  int sv[2];
+  SHOW("socketpair", socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv));
+  int unused[2];
+  SHOW("socketpair AF_INET", socketpair(AF_INET, SOCK_STREAM, 0, unused));
+  pid_t child = fork();
+  if (child == 0) {
+    close(sv[0]);
+    char buf[32] = {0};
+    ssize_t n = recv(sv[1], buf, sizeof buf - 1, 0); /* blocks until the parent sends */
+    char reply[64];
+    int len = snprintf(reply, sizeof reply, "child got %zd '%s'", n, buf);
+    send(sv[1], reply, (size_t)len, 0);
+    shutdown(sv[1], SHUT_WR);
+    _exit(0);
+  }
+  close(sv[1]);
+  char buf[64] = {0};
+  SHOW("recv before anything was sent (MSG_DONTWAIT)", recv(sv[0], buf, sizeof buf, MSG_DONTWAIT));
+  send(sv[0], "ping", 4, 0);
+  ssize_t n = recv(sv[0], buf, sizeof buf - 1, 0);
+  printf("parent got %zd '%s'\n", n, buf);
+  SHOW("recv after shutdown", recv(sv[0], buf, sizeof buf, 0));
+  waitpid(child, NULL, 0);
+  SHOW("sendto with an address", sendto(sv[0], "x", 1, 0, (struct sockaddr*)buf, 16));
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   for (int fd = 3; fd < 64; ++fd) close(fd); /* natively, whatever the test runner left open */
   if (argc > 1 && strcmp(argv[1], "pipe") == 0) return check_pipe();
   if (argc > 1 && strcmp(argv[1], "poll-attack") == 0) return poll_attack();
+  if (argc > 1 && strcmp(argv[1], "sockets") == 0) return check_sockets();
   return 2;
 }
