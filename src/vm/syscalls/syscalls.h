@@ -121,6 +121,8 @@ SyscallResult sys_shutdown(Process& p, const SyscallRequest& req);
 // poll.cc
 SyscallResult sys_poll(Process& p, const SyscallRequest& req);
 SyscallResult sys_ppoll(Process& p, const SyscallRequest& req);
+SyscallResult sys_select(Process& p, const SyscallRequest& req);
+SyscallResult sys_pselect6(Process& p, const SyscallRequest& req);
 
 // tasks.cc
 SyscallResult sys_fork(Process& p, const SyscallRequest& req);

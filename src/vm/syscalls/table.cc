@@ -66,6 +66,8 @@ constexpr Row kTable[] = {
     {SYS_recvfrom, sys_recvfrom},
     {SYS_shutdown, sys_shutdown},
     {SYS_ppoll, sys_ppoll},
+    {SYS_select, sys_select},
+    {SYS_pselect6, sys_pselect6},
     {SYS_ioctl, sys_ioctl},
     {SYS_sendfile, sys_sendfile},
     {SYS_open, sys_open},

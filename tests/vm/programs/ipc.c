@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -125,6 +126,22 @@ static int check_sockets(void) {
   printf("parent got %zd '%s'\n", n, buf);
   SHOW("recv after shutdown", recv(sv[0], buf, sizeof buf, 0));
   waitpid(child, NULL, 0);
+  /* select on the socket: readable at its end, writable */
+  fd_set rd, wr;
+  FD_ZERO(&rd);
+  FD_ZERO(&wr);
+  FD_SET(sv[0], &rd);
+  FD_SET(sv[0], &wr);
+  struct timeval tv = {1, 0};
+  SHOW("select", select(sv[0] + 1, &rd, &wr, NULL, &tv));
+  printf("select: readable %d writable %d\n", FD_ISSET(sv[0], &rd) != 0, FD_ISSET(sv[0], &wr) != 0);
+  FD_ZERO(&rd);
+  FD_SET(efd, &rd);
+  tv.tv_usec = 1000;
+  tv.tv_sec = 0;
+  SHOW("select that times out", select(efd + 1, &rd, NULL, NULL, &tv));
+  FD_SET(50, &rd);
+  SHOW("select of a closed fd", select(51, &rd, NULL, NULL, &tv));
   SHOW("sendto with an address", sendto(sv[0], "x", 1, 0, (struct sockaddr*)buf, 16));
   return 0;
 }
