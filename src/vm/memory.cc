@@ -239,6 +239,10 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
   AddressSpace out(std::move(*made));
   out.release_ = true;  // a failure below gives back whatever was allocated
   static const std::uint8_t kZero[kPageSize] = {};
+  // Frames the host never backed read as zero, and so does a new frame: one mincore over guest
+  // memory says which to skip without reading them (reading a memfd's hole would back it).
+  std::vector<unsigned char> resident(memory_->size() / kPageSize, 1);
+  (void)::mincore(memory_->base(), memory_->size(), resident.data());
   for (const auto& [start, end] : regions_) {
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       const std::uint64_t* from = find_leaf(page);
@@ -252,7 +256,9 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
       **to = frame | (*from & ~kPteAddressMask);
       ++out.mapped_pages_;
       out.regions_[page] = page + kPageSize;  // merged below
-      const std::uint8_t* src = memory_->at(*from & kPteAddressMask, kPageSize);
+      const std::uint64_t src_gpa = *from & kPteAddressMask;
+      if (!(resident[src_gpa / kPageSize] & 1)) continue;
+      const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
       if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(frame, kPageSize), src, kPageSize);
     }
   }
