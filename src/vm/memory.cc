@@ -2,6 +2,7 @@
 
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -136,6 +137,17 @@ void FrameAllocator::release(std::uint64_t frame) {
   released_.push_back(frame);
 }
 
+void FrameAllocator::release(std::vector<std::uint64_t> frames) {
+  std::sort(frames.begin(), frames.end());
+  for (std::size_t i = 0; i < frames.size();) {
+    std::size_t j = i + 1;
+    while (j < frames.size() && frames[j] == frames[j - 1] + kPageSize) ++j;
+    memory_.discard(frames[i], (j - i) * kPageSize);
+    i = j;
+  }
+  released_.insert(released_.end(), frames.begin(), frames.end());
+}
+
 // ---- AddressSpace ----
 
 std::uint64_t user_pte_flags(unsigned prot) {
@@ -224,11 +236,12 @@ AddressSpace::AddressSpace(AddressSpace&& o) noexcept
 
 AddressSpace::~AddressSpace() {
   if (!release_) return;
+  std::vector<std::uint64_t> frames = std::move(table_frames_);
   for (const auto& [start, end] : regions_)
     for (std::uint64_t page = start; page < end; page += kPageSize)
       if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone)))
-        frames_->release(*pte & kPteAddressMask);
-  for (std::uint64_t frame : table_frames_) frames_->release(frame);
+        frames.push_back(*pte & kPteAddressMask);
+  frames_->release(std::move(frames));
 }
 
 GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) const {
@@ -388,6 +401,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
   if (auto ok = check_user_range(start, length); !ok) return ok;
   const std::uint64_t end = start + length;
   // Only pages inside recorded regions can be mapped: walk those, not the whole range.
+  std::vector<std::uint64_t> freed;
   auto it = regions_.upper_bound(start);
   if (it != regions_.begin()) --it;
   while (it != regions_.end() && it->first < end) {
@@ -400,7 +414,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
     for (std::uint64_t page = from; page < to; page += kPageSize) {
       std::uint64_t* pte = find_leaf(page);
       if (pte && (*pte & (kPtePresent | kPteProtNone))) {
-        frames_->release(*pte & kPteAddressMask);
+        freed.push_back(*pte & kPteAddressMask);
         *pte = 0;
         --mapped_pages_;
       }
@@ -409,6 +423,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
     if (region_start < from) regions_[region_start] = from;
     if (to < region_end) it = regions_.emplace(to, region_end).first, ++it;
   }
+  if (!freed.empty()) frames_->release(std::move(freed));
   record(Change::Kind::unmap, start, length, 0);
   return {};
 }
