@@ -145,7 +145,9 @@ void FrameAllocator::release(std::vector<std::uint64_t> frames) {
     memory_.discard(frames[i], (j - i) * kPageSize);
     i = j;
   }
-  released_.insert(released_.end(), frames.begin(), frames.end());
+  // Highest first: allocate() takes from the back, so frames handed out again come in ascending,
+  // contiguous runs (the ptrace platform maps one run per call).
+  released_.insert(released_.end(), frames.rbegin(), frames.rend());
 }
 
 // ---- AddressSpace ----
