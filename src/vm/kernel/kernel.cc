@@ -460,12 +460,17 @@ SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint6
   return blocked;
 }
 
-SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig) {
+SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig, std::optional<int> thread_group) {
   if (sig > 64) return SyscallResult::error(EINVAL);
   Task& self = task_of(p);
   std::vector<Task*> targets;
   for (auto& t : tasks_) {
-    if (t->state == Task::State::zombie || t->reaped || t->pid != t->tgid) continue;
+    if (t->state == Task::State::zombie || t->reaped) continue;
+    if (thread_group) {  // one thread
+      if (t->pid == pid && (*thread_group == 0 || t->tgid == *thread_group)) targets.push_back(t.get());
+      continue;
+    }
+    if (t->pid != t->tgid) continue;  // a process: its leader
     const bool hit = pid > 0     ? t->pid == pid
                      : pid == 0  ? t->pgid == self.pgid
                      : pid == -1 ? t->pid != 1

@@ -59,7 +59,8 @@ class Kernel {
   SyscallResult wait(Process& p, std::int64_t pid, int options, std::uint64_t status_ptr,
                      std::uint64_t info_ptr, bool waitid_form);
   SyscallResult exec(Process& p, std::uint64_t path_ptr, std::uint64_t argv_ptr, std::uint64_t envp_ptr);
-  SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig);
+  // kill(pid, sig); with `thread_group` (tkill: 0, tgkill: the tgid) `pid` names one thread.
+  SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig, std::optional<int> thread_group = {});
   SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
   SyscallResult sigreturn(Process& p);
   // Threads (kernel/threads.cc).

@@ -140,6 +140,16 @@ SyscallResult sys_rt_sigsuspend(Process& p, const SyscallRequest& req) {
   return p.kernel()->sigsuspend(p, mask);
 }
 
+// sched_yield: with other tasks, the scheduler runs the next ready one first (a block whose
+// deadline has passed already); alone, it returns at once.
+SyscallResult sys_sched_yield(Process& p, const SyscallRequest&) {
+  if (!p.kernel()) return SyscallResult::ret(0);
+  SyscallResult yielded = SyscallResult::ret(0);
+  yielded.kind = SyscallResult::Kind::block;
+  yielded.deadline = std::chrono::steady_clock::now();
+  return yielded;
+}
+
 SyscallResult sys_rt_sigpending(Process& p, const SyscallRequest& req) {
   if (ARG(1) != 8) return SyscallResult::error(EINVAL);
   TRY_GUEST_VOID(write_struct(p, ARG(0), p.pending_signals_));

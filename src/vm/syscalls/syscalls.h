@@ -156,6 +156,7 @@ SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigreturn(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigsuspend(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigpending(Process& p, const SyscallRequest& req);
+SyscallResult sys_sched_yield(Process& p, const SyscallRequest& req);
 SyscallResult sys_pause(Process& p, const SyscallRequest& req);
 SyscallResult sys_futex(Process& p, const SyscallRequest& req);
 SyscallResult sys_set_tid_address(Process& p, const SyscallRequest& req);

@@ -133,7 +133,7 @@ constexpr Row kTable[] = {
     {SYS_getsid, sys_process_ids},
     {SYS_setsid, sys_process_ids},
     {SYS_setpgid, sys_process_ids},
-    {SYS_sched_yield, sys_zero},
+    {SYS_sched_yield, sys_sched_yield},
     {SYS_exit, sys_exit_thread},
     {SYS_exit_group, sys_exit_group},
     {SYS_uname, sys_uname},

@@ -98,14 +98,14 @@ SyscallResult sys_kill(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_tkill(Process& p, const SyscallRequest& req) {
   if (static_cast<std::int32_t>(ARG(0)) <= 0) return SyscallResult::error(EINVAL);
-  return sys_kill(p, req);
+  if (!p.kernel()) return signal_self(p, ARG(0), ARG(1));
+  return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(0)), ARG(1), 0);
 }
 SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
   if (static_cast<std::int32_t>(ARG(0)) <= 0 || static_cast<std::int32_t>(ARG(1)) <= 0)
     return SyscallResult::error(EINVAL);
   if (!p.kernel()) return ARG(1) != 1 ? SyscallResult::error(ESRCH) : signal_self(p, ARG(0), ARG(2));
-  if (ARG(0) != ARG(1)) return SyscallResult::error(ESRCH);  // one thread per process
-  return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(1)), ARG(2));
+  return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(1)), ARG(2), static_cast<std::int32_t>(ARG(0)));
 }
 
 // getpid, getppid, gettid, getpgrp, getpgid, setpgid, getsid, setsid.

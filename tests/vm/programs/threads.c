@@ -3,6 +3,8 @@
  * Usage: threads */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,6 +15,9 @@ static long counter;
 static int ready;
 static __thread int mine; /* TLS: each thread its own */
 static pid_t main_pid;
+
+static volatile int signalled_thread;
+static void on_usr1(int sig) { signalled_thread = sig == SIGUSR1 && syscall(SYS_gettid) != main_pid; }
 
 static void* worker(void* arg) {
   mine = (int)(long)arg;
@@ -28,6 +33,12 @@ static void* worker(void* arg) {
   pthread_cond_signal(&cond);
   pthread_mutex_unlock(&lock);
   return (void*)(long)(mine * 10 + ok);
+}
+
+static void* signal_me(void* arg) {
+  (void)arg;
+  while (!signalled_thread) sched_yield();
+  return NULL;
 }
 
 int main(void) {
@@ -46,5 +57,13 @@ int main(void) {
     sum += (long)r;
   }
   printf("counter %ld, results %ld, main's TLS %d\n", counter, sum, mine);
+  /* a signal to one thread (pthread_kill: tgkill) runs its handler in that thread */
+  signal(SIGUSR1, on_usr1);
+  pthread_t k;
+  pthread_create(&k, NULL, signal_me, NULL);
+  sched_yield(); /* the thread starts spinning first: only a yield lets this one go on */
+  pthread_kill(k, SIGUSR1);
+  pthread_join(k, NULL);
+  printf("pthread_kill reached the thread: %d\n", signalled_thread);
   return 0;
 }
