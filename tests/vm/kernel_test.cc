@@ -34,6 +34,15 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
       for (const char* applet : {"seq", "sort", "tail", "kill", "sleep", "head"})
         fs::create_symlink("busybox", root_->path() / "bin" / applet, ec);
     }
+    python_ok_ = add_python(*root_);
+    root_->write(
+        "tmp/py.py",
+        "import threading, subprocess, socket\n"
+        "a, b = socket.socketpair()\n"
+        "t = threading.Thread(target=lambda: b.send(b'from a thread'))\n"
+        "t.start(); t.join()\n"
+        "print(a.recv(64).decode())\n"
+        "print(subprocess.run(['/usr/bin/seq', '1', '3'], capture_output=True, text=True).stdout.split())\n");
     // execve's cases: a script through its interpreter, and what execve refuses.
     root_->write("bin/hello.sh", "#!/bin/sh -e\necho \"script $0 $1\"\n");
     root_->write("bin/loop.sh", "#!/bin/loop.sh\n");
@@ -73,7 +82,8 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
   }
 
   static inline TempDir* root_ = nullptr;
-  static inline bool busybox_ = false, dynamic_ok_ = false, static_ok_ = false, bash_ok_ = false;
+  static inline bool busybox_ = false, dynamic_ok_ = false, static_ok_ = false, bash_ok_ = false,
+                     python_ok_ = false;
 };
 
 // PT_INTERP: glibc's ld-linux-x86-64.so.2 from the root filesystem maps libc.so.6 through the
@@ -114,6 +124,15 @@ TEST_P(KernelRunTest, DynamicBashRunsAPipeline) {
                      "for i in 1 2; do echo $i; done | /usr/bin/tail -1"});
   EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
   EXPECT_EQ(r.captured_stdout, "1000\n42\n2\n");
+}
+
+// The interpreter: Debian's python3 with threading, subprocess (fork, exec of a dynamic
+// coreutils program, pipes) and socketpair.
+TEST_P(KernelRunTest, PythonWithThreadsSubprocessAndSocketpair) {
+  if (!python_ok_ || !bash_ok_) GTEST_SKIP() << "no python3.11 or coreutils on this host";
+  RunResult r = run({"/usr/bin/python3", "/tmp/py.py"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, "from a thread\n['1', '2', '3']\n");
 }
 
 // Pipes, dup2/F_DUPFD_CLOEXEC, O_NONBLOCK on a pipe (the monitor's host fd is non-blocking

@@ -89,6 +89,17 @@ inline bool add_dynamic_program(const TempDir& root, const fs::path& host, const
   return ::pclose(p) == 0 && ok;
 }
 
+// Python 3.11 from the host with its standard library (no tests, caches or GUI) and libraries.
+inline bool add_python(const TempDir& root) {
+  if (!fs::exists("/usr/bin/python3.11") || !fs::exists("/usr/lib/python3.11")) return false;
+  if (!add_dynamic_program(root, "/usr/bin/python3.11", "/usr/bin/python3")) return false;
+  const std::string cmd =
+      "cd / && tar cf - --exclude=test --exclude=__pycache__ --exclude=idlelib "
+      "--exclude=tkinter --exclude=ensurepip usr/lib/python3.11 | (cd '" +
+      root.path().string() + "' && tar xf -)";
+  return std::system(cmd.c_str()) == 0;
+}
+
 inline bool kvm_usable() { return probe_kvm_host().usable; }
 
 #define SKIP_WITHOUT_KVM()                                                            \

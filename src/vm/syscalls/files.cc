@@ -211,6 +211,22 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
   }
 }
 
+// close_range(first, last, flags): bounded by the fd table, whatever `last` says.
+SyscallResult sys_close_range(Process& p, const SyscallRequest& req) {
+  constexpr std::uint64_t kUnshare = 2, kCloexec = 4;
+  if (ARG(2) & ~(kUnshare | kCloexec) || ARG(0) > ARG(1) || ARG(0) > 0xffffffffu)
+    return SyscallResult::error(EINVAL);
+  const std::uint64_t last = std::min<std::uint64_t>(ARG(1), kMaxFds - 1);
+  for (std::uint64_t fd = ARG(0); fd <= last; ++fd) {
+    if (ARG(2) & kCloexec) {
+      if (auto* e = p.files().get(static_cast<std::int64_t>(fd))) e->cloexec = true;
+    } else {
+      (void)p.files().close(static_cast<std::int64_t>(fd));
+    }
+  }
+  return SyscallResult::ret(0);
+}
+
 // pipe/pipe2: a host pipe the monitor owns, non-blocking on the host (see OpenFile).
 SyscallResult sys_pipe2(Process& p, const SyscallRequest& req) {
   if (ARG(1) & ~std::uint64_t{O_CLOEXEC | O_NONBLOCK | O_DIRECT}) return SyscallResult::error(EINVAL);

@@ -97,6 +97,19 @@ SyscallResult sys_socketpair(Process& p, const SyscallRequest& req) {
 SyscallResult sys_sendto(Process& p, const SyscallRequest& req) { return socket_io(p, req, true); }
 SyscallResult sys_recvfrom(Process& p, const SyscallRequest& req) { return socket_io(p, req, false); }
 
+// getsockname/getpeername: a socket pair's ends have no names (AF_UNIX, unnamed: length 2).
+SyscallResult sys_socket_name(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (!e->emulated_block || e->device != vfs::Device::none) return SyscallResult::error(ENOTSOCK);
+  auto length = TRY_GUEST(read_struct<std::uint32_t>(p, ARG(2)));
+  if (static_cast<std::int32_t>(length) < 0) return SyscallResult::error(EINVAL);
+  const std::uint16_t family = AF_UNIX;
+  if (length >= sizeof family) TRY_GUEST_VOID(write_struct(p, ARG(1), family));
+  TRY_GUEST_VOID(write_struct(p, ARG(2), std::uint32_t{sizeof family}));
+  return SyscallResult::ret(0);
+}
+
 SyscallResult sys_shutdown(Process& p, const SyscallRequest& req) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);

@@ -109,6 +109,7 @@ SyscallResult sys_umask(Process& p, const SyscallRequest& req);
 
 SyscallResult sys_pipe(Process& p, const SyscallRequest& req);
 SyscallResult sys_pipe2(Process& p, const SyscallRequest& req);
+SyscallResult sys_close_range(Process& p, const SyscallRequest& req);
 
 // ipc.cc
 SyscallResult sys_eventfd(Process& p, const SyscallRequest& req);
@@ -117,6 +118,7 @@ SyscallResult sys_socketpair(Process& p, const SyscallRequest& req);
 SyscallResult sys_sendto(Process& p, const SyscallRequest& req);
 SyscallResult sys_recvfrom(Process& p, const SyscallRequest& req);
 SyscallResult sys_shutdown(Process& p, const SyscallRequest& req);
+SyscallResult sys_socket_name(Process& p, const SyscallRequest& req);
 
 // poll.cc
 SyscallResult sys_poll(Process& p, const SyscallRequest& req);
