@@ -22,6 +22,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -101,6 +102,13 @@ struct OpenFile {
   bool emulated_block = false;
   int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them (shared or emulated_block)
   vfs::Device device = vfs::Device::none;  // a synthetic /dev file (no host fd)
+  // An epoll instance (no host fd): its interest list, guest fd -> (events, data), bounded by the
+  // fd table's size.
+  struct EpollInterest {
+    std::uint32_t events;
+    std::uint64_t data;
+  };
+  std::shared_ptr<std::map<int, EpollInterest>> epoll;
 };
 
 // One guest fd: its description and the fd's own close-on-exec flag.

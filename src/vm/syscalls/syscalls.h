@@ -120,6 +120,13 @@ SyscallResult sys_recvfrom(Process& p, const SyscallRequest& req);
 SyscallResult sys_shutdown(Process& p, const SyscallRequest& req);
 SyscallResult sys_socket_name(Process& p, const SyscallRequest& req);
 
+// epoll.cc
+SyscallResult sys_epoll_create(Process& p, const SyscallRequest& req);
+SyscallResult sys_epoll_create1(Process& p, const SyscallRequest& req);
+SyscallResult sys_epoll_ctl(Process& p, const SyscallRequest& req);
+SyscallResult sys_epoll_wait(Process& p, const SyscallRequest& req);
+SyscallResult sys_epoll_pwait(Process& p, const SyscallRequest& req);
+
 // poll.cc
 SyscallResult sys_poll(Process& p, const SyscallRequest& req);
 SyscallResult sys_ppoll(Process& p, const SyscallRequest& req);

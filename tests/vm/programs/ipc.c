@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/select.h>
@@ -142,6 +143,20 @@ static int check_sockets(void) {
   SHOW("select that times out", select(efd + 1, &rd, NULL, NULL, &tv));
   FD_SET(50, &rd);
   SHOW("select of a closed fd", select(51, &rd, NULL, NULL, &tv));
+  /* epoll over a pipe */
+  int ep = epoll_create1(EPOLL_CLOEXEC), q[2];
+  pipe(q);
+  struct epoll_event ev = {.events = EPOLLIN, .data.u64 = 42}, got[4];
+  SHOW("epoll_ctl add", epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev));
+  SHOW("epoll_ctl add twice", epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev));
+  SHOW("epoll_wait on an empty pipe", epoll_wait(ep, got, 4, 0));
+  write(q[1], "e", 1);
+  SHOW("epoll_wait", epoll_wait(ep, got, 4, 1000));
+  printf("epoll event %s data %llu\n", (got[0].events & EPOLLIN) ? "EPOLLIN" : "-",
+         (unsigned long long)got[0].data.u64);
+  SHOW("epoll_ctl del", epoll_ctl(ep, EPOLL_CTL_DEL, q[0], NULL));
+  SHOW("epoll_wait after del", epoll_wait(ep, got, 4, 0));
+  SHOW("epoll_wait with no room", epoll_wait(ep, got, 0, 0));
   SHOW("sendto with an address", sendto(sv[0], "x", 1, 0, (struct sockaddr*)buf, 16));
   return 0;
 }
