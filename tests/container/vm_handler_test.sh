@@ -67,10 +67,11 @@ signals() {  # signals HANDLER ID: the monitor as the container's process, kill'
     out=$("$spectrum" --root "$root" kill $id "$bad" 2>&1)
     check "$h: kill $bad refused" "1 yes" "$? $(grep -q "invalid signal '$bad'" <<<"$out" && echo yes || echo "no: $out")"
   done
-  # SIGTERM reaches the guest (its sleep is cut short) and the guest ignores it.
+  # SIGTERM reaches the guest, which ignores it: as on Linux, an ignored signal does not cut its
+  # sleep short (the sandbox kernel discards it; the monitor before it returned EINTR).
   "$spectrum" --root "$root" kill $id TERM
-  for _ in $(seq 100); do grep -q interrupted "$tmp/out" && break; sleep 0.1; done
-  check "$h: SIGTERM reached the guest" interrupted "$(grep -m1 interrupted "$tmp/out")"
+  sleep 0.3
+  check "$h: SIGTERM did not interrupt the ignoring guest" "" "$(grep -m1 interrupted "$tmp/out")"
   check "$h: the guest ignored SIGTERM" running "$(status_of $id)"
   # The container's verbs work on the monitor as on any container's process.
   "$spectrum" --root "$root" pause $id
