@@ -56,7 +56,7 @@ constexpr const char* kAllowed[] = {
     "fdatasync",
     "poll",  // O_NONBLOCK the guest set on a shared stdio description (process.cc)
     "ppoll",
-    "pipe2",  // the guest's pipes are the monitor's (syscalls/files.cc)
+    "pipe2",            // the guest's pipes are the monitor's (syscalls/files.cc)
     "restart_syscall",  // a poll of the scheduler thawed after a freeze (the container's pause)
     "eventfd2",
     "socketpair",
