@@ -31,6 +31,6 @@ rm -f "$out/parsers.a"
 ar rcs "$out/parsers.a" $ar_objects
 
 # shellcheck disable=SC2046
-clang++-16 $flags "$here/fuzz_elf.cc" $(objects vm/elf.cc core/error.cc) -o "$out/fuzz_elf"
+clang++-16 $flags "$here/fuzz_elf.cc" $(objects vm/loader/elf.cc core/error.cc) -o "$out/fuzz_elf"
 clang++-16 $flags "$here/fuzz_oci_config.cc" "$out/parsers.a" -lseccomp -o "$out/fuzz_oci_config"
 clang++-16 $flags "$here/fuzz_oci_state.cc" "$out/parsers.a" -lseccomp -o "$out/fuzz_oci_state"
