@@ -1,13 +1,12 @@
 // The vm tier: checks everything it can before touching /dev/kvm (root filesystem, executable,
-// memory), then forks the monitor, which builds the VM, confines itself and runs the guest; this
-// side forwards captured output, enforces a last-resort deadline and builds the RunResult.
+// memory), then forks the monitor, which builds the VM, confines itself and runs the guest. The
+// monitor is the process core/supervisor.h supervises (captured output, forwarded signals, a
+// last-resort deadline, rusage); its report on a pipe says how the guest ended.
 #include "core/tier.h"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
-#include <poll.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -17,11 +16,14 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "core/fd.h"
+#include "core/process.h"
 #include "core/rootfs_view.h"
 #include "core/stdio.h"
+#include "core/supervisor.h"
 #include "vm/boot.h"
 #include "vm/confine.h"
 #include "vm/kvm.h"
@@ -94,6 +96,15 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   RunOptions options;
   options.timeout = w.limits.timeout;
   options.forward_signals = forward_signals;
+  if (forward_signals) {
+    // spectrum's SignalGuard blocked the signals it forwards before the fork: the handler first,
+    // then they are unblocked (one already sent waits for it). run_guest installs it again.
+    SPECTRUM_TRY(ForwardedSignals::install(vm ? vm->immediate_exit() : nullptr, options.timeout.has_value()));
+    sigset_t set;
+    ::sigemptyset(&set);
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT}) ::sigaddset(&set, sig);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  }
   if (vm) return run_guest(guest, process, *vm, options);
   // The timeout's signal interrupts the monitor's waitpid; there is no immediate_exit to set.
   static volatile std::uint8_t no_immediate_exit = 0;
@@ -106,6 +117,34 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   return outcome;
 }
 
+// A report longer than this is no monitor's: the rest is dropped, and the parse fails on it.
+constexpr std::size_t kMaxReport = 64u << 10;
+// How long past --timeout the supervisor waits for the monitor to stop the guest itself.
+constexpr std::chrono::seconds kMonitorGrace{5};
+
+// Forks the monitor, which runs `body` (it never returns), and owns it through a pidfd.
+template <typename Body>
+Result<Child> fork_monitor(Body body) {
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid < 0) return fail_errno("fork of the vm monitor");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);  // spectrum died before the line above
+    body();
+    ::_exit(125);
+  }
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (!pidfd) {
+    const int err = errno;
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    return fail_errno("pidfd_open of the vm monitor", err);
+  }
+  return Child(pid, std::move(pidfd));
+}
+
 // The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
 // + detail, or "error CODE" + message, on `report`.
 [[noreturn]] void monitor_main(const Workload& w, const std::string& rootfs, PreparedGuest guest,
@@ -114,7 +153,8 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
     (void)write_all(report, text);
     ::_exit(0);
   };
-  auto outcome = run_monitor(w, rootfs, guest, std::move(config), platform, false);
+  // The supervisor forwards the first SIGINT/TERM/HUP/QUIT to this process: the guest's.
+  auto outcome = run_monitor(w, rootfs, guest, std::move(config), platform, true);
   if (!outcome) {
     finish("error " + std::to_string(outcome.error().exit_status()) + "\n" + outcome.error().message());
   }
@@ -234,6 +274,60 @@ Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform) {
 
 namespace {
 
+// The monitor's report, read into the record that record_exit began (times, peak memory, the
+// monitor's own exit). Without a report the monitor was ended from outside: by the supervisor
+// (the deadline's last resort, or a second signal), or by something the run must name.
+Result<RunResult> read_report(const std::string& report, const SupervisedExit& exit, bool tree_ended,
+                              const Workload& w, RunResult result) {
+  const std::size_t newline = report.find('\n');
+  const std::string rest = newline == std::string::npos ? std::string() : report.substr(newline + 1);
+  if (report.rfind("error ", 0) == 0) return fail(newline == std::string::npos ? report : rest);
+  if (report.rfind("outcome ", 0) != 0) {
+    // record_exit named these: the deadline (timed_out) or the second signal (SIGKILL).
+    if (exit.timed_out || (tree_ended && exit.status.signaled)) return result;
+    return fail(exit.status.signaled
+                    ? std::string("the vm monitor died of ") + ::strsignal(exit.status.code) +
+                          (exit.status.code == SIGSYS ? " (a host call outside its seccomp allow-list)" : "")
+                    : "the vm monitor ended without a report (exit status " +
+                          std::to_string(exit.status.code) + ")");
+  }
+  int kind = 0, code = 0;
+  long long first_ns = 0;
+  unsigned long long syscalls = 0, exits = 0, touched = 0;
+  if (std::sscanf(report.c_str() + 8, "%d %d %lld %llu %llu %llu", &kind, &code, &first_ns, &syscalls, &exits,
+                  &touched) != 6)
+    return fail("the vm monitor's report is malformed");
+  // The monitor's own memory is the peak RSS minus the guest memory it had to back. Counters,
+  // not detail: a successful run's stderr belongs to the workload (--json, or --verbose).
+  const std::uint64_t monitor = result.peak_memory_bytes > touched ? result.peak_memory_bytes - touched : 0;
+  result.detail = rest;
+  result.counters = {{"syscalls", syscalls},
+                     {"exits", exits},
+                     {"guest_memory_touched_bytes", touched},
+                     {"monitor_memory_bytes", monitor}};
+  result.startup_time = std::chrono::nanoseconds(first_ns);
+  result.exit_code = 0;
+  result.signal = 0;
+  switch (static_cast<GuestOutcome::Kind>(kind)) {
+    case GuestOutcome::Kind::exited:
+      result.outcome = Outcome::exited;
+      result.exit_code = code;
+      break;
+    case GuestOutcome::Kind::signaled:
+      result.outcome = Outcome::signaled;
+      result.signal = code;
+      break;
+    case GuestOutcome::Kind::timed_out:
+      // The same words as every tier's timeout (core/supervisor.cc).
+      result.outcome = Outcome::timed_out;
+      result.signal = SIGKILL;
+      result.detail = "timed out after " +
+                      std::to_string(w.limits.timeout ? w.limits.timeout->count() / 1000000 : 0) + " ms";
+      break;
+  }
+  return result;
+}
+
 class VmTier final : public Tier {
  public:
   explicit VmTier(PlatformKind platform) : platform_(platform) {}
@@ -275,7 +369,9 @@ class VmTier final : public Tier {
   }
 
   Result<RunResult> run(const Workload& w) override {
-    const auto started = std::chrono::steady_clock::now();
+    const auto started = SteadyClock::now();
+    // Before anything else: a Ctrl-C during the preparation is forwarded once the monitor runs.
+    SignalGuard signals;
     PreflightResult pre = SPECTRUM_TRY(preflight(w));
     // Only now the host's KVM: every error above is the workload's description, not the host.
     if (platform_ == PlatformKind::kvm) {
@@ -301,15 +397,14 @@ class VmTier final : public Tier {
     if (::pipe2(report_pipe, O_CLOEXEC) != 0) return fail_errno("pipe2");
     UniqueFd report_read(report_pipe[0]), report_write(report_pipe[1]);
 
-    const pid_t child = ::fork();
-    if (child < 0) return fail_errno("fork of the vm monitor");
-    if (child == 0) {
+    // The monitor is the supervised process: the guest lives and dies with it.
+    Child monitor = SPECTRUM_TRY(fork_monitor([&] {
       report_read.reset();
       out_capture.reset();
       err_capture.reset();
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      ::close(signals.fd());
       monitor_main(w, view.path(), std::move(guest), std::move(config), report_write.get(), platform_);
-    }
+    }));
     // The parent keeps nothing of the guest.
     { PreparedGuest drop = std::move(guest); }
     config = ProcessConfig{};
@@ -318,100 +413,23 @@ class VmTier final : public Tier {
     RunResult result;
     result.tier = std::string(name());
     std::string report;
-    const auto deadline = w.limits.timeout
-                              ? std::optional(started + *w.limits.timeout + std::chrono::seconds(5))
-                              : std::nullopt;
-    bool killed_late = false;
-    while (report_read || out_capture || err_capture) {
-      pollfd fds[3];
-      nfds_t count = 0;
-      UniqueFd* owners[3];
-      for (UniqueFd* fd : {&report_read, &out_capture, &err_capture})
-        if (*fd) {
-          fds[count] = {fd->get(), POLLIN, 0};
-          owners[count++] = fd;
-        }
-      int wait_ms = -1;
-      if (deadline) {
-        auto left = std::chrono::duration_cast<std::chrono::milliseconds>(*deadline -
-                                                                          std::chrono::steady_clock::now())
-                        .count();
-        wait_ms = static_cast<int>(std::max<long long>(0, left));
-      }
-      int ready = ::poll(fds, count, wait_ms);
-      if (ready < 0 && errno != EINTR) break;
-      if (ready == 0 && deadline && !killed_late) {  // the monitor did not stop the guest in time
-        ::kill(child, SIGKILL);
-        killed_late = true;
-      }
-      for (nfds_t i = 0; i < count; ++i) {
-        if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-        std::string& sink = owners[i] == &report_read   ? report
-                            : owners[i] == &out_capture ? result.captured_stdout
-                                                        : result.captured_stderr;
-        bool* truncated = owners[i] == &out_capture   ? &result.stdout_truncated
-                          : owners[i] == &err_capture ? &result.stderr_truncated
-                                                      : nullptr;
-        drain_pipe(*owners[i], sink, truncated);
-      }
-    }
-    int status = 0;
-    struct rusage usage {};
-    while (::wait4(child, &status, 0, &usage) < 0 && errno == EINTR) {
-    }
-    result.wall_time = std::chrono::steady_clock::now() - started;
-    result.user_cpu = std::chrono::microseconds(usage.ru_utime.tv_sec * 1'000'000 + usage.ru_utime.tv_usec);
-    result.system_cpu = std::chrono::microseconds(usage.ru_stime.tv_sec * 1'000'000 + usage.ru_stime.tv_usec);
-    result.peak_memory_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
-
-    if (report.rfind("error ", 0) == 0) {
-      const auto nl = report.find('\n');
-      return fail(nl == std::string::npos ? report : report.substr(nl + 1));
-    }
-    if (report.rfind("outcome ", 0) != 0) {
-      if (killed_late) {
-        result.outcome = Outcome::timed_out;
-        result.signal = SIGKILL;
-        result.detail = "timeout: the monitor was killed";
-        return result;
-      }
-      return fail(
-          WIFSIGNALED(status)
-              ? std::string("the vm monitor died of ") + ::strsignal(WTERMSIG(status)) +
-                    (WTERMSIG(status) == SIGSYS ? " (a host call outside its seccomp allow-list)" : "")
-              : "the vm monitor ended without a report");
-    }
-    int kind = 0, code = 0;
-    long long first_ns = 0;
-    unsigned long long syscalls = 0, exits = 0, touched = 0;
-    std::sscanf(report.c_str() + 8, "%d %d %lld %llu %llu %llu", &kind, &code, &first_ns, &syscalls, &exits,
-                &touched);
-    const std::size_t newline = report.find('\n');
-    std::string detail = newline == std::string::npos ? std::string() : report.substr(newline + 1);
-    // The monitor's own memory is the peak RSS minus the guest memory it had to back. Counters,
-    // not detail: a successful run's stderr belongs to the workload (--json, or --verbose).
-    const std::uint64_t monitor = result.peak_memory_bytes > touched ? result.peak_memory_bytes - touched : 0;
-    result.detail = detail;
-    result.counters = {{"syscalls", syscalls},
-                       {"exits", exits},
-                       {"guest_memory_touched_bytes", touched},
-                       {"monitor_memory_bytes", monitor}};
-    result.startup_time = std::chrono::nanoseconds(first_ns);
-    switch (static_cast<GuestOutcome::Kind>(kind)) {
-      case GuestOutcome::Kind::exited:
-        result.outcome = Outcome::exited;
-        result.exit_code = code;
-        break;
-      case GuestOutcome::Kind::signaled:
-        result.outcome = Outcome::signaled;
-        result.signal = code;
-        break;
-      case GuestOutcome::Kind::timed_out:
-        result.outcome = Outcome::timed_out;
-        result.signal = SIGKILL;
-        break;
-    }
-    return result;
+    bool tree_ended = false;
+    Supervision supervision;
+    supervision.child = &monitor;
+    supervision.pipes = {{&out_capture, &result.captured_stdout, &result.stdout_truncated},
+                         {&err_capture, &result.captured_stderr, &result.stderr_truncated},
+                         {&report_read, &report, nullptr, kMaxReport}};
+    // The monitor enforces --timeout itself (it reports how the guest was stopped); this deadline
+    // is the last resort for a monitor that does not.
+    if (w.limits.timeout) supervision.deadline = started + *w.limits.timeout + kMonitorGrace;
+    supervision.signals = &signals;
+    supervision.kill_tree = [&] {
+      tree_ended = true;
+      ::syscall(SYS_pidfd_send_signal, monitor.pidfd.get(), SIGKILL, nullptr, 0);
+    };
+    const SupervisedExit exit = SPECTRUM_TRY(supervise(supervision));
+    record_exit(exit, started, w.limits.timeout, result);
+    return read_report(report, exit, tree_ended, w, std::move(result));
   }
 
  private:
