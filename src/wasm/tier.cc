@@ -12,6 +12,8 @@
 //   --timeout            a watchdog thread interrupts the engine (checked at loops and calls),
 //                        wakes a guest blocked in poll_oneoff or a read, and signals the running
 //                        thread until the run ends, so that any blocking host call returns
+//   signals              SIGINT, SIGTERM, SIGHUP, SIGQUIT to spectrum end the run the same way (WASI
+//                        has no signals: the default action), recorded as signaled N
 //   --cpuset             pins the running thread; --cpus has no meaning for an interpreter thread
 //                        without a cgroup of its own and is refused
 // Outcome: `_start` returning is exit 0, proc_exit(N) is exit N, in the start function as in
@@ -22,7 +24,9 @@
 #include "core/tier.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -30,13 +34,16 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
-#include <condition_variable>
 #include <csignal>
-#include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "core/fd.h"
+#include "core/supervisor.h"
 #include "wasm/engine.h"
 #include "wasm/module.h"
 #include "wasm/native.h"
@@ -179,43 +186,66 @@ class WakeSignal {
   sigset_t mask_{};
 };
 
-// Interrupts the engine and WASI when the wall-clock limit passes, then signals the running
-// thread every few milliseconds until the run ends: a host call blocked in the kernel returns
-// EINTR whenever it entered the kernel (a single signal could land just before the call blocks).
-// Stopped on destruction.
+// Ends the run early: when the wall-clock limit passes, or when a signal reaches spectrum (SIGINT,
+// SIGTERM, SIGHUP, SIGQUIT, received through the SignalGuard; WASI has no signals, so the guest
+// gets the default action of each: the end). Interrupts the engine and WASI, then signals the
+// running thread every few milliseconds until the run ends: a host call blocked in the kernel
+// returns EINTR whenever it entered the kernel (a single signal could land just before the call
+// blocks). Stopped on destruction.
 class Watchdog {
  public:
-  Watchdog(Clock::time_point deadline, wasm::Store& store, wasi::Wasi& wasi)
-      : run_thread_(static_cast<pid_t>(::syscall(SYS_gettid))), thread_([this, deadline, &store, &wasi] {
-          std::unique_lock lock(mutex_);
-          if (wake_.wait_until(lock, deadline, [this] { return stopping_; })) return;
-          fired_.store(true);
-          store.interrupt();
-          wasi.interrupt();
-          do ::syscall(SYS_tgkill, ::getpid(), run_thread_, kWakeSignal);
-          while (!wake_.wait_for(lock, std::chrono::milliseconds(5), [this] { return stopping_; }));
-        }) {}
+  Watchdog(std::optional<Clock::time_point> deadline, SignalGuard& signals, wasm::Store& store,
+           wasi::Wasi& wasi)
+      : run_thread_(static_cast<pid_t>(::syscall(SYS_gettid))),
+        stop_(::eventfd(0, EFD_CLOEXEC)),
+        thread_([this, deadline, &signals, &store, &wasi] { watch(deadline, signals, store, wasi); }) {}
   ~Watchdog() {
-    {
-      std::lock_guard lock(mutex_);
-      stopping_ = true;
-    }
-    wake_.notify_one();
+    const std::uint64_t one = 1;
+    (void)!::write(stop_.get(), &one, sizeof one);
     thread_.join();
   }
-  bool fired() const { return fired_.load(); }
+  bool timed_out() const { return timed_out_.load(); }
+  int signal() const { return signal_.load(); }  // the signal that ended the run, or 0
 
  private:
+  void watch(std::optional<Clock::time_point> deadline, SignalGuard& signals, wasm::Store& store,
+             wasi::Wasi& wasi) {
+    pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    for (;;) {
+      int wait_ms = -1;
+      if (deadline) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+        wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
+      }
+      const int ready = ::poll(fds, 2, wait_ms);
+      if (ready < 0 && errno != EINTR) return;
+      if (fds[0].revents) return;  // the run ended by itself
+      if (ready == 0 && deadline && Clock::now() >= *deadline) {
+        timed_out_.store(true);
+        break;
+      }
+      if (fds[1].revents)
+        if (const int sig = signals.take(); sig != 0) {
+          signal_.store(sig);
+          break;
+        }
+    }
+    store.interrupt();
+    wasi.interrupt();
+    do ::syscall(SYS_tgkill, ::getpid(), run_thread_, kWakeSignal);
+    while (::poll(fds, 1, 5) == 0);
+  }
+
   pid_t run_thread_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::atomic<bool> fired_{false};
-  std::thread thread_;
+  UniqueFd stop_;  // an eventfd, readable once the run has ended
+  std::atomic<bool> timed_out_{false};
+  std::atomic<int> signal_{0};
+  std::thread thread_;  // last: it starts once everything above exists
 };
 
 // What the guest's code did (the start function's or _start's) as the run's outcome.
-void record_outcome(const wasm::CallOutcome& outcome, bool timed_out, const char* where, RunResult& result) {
+void record_outcome(const wasm::CallOutcome& outcome, const Watchdog& watchdog, const char* where,
+                    RunResult& result) {
   switch (outcome.kind) {
     case wasm::CallOutcome::Kind::returned:
       result.exit_code = 0;
@@ -224,9 +254,16 @@ void record_outcome(const wasm::CallOutcome& outcome, bool timed_out, const char
       result.exit_code = outcome.exit_code;
       break;
     case wasm::CallOutcome::Kind::trapped:
-      if (outcome.trap.kind == wasm::TrapKind::interrupted && timed_out) {
+      if (outcome.trap.kind == wasm::TrapKind::interrupted && watchdog.timed_out()) {
         result.outcome = Outcome::timed_out;
         result.detail = "interrupted in " + outcome.trap.function + " after the timeout";
+      } else if (outcome.trap.kind == wasm::TrapKind::interrupted && watchdog.signal() != 0) {
+        const char* abbrev = ::sigabbrev_np(watchdog.signal());
+        result.outcome = Outcome::signaled;
+        result.signal = watchdog.signal();
+        result.detail = std::string("SIG") + (abbrev ? abbrev : "?") +
+                        " to spectrum: WASI has no signals, so " + "the default action, interrupted in " +
+                        outcome.trap.function;
       } else if (outcome.trap.kind == wasm::TrapKind::out_of_memory) {
         result.outcome = Outcome::out_of_memory;
         result.detail = outcome.trap.describe();
@@ -265,6 +302,8 @@ class WasmTier final : public Tier {
 
   Result<RunResult> run(const Workload& workload) override {
     Clock::time_point start = Clock::now();
+    // First: a signal from now on ends the run with a record, never spectrum without one.
+    SignalGuard signals;
     rusage usage_before{};
     ::getrusage(RUSAGE_SELF, &usage_before);
 
@@ -345,14 +384,14 @@ class WasmTier final : public Tier {
       ~RestoreSigpipe() { ::sigaction(SIGPIPE, &saved, nullptr); }
     } restore_sigpipe{previous};
 
-    std::optional<WakeSignal> wake_signal;
-    std::optional<Watchdog> watchdog;
-    if (workload.limits.timeout) {
-      wake_signal.emplace();
-      // The deadline counts from the start of the run: reading and validating the module are
-      // part of it (they are not interrupted, but a run that spent its time there stops at once).
-      watchdog.emplace(start + *workload.limits.timeout, store, *wasi);
-    }
+    std::optional<WakeSignal> wake_signal(std::in_place);
+    // The deadline counts from the start of the run: reading and validating the module are part
+    // of it (they are not interrupted, but a run that spent its time there stops at once).
+    std::optional<Watchdog> watchdog(std::in_place,
+                                     workload.limits.timeout
+                                         ? std::optional<Clock::time_point>(start + *workload.limits.timeout)
+                                         : std::nullopt,
+                                     signals, store, *wasi);
 
     RunResult result;
     result.tier = "wasm";
@@ -376,7 +415,7 @@ class WasmTier final : public Tier {
       result.outcome = Outcome::out_of_memory;
       result.detail = instance.error().message();
     } else if (start_outcome.kind != wasm::CallOutcome::Kind::returned) {
-      record_outcome(start_outcome, watchdog && watchdog->fired(), " in the start function", result);
+      record_outcome(start_outcome, *watchdog, " in the start function", result);
     } else {
       auto entry = (*instance)->find_export("_start");
       if (!entry || entry->kind != wasm::ExternKind::func)
@@ -384,7 +423,7 @@ class WasmTier final : public Tier {
                     ": no exported function '_start' (not a WASI command module)");
       result.startup_time = Clock::now() - start;
       auto outcome = SPECTRUM_TRY((*instance)->call(entry->func, {}));
-      record_outcome(outcome, watchdog && watchdog->fired(), "", result);
+      record_outcome(outcome, *watchdog, "", result);
     }
     watchdog.reset();
     wake_signal.reset();

@@ -7,7 +7,9 @@
  *   alloc MIB       touch MIB MiB; a refused allocation exits 3
  *   forkbomb        fork sleeping children until refused: exit 5 with the count, or 6 past 100000
  *   files N         open N descriptors at once: exit 0 if all opened, 4 (with the count) if not
- *   sleep MS        sleep MS milliseconds, then exit 0 */
+ *   sleep MS        sleep MS milliseconds, then exit 0
+ *   write N         write N bytes to stdout (0: until a write fails), SIGPIPE ignored: exit 0 when
+ *                   all were written, 7 when the reader was gone (EPIPE), 8 on another error */
 #ifndef __wasi__
 #include <signal.h>
 #include <sys/resource.h>
@@ -62,6 +64,21 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "sleep")) {
     struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return 0;
+  }
+  if (!strcmp(mode, "write")) {
+#ifndef __wasi__
+    signal(SIGPIPE, SIG_IGN);
+#endif
+    static char chunk[65536];
+    memset(chunk, 'x', sizeof chunk);
+    for (long done = 0; n == 0 || done < n;) {
+      size_t want = n == 0 || n - done > (long)sizeof chunk ? sizeof chunk : (size_t)(n - done);
+      ssize_t w = write(1, chunk, want);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) return errno == EPIPE ? 7 : 8;
+      done += w;
     }
     return 0;
   }
