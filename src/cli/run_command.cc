@@ -5,7 +5,10 @@
 // wasm tier's whole start-up budget; this command line is a flat list of flags, which getopt does well.
 #include <getopt.h>
 
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -236,9 +239,28 @@ Result<Workload> make_workload(const RunOptions& options, int argc, char** argv,
   return workload;
 }
 
+// A reader that went away (`spectrum run ... | head -c1`), or a SIGPIPE sent by hand, must not end
+// spectrum before it has recorded the run: SIGPIPE is blocked for spectrum's whole life, so its own
+// writes to a closed pipe fail with EPIPE instead. The workload's writes are the workload's
+// business: every tier starts it with an empty signal mask (core/process.cc, the container's init;
+// the vm monitor gives the guest its SIGPIPE itself; WASI has EPIPE).
+void block_sigpipe() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  ::sigaddset(&set, SIGPIPE);
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+}
+
+// Writes what spectrum prints after the run; false when stdout or stderr refused it (a closed
+// pipe), which the workload's exit status does not change.
+bool write_out(std::FILE* stream, const std::string& text) {
+  return std::fwrite(text.data(), 1, text.size(), stream) == text.size();
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
+  block_sigpipe();
   RunOptions options;
   Result<int> first_word = parse_options(argc, argv, options);
   if (!first_word) return report_error(first_word.error());
@@ -258,13 +280,16 @@ int run_command(int argc, char** argv) {
   Result<RunResult> result = tier->run(*workload);
   if (!result) return report_error(result.error());
   const std::string& program = workload->program;
-  if (!result->captured_stdout.empty() && !options.json)
-    std::fwrite(result->captured_stdout.data(), 1, result->captured_stdout.size(), stdout);
-  if (!result->captured_stderr.empty() && !options.json)
-    std::fwrite(result->captured_stderr.data(), 1, result->captured_stderr.size(), stderr);
+  // The workload's captured bytes to a reader that is gone are lost like its own writes would be.
+  if (!result->captured_stdout.empty() && !options.json) (void)write_out(stdout, result->captured_stdout);
+  if (!result->captured_stderr.empty() && !options.json) (void)write_out(stderr, result->captured_stderr);
   if (options.json) {
     nlohmann::json record = *result;
-    std::printf("%s\n", record.dump().c_str());
+    // The record is spectrum's own output: a reader gone before it is said on stderr; the exit
+    // status stays the workload's (docs/tiers.md).
+    if (!write_out(stdout, record.dump() + "\n") || std::fflush(stdout) != 0)
+      std::fprintf(stderr, "spectrum: %s: the result record could not be written to stdout: %s\n",
+                   program.c_str(), std::strerror(errno));
   } else if (result->outcome == Outcome::timed_out) {
     std::fprintf(stderr, "spectrum: %s: timed out\n", program.c_str());
   } else if (result->outcome == Outcome::out_of_memory) {

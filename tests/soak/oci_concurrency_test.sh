@@ -19,6 +19,8 @@ oci() { "$spectrum" --root "$root" "$@"; }
 cleanup() {
   for d in "$root"/*; do [ -e "$d" ] && oci delete --force "$(basename "$d")" >/dev/null 2>&1; done
   pkill -9 -f "^/bin/sleep $naps\$" 2>/dev/null
+  # The parent of the cgroupsPath below: made by the runtime, and left by it as runc leaves one.
+  find /sys/fs/cgroup -mindepth 1 -maxdepth 2 -type d -name "${prefix}own" -exec rmdir {} + 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -27,7 +29,7 @@ trap cleanup EXIT
 jq --arg n "$naps" '.process.args = ["/bin/sleep", $n]' "$tmp/bundle/config.json" >"$tmp/c.json" &&
   mv "$tmp/c.json" "$tmp/bundle/config.json"
 workloads() { pgrep -f "^/bin/sleep $naps\$" | wc -l; }
-groups() { find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -name "*$prefix*" 2>/dev/null | wc -l; }
+groups() { find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -name "*$prefix*" ! -name "${prefix}own" 2>/dev/null | wc -l; }
 
 # Creation and start of every container at once, with readers running across them.
 for i in $(seq "$count"); do
@@ -84,15 +86,23 @@ check "no workload left" "0" "$(workloads)"
 check "no cgroup left" "0" "$(groups)"
 check "no state left" "" "$(ls -A "$root")"
 
-# A damaged state file: a clear error naming the container; delete --force cleans up anyway.
-for damage in truncated garbage; do
+# A damaged state file: a clear error naming the container; delete --force cleans up anyway, also
+# for a container given its own cgroupsPath (containerd's way), whose groups only its state named.
+cp -a "$tmp/bundle" "$tmp/own"
+jq --arg p "/${prefix}own/${prefix}c" '.linux.cgroupsPath = $p' "$tmp/bundle/config.json" >"$tmp/own/config.json"
+for damage in truncated garbage own-cgroup-garbage; do
   id=${prefix}-$damage
-  oci run --detach --bundle "$tmp/bundle" "$id" </dev/null >/dev/null 2>&1 || { check "run $id" 0 1; continue; }
-  file=$(find "$root/$id" -maxdepth 1 -name '*.json' | head -1)
-  [ -n "$file" ] || { check "$damage: state file found" "yes" "no"; continue; }
+  bundle=$tmp/bundle
+  [ "$damage" = own-cgroup-garbage ] && bundle=$tmp/own
+  oci run --detach --bundle "$bundle" "$id" </dev/null >/dev/null 2>&1 || { check "run $id" 0 1; continue; }
+  file=$root/$id/state.json
+  [ -f "$file" ] || { check "$damage: state file found" "yes" "no"; continue; }
+  if [ "$damage" = own-cgroup-garbage ]; then
+    check_true "$damage: the container's own groups exist" test "$(groups)" -gt 0
+  fi
   case $damage in
     truncated) : >"$file" ;;
-    garbage) head -c 4096 /dev/urandom >"$file" ;;
+    *garbage) head -c 4096 /dev/urandom >"$file" ;;
   esac
   out=$(oci state "$id" 2>&1)
   rc=$?
