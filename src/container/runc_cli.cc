@@ -470,6 +470,8 @@ Result<int> verb_delete(const Globals& g, Args& args) {
     if (force) {
       // So does a damaged state file, while the container may still run: its default group ends.
       if (auto layout = CgroupLayout::detect()) end_cgroup_everywhere(*layout, "spectrum/" + id);
+      // A group of its own (cgroupsPath) is named in cgroups.json, which outlives a bad state.json.
+      if (auto cgroups = store.load_cgroups(id)) (void)Cgroup::adopt(*cgroups).destroy();
       (void)store.remove(id);
       return 0;
     }

@@ -2,7 +2,9 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -93,11 +95,47 @@ Result<void> StateStore::save(const ContainerState& s) const {
                       {"cgroup_dirs", s.cgroups.dirs},
                       {"cgroup_owned", s.cgroups.owned},
                       {"poststop", s.poststop}};
-  std::string path = dir_of(s.id) + "/state.json";
-  std::string temp = path + ".tmp";
-  SPECTRUM_TRY(write_new_file(temp, j.dump(), 0600));
-  if (::rename(temp.c_str(), path.c_str()) != 0) return fail_errno("save " + path);
+  nlohmann::json cgroups = {{"cgroup_dirs", s.cgroups.dirs}, {"cgroup_owned", s.cgroups.owned}};
+  for (const auto& [name, text] :
+       {std::pair{"/cgroups.json", cgroups.dump()}, std::pair{"/state.json", j.dump()}}) {
+    std::string path = dir_of(s.id) + name;
+    std::string temp = path + ".tmp";
+    SPECTRUM_TRY(write_new_file(temp, text, 0600));
+    if (::rename(temp.c_str(), path.c_str()) != 0) return fail_errno("save " + path);
+  }
   return {};
+}
+
+namespace {
+// A directory of a cgroup hierarchy below its root: killing what it lists and removing it can
+// only touch one group (a damaged file naming a hierarchy's root, or any other path, is skipped).
+bool is_cgroup_below_root(const std::string& dir) {
+  struct statfs fs {};
+  if (dir.empty() || dir.front() != '/' || ::statfs(dir.c_str(), &fs) != 0) return false;
+  if (fs.f_type != CGROUP_SUPER_MAGIC && fs.f_type != CGROUP2_SUPER_MAGIC) return false;
+  struct stat self {
+  }, parent{};
+  return ::stat(dir.c_str(), &self) == 0 && ::stat((dir + "/..").c_str(), &parent) == 0 &&
+         self.st_dev == parent.st_dev && self.st_ino != parent.st_ino;
+}
+}  // namespace
+
+Result<CgroupPaths> StateStore::load_cgroups(const std::string& id) const {
+  SPECTRUM_TRY(check_id(id));
+  std::string path = dir_of(id) + "/cgroups.json";
+  std::string text = SPECTRUM_TRY(read_file(path));
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail(path + ": corrupt cgroups file");
+  CgroupPaths cgroups;
+  try {
+    for (auto& [name, dir] : j.at("cgroup_dirs").get<std::map<std::string, std::string>>())
+      if (is_cgroup_below_root(dir)) cgroups.dirs.emplace(name, dir);
+    for (auto& dir : j.at("cgroup_owned").get<std::vector<std::string>>())
+      if (is_cgroup_below_root(dir)) cgroups.owned.push_back(dir);
+  } catch (const nlohmann::json::exception& e) {
+    return fail(path + ": corrupt cgroups file: " + e.what());
+  }
+  return cgroups;
 }
 
 Result<ContainerState> StateStore::load(const std::string& id) const {
@@ -129,7 +167,9 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
 
 Result<void> StateStore::remove(const std::string& id) const {
   std::string dir = dir_of(id);
-  for (const char* name : {"/state.json", "/state.json.tmp", "/exec.fifo"}) ::unlink((dir + name).c_str());
+  for (const char* name :
+       {"/state.json", "/state.json.tmp", "/cgroups.json", "/cgroups.json.tmp", "/exec.fifo"})
+    ::unlink((dir + name).c_str());
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return fail_errno("remove state directory " + dir);
   return {};
 }

@@ -40,6 +40,10 @@ class StateStore {
   Result<void> reserve(const std::string& id) const;
   Result<void> save(const ContainerState& state) const;
   Result<ContainerState> load(const std::string& id) const;  // "container does not exist" if absent
+  // The container's cgroups from their own file (cgroups.json, written by save beside state.json),
+  // for `delete --force` when state.json is damaged: a container given its own cgroupsPath is
+  // found nowhere else. Only directories inside a cgroup hierarchy, never a hierarchy's root.
+  Result<CgroupPaths> load_cgroups(const std::string& id) const;
   Result<void> remove(const std::string& id) const;
   Status status_of(const ContainerState& state) const;
   nlohmann::json oci_state(const ContainerState& state) const;  // the JSON `state` prints
