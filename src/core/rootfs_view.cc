@@ -8,6 +8,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
+#include <string>
 #include <utility>
 
 #include "core/fd.h"
@@ -20,23 +22,74 @@ namespace {
 // host's (a slave receives the host's later mounts but sends none back), with a small tmpfs at
 // kRootfsViewsDir to hold each view's mount points. The views' directory on the host stays an
 // empty one.
-Result<void> enter_private_views_namespace() {
-  static bool entered = false;
-  if (entered) return {};
-  if (::unshare(CLONE_NEWNS) != 0)
+struct ViewsNamespace {
+  std::string dir;              // where the views' tmpfs is mounted
+  bool user_namespace = false;  // spectrum entered a user namespace of its own to get it
+};
+
+// Without CAP_SYS_ADMIN (a user of the vm or sandbox tier, in the kvm group or not): a user
+// namespace that maps only the caller's own uid and gid gives spectrum the right to mount in a
+// mount namespace of its own, and nothing on the host. Linux allows tmpfs and (since 5.11)
+// overlayfs there. Files of ids the map lacks (root's, in a rootfs made by root) look owned by
+// the overflow id, and the workload can change them in the view no more than the user could in
+// the directory: the view is as writable as the rootfs is to its user.
+Result<void> enter_user_namespace() {
+  const uid_t uid = ::geteuid();
+  const gid_t gid = ::getegid();
+  if (::unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
     return fail_errno(
-        "a copy-on-write view of --rootfs needs a mount namespace of its own (root); "
-        "--rootfs-writable runs on the directory itself: unshare");
+        "a copy-on-write view of --rootfs needs a mount namespace of its own, and this user may not "
+        "create a user namespace for it; --rootfs-writable runs on the directory itself: unshare");
+  auto write = [](const char* path, const std::string& text) -> Result<void> {
+    UniqueFd fd(::open(path, O_WRONLY | O_CLOEXEC));
+    if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()))
+      return fail_errno(std::string("rootfs view: write ") + path);
+    return {};
+  };
+  SPECTRUM_TRY(write("/proc/self/setgroups", "deny"));
+  SPECTRUM_TRY(write("/proc/self/uid_map", std::to_string(uid) + " " + std::to_string(uid) + " 1\n"));
+  SPECTRUM_TRY(write("/proc/self/gid_map", std::to_string(gid) + " " + std::to_string(gid) + " 1\n"));
+  return {};
+}
+
+// The views' directory of a user: /run/spectrum is root's. It is only a mount point (an empty
+// directory that stays, as /run/spectrum/views does): the tmpfs over it is in spectrum's
+// namespace alone.
+Result<std::string> user_views_dir() {
+  const char* runtime = std::getenv("XDG_RUNTIME_DIR");
+  std::string dir = runtime && *runtime == '/' ? std::string(runtime) + "/spectrum-views"
+                                               : "/tmp/spectrum-views-" + std::to_string(::geteuid());
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail_errno("rootfs view: mkdir " + dir);
+  return dir;
+}
+
+Result<const ViewsNamespace*> enter_private_views_namespace() {
+  static ViewsNamespace entered;
+  if (!entered.dir.empty()) return &entered;
+  ViewsNamespace ns;
+  if (::unshare(CLONE_NEWNS) != 0) {
+    if (errno != EPERM)
+      return fail_errno(
+          "a copy-on-write view of --rootfs needs a mount namespace of its own; "
+          "--rootfs-writable runs on the directory itself: unshare");
+    SPECTRUM_TRY(enter_user_namespace());
+    ns.user_namespace = true;
+  }
   if (::mount(nullptr, "/", nullptr, MS_REC | MS_SLAVE, nullptr) != 0)
     return fail_errno("rootfs view: make spectrum's mounts private");
-  ::mkdir("/run/spectrum", 0711);
-  if (::mkdir(kRootfsViewsDir, 0700) != 0 && errno != EEXIST)
-    return fail_errno(std::string("rootfs view: mkdir ") + kRootfsViewsDir);
-  if (::mount("spectrum-views", kRootfsViewsDir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+  if (ns.user_namespace) {
+    ns.dir = SPECTRUM_TRY(user_views_dir());
+  } else {
+    ::mkdir("/run/spectrum", 0711);
+    if (::mkdir(kRootfsViewsDir, 0700) != 0 && errno != EEXIST)
+      return fail_errno(std::string("rootfs view: mkdir ") + kRootfsViewsDir);
+    ns.dir = kRootfsViewsDir;
+  }
+  if (::mount("spectrum-views", ns.dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
               "mode=0700,size=1m") != 0)
-    return fail_errno(std::string("rootfs view: mount a tmpfs on ") + kRootfsViewsDir);
-  entered = true;
-  return {};
+    return fail_errno("rootfs view: mount a tmpfs on " + ns.dir);
+  entered = std::move(ns);
+  return &entered;
 }
 
 int remove_entry(const char* path, const struct stat*, int, FTW*) { return ::remove(path); }
@@ -63,12 +116,12 @@ Result<RootfsView> RootfsView::open(const Workload& w) {
   // The lower layer named through a descriptor: a rootfs path with ',' or ':' in it cannot
   // break the overlay's option string.
   // Opened inside the namespace: overlayfs refuses a layer whose mount is another namespace's.
-  SPECTRUM_TRY(enter_private_views_namespace());
+  const ViewsNamespace* ns = SPECTRUM_TRY(enter_private_views_namespace());
   UniqueFd lower(::open(w.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!lower) return fail_errno("--rootfs " + w.rootfs);
 
   static unsigned counter = 0;
-  const std::string dir = std::string(kRootfsViewsDir) + "/" + std::to_string(counter++);
+  const std::string dir = ns->dir + "/" + std::to_string(counter++);
   SPECTRUM_TRY(make_dir(dir, 0700, "rootfs view"));
   std::string upper = dir + "/upper", work = dir + "/work";
   if (w.keep_changes.empty()) {
@@ -104,8 +157,11 @@ Result<RootfsView> RootfsView::open(const Workload& w) {
   UniqueFd work_fd(::open(work.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!upper_fd || !work_fd) return fail_errno("rootfs view: open " + upper);
   auto fd_path = [](const UniqueFd& fd) { return "/proc/self/fd/" + std::to_string(fd.get()); };
-  const std::string options =
-      "lowerdir=" + fd_path(lower) + ",upperdir=" + fd_path(upper_fd) + ",workdir=" + fd_path(work_fd);
+  // In a user namespace the trusted.* attributes overlayfs keeps its whiteouts and opaque
+  // directories in are refused; user.* ones are not (on a tmpfs since Linux 6.6; before, overlayfs
+  // mounts without attributes, and a directory made where a deleted one was fails with EIO).
+  const std::string options = "lowerdir=" + fd_path(lower) + ",upperdir=" + fd_path(upper_fd) +
+                              ",workdir=" + fd_path(work_fd) + (ns->user_namespace ? ",userxattr" : "");
   if (::mount("spectrum-rootfs", merged.c_str(), "overlay", 0, options.c_str()) != 0)
     return fail_errno("a copy-on-write view of --rootfs " + w.rootfs +
                       " (overlayfs; --rootfs-writable runs on the directory itself)");

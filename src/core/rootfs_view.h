@@ -3,7 +3,9 @@
 // layers live on a tmpfs private to the run (or in --keep-changes DIR). Everything is mounted in a
 // mount namespace of spectrum's own, made once per process: the host never sees the mounts, and
 // when spectrum ends on any path, SIGKILL included, the kernel drops the namespace with the
-// overlay and the tmpfs, so no collector of stale views is needed.
+// overlay and the tmpfs, so no collector of stale views is needed. Without CAP_SYS_ADMIN (a user
+// of the vm or sandbox tier), spectrum first enters a user namespace mapping only its own ids,
+// which lets it make that mount namespace (rootfs_view.cc says what differs there).
 #pragma once
 
 #include <string>
@@ -35,7 +37,8 @@ class RootfsView {
   std::string kept_work_;  // --keep-changes: DIR/work, removed at the end (DIR/upper stays)
 };
 
-// The namespace's mount point of the views' tmpfs, per process ("/run/spectrum/views").
+// The namespace's mount point of the views' tmpfs, per process ("/run/spectrum/views"; a user's is
+// $XDG_RUNTIME_DIR/spectrum-views, or /tmp/spectrum-views-UID).
 inline constexpr const char* kRootfsViewsDir = "/run/spectrum/views";
 
 }  // namespace spectrum

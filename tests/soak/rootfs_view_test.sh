@@ -2,8 +2,8 @@
 # The user's root filesystem is never changed by accident: a workload that changes everything it
 # can reach under / (tests/soak/mutate.c) leaves --rootfs byte-identical (contents, modes, owners,
 # links, mtimes), in every tier that takes a --rootfs and is usable here; --keep-changes keeps its
-# changes in DIR/upper, --rootfs-writable lets them land; a SIGKILLed spectrum leaves no view
-# mounted in any namespace.
+# changes in DIR/upper, --rootfs-writable lets them land; the same for a user without privileges
+# in the vm and sandbox tiers; a SIGKILLed spectrum leaves no view mounted in any namespace.
 # Usage: rootfs_view_test.sh SPECTRUM REPO_DIR MUTATE
 set -u
 spectrum=$(readlink -f "$1")
@@ -62,6 +62,38 @@ for tier in $tiers; do
   "$spectrum" run --tier "$tier" --rootfs "$tmp/rootfs" --rootfs-writable --keep-changes "$tmp/x" -- /bin/true 2>/dev/null
   check "$tier: --rootfs-writable with --keep-changes: 125" "125" "$?"
 done
+
+# A user without privileges (the vm tier's users are in the kvm group, not root): spectrum gets
+# its mount namespace through a user namespace of its own, and the view is the same. Run as
+# nobody, on a rootfs nobody owns; the vm tier through a node of the real /dev/kvm that nobody may
+# open (SPECTRUM_KVM_DEVICE), the host's own left as it is.
+if command -v setpriv >/dev/null && echo "$tiers" | grep -qx 'vm\|sandbox'; then
+  user=65534
+  mkdir -p "$tmp/user"
+  chmod 755 "$tmp" "$tmp/user"
+  cp -a "$tmp/rootfs" "$tmp/user/rootfs"
+  chown -R "$user:$user" "$tmp/user"
+  user_before=$(tree_hash "$tmp/user/rootfs")
+  as_user() { env XDG_RUNTIME_DIR="$tmp/user" setpriv --reuid=$user --regid=$user --clear-groups "$@"; }
+  [ -c /dev/kvm ] && mknod -m 666 "$tmp/user/kvm" c $((0x$(stat -c '%t' /dev/kvm))) $((0x$(stat -c '%T' /dev/kvm)))
+  for tier in $(echo "$tiers" | grep -x 'vm\|sandbox'); do
+    out=$(as_user env SPECTRUM_KVM_DEVICE="$tmp/user/kvm" "$spectrum" run --tier "$tier" --rootfs "$tmp/user/rootfs" \
+      -- /bin/mutate user 2>&1)
+    echo "$tier as uid $user: $(echo "$out" | tail -n 1)"
+    changed=$(echo "$out" | sed -n 's/.*changed \([0-9]*\).*/\1/p')
+    check_true "$tier as uid $user: the workload changed files in its view (${changed:-none})" test "${changed:-0}" -gt 100
+    check "$tier as uid $user: rootfs byte-identical after the run" "$user_before" "$(tree_hash "$tmp/user/rootfs")"
+    as_user env SPECTRUM_KVM_DEVICE="$tmp/user/kvm" "$spectrum" run --tier "$tier" --rootfs "$tmp/user/rootfs" \
+      --keep-changes "$tmp/user/kept-$tier" -- /bin/mutate user2 >/dev/null 2>&1
+    check "$tier as uid $user: --keep-changes: the new file kept" "user2" \
+      "$(cat "$tmp/user/kept-$tier/upper/spectrum-was-here" 2>&1)"
+    check "$tier as uid $user: --keep-changes: no work directory left" "no" \
+      "$([ -e "$tmp/user/kept-$tier/work" ] && echo yes || echo no)"
+    check "$tier as uid $user: --keep-changes: rootfs byte-identical" "$user_before" "$(tree_hash "$tmp/user/rootfs")"
+  done
+  # The mount point of the user's views (a tmpfs in spectrum's namespace only) stays empty.
+  check "the user's views directory is empty" "" "$(ls -A "$tmp/user/spectrum-views" 2>/dev/null)"
+fi
 
 # SIGKILL of spectrum while the workload writes: the kernel drops the view with spectrum's mount
 # namespace; no mount of it is left in any namespace, and the rootfs is untouched.
