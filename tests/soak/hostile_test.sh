@@ -25,7 +25,7 @@ cleanup() {
 }
 trap cleanup EXIT
 tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
-if echo "$tiers" | grep -qx 'container\|vm'; then
+if echo "$tiers" | grep -qx 'container\|vm\|sandbox'; then
   "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
   cp "$load" "$tmp/rootfs/load"
 fi

@@ -26,7 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
-if echo "$tiers" | grep -qx 'container\|vm'; then
+if echo "$tiers" | grep -qx 'container\|vm\|sandbox'; then
   "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
   cp "$load" "$tmp/rootfs/load"
 fi
@@ -146,7 +146,7 @@ census() {  # census TIER WHEN
     case $tier in native) ;; wasm) sweep_program=$tmp/load.wasm ;; *) sweep_program=/load ;; esac
     local sweep_opts=()
     [ "$tier" = native ] || [ "$tier" = container ] && sweep_opts=(--pids 100)
-    [ "$tier" = container ] || [ "$tier" = vm ] && sweep_opts+=(--rootfs "$tmp/rootfs")
+    case $tier in container | vm | sandbox) sweep_opts+=(--rootfs "$tmp/rootfs") ;; esac
     "$spectrum" run --tier "$tier" "${sweep_opts[@]}" -- "$sweep_program" exit 0 >/dev/null 2>&1
     for _ in $(seq 50); do
       dirty=$(leak_census "$tag" "$pids_file" "$tmp" | awk '$2 != 0')
