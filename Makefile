@@ -33,11 +33,13 @@ test-asan: deps
 	@cd $(ASAN_BUILD) && ctest -L unit --output-on-failure -j $(JOBS)
 
 # Every fuzz target for FUZZ_SECONDS each (an hour by default), ASan+UBSan, findings kept in
-# $(BUILD)/fuzz-long; prints executions, coverage and findings per target.
+# $(BUILD)/fuzz-long; prints executions, coverage and findings per target. The sandbox kernel's
+# target needs the build's guest kernel.
 FUZZ_SECONDS ?= 3600
-fuzz: deps
-	@TESTSUITE=$(CURDIR)/../shared/wasm-testsuite tests/fuzz/run.sh $(BUILD)/fuzz-long $(FUZZ_SECONDS) \
-	  fuzz_elf fuzz_oci_config fuzz_oci_state fuzz_decode fuzz_run
+FUZZ_TARGETS ?= fuzz_decode fuzz_run fuzz_wasi fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_elf fuzz_syscalls
+fuzz: build
+	@TESTSUITE=$(CURDIR)/../shared/wasm-testsuite GUEST_KERNEL=$(BUILD)/src/vm/guest_kernel.bin \
+	  tests/fuzz/run.sh $(BUILD)/fuzz-long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The long soak (issue 16): per usable tier SOAK_RUNS runs back to back, then SOAK_RUNS eight at a
 # time, with faults mixed in; then the hostile workloads and the OCI runtime under concurrency.

@@ -1,6 +1,7 @@
 #!/bin/sh
-# Builds the libFuzzer targets of the parsers of untrusted input outside the wasm engine (OCI
-# config.json/process.json/resources, the runtime's state files, the vm tier's ELF loader) with
+# Builds the libFuzzer targets of the untrusted input outside the wasm engine (OCI
+# config.json/process.json/resources, the runtime's state files, the vm tier's ELF loader, the
+# WASI host calls) with
 # clang-16, ASan + UBSan + coverage, into OUT_DIR. Objects are kept and rebuilt only when older
 # than their source. Usage: tests/fuzz/build.sh OUT_DIR
 set -eu
@@ -34,3 +35,7 @@ ar rcs "$out/parsers.a" $ar_objects
 clang++-16 $flags "$here/fuzz_elf.cc" $(objects vm/loader/elf.cc core/error.cc) -o "$out/fuzz_elf"
 clang++-16 $flags "$here/fuzz_oci_config.cc" "$out/parsers.a" -lseccomp -o "$out/fuzz_oci_config"
 clang++-16 $flags "$here/fuzz_oci_state.cc" "$out/parsers.a" -lseccomp -o "$out/fuzz_oci_state"
+clang++-16 $flags "$here/fuzz_oci_process.cc" "$out/parsers.a" -lseccomp -o "$out/fuzz_oci_process"
+# shellcheck disable=SC2046
+clang++-16 $flags "$here/fuzz_wasi.cc" $(objects $(cd "$src" && ls wasm/wasi/*.cc)) "$out/parsers.a" \
+  -o "$out/fuzz_wasi"

@@ -3,8 +3,10 @@
 # of the parsers here), each from a corpus seeded with real inputs, and reports executions,
 # coverage and findings per target. Fails on any finding (crash, hang, sanitizer report, leak), which
 # is kept in WORK_DIR. Usage: tests/fuzz/run.sh WORK_DIR SECONDS [TARGET...]
-#   targets: fuzz_elf fuzz_oci_config fuzz_oci_state (built by tests/fuzz/build.sh) and, with
-#   TESTSUITE=DIR (the wasm spec suite), the engine's fuzz_decode and fuzz_run.
+#   targets: fuzz_elf fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_wasi (built by
+#   tests/fuzz/build.sh); with TESTSUITE=DIR (the wasm spec suite), the engine's fuzz_decode
+#   (decoder and validator) and fuzz_run (instantiate and run); with GUEST_KERNEL=FILE (a build's
+#   src/vm/guest_kernel.bin), the sandbox kernel's fuzz_syscalls (tests/vm/fuzz).
 set -eu
 work=${1:?usage: run.sh WORK_DIR SECONDS [TARGET...]}
 seconds=${2:?usage: run.sh WORK_DIR SECONDS [TARGET...]}
@@ -13,15 +15,20 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../.." && pwd)
 mkdir -p "$work"
 work=$(cd "$work" && pwd)
-targets=${*:-"fuzz_elf fuzz_oci_config fuzz_oci_state"}
+targets=${*:-"fuzz_elf fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_wasi"}
 
 "$here/build.sh" "$work/bin"
 case " $targets " in *" fuzz_decode "* | *" fuzz_run "*) "$top/tests/wasm/fuzz/build.sh" "$work/bin" ;; esac
+case " $targets " in
+  *" fuzz_syscalls "*)
+    [ -f "${GUEST_KERNEL:-}" ] || { echo "run.sh: fuzz_syscalls needs GUEST_KERNEL=FILE" >&2; exit 2; }
+    "$top/tests/vm/fuzz/build.sh" "$work/bin" "$GUEST_KERNEL" ;;
+esac
 
 # Seeds: real inputs of each parser, regenerated each time (never committed).
 seeds=$work/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/elf" "$seeds/oci" "$seeds/state" "$seeds/wasm"
+mkdir -p "$seeds/elf" "$seeds/oci" "$seeds/process" "$seeds/state" "$seeds/wasm" "$seeds/wasi"
 printf 'void _start(void) { for (;;) { } }\n' >"$seeds/tiny.c"
 gcc -static -nostdlib -O1 -o "$seeds/elf/tiny" "$seeds/tiny.c"
 gcc -static-pie -nostdlib -O1 -fpie -o "$seeds/elf/tiny-pie" "$seeds/tiny.c"
@@ -30,6 +37,25 @@ rm -f "$seeds/tiny.c"
 if command -v runc >/dev/null; then (cd "$seeds/oci" && runc spec && mv config.json runc-config.json); fi
 if command -v crun >/dev/null; then (cd "$seeds/oci" && crun spec && mv config.json crun-config.json); fi
 jq .process "$seeds/oci/runc-config.json" >"$seeds/oci/process.json" 2>/dev/null || true
+cp "$seeds/oci/process.json" "$seeds/process/runc-process.json" 2>/dev/null || true
+jq .process "$seeds/oci/crun-config.json" >"$seeds/process/crun-process.json" 2>/dev/null || true
+for bundle in "$top"/tests/container/bundles/*/config.json; do
+  [ -f "$bundle" ] && jq .process "$bundle" >"$seeds/process/$(basename "$(dirname "$bundle")").json" 2>/dev/null
+done
+# WASI: each host function once, its arguments pointers into the memory prefix (fuzz_wasi.cc's
+# input format), after a prefix holding a path, an iovec and a subscription.
+python3 - "$seeds/wasi" <<'PY'
+import struct, sys
+prefix = bytearray(256)
+prefix[0:4] = b"file"
+prefix[16:24] = struct.pack("<II", 64, 32)          # an iovec: 32 bytes at 64
+prefix[128:176] = struct.pack("<QB7xIIQQH6x", 1, 0, 1, 0, 1000, 0, 0)[:48].ljust(48, b"\0")
+for f in range(64):
+    call = bytes([f])
+    for arg in range(6):
+        call += bytes([0 if arg == 0 else 1]) + struct.pack("<Q", [3, 0, 4, 16, 1, 200][arg])
+    open(f"{sys.argv[1]}/call-{f:02d}", "wb").write(bytes(prefix) + call)
+PY
 printf '{"memory":{"limit":33554432},"cpu":{"quota":50000,"period":100000},"pids":{"limit":64}}\n' \
   >"$seeds/oci/resources.json"
 printf '{"id":"fuzz","bundle":"/b","pid":1,"pid_start_time":5,"created":"2026-01-01T00:00:00Z","annotations":{"a":"b"},"cgroups":{"path":"spectrum/x","dirs":{"memory":"/sys/fs/cgroup/memory/spectrum/x"}},"poststop":[]}\n' \
@@ -46,8 +72,11 @@ for target in $targets; do
   case $target in
     fuzz_elf) seed=$seeds/elf ;;
     fuzz_oci_config) seed=$seeds/oci ;;
+    fuzz_oci_process) seed=$seeds/process ;;
     fuzz_oci_state) seed=$seeds/state ;;
+    fuzz_wasi) seed=$seeds/wasi ;;
     fuzz_decode | fuzz_run) seed=$seeds/wasm ;;
+    fuzz_syscalls) seed=$top/tests/vm/fuzz/seeds ;;
     *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
   esac
   corpus=$work/corpus-$target
