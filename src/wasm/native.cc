@@ -2,7 +2,6 @@
 // the engine at instantiation, and entering compiled code. Nothing here links LLVM.
 #include "wasm/native.h"
 
-#include <dlfcn.h>
 #include <elf.h>
 #include <fcntl.h>
 #include <spawn.h>
@@ -55,72 +54,13 @@ const NativeApi* g_api = nullptr;
 std::string g_error;
 bool g_tried = false;
 
-// The library sits beside the executable (build tree: build/src/wasm/llvm/, installed: next to
-// spectrum or in ../lib); SPECTRUM_WASM_LLVM names it explicitly.
-std::vector<std::string> candidates() {
-  std::vector<std::string> out;
-  if (const char* env = std::getenv("SPECTRUM_WASM_LLVM"); env && *env) {
-    out.emplace_back(env);
-    return out;
-  }
-  char exe[PATH_MAX];
-  const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  std::string dir = ".";
-  if (n > 0) {
-    exe[n] = '\0';
-    dir = exe;
-    dir.resize(dir.rfind('/'));
-  }
-  const char* name = "libspectrum-wasm-llvm.so";
-  out.push_back(dir + "/" + name);
-  out.push_back(dir + "/../lib/" + name);
-  // Test and tool executables live in build/tests/..., build/src/... next to the build's src/.
-  for (std::string up = dir; up.size() > 1; up.resize(up.rfind('/'))) {
-    out.push_back(up + "/src/wasm/llvm/" + name);
-    if (up.rfind('/') == std::string::npos || up.rfind('/') == 0) break;
-  }
-  return out;
-}
-
 }  // namespace
 
 const NativeApi* native_api(std::string* error) {
   std::lock_guard lock(g_mutex);
-  if (!g_tried && _DYNAMIC == nullptr) {
-    g_tried = true;
-    g_error =
-        "the compiled engine needs a dynamically linked executable (this spectrum is static; "
-        "the engine runs in the engine's own tools and tests for now, see docs/wasm.md)";
-  }
   if (!g_tried) {
     g_tried = true;
-    void* handle = nullptr;
-    std::string tried;
-    for (const std::string& path : candidates()) {
-      if (::access(path.c_str(), R_OK) != 0) {
-        tried += (tried.empty() ? "" : ", ") + path;
-        continue;
-      }
-      handle = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-      if (!handle) {
-        g_error = std::string("cannot load the wasm compiler: ") + ::dlerror();
-        break;
-      }
-      break;
-    }
-    if (handle) {
-      using GetApi = const NativeApi* (*)();
-      auto get = reinterpret_cast<GetApi>(::dlsym(handle, "spectrum_wasm_native_api"));
-      const NativeApi* api = get ? get() : nullptr;
-      if (!api || api->version != kNativeApiVersion) {
-        g_error = "the wasm compiler library does not match this spectrum (API version)";
-      } else {
-        g_api = api;
-      }
-    } else if (g_error.empty()) {
-      g_error =
-          "the wasm compiler library libspectrum-wasm-llvm.so is not installed (looked for " + tried + ")";
-    }
+    g_api = load_compiler_library(&g_error);
   }
   if (!g_api && error) *error = g_error;
   return g_api;

@@ -148,6 +148,12 @@ bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::str
 // The library, loaded on first use (nullptr with *error when it cannot be: not installed, a
 // version mismatch). Thread-safe.
 const NativeApi* native_api(std::string* error);
+// Loads the library: native_library.cc (dlopen) in dynamically linked executables,
+// native_library_static.cc in the static spectrum. native_api() calls it once.
+const NativeApi* load_compiler_library(std::string* error);
+inline constexpr const char* kStaticExecutableCannotLoad =
+    "the compiled engine needs a dynamically linked executable (this spectrum is static; "
+    "the engine runs in the engine's own tools and tests for now, see docs/wasm.md)";
 // True once the library is mapped (for tests of "a run that never compiles never loads LLVM").
 bool native_api_loaded();
 
