@@ -16,6 +16,12 @@ std::optional<Device> device_at(const std::string& path) {
   return std::nullopt;
 }
 
+bool below_device(const std::string& path) {
+  for (auto slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1))
+    if (device_at(path.substr(0, slash))) return true;
+  return false;
+}
+
 std::int64_t device_read(Device d, const std::vector<::iovec>& iov) {
   if (d == Device::null) return 0;
   std::int64_t total = 0;

@@ -17,6 +17,9 @@ enum class Device : std::uint8_t { none, null, zero, full, random };
 
 // The device at a normalized absolute guest path, if it is one of the synthetic ones.
 std::optional<Device> device_at(const std::string& path);
+// Whether a component before the last one is a synthetic device ("/dev/null/x"): such a path is
+// ENOTDIR, as a character device is not a directory, whatever the root filesystem holds there.
+bool below_device(const std::string& path);
 // read(2) into host buffers already translated from guest memory: bytes read, or -errno.
 std::int64_t device_read(Device d, const std::vector<::iovec>& iov);
 // write(2) of `length` bytes: bytes written, or -errno (/dev/full: ENOSPC).

@@ -116,9 +116,17 @@ SyscallResult sys_pwrite64(Process& p, const SyscallRequest& req) {
   return sys_read_write(p, req, true, true);
 }
 
-SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write) {
+// readv/writev, and preadv/pwritev(2) when `positional` (offset in ARG(3); for the "2" calls an
+// offset of -1 means the file position, and only flags 0 are served).
+SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write, bool positional = false,
+                            bool with_flags = false) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);
+  if (with_flags && ARG(5) != 0) return SyscallResult::error(EOPNOTSUPP);
+  const auto offset = static_cast<std::int64_t>(ARG(3));
+  if (with_flags && offset == -1) positional = false;
+  if (positional && (e->shared || e->emulated_block)) return SyscallResult::error(ESPIPE);
+  if (positional && offset < 0) return SyscallResult::error(EINVAL);
   if (ARG(2) > IOV_MAX) return SyscallResult::error(EINVAL);
   std::vector<::iovec> host;
   std::uint64_t total = 0;
@@ -140,11 +148,23 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
   if (auto early = before_io(*e, is_write)) return *early;
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
   const int fd = e->host.get();
+  if (positional)
+    return after_io(
+        p, *e, is_write,
+        is_write ? ::pwritev(fd, host.data(), count, offset) : ::preadv(fd, host.data(), count, offset));
   return after_io(p, *e, is_write,
                   is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count));
 }
 SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
 SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }
+SyscallResult sys_preadv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false, true); }
+SyscallResult sys_pwritev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true, true); }
+SyscallResult sys_preadv2(Process& p, const SyscallRequest& req) {
+  return sys_vector_io(p, req, false, true, true);
+}
+SyscallResult sys_pwritev2(Process& p, const SyscallRequest& req) {
+  return sys_vector_io(p, req, true, true, true);
+}
 
 SyscallResult sys_close(Process& p, const SyscallRequest& req) {
   if (!p.files().close(static_cast<std::int64_t>(ARG(0)))) return SyscallResult::error(EBADF);
@@ -263,6 +283,9 @@ SyscallResult sys_pipe(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {
+  // A synthetic device has no host fd; none of them is a terminal (isatty(/dev/null) is ENOTTY).
+  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->device != vfs::Device::none)
+    return SyscallResult::error(ENOTTY);
   int fd = host_fd(p, ARG(0));
   if (fd < 0) return SyscallResult::error(EBADF);
   // Only the terminal queries programs make to decide how to format output.

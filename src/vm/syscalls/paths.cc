@@ -53,6 +53,7 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
     file.status_flags = f & (O_APPEND | O_NONBLOCK);
     return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
   }
+  if (vfs::below_device(normalize(absolute))) return SyscallResult::error(ENOTDIR);
   if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
   struct stat st;
@@ -86,6 +87,14 @@ GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, boo
 }
 
 SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, int flags) {
+  // glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): a synthetic device has no host fd to stat.
+  if (auto path = p.space().read_string(path_ptr, kMaxPath - 1);
+      path && path->empty() && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
+    if (auto* e = p.fd(dirfd); e && e->device != vfs::Device::none) {
+      TRY_GUEST_VOID(write_struct(p, buf, vfs::device_stat(e->device)));
+      return SyscallResult::ret(0);
+    }
+  }
   if (auto path = p.space().read_string(path_ptr, kMaxPath - 1); path && !path->empty()) {
     if (auto absolute = p.guest_path(dirfd, *path))
       if (auto device = vfs::device_at(normalize(*absolute))) {
@@ -230,6 +239,7 @@ GuestResult<ParentAndName> parent_of(Process& p, int dirfd, std::uint64_t path_p
   const auto slash = full.rfind('/');
   std::string name = full.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") return std::unexpected(EINVAL);
+  if (vfs::below_device(normalize(full))) return std::unexpected(ENOTDIR);
   auto parent = p.open_in_root(slash == 0 ? "/" : full.substr(0, slash), O_PATH | O_DIRECTORY, 0);
   if (!parent) return std::unexpected(parent.error());
   return ParentAndName{std::move(*parent), name};

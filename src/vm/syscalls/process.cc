@@ -341,6 +341,11 @@ SyscallResult sys_clock_nanosleep(Process& p, const SyscallRequest& req) {
                    static_cast<int>(ARG(1)) & TIMER_ABSTIME);
 }
 SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
+  // Linux refuses any flag it does not know, and GRND_RANDOM together with GRND_INSECURE.
+  const std::uint64_t flags = ARG(2);
+  if ((flags & ~std::uint64_t{GRND_NONBLOCK | GRND_RANDOM | GRND_INSECURE}) != 0 ||
+      ((flags & GRND_RANDOM) && (flags & GRND_INSECURE)))
+    return SyscallResult::error(EINVAL);
   const std::uint64_t length = std::min<std::uint64_t>(ARG(1), 1 << 25);
   if (length == 0) return SyscallResult::ret(0);
   auto iov = TRY_GUEST(p.guest_iovecs(ARG(0), length, Access::write));
