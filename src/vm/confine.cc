@@ -52,6 +52,10 @@ constexpr const char* kAllowed[] = {
     "renameat2",
     "renameat",  // glibc's renameat2() with flags 0
     "ftruncate",
+    "linkat",     // the guest's link/symlink/chmod, on fds resolved inside its root (syscalls/paths.cc)
+    "symlinkat",  // (the target is stored text; only openat2 RESOLVE_IN_ROOT ever follows it)
+    "fchmod",
+    "fchmodat2",  // chmod through an O_PATH fd (AT_EMPTY_PATH), never a host path walk
     "fsync",
     "fdatasync",
     "poll",  // O_NONBLOCK the guest set on a shared stdio description (process.cc)

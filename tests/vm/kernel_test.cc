@@ -2,6 +2,7 @@
 // `sandbox`: ptrace, everywhere): unmodified Debian programs and the features they need. Each
 // test's expectation is what the same program prints natively.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "core/stdio.h"
 #include "core/tier.h"
@@ -28,7 +29,8 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
                  compile_program("ipc", "-static", root_->path() / "bin/ipc") &&
                  compile_program("tasks", "-static", root_->path() / "bin/tasks") &&
                  compile_program("signals", "-static", root_->path() / "bin/signals") &&
-                 compile_program("threads", "-static -pthread", root_->path() / "bin/threads");
+                 compile_program("threads", "-static -pthread", root_->path() / "bin/threads") &&
+                 compile_program("files", "-static", root_->path() / "bin/files");
     if (busybox_) {
       std::error_code ec;
       for (const char* applet : {"seq", "sort", "tail", "kill", "sleep", "head"})
@@ -48,6 +50,7 @@ class KernelRunTest : public ::testing::TestWithParam<std::string> {
     root_->write("bin/loop.sh", "#!/bin/loop.sh\n");
     root_->write("bin/garbage", "not a program\n");
     root_->write("data/plain.txt", "plain\n");
+    root_->write("etc/passwd", "guest passwd\n");
     for (const char* f : {"bin/hello.sh", "bin/loop.sh", "bin/garbage"})
       fs::permissions(root_->path() / f,
                       fs::perms::owner_all | fs::perms::group_exec | fs::perms::others_exec);
@@ -164,6 +167,50 @@ TEST_P(KernelRunTest, PollAndPipeArraysAtTheEdgeOfAMappingAreEfault) {
   EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/ipc").string() + " poll-attack"));
   EXPECT_NE(r.captured_stdout.find("pipe into the kernel area -1 EFAULT"), std::string::npos);
   EXPECT_NE(r.captured_stdout.find("next pipe 3 4"), std::string::npos);
+}
+
+// Attack: preadv/pwritev(2) iovec arrays across an unmapped page or pointing into the kernel area,
+// too many vectors, a negative offset, unknown flags (and getrandom's): what Linux answers, the
+// monitor alive.
+TEST_P(KernelRunTest, VectorIoAndGetrandomRefuseBadPointersAndFlagsAsNatively) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/files", "vectors"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/files").string() + " vectors"));
+  EXPECT_NE(r.captured_stdout.find("preadv across the edge -1 EFAULT"), std::string::npos);
+  EXPECT_NE(r.captured_stdout.find("getrandom with an unknown flag -1 EINVAL"), std::string::npos);
+}
+
+// Attack: a guest symlink to /etc/passwd, to ../../../../../../etc/passwd and to the root's parent;
+// reading, chmod and link through them reach the root filesystem's /etc/passwd, never the host's
+// (the target is stored text; only the kernel's walk inside the root follows it).
+TEST_P(KernelRunTest, GuestSymlinksCannotLeaveTheRoot) {
+  ASSERT_TRUE(static_ok_);
+  struct stat host_before {};
+  ASSERT_EQ(::stat("/etc/passwd", &host_before), 0);
+  for (const char* f : {"tmp/abs", "tmp/rel", "tmp/up", "tmp/hard", "tmp/abs2"})
+    fs::remove(root_->path() / f);
+  fs::permissions(root_->path() / "etc/passwd", fs::perms(0644));
+  RunResult r = run({"/bin/files", "symlink-escape"});
+  struct stat host_after {};
+  ASSERT_EQ(::stat("/etc/passwd", &host_after), 0);
+  if (host_after.st_mode != host_before.st_mode) ::chmod("/etc/passwd", host_before.st_mode & 07777);
+  EXPECT_EQ(host_after.st_mode, host_before.st_mode) << "the guest's chmod reached the host's /etc/passwd";
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout,
+            "symlink to /etc/passwd 0\n"
+            "symlink to ../../../../../../etc/passwd 0\n"
+            "symlink to the root's parent 0\n"
+            "read through /tmp/abs: guest passwd\n"
+            "read through /tmp/rel: guest passwd\n"
+            "read through /tmp/up/etc/passwd: guest passwd\n"
+            "readlink: /etc/passwd\n"
+            "chmod through the symlink 0\n"
+            "guest passwd mode 604\n"
+            "link following the symlink 0\n"
+            "link of the symlink itself 0\n"
+            "read through the linked symlink: guest passwd\n"
+            "symlink target into the kernel area -1 EFAULT\n");
 }
 
 // The goal: busybox sh pipelines, each stage its own guest process with its own address

@@ -286,6 +286,77 @@ SyscallResult sys_renameat2(Process& p, const SyscallRequest& req) {
   return rename_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3),
                        static_cast<unsigned>(ARG(4)));
 }
+// link: the old name's last component is never followed by the host (linkat without
+// AT_SYMLINK_FOLLOW on a parent resolved in the root); with AT_SYMLINK_FOLLOW the guest's symlink is
+// resolved inside the root first and the link made to that O_PATH fd.
+SyscallResult link_common(Process& p, int old_dir, std::uint64_t old_path, int new_dir,
+                          std::uint64_t new_path, int flags) {
+  if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) return SyscallResult::error(EINVAL);
+  auto to = TRY_GUEST(parent_of(p, new_dir, new_path));
+  if (flags & (AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) {
+    auto from = TRY_GUEST(path_fd(p, old_dir, old_path, flags & AT_SYMLINK_FOLLOW, flags & AT_EMPTY_PATH));
+    return SyscallResult::ret(
+        host_result(::linkat(from.get(), "", to.parent.get(), to.name.c_str(), AT_EMPTY_PATH)));
+  }
+  auto from = TRY_GUEST(parent_of(p, old_dir, old_path));
+  return SyscallResult::ret(
+      host_result(::linkat(from.parent.get(), from.name.c_str(), to.parent.get(), to.name.c_str(), 0)));
+}
+SyscallResult sys_link(Process& p, const SyscallRequest& req) {
+  return link_common(p, AT_FDCWD, ARG(0), AT_FDCWD, ARG(1), 0);
+}
+SyscallResult sys_linkat(Process& p, const SyscallRequest& req) {
+  return link_common(p, static_cast<int>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), ARG(3),
+                     static_cast<int>(ARG(4)));
+}
+// symlink: the target is only text stored in the root filesystem; every later resolution of it is
+// the kernel's walk inside the root (RESOLVE_IN_ROOT), so "/etc/passwd" or "../../.." stays inside.
+SyscallResult symlink_common(Process& p, std::uint64_t target_ptr, int new_dir, std::uint64_t new_path) {
+  auto target = TRY_GUEST(read_path(p, target_ptr));
+  if (target.empty()) return SyscallResult::error(ENOENT);
+  auto at = TRY_GUEST(parent_of(p, new_dir, new_path));
+  return SyscallResult::ret(host_result(::symlinkat(target.c_str(), at.parent.get(), at.name.c_str())));
+}
+SyscallResult sys_symlink(Process& p, const SyscallRequest& req) {
+  return symlink_common(p, ARG(0), AT_FDCWD, ARG(1));
+}
+SyscallResult sys_symlinkat(Process& p, const SyscallRequest& req) {
+  return symlink_common(p, ARG(0), static_cast<int>(ARG(1)), ARG(2));
+}
+// chmod of a path: the file is found inside the root (an O_PATH fd; a guest symlink is followed
+// there, never by the host), then changed through that fd with fchmodat2(AT_EMPTY_PATH) (Linux
+// 6.6+); an older host gets a confined read-only open of it and fchmod.
+SyscallResult chmod_path(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t mode, int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return SyscallResult::error(EINVAL);
+  if (p.fs().read_only) return SyscallResult::error(EROFS);
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  const auto m = static_cast<mode_t>(mode & 07777);
+  if (::syscall(kSysFchmodat2, fd.get(), "", m, AT_EMPTY_PATH) == 0) return SyscallResult::ret(0);
+  if (errno != ENOSYS && errno != EINVAL) return SyscallResult::error(errno);
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return SyscallResult::error(errno);
+  if (S_ISLNK(st.st_mode)) return SyscallResult::error(EOPNOTSUPP);  // as Linux for a link itself
+  auto path = TRY_GUEST(read_path(p, path_ptr));
+  auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
+  auto file = TRY_GUEST(p.open_in_root(absolute, O_RDONLY | O_NONBLOCK | O_NOCTTY, 0));
+  return SyscallResult::ret(host_result(::fchmod(file.get(), m)));
+}
+SyscallResult sys_chmod(Process& p, const SyscallRequest& req) {
+  return chmod_path(p, AT_FDCWD, ARG(0), ARG(1), 0);
+}
+SyscallResult sys_fchmodat(Process& p, const SyscallRequest& req) {
+  return chmod_path(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), 0);
+}
+SyscallResult sys_fchmodat2(Process& p, const SyscallRequest& req) {
+  return chmod_path(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), static_cast<int>(ARG(3)));
+}
+SyscallResult sys_fchmod(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->device != vfs::Device::none) return SyscallResult::error(EPERM);  // the monitor's, not the guest's
+  if (p.fs().read_only) return SyscallResult::error(EROFS);
+  return SyscallResult::ret(host_result(::fchmod(e->host.get(), static_cast<mode_t>(ARG(1) & 07777))));
+}
 SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
   auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
   if (!e) return SyscallResult::error(EBADF);

@@ -16,6 +16,8 @@
 namespace spectrum::vm::syscalls {
 
 inline constexpr std::size_t kMaxPath = 4096;
+// fchmodat2 (Linux 6.6): not yet in Debian 12's headers.
+inline constexpr long kSysFchmodat2 = 452;
 inline constexpr std::size_t kMaxIo = 1 << 26;  // one call moves at most 64 MiB, as a bound on host work
 inline constexpr int kMaxFds = kernel::FileTable::kMaxFds;
 
@@ -107,6 +109,14 @@ SyscallResult sys_unlinkat(Process& p, const SyscallRequest& req);
 SyscallResult sys_rename(Process& p, const SyscallRequest& req);
 SyscallResult sys_renameat(Process& p, const SyscallRequest& req);
 SyscallResult sys_renameat2(Process& p, const SyscallRequest& req);
+SyscallResult sys_link(Process& p, const SyscallRequest& req);
+SyscallResult sys_linkat(Process& p, const SyscallRequest& req);
+SyscallResult sys_symlink(Process& p, const SyscallRequest& req);
+SyscallResult sys_symlinkat(Process& p, const SyscallRequest& req);
+SyscallResult sys_chmod(Process& p, const SyscallRequest& req);
+SyscallResult sys_fchmod(Process& p, const SyscallRequest& req);
+SyscallResult sys_fchmodat(Process& p, const SyscallRequest& req);
+SyscallResult sys_fchmodat2(Process& p, const SyscallRequest& req);
 SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req);
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req);
 SyscallResult sys_umask(Process& p, const SyscallRequest& req);

@@ -1,0 +1,118 @@
+/* File calls whose arguments are guest pointers or guest-chosen text, run in the sandbox kernel and
+ * (for "vectors") natively, the outputs compared.
+ *   vectors:        preadv/pwritev(2) with iovec arrays across an unmapped page or in the kernel
+ *                   area, counts past IOV_MAX, unknown flags; getrandom's unknown flags.
+ *   symlink-escape: symlinks a hostile guest makes to the host's files ("/etc/passwd", "../../..")
+ *                   and what reading, linking and chmod-ing through them reaches. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+static const char* err_name(int e) {
+  return e == EBADF        ? "EBADF"
+         : e == EFAULT     ? "EFAULT"
+         : e == EINVAL     ? "EINVAL"
+         : e == ENOENT     ? "ENOENT"
+         : e == ESPIPE     ? "ESPIPE"
+         : e == EOPNOTSUPP ? "EOPNOTSUPP"
+                           : "other";
+}
+#define SHOW(what, call)                                                             \
+  do {                                                                               \
+    errno = 0;                                                                       \
+    long r_ = (long)(call);                                                          \
+    int e_ = errno;                                                                  \
+    printf("%s %ld%s%s\n", what, r_, r_ < 0 ? " " : "", r_ < 0 ? err_name(e_) : ""); \
+  } while (0)
+
+static void* page_of_vectors(void) {
+  return mmap(NULL, (IOV_MAX + 1) * sizeof(struct iovec), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+              -1, 0);
+}
+
+static int vectors(void) {
+  char path[64];
+  snprintf(path, sizeof path, "/tmp/files-vectors-%d", (int)getpid());
+  int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
+  unlink(path);
+  char a[] = "hello ", b[] = "world";
+  struct iovec w[2] = {{a, 6}, {b, 5}};
+  SHOW("pwritev at 4", pwritev(fd, w, 2, 4));
+  char r1[8] = {0}, r2[8] = {0};
+  struct iovec r[2] = {{r1, 4}, {r2, 7}};
+  SHOW("preadv at 4", preadv(fd, r, 2, 4));
+  printf("read '%s' '%s'\n", r1, r2);
+  SHOW("file position still 0", lseek(fd, 0, SEEK_CUR));
+  SHOW("preadv2 at -1 (the position)", preadv2(fd, r, 1, -1, 0));
+  SHOW("position after it", lseek(fd, 0, SEEK_CUR));
+  SHOW("pwritev2 with an unknown flag", pwritev2(fd, w, 1, 0, 0x40000000));
+  SHOW("preadv at a negative offset", preadv(fd, r, 1, -5));
+  SHOW("preadv of too many vectors", preadv(fd, (struct iovec*)page_of_vectors(), IOV_MAX + 1, 0));
+  /* the iovec array runs into an unmapped page; one vector points into the kernel area */
+  char* page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  munmap(page + 4096, 4096);
+  struct iovec* edge = (struct iovec*)(page + 4096 - sizeof(struct iovec));
+  edge[0] = (struct iovec){r1, 4};
+  SHOW("preadv across the edge", preadv(fd, edge, 2, 0));
+  SHOW("pwritev across the edge", pwritev(fd, edge, 2, 0));
+  struct iovec kernel = {(void*)0xffff888000000000ul, 16};
+  SHOW("preadv into the kernel area", preadv(fd, &kernel, 1, 0));
+  SHOW("pwritev from the kernel area", pwritev(fd, &kernel, 1, 0));
+  SHOW("preadv on a pipe", ({
+         int p[2];
+         pipe(p);
+         preadv(p[0], r, 1, 0);
+       }));
+  SHOW("getrandom with an unknown flag", getrandom(r1, 4, 0x80));
+  SHOW("getrandom into the kernel area", getrandom((void*)0xffff888000000000ul, 4, 0));
+  return 0;
+}
+
+/* In the guest, /etc/passwd is the root filesystem's (the test put "guest passwd" there): every
+ * way through a guest-made symlink must reach that file, never the host's. */
+static int symlink_escape(void) {
+  SHOW("symlink to /etc/passwd", symlink("/etc/passwd", "/tmp/abs"));
+  SHOW("symlink to ../../../../../../etc/passwd", symlink("../../../../../../etc/passwd", "/tmp/rel"));
+  SHOW("symlink to the root's parent", symlink("../../../../..", "/tmp/up"));
+  char buf[256];
+  const char* paths[] = {"/tmp/abs", "/tmp/rel", "/tmp/up/etc/passwd"};
+  for (int i = 0; i < 3; i++) {
+    const char* p = paths[i];
+    int fd = open(p, O_RDONLY);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+    buf[n < 0 ? 0 : n] = 0;
+    printf("read through %s: %s", p, n < 0 ? "failed\n" : buf);
+    if (fd >= 0) close(fd);
+  }
+  ssize_t n = readlink("/tmp/abs", buf, sizeof buf - 1);
+  buf[n < 0 ? 0 : n] = 0;
+  printf("readlink: %s\n", buf);
+  /* chmod and a following link through the symlink change the guest's file only */
+  SHOW("chmod through the symlink", chmod("/tmp/abs", 0604));
+  struct stat st;
+  stat("/etc/passwd", &st);
+  printf("guest passwd mode %o\n", st.st_mode & 0777);
+  SHOW("link following the symlink", linkat(AT_FDCWD, "/tmp/rel", AT_FDCWD, "/tmp/hard", AT_SYMLINK_FOLLOW));
+  SHOW("link of the symlink itself", link("/tmp/abs", "/tmp/abs2"));
+  int fd = open("/tmp/abs2", O_RDONLY);
+  n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+  buf[n < 0 ? 0 : n] = 0;
+  printf("read through the linked symlink: %s", n < 0 ? "failed\n" : buf);
+  SHOW("symlink target into the kernel area", symlink((const char*)0xffff888000000000ul, "/tmp/k"));
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  setvbuf(stdout, NULL, _IONBF, 0);
+  if (argc > 1 && strcmp(argv[1], "vectors") == 0) return vectors();
+  if (argc > 1 && strcmp(argv[1], "symlink-escape") == 0) return symlink_escape();
+  return 2;
+}
