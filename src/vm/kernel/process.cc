@@ -24,7 +24,8 @@ FdEntry* FileTable::get(std::int64_t guest_fd) {
 }
 
 GuestResult<int> FileTable::install(FdEntry entry, int lowest) {
-  for (std::size_t i = static_cast<std::size_t>(std::max(lowest, 0)); i < kMaxFds; ++i) {
+  const std::size_t end = std::min<std::uint64_t>(soft_limit, kMaxFds);
+  for (std::size_t i = static_cast<std::size_t>(std::max(lowest, 0)); i < end; ++i) {
     if (i >= fds_.size()) fds_.resize(i + 1);
     if (!fds_[i]) {
       fds_[i] = std::move(entry);
@@ -35,7 +36,8 @@ GuestResult<int> FileTable::install(FdEntry entry, int lowest) {
 }
 
 GuestResult<int> FileTable::install_at(FdEntry entry, std::int64_t number) {
-  if (number < 0 || number >= kMaxFds) return std::unexpected(EBADF);
+  if (number < 0 || static_cast<std::uint64_t>(number) >= std::min<std::uint64_t>(soft_limit, kMaxFds))
+    return std::unexpected(EBADF);
   if (fds_.size() <= static_cast<std::size_t>(number)) fds_.resize(static_cast<std::size_t>(number) + 1);
   fds_[number] = std::move(entry);
   return static_cast<int>(number);

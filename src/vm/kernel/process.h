@@ -128,6 +128,9 @@ class FileTable {
   // Puts `entry` at `number` (closing what was there); EBADF outside [0, kMaxFds).
   GuestResult<int> install_at(FdEntry entry, std::int64_t number);
   bool close(std::int64_t guest_fd);
+  // RLIMIT_NOFILE, kept with the table (a fork copies both; threads share both). New fds are
+  // below the soft limit; neither limit can pass kMaxFds.
+  std::uint64_t soft_limit = kMaxFds, hard_limit = kMaxFds;
   void close_on_exec();  // execve: every fd with FD_CLOEXEC goes
   void close_all();      // the process ends
   std::size_t size() const { return fds_.size(); }

@@ -224,7 +224,7 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
           host_result(::fcntl(e->host.get(), F_SETFL, static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK))));
     case F_DUPFD:
     case F_DUPFD_CLOEXEC:
-      if (ARG(2) >= kMaxFds) return SyscallResult::error(EINVAL);
+      if (ARG(2) >= p.files().soft_limit) return SyscallResult::error(EINVAL);
       return dup_to(p, ARG(0), -1, ARG(1) == F_DUPFD_CLOEXEC, static_cast<int>(ARG(2)));
     default:
       return SyscallResult::error(EINVAL);

@@ -238,19 +238,45 @@ SyscallResult limit_of(Process& p, unsigned resource, std::uint64_t out) {
     std::uint64_t cur, max;
   } l{RLIM_INFINITY, RLIM_INFINITY};
   if (resource == RLIMIT_STACK) l = {8 << 20, RLIM_INFINITY};
-  if (resource == RLIMIT_NOFILE) l = {kMaxFds, kMaxFds};
+  if (resource == RLIMIT_NOFILE) l = {p.files().soft_limit, p.files().hard_limit};
   if (resource == RLIMIT_AS || resource == RLIMIT_DATA) l = {p.mm().limit_bytes, p.mm().limit_bytes};
   if (resource == RLIMIT_NPROC) l = {1, 1};
   if (out) TRY_GUEST_VOID(write_struct(p, out, l));
   return SyscallResult::ret(0);
 }
+// Setting a limit: only RLIMIT_NOFILE, lowered freely or raised up to its hard limit (the hard one
+// itself never past the fd table's kMaxFds); every other limit is the monitor's to set (EPERM).
+SyscallResult set_limit(Process& p, unsigned resource, std::uint64_t in) {
+  struct rlimit64 {
+    std::uint64_t cur, max;
+  };
+  auto l = TRY_GUEST(read_struct<rlimit64>(p, in));
+  if (l.cur > l.max) return SyscallResult::error(EINVAL);
+  if (resource != RLIMIT_NOFILE) return SyscallResult::error(EPERM);
+  if (l.max > p.files().hard_limit) return SyscallResult::error(EPERM);
+  p.files().soft_limit = l.cur;
+  p.files().hard_limit = l.max;
+  return SyscallResult::ret(0);
+}
 SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req) {
   return limit_of(p, static_cast<unsigned>(ARG(0)), ARG(1));
 }
+SyscallResult sys_setrlimit(Process& p, const SyscallRequest& req) {
+  return set_limit(p, static_cast<unsigned>(ARG(0)), ARG(1));
+}
 SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req) {
   if (ARG(0) != 0 && ARG(0) != 1) return SyscallResult::error(ESRCH);
-  if (ARG(2)) return SyscallResult::error(EPERM);
-  return limit_of(p, static_cast<unsigned>(ARG(1)), ARG(3));
+  const auto resource = static_cast<unsigned>(ARG(1));
+  if (!ARG(2)) return limit_of(p, resource, ARG(3));
+  // The old value as it was, then the new one (prlimit64 reports before it sets).
+  const std::uint64_t old_soft = p.files().soft_limit, old_hard = p.files().hard_limit;
+  SyscallResult r = set_limit(p, resource, ARG(2));
+  if (r.kind != SyscallResult::Kind::value || static_cast<std::int64_t>(r.value) < 0 || !ARG(3)) return r;
+  const std::uint64_t new_soft = p.files().soft_limit, new_hard = p.files().hard_limit;
+  p.files().soft_limit = old_soft, p.files().hard_limit = old_hard;
+  SyscallResult out = limit_of(p, resource, ARG(3));
+  p.files().soft_limit = new_soft, p.files().hard_limit = new_hard;
+  return out;
 }
 SyscallResult sys_sched_getaffinity(Process& p, const SyscallRequest& req) {
   if (ARG(1) < 8) return SyscallResult::error(EINVAL);

@@ -187,6 +187,7 @@ SyscallResult sys_exit_thread(Process& p, const SyscallRequest& req);
 SyscallResult sys_exit_group(Process& p, const SyscallRequest& req);
 SyscallResult sys_uname(Process& p, const SyscallRequest& req);
 SyscallResult sys_getrlimit(Process& p, const SyscallRequest& req);
+SyscallResult sys_setrlimit(Process& p, const SyscallRequest& req);
 SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req);
 SyscallResult sys_sched_getaffinity(Process& p, const SyscallRequest& req);
 SyscallResult sys_sysinfo(Process& p, const SyscallRequest& req);

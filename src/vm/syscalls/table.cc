@@ -158,6 +158,7 @@ constexpr Row kTable[] = {
     {SYS_exit_group, sys_exit_group},
     {SYS_uname, sys_uname},
     {SYS_getrlimit, sys_getrlimit},
+    {SYS_setrlimit, sys_setrlimit},
     {SYS_prlimit64, sys_prlimit64},
     {SYS_sched_getaffinity, sys_sched_getaffinity},
     {SYS_sysinfo, sys_sysinfo},

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -73,6 +74,11 @@ static int vectors(void) {
        }));
   SHOW("getrandom with an unknown flag", getrandom(r1, 4, 0x80));
   SHOW("getrandom into the kernel area", getrandom((void*)0xffff888000000000ul, 4, 0));
+  SHOW("setrlimit from the kernel area", setrlimit(RLIMIT_NOFILE, (struct rlimit*)0xffff888000000000ul));
+  SHOW("setrlimit with soft above hard", setrlimit(RLIMIT_NOFILE, &(struct rlimit){64, 32}));
+  SHOW("setrlimit to 16", setrlimit(RLIMIT_NOFILE, &(struct rlimit){16, 16}));
+  SHOW("dup2 to 16", dup2(0, 16));
+  SHOW("F_DUPFD from 16", fcntl(0, F_DUPFD, 16));
   return 0;
 }
 
