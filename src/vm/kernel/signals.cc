@@ -48,7 +48,9 @@ Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, i
   if (sig != SIGKILL) {
     if (handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) return SendResult::ignored;
     if (handler == 0 && ignored_by_default(sig)) return SendResult::ignored;
-    if (handler != 0) {
+    // Caught, or blocked with the default action: pending (a blocked SIGPIPE leaves the write its
+    // EPIPE; the default action is taken when it is unblocked, in deliver()).
+    if (handler != 0 || (p.sigmask_ & bit(sig))) {
       p.pending_signals_ |= bit(sig);
       p.signal_sources_[sig] = {from_pid, code, status};
       return SendResult::pending;
