@@ -170,8 +170,8 @@ TEST_P(KernelRunTest, PollAndPipeArraysAtTheEdgeOfAMappingAreEfault) {
 }
 
 // Attack: preadv/pwritev(2) iovec arrays across an unmapped page or pointing into the kernel area,
-// too many vectors, a negative offset, unknown flags (and getrandom's): what Linux answers, the
-// monitor alive.
+// too many vectors, a negative offset, unknown flags (and getrandom's); setrlimit/setitimer/getitimer
+// structures in the kernel area or out of range: what Linux answers, the monitor alive.
 TEST_P(KernelRunTest, VectorIoAndGetrandomRefuseBadPointersAndFlagsAsNatively) {
   ASSERT_TRUE(static_ok_);
   RunResult r = run({"/bin/files", "vectors"});

@@ -170,8 +170,9 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     const auto here = std::find_if(tasks_.begin(), tasks_.end(), [&](auto& t) { return t.get() == on_cpu_; });
     const std::size_t first = here == tasks_.end() ? 0 : static_cast<std::size_t>(here - tasks_.begin()) + 1;
     std::vector<pollfd> fds;
-    std::optional<std::chrono::steady_clock::time_point> deadline;
-    bool blocked_any = false;
+    // Expired interval timers signal first; the sleep below ends no later than the next one.
+    std::optional<std::chrono::steady_clock::time_point> deadline = fire_timers();
+    bool blocked_any = false, task_ended = false;
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       Task& t = *tasks_[(first + k) % tasks_.size()];
       if (t.state == Task::State::blocked && deliverable(t)) {
@@ -190,6 +191,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
               return false;
             }
             (void)ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, t, outcome);
+            task_ended = true;  // a task already passed over may wait for this one (wait4)
             continue;
           }
         }
@@ -238,6 +240,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       continue;
     }
     if (!blocked_any) return fail("the sandbox kernel has no task left to run");
+    if (task_ended) continue;  // a signal (a timer's) ended a task: retry the others before sleeping
     // Nothing can run: sleep until a blocked task's fd is ready or the nearest deadline. Tasks that
     // wait for another task only can wake when one runs; if none can, this waits for the timeout,
     // as the same deadlock would natively.
@@ -305,6 +308,7 @@ Result<GuestOutcome> Kernel::run() {
     }
     ++outcome.syscalls;
     SyscallResult r = handle(t, stop.request);
+    if (!real_timers_.empty()) (void)fire_timers();
     if (workload_signal_) {
       outcome.kind = GuestOutcome::Kind::signaled;
       outcome.status = workload_signal_;

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <optional>
 #include <vector>
@@ -74,6 +75,12 @@ class Kernel {
   SyscallResult sigsuspend(Process& p, std::uint64_t mask);
   // A signal sent to `p` by itself (SIGPIPE of a write): Kind::signal when it ends the task.
   SyscallResult raise(Process& p, int sig);
+  // ITIMER_REAL of p's process (kernel/timers.cc): the old value's remaining time and interval,
+  // then the new one set (a zero value disarms). SIGALRM goes to the process when it expires.
+  struct TimerValue {
+    std::chrono::nanoseconds value{0}, interval{0};
+  };
+  TimerValue set_real_timer(Process& p, std::optional<TimerValue> next);
 
  private:
   Task* find(int pid);
@@ -105,6 +112,15 @@ class Kernel {
   // A blocked task a signal interrupts: its call ends with EINTR, or is made again after the
   // handler (SA_RESTART on a restartable call).
   void interrupt(Task& t);
+
+  // kernel/timers.cc: sends SIGALRM to each process whose ITIMER_REAL expired (re-arming an
+  // interval timer); returns the nearest deadline still armed, for the scheduler's sleep.
+  std::optional<std::chrono::steady_clock::time_point> fire_timers();
+  struct RealTimer {
+    std::chrono::steady_clock::time_point deadline;
+    std::chrono::nanoseconds interval{0};
+  };
+  std::map<int, RealTimer> real_timers_;  // by thread group id (one per process, not inherited by fork)
 
   platform::ExecutionContext& ctx_;
   std::vector<std::unique_ptr<Task>> tasks_;

@@ -3,8 +3,10 @@
 // answers as the one process it is: fork is refused, its pid is 1 and it has no children.
 #include <linux/sched.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "vm/kernel/kernel.h"
@@ -106,6 +108,53 @@ SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
     return SyscallResult::error(EINVAL);
   if (!p.kernel()) return ARG(1) != 1 ? SyscallResult::error(ESRCH) : signal_self(p, ARG(0), ARG(2));
   return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(1)), ARG(2), static_cast<std::int32_t>(ARG(0)));
+}
+
+// ITIMER_REAL only (alarm, setitimer, getitimer): the virtual and profiling timers count CPU time
+// the monitor does not account per task (EINVAL, as for an unknown timer).
+namespace {
+struct GuestItimerval {
+  ::timeval interval, value;
+};
+std::chrono::nanoseconds of(const ::timeval& tv) {
+  return std::chrono::seconds(tv.tv_sec) + std::chrono::microseconds(tv.tv_usec);
+}
+::timeval to_timeval(std::chrono::nanoseconds ns) {
+  const auto us = std::chrono::ceil<std::chrono::microseconds>(ns).count();
+  return {static_cast<time_t>(us / 1000000), static_cast<suseconds_t>(us % 1000000)};
+}
+bool valid(const ::timeval& tv) { return tv.tv_sec >= 0 && tv.tv_usec >= 0 && tv.tv_usec < 1000000; }
+}  // namespace
+SyscallResult sys_alarm(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return SyscallResult::error(ENOSYS);
+  const auto seconds = static_cast<std::uint32_t>(ARG(0));
+  auto old = p.kernel()->set_real_timer(p, kernel::Kernel::TimerValue{std::chrono::seconds(seconds), {}});
+  // The old remainder in seconds, rounded to nearest and at least 1 while armed, as Linux.
+  if (old.value.count() == 0) return SyscallResult::ret(0);
+  const auto s = std::chrono::round<std::chrono::seconds>(old.value).count();
+  return SyscallResult::ret(std::max<std::int64_t>(s, 1));
+}
+SyscallResult sys_setitimer(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return SyscallResult::error(ENOSYS);
+  if (ARG(0) != ITIMER_REAL) return SyscallResult::error(EINVAL);
+  std::optional<kernel::Kernel::TimerValue> next = kernel::Kernel::TimerValue{};
+  if (ARG(1)) {  // Linux takes a null new value as zero
+    auto v = TRY_GUEST(read_struct<GuestItimerval>(p, ARG(1)));
+    if (!valid(v.value) || !valid(v.interval)) return SyscallResult::error(EINVAL);
+    next = kernel::Kernel::TimerValue{of(v.value), of(v.interval)};
+  }
+  // The old value is written after the new one is set; a bad pointer for it is still EFAULT.
+  auto old = p.kernel()->set_real_timer(p, next);
+  if (ARG(2))
+    TRY_GUEST_VOID(write_struct(p, ARG(2), GuestItimerval{to_timeval(old.interval), to_timeval(old.value)}));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_getitimer(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return SyscallResult::error(ENOSYS);
+  if (ARG(0) != ITIMER_REAL) return SyscallResult::error(EINVAL);
+  auto now = p.kernel()->set_real_timer(p, std::nullopt);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), GuestItimerval{to_timeval(now.interval), to_timeval(now.value)}));
+  return SyscallResult::ret(0);
 }
 
 // getpid, getppid, gettid, getpgrp, getpgid, setpgid, getsid, setsid.

@@ -14,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -79,6 +80,16 @@ static int vectors(void) {
   SHOW("setrlimit to 16", setrlimit(RLIMIT_NOFILE, &(struct rlimit){16, 16}));
   SHOW("dup2 to 16", dup2(0, 16));
   SHOW("F_DUPFD from 16", fcntl(0, F_DUPFD, 16));
+  /* ITIMER_REAL's structures are guest memory too */
+  SHOW("setitimer from the kernel area", setitimer(ITIMER_REAL, (struct itimerval*)0xffff888000000000ul, NULL));
+  SHOW("setitimer with 1000000 us", setitimer(ITIMER_REAL, &(struct itimerval){{0, 0}, {0, 1000000}}, NULL));
+  SHOW("setitimer 100 s", setitimer(ITIMER_REAL, &(struct itimerval){{0, 0}, {100, 0}}, NULL));
+  SHOW("getitimer into the kernel area", getitimer(ITIMER_REAL, (struct itimerval*)0xffff888000000000ul));
+  struct itimerval now;
+  SHOW("getitimer", getitimer(ITIMER_REAL, &now));
+  printf("armed %d, interval %ld\n", now.it_value.tv_sec > 90, (long)now.it_interval.tv_sec);
+  SHOW("alarm(0) after it", alarm(0));
+  SHOW("alarm(0) again", alarm(0));
   return 0;
 }
 
