@@ -181,6 +181,17 @@ TEST_P(KernelRunTest, VectorIoAndGetrandomRefuseBadPointersAndFlagsAsNatively) {
   EXPECT_NE(r.captured_stdout.find("getrandom with an unknown flag -1 EINVAL"), std::string::npos);
 }
 
+// Attack: the workload rewriting its own running program (by path, through /proc/self/exe, by
+// truncate) gets ETXTBSY as natively, and O_TRUNC does not empty it first.
+TEST_P(KernelRunTest, TheRunningProgramCannotBeOpenedForWriting) {
+  ASSERT_TRUE(static_ok_);
+  RunResult r = run({"/bin/files", "exe-overwrite"});
+  EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
+  EXPECT_EQ(r.captured_stdout, native_output((root_->path() / "bin/files").string() + " exe-overwrite"));
+  EXPECT_NE(r.captured_stdout.find("open itself O_WRONLY|O_TRUNC -1 ETXTBSY"), std::string::npos);
+  EXPECT_NE(r.captured_stdout.find("size unchanged 1"), std::string::npos);
+}
+
 // Attack: a guest symlink to /etc/passwd, to ../../../../../../etc/passwd and to the root's parent;
 // reading, chmod and link through them reach the root filesystem's /etc/passwd, never the host's
 // (the target is stored text; only the kernel's walk inside the root follows it).

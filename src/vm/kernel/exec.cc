@@ -65,6 +65,13 @@ GuestResult<std::string> read_file(Process& p, const std::string& absolute) {
 
 }  // namespace
 
+bool Kernel::running_executable(std::uint64_t dev, std::uint64_t ino) {
+  for (auto& t : tasks_)
+    if (t->process && t->state != Task::State::zombie)
+      if (auto id = t->process->executable_id(); id && id->first == dev && id->second == ino) return true;
+  return false;
+}
+
 SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t argv_ptr,
                            std::uint64_t envp_ptr) {
   std::string path = TRY_GUEST(syscalls::read_path(p, path_ptr));

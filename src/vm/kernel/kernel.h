@@ -81,6 +81,8 @@ class Kernel {
     std::chrono::nanoseconds value{0}, interval{0};
   };
   TimerValue set_real_timer(Process& p, std::optional<TimerValue> next);
+  // Whether a live task runs the file (st_dev, st_ino) (ETXTBSY for opening it to write).
+  bool running_executable(std::uint64_t dev, std::uint64_t ino);
 
  private:
   Task* find(int pid);

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/sched.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -119,8 +120,18 @@ void Process::release_files() {
   if (files_.use_count() == 1) files_->close_all();
 }
 
+std::optional<std::pair<std::uint64_t, std::uint64_t>> Process::executable_id() {
+  if (!executable_id_ && !executable_.empty() && fs_->root) {
+    struct stat st;
+    if (auto fd = open_in_root(executable_, O_PATH, 0); fd && ::fstat(fd->get(), &st) == 0)
+      executable_id_ = std::pair<std::uint64_t, std::uint64_t>{st.st_dev, st.st_ino};
+  }
+  return executable_id_;
+}
+
 void Process::set_executable(const std::string& path) {
   executable_ = path;
+  executable_id_.reset();
   const std::string base = path.substr(path.rfind('/') + 1);
   thread_name_ = {};
   std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));

@@ -207,6 +207,9 @@ class Process {
   const kernel::FsContext& fs() const { return *fs_; }
   kernel::SignalHandlers& sighand() { return *sighand_; }
   const std::string& executable() const { return executable_; }
+  // (st_dev, st_ino) of the running program, found in the root at first need: a write-open of it
+  // is ETXTBSY (the Linux answer to rewriting a running binary, CVE-2019-5736's first step).
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> executable_id();
 
   // The task's own state.
   std::uint64_t fs_base_ = 0, gs_base_ = 0;
@@ -247,6 +250,7 @@ class Process {
   std::shared_ptr<kernel::FsContext> fs_;
   std::shared_ptr<kernel::SignalHandlers> sighand_;
   std::string executable_;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> executable_id_;
   std::function<void(const std::string&)> log_;
   std::shared_ptr<kernel::RefusalLog> refusals_;
   kernel::Kernel* kernel_ = nullptr;

@@ -31,6 +31,7 @@
 
 #include "vm/fs/devices.h"
 #include "vm/fs/root.h"
+#include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
@@ -40,6 +41,17 @@ using vfs::normalize;
 constexpr int kAllowedOpenFlags = O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK |
                                   O_DSYNC | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_SYNC | O_PATH |
                                   O_NOATIME;
+
+// ETXTBSY when `absolute` is the program a live task runs (checked before an open that could
+// truncate it). A path that does not resolve is left to the open itself.
+GuestResult<void> not_running(Process& p, const std::string& absolute, bool follow) {
+  if (!p.kernel()) return {};
+  auto fd = p.open_in_root(absolute, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+  struct stat st;
+  if (!fd || ::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) return {};
+  if (p.kernel()->running_executable(st.st_dev, st.st_ino)) return std::unexpected(ETXTBSY);
+  return {};
+}
 
 SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t flags,
                           std::uint64_t mode) {
@@ -54,6 +66,9 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
     return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
   }
   if (vfs::below_device(normalize(absolute))) return SyscallResult::error(ENOTDIR);
+  // The running program through the one /proc link the guest has (see readlink_common).
+  if (normalize(absolute) == "/proc/self/exe" && !p.executable().empty()) absolute = p.executable();
+  if ((f & O_ACCMODE) != O_RDONLY) TRY_GUEST_VOID(not_running(p, absolute, !(f & O_NOFOLLOW)));
   if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
   struct stat st;
@@ -363,6 +378,18 @@ SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
   if (e->shared) return SyscallResult::error(EINVAL);  // as for a pipe or terminal
   const int fd = e->host.get();
   return SyscallResult::ret(host_result(::ftruncate(fd, static_cast<off_t>(ARG(1)))));
+}
+SyscallResult sys_truncate(Process& p, const SyscallRequest& req) {
+  if (p.fs().read_only) return SyscallResult::error(EROFS);
+  if (static_cast<std::int64_t>(ARG(1)) < 0) return SyscallResult::error(EINVAL);
+  auto path = TRY_GUEST(read_path(p, ARG(0)));
+  auto absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
+  if (normalize(absolute) == "/proc/self/exe" && !p.executable().empty()) absolute = p.executable();
+  TRY_GUEST_VOID(not_running(p, absolute, true));
+  auto fd = TRY_GUEST(p.open_in_root(absolute, O_WRONLY | O_NONBLOCK | O_NOCTTY, 0));
+  struct stat st;
+  if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return SyscallResult::error(EISDIR);
+  return SyscallResult::ret(host_result(::ftruncate(fd.get(), static_cast<off_t>(ARG(1)))));
 }
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req) {
   int fd = host_fd(p, ARG(0));

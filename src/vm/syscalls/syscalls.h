@@ -117,6 +117,7 @@ SyscallResult sys_chmod(Process& p, const SyscallRequest& req);
 SyscallResult sys_fchmod(Process& p, const SyscallRequest& req);
 SyscallResult sys_fchmodat(Process& p, const SyscallRequest& req);
 SyscallResult sys_fchmodat2(Process& p, const SyscallRequest& req);
+SyscallResult sys_truncate(Process& p, const SyscallRequest& req);
 SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req);
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req);
 SyscallResult sys_umask(Process& p, const SyscallRequest& req);

@@ -115,6 +115,7 @@ constexpr Row kTable[] = {
     {SYS_fchmod, sys_fchmod},
     {SYS_fchmodat, sys_fchmodat},
     {kSysFchmodat2, sys_fchmodat2},
+    {SYS_truncate, sys_truncate},
     {SYS_ftruncate, sys_ftruncate},
     {SYS_fsync, sys_fsync},
     {SYS_fdatasync, sys_fsync},

@@ -2,6 +2,7 @@
  * (for "vectors") natively, the outputs compared.
  *   vectors:        preadv/pwritev(2) with iovec arrays across an unmapped page or in the kernel
  *                   area, counts past IOV_MAX, unknown flags; getrandom's unknown flags.
+ *   exe-overwrite:  opening the running program for writing (ETXTBSY).
  *   symlink-escape: symlinks a hostile guest makes to the host's files ("/etc/passwd", "../../..")
  *                   and what reading, linking and chmod-ing through them reaches. */
 #define _GNU_SOURCE
@@ -25,6 +26,7 @@ static const char* err_name(int e) {
          : e == ENOENT     ? "ENOENT"
          : e == ESPIPE     ? "ESPIPE"
          : e == EOPNOTSUPP ? "EOPNOTSUPP"
+         : e == ETXTBSY    ? "ETXTBSY"
                            : "other";
 }
 #define SHOW(what, call)                                                             \
@@ -127,9 +129,27 @@ static int symlink_escape(void) {
   return 0;
 }
 
+/* Attack (CVE-2019-5736's first step): rewriting the running program, by its path, through
+ * /proc/self/exe, by truncate; O_TRUNC must not empty it before the refusal. */
+static int exe_overwrite(const char* self) {
+  struct stat before, after;
+  stat(self, &before);
+  SHOW("open itself O_WRONLY|O_TRUNC", open(self, O_WRONLY | O_TRUNC));
+  SHOW("open /proc/self/exe O_RDWR", open("/proc/self/exe", O_RDWR));
+  SHOW("truncate itself", truncate(self, 0));
+  stat(self, &after);
+  printf("size unchanged %d\n", before.st_size == after.st_size && after.st_size > 0);
+  int fd = open("/proc/self/exe", O_RDONLY);
+  char magic[4] = {0};
+  SHOW("read /proc/self/exe", read(fd, magic, 4));
+  printf("an ELF %d\n", memcmp(magic, "\177ELF", 4) == 0);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   if (argc > 1 && strcmp(argv[1], "vectors") == 0) return vectors();
   if (argc > 1 && strcmp(argv[1], "symlink-escape") == 0) return symlink_escape();
+  if (argc > 1 && strcmp(argv[1], "exe-overwrite") == 0) return exe_overwrite(argv[0]);
   return 2;
 }
