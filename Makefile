@@ -36,7 +36,7 @@ test-asan: deps
 # $(BUILD)/fuzz-long; prints executions, coverage and findings per target. The sandbox kernel's
 # target needs the build's guest kernel.
 FUZZ_SECONDS ?= 3600
-FUZZ_TARGETS ?= fuzz_decode fuzz_run fuzz_wasi fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_elf fuzz_syscalls
+FUZZ_TARGETS ?= fuzz_decode fuzz_run fuzz_limits fuzz_artifact fuzz_wasi fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_elf fuzz_syscalls
 fuzz: build
 	@TESTSUITE=$(CURDIR)/../shared/wasm-testsuite GUEST_KERNEL=$(BUILD)/src/vm/guest_kernel.bin \
 	  tests/fuzz/run.sh $(BUILD)/fuzz-long $(FUZZ_SECONDS) $(FUZZ_TARGETS)

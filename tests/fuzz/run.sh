@@ -5,7 +5,8 @@
 # is kept in WORK_DIR. Usage: tests/fuzz/run.sh WORK_DIR SECONDS [TARGET...]
 #   targets: fuzz_elf fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_wasi (built by
 #   tests/fuzz/build.sh); with TESTSUITE=DIR (the wasm spec suite), the engine's fuzz_decode
-#   (decoder and validator) and fuzz_run (instantiate and run); with GUEST_KERNEL=FILE (a build's
+#   (decoder and validator), fuzz_run (instantiate and run), fuzz_limits (run under a memory and
+#   time budget) and fuzz_artifact (the compiled engine's artifact checks and object loader); with GUEST_KERNEL=FILE (a build's
 #   src/vm/guest_kernel.bin), the sandbox kernel's fuzz_syscalls (tests/vm/fuzz).
 set -eu
 work=${1:?usage: run.sh WORK_DIR SECONDS [TARGET...]}
@@ -18,7 +19,10 @@ work=$(cd "$work" && pwd)
 targets=${*:-"fuzz_elf fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_wasi"}
 
 "$here/build.sh" "$work/bin"
-case " $targets " in *" fuzz_decode "* | *" fuzz_run "*) "$top/tests/wasm/fuzz/build.sh" "$work/bin" ;; esac
+case " $targets " in
+  *" fuzz_decode "* | *" fuzz_run "* | *" fuzz_limits "* | *" fuzz_artifact "*)
+    "$top/tests/wasm/fuzz/build.sh" "$work/bin" ;;
+esac
 case " $targets " in
   *" fuzz_syscalls "*)
     [ -f "${GUEST_KERNEL:-}" ] || { echo "run.sh: fuzz_syscalls needs GUEST_KERNEL=FILE" >&2; exit 2; }
@@ -28,12 +32,19 @@ esac
 # Seeds: real inputs of each parser, regenerated each time (never committed).
 seeds=$work/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds/elf" "$seeds/oci" "$seeds/process" "$seeds/state" "$seeds/wasm" "$seeds/wasi"
+mkdir -p "$seeds/elf" "$seeds/oci" "$seeds/process" "$seeds/state" "$seeds/wasm" "$seeds/wasi" "$seeds/artifact"
 printf 'void _start(void) { for (;;) { } }\n' >"$seeds/tiny.c"
 gcc -static -nostdlib -O1 -o "$seeds/elf/tiny" "$seeds/tiny.c"
 gcc -static-pie -nostdlib -O1 -fpie -o "$seeds/elf/tiny-pie" "$seeds/tiny.c"
 gcc -nostdlib -O1 -o "$seeds/elf/tiny-dynamic" "$seeds/tiny.c" 2>/dev/null || true
 rm -f "$seeds/tiny.c"
+# fuzz_artifact: an x86-64 PIC relocatable object like the compiler's, behind the 0 byte that
+# selects the object loader's layer.
+printf 'int helper(int);\nint f1(void) { return helper(1) + 2; }\n' >"$seeds/m.c"
+if clang-16 -O2 -fPIC -c -o "$seeds/m.o" "$seeds/m.c" 2>/dev/null; then
+  { printf '\000'; cat "$seeds/m.o"; } >"$seeds/artifact/seed-object"
+fi
+rm -f "$seeds/m.c" "$seeds/m.o"
 if command -v runc >/dev/null; then (cd "$seeds/oci" && runc spec && mv config.json runc-config.json); fi
 if command -v crun >/dev/null; then (cd "$seeds/oci" && crun spec && mv config.json crun-config.json); fi
 jq .process "$seeds/oci/runc-config.json" >"$seeds/oci/process.json" 2>/dev/null || true
@@ -75,7 +86,8 @@ for target in $targets; do
     fuzz_oci_process) seed=$seeds/process ;;
     fuzz_oci_state) seed=$seeds/state ;;
     fuzz_wasi) seed=$seeds/wasi ;;
-    fuzz_decode | fuzz_run) seed=$seeds/wasm ;;
+    fuzz_decode | fuzz_run | fuzz_limits) seed=$seeds/wasm ;;
+    fuzz_artifact) seed=$seeds/artifact ;;
     fuzz_syscalls) seed=$top/tests/vm/fuzz/seeds ;;
     *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
   esac
