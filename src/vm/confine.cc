@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
@@ -17,6 +16,7 @@
 
 #include <cerrno>
 
+#include "core/confined_path.h"
 #include "vm/kvm_abi.h"
 
 namespace spectrum::vm {
@@ -181,20 +181,18 @@ Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector
   if (!root) return fail_errno("open rootfs " + rootfs);
   for (const Mount& m : mounts) {
     SPECTRUM_TRY(check_mount_source(m.host_path));
-    struct open_how how {};
-    how.flags = O_PATH | O_CLOEXEC;
-    how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-    UniqueFd target(static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
-    if (!target) return fail_errno("mount target " + m.target + " in the root filesystem");
-    const std::string target_path = "/proc/self/fd/" + std::to_string(target.get());
+    auto target = open_in_root(root.get(), m.target);
+    if (!target)
+      return fail_errno("mount target " + m.target + " in the root filesystem", target.error().sys_errno());
+    const std::string target_path = fd_path(target->get());
     SPECTRUM_TRY(mount_checked(m.host_path.c_str(), target_path.c_str(), nullptr, MS_BIND,
                                ("bind " + m.host_path).c_str()));
     if (m.read_only) {
       // The fd above names the directory under the new mount; the attribute needs the mount itself.
-      UniqueFd mounted(
-          static_cast<int>(::syscall(SYS_openat2, root.get(), m.target.c_str(), &how, sizeof how)));
-      if (!mounted) return fail_errno("mount target " + m.target + " after binding it");
-      SPECTRUM_TRY(make_read_only(mounted.get(), m.target));
+      auto mounted = open_in_root(root.get(), m.target);
+      if (!mounted)
+        return fail_errno("mount target " + m.target + " after binding it", mounted.error().sys_errno());
+      SPECTRUM_TRY(make_read_only(mounted->get(), m.target));
     }
   }
   if (read_only) SPECTRUM_TRY(make_read_only(root.get(), "the root filesystem"));

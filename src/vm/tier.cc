@@ -5,7 +5,6 @@
 #include "core/tier.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -19,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/confined_path.h"
 #include "core/fd.h"
 #include "core/process.h"
 #include "core/rootfs_view.h"
@@ -39,15 +39,6 @@ namespace {
 constexpr std::uint64_t kDefaultMemory = 256ull << 20;
 constexpr std::uint64_t kMaxExecutable = 1ull << 30;
 const char* const kDefaultPath = "/usr/local/bin:/usr/bin:/bin:/usr/local/sbin:/usr/sbin:/sbin";
-
-Result<UniqueFd> open_in(int root, const std::string& path, int flags) {
-  struct open_how how {};
-  how.flags = static_cast<std::uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  long fd = ::syscall(SYS_openat2, root, path.c_str(), &how, sizeof how);
-  if (fd < 0) return fail_errno(path);
-  return UniqueFd(static_cast<int>(fd));
-}
 
 std::string env_value(const std::vector<std::string>& env, const std::string& key) {
   for (const auto& kv : env)
@@ -86,7 +77,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   // Confinement, then the root filesystem is "/" of this process.
   if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
     return std::unexpected(ns.error().wrap("confining the monitor"));
-  config.root = SPECTRUM_TRY(open_in(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
+  config.root = SPECTRUM_TRY(open_file_in_root(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
   Process process(*guest.space, *guest.memory, std::move(config));
   // A guest writing to a closed pipe gets SIGPIPE from the monitor (process.cc); the monitor
   // itself must not die of it. Set before the filter, like everything the run needs once.
@@ -208,7 +199,7 @@ Result<PreflightResult> preflight(const Workload& w) {
   UniqueFd exe;
   std::string found;
   for (const auto& c : candidates) {
-    auto fd = open_in(root.get(), c, O_RDONLY);
+    auto fd = open_file_in_root(root.get(), c, O_RDONLY);
     if (!fd) continue;
     struct stat st;
     if (::fstat(fd->get(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
