@@ -34,6 +34,7 @@
 #include "container/rootfs.h"
 #include "container/seccomp_filter.h"
 #include "container/try.h"
+#include "core/scope_guard.h"
 
 namespace spectrum::container {
 
@@ -116,7 +117,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
           with_context(group.attach_device_program(build_device_program(rules)), "linux.resources.devices"));
     }
   }
-  auto remove_cgroup = [&] { (void)group.destroy(); };
+  // Every failure below returns early: the group goes with it, and so does the init once cloned.
+  ScopeGuard destroy_group([&] { (void)group.destroy(); });
 
   unsigned long flags = 0;
   for (const Namespace& ns : config.namespaces)
@@ -127,7 +129,6 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     own_pid_ns.reset(::open("/proc/self/ns/pid_for_children", O_RDONLY | O_CLOEXEC));
     UniqueFd target(::open(pid_ns->path.c_str(), O_RDONLY | O_CLOEXEC));
     if (!target || ::setns(target.get(), CLONE_NEWPID) != 0) {
-      remove_cgroup();
       return fail_errno("linux.namespaces: cannot join pid namespace " + pid_ns->path);
     }
   }
@@ -143,7 +144,6 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   if (share_memory) {
     int error_pipe[2];
     if (::pipe2(error_pipe, O_CLOEXEC) != 0) {
-      remove_cgroup();
       return fail_errno("pipe");
     }
     UniqueFd error_read(error_pipe[0]), error_write(error_pipe[1]);
@@ -157,7 +157,6 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     void* stack =
         ::mmap(nullptr, kStackSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (stack == MAP_FAILED) {
-      remove_cgroup();
       return fail_errno("mmap the init's stack");
     }
     auto entry = [](void* arg) -> int {
@@ -172,14 +171,12 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     ::munmap(stack, kStackSize);
     error_write.reset();
     if (pid < 0) {
-      remove_cgroup();
       return fail_errno("clone the container init", clone_errno);
     }
     auto report = read_all(error_read.get());
     if (report && !report->empty()) {
       int status = 0;
       ::waitpid(pid, &status, 0);
-      remove_cgroup();
       int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
       ExitCode exit_code = code == 127   ? ExitCode::not_found
                            : code == 126 ? ExitCode::not_executable
@@ -188,18 +185,17 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     }
     launched.pid = pid;
     launched.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    destroy_group.dismiss();
     return launched;
   }
   int sync_fds[2];
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sync_fds) != 0) {
-    remove_cgroup();
     return fail_errno("socketpair");
   }
   UniqueFd runtime_end(sync_fds[0]), init_end(sync_fds[1]);
   auto pid = clone_init(flags);
   if (own_pid_ns) (void)::setns(own_pid_ns.get(), CLONE_NEWPID);
   if (!pid) {
-    remove_cgroup();
     return std::unexpected(pid.error());
   }
   if (*pid == 0) {
@@ -212,18 +208,16 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
   launched.pid = *pid;
   launched.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
 
-  auto abort_launch = [&](Error error) -> std::unexpected<Error> {
+  ScopeGuard kill_init([&] {
     ::kill(*pid, SIGKILL);
     ::waitpid(*pid, nullptr, 0);
-    remove_cgroup();
-    return std::unexpected(std::move(error));
-  };
+  });
   if (config.has_new_namespace(NamespaceKind::user)) {
     std::string proc = "/proc/" + std::to_string(*pid);
     if (auto r = write_proc(proc + "/uid_map", map_text(config.uid_mappings)); !r)
-      return abort_launch(r.error().wrap("linux.uidMappings"));
+      return std::unexpected(r.error().wrap("linux.uidMappings"));
     if (auto r = write_proc(proc + "/gid_map", map_text(config.gid_mappings)); !r)
-      return abort_launch(r.error().wrap("linux.gidMappings"));
+      return std::unexpected(r.error().wrap("linux.gidMappings"));
     // The init, root of its user namespace, opens the exec fifo: it must own it, as with runc.
     auto host_id = [](const std::vector<IdMapping>& maps) -> std::uint32_t {
       for (const IdMapping& m : maps)
@@ -232,15 +226,15 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     };
     if (!options.exec_fifo.empty() &&
         ::chown(options.exec_fifo.c_str(), host_id(config.uid_mappings), host_id(config.gid_mappings)) != 0)
-      return abort_launch(Error::from_errno("chown the exec fifo"));
+      return fail_errno("chown the exec fifo");
   }
-  if (auto r = group.add_process(*pid); !r) return abort_launch(r.error());
+  if (auto r = group.add_process(*pid); !r) return std::unexpected(r.error());
   if (config.process.oom_score_adj)
     if (auto r = write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj",
                             std::to_string(*config.process.oom_score_adj));
         !r)
-      return abort_launch(r.error().wrap("process.oomScoreAdj"));
-  if (auto r = send_message(runtime_end.get(), kGo); !r) return abort_launch(r.error());
+      return std::unexpected(r.error().wrap("process.oomScoreAdj"));
+  if (auto r = send_message(runtime_end.get(), kGo); !r) return std::unexpected(r.error());
   for (;;) {
     char message[4096];
     ssize_t n = ::recv(runtime_end.get(), message, sizeof message, 0);
@@ -248,8 +242,8 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     if (n <= 0) {
       int status = 0;
       ::waitpid(*pid, &status, 0);
+      kill_init.dismiss();  // reaped above: its pid may already be someone else's
       bool memory = config.resources.memory_limit && group.memory_limit_hits() > 0;
-      remove_cgroup();
       return fail("the container init died during set-up (" +
                   (WIFSIGNALED(status) ? "signal " + std::to_string(WTERMSIG(status))
                                        : "exit " + std::to_string(WEXITSTATUS(status))) +
@@ -261,14 +255,16 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     if (message[0] == kReady) break;
     if (message[0] == kFailed) {
       std::string text(message + 1, static_cast<std::size_t>(n - 1));
-      return abort_launch(Error(text));
+      return std::unexpected(Error(text));
     }
     if (message[0] == kRunHooks) {
       if (options.on_runtime_hooks)
-        if (auto r = options.on_runtime_hooks(*pid); !r) return abort_launch(r.error());
-      if (auto r = send_message(runtime_end.get(), kGo); !r) return abort_launch(r.error());
+        if (auto r = options.on_runtime_hooks(*pid); !r) return std::unexpected(r.error());
+      if (auto r = send_message(runtime_end.get(), kGo); !r) return std::unexpected(r.error());
     }
   }
+  kill_init.dismiss();
+  destroy_group.dismiss();
   return launched;
 }
 

@@ -25,9 +25,6 @@ void timed_out(GuestOutcome& outcome) {
   outcome.detail = "timeout: the VM was destroyed";
 }
 
-bool ignored_by_default(std::uint64_t sig) {
-  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
-}
 }  // namespace
 
 Kernel::Kernel(platform::ExecutionContext& ctx, Process& init, int max_tasks)

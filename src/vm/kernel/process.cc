@@ -89,7 +89,11 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
 }
 
 Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std::uint64_t clone_flags)
-    : mm_((clone_flags & CLONE_VM) ? parent.mm_
+    : fs_base_(parent.fs_base_),
+      gs_base_(parent.gs_base_),
+      sigmask_(parent.sigmask_),
+      thread_name_(parent.thread_name_),
+      mm_((clone_flags & CLONE_VM) ? parent.mm_
                                    : std::make_shared<kernel::MemoryContext>(kernel::MemoryContext{
                                          space.get(), parent.mm_->memory, nullptr, parent.mm_->brk_start,
                                          parent.mm_->brk, parent.mm_->limit_bytes})),
@@ -98,10 +102,6 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std
       fs_((clone_flags & CLONE_FS) ? parent.fs_ : std::make_shared<kernel::FsContext>()),
       sighand_((clone_flags & CLONE_SIGHAND) ? parent.sighand_
                                              : std::make_shared<kernel::SignalHandlers>(*parent.sighand_)),
-      fs_base_(parent.fs_base_),
-      gs_base_(parent.gs_base_),
-      sigmask_(parent.sigmask_),
-      thread_name_(parent.thread_name_),
       executable_(parent.executable_),
       log_(parent.log_),
       refusals_(parent.refusals_),
