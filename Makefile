@@ -34,11 +34,12 @@ test-asan: deps
 
 # Every fuzz target for FUZZ_SECONDS each (an hour by default), ASan+UBSan, findings kept in
 # $(BUILD)/fuzz-long; prints executions, coverage and findings per target. The sandbox kernel's
-# target needs the build's guest kernel.
+# target needs the build's guest kernel. FUZZ_JOBS targets run at once (one by default).
 FUZZ_SECONDS ?= 3600
+FUZZ_JOBS ?= 1
 FUZZ_TARGETS ?= fuzz_decode fuzz_run fuzz_limits fuzz_artifact fuzz_wasi fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_elf fuzz_syscalls
 fuzz: build
-	@TESTSUITE=$(CURDIR)/../shared/wasm-testsuite GUEST_KERNEL=$(BUILD)/src/vm/guest_kernel.bin \
+	@FUZZ_JOBS=$(FUZZ_JOBS) TESTSUITE=$(CURDIR)/../shared/wasm-testsuite GUEST_KERNEL=$(BUILD)/src/vm/guest_kernel.bin \
 	  tests/fuzz/run.sh $(BUILD)/fuzz-long $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # The long soak (issue 16): per usable tier SOAK_RUNS runs back to back, then SOAK_RUNS eight at a

@@ -1,8 +1,9 @@
-#!/bin/sh
+#!/bin/bash
 # Runs every fuzz target for SECONDS each (make fuzz: one hour by default; make test: a short smoke
 # of the parsers here), each from a corpus seeded with real inputs, and reports executions,
 # coverage and findings per target. Fails on any finding (crash, hang, sanitizer report, leak), which
 # is kept in WORK_DIR. Usage: tests/fuzz/run.sh WORK_DIR SECONDS [TARGET...]
+# FUZZ_JOBS=N runs N targets at once (their figures lines then come in the order they end).
 #   targets: fuzz_elf fuzz_oci_config fuzz_oci_process fuzz_oci_state fuzz_wasi (built by
 #   tests/fuzz/build.sh); with TESTSUITE=DIR (the wasm spec suite), the engine's fuzz_decode
 #   (decoder and validator), fuzz_run (instantiate and run), fuzz_limits (run under a memory and
@@ -78,8 +79,9 @@ if [ -n "${TESTSUITE:-}" ]; then
   rm -f "$seeds/wasm"/*.json
 fi
 
-findings=0
-for target in $targets; do
+# fuzz_target TARGET: one target's run; prints its figures line, fails on a finding.
+fuzz_target() {
+  local target=$1 seed corpus artifacts log runs cov found
   case $target in
     fuzz_elf) seed=$seeds/elf ;;
     fuzz_oci_config) seed=$seeds/oci ;;
@@ -89,7 +91,7 @@ for target in $targets; do
     fuzz_decode | fuzz_run | fuzz_limits) seed=$seeds/wasm ;;
     fuzz_artifact) seed=$seeds/artifact ;;
     fuzz_syscalls) seed=$top/tests/vm/fuzz/seeds ;;
-    *) echo "run.sh: unknown target $target" >&2; exit 2 ;;
+    *) echo "run.sh: unknown target $target" >&2; return 2 ;;
   esac
   corpus=$work/corpus-$target
   artifacts=$work/findings-$target
@@ -101,8 +103,7 @@ for target in $targets; do
     if ! "$work/bin/$target" "$here/regressions/$target"/* >"$log" 2>&1; then
       echo "$target: a kept regression input fails again (see $log)" >&2
       grep -E '^==[0-9]+==ERROR|^SUMMARY|what\(\)' "$log" | head -n 3 >&2
-      findings=$((findings + 1))
-      continue
+      return 1
     fi
   fi
   (cd "$work" && "$work/bin/$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=3072 \
@@ -113,7 +114,28 @@ for target in $targets; do
   echo "$target: ${runs:-?} executions, coverage ${cov:-?} edges, $found findings (${seconds}s)"
   if [ "$found" -gt 0 ]; then
     grep -E '^==[0-9]+==ERROR|^SUMMARY' "$log" | head -n 3 >&2
-    findings=$((findings + found))
+    return 1
   fi
+}
+
+# FUZZ_JOBS targets at a time (1 by default: each target has the machine to itself).
+jobs=${FUZZ_JOBS:-1}
+findings=0
+running=0
+for target in $targets; do
+  if [ "$jobs" -le 1 ]; then
+    fuzz_target "$target" || findings=$((findings + 1))
+    continue
+  fi
+  fuzz_target "$target" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then
+    wait -n || findings=$((findings + 1))
+    running=$((running - 1))
+  fi
+done
+while [ "$running" -gt 0 ]; do
+  wait -n || findings=$((findings + 1))
+  running=$((running - 1))
 done
 [ "$findings" -eq 0 ]

@@ -76,3 +76,37 @@ check_no_leaks() {  # check_no_leaks WHEN TAG PIDS_FILE TEST_DIR [STATE_ROOT]
   check "nothing left $when" "" "$dirty"
   [ -z "$dirty" ]
 }
+
+# soak_setup NAME SPECTRUM REPO LOAD [TIER...]: the preamble every soak test shares. Sets tmp (a
+# fresh directory), tag (carried by every workload), pids_file and tiers (those asked for, or
+# those `info` calls usable, less any that cannot run a plain program here: each is reported and
+# left out, since its own tests fail for that). A busybox root holding LOAD as /load is built in
+# $tmp/rootfs for the rootfs tiers, and LOAD as wasm in $tmp/load.wasm for the wasm tier. The EXIT
+# trap kills what carries the tag, runs soak_cleanup_extra if the test defines it, and removes tmp.
+soak_setup() {
+  local name=$1 spectrum=$2 repo=$3 load=$4 t o err
+  shift 4
+  command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
+  tmp=$(mktemp -d "/tmp/spectrum-$name.XXXXXX")
+  tag=spectrum-$name-$$-$RANDOM
+  pids_file=$tmp/pids
+  : >"$pids_file"
+  trap 'declare -F soak_cleanup_extra >/dev/null && soak_cleanup_extra; pkill -9 -f -- "$tag" 2>/dev/null; rm -rf "$tmp"' EXIT
+  tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
+  if echo "$tiers" | grep -qx 'container\|vm\|sandbox'; then
+    "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
+    cp "$load" "$tmp/rootfs/load"
+  fi
+  for t in $tiers; do
+    [ "$t" = wasm ] && continue
+    o=(); [ "$t" = native ] || o=(--rootfs "$tmp/rootfs")
+    if ! err=$("$spectrum" run --tier "$t" "${o[@]}" -- /bin/true 2>&1); then
+      echo "SKIP $t: a plain run fails here: $err"
+      tiers=$(echo "$tiers" | grep -vx "$t")
+    fi
+  done
+  if echo "$tiers" | grep -qx wasm; then
+    clang-16 --target=wasm32-wasi -O2 -o "$tmp/load.wasm" "$repo/tests/soak/load.c" ||
+      { echo "no wasm32-wasi toolchain: the wasm tier is left out"; tiers=$(echo "$tiers" | grep -vx wasm); }
+  fi
+}

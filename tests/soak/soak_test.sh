@@ -15,36 +15,7 @@ runs=$4
 parallel=$5
 shift 5
 . "$repo/tests/soak/lib.sh" || exit 1
-command -v jq >/dev/null || { echo "SKIP: needs jq"; exit 77; }
-tmp=$(mktemp -d /tmp/spectrum-soak.XXXXXX)
-tag=spectrum-soak-$$-$RANDOM
-pids_file=$tmp/pids
-: >"$pids_file"
-cleanup() {
-  pkill -9 -f -- "$tag" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-tiers=$([ $# -gt 0 ] && printf "%s\n" "$@" || usable_tiers "$spectrum")
-if echo "$tiers" | grep -qx 'container\|vm\|sandbox'; then
-  "$repo/scripts/busybox-rootfs" "$tmp/rootfs" >/dev/null || exit 1
-  cp "$load" "$tmp/rootfs/load"
-fi
-# A tier that `info` calls usable but that cannot run a plain program here is reported and left
-# out (its own tests fail for that).
-for t in $tiers; do
-  case $t in native) p=/bin/true ;; wasm) p=$tmp/load.wasm ;; *) p=/bin/true ;; esac
-  [ "$t" = wasm ] && continue
-  o=(); [ "$t" = native ] || o=(--rootfs "$tmp/rootfs")
-  if ! err=$("$spectrum" run --tier "$t" "${o[@]}" -- "$p" 2>&1); then
-    echo "SKIP $t: a plain run fails here: $err"
-    tiers=$(echo "$tiers" | grep -vx "$t")
-  fi
-done
-if echo "$tiers" | grep -qx wasm; then
-  clang-16 --target=wasm32-wasi -O2 -o "$tmp/load.wasm" "$repo/tests/soak/load.c" ||
-    { echo "no wasm32-wasi toolchain: the wasm tier is left out"; tiers=$(echo "$tiers" | grep -vx wasm); }
-fi
+soak_setup soak "$spectrum" "$repo" "$load" "$@"
 RANDOM=16  # the same mix of faults every time
 
 # run_one TIER I KIND DELAY_MS: one run, checked; prints "ok KIND" or "FAIL ...", and a
