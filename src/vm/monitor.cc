@@ -24,10 +24,10 @@ namespace spectrum::vm {
 
 using x86::kPageMask;
 using x86::kPageSize;
+using x86::page_down;
+using x86::page_up;
 
 namespace {
-std::uint64_t page_down(std::uint64_t v) { return v & ~kPageMask; }
-std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
 std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
@@ -262,8 +262,6 @@ TimeoutTimer::~TimeoutTimer() {
 }
 
 namespace {
-// The flags a return to ring 3 may carry (CF PF AF ZF SF TF DF OF AC ID), as Linux's sysret path.
-constexpr std::uint64_t kUserFlags = 0x240DD5;
 
 SyscallRequest request_from(const kvm_regs& r) { return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}}; }
 
@@ -385,7 +383,7 @@ Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& g, VcpuAcces
     // non-canonical rcx faults in ring 0 on the user's stack (Intel), and r11 could carry IOPL
     // or NT. Only user flags go back, and a return to anything but user space ends the run with
     // the SIGSEGV the workload would get for jumping there.
-    regs->r11 = (regs->r11 & kUserFlags) | x86::kRflagsReserved1;
+    regs->r11 = (regs->r11 & x86::kRflagsUser) | x86::kRflagsReserved1;
     vcpu.regs_changed();
     if (regs->rcx < AddressSpace::kUserLowest || regs->rcx >= AddressSpace::kUserEnd) {
       platform::Stop stop;
@@ -399,7 +397,7 @@ Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& g, VcpuAcces
   if (trap.kind != KvmTrap::Kind::syscall_pvm) return fail("finish_syscall: the trap was not a system call");
   x86::InterruptFrame frame = trap.frame;
   frame.rip = trap.return_rip;
-  frame.rflags = (trap.return_flags & kUserFlags) | x86::kRflagsReserved1;
+  frame.rflags = (trap.return_flags & x86::kRflagsUser) | x86::kRflagsReserved1;
   std::memcpy(g.memory->at(regs->rsp + 8, sizeof frame), &frame, sizeof frame);
   regs->rsp += 8;  // pop the error code for the kernel
   vcpu.regs_changed();

@@ -7,6 +7,8 @@ namespace spectrum::vm::x86 {
 
 inline constexpr std::uint64_t kPageSize = 4096;
 inline constexpr std::uint64_t kPageMask = kPageSize - 1;
+constexpr std::uint64_t page_down(std::uint64_t v) { return v & ~kPageMask; }
+constexpr std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
 
 // Page-table entry bits.
 inline constexpr std::uint64_t kPtePresent = 1ull << 0;
@@ -32,6 +34,11 @@ inline constexpr std::uint32_t kMsrStar = 0xC0000081, kMsrLstar = 0xC0000082, kM
 
 inline constexpr std::uint64_t kRflagsReserved1 = 1ull << 1, kRflagsTf = 1ull << 8, kRflagsIf = 1ull << 9,
                                kRflagsDf = 1ull << 10, kRflagsNt = 1ull << 14, kRflagsAc = 1ull << 18;
+// The flags a return to ring 3 may carry, as Linux's sysret path lets them through: CF PF AF ZF
+// SF TF DF OF AC ID (never IOPL, NT, VM or IF from the user's value).
+inline constexpr std::uint64_t kRflagsUser =
+    0x1 | 0x4 | 0x10 | 0x40 | 0x80 | kRflagsTf | kRflagsDf | 0x800 | kRflagsAc | 0x200000;
+static_assert(kRflagsUser == 0x240DD5);
 
 // A code or data segment descriptor (8 bytes), as a raw value builder.
 constexpr std::uint64_t segment_descriptor(bool code, unsigned dpl, bool long_mode) {

@@ -8,12 +8,11 @@
 
 namespace spectrum::vm {
 
-using x86::kPageMask;
 using x86::kPageSize;
+using x86::page_down;
+using x86::page_up;
 
 namespace {
-std::uint64_t page_down(std::uint64_t v) { return v & ~kPageMask; }
-std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
 
 // Each PT_LOAD segment mapped at vaddr + bias, filled from the file, then given its protection
 // (a page shared by two segments gets the union). False when guest memory runs out.

@@ -10,16 +10,11 @@
 namespace spectrum::vm::platform {
 
 namespace {
-// The flags a return to ring 3 may carry, as monitor.cc's frame path masks them (Linux's sysret).
-constexpr std::uint64_t kUserFlags = 0x240DD5;
 std::string hex(std::uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
   return buf;
 }
-// The flags a user may hold: CF PF AF ZF SF TF DF OF AC ID (no IOPL, NT, VM, IF).
-constexpr std::uint64_t kUserFlagsMask =
-    0x1 | 0x4 | 0x10 | 0x40 | 0x80 | 0x100 | 0x400 | 0x800 | 0x40000 | 0x200000;
 SyscallRequest syscall_request_from(const kvm_regs& r) {
   return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
 }
@@ -56,7 +51,7 @@ Result<std::optional<Stop>> KvmContext::return_to_user(const KvmTrap& trap) {
     return finish_syscall(guest_, vm_, trap);
   kvm_regs* regs = SPECTRUM_TRY(vm_.regs());
   regs->rip = trap.return_rip;
-  regs->rflags = (trap.return_flags & kUserFlags) | x86::kRflagsReserved1;
+  regs->rflags = (trap.return_flags & x86::kRflagsUser) | x86::kRflagsReserved1;
   regs->rsp = trap.frame.rsp;
   vm_.regs_changed();
   kvm_sregs* s = SPECTRUM_TRY(vm_.sregs());
@@ -152,7 +147,7 @@ Result<void> KvmContext::switch_task(AddressSpace& space, const Registers& r) {
   x86::InterruptFrame frame{};
   frame.rip = r.rip;
   frame.cs = GUEST_SEL_USER_CODE | 3;
-  frame.rflags = (r.rflags & kUserFlagsMask) | x86::kRflagsReserved1;
+  frame.rflags = (r.rflags & x86::kRflagsUser) | x86::kRflagsReserved1;
   frame.rsp = r.rsp;
   frame.ss = GUEST_SEL_USER_DATA | 3;
   const std::uint64_t at = GUEST_KSTACK_TOP - sizeof frame;
