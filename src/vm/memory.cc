@@ -39,7 +39,6 @@ GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
 constexpr bool user_page(std::uint64_t vaddr) {
   return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
 }
-std::uint64_t round_up(std::uint64_t v) { return (v + kPageMask) & ~kPageMask; }
 constexpr std::uint64_t kHugePage = 2ull << 20;
 }  // namespace
 
@@ -109,7 +108,7 @@ void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
 // ---- FrameAllocator ----
 
 FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
-    : memory_(memory), next_(round_up(first)), end_(memory.size() & ~kPageMask) {
+    : memory_(memory), next_(x86::page_up(first)), end_(memory.size() & ~kPageMask) {
   if (next_ > end_) next_ = end_;
   // The first frames handed out (the page tables, then the executable's image) are nearly all
   // used by any run: one 2 MiB host page backs them instead of ~500 faults of 4 KiB (busybox
@@ -246,6 +245,14 @@ AddressSpace::~AddressSpace() {
   frames_->release(std::move(frames));
 }
 
+GuestResult<AddressSpace> AddressSpace::fresh(std::span<const KernelRange> kernel) const {
+  auto made = create(*memory_, *frames_, kernel);
+  if (!made) return made;
+  AddressSpace out(std::move(*made));
+  out.release_ = true;
+  return out;
+}
+
 GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) const {
   // Enough frames for the pages (the tables come on top and fail cleanly if they do not fit).
   if (mapped_pages_ > frames_->free_frames()) return std::unexpected(ENOMEM);
@@ -327,23 +334,23 @@ void AddressSpace::for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f
 }
 
 bool AddressSpace::range_free(std::uint64_t start, std::uint64_t length) const {
-  if (!check_user_range(start, round_up(length))) return false;
+  if (!check_user_range(start, x86::page_up(length))) return false;
   bool free = true;
-  for_each_mapped(start, start + round_up(length), [&](std::uint64_t, std::uint64_t) { free = false; });
+  for_each_mapped(start, start + x86::page_up(length), [&](std::uint64_t, std::uint64_t) { free = false; });
   return free;
 }
 
 bool AddressSpace::range_mapped(std::uint64_t start, std::uint64_t length) const {
-  if (!check_user_range(start, round_up(length))) return false;
+  if (!check_user_range(start, x86::page_up(length))) return false;
   std::uint64_t covered = start;
-  for_each_mapped(start, start + round_up(length), [&](std::uint64_t from, std::uint64_t to) {
+  for_each_mapped(start, start + x86::page_up(length), [&](std::uint64_t from, std::uint64_t to) {
     if (from == covered) covered = to;
   });
-  return covered == start + round_up(length);
+  return covered == start + x86::page_up(length);
 }
 
 GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t length) {
-  length = round_up(length);
+  length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     for (std::uint64_t page = from; page < to; page += kPageSize) {
@@ -356,7 +363,7 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
 }
 
 GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot) {
-  length = round_up(length);
+  length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
   if (auto ok = unmap(start, length); !ok) return ok;
@@ -399,7 +406,7 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
 }
 
 GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length) {
-  length = round_up(length);
+  length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   const std::uint64_t end = start + length;
   // Only pages inside recorded regions can be mapped: walk those, not the whole range.
@@ -431,7 +438,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
 }
 
 GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t length, unsigned prot) {
-  length = round_up(length);
+  length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   if (!range_mapped(start, length)) return std::unexpected(ENOMEM);  // as Linux: all of it mapped
   const std::uint64_t flags = user_pte_flags(prot);
@@ -444,7 +451,7 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
 }
 
 GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::uint64_t below) const {
-  length = round_up(length);
+  length = x86::page_up(length);
   std::uint64_t top = below ? std::min(below & ~kPageMask, kUserEnd) : kUserEnd;
   if (length == 0 || length > top) return std::unexpected(ENOMEM);
   // Regions in descending order; take the highest gap that fits.

@@ -106,6 +106,10 @@ class AddressSpace {
   // nothing left allocated, when guest memory cannot hold the copy. The copy gives its frames
   // back when destroyed.
   GuestResult<AddressSpace> copy(std::span<const KernelRange> kernel) const;
+  // A new address space over the same memory with no user mappings (the kernel area mapped as
+  // in `kernel`), which gives its frames back when destroyed: execve of a process that shared its
+  // memory (a vfork child) leaves the old space to the other process.
+  GuestResult<AddressSpace> fresh(std::span<const KernelRange> kernel) const;
   // Gives every frame (user pages and page tables) back when destroyed: for an address space that
   // ends before the guest does (a process that exits or execs).
   void release_on_destroy() { release_ = true; }

@@ -8,6 +8,7 @@
 
 #include <csignal>
 
+#include "vm/boot.h"
 #include "vm/kernel/kernel.h"
 #include "vm/loader/elf.h"
 #include "vm/loader/interp.h"
@@ -115,10 +116,24 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
     return SyscallResult::error(err ? err : ELIBBAD);
   }
 
-  // The point of no return: the other threads and the old program's memory go.
-  end_group(task_of(p));
+  // The point of no return: the other threads and the old program's memory go. A vfork child
+  // leaves that memory to its parent, which goes on once the child has its own.
+  // Its new space is made first: a failure then still returns to the old program.
+  std::unique_ptr<AddressSpace> fresh;
+  if (p.memory_shared()) {
+    auto made = p.space().fresh(kernel_area_ranges());
+    if (!made) return SyscallResult::error(made.error());
+    fresh = std::make_unique<AddressSpace>(std::move(*made));
+  }
+  Task& self = task_of(p);
+  end_group(self);
+  if (p.memory_shared() && fresh) {  // still shared once the threads are gone: a vfork's
+    p.replace_memory(std::move(fresh));
+  } else {
+    (void)p.space().unmap(AddressSpace::kUserLowest, AddressSpace::kUserEnd - AddressSpace::kUserLowest);
+  }
+  vfork_done(self);
   AddressSpace& space = p.space();
-  (void)space.unmap(AddressSpace::kUserLowest, AddressSpace::kUserEnd - AddressSpace::kUserLowest);
   auto loaded = load_program(space, {absolute, bytes, *elf, *interp ? &**interp : nullptr}, argv, envp,
                              stack_size_for(p.mm().limit_bytes ? p.mm().limit_bytes : 256ull << 20));
   if (!loaded) {

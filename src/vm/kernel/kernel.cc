@@ -64,9 +64,19 @@ SyscallResult Kernel::handle(Task& t, const SyscallRequest& request) {
   return r;
 }
 
+void Kernel::vfork_done(const Task& child) {
+  for (auto& t : tasks_) {
+    if (t->vfork_child != child.pid || t->state != Task::State::blocked) continue;
+    t->vfork_child = 0;
+    t->regs.rax = static_cast<std::uint64_t>(child.pid);
+    t->state = Task::State::ready;
+  }
+}
+
 void Kernel::end_task(Task& t, int wait_status) {
   t.state = Task::State::zombie;
   t.wait_status = wait_status;
+  vfork_done(t);
   // Its fds close now (a reader of its pipe sees the end); its memory goes once the platform has
   // left it (the ptrace platform's stub follows the running task's address space).
   if (t.process) t.process->release_files();
@@ -134,6 +144,7 @@ void Kernel::end_thread(Task& t) {
   if (t.process) t.process->release_files();
   t.state = Task::State::zombie;
   t.reaped = true;  // a thread is never waited for
+  vfork_done(t);
   t.futex.reset();
   if (&t != on_cpu_) {
     t.owned.reset();
@@ -150,6 +161,13 @@ void Kernel::end_group(Task& t) {
 
 Result<void> Kernel::resume(Task& t) {
   Task* previous = on_cpu_;
+  if (previous != &t) {
+    // The FPU/SSE/AVX registers are the task's as much as its general ones: a task preempted in
+    // the middle of a vector loop finds them as it left them.
+    if (previous->state != Task::State::zombie && previous->process)
+      previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
+    SPECTRUM_TRY(ctx_.set_extended_state(t.extended_state));
+  }
   current_ = on_cpu_ = &t;
   t.state = Task::State::running;
   SPECTRUM_TRY(ctx_.switch_task(t.process->space(), t.regs));
@@ -172,6 +190,12 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     bool blocked_any = false, task_ended = false;
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       Task& t = *tasks_[(first + k) % tasks_.size()];
+      if (t.state == Task::State::blocked && t.vfork_child) {
+        // Suspended in vfork until its child execs or ends (vfork_done), as Linux's is: no signal
+        // interrupts it (a fatal one ends it where it is sent).
+        blocked_any = true;
+        continue;
+      }
       if (t.state == Task::State::blocked && deliverable(t)) {
         t.futex.reset();
         interrupt(t);
@@ -292,6 +316,19 @@ Result<GuestOutcome> Kernel::run() {
       break;
     }
     Task& t = *current_;
+    if (stop.kind == platform::Stop::Kind::preempted) {
+      // The time slice is over: the task goes to the back of the queue (it runs again at once if
+      // no other can), between two of its instructions, so it resumes where it stopped.
+      if (forwarded_ends_run(outcome)) break;
+      if (TimeoutTimer::fired()) {
+        timed_out(outcome);
+        break;
+      }
+      t.regs = SPECTRUM_TRY(ctx_.registers());
+      t.state = Task::State::ready;
+      if (!SPECTRUM_TRY(schedule(outcome))) break;
+      continue;
+    }
     if (stop.kind == platform::Stop::Kind::fault) {
       if (t.tgid == 1) {
         outcome.kind = GuestOutcome::Kind::signaled;
@@ -363,10 +400,10 @@ Result<GuestOutcome> Kernel::run() {
 
 SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_stack,
                            std::uint64_t parent_tid, std::uint64_t child_tid, std::uint64_t tls) {
-  // vfork (CLONE_VM|CLONE_VFORK) is served as fork: the child gets a copy instead of the parent's
-  // memory, which a child that only execs or exits cannot tell apart.
-  const bool vfork = (flags & (CLONE_VM | CLONE_VFORK)) == (CLONE_VM | CLONE_VFORK);
-  if (vfork) flags &= ~std::uint64_t{CLONE_VM | CLONE_VFORK};
+  // CLONE_VFORK (vfork is CLONE_VM|CLONE_VFORK): the calling task is suspended until the child
+  // execs or ends (vfork_done); with CLONE_VM they share the memory until then, and the child's
+  // execve gives it a space of its own (exec.cc).
+  const bool vfork = flags & CLONE_VFORK;
   // Linux's rules: a thread shares the handlers, which needs shared memory.
   if (((flags & CLONE_THREAD) && !(flags & CLONE_SIGHAND)) ||
       ((flags & CLONE_SIGHAND) && !(flags & CLONE_VM)))
@@ -386,6 +423,9 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
     space = std::make_unique<AddressSpace>(std::move(*copy));
   }
   auto child_process = std::make_unique<Process>(p, std::move(space), flags);
+  if (flags & CLONE_CLEAR_SIGHAND)  // clone3: handled signals start at their default action
+    for (auto& action : child_process->sighand().actions)
+      if (action[0] != reinterpret_cast<std::uint64_t>(SIG_IGN)) action = {};
   Task& parent = task_of(p);
   auto t = std::make_unique<Task>();
   t->pid = next_pid_++;
@@ -396,6 +436,10 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
   child_process->set_kernel(this, t->pid);
   t->regs = *regs;
   t->regs.rax = 0;
+  // The child starts with the parent's FPU/SSE/AVX state, as clone copies it.
+  auto extended = ctx_.extended_state();
+  if (!extended) return SyscallResult::error(EIO);
+  t->extended_state = std::move(*extended);
   if (child_stack) t->regs.rsp = child_stack;
   if (flags & CLONE_SETTLS) {
     if (tls >= AddressSpace::kUserEnd) return SyscallResult::error(EPERM);
@@ -411,6 +455,14 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
   t->owned = std::move(child_process);
   t->state = Task::State::ready;
   tasks_.push_back(std::move(t));
+  if (vfork) {
+    // No fd and no deadline: the scheduler leaves it alone until vfork_done makes it ready with
+    // the child's pid in rax.
+    parent.vfork_child = static_cast<int>(pid32);
+    SyscallResult suspended;
+    suspended.kind = SyscallResult::Kind::block;
+    return suspended;
+  }
   return SyscallResult::ret(pid32);
 }
 

@@ -1,10 +1,12 @@
 // The sandbox kernel's tasks and their scheduler. Each guest process is a Task with its own
 // Process (address space, fds, fs context, signal dispositions); one platform execution context
 // runs them one at a time: the running task keeps the CPU until it blocks (a read of an empty
-// pipe, wait4 for a child that is still running), exits or dies; then the scheduler picks the next
-// task whose wait is over and switches the platform to its address space and registers
-// (platform::ExecutionContext::switch_task). No preemption yet: a task that never makes a blocking
-// call keeps the CPU (the --timeout still ends the run).
+// pipe, wait4 for a child that is still running), exits, dies or its time slice ends (a platform
+// that preempts reports Stop::Kind::preempted: ptrace, every 10 ms of guest time); then the
+// scheduler picks the next task, round robin, whose wait is over and switches the platform to its
+// address space, registers and extended (FPU/SSE/AVX) state (platform::ExecutionContext::
+// switch_task, set_extended_state). On KVM there is no time slice yet: a task that never makes a
+// blocking call keeps the vCPU (the --timeout still ends the run).
 //
 // The first task is the workload (pid 1, as in a container's pid namespace): when it ends, the run
 // ends, with its status, and every other task with it.
@@ -37,10 +39,13 @@ struct Task {
   std::unique_ptr<Process> owned;  // reset when the task ends: its memory and fds go at once
   State state = State::ready;
   platform::Registers regs;  // ready / blocked: where it resumes
-  SyscallRequest pending;    // blocked: the call to make again
-  SyscallResult waiting;     // blocked: what it waits for
-  int wait_status = 0;       // zombie: the status wait4 reports (exit << 8, or the signal)
-  bool reaped = false;       // waited for: removed once the platform has left it
+  // Its FPU/SSE/AVX state while another task has the platform (empty: whatever the platform has)
+  std::vector<std::uint8_t> extended_state;
+  SyscallRequest pending;  // blocked: the call to make again
+  SyscallResult waiting;   // blocked: what it waits for
+  int wait_status = 0;     // zombie: the status wait4 reports (exit << 8, or the signal)
+  int vfork_child = 0;     // blocked in vfork until this child execs or ends (its pid)
+  bool reaped = false;     // waited for: removed once the platform has left it
 };
 
 class Kernel {
@@ -101,6 +106,8 @@ class Kernel {
   void end_thread(Task& t);
   void end_group(Task& t);
   bool other_threads(const Task& t) const;
+  // `child` execs or ends: the parent suspended in its vfork goes on, with the child's pid.
+  void vfork_done(const Task& child);
   // kernel/signals.cc
   enum class SendResult { ignored, pending, terminates };
   SendResult send(Task& target, int sig, int from_pid, int code = 0 /* SI_USER */, int status = 0);

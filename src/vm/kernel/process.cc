@@ -116,6 +116,13 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std
   }
 }
 
+void Process::replace_memory(std::unique_ptr<AddressSpace> space) {
+  auto mm = std::make_shared<kernel::MemoryContext>(
+      kernel::MemoryContext{space.get(), mm_->memory, nullptr, 0, 0, mm_->limit_bytes});
+  mm->owned = std::move(space);
+  mm_ = std::move(mm);
+}
+
 void Process::release_files() {
   if (files_.use_count() == 1) files_->close_all();
 }

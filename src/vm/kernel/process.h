@@ -175,6 +175,11 @@ class Process {
   Process(const Process& parent, std::unique_ptr<AddressSpace> space, std::uint64_t clone_flags = 0);
   // The task ends: its fds close unless another task shares the table.
   void release_files();
+  // execve of a process whose memory context another process shares (vfork): it gets its own,
+  // over `space`, and the other keeps the old one.
+  void replace_memory(std::unique_ptr<AddressSpace> space);
+  // Whether another task (a thread, or a vfork child or parent) shares this memory context.
+  bool memory_shared() const { return mm_.use_count() > 1; }
   Process(const Process&) = delete;
 
   // The kernel that schedules this process (fork, exec, wait), or null: a process alone, as in

@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "vm/kernel/process.h"
@@ -41,6 +42,7 @@ struct Stop {
     syscall,      // a system call, named by `request`; complete_syscall gives its value
     fault,        // a fault of the workload: the run ends with `signal`, `detail` says where
     interrupted,  // a host signal (the --timeout) stopped it; the caller decides
+    preempted,    // its time slice is over (ptrace): the scheduler may run another task
   };
   Kind kind = Kind::syscall;
   int signal = 0;
@@ -76,6 +78,14 @@ class ExecutionContext {
     (void)space;
     (void)regs;
     return fail("this platform runs one task only");
+  }
+  // The task's FPU/SSE/AVX state (the xsave area), for a scheduler that runs another task on this
+  // context: saved from the task that leaves, given back to it when it returns. A platform whose
+  // tasks keep their own extended state (or that runs one) returns an empty state and ignores it.
+  virtual Result<std::vector<std::uint8_t>> extended_state() { return std::vector<std::uint8_t>{}; }
+  virtual Result<void> set_extended_state(const std::vector<std::uint8_t>& state) {
+    (void)state;
+    return {};
   }
   // How many times the platform left the workload (VM exits, ptrace stops), for the counters.
   virtual std::uint64_t exits() const = 0;

@@ -1,5 +1,6 @@
 #include "vm/platform/ptrace_context.h"
 
+#include <elf.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -9,6 +10,8 @@
 #include <sys/ptrace.h>
 #include <sys/rseq.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -80,6 +83,12 @@ void install_stub_filter() {
         ::syscall(SYS_rseq, area, sizeof(struct rseq), RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
       ::_exit(125);
   }
+  // The time slice: SIGVTALRM every kTimeSlice of the stub's user time, that is of guest
+  // instructions (a stub stopped for the monitor, or in an injected call, does not count). The
+  // signal never reaches the stub: it stops at its delivery, the monitor takes the stop as the end
+  // of a slice and resumes it with no signal.
+  const itimerval slice{{0, PtraceContext::kTimeSliceUs}, {0, PtraceContext::kTimeSliceUs}};
+  if (::setitimer(ITIMER_VIRTUAL, &slice, nullptr) != 0) ::_exit(126);
   install_stub_filter();
   reinterpret_cast<void (*)()>(PtraceContext::kStubPage)();  // int3: the monitor takes over
   ::_exit(124);
@@ -144,8 +153,13 @@ PtraceContext::~PtraceContext() {
 Result<void> PtraceContext::wait_trap(const char* what) {
   int status = 0;
   for (;;) {
-    if (::waitpid(pid_, &status, __WALL) >= 0) break;
-    if (errno != EINTR) return fail_errno(std::string("waitpid for ") + what);
+    if (::waitpid(pid_, &status, __WALL) < 0) {
+      if (errno != EINTR) return fail_errno(std::string("waitpid for ") + what);
+      continue;
+    }
+    // The time slice ended on the way (it counts the stub's own instructions too): dropped.
+    if (!WIFSTOPPED(status) || WSTOPSIG(status) != kSliceSignal) break;
+    if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (slice)");
   }
   if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP) return {};
   if (WIFEXITED(status)) {
@@ -306,9 +320,12 @@ Result<Stop> PtraceContext::run() {
     const user_regs_struct& r = regs_;
     return Stop{Stop::Kind::syscall, 0, {}, {r.orig_rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}}};
   }
-  // A fault of the workload (or a trap): the run ends with its signal, as on the vm tier.
   siginfo_t info{};
   ::ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info);
+  // The end of a time slice: the kernel's own SIGVTALRM (the guest cannot send host signals; this
+  // checks anyway). The next resume passes no signal, so the stub never receives it.
+  if (sig == kSliceSignal && info.si_code == SI_KERNEL) return Stop{Stop::Kind::preempted, 0, {}, {}};
+  // A fault of the workload (or a trap): the run ends with its signal, as on the vm tier.
   Stop stop{Stop::Kind::fault, sig, {}, {}};
   if (regs_.rip >= kStubPage && regs_.rip < kStubPage + x86::kPageSize + 1) {
     // The stub's page is the kernel area to the workload: running there is a page fault.
@@ -359,6 +376,26 @@ Result<void> PtraceContext::complete_syscall(const SyscallResult& result) {
   regs_.rax = static_cast<unsigned long long>(result.value);
   if (result.fs_base) regs_.fs_base = *result.fs_base;
   if (result.gs_base) regs_.gs_base = *result.gs_base;
+  return {};
+}
+
+Result<std::vector<std::uint8_t>> PtraceContext::extended_state() {
+  // The xsave area as the kernel lays it out for ptrace (its size is the CPU's; the first call
+  // learns it).
+  std::vector<std::uint8_t> state(xstate_size_ ? xstate_size_ : kMaxXstate);
+  iovec io{state.data(), state.size()};
+  if (::ptrace(PTRACE_GETREGSET, pid_, reinterpret_cast<void*>(NT_X86_XSTATE), &io) != 0)
+    return fail_errno("PTRACE_GETREGSET NT_X86_XSTATE");
+  xstate_size_ = io.iov_len;
+  state.resize(io.iov_len);
+  return state;
+}
+
+Result<void> PtraceContext::set_extended_state(const std::vector<std::uint8_t>& state) {
+  if (state.empty()) return {};
+  iovec io{const_cast<std::uint8_t*>(state.data()), state.size()};
+  if (::ptrace(PTRACE_SETREGSET, pid_, reinterpret_cast<void*>(NT_X86_XSTATE), &io) != 0)
+    return fail_errno("PTRACE_SETREGSET NT_X86_XSTATE");
   return {};
 }
 

@@ -10,13 +10,19 @@
 //   are brought in step with AddressSpace::take_changes() by injected mmap/munmap/mprotect calls
 //   (MAP_SHARED|MAP_FIXED of the memfd at the frame's offset, one call per run of contiguous
 //   frames): what the monitor writes, the workload reads, with no copy.
-// - A stop that is not the SYSEMU syscall stop is a fault of the workload: its signal ends the run,
-//   as on the vm tier.
+// - Preemption: the stub's ITIMER_VIRTUAL (set before its filter) sends it SIGVTALRM after each
+//   time slice of guest instructions. The stub stops at the signal's delivery, run() reports the
+//   stop as `preempted` and the next resume passes no signal: it never reaches the stub. The
+//   tasks the scheduler multiplexes on the stub keep their own FPU/SSE/AVX state through
+//   extended_state (PTRACE_GETREGSET NT_X86_XSTATE).
+// - Any other stop that is not the SYSEMU syscall stop is a fault of the workload: its signal ends
+//   the run, as on the vm tier.
 #pragma once
 
 #include <sys/types.h>
 #include <sys/user.h>
 
+#include <csignal>
 #include <cstdint>
 #include <memory>
 
@@ -28,6 +34,10 @@ namespace spectrum::vm::platform {
 class PtraceContext final : public ExecutionContext {
  public:
   static constexpr std::uint64_t kStubPage = 0x100000;  // below AddressSpace::kUserLowest
+  // A task that never blocks gives the CPU up after this much guest time (Stop::Kind::preempted),
+  // measured by the stub's ITIMER_VIRTUAL and announced by its SIGVTALRM.
+  static constexpr long kTimeSliceUs = 10'000;
+  static constexpr int kSliceSignal = SIGVTALRM;
 
   // Starts the stub for a guest prepared with Backing::memfd, at the workload's entry.
   static Result<std::unique_ptr<PtraceContext>> create(PreparedGuest& guest);
@@ -38,6 +48,8 @@ class PtraceContext final : public ExecutionContext {
   Result<void> set_registers(const Registers& regs) override;
   Result<void> complete_syscall(const SyscallResult& result) override;
   Result<void> switch_task(AddressSpace& space, const Registers& regs) override;
+  Result<std::vector<std::uint8_t>> extended_state() override;
+  Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
   std::uint64_t exits() const override { return exits_; }
   pid_t stub_pid() const { return pid_; }
 
@@ -55,6 +67,8 @@ class PtraceContext final : public ExecutionContext {
   int stub_memfd_ = -1;
   user_regs_struct regs_{};  // the workload's registers
   std::uint64_t exits_ = 0;
+  std::size_t xstate_size_ = 0;  // the kernel's xsave area for ptrace, once known
+  static constexpr std::size_t kMaxXstate = 64 << 10;
   bool running_ = false;  // resumed, not yet stopped (a wait interrupted by the timeout)
 };
 

@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <climits>
 #include <csignal>
+#include <cstddef>
+#include <cstring>
 
 #include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
@@ -42,11 +45,58 @@ SyscallResult sys_fork(Process& p, const SyscallRequest& req) { return fork_with
 SyscallResult sys_vfork(Process& p, const SyscallRequest& req) {
   return fork_with(p, req, CLONE_VM | CLONE_VFORK | SIGCHLD);
 }
-SyscallResult sys_clone(Process& p, const SyscallRequest& req) { return fork_with(p, req, ARG(0)); }
-// glibc tries clone3 first (posix_spawn, threads) and falls back to clone on ENOSYS: not logged.
+// clone's flags are an int to Linux: the upper half (clone3's own flags) is not the caller's.
+SyscallResult sys_clone(Process& p, const SyscallRequest& req) {
+  return fork_with(p, req, ARG(0) & 0xffff'ffffu);
+}
+
+// clone3(struct clone_args*, size), validated as Linux's copy_clone_args_from_user and
+// clone3_args_valid do: a size below the first version is EINVAL, above a page E2BIG, and a larger
+// struct than this kernel knows must be zero past what it knows (E2BIG otherwise). Then the same
+// fork as clone's, with the stack given as its lowest address and size.
 SyscallResult sys_clone3(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return refuse_fork(p, req);
-  return SyscallResult::error(ENOSYS);
+  static_assert(sizeof(clone_args) == CLONE_ARGS_SIZE_VER2);
+  static_assert(offsetof(clone_args, set_tid) == CLONE_ARGS_SIZE_VER0);
+  static_assert(offsetof(clone_args, cgroup) == CLONE_ARGS_SIZE_VER1);
+  const std::uint64_t size = ARG(1);
+  if (size > x86::kPageSize) return SyscallResult::error(E2BIG);
+  if (size < CLONE_ARGS_SIZE_VER0) return SyscallResult::error(EINVAL);
+  std::array<std::uint8_t, x86::kPageSize> raw{};
+  TRY_GUEST_VOID(p.space().read(ARG(0), std::span(raw.data(), size)));
+  for (std::uint64_t i = sizeof(clone_args); i < size; ++i)
+    if (raw[i] != 0) return SyscallResult::error(E2BIG);
+  clone_args args{};
+  std::memcpy(&args, raw.data(), std::min<std::uint64_t>(size, sizeof args));
+  if (args.set_tid_size > 32 /* MAX_PID_NS_LEVEL */ || (!args.set_tid && args.set_tid_size) ||
+      (args.set_tid && !args.set_tid_size))
+    return SyscallResult::error(EINVAL);
+  if ((args.exit_signal & ~std::uint64_t{CSIGNAL}) || args.exit_signal > 64)
+    return SyscallResult::error(EINVAL);
+  if ((args.flags & CLONE_INTO_CGROUP) && (args.cgroup > INT_MAX || size < CLONE_ARGS_SIZE_VER2))
+    return SyscallResult::error(EINVAL);
+  // clone3_args_valid: known flags only; CSIGNAL's bits and CLONE_DETACHED are not flags here.
+  if (args.flags & ~std::uint64_t{0xffff'ffffu | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP})
+    return SyscallResult::error(EINVAL);
+  if (args.flags & (CLONE_DETACHED | CSIGNAL)) return SyscallResult::error(EINVAL);
+  if ((args.flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND)) == (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND))
+    return SyscallResult::error(EINVAL);
+  if ((args.flags & (CLONE_THREAD | CLONE_PARENT)) && args.exit_signal) return SyscallResult::error(EINVAL);
+  // The stack: none, or a non-empty range inside user space (the child starts at its top).
+  if (args.stack ? (args.stack_size == 0 || args.stack_size > AddressSpace::kUserEnd ||
+                    args.stack > AddressSpace::kUserEnd - args.stack_size)
+                 : args.stack_size != 0)
+    return SyscallResult::error(EINVAL);
+  // What this kernel has no model for: a chosen pid (needs CAP_SYS_ADMIN over the pid namespace,
+  // as a container's workload lacks it) and a cgroup to start in.
+  if (args.set_tid) return SyscallResult::error(EPERM);
+  if (args.flags & CLONE_INTO_CGROUP) {
+    p.refuse_once(req.number, "clone3 with CLONE_INTO_CGROUP: the sandbox kernel has no cgroups");
+    return SyscallResult::error(EINVAL);
+  }
+  const std::uint64_t stack_top = args.stack ? args.stack + args.stack_size : 0;
+  return p.kernel()->fork(p, args.flags | args.exit_signal, stack_top, args.parent_tid, args.child_tid,
+                          args.tls);
 }
 
 SyscallResult sys_execve(Process& p, const SyscallRequest& req) {
