@@ -1,6 +1,7 @@
 #include "vm/memory.h"
 
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -502,6 +503,38 @@ GuestResult<void> AddressSpace::write(std::uint64_t vaddr, std::span<const std::
 }
 GuestResult<void> AddressSpace::fill(std::uint64_t vaddr, std::span<const std::uint8_t> data) {
   return copy(vaddr, const_cast<std::uint8_t*>(data.data()), data.size(), true, true);
+}
+
+GuestResult<void> AddressSpace::fill_from_file(std::uint64_t vaddr, int fd, std::uint64_t offset,
+                                               std::uint64_t length) {
+  if (length > kUserEnd || vaddr > kUserEnd - length) return std::unexpected(EFAULT);
+  std::uint8_t* run = nullptr;  // host memory of the contiguous frames not yet read
+  std::uint64_t run_length = 0;
+  auto flush = [&]() -> GuestResult<void> {
+    while (run_length > 0) {
+      const ssize_t n = ::pread(fd, run, run_length, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::unexpected(errno);
+      if (n == 0) return std::unexpected(EIO);  // the file is shorter than its headers said
+      run += n, offset += static_cast<std::uint64_t>(n), run_length -= static_cast<std::uint64_t>(n);
+    }
+    return {};
+  };
+  while (length > 0) {
+    auto gpa = translate(vaddr, Access::read);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::uint64_t chunk = std::min<std::uint64_t>(length, kPageSize - (vaddr & kPageMask));
+    std::uint8_t* guest = memory_->at(*gpa, chunk);
+    if (!guest) return std::unexpected(EFAULT);
+    if (run + run_length != guest) {
+      if (auto done = flush(); !done) return done;
+      run = guest;
+    }
+    run_length += chunk;
+    vaddr += chunk;
+    length -= chunk;
+  }
+  return flush();
 }
 
 GuestResult<std::string> AddressSpace::read_string(std::uint64_t vaddr, std::size_t max) const {

@@ -139,6 +139,9 @@ class AddressSpace {
   GuestResult<void> write(std::uint64_t vaddr, std::span<const std::uint8_t> data);
   // Writes ignoring write protection (the loader fills read-only segments).
   GuestResult<void> fill(std::uint64_t vaddr, std::span<const std::uint8_t> data);
+  // fill from [offset, offset+length) of a file, read straight into guest memory (one pread per
+  // run of contiguous frames, no buffer); EIO when the file ends early.
+  GuestResult<void> fill_from_file(std::uint64_t vaddr, int fd, std::uint64_t offset, std::uint64_t length);
   // A NUL-terminated string of at most `max` bytes (ENAMETOOLONG beyond).
   GuestResult<std::string> read_string(std::uint64_t vaddr, std::size_t max) const;
 

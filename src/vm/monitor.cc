@@ -74,10 +74,10 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   g.space = std::make_unique<AddressSpace>(std::move(*space));
   SPECTRUM_TRY(write_kernel_area(*g.memory));
 
-  auto loaded = load_program(
-      *g.space,
-      {spec.program_name, spec.elf_bytes, spec.elf, spec.interpreter ? &*spec.interpreter : nullptr},
-      spec.argv, spec.envp, stack_size_for(spec.memory_bytes));
+  auto loaded = load_program(*g.space,
+                             {spec.program_name, spec.elf_bytes, spec.elf,
+                              spec.interpreter ? &*spec.interpreter : nullptr, spec.elf_file.get()},
+                             spec.argv, spec.envp, stack_size_for(spec.memory_bytes));
   if (!loaded) {
     if (loaded.error() == LoadError::no_memory)
       return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name);

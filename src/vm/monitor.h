@@ -27,7 +27,8 @@ namespace spectrum::vm {
 
 struct GuestSpec {
   std::string program_name;  // for messages
-  std::string elf_bytes;     // the executable's content
+  std::string elf_bytes;     // the executable's content, or its head when elf_file is open
+  UniqueFd elf_file;         // the executable, which its segments are read from (else elf_bytes)
   ElfImage elf;              // parsed from elf_bytes
   std::vector<std::string> argv, envp;
   std::uint64_t memory_bytes = 256ull << 20;

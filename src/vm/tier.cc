@@ -27,6 +27,7 @@
 #include "vm/boot.h"
 #include "vm/confine.h"
 #include "vm/kvm.h"
+#include "vm/loader/program_file.h"
 #include "vm/monitor.h"
 #include "vm/platform/ptrace_context.h"
 #include "vm/tier_internal.h"
@@ -212,21 +213,14 @@ Result<PreflightResult> preflight(const Workload& w) {
   if (::fstat(exe.get(), &st) != 0) return fail_errno(found);
   if (static_cast<std::uint64_t>(st.st_size) > kMaxExecutable)
     return fail(found + ": executable larger than 1 GiB");
-  // One read of the known size (a growing buffer read 8 KiB at a time cost ~500 calls and as many
-  // reallocations for busybox).
-  pre.spec.elf_bytes.resize(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < pre.spec.elf_bytes.size()) {
-    const ssize_t n = ::pread(exe.get(), pre.spec.elf_bytes.data() + done, pre.spec.elf_bytes.size() - done,
-                              static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno(found);
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  pre.spec.elf_bytes.resize(done);
+  // Only the head is read here; the segments go straight from the file into guest memory
+  // (loader/program_file.h).
+  auto file = read_program_head(std::move(exe), static_cast<std::uint64_t>(st.st_size));
+  if (!file) return fail_errno(found, file.error());
   pre.spec.program_name = found;
-  pre.spec.elf = SPECTRUM_TRY(parse_elf(pre.spec.elf_bytes, found));
+  pre.spec.elf = SPECTRUM_TRY(parse_program(*file, found));
+  pre.spec.elf_bytes = std::move(file->head);
+  pre.spec.elf_file = std::move(file->fd);
   pre.spec.interpreter = SPECTRUM_TRY(read_interpreter(root.get(), pre.spec.elf, found));
   pre.spec.argv = w.argv();
   pre.spec.memory_bytes = w.limits.memory_bytes.value_or(kDefaultMemory) & ~std::uint64_t{4095};

@@ -4,13 +4,19 @@
 // attack a hostile guest would try. `sandbox` is the ptrace platform (everywhere); `vm` is KVM
 // (skipped without /dev/kvm), which has no time slice yet: its preemption tests skip with that
 // reason. Each expectation is what the same program prints natively.
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/mman.h>
 
 #include <csignal>
+#include <cstring>
+#include <fstream>
 
 #include "core/stdio.h"
 #include "core/tier.h"
 #include "test_support.h"
+#include "vm/loader/program_file.h"
+#include "vm/monitor.h"
 
 namespace spectrum::vm {
 namespace {
@@ -163,6 +169,70 @@ TEST_P(KernelTasksTest, AVforkChainEndsAtThePidsLimit) {
   RunResult r = run({"/bin/sched", "vfork-chain", "0"}, std::chrono::seconds(60), 8);
   EXPECT_EQ(r.exit_code, 3) << r.detail << r.captured_stderr;
   EXPECT_EQ(r.captured_stdout, "vfork at depth 7: EAGAIN\nthe chain ended with code 3\n");
+}
+
+// The loader reads an executable's segments straight from the file into guest memory
+// (loader/program_file.h): what lands there is the file's bytes, as a whole-file read gave them.
+// Attack: headers past the part read first are found by reading the whole file, and a file that
+// is shorter than its program headers say (truncated between parse and load) is refused, never
+// read past its end.
+TEST(ProgramFileTest, SegmentsComeStraightFromTheFileAndAShortFileIsRefused) {
+  TempDir dir;
+  ASSERT_TRUE(compile_program("sched", "-static -pthread", dir.path() / "sched"));
+  const fs::path path = dir.path() / "sched";
+  std::ifstream in(path, std::ios::binary);
+  const std::string whole{std::istreambuf_iterator<char>(in), {}};
+  auto open_file = [&] {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    return read_program_head(std::move(fd), fs::file_size(path));
+  };
+  auto file = open_file();
+  ASSERT_TRUE(file);
+  ASSERT_LT(file->head.size(), whole.size());
+  auto elf = parse_program(*file, "sched");
+  ASSERT_TRUE(elf) << elf.error().message();
+  auto reference = parse_elf(whole, "sched");
+  ASSERT_TRUE(reference);
+  EXPECT_EQ(elf->segments.size(), reference->segments.size());
+  EXPECT_EQ(elf->entry, reference->entry);
+  // A head that stops inside the program headers: parse_elf says so, parse_program reads it all.
+  ProgramFile cut = std::move(*file);
+  cut.head.resize(100);
+  EXPECT_FALSE(parse_elf(cut.head, "sched", cut.size));
+  auto again = parse_program(cut, "sched");
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->segments.size(), reference->segments.size());
+
+  GuestSpec spec;
+  spec.program_name = "sched";
+  auto fresh = open_file();
+  ASSERT_TRUE(fresh);
+  spec.elf = *parse_program(*fresh, "sched");
+  spec.elf_bytes = fresh->head;
+  spec.elf_file = std::move(fresh->fd);
+  spec.argv = {"/sched"};
+  spec.memory_bytes = 64 << 20;
+  spec.backing = GuestMemory::Backing::memfd;
+  auto g = prepare_guest(spec);
+  ASSERT_TRUE(g) << g.error().message();
+  for (const auto& seg : reference->segments) {
+    std::vector<std::uint8_t> got(seg.file_size);
+    ASSERT_TRUE(g->space->read(seg.vaddr + g->load_bias, got));
+    EXPECT_EQ(std::memcmp(got.data(), whole.data() + seg.file_offset, got.size()), 0)
+        << std::hex << seg.vaddr;
+  }
+
+  // Truncated after the parse: the load stops at the end of the file with an error.
+  auto shrinking = open_file();
+  ASSERT_TRUE(shrinking);
+  spec.elf = *parse_program(*shrinking, "sched");
+  spec.elf_bytes = shrinking->head;
+  spec.elf_file = std::move(shrinking->fd);
+  fs::resize_file(path, whole.size() / 2);
+  auto short_guest = prepare_guest(spec);
+  ASSERT_FALSE(short_guest);
+  EXPECT_NE(short_guest.error().message().find("could not be read"), std::string::npos)
+      << short_guest.error().message();
 }
 
 INSTANTIATE_TEST_SUITE_P(Platforms, KernelTasksTest, ::testing::Values("vm", "sandbox"),

@@ -13,6 +13,7 @@
 #include "vm/loader/elf.h"
 #include "vm/loader/interp.h"
 #include "vm/loader/load.h"
+#include "vm/loader/program_file.h"
 #include "vm/monitor.h"
 #include "vm/syscalls/syscalls.h"
 
@@ -44,24 +45,14 @@ GuestResult<std::vector<std::string>> read_strings(const Process& p, std::uint64
   return out;
 }
 
-GuestResult<std::string> read_file(Process& p, const std::string& absolute) {
+GuestResult<ProgramFile> read_file(Process& p, const std::string& absolute) {
   auto fd = p.open_in_root(absolute, O_RDONLY, 0);
   if (!fd) return std::unexpected(fd.error());
   struct stat st;
   if (::fstat(fd->get(), &st) != 0) return std::unexpected(errno);
   if (!S_ISREG(st.st_mode) || !(st.st_mode & 0111)) return std::unexpected(EACCES);
   if (static_cast<std::uint64_t>(st.st_size) > kMaxExecutable) return std::unexpected(ENOMEM);
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t done = 0;
-  while (done < bytes.size()) {
-    const ssize_t n = ::pread(fd->get(), bytes.data() + done, bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return std::unexpected(errno);
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  bytes.resize(done);
-  return bytes;
+  return read_program_head(std::move(*fd), static_cast<std::uint64_t>(st.st_size));
 }
 
 }  // namespace
@@ -80,10 +71,12 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
   std::vector<std::string> argv = TRY_GUEST(read_strings(p, argv_ptr, budget));
   std::vector<std::string> envp = TRY_GUEST(read_strings(p, envp_ptr, budget));
 
-  std::string absolute, bytes;
+  std::string absolute;
+  ProgramFile file;
   for (int depth = 0;; ++depth) {
     absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
-    bytes = TRY_GUEST(read_file(p, absolute));
+    file = TRY_GUEST(read_file(p, absolute));
+    const std::string& bytes = file.head;  // the `#!` line is within it (256 bytes at most)
     if (bytes.size() < 2 || bytes[0] != '#' || bytes[1] != '!') break;
     // "#!interpreter [one argument]": the script runs as `interpreter [arg] path args...`.
     if (depth >= kMaxScriptDepth) return SyscallResult::error(ELOOP);
@@ -108,7 +101,7 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
     argv = std::move(next);
     path = interpreter;
   }
-  auto elf = parse_elf(bytes, absolute);
+  auto elf = parse_program(file, absolute);
   if (!elf) return SyscallResult::error(ENOEXEC);
   auto interp = read_interpreter(p.fs().root.get(), *elf, absolute);
   if (!interp) {
@@ -134,8 +127,9 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
   }
   vfork_done(self);
   AddressSpace& space = p.space();
-  auto loaded = load_program(space, {absolute, bytes, *elf, *interp ? &**interp : nullptr}, argv, envp,
-                             stack_size_for(p.mm().limit_bytes ? p.mm().limit_bytes : 256ull << 20));
+  auto loaded =
+      load_program(space, {absolute, file.head, *elf, *interp ? &**interp : nullptr, file.fd.get()}, argv,
+                   envp, stack_size_for(p.mm().limit_bytes ? p.mm().limit_bytes : 256ull << 20));
   if (!loaded) {
     p.log("spectrum: vm: execve of " + absolute +
           " failed after the old program was gone: " + load_error_text(loaded.error()));

@@ -30,11 +30,13 @@ std::uint64_t ElfImage::highest_vaddr() const {
   return end;
 }
 
-Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
+Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name, std::uint64_t file_size) {
   Elf64_Ehdr eh;
-  if (bytes.size() < sizeof eh)
+  if (file_size < sizeof eh)
     return std::unexpected(elf_error(
-        name, "file is " + std::to_string(bytes.size()) + " bytes, shorter than the 64-byte ELF header"));
+        name, "file is " + std::to_string(file_size) + " bytes, shorter than the 64-byte ELF header"));
+  if (bytes.size() < sizeof eh || bytes.size() > file_size)
+    return std::unexpected(elf_error(name, "the ELF header lies past the bytes read"));
   std::memcpy(&eh, bytes.data(), sizeof eh);
   if (std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0)
     return std::unexpected(elf_error(name, "bad magic at offset 0"));
@@ -54,10 +56,12 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
   if (eh.e_phnum == 0 || eh.e_phnum == PN_XNUM)
     return std::unexpected(elf_error(name, "e_phnum (offset 56) is " + std::to_string(eh.e_phnum)));
   const std::uint64_t table_size = std::uint64_t{eh.e_phnum} * sizeof(Elf64_Phdr);
-  if (eh.e_phoff > bytes.size() || table_size > bytes.size() - eh.e_phoff)
+  if (eh.e_phoff > file_size || table_size > file_size - eh.e_phoff)
     return std::unexpected(elf_error(name, "program headers at e_phoff " + hex(eh.e_phoff) +
-                                               " run past the end of the file (" +
-                                               std::to_string(bytes.size()) + " bytes)"));
+                                               " run past the end of the file (" + std::to_string(file_size) +
+                                               " bytes)"));
+  if (eh.e_phoff > bytes.size() || table_size > bytes.size() - eh.e_phoff)
+    return std::unexpected(elf_error(name, "program headers lie past the bytes read"));
 
   ElfImage image;
   image.position_independent = eh.e_type == ET_DYN;
@@ -74,11 +78,13 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
       case PT_INTERP: {
         // The dynamic linker's path: a NUL-terminated string inside the file, loaded from the
         // root filesystem by the loader (loader/interp.h).
-        if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset || ph.p_filesz < 2 ||
+        if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset || ph.p_filesz < 2 ||
             ph.p_filesz > 4096)
           return std::unexpected(elf_error(name, where + ": PT_INTERP p_offset " + hex(ph.p_offset) +
                                                      " + p_filesz " + hex(ph.p_filesz) +
                                                      " is not a path inside the file"));
+        if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset)
+          return std::unexpected(elf_error(name, where + ": PT_INTERP lies past the bytes read"));
         std::string interp(bytes.substr(ph.p_offset, ph.p_filesz));
         if (interp.back() != '\0' || interp.find('\0') != interp.size() - 1 || interp.front() != '/')
           return std::unexpected(
@@ -97,7 +103,7 @@ Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
       case PT_LOAD: {
         if (ph.p_filesz > ph.p_memsz)
           return std::unexpected(elf_error(name, where + ": p_filesz exceeds p_memsz"));
-        if (ph.p_offset > bytes.size() || ph.p_filesz > bytes.size() - ph.p_offset)
+        if (ph.p_offset > file_size || ph.p_filesz > file_size - ph.p_offset)
           return std::unexpected(elf_error(name, where + ": p_offset " + hex(ph.p_offset) + " + p_filesz " +
                                                      hex(ph.p_filesz) + " runs past the end of the file"));
         if (ph.p_memsz > (1ull << 46) || ph.p_vaddr > (1ull << 47) - ph.p_memsz)

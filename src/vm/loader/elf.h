@@ -34,6 +34,12 @@ struct ElfImage {
 
 // Errors name the file and the field or byte offset at fault. All are Spectrum errors (exit 125):
 // the run never starts.
-Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name);
+// `bytes` is the file, or (with `file_size`) its first bytes: the checks against the end of the
+// file use file_size, and a header that lies past `bytes` is an error (loader/program_file.h then
+// reads the whole file).
+Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name, std::uint64_t file_size);
+inline Result<ElfImage> parse_elf(std::string_view bytes, const std::string& name) {
+  return parse_elf(bytes, name, bytes.size());
+}
 
 }  // namespace spectrum::vm

@@ -31,18 +31,10 @@ Result<std::optional<Interpreter>> read_interpreter(int root_fd, const ElfImage&
   if (::fstat(fd->get(), &st) != 0) return fail_errno(what);
   if (!S_ISREG(st.st_mode)) return fail(what + " is not a regular file", 0, ExitCode::not_executable);
   if (static_cast<std::uint64_t>(st.st_size) > kMaxInterpreter) return fail(what + " is larger than 64 MiB");
-  in.bytes.resize(static_cast<std::size_t>(st.st_size));
-  std::size_t done = 0;
-  while (done < in.bytes.size()) {
-    const ssize_t n =
-        ::pread(fd->get(), in.bytes.data() + done, in.bytes.size() - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail_errno(what);
-    if (n == 0) break;
-    done += static_cast<std::size_t>(n);
-  }
-  in.bytes.resize(done);
-  in.elf = SPECTRUM_TRY(parse_elf(in.bytes, in.path));
+  auto file = read_program_head(std::move(*fd), static_cast<std::uint64_t>(st.st_size));
+  if (!file) return fail_errno(what, file.error());
+  in.file = std::move(*file);
+  in.elf = SPECTRUM_TRY(parse_program(in.file, in.path));
   if (!in.elf.interpreter.empty())
     return fail(what + " names a dynamic linker of its own (" + in.elf.interpreter + ")");
   if (!in.elf.position_independent)

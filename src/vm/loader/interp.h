@@ -9,13 +9,14 @@
 
 #include "core/error.h"
 #include "vm/loader/elf.h"
+#include "vm/loader/program_file.h"
 
 namespace spectrum::vm {
 
 struct Interpreter {
-  std::string path;   // the guest path from PT_INTERP
-  std::string bytes;  // its content
-  ElfImage elf;       // parsed: ET_DYN, no PT_INTERP of its own
+  std::string path;  // the guest path from PT_INTERP
+  ProgramFile file;  // its head and open file (read into guest memory by the loader)
+  ElfImage elf;      // parsed: ET_DYN, no PT_INTERP of its own
 };
 
 // Where the interpreter is loaded (its lowest page); the gap below the stack, as Linux's mmap base.

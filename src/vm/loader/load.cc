@@ -2,6 +2,7 @@
 
 #include <sys/random.h>
 
+#include <optional>
 #include <span>
 
 #include "vm/loader/user_stack.h"
@@ -14,18 +15,28 @@ using x86::page_up;
 
 namespace {
 
-// Each PT_LOAD segment mapped at vaddr + bias, filled from the file, then given its protection
-// (a page shared by two segments gets the union). False when guest memory runs out.
-bool load_image(AddressSpace& space, const ElfImage& elf, const std::string& bytes, std::uint64_t bias) {
+// Each PT_LOAD segment mapped at vaddr + bias, filled from the file (read from `fd` straight into
+// guest memory when it is open, else copied from `bytes`), then given its protection (a page
+// shared by two segments gets the union).
+std::optional<LoadError> load_image(AddressSpace& space, const ElfImage& elf, std::string_view bytes, int fd,
+                                    std::uint64_t bias) {
   for (const auto& seg : elf.segments) {
     const std::uint64_t start = page_down(seg.vaddr + bias),
                         end = page_up(seg.vaddr + bias + seg.memory_size);
-    if (start < AddressSpace::kUserLowest) return false;
+    if (start < AddressSpace::kUserLowest) return LoadError::kernel_area;
     for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (!space.is_mapped(page) && !space.map(page, kPageSize, kProtRead | kProtWrite)) return false;
+      if (!space.is_mapped(page) && !space.map(page, kPageSize, kProtRead | kProtWrite))
+        return LoadError::no_memory;
+    if (fd >= 0) {
+      if (!space.fill_from_file(seg.vaddr + bias, fd, seg.file_offset, seg.file_size))
+        return LoadError::unreadable;
+      continue;
+    }
+    if (seg.file_offset > bytes.size() || seg.file_size > bytes.size() - seg.file_offset)
+      return LoadError::unreadable;
     std::span<const std::uint8_t> content(
         reinterpret_cast<const std::uint8_t*>(bytes.data()) + seg.file_offset, seg.file_size);
-    if (!space.fill(seg.vaddr + bias, content)) return false;
+    if (!space.fill(seg.vaddr + bias, content)) return LoadError::no_memory;
   }
   for (const auto& seg : elf.segments) {
     const std::uint64_t start = page_down(seg.vaddr + bias),
@@ -40,7 +51,7 @@ bool load_image(AddressSpace& space, const ElfImage& elf, const std::string& byt
       (void)space.protect(page, kPageSize, prot);
     }
   }
-  return true;
+  return std::nullopt;
 }
 
 }  // namespace
@@ -57,6 +68,8 @@ const char* load_error_text(LoadError e) {
       return "arguments and environment too large for the guest's stack";
     case LoadError::no_randomness:
       return "getrandom for AT_RANDOM failed";
+    case LoadError::unreadable:
+      return "the file could not be read to the end its program headers name";
   }
   return "?";
 }
@@ -71,7 +84,7 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
   for (const auto& seg : elf.segments)
     if (page_down(seg.vaddr + out.load_bias) < AddressSpace::kUserLowest)
       return std::unexpected(LoadError::kernel_area);
-  if (!load_image(space, elf, program.bytes, out.load_bias)) return std::unexpected(LoadError::no_memory);
+  if (auto e = load_image(space, elf, program.bytes, program.fd, out.load_bias)) return std::unexpected(*e);
   out.entry = elf.entry + out.load_bias;
   out.start = out.entry;
   std::uint64_t interp_base = 0;
@@ -81,8 +94,9 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
     const std::uint64_t ld_bias = kInterpreterBase - ld.lowest_vaddr();
     if (!space.range_free(kInterpreterBase, page_up(ld.highest_vaddr() - ld.lowest_vaddr())))
       return std::unexpected(LoadError::overlap);
-    if (!load_image(space, ld, program.interpreter->bytes, ld_bias))
-      return std::unexpected(LoadError::no_memory);
+    if (auto e = load_image(space, ld, program.interpreter->file.head, program.interpreter->file.fd.get(),
+                            ld_bias))
+      return std::unexpected(*e);
     out.start = ld.entry + ld_bias;
   }
   out.brk_start = page_up(elf.highest_vaddr() + out.load_bias);

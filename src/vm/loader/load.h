@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <expected>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "vm/loader/elf.h"
@@ -18,10 +19,13 @@ inline constexpr std::uint64_t kPieBase = 0x0000'5555'5555'4000;
 inline constexpr std::uint64_t kStackTop = AddressSpace::kUserEnd;
 
 struct ProgramImage {
-  const std::string& name;   // the guest path: AT_EXECFN, messages
-  const std::string& bytes;  // the executable's content
+  const std::string& name;  // the guest path: AT_EXECFN, messages
+  // The executable's content: read from `fd` when it is open (loader/program_file.h), else
+  // copied from `bytes`, the whole file.
+  std::string_view bytes;
   const ElfImage& elf;
   const Interpreter* interpreter;  // null for a static program
+  int fd = -1;
 };
 
 struct LoadedProgram {
@@ -32,7 +36,7 @@ struct LoadedProgram {
   std::uint64_t brk_start = 0;  // the program break starts after the highest segment
 };
 
-enum class LoadError { no_memory, kernel_area, overlap, too_many_arguments, no_randomness };
+enum class LoadError { no_memory, kernel_area, overlap, too_many_arguments, no_randomness, unreadable };
 const char* load_error_text(LoadError e);
 
 // Loads into `space`, which has no user mappings where the program goes (a fresh space, or one
