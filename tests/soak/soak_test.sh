@@ -55,7 +55,16 @@ run_one() {
       kill -9 "$pid" 2>/dev/null ;;
     sample)
       sleep 0.3
-      echo "sample $(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null) $(ls "/proc/$pid/fd" 2>/dev/null | wc -l)" ;;
+      local rss fds
+      rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$pid/status" 2>/dev/null)
+      fds=$(ls "/proc/$pid/fd" 2>/dev/null | wc -l)
+      # Only a sample of spectrum itself, alive throughout, counts: on a loaded host the run may
+      # not have reached spectrum yet, or be exiting (no descriptors left) when it is read.
+      # (A process that exits after the first read has no VmRSS by the second.)
+      if [ -n "$rss" ] && grep -qx spectrum "/proc/$pid/comm" 2>/dev/null &&
+        grep -q '^VmRSS' "/proc/$pid/status" 2>/dev/null; then
+        echo "sample $rss $fds"
+      fi ;;
   esac
   { wait "$pid"; } 2>/dev/null  # no "Killed" line from the shell for the runs killed on purpose
   status=$?
