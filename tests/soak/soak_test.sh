@@ -40,7 +40,7 @@ run_one() {
         *) expect_status=137; expect_outcome=out_of_memory ;;
       esac ;;
     forkbomb) args=(forkbomb); opts+=(--pids 16 --timeout 20s); expect_status=5; expect_outcome=exited ;;
-    sample) args=(sleep 600); expect_status=0; expect_outcome=exited ;;
+    sample) args=(sleep 1500); expect_status=0; expect_outcome=exited ;;
     kill-during) args=(spin); opts+=(--timeout 20s) ;;
     kill-early | kill-late) args=(sleep $((delay / 2))) ;;
   esac
