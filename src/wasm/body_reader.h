@@ -40,9 +40,9 @@ struct BodyReader {
   std::uint32_t offset() const { return static_cast<std::uint32_t>(p - begin); }
 };
 
-// Skips an instruction's immediates (the opcode has been read). False for SIMD (0xFD).
+// Skips an instruction's immediates (the opcode has been read). False for an unknown SIMD sub-opcode.
 bool skip_instruction(std::uint8_t op, BodyReader& r);
-// Why the compiler cannot translate this module (SIMD), or empty.
+// Why the compiler cannot translate this module, or empty (it takes all of Wasm 2.0 today).
 std::string unsupported_reason(const ModuleData& module);
 
 }  // namespace spectrum::wasm

@@ -68,13 +68,13 @@ struct NativeApi {
   // SIMD instruction, a compiler error).
   bool (*compile_object)(const ModuleData& module, bool checked, std::vector<std::uint8_t>* object,
                          std::string* error);
-  // A module the compiler cannot translate (SIMD): the reason, or empty.
+  // A module the compiler cannot translate: the reason, or empty (none today: SIMD is compiled).
   std::string (*unsupported)(const ModuleData& module);
 };
 
 // Changes whenever the translation or the helpers' contract changes: artifacts of another version
 // are recompiled, never run.
-inline constexpr const char* kEngineVersion = "spectrum-wasmc/2 llvm-16 x86_64";
+inline constexpr const char* kEngineVersion = "spectrum-wasmc/3 llvm-16 x86_64";
 // The engine version and the CPU's identification (cpuid: vendor, family/model, feature bits):
 // code compiled for the host CPU runs only where this matches.
 std::string engine_id();

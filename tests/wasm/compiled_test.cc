@@ -53,8 +53,9 @@ struct Compiled {
   Linker linker;
   Module module;
   Instance* instance = nullptr;
-  explicit Compiled(const std::string& wat) {
+  explicit Compiled(const std::string& wat, void (*setup)(Linker&, Store&) = nullptr) {
     store.set_engine(Engine::compiled);
+    if (setup) setup(linker, store);
     auto m = Module::load(assemble(wat));
     EXPECT_TRUE(m.has_value());
     module = std::move(*m);
@@ -120,15 +121,68 @@ TEST(WasmCompiled, InterruptStopsALoop) {
   expect_trap(out, TrapKind::interrupted, "spin");
 }
 
-TEST(WasmCompiled, SimdIsRefusedWithTheReason) {
-  Store store;
-  store.set_engine(Engine::compiled);
-  Linker linker;
-  auto m = Module::load(assemble("(module (func (export \"f\") (drop (v128.const i32x4 1 2 3 4))))"));
-  ASSERT_TRUE(m.has_value());
-  auto i = linker.instantiate(store, *m);
-  ASSERT_FALSE(i.has_value());
-  EXPECT_NE(i.error().message().find("SIMD"), std::string::npos) << i.error().message();
+// SIMD under the compiler: a v128 crosses the uniform entry, a host import, an indirect call
+// through a table, a global and a block as the runtime's two slots (low half first), and a vector
+// access past the end traps in both bounds modes.
+const char* kSimd = R"((module
+  (type $vv (func (param v128 i32) (result v128)))
+  (import "host" "twice" (func $twice (param i32 v128) (result v128)))
+  (memory 1)
+  (global $g (mut v128) (v128.const i32x4 1 2 3 4))
+  (table 1 funcref)
+  (elem (i32.const 0) $add_g)
+  (func $add_g (type $vv)
+    (i32x4.add (local.get 0) (i32x4.splat (local.get 1))))
+  (func (export "mix") (param $v v128) (param $k i32) (result i64 v128 i32)
+    (local $w v128)
+    (local.set $w (call_indirect (type $vv) (local.get $v) (local.get $k) (i32.const 0)))
+    (global.set $g (call $twice (i32.const 3) (local.get $w)))
+    (i64x2.extract_lane 1 (global.get $g))
+    (block (result v128) (global.get $g))
+    (i8x16.bitmask (i8x16.lt_s (local.get $w) (v128.const i8x16 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0))))
+  (func (export "load") (param i32) (result i32) (i32x4.extract_lane 3 (v128.load (local.get 0)))))
+)";
+
+void check_simd(Compiled& c) {
+  ASSERT_NE(c.instance, nullptr);
+  ASSERT_NE(c.instance->state().funcs.back()->native_entry, nullptr) << "not compiled";
+  // i32x4 (10, 20, 30, -40) + splat 5 = (15, 25, 35, -35); the host multiplies each half by 3.
+  const std::uint64_t lo = 10 | std::uint64_t{20} << 32, hi = 30 | std::uint64_t{0xFFFFFFD8} << 32;
+  const CallOutcome out = c.call("mix", {lo, hi, 5});
+  ASSERT_EQ(out.kind, CallOutcome::Kind::returned) << out.trap.describe();
+  ASSERT_EQ(out.values.size(), 4u);
+  const std::uint64_t w_lo = 15 | std::uint64_t{25} << 32, w_hi = 35 | std::uint64_t{0xFFFFFFDD} << 32;
+  EXPECT_EQ(out.values[0], w_hi * 3);
+  EXPECT_EQ(out.values[1], w_lo * 3);
+  EXPECT_EQ(out.values[2], w_hi * 3);
+  EXPECT_EQ(out.values[3], 0xF000u);  // the bytes of -35 (0xFFFFFFDD): the top four are negative
+  EXPECT_EQ(c.call("load", {65536 - 16}).kind, CallOutcome::Kind::returned);
+  expect_trap(c.call("load", {65536 - 15}), TrapKind::memory_out_of_bounds, "load");
+  expect_trap(c.call("load", {0xFFFFFFFF}), TrapKind::memory_out_of_bounds, "load");
+}
+
+// The host import of kSimd: each half of the v128 times the i32.
+void define_twice(Linker& linker, Store& store) {
+  linker.define_function(store, "host", "twice", FuncType{{ValType::i32, ValType::v128}, {ValType::v128}},
+                         [](HostCall&, const std::uint64_t* args, std::uint64_t* results) {
+                           results[0] = args[1] * args[0];
+                           results[1] = args[2] * args[0];
+                           return HostResult::ok();
+                         });
+}
+
+TEST(WasmCompiled, SimdValuesCrossEveryBoundaryAndTrapInBothBoundsModes) {
+  for (const bool guarded : {true, false}) {
+    if (guarded)
+      ::unsetenv("SPECTRUM_WASM_NO_GUARD");
+    else
+      ::setenv("SPECTRUM_WASM_NO_GUARD", "1", 1);
+    Compiled c(kSimd, define_twice);
+    ::unsetenv("SPECTRUM_WASM_NO_GUARD");
+    ASSERT_NE(c.instance, nullptr);
+    EXPECT_EQ(c.instance->state().memories[0]->guarded, guarded);
+    check_simd(c);
+  }
 }
 
 // The attacks on artifacts: each must be rejected by the loader, never linked or run.

@@ -1,4 +1,4 @@
-// Wasm -> LLVM IR at module level: which modules the compiler takes (SIMD is not translated), the
+// Wasm -> LLVM IR at module level: the
 // helper declarations, one translated function per body and the uniform entries.
 #include "wasm/llvm/translate.h"
 
@@ -73,9 +73,13 @@ std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& C, const Modul
     B.SetInsertPoint(BasicBlock::Create(C, "entry", e));
     std::vector<Value*> args{e->getArg(0)};
     llvm::FunctionType* fty = functions[i]->getFunctionType();
+    // The runtime's slots: one 64-bit slot per value, two for a v128 (low half first).
+    std::uint64_t slot_index = 0;
     for (std::size_t p = 0; p < type.params.size(); ++p) {
-      Value* slot = B.CreateLoad(i64, B.CreateConstInBoundsGEP1_64(i64, e->getArg(1), p));
       Type* t = fty->getParamType(static_cast<unsigned>(p + 1));
+      Value* at = B.CreateConstInBoundsGEP1_64(i64, e->getArg(1), slot_index);
+      slot_index += t->isVectorTy() ? 2 : 1;
+      Value* slot = B.CreateAlignedLoad(t->isVectorTy() ? t : i64, at, llvm::Align(8));  // slots: 8-aligned
       if (t->isIntegerTy(32))
         slot = B.CreateTrunc(slot, i32);
       else if (t->isFloatTy())
@@ -85,6 +89,7 @@ std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& C, const Modul
       args.push_back(slot);
     }
     Value* call = B.CreateCall(functions[i], args);
+    slot_index = 0;
     for (std::size_t r = 0; r < type.results.size(); ++r) {
       Value* v = type.results.size() == 1 ? call : B.CreateExtractValue(call, static_cast<unsigned>(r));
       Type* t = v->getType();
@@ -94,7 +99,8 @@ std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& C, const Modul
         v = B.CreateZExt(v, i64);
       else if (t->isDoubleTy())
         v = B.CreateBitCast(v, i64);
-      B.CreateStore(v, B.CreateConstInBoundsGEP1_64(i64, e->getArg(1), r));
+      B.CreateAlignedStore(v, B.CreateConstInBoundsGEP1_64(i64, e->getArg(1), slot_index), llvm::Align(8));
+      slot_index += t->isVectorTy() ? 2 : 1;
     }
     B.CreateRetVoid();
   }

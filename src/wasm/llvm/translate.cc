@@ -1,10 +1,13 @@
-// Wasm -> LLVM IR: structured control, variables, memory, tables and calls (numeric.cc has the
-// numeric instructions). See translate.h for the value representation.
+// Wasm -> LLVM IR: structured control, variables, memory and tables (calls.cc has the calls,
+// numeric.cc the numeric instructions, translate_simd.cc the SIMD ones). See translate.h for the value
+// representation.
 #include "wasm/llvm/translate.h"
 
 #include <llvm/IR/MDBuilder.h>
 #include <llvm/IR/Verifier.h>
 #include <llvm/Support/raw_ostream.h>
+
+#include "wasm/runtime.h"
 
 namespace spectrum::wasm {
 
@@ -12,7 +15,7 @@ using llvm::BasicBlock;
 using llvm::Type;
 using llvm::Value;
 
-Type* FunctionTranslator::ir_type(ValType t) const {
+Type* FunctionTranslator::ir_type(llvm::LLVMContext& C, ValType t) {
   switch (t) {
     case ValType::i32:
       return Type::getInt32Ty(C);
@@ -20,32 +23,24 @@ Type* FunctionTranslator::ir_type(ValType t) const {
       return Type::getFloatTy(C);
     case ValType::f64:
       return Type::getDoubleTy(C);
+    case ValType::v128:
+      return v128_type(C);
     default:
       return Type::getInt64Ty(C);  // i64 and references
   }
 }
 
+Type* FunctionTranslator::ir_type(ValType t) const { return ir_type(C, t); }
+
 llvm::FunctionType* FunctionTranslator::function_type(llvm::LLVMContext& C, const FuncType& type) {
-  auto ir = [&](ValType t) -> Type* {
-    switch (t) {
-      case ValType::i32:
-        return Type::getInt32Ty(C);
-      case ValType::f32:
-        return Type::getFloatTy(C);
-      case ValType::f64:
-        return Type::getDoubleTy(C);
-      default:
-        return Type::getInt64Ty(C);
-    }
-  };
   std::vector<Type*> params{llvm::PointerType::getUnqual(C)};
-  for (ValType t : type.params) params.push_back(ir(t));
+  for (ValType t : type.params) params.push_back(ir_type(C, t));
   Type* result = Type::getVoidTy(C);
   if (type.results.size() == 1) {
-    result = ir(type.results[0]);
+    result = ir_type(C, type.results[0]);
   } else if (type.results.size() > 1) {
     std::vector<Type*> fields;
-    for (ValType t : type.results) fields.push_back(ir(t));
+    for (ValType t : type.results) fields.push_back(ir_type(C, t));
     result = llvm::StructType::get(C, fields);
   }
   return llvm::FunctionType::get(result, params, false);
@@ -96,14 +91,14 @@ void FunctionTranslator::interrupt_check() {
 
 Value* FunctionTranslator::to_slot(Value* v) {
   Type* t = v->getType();
-  if (t->isIntegerTy(64)) return v;
+  if (t->isIntegerTy(64) || t->isVectorTy()) return v;  // a v128 fills two slots as it is
   if (t->isIntegerTy(32)) return B.CreateZExt(v, B.getInt64Ty());
   if (t->isFloatTy()) return B.CreateZExt(B.CreateBitCast(v, B.getInt32Ty()), B.getInt64Ty());
   return B.CreateBitCast(v, B.getInt64Ty());
 }
 
 Value* FunctionTranslator::from_slot(Value* slot, Type* t) {
-  if (t->isIntegerTy(64)) return slot;
+  if (t->isIntegerTy(64) || t->isVectorTy()) return slot;
   if (t->isIntegerTy(32)) return B.CreateTrunc(slot, B.getInt32Ty());
   if (t->isFloatTy()) return B.CreateBitCast(B.CreateTrunc(slot, B.getInt32Ty()), t);
   return B.CreateBitCast(slot, t);
@@ -209,78 +204,6 @@ void FunctionTranslator::store(Type* type, unsigned size, BodyReader& r) {
   B.CreateAlignedStore(v, p, llvm::Align(1), true);
 }
 
-void FunctionTranslator::push_results(Value* call, const FuncType& type) {
-  if (type.results.size() == 1) {
-    push(call);
-  } else {
-    for (unsigned i = 0; i < type.results.size(); ++i) push(B.CreateExtractValue(call, i));
-  }
-}
-
-void FunctionTranslator::call_through_slots(Value* function, const FuncType& type,
-                                            std::vector<Value*>& results, const std::vector<Value*>& args) {
-  for (std::size_t i = 0; i < args.size(); ++i)
-    B.CreateStore(to_slot(args[i]), B.CreateConstInBoundsGEP1_64(B.getInt64Ty(), slots_, i));
-  B.CreateCall(h_.call, {ctx_, function, slots_, site()});
-  for (std::size_t i = 0; i < type.results.size(); ++i) {
-    Value* slot = B.CreateLoad(B.getInt64Ty(), B.CreateConstInBoundsGEP1_64(B.getInt64Ty(), slots_, i));
-    results.push_back(from_slot(slot, ir_type(type.results[i])));
-  }
-}
-
-void FunctionTranslator::call_direct(std::uint32_t callee) {
-  const FuncType& type = m_.func_type(callee);
-  std::vector<Value*> args = pop_n(type.params.size());
-  if (callee < m_.imported_funcs) {
-    Value* fn = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), funcs_, callee));
-    std::vector<Value*> results;
-    call_through_slots(fn, type, results, args);
-    for (Value* v : results) push(v);
-    return;
-  }
-  args.insert(args.begin(), ctx_);
-  llvm::CallInst* call = B.CreateCall(functions_[callee - m_.imported_funcs], args);
-  if (!type.results.empty()) push_results(call, type);
-}
-
-void FunctionTranslator::call_indirect(std::uint32_t type_index, std::uint32_t table) {
-  const FuncType& type = m_.types[type_index];
-  Value* element = pop();
-  std::vector<Value*> args = pop_n(type.params.size());
-  Value* fn =
-      B.CreateCall(h_.indirect, {ctx_, u32(table), element, u32(type_index), out_code_, out_ctx_, site()});
-  Value* code = B.CreateLoad(B.getPtrTy(), out_code_);
-  BasicBlock* fast = BasicBlock::Create(C, "direct", F);
-  BasicBlock* slow = BasicBlock::Create(C, "via_runtime", F);
-  BasicBlock* join = BasicBlock::Create(C, "called", F);
-  B.CreateCondBr(B.CreateIsNotNull(code), fast, slow);
-
-  B.SetInsertPoint(fast);
-  std::vector<Value*> typed_args = args;
-  typed_args.insert(typed_args.begin(), B.CreateLoad(B.getPtrTy(), out_ctx_));
-  llvm::CallInst* call = B.CreateCall(function_type(C, type), code, typed_args);
-  std::vector<Value*> fast_results;
-  if (type.results.size() == 1) fast_results.push_back(call);
-  for (unsigned i = 0; type.results.size() > 1 && i < type.results.size(); ++i)
-    fast_results.push_back(B.CreateExtractValue(call, i));
-  BasicBlock* fast_end = B.GetInsertBlock();
-  B.CreateBr(join);
-
-  B.SetInsertPoint(slow);
-  std::vector<Value*> slow_results;
-  call_through_slots(fn, type, slow_results, args);
-  BasicBlock* slow_end = B.GetInsertBlock();
-  B.CreateBr(join);
-
-  B.SetInsertPoint(join);
-  for (std::size_t i = 0; i < type.results.size(); ++i) {
-    llvm::PHINode* phi = B.CreatePHI(fast_results[i]->getType(), 2);
-    phi->addIncoming(fast_results[i], fast_end);
-    phi->addIncoming(slow_results[i], slow_end);
-    push(phi);
-  }
-}
-
 bool FunctionTranslator::translate(std::uint32_t index, std::string* error) {
   func_index_ = index;
   const FunctionBody& body = m_.bodies[index - m_.imported_funcs];
@@ -301,9 +224,7 @@ bool FunctionTranslator::translate(std::uint32_t index, std::string* error) {
 
   // Slots for calls through the runtime: enough for any call this body makes.
   std::uint32_t slots = 1;
-  for (const FuncType& t : m_.types)
-    slots = std::max<std::uint32_t>(slots,
-                                    static_cast<std::uint32_t>(std::max(t.params.size(), t.results.size())));
+  for (const FuncType& t : m_.types) slots = std::max({slots, slot_count(t.params), slot_count(t.results)});
   slots_ = B.CreateAlloca(B.getInt64Ty(), B.getInt32(slots), "slots");
   out_code_ = B.CreateAlloca(B.getPtrTy(), nullptr, "callee_code");
   out_ctx_ = B.CreateAlloca(B.getPtrTy(), nullptr, "callee_ctx");
@@ -367,10 +288,7 @@ bool FunctionTranslator::translate(std::uint32_t index, std::string* error) {
       }
       if (op == 0x05 && skip_depth > 0) continue;
       if (op != 0x0B && op != 0x05) {
-        if (!skip_instruction(op, r)) {
-          *error = "SIMD instruction in function " + std::to_string(index);
-          return false;
-        }
+        skip_instruction(op, r);
         continue;
       }
     }
@@ -501,13 +419,14 @@ bool FunctionTranslator::translate(std::uint32_t index, std::string* error) {
       case 0x23: {
         const std::uint32_t g = r.u32();
         Value* global = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), globals_, g));
-        push(from_slot(B.CreateLoad(B.getInt64Ty(), global), ir_type(m_.globals[g].type)));
+        Type* t = ir_type(m_.globals[g].type);
+        push(from_slot(B.CreateAlignedLoad(t->isVectorTy() ? t : B.getInt64Ty(), global, llvm::Align(8)), t));
         break;
       }
       case 0x24: {
         const std::uint32_t g = r.u32();
         Value* global = B.CreateLoad(B.getPtrTy(), B.CreateConstInBoundsGEP1_64(B.getPtrTy(), globals_, g));
-        B.CreateStore(to_slot(pop()), global);
+        B.CreateAlignedStore(to_slot(pop()), global, llvm::Align(8));  // a Global: 8-aligned
         break;
       }
       case 0x25: {
@@ -700,9 +619,14 @@ bool FunctionTranslator::translate(std::uint32_t index, std::string* error) {
         }
         break;
       }
-      case 0xFD:
-        *error = "SIMD instruction in function " + std::to_string(index);
-        return false;
+      case 0xFD: {
+        const std::uint32_t sub = r.u32();
+        if (!simd(sub, r)) {
+          *error = "unknown SIMD instruction " + std::to_string(sub);
+          return false;
+        }
+        break;
+      }
       default:
         if (!numeric(op)) {
           *error = "unknown instruction " + std::to_string(op);

@@ -38,12 +38,16 @@ class FunctionTranslator {
         h_(helpers),
         functions_(functions),
         checked_(checked) {}
-  // Translates defined function `index` into functions_[index]. False with *error on SIMD.
+  // Translates defined function `index` into functions_[index]. False with *error on an unknown
+  // instruction.
   bool translate(std::uint32_t index, std::string* error);
 
   // Types of the IR.
   llvm::Type* ir_type(ValType t) const;
   static llvm::FunctionType* function_type(llvm::LLVMContext& C, const FuncType& type);
+  static llvm::Type* ir_type(llvm::LLVMContext& C, ValType t);
+  // A v128 in IR: <2 x i64> (the runtime's two slots, low half first).
+  static llvm::Type* v128_type(llvm::LLVMContext& C);
 
  private:
   struct Frame {
@@ -69,6 +73,9 @@ class FunctionTranslator {
   llvm::Value* trunc_checked(llvm::Value* x, llvm::Type* to, bool is_signed);
   llvm::Value* opaque(llvm::Value* v);
   llvm::Value* fminmax(llvm::Value* a, llvm::Value* b, bool is_min);
+  // translate_simd.cc: a SIMD instruction (0xFD sub-opcode); false if unknown.
+  bool simd(std::uint32_t sub, BodyReader& r);
+  llvm::Value* vector_fminmax(llvm::Value* a, llvm::Value* b, bool is_min);
   llvm::Value* intrinsic(llvm::Intrinsic::ID id, std::vector<llvm::Type*> types,
                          std::vector<llvm::Value*> args);
 
