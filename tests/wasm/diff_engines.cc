@@ -136,12 +136,14 @@ Run run(const Module& module, Engine engine, std::string& error) {
   for (const ExportInfo& e : module.exports()) {
     if (e.kind != ExternKind::func) continue;
     const FuncType& type = *module.function_type(e.index);
-    if (slot_count(type.params) != type.params.size()) continue;  // v128
+    // Arguments by the runtime's slot convention: one slot per value, two per v128.
     std::vector<std::uint64_t> args;
-    for (std::size_t i = 0; i < type.params.size(); ++i)
-      args.push_back(is_reference(type.params[i]) ? 0 : (i * 0x9E3779B97F4A7C15ull) >> (i % 3 * 16));
-    for (std::size_t i = 0; i < type.params.size(); ++i)
-      if (type.params[i] == ValType::i32 || type.params[i] == ValType::f32) args[i] &= 0xFFFFFFFFu;
+    for (std::size_t i = 0; i < type.params.size(); ++i) {
+      std::uint64_t v = is_reference(type.params[i]) ? 0 : (i * 0x9E3779B97F4A7C15ull) >> (i % 3 * 16);
+      if (type.params[i] == ValType::i32 || type.params[i] == ValType::f32) v &= 0xFFFFFFFFu;
+      args.push_back(v);
+      if (type.params[i] == ValType::v128) args.push_back(~v);
+    }
     watchdog.arm();
     auto result = instance->call(e.name, args);
     if (watchdog.disarm()) {
@@ -156,8 +158,11 @@ Run run(const Module& module, Engine engine, std::string& error) {
     } else if (result->kind == CallOutcome::Kind::exited) {
       line += "exit " + std::to_string(result->exit_code);
     } else {
-      for (std::size_t i = 0; i < type.results.size(); ++i)
-        line += describe_value(type.results[i], result->values[i]) + " ";
+      for (std::size_t i = 0, slot = 0; i < type.results.size(); ++i, ++slot) {
+        line += describe_value(type.results[i], result->values[slot]) + " ";
+        if (type.results[i] == ValType::v128)
+          line += describe_value(ValType::i64, result->values[++slot]) + " ";
+      }
     }
     out.events.push_back(line);
   }
@@ -170,8 +175,9 @@ Run run(const Module& module, Engine engine, std::string& error) {
   out.events.push_back(buf);
   for (std::uint32_t g = 0; g < module.data().globals.size(); ++g) {
     const Global* global = instance->state().globals[g];
-    out.events.push_back("global " + std::to_string(g) + " " +
-                         describe_value(global->type.type, global->value));
+    std::string value = describe_value(global->type.type, global->value);
+    if (global->type.type == ValType::v128) value += " " + describe_value(ValType::i64, global->value_high);
+    out.events.push_back("global " + std::to_string(g) + " " + value);
   }
   return out;
 }
