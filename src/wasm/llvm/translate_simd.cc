@@ -6,6 +6,7 @@
 // pmin/pmax (the operand order), narrowing saturation, swizzle's out-of-range lanes, shift counts
 // modulo the lane width, and q15mulr's rounding.
 #include <llvm/IR/Intrinsics.h>
+#include <llvm/IR/IntrinsicsX86.h>
 
 #include "wasm/llvm/translate.h"
 #include "wasm/simd_opcodes.h"
@@ -257,6 +258,14 @@ bool FunctionTranslator::simd(std::uint32_t sub, BodyReader& r) {
     case 14: {  // swizzle: lanes indexed >= 16 are 0
       Value* s = pop_as(i8x16);
       Value* a = pop_as(i8x16);
+      // The code runs on the CPU it is compiled on (artifacts are keyed by its cpuid). With SSSE3:
+      // pshufb zeroes a lane whose index has its top bit set and otherwise uses the low 4 bits;
+      // a saturating add of 0x70 maps 0..15 to 0x70..0x7F and 16..255 to 0x80..0xFF.
+      if (__builtin_cpu_supports("ssse3")) {
+        Value* index = intrinsic(I::uadd_sat, {i8x16}, {s, B.CreateVectorSplat(16, B.getInt8(0x70))});
+        out(intrinsic(I::x86_ssse3_pshuf_b_128, {}, {a, index}));
+        return true;
+      }
       Value* result = llvm::Constant::getNullValue(i8x16);
       for (unsigned i = 0; i < 16; ++i) {
         Value* index = B.CreateExtractElement(s, std::uint64_t{i});
