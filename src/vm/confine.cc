@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
+#include <netinet/in.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -62,11 +64,22 @@ constexpr const char* kAllowed[] = {
     "ppoll",
     "pipe2",            // the guest's pipes are the monitor's (syscalls/files.cc)
     "restart_syscall",  // a poll of the scheduler thawed after a freeze (the container's pause)
-    "eventfd2",
-    "socketpair",
-    "sendmsg",
-    "recvmsg",
-    "shutdown",  // its eventfds and socket pairs (syscalls/ipc.cc)
+    "eventfd2",         // its eventfds (syscalls/ipc.cc)
+    // the guest's sockets (syscalls/net.cc, messages.cc): on sockets the monitor made; socket,
+    // socketpair, setsockopt/getsockopt, sendmsg/recvmsg have argument filters (kSocketRules)
+    "shutdown",
+    "bind",
+    "listen",
+    "accept4",
+    "connect",
+    "getsockname",
+    "getpeername",
+    "fchdir",  // a path socket's bind/connect, made in its parent directory resolved inside the root
+    "getuid",  // SCM_CREDENTIALS: the host's own ids, which the host kernel checks
+    "getgid",
+    "epoll_create1",  // the guest's epoll instances (syscalls/epoll.cc)
+    "epoll_ctl",
+    "epoll_wait",
     // hypercalls: time and randomness
     "clock_gettime",
     "clock_getres",
@@ -112,6 +125,41 @@ constexpr unsigned long kAllowedIoctls[] = {
     TIOCGWINSZ,
 };
 
+// The socket calls' argument filters: the families and types of the sockets the monitor makes
+// (AF_UNIX, and AF_INET/AF_INET6 TCP and UDP for --net host; never AF_NETLINK, AF_PACKET or raw
+// sockets), the option levels it passes on, and the message flags it uses.
+Result<void> add_socket_rules(scmp_filter_ctx ctx) {
+  auto add = [&](int nr, std::initializer_list<scmp_arg_cmp> args) -> Result<void> {
+    if (int rc = ::seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, static_cast<unsigned>(args.size()),
+                                          args.begin());
+        rc != 0)
+      return fail_errno("seccomp_rule_add (sockets)", -rc);
+    return {};
+  };
+  constexpr std::uint32_t kTypeMask = 0xf;  // the type without SOCK_NONBLOCK | SOCK_CLOEXEC
+  for (int type : {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET}) {
+    SPECTRUM_TRY(
+        add(SCMP_SYS(socket), {SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX),
+                               SCMP_A1_32(SCMP_CMP_MASKED_EQ, kTypeMask, static_cast<std::uint32_t>(type))}));
+    SPECTRUM_TRY(add(SCMP_SYS(socketpair),
+                     {SCMP_A0_32(SCMP_CMP_EQ, AF_UNIX),
+                      SCMP_A1_32(SCMP_CMP_MASKED_EQ, kTypeMask, static_cast<std::uint32_t>(type))}));
+  }
+  for (int family : {AF_INET, AF_INET6})
+    for (int type : {SOCK_STREAM, SOCK_DGRAM})
+      SPECTRUM_TRY(add(SCMP_SYS(socket),
+                       {SCMP_A0_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(family)),
+                        SCMP_A1_32(SCMP_CMP_MASKED_EQ, kTypeMask, static_cast<std::uint32_t>(type))}));
+  for (int level : {int{SOL_SOCKET}, int{IPPROTO_TCP}, int{IPPROTO_IP}, int{IPPROTO_IPV6}})
+    for (int nr : {SCMP_SYS(setsockopt), SCMP_SYS(getsockopt)})
+      SPECTRUM_TRY(add(nr, {SCMP_A1_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(level))}));
+  constexpr std::uint32_t kSendFlags = MSG_EOR | MSG_MORE | MSG_OOB | MSG_DONTWAIT | MSG_NOSIGNAL;
+  constexpr std::uint32_t kRecvFlags = MSG_PEEK | MSG_TRUNC | MSG_OOB | MSG_DONTWAIT | MSG_CMSG_CLOEXEC;
+  SPECTRUM_TRY(add(SCMP_SYS(sendmsg), {SCMP_A2_32(SCMP_CMP_MASKED_EQ, ~kSendFlags, 0)}));
+  SPECTRUM_TRY(add(SCMP_SYS(recvmsg), {SCMP_A2_32(SCMP_CMP_MASKED_EQ, ~kRecvFlags, 0)}));
+  return {};
+}
+
 Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags,
                            const char* what) {
   if (::mount(source, target, type, flags, nullptr) != 0) return fail_errno(std::string("mount: ") + what);
@@ -156,6 +204,8 @@ Result<void> check_mount_source(const std::string& source) {
 std::vector<std::string> monitor_syscall_allow_list() {
   std::vector<std::string> out(std::begin(kAllowed), std::end(kAllowed));
   out.push_back("ioctl");
+  for (const char* filtered : {"socket", "socketpair", "setsockopt", "getsockopt", "sendmsg", "recvmsg"})
+    out.push_back(filtered);
   return out;
 }
 
@@ -234,6 +284,7 @@ Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform) {
     if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0)
       return fail_errno(std::string("seccomp_rule_add ") + name, -rc);
   }
+  SPECTRUM_TRY(add_socket_rules(ctx));
   // The ptrace platform drives its stub (PTRACE_SETREGS/SYSEMU/GETREGS, waitpid) and kills it at
   // the end; the stub's pid is the only one this monitor can reach.
   if (ptrace_platform)

@@ -84,6 +84,8 @@ struct MemoryContext {
   std::uint64_t limit_bytes = 0;  // --memory, for getrlimit and sysinfo
 };
 
+struct Socket;
+
 // An open file description, as Linux has them: shared by the fds dup() makes and by fork's copy
 // of the table, so that offsets, O_NONBLOCK and the end of a pipe are the same for all of them.
 // `host` is the host fd the monitor acts on; it closes when the last guest fd referring to it does.
@@ -102,13 +104,17 @@ struct OpenFile {
   bool emulated_block = false;
   int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them (shared or emulated_block)
   vfs::Device device = vfs::Device::none;  // a synthetic /dev file (no host fd)
-  // An epoll instance (no host fd): its interest list, guest fd -> (events, data), bounded by the
-  // fd table's size.
+  // An epoll instance: `host` is a host epoll fd holding the interest in every guest fd that has
+  // a host fd (the host gives edge-triggered, one-shot and exclusive wake-ups as Linux does);
+  // this map holds the synthetic /dev files (no host fd: always ready), guest fd -> (events, data).
   struct EpollInterest {
     std::uint32_t events;
     std::uint64_t data;
   };
   std::shared_ptr<std::map<int, EpollInterest>> epoll;
+  // A socket made by socket(2) or socketpair(2): its guest-visible names and credentials
+  // (syscalls/net.h).
+  std::shared_ptr<Socket> socket;
 };
 
 // One guest fd: its description and the fd's own close-on-exec flag.

@@ -16,6 +16,32 @@ namespace spectrum::vm::syscalls {
 
 static_assert(sizeof(pollfd) == 8);
 
+PollTarget poll_target(Process& p, std::int64_t guest_fd, short events) {
+  auto* e = p.fd(guest_fd);
+  if (!e) return {-1, POLLNVAL};
+  if (e->device != vfs::Device::none)  // a synthetic /dev file: always readable and writable
+    return {-1, static_cast<short>(events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM))};
+  return {e->host.get(), 0};
+}
+
+SyscallResult block_until(std::vector<pollfd> wait, std::optional<std::chrono::nanoseconds> timeout) {
+  SyscallResult blocked = SyscallResult::ret(0);
+  blocked.kind = SyscallResult::Kind::block;
+  blocked.wait = std::move(wait);
+  if (timeout) blocked.deadline = std::chrono::steady_clock::now() + *timeout;
+  return blocked;
+}
+
+GuestResult<std::optional<std::chrono::nanoseconds>> read_timeout(const Process& p, std::uint64_t vaddr) {
+  if (!vaddr) return std::optional<std::chrono::nanoseconds>{};
+  auto ts = read_struct<struct timespec>(p, vaddr);
+  if (!ts) return std::unexpected(ts.error());
+  if (ts->tv_sec < 0 || ts->tv_nsec < 0 || ts->tv_nsec >= 1'000'000'000) return std::unexpected(EINVAL);
+  return std::optional<std::chrono::nanoseconds>(
+      std::chrono::seconds(std::min<std::int64_t>(ts->tv_sec, 1ll << 32)) +
+      std::chrono::nanoseconds(ts->tv_nsec));
+}
+
 namespace {
 
 SyscallResult poll_common(Process& p, std::uint64_t fds_ptr, std::uint64_t nfds,
@@ -30,15 +56,10 @@ SyscallResult poll_common(Process& p, std::uint64_t fds_ptr, std::uint64_t nfds,
     host[i] = {-1, guest[i].events, 0};
     guest[i].revents = 0;
     if (guest[i].fd < 0) continue;
-    if (auto* e = p.fd(guest[i].fd); e && e->device != vfs::Device::none) {
-      guest[i].revents = static_cast<short>(guest[i].events & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
-      if (guest[i].revents) ++invalid;  // counted with the ready ones
-    } else if (e) {
-      host[i].fd = e->host.get();
-    } else {
-      guest[i].revents = POLLNVAL;
-      ++invalid;
-    }
+    const PollTarget t = poll_target(p, guest[i].fd, guest[i].events);
+    host[i].fd = t.host_fd;
+    guest[i].revents = t.revents;
+    if (t.revents) ++invalid;  // ready without the host (counted with the ready ones)
   }
   const int n = ::poll(host.data(), host.size(), 0);
   if (n < 0) return SyscallResult::error(errno);
@@ -51,12 +72,10 @@ SyscallResult poll_common(Process& p, std::uint64_t fds_ptr, std::uint64_t nfds,
   };
   TRY_GUEST_VOID(write_back());
   if (n > 0 || invalid > 0 || (timeout && timeout->count() == 0)) return SyscallResult::ret(n + invalid);
-  SyscallResult blocked = SyscallResult::ret(0);
-  blocked.kind = SyscallResult::Kind::block;
+  std::vector<pollfd> wait;
   for (const pollfd& h : host)
-    if (h.fd >= 0) blocked.wait.push_back(h);
-  if (timeout) blocked.deadline = std::chrono::steady_clock::now() + *timeout;
-  return blocked;
+    if (h.fd >= 0) wait.push_back(h);
+  return block_until(std::move(wait), timeout);
 }
 
 // select: the fd sets as poll events, the same wait. On a timeout the sets are left as the guest
@@ -82,14 +101,15 @@ SyscallResult select_common(Process& p, std::uint64_t nfds, std::uint64_t read_p
     const short events = static_cast<short>((has(0, fd) ? POLLIN : 0) | (has(1, fd) ? POLLOUT : 0) |
                                             (has(2, fd) ? POLLPRI : 0));
     if (!events) continue;
-    auto* e = p.fd(static_cast<std::int64_t>(fd));
-    if (!e) return SyscallResult::error(EBADF);
-    if (e->device != vfs::Device::none) {  // always ready
+    const PollTarget t = poll_target(p, static_cast<std::int64_t>(fd), events);
+    if (t.revents & POLLNVAL) return SyscallResult::error(EBADF);
+    if (t.host_fd < 0) {
+      const bool ready[2] = {(t.revents & POLLIN) != 0, (t.revents & POLLOUT) != 0};
       for (int k = 0; k < 2; ++k)
-        if (has(k, fd)) out[k][fd / 64] |= 1ull << (fd % 64), ++count;
+        if (ready[k]) out[k][fd / 64] |= 1ull << (fd % 64), ++count;
       continue;
     }
-    host.push_back({e->host.get(), events, 0});
+    host.push_back({t.host_fd, events, 0});
     guest_fd.push_back(static_cast<int>(fd));
   }
   if (::poll(host.data(), host.size(), 0) < 0) return SyscallResult::error(errno);
@@ -108,11 +128,7 @@ SyscallResult select_common(Process& p, std::uint64_t nfds, std::uint64_t read_p
             p.space().write(ptrs[k], {reinterpret_cast<const std::uint8_t*>(out[k].data()), words * 8}));
     return SyscallResult::ret(count);
   }
-  SyscallResult blocked = SyscallResult::ret(0);
-  blocked.kind = SyscallResult::Kind::block;
-  blocked.wait = host;
-  if (timeout) blocked.deadline = std::chrono::steady_clock::now() + *timeout;
-  return blocked;
+  return block_until(std::move(host), timeout);
 }
 
 }  // namespace
@@ -129,14 +145,7 @@ SyscallResult sys_select(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_pselect6(Process& p, const SyscallRequest& req) {
-  std::optional<std::chrono::nanoseconds> timeout;
-  if (ARG(4)) {
-    auto ts = TRY_GUEST(read_struct<struct timespec>(p, ARG(4)));
-    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1'000'000'000) return SyscallResult::error(EINVAL);
-    timeout = std::chrono::seconds(std::min<std::int64_t>(ts.tv_sec, 1ll << 32)) +
-              std::chrono::nanoseconds(ts.tv_nsec);
-  }
-  return select_common(p, ARG(0), ARG(1), ARG(2), ARG(3), timeout);
+  return select_common(p, ARG(0), ARG(1), ARG(2), ARG(3), TRY_GUEST(read_timeout(p, ARG(4))));
 }
 
 SyscallResult sys_poll(Process& p, const SyscallRequest& req) {
@@ -145,14 +154,7 @@ SyscallResult sys_poll(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_ppoll(Process& p, const SyscallRequest& req) {
-  std::optional<std::chrono::nanoseconds> timeout;
-  if (ARG(2)) {
-    auto ts = TRY_GUEST(read_struct<struct timespec>(p, ARG(2)));
-    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1'000'000'000) return SyscallResult::error(EINVAL);
-    timeout = std::chrono::seconds(std::min<std::int64_t>(ts.tv_sec, 1ll << 32)) +
-              std::chrono::nanoseconds(ts.tv_nsec);
-  }
-  return poll_common(p, ARG(0), ARG(1), timeout);
+  return poll_common(p, ARG(0), ARG(1), TRY_GUEST(read_timeout(p, ARG(2))));
 }
 
 }  // namespace spectrum::vm::syscalls

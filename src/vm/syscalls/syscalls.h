@@ -7,9 +7,11 @@
 #include <fcntl.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "vm/kernel/process.h"
 
@@ -129,11 +131,23 @@ SyscallResult sys_close_range(Process& p, const SyscallRequest& req);
 // ipc.cc
 SyscallResult sys_eventfd(Process& p, const SyscallRequest& req);
 SyscallResult sys_eventfd2(Process& p, const SyscallRequest& req);
+
+// net.cc, messages.cc
+SyscallResult sys_socket(Process& p, const SyscallRequest& req);
 SyscallResult sys_socketpair(Process& p, const SyscallRequest& req);
+SyscallResult sys_bind(Process& p, const SyscallRequest& req);
+SyscallResult sys_listen(Process& p, const SyscallRequest& req);
+SyscallResult sys_accept4(Process& p, const SyscallRequest& req);  // and accept
+SyscallResult sys_connect(Process& p, const SyscallRequest& req);
+SyscallResult sys_shutdown(Process& p, const SyscallRequest& req);
+SyscallResult sys_socket_name(Process& p, const SyscallRequest& req);  // getsockname, getpeername
+SyscallResult sys_setsockopt(Process& p, const SyscallRequest& req);
+SyscallResult sys_getsockopt(Process& p, const SyscallRequest& req);
 SyscallResult sys_sendto(Process& p, const SyscallRequest& req);
 SyscallResult sys_recvfrom(Process& p, const SyscallRequest& req);
-SyscallResult sys_shutdown(Process& p, const SyscallRequest& req);
-SyscallResult sys_socket_name(Process& p, const SyscallRequest& req);
+SyscallResult sys_sendmsg_recvmsg(Process& p, const SyscallRequest& req);
+// --net host: guest AF_INET/AF_INET6 sockets are host sockets (one sandbox per monitor process).
+void set_host_network(bool on);
 
 // epoll.cc
 SyscallResult sys_epoll_create(Process& p, const SyscallRequest& req);
@@ -141,8 +155,20 @@ SyscallResult sys_epoll_create1(Process& p, const SyscallRequest& req);
 SyscallResult sys_epoll_ctl(Process& p, const SyscallRequest& req);
 SyscallResult sys_epoll_wait(Process& p, const SyscallRequest& req);
 SyscallResult sys_epoll_pwait(Process& p, const SyscallRequest& req);
+SyscallResult sys_epoll_pwait2(Process& p, const SyscallRequest& req);
 
-// poll.cc
+// poll.cc: the one readiness rule of poll, select and epoll. A guest fd is either answered now
+// (`revents`: a synthetic /dev file is always ready, an fd that is not open is POLLNVAL) or polled
+// through its host fd.
+struct PollTarget {
+  int host_fd = -1;
+  short revents = 0;
+};
+PollTarget poll_target(Process& p, std::int64_t guest_fd, short events);
+// The "block" outcome of a wait on `wait` that gives up after `timeout` (never without one).
+SyscallResult block_until(std::vector<pollfd> wait, std::optional<std::chrono::nanoseconds> timeout);
+// A guest struct timespec timeout (null: none), EINVAL when out of range.
+GuestResult<std::optional<std::chrono::nanoseconds>> read_timeout(const Process& p, std::uint64_t vaddr);
 SyscallResult sys_poll(Process& p, const SyscallRequest& req);
 SyscallResult sys_ppoll(Process& p, const SyscallRequest& req);
 SyscallResult sys_select(Process& p, const SyscallRequest& req);
