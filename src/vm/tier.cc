@@ -30,6 +30,7 @@
 #include "vm/loader/program_file.h"
 #include "vm/monitor.h"
 #include "vm/platform/ptrace_context.h"
+#include "vm/syscalls/syscalls.h"
 #include "vm/tier_internal.h"
 
 namespace spectrum {
@@ -145,6 +146,8 @@ Result<Child> fork_monitor(Body body) {
     (void)write_all(report, text);
     ::_exit(0);
   };
+  // --net host: the guest's AF_INET/AF_INET6 sockets are this process's (syscalls/net.cc).
+  syscalls::set_host_network(w.host_network);
   // The supervisor forwards the first SIGINT/TERM/HUP/QUIT to this process: the guest's.
   auto outcome = run_monitor(w, rootfs, guest, std::move(config), platform, true);
   if (!outcome) {

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <utility>
 
 #include "core/confined_path.h"
 #include "vm/kernel/kernel.h"
@@ -165,7 +166,7 @@ SyscallResult connect_unix(Process& p, Process::OpenFile& e, const std::string& 
     return SyscallResult::error(EAGAIN);  // a full backlog: see docs/vm.md (not waited for)
   if (r != 0) return SyscallResult::error(errno);
   auto listener = unix_bound_socket(*address);
-  s.peer = address->guest;
+  s.peer = listener && !listener->name.empty() ? listener->name : address->guest;  // the name it was bound by
   if (listener) {
     s.peer_cred = s.type == SOCK_DGRAM ? std::optional<GuestCred>{} : listener->listen_cred;
     if (listener->listening) listener->connecting.push_back(guest_cred(p));
@@ -345,9 +346,12 @@ SyscallResult sys_socket(Process& p, const SyscallRequest& req) {
   const int type = static_cast<int>(ARG(1)) & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
   const int protocol = static_cast<int>(ARG(2));
   if (family == AF_INET || family == AF_INET6) {
-    if (!host_network(p)) {
-      p.refuse_once(req.number,
-                    "socket(AF_INET/AF_INET6) with EAFNOSUPPORT: the run has no network (--net none)");
+    if (!host_network(p)) {  // named once: the run has no network
+      static bool logged = false;
+      if (!std::exchange(logged, true))
+        p.log(
+            "vm: socket(AF_INET/AF_INET6) refused with EAFNOSUPPORT: the run has no network (--net none; "
+            "--net host gives the guest the host's)");
       return SyscallResult::error(EAFNOSUPPORT);
     }
     if (type == SOCK_RAW) return SyscallResult::error(EPERM);  // no raw sockets, as without CAP_NET_RAW
