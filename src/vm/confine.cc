@@ -126,9 +126,9 @@ constexpr unsigned long kAllowedIoctls[] = {
 };
 
 // The socket calls' argument filters: the families and types of the sockets the monitor makes
-// (AF_UNIX, and AF_INET/AF_INET6 TCP and UDP for --net host; never AF_NETLINK, AF_PACKET or raw
-// sockets), the option levels it passes on, and the message flags it uses.
-Result<void> add_socket_rules(scmp_filter_ctx ctx) {
+// (AF_UNIX, and AF_INET/AF_INET6 TCP and UDP only in the --net host program; never AF_NETLINK, AF_PACKET or
+// raw sockets), the option levels it passes on, and the message flags it uses.
+Result<void> add_socket_rules(scmp_filter_ctx ctx, bool host_network) {
   auto add = [&](int nr, std::initializer_list<scmp_arg_cmp> args) -> Result<void> {
     if (int rc = ::seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, static_cast<unsigned>(args.size()),
                                           args.begin());
@@ -147,9 +147,10 @@ Result<void> add_socket_rules(scmp_filter_ctx ctx) {
   }
   for (int family : {AF_INET, AF_INET6})
     for (int type : {SOCK_STREAM, SOCK_DGRAM})
-      SPECTRUM_TRY(add(SCMP_SYS(socket),
-                       {SCMP_A0_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(family)),
-                        SCMP_A1_32(SCMP_CMP_MASKED_EQ, kTypeMask, static_cast<std::uint32_t>(type))}));
+      if (host_network)
+        SPECTRUM_TRY(add(SCMP_SYS(socket),
+                         {SCMP_A0_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(family)),
+                          SCMP_A1_32(SCMP_CMP_MASKED_EQ, kTypeMask, static_cast<std::uint32_t>(type))}));
   for (int level : {int{SOL_SOCKET}, int{IPPROTO_TCP}, int{IPPROTO_IP}, int{IPPROTO_IPV6}})
     for (int nr : {SCMP_SYS(setsockopt), SCMP_SYS(getsockopt)})
       SPECTRUM_TRY(add(nr, {SCMP_A1_32(SCMP_CMP_EQ, static_cast<std::uint32_t>(level))}));
@@ -271,7 +272,7 @@ Result<void> drop_capabilities() {
   return {};
 }
 
-Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform) {
+Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform, bool host_network) {
   scmp_filter_ctx ctx = ::seccomp_init(SCMP_ACT_KILL_PROCESS);
   if (!ctx) return fail("seccomp_init failed");
   struct Release {
@@ -284,7 +285,7 @@ Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform) {
     if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0)
       return fail_errno(std::string("seccomp_rule_add ") + name, -rc);
   }
-  SPECTRUM_TRY(add_socket_rules(ctx));
+  SPECTRUM_TRY(add_socket_rules(ctx, host_network));
   // The ptrace platform drives its stub (PTRACE_SETREGS/SYSEMU/GETREGS, waitpid) and kills it at
   // the end; the stub's pid is the only one this monitor can reach.
   if (ptrace_platform)

@@ -36,12 +36,14 @@ Result<void> drop_capabilities();
 // KVM_RUN / register / memory-slot requests and the two terminal queries the hypercalls forward.
 // It installs the program built with the project (build_monitor_filter run by
 // spectrum_vm_filter_gen at build time: libseccomp took ~0.23 ms of every run to build it).
-Result<void> install_monitor_seccomp(bool ptrace_platform = false);
+// With `host_network` (--net host) the monitor may also make AF_INET/AF_INET6 TCP and UDP sockets;
+// without it, only AF_UNIX ones (the guest's AF_INET is refused before, and the filter holds it).
+Result<void> install_monitor_seccomp(bool ptrace_platform = false, bool host_network = false);
 
 // The filter as libseccomp builds it from the allow-list (what the build embeds), and the embedded
 // program itself (a test compares the two).
-Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform);
-std::span<const sock_filter> embedded_monitor_filter(bool ptrace_platform);
+Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform, bool host_network = false);
+std::span<const sock_filter> embedded_monitor_filter(bool ptrace_platform, bool host_network = false);
 
 // The host system calls the filter allows, by name (for docs and tests).
 std::vector<std::string> monitor_syscall_allow_list();

@@ -10,16 +10,17 @@
 namespace spectrum::vm {
 
 namespace {
-#include "monitor_filter.inc"  // kMonitorFilterKvm, kMonitorFilterPtrace
+#include "monitor_filter.inc"  // kMonitorFilter{Kvm,Ptrace}{,NetHost}
 }  // namespace
 
-std::span<const sock_filter> embedded_monitor_filter(bool ptrace_platform) {
-  if (ptrace_platform) return kMonitorFilterPtrace;
-  return kMonitorFilterKvm;
+std::span<const sock_filter> embedded_monitor_filter(bool ptrace_platform, bool host_network) {
+  if (ptrace_platform)
+    return host_network ? std::span<const sock_filter>(kMonitorFilterPtraceNetHost) : kMonitorFilterPtrace;
+  return host_network ? std::span<const sock_filter>(kMonitorFilterKvmNetHost) : kMonitorFilterKvm;
 }
 
-Result<void> install_monitor_seccomp(bool ptrace_platform) {
-  const std::span<const sock_filter> program = embedded_monitor_filter(ptrace_platform);
+Result<void> install_monitor_seccomp(bool ptrace_platform, bool host_network) {
+  const std::span<const sock_filter> program = embedded_monitor_filter(ptrace_platform, host_network);
   sock_fprog prog{static_cast<unsigned short>(program.size()), const_cast<sock_filter*>(program.data())};
   // As seccomp_load would: no_new_privs first (drop_capabilities sets it too).
   if (::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return fail_errno("PR_SET_NO_NEW_PRIVS");

@@ -85,7 +85,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   // itself must not die of it. Set before the filter, like everything the run needs once.
   ::signal(SIGPIPE, SIG_IGN);
   SPECTRUM_TRY(drop_capabilities());
-  SPECTRUM_TRY(install_monitor_seccomp(platform == PlatformKind::ptrace));
+  SPECTRUM_TRY(install_monitor_seccomp(platform == PlatformKind::ptrace, w.host_network));
   RunOptions options;
   options.timeout = w.limits.timeout;
   options.forward_signals = forward_signals;

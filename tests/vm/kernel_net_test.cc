@@ -182,12 +182,22 @@ INSTANTIATE_TEST_SUITE_P(Platforms, KernelNetTest, ::testing::Values("vm", "sand
 // The monitor's seccomp filter, as installed, on the socket calls: what the sandbox kernel makes
 // (AF_UNIX, TCP/UDP sockets; its message flags) passes, and a netlink, packet or raw socket, a
 // socketpair of another family, an option level it never uses, or a message flag it never passes
-// kills the monitor (SIGSYS), whatever a bug in a handler would ask.
+// kills the monitor (SIGSYS), whatever a bug in a handler would ask; without --net host so does
+// any AF_INET/AF_INET6 socket. The --net host programs are libseccomp's, as the others are
+// (unit_test.cc).
 TEST(MonitorSocketFilterTest, OnlyTheSocketsTheKernelMakesPassTheFilter) {
-  auto under_filter = [](auto call) {
+  for (bool ptrace_platform : {false, true}) {
+    auto built = build_monitor_filter(ptrace_platform, true);
+    ASSERT_TRUE(built) << built.error().message();
+    const std::span<const sock_filter> embedded = embedded_monitor_filter(ptrace_platform, true);
+    ASSERT_EQ(embedded.size(), built->size());
+    EXPECT_EQ(std::memcmp(embedded.data(), built->data(), embedded.size_bytes()), 0);
+  }
+  bool host_network = true;
+  auto under_filter = [&](auto call) {
     const pid_t pid = ::fork();
     if (pid == 0) {
-      if (!install_monitor_seccomp()) ::_exit(100);
+      if (!install_monitor_seccomp(false, host_network)) ::_exit(100);
       ::_exit(call() ? 0 : 1);
     }
     int status = 0;
@@ -233,6 +243,11 @@ TEST(MonitorSocketFilterTest, OnlyTheSocketsTheKernelMakesPassTheFilter) {
              return ::recvmsg(0, &msg, MSG_ERRQUEUE);
            }})
     EXPECT_EQ(under_filter([&] { return refused() >= 0; }), -SIGSYS);
+  // --net none: no host inet socket at all, even if a handler asked for one.
+  host_network = false;
+  EXPECT_EQ(under_filter([&] { return ::socket(AF_INET, SOCK_STREAM | nonblock, 0) >= 0; }), -SIGSYS);
+  EXPECT_EQ(under_filter([&] { return ::socket(AF_INET6, SOCK_DGRAM | nonblock, 0) >= 0; }), -SIGSYS);
+  EXPECT_EQ(under_filter([&] { return ::socket(AF_UNIX, SOCK_STREAM | nonblock, 0) >= 0; }), 0);
 }
 
 }  // namespace

@@ -1,7 +1,7 @@
 /* Sockets, one line per check, for comparison with a native run (modes `unix` and `malformed`) or
  * for checked lines (mode `escape`, whose answers differ from a native run on purpose).
- * Usage: net unix [DIR] | net inet | net malformed | net epoll | net escape HOST_ABSTRACT_NAME
- * HOST_SOCKET_PATH */
+ * Usage: net unix [DIR] | net inet | net pingpong N | net malformed | net epoll | net escape
+ * HOST_ABSTRACT_NAME HOST_SOCKET_PATH */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -336,6 +336,22 @@ static int check_inet(void) {
   return 0;
 }
 
+/* N one-byte round trips over an AF_UNIX stream socket pair between two processes (a measurement). */
+static int pingpong(long rounds) {
+  int s[2];
+  CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, s) == 0);
+  char byte = 'p';
+  if (fork() == 0) {
+    for (long i = 0; i < rounds; ++i)
+      if (read(s[1], &byte, 1) != 1 || write(s[1], &byte, 1) != 1) _exit(1);
+    _exit(0);
+  }
+  for (long i = 0; i < rounds; ++i) CHECK(write(s[0], &byte, 1) == 1 && read(s[0], &byte, 1) == 1);
+  int status;
+  wait(&status);
+  return WEXITSTATUS(status);
+}
+
 /* Malformed message headers and control data: what Linux answers, and no fd left behind. */
 static int check_malformed(void) {
   int sp[2];
@@ -439,6 +455,7 @@ int main(int argc, char** argv) {
   if (argc >= 2 && strcmp(argv[1], "unix") == 0) return check_unix();
   if (argc >= 2 && strcmp(argv[1], "epoll") == 0) return check_epoll();
   if (argc >= 2 && strcmp(argv[1], "inet") == 0) return check_inet();
+  if (argc >= 3 && strcmp(argv[1], "pingpong") == 0) return pingpong(atol(argv[2]));
   if (argc >= 2 && strcmp(argv[1], "malformed") == 0) return check_malformed();
   if (argc >= 4 && strcmp(argv[1], "escape") == 0) return check_escape(argv[2], argv[3]);
   fprintf(stderr, "usage: net unix|epoll|malformed|escape NAME PATH\n");
