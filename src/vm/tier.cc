@@ -85,6 +85,9 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   // itself must not die of it. Set before the filter, like everything the run needs once.
   ::signal(SIGPIPE, SIG_IGN);
   SPECTRUM_TRY(drop_capabilities());
+  // --net host: the guest's AF_INET/AF_INET6 sockets are this process's (syscalls/net.cc), and
+  // only then does the filter let the monitor make them.
+  syscalls::set_host_network(w.host_network);
   SPECTRUM_TRY(install_monitor_seccomp(platform == PlatformKind::ptrace, w.host_network));
   RunOptions options;
   options.timeout = w.limits.timeout;
@@ -146,8 +149,6 @@ Result<Child> fork_monitor(Body body) {
     (void)write_all(report, text);
     ::_exit(0);
   };
-  // --net host: the guest's AF_INET/AF_INET6 sockets are this process's (syscalls/net.cc).
-  syscalls::set_host_network(w.host_network);
   // The supervisor forwards the first SIGINT/TERM/HUP/QUIT to this process: the guest's.
   auto outcome = run_monitor(w, rootfs, guest, std::move(config), platform, true);
   if (!outcome) {
