@@ -59,13 +59,11 @@ std::optional<std::pair<dev_t, ino_t>> identity(int host_fd) {
 // iovecs than one host call takes: a datagram must go in one call).
 struct Buffers {
   std::vector<iovec> host;
-  std::vector<GuestIovec> guest;
   std::vector<std::uint8_t> bounce;
   std::uint64_t total = 0;
 };
 GuestResult<Buffers> gather(Process& p, const std::vector<GuestIovec>& guest, bool is_send) {
   Buffers b;
-  b.guest = guest;
   for (const GuestIovec& v : guest) {
     if (v.length > kMaxIo - b.total) return std::unexpected(EINVAL);
     b.total += v.length;
@@ -353,7 +351,7 @@ SyscallResult sys_sendto(Process& p, const SyscallRequest& req) {
   Message m;
   m.flags = static_cast<int>(ARG(3));
   if (m.flags & ~kSendFlags) return SyscallResult::error(EOPNOTSUPP);
-  m.iov = {{ARG(1), std::min<std::uint64_t>(ARG(2), kMaxIo)}};
+  m.iov.push_back({ARG(1), std::min<std::uint64_t>(ARG(2), kMaxIo)});
   if (ARG(4)) {
     if (ARG(5) > sizeof(sockaddr_storage) || ARG(5) < sizeof(sa_family_t))
       return SyscallResult::error(EINVAL);
@@ -371,7 +369,7 @@ SyscallResult sys_recvfrom(Process& p, const SyscallRequest& req) {
   Message m;
   m.flags = static_cast<int>(ARG(3));
   if (m.flags & ~kRecvFlags) return SyscallResult::error(EOPNOTSUPP);
-  m.iov = {{ARG(1), std::min<std::uint64_t>(ARG(2), kMaxIo)}};
+  m.iov.push_back({ARG(1), std::min<std::uint64_t>(ARG(2), kMaxIo)});
   m.name = ARG(4);
   m.name_length_ptr = ARG(5);
   return receive_message(p, *e, m, 0);

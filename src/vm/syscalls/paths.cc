@@ -73,8 +73,11 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
   struct stat st;
   bool is_dir = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
-  return SyscallResult::ret(
-      TRY_GUEST(p.install_fd({std::move(host), normalize(absolute), is_dir}, (f & O_CLOEXEC) != 0)));
+  Process::OpenFile file;
+  file.host = std::move(host);
+  file.path = normalize(absolute);
+  file.directory = is_dir;
+  return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
 }
 SyscallResult sys_open(Process& p, const SyscallRequest& req) {
   return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));
