@@ -405,7 +405,7 @@ TEST_F(HypercallTest, LargeWritesAndRenamesRunUnderTheRealFilter) {
     if (process_->handle({SYS_renameat2, {cwd, name + 11, cwd, name + 17, 0}}).value != 0) return 11;
     if (process_->handle({SYS_unlink, {name + 17}}).value != 0) return 12;
     Process plain(*guest_->space, *guest_->memory, ProcessConfig{});  // logs to the real stderr
-    if (plain.handle({SYS_socket, {}}).value != -ENOSYS) return 13;
+    if (plain.handle({SYS_io_uring_setup, {}}).value != -ENOSYS) return 13;
     return 0;
   });
 }
