@@ -78,6 +78,12 @@ struct TierReport {
   std::string output_hash;
   std::string output_line;  // the output's last line, for the reader
   Isolation isolation;
+  // Where the tier has more than one way to execute (wasm: interpreted or compiled): the way its runs
+  // took, as their records say; how long the one compile before the runs took; or why there was none.
+  std::string engine;
+  std::optional<double> compile_seconds;
+  std::string engine_note;
+  std::string engine_text() const;  // "" or e.g. "compiled (compiled once before the runs: 1.20 s)"
 };
 
 struct Report {

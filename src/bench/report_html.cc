@@ -204,6 +204,9 @@ code { font: 13px ui-monospace, monospace; }
     html += "</ul></div>\n";
   }
   html += "<h2>Cost per tier</h2>\n";
+  for (const TierReport& tier : report.tiers)
+    if (std::string engine = tier.engine_text(); !engine.empty() && tier.state == TierReport::State::ok)
+      html += "<p>" + html_escape(tier.tier) + " ran as: " + html_escape(engine) + "</p>\n";
   html += bar_chart("Wall time per run (everything the tier needed)", bars_of(report, &TierReport::wall),
                     format_seconds);
   html += bar_chart("CPU time per run (user + system)", bars_of(report, &TierReport::cpu), format_seconds);

@@ -75,6 +75,9 @@ json to_json(const Report& report) {
                      {"peak_memory_bytes", metric_json(tier.peak_memory)},
                      {"isolation", isolation_json(tier.isolation)},
                      {"runs", runs}});
+    if (!tier.engine.empty()) tiers.back()["engine"] = tier.engine;
+    if (tier.compile_seconds) tiers.back()["compile_seconds"] = *tier.compile_seconds;
+    if (!tier.engine_note.empty()) tiers.back()["engine_note"] = tier.engine_note;
   }
   return {
       {"spectrum_bench", 1},     {"program", report.program},
@@ -116,6 +119,10 @@ Result<Report> report_from_json(const json& j) {
         return fail(where + ".state: '" + state + "' is not ok, failed or unavailable");
       tier.reason = t.value("reason", std::string());
       tier.output_hash = t.value("output_hash", std::string());
+      tier.engine = t.value("engine", std::string());
+      if (t.contains("compile_seconds") && t["compile_seconds"].is_number())
+        tier.compile_seconds = t["compile_seconds"].get<double>();
+      tier.engine_note = t.value("engine_note", std::string());
       tier.wall = SPECTRUM_TRY(metric_from(t.value("wall_seconds", json()), where + ".wall_seconds"));
       tier.cpu = SPECTRUM_TRY(metric_from(t.value("cpu_seconds", json()), where + ".cpu_seconds"));
       tier.startup =

@@ -67,6 +67,9 @@ std::string render_table(const Report& report) {
       "(medians of %d runs after %d warm-up, interleaved; x nat: ratio to native; spread: "
       "(max-min)/median)\n",
       report.runs, report.warmup);
+  for (const TierReport& tier : report.tiers)
+    if (std::string engine = tier.engine_text(); !engine.empty() && tier.state == TierReport::State::ok)
+      out += format("%s ran as: %s\n", tier.tier.c_str(), engine.c_str());
   return out;
 }
 

@@ -49,6 +49,7 @@ void to_json(nlohmann::json& j, const RunResult& r) {
        r.startup_time ? nlohmann::json(seconds(*r.startup_time)) : nlohmann::json(nullptr)},
   };
   if (!r.detail.empty()) j["detail"] = r.detail;
+  if (!r.engine.empty()) j["engine"] = r.engine;
   if (!r.counters.empty()) {
     nlohmann::json counters = nlohmann::json::object();
     for (const auto& [name, value] : r.counters) counters[name] = value;

@@ -309,6 +309,9 @@ class Instance {
 
   const Module& module() const { return module_; }
   Store& store() const { return store_; }
+  // Whether the functions run as compiled code (Engine::compiled, or automatic with a cached
+  // module) rather than in the interpreter.
+  bool runs_compiled_code() const;
 
   struct State;
   State& state() { return *state_; }

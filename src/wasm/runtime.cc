@@ -476,6 +476,7 @@ Result<CallOutcome> call_function(Store& store, Function* function, std::span<co
 Instance::Instance(Store& store, Module module)
     : store_(store), module_(std::move(module)), state_(std::make_unique<State>()) {}
 Instance::~Instance() = default;
+bool Instance::runs_compiled_code() const { return state_->native_code != nullptr; }
 
 Instance* Runtime::new_instance(Store& store, const Module& module) {
   store.impl().instances.push_back(std::unique_ptr<Instance>(new Instance(store, module)));

@@ -408,6 +408,7 @@ class WasmTier final : public Tier {
     // The start function is the program's first code: its proc_exit or trap is the outcome.
     wasm::CallOutcome start_outcome;
     auto instance = linker.instantiate(store, module, start_outcome);
+    if (instance) result.engine = (*instance)->runs_compiled_code() ? "compiled" : "interpreted";
     if (!instance) {
       // Tables, segments and globals that do not fit are the workload's memory, as is memory.
       if (instance.error().sys_errno() != ENOMEM)

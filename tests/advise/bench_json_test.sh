@@ -33,6 +33,21 @@ jq -e '.tiers[1].isolation | .measured and (.shares_host_kernel | not) and (.rea
        (.writes_outside_sandbox | not) and .syscalls_made == 0' "$j" >/dev/null ||
   fail "wasm's isolation: $(jq -c '.tiers[1].isolation' "$j")"
 grep -q '^native .*1.00x' "$out/table.txt" || fail "table: $(cat "$out/table.txt")"
+# wasm runs as deployed: compiled once before the runs (when spectrum-llvm is built beside
+# spectrum), interpreted otherwise, and the row says which and why.
+if [ -x "$(dirname "$spectrum")/spectrum-llvm" ]; then
+  jq -e '.tiers[1].engine == "compiled" and .tiers[1].compile_seconds > 0' "$j" >/dev/null ||
+    fail "wasm was not compiled: $(jq -c '.tiers[1] | {engine, compile_seconds, engine_note}' "$j")"
+  grep -q '^wasm ran as: compiled (compiled once before the runs: ' "$out/table.txt" || fail "table: no engine line"
+else
+  jq -e '.tiers[1].engine == "interpreted" and (.tiers[1].engine_note | test("not compiled"))' "$j" >/dev/null ||
+    fail "wasm's engine: $(jq -c '.tiers[1] | {engine, engine_note}' "$j")"
+fi
+# With the cache off, the runs interpret and the row says so.
+SPECTRUM_WASM_CACHE=off "$spectrum" bench --tiers wasm --runs 1 --warmup 0 --json "$out/off.json" \
+  -- "$out/examples/native/sha256" 1 >/dev/null 2>&1 || fail "bench with the cache off: $?"
+jq -e '.tiers[0].engine == "interpreted" and .tiers[0].engine_note == "not compiled: SPECTRUM_WASM_CACHE=off"' \
+  "$out/off.json" >/dev/null || fail "cache off: $(jq -c '.tiers[0] | {engine, engine_note}' "$out/off.json")"
 
 # Outputs that differ between tiers are an error, not averaged: hello.wasm in place of sha256.
 if "$spectrum" bench --tiers native,wasm --runs 1 --warmup 0 --wasm "$out/examples/wasm/hello.wasm" \
