@@ -39,7 +39,10 @@ std::vector<TierFacts> default_facts() {
 
   TierFacts& sandbox = facts[3];
   sandbox.tier = "sandbox";
-  sandbox.offers = {Offer::yes, Offer::no, Offer::no, Offer::no, Offer::yes, Offer::no, false, false, false};
+  // Sockets that listen: the sandbox kernel's are the monitor's own host sockets, on the host's
+  // network only with --net host (docs/vm.md "Sockets"), so partial.
+  sandbox.offers = {Offer::yes, Offer::no, Offer::no, Offer::partial, Offer::yes,
+                    Offer::no,  false,     false,     false};
   sandbox.startup_seconds = 0.02;
   sandbox.overhead = 0.5;
   sandbox.peak_memory_bytes = 24 << 20;
@@ -49,7 +52,7 @@ std::vector<TierFacts> default_facts() {
 
   TierFacts& vm = facts[4];
   vm.tier = "vm";
-  vm.offers = {Offer::yes, Offer::no, Offer::no, Offer::no, Offer::yes, Offer::no, false, true, false};
+  vm.offers = {Offer::yes, Offer::no, Offer::no, Offer::partial, Offer::yes, Offer::no, false, true, false};
   vm.startup_seconds = 0.03;
   vm.overhead = 0.05;
   vm.peak_memory_bytes = 40 << 20;

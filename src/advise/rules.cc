@@ -133,6 +133,16 @@ constexpr Rule kRules[] = {
      [](const Component&, const TierFacts&) {
        return std::string("accepts connections; this tier has no socket to listen on");
      }},
+    {"needs-network-listen-host-net",
+     "A component that accepts connections in the sandbox kernel does so on the host's network.", -2,
+     [](const Component& c, const TierFacts& t) {
+       return c.needs.network_listen && t.offers.network_listen == Offer::partial;
+     },
+     [](const Component&, const TierFacts&) {
+       return std::string(
+           "accepts connections only with --net host: the sandbox kernel's sockets are the host's, with no "
+           "network of their own");
+     }},
     {"needs-posix-fs", "WASI's file system (no owners, modes or links) ranks lower for POSIX needs.", -2,
      [](const Component& c, const TierFacts& t) {
        return c.needs.posix_fs && t.offers.posix_fs == Offer::partial;

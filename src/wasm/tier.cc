@@ -408,7 +408,6 @@ class WasmTier final : public Tier {
     // The start function is the program's first code: its proc_exit or trap is the outcome.
     wasm::CallOutcome start_outcome;
     auto instance = linker.instantiate(store, module, start_outcome);
-    if (instance) result.engine = (*instance)->runs_compiled_code() ? "compiled" : "interpreted";
     if (!instance) {
       // Tables, segments and globals that do not fit are the workload's memory, as is memory.
       if (instance.error().sys_errno() != ENOMEM)
@@ -418,6 +417,8 @@ class WasmTier final : public Tier {
     } else if (start_outcome.kind != wasm::CallOutcome::Kind::returned) {
       record_outcome(start_outcome, *watchdog, " in the start function", result);
     } else {
+      // (A start function that exits or traps leaves no instance, and so no engine to name.)
+      result.engine = (*instance)->runs_compiled_code() ? "compiled" : "interpreted";
       auto entry = (*instance)->find_export("_start");
       if (!entry || entry->kind != wasm::ExternKind::func)
         return fail("wasm: " + workload.program +

@@ -70,6 +70,8 @@ std::vector<Case> cases() {
        tier("container"), needs([](Needs& n) { n.kernel_features = true; }), tier("native")},
       {"needs-network-listen", needs([](Needs& n) { n.network_listen = true; }), tier("wasm"),
        needs([](Needs& n) { n.network_listen = true; }), tier("container")},
+      {"needs-network-listen-host-net", needs([](Needs& n) { n.network_listen = true; }), tier("sandbox"),
+       needs([](Needs& n) { n.network_listen = true; }), tier("container")},
       {"needs-posix-fs", needs([](Needs& n) { n.posix_fs = true; }), tier("wasm"),
        needs([](Needs& n) { n.posix_fs = true; }), tier("vm")},
       {"hosts-without-virtualization", component([](Component& c) { c.virtualization = false; }), tier("vm"),
