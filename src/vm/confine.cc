@@ -65,6 +65,7 @@ constexpr const char* kAllowed[] = {
     "pipe2",            // the guest's pipes are the monitor's (syscalls/files.cc)
     "restart_syscall",  // a poll of the scheduler thawed after a freeze (the container's pause)
     "eventfd2",         // its eventfds (syscalls/ipc.cc)
+    "memfd_create",     // a /proc file: the text made at open, sealed (syscalls/proc_paths.cc)
     // the guest's sockets (syscalls/net.cc, messages.cc): on sockets the monitor made; socket,
     // socketpair, setsockopt/getsockopt, sendmsg/recvmsg have argument filters (kSocketRules)
     "shutdown",

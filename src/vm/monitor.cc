@@ -86,6 +86,7 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   g.load_bias = loaded->load_bias;
   g.entry = loaded->entry;
   g.brk_start = loaded->brk_start;
+  g.program = *loaded;
   const std::uint64_t start_rip = loaded->start;
   InitialStack stack{loaded->rsp, {}};
 
@@ -446,6 +447,7 @@ Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& proc
 
 Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
   process.set_brk_start(g.brk_start);
+  process.mm().set_layout(g.program);
   std::optional<TimeoutTimer> timer;
   if (options.timeout)
     timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, vm.immediate_exit())));

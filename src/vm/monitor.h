@@ -53,6 +53,7 @@ struct PreparedGuest {
   std::uint64_t brk_start = 0;
   std::uint64_t entry = 0;  // the program's entry (AT_ENTRY)
   std::uint64_t start = 0;  // where the first instruction runs: the entry, or the dynamic linker's
+  LoadedProgram program;    // what /proc shows of its layout (names, argv and envp)
 };
 Result<PreparedGuest> prepare_guest(const GuestSpec& spec);
 

@@ -105,6 +105,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   // The timeout's signal interrupts the monitor's waitpid; there is no immediate_exit to set.
   static volatile std::uint8_t no_immediate_exit = 0;
   process.set_brk_start(guest.brk_start);
+  process.mm().set_layout(guest.program);
   std::optional<TimeoutTimer> timer;
   if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
   if (forward_signals) SPECTRUM_TRY(ForwardedSignals::install(nullptr, options.timeout.has_value()));

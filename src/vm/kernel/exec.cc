@@ -136,6 +136,7 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
     return {SyscallResult::Kind::signal, SIGKILL, {}, {}, {}, {}};
   }
   p.set_brk_start(loaded->brk_start);
+  p.mm().set_layout(*loaded);
   p.fs_base_ = p.gs_base_ = 0;
   p.files().close_on_exec();
   for (auto& action : p.sighand().actions)  // caught signals go back to their default action

@@ -88,6 +88,8 @@ class Kernel {
   TimerValue set_real_timer(Process& p, std::optional<TimerValue> next);
   // Whether a live task runs the file (st_dev, st_ino) (ETXTBSY for opening it to write).
   bool running_executable(std::uint64_t dev, std::uint64_t ino);
+  // Every task, zombies included: what /proc lists (kernel/proc_source.cc).
+  const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
 
  private:
   Task* find(int pid);

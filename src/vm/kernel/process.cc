@@ -57,6 +57,30 @@ bool FileTable::close(std::int64_t guest_fd) {
   return true;
 }
 
+void MemoryContext::forget_names(std::uint64_t start, std::uint64_t end) {
+  if (start >= end) return;
+  auto it = names.lower_bound(start);
+  if (it != names.begin() && std::prev(it)->second.end > start) --it;
+  while (it != names.end() && it->first < end) {
+    NamedRange range = std::move(it->second);
+    it = names.erase(it);
+    if (range.start < start) names[range.start] = {range.start, start, range.name};
+    if (range.end > end) names[end] = {end, range.end, range.name};
+  }
+}
+
+void MemoryContext::name_range(std::uint64_t start, std::uint64_t end, const std::string& name) {
+  forget_names(start, end);
+  if (start < end && names.size() < kMaxNames) names[start] = {start, end, name};
+}
+
+void MemoryContext::set_layout(const LoadedProgram& program) {
+  names.clear();
+  for (const NamedRange& range : program.names) name_range(range.start, range.end, range.name);
+  arg_start = program.arg_start, arg_end = program.arg_end;
+  env_start = program.env_start, env_end = program.env_end;
+}
+
 }  // namespace kernel
 
 Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
@@ -107,7 +131,12 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std
       refusals_(parent.refusals_),
       kernel_(parent.kernel_),
       max_tasks_(parent.max_tasks_) {
-  if (!(clone_flags & CLONE_VM)) mm_->owned = std::move(space);
+  if (!(clone_flags & CLONE_VM)) {
+    mm_->owned = std::move(space);
+    mm_->names = parent.mm_->names;
+    mm_->arg_start = parent.mm_->arg_start, mm_->arg_end = parent.mm_->arg_end;
+    mm_->env_start = parent.mm_->env_start, mm_->env_end = parent.mm_->env_end;
+  }
   if (!(clone_flags & CLONE_FS)) {
     fs_->root = UniqueFd(::fcntl(parent.fs_->root.get(), F_DUPFD_CLOEXEC, 0));
     fs_->cwd = parent.fs_->cwd;

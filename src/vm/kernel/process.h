@@ -31,6 +31,8 @@
 #include "core/error.h"
 #include "core/fd.h"
 #include "vm/fs/devices.h"
+#include "vm/fs/proc.h"
+#include "vm/loader/load.h"
 #include "vm/memory.h"
 
 namespace spectrum::vm {
@@ -82,6 +84,15 @@ struct MemoryContext {
   std::unique_ptr<AddressSpace> owned;
   std::uint64_t brk_start = 0, brk = 0;
   std::uint64_t limit_bytes = 0;  // --memory, for getrlimit and sysinfo
+  // What /proc/PID/maps names, by start (the mappings themselves are the page tables'): the
+  // program and its dynamic linker, the stack, mapped files. At most kMaxNames; beyond that a
+  // mapped file shows unnamed. And where argv and envp lie, for cmdline and environ.
+  static constexpr std::size_t kMaxNames = 4096;
+  std::map<std::uint64_t, NamedRange> names{};
+  std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  void forget_names(std::uint64_t start, std::uint64_t end);
+  void name_range(std::uint64_t start, std::uint64_t end, const std::string& name);  // replaces
+  void set_layout(const LoadedProgram& program);  // a new program: its names and arguments only
 };
 
 struct Socket;
@@ -115,6 +126,11 @@ struct OpenFile {
   // A socket made by socket(2) or socketpair(2): its guest-visible names and credentials
   // (syscalls/net.h).
   std::shared_ptr<Socket> socket;
+  // A synthetic /proc directory (`path`, no host fd): listed afresh by a getdents at position 0.
+  // (A /proc file is a host memfd holding the text made at open, so it reads like any file.)
+  bool proc_directory = false;
+  std::vector<vfs::DirEntry> proc_entries;
+  std::size_t proc_position = 0;
 };
 
 // One guest fd: its description and the fd's own close-on-exec flag.

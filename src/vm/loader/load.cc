@@ -85,6 +85,8 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
     if (page_down(seg.vaddr + out.load_bias) < AddressSpace::kUserLowest)
       return std::unexpected(LoadError::kernel_area);
   if (auto e = load_image(space, elf, program.bytes, program.fd, out.load_bias)) return std::unexpected(*e);
+  out.names.push_back({page_down(elf.lowest_vaddr() + out.load_bias),
+                       page_up(elf.highest_vaddr() + out.load_bias), program.name});
   out.entry = elf.entry + out.load_bias;
   out.start = out.entry;
   std::uint64_t interp_base = 0;
@@ -98,6 +100,8 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
                             ld_bias))
       return std::unexpected(*e);
     out.start = ld.entry + ld_bias;
+    out.names.push_back({kInterpreterBase, kInterpreterBase + page_up(ld.highest_vaddr() - ld.lowest_vaddr()),
+                         program.interpreter->path});
   }
   out.brk_start = page_up(elf.highest_vaddr() + out.load_bias);
 
@@ -105,6 +109,7 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
   if (!space.map(kStackTop - stack_size, stack_size,
                  kProtRead | kProtWrite | (elf.executable_stack ? unsigned{kProtExec} : 0u)))
     return std::unexpected(LoadError::no_memory);
+  out.names.push_back({kStackTop - stack_size, kStackTop, "[stack]"});
   AuxvInputs aux;
   aux.phdr = elf.phdr_vaddr + out.load_bias;
   aux.phent = elf.phdr_entry_size;
@@ -121,6 +126,8 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
   if (stack.bytes.size() > stack_size / 2) return std::unexpected(LoadError::too_many_arguments);
   if (!space.write(stack.rsp, stack.bytes)) return std::unexpected(LoadError::no_memory);
   out.rsp = stack.rsp;
+  out.arg_start = stack.arg_start, out.arg_end = stack.arg_end;
+  out.env_start = stack.env_start, out.env_end = stack.env_end;
   return out;
 }
 

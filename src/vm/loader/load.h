@@ -28,12 +28,21 @@ struct ProgramImage {
   int fd = -1;
 };
 
+// A named part of the address space, as /proc/PID/maps shows it (the program, its dynamic linker,
+// the stack, a mapped file).
+struct NamedRange {
+  std::uint64_t start = 0, end = 0;
+  std::string name;
+};
+
 struct LoadedProgram {
   std::uint64_t load_bias = 0;
   std::uint64_t entry = 0;      // the program's entry (AT_ENTRY)
   std::uint64_t start = 0;      // the first instruction: the entry, or the dynamic linker's
   std::uint64_t rsp = 0;        // the initial stack pointer (-> argc)
   std::uint64_t brk_start = 0;  // the program break starts after the highest segment
+  std::vector<NamedRange> names;
+  std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;  // see InitialStack
 };
 
 enum class LoadError { no_memory, kernel_area, overlap, too_many_arguments, no_randomness, unreadable };

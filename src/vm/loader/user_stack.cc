@@ -64,6 +64,9 @@ InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::strin
 
   InitialStack stack;
   stack.rsp = rsp;
+  stack.arg_start = address(0);
+  stack.arg_end = stack.env_start = address(argv.empty() ? 0 : argv_at.back() + argv.back().size() + 1);
+  stack.env_end = envp.empty() ? stack.env_start : address(envp_at.back() + envp.back().size() + 1);
   stack.bytes.assign(top - rsp, 0);
   std::memcpy(stack.bytes.data(), words.data(), words.size() * 8);
   std::memcpy(stack.bytes.data() + (strings_base - rsp), strings.data(), strings.size());

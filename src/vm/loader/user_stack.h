@@ -20,6 +20,8 @@ struct AuxvInputs {
 struct InitialStack {
   std::uint64_t rsp = 0;            // the workload's rsp at entry (16-byte aligned, -> argc)
   std::vector<std::uint8_t> bytes;  // the content of [rsp, top)
+  // Where the argv and envp strings lie: /proc/PID/cmdline and environ read them from there.
+  std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
 };
 
 InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::string>& argv,

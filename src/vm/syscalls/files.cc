@@ -176,6 +176,11 @@ SyscallResult sys_lseek(Process& p, const SyscallRequest& req) {
   if (!e) return SyscallResult::error(EBADF);
   if (e->shared || e->emulated_block) return SyscallResult::error(ESPIPE);
   if (e->device != vfs::Device::none) return SyscallResult::ret(0);
+  if (e->proc_directory) {  // rewinddir, seekdir: an entry's index (its d_off)
+    if (ARG(2) != SEEK_SET || static_cast<std::int64_t>(ARG(1)) < 0) return SyscallResult::error(EINVAL);
+    e->proc_position = ARG(1);
+    return SyscallResult::ret(static_cast<std::int64_t>(ARG(1)));
+  }
   const int fd = e->host.get();
   return SyscallResult::ret(host_result(::lseek(fd, static_cast<off_t>(ARG(1)), static_cast<int>(ARG(2)))));
 }

@@ -76,12 +76,18 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     }
     TRY_GUEST_VOID(p.space().protect(address, size, prot));
   }
+  if (auto* file = anonymous ? nullptr : p.fd(guest_fd); file && !file->path.empty())
+    p.mm().name_range(address, address + size, file->path);
+  else
+    p.mm().forget_names(address, address + size);
   return SyscallResult::ret(static_cast<std::int64_t>(address));
 }
 
 SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
   if (ARG(0) & kPageMask || ARG(1) == 0) return SyscallResult::error(EINVAL);
   TRY_GUEST_VOID(p.space().unmap(ARG(0), ARG(1)));
+  // (unmap checked the range: inside user space, no wrap)
+  p.mm().forget_names(ARG(0), ARG(0) + page_up(ARG(1)));
   return SyscallResult::ret(0);
 }
 SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
@@ -106,7 +112,10 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
                             : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
                                   ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
   if (new_size <= old_size) {
-    if (new_size < old_size) TRY_GUEST_VOID(p.space().unmap(old_address + new_size, old_size - new_size));
+    if (new_size < old_size) {
+      TRY_GUEST_VOID(p.space().unmap(old_address + new_size, old_size - new_size));
+      p.mm().forget_names(old_address + new_size, old_address + old_size);
+    }
     return SyscallResult::ret(static_cast<std::int64_t>(old_address));
   }
   if (new_size <= AddressSpace::kUserEnd - old_address &&
@@ -123,6 +132,8 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
     std::memcpy(p.memory().at(to, kPageSize), p.memory().at(from, kPageSize), kPageSize);
   }
   TRY_GUEST_VOID(p.space().unmap(old_address, old_size));
+  p.mm().forget_names(old_address, old_address + old_size);
+  p.mm().forget_names(target, target + new_size);
   return SyscallResult::ret(static_cast<std::int64_t>(target));
 }
 

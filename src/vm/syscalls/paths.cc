@@ -17,6 +17,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -58,16 +59,18 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   auto path = TRY_GUEST(read_path(p, path_ptr));
   auto absolute = TRY_GUEST(p.guest_path(dirfd, path));
   int f = static_cast<int>(flags) & kAllowedOpenFlags;
+  auto resolved = TRY_GUEST(resolve_proc(p, absolute, !(f & O_NOFOLLOW)));
+  if (resolved.node) return open_proc(p, *resolved.node, f);
+  absolute = std::move(resolved.path);
   if (auto device = vfs::device_at(normalize(absolute))) {
     if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
     Process::OpenFile file;
     file.device = *device;
+    file.path = normalize(absolute);
     file.status_flags = f & (O_APPEND | O_NONBLOCK);
     return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
   }
   if (vfs::below_device(normalize(absolute))) return SyscallResult::error(ENOTDIR);
-  // The running program through the one /proc link the guest has (see readlink_common).
-  if (normalize(absolute) == "/proc/self/exe" && !p.executable().empty()) absolute = p.executable();
   if ((f & O_ACCMODE) != O_RDONLY) TRY_GUEST_VOID(not_running(p, absolute, !(f & O_NOFOLLOW)));
   if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
@@ -86,43 +89,83 @@ SyscallResult sys_openat(Process& p, const SyscallRequest& req) {
   return open_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3));
 }
 
-// An O_PATH fd of a guest path (optionally not following a final symlink).
-GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, bool follow, bool allow_empty) {
+// What a guest path names: a /proc node, a synthetic device, or an O_PATH fd inside the root
+// (optionally not following a final symlink).
+struct PathTarget {
+  std::optional<vfs::ProcNode> node;
+  std::optional<vfs::Device> device;
+  UniqueFd fd;
+};
+GuestResult<PathTarget> path_target(Process& p, int dirfd, std::uint64_t path_ptr, bool follow,
+                                    bool allow_empty) {
   auto path = p.space().read_string(path_ptr, kMaxPath - 1);
   if (!path) return std::unexpected(path.error());
+  PathTarget out;
   if (path->empty()) {
     if (!allow_empty) return std::unexpected(ENOENT);
-    if (dirfd == AT_FDCWD) return p.open_in_root(p.fs().cwd, O_PATH, 0);
+    if (dirfd == AT_FDCWD) {
+      auto resolved = resolve_proc(p, p.fs().cwd, true);
+      if (!resolved) return std::unexpected(resolved.error());
+      if (resolved->node) return PathTarget{std::move(resolved->node), {}, {}};
+      auto fd = p.open_in_root(resolved->path, O_PATH, 0);
+      if (!fd) return std::unexpected(fd.error());
+      out.fd = std::move(*fd);
+      return out;
+    }
     auto* e = p.fd(dirfd);
     if (!e) return std::unexpected(EBADF);
+    if (e->device != vfs::Device::none) {
+      out.device = e->device;
+      return out;
+    }
+    if (e->proc_directory) {
+      auto resolved = resolve_proc(p, e->path, true);
+      if (!resolved) return std::unexpected(resolved.error());
+      if (resolved->node) return PathTarget{std::move(resolved->node), {}, {}};
+    }
     int copy = ::fcntl(e->host.get(), F_DUPFD_CLOEXEC, 0);
     if (copy < 0) return std::unexpected(errno);
-    return UniqueFd(copy);
+    out.fd = UniqueFd(copy);
+    return out;
   }
   auto absolute = p.guest_path(dirfd, *path);
   if (!absolute) return std::unexpected(absolute.error());
-  return p.open_in_root(*absolute, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+  auto resolved = resolve_proc(p, *absolute, follow);
+  if (!resolved) return std::unexpected(resolved.error());
+  if (resolved->node) return PathTarget{std::move(resolved->node), {}, {}};
+  if (auto device = vfs::device_at(normalize(resolved->path))) {
+    out.device = device;
+    return out;
+  }
+  auto fd = p.open_in_root(resolved->path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
+  if (!fd) return std::unexpected(fd.error());
+  out.fd = std::move(*fd);
+  return out;
+}
+// An O_PATH fd of a guest path inside the root: a /proc entry or a synthetic device is not one
+// the guest may change (EACCES).
+GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, bool follow, bool allow_empty) {
+  auto target = path_target(p, dirfd, path_ptr, follow, allow_empty);
+  if (!target) return std::unexpected(target.error());
+  if (target->node || target->device) return std::unexpected(EACCES);
+  return std::move(target->fd);
+}
+// stat of what a guest path names.
+GuestResult<struct stat> stat_target(Process& p, int dirfd, std::uint64_t path_ptr, bool follow,
+                                     bool allow_empty) {
+  auto target = path_target(p, dirfd, path_ptr, follow, allow_empty);
+  if (!target) return std::unexpected(target.error());
+  if (target->node) return stat_proc(p, *target->node);
+  if (target->device) return vfs::device_stat(*target->device);
+  struct stat st;
+  if (::fstat(target->fd.get(), &st) != 0) return std::unexpected(errno);
+  return st;
 }
 
 SyscallResult stat_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf, int flags) {
-  // glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): a synthetic device has no host fd to stat.
-  if (auto path = p.space().read_string(path_ptr, kMaxPath - 1);
-      path && path->empty() && (flags & AT_EMPTY_PATH) && dirfd != AT_FDCWD) {
-    if (auto* e = p.fd(dirfd); e && e->device != vfs::Device::none) {
-      TRY_GUEST_VOID(write_struct(p, buf, vfs::device_stat(e->device)));
-      return SyscallResult::ret(0);
-    }
-  }
-  if (auto path = p.space().read_string(path_ptr, kMaxPath - 1); path && !path->empty()) {
-    if (auto absolute = p.guest_path(dirfd, *path))
-      if (auto device = vfs::device_at(normalize(*absolute))) {
-        TRY_GUEST_VOID(write_struct(p, buf, vfs::device_stat(*device)));
-        return SyscallResult::ret(0);
-      }
-  }
-  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
-  struct stat st;
-  if (::fstat(fd.get(), &st) != 0) return SyscallResult::error(errno);
+  // (glibc's fstat is newfstatat(fd, "", AT_EMPTY_PATH): path_target serves a synthetic device's
+  // and a /proc directory's fd, which have no host fd to stat.)
+  auto st = TRY_GUEST(stat_target(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
   TRY_GUEST_VOID(write_struct(p, buf, st));
   return SyscallResult::ret(0);
 }
@@ -140,6 +183,10 @@ SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
     TRY_GUEST_VOID(write_struct(p, ARG(1), vfs::device_stat(e->device)));
     return SyscallResult::ret(0);
   }
+  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->proc_directory) {
+    TRY_GUEST_VOID(write_struct(p, ARG(1), proc_directory_stat(*e)));
+    return SyscallResult::ret(0);
+  }
   int fd = host_fd(p, ARG(0));
   if (fd < 0) return SyscallResult::error(EBADF);
   struct stat st;
@@ -149,8 +196,25 @@ SyscallResult sys_fstat(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_statx(Process& p, const SyscallRequest& req) {
   const int flags = static_cast<int>(ARG(2));
-  auto fd = TRY_GUEST(
-      path_fd(p, static_cast<int>(ARG(0)), ARG(1), !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  auto target = TRY_GUEST(path_target(p, static_cast<int>(ARG(0)), ARG(1), !(flags & AT_SYMLINK_NOFOLLOW),
+                                      flags & AT_EMPTY_PATH));
+  if (target.node || target.device) {
+    // What statx's basic fields say of a synthetic entry, from its stat.
+    const struct stat s =
+        target.node ? TRY_GUEST(stat_proc(p, *target.node)) : vfs::device_stat(*target.device);
+    struct statx st {};
+    st.stx_mask = STATX_BASIC_STATS;
+    st.stx_blksize = static_cast<std::uint32_t>(s.st_blksize);
+    st.stx_nlink = static_cast<std::uint32_t>(s.st_nlink);
+    st.stx_mode = static_cast<std::uint16_t>(s.st_mode);
+    st.stx_ino = s.st_ino;
+    st.stx_size = static_cast<std::uint64_t>(s.st_size);
+    st.stx_rdev_major = major(s.st_rdev), st.stx_rdev_minor = minor(s.st_rdev);
+    st.stx_dev_major = major(s.st_dev), st.stx_dev_minor = minor(s.st_dev);
+    TRY_GUEST_VOID(write_struct(p, ARG(4), st));
+    return SyscallResult::ret(0);
+  }
+  UniqueFd fd = std::move(target.fd);
   struct statx st;
   if (::statx(fd.get(), "", AT_EMPTY_PATH | (flags & AT_STATX_SYNC_TYPE), static_cast<unsigned>(ARG(3)),
               &st) != 0)
@@ -170,15 +234,15 @@ SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req) {
 SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf,
                               std::uint64_t size) {
   if (static_cast<std::int64_t>(size) <= 0) return SyscallResult::error(EINVAL);
-  // The one /proc link programs rely on (busybox, to find itself); the guest has no /proc.
-  if (auto path = p.space().read_string(path_ptr, kMaxPath - 1);
-      path && *path == "/proc/self/exe" && !p.executable().empty()) {
-    const std::string& exe = p.executable();
-    const std::size_t n = std::min<std::size_t>(exe.size(), size);
-    TRY_GUEST_VOID(p.space().write(buf, {reinterpret_cast<const std::uint8_t*>(exe.data()), n}));
+  auto named = TRY_GUEST(path_target(p, dirfd, path_ptr, false, false));
+  if (named.node && named.node->kind == vfs::ProcNode::Kind::link) {  // /proc's links: exe, fd/N, ...
+    const std::string& text = named.node->text;
+    const std::size_t n = std::min<std::size_t>(text.size(), size);
+    TRY_GUEST_VOID(p.space().write(buf, {reinterpret_cast<const std::uint8_t*>(text.data()), n}));
     return SyscallResult::ret(static_cast<std::int64_t>(n));
   }
-  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, false, false));
+  if (named.node || named.device) return SyscallResult::error(EINVAL);  // not a link
+  UniqueFd fd = std::move(named.fd);
   std::string target(std::min<std::uint64_t>(size, kMaxPath), '\0');
   long n = ::readlinkat(fd.get(), "", target.data(), target.size());
   if (n < 0) return SyscallResult::error(errno);
@@ -194,7 +258,16 @@ SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult access_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t mode, int flags) {
-  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  auto target =
+      TRY_GUEST(path_target(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  if (target.device) return SyscallResult::ret(0);  // rw for everyone
+  if (target.node) {
+    const struct stat st = TRY_GUEST(stat_proc(p, *target.node));
+    if ((mode & W_OK) && !(st.st_mode & 0222)) return SyscallResult::error(EACCES);
+    if ((mode & X_OK) && !(st.st_mode & 0111)) return SyscallResult::error(EACCES);
+    return SyscallResult::ret(0);
+  }
+  UniqueFd fd = std::move(target.fd);
   if ((mode & W_OK) && p.fs().read_only) return SyscallResult::error(EROFS);
   return SyscallResult::ret(
       host_result(::syscall(SYS_faccessat2, fd.get(), "", static_cast<int>(mode), AT_EMPTY_PATH)));
@@ -210,6 +283,8 @@ SyscallResult sys_faccessat2(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_getdents64(Process& p, const SyscallRequest& req) {
+  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->proc_directory)
+    return getdents_proc(p, *e, ARG(1), ARG(2));
   int fd = host_fd(p, ARG(0));
   if (fd < 0) return SyscallResult::error(EBADF);
   std::vector<std::uint8_t> buffer(std::min<std::uint64_t>(ARG(2), 1 << 16));
@@ -229,8 +304,14 @@ SyscallResult sys_getcwd(Process& p, const SyscallRequest& req) {
 SyscallResult sys_chdir(Process& p, const SyscallRequest& req) {
   auto path = TRY_GUEST(read_path(p, ARG(0)));
   auto absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
-  TRY_GUEST(p.open_in_root(absolute, O_PATH | O_DIRECTORY, 0));
-  p.fs().cwd = normalize(absolute);
+  auto resolved = TRY_GUEST(resolve_proc(p, absolute, true));
+  if (resolved.node) {
+    if (resolved.node->kind != vfs::ProcNode::Kind::directory) return SyscallResult::error(ENOTDIR);
+    p.fs().cwd = resolved.node->path;
+    return SyscallResult::ret(0);
+  }
+  TRY_GUEST(p.open_in_root(resolved.path, O_PATH | O_DIRECTORY, 0));
+  p.fs().cwd = normalize(resolved.path);
   return SyscallResult::ret(0);
 }
 SyscallResult sys_fchdir(Process& p, const SyscallRequest& req) {
@@ -258,6 +339,9 @@ GuestResult<ParentAndName> parent_of(Process& p, int dirfd, std::uint64_t path_p
   std::string name = full.substr(slash + 1);
   if (name.empty() || name == "." || name == "..") return std::unexpected(EINVAL);
   if (vfs::below_device(normalize(full))) return std::unexpected(ENOTDIR);
+  // /proc is the sandbox kernel's (fs/proc.h): nothing is made, removed or renamed there (ENOENT,
+  // as Linux's /proc/PID has no such entry), and the root filesystem's own /proc stays as it is.
+  if (vfs::in_proc(normalize(full))) return std::unexpected(normalize(full) == "/proc" ? EBUSY : ENOENT);
   auto parent = p.open_in_root(slash == 0 ? "/" : full.substr(0, slash), O_PATH | O_DIRECTORY, 0);
   if (!parent) return std::unexpected(parent.error());
   return ParentAndName{std::move(*parent), name};
@@ -387,7 +471,9 @@ SyscallResult sys_truncate(Process& p, const SyscallRequest& req) {
   if (static_cast<std::int64_t>(ARG(1)) < 0) return SyscallResult::error(EINVAL);
   auto path = TRY_GUEST(read_path(p, ARG(0)));
   auto absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
-  if (normalize(absolute) == "/proc/self/exe" && !p.executable().empty()) absolute = p.executable();
+  auto resolved = TRY_GUEST(resolve_proc(p, absolute, true));
+  if (resolved.node) return SyscallResult::error(EACCES);
+  absolute = std::move(resolved.path);
   TRY_GUEST_VOID(not_running(p, absolute, true));
   auto fd = TRY_GUEST(p.open_in_root(absolute, O_WRONLY | O_NONBLOCK | O_NOCTTY, 0));
   struct stat st;

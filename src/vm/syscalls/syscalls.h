@@ -5,10 +5,12 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -64,6 +66,19 @@ inline int host_fd(Process& p, std::uint64_t guest_fd) {
 inline bool writes(int flags) { return (flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)); }
 
 SyscallResult signal_self(Process& p, std::uint64_t pid, std::uint64_t sig);
+
+// proc_paths.cc: /proc in the path calls. A guest path under /proc is a synthetic node, or,
+// through a magic link, another guest path (`path`, resolved inside the root as usual); any
+// other path comes back as it was.
+struct ProcResolved {
+  std::string path;
+  std::optional<vfs::ProcNode> node;
+};
+GuestResult<ProcResolved> resolve_proc(Process& p, const std::string& absolute, bool follow);
+SyscallResult open_proc(Process& p, const vfs::ProcNode& node, int flags);
+GuestResult<struct stat> stat_proc(Process& p, const vfs::ProcNode& node);
+struct stat proc_directory_stat(const Process::OpenFile& dir);
+SyscallResult getdents_proc(Process& p, Process::OpenFile& dir, std::uint64_t buffer, std::uint64_t size);
 
 // files.cc
 SyscallResult sys_read(Process& p, const SyscallRequest& req);

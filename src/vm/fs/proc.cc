@@ -1,0 +1,320 @@
+#include "vm/fs/proc.h"
+
+#include <dirent.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace spectrum::vm::vfs {
+
+namespace {
+
+std::uint64_t inode_of(const std::string& path) { return proc_inode(path); }
+
+// A decimal number as /proc names pids and fds: no sign, no leading zero.
+std::optional<int> number(const std::string& s) {
+  if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  int n = 0;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+  if (ec != std::errc() || end != s.data() + s.size() || n < 0) return std::nullopt;
+  return n;
+}
+
+std::string join(const std::vector<std::string>& parts, std::size_t from) {
+  std::string out;
+  for (std::size_t i = from; i < parts.size(); ++i) out += "/" + parts[i];
+  return out;
+}
+
+__attribute__((format(printf, 1, 2))) std::string text_of(const char* format, ...) {
+  char buffer[512];
+  va_list args;
+  va_start(args, format);
+  const int n = std::vsnprintf(buffer, sizeof buffer, format, args);
+  va_end(args);
+  return std::string(buffer, static_cast<std::size_t>(std::clamp(n, 0, static_cast<int>(sizeof buffer) - 1)));
+}
+
+// The host CPU as cpuid reports it, one processor (the sandbox runs its tasks on one).
+std::string cpuinfo() {
+  auto cpuid = [](unsigned leaf, unsigned sub, unsigned (&r)[4]) {
+    __asm__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+  };
+  unsigned r[4];
+  cpuid(0, 0, r);
+  char vendor[13] = {};
+  std::memcpy(vendor, &r[1], 4), std::memcpy(vendor + 4, &r[3], 4), std::memcpy(vendor + 8, &r[2], 4);
+  cpuid(1, 0, r);
+  const unsigned family = ((r[0] >> 8) & 0xf) + (((r[0] >> 8) & 0xf) == 0xf ? (r[0] >> 20) & 0xff : 0);
+  const unsigned model = ((r[0] >> 4) & 0xf) | ((r[0] >> 12) & 0xf0);
+  const unsigned stepping = r[0] & 0xf;
+  const unsigned ecx1 = r[2], edx1 = r[3];
+  char brand[49] = {};
+  cpuid(0x80000000, 0, r);
+  if (r[0] >= 0x80000004)
+    for (unsigned i = 0; i < 3; ++i) {
+      cpuid(0x80000002 + i, 0, r);
+      std::memcpy(brand + 16 * i, r, 16);
+    }
+  cpuid(7, 0, r);
+  const unsigned ebx7 = r[1];
+  std::string flags;
+  auto flag = [&](bool on, const char* name) {
+    if (on) flags += (flags.empty() ? "" : " ") + std::string(name);
+  };
+  flag(edx1 & (1u << 0), "fpu");
+  flag(edx1 & (1u << 4), "tsc");
+  flag(edx1 & (1u << 15), "cmov");
+  flag(edx1 & (1u << 23), "mmx");
+  flag(edx1 & (1u << 24), "fxsr");
+  flag(edx1 & (1u << 25), "sse");
+  flag(edx1 & (1u << 26), "sse2");
+  flag(ecx1 & (1u << 0), "pni");
+  flag(ecx1 & (1u << 1), "pclmulqdq");
+  flag(ecx1 & (1u << 9), "ssse3");
+  flag(ecx1 & (1u << 12), "fma");
+  flag(ecx1 & (1u << 13), "cx16");
+  flag(ecx1 & (1u << 19), "sse4_1");
+  flag(ecx1 & (1u << 20), "sse4_2");
+  flag(ecx1 & (1u << 22), "movbe");
+  flag(ecx1 & (1u << 23), "popcnt");
+  flag(ecx1 & (1u << 25), "aes");
+  flag(ecx1 & (1u << 26), "xsave");
+  flag(ecx1 & (1u << 28), "avx");
+  flag(ecx1 & (1u << 29), "f16c");
+  flag(ecx1 & (1u << 30), "rdrand");
+  flag(ebx7 & (1u << 3), "bmi1");
+  flag(ebx7 & (1u << 5), "avx2");
+  flag(ebx7 & (1u << 8), "bmi2");
+  flag(ebx7 & (1u << 16), "avx512f");
+  flag(ebx7 & (1u << 18), "rdseed");
+  flag(ebx7 & (1u << 19), "adx");
+  flag(ebx7 & (1u << 29), "sha_ni");
+  std::string name = brand;
+  name.erase(0, name.find_first_not_of(' '));
+  return "processor\t: 0\nvendor_id\t: " + std::string(vendor) + "\ncpu family\t: " + std::to_string(family) +
+         "\nmodel\t\t: " + std::to_string(model) + "\nmodel name\t: " + name +
+         "\nstepping\t: " + std::to_string(stepping) +
+         "\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\nfpu\t\t: yes\nflags\t\t: " + flags +
+         "\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 48 bits physical, 48 bits virtual\n\n";
+}
+
+std::string meminfo(std::uint64_t total, std::uint64_t free) {
+  const auto kib = [](std::uint64_t bytes) { return bytes / 1024; };
+  std::string out;
+  for (auto [name, value] : {std::pair<const char*, std::uint64_t>{"MemTotal", kib(total)},
+                             {"MemFree", kib(free)},
+                             {"MemAvailable", kib(free)},
+                             {"Buffers", 0},
+                             {"Cached", 0},
+                             {"SwapCached", 0},
+                             {"SwapTotal", 0},
+                             {"SwapFree", 0}})
+    out += text_of("%-15s %8llu kB\n", (std::string(name) + ":").c_str(), static_cast<unsigned long long>(value));
+  return out;
+}
+
+std::string uptime() {
+  timespec up{};
+  ::clock_gettime(CLOCK_BOOTTIME, &up);
+  const double seconds = static_cast<double>(up.tv_sec) + static_cast<double>(up.tv_nsec) / 1e9;
+  return text_of("%.2f %.2f\n", seconds, 0.0);
+}
+
+constexpr std::pair<const char*, unsigned char> kPidEntries[] = {
+    {"cmdline", DT_REG}, {"comm", DT_REG}, {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
+    {"fd", DT_DIR},      {"maps", DT_REG}, {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
+};
+constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "uptime"};
+
+ProcNode directory(const std::string& path, std::vector<DirEntry> entries) {
+  ProcNode node;
+  node.kind = ProcNode::Kind::directory;
+  node.path = path;
+  node.entries = std::move(entries);
+  node.ino = inode_of(path);
+  return node;
+}
+ProcNode file(const std::string& path, std::string text) {
+  ProcNode node;
+  node.kind = ProcNode::Kind::file;
+  node.path = path;
+  node.text = std::move(text);
+  node.ino = inode_of(path);
+  return node;
+}
+ProcNode link(const std::string& path, std::string target) {
+  ProcNode node = file(path, std::move(target));
+  node.kind = ProcNode::Kind::link;
+  return node;
+}
+ProcNode redirect(std::string target) {
+  ProcNode node;
+  node.kind = ProcNode::Kind::redirect;
+  node.text = target.empty() ? "/" : std::move(target);
+  return node;
+}
+
+// /proc/PID/...: `rest` are the components after the pid.
+std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::string>& rest,
+                                               const ProcSource& source, bool follow) {
+  auto process = source.process(pid);
+  if (!process) return std::unexpected(ENOENT);
+  const std::string dir = "/proc/" + std::to_string(pid);
+  if (rest.empty()) {
+    std::vector<DirEntry> entries{{".", DT_DIR, inode_of(dir)}, {"..", DT_DIR, inode_of("/proc")}};
+    for (auto [name, type] : kPidEntries) entries.push_back({name, type, inode_of(dir + "/" + name)});
+    return directory(dir, std::move(entries));
+  }
+  const std::string& name = rest[0];
+  const std::string path = dir + "/" + name;
+  const bool last = rest.size() == 1;
+  // The magic links to directories: what follows them is resolved from there, inside the root.
+  if (name == "root" || name == "cwd") {
+    const std::string target = name == "root" ? "/" : process->cwd;
+    if (process->state == 'Z') return std::unexpected(ENOENT);
+    if (last && !follow) return link(path, target);
+    return redirect((target == "/" ? "" : target) + join(rest, 1));
+  }
+  if (name == "exe") {
+    if (process->exe.empty()) return std::unexpected(ENOENT);
+    if (!last) return std::unexpected(ENOTDIR);
+    return follow ? redirect(process->exe) : link(path, process->exe);
+  }
+  if (name == "fd") {
+    if (process->state == 'Z') return std::unexpected(ENOENT);
+    if (last) {
+      std::vector<DirEntry> entries{{".", DT_DIR, inode_of(path)}, {"..", DT_DIR, inode_of(dir)}};
+      for (int fd : source.fds(pid))
+        entries.push_back({std::to_string(fd), DT_LNK, inode_of(path + "/" + std::to_string(fd))});
+      return directory(path, std::move(entries));
+    }
+    auto fd = number(rest[1]);
+    if (!fd) return std::unexpected(ENOENT);
+    auto target = source.fd_target(pid, *fd);
+    if (!target) return std::unexpected(ENOENT);
+    const std::string fd_path = path + "/" + rest[1];
+    if (rest.size() == 2) {
+      if (!follow) return link(fd_path, *target);
+      ProcNode node = link(fd_path, *target);
+      node.kind = ProcNode::Kind::fd;
+      node.pid = pid;
+      node.fd = *fd;
+      return node;
+    }
+    // Below a directory's fd: that directory's path, when it has one.
+    if (target->empty() || (*target)[0] != '/') return std::unexpected(ENOTDIR);
+    return redirect((*target == "/" ? "" : *target) + join(rest, 2));
+  }
+  if (!last) return std::unexpected(ENOTDIR);
+  if (name == "cmdline") return file(path, process->cmdline);
+  if (name == "environ") return file(path, process->environ);
+  if (name == "comm") return file(path, process->name + "\n");
+  if (name == "status") return file(path, proc_status(*process));
+  if (name == "stat") return file(path, proc_stat(*process));
+  if (name == "maps") return file(path, process->state == 'Z' ? "" : source.maps(pid));
+  return std::unexpected(ENOENT);
+}
+
+std::vector<std::string> components(const std::string& path) {
+  std::vector<std::string> out;
+  for (std::size_t at = 1; at < path.size();) {
+    const std::size_t slash = path.find('/', at);
+    const std::size_t end = slash == std::string::npos ? path.size() : slash;
+    if (end > at) out.push_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+// FNV-1a of the path: stable, and odd so never 0.
+std::uint64_t proc_inode(const std::string& path) {
+  std::uint64_t h = 0xcbf29ce484222325ull;
+  for (unsigned char c : path) h = (h ^ c) * 0x100000001b3ull;
+  return h | 1;
+}
+
+bool in_proc(const std::string& path) { return path == "/proc" || path.starts_with("/proc/"); }
+
+std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSource& source, bool follow) {
+  std::vector<std::string> parts = components(path);
+  if (parts.empty() || parts[0] != "proc") return std::unexpected(ENOENT);
+  parts.erase(parts.begin());
+  if (parts.empty()) {
+    std::vector<DirEntry> entries{{".", DT_DIR, inode_of("/proc")}, {"..", DT_DIR, 2}};
+    for (int pid : source.processes()) {
+      const std::string name = std::to_string(pid);
+      entries.push_back({name, DT_DIR, inode_of("/proc/" + name)});
+    }
+    for (const char* name : kMachineFiles) entries.push_back({name, DT_REG, inode_of(std::string("/proc/") + name)});
+    entries.push_back({"self", DT_LNK, inode_of("/proc/self")});
+    return directory("/proc", std::move(entries));
+  }
+  const std::string& top = parts[0];
+  const std::vector<std::string> rest(parts.begin() + 1, parts.end());
+  if (top == "self") {
+    if (rest.empty() && !follow) return link("/proc/self", std::to_string(source.self()));
+    return lookup_in_process(source.self(), rest, source, follow);
+  }
+  if (auto pid = number(top)) return lookup_in_process(*pid, rest, source, follow);
+  for (const char* name : kMachineFiles) {
+    if (top != name) continue;
+    if (!rest.empty()) return std::unexpected(ENOTDIR);
+    const std::string file_path = "/proc/" + top;
+    if (top == "cpuinfo") return file(file_path, cpuinfo());
+    if (top == "meminfo") return file(file_path, meminfo(source.memory_bytes(), source.memory_free_bytes()));
+    return file(file_path, uptime());
+  }
+  return std::unexpected(ENOENT);
+}
+
+std::string proc_status(const ProcProcess& p) {
+  const char* state = p.state == 'Z' ? "Z (zombie)" : p.state == 'S' ? "S (sleeping)" : "R (running)";
+  const auto hex = [](std::uint64_t v) { return text_of("%016llx", static_cast<unsigned long long>(v)); };
+  const std::uint64_t kib = p.vm_bytes / 1024;
+  std::string out = "Name:\t" + p.name + "\nUmask:\t" + text_of("%04o", p.umask) + "\nState:\t" + state +
+                    "\nTgid:\t" + std::to_string(p.pid) + "\nNgid:\t0\nPid:\t" + std::to_string(p.pid) +
+                    "\nPPid:\t" + std::to_string(p.ppid) +
+                    "\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t" +
+                    std::to_string(std::max(64, p.fd_count)) + "\nGroups:\t\n";
+  if (p.state != 'Z')
+    out += "VmPeak:\t" + text_of("%8llu kB", static_cast<unsigned long long>(kib)) + "\nVmSize:\t" +
+           text_of("%8llu kB", static_cast<unsigned long long>(kib)) + "\nVmRSS:\t" +
+           text_of("%8llu kB", static_cast<unsigned long long>(kib)) + "\n";
+  out += "Threads:\t" + std::to_string(p.threads) + "\nSigQ:\t0/0\nSigPnd:\t" + hex(0) + "\nShdPnd:\t" +
+         hex(p.sig_pending) + "\nSigBlk:\t" + hex(p.sig_blocked) + "\nSigIgn:\t" + hex(p.sig_ignored) +
+         "\nSigCgt:\t" + hex(p.sig_caught) +
+         "\nCapInh:\t0000000000000000\nCapPrm:\t0000000000000000\nCapEff:\t0000000000000000\n"
+         "CapBnd:\t0000000000000000\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t0\n"
+         "Cpus_allowed:\t1\nCpus_allowed_list:\t0\n";
+  return out;
+}
+
+std::string proc_stat(const ProcProcess& p) {
+  // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+  // stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...: the times
+  // and fault counts are not kept, and read as 0.
+  std::string out = std::to_string(p.pid) + " (" + p.name + ") " + p.state + " " + std::to_string(p.ppid) + " " +
+                    std::to_string(p.pgid) + " " + std::to_string(p.sid) + " 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 " +
+                    std::to_string(p.threads) + " 0 0 " + std::to_string(p.vm_bytes) + " " +
+                    std::to_string(p.vm_bytes / 4096);
+  for (int i = 25; i <= 52; ++i) out += " 0";
+  return out + "\n";
+}
+
+std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name) {
+  std::string line = text_of("%08llx-%08llx %c%c%cp 00000000 00:00 0", static_cast<unsigned long long>(start),
+                             static_cast<unsigned long long>(end), (prot & 1) ? 'r' : '-', (prot & 2) ? 'w' : '-',
+                             (prot & 4) ? 'x' : '-');
+  if (!name.empty()) line += std::string(line.size() < 73 ? 73 - line.size() : 1, ' ') + name;
+  return line + "\n";
+}
+
+}  // namespace spectrum::vm::vfs

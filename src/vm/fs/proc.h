@@ -1,0 +1,82 @@
+// The synthetic /proc of the sandbox kernel: what programs read about themselves (cmdline,
+// environ, status, stat, maps, fd, exe, cwd, root) and about the machine (cpuinfo, meminfo,
+// uptime), built by the monitor from its own state; the host's /proc is never reachable.
+//
+// This file knows the tree and the text formats; the kernel answers the questions about its
+// processes through ProcSource (kernel/proc_source.cc). The magic links are the guest's own:
+// /proc/PID/root is "/" (the guest's root), cwd its working directory, exe its program, fd/N
+// what the fd refers to, so a walk through them stays inside the root like any other path.
+#pragma once
+
+#include <cstdint>
+#include <expected>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace spectrum::vm::vfs {
+
+struct DirEntry {
+  std::string name;
+  unsigned char type;  // DT_DIR, DT_REG, DT_LNK
+  std::uint64_t ino;
+};
+
+// What the sandbox kernel tells /proc about one process (a thread group).
+struct ProcProcess {
+  int pid = 0, ppid = 0, pgid = 0, sid = 0, threads = 1;
+  char state = 'R';  // R running or ready, S blocked, Z zombie
+  std::string name;  // the thread's name (comm)
+  std::string exe, cwd;
+  std::string cmdline, environ;  // NUL-terminated strings, as in its memory
+  std::uint64_t sig_pending = 0, sig_blocked = 0, sig_ignored = 0, sig_caught = 0;
+  std::uint64_t vm_bytes = 0;  // mapped user memory
+  unsigned umask = 022;
+  int fd_count = 0;
+};
+
+class ProcSource {
+ public:
+  virtual ~ProcSource() = default;
+  virtual int self() const = 0;                   // the caller's process id
+  virtual std::vector<int> processes() const = 0;  // every live or zombie process, ascending
+  virtual std::optional<ProcProcess> process(int pid) const = 0;
+  virtual std::vector<int> fds(int pid) const = 0;                          // open fds, ascending
+  virtual std::optional<std::string> fd_target(int pid, int fd) const = 0;  // readlink of fd/N
+  virtual std::string maps(int pid) const = 0;                              // the maps file
+  virtual std::uint64_t memory_bytes() const = 0;                           // the guest's memory
+  virtual std::uint64_t memory_free_bytes() const = 0;
+};
+
+// What a path under /proc names.
+struct ProcNode {
+  enum class Kind {
+    directory,  // `entries`; `path` is the normalized directory path
+    file,       // `text` is the content
+    link,       // not followed: `text` is the target (readlink, lstat)
+    redirect,   // a magic link followed: `text` is the guest path it stands for (root, cwd, exe)
+    fd,         // fd/N followed: the description of fd `fd` of process `pid` itself
+  };
+  Kind kind = Kind::file;
+  std::string text;
+  std::string path;
+  std::vector<DirEntry> entries;
+  int pid = 0, fd = -1;
+  std::uint64_t ino = 0;
+};
+
+// The inode number of a /proc path (stable for the run).
+std::uint64_t proc_inode(const std::string& path);
+// Whether a normalized absolute guest path is /proc or below it.
+bool in_proc(const std::string& path);
+// Resolves a normalized path under /proc. `follow` follows a final link (open and stat do;
+// readlink and lstat do not); links before the last component are always followed. -errno
+// (ENOENT, ENOTDIR) when the path names nothing.
+std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSource& source, bool follow);
+
+// The file formats, for the tests as well.
+std::string proc_status(const ProcProcess& p);
+std::string proc_stat(const ProcProcess& p);
+std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name);
+
+}  // namespace spectrum::vm::vfs

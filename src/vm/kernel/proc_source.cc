@@ -1,0 +1,185 @@
+#include "vm/kernel/proc_source.h"
+
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+
+#include "vm/kernel/kernel.h"
+
+namespace spectrum::vm::kernel {
+
+namespace {
+
+constexpr std::uint64_t kMaxArgumentBytes = 128 * 1024;  // cmdline and environ are read up to this
+
+std::string read_range(const Process& p, std::uint64_t start, std::uint64_t end) {
+  if (end <= start) return {};
+  std::string out(std::min(end - start, kMaxArgumentBytes), '\0');
+  if (!p.space().read(start, {reinterpret_cast<std::uint8_t*>(out.data()), out.size()})) return {};
+  return out;
+}
+
+class KernelProcSource final : public vfs::ProcSource {
+ public:
+  explicit KernelProcSource(Process& caller) : caller_(caller) {}
+
+  int self() const override {
+    const Task* t = task_of(caller_);
+    return t ? t->tgid : caller_.pid();
+  }
+
+  std::vector<int> processes() const override {
+    std::vector<int> out;
+    if (!caller_.kernel()) return {caller_.pid()};
+    for (const auto& t : caller_.kernel()->tasks())
+      if (t->pid == t->tgid && !t->reaped) out.push_back(t->pid);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
+  std::optional<vfs::ProcProcess> process(int pid) const override {
+    const Task* leader = find(pid);
+    Process* p = leader                               ? leader->process
+                 : !caller_.kernel() && pid == caller_.pid() ? &caller_
+                                                             : nullptr;
+    if (!leader && !p) return std::nullopt;
+    vfs::ProcProcess out;
+    out.pid = pid;
+    if (leader) {
+      out.ppid = leader->ppid, out.pgid = leader->pgid, out.sid = leader->sid;
+      out.state = leader->state == Task::State::zombie    ? 'Z'
+                  : leader->state == Task::State::blocked ? 'S'
+                                                          : 'R';
+      out.threads = 0;
+      for (const auto& t : caller_.kernel()->tasks())
+        out.threads += t->tgid == pid && t->state != Task::State::zombie && !t->reaped;
+      out.threads = std::max(out.threads, 1);
+    }
+    if (!p) {  // a zombie: its memory and files are gone
+      out.state = 'Z';
+      return out;
+    }
+    out.name = std::string(p->thread_name_.data(), ::strnlen(p->thread_name_.data(), p->thread_name_.size()));
+    out.exe = p->executable();
+    out.cwd = p->fs().cwd;
+    out.umask = p->fs().umask;
+    out.cmdline = read_range(*p, p->mm().arg_start, p->mm().arg_end);
+    out.environ = read_range(*p, p->mm().env_start, p->mm().env_end);
+    out.sig_pending = p->pending_signals_;
+    out.sig_blocked = p->sigmask_;
+    for (int sig = 1; sig < 65; ++sig) {
+      const std::uint64_t handler = p->sighand().actions[sig][0];
+      if (handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) out.sig_ignored |= std::uint64_t{1} << (sig - 1);
+      else if (handler != reinterpret_cast<std::uint64_t>(SIG_DFL)) out.sig_caught |= std::uint64_t{1} << (sig - 1);
+    }
+    out.vm_bytes = p->space().mapped_bytes();
+    out.fd_count = static_cast<int>(p->files().size());
+    return out;
+  }
+
+  std::vector<int> fds(int pid) const override {
+    std::vector<int> out;
+    if (Process* p = process_of(pid))
+      for (int fd = 0; fd < static_cast<int>(p->files().size()); ++fd)
+        if (p->fd(fd)) out.push_back(fd);
+    return out;
+  }
+
+  std::optional<std::string> fd_target(int pid, int fd) const override {
+    Process* p = process_of(pid);
+    const OpenFile* file = p ? p->fd(fd) : nullptr;
+    if (!file) return std::nullopt;
+    return kernel::fd_target(*file);
+  }
+
+  std::string maps(int pid) const override {
+    Process* p = process_of(pid);
+    if (!p) return {};
+    std::map<std::uint64_t, NamedRange> names = p->mm().names;
+    const std::uint64_t heap_start = p->mm().brk_start, heap_end = x86::page_up(p->mm().brk);
+    if (heap_end > heap_start) names[heap_start] = {heap_start, heap_end, "[heap]"};
+    std::string out;
+    for (const AddressSpace::Change& run : p->space().mappings()) {
+      const std::uint64_t end = run.start + run.length;
+      for (std::uint64_t at = run.start; at < end;) {
+        // The name covering `at`, or where the next one starts.
+        auto next = names.upper_bound(at);
+        std::uint64_t stop = next == names.end() ? end : std::min(end, next->first);
+        std::string name;
+        if (next != names.begin() && std::prev(next)->second.end > at) {
+          name = std::prev(next)->second.name;
+          stop = std::min(end, std::prev(next)->second.end);
+        }
+        out += vfs::proc_maps_line(at, stop, run.prot, name);
+        at = stop;
+      }
+    }
+    return out;
+  }
+
+  std::uint64_t memory_bytes() const override { return caller_.mm().limit_bytes; }
+  std::uint64_t memory_free_bytes() const override {
+    return caller_.mm().limit_bytes - std::min(caller_.mm().limit_bytes, caller_.space().mapped_bytes());
+  }
+
+ private:
+  const Task* task_of(const Process& p) const {
+    if (!p.kernel()) return nullptr;
+    for (const auto& t : p.kernel()->tasks())
+      if (t->process == &p) return t.get();
+    return nullptr;
+  }
+  // The leader of thread group `pid`, or any task with that id.
+  const Task* find(int pid) const {
+    if (!caller_.kernel()) return nullptr;
+    const Task* any = nullptr;
+    for (const auto& t : caller_.kernel()->tasks()) {
+      if (t->pid != pid || t->reaped) continue;
+      if (t->tgid == pid) return t.get();
+      any = t.get();
+    }
+    return any;
+  }
+  Process* process_of(int pid) const {
+    if (!caller_.kernel()) return pid == caller_.pid() ? &caller_ : nullptr;
+    const Task* t = find(pid);
+    return t && t->state != Task::State::zombie ? t->process : nullptr;
+  }
+
+  Process& caller_;
+};
+
+}  // namespace
+
+std::unique_ptr<vfs::ProcSource> proc_source(Process& caller) { return std::make_unique<KernelProcSource>(caller); }
+
+std::shared_ptr<OpenFile> proc_open_file(Process& caller, int pid, int fd) {
+  Process* p = nullptr;
+  if (!caller.kernel()) {
+    p = pid == caller.pid() ? &caller : nullptr;
+  } else {
+    for (const auto& t : caller.kernel()->tasks())
+      if (t->pid == pid && !t->reaped && t->state != Task::State::zombie) p = t->process;
+  }
+  FdEntry* entry = p ? p->files().get(fd) : nullptr;
+  return entry ? entry->file : nullptr;
+}
+
+std::string fd_target(const OpenFile& file) {
+  if (file.epoll) return "anon_inode:[eventpoll]";
+  if (!file.path.empty()) return file.path;
+  struct stat st {};
+  if (!file.host || ::fstat(file.host.get(), &st) != 0) return "anon_inode:[unknown]";
+  const std::string ino = std::to_string(st.st_ino);
+  if (S_ISFIFO(st.st_mode)) return "pipe:[" + ino + "]";
+  if (S_ISSOCK(st.st_mode)) return "socket:[" + ino + "]";
+  if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) return "/dev/null";
+  if ((st.st_mode & S_IFMT) == 0) return "anon_inode:[eventfd]";
+  // One of the invoker's stdio files (a terminal, a file): its host path is not the guest's to see.
+  return "host:[" + ino + "]";
+}
+
+}  // namespace spectrum::vm::kernel
