@@ -42,7 +42,7 @@ __attribute__((format(printf, 1, 2))) std::string text_of(const char* format, ..
 
 // The host CPU as cpuid reports it, one processor (the sandbox runs its tasks on one).
 std::string cpuinfo() {
-  auto cpuid = [](unsigned leaf, unsigned sub, unsigned (&r)[4]) {
+  auto cpuid = [](unsigned leaf, unsigned sub, unsigned(&r)[4]) {
     __asm__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
   };
   unsigned r[4];
@@ -100,8 +100,10 @@ std::string cpuinfo() {
   return "processor\t: 0\nvendor_id\t: " + std::string(vendor) + "\ncpu family\t: " + std::to_string(family) +
          "\nmodel\t\t: " + std::to_string(model) + "\nmodel name\t: " + name +
          "\nstepping\t: " + std::to_string(stepping) +
-         "\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\nfpu\t\t: yes\nflags\t\t: " + flags +
-         "\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 48 bits physical, 48 bits virtual\n\n";
+         "\nphysical id\t: 0\nsiblings\t: 1\ncore id\t\t: 0\ncpu cores\t: 1\nfpu\t\t: yes\nflags\t\t: " +
+         flags +
+         "\nclflush size\t: 64\ncache_alignment\t: 64\naddress sizes\t: 48 bits physical, 48 bits "
+         "virtual\n\n";
 }
 
 std::string meminfo(std::uint64_t total, std::uint64_t free) {
@@ -115,7 +117,8 @@ std::string meminfo(std::uint64_t total, std::uint64_t free) {
                              {"SwapCached", 0},
                              {"SwapTotal", 0},
                              {"SwapFree", 0}})
-    out += text_of("%-15s %8llu kB\n", (std::string(name) + ":").c_str(), static_cast<unsigned long long>(value));
+    out += text_of("%-15s %8llu kB\n", (std::string(name) + ":").c_str(),
+                   static_cast<unsigned long long>(value));
   return out;
 }
 
@@ -253,7 +256,8 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
       const std::string name = std::to_string(pid);
       entries.push_back({name, DT_DIR, inode_of("/proc/" + name)});
     }
-    for (const char* name : kMachineFiles) entries.push_back({name, DT_REG, inode_of(std::string("/proc/") + name)});
+    for (const char* name : kMachineFiles)
+      entries.push_back({name, DT_REG, inode_of(std::string("/proc/") + name)});
     entries.push_back({"self", DT_LNK, inode_of("/proc/self")});
     return directory("/proc", std::move(entries));
   }
@@ -301,18 +305,18 @@ std::string proc_stat(const ProcProcess& p) {
   // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
   // stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...: the times
   // and fault counts are not kept, and read as 0.
-  std::string out = std::to_string(p.pid) + " (" + p.name + ") " + p.state + " " + std::to_string(p.ppid) + " " +
-                    std::to_string(p.pgid) + " " + std::to_string(p.sid) + " 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 " +
-                    std::to_string(p.threads) + " 0 0 " + std::to_string(p.vm_bytes) + " " +
-                    std::to_string(p.vm_bytes / 4096);
+  std::string out = std::to_string(p.pid) + " (" + p.name + ") " + p.state + " " + std::to_string(p.ppid) +
+                    " " + std::to_string(p.pgid) + " " + std::to_string(p.sid) +
+                    " 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 " + std::to_string(p.threads) + " 0 0 " +
+                    std::to_string(p.vm_bytes) + " " + std::to_string(p.vm_bytes / 4096);
   for (int i = 25; i <= 52; ++i) out += " 0";
   return out + "\n";
 }
 
 std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name) {
   std::string line = text_of("%08llx-%08llx %c%c%cp 00000000 00:00 0", static_cast<unsigned long long>(start),
-                             static_cast<unsigned long long>(end), (prot & 1) ? 'r' : '-', (prot & 2) ? 'w' : '-',
-                             (prot & 4) ? 'x' : '-');
+                             static_cast<unsigned long long>(end), (prot & 1) ? 'r' : '-',
+                             (prot & 2) ? 'w' : '-', (prot & 4) ? 'x' : '-');
   if (!name.empty()) line += std::string(line.size() < 73 ? 73 - line.size() : 1, ' ') + name;
   return line + "\n";
 }

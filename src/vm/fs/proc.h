@@ -38,7 +38,7 @@ struct ProcProcess {
 class ProcSource {
  public:
   virtual ~ProcSource() = default;
-  virtual int self() const = 0;                   // the caller's process id
+  virtual int self() const = 0;                    // the caller's process id
   virtual std::vector<int> processes() const = 0;  // every live or zombie process, ascending
   virtual std::optional<ProcProcess> process(int pid) const = 0;
   virtual std::vector<int> fds(int pid) const = 0;                          // open fds, ascending

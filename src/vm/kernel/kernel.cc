@@ -198,6 +198,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       }
       if (t.state == Task::State::blocked && deliverable(t)) {
         t.futex.reset();
+        t.sigwait = 0;
         interrupt(t);
         t.state = Task::State::ready;
       }
@@ -227,14 +228,16 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       const bool fd_ready = !mine.empty() && ::poll(mine.data(), mine.size(), 0) > 0;
       const auto now = std::chrono::steady_clock::now();
       const bool late = t.waiting.deadline && now >= *t.waiting.deadline;
-      if (!fd_ready && !late && (!mine.empty() || t.waiting.deadline || t.futex)) {
+      const bool signalled = t.sigwait && t.process && (t.process->pending_signals_ & t.sigwait);
+      if (!fd_ready && !late && !signalled && (!mine.empty() || t.waiting.deadline || t.futex)) {
         fds.insert(fds.end(), mine.begin(), mine.end());
         if (t.waiting.deadline)
           deadline = deadline ? std::min(*deadline, *t.waiting.deadline) : *t.waiting.deadline;
         continue;
       }
-      if (late && !fd_ready) {
+      if (late && !fd_ready && !signalled) {
         t.futex.reset();
+        t.sigwait = 0;
         t.regs.rax = static_cast<std::uint64_t>(t.waiting.value);
         t.state = Task::State::ready;
         --k;  // take it through the ready path (its pending signals)

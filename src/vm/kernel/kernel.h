@@ -41,11 +41,12 @@ struct Task {
   platform::Registers regs;  // ready / blocked: where it resumes
   // Its FPU/SSE/AVX state while another task has the platform (empty: whatever the platform has)
   std::vector<std::uint8_t> extended_state;
-  SyscallRequest pending;  // blocked: the call to make again
-  SyscallResult waiting;   // blocked: what it waits for
-  int wait_status = 0;     // zombie: the status wait4 reports (exit << 8, or the signal)
-  int vfork_child = 0;     // blocked in vfork until this child execs or ends (its pid)
-  bool reaped = false;     // waited for: removed once the platform has left it
+  SyscallRequest pending;     // blocked: the call to make again
+  SyscallResult waiting;      // blocked: what it waits for
+  int wait_status = 0;        // zombie: the status wait4 reports (exit << 8, or the signal)
+  int vfork_child = 0;        // blocked in vfork until this child execs or ends (its pid)
+  bool reaped = false;        // waited for: removed once the platform has left it
+  std::uint64_t sigwait = 0;  // blocked in rt_sigtimedwait for these signals: one pending wakes it
 };
 
 class Kernel {
@@ -78,6 +79,14 @@ class Kernel {
   SyscallResult exit(Process& p, int status, bool group);
   // rt_sigsuspend: the mask replaced until a signal is delivered.
   SyscallResult sigsuspend(Process& p, std::uint64_t mask);
+  // rt_sigqueueinfo / rt_tgsigqueueinfo: `sig` with its si_code and si_value to process `tgid`
+  // (or, with `thread`, that thread of it).
+  SyscallResult queue_signal(Process& p, int tgid, std::optional<int> thread, int sig, int code,
+                             std::uint64_t value);
+  // rt_sigtimedwait: takes a pending signal of `set` (its siginfo to `info_ptr` when not 0),
+  // waiting until `deadline` (none: forever) for one; EAGAIN when none came.
+  SyscallResult sigtimedwait(Process& p, std::uint64_t set, std::uint64_t info_ptr,
+                             std::optional<std::chrono::steady_clock::time_point> deadline);
   // A signal sent to `p` by itself (SIGPIPE of a write): Kind::signal when it ends the task.
   SyscallResult raise(Process& p, int sig);
   // ITIMER_REAL of p's process (kernel/timers.cc): the old value's remaining time and interval,
@@ -111,8 +120,11 @@ class Kernel {
   // `child` execs or ends: the parent suspended in its vfork goes on, with the child's pid.
   void vfork_done(const Task& child);
   // kernel/signals.cc
-  enum class SendResult { ignored, pending, terminates };
-  SendResult send(Task& target, int sig, int from_pid, int code = 0 /* SI_USER */, int status = 0);
+  enum class SendResult { ignored, pending, terminates, queue_full };
+  SendResult send(Task& target, int sig, int from_pid, int code = 0 /* SI_USER */, int status = 0,
+                  std::uint64_t value = 0);
+  // The next instance of pending signal `sig` (a real-time one from its queue), taken off.
+  Process::SignalSource take_signal(Process& p, int sig);
   // Builds the frame of the first deliverable signal into `regs` (the user registers the task would
   // return with). Returns the signal that ends the task instead (a default action, a frame that
   // does not fit), or 0.

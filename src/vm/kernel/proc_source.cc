@@ -42,9 +42,7 @@ class KernelProcSource final : public vfs::ProcSource {
 
   std::optional<vfs::ProcProcess> process(int pid) const override {
     const Task* leader = find(pid);
-    Process* p = leader                               ? leader->process
-                 : !caller_.kernel() && pid == caller_.pid() ? &caller_
-                                                             : nullptr;
+    Process* p = leader ? leader->process : !caller_.kernel() && pid == caller_.pid() ? &caller_ : nullptr;
     if (!leader && !p) return std::nullopt;
     vfs::ProcProcess out;
     out.pid = pid;
@@ -72,8 +70,10 @@ class KernelProcSource final : public vfs::ProcSource {
     out.sig_blocked = p->sigmask_;
     for (int sig = 1; sig < 65; ++sig) {
       const std::uint64_t handler = p->sighand().actions[sig][0];
-      if (handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) out.sig_ignored |= std::uint64_t{1} << (sig - 1);
-      else if (handler != reinterpret_cast<std::uint64_t>(SIG_DFL)) out.sig_caught |= std::uint64_t{1} << (sig - 1);
+      if (handler == reinterpret_cast<std::uint64_t>(SIG_IGN))
+        out.sig_ignored |= std::uint64_t{1} << (sig - 1);
+      else if (handler != reinterpret_cast<std::uint64_t>(SIG_DFL))
+        out.sig_caught |= std::uint64_t{1} << (sig - 1);
     }
     out.vm_bytes = p->space().mapped_bytes();
     out.fd_count = static_cast<int>(p->files().size());
@@ -154,7 +154,9 @@ class KernelProcSource final : public vfs::ProcSource {
 
 }  // namespace
 
-std::unique_ptr<vfs::ProcSource> proc_source(Process& caller) { return std::make_unique<KernelProcSource>(caller); }
+std::unique_ptr<vfs::ProcSource> proc_source(Process& caller) {
+  return std::make_unique<KernelProcSource>(caller);
+}
 
 std::shared_ptr<OpenFile> proc_open_file(Process& caller, int pid, int fd) {
   Process* p = nullptr;

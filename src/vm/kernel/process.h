@@ -21,6 +21,7 @@
 #include <bitset>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -246,8 +247,18 @@ class Process {
   std::uint64_t pending_signals_ = 0;
   struct SignalSource {
     int pid = 0, code = 0, status = 0;
+    std::uint64_t value = 0;  // si_value of a queued signal (sigqueue)
   };
   std::array<SignalSource, 65> signal_sources_{};
+  // Real-time signals (32..64) queue: each one sent is an instance, delivered in order, and the
+  // pending bit stays while one is queued. At most kMaxQueuedSignals per task (then sigqueue is
+  // EAGAIN and kill sets the bit alone, as Linux past RLIMIT_SIGPENDING).
+  static constexpr std::size_t kMaxQueuedSignals = 1024;
+  struct QueuedSignal {
+    int sig;
+    SignalSource source;
+  };
+  std::deque<QueuedSignal> queued_signals_;
   std::optional<std::uint64_t> saved_mask_;
   std::array<char, 16> thread_name_{};
 

@@ -1,13 +1,17 @@
 // Signals: sending (kill, SIGPIPE, SIGCHLD), delivery on the way back to user mode through the
-// x86-64 frame Linux builds (arch/signal_frame.h), rt_sigreturn, rt_sigsuspend. A task's pending
-// set and mask are 64-bit (signals 1..64); one signal is delivered per return to user mode.
+// x86-64 frame Linux builds (arch/signal_frame.h), rt_sigreturn, rt_sigsuspend, rt_sigtimedwait,
+// the real-time queue (sigqueue). A task's pending set and mask are 64-bit (signals 1..64); one
+// signal is delivered per return to user mode.
 // Not saved across a handler: the FP/SSE state (fpstate is 0 in the frame), see docs/vm.md.
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <csignal>
+#include <cstring>
 
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/kernel.h"
+#include "vm/monitor.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::kernel {
@@ -15,6 +19,7 @@ namespace spectrum::vm::kernel {
 namespace {
 
 constexpr std::uint64_t bit(int sig) { return 1ull << (sig - 1); }
+constexpr int kFirstRealTime = 32;  // the kernel's SIGRTMIN (glibc keeps 32 and 33 for itself)
 constexpr std::uint64_t kUnblockable = bit(SIGKILL) | bit(SIGSTOP);
 constexpr std::uint64_t kUserFlags = 0x240DD5;  // CF PF AF ZF SF TF DF OF AC ID
 
@@ -42,7 +47,8 @@ bool restartable(std::uint64_t number) {
 
 }  // namespace
 
-Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, int status) {
+Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, int status,
+                                std::uint64_t value) {
   Process& p = *target.process;
   const std::uint64_t handler = p.sighand().actions[sig][0];
   if (sig != SIGKILL) {
@@ -51,8 +57,14 @@ Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, i
     // Caught, or blocked with the default action: pending (a blocked SIGPIPE leaves the write its
     // EPIPE; the default action is taken when it is unblocked, in deliver()).
     if (handler != 0 || (p.sigmask_ & bit(sig))) {
+      if (sig < kFirstRealTime) {
+        p.signal_sources_[sig] = {from_pid, code, status, value};
+      } else if (p.queued_signals_.size() < Process::kMaxQueuedSignals) {
+        p.queued_signals_.push_back({sig, {from_pid, code, status, value}});
+      } else if (code != 0) {
+        return SendResult::queue_full;  // sigqueue: EAGAIN; kill (SI_USER): the bit alone
+      }
       p.pending_signals_ |= bit(sig);
-      p.signal_sources_[sig] = {from_pid, code, status};
       return SendResult::pending;
     }
   }
@@ -66,11 +78,42 @@ SyscallResult Kernel::raise(Process& p, int sig) {
   return SyscallResult::ret(0);
 }
 
+Process::SignalSource Kernel::take_signal(Process& p, int sig) {
+  if (sig < kFirstRealTime) {
+    p.pending_signals_ &= ~bit(sig);
+    return p.signal_sources_[sig];
+  }
+  Process::SignalSource source;
+  auto& queue = p.queued_signals_;
+  auto first = std::find_if(queue.begin(), queue.end(), [&](const auto& q) { return q.sig == sig; });
+  if (first != queue.end()) {
+    source = first->source;
+    queue.erase(first);
+  }
+  if (std::none_of(queue.begin(), queue.end(), [&](const auto& q) { return q.sig == sig; }))
+    p.pending_signals_ &= ~bit(sig);
+  return source;
+}
+
+namespace {
+void fill_siginfo(arch::SigInfo& info, int sig, const Process::SignalSource& source) {
+  info.signo = sig;
+  info.code = source.code;
+  info.pid = source.pid;
+  if (source.code < 0) {  // sigqueue and the like: si_value where SIGCHLD has si_status
+    static_assert(offsetof(arch::SigInfo, status) == 24);
+    std::memcpy(reinterpret_cast<std::uint8_t*>(&info) + 24, &source.value, sizeof source.value);
+  } else {
+    info.status = source.status;
+  }
+}
+}  // namespace
+
 int Kernel::deliver(Task& t, platform::Registers& regs) {
   Process& p = *t.process;
   while (std::uint64_t ready = p.pending_signals_ & ~p.sigmask_) {
     const int sig = __builtin_ctzll(ready) + 1;
-    p.pending_signals_ &= ~bit(sig);
+    const Process::SignalSource source = take_signal(p, sig);
     const auto action = p.sighand().actions[sig];  // handler, flags, restorer, mask
     if (action[0] == reinterpret_cast<std::uint64_t>(SIG_IGN)) continue;
     if (action[0] == 0) {
@@ -89,11 +132,7 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     m.cs = 0x33, m.ss = 0x2b;
     frame.uc.sigmask = p.saved_mask_.value_or(p.sigmask_);
     m.oldmask = frame.uc.sigmask;
-    const auto& source = p.signal_sources_[sig];
-    frame.info.signo = sig;
-    frame.info.code = source.code;
-    frame.info.pid = source.pid;
-    frame.info.status = source.status;
+    fill_siginfo(frame.info, sig, source);
     if (!p.space().write(sp, {reinterpret_cast<const std::uint8_t*>(&frame), sizeof frame}))
       return SIGSEGV;  // no room for the frame: Linux forces SIGSEGV too
     p.saved_mask_.reset();
@@ -153,6 +192,63 @@ SyscallResult Kernel::sigsuspend(Process& p, std::uint64_t mask) {
   SyscallResult blocked;
   blocked.kind = SyscallResult::Kind::block;  // until a signal comes (no fd)
   return blocked;
+}
+
+SyscallResult Kernel::sigtimedwait(Process& p, std::uint64_t set, std::uint64_t info_ptr,
+                                   std::optional<std::chrono::steady_clock::time_point> deadline) {
+  Task& self = task_of(p);
+  set &= ~kUnblockable;
+  if (const std::uint64_t ready = p.pending_signals_ & set) {
+    self.sigwait = 0;
+    const int sig = __builtin_ctzll(ready) + 1;
+    const Process::SignalSource source = take_signal(p, sig);
+    if (info_ptr) {
+      arch::SigInfo info{};
+      fill_siginfo(info, sig, source);
+      TRY_GUEST_VOID(syscalls::write_struct(p, info_ptr, info));  // (taken all the same, as Linux)
+    }
+    return SyscallResult::ret(sig);
+  }
+  if (deadline && std::chrono::steady_clock::now() >= *deadline) {
+    self.sigwait = 0;
+    return SyscallResult::error(EAGAIN);
+  }
+  self.sigwait = set;  // the scheduler makes the call again once one of them is pending
+  SyscallResult blocked = SyscallResult::error(EAGAIN);  // what the deadline ends it with
+  blocked.kind = SyscallResult::Kind::block;
+  blocked.deadline = deadline;
+  return blocked;
+}
+
+SyscallResult Kernel::queue_signal(Process& p, int tgid, std::optional<int> thread, int sig, int code,
+                                   std::uint64_t value) {
+  if (sig < 0 || sig > 64) return SyscallResult::error(EINVAL);
+  Task& self = task_of(p);
+  // Only the kernel, or a process signalling itself, may claim a code of the kernel's (>= 0) or
+  // tkill's: another sender could pass for them (Linux's rule).
+  if ((code >= 0 || code == SI_TKILL) && tgid != self.tgid) return SyscallResult::error(EPERM);
+  Task* target = nullptr;
+  for (auto& t : tasks_) {
+    if (t->state == Task::State::zombie || t->reaped || t->tgid != tgid) continue;
+    if (thread ? t->pid == *thread : t->pid == tgid) target = t.get();
+  }
+  if (!target) return SyscallResult::error(ESRCH);
+  if (sig == 0) return SyscallResult::ret(0);
+  switch (send(*target, sig, self.tgid, code, 0, value)) {
+    case SendResult::queue_full:
+      return SyscallResult::error(EAGAIN);
+    case SendResult::terminates:
+      if (target == &self) return {SyscallResult::Kind::signal, sig, {}, {}, {}, {}};
+      if (target->tgid == 1) {
+        workload_signal_ = sig;
+      } else {
+        GuestOutcome ignored;
+        (void)ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, *target, ignored);
+      }
+      return SyscallResult::ret(0);
+    default:
+      return SyscallResult::ret(0);
+  }
 }
 
 }  // namespace spectrum::vm::kernel

@@ -15,7 +15,9 @@
 #include <cstring>
 #include <ctime>
 
+#include "vm/arch/signal_frame.h"
 #include "vm/kernel/kernel.h"
+#include "vm/monitor.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
@@ -148,6 +150,48 @@ SyscallResult sys_sched_yield(Process& p, const SyscallRequest&) {
   yielded.kind = SyscallResult::Kind::block;
   yielded.deadline = std::chrono::steady_clock::now();
   return yielded;
+}
+
+// sigqueue and pthread_sigqueue: a signal with the sender's si_code and si_value.
+SyscallResult queue_common(Process& p, const SyscallRequest& req, int tgid, std::optional<int> thread,
+                           std::uint64_t sig, std::uint64_t info_ptr) {
+  if (!p.kernel()) {
+    p.refuse_once(req.number, "a process without the sandbox kernel has no one to queue a signal for");
+    return SyscallResult::error(ENOSYS);
+  }
+  if (sig > 64) return SyscallResult::error(EINVAL);
+  auto info = TRY_GUEST(read_struct<arch::SigInfo>(p, info_ptr));
+  std::uint64_t value = 0;
+  std::memcpy(&value, reinterpret_cast<const std::uint8_t*>(&info) + 24, sizeof value);
+  return p.kernel()->queue_signal(p, tgid, thread, static_cast<int>(sig), info.code, value);
+}
+SyscallResult sys_rt_sigqueueinfo(Process& p, const SyscallRequest& req) {
+  return queue_common(p, req, static_cast<std::int32_t>(ARG(0)), std::nullopt, ARG(1), ARG(2));
+}
+SyscallResult sys_rt_tgsigqueueinfo(Process& p, const SyscallRequest& req) {
+  if (static_cast<std::int32_t>(ARG(0)) <= 0 || static_cast<std::int32_t>(ARG(1)) <= 0)
+    return SyscallResult::error(EINVAL);
+  return queue_common(p, req, static_cast<std::int32_t>(ARG(0)), static_cast<std::int32_t>(ARG(1)), ARG(2),
+                      ARG(3));
+}
+// sigwaitinfo and sigtimedwait.
+SyscallResult sys_rt_sigtimedwait(Process& p, const SyscallRequest& req) {
+  if (ARG(3) != 8) return SyscallResult::error(EINVAL);
+  const auto set = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(0)));
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  if (ARG(2)) {
+    const auto ts = TRY_GUEST(read_struct<::timespec>(p, ARG(2)));
+    if (ts.tv_sec < 0 || ts.tv_nsec < 0 || ts.tv_nsec >= 1000000000) return SyscallResult::error(EINVAL);
+    // Bounded as a deadline the clock can hold (a year is forever to a run).
+    const auto wait = std::chrono::seconds(std::min<std::int64_t>(ts.tv_sec, 365ll * 86400)) +
+                      std::chrono::nanoseconds(ts.tv_nsec);
+    deadline = std::chrono::steady_clock::now() + wait;
+  }
+  if (!p.kernel()) {
+    p.refuse_once(req.number, "a process without the sandbox kernel has no signals to wait for");
+    return SyscallResult::error(ENOSYS);
+  }
+  return p.kernel()->sigtimedwait(p, set, ARG(1), deadline);
 }
 
 SyscallResult sys_rt_sigpending(Process& p, const SyscallRequest& req) {
@@ -353,7 +397,12 @@ SyscallResult sleep_for(Process& p, std::uint64_t request_ptr, std::uint64_t rem
     return blocked;
   }
   struct timespec left {};
-  int r = ::clock_nanosleep(clock, flags, &ts, &left);  // the timeout's signal interrupts it (EINTR)
+  // The timeout's signal interrupts the sleep (EINTR); one that came before it began ends it too.
+  if (TimeoutTimer::fired()) {
+    if (remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, ts));
+    return SyscallResult::error(EINTR);
+  }
+  int r = ::clock_nanosleep(clock, flags, &ts, &left);
   if (r == EINTR && remain_ptr && !(flags & TIMER_ABSTIME)) TRY_GUEST_VOID(write_struct(p, remain_ptr, left));
   return r == 0 ? SyscallResult::ret(0) : SyscallResult::error(r);
 }
