@@ -280,7 +280,10 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
 }
 
 std::string proc_status(const ProcProcess& p) {
-  const char* state = p.state == 'Z' ? "Z (zombie)" : p.state == 'S' ? "S (sleeping)" : "R (running)";
+  const char* state = p.state == 'Z'   ? "Z (zombie)"
+                      : p.state == 'S' ? "S (sleeping)"
+                      : p.state == 'T' ? "T (stopped)"
+                                       : "R (running)";
   const auto hex = [](std::uint64_t v) { return text_of("%016llx", static_cast<unsigned long long>(v)); };
   const std::uint64_t kib = p.vm_bytes / 1024;
   std::string out = "Name:\t" + p.name + "\nUmask:\t" + text_of("%04o", p.umask) + "\nState:\t" + state +

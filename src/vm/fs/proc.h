@@ -25,7 +25,7 @@ struct DirEntry {
 // What the sandbox kernel tells /proc about one process (a thread group).
 struct ProcProcess {
   int pid = 0, ppid = 0, pgid = 0, sid = 0, threads = 1;
-  char state = 'R';  // R running or ready, S blocked, Z zombie
+  char state = 'R';  // R running or ready, S blocked, T stopped, Z zombie
   std::string name;  // the thread's name (comm)
   std::string exe, cwd;
   std::string cmdline, environ;  // NUL-terminated strings, as in its memory

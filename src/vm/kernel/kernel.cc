@@ -190,6 +190,10 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     bool blocked_any = false, task_ended = false;
     for (std::size_t k = 0; k < tasks_.size(); ++k) {
       Task& t = *tasks_[(first + k) % tasks_.size()];
+      if (t.stopped && t.state != Task::State::zombie) {  // until SIGCONT (or SIGKILL) comes
+        blocked_any = true;
+        continue;
+      }
       if (t.state == Task::State::blocked && t.vfork_child) {
         // Suspended in vfork until its child execs or ends (vfork_done), as Linux's is: no signal
         // interrupts it (a fatal one ends it where it is sent).
@@ -353,6 +357,24 @@ Result<GuestOutcome> Kernel::run() {
                        " by another of its processes";
       break;
     }
+    if (t.stopped && r.kind == SyscallResult::Kind::value) {
+      // Its call stopped it (raise(SIGSTOP)) or its group: it completes, and the task waits
+      // off the CPU for SIGCONT.
+      platform::Registers regs;
+      if (restart_at_) {
+        regs = *restart_at_;
+        restart_at_.reset();
+      } else {
+        regs = SPECTRUM_TRY(ctx_.registers());
+        regs.rax = static_cast<std::uint64_t>(r.value);
+        if (r.fs_base) regs.fs_base = *r.fs_base;
+        if (r.gs_base) regs.gs_base = *r.gs_base;
+      }
+      t.regs = regs;
+      t.state = Task::State::ready;
+      if (!SPECTRUM_TRY(schedule(outcome))) break;
+      continue;
+    }
     if (restart_at_ || (r.kind == SyscallResult::Kind::value && deliverable(t))) {
       // execve's new program, rt_sigreturn's restored registers, or a signal handler to enter:
       // the task goes on from registers of the kernel's making.
@@ -483,7 +505,29 @@ SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint6
     Task& t = **it;
     if (!matches(t)) continue;
     any = true;
-    if (t.state != Task::State::zombie) continue;
+    if (t.state != Task::State::zombie) {
+      // WUNTRACED (waitid's WSTOPPED) and WCONTINUED: a change of a live child, reported once.
+      const bool stop = (options & WUNTRACED) && t.stop_report,
+                 cont = (options & WCONTINUED) && t.continue_report;
+      if (!stop && !cont) continue;
+      const int status = stop ? (t.stop_report << 8) | 0x7f : 0xffff;
+      if (waitid_form) {
+        struct {
+          std::int32_t signo, err, code, pad;
+          std::int32_t pid, uid, status;
+        } info{SIGCHLD, 0, stop ? CLD_STOPPED : CLD_CONTINUED, 0, t.pid, 0, stop ? t.stop_report : SIGCONT};
+        if (info_ptr) TRY_GUEST_VOID(syscalls::write_struct(p, info_ptr, info));
+      } else if (status_ptr) {
+        TRY_GUEST_VOID(syscalls::write_struct(p, status_ptr, static_cast<std::int32_t>(status)));
+      }
+      if (!(waitid_form && (options & WNOWAIT))) {
+        if (stop)
+          t.stop_report = 0;
+        else
+          t.continue_report = false;
+      }
+      return SyscallResult::ret(waitid_form ? 0 : t.pid);
+    }
     const int child = t.pid, status = t.wait_status;
     if (waitid_form) {
       struct {

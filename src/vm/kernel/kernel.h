@@ -47,6 +47,12 @@ struct Task {
   int vfork_child = 0;        // blocked in vfork until this child execs or ends (its pid)
   bool reaped = false;        // waited for: removed once the platform has left it
   std::uint64_t sigwait = 0;  // blocked in rt_sigtimedwait for these signals: one pending wakes it
+  // Job control: stopped by a stop signal until SIGCONT (every thread of the group; a blocked
+  // call waits on once it is continued). On the group's leader, what wait4's WUNTRACED or
+  // WCONTINUED has yet to report: the stop signal, or that it was continued.
+  bool stopped = false;
+  int stop_report = 0;
+  bool continue_report = false;
 };
 
 class Kernel {
@@ -125,6 +131,10 @@ class Kernel {
                   std::uint64_t value = 0);
   // The next instance of pending signal `sig` (a real-time one from its queue), taken off.
   Process::SignalSource take_signal(Process& p, int sig);
+  // Job control: every task of `target`'s thread group stops (by `sig`) or goes on, and its
+  // parent hears of it (SIGCHLD, unless SA_NOCLDSTOP; wait4's WUNTRACED / WCONTINUED).
+  void stop_group(Task& target, int sig);
+  void continue_group(Task& target);
   // Builds the frame of the first deliverable signal into `regs` (the user registers the task would
   // return with). Returns the signal that ends the task instead (a default action, a frame that
   // does not fit), or 0.

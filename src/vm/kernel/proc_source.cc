@@ -49,6 +49,7 @@ class KernelProcSource final : public vfs::ProcSource {
     if (leader) {
       out.ppid = leader->ppid, out.pgid = leader->pgid, out.sid = leader->sid;
       out.state = leader->state == Task::State::zombie    ? 'Z'
+                  : leader->stopped                       ? 'T'
                   : leader->state == Task::State::blocked ? 'S'
                                                           : 'R';
       out.threads = 0;

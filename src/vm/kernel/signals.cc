@@ -24,10 +24,10 @@ constexpr std::uint64_t kUnblockable = bit(SIGKILL) | bit(SIGSTOP);
 constexpr std::uint64_t kUserFlags = 0x240DD5;  // CF PF AF ZF SF TF DF OF AC ID
 
 bool ignored_by_default(int sig) {
-  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT ||
-         // Stopping is not supported: the stop signals are ignored rather than ending the task.
-         sig == SIGSTOP || sig == SIGTSTP || sig == SIGTTIN || sig == SIGTTOU;
+  return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT;
 }
+constexpr std::uint64_t kStopSignals = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
+bool stops_by_default(int sig) { return sig > 0 && sig < 65 && (kStopSignals & bit(sig)); }
 
 // Calls that SA_RESTART makes again after the handler, as Linux does.
 bool restartable(std::uint64_t number) {
@@ -51,6 +51,21 @@ Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, i
                                 std::uint64_t value) {
   Process& p = *target.process;
   const std::uint64_t handler = p.sighand().actions[sig][0];
+  // Job control, at the sending as Linux does it: SIGCONT goes on (whatever its disposition) and
+  // takes back the pending stops; a stop signal takes back a pending SIGCONT. The workload is
+  // its sandbox's init, which a stop signal with the default action does not stop (as for a pid
+  // namespace's init).
+  if (sig == SIGCONT) {
+    p.pending_signals_ &= ~kStopSignals;
+    continue_group(target);
+  } else if (stops_by_default(sig)) {
+    p.pending_signals_ &= ~bit(SIGCONT);
+    const bool default_action = sig == SIGSTOP || handler == 0;
+    if (default_action && !(sig != SIGSTOP && (p.sigmask_ & bit(sig)))) {
+      if (target.tgid != 1) stop_group(target, sig);
+      return SendResult::ignored;
+    }
+  }
   if (sig != SIGKILL) {
     if (handler == reinterpret_cast<std::uint64_t>(SIG_IGN)) return SendResult::ignored;
     if (handler == 0 && ignored_by_default(sig)) return SendResult::ignored;
@@ -118,6 +133,10 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     if (action[0] == reinterpret_cast<std::uint64_t>(SIG_IGN)) continue;
     if (action[0] == 0) {
       if (ignored_by_default(sig)) continue;
+      if (stops_by_default(sig)) {  // a blocked stop signal, now unblocked
+        if (t.tgid != 1) stop_group(t, sig);
+        continue;
+      }
       return sig;
     }
     // The frame below the red zone, aligned as after a call (rsp + 8 a multiple of 16).
@@ -249,6 +268,38 @@ SyscallResult Kernel::queue_signal(Process& p, int tgid, std::optional<int> thre
     default:
       return SyscallResult::ret(0);
   }
+}
+
+void Kernel::stop_group(Task& target, int sig) {
+  Task* leader = nullptr;
+  for (auto& t : tasks_) {
+    if (t->tgid != target.tgid || t->state == Task::State::zombie || t->reaped) continue;
+    t->stopped = true;
+    if (t->pid == t->tgid) leader = t.get();
+  }
+  if (!leader) return;
+  leader->stop_report = sig;
+  leader->continue_report = false;
+  Task* parent = find(leader->ppid);
+  if (parent && parent->process && !(parent->process->sighand().actions[SIGCHLD][1] & SA_NOCLDSTOP))
+    (void)send(*parent, SIGCHLD, leader->pid, CLD_STOPPED, sig);
+}
+
+void Kernel::continue_group(Task& target) {
+  Task* leader = nullptr;
+  bool was_stopped = false;
+  for (auto& t : tasks_) {
+    if (t->tgid != target.tgid || t->reaped) continue;
+    was_stopped = was_stopped || t->stopped;
+    t->stopped = false;
+    if (t->pid == t->tgid) leader = t.get();
+  }
+  if (!was_stopped || !leader) return;
+  leader->stop_report = 0;
+  leader->continue_report = true;
+  Task* parent = find(leader->ppid);
+  if (parent && parent->process && !(parent->process->sighand().actions[SIGCHLD][1] & SA_NOCLDSTOP))
+    (void)send(*parent, SIGCHLD, leader->pid, CLD_CONTINUED, SIGCONT);
 }
 
 }  // namespace spectrum::vm::kernel
