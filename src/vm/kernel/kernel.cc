@@ -337,6 +337,13 @@ Result<GuestOutcome> Kernel::run() {
       continue;
     }
     if (stop.kind == platform::Stop::Kind::fault) {
+      if (stop.resumable && t.process) {
+        platform::Registers regs = SPECTRUM_TRY(ctx_.registers());
+        if (deliver_fault(t, stop, regs) == 0) {
+          SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
+          continue;
+        }
+      }
       if (t.tgid == 1) {
         outcome.kind = GuestOutcome::Kind::signaled;
         outcome.status = stop.signal;

@@ -139,6 +139,10 @@ class Kernel {
   // return with). Returns the signal that ends the task instead (a default action, a frame that
   // does not fit), or 0.
   int deliver(Task& t, platform::Registers& regs);
+  // A fault the platform can resume from: a handler of the task's gets it (si_code, si_addr) with
+  // `regs` (the faulting instruction's) in the frame, so that returning runs it again. Returns
+  // the signal that ends the task instead (no handler, blocked, no room for the frame), or 0.
+  int deliver_fault(Task& t, const platform::Stop& stop, platform::Registers& regs);
   bool deliverable(const Task& t) const {
     return t.process && (t.process->pending_signals_ & ~t.process->sigmask_);
   }

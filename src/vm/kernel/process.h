@@ -247,7 +247,9 @@ class Process {
   std::uint64_t pending_signals_ = 0;
   struct SignalSource {
     int pid = 0, code = 0, status = 0;
-    std::uint64_t value = 0;  // si_value of a queued signal (sigqueue)
+    std::uint64_t value = 0;          // si_value of a queued signal (sigqueue)
+    std::uint64_t fault_address = 0;  // si_addr of a fault (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP)
+    bool fault = false;
   };
   std::array<SignalSource, 65> signal_sources_{};
   // Real-time signals (32..64) queue: each one sent is an instance, delivered in order, and the

@@ -114,6 +114,12 @@ namespace {
 void fill_siginfo(arch::SigInfo& info, int sig, const Process::SignalSource& source) {
   info.signo = sig;
   info.code = source.code;
+  if (source.fault) {  // si_addr where si_pid and si_uid are for a sent signal
+    static_assert(offsetof(arch::SigInfo, pid) == 16);
+    std::memcpy(reinterpret_cast<std::uint8_t*>(&info) + 16, &source.fault_address,
+                sizeof source.fault_address);
+    return;
+  }
   info.pid = source.pid;
   if (source.code < 0) {  // sigqueue and the like: si_value where SIGCHLD has si_status
     static_assert(offsetof(arch::SigInfo, status) == 24);
@@ -300,6 +306,24 @@ void Kernel::continue_group(Task& target) {
   Task* parent = find(leader->ppid);
   if (parent && parent->process && !(parent->process->sighand().actions[SIGCHLD][1] & SA_NOCLDSTOP))
     (void)send(*parent, SIGCHLD, leader->pid, CLD_CONTINUED, SIGCONT);
+}
+
+int Kernel::deliver_fault(Task& t, const platform::Stop& stop, platform::Registers& regs) {
+  Process& p = *t.process;
+  const int sig = stop.signal;
+  if (sig < 1 || sig > 64) return sig;
+  const std::uint64_t handler = p.sighand().actions[sig][0];
+  // Blocked, ignored or the default: the fault ends the process (Linux's force_sig_fault).
+  if (handler == 0 || handler == reinterpret_cast<std::uint64_t>(SIG_IGN) || (p.sigmask_ & bit(sig)))
+    return sig;
+  p.signal_sources_[sig] = {0, stop.fault_code, 0, 0, stop.fault_address, true};
+  p.pending_signals_ |= bit(sig);
+  // The fault's signal first, whatever else is pending: it is the interrupted instruction's.
+  const std::uint64_t others = p.pending_signals_ & ~bit(sig);
+  p.pending_signals_ &= ~others;
+  const int ended = deliver(t, regs);
+  p.pending_signals_ |= others;
+  return ended;
 }
 
 }  // namespace spectrum::vm::kernel

@@ -40,7 +40,7 @@ inline SyscallRequest syscall_request(const Registers& r) {
 struct Stop {
   enum class Kind {
     syscall,      // a system call, named by `request`; complete_syscall gives its value
-    fault,        // a fault of the workload: the run ends with `signal`, `detail` says where
+    fault,        // a fault of the workload: `signal`, `detail` says where
     interrupted,  // a host signal (the --timeout) stopped it; the caller decides
     preempted,    // its time slice is over (ptrace): the scheduler may run another task
   };
@@ -48,6 +48,12 @@ struct Stop {
   int signal = 0;
   std::string detail;      // "SIGSEGV: page fault at rip 0x401000 touching 0x0"
   SyscallRequest request;  // syscall: the call, read from the registers once by the platform
+  // fault: what a handler of the workload's is told (si_code, si_addr), and whether the task can
+  // go on at other registers (the handler's) after it. Where the platform cannot (false), the
+  // fault ends the process with `signal`.
+  int fault_code = 0;
+  std::uint64_t fault_address = 0;
+  bool resumable = false;
 };
 
 // One thread of the workload on a platform.

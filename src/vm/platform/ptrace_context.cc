@@ -345,6 +345,12 @@ Result<Stop> PtraceContext::run() {
                 hex(regs_.rip);
   if (sig == SIGSEGV || sig == SIGBUS)
     stop.detail += " touching " + hex(reinterpret_cast<std::uint64_t>(info.si_addr));
+  // The host kernel's own fault (si_code > 0, not a signal some process sent the stub): the task
+  // can take it in a handler and go on, the stub resumed without the signal.
+  stop.fault_code = info.si_code;
+  stop.fault_address = reinterpret_cast<std::uint64_t>(info.si_addr);
+  stop.resumable = info.si_code > 0 &&
+                   (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGTRAP);
   return stop;
 }
 
