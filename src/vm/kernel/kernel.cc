@@ -9,6 +9,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstring>
+#include <utility>
 
 #include "vm/boot.h"
 #include "vm/monitor.h"
@@ -367,16 +368,7 @@ Result<GuestOutcome> Kernel::run() {
     if (t.stopped && r.kind == SyscallResult::Kind::value) {
       // Its call stopped it (raise(SIGSTOP)) or its group: it completes, and the task waits
       // off the CPU for SIGCONT.
-      platform::Registers regs;
-      if (restart_at_) {
-        regs = *restart_at_;
-        restart_at_.reset();
-      } else {
-        regs = SPECTRUM_TRY(ctx_.registers());
-        regs.rax = static_cast<std::uint64_t>(r.value);
-        if (r.fs_base) regs.fs_base = *r.fs_base;
-        if (r.gs_base) regs.gs_base = *r.gs_base;
-      }
+      platform::Registers regs = SPECTRUM_TRY(return_registers(r));
       t.regs = regs;
       t.state = Task::State::ready;
       if (!SPECTRUM_TRY(schedule(outcome))) break;
@@ -385,16 +377,7 @@ Result<GuestOutcome> Kernel::run() {
     if (restart_at_ || (r.kind == SyscallResult::Kind::value && deliverable(t))) {
       // execve's new program, rt_sigreturn's restored registers, or a signal handler to enter:
       // the task goes on from registers of the kernel's making.
-      platform::Registers regs;
-      if (restart_at_) {
-        regs = *restart_at_;
-        restart_at_.reset();
-      } else {
-        regs = SPECTRUM_TRY(ctx_.registers());
-        regs.rax = static_cast<std::uint64_t>(r.value);
-        if (r.fs_base) regs.fs_base = *r.fs_base;
-        if (r.gs_base) regs.gs_base = *r.gs_base;
-      }
+      platform::Registers regs = SPECTRUM_TRY(return_registers(r));
       if (deliverable(t)) {
         if (const int sig = deliver(t, regs)) {
           if (ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, t, outcome)) break;
@@ -428,6 +411,15 @@ Result<GuestOutcome> Kernel::run() {
   }
   outcome.exits = ctx_.exits();
   return outcome;
+}
+
+Result<platform::Registers> Kernel::return_registers(const SyscallResult& r) {
+  if (restart_at_) return *std::exchange(restart_at_, std::nullopt);
+  platform::Registers regs = SPECTRUM_TRY(ctx_.registers());
+  regs.rax = static_cast<std::uint64_t>(r.value);
+  if (r.fs_base) regs.fs_base = *r.fs_base;
+  if (r.gs_base) regs.gs_base = *r.gs_base;
+  return regs;
 }
 
 SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_stack,

@@ -117,6 +117,9 @@ class Kernel {
   Result<bool> schedule(GuestOutcome& outcome);
   Result<void> resume(Task& t);
   bool ends_workload(const SyscallResult& r, Task& t, GuestOutcome& outcome);
+  // The registers the running task returns to user mode with after call result `r`: execve's or
+  // rt_sigreturn's (restart_at_, taken), else the platform's with the result in rax.
+  Result<platform::Registers> return_registers(const SyscallResult& r);
   bool forwarded_ends_run(GuestOutcome& outcome);
   // A thread ends without a zombie (CLONE_CHILD_CLEARTID honoured); the other threads of its group
   // go on. For exit_group and a fatal signal, end_group ends them all first.
