@@ -75,6 +75,10 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
   ProgramFile file;
   for (int depth = 0;; ++depth) {
     absolute = TRY_GUEST(p.guest_path(AT_FDCWD, path));
+    // /proc/self/exe (a re-exec) is the program it links to; a /proc file is not executable.
+    auto resolved = TRY_GUEST(syscalls::resolve_proc(p, absolute, true));
+    if (resolved.node) return SyscallResult::error(EACCES);
+    absolute = std::move(resolved.path);
     file = TRY_GUEST(read_file(p, absolute));
     const std::string& bytes = file.head;  // the `#!` line is within it (256 bytes at most)
     if (bytes.size() < 2 || bytes[0] != '#' || bytes[1] != '!') break;
