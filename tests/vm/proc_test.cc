@@ -17,7 +17,6 @@ class FakeSource final : public ProcSource {
   FakeSource() {
     ProcProcess init;
     init.pid = 1, init.name = "sh", init.exe = "/bin/sh", init.cwd = "/work", init.threads = 2;
-    init.cmdline = std::string("sh\0-c\0true\0", 12);
     processes_[1] = init;
     ProcProcess child = init;
     child.pid = 7, child.ppid = 1, child.name = "cat", child.exe = "/bin/cat", child.state = 'S';
@@ -46,6 +45,8 @@ class FakeSource final : public ProcSource {
     return it->second.at(fd);
   }
   std::string maps(int) const override { return proc_maps_line(0x400000, 0x401000, 5, "/bin/cat"); }
+  std::string cmdline(int pid) const override { return pid == 1 ? std::string("sh\0-c\0true\0", 12) : ""; }
+  std::string environ(int) const override { return {}; }
   std::uint64_t memory_bytes() const override { return 64 << 20; }
   std::uint64_t memory_free_bytes() const override { return 60 << 20; }
 

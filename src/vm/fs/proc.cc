@@ -14,8 +14,6 @@ namespace spectrum::vm::vfs {
 
 namespace {
 
-std::uint64_t inode_of(const std::string& path) { return proc_inode(path); }
-
 // A decimal number as /proc names pids and fds: no sign, no leading zero.
 std::optional<int> number(const std::string& s) {
   if (s.empty() || (s.size() > 1 && s[0] == '0')) return std::nullopt;
@@ -140,7 +138,7 @@ ProcNode directory(const std::string& path, std::vector<DirEntry> entries) {
   node.kind = ProcNode::Kind::directory;
   node.path = path;
   node.entries = std::move(entries);
-  node.ino = inode_of(path);
+  node.ino = proc_inode(path);
   return node;
 }
 ProcNode file(const std::string& path, std::string text) {
@@ -148,7 +146,7 @@ ProcNode file(const std::string& path, std::string text) {
   node.kind = ProcNode::Kind::file;
   node.path = path;
   node.text = std::move(text);
-  node.ino = inode_of(path);
+  node.ino = proc_inode(path);
   return node;
 }
 ProcNode link(const std::string& path, std::string target) {
@@ -170,8 +168,8 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
   if (!process) return std::unexpected(ENOENT);
   const std::string dir = "/proc/" + std::to_string(pid);
   if (rest.empty()) {
-    std::vector<DirEntry> entries{{".", DT_DIR, inode_of(dir)}, {"..", DT_DIR, inode_of("/proc")}};
-    for (auto [name, type] : kPidEntries) entries.push_back({name, type, inode_of(dir + "/" + name)});
+    std::vector<DirEntry> entries{{".", DT_DIR, proc_inode(dir)}, {"..", DT_DIR, proc_inode("/proc")}};
+    for (auto [name, type] : kPidEntries) entries.push_back({name, type, proc_inode(dir + "/" + name)});
     return directory(dir, std::move(entries));
   }
   const std::string& name = rest[0];
@@ -192,9 +190,9 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
   if (name == "fd") {
     if (process->state == 'Z') return std::unexpected(ENOENT);
     if (last) {
-      std::vector<DirEntry> entries{{".", DT_DIR, inode_of(path)}, {"..", DT_DIR, inode_of(dir)}};
+      std::vector<DirEntry> entries{{".", DT_DIR, proc_inode(path)}, {"..", DT_DIR, proc_inode(dir)}};
       for (int fd : source.fds(pid))
-        entries.push_back({std::to_string(fd), DT_LNK, inode_of(path + "/" + std::to_string(fd))});
+        entries.push_back({std::to_string(fd), DT_LNK, proc_inode(path + "/" + std::to_string(fd))});
       return directory(path, std::move(entries));
     }
     auto fd = number(rest[1]);
@@ -215,8 +213,8 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
     return redirect((*target == "/" ? "" : *target) + join(rest, 2));
   }
   if (!last) return std::unexpected(ENOTDIR);
-  if (name == "cmdline") return file(path, process->cmdline);
-  if (name == "environ") return file(path, process->environ);
+  if (name == "cmdline") return file(path, process->state == 'Z' ? "" : source.cmdline(pid));
+  if (name == "environ") return file(path, process->state == 'Z' ? "" : source.environ(pid));
   if (name == "comm") return file(path, process->name + "\n");
   if (name == "status") return file(path, proc_status(*process));
   if (name == "stat") return file(path, proc_stat(*process));
@@ -224,9 +222,11 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
   return std::unexpected(ENOENT);
 }
 
-std::vector<std::string> components(const std::string& path) {
+}  // namespace
+
+std::vector<std::string> path_components(const std::string& path) {
   std::vector<std::string> out;
-  for (std::size_t at = 1; at < path.size();) {
+  for (std::size_t at = 0; at < path.size();) {
     const std::size_t slash = path.find('/', at);
     const std::size_t end = slash == std::string::npos ? path.size() : slash;
     if (end > at) out.push_back(path.substr(at, end - at));
@@ -234,8 +234,6 @@ std::vector<std::string> components(const std::string& path) {
   }
   return out;
 }
-
-}  // namespace
 
 // FNV-1a of the path: stable, and odd so never 0.
 std::uint64_t proc_inode(const std::string& path) {
@@ -247,18 +245,18 @@ std::uint64_t proc_inode(const std::string& path) {
 bool in_proc(const std::string& path) { return path == "/proc" || path.starts_with("/proc/"); }
 
 std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSource& source, bool follow) {
-  std::vector<std::string> parts = components(path);
+  std::vector<std::string> parts = path_components(path);
   if (parts.empty() || parts[0] != "proc") return std::unexpected(ENOENT);
   parts.erase(parts.begin());
   if (parts.empty()) {
-    std::vector<DirEntry> entries{{".", DT_DIR, inode_of("/proc")}, {"..", DT_DIR, 2}};
+    std::vector<DirEntry> entries{{".", DT_DIR, proc_inode("/proc")}, {"..", DT_DIR, 2}};
     for (int pid : source.processes()) {
       const std::string name = std::to_string(pid);
-      entries.push_back({name, DT_DIR, inode_of("/proc/" + name)});
+      entries.push_back({name, DT_DIR, proc_inode("/proc/" + name)});
     }
     for (const char* name : kMachineFiles)
-      entries.push_back({name, DT_REG, inode_of(std::string("/proc/") + name)});
-    entries.push_back({"self", DT_LNK, inode_of("/proc/self")});
+      entries.push_back({name, DT_REG, proc_inode(std::string("/proc/") + name)});
+    entries.push_back({"self", DT_LNK, proc_inode("/proc/self")});
     return directory("/proc", std::move(entries));
   }
   const std::string& top = parts[0];

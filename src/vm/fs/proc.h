@@ -28,7 +28,6 @@ struct ProcProcess {
   char state = 'R';  // R running or ready, S blocked, T stopped, Z zombie
   std::string name;  // the thread's name (comm)
   std::string exe, cwd;
-  std::string cmdline, environ;  // NUL-terminated strings, as in its memory
   std::uint64_t sig_pending = 0, sig_blocked = 0, sig_ignored = 0, sig_caught = 0;
   std::uint64_t vm_bytes = 0;  // mapped user memory
   unsigned umask = 022;
@@ -44,7 +43,10 @@ class ProcSource {
   virtual std::vector<int> fds(int pid) const = 0;                          // open fds, ascending
   virtual std::optional<std::string> fd_target(int pid, int fd) const = 0;  // readlink of fd/N
   virtual std::string maps(int pid) const = 0;                              // the maps file
-  virtual std::uint64_t memory_bytes() const = 0;                           // the guest's memory
+  // argv / envp: NUL-terminated strings as they are in its memory (read only for those files).
+  virtual std::string cmdline(int pid) const = 0;
+  virtual std::string environ(int pid) const = 0;
+  virtual std::uint64_t memory_bytes() const = 0;  // the guest's memory
   virtual std::uint64_t memory_free_bytes() const = 0;
 };
 
@@ -67,6 +69,8 @@ struct ProcNode {
 
 // The inode number of a /proc path (stable for the run).
 std::uint64_t proc_inode(const std::string& path);
+// The components of a path, in order, "." and ".." kept, empty ones (from "//") dropped.
+std::vector<std::string> path_components(const std::string& path);
 // Whether a normalized absolute guest path is /proc or below it.
 bool in_proc(const std::string& path);
 // Resolves a normalized path under /proc. `follow` follows a final link (open and stat do;

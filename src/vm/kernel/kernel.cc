@@ -583,18 +583,21 @@ SyscallResult Kernel::kill(Process& p, std::int64_t pid, std::uint64_t sig, std:
     // A caught signal waits in the target's pending set; a default action that ends a task ends
     // it now (the caller's own at the end of this call, the workload's with the run).
     if (send(*t, static_cast<int>(sig), self.pid) != SendResult::terminates) continue;
-    if (t == &self) {
-      self_hit = true;
-    } else if (t->tgid == 1) {
-      workload_signal_ = static_cast<int>(sig);
-    } else {
-      GuestOutcome ignored;
-      (void)ends_workload({SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}}, *t,
-                          ignored);
-    }
+    self_hit = end_by_signal(self, *t, static_cast<int>(sig)) || self_hit;
   }
   if (self_hit) return {SyscallResult::Kind::signal, static_cast<std::int64_t>(sig), {}, {}, {}, {}};
   return SyscallResult::ret(0);
+}
+
+bool Kernel::end_by_signal(Task& self, Task& target, int sig) {
+  if (&target == &self) return true;
+  if (target.tgid == 1) {
+    workload_signal_ = sig;
+  } else {
+    GuestOutcome ignored;
+    (void)ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, target, ignored);
+  }
+  return false;
 }
 
 SyscallResult Kernel::process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1) {

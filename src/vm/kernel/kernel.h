@@ -138,6 +138,11 @@ class Kernel {
   // parent hears of it (SIGCHLD, unless SA_NOCLDSTOP; wait4's WUNTRACED / WCONTINUED).
   void stop_group(Task& target, int sig);
   void continue_group(Task& target);
+  // SIGCHLD with `code` to the parent of `leader`, unless it asked for none (SA_NOCLDSTOP).
+  void tell_parent(const Task& leader, int code, int status);
+  // A signal whose default action ends `target`, sent by `self`: another task ends now (the
+  // workload with the run); true when it is the sender itself, whose call then ends it.
+  bool end_by_signal(Task& self, Task& target, int sig);
   // Builds the frame of the first deliverable signal into `regs` (the user registers the task would
   // return with). Returns the signal that ends the task instead (a default action, a frame that
   // does not fit), or 0.

@@ -65,8 +65,6 @@ class KernelProcSource final : public vfs::ProcSource {
     out.exe = p->executable();
     out.cwd = p->fs().cwd;
     out.umask = p->fs().umask;
-    out.cmdline = read_range(*p, p->mm().arg_start, p->mm().arg_end);
-    out.environ = read_range(*p, p->mm().env_start, p->mm().env_end);
     out.sig_pending = p->pending_signals_;
     out.sig_blocked = p->sigmask_;
     for (int sig = 1; sig < 65; ++sig) {
@@ -119,6 +117,15 @@ class KernelProcSource final : public vfs::ProcSource {
       }
     }
     return out;
+  }
+
+  std::string cmdline(int pid) const override {
+    Process* p = process_of(pid);
+    return p ? read_range(*p, p->mm().arg_start, p->mm().arg_end) : std::string();
+  }
+  std::string environ(int pid) const override {
+    Process* p = process_of(pid);
+    return p ? read_range(*p, p->mm().env_start, p->mm().env_end) : std::string();
   }
 
   std::uint64_t memory_bytes() const override { return caller_.mm().limit_bytes; }

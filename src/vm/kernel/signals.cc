@@ -11,7 +11,6 @@
 
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/kernel.h"
-#include "vm/monitor.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::kernel {
@@ -263,13 +262,7 @@ SyscallResult Kernel::queue_signal(Process& p, int tgid, std::optional<int> thre
     case SendResult::queue_full:
       return SyscallResult::error(EAGAIN);
     case SendResult::terminates:
-      if (target == &self) return {SyscallResult::Kind::signal, sig, {}, {}, {}, {}};
-      if (target->tgid == 1) {
-        workload_signal_ = sig;
-      } else {
-        GuestOutcome ignored;
-        (void)ends_workload({SyscallResult::Kind::signal, sig, {}, {}, {}, {}}, *target, ignored);
-      }
+      if (end_by_signal(self, *target, sig)) return {SyscallResult::Kind::signal, sig, {}, {}, {}, {}};
       return SyscallResult::ret(0);
     default:
       return SyscallResult::ret(0);
@@ -286,9 +279,13 @@ void Kernel::stop_group(Task& target, int sig) {
   if (!leader) return;
   leader->stop_report = sig;
   leader->continue_report = false;
-  Task* parent = find(leader->ppid);
+  tell_parent(*leader, CLD_STOPPED, sig);
+}
+
+void Kernel::tell_parent(const Task& leader, int code, int status) {
+  Task* parent = find(leader.ppid);
   if (parent && parent->process && !(parent->process->sighand().actions[SIGCHLD][1] & SA_NOCLDSTOP))
-    (void)send(*parent, SIGCHLD, leader->pid, CLD_STOPPED, sig);
+    (void)send(*parent, SIGCHLD, leader.pid, code, status);
 }
 
 void Kernel::continue_group(Task& target) {
@@ -303,9 +300,7 @@ void Kernel::continue_group(Task& target) {
   if (!was_stopped || !leader) return;
   leader->stop_report = 0;
   leader->continue_report = true;
-  Task* parent = find(leader->ppid);
-  if (parent && parent->process && !(parent->process->sighand().actions[SIGCHLD][1] & SA_NOCLDSTOP))
-    (void)send(*parent, SIGCHLD, leader->pid, CLD_CONTINUED, SIGCONT);
+  tell_parent(*leader, CLD_CONTINUED, SIGCONT);
 }
 
 int Kernel::deliver_fault(Task& t, const platform::Stop& stop, platform::Registers& regs) {

@@ -43,15 +43,6 @@ GuestResult<UniqueFd> sealed_text(const std::string& text) {
 // "/proc/self/cwd/../x" is the parent of the working directory. A path that never enters /proc
 // comes back unchanged, for the host's walk inside the root.
 GuestResult<ProcResolved> resolve_proc(Process& p, const std::string& absolute, bool follow) {
-  const auto split = [](const std::string& path) {
-    std::vector<std::string> parts;
-    for (std::size_t at = 0; at <= path.size();) {
-      const std::size_t slash = std::min(path.find('/', at), path.size());
-      if (slash > at) parts.push_back(path.substr(at, slash - at));
-      at = slash + 1;
-    }
-    return parts;
-  };
   const auto joined = [](const std::vector<std::string>& parts, std::size_t from = 0) {
     std::string out;
     for (std::size_t i = from; i < parts.size(); ++i) out += "/" + parts[i];
@@ -64,7 +55,7 @@ GuestResult<ProcResolved> resolve_proc(Process& p, const std::string& absolute, 
   auto source = kernel::proc_source(p);
   for (int hops = 0;; ++hops) {
     if (hops > kMaxLinkHops) return std::unexpected(ELOOP);
-    const std::vector<std::string> parts = split(path);
+    const std::vector<std::string> parts = vfs::path_components(path);
     std::vector<std::string> stack;
     bool entered = false, restarted = false;
     for (std::size_t i = 0; i < parts.size() && !restarted; ++i) {
@@ -81,7 +72,11 @@ GuestResult<ProcResolved> resolve_proc(Process& p, const std::string& absolute, 
       for (std::size_t j = i + 1; j < parts.size(); ++j) last = last && parts[j] == ".";
       auto node = vfs::proc_lookup(joined(stack), *source, false);
       if (!node) return std::unexpected(node.error());
-      if (node->kind != vfs::ProcNode::Kind::link || (last && !follow)) continue;
+      // The last component, unless a link to follow, is the node itself (made once: a maps or
+      // status text is not made again below).
+      if (last && (node->kind != vfs::ProcNode::Kind::link || !follow))
+        return ProcResolved{joined(stack), std::move(*node)};
+      if (node->kind != vfs::ProcNode::Kind::link) continue;
       const std::string& target = node->text;
       if (target.empty() || target[0] != '/') {
         if (target.find(':') != std::string::npos) {  // pipe:[N], socket:[N], ...: fd/N itself
