@@ -118,6 +118,9 @@ constexpr unsigned long kAllowedIoctls[] = {
     kvm_abi::kSetRegs,
     kvm_abi::kGetSregs,
     kvm_abi::kSetSregs,
+    // Each task's FPU/SSE/AVX registers, saved and given back when the scheduler switches tasks.
+    kvm_abi::kGetXsave,
+    kvm_abi::kSetXsave,
     // Guest memory is registered with KVM as the guest's frames reach it (KvmVm::cover): one slot
     // of all 256 MiB made VM creation and teardown 2-10 ms slower on kvm_pvm. The monitor only
     // ever registers slices of the one guest-memory mapping it already owns.

@@ -319,6 +319,14 @@ Result<bool> KvmVm::run() {
   return true;
 }
 
+Result<void> KvmVm::get_xsave(kvm_abi::Xsave& out) {
+  return ioctl_checked(vcpu_.get(), kvm_abi::kGetXsave, &out, "KVM_GET_XSAVE");
+}
+
+Result<void> KvmVm::set_xsave(const kvm_abi::Xsave& state) {
+  return ioctl_checked(vcpu_.get(), kvm_abi::kSetXsave, const_cast<kvm_abi::Xsave*>(&state), "KVM_SET_XSAVE");
+}
+
 Result<kvm_regs*> KvmVm::regs() {
   if (!regs_valid_) {
     if (sync_regs_)

@@ -86,6 +86,9 @@ class KvmVm final : public VcpuAccess {
   Result<kvm_sregs*> sregs() override;
   void regs_changed() override { regs_dirty_ = true; }
   void sregs_changed() override { sregs_dirty_ = true; }
+  // The vCPU's FPU/SSE/AVX state (KVM_GET_XSAVE / KVM_SET_XSAVE).
+  Result<void> get_xsave(kvm_abi::Xsave& out);
+  Result<void> set_xsave(const kvm_abi::Xsave& state);
   // A signal handler may set immediate_exit to stop the vCPU without a race.
   volatile std::uint8_t* immediate_exit() { return &run_->immediate_exit; }
 

@@ -29,6 +29,9 @@
 #undef KVM_GET_MSR_FEATURE_INDEX_LIST
 #undef KVM_SET_GSI_ROUTING
 #undef KVM_SET_SIGNAL_MASK
+#undef KVM_GET_XSAVE
+#undef KVM_SET_XSAVE
+#undef KVM_GET_XSAVE2
 
 namespace spectrum::vm::kvm_abi {
 
@@ -69,6 +72,10 @@ struct IrqRoutingHeader {
 struct SignalMaskHeader {
   std::uint32_t len;
 };
+// struct kvm_xsave: { __u32 region[1024]; extra[] } (KVM_GET_XSAVE2's larger areas are not used).
+struct Xsave {
+  std::uint32_t region[1024];
+};
 // struct kvm_coalesced_mmio_ring: { __u32 first, last; entries[] } (mapped, no ioctl).
 struct CoalescedMmioRingHeader {
   std::uint32_t first;
@@ -88,6 +95,8 @@ inline constexpr unsigned long kSetMsrs = _IOW(KVMIO, 0x89, MsrsHeader);
 inline constexpr unsigned long kGetMsrIndexList = _IOWR(KVMIO, 0x02, MsrListHeader);
 inline constexpr unsigned long kSetGsiRouting = _IOW(KVMIO, 0x6a, IrqRoutingHeader);
 inline constexpr unsigned long kSetSignalMask = _IOW(KVMIO, 0x8b, SignalMaskHeader);
+inline constexpr unsigned long kGetXsave = _IOR(KVMIO, 0xa4, Xsave);
+inline constexpr unsigned long kSetXsave = _IOW(KVMIO, 0xa5, Xsave);
 
 // The ones the uapi header gets right in C++ too; named here so that every number the tier uses
 // is pinned in one place.
@@ -109,7 +118,7 @@ inline constexpr unsigned long kSetXcrs = KVM_SET_XCRS;
 
 static_assert(sizeof(CpuidHeader) == 8 && sizeof(MsrsHeader) == 8 && sizeof(IrqRoutingHeader) == 8);
 static_assert(sizeof(MsrListHeader) == 4 && sizeof(SignalMaskHeader) == 4);
-static_assert(sizeof(CoalescedMmioRingHeader) == 8);
+static_assert(sizeof(CoalescedMmioRingHeader) == 8 && sizeof(Xsave) == 4096);
 static_assert(sizeof(kvm_cpuid_entry2) == 40 && sizeof(kvm_msr_entry) == 16);
 static_assert(offsetof(Cpuid2<1>, entries) == 8, "kvm_cpuid2.entries is at offset 8 in C");
 static_assert(offsetof(Msrs<1>, entries) == 8, "kvm_msrs.entries is at offset 8 in C");
@@ -125,6 +134,7 @@ static_assert(kSetMsrs == 0x4008ae89);
 static_assert(kGetMsrIndexList == 0xc004ae02);
 static_assert(kSetGsiRouting == 0x4008ae6a);
 static_assert(kSetSignalMask == 0x4004ae8b);
+static_assert(kGetXsave == 0x9000aea4 && kSetXsave == 0x5000aea5);
 
 static_assert(kGetApiVersion == 0xae00 && kCreateVm == 0xae01 && kCheckExtension == 0xae03);
 static_assert(kGetVcpuMmapSize == 0xae04 && kCreateVcpu == 0xae41);

@@ -106,6 +106,14 @@ void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
   if (std::uint8_t* p = at(gpa, length)) ::madvise(p, length, fd_ ? MADV_REMOVE : MADV_DONTNEED);
 }
 
+void GuestMemory::forget_translations(std::uint64_t gpa, std::uint64_t length) {
+  std::uint8_t* p = at(gpa, length);
+  if (!p) return;
+  // Each call invalidates the range in every MMU notifier (KVM zaps what maps it); the data stays.
+  ::mprotect(p, length, PROT_READ);
+  ::mprotect(p, length, PROT_READ | PROT_WRITE);
+}
+
 // ---- FrameAllocator ----
 
 FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
@@ -443,9 +451,24 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
   if (auto ok = check_user_range(start, length); !ok) return ok;
   if (!range_mapped(start, length)) return std::unexpected(ENOMEM);  // as Linux: all of it mapped
   const std::uint64_t flags = user_pte_flags(prot);
+  // The frames whose mapping loses a right: the hypervisor must not keep it (forget_translations).
+  const auto rights = [](std::uint64_t pte) {
+    if (!(pte & kPtePresent)) return 0u;
+    return 1u | ((pte & kPteWritable) ? 2u : 0u) | ((pte & kPteNoExecute) ? 0u : 4u);
+  };
+  std::vector<std::uint64_t> narrowed;
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     std::uint64_t* pte = find_leaf(page);
-    *pte = (*pte & kPteAddressMask) | flags;
+    const std::uint64_t before = *pte;
+    *pte = (before & kPteAddressMask) | flags;
+    if (rights(before) & ~rights(*pte)) narrowed.push_back(before & kPteAddressMask);
+  }
+  std::sort(narrowed.begin(), narrowed.end());
+  for (std::size_t i = 0; i < narrowed.size();) {
+    std::size_t j = i + 1;
+    while (j < narrowed.size() && narrowed[j] == narrowed[j - 1] + kPageSize) ++j;
+    memory_->forget_translations(narrowed[i], (j - i) * kPageSize);
+    i = j;
   }
   record(Change::Kind::protect, start, length, prot);
   return {};

@@ -42,6 +42,11 @@ class GuestMemory {
   std::uint8_t* at(std::uint64_t gpa, std::uint64_t length) const;
   // Gives the frames' host pages back (they read as zero afterwards).
   void discard(std::uint64_t gpa, std::uint64_t length);
+  // Makes the hypervisor drop every translation it derived from the frames' guest mappings (KVM's
+  // shadow page tables or EPT entries, and the TLB with them), through its MMU notifier: a host
+  // mprotect round trip. The monitor writes the guest's page tables from the host, where KVM does
+  // not see it: a mapping that loses rights (mprotect) would keep them until the frame is freed.
+  void forget_translations(std::uint64_t gpa, std::uint64_t length);
   // Asks the host to back the 2 MiB-aligned range at `gpa` with one huge page (anonymous memory,
   // whose host mapping is 2 MiB-aligned; a no-op otherwise).
   void prefer_huge_page(std::uint64_t gpa);

@@ -108,6 +108,7 @@ int signal_for_vector(unsigned vector) {
       return SIGILL;
     case 7:
       return SIGFPE;
+    case 11:
     case 12:
     case 17:
       return SIGBUS;
@@ -161,6 +162,42 @@ struct Fault {
 };
 
 // The frame the CPU pushed for `vector` on the kernel stack (rsp points at it).
+// What Linux's trap handlers tell a handler of the fault (arch/x86/kernel/traps.c, fault.c): the
+// si_code and si_addr. A page fault is SEGV_ACCERR where the page is the workload's (present, or
+// PROT_NONE), SEGV_MAPERR elsewhere. Vectors without a fixed answer (x87 and SIMD errors need the
+// FPU's status, machine checks) are not resumable: the fault ends the process.
+struct FaultInfo {
+  int code = 0;
+  std::uint64_t address = 0;
+  bool resumable = false;
+};
+FaultInfo fault_info(unsigned vector, const Fault& f, std::uint64_t cr2, const AddressSpace& space) {
+  switch (vector) {
+    case 0:
+      return {FPE_INTDIV, f.frame.rip, true};
+    case 1:
+      return {TRAP_TRACE, f.frame.rip, true};
+    case 3:
+    case 4:
+    case 5:
+    case 11:
+    case 12:
+    case 13:
+      return {SI_KERNEL, 0, true};
+    case 6:
+      return {ILL_ILLOPN, f.frame.rip, true};
+    case 14: {
+      // The kernel area's pages are present but never the workload's: MAPERR there, as Linux's
+      // unmapped low addresses.
+      return {space.is_mapped(cr2 & ~x86::kPageMask) ? SEGV_ACCERR : SEGV_MAPERR, cr2, true};
+    }
+    case 17:
+      return {BUS_ADRALN, 0, true};
+    default:
+      return {};
+  }
+}
+
 Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
   Fault f{vector};
   const bool code = x86::has_error_code(vector);
@@ -214,12 +251,57 @@ bool TimeoutTimer::fired() { return g_timed_out != 0; }
 namespace {
 std::atomic<std::uint64_t> g_forwarded{0};  // bit N-1: signal N pending
 static_assert(std::atomic<std::uint64_t>::is_always_lock_free);
+volatile std::sig_atomic_t g_forwarding = 0;   // ForwardedSignals installed
+volatile std::sig_atomic_t g_slice_armed = 0;  // SIGVTALRM is the slice's handler's
+volatile std::sig_atomic_t g_slice_over = 0;
 
 void on_forwarded(int signal) {
   g_forwarded.fetch_or(std::uint64_t{1} << (signal - 1));
   if (g_immediate_exit) *g_immediate_exit = 1;
 }
+
+void on_slice(int signal, siginfo_t* info, void*) {
+  if (info->si_code == SI_TIMER) {
+    g_slice_over = 1;
+    if (g_immediate_exit) *g_immediate_exit = 1;
+  } else if (g_forwarding) {
+    on_forwarded(signal);
+  }
+}
 }  // namespace
+
+Result<SliceTimer> SliceTimer::start(std::chrono::nanoseconds every, volatile std::uint8_t* immediate_exit) {
+  if (immediate_exit) g_immediate_exit = immediate_exit;
+  struct sigaction sa {};
+  sa.sa_sigaction = on_slice;
+  // SA_RESTART: a slice that ends during one of the monitor's own host calls must not fail it.
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  ::sigemptyset(&sa.sa_mask);
+  if (::sigaction(SIGVTALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGVTALRM (time slice)");
+  g_slice_armed = 1;
+  SliceTimer t;
+  struct sigevent ev {};
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = SIGVTALRM;
+  if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t.id_) != 0) return fail_errno("timer_create (time slice)");
+  t.armed_ = true;
+  struct itimerspec spec {};
+  spec.it_value.tv_sec = spec.it_interval.tv_sec = every.count() / 1'000'000'000;
+  spec.it_value.tv_nsec = spec.it_interval.tv_nsec = every.count() % 1'000'000'000;
+  if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime (time slice)");
+  return t;
+}
+
+bool SliceTimer::take() {
+  // A slice that ends between the two lines is lost: the next one preempts instead.
+  const bool over = g_slice_over != 0;
+  g_slice_over = 0;
+  return over;
+}
+
+SliceTimer::~SliceTimer() {
+  if (armed_) ::timer_delete(id_);
+}
 
 Result<void> ForwardedSignals::install(volatile std::uint8_t* immediate_exit, bool timeout_armed) {
   if (immediate_exit) g_immediate_exit = immediate_exit;
@@ -244,8 +326,10 @@ Result<void> ForwardedSignals::install(volatile std::uint8_t* immediate_exit, bo
         break;
     }
     if ((signal == SIGALRM && timeout_armed) || (signal > 31 && signal < SIGRTMIN)) continue;
+    if (signal == SIGVTALRM && g_slice_armed) continue;  // on_slice forwards what is not a slice's
     if (::sigaction(signal, &sa, nullptr) != 0) return fail_errno("sigaction " + std::to_string(signal));
   }
+  g_forwarding = 1;
   return {};
 }
 
@@ -337,7 +421,7 @@ void end_with(const platform::Stop& stop, GuestOutcome& outcome) {
 }
 }  // namespace
 
-Result<KvmTrap> decode_hypercall(PreparedGuest& g, VcpuAccess& vcpu, unsigned port) {
+Result<KvmTrap> decode_hypercall(PreparedGuest& g, VcpuAccess& vcpu, unsigned port, const AddressSpace& space) {
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
   KvmTrap trap;
   if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows
@@ -361,10 +445,16 @@ Result<KvmTrap> decode_hypercall(PreparedGuest& g, VcpuAccess& vcpu, unsigned po
     trap.return_flags = regs->r11;
     return trap;
   }
-  // A fault of the workload: the run ends with the signal Linux would send.
+  // A fault of the workload: the signal Linux would send, with its si_code and si_addr; the
+  // platform can resume the task at a handler (the frame holds its rip, rsp and rflags).
   trap.kind = KvmTrap::Kind::fault;
+  trap.frame = f.frame;
   trap.stop.kind = platform::Stop::Kind::fault;
   trap.stop.signal = signal_for_vector(vector);
+  const FaultInfo info = fault_info(vector, f, vector == 14 ? SPECTRUM_TRY(vcpu.sregs())->cr2 : 0, space);
+  trap.stop.fault_code = info.code;
+  trap.stop.fault_address = info.address;
+  trap.stop.resumable = info.resumable;
   const char* abbrev = ::sigabbrev_np(trap.stop.signal);
   trap.stop.detail = std::string(abbrev ? "SIG" : "") + (abbrev ? abbrev : "") + ": " + vector_name(vector) +
                      " at rip " + hex(f.frame.rip);
@@ -407,7 +497,7 @@ Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& g, VcpuAcces
 
 Result<bool> handle_hypercall(PreparedGuest& g, Process& process, VcpuAccess& vcpu, unsigned port,
                               GuestOutcome& outcome) {
-  KvmTrap trap = SPECTRUM_TRY(decode_hypercall(g, vcpu, port));
+  KvmTrap trap = SPECTRUM_TRY(decode_hypercall(g, vcpu, port, *g.space));
   if (trap.kind == KvmTrap::Kind::fault) {
     end_with(trap.stop, outcome);
     return true;

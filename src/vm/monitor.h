@@ -95,6 +95,25 @@ class TimeoutTimer {
   bool armed_ = false;
 };
 
+// The KVM platform's time slice, once the workload has a second task: a periodic POSIX timer on
+// the monitor's CPU clock (the guest's time on the vCPU counts there, the monitor's waits do not)
+// whose SIGVTALRM sets the vCPU's immediate_exit like the timeout's SIGALRM; take() says a slice
+// ended. A SIGVTALRM that a process sends is not a slice's: with ForwardedSignals it is the
+// guest's, as before.
+class SliceTimer {
+ public:
+  static Result<SliceTimer> start(std::chrono::nanoseconds every, volatile std::uint8_t* immediate_exit);
+  static bool take();
+  SliceTimer(SliceTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
+  SliceTimer& operator=(SliceTimer&&) = delete;
+  ~SliceTimer();
+
+ private:
+  SliceTimer() = default;
+  timer_t id_{};
+  bool armed_ = false;
+};
+
 // Signals sent to the monitor that belong to its guest (the OCI vm handler: the monitor is the
 // container's process, `kill` aims at it). A handler records each (as a namespace's init, the
 // monitor gets only the signals it handles) and stops the vCPU like the timeout does; the run
@@ -123,11 +142,13 @@ Result<bool> handle_hypercall(PreparedGuest& guest, Process& process, VcpuAccess
 struct KvmTrap {
   enum class Kind { syscall_sysret, syscall_pvm, fault };
   Kind kind = Kind::syscall_sysret;
-  x86::InterruptFrame frame{};  // syscall_pvm: the fault frame to rewrite
+  x86::InterruptFrame frame{};  // syscall_pvm: the fault frame to rewrite; fault: where it happened
   std::uint64_t return_rip = 0, return_flags = 0;
   platform::Stop stop;  // fault
 };
-Result<KvmTrap> decode_hypercall(PreparedGuest& guest, VcpuAccess& vcpu, unsigned port);
+// `space` is the running task's: a page fault's si_code depends on whether the page is its.
+Result<KvmTrap> decode_hypercall(PreparedGuest& guest, VcpuAccess& vcpu, unsigned port,
+                                 const AddressSpace& space);
 // rax and the TLS bases from a handler's value result.
 Result<void> apply_syscall_value(const SyscallResult& result, VcpuAccess& vcpu);
 Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& guest, VcpuAccess& vcpu,

@@ -2,8 +2,7 @@
 // blocks gives the CPU up after its time slice), a real vfork (the parent suspended, the memory
 // shared until the child execs or exits) and clone3 through glibc's posix_spawn, each with the
 // attack a hostile guest would try. `sandbox` is the ptrace platform (everywhere); `vm` is KVM
-// (skipped without /dev/kvm), which has no time slice yet: its preemption tests skip with that
-// reason. Each expectation is what the same program prints natively.
+// (skipped without /dev/kvm). Each expectation is what the same program prints natively.
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/mman.h>
@@ -39,7 +38,6 @@ class KernelTasksTest : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "vm") SKIP_WITHOUT_KVM();
     ASSERT_TRUE(static_ok_);
   }
-  bool preempts() const { return GetParam() == "sandbox"; }
 
   RunResult run(std::vector<std::string> argv, std::chrono::milliseconds timeout = std::chrono::seconds(60),
                 std::optional<std::uint64_t> pids = std::nullopt) {
@@ -72,18 +70,10 @@ class KernelTasksTest : public ::testing::TestWithParam<std::string> {
   static inline bool static_ok_ = false, dynamic_ok_ = false;
 };
 
-#define SKIP_WITHOUT_TIME_SLICE()                                                                \
-  do {                                                                                           \
-    if (!preempts()) {                                                                           \
-      GTEST_SKIP() << "the KVM platform has no time slice yet (a spinning task keeps the vCPU)"; \
-    }                                                                                            \
-  } while (0)
-
 // The main thread spins on a flag the other thread sets, never blocking: without a time slice the
 // other thread never runs and the run ends at --timeout. Both keep floating point registers live
 // across the switches (the spinner's sum must come out exact), static and dynamic.
 TEST_P(KernelTasksTest, ASpinningThreadIsPreemptedForTheThreadItWaitsFor) {
-  SKIP_WITHOUT_TIME_SLICE();
   const std::string expected = "the spinning thread saw the flag\nits own sum intact: 1\n";
   ASSERT_EQ(native("spin-thread"), expected);
   RunResult r = run({"/bin/sched", "spin-thread"});
@@ -97,7 +87,6 @@ TEST_P(KernelTasksTest, ASpinningThreadIsPreemptedForTheThreadItWaitsFor) {
 
 // Two processes that each poll a non-blocking pipe (a call that never blocks) for the other's byte.
 TEST_P(KernelTasksTest, TwoSpinningProcessesHandshakeThroughAPipe) {
-  SKIP_WITHOUT_TIME_SLICE();
   RunResult r = run({"/bin/sched", "spin-pipe"});
   EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
   EXPECT_EQ(r.captured_stdout, native("spin-pipe"));
@@ -107,7 +96,6 @@ TEST_P(KernelTasksTest, TwoSpinningProcessesHandshakeThroughAPipe) {
 // Three children that never block once they have reported, and a parent that waits for each
 // report: every one gets the CPU; kill(0, SIGKILL) then ends them all and the run.
 TEST_P(KernelTasksTest, SpinningChildrenAllGetTheCpu) {
-  SKIP_WITHOUT_TIME_SLICE();
   RunResult r = run({"/bin/sched", "spinners"});
   EXPECT_EQ(r.outcome, Outcome::signaled) << r.detail << r.captured_stderr;
   EXPECT_EQ(r.signal, SIGKILL);
@@ -117,7 +105,6 @@ TEST_P(KernelTasksTest, SpinningChildrenAllGetTheCpu) {
 // Attack: the time slice is a host signal to the stub. A guest that handles SIGVTALRM, SIGPROF
 // and SIGALRM and spins through many slices must get none of them, and have none pending.
 TEST_P(KernelTasksTest, TheTimeSliceLeavesNoSignalForTheGuest) {
-  SKIP_WITHOUT_TIME_SLICE();
   RunResult r = run({"/bin/sched", "stray-signal"});
   EXPECT_EQ(r.exit_code, 0) << r.detail << r.captured_stderr;
   EXPECT_EQ(r.captured_stdout, "signal handled while spinning: 0\nSIGVTALRM pending: 0\n");

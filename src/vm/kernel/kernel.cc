@@ -438,6 +438,7 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
     return SyscallResult::error(EINVAL);
   }
   if (static_cast<int>(tasks_.size()) >= max_tasks_) return SyscallResult::error(EAGAIN);
+  if (!ctx_.start_time_slices()) return SyscallResult::error(EAGAIN);  // two tasks share the CPU from here
   auto regs = ctx_.registers();
   if (!regs) return SyscallResult::error(EIO);
   std::unique_ptr<AddressSpace> space;

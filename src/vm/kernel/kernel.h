@@ -2,11 +2,10 @@
 // Process (address space, fds, fs context, signal dispositions); one platform execution context
 // runs them one at a time: the running task keeps the CPU until it blocks (a read of an empty
 // pipe, wait4 for a child that is still running), exits, dies or its time slice ends (a platform
-// that preempts reports Stop::Kind::preempted: ptrace, every 10 ms of guest time); then the
-// scheduler picks the next task, round robin, whose wait is over and switches the platform to its
-// address space, registers and extended (FPU/SSE/AVX) state (platform::ExecutionContext::
-// switch_task, set_extended_state). On KVM there is no time slice yet: a task that never makes a
-// blocking call keeps the vCPU (the --timeout still ends the run).
+// that preempts reports Stop::Kind::preempted: every 10 ms of guest time, on KVM once there is a
+// second task); then the scheduler picks the next task, round robin, whose wait is over and
+// switches the platform to its address space, registers and extended (FPU/SSE/AVX) state
+// (platform::ExecutionContext::switch_task, set_extended_state).
 //
 // The first task is the workload (pid 1, as in a container's pid namespace): when it ends, the run
 // ends, with its status, and every other task with it.

@@ -1,7 +1,8 @@
 // ITIMER_REAL (alarm, setitimer, getitimer): one per process, kept by the kernel against the host's
 // monotonic clock. The scheduler fires the expired ones between two calls and sleeps no later than
 // the nearest one, so a task blocked in pause() or read() gets its SIGALRM (EINTR or SA_RESTART as
-// for any signal). With no preemption, a task spinning without system calls sees it at its next call.
+// for any signal). A task spinning without system calls gets it at the end of a time slice (an armed
+// timer starts them on KVM).
 #include <algorithm>
 #include <csignal>
 
@@ -21,8 +22,10 @@ Kernel::TimerValue Kernel::set_real_timer(Process& p, std::optional<TimerValue> 
   if (next) {
     if (next->value.count() == 0)
       real_timers_.erase(tgid);
-    else
+    else {
       real_timers_[tgid] = {now + next->value, next->interval};
+      (void)ctx_.start_time_slices();  // without them: at the task's next call, or never
+    }
   }
   return old;
 }

@@ -62,6 +62,9 @@ Result<std::optional<Stop>> KvmContext::return_to_user(const KvmTrap& trap) {
 }
 
 Result<Stop> KvmContext::run() {
+  // After a fault only switch_task goes on (at a handler): the stub past the exception's `out`
+  // halts.
+  if (fault_frame_) return fail("the KVM platform cannot resume a fault where it happened");
   if (pending_) {
     // The handler's result is in rax: return to ring 3 the way the guest kernel entered.
     const KvmTrap trap = *pending_;
@@ -75,7 +78,14 @@ Result<Stop> KvmContext::run() {
     // Every frame a page table may name is registered with KVM before the guest can touch it.
     SPECTRUM_TRY(vm_.cover(guest_.frames->high_water()));
     bool exited = SPECTRUM_TRY(vm_.run());
-    if (!exited) return Stop{Stop::Kind::interrupted, 0, {}, {}};  // a signal: the caller checks the timeout
+    if (!exited) {
+      // A slice ends only between two user instructions. In the guest kernel's way back to ring 3
+      // (a KVM_RUN that returned before its iretq or sysretq ran) it is an interruption: the task
+      // goes on and the next slice takes it.
+      if (SliceTimer::take() && SPECTRUM_TRY(vm_.regs())->rip >= AddressSpace::kUserLowest)
+        return Stop{Stop::Kind::preempted, 0, {}, {}};
+      return Stop{Stop::Kind::interrupted, 0, {}, {}};  // a signal: the caller checks the timeout
+    }
     ++exits_;
     kvm_run& run = vm_.exit_info();
     switch (run.exit_reason) {
@@ -84,8 +94,11 @@ Result<Stop> KvmContext::run() {
           kvm_regs* regs = SPECTRUM_TRY(vm_.regs());
           return fail("guest read I/O port " + hex(run.io.port) + " at rip " + hex(regs->rip));
         }
-        KvmTrap trap = SPECTRUM_TRY(decode_hypercall(guest_, vm_, run.io.port));
-        if (trap.kind == KvmTrap::Kind::fault) return trap.stop;
+        KvmTrap trap = SPECTRUM_TRY(decode_hypercall(guest_, vm_, run.io.port, *space_));
+        if (trap.kind == KvmTrap::Kind::fault) {
+          fault_frame_ = trap.frame;
+          return trap.stop;
+        }
         pending_ = trap;
         const kvm_regs* regs = SPECTRUM_TRY(vm_.regs());
         return Stop{Stop::Kind::syscall, 0, {}, syscall_request_from(*regs)};
@@ -134,39 +147,38 @@ Result<Registers> KvmContext::registers() {
     r.rip = k->rcx;
     r.rflags = k->r11;
     if (pending_->kind == KvmTrap::Kind::syscall_pvm) r.rsp = pending_->frame.rsp;
+  } else if (fault_frame_) {
+    r.rip = fault_frame_->rip;
+    r.rflags = fault_frame_->rflags;
+    r.rsp = fault_frame_->rsp;
   }
   return r;
 }
 
 Result<void> KvmContext::switch_task(AddressSpace& space, const Registers& r) {
-  // Back to ring 3 the way the workload first started: `iretq` at the kernel's enter-user entry
-  // through a frame written on the kernel stack, with the task's page tables in cr3.
+  // Straight to ring 3 with the task's registers and page tables, as return_to_user does: the vCPU
+  // may be stopped in the guest kernel (a system call, a fault) or in ring 3 itself (a time slice),
+  // so the user segments are set with rip, rsp and rflags (an `iretq` through the kernel's entry
+  // would run in ring 3 after a slice, and fault there).
   if (r.rip < AddressSpace::kUserLowest || r.rip >= AddressSpace::kUserEnd)
     return fail("switch_task: rip " + hex(r.rip) + " is outside user space");
   pending_.reset();
-  x86::InterruptFrame frame{};
-  frame.rip = r.rip;
-  frame.cs = GUEST_SEL_USER_CODE | 3;
-  frame.rflags = (r.rflags & x86::kRflagsUser) | x86::kRflagsReserved1;
-  frame.rsp = r.rsp;
-  frame.ss = GUEST_SEL_USER_DATA | 3;
-  const std::uint64_t at = GUEST_KSTACK_TOP - sizeof frame;
-  std::uint8_t* dst = guest_.memory->at(at, sizeof frame);
-  if (!dst) return fail("switch_task: no kernel stack");
-  std::memcpy(dst, &frame, sizeof frame);
+  fault_frame_.reset();
+  space_ = &space;
   kvm_regs* k = SPECTRUM_TRY(vm_.regs());
   k->rax = r.rax, k->rbx = r.rbx, k->rcx = r.rcx, k->rdx = r.rdx;
-  k->rsi = r.rsi, k->rdi = r.rdi, k->rbp = r.rbp;
+  k->rsi = r.rsi, k->rdi = r.rdi, k->rbp = r.rbp, k->rsp = r.rsp;
   k->r8 = r.r8, k->r9 = r.r9, k->r10 = r.r10, k->r11 = r.r11;
   k->r12 = r.r12, k->r13 = r.r13, k->r14 = r.r14, k->r15 = r.r15;
-  k->rip = GUEST_KERNEL_ADDR + GUEST_OFFSET_ENTER_USER;
-  k->rsp = at;
-  k->rflags = x86::kRflagsReserved1;
+  k->rip = r.rip;
+  k->rflags = (r.rflags & x86::kRflagsUser) | x86::kRflagsReserved1;
   vm_.regs_changed();
   kvm_sregs* s = SPECTRUM_TRY(vm_.sregs());
   s->cr3 = space.root();
   s->fs.base = r.fs_base;
   s->gs.base = r.gs_base;
+  s->cs = user_segment(true);
+  s->ss = user_segment(false);
   vm_.sregs_changed();
   return {};
 }
@@ -185,6 +197,29 @@ Result<void> KvmContext::set_registers(const Registers& r) {
     s->gs.base = r.gs_base;
     vm_.sregs_changed();
   }
+  return {};
+}
+
+}  // namespace spectrum::vm::platform
+
+namespace spectrum::vm::platform {
+
+Result<std::vector<std::uint8_t>> KvmContext::extended_state() {
+  kvm_abi::Xsave area;
+  SPECTRUM_TRY(vm_.get_xsave(area));
+  const auto* bytes = reinterpret_cast<const std::uint8_t*>(&area);
+  return std::vector<std::uint8_t>(bytes, bytes + sizeof area);
+}
+
+Result<void> KvmContext::set_extended_state(const std::vector<std::uint8_t>& state) {
+  if (state.size() != sizeof(kvm_abi::Xsave)) return {};  // none saved: the vCPU's stays
+  kvm_abi::Xsave area;
+  std::memcpy(&area, state.data(), sizeof area);
+  return vm_.set_xsave(area);
+}
+
+Result<void> KvmContext::start_time_slices() {
+  if (!slices_) slices_.emplace(SPECTRUM_TRY(SliceTimer::start(kTimeSlice, vm_.immediate_exit())));
   return {};
 }
 

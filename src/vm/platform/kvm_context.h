@@ -4,7 +4,9 @@
 // the handlers and the run loop see neutral registers only.
 #pragma once
 
+#include <chrono>
 #include <optional>
+#include <vector>
 
 #include "vm/kvm.h"
 #include "vm/monitor.h"
@@ -14,7 +16,7 @@ namespace spectrum::vm::platform {
 
 class KvmContext final : public ExecutionContext {
  public:
-  KvmContext(PreparedGuest& guest, KvmVm& vm) : guest_(guest), vm_(vm) {}
+  KvmContext(PreparedGuest& guest, KvmVm& vm) : guest_(guest), vm_(vm), space_(guest.space.get()) {}
 
   Result<Stop> run() override;
   Result<Registers> registers() override;
@@ -23,14 +25,24 @@ class KvmContext final : public ExecutionContext {
   Result<void> complete_syscall(const SyscallResult& result) override {
     return apply_syscall_value(result, vm_);
   }
+  Result<std::vector<std::uint8_t>> extended_state() override;
+  Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
+  Result<void> start_time_slices() override;
   std::uint64_t exits() const override { return exits_; }
+  // As the ptrace platform's: 10 ms of the guest's CPU time.
+  static constexpr std::chrono::milliseconds kTimeSlice{10};
 
  private:
   Result<std::optional<Stop>> return_to_user(const KvmTrap& trap);
   PreparedGuest& guest_;
   KvmVm& vm_;
   std::optional<KvmTrap> pending_;  // the system call stop the next run() returns from
+  // At a fault stop: where the workload was (the exception's frame); the general registers are
+  // still the vCPU's (the guest kernel's stub changes none).
+  std::optional<x86::InterruptFrame> fault_frame_;
+  const AddressSpace* space_;  // the running task's (switch_task)
   std::uint64_t exits_ = 0;
+  std::optional<SliceTimer> slices_;
 };
 
 }  // namespace spectrum::vm::platform

@@ -42,7 +42,7 @@ struct Stop {
     syscall,      // a system call, named by `request`; complete_syscall gives its value
     fault,        // a fault of the workload: `signal`, `detail` says where
     interrupted,  // a host signal (the --timeout) stopped it; the caller decides
-    preempted,    // its time slice is over (ptrace): the scheduler may run another task
+    preempted,    // its time slice is over: the scheduler may run another task
   };
   Kind kind = Kind::syscall;
   int signal = 0;
@@ -93,6 +93,9 @@ class ExecutionContext {
     (void)state;
     return {};
   }
+  // The workload has more than one task now: a platform that preempts only where that matters
+  // (KVM: a timer's exits cost the lone task time) starts its time slice.
+  virtual Result<void> start_time_slices() { return {}; }
   // How many times the platform left the workload (VM exits, ptrace stops), for the counters.
   virtual std::uint64_t exits() const = 0;
 };
