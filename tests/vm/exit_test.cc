@@ -249,6 +249,37 @@ TEST_F(HypercallTest, UserFaultsEndTheRunAsSignals) {
   }
 }
 
+// What a handler of the workload's is told (Linux's traps.c and fault.c), and that the platform
+// may resume at it: the page fault's code depends on whether the page is the task's, never on the
+// kernel area's pages being present.
+TEST_F(HypercallTest, UserFaultsCarryLinuxsSiginfoForAHandler) {
+  const std::uint64_t mapped = (user_rsp_ - 1) & ~x86::kPageMask;  // the stack's top page
+  ASSERT_TRUE(guest_->space->is_mapped(mapped));
+  ASSERT_TRUE(guest_->space->protect(mapped, x86::kPageSize, 0));  // PROT_NONE
+  struct Case {
+    unsigned vector;
+    std::uint64_t cr2;
+    int code;
+    std::uint64_t address;
+    bool resumable;
+  };
+  for (Case c : {Case{14, 0x0, SEGV_MAPERR, 0x0, true}, Case{14, 0x1000, SEGV_MAPERR, 0x1000, true},
+                 Case{14, mapped + 8, SEGV_ACCERR, mapped + 8, true},
+                 Case{14, 0x7ff000000000, SEGV_MAPERR, 0x7ff000000000, true}, Case{0, 0, FPE_INTDIV, 0x401abc, true},
+                 Case{6, 0, ILL_ILLOPN, 0x401abc, true}, Case{13, 0, SI_KERNEL, 0, true},
+                 Case{17, 0, BUS_ADRALN, 0, true}, Case{19, 0, 0, 0, false}}) {
+    vcpu_.sregs_.cr2 = c.cr2;
+    auto trap = decode_hypercall(*guest_, vcpu_, user_fault(c.vector, 0x401abc), *guest_->space);
+    ASSERT_TRUE(trap) << trap.error().message();
+    ASSERT_EQ(trap->kind, KvmTrap::Kind::fault);
+    EXPECT_EQ(trap->stop.fault_code, c.code) << "vector " << c.vector << " cr2 " << c.cr2;
+    EXPECT_EQ(trap->stop.fault_address, c.address) << "vector " << c.vector;
+    EXPECT_EQ(trap->stop.resumable, c.resumable) << "vector " << c.vector;
+    EXPECT_EQ(trap->frame.rip, 0x401abcu);
+    EXPECT_EQ(trap->frame.rsp, user_rsp_);
+  }
+}
+
 TEST_F(HypercallTest, WhatTheGuestKernelMustNeverDoIsAnError) {
   auto ring0 = handle_hypercall(*guest_, *process_, vcpu_,
                                 user_fault(13, GUEST_KERNEL_ADDR + 0x210, GUEST_SEL_KERNEL_CODE), outcome_);
