@@ -283,7 +283,8 @@ Result<SliceTimer> SliceTimer::start(std::chrono::nanoseconds every, volatile st
   struct sigevent ev {};
   ev.sigev_notify = SIGEV_SIGNAL;
   ev.sigev_signo = SIGVTALRM;
-  if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t.id_) != 0) return fail_errno("timer_create (time slice)");
+  if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t.id_) != 0)
+    return fail_errno("timer_create (time slice)");
   t.armed_ = true;
   struct itimerspec spec {};
   spec.it_value.tv_sec = spec.it_interval.tv_sec = every.count() / 1'000'000'000;
@@ -421,7 +422,8 @@ void end_with(const platform::Stop& stop, GuestOutcome& outcome) {
 }
 }  // namespace
 
-Result<KvmTrap> decode_hypercall(PreparedGuest& g, VcpuAccess& vcpu, unsigned port, const AddressSpace& space) {
+Result<KvmTrap> decode_hypercall(PreparedGuest& g, VcpuAccess& vcpu, unsigned port,
+                                 const AddressSpace& space) {
   kvm_regs* regs = SPECTRUM_TRY(vcpu.regs());
   KvmTrap trap;
   if (port == HC_PORT_SYSCALL) {  // hardware KVM: the kernel's `sysretq` follows

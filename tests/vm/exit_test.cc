@@ -263,11 +263,12 @@ TEST_F(HypercallTest, UserFaultsCarryLinuxsSiginfoForAHandler) {
     std::uint64_t address;
     bool resumable;
   };
-  for (Case c : {Case{14, 0x0, SEGV_MAPERR, 0x0, true}, Case{14, 0x1000, SEGV_MAPERR, 0x1000, true},
-                 Case{14, mapped + 8, SEGV_ACCERR, mapped + 8, true},
-                 Case{14, 0x7ff000000000, SEGV_MAPERR, 0x7ff000000000, true}, Case{0, 0, FPE_INTDIV, 0x401abc, true},
-                 Case{6, 0, ILL_ILLOPN, 0x401abc, true}, Case{13, 0, SI_KERNEL, 0, true},
-                 Case{17, 0, BUS_ADRALN, 0, true}, Case{19, 0, 0, 0, false}}) {
+  for (Case c :
+       {Case{14, 0x0, SEGV_MAPERR, 0x0, true}, Case{14, 0x1000, SEGV_MAPERR, 0x1000, true},
+        Case{14, mapped + 8, SEGV_ACCERR, mapped + 8, true},
+        Case{14, 0x7ff000000000, SEGV_MAPERR, 0x7ff000000000, true}, Case{0, 0, FPE_INTDIV, 0x401abc, true},
+        Case{6, 0, ILL_ILLOPN, 0x401abc, true}, Case{13, 0, SI_KERNEL, 0, true},
+        Case{17, 0, BUS_ADRALN, 0, true}, Case{19, 0, 0, 0, false}}) {
     vcpu_.sregs_.cr2 = c.cr2;
     auto trap = decode_hypercall(*guest_, vcpu_, user_fault(c.vector, 0x401abc), *guest_->space);
     ASSERT_TRUE(trap) << trap.error().message();
