@@ -5,6 +5,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -224,26 +225,37 @@ void on_timeout(int) {
 }
 }  // namespace
 
-Result<TimeoutTimer> TimeoutTimer::start(std::chrono::nanoseconds after,
-                                         volatile std::uint8_t* immediate_exit) {
+Result<HostTimer> HostTimer::start(clockid_t clock, int signal, std::chrono::nanoseconds first,
+                                   std::chrono::nanoseconds interval) {
+  HostTimer t;
+  struct sigevent ev {};
+  ev.sigev_notify = SIGEV_SIGNAL;
+  ev.sigev_signo = signal;
+  if (::timer_create(clock, &ev, &t.id_) != 0) return fail_errno("timer_create");
+  t.armed_ = true;
+  const auto spec_of = [](std::chrono::nanoseconds d) {
+    return timespec{static_cast<time_t>(d.count() / 1'000'000'000),
+                    static_cast<long>(d.count() % 1'000'000'000)};
+  };
+  struct itimerspec spec {};
+  spec.it_value = spec_of(std::max(first, std::chrono::nanoseconds(1)));  // zero would disarm it
+  spec.it_interval = spec_of(interval);
+  if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime");
+  return t;
+}
+
+HostTimer::~HostTimer() {
+  if (armed_) ::timer_delete(id_);
+}
+
+Result<HostTimer> TimeoutTimer::start(std::chrono::nanoseconds after, volatile std::uint8_t* immediate_exit) {
   g_timed_out = 0;
   g_immediate_exit = immediate_exit;
   struct sigaction sa {};
   sa.sa_handler = on_timeout;  // no SA_RESTART: KVM_RUN must return EINTR
   ::sigemptyset(&sa.sa_mask);
   if (::sigaction(SIGALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGALRM");
-  TimeoutTimer t;
-  struct sigevent ev {};
-  ev.sigev_notify = SIGEV_SIGNAL;
-  ev.sigev_signo = SIGALRM;
-  if (::timer_create(CLOCK_MONOTONIC, &ev, &t.id_) != 0) return fail_errno("timer_create");
-  t.armed_ = true;
-  struct itimerspec spec {};
-  spec.it_value.tv_sec = after.count() / 1'000'000'000;
-  spec.it_value.tv_nsec = after.count() % 1'000'000'000;
-  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
-  if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime");
-  return t;
+  return HostTimer::start(CLOCK_MONOTONIC, SIGALRM, after);
 }
 
 bool TimeoutTimer::fired() { return g_timed_out != 0; }
@@ -270,7 +282,7 @@ void on_slice(int signal, siginfo_t* info, void*) {
 }
 }  // namespace
 
-Result<SliceTimer> SliceTimer::start(std::chrono::nanoseconds every, volatile std::uint8_t* immediate_exit) {
+Result<HostTimer> SliceTimer::start(std::chrono::nanoseconds every, volatile std::uint8_t* immediate_exit) {
   if (immediate_exit) g_immediate_exit = immediate_exit;
   struct sigaction sa {};
   sa.sa_sigaction = on_slice;
@@ -279,18 +291,7 @@ Result<SliceTimer> SliceTimer::start(std::chrono::nanoseconds every, volatile st
   ::sigemptyset(&sa.sa_mask);
   if (::sigaction(SIGVTALRM, &sa, nullptr) != 0) return fail_errno("sigaction SIGVTALRM (time slice)");
   g_slice_armed = 1;
-  SliceTimer t;
-  struct sigevent ev {};
-  ev.sigev_notify = SIGEV_SIGNAL;
-  ev.sigev_signo = SIGVTALRM;
-  if (::timer_create(CLOCK_PROCESS_CPUTIME_ID, &ev, &t.id_) != 0)
-    return fail_errno("timer_create (time slice)");
-  t.armed_ = true;
-  struct itimerspec spec {};
-  spec.it_value.tv_sec = spec.it_interval.tv_sec = every.count() / 1'000'000'000;
-  spec.it_value.tv_nsec = spec.it_interval.tv_nsec = every.count() % 1'000'000'000;
-  if (::timer_settime(t.id_, 0, &spec, nullptr) != 0) return fail_errno("timer_settime (time slice)");
-  return t;
+  return HostTimer::start(CLOCK_PROCESS_CPUTIME_ID, SIGVTALRM, every, every);
 }
 
 bool SliceTimer::take() {
@@ -298,10 +299,6 @@ bool SliceTimer::take() {
   const bool over = g_slice_over != 0;
   g_slice_over = 0;
   return over;
-}
-
-SliceTimer::~SliceTimer() {
-  if (armed_) ::timer_delete(id_);
 }
 
 Result<void> ForwardedSignals::install(volatile std::uint8_t* immediate_exit, bool timeout_armed) {
@@ -341,10 +338,6 @@ int ForwardedSignals::take() {
     if (g_forwarded.compare_exchange_weak(pending, pending & ~(std::uint64_t{1} << bit))) return bit + 1;
   }
   return 0;
-}
-
-TimeoutTimer::~TimeoutTimer() {
-  if (armed_) ::timer_delete(id_);
 }
 
 namespace {
@@ -540,7 +533,7 @@ Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& proc
 Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, const RunOptions& options) {
   process.set_brk_start(g.brk_start);
   process.mm().set_layout(g.program);
-  std::optional<TimeoutTimer> timer;
+  std::optional<HostTimer> timer;
   if (options.timeout)
     timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, vm.immediate_exit())));
   if (options.forward_signals)

@@ -78,40 +78,38 @@ struct RunOptions {
 };
 Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
 
-// The --timeout: a one-shot POSIX timer whose SIGALRM sets the vCPU's immediate_exit (a KVM_RUN
-// about to be entered returns at once, one running returns EINTR: no race) and fired(). One per
-// process at a time (the monitor runs one VM). Its host calls are in the monitor's allow-list.
-class TimeoutTimer {
+// A POSIX timer of the monitor's: `signal` after `first`, then every `interval` (zero: once) of
+// `clock`; deleted with the object. Its host calls are in the monitor's allow-list.
+class HostTimer {
  public:
-  static Result<TimeoutTimer> start(std::chrono::nanoseconds after, volatile std::uint8_t* immediate_exit);
-  static bool fired();
-  TimeoutTimer(TimeoutTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
-  TimeoutTimer& operator=(TimeoutTimer&&) = delete;
-  ~TimeoutTimer();
+  static Result<HostTimer> start(clockid_t clock, int signal, std::chrono::nanoseconds first,
+                                 std::chrono::nanoseconds interval = {});
+  HostTimer(HostTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
+  HostTimer& operator=(HostTimer&&) = delete;
+  ~HostTimer();
 
  private:
-  TimeoutTimer() = default;
+  HostTimer() = default;
   timer_t id_{};
   bool armed_ = false;
 };
 
-// The KVM platform's time slice, once the workload has a second task: a periodic POSIX timer on
-// the monitor's CPU clock (the guest's time on the vCPU counts there, the monitor's waits do not)
+// The --timeout: a one-shot timer whose SIGALRM sets the vCPU's immediate_exit (a KVM_RUN about
+// to be entered returns at once, one running returns EINTR: no race) and fired(). One per process
+// at a time (the monitor runs one VM).
+struct TimeoutTimer {
+  static Result<HostTimer> start(std::chrono::nanoseconds after, volatile std::uint8_t* immediate_exit);
+  static bool fired();
+};
+
+// The KVM platform's time slice, once the workload has a second task: a periodic timer on the
+// monitor's CPU clock (the guest's time on the vCPU counts there, the monitor's waits do not)
 // whose SIGVTALRM sets the vCPU's immediate_exit like the timeout's SIGALRM; take() says a slice
 // ended. A SIGVTALRM that a process sends is not a slice's: with ForwardedSignals it is the
 // guest's, as before.
-class SliceTimer {
- public:
-  static Result<SliceTimer> start(std::chrono::nanoseconds every, volatile std::uint8_t* immediate_exit);
+struct SliceTimer {
+  static Result<HostTimer> start(std::chrono::nanoseconds every, volatile std::uint8_t* immediate_exit);
   static bool take();
-  SliceTimer(SliceTimer&& o) noexcept : id_(o.id_), armed_(std::exchange(o.armed_, false)) {}
-  SliceTimer& operator=(SliceTimer&&) = delete;
-  ~SliceTimer();
-
- private:
-  SliceTimer() = default;
-  timer_t id_{};
-  bool armed_ = false;
 };
 
 // Signals sent to the monitor that belong to its guest (the OCI vm handler: the monitor is the

@@ -106,7 +106,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   static volatile std::uint8_t no_immediate_exit = 0;
   process.set_brk_start(guest.brk_start);
   process.mm().set_layout(guest.program);
-  std::optional<TimeoutTimer> timer;
+  std::optional<HostTimer> timer;
   if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
   if (forward_signals) SPECTRUM_TRY(ForwardedSignals::install(nullptr, options.timeout.has_value()));
   auto outcome = run_workload(*stub, process);

@@ -69,7 +69,7 @@ class PtraceTest : public ::testing::Test {
       r.outcome = std::unexpected(ctx.error());
       return r;
     }
-    std::optional<TimeoutTimer> timer;
+    std::optional<HostTimer> timer;
     static volatile std::uint8_t unused_immediate_exit = 0;
     if (timeout) timer.emplace(*TimeoutTimer::start(*timeout, &unused_immediate_exit));
     r.outcome = run_workload(**ctx, process);

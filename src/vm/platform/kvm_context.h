@@ -42,7 +42,7 @@ class KvmContext final : public ExecutionContext {
   std::optional<x86::InterruptFrame> fault_frame_;
   const AddressSpace* space_;  // the running task's (switch_task)
   std::uint64_t exits_ = 0;
-  std::optional<SliceTimer> slices_;
+  std::optional<HostTimer> slices_;
 };
 
 }  // namespace spectrum::vm::platform
