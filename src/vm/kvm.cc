@@ -192,6 +192,7 @@ Result<void> KvmVm::grow_slots(std::uint64_t end) {
     region.userspace_addr = reinterpret_cast<std::uint64_t>(memory_ + slots_end_);
     SPECTRUM_TRY(
         ioctl_checked(vm_.get(), kvm_abi::kSetUserMemoryRegion, &region, "KVM_SET_USER_MEMORY_REGION"));
+    if (slots_ == 0) first_slot_bytes_ = length;
     ++slots_;
     slots_end_ += length;
   }
@@ -205,6 +206,7 @@ KvmVm::KvmVm(KvmVm&& o) noexcept
       memory_(o.memory_),
       size_(o.size_),
       slots_end_(o.slots_end_),
+      first_slot_bytes_(o.first_slot_bytes_),
       slots_(o.slots_),
       run_(std::exchange(o.run_, nullptr)),
       run_size_(o.run_size_),
@@ -317,6 +319,19 @@ Result<bool> KvmVm::run() {
     return fail_errno("KVM_RUN");
   }
   return true;
+}
+
+Result<void> KvmVm::forget_translations() {
+  if (slots_ == 0) return {};
+  kvm_userspace_memory_region region{};
+  region.slot = 0;
+  region.guest_phys_addr = 0;
+  region.userspace_addr = reinterpret_cast<std::uint64_t>(memory_);
+  region.memory_size = 0;  // deletes the slot
+  SPECTRUM_TRY(ioctl_checked(vm_.get(), kvm_abi::kSetUserMemoryRegion, &region,
+                             "KVM_SET_USER_MEMORY_REGION (delete)"));
+  region.memory_size = first_slot_bytes_;
+  return ioctl_checked(vm_.get(), kvm_abi::kSetUserMemoryRegion, &region, "KVM_SET_USER_MEMORY_REGION");
 }
 
 Result<void> KvmVm::get_xsave(kvm_abi::Xsave& out) {

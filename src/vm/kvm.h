@@ -86,6 +86,9 @@ class KvmVm final : public VcpuAccess {
   Result<kvm_sregs*> sregs() override;
   void regs_changed() override { regs_dirty_ = true; }
   void sregs_changed() override { sregs_dirty_ = true; }
+  // Makes KVM forget every translation it derived from the guest's page tables (its shadow pages,
+  // on kvm_pvm): the first memory slot is deleted, which zaps them all, and registered again.
+  Result<void> forget_translations();
   // The vCPU's FPU/SSE/AVX state (KVM_GET_XSAVE / KVM_SET_XSAVE).
   Result<void> get_xsave(kvm_abi::Xsave& out);
   Result<void> set_xsave(const kvm_abi::Xsave& state);
@@ -97,7 +100,7 @@ class KvmVm final : public VcpuAccess {
   Result<void> grow_slots(std::uint64_t end);
   UniqueFd kvm_, vm_, vcpu_;
   std::uint8_t* memory_ = nullptr;
-  std::uint64_t size_ = 0, slots_end_ = 0;
+  std::uint64_t size_ = 0, slots_end_ = 0, first_slot_bytes_ = 0;
   std::uint32_t slots_ = 0;
   kvm_run* run_ = nullptr;
   std::size_t run_size_ = 0;

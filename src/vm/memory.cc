@@ -13,9 +13,9 @@ namespace spectrum::vm {
 using namespace x86;
 
 // Allocates a frame or returns its errno from the enclosing GuestResult function.
-#define SPECTRUM_GUEST_TRY_FRAME(frames)                               \
+#define SPECTRUM_GUEST_TRY_FRAME(allocation)                           \
   ({                                                                   \
-    auto frame_result_ = (frames).allocate();                          \
+    auto frame_result_ = (allocation);                                 \
     if (!frame_result_) return std::unexpected(frame_result_.error()); \
     *frame_result_;                                                    \
   })
@@ -128,6 +128,17 @@ FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
 }
 
 GuestResult<std::uint64_t> FrameAllocator::allocate() {
+  if (released_.empty() && next_ >= end_ && !released_tables_.empty()) {
+    if (table_reset_) {
+      // Only frames that were tables are left: the hypervisor forgets every shadow, then they
+      // are clean (live tables stay marked: their shadows are made again as the guest runs).
+      if (auto reset = table_reset_(); !reset) return std::unexpected(EIO);
+      ++table_resets_;
+      table_since_reset_ = table_now_;
+    }
+    released_.insert(released_.end(), released_tables_.begin(), released_tables_.end());
+    released_tables_.clear();
+  }
   if (!released_.empty()) {
     std::uint64_t frame = released_.back();
     released_.pop_back();
@@ -139,10 +150,35 @@ GuestResult<std::uint64_t> FrameAllocator::allocate() {
   return frame;
 }
 
+GuestResult<std::uint64_t> FrameAllocator::allocate_table() {
+  auto frame = allocate();
+  if (frame) mark_table(*frame);
+  return frame;
+}
+
+void FrameAllocator::mark_table(std::uint64_t frame) {
+  const std::size_t index = frame / kPageSize;
+  if (table_now_.size() <= index) {
+    table_now_.resize(end_ / kPageSize + 1);
+    table_since_reset_.resize(end_ / kPageSize + 1);
+  }
+  table_now_[index] = table_since_reset_[index] = true;
+}
+
+void FrameAllocator::put_back(std::uint64_t frame) {
+  const std::size_t index = frame / kPageSize;
+  if (index < table_since_reset_.size() && table_since_reset_[index]) {
+    table_now_[index] = false;
+    released_tables_.push_back(frame);
+  } else {
+    released_.push_back(frame);
+  }
+}
+
 void FrameAllocator::release(std::uint64_t frame) {
   // Zeroed by the host kernel, and the host memory is given back: freed guest memory costs nothing.
   memory_.discard(frame, kPageSize);
-  released_.push_back(frame);
+  put_back(frame);
 }
 
 void FrameAllocator::release(std::vector<std::uint64_t> frames) {
@@ -155,7 +191,7 @@ void FrameAllocator::release(std::vector<std::uint64_t> frames) {
   }
   // Highest first: allocate() takes from the back, so frames handed out again come in ascending,
   // contiguous runs (the ptrace platform maps one run per call).
-  released_.insert(released_.end(), frames.rbegin(), frames.rend());
+  for (auto it = frames.rbegin(); it != frames.rend(); ++it) put_back(*it);
 }
 
 // ---- AddressSpace ----
@@ -175,7 +211,7 @@ std::uint64_t* AddressSpace::table(std::uint64_t gpa) const {
 GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocator& frames,
                                                std::span<const KernelRange> kernel) {
   AddressSpace space(memory, frames);
-  space.pml4_ = SPECTRUM_GUEST_TRY_FRAME(frames);
+  space.pml4_ = SPECTRUM_GUEST_TRY_FRAME(frames.allocate_table());
   space.table_frames_.push_back(space.pml4_);
   for (const KernelRange& range : kernel) {
     if (!page_aligned(range.start) || range.end > kUserLowest || range.start >= range.end)
@@ -218,7 +254,7 @@ GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create,
     std::uint64_t& e = t[index_at(vaddr, level)];
     if (!(e & kPtePresent)) {
       if (!create) return nullptr;
-      std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(*frames_);
+      std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate_table());
       table_frames_.push_back(frame);
       // Permissions are decided at the leaf; upper levels allow everything the leaf may.
       e = frame | kPtePresent | kPteWritable | user_bit;
@@ -278,7 +314,7 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       const std::uint64_t* from = find_leaf(page);
       if (!from || !(*from & (kPtePresent | kPteProtNone))) continue;
-      const std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(*frames_);
+      const std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
       auto to = out.leaf(page, true, kPteUser);
       if (!to || !*to) {
         frames_->release(frame);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <expected>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -65,11 +66,24 @@ class FrameAllocator {
  public:
   FrameAllocator(GuestMemory& memory, std::uint64_t first);
   GuestResult<std::uint64_t> allocate();  // ENOMEM when guest memory is used up
+  // A frame for a page table. KVM's shadow MMU (kvm_pvm) keeps the shadow of a frame that was a
+  // table until it forgets every shadow: the monitor writes tables from the host, where KVM does
+  // not see it, so a frame used for one table and then another brought the first one's
+  // translations (another process's frames) along, and one used for data next could not run
+  // (KVM_EXIT_INTERNAL_ERROR). A freed table frame therefore waits, unused, until no other frame
+  // is left; then the platform's reset (set_table_reset) makes the hypervisor forget every
+  // shadow and the waiting frames are clean again. Without a reset (ptrace: the host kernel walks
+  // the tables itself) they are simply handed out last.
+  GuestResult<std::uint64_t> allocate_table();
+  void set_table_reset(std::function<Result<void>()> reset) { table_reset_ = std::move(reset); }
+  std::uint64_t table_resets() const { return table_resets_; }
   void release(std::uint64_t frame);
   // Many frames at once: one discard per run of contiguous frames (an address space that ends
   // gives back thousands; one madvise each cost ~15 ms of a busybox pipeline).
   void release(std::vector<std::uint64_t> frames);
-  std::uint64_t free_frames() const { return (end_ - next_) / x86::kPageSize + released_.size(); }
+  std::uint64_t free_frames() const {
+    return (end_ - next_) / x86::kPageSize + released_.size() + released_tables_.size();
+  }
   // The end of the frames ever handed out: no guest-physical address at or above it is in any
   // page table yet (the KVM platform registers guest memory with KVM only up to here).
   std::uint64_t high_water() const { return next_; }
@@ -77,7 +91,14 @@ class FrameAllocator {
  private:
   GuestMemory& memory_;
   std::uint64_t next_, end_;
-  std::vector<std::uint64_t> released_;
+  std::vector<std::uint64_t> released_;         // free, and no table since the last reset
+  std::vector<std::uint64_t> released_tables_;  // free, but a table since the last reset: waiting
+  // Per frame: a table now; a table at some time since the last reset.
+  std::vector<bool> table_now_, table_since_reset_;
+  std::function<Result<void>()> table_reset_;
+  std::uint64_t table_resets_ = 0;
+  void mark_table(std::uint64_t frame);
+  void put_back(std::uint64_t frame);  // into released_ or released_tables_
 };
 
 enum Protection : unsigned { kProtRead = 1, kProtWrite = 2, kProtExec = 4 };  // = PROT_*

@@ -540,7 +540,10 @@ Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, co
     SPECTRUM_TRY(ForwardedSignals::install(vm.immediate_exit(), options.timeout.has_value()));
   platform::KvmContext ctx(g, vm);
   auto outcome = run_workload(ctx, process);
-  if (outcome) outcome->guest_touched_bytes = resident_bytes(*g.memory);
+  if (outcome) {
+    outcome->guest_touched_bytes = resident_bytes(*g.memory);
+    outcome->table_resets = g.frames->table_resets();
+  }
   return outcome;
 }
 

@@ -65,6 +65,7 @@ struct GuestOutcome {
   std::uint64_t syscalls = 0;
   std::uint64_t exits = 0;
   std::uint64_t guest_touched_bytes = 0;  // guest memory the host had to back (mincore)
+  std::uint64_t table_resets = 0;         // FrameAllocator::table_resets: KVM made to forget its shadows
   std::chrono::nanoseconds to_first_instruction{0};
 };
 

@@ -142,7 +142,7 @@ Result<Child> fork_monitor(Body body) {
   return Child(pid, std::move(pidfd));
 }
 
-// The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS"
+// The monitor process: never returns. Reports one line "outcome KIND STATUS NS SYSCALLS EXITS TOUCHED RESETS"
 // + detail, or "error CODE" + message, on `report`.
 [[noreturn]] void monitor_main(const Workload& w, const std::string& rootfs, PreparedGuest guest,
                                ProcessConfig config, int report, PlatformKind platform) {
@@ -158,7 +158,8 @@ Result<Child> fork_monitor(Body body) {
   finish("outcome " + std::to_string(static_cast<int>(outcome->kind)) + ' ' +
          std::to_string(outcome->status) + ' ' + std::to_string(outcome->to_first_instruction.count()) + ' ' +
          std::to_string(outcome->syscalls) + ' ' + std::to_string(outcome->exits) + ' ' +
-         std::to_string(outcome->guest_touched_bytes) + '\n' + outcome->detail);
+         std::to_string(outcome->guest_touched_bytes) + ' ' + std::to_string(outcome->table_resets) + '\n' +
+         outcome->detail);
   ::_exit(0);
 }
 
@@ -283,9 +284,9 @@ Result<RunResult> read_report(const std::string& report, const SupervisedExit& e
   }
   int kind = 0, code = 0;
   long long first_ns = 0;
-  unsigned long long syscalls = 0, exits = 0, touched = 0;
-  if (std::sscanf(report.c_str() + 8, "%d %d %lld %llu %llu %llu", &kind, &code, &first_ns, &syscalls, &exits,
-                  &touched) != 6)
+  unsigned long long syscalls = 0, exits = 0, touched = 0, table_resets = 0;
+  if (std::sscanf(report.c_str() + 8, "%d %d %lld %llu %llu %llu %llu", &kind, &code, &first_ns, &syscalls,
+                  &exits, &touched, &table_resets) != 7)
     return fail("the vm monitor's report is malformed");
   // The monitor's own memory is the peak RSS minus the guest memory it had to back. Counters,
   // not detail: a successful run's stderr belongs to the workload (--json, or --verbose).
@@ -294,7 +295,8 @@ Result<RunResult> read_report(const std::string& report, const SupervisedExit& e
   result.counters = {{"syscalls", syscalls},
                      {"exits", exits},
                      {"guest_memory_touched_bytes", touched},
-                     {"monitor_memory_bytes", monitor}};
+                     {"monitor_memory_bytes", monitor},
+                     {"page_table_resets", table_resets}};
   result.startup_time = std::chrono::nanoseconds(first_ns);
   result.exit_code = 0;
   result.signal = 0;

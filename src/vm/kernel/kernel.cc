@@ -46,7 +46,7 @@ Kernel::~Kernel() {
 
 Task* Kernel::find(int pid) {
   for (auto& t : tasks_)
-    if (t->pid == pid) return t.get();
+    if (t->pid == pid && !t->reaped) return t.get();
   return nullptr;
 }
 
@@ -437,7 +437,8 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
     p.refuse_once(SYS_clone, "clone with namespaces, ptrace or pidfd flags is not supported");
     return SyscallResult::error(EINVAL);
   }
-  if (static_cast<int>(tasks_.size()) >= max_tasks_) return SyscallResult::error(EAGAIN);
+  if (std::count_if(tasks_.begin(), tasks_.end(), [](const auto& o) { return !o->reaped; }) >= max_tasks_)
+    return SyscallResult::error(EAGAIN);
   if (!ctx_.start_time_slices()) return SyscallResult::error(EAGAIN);  // two tasks share the CPU from here
   auto regs = ctx_.registers();
   if (!regs) return SyscallResult::error(EIO);
@@ -539,12 +540,10 @@ SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint6
     } else if (status_ptr) {
       TRY_GUEST_VOID(syscalls::write_struct(p, status_ptr, static_cast<std::int32_t>(status)));
     }
-    if (!(waitid_form && (options & WNOWAIT))) {
-      if (&t == on_cpu_)
-        t.reaped = true;  // still the platform's: removed at the next switch
-      else
-        tasks_.erase(it);
-    }
+    // Removed at the next switch (resume), never here: the scheduler may be walking tasks_ by
+    // index while it retries this call, and an erase would skip the task after it (a parent made
+    // ready by its wait4 then slept until the timeout).
+    if (!(waitid_form && (options & WNOWAIT))) t.reaped = true;
     return SyscallResult::ret(waitid_form ? 0 : child);
   }
   if (!any) return SyscallResult::error(ECHILD);

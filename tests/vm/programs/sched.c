@@ -1,7 +1,7 @@
 /* The scheduler, vfork and clone3 under attack: what a hostile or careless guest does with them.
  * One line per check, no ids printed, so a run can be compared with a native one.
  * Usage: sched spin-thread | spin-pipe | stray-signal | spin-forever | spinners | vfork-share |
- *        vfork-return | vfork-spin | vfork-chain */
+ *        vfork-return | vfork-spin | vfork-chain | same-addresses | table-churn */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -180,6 +181,43 @@ static int vfork_chain(int depth) {
   return WEXITSTATUS(status);
 }
 
+/* Attack on the address spaces: processes that come and go map fresh memory at the same
+ * addresses, concurrently, and each must read zeros there and then only its own bytes. On
+ * kvm_pvm a page-table frame used again for another table once brought the old table's
+ * translations along: one process read another's memory. `waves` rounds of `width` children,
+ * each mapping `pages` pages `stride` bytes apart. */
+static int same_addresses(int waves, int width, int pages, long stride) {
+  char* const base = (char*)0x20000000;
+  int bad = 0;
+  for (int wave = 0; wave < waves; wave++) {
+    pid_t pids[8];
+    for (int k = 0; k < width; k++) {
+      const char id = (char)(1 + (wave * width + k) % 120);
+      pids[k] = fork();
+      if (pids[k] != 0) continue;
+      for (int i = 0; i < pages; i++) {
+        char* p = mmap(base + i * stride, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p == MAP_FAILED) _exit(3);
+        if (*p != 0) _exit(1);
+        *p = id;
+      }
+      for (int round = 0; round < 5; round++) {
+        for (int i = 0; i < pages; i++)
+          if (base[i * stride] != id) _exit(1);
+        sched_yield();
+      }
+      _exit(0);
+    }
+    for (int k = 0; k < width; k++) {
+      int status = 0;
+      waitpid(pids[k], &status, 0);
+      bad += status != 0;
+    }
+  }
+  printf("processes that saw memory not their own: %d\n", bad);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   setvbuf(stdout, NULL, _IONBF, 0);
   const char* mode = argc > 1 ? argv[1] : "";
@@ -192,6 +230,8 @@ int main(int argc, char** argv) {
   if (!strcmp(mode, "vfork-return")) return vfork_return();
   if (!strcmp(mode, "vfork-spin")) return vfork_spin();
   if (!strcmp(mode, "vfork-chain")) return vfork_chain(argc > 2 ? atoi(argv[2]) : 0);
+  if (!strcmp(mode, "same-addresses")) return same_addresses(30, 4, 16, 4096);
+  if (!strcmp(mode, "table-churn")) return same_addresses(16, 2, 64, 2l << 20);  // a table a page
   fprintf(stderr, "usage: sched MODE\n");
   return 2;
 }
