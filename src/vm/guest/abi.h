@@ -18,10 +18,9 @@
 #define GUEST_KERNEL_AREA_END 0x200000 /* first byte the monitor hands out to user memory */
 
 /* Entry points, as offsets into the kernel image (pinned with .org in kernel.S). */
-#define GUEST_VECTOR_STUB_SIZE 16           /* vectors 0..31, one stub each, at offset vector*16 */
-#define GUEST_OFFSET_ENTER_USER 0x200       /* iretq through the frame the monitor prepared */
-#define GUEST_OFFSET_SYSCALL 0x210          /* LSTAR */
-#define GUEST_OFFSET_ENTER_USER_FLUSH 0x220 /* reload CR3 (the TLB with it), then as ENTER_USER */
+#define GUEST_VECTOR_STUB_SIZE 16     /* vectors 0..31, one stub each, at offset vector*16 */
+#define GUEST_OFFSET_ENTER_USER 0x200 /* iretq through the frame the monitor prepared */
+#define GUEST_OFFSET_SYSCALL 0x210    /* LSTAR */
 
 /* Hypercall ports (out %al, $port). The request is the vCPU's registers plus, for exceptions, the
  * frame the CPU pushed on the kernel stack; the port number says which request it is. */

@@ -8,7 +8,6 @@
  *   syscall, kvm_pvm (#PF at LSTAR in ring 3): out, iretq    (2 instructions; the monitor pops
  *                                                             the error code and rewrites the frame)
  *   start of the workload: iretq                             (1 instruction)
- *   another address space: cr3 reload, iretq                 (5 instructions)
  * Allowed instructions only: no int3, xrstor, popcnt, clac/stac, cmpxchg16b (tests/vm checks). */
 #include "abi.h"
 
@@ -36,14 +35,5 @@ guest_kernel_start:
 	.org GUEST_OFFSET_SYSCALL, 0xf4
 	out %al, $HC_PORT_SYSCALL
 	sysretq
-
-/* Another address space's first entry: the CPU (and the hypervisor's shadow of it) must forget
- * the translations of the one before, which only a CR3 load made by the guest guarantees. */
-	.org GUEST_OFFSET_ENTER_USER_FLUSH, 0xf4
-	push %rax
-	mov %cr3, %rax
-	mov %rax, %cr3
-	pop %rax
-	iretq
 	.globl guest_kernel_end
 guest_kernel_end:

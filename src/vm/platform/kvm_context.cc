@@ -34,12 +34,6 @@ kvm_segment user_segment(bool code) {
   s.g = 1;
   return s;
 }
-kvm_segment kernel_segment(bool code) {
-  kvm_segment s = user_segment(code);
-  s.selector = code ? GUEST_SEL_KERNEL_CODE : GUEST_SEL_KERNEL_DATA;
-  s.dpl = 0;
-  return s;
-}
 }  // namespace
 
 // kvm_pvm's system call, returned without the guest kernel's `iretq` (an emulated ring-0
@@ -163,13 +157,17 @@ Result<Registers> KvmContext::registers() {
 }
 
 Result<void> KvmContext::switch_task(AddressSpace& space, const Registers& r) {
+  // Straight to ring 3 with the task's registers and page tables, as return_to_user does: the vCPU
+  // may be stopped in the guest kernel (a system call, a fault) or in ring 3 itself (a time slice),
+  // so the user segments are set with rip, rsp and rflags (an `iretq` through the kernel's entry
+  // would run in ring 3 after a slice, and fault there). A CR3 set here makes KVM load the new
+  // root and flush the TLB (kvm_mmu_reset_context); what it must not keep of a freed table is the
+  // frame allocator's concern (FrameAllocator::allocate_table).
   if (r.rip < AddressSpace::kUserLowest || r.rip >= AddressSpace::kUserEnd)
     return fail("switch_task: rip " + hex(r.rip) + " is outside user space");
-  const bool new_space = space_ != &space || space.root() != current_root_;
   pending_.reset();
   fault_frame_.reset();
   space_ = &space;
-  current_root_ = space.root();
   kvm_regs* k = SPECTRUM_TRY(vm_.regs());
   k->rax = r.rax, k->rbx = r.rbx, k->rcx = r.rcx, k->rdx = r.rdx;
   k->rsi = r.rsi, k->rdi = r.rdi, k->rbp = r.rbp, k->rsp = r.rsp;
@@ -177,32 +175,13 @@ Result<void> KvmContext::switch_task(AddressSpace& space, const Registers& r) {
   k->r12 = r.r12, k->r13 = r.r13, k->r14 = r.r14, k->r15 = r.r15;
   k->rip = r.rip;
   k->rflags = (r.rflags & x86::kRflagsUser) | x86::kRflagsReserved1;
+  vm_.regs_changed();
   kvm_sregs* s = SPECTRUM_TRY(vm_.sregs());
   s->cr3 = space.root();
   s->fs.base = r.fs_base;
   s->gs.base = r.gs_base;
   s->cs = user_segment(true);
   s->ss = user_segment(false);
-  if (new_space) {
-    // Through the guest kernel's CR3 reload: a CR3 set from outside leaves the translations of the
-    // address space before in place on kvm_pvm (another process's frames seen at its addresses).
-    x86::InterruptFrame frame{};
-    frame.rip = k->rip;
-    frame.cs = GUEST_SEL_USER_CODE | 3;
-    frame.rflags = k->rflags;
-    frame.rsp = r.rsp;
-    frame.ss = GUEST_SEL_USER_DATA | 3;
-    const std::uint64_t at = GUEST_KSTACK_TOP - sizeof frame;
-    std::uint8_t* dst = guest_.memory->at(at, sizeof frame);
-    if (!dst) return fail("switch_task: no kernel stack");
-    std::memcpy(dst, &frame, sizeof frame);
-    k->rip = GUEST_KERNEL_ADDR + GUEST_OFFSET_ENTER_USER_FLUSH;
-    k->rsp = at;
-    k->rflags = x86::kRflagsReserved1;
-    s->cs = kernel_segment(true);
-    s->ss = kernel_segment(false);
-  }
-  vm_.regs_changed();
   vm_.sregs_changed();
   return {};
 }

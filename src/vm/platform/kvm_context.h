@@ -16,8 +16,7 @@ namespace spectrum::vm::platform {
 
 class KvmContext final : public ExecutionContext {
  public:
-  KvmContext(PreparedGuest& guest, KvmVm& vm)
-      : guest_(guest), vm_(vm), space_(guest.space.get()), current_root_(guest.space->root()) {
+  KvmContext(PreparedGuest& guest, KvmVm& vm) : guest_(guest), vm_(vm), space_(guest.space.get()) {
     guest.frames->set_table_reset([&vm] { return vm.forget_translations(); });
   }
   ~KvmContext() override { guest_.frames->set_table_reset({}); }
@@ -46,8 +45,7 @@ class KvmContext final : public ExecutionContext {
   // At a fault stop: where the workload was (the exception's frame); the general registers are
   // still the vCPU's (the guest kernel's stub changes none).
   std::optional<x86::InterruptFrame> fault_frame_;
-  const AddressSpace* space_;       // the running task's (switch_task)
-  std::uint64_t current_root_ = 0;  // its page tables' root, last loaded
+  const AddressSpace* space_;  // the running task's (switch_task)
   std::uint64_t exits_ = 0;
   std::optional<HostTimer> slices_;
 };
