@@ -1,7 +1,6 @@
 #include "vm/platform/kvm_context.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
@@ -222,7 +221,6 @@ Result<void> KvmContext::set_extended_state(const std::vector<std::uint8_t>& sta
 }
 
 Result<void> KvmContext::start_time_slices() {
-  if (std::getenv("SPECTRUM_DEBUG_NO_SLICE")) return {};
   if (!slices_) slices_.emplace(SPECTRUM_TRY(SliceTimer::start(kTimeSlice, vm_.immediate_exit())));
   return {};
 }
