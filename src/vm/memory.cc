@@ -22,6 +22,16 @@ using namespace x86;
 
 namespace {
 constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
+// Calls f(first, length) once per run of contiguous frames in `frames` (sorted ascending).
+template <class F>
+void for_each_run(const std::vector<std::uint64_t>& frames, F&& f) {
+  for (std::size_t i = 0; i < frames.size();) {
+    std::size_t j = i + 1;
+    while (j < frames.size() && frames[j] == frames[j - 1] + kPageSize) ++j;
+    f(frames[i], (j - i) * kPageSize);
+    i = j;
+  }
+}
 constexpr unsigned index_at(std::uint64_t vaddr, int level) {  // level 3 = PML4 ... 0 = PT
   return static_cast<unsigned>((vaddr >> (12 + 9 * level)) & 511);
 }
@@ -117,7 +127,11 @@ void GuestMemory::forget_translations(std::uint64_t gpa, std::uint64_t length) {
 // ---- FrameAllocator ----
 
 FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
-    : memory_(memory), next_(x86::page_up(first)), end_(memory.size() & ~kPageMask) {
+    : memory_(memory),
+      next_(x86::page_up(first)),
+      end_(memory.size() & ~kPageMask),
+      table_now_(end_ / kPageSize),
+      table_since_reset_(end_ / kPageSize) {
   if (next_ > end_) next_ = end_;
   // The first frames handed out (the page tables, then the executable's image) are nearly all
   // used by any run: one 2 MiB host page backs them instead of ~500 faults of 4 KiB (busybox
@@ -158,16 +172,12 @@ GuestResult<std::uint64_t> FrameAllocator::allocate_table() {
 
 void FrameAllocator::mark_table(std::uint64_t frame) {
   const std::size_t index = frame / kPageSize;
-  if (table_now_.size() <= index) {
-    table_now_.resize(end_ / kPageSize + 1);
-    table_since_reset_.resize(end_ / kPageSize + 1);
-  }
   table_now_[index] = table_since_reset_[index] = true;
 }
 
 void FrameAllocator::put_back(std::uint64_t frame) {
   const std::size_t index = frame / kPageSize;
-  if (index < table_since_reset_.size() && table_since_reset_[index]) {
+  if (table_since_reset_[index]) {
     table_now_[index] = false;
     released_tables_.push_back(frame);
   } else {
@@ -183,12 +193,7 @@ void FrameAllocator::release(std::uint64_t frame) {
 
 void FrameAllocator::release(std::vector<std::uint64_t> frames) {
   std::sort(frames.begin(), frames.end());
-  for (std::size_t i = 0; i < frames.size();) {
-    std::size_t j = i + 1;
-    while (j < frames.size() && frames[j] == frames[j - 1] + kPageSize) ++j;
-    memory_.discard(frames[i], (j - i) * kPageSize);
-    i = j;
-  }
+  for_each_run(frames, [&](std::uint64_t first, std::uint64_t length) { memory_.discard(first, length); });
   // Highest first: allocate() takes from the back, so frames handed out again come in ascending,
   // contiguous runs (the ptrace platform maps one run per call).
   for (auto it = frames.rbegin(); it != frames.rend(); ++it) put_back(*it);
@@ -500,12 +505,8 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
     if (rights(before) & ~rights(*pte)) narrowed.push_back(before & kPteAddressMask);
   }
   std::sort(narrowed.begin(), narrowed.end());
-  for (std::size_t i = 0; i < narrowed.size();) {
-    std::size_t j = i + 1;
-    while (j < narrowed.size() && narrowed[j] == narrowed[j - 1] + kPageSize) ++j;
-    memory_->forget_translations(narrowed[i], (j - i) * kPageSize);
-    i = j;
-  }
+  for_each_run(narrowed,
+               [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
   record(Change::Kind::protect, start, length, prot);
   return {};
 }

@@ -162,7 +162,6 @@ struct Fault {
   x86::InterruptFrame frame{};
 };
 
-// The frame the CPU pushed for `vector` on the kernel stack (rsp points at it).
 // What Linux's trap handlers tell a handler of the fault (arch/x86/kernel/traps.c, fault.c): the
 // si_code and si_addr. A page fault is SEGV_ACCERR where the page is the workload's (present, or
 // PROT_NONE), SEGV_MAPERR elsewhere. Vectors without a fixed answer (x87 and SIMD errors need the
@@ -199,6 +198,7 @@ FaultInfo fault_info(unsigned vector, const Fault& f, std::uint64_t cr2, const A
   }
 }
 
+// The frame the CPU pushed for `vector` on the kernel stack (rsp points at it).
 Result<Fault> read_fault(PreparedGuest& g, unsigned vector, std::uint64_t rsp) {
   Fault f{vector};
   const bool code = x86::has_error_code(vector);

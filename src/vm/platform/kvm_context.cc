@@ -202,10 +202,6 @@ Result<void> KvmContext::set_registers(const Registers& r) {
   return {};
 }
 
-}  // namespace spectrum::vm::platform
-
-namespace spectrum::vm::platform {
-
 Result<std::vector<std::uint8_t>> KvmContext::extended_state() {
   kvm_abi::Xsave area;
   SPECTRUM_TRY(vm_.get_xsave(area));
