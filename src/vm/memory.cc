@@ -185,7 +185,17 @@ void FrameAllocator::put_back(std::uint64_t frame) {
   }
 }
 
+bool FrameAllocator::drop_share(std::uint64_t frame) {
+  auto it = shares_.find(frame);
+  if (it == shares_.end()) return false;
+  if (--it->second == 0) shares_.erase(it);
+  return true;
+}
+
 void FrameAllocator::release(std::uint64_t frame) {
+  // A frame another holder keeps is not freed, but this mapping of it must not live on in the
+  // hypervisor's translations (freeing does that through the discard).
+  if (drop_share(frame)) return memory_.forget_translations(frame, kPageSize);
   // Zeroed by the host kernel, and the host memory is given back: freed guest memory costs nothing.
   memory_.discard(frame, kPageSize);
   put_back(frame);
@@ -193,6 +203,13 @@ void FrameAllocator::release(std::uint64_t frame) {
 
 void FrameAllocator::release(std::vector<std::uint64_t> frames) {
   std::sort(frames.begin(), frames.end());
+  if (!shares_.empty()) {
+    std::vector<std::uint64_t> kept;  // held by another: only this mapping's translations go
+    std::erase_if(frames,
+                  [&](std::uint64_t frame) { return drop_share(frame) && (kept.push_back(frame), true); });
+    for_each_run(
+        kept, [&](std::uint64_t first, std::uint64_t length) { memory_.forget_translations(first, length); });
+  }
   for_each_run(frames, [&](std::uint64_t first, std::uint64_t length) { memory_.discard(first, length); });
   // Highest first: allocate() takes from the back, so frames handed out again come in ascending,
   // contiguous runs (the ptrace platform maps one run per call).
@@ -319,15 +336,19 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       const std::uint64_t* from = find_leaf(page);
       if (!from || !(*from & (kPtePresent | kPteProtNone))) continue;
-      const std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
+      const bool shared = *from & kPteShared;
+      const std::uint64_t frame =
+          shared ? (*from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
       auto to = out.leaf(page, true, kPteUser);
       if (!to || !*to) {
-        frames_->release(frame);
+        if (!shared) frames_->release(frame);
         return std::unexpected(to ? ENOMEM : to.error());
       }
+      if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
       **to = frame | (*from & ~kPteAddressMask);
       ++out.mapped_pages_;
       out.regions_[page] = page + kPageSize;  // merged below
+      if (shared) continue;
       const std::uint64_t src_gpa = *from & kPteAddressMask;
       if (!(resident[src_gpa / kPageSize] & 1)) continue;
       const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
@@ -339,23 +360,29 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
 }
 
 std::vector<AddressSpace::Change> AddressSpace::mappings() const {
+  return mappings_of(kUserLowest, kUserEnd);
+}
+
+std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, std::uint64_t to) const {
   std::vector<Change> out;
   auto prot_of = [](std::uint64_t pte) -> unsigned {
     if (pte & kPteProtNone) return 0;
     return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
            ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
   };
-  for (const auto& [start, end] : regions_) {
+  for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       const std::uint64_t* pte = find_leaf(page);
       if (!pte || !(*pte & (kPtePresent | kPteProtNone))) continue;
       const unsigned prot = prot_of(*pte);
-      if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot)
+      const bool shared = *pte & kPteShared;
+      if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot &&
+          out.back().shared == shared)
         out.back().length += kPageSize;
       else
-        out.push_back({Change::Kind::map, page, kPageSize, prot});
+        out.push_back({Change::Kind::map, page, kPageSize, prot, shared});
     }
-  }
+  });
   return out;
 }
 
@@ -405,21 +432,22 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     for (std::uint64_t page = from; page < to; page += kPageSize) {
       const std::uint64_t* pte = find_leaf(page);
-      if (pte && (*pte & (kPtePresent | kPteProtNone)) && (*pte & kPteAddressMask) >= kUserLowest)
+      if (pte && (*pte & (kPtePresent | kPteProtNone)) && !(*pte & kPteShared) &&
+          (*pte & kPteAddressMask) >= kUserLowest)
         memory_->discard(*pte & kPteAddressMask, kPageSize);
     }
   });
   return {};
 }
 
-GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot) {
+GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared) {
   length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
   if (auto ok = unmap(start, length); !ok) return ok;
   // More pages than free frames fails at once, not after a loop as long as the request.
   if (length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
-  const std::uint64_t flags = user_pte_flags(prot);
+  const std::uint64_t flags = user_pte_flags(prot) | (shared ? kPteShared : 0);
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     auto frame = frames_->allocate();
     auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
@@ -437,8 +465,12 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
     ++mapped_pages_;
   }
   record(Change::Kind::map, start, length, prot);
-  // Record the range, merged with touching neighbours.
-  std::uint64_t end = start + length;
+  add_region(start, start + length);
+  return {};
+}
+
+void AddressSpace::add_region(std::uint64_t start, std::uint64_t end) {
+  // Merged with touching neighbours.
   auto next = regions_.lower_bound(start);
   if (next != regions_.end() && next->first == end) {
     end = next->second;
@@ -448,10 +480,41 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
     auto prev = std::prev(next);
     if (prev->second == start) {
       prev->second = end;
-      return {};
+      return;
     }
   }
   regions_[start] = end;
+}
+
+GuestResult<void> AddressSpace::move(std::uint64_t from, std::uint64_t length, std::uint64_t to) {
+  length = x86::page_up(length);
+  if (auto ok = check_user_range(from, length); !ok) return ok;
+  if (auto ok = check_user_range(to, length); !ok) return ok;
+  if (!range_free(to, length)) return std::unexpected(EINVAL);
+  // Every target table first: a move that fails half-way would lose pages.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;  // (offset, entry)
+  for_each_mapped(from, from + length, [&](std::uint64_t begin, std::uint64_t end) {
+    for (std::uint64_t page = begin; page < end; page += kPageSize)
+      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone)))
+        pages.emplace_back(page - from, *pte);
+  });
+  for (const auto& [offset, entry] : pages)
+    if (auto made = leaf(to + offset, true, kPteUser); !made || !*made) return std::unexpected(ENOMEM);
+  std::vector<std::uint64_t> frames;
+  for (const auto& [offset, entry] : pages) {
+    *find_leaf(from + offset) = 0;
+    *find_leaf(to + offset) = entry;
+    add_region(to + offset, to + offset + kPageSize);
+    frames.push_back(entry & kPteAddressMask);
+  }
+  // The old range's entries are clear, so this unmap frees nothing: it drops the regions and
+  // records the change. The hypervisor must forget the frames' old addresses.
+  (void)unmap(from, length);
+  std::sort(frames.begin(), frames.end());
+  for_each_run(frames,
+               [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
+  for (const Change& run : mappings_of(to, to + length))
+    record(Change::Kind::map, run.start, run.length, run.prot);
   return {};
 }
 
@@ -501,7 +564,7 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     std::uint64_t* pte = find_leaf(page);
     const std::uint64_t before = *pte;
-    *pte = (before & kPteAddressMask) | flags;
+    *pte = (before & (kPteAddressMask | kPteShared)) | flags;
     if (rights(before) & ~rights(*pte)) narrowed.push_back(before & kPteAddressMask);
   }
   std::sort(narrowed.begin(), narrowed.end());

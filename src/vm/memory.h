@@ -11,6 +11,7 @@
 #include <map>
 #include <span>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -77,6 +78,9 @@ class FrameAllocator {
   GuestResult<std::uint64_t> allocate_table();
   void set_table_reset(std::function<Result<void>()> reset) { table_reset_ = std::move(reset); }
   std::uint64_t table_resets() const { return table_resets_; }
+  // One more holder of a frame (a shared page that fork mapped into the child): release() gives it
+  // back only when every holder has released it.
+  void share(std::uint64_t frame) { ++shares_[frame]; }
   void release(std::uint64_t frame);
   // Many frames at once: one discard per run of contiguous frames (an address space that ends
   // gives back thousands; one madvise each cost ~15 ms of a busybox pipeline).
@@ -97,6 +101,8 @@ class FrameAllocator {
   std::vector<bool> table_now_, table_since_reset_;
   std::function<Result<void>()> table_reset_;
   std::uint64_t table_resets_ = 0;
+  std::unordered_map<std::uint64_t, std::uint32_t> shares_;  // frame -> holders beyond the first
+  bool drop_share(std::uint64_t frame);                      // true if another holder keeps the frame
   void mark_table(std::uint64_t frame);
   void put_back(std::uint64_t frame);  // into released_ or released_tables_
 };
@@ -127,10 +133,11 @@ class AddressSpace {
   ~AddressSpace();
 
   // fork's copy: new page tables (the kernel area mapped as in `kernel`) and a new frame for every
-  // mapped user page, with the same content and protection (all-zero pages are not copied: a new
-  // frame reads as zero). Eager, not copy-on-write. Bounded by the mapped memory; ENOMEM, with
-  // nothing left allocated, when guest memory cannot hold the copy. The copy gives its frames
-  // back when destroyed.
+  // mapped private user page, with the same content and protection (all-zero pages are not copied:
+  // a new frame reads as zero). Eager, not copy-on-write. Shared pages (map's `shared`) map the
+  // same frames in the copy: both processes see each other's writes. Bounded by the mapped memory; ENOMEM,
+  // with nothing left allocated, when guest memory cannot hold the copy. The copy gives its frames back when
+  // destroyed.
   GuestResult<AddressSpace> copy(std::span<const KernelRange> kernel) const;
   // A new address space over the same memory with no user mappings (the kernel area mapped as
   // in `kernel`), which gives its frames back when destroyed: execve of a process that shared its
@@ -140,8 +147,13 @@ class AddressSpace {
   // ends before the guest does (a process that exits or execs).
   void release_on_destroy() { release_ = true; }
 
-  // [start, start+length) page-aligned, inside user space. New frames read as zero.
-  GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot);
+  // [start, start+length) page-aligned, inside user space. New frames read as zero. `shared`:
+  // MAP_SHARED anonymous memory, which a fork's copy shares instead of copying.
+  GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared = false);
+  // Moves the mapped pages of [from, from+length) to `to` with their frames (mremap): contents,
+  // protection and sharing go along, nothing is copied. The target must be free; ENOMEM, with
+  // nothing moved, if its page tables cannot be made.
+  GuestResult<void> move(std::uint64_t from, std::uint64_t length, std::uint64_t to);
   GuestResult<void> unmap(std::uint64_t start, std::uint64_t length);
   GuestResult<void> protect(std::uint64_t start, std::uint64_t length, unsigned prot);
   bool is_mapped(std::uint64_t page) const;  // false outside user space
@@ -149,7 +161,8 @@ class AddressSpace {
   // space). Both walk the mapped regions, so their cost never depends on the length asked for.
   bool range_free(std::uint64_t start, std::uint64_t length) const;
   bool range_mapped(std::uint64_t start, std::uint64_t length) const;
-  // madvise(MADV_DONTNEED): the host drops the mapped frames of a user range (they read as zero).
+  // madvise(MADV_DONTNEED): the host drops the mapped private frames of a user range (they read as
+  // zero); shared ones keep their contents, as Linux's shmem pages do.
   GuestResult<void> discard(std::uint64_t start, std::uint64_t length);
   // A free user range of `length` bytes, searched downwards from `below` (0: the default top).
   GuestResult<std::uint64_t> find_free(std::uint64_t length, std::uint64_t below = 0) const;
@@ -181,11 +194,13 @@ class AddressSpace {
     Kind kind;
     std::uint64_t start, length;
     unsigned prot;
+    bool shared = false;  // mappings(): MAP_SHARED memory
   };
   std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
-  // Every mapping as `map` changes, one per run of pages with the same protection: what a platform
-  // replays when it switches to this address space (ptrace: the stub's mappings).
+  // Every mapping as `map` changes, one per run of pages with the same protection and sharing: what a
+  // platform replays when it switches to this address space (ptrace: the stub's mappings).
   std::vector<Change> mappings() const;
+  std::vector<Change> mappings_of(std::uint64_t from, std::uint64_t to) const;  // those in [from, to)
 
  private:
   AddressSpace(GuestMemory& memory, FrameAllocator& frames) : memory_(&memory), frames_(&frames) {}
@@ -193,6 +208,7 @@ class AddressSpace {
   // The leaf entry of `vaddr`, making missing tables when `create` (else nullptr if absent).
   GuestResult<std::uint64_t*> leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit);
   std::uint64_t* find_leaf(std::uint64_t vaddr) const;
+  void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours
   template <class F>
   void for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const;
   GuestResult<void> copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length, bool to_guest,

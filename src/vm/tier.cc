@@ -80,6 +80,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
     return std::unexpected(ns.error().wrap("confining the monitor"));
   config.root = SPECTRUM_TRY(open_file_in_root(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
+  for (const Mount& m : w.mounts) config.mounts.push_back({m.target, m.read_only});
   Process process(*guest.space, *guest.memory, std::move(config));
   // A guest writing to a closed pipe gets SIGPIPE from the monitor (process.cc); the monitor
   // itself must not die of it. Set before the filter, like everything the run needs once.

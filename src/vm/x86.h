@@ -17,6 +17,9 @@ inline constexpr std::uint64_t kPteUser = 1ull << 2;
 inline constexpr std::uint64_t kPteLarge = 1ull << 7;
 // Software-available bit: a mapping kept (with its frame) while PROT_NONE makes it not present.
 inline constexpr std::uint64_t kPteProtNone = 1ull << 9;
+// Software-available bit: the frame is shared memory (MAP_SHARED|MAP_ANONYMOUS), which fork maps
+// into the child instead of copying; the frame allocator counts its holders.
+inline constexpr std::uint64_t kPteShared = 1ull << 10;
 inline constexpr std::uint64_t kPteNoExecute = 1ull << 63;
 inline constexpr std::uint64_t kPteAddressMask = 0x000f'ffff'ffff'f000ull;
 

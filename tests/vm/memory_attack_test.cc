@@ -10,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstring>
+#include <vector>
 
 #include "test_support.h"
 #include "vm/boot.h"
@@ -185,6 +187,81 @@ TEST_F(MemoryAttackTest, NoLoopIsAsLongAsTheRangeTheGuestNames) {
   ASSERT_EQ(::waitpid(child, &status, 0), child);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0)
       << (WIFSIGNALED(status) ? std::string("killed by ") + ::strsignal(WTERMSIG(status)) : "exit status");
+}
+
+// Shared memory across fork: the copy maps the very frames, and a frame is free again only when
+// its last holder lets go, never earlier (another process would get live shared memory) and never
+// lost (guest memory would leak with every fork of a process holding shared pages).
+TEST_F(MemoryAttackTest, SharedFramesAreFreedByTheirLastHolderOnly) {
+  constexpr std::uint64_t kShared = 0x800000;
+  const auto ranges = kernel_area_ranges();
+  ASSERT_TRUE(space_->map(kShared, 2 * kPageSize, kProtRead | kProtWrite, true));
+  const std::uint64_t frame = space_->entry(kShared) & x86::kPteAddressMask;
+  ASSERT_TRUE(space_->write(kShared, std::vector<std::uint8_t>(16, 0xab)));
+  const std::uint64_t before = frames_->free_frames();
+  for (int round = 0; round < 3; ++round) {
+    auto child = space_->copy(ranges);
+    ASSERT_TRUE(child);
+    EXPECT_EQ(child->entry(kShared) & x86::kPteAddressMask, frame);  // the same frame, not a copy
+    EXPECT_NE(child->entry(kUserPage) & x86::kPteAddressMask,
+              space_->entry(kUserPage) & x86::kPteAddressMask);
+    std::uint8_t byte = 0x5a;
+    ASSERT_TRUE(child->write(kShared + 1, {&byte, 1}));
+    // The child lets go first (munmap), then ends: the parent's page keeps its bytes.
+    ASSERT_TRUE(child->unmap(kShared, kPageSize));
+  }
+  EXPECT_EQ(frames_->free_frames(), before);  // every copy's frames came back, the shared ones kept
+  std::uint8_t seen[2] = {};
+  ASSERT_TRUE(space_->read(kShared, seen));
+  EXPECT_EQ(seen[0], 0xab);
+  EXPECT_EQ(seen[1], 0x5a);
+  // The parent lets go while a copy still holds it: the copy keeps the bytes, and the frame is not
+  // handed out to anyone until the copy ends.
+  {
+    auto child = space_->copy(ranges);
+    ASSERT_TRUE(child);
+    ASSERT_TRUE(space_->unmap(kShared, 2 * kPageSize));
+    std::vector<std::uint64_t> handed_out;
+    while (auto next = frames_->allocate()) handed_out.push_back(*next);
+    EXPECT_EQ(std::count(handed_out.begin(), handed_out.end(), frame), 0);
+    for (std::uint64_t f : handed_out) frames_->release(f);
+    ASSERT_TRUE(child->read(kShared, seen));
+    EXPECT_EQ(seen[0], 0xab);
+  }
+  std::vector<std::uint64_t> handed_out;
+  while (auto next = frames_->allocate()) handed_out.push_back(*next);
+  EXPECT_EQ(std::count(handed_out.begin(), handed_out.end(), frame), 1);  // free once, zeroed
+  EXPECT_EQ(*memory_->at(frame, 1), 0);
+  for (std::uint64_t f : handed_out) frames_->release(f);
+}
+
+// mremap moves frames instead of copying them: a shared mapping stays shared with its fork, and
+// the old range is empty afterwards.
+TEST_F(MemoryAttackTest, MremapMovesSharedMemoryAndItsSharing) {
+  constexpr std::uint64_t kShared = 0x800000;
+  ASSERT_EQ(call(SYS_mmap, kShared, 2 * kPageSize, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0),
+            static_cast<std::int64_t>(kShared));
+  ASSERT_EQ(call(SYS_mmap, kShared + 2 * kPageSize, kPageSize, PROT_READ,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, ~0ull, 0),
+            static_cast<std::int64_t>(kShared + 2 * kPageSize));  // in the way of growing in place
+  auto child = space_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  const std::uint64_t frame = space_->entry(kShared + kPageSize) & x86::kPteAddressMask;
+  const std::int64_t moved = call(SYS_mremap, kShared, 2 * kPageSize, 4 * kPageSize, MREMAP_MAYMOVE);
+  ASSERT_GT(moved, 0);
+  ASSERT_NE(moved, static_cast<std::int64_t>(kShared));
+  const auto at = static_cast<std::uint64_t>(moved);
+  EXPECT_EQ(space_->entry(at + kPageSize) & x86::kPteAddressMask, frame);
+  EXPECT_TRUE(space_->entry(at + kPageSize) & x86::kPteShared);
+  EXPECT_TRUE(space_->entry(at + 3 * kPageSize) & x86::kPteShared);  // grown shared
+  EXPECT_FALSE(space_->is_mapped(kShared));
+  EXPECT_FALSE(space_->is_mapped(kShared + kPageSize));
+  std::uint8_t byte = 7;
+  ASSERT_TRUE(child->write(kShared + kPageSize, {&byte, 1}));
+  std::uint8_t seen = 0;
+  ASSERT_TRUE(space_->read(at + kPageSize, {&seen, 1}));
+  EXPECT_EQ(seen, 7);
 }
 
 }  // namespace

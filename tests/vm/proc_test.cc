@@ -27,8 +27,18 @@ class FakeSource final : public ProcSource {
     fds_[7] = {{0, "/dev/null"}, {1, "pipe:[42]"}, {3, "/data"}};
   }
   int self() const override { return 7; }
+  int self_thread() const override { return 8; }
   std::vector<int> processes() const override { return {1, 7, 9}; }
+  // Process 7 has a second thread, 8 ("worker").
+  std::vector<int> threads(int pid) const override {
+    return pid == 7 ? std::vector<int>{7, 8} : std::vector<int>{pid};
+  }
   std::optional<ProcProcess> process(int pid) const override {
+    if (pid == 8) {
+      ProcProcess thread = processes_.at(7);
+      thread.tid = 8, thread.name = "worker", thread.state = 'R';
+      return thread;
+    }
     auto it = processes_.find(pid);
     if (it == processes_.end()) return std::nullopt;
     return it->second;
@@ -69,8 +79,8 @@ TEST(ProcTest, TheTopListsEveryProcessTheMachineFilesAndSelf) {
   auto top = proc_lookup("/proc", source, true);
   ASSERT_TRUE(top);
   ASSERT_EQ(top->kind, ProcNode::Kind::directory);
-  EXPECT_EQ(names(*top),
-            (std::vector<std::string>{".", "..", "1", "7", "9", "cpuinfo", "meminfo", "uptime", "self"}));
+  EXPECT_EQ(names(*top), (std::vector<std::string>{".", "..", "1", "7", "9", "cpuinfo", "meminfo", "uptime",
+                                                   "self", "thread-self", "mounts"}));
   auto self = proc_lookup("/proc/self", source, false);
   ASSERT_TRUE(self);
   EXPECT_EQ(self->kind, ProcNode::Kind::link);
@@ -179,6 +189,61 @@ TEST(ProcTest, MapsLinesLineUpTheirNames) {
   EXPECT_EQ(proc_maps_line(0x400000, 0x401000, 5, "/bin/cat"),
             "00400000-00401000 r-xp 00000000 00:00 0                                  /bin/cat\n");
   EXPECT_EQ(proc_maps_line(0x7fff0000, 0x7fff1000, 3, ""), "7fff0000-7fff1000 rw-p 00000000 00:00 0\n");
+}
+
+TEST(ProcTest, TaskListsTheThreadsAndThreadSelfIsTheCallersOwn) {
+  FakeSource source;
+  auto task = proc_lookup("/proc/7/task", source, true);
+  ASSERT_TRUE(task);
+  EXPECT_EQ(names(*task), (std::vector<std::string>{".", "..", "7", "8"}));
+  auto thread = proc_lookup("/proc/7/task/8", source, true);
+  ASSERT_TRUE(thread);
+  EXPECT_EQ(thread->path, "/proc/7/task/8");
+  const auto entries = names(*thread);
+  EXPECT_EQ(std::count(entries.begin(), entries.end(), "task"), 0);  // no task/ inside a thread's
+  EXPECT_EQ(std::count(entries.begin(), entries.end(), "status"), 1);
+  auto comm = proc_lookup("/proc/7/task/8/comm", source, true);
+  ASSERT_TRUE(comm);
+  EXPECT_EQ(comm->text, "worker\n");
+  auto status = proc_lookup("/proc/7/task/8/status", source, true);
+  ASSERT_TRUE(status);
+  EXPECT_NE(status->text.find("\nTgid:\t7\n"), std::string::npos);
+  EXPECT_NE(status->text.find("\nPid:\t8\n"), std::string::npos);
+  auto stat = proc_lookup("/proc/7/task/8/stat", source, true);
+  ASSERT_TRUE(stat);
+  EXPECT_TRUE(stat->text.starts_with("8 (worker) R 1 "));
+  auto self = proc_lookup("/proc/thread-self", source, false);
+  ASSERT_TRUE(self);
+  EXPECT_EQ(self->kind, ProcNode::Kind::link);
+  EXPECT_EQ(self->text, "7/task/8");
+  auto followed = proc_lookup("/proc/thread-self/comm", source, true);
+  ASSERT_TRUE(followed);
+  EXPECT_EQ(followed->text, "worker\n");
+  // Another process's thread ids are not under this one's task/, nor are made-up ones.
+  EXPECT_EQ(error_of(proc_lookup("/proc/1/task/8", source, true)), ENOENT);
+  EXPECT_EQ(error_of(proc_lookup("/proc/7/task/99", source, true)), ENOENT);
+  EXPECT_EQ(error_of(proc_lookup("/proc/7/task/x", source, true)), ENOENT);
+  EXPECT_EQ(error_of(proc_lookup("/proc/7/task/8/task", source, true)), ENOENT);
+}
+
+TEST(ProcTest, MountinfoAndMountsHaveLinuxsFieldsAndEscapes) {
+  const std::vector<ProcMount> mounts{{"/", "spectrum", "rootfs", true},
+                                      {"/data dir", "spectrum", "bind", false},
+                                      {"/proc", "proc", "proc", false}};
+  EXPECT_EQ(proc_mountinfo(mounts),
+            "2 1 0:32 / / ro,relatime - spectrum rootfs ro\n"
+            "3 2 0:33 / /data\\040dir rw,relatime - spectrum bind rw\n"
+            "4 2 0:34 / /proc rw,relatime - proc proc rw\n");
+  EXPECT_EQ(proc_mounts(mounts),
+            "rootfs / spectrum ro,relatime 0 0\n"
+            "bind /data\\040dir spectrum rw,relatime 0 0\n"
+            "proc /proc proc rw,relatime 0 0\n");
+  FakeSource source;
+  auto link = proc_lookup("/proc/mounts", source, false);
+  ASSERT_TRUE(link);
+  EXPECT_EQ(link->kind, ProcNode::Kind::link);
+  EXPECT_EQ(link->text, "self/mounts");
+  EXPECT_EQ(error_of(proc_lookup("/proc/mounts/x", source, true)), ENOTDIR);
 }
 
 }  // namespace

@@ -23,6 +23,18 @@ std::optional<int> number(const std::string& s) {
   return n;
 }
 
+// A path in mountinfo/mounts: space, tab, newline and backslash as octal escapes (Linux's).
+std::string escape_mount_path(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == ' ' || c == '\t' || c == '\n' || c == '\\')
+      out += "\\" + std::to_string((c >> 6) & 7) + std::to_string((c >> 3) & 7) + std::to_string(c & 7);
+    else
+      out += c;
+  }
+  return out;
+}
+
 std::string join(const std::vector<std::string>& parts, std::size_t from) {
   std::string out;
   for (std::size_t i = from; i < parts.size(); ++i) out += "/" + parts[i];
@@ -128,8 +140,10 @@ std::string uptime() {
 }
 
 constexpr std::pair<const char*, unsigned char> kPidEntries[] = {
-    {"cmdline", DT_REG}, {"comm", DT_REG}, {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
-    {"fd", DT_DIR},      {"maps", DT_REG}, {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
+    {"cmdline", DT_REG},   {"comm", DT_REG},   {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
+    {"fd", DT_DIR},        {"maps", DT_REG},   {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
+    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR},  // not in a thread's own directory
+                                                                  // (task/TID)
 };
 constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "uptime"};
 
@@ -161,20 +175,48 @@ ProcNode redirect(std::string target) {
   return node;
 }
 
-// /proc/PID/...: `rest` are the components after the pid.
 std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::string>& rest,
-                                               const ProcSource& source, bool follow) {
+                                               const ProcSource& source, bool follow, const std::string& dir,
+                                               bool thread_dir);
+
+// /proc/PID/task/TID/...: `rest` are the components after the tid.
+std::expected<ProcNode, int> lookup_in_thread(int pid, int tid, const std::vector<std::string>& rest,
+                                              const ProcSource& source, bool follow) {
+  const std::vector<int> threads = source.threads(pid);
+  if (!std::binary_search(threads.begin(), threads.end(), tid)) return std::unexpected(ENOENT);
+  return lookup_in_process(tid, rest, source, follow,
+                           "/proc/" + std::to_string(pid) + "/task/" + std::to_string(tid), true);
+}
+
+// /proc/PID/... (`dir`), or a thread's /proc/PID/task/TID/... (`thread_dir`, `pid` the TID):
+// `rest` are the components after it.
+std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::string>& rest,
+                                               const ProcSource& source, bool follow, const std::string& dir,
+                                               bool thread_dir) {
   auto process = source.process(pid);
   if (!process) return std::unexpected(ENOENT);
-  const std::string dir = "/proc/" + std::to_string(pid);
   if (rest.empty()) {
-    std::vector<DirEntry> entries{{".", DT_DIR, proc_inode(dir)}, {"..", DT_DIR, proc_inode("/proc")}};
-    for (auto [name, type] : kPidEntries) entries.push_back({name, type, proc_inode(dir + "/" + name)});
+    std::vector<DirEntry> entries{{".", DT_DIR, proc_inode(dir)},
+                                  {"..", DT_DIR, proc_inode(dir.substr(0, dir.rfind('/')))}};
+    for (auto [name, type] : kPidEntries)
+      if (!thread_dir || std::string_view(name) != "task")
+        entries.push_back({name, type, proc_inode(dir + "/" + name)});
     return directory(dir, std::move(entries));
   }
   const std::string& name = rest[0];
   const std::string path = dir + "/" + name;
   const bool last = rest.size() == 1;
+  if (name == "task" && !thread_dir) {
+    if (last) {
+      std::vector<DirEntry> entries{{".", DT_DIR, proc_inode(path)}, {"..", DT_DIR, proc_inode(dir)}};
+      for (int tid : source.threads(process->pid))
+        entries.push_back({std::to_string(tid), DT_DIR, proc_inode(path + "/" + std::to_string(tid))});
+      return directory(path, std::move(entries));
+    }
+    auto tid = number(rest[1]);
+    if (!tid) return std::unexpected(ENOENT);
+    return lookup_in_thread(process->pid, *tid, {rest.begin() + 2, rest.end()}, source, follow);
+  }
   // The magic links to directories: what follows them is resolved from there, inside the root.
   if (name == "root" || name == "cwd") {
     const std::string target = name == "root" ? "/" : process->cwd;
@@ -219,6 +261,8 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
   if (name == "status") return file(path, proc_status(*process));
   if (name == "stat") return file(path, proc_stat(*process));
   if (name == "maps") return file(path, process->state == 'Z' ? "" : source.maps(pid));
+  if (name == "mountinfo") return file(path, process->state == 'Z' ? "" : proc_mountinfo(source.mounts()));
+  if (name == "mounts") return file(path, process->state == 'Z' ? "" : proc_mounts(source.mounts()));
   return std::unexpected(ENOENT);
 }
 
@@ -257,15 +301,31 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
     for (const char* name : kMachineFiles)
       entries.push_back({name, DT_REG, proc_inode(std::string("/proc/") + name)});
     entries.push_back({"self", DT_LNK, proc_inode("/proc/self")});
+    entries.push_back({"thread-self", DT_LNK, proc_inode("/proc/thread-self")});
+    entries.push_back({"mounts", DT_LNK, proc_inode("/proc/mounts")});
     return directory("/proc", std::move(entries));
   }
   const std::string& top = parts[0];
   const std::vector<std::string> rest(parts.begin() + 1, parts.end());
   if (top == "self") {
     if (rest.empty() && !follow) return link("/proc/self", std::to_string(source.self()));
-    return lookup_in_process(source.self(), rest, source, follow);
+    return lookup_in_process(source.self(), rest, source, follow, "/proc/" + std::to_string(source.self()),
+                             false);
   }
-  if (auto pid = number(top)) return lookup_in_process(*pid, rest, source, follow);
+  if (top == "mounts") {  // a link to self/mounts, as Linux's
+    if (rest.empty() && !follow) return link("/proc/mounts", "self/mounts");
+    if (!rest.empty()) return std::unexpected(ENOTDIR);
+    return lookup_in_process(source.self(), {"mounts"}, source, follow,
+                             "/proc/" + std::to_string(source.self()), false);
+  }
+  if (top == "thread-self") {
+    const std::string target =
+        std::to_string(source.self()) + "/task/" + std::to_string(source.self_thread());
+    if (rest.empty() && !follow) return link("/proc/thread-self", target);
+    return lookup_in_thread(source.self(), source.self_thread(), rest, source, follow);
+  }
+  if (auto pid = number(top))
+    return lookup_in_process(*pid, rest, source, follow, "/proc/" + std::to_string(*pid), false);
   for (const char* name : kMachineFiles) {
     if (top != name) continue;
     if (!rest.empty()) return std::unexpected(ENOTDIR);
@@ -285,8 +345,8 @@ std::string proc_status(const ProcProcess& p) {
   const auto hex = [](std::uint64_t v) { return text_of("%016llx", static_cast<unsigned long long>(v)); };
   const std::uint64_t kib = p.vm_bytes / 1024;
   std::string out = "Name:\t" + p.name + "\nUmask:\t" + text_of("%04o", p.umask) + "\nState:\t" + state +
-                    "\nTgid:\t" + std::to_string(p.pid) + "\nNgid:\t0\nPid:\t" + std::to_string(p.pid) +
-                    "\nPPid:\t" + std::to_string(p.ppid) +
+                    "\nTgid:\t" + std::to_string(p.pid) + "\nNgid:\t0\nPid:\t" +
+                    std::to_string(p.tid ? p.tid : p.pid) + "\nPPid:\t" + std::to_string(p.ppid) +
                     "\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\nFDSize:\t" +
                     std::to_string(std::max(64, p.fd_count)) + "\nGroups:\t\n";
   if (p.state != 'Z')
@@ -306,18 +366,44 @@ std::string proc_stat(const ProcProcess& p) {
   // pid (comm) state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
   // stime cutime cstime priority nice num_threads itrealvalue starttime vsize rss ...: the times
   // and fault counts are not kept, and read as 0.
-  std::string out = std::to_string(p.pid) + " (" + p.name + ") " + p.state + " " + std::to_string(p.ppid) +
-                    " " + std::to_string(p.pgid) + " " + std::to_string(p.sid) +
+  std::string out = std::to_string(p.tid ? p.tid : p.pid) + " (" + p.name + ") " + p.state + " " +
+                    std::to_string(p.ppid) + " " + std::to_string(p.pgid) + " " + std::to_string(p.sid) +
                     " 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 " + std::to_string(p.threads) + " 0 0 " +
                     std::to_string(p.vm_bytes) + " " + std::to_string(p.vm_bytes / 4096);
   for (int i = 25; i <= 52; ++i) out += " 0";
   return out + "\n";
 }
 
-std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name) {
-  std::string line = text_of("%08llx-%08llx %c%c%cp 00000000 00:00 0", static_cast<unsigned long long>(start),
-                             static_cast<unsigned long long>(end), (prot & 1) ? 'r' : '-',
-                             (prot & 2) ? 'w' : '-', (prot & 4) ? 'x' : '-');
+std::string proc_mountinfo(const std::vector<ProcMount>& mounts) {
+  // ID PARENT MAJOR:MINOR ROOT MOUNT-POINT OPTIONS - TYPE SOURCE SUPER-OPTIONS; the root's parent
+  // is outside the sandbox (id 1, as a container's root shows its parent's), every other mount's
+  // the root's. Device numbers are made up: 0:N, one per mount.
+  std::string out;
+  int id = 2;
+  for (const ProcMount& m : mounts) {
+    const char* mode = m.read_only ? "ro" : "rw";
+    out += std::to_string(id) + " " + (id == 2 ? "1" : "2") + " 0:" + std::to_string(id + 30) + " / " +
+           escape_mount_path(m.target) + " " + mode + ",relatime - " + m.type + " " + m.source + " " + mode +
+           "\n";
+    ++id;
+  }
+  return out;
+}
+
+std::string proc_mounts(const std::vector<ProcMount>& mounts) {
+  std::string out;
+  for (const ProcMount& m : mounts)
+    out += m.source + " " + escape_mount_path(m.target) + " " + m.type + " " + (m.read_only ? "ro" : "rw") +
+           ",relatime 0 0\n";
+  return out;
+}
+
+std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name,
+                           bool shared) {
+  std::string line =
+      text_of("%08llx-%08llx %c%c%c%c 00000000 00:00 0", static_cast<unsigned long long>(start),
+              static_cast<unsigned long long>(end), (prot & 1) ? 'r' : '-', (prot & 2) ? 'w' : '-',
+              (prot & 4) ? 'x' : '-', shared ? 's' : 'p');
   if (!name.empty()) line += std::string(line.size() < 73 ? 73 - line.size() : 1, ' ') + name;
   return line + "\n";
 }

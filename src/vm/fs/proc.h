@@ -22,9 +22,17 @@ struct DirEntry {
   std::uint64_t ino;
 };
 
-// What the sandbox kernel tells /proc about one process (a thread group).
+// One mount of the sandbox's (there is one mount namespace): the root filesystem, the --mount
+// binds, /proc and /dev. `source` and `type` are what mountinfo shows; never a host path.
+struct ProcMount {
+  std::string target, type, source;
+  bool read_only = false;
+};
+
+// What the sandbox kernel tells /proc about one process (a thread group), or one of its threads.
 struct ProcProcess {
   int pid = 0, ppid = 0, pgid = 0, sid = 0, threads = 1;
+  int tid = 0;       // the thread (/proc/PID/task/TID, or a TID looked up as /proc/TID); 0: pid
   char state = 'R';  // R running or ready, S blocked, T stopped, Z zombie
   std::string name;  // the thread's name (comm)
   std::string exe, cwd;
@@ -39,7 +47,10 @@ class ProcSource {
   virtual ~ProcSource() = default;
   virtual int self() const = 0;                    // the caller's process id
   virtual std::vector<int> processes() const = 0;  // every live or zombie process, ascending
+  // A process, or a thread by its id (its own name and state, its process's ids).
   virtual std::optional<ProcProcess> process(int pid) const = 0;
+  virtual std::vector<int> threads(int pid) const { return {pid}; }         // its live threads, ascending
+  virtual int self_thread() const { return self(); }                        // the caller's thread id
   virtual std::vector<int> fds(int pid) const = 0;                          // open fds, ascending
   virtual std::optional<std::string> fd_target(int pid, int fd) const = 0;  // readlink of fd/N
   virtual std::string maps(int pid) const = 0;                              // the maps file
@@ -48,6 +59,7 @@ class ProcSource {
   virtual std::string environ(int pid) const = 0;
   virtual std::uint64_t memory_bytes() const = 0;  // the guest's memory
   virtual std::uint64_t memory_free_bytes() const = 0;
+  virtual std::vector<ProcMount> mounts() const { return {}; }  // the root's first
 };
 
 // What a path under /proc names.
@@ -81,6 +93,10 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
 // The file formats, for the tests as well.
 std::string proc_status(const ProcProcess& p);
 std::string proc_stat(const ProcProcess& p);
-std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name);
+// /proc/PID/mountinfo and /proc/PID/mounts (= /proc/mounts) of a mount table.
+std::string proc_mountinfo(const std::vector<ProcMount>& mounts);
+std::string proc_mounts(const std::vector<ProcMount>& mounts);
+std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name,
+                           bool shared = false);
 
 }  // namespace spectrum::vm::vfs

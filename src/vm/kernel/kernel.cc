@@ -201,7 +201,11 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
         blocked_any = true;
         continue;
       }
-      if (t.state == Task::State::blocked && deliverable(t)) {
+      // A signal of rt_sigtimedwait's set goes to the call even when it is not blocked (Linux
+      // unblocks the set while it waits): the retry below takes it, and any other signal reaches
+      // its handler once the call has returned.
+      const bool awaited = t.sigwait && t.process && (t.process->pending_signals_ & t.sigwait);
+      if (t.state == Task::State::blocked && deliverable(t) && !awaited) {
         t.futex.reset();
         t.sigwait = 0;
         interrupt(t);

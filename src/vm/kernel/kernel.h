@@ -136,6 +136,7 @@ class Kernel {
   // Job control: every task of `target`'s thread group stops (by `sig`) or goes on, and its
   // parent hears of it (SIGCHLD, unless SA_NOCLDSTOP; wait4's WUNTRACED / WCONTINUED).
   void stop_group(Task& target, int sig);
+  bool orphaned_group(int pgid) const;  // POSIX's orphaned process group
   void continue_group(Task& target);
   // SIGCHLD with `code` to the parent of `leader`, unless it asked for none (SA_NOCLDSTOP).
   void tell_parent(const Task& leader, int code, int status);

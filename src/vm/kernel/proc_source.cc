@@ -7,6 +7,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "vm/fs/root.h"
 #include "vm/kernel/kernel.h"
 
 namespace spectrum::vm::kernel {
@@ -40,22 +41,37 @@ class KernelProcSource final : public vfs::ProcSource {
     return out;
   }
 
+  int self_thread() const override {
+    const Task* t = task_of(caller_);
+    return t ? t->pid : caller_.pid();
+  }
+
+  std::vector<int> threads(int pid) const override {
+    if (!caller_.kernel()) return {pid};
+    std::vector<int> out;
+    for (const auto& t : caller_.kernel()->tasks())
+      if (t->tgid == pid && t->state != Task::State::zombie && !t->reaped) out.push_back(t->pid);
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+
   std::optional<vfs::ProcProcess> process(int pid) const override {
-    const Task* leader = find(pid);
-    Process* p = leader ? leader->process : !caller_.kernel() && pid == caller_.pid() ? &caller_ : nullptr;
-    if (!leader && !p) return std::nullopt;
+    const Task* task = find(pid);  // the thread group's leader, or the thread `pid` names
+    Process* p = task ? task->process : !caller_.kernel() && pid == caller_.pid() ? &caller_ : nullptr;
+    if (!task && !p) return std::nullopt;
     vfs::ProcProcess out;
     out.pid = pid;
-    if (leader) {
+    if (task) {
+      const Task* leader = task->pid == task->tgid ? task : find(task->tgid);
+      if (!leader) leader = task;
+      out.pid = task->tgid;
+      out.tid = task->pid;
       out.ppid = leader->ppid, out.pgid = leader->pgid, out.sid = leader->sid;
-      out.state = leader->state == Task::State::zombie    ? 'Z'
-                  : leader->stopped                       ? 'T'
-                  : leader->state == Task::State::blocked ? 'S'
-                                                          : 'R';
-      out.threads = 0;
-      for (const auto& t : caller_.kernel()->tasks())
-        out.threads += t->tgid == pid && t->state != Task::State::zombie && !t->reaped;
-      out.threads = std::max(out.threads, 1);
+      out.state = task->state == Task::State::zombie    ? 'Z'
+                  : task->stopped                       ? 'T'
+                  : task->state == Task::State::blocked ? 'S'
+                                                        : 'R';
+      out.threads = std::max(static_cast<int>(threads(task->tgid).size()), 1);
     }
     if (!p) {  // a zombie: its memory and files are gone
       out.state = 'Z';
@@ -112,7 +128,7 @@ class KernelProcSource final : public vfs::ProcSource {
           name = std::prev(next)->second.name;
           stop = std::min(end, std::prev(next)->second.end);
         }
-        out += vfs::proc_maps_line(at, stop, run.prot, name);
+        out += vfs::proc_maps_line(at, stop, run.prot, name, run.shared);
         at = stop;
       }
     }
@@ -126,6 +142,15 @@ class KernelProcSource final : public vfs::ProcSource {
   std::string environ(int pid) const override {
     Process* p = process_of(pid);
     return p ? read_range(*p, p->mm().env_start, p->mm().env_end) : std::string();
+  }
+
+  std::vector<vfs::ProcMount> mounts() const override {
+    std::vector<vfs::ProcMount> out{{"/", "spectrum", "rootfs", caller_.fs().read_only}};
+    for (const GuestMount& m : caller_.fs().mounts)
+      out.push_back({vfs::normalize(m.target), "spectrum", "bind", m.read_only});
+    out.push_back({"/proc", "proc", "proc", false});  // the sandbox kernel's own, read-only in effect
+    out.push_back({"/dev", "devtmpfs", "dev", false});
+    return out;
   }
 
   std::uint64_t memory_bytes() const override { return caller_.mm().limit_bytes; }

@@ -108,6 +108,7 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
   fs_->root = std::move(config.root);
   fs_->cwd = vfs::normalize(config.cwd.empty() ? "/" : config.cwd);
   fs_->read_only = config.read_only;
+  fs_->mounts = std::move(config.mounts);
   const std::string base = executable_.substr(executable_.rfind('/') + 1);
   std::memcpy(thread_name_.data(), base.data(), std::min<std::size_t>(base.size(), 15));
 }
@@ -142,6 +143,7 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std
     fs_->cwd = parent.fs_->cwd;
     fs_->umask = parent.fs_->umask;
     fs_->read_only = parent.fs_->read_only;
+    fs_->mounts = parent.fs_->mounts;
   }
 }
 

@@ -64,6 +64,12 @@ struct SyscallResult {
   }
 };
 
+// A --mount bind as the guest sees it (/proc/PID/mountinfo): where, and whether read-only.
+struct GuestMount {
+  std::string target;
+  bool read_only = false;
+};
+
 struct ProcessConfig {
   UniqueFd root;  // the root filesystem, an O_PATH directory fd
   UniqueFd stdin_fd, stdout_fd, stderr_fd;
@@ -72,6 +78,7 @@ struct ProcessConfig {
   std::uint64_t memory_bytes = 0;
   std::uint64_t max_tasks = 0;                  // --pids: processes at once (0: the kernel's bound)
   std::string executable;                       // the program's guest path: /proc/self/exe, the thread's name
+  std::vector<GuestMount> mounts;               // the --mount binds, in order
   std::function<void(const std::string&)> log;  // one line, without newline; default: stderr
 };
 
@@ -168,6 +175,7 @@ struct FsContext {
   std::string cwd = "/";
   unsigned umask = 022;
   bool read_only = false;
+  std::vector<GuestMount> mounts;  // the binds under the root (the sandbox's one mount table)
 };
 
 // CLONE_SIGHAND: the kernel struct sigaction of each signal (handler, flags, restorer, mask).

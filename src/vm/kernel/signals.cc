@@ -61,7 +61,7 @@ Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, i
     p.pending_signals_ &= ~bit(SIGCONT);
     const bool default_action = sig == SIGSTOP || handler == 0;
     if (default_action && !(sig != SIGSTOP && (p.sigmask_ & bit(sig)))) {
-      if (target.tgid != 1) stop_group(target, sig);
+      if (target.tgid != 1 && (sig == SIGSTOP || !orphaned_group(target.pgid))) stop_group(target, sig);
       return SendResult::ignored;
     }
   }
@@ -139,7 +139,7 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     if (action[0] == 0) {
       if (ignored_by_default(sig)) continue;
       if (stops_by_default(sig)) {  // a blocked stop signal, now unblocked
-        if (t.tgid != 1) stop_group(t, sig);
+        if (t.tgid != 1 && (sig == SIGSTOP || !orphaned_group(t.pgid))) stop_group(t, sig);
         continue;
       }
       return sig;
@@ -267,6 +267,24 @@ SyscallResult Kernel::queue_signal(Process& p, int tgid, std::optional<int> thre
     default:
       return SyscallResult::ret(0);
   }
+}
+
+bool Kernel::orphaned_group(int pgid) const {
+  // POSIX: no member has a parent in another group of the same session, the one who could
+  // continue it. Linux discards TSTP, TTIN and TTOU (not STOP) whose default action would stop
+  // such a group: nobody would ever resume it.
+  std::vector<int> parents;  // of the members (a group lies in one session)
+  int sid = 0;
+  for (const auto& t : tasks_) {
+    if (t->pgid != pgid || t->state == Task::State::zombie || t->reaped) continue;
+    parents.push_back(t->ppid);
+    sid = t->sid;
+  }
+  std::sort(parents.begin(), parents.end());
+  return std::none_of(tasks_.begin(), tasks_.end(), [&](const auto& parent) {
+    return !parent->reaped && parent->pgid != pgid && parent->sid == sid &&
+           std::binary_search(parents.begin(), parents.end(), parent->pid);
+  });
 }
 
 void Kernel::stop_group(Task& target, int sig) {

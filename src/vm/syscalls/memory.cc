@@ -61,7 +61,9 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     source = host_fd(p, static_cast<std::uint64_t>(guest_fd));
     if (source < 0) return SyscallResult::error(EBADF);
   }
-  TRY_GUEST_VOID(p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}));
+  const bool shared_memory = anonymous && sharing == MAP_SHARED;  // fork shares it instead of copying
+  TRY_GUEST_VOID(
+      p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}, shared_memory));
   if (!anonymous) {
     // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
     auto iov = p.guest_iovecs(address, length, Access::write);
@@ -78,6 +80,8 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
   }
   if (auto* file = anonymous ? nullptr : p.fd(guest_fd); file && !file->path.empty())
     p.mm().name_range(address, address + size, file->path);
+  else if (shared_memory)
+    p.mm().name_range(address, address + size, "/dev/zero (deleted)");  // Linux's name for it
   else
     p.mm().forget_names(address, address + size);
   return SyscallResult::ret(static_cast<std::int64_t>(address));
@@ -96,9 +100,8 @@ SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
   TRY_GUEST_VOID(p.space().protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
   return SyscallResult::ret(0);
 }
-// Moving a mapping copies its bytes frame by frame (the guest's page tables are the monitor's,
-// so there is no remapping trick); glibc's realloc of large blocks is the user. The copy is
-// bounded by the old mapping, which must be mapped memory.
+// Moving a mapping moves its frames (contents, protection and sharing go along); glibc's realloc
+// of large blocks is the user. The walk is bounded by the old mapping, which must be mapped memory.
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
   const std::uint64_t old_address = ARG(0), flags = ARG(3);
   if ((old_address & kPageMask) || ARG(1) == 0 || ARG(2) == 0 || ARG(1) > AddressSpace::kUserEnd ||
@@ -107,6 +110,7 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
   const std::uint64_t old_size = page_up(ARG(1)), new_size = page_up(ARG(2));
   if (!p.space().range_mapped(old_address, old_size)) return SyscallResult::error(EFAULT);
   const std::uint64_t pte = p.space().entry(old_address);
+  const bool shared = pte & x86::kPteShared;  // a shared mapping grows with shared pages
   const unsigned prot = (pte & x86::kPteProtNone)
                             ? 0u
                             : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
@@ -120,20 +124,26 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
   }
   if (new_size <= AddressSpace::kUserEnd - old_address &&
       p.space().range_free(old_address + old_size, new_size - old_size)) {
-    TRY_GUEST_VOID(p.space().map(old_address + old_size, new_size - old_size, prot));
+    TRY_GUEST_VOID(p.space().map(old_address + old_size, new_size - old_size, prot, shared));
     return SyscallResult::ret(static_cast<std::int64_t>(old_address));
   }
   if (!(flags & MREMAP_MAYMOVE)) return SyscallResult::error(ENOMEM);
   const std::uint64_t target = TRY_GUEST(p.space().find_free(new_size));
-  TRY_GUEST_VOID(p.space().map(target, new_size, prot));
-  for (std::uint64_t offset = 0; offset < old_size; offset += kPageSize) {
-    const std::uint64_t from = p.space().entry(old_address + offset) & x86::kPteAddressMask;
-    const std::uint64_t to = p.space().entry(target + offset) & x86::kPteAddressMask;
-    std::memcpy(p.memory().at(to, kPageSize), p.memory().at(from, kPageSize), kPageSize);
+  TRY_GUEST_VOID(p.space().map(target + old_size, new_size - old_size, prot, shared));
+  if (auto moved = p.space().move(old_address, old_size, target); !moved) {
+    (void)p.space().unmap(target + old_size, new_size - old_size);
+    return SyscallResult::error(moved.error());
   }
-  TRY_GUEST_VOID(p.space().unmap(old_address, old_size));
+  // The name goes with the mapping (a file's, or shared memory's).
+  std::string name;
+  if (auto at = p.mm().names.upper_bound(old_address);
+      at != p.mm().names.begin() && std::prev(at)->second.end > old_address)
+    name = std::prev(at)->second.name;
   p.mm().forget_names(old_address, old_address + old_size);
-  p.mm().forget_names(target, target + new_size);
+  if (name.empty())
+    p.mm().forget_names(target, target + new_size);
+  else
+    p.mm().name_range(target, target + new_size, name);
   return SyscallResult::ret(static_cast<std::int64_t>(target));
 }
 

@@ -1,8 +1,8 @@
 // Job control: a stop signal stops a child until SIGCONT (it runs no code meanwhile), the parent
 // sees it stop and go on (WUNTRACED, WCONTINUED, SIGCHLD's CLD_STOPPED/CLD_CONTINUED), a caught
 // SIGCONT reaches its handler, a blocked SIGTSTP stops only once unblocked, SIGKILL ends a stopped
-// child, and SA_NOCLDSTOP keeps SIGCHLD for exits only. (The sandbox kernel does not discard the
-// stop signals of an orphaned process group as Linux does; the children here are not orphaned.)
+// child, and SA_NOCLDSTOP keeps SIGCHLD for exits only. The children here are not orphaned (an
+// orphaned group's stop signals are discarded: orphan_sigwait.c).
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
