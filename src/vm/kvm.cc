@@ -289,6 +289,8 @@ Result<void> KvmVm::set_initial_state(const VcpuState& state) {
         if (::ioctl(vcpu_.get(), kvm_abi::kSetXcrs, &xcrs) != 0) {
           sregs.cr4 &= ~x86::kCr4Osxsave;  // back to SSE only
           SPECTRUM_TRY(ioctl_checked(vcpu_.get(), kvm_abi::kSetSregs, &sregs, "KVM_SET_SREGS"));
+        } else {
+          xcr0_ = wanted;
         }
       }
     }

@@ -92,6 +92,8 @@ class KvmVm final : public VcpuAccess {
   // The vCPU's FPU/SSE/AVX state (KVM_GET_XSAVE / KVM_SET_XSAVE).
   Result<void> get_xsave(kvm_abi::Xsave& out);
   Result<void> set_xsave(const kvm_abi::Xsave& state);
+  // The guest's XCR0: the state components ring 3 may use (x87 and SSE without XSAVE).
+  std::uint64_t xcr0() const { return xcr0_; }
   // A signal handler may set immediate_exit to stop the vCPU without a race.
   volatile std::uint8_t* immediate_exit() { return &run_->immediate_exit; }
 
@@ -105,6 +107,7 @@ class KvmVm final : public VcpuAccess {
   kvm_run* run_ = nullptr;
   std::size_t run_size_ = 0;
   bool sync_regs_ = false;
+  std::uint64_t xcr0_ = 3;
   kvm_regs regs_{};
   kvm_sregs sregs_{};
   bool regs_valid_ = false, sregs_valid_ = false, regs_dirty_ = false, sregs_dirty_ = false;

@@ -1,6 +1,7 @@
 /* The KVM ABI as the kernel's C sees it: compiled as C (not C++) into the vm unit tests, which
    compare every value with src/vm/kvm_abi.h. In C the empty struct inside __DECLARE_FLEX_ARRAY
    has size 0, so these are the numbers and offsets the kernel itself uses. */
+#include <asm/sigcontext.h>
 #include <linux/kvm.h>
 #include <stddef.h>
 
@@ -37,6 +38,16 @@ const struct kvm_abi_c_value kvm_abi_c_values[] = {
     VALUE(KVM_GET_XSAVE),
     VALUE(KVM_SET_XSAVE),
     SIZE(struct kvm_xsave),
+    /* The signal frame's FP state (src/vm/arch/fp_state.h). */
+    VALUE(FP_XSTATE_MAGIC1),
+    VALUE(FP_XSTATE_MAGIC2),
+    SIZE(struct _fpx_sw_bytes),
+    OFFSET(struct _fpstate_64, sw_reserved),
+    OFFSET(struct _fpstate_64, mxcsr),
+    OFFSET(struct _fpstate_64, xmm_space),
+    OFFSET(struct _fpx_sw_bytes, extended_size),
+    OFFSET(struct _fpx_sw_bytes, xfeatures),
+    OFFSET(struct _fpx_sw_bytes, xstate_size),
     SIZE(struct kvm_cpuid2),
     SIZE(struct kvm_cpuid),
     SIZE(struct kvm_msrs),

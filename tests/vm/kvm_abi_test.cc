@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kvm_abi_c.h"
+#include "vm/arch/fp_state.h"
 
 namespace spectrum::vm {
 namespace {
@@ -47,6 +48,15 @@ const CxxValue kCxx[] = {
     {"KVM_GET_XSAVE", kGetXsave},
     {"KVM_SET_XSAVE", kSetXsave},
     {"sizeof struct kvm_xsave", sizeof(Xsave)},
+    {"FP_XSTATE_MAGIC1", arch::kFpXstateMagic1},
+    {"FP_XSTATE_MAGIC2", arch::kFpXstateMagic2},
+    {"sizeof struct _fpx_sw_bytes", sizeof(arch::FpxSwBytes)},
+    {"offsetof struct _fpstate_64.sw_reserved", arch::kSwBytesOffset},
+    {"offsetof struct _fpstate_64.mxcsr", arch::kMxcsrOffset},
+    {"offsetof struct _fpstate_64.xmm_space", arch::kXmmOffset},
+    {"offsetof struct _fpx_sw_bytes.extended_size", offsetof(arch::FpxSwBytes, extended_size)},
+    {"offsetof struct _fpx_sw_bytes.xfeatures", offsetof(arch::FpxSwBytes, xfeatures)},
+    {"offsetof struct _fpx_sw_bytes.xstate_size", offsetof(arch::FpxSwBytes, xstate_size)},
     {"sizeof struct kvm_cpuid2", sizeof(CpuidHeader)},
     {"sizeof struct kvm_cpuid", sizeof(CpuidHeader)},
     {"sizeof struct kvm_msrs", sizeof(MsrsHeader)},

@@ -18,7 +18,7 @@ struct SigContext {
   std::uint64_t rdi, rsi, rbp, rbx, rdx, rax, rcx, rsp, rip, eflags;
   std::uint16_t cs, gs, fs, ss;
   std::uint64_t err, trapno, oldmask, cr2;
-  std::uint64_t fpstate;  // 0: no FP state saved (see docs/vm.md, "Signals")
+  std::uint64_t fpstate;  // the FP state below the frame (arch/fp_state.h); 0: none
   std::uint64_t reserved[8];
 };
 static_assert(sizeof(SigContext) == 256);

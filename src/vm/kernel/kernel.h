@@ -147,6 +147,13 @@ class Kernel {
   // return with). Returns the signal that ends the task instead (a default action, a frame that
   // does not fit), or 0.
   int deliver(Task& t, platform::Registers& regs);
+  // A task's FPU/SSE/AVX state wherever it is: the platform's while the platform holds the task,
+  // else the copy the task took when it left (empty: none saved yet).
+  Result<std::vector<std::uint8_t>> extended_state_of(Task& t);
+  Result<void> set_extended_state_of(Task& t, std::vector<std::uint8_t> state);
+  // deliver()'s FP part: the frame's bytes below `top` (the handler then starts with the init
+  // state); 0 where the platform gives no state. Errno-free: a failure is no room (SIGSEGV).
+  std::optional<std::uint64_t> push_fp_state(Task& t, std::uint64_t top);
   // A fault the platform can resume from: a handler of the task's gets it (si_code, si_addr) with
   // `regs` (the faulting instruction's) in the frame, so that returning runs it again. Returns
   // the signal that ends the task instead (no handler, blocked, no room for the frame), or 0.

@@ -2,13 +2,15 @@
 // x86-64 frame Linux builds (arch/signal_frame.h), rt_sigreturn, rt_sigsuspend, rt_sigtimedwait,
 // the real-time queue (sigqueue). A task's pending set and mask are 64-bit (signals 1..64); one
 // signal is delivered per return to user mode.
-// Not saved across a handler: the FP/SSE state (fpstate is 0 in the frame), see docs/vm.md.
+// The FPU/SSE/AVX state goes into the frame as Linux's does (arch/fp_state.h), so a handler's
+// vector registers never reach the code it interrupted.
 #include <sys/syscall.h>
 
 #include <algorithm>
 #include <csignal>
 #include <cstring>
 
+#include "vm/arch/fp_state.h"
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
@@ -129,6 +131,30 @@ void fill_siginfo(arch::SigInfo& info, int sig, const Process::SignalSource& sou
 }
 }  // namespace
 
+Result<std::vector<std::uint8_t>> Kernel::extended_state_of(Task& t) {
+  if (&t == on_cpu_) return ctx_.extended_state();
+  return t.extended_state;
+}
+
+Result<void> Kernel::set_extended_state_of(Task& t, std::vector<std::uint8_t> state) {
+  if (&t == on_cpu_) return ctx_.set_extended_state(state);
+  t.extended_state = std::move(state);
+  return {};
+}
+
+std::optional<std::uint64_t> Kernel::push_fp_state(Task& t, std::uint64_t top) {
+  auto layout = ctx_.extended_layout();
+  auto state = extended_state_of(t);
+  if (!layout || !state) return std::nullopt;
+  if (layout->size < arch::kHeaderEnd || state->size() < layout->size) return 0;  // none to save
+  const std::vector<std::uint8_t> bytes = arch::fp_frame(*state, layout->size, layout->features);
+  if (top < bytes.size()) return std::nullopt;
+  const std::uint64_t at = (top - bytes.size()) & ~std::uint64_t{63};
+  if (!t.process->space().write(at, bytes)) return std::nullopt;
+  if (!set_extended_state_of(t, arch::fp_init(std::move(*state)))) return std::nullopt;
+  return at;
+}
+
 int Kernel::deliver(Task& t, platform::Registers& regs) {
   Process& p = *t.process;
   while (std::uint64_t ready = p.pending_signals_ & ~p.sigmask_) {
@@ -144,16 +170,22 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
       }
       return sig;
     }
-    // The frame below the red zone, aligned as after a call (rsp + 8 a multiple of 16).
-    const std::uint64_t sp = ((regs.rsp - 128 - sizeof(arch::RtSigFrame)) & ~std::uint64_t{15}) - 8;
+    // Below the red zone the FP state (64-byte aligned), then the frame, aligned as after a call
+    // (rsp + 8 a multiple of 16).
+    const std::optional<std::uint64_t> fp = push_fp_state(t, regs.rsp - 128);
+    if (!fp) return SIGSEGV;  // no room for it: Linux forces SIGSEGV too
+    const std::uint64_t top = *fp ? *fp : regs.rsp - 128;
+    const std::uint64_t sp = ((top - sizeof(arch::RtSigFrame)) & ~std::uint64_t{15}) - 8;
     arch::RtSigFrame frame{};
     frame.restorer = action[2];
+    frame.uc.flags = arch::kUcSigcontextSs | arch::kUcStrictRestoreSs | (*fp ? arch::kUcFpXstate : 0);
     auto& m = frame.uc.mcontext;
     m.r8 = regs.r8, m.r9 = regs.r9, m.r10 = regs.r10, m.r11 = regs.r11, m.r12 = regs.r12;
     m.r13 = regs.r13, m.r14 = regs.r14, m.r15 = regs.r15, m.rdi = regs.rdi, m.rsi = regs.rsi;
     m.rbp = regs.rbp, m.rbx = regs.rbx, m.rdx = regs.rdx, m.rax = regs.rax, m.rcx = regs.rcx;
     m.rsp = regs.rsp, m.rip = regs.rip, m.eflags = regs.rflags;
     m.cs = 0x33, m.ss = 0x2b;
+    m.fpstate = *fp;
     frame.uc.sigmask = p.saved_mask_.value_or(p.sigmask_);
     m.oldmask = frame.uc.sigmask;
     fill_siginfo(frame.info, sig, source);
@@ -204,6 +236,22 @@ SyscallResult Kernel::sigreturn(Process& p) {
   r.r14 = m.r14, r.r15 = m.r15, r.rdi = m.rdi, r.rsi = m.rsi, r.rbp = m.rbp, r.rbx = m.rbx;
   r.rdx = m.rdx, r.rax = m.rax, r.rcx = m.rcx, r.rsp = m.rsp, r.rip = m.rip;
   r.rflags = (m.eflags & kUserFlags) | 0x202;
+  if (const std::uint64_t fpstate = uc->mcontext.fpstate) {
+    // The FP state the frame holds now (the handler may have changed it), sanitized.
+    Task& self = task_of(p);
+    auto layout = ctx_.extended_layout();
+    auto current = extended_state_of(self);
+    if (!layout || !current || layout->size < arch::kHeaderEnd)
+      return {SyscallResult::Kind::signal, SIGSEGV, {}, {}, {}, {}};
+    std::vector<std::uint8_t> bytes(layout->size + sizeof arch::kFpXstateMagic2);
+    if (!p.space().read(fpstate, bytes)) {
+      bytes.resize(arch::kLegacySize);  // a legacy frame may be all there is
+      if (!p.space().read(fpstate, bytes)) return {SyscallResult::Kind::signal, SIGSEGV, {}, {}, {}, {}};
+    }
+    auto restored = arch::fp_from_frame(bytes, std::move(*current), layout->size, layout->features);
+    if (!restored || !set_extended_state_of(self, std::move(*restored)))
+      return {SyscallResult::Kind::signal, SIGSEGV, {}, {}, {}, {}};
+  }
   p.sigmask_ = uc->sigmask & ~kUnblockable;
   restart_at_ = r;
   return SyscallResult::ret(static_cast<std::int64_t>(m.rax));

@@ -1,5 +1,6 @@
 #include "vm/platform/kvm_context.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -214,6 +215,22 @@ Result<void> KvmContext::set_extended_state(const std::vector<std::uint8_t>& sta
   kvm_abi::Xsave area;
   std::memcpy(&area, state.data(), sizeof area);
   return vm_.set_xsave(area);
+}
+
+Result<ExecutionContext::ExtendedLayout> KvmContext::extended_layout() {
+  if (layout_) return *layout_;  // (cpuid is a VM exit of its own where the monitor is a guest)
+  // The end of the last component XCR0 enables (CPUID leaf 0xD: each one's size and offset in
+  // the standard format), at least the legacy area and the header.
+  std::size_t size = 512 + 64;
+  const std::uint64_t features = vm_.xcr0();
+  for (unsigned component = 2; component < 64; ++component) {
+    if (!(features & (std::uint64_t{1} << component))) continue;
+    std::uint32_t eax, ebx, ecx, edx;
+    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xD), "c"(component));
+    size = std::max<std::size_t>(size, std::size_t{ebx} + eax);
+  }
+  layout_ = ExtendedLayout{std::min(size, sizeof(kvm_abi::Xsave)), features};
+  return *layout_;
 }
 
 Result<void> KvmContext::start_time_slices() {

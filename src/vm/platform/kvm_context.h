@@ -32,6 +32,7 @@ class KvmContext final : public ExecutionContext {
   }
   Result<std::vector<std::uint8_t>> extended_state() override;
   Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
+  Result<ExtendedLayout> extended_layout() override;
   Result<void> start_time_slices() override;
   std::uint64_t exits() const override { return exits_; }
   // As the ptrace platform's: 10 ms of the guest's CPU time.
@@ -48,6 +49,7 @@ class KvmContext final : public ExecutionContext {
   const AddressSpace* space_;  // the running task's (switch_task)
   std::uint64_t exits_ = 0;
   std::optional<HostTimer> slices_;
+  std::optional<ExtendedLayout> layout_;
 };
 
 }  // namespace spectrum::vm::platform

@@ -93,6 +93,14 @@ class ExecutionContext {
     (void)state;
     return {};
   }
+  // What of extended_state() a signal frame holds, as Linux lays it out there: the standard-format
+  // xsave area's first `size` bytes (0: the platform gives no extended state) and the state
+  // components it covers (XCR0's user bits).
+  struct ExtendedLayout {
+    std::size_t size = 0;
+    std::uint64_t features = 0;
+  };
+  virtual Result<ExtendedLayout> extended_layout() { return ExtendedLayout{}; }
   // The workload has more than one task now: a platform that preempts only where that matters
   // (KVM: a timer's exits cost the lone task time) starts its time slice.
   virtual Result<void> start_time_slices() { return {}; }

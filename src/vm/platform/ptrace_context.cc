@@ -397,6 +397,21 @@ Result<std::vector<std::uint8_t>> PtraceContext::extended_state() {
   return state;
 }
 
+Result<ExecutionContext::ExtendedLayout> PtraceContext::extended_layout() {
+  if (!xstate_size_) {
+    SPECTRUM_TRY(extended_state());
+    // The components: the host's XCR0, which the stub runs under (x87 and SSE without XSAVE).
+    std::uint32_t eax, ebx, ecx, edx;
+    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(1), "c"(0));
+    xstate_features_ = 3;
+    if (ecx & (1u << 27)) {  // OSXSAVE: xgetbv may be used
+      __asm__("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+      xstate_features_ = (std::uint64_t{edx} << 32) | eax;
+    }
+  }
+  return ExtendedLayout{xstate_size_, xstate_features_};
+}
+
 Result<void> PtraceContext::set_extended_state(const std::vector<std::uint8_t>& state) {
   if (state.empty()) return {};
   iovec io{const_cast<std::uint8_t*>(state.data()), state.size()};

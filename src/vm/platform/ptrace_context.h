@@ -50,6 +50,7 @@ class PtraceContext final : public ExecutionContext {
   Result<void> switch_task(AddressSpace& space, const Registers& regs) override;
   Result<std::vector<std::uint8_t>> extended_state() override;
   Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
+  Result<ExtendedLayout> extended_layout() override;
   std::uint64_t exits() const override { return exits_; }
   pid_t stub_pid() const { return pid_; }
 
@@ -67,7 +68,8 @@ class PtraceContext final : public ExecutionContext {
   int stub_memfd_ = -1;
   user_regs_struct regs_{};  // the workload's registers
   std::uint64_t exits_ = 0;
-  std::size_t xstate_size_ = 0;  // the kernel's xsave area for ptrace, once known
+  std::size_t xstate_size_ = 0;        // the kernel's xsave area for ptrace, once known
+  std::uint64_t xstate_features_ = 0;  // the components it holds (the host XCR0)
   static constexpr std::size_t kMaxXstate = 64 << 10;
   bool running_ = false;  // resumed, not yet stopped (a wait interrupted by the timeout)
 };
