@@ -110,7 +110,8 @@ nlohmann::json handler_features(const HandlerSet& handlers) {
   row("wasm-smart", handlers.wasm != nullptr,
       "a .wasm entrypoint in the engine, anything else as a container");
   row("vm", handlers.vm != nullptr,
-      "also named krun; process.args[0] is a static x86-64 executable inside the root filesystem");
+      "also named krun; process.args[0] is an x86-64 executable inside the root filesystem (static, or with "
+      "its dynamic linker there)");
   row("sandbox", handlers.sandbox != nullptr,
       "the vm tier's monitor on the ptrace platform (no /dev/kvm); the same programs as vm");
   return {

@@ -2,7 +2,8 @@
 //   root                   the guest's root filesystem ("/" of the container: the init runs the
 //                          monitor after pivot_root), written through as a container's root is;
 //                          read-only with root.readonly
-//   process.args, env, cwd the guest program (a static x86-64 ELF inside the root), its argv,
+//   process.args, env, cwd the guest program (an x86-64 ELF inside the root, static or with its
+//                          dynamic linker there), its argv,
 //                          environment and working directory
 //   bind mounts            the tier's mounts (directories), read-only where the mount is; not
 //                          those under /dev, /proc or /sys (the container's, e.g. CRI's /dev/shm)
@@ -20,8 +21,8 @@
 // process, which the guest is not. (Without CAP_SYS_ADMIN the monitor would need a user namespace,
 // where the container root's locked submounts refuse its bind of the root.)
 // /dev/kvm is added to the container (node and device rule) by `prepare`; what the tier cannot run
-// (no usable KVM, a missing program, not a static x86-64 ELF, too little memory for it) is an
-// error of `create`.
+// (no usable KVM, a missing program, not an x86-64 ELF, a dynamic linker missing from the root, too
+// little memory for it) is an error of `create`.
 #include "container/vm_handler.h"
 
 #include <elf.h>
@@ -64,8 +65,8 @@ Result<void> prepare(Config& config) {
   return {};
 }
 
-// What the guest kernel runs: a static x86-64 ELF (no interpreter). Read from the header and the
-// program headers only; the tier checks the rest when it loads it.
+// What the sandbox kernel runs: an x86-64 ELF. Read from the header only; the tier's preflight
+// checks the rest (the program headers, a PT_INTERP's dynamic linker in the root) as it loads it.
 Result<void> check_elf(const std::string& path) {
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return fail_errno("process.args[0]: vm: " + path);
@@ -77,15 +78,6 @@ Result<void> check_elf(const std::string& path) {
   if (header.e_machine != EM_X86_64)
     return fail("process.args[0]: vm: " + path + " is not an x86-64 executable", ENOEXEC,
                 ExitCode::not_executable);
-  for (unsigned i = 0; i < header.e_phnum && i < 256; ++i) {
-    Elf64_Phdr ph{};
-    off_t at = static_cast<off_t>(header.e_phoff + std::uint64_t{i} * sizeof ph);
-    if (::pread(fd.get(), &ph, sizeof ph, at) != static_cast<ssize_t>(sizeof ph)) break;
-    if (ph.p_type == PT_INTERP)
-      return fail(
-          "process.args[0]: vm: " + path + " is dynamically linked; the vm tier runs static executables only",
-          ENOEXEC, ExitCode::not_executable);
-  }
   return {};
 }
 

@@ -93,14 +93,25 @@ bundle "c['process']['args']=['/bin/busybox','sh','-c','echo hello from the sand
 out=$("$spectrum" --root "$root" run --bundle "$tmp/b" v4 2>&1)
 check "sandbox: output and exit code" "4 hello from the sandbox" "$? $out"
 
-# A program the tier cannot run: create fails, naming it, and leaves nothing.
-cp /bin/true "$tmp/b/rootfs/bin/dynamic-true"
+# A dynamically linked program: while the root lacks its dynamic linker, create fails naming it
+# and leaves nothing; with the linker and libc in the root, the sandbox kernel loads and runs it.
+cp /bin/echo "$tmp/b/rootfs/bin/dynamic-echo"
 for h in vm sandbox; do
   [ $h = vm ] && [ -n "$vm_skip" ] && continue
-  bundle "c['process']['args']=['/bin/dynamic-true']; c['annotations']={'run.oci.handler':'$h'}"
+  bundle "c['process']['args']=['/bin/dynamic-echo','hello','dynamic']; c['annotations']={'run.oci.handler':'$h'}"
   out=$("$spectrum" --root "$root" create --bundle "$tmp/b" v2 2>&1)
-  check "$h: a dynamic program refused at create" "1 yes" "$? $(grep -q 'dynamically linked' <<<"$out" && echo yes || echo "no: $out")"
+  check "$h: a missing dynamic linker refused at create" "1 yes" "$? $(grep -q 'dynamic linker /lib64/ld-linux-x86-64.so.2 is not in the root filesystem' <<<"$out" && echo yes || echo "no: $out")"
   check "$h: nothing left after the refusal" "" "$(nothing_left)"
+done
+mkdir -p "$tmp/b/rootfs/lib64" "$tmp/b/rootfs/lib/x86_64-linux-gnu"
+cp -L /lib64/ld-linux-x86-64.so.2 "$tmp/b/rootfs/lib64/"
+cp -L /lib/x86_64-linux-gnu/libc.so.6 "$tmp/b/rootfs/lib/x86_64-linux-gnu/"
+for h in vm sandbox; do
+  [ $h = vm ] && [ -n "$vm_skip" ] && continue
+  bundle "c['process']['args']=['/bin/dynamic-echo','hello','dynamic']; c['annotations']={'run.oci.handler':'$h'}"
+  out=$("$spectrum" --root "$root" run --bundle "$tmp/b" v5 2>&1)
+  check "$h: a dynamic program runs" "0 hello dynamic" "$? $out"
+  check "$h: nothing left after it" "" "$(nothing_left)"
 done
 
 [ $failures -eq 0 ] && echo "all vm handler checks passed"
