@@ -25,6 +25,7 @@
 
 #include "container/cgroup_update.h"
 #include "container/default_config.h"
+#include "container/guest_exec.h"
 #include "container/handler.h"
 #include "container/launcher.h"
 #include "container/oci_config.h"
@@ -35,6 +36,7 @@
 #include "core/parse.h"
 #include "core/stale_cgroups.h"
 #include "core/supervisor.h"
+#include "vm/exec_protocol.h"
 
 namespace spectrum::container {
 
@@ -269,6 +271,7 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   state.bundle = bundle;
   state.created = now_rfc3339();
   state.annotations = config.annotations;
+  state.handler = std::string(handler_name(handler));
   for (const Hook& h : config.hooks.poststop)
     state.poststop.push_back(
         {{"path", h.path}, {"args", h.args}, {"env", h.env}, {"timeout", h.timeout_seconds.value_or(0)}});
@@ -278,6 +281,15 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
   };
   if (r.with_fifo && ::mkfifo(store.fifo_of(r.id).c_str(), 0600) != 0)
     return undo(Error::from_errno("exec fifo"));
+  // A vm or sandbox container's exec runs in its sandbox kernel: the monitor (the init) takes
+  // requests on this socket, found through the environment it inherits (never the guest's).
+  UniqueFd guest_exec;
+  if (handler == Handler::vm || handler == Handler::sandbox) {
+    auto listener = listen_for_guest_exec(store.dir_of(r.id));
+    if (!listener) return undo(listener.error());
+    guest_exec = std::move(*listener);
+    ::setenv(vm::exec_protocol::kListenerEnv, std::to_string(guest_exec.get()).c_str(), 1);
+  }
   LaunchOptions options;
   options.exec_fifo = r.with_fifo ? store.fifo_of(r.id) : "";
   options.console_socket = absolute(r.console_socket);
@@ -297,6 +309,8 @@ Result<ContainerState> create_container(const Globals& g, const CreateRequest& r
     return {};
   };
   auto launched = launch_container(config, options);
+  ::unsetenv(vm::exec_protocol::kListenerEnv);
+  guest_exec.reset();  // the monitor has its own
   if (!launched) return undo(launched.error());
   launched->cgroup->share_parents();
   launched->cgroup->release();
@@ -539,6 +553,13 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   if (status != Status::running && status != Status::created)
     return fail("cannot exec in a " + std::string(to_string(status)) + " container");
   Config config = SPECTRUM_TRY(load_bundle_config(state.bundle));
+  // A state written before the handler was recorded: the handler its annotations or this binary's
+  // name choose, as create chose it.
+  Handler handler = state.handler == "vm" ? Handler::vm
+                    : state.handler == "sandbox"
+                        ? Handler::sandbox
+                        : SPECTRUM_TRY(select_handler(state.annotations, g.by_binary));
+  const bool in_guest = handler == Handler::vm || handler == Handler::sandbox;
   ExecRequest request;
   request.init_pid = state.pid;
   request.config = &config;
@@ -573,6 +594,12 @@ Result<int> verb_exec(const Globals& g, Args& args) {
   if (args.flag("no-new-privs")) request.process.no_new_privileges = true;
   request.preserve_fds = SPECTRUM_TRY(parse_fd_count(args.value("preserve-fds", "0")));
   bool detach = args.flag("detach");
+  if (in_guest) {
+    if (status != Status::running)
+      return fail("cannot exec in a created " + state.handler + " container: start it");
+    return exec_in_guest(store.dir_of(id), id, std::string(handler_name(handler)), request.process, detach,
+                         absolute(args.value("pid-file")));
+  }
   if (!detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t pid = SPECTRUM_TRY(exec_in_container(request));
   if (std::string pid_file = args.value("pid-file"); !pid_file.empty())

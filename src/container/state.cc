@@ -92,6 +92,7 @@ Result<void> StateStore::save(const ContainerState& s) const {
                       {"pid_start_time", s.pid_start_time},
                       {"created", s.created},
                       {"annotations", s.annotations},
+                      {"handler", s.handler},
                       {"cgroup_dirs", s.cgroups.dirs},
                       {"cgroup_owned", s.cgroups.owned},
                       {"poststop", s.poststop}};
@@ -156,6 +157,7 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
     s.pid_start_time = j.at("pid_start_time").get<std::uint64_t>();
     s.created = j.at("created").get<std::string>();
     s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
+    s.handler = j.value("handler", std::string("container"));
     s.cgroups.dirs = j.at("cgroup_dirs").get<std::map<std::string, std::string>>();
     s.cgroups.owned = j.at("cgroup_owned").get<std::vector<std::string>>();
     s.poststop = j.at("poststop");
@@ -167,8 +169,8 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
 
 Result<void> StateStore::remove(const std::string& id) const {
   std::string dir = dir_of(id);
-  for (const char* name :
-       {"/state.json", "/state.json.tmp", "/cgroups.json", "/cgroups.json.tmp", "/exec.fifo"})
+  for (const char* name : {"/state.json", "/state.json.tmp", "/cgroups.json", "/cgroups.json.tmp",
+                           "/exec.fifo", "/guest-exec.sock"})
     ::unlink((dir + name).c_str());
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) return fail_errno("remove state directory " + dir);
   return {};

@@ -24,7 +24,8 @@ struct ContainerState {
   std::uint64_t pid_start_time = 0;  // /proc/PID/stat field 22: tells a reused pid apart
   std::string created;               // RFC 3339
   std::map<std::string, std::string> annotations;
-  CgroupPaths cgroups;                                // Cgroup::adopt(cgroups) acts on the container's group
+  std::string handler = "container";  // the tier that runs it (handler_name): exec goes there too
+  CgroupPaths cgroups;                // Cgroup::adopt(cgroups) acts on the container's group
   nlohmann::json poststop = nlohmann::json::array();  // hooks to run at delete
 };
 

@@ -28,6 +28,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -37,6 +38,7 @@
 #include "container/handler_start.h"
 #include "core/fd.h"
 #include "core/tier.h"
+#include "vm/exec_protocol.h"
 #include "vm/tier_internal.h"
 
 namespace spectrum::container {
@@ -123,6 +125,26 @@ Result<void> check(const Config& config, const Platform& platform) {
   return {};
 }
 
+// The listening socket `create` made for `spectrum exec` (container/guest_exec.h), which this
+// process inherited with the descriptor's number in its environment: -1 when there is none (a
+// bundle run by an older runtime), or when what the number names is not a listening socket.
+int exec_listener() {
+  const char* text = ::getenv(vm::exec_protocol::kListenerEnv);
+  if (!text) return -1;
+  const std::string number = text;
+  ::unsetenv(vm::exec_protocol::kListenerEnv);
+  int fd = -1;
+  try {
+    fd = std::stoi(number);
+  } catch (const std::exception&) {
+    return -1;
+  }
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  if (fd < 3 || ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) != 0 || !listening) return -1;
+  return fd;
+}
+
 int run(const Config& config, const Platform& platform) {
   auto program = find_in_root(config.process, std::string(platform.name) + " program");
   if (!program) return report_line(platform.name, program.error().message(), program.error().exit_status());
@@ -132,7 +154,7 @@ int run(const Config& config, const Platform& platform) {
     return report_line(
         platform.name,
         "bind the container's root onto " + std::string(kRootView) + ": " + std::strerror(errno), 125);
-  auto outcome = vm::run_monitor_here(vm_workload(config, *program), platform.ptrace);
+  auto outcome = vm::run_monitor_here(vm_workload(config, *program), platform.ptrace, exec_listener());
   if (!outcome) return report_line(platform.name, outcome.error().message(), outcome.error().exit_status());
   switch (outcome->kind) {
     case vm::GuestOutcome::Kind::exited:

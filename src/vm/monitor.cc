@@ -524,9 +524,10 @@ std::uint64_t resident_bytes(const GuestMemory& memory) {
   return n * kPageSize;
 }
 
-Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process) {
+Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process, int exec_listener) {
   kernel::Kernel kernel(ctx, process,
                         static_cast<int>(std::min<std::uint64_t>(process.max_tasks(), 1 << 20)));
+  if (exec_listener >= 0) kernel.set_exec_listener(UniqueFd(exec_listener));
   return kernel.run();
 }
 
@@ -539,7 +540,7 @@ Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, co
   if (options.forward_signals)
     SPECTRUM_TRY(ForwardedSignals::install(vm.immediate_exit(), options.timeout.has_value()));
   platform::KvmContext ctx(g, vm);
-  auto outcome = run_workload(ctx, process);
+  auto outcome = run_workload(ctx, process, options.exec_listener);
   if (outcome) {
     outcome->guest_touched_bytes = resident_bytes(*g.memory);
     outcome->table_resets = g.frames->table_resets();

@@ -76,6 +76,7 @@ struct RunOptions {
   std::optional<std::chrono::nanoseconds> timeout;
   std::string device = "/dev/kvm";
   bool forward_signals = false;  // ForwardedSignals: signals sent to the monitor are the guest's
+  int exec_listener = -1;        // `spectrum exec` requests (vm/exec_protocol.h), taken by the kernel
 };
 Result<GuestOutcome> run_guest(PreparedGuest& guest, Process& process, KvmVm& vm, const RunOptions& options);
 
@@ -156,7 +157,7 @@ Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& guest, VcpuA
 // The platform-neutral run loop: runs `ctx` serving its system calls with `process` until the
 // workload exits, dies of a signal or the --timeout fires (TimeoutTimer). The caller fills
 // guest_touched_bytes.
-Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process);
+Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process, int exec_listener = -1);
 
 // Bytes of guest memory backed by host pages right now.
 std::uint64_t resident_bytes(const GuestMemory& memory);

@@ -64,7 +64,8 @@ enum class PlatformKind { kvm, ptrace };
 
 // The monitor's part: builds the platform, confines this process, runs the guest.
 Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, PreparedGuest& guest,
-                                 ProcessConfig config, PlatformKind platform, bool forward_signals) {
+                                 ProcessConfig config, PlatformKind platform, bool forward_signals,
+                                 int exec_listener = -1) {
   // The platform first: the VM, or the ptrace stub (forked before the monitor confines itself,
   // in namespaces of its own).
   std::optional<KvmVm> vm;
@@ -93,6 +94,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   RunOptions options;
   options.timeout = w.limits.timeout;
   options.forward_signals = forward_signals;
+  options.exec_listener = exec_listener;
   if (forward_signals) {
     // spectrum's SignalGuard blocked the signals it forwards before the fork: the handler first,
     // then they are unblocked (one already sent waits for it). run_guest installs it again.
@@ -110,7 +112,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   std::optional<HostTimer> timer;
   if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
   if (forward_signals) SPECTRUM_TRY(ForwardedSignals::install(nullptr, options.timeout.has_value()));
-  auto outcome = run_workload(*stub, process);
+  auto outcome = run_workload(*stub, process, options.exec_listener);
   if (outcome) outcome->guest_touched_bytes = resident_bytes(*guest.memory);
   return outcome;
 }
@@ -240,7 +242,7 @@ Result<PreflightResult> preflight(const Workload& w) {
   return pre;
 }
 
-Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform) {
+Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform, int exec_listener) {
   PreflightResult pre = SPECTRUM_TRY(preflight(w));
   if (ptrace_platform) {
     pre.spec.backing = GuestMemory::Backing::memfd;  // the stub maps the same frames
@@ -261,7 +263,7 @@ Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform) {
   config.executable = pre.spec.program_name;
   pre.root.reset();
   return run_monitor(w, view.path(), guest, std::move(config),
-                     ptrace_platform ? PlatformKind::ptrace : PlatformKind::kvm, true);
+                     ptrace_platform ? PlatformKind::ptrace : PlatformKind::kvm, true, exec_listener);
 }
 
 namespace {

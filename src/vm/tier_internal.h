@@ -23,6 +23,6 @@ Result<PreflightResult> preflight(const Workload& workload);
 // on the way (its own mount namespace, no capabilities, the monitor's seccomp allow-list): the
 // caller can only report the outcome and exit. `ptrace_platform`: the sandbox tier's platform
 // (a ptrace stub, no /dev/kvm) instead of KVM.
-Result<GuestOutcome> run_monitor_here(const Workload& workload, bool ptrace_platform);
+Result<GuestOutcome> run_monitor_here(const Workload& workload, bool ptrace_platform, int exec_listener = -1);
 
 }  // namespace spectrum::vm

@@ -4,7 +4,8 @@
 # root filesystem is the guest's, the process the guest program. Checks output and exit code,
 # the monitor inside the container's cgroup (task ps), the memory limit sizing the VM (dd's 40 MiB
 # buffer refused in a 24 MiB VM, taken in 128 MiB), `ctr task kill` ending the VM, the spectrum-vm
-# link, a program the tier cannot run refused at create, and that nothing is left behind.
+# link, a program the tier cannot run refused at create, `ctr task exec` running in the guest,
+# and that nothing is left behind.
 # Skips with the reason where /dev/kvm is absent or the vm tier cannot run here.
 # Usage: containerd_vm_test.sh SPECTRUM REPO_DIR
 set -u
@@ -55,6 +56,12 @@ pid=$($C task ls | awk '$1 == "v-long" {print $2}')
 for _ in $(seq 100); do ls -l /proc/$pid/fd 2>/dev/null | grep -q 'kvm-vcpu' && break; sleep 0.1; done
 check "vm: the task's pid is the monitor (holds the vCPU)" yes "$(ls -l /proc/$pid/fd 2>/dev/null | grep -q 'anon_inode:kvm-vcpu' && echo yes || echo no)"
 check "vm: task ps lists the monitor alone" "$pid" "$($C task ps v-long | tail -n +2 | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
+# ctr task exec: the shim runs `spectrum exec --detach --pid-file` and waits for the proxy; the
+# process runs in the guest (the sandbox kernel's uname, the guest's pid 1), with its exit code.
+out=$($C task exec --exec-id x1 v-long /bin/busybox sh -c 'uname -r; tr "\0" " " < /proc/1/cmdline' 2>&1)
+check "vm: ctr task exec runs in the guest" "yes" "$(grep -q -- '-spectrum$' <<<"$(head -1 <<<"$out")" && [ "$(tail -1 <<<"$out")" = "/bin/busybox sleep 1000 " ] && echo yes || echo "no: $out")"
+$C task exec --exec-id x2 v-long /bin/busybox sh -c 'exit 5' >/dev/null 2>&1
+check "vm: ctr task exec's exit code" 5 "$?"
 $C task kill v-long
 for _ in $(seq 100); do [ "$($C task ls | awk '$1 == "v-long" {print $3}')" = STOPPED ] && break; sleep 0.1; done
 check "vm: ctr task kill ends the VM" STOPPED "$($C task ls | awk '$1 == "v-long" {print $3}')"

@@ -121,6 +121,13 @@ else
   out=$(pod run spectrum-sandbox s-run localhost/spectrum-busybox:latest /bin/busybox sh -c 'echo hello from the sandbox; exit 6')
   check "cri sandbox: exit code" 6 "$(field "$out" exit_code)"
   check "cri sandbox: log" "hello from the sandbox" "$(log_lines "$out")"
+  # ExecSync (a liveness probe, `kubectl exec`): the command runs in the sandbox kernel, beside
+  # the guest's pid 1, with its exit code; never on the host kernel.
+  out=$(pod exec spectrum-sandbox s-exec localhost/spectrum-busybox:latest /bin/busybox sh -c 'echo up; exec sleep 1000' \
+    -- /bin/busybox sh -c 'uname -r; tr "\0" " " < /proc/1/cmdline; exit 4')
+  check "cri sandbox: ExecSync's exit code" 4 "$(field "$out" exec_exit_code)"
+  check "cri sandbox: ExecSync ran in the sandbox kernel" "yes" \
+    "$(f=$(field "$out" exec_stdout); grep -q -- '-spectrum$' <<<"$(head -1 <<<"$f")" && [ "$(tail -1 <<<"$f")" = "sleep 1000 " ] && echo yes || echo "no: $out")"
 fi
 
 # An unknown handler is refused by the CRI plugin itself (the RuntimeClass must exist).

@@ -3,8 +3,9 @@
 # is the monitor (vm: state's pid holds the vCPU and is the only process of the container; sandbox:
 # it traces the stub); a signal sent to the container reaches the guest, whose disposition decides
 # (SIGTERM ignored by the guest leaves it running, SIGUSR1 ends it with 128+10, the reason on
-# stderr); kill's signal numbers out of range are refused without touching it; a program the tier
-# cannot run fails at create with nothing left. vm is skipped with the reason where /dev/kvm is
+# stderr); kill's signal numbers out of range are refused without touching it; exec runs in the
+# sandbox kernel (never on the host beside it), with its status, stdio, signals and --detach's
+# proxy; a program the tier cannot run fails at create with nothing left. vm is skipped with the reason where /dev/kvm is
 # absent or the vm tier cannot run; the whole test where the sandbox tier cannot run either.
 # Usage: vm_handler_test.sh SPECTRUM REPO_DIR VM_GUEST
 set -u
@@ -47,6 +48,78 @@ nothing_left() {  # state folders, the cgroup (which a monitor left alive would 
 }
 status_of() { "$spectrum" --root "$root" state "$1" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])'; }
 
+guest_exec() {  # guest_exec HANDLER ID: exec into the running container runs in its sandbox kernel
+  local h=$1 id=$2 out p
+  # Never on the host beside the guest (a host exec into the monitor's namespaces reported the
+  # host's kernel and saw no /proc): the sandbox kernel's uname, the guest's pid 1.
+  out=$("$spectrum" --root "$root" exec $id /bin/busybox sh -c 'uname -r; tr "\0" " " < /proc/1/cmdline' 2>&1)
+  check "$h: exec runs in the sandbox kernel" "yes" "$(grep -q -- '-spectrum$' <<<"$(head -1 <<<"$out")" && echo yes || echo "no: $out")"
+  check "$h: exec sees the guest's pid 1" "/bin/guest ignore-term " "$(tail -1 <<<"$out")"
+  check "$h: exec's stdin" "piped in" "$(echo piped in | "$spectrum" --root "$root" exec $id /bin/busybox cat 2>&1)"
+  "$spectrum" --root "$root" exec --cwd /etc --env X=6 $id /bin/busybox sh -c 'test "$(pwd)" = /etc && exit $X'
+  check "$h: exec's exit status, cwd and env" 6 "$?"
+  out=$("$spectrum" --root "$root" exec $id no-such-program 2>&1)
+  check "$h: exec of a missing program" "1 yes" "$? $(grep -q 'no-such-program.*not found' <<<"$out" && echo yes || echo "no: $out")"
+  out=$("$spectrum" --root "$root" exec -t $id /bin/busybox true 2>&1)
+  check "$h: exec -t refused by name" "1 yes" "$? $(grep -q 'terminal' <<<"$out" && echo yes || echo "no: $out")"
+  # A signal sent to a waiting exec reaches its process (busybox sleep: SIGTERM's default action).
+  "$spectrum" --root "$root" exec $id /bin/busybox sleep 10 &
+  p=$!
+  sleep 0.5
+  kill -TERM $p
+  wait $p
+  check "$h: SIGTERM to exec reaches its process" 143 "$?"
+  # --detach: the pid file names a proxy that ends as the process does (what containerd waits
+  # for), with its exit code or its signal; killing the proxy takes the process with it.
+  out=$(python3 - "$spectrum" "$root" $id "$tmp/exec.pid" <<'PY'
+import ctypes, os, subprocess, sys
+spectrum, root, id, pid_file = sys.argv[1:]
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER: the proxy is reparented here
+for command in ("exit 7", "kill -USR2 $$"):
+    subprocess.run([spectrum, "--root", root, "exec", "--detach", "--pid-file", pid_file, id,
+                    "/bin/busybox", "sh", "-c", command], check=True)
+    _, status = os.waitpid(int(open(pid_file).read()), 0)
+    os.unlink(pid_file)
+    print(os.waitstatus_to_exitcode(status), end=" ")
+PY
+)
+  check "$h: exec --detach's proxy ends as its process" "7 -12 " "$out"
+  # Hostile requests on the exec socket (root's alone: 0600): each refused with an answer or the
+  # connection closed; the monitor serves the next one as before.
+  check "$h: the exec socket is its owner's only" "600" "$(stat -c %a "$root/$id/guest-exec.sock")"
+  out=$(python3 - "$root/$id/guest-exec.sock" <<'PY'
+import array, json, os, socket, sys
+path = sys.argv[1]
+null = os.open("/dev/null", os.O_RDWR)
+def ask(payload, fds=(null, null, null)):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.setsockopt(socket.SOL_SOCKET, 32, 1 << 20)  # SO_SNDBUFFORCE: a message past the 256 KiB limit
+    s.connect(path)
+    s.sendmsg([payload], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))] if fds else [])
+    s.settimeout(10)
+    answer = s.recv(1 << 16)
+    s.close()
+    return json.loads(answer) if answer else {}
+cases = [b"not json", b"[1,2]", json.dumps({"args": 5}).encode(), json.dumps({"args": ["/bin/busybox"], "cwd": 7}).encode(),
+         json.dumps({"args": ["/bin/busybox"], "env": [1]}).encode(), json.dumps({"args": []}).encode(),
+         json.dumps({"args": ["/bin/busybox", "true"], "cwd": "relative"}).encode(),
+         json.dumps({"args": ["/bin/busybox", "true"], "cwd": "/no/such/dir"}).encode(),
+         json.dumps({"args": ["/bin/busybox", "true"], "env": ["A" * 300000]}).encode()]
+refused = sum(1 for c in cases if "error" in ask(c))
+refused += "error" in ask(json.dumps({"args": ["/bin/busybox", "true"]}).encode(), fds=())
+refused += "error" in ask(json.dumps({"args": ["/bin/busybox", "true"]}).encode(), fds=(null,) * 5)
+print(refused, "of", len(cases) + 2, "refused")
+PY
+)
+  check "$h: hostile exec requests refused" "11 of 11 refused" "$out"
+  check "$h: exec still served after them" "still" "$("$spectrum" --root "$root" exec $id /bin/busybox echo still 2>&1)"
+  "$spectrum" --root "$root" exec --detach --pid-file "$tmp/exec.pid" $id /bin/busybox sleep 77
+  kill -KILL "$(cat "$tmp/exec.pid")"
+  rm -f "$tmp/exec.pid"
+  for _ in $(seq 50); do "$spectrum" --root "$root" exec $id /bin/busybox ps | grep -q 'sleep 77' || break; sleep 0.1; done
+  check "$h: the proxy's death ends its process" "" "$("$spectrum" --root "$root" exec $id /bin/busybox ps | grep 'sleep 77')"
+}
+
 signals() {  # signals HANDLER ID: the monitor as the container's process, kill's range, signals to the guest
   local h=$1 id=$2 run pid bad out
   bundle "c['process']['args']=['/bin/guest','ignore-term']; c['annotations']={'run.oci.handler':'$h'}"
@@ -54,6 +127,7 @@ signals() {  # signals HANDLER ID: the monitor as the container's process, kill'
   run=$!
   for _ in $(seq 100); do grep -q ready "$tmp/out" && break; sleep 0.1; done
   check "$h: the guest runs" ready "$(head -1 "$tmp/out")"
+  guest_exec $h $id
   pid=$("$spectrum" --root "$root" state $id | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   if [ "$h" = vm ]; then
     check "vm: state's pid is the monitor (holds the vCPU)" yes "$(ls -l /proc/$pid/fd 2>/dev/null | grep -q 'anon_inode:kvm-vcpu' && echo yes || echo no)"

@@ -70,7 +70,11 @@ SyscallResult Kernel::exec(Process& p, std::uint64_t path_ptr, std::uint64_t arg
   std::size_t budget = kMaxArgBytes;
   std::vector<std::string> argv = TRY_GUEST(read_strings(p, argv_ptr, budget));
   std::vector<std::string> envp = TRY_GUEST(read_strings(p, envp_ptr, budget));
+  return exec_program(p, std::move(path), std::move(argv), std::move(envp));
+}
 
+SyscallResult Kernel::exec_program(Process& p, std::string path, std::vector<std::string> argv,
+                                   std::vector<std::string> envp) {
   std::string absolute;
   ProgramFile file;
   for (int depth = 0;; ++depth) {

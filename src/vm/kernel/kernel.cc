@@ -88,6 +88,11 @@ void Kernel::end_task(Task& t, int wait_status) {
   }
   for (auto& other : tasks_)
     if (other->ppid == t.pid && other.get() != &t) other->ppid = 1;
+  // A process `spectrum exec` started: its client is its parent, outside the sandbox.
+  if (answer_exec_client(t)) {
+    t.reaped = true;
+    return;
+  }
   // The parent hears of it: SIGCHLD if it handles it; with SIGCHLD ignored (or SA_NOCLDWAIT) the
   // child is reaped at once, as Linux does.
   Task* parent = find(t.ppid);
@@ -182,6 +187,7 @@ Result<void> Kernel::resume(Task& t) {
 
 Result<bool> Kernel::schedule(GuestOutcome& outcome) {
   for (;;) {
+    serve_exec_requests();  // a process started from outside joins the round here
     // Round robin from the task after the current one.
     const auto here = std::find_if(tasks_.begin(), tasks_.end(), [&](auto& t) { return t.get() == on_cpu_; });
     const std::size_t first = here == tasks_.end() ? 0 : static_cast<std::size_t>(here - tasks_.begin()) + 1;
@@ -277,6 +283,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     // Nothing can run: sleep until a blocked task's fd is ready or the nearest deadline. Tasks that
     // wait for another task only can wake when one runs; if none can, this waits for the timeout,
     // as the same deadlock would natively.
+    exec_fds(fds);
     int wait_ms = -1;
     if (deadline) {
       const auto left = *deadline - std::chrono::steady_clock::now();

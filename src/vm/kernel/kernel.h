@@ -11,13 +11,18 @@
 // ends, with its status, and every other task with it.
 #pragma once
 
+#include <poll.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/error.h"
+#include "core/fd.h"
 #include "vm/kernel/process.h"
 #include "vm/platform/platform.h"
 
@@ -71,6 +76,10 @@ class Kernel {
   SyscallResult wait(Process& p, std::int64_t pid, int options, std::uint64_t status_ptr,
                      std::uint64_t info_ptr, bool waitid_form);
   SyscallResult exec(Process& p, std::uint64_t path_ptr, std::uint64_t argv_ptr, std::uint64_t envp_ptr);
+  // execve's work once the guest's strings are read: p's program replaced by `path` (resolved as
+  // execve resolves it); the new registers in restart_at_.
+  SyscallResult exec_program(Process& p, std::string path, std::vector<std::string> argv,
+                             std::vector<std::string> envp);
   // kill(pid, sig); with `thread_group` (tkill: 0, tgkill: the tgid) `pid` names one thread.
   SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig, std::optional<int> thread_group = {});
   SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
@@ -102,6 +111,9 @@ class Kernel {
   TimerValue set_real_timer(Process& p, std::optional<TimerValue> next);
   // Whether a live task runs the file (st_dev, st_ino) (ETXTBSY for opening it to write).
   bool running_executable(std::uint64_t dev, std::uint64_t ino);
+  // `spectrum exec` requests (vm/exec_protocol.h) come on this listening socket; each one served
+  // starts a process in the sandbox (kernel/exec_requests.cc).
+  void set_exec_listener(UniqueFd listener);
   // Every task, zombies included: what /proc lists (kernel/proc_source.cc).
   const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
 
@@ -183,6 +195,20 @@ class Kernel {
   // execve replaced the running task's program: the platform starts it at these registers.
   std::optional<platform::Registers> restart_at_;
   int workload_signal_ = 0;  // another task killed the workload (pid 1): the run ends with it
+
+  // kernel/exec_requests.cc: the exec listener, its clients (pid 0 until the request is served).
+  struct ExecClient {
+    UniqueFd connection;
+    int pid = 0;
+  };
+  UniqueFd exec_listener_;
+  std::vector<ExecClient> exec_clients_;
+  void exec_fds(std::vector<pollfd>& fds) const;  // what the scheduler's sleep also waits for
+  void serve_exec_requests();
+  // A process started from a request: its pid, or -1 with `error` and the exit status to report.
+  int spawn(const nlohmann::json& request, std::vector<UniqueFd> stdio, std::string& error, int& status);
+  void signal_from_outside(Task& t, int sig);  // a signal no task sent (si_pid 0)
+  bool answer_exec_client(const Task& t);      // t ended: its client hears the status (if any)
 };
 
 }  // namespace spectrum::vm::kernel

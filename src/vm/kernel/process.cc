@@ -93,18 +93,9 @@ Process::Process(AddressSpace& space, GuestMemory& memory, ProcessConfig config)
       log_(std::move(config.log)),
       refusals_(std::make_shared<kernel::RefusalLog>()),
       max_tasks_(config.max_tasks) {
-  auto stdio = [&](UniqueFd& fd, int index) {
-    if (!fd) return;
-    const int flags = ::fcntl(fd.get(), F_GETFL);
-    kernel::OpenFile file;
-    file.host = std::move(fd);
-    file.shared = true;
-    file.status_flags = flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK);
-    (void)files_->install_at({std::make_shared<kernel::OpenFile>(std::move(file)), false}, index);
-  };
-  stdio(config.stdin_fd, 0);
-  stdio(config.stdout_fd, 1);
-  stdio(config.stderr_fd, 2);
+  install_invokers_file(std::move(config.stdin_fd), 0);
+  install_invokers_file(std::move(config.stdout_fd), 1);
+  install_invokers_file(std::move(config.stderr_fd), 2);
   fs_->root = std::move(config.root);
   fs_->cwd = vfs::normalize(config.cwd.empty() ? "/" : config.cwd);
   fs_->read_only = config.read_only;
@@ -145,6 +136,16 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std
     fs_->read_only = parent.fs_->read_only;
     fs_->mounts = parent.fs_->mounts;
   }
+}
+
+void Process::install_invokers_file(UniqueFd fd, int number) {
+  if (!fd) return;
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  kernel::OpenFile file;
+  file.host = std::move(fd);
+  file.shared = true;
+  file.status_flags = flags < 0 ? 0 : flags & (O_APPEND | O_NONBLOCK);
+  (void)files_->install_at({std::make_shared<kernel::OpenFile>(std::move(file)), false}, number);
 }
 
 void Process::replace_memory(std::unique_ptr<AddressSpace> space) {

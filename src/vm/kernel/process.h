@@ -237,6 +237,9 @@ class Process {
   // The shareable parts (see the top of this file).
   AddressSpace& space() const { return *mm_->space; }
   GuestMemory& memory() const { return mm_->memory; }
+  // One of the invoker's files (a terminal, a pipe, a `>> log`) as guest fd `number`: shared with
+  // the invoker, never reopened (the workload's stdio, or a `spectrum exec`'s).
+  void install_invokers_file(UniqueFd fd, int number);
   kernel::MemoryContext& mm() { return *mm_; }
   kernel::FileTable& files() { return *files_; }
   kernel::FsContext& fs() { return *fs_; }

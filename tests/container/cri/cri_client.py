@@ -7,6 +7,8 @@
 # Usage: cri_client.py STUBS_DIR SOCKET run|stop HANDLER NAME IMAGE LOG_DIR CGROUP_PARENT [ARGS...]
 #   run   waits for the container to exit by itself
 #   stop  waits for it to run and write to its log, then StopContainer with a 10 s grace period
+#   exec  as stop, with ExecSync of the command after "--" in ARGS first (a liveness probe's and
+#         `kubectl exec`'s way in): its stdout and exit code in exec_stdout, exec_exit_code
 import json, os, sys, time
 
 sys.path.insert(0, sys.argv[1])
@@ -15,6 +17,10 @@ import cri_pb2 as cri
 
 socket_path, mode, handler, name, image, log_dir, cgroup_parent = sys.argv[2:9]
 args = sys.argv[9:]
+exec_command = []
+if "--" in args:
+    exec_command = args[args.index("--") + 1:]
+    args = args[:args.index("--")]
 channel = grpc.insecure_channel("unix://" + socket_path)
 
 
@@ -68,8 +74,12 @@ try:
         if status.state == cri.CONTAINER_EXITED:
             break
         # Once it runs and has written its first line (so that the stop is not before it).
-        if mode == "stop" and status.state == cri.CONTAINER_RUNNING and not stopped and has_log():
+        if mode in ("stop", "exec") and status.state == cri.CONTAINER_RUNNING and not stopped and has_log():
             result["ran"] = True
+            if mode == "exec":
+                answer = call("ExecSync", cri.ExecSyncRequest(container_id=container_id, cmd=exec_command, timeout=30),
+                              cri.ExecSyncResponse)
+                result.update(exec_stdout=answer.stdout.decode(errors="replace"), exec_exit_code=answer.exit_code)
             call("StopContainer", cri.StopContainerRequest(container_id=container_id, timeout=10),
                  cri.StopContainerResponse)
             stopped = True

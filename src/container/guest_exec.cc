@@ -1,0 +1,185 @@
+#include "container/guest_exec.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include "container/try.h"
+#include "vm/exec_protocol.h"
+
+namespace spectrum::container {
+
+namespace {
+
+using vm::exec_protocol::kMaxMessage;
+using vm::exec_protocol::kSocketName;
+
+// The socket's address through the state directory's descriptor: a state directory's own path
+// (a 64-character id under containerd's root) can be longer than sun_path holds.
+sockaddr_un address_in(int dir_fd) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d/%s", dir_fd, kSocketName);
+  return address;
+}
+
+Result<void> send_json(int fd, const nlohmann::json& message, const int* fds, int count) {
+  const std::string text = message.dump();
+  iovec iov{const_cast<char*>(text.data()), text.size()};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  alignas(cmsghdr) char control[CMSG_SPACE(3 * sizeof(int))] = {};
+  if (count > 0) {
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(static_cast<std::size_t>(count) * sizeof(int));
+    cmsghdr* c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(static_cast<std::size_t>(count) * sizeof(int));
+    std::memcpy(CMSG_DATA(c), fds, static_cast<std::size_t>(count) * sizeof(int));
+  }
+  if (::sendmsg(fd, &msg, MSG_NOSIGNAL) < 0) return fail_errno("exec: send the request to the sandbox");
+  return {};
+}
+
+// The next message; an empty object when the monitor is gone.
+Result<nlohmann::json> receive_json(int fd) {
+  std::string text(kMaxMessage, '\0');
+  ssize_t n;
+  do n = ::recv(fd, text.data(), text.size(), 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return fail_errno("exec: read from the sandbox");
+  if (n == 0) return nlohmann::json::object();
+  text.resize(static_cast<std::size_t>(n));
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    return fail("exec: the sandbox answered with something that is not JSON");
+  return j;
+}
+
+// The signals a waiting exec passes on to its process: every one that can be caught, but the
+// faults of its own, SIGCHLD and glibc's two.
+sigset_t forwarded_signals() {
+  sigset_t set;
+  ::sigemptyset(&set);
+  for (int sig = 1; sig <= SIGRTMAX; ++sig) {
+    if (sig == SIGKILL || sig == SIGSTOP || sig == SIGCHLD || sig == SIGSEGV || sig == SIGBUS ||
+        sig == SIGILL || sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS || sig == 32 || sig == 33)
+      continue;
+    ::sigaddset(&set, sig);
+  }
+  return set;
+}
+
+// Waits for the process's end, passing on signals; its wait status (a vanished sandbox: SIGKILL,
+// what becomes of an exec'd process when its container's init dies).
+int wait_for_guest(int connection) {
+  sigset_t set = forwarded_signals();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  UniqueFd signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  for (;;) {
+    pollfd fds[2] = {{connection, POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (::poll(fds, signals ? 2 : 1, -1) < 0) {
+      if (errno == EINTR) continue;
+      return SIGKILL;
+    }
+    if (signals && fds[1].revents) {
+      signalfd_siginfo info;
+      while (::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+        (void)send_json(connection, {{"signal", info.ssi_signo}}, nullptr, 0);
+    }
+    if (!fds[0].revents) continue;
+    auto message = receive_json(connection);
+    if (!message || message->empty()) return SIGKILL;
+    if (message->contains("exit") && (*message)["exit"].is_number_integer())
+      return (*message)["exit"].get<int>();
+  }
+}
+
+int status_of(int wait_status) {
+  return WIFSIGNALED(wait_status) ? 128 + WTERMSIG(wait_status) : WEXITSTATUS(wait_status);
+}
+
+// Ends this process as the guest's ended: the same exit code, or killed by the same signal.
+[[noreturn]] void end_as(int wait_status) {
+  if (WIFSIGNALED(wait_status)) {
+    const int sig = WTERMSIG(wait_status);
+    ::signal(sig, SIG_DFL);
+    sigset_t set;
+    ::sigemptyset(&set);
+    ::sigaddset(&set, sig);
+    ::sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    ::kill(::getpid(), sig);
+    ::_exit(128 + sig);
+  }
+  ::_exit(WEXITSTATUS(wait_status));
+}
+
+}  // namespace
+
+Result<UniqueFd> listen_for_guest_exec(const std::string& state_dir) {
+  UniqueFd dir(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return fail_errno("exec socket: " + state_dir);
+  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!sock) return fail_errno("exec socket");
+  const sockaddr_un address = address_in(dir.get());
+  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    return fail_errno("exec socket: bind in " + state_dir);
+  // Whoever may connect may run programs in the sandbox: the runtime's own user only, whatever
+  // the umask made of it.
+  if (::chmod(address.sun_path, 0600) != 0) return fail_errno("exec socket: chmod in " + state_dir);
+  if (::listen(sock.get(), 16) != 0) return fail_errno("exec socket: listen");
+  return sock;
+}
+
+Result<int> exec_in_guest(const std::string& state_dir, const std::string& id, const std::string& handler,
+                          const Process& process, bool detach, const std::string& pid_file) {
+  if (process.terminal)
+    return fail("exec: a terminal (--tty) is not supported in a " + handler + " container yet (container " +
+                id + ")");
+  UniqueFd dir(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return fail_errno("exec: " + state_dir);
+  UniqueFd connection(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!connection) return fail_errno("exec: socket");
+  const sockaddr_un address = address_in(dir.get());
+  if (::connect(connection.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+    return fail("exec: container " + id + "'s sandbox takes no exec (" + std::strerror(errno) +
+                "): its monitor has ended, or it was created by a Spectrum without exec into " + handler);
+  const int stdio[3] = {0, 1, 2};
+  SPECTRUM_TRY(send_json(connection.get(),
+                         {{"args", process.args}, {"env", process.env}, {"cwd", process.cwd}}, stdio, 3));
+  nlohmann::json started = SPECTRUM_TRY(receive_json(connection.get()));
+  if (started.contains("error")) {
+    const int status = started.value("status", 125);
+    return fail(started.value("error", std::string("exec failed")), 0,
+                status == 126   ? ExitCode::not_executable
+                : status == 127 ? ExitCode::not_found
+                                : ExitCode::spectrum_error);
+  }
+  if (!started.contains("pid"))
+    return fail("exec: container " + id + "'s sandbox ended before the process started");
+  if (!detach) return status_of(wait_for_guest(connection.get()));
+  // The proxy that stands for the process: what containerd's shim waits for and signals.
+  const pid_t proxy = ::fork();
+  if (proxy < 0) return fail_errno("exec: fork");
+  if (proxy == 0) {
+    // It holds none of the exec's stdio: its reader must see the end when the process ends.
+    UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+    for (int fd = 0; fd < 3 && null; ++fd) ::dup2(null.get(), fd);
+    end_as(wait_for_guest(connection.get()));
+  }
+  if (!pid_file.empty()) SPECTRUM_TRY(write_new_file(pid_file, std::to_string(proxy)));
+  return 0;
+}
+
+}  // namespace spectrum::container
