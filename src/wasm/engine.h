@@ -232,7 +232,8 @@ struct CallOutcome {
 struct StoreLimits {
   // memory.grow beyond this returns -1; instantiation fails if a memory's minimum exceeds it.
   std::uint32_t max_memory_pages = kMaxPages;
-  // Nested calls (wasm and host) before TrapKind::stack_exhausted.
+  // Nested calls (wasm and host) before TrapKind::stack_exhausted, in the interpreter. Compiled
+  // code is bounded by the thread's native stack instead (docs/wasm.md: call depth).
   std::uint32_t max_call_depth = 20000;
   // 64-bit slots of the value stack shared by all frames (reserved lazily; pages are touched
   // only when used).
@@ -265,8 +266,11 @@ class Store {
   const StoreLimits& limits() const { return limits_; }
   // Thread-safe and async-signal-safe: makes the running (or next) guest code trap with
   // TrapKind::interrupted at the next loop iteration or function call (loop-free code can still
-  // run for ever: a call tree of depth 60 is 2^60 calls).
-  void interrupt() { interrupt_.store(1, std::memory_order_relaxed); }
+  // run for ever: a call tree of depth 60 is 2^60 calls). Compiled code running on another
+  // thread is also sent a signal (docs/wasm.md: interruption); a thread that handles signals of
+  // its own blocks native_interrupt_signal() in those handlers, or calls this again until the
+  // call returns (the wasm tier's watchdog does both).
+  void interrupt();
   void clear_interrupt() { interrupt_.store(0, std::memory_order_relaxed); }
   bool interrupted() const { return interrupt_.load(std::memory_order_relaxed) != 0; }
   void set_fuel(std::optional<std::uint64_t> fuel) { limits_.fuel = fuel; }

@@ -183,8 +183,7 @@ Result<void> attach_native(Store& store, Instance& instance) {
   ctx->globals = s.globals.data();
   ctx->funcs = s.funcs.data();
   ctx->interrupt = &Runtime::interrupt_flag(store);
-  ctx->depth = &S.native_depth;
-  ctx->max_depth = store.limits().max_call_depth;
+  ctx->stack_limit = &S.native_stack_limit;
   for (const FuncType& t : m.types) ctx->type_id_storage.push_back(S.type_id(t));
   ctx->type_ids = ctx->type_id_storage.data();
   ctx->instance = &instance;

@@ -26,9 +26,9 @@ struct NativeCtx {
   Global* const* globals = nullptr;                       // the instance's globals, imports first
   Function* const* funcs = nullptr;                       // the instance's functions, imports first
   const std::atomic<std::uint32_t>* interrupt = nullptr;  // the store's interrupt flag
-  std::uint32_t* depth = nullptr;                         // the store's native call depth
-  std::uint32_t max_depth = 0;                            // StoreLimits::max_call_depth
-  std::uint32_t pad = 0;
+  // The lowest stack pointer a compiled function with calls may start at (Store::Impl::
+  // native_stack_limit, set by native_execute for the running thread; 0: no explicit check).
+  const std::uintptr_t* stack_limit = nullptr;
   const std::uint32_t* type_ids = nullptr;  // canonical type id of each of the module's types
   Instance* instance = nullptr;
   Store* store = nullptr;
@@ -36,8 +36,8 @@ struct NativeCtx {
 };
 static_assert(offsetof(NativeCtx, mem_base) == 0 && offsetof(NativeCtx, mem_size) == 8 &&
               offsetof(NativeCtx, globals) == 16 && offsetof(NativeCtx, funcs) == 24 &&
-              offsetof(NativeCtx, interrupt) == 32 && offsetof(NativeCtx, depth) == 40 &&
-              offsetof(NativeCtx, max_depth) == 48 && offsetof(NativeCtx, type_ids) == 56);
+              offsetof(NativeCtx, interrupt) == 32 && offsetof(NativeCtx, stack_limit) == 40 &&
+              offsetof(NativeCtx, type_ids) == 48);
 static_assert(offsetof(Global, value) == 0);
 
 // The compiled functions' uniform entry: arguments in slots[0..params), results written to
@@ -74,7 +74,7 @@ struct NativeApi {
 
 // Changes whenever the translation or the helpers' contract changes: artifacts of another version
 // are recompiled, never run.
-inline constexpr const char* kEngineVersion = "spectrum-wasmc/3 llvm-16 x86_64";
+inline constexpr const char* kEngineVersion = "spectrum-wasmc/4 llvm-16 x86_64";
 // The engine version and the CPU's identification (cpuid: vendor, family/model, feature bits):
 // code compiled for the host CPU runs only where this matches.
 std::string engine_id();
@@ -113,6 +113,10 @@ Runtime::Status call_interpreted(Store* store, Function* function, std::uint64_t
 void register_code(const NativeModule* code);
 void unregister_code(const NativeModule* code);
 void* helper_address(std::string_view name);
+// The signal Store::interrupt sends to a thread running compiled code. Its handler acts only when
+// the signal finds the thread in compiled code; another handler that may run while compiled code
+// is interrupted should block it (sa_mask), so that it is delivered on that handler's return.
+int native_interrupt_signal();
 
 // The cache file of a module: DIR/<FNV-1a 64 of the module file>-<g|c>.swc (guarded or checked
 // code). The name only finds the file cheaply (without loading LLVM, for Engine::automatic); the

@@ -7,12 +7,16 @@
 // resources; a helper builds what it must (strings) in an inner scope and jumps after leaving it.
 // The fault handler runs on an alternate stack with SA_NODEFER (so the signal is not left
 // blocked after the jump) and only records POD facts; execute() builds the Trap after the jump.
+#include <pthread.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csetjmp>
 #include <cstdio>
 #include <cstdlib>
@@ -73,6 +77,28 @@ Function* caller_function(NativeCtx* ctx, std::uint64_t site) { return ctx->func
 
 struct sigaction g_previous[32];
 
+pid_t thread_id() {
+  thread_local const pid_t tid = static_cast<pid_t>(::syscall(SYS_gettid));
+  return tid;
+}
+
+// Any pc in compiled code is a safe point (compiled frames hold no resources: the fault handler
+// unwinds from them too). Elsewhere (a helper, a host function, the interpreter) the signal is left
+// to the polls: the interpreter's, spectrum_rt_call's and compiled code's at function entry, in
+// loops with calls and before each loop without.
+void on_interrupt(int, siginfo_t*, void* raw) {
+  const int saved_errno = errno;
+  auto* uc = static_cast<ucontext_t*>(raw);
+  const auto pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
+  Activation* a = t_active;
+  if (a && module_at(pc) && Runtime::interrupt_flag(*a->store).load(std::memory_order_acquire) != 0) {
+    a->fault_kind = static_cast<int>(TrapKind::interrupted);
+    a->fault_pc = pc;
+    unwind(a);
+  }
+  errno = saved_errno;
+}
+
 void on_fault(int sig, siginfo_t* info, void* raw) {
   auto* uc = static_cast<ucontext_t*>(raw);
   const auto pc = static_cast<std::uintptr_t>(uc->uc_mcontext.gregs[REG_RIP]);
@@ -101,6 +127,11 @@ void install_handlers() {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE}) ::sigaction(sig, &sa, &g_previous[sig]);
+    // SA_RESTART: a blocking call the signal finds in a host function goes on (WASI's own
+    // interruption is Wasi::interrupt).
+    sa.sa_sigaction = on_interrupt;
+    sa.sa_flags |= SA_RESTART;
+    ::sigaction(native_interrupt_signal(), &sa, nullptr);
   });
   // The handler needs a stack of its own when the fault is a stack overflow.
   thread_local bool has_altstack = false;
@@ -121,6 +152,32 @@ void install_handlers() {
   }
 }
 
+// The stack pointer below which compiled code traps on this thread. Below it stays a reserve for
+// what compiled code calls on its deepest frame (host functions, the interpreter, the trap helper):
+// compiled frames alone would meet the guard page in compiled code (a trap), but a helper's
+// overflow is a plain crash. The search for the stack's bounds reads /proc/self/maps on the main
+// thread, so it is done once per thread.
+std::uintptr_t thread_stack_limit() {
+  thread_local const std::uintptr_t limit = [] {
+    const auto sp = reinterpret_cast<std::uintptr_t>(__builtin_frame_address(0));
+    // Without the bounds: two megabytes below here, which every thread of ours has.
+    std::uintptr_t low = sp > (2u << 20) ? sp - (2u << 20) : 0;
+    std::size_t size = 2u << 20;
+    pthread_attr_t attr;
+    if (::pthread_getattr_np(::pthread_self(), &attr) == 0) {
+      void* addr = nullptr;
+      if (::pthread_attr_getstack(&attr, &addr, &size) == 0 && addr) {
+        low = reinterpret_cast<std::uintptr_t>(addr);
+        // An unlimited RLIMIT_STACK reports the whole gap below the stack: a gigabyte is plenty.
+        if (sp - low > (1u << 30)) low = sp - (1u << 30);
+      }
+      ::pthread_attr_destroy(&attr);
+    }
+    return low + std::min<std::size_t>(256 * 1024, size / 4);
+  }();
+  return limit;
+}
+
 }  // namespace
 
 void register_code(const NativeModule* code) {
@@ -136,6 +193,17 @@ void unregister_code(const NativeModule* code) {
   }
 }
 
+// Loops without calls do not poll the interrupt flag on every iteration (docs/wasm.md:
+// interruption): this signal stops them. A real-time signal of its own: SIGURG belongs to the wasm
+// tier's watchdog.
+int native_interrupt_signal() { return SIGRTMIN + 4; }
+
+void interrupt_native_code(Store::Impl& store) {
+  // The thread may have left compiled code since: the handler then ignores the signal.
+  if (const pid_t tid = store.native_thread.load(); tid != 0)
+    ::syscall(SYS_tgkill, ::getpid(), tid, native_interrupt_signal());
+}
+
 namespace {
 std::string module_function_name(const ModuleData& m, std::uint32_t index) {
   if (auto it = m.function_names.find(index); it != m.function_names.end()) return it->second;
@@ -149,7 +217,11 @@ Runtime::Status native_execute(Store* store, Function* function, std::uint64_t* 
                                std::int32_t& exit_code) {
   install_handlers();
   Store::Impl& S = store->impl();
-  const std::uint32_t saved_depth = S.native_depth;
+  // Nested activations on this thread set the same limit and thread; the saved ones are another
+  // thread's.
+  const std::uintptr_t saved_limit = S.native_stack_limit;
+  S.native_stack_limit = thread_stack_limit();
+  const pid_t saved_thread = S.native_thread.exchange(thread_id());
   Activation a;
   a.store = store;
   a.trap = &trap;
@@ -160,11 +232,14 @@ Runtime::Status native_execute(Store* store, Function* function, std::uint64_t* 
     t_active = &a;
     reinterpret_cast<NativeEntry>(function->native_entry)(function->native_ctx, fp);
     t_active = a.prev;
+    S.native_stack_limit = saved_limit;
+    S.native_thread.store(saved_thread);
     return Runtime::Status::returned;
   }
   Activation& done = *self;
   t_active = done.prev;
-  S.native_depth = saved_depth;
+  S.native_stack_limit = saved_limit;
+  S.native_thread.store(saved_thread);
   if (done.fault_kind >= 0) {
     trap.kind = static_cast<TrapKind>(done.fault_kind);
     trap.message = std::string(to_string(trap.kind));

@@ -272,6 +272,11 @@ Store::Store(StoreLimits limits) : limits_(limits), impl_(std::make_unique<Impl>
 }
 Store::~Store() = default;
 
+void Store::interrupt() {
+  interrupt_.store(1, std::memory_order_release);
+  interrupt_native_code(*impl_);
+}
+
 Function* Store::create_host_function(FuncType type, HostFunction fn, std::string debug_name) {
   auto f = std::make_unique<Function>();
   f->own_type = std::make_unique<FuncType>(std::move(type));

@@ -2,7 +2,10 @@
 // store's execution stacks, shared by the linker, the compiler and the interpreter.
 #pragma once
 
+#include <sys/types.h>
+
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -156,7 +159,9 @@ struct Store::Impl {
   Budget budget;
   Engine engine = Engine::interp;
   std::string cache_dir;
-  std::uint32_t native_depth = 0;  // compiled frames on the native stack
+  std::uintptr_t native_stack_limit = 0;  // NativeCtx::stack_limit of the running thread
+  // The thread running this store's compiled code (0: none), for Store::interrupt's signal.
+  std::atomic<pid_t> native_thread{0};
 
   ~Impl();
   std::uint32_t type_id(const FuncType& type);
@@ -169,6 +174,9 @@ inline std::uint32_t slot_count(const std::vector<ValType>& types) {
   for (ValType t : types) n += t == ValType::v128 ? 2 : 1;
   return n;
 }
+
+// Store::interrupt's part for compiled code (native_exec.cc): a signal to the thread running it.
+void interrupt_native_code(Store::Impl& store);
 
 // Implementation entry points (defined in compiler.cc, interpreter.cc, runtime.cc).
 std::unique_ptr<CompiledCode> compile_function(const Function& function);

@@ -168,6 +168,8 @@ class WakeSignal {
     struct sigaction action {};
     action.sa_handler = on_wake_signal;
     ::sigemptyset(&action.sa_mask);
+    // Compiled code's interrupt signal waits until this handler has returned to the code it stops.
+    ::sigaddset(&action.sa_mask, wasm::native_interrupt_signal());
     ::sigaction(kWakeSignal, &action, &previous_);
     sigset_t set;
     ::sigemptyset(&set);
@@ -230,10 +232,13 @@ class Watchdog {
           break;
         }
     }
-    store.interrupt();
     wasi.interrupt();
-    do ::syscall(SYS_tgkill, ::getpid(), run_thread_, kWakeSignal);
-    while (::poll(fds, 1, 5) == 0);
+    // Store::interrupt's signal to compiled code is lost when it finds the thread in another
+    // handler (docs/wasm.md: interruption): repeated with the wake-up.
+    do {
+      store.interrupt();
+      ::syscall(SYS_tgkill, ::getpid(), run_thread_, kWakeSignal);
+    } while (::poll(fds, 1, 5) == 0);
   }
 
   pid_t run_thread_;

@@ -121,6 +121,64 @@ TEST(WasmCompiled, InterruptStopsALoop) {
   expect_trap(out, TrapKind::interrupted, "spin");
 }
 
+// The three ways compiled code notices Store::interrupt (docs/wasm.md: interruption): a loop
+// without calls by the signal, a loop with calls (time spent in a host function, where the signal
+// is ignored) by its per-iteration poll, a recursion without loops by the poll at function entry.
+const char* kSpinners = R"((module
+  (import "host" "tick" (func $tick))
+  (func (export "spin_calls") (loop $l (call $tick) (br $l)))
+  (func $tree (export "tree") (param i32)
+    (if (local.get 0)
+      (then (call $tree (i32.sub (local.get 0) (i32.const 1)))
+            (call $tree (i32.sub (local.get 0) (i32.const 1))))))
+  (func (export "spin") (loop $l (br $l))))
+)";
+
+void define_tick(Linker& linker, Store& store) {
+  linker.define_function(store, "host", "tick", FuncType{},
+                         [](HostCall&, const std::uint64_t*, std::uint64_t*) { return HostResult::ok(); });
+}
+
+TEST(WasmCompiled, InterruptStopsLoopsWithCallsAndLoopFreeRecursion) {
+  for (const auto& [name, args] :
+       {std::pair<const char*, std::vector<std::uint64_t>>{"spin_calls", {}}, {"tree", {60}}}) {
+    Compiled c(kSpinners, define_tick);
+    ASSERT_NE(c.instance, nullptr);
+    std::thread stopper([&] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      c.store.interrupt();
+    });
+    const CallOutcome out = c.call(name, args);
+    stopper.join();
+    ASSERT_EQ(out.kind, CallOutcome::Kind::trapped) << name;
+    EXPECT_EQ(out.trap.kind, TrapKind::interrupted) << name << ": " << out.trap.describe();
+  }
+}
+
+// An interrupt that came before the call (no thread ran compiled code to be signalled): a loop
+// without calls reads the flag before it starts. Should it not, the guard below unblocks the test
+// from another thread, with a failure.
+TEST(WasmCompiled, InterruptBeforeTheCallStopsALoopWithoutCalls) {
+  Compiled c(kSpinners, define_tick);
+  ASSERT_NE(c.instance, nullptr);
+  c.store.interrupt();
+  std::atomic<bool> done{false};
+  std::thread guard([&] {
+    for (int i = 0; i < 200 && !done.load(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (!done.load()) {
+      ADD_FAILURE() << "the loop did not read the interrupt flag before it started";
+      while (!done.load()) {
+        c.store.interrupt();
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  });
+  const CallOutcome out = c.call("spin", {});
+  done.store(true);
+  guard.join();
+  expect_trap(out, TrapKind::interrupted, "spin");
+}
+
 // SIMD under the compiler: a v128 crosses the uniform entry, a host import, an indirect call
 // through a table, a global and a block as the runtime's two slots (low half first), and a vector
 // access past the end traps in both bounds modes.

@@ -58,6 +58,12 @@ std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& C, const Modul
     functions.push_back(llvm::Function::Create(FunctionTranslator::function_type(C, m.func_type(index)),
                                                llvm::Function::ExternalLinkage, "f" + std::to_string(index),
                                                *M));
+    // A frame over a page touches each page as it grows: a huge one meets the stack's guard page
+    // (a trap in compiled code) instead of jumping past it onto other memory.
+    functions.back()->addFnAttr("probe-stack", "inline-asm");
+    // A recursion must exhaust the stack as the interpreter's does (fac.wast's fac-rec of 2^30,
+    // call.wast's runaways): no tail-recursion elimination and no sibling calls as jumps.
+    functions.back()->addFnAttr("disable-tail-calls", "true");
   }
   for (std::size_t i = 0; i < m.bodies.size(); ++i) {
     FunctionTranslator t(*M, m, h, functions, checked);

@@ -62,6 +62,7 @@ class FunctionTranslator {
     std::size_t height = 0;  // operand stack below the frame's parameters
     bool unreachable = false;
     bool has_else = false;
+    bool call_free = false;  // a loop that never leaves compiled code
   };
 
   // numeric.cc: a numeric instruction (opcode 0x45..0xC4, or 0xFC 0..7 as 0x100 + sub-opcode).
@@ -87,6 +88,14 @@ class FunctionTranslator {
   void end_frame();
   void else_frame();
   void interrupt_check();
+  // The body's call and call_indirect instructions: whether it has any, and any outside every loop;
+  // and the loops (offsets of their `loop` instructions, ascending) with anything that leaves
+  // compiled code: a call or a helper of the runtime.
+  struct CallSites {
+    bool any = false, outside_loops = false;
+    std::vector<std::uint32_t> loops_with_calls;
+  };
+  CallSites call_sites(const FunctionBody& body) const;
   llvm::Value* address(llvm::Value* index, std::uint64_t offset, unsigned size);
   void load(llvm::Type* type, unsigned size, bool sign_extend, llvm::Type* result, BodyReader& r);
   void store(llvm::Type* type, unsigned size, BodyReader& r);
@@ -134,6 +143,7 @@ class FunctionTranslator {
   std::vector<llvm::Type*> local_types_;
   std::vector<llvm::Value*> stack_;
   std::vector<Frame> frames_;
+  CallSites calls_;
 };
 
 }  // namespace spectrum::wasm
