@@ -22,6 +22,17 @@ void store(std::vector<std::uint8_t>& bytes, std::size_t at, T value) {
 }
 }  // namespace
 
+std::size_t xsave_size(std::uint64_t features) {
+  std::size_t size = kHeaderEnd;
+  for (unsigned component = 2; component < 64; ++component) {
+    if (!(features & (std::uint64_t{1} << component))) continue;
+    std::uint32_t eax, ebx, ecx, edx;
+    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xD), "c"(component));
+    size = std::max<std::size_t>(size, std::size_t{ebx} + eax);
+  }
+  return size;
+}
+
 std::vector<std::uint8_t> fp_frame(std::span<const std::uint8_t> state, std::size_t size,
                                    std::uint64_t features) {
   std::vector<std::uint8_t> out(size + sizeof kFpXstateMagic2, 0);

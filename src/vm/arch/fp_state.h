@@ -34,6 +34,13 @@ inline constexpr std::size_t kSwBytesOffset = 464;
 inline constexpr std::size_t kLegacySize = 512, kHeaderEnd = 576;
 inline constexpr std::size_t kMxcsrOffset = 24, kXmmOffset = 160;  // in the legacy area
 
+// The standard-format size that holds `features`' components (CPUID leaf 0xD gives each one's
+// offset and size): the end of the last, at least the legacy area and the header.
+std::size_t xsave_size(std::uint64_t features);
+// AMX tile data (component 18): a process has it only once it asked (arch_prctl
+// ARCH_REQ_XCOMP_PERM), so Linux leaves it out of a signal frame until then.
+inline constexpr std::uint64_t kXfeatureTileData = std::uint64_t{1} << 18;
+
 // The bytes the frame holds for `state` (a platform's standard-format area) of which `size` bytes
 // matter, holding `features`: the area, its software bytes filled in, then FP_XSTATE_MAGIC2.
 std::vector<std::uint8_t> fp_frame(std::span<const std::uint8_t> state, std::size_t size,

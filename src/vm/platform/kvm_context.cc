@@ -5,6 +5,7 @@
 #include <cstring>
 #include <string>
 
+#include "vm/arch/fp_state.h"
 #include "vm/guest/abi.h"
 #include "vm/x86.h"
 
@@ -219,17 +220,8 @@ Result<void> KvmContext::set_extended_state(const std::vector<std::uint8_t>& sta
 
 Result<ExecutionContext::ExtendedLayout> KvmContext::extended_layout() {
   if (layout_) return *layout_;  // (cpuid is a VM exit of its own where the monitor is a guest)
-  // The end of the last component XCR0 enables (CPUID leaf 0xD: each one's size and offset in
-  // the standard format), at least the legacy area and the header.
-  std::size_t size = 512 + 64;
   const std::uint64_t features = vm_.xcr0();
-  for (unsigned component = 2; component < 64; ++component) {
-    if (!(features & (std::uint64_t{1} << component))) continue;
-    std::uint32_t eax, ebx, ecx, edx;
-    __asm__("cpuid" : "=a"(eax), "=b"(ebx), "=c"(ecx), "=d"(edx) : "a"(0xD), "c"(component));
-    size = std::max<std::size_t>(size, std::size_t{ebx} + eax);
-  }
-  layout_ = ExtendedLayout{std::min(size, sizeof(kvm_abi::Xsave)), features};
+  layout_ = ExtendedLayout{std::min(arch::xsave_size(features), sizeof(kvm_abi::Xsave)), features};
   return *layout_;
 }
 

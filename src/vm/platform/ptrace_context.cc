@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "vm/arch/fp_state.h"
 #include "vm/x86.h"
 
 namespace spectrum::vm::platform {
@@ -406,10 +407,12 @@ Result<ExecutionContext::ExtendedLayout> PtraceContext::extended_layout() {
     xstate_features_ = 3;
     if (ecx & (1u << 27)) {  // OSXSAVE: xgetbv may be used
       __asm__("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
-      xstate_features_ = (std::uint64_t{edx} << 32) | eax;
+      // Without the tile data the stub never asked for: the frame is as large as Linux's own
+      // (the kernel's ptrace area has room for it regardless: 11 KiB instead of 2.8 here).
+      xstate_features_ = ((std::uint64_t{edx} << 32) | eax) & ~arch::kXfeatureTileData;
     }
   }
-  return ExtendedLayout{xstate_size_, xstate_features_};
+  return ExtendedLayout{std::min(arch::xsave_size(xstate_features_), xstate_size_), xstate_features_};
 }
 
 Result<void> PtraceContext::set_extended_state(const std::vector<std::uint8_t>& state) {
