@@ -23,13 +23,23 @@ namespace {
 using vm::exec_protocol::kMaxMessage;
 using vm::exec_protocol::kSocketName;
 
-// The socket's address through the state directory's descriptor: a state directory's own path
-// (a 64-character id under containerd's root) can be longer than sun_path holds.
-sockaddr_un address_in(int dir_fd) {
+// A new SOCK_SEQPACKET socket and the exec socket's address, named through the state directory's
+// descriptor (held with them): the directory's own path (a 64-character id under containerd's
+// root) can be longer than sun_path holds.
+struct ExecSocket {
+  UniqueFd dir, socket;
   sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::snprintf(address.sun_path, sizeof address.sun_path, "/proc/self/fd/%d/%s", dir_fd, kSocketName);
-  return address;
+};
+Result<ExecSocket> exec_socket(const std::string& state_dir, const std::string& what) {
+  ExecSocket s;
+  s.dir.reset(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!s.dir) return fail_errno(what + ": " + state_dir);
+  s.socket.reset(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  if (!s.socket) return fail_errno(what + ": socket");
+  s.address.sun_family = AF_UNIX;
+  std::snprintf(s.address.sun_path, sizeof s.address.sun_path, "/proc/self/fd/%d/%s", s.dir.get(),
+                kSocketName);
+  return s;
 }
 
 Result<void> send_json(int fd, const nlohmann::json& message, const int* fds, int count) {
@@ -128,18 +138,14 @@ int status_of(int wait_status) {
 }  // namespace
 
 Result<UniqueFd> listen_for_guest_exec(const std::string& state_dir) {
-  UniqueFd dir(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return fail_errno("exec socket: " + state_dir);
-  UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!sock) return fail_errno("exec socket");
-  const sockaddr_un address = address_in(dir.get());
-  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+  ExecSocket s = SPECTRUM_TRY(exec_socket(state_dir, "exec socket"));
+  if (::bind(s.socket.get(), reinterpret_cast<const sockaddr*>(&s.address), sizeof s.address) != 0)
     return fail_errno("exec socket: bind in " + state_dir);
   // Whoever may connect may run programs in the sandbox: the runtime's own user only, whatever
   // the umask made of it.
-  if (::chmod(address.sun_path, 0600) != 0) return fail_errno("exec socket: chmod in " + state_dir);
-  if (::listen(sock.get(), 16) != 0) return fail_errno("exec socket: listen");
-  return sock;
+  if (::chmod(s.address.sun_path, 0600) != 0) return fail_errno("exec socket: chmod in " + state_dir);
+  if (::listen(s.socket.get(), 16) != 0) return fail_errno("exec socket: listen");
+  return std::move(s.socket);
 }
 
 Result<int> exec_in_guest(const std::string& state_dir, const std::string& id, const std::string& handler,
@@ -147,12 +153,9 @@ Result<int> exec_in_guest(const std::string& state_dir, const std::string& id, c
   if (process.terminal)
     return fail("exec: a terminal (--tty) is not supported in a " + handler + " container yet (container " +
                 id + ")");
-  UniqueFd dir(::open(state_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!dir) return fail_errno("exec: " + state_dir);
-  UniqueFd connection(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
-  if (!connection) return fail_errno("exec: socket");
-  const sockaddr_un address = address_in(dir.get());
-  if (::connect(connection.get(), reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0)
+  ExecSocket s = SPECTRUM_TRY(exec_socket(state_dir, "exec"));
+  UniqueFd& connection = s.socket;
+  if (::connect(connection.get(), reinterpret_cast<const sockaddr*>(&s.address), sizeof s.address) != 0)
     return fail("exec: container " + id + "'s sandbox takes no exec (" + std::strerror(errno) +
                 "): its monitor has ended, or it was created by a Spectrum without exec into " + handler);
   const int stdio[3] = {0, 1, 2};
