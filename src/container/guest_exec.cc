@@ -2,9 +2,11 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,7 +14,9 @@
 #include <csignal>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <optional>
 
+#include "container/launcher_internal.h"
 #include "container/try.h"
 #include "vm/exec_protocol.h"
 
@@ -148,17 +152,44 @@ Result<UniqueFd> listen_for_guest_exec(const std::string& state_dir) {
   return std::move(s.socket);
 }
 
+// Waits for the proxy, passing on the signals this process is sent; its status as exec's.
+int wait_for_proxy(pid_t proxy) {
+  sigset_t set = forwarded_signals();
+  ::sigprocmask(SIG_BLOCK, &set, nullptr);
+  UniqueFd signals(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, proxy, 0)));
+  for (;;) {
+    pollfd fds[2] = {{pidfd.get(), POLLIN, 0}, {signals.get(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    signalfd_siginfo info;
+    while (signals && ::read(signals.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info))
+      ::kill(proxy, static_cast<int>(info.ssi_signo));
+    if (fds[0].revents || !pidfd) break;
+  }
+  int status = 0;
+  while (::waitpid(proxy, &status, 0) < 0 && errno == EINTR) {
+  }
+  return status_of(status);
+}
+
 Result<int> exec_in_guest(const std::string& state_dir, const std::string& id, const std::string& handler,
-                          const Process& process, bool detach, const std::string& pid_file) {
-  if (process.terminal)
-    return fail("exec: a terminal (--tty) is not supported in a " + handler + " container yet (container " +
-                id + ")");
+                          const Process& process, bool detach, const std::string& pid_file,
+                          const std::string& console_socket) {
+  // With a terminal: a new pty of the host's (the guest's stdio), its master to the console socket.
+  std::optional<launch::Terminal> terminal;
+  if (process.terminal) {
+    UniqueFd console = SPECTRUM_TRY(launch::connect_console(console_socket));
+    terminal = SPECTRUM_TRY(launch::new_terminal());
+    SPECTRUM_TRY(launch::send_terminal(console.get(), terminal->master.get()));
+    terminal->master.reset();
+  }
   ExecSocket s = SPECTRUM_TRY(exec_socket(state_dir, "exec"));
   UniqueFd& connection = s.socket;
   if (::connect(connection.get(), reinterpret_cast<const sockaddr*>(&s.address), sizeof s.address) != 0)
     return fail("exec: container " + id + "'s sandbox takes no exec (" + std::strerror(errno) +
                 "): its monitor has ended, or it was created by a Spectrum without exec into " + handler);
-  const int stdio[3] = {0, 1, 2};
+  const int stdio[3] = {terminal ? terminal->slave.get() : 0, terminal ? terminal->slave.get() : 1,
+                        terminal ? terminal->slave.get() : 2};
   SPECTRUM_TRY(send_json(connection.get(),
                          {{"args", process.args}, {"env", process.env}, {"cwd", process.cwd}}, stdio, 3));
   nlohmann::json started = SPECTRUM_TRY(receive_json(connection.get()));
@@ -171,18 +202,23 @@ Result<int> exec_in_guest(const std::string& state_dir, const std::string& id, c
   }
   if (!started.contains("pid"))
     return fail("exec: container " + id + "'s sandbox ended before the process started");
-  if (!detach) return status_of(wait_for_guest(connection.get()));
-  // The proxy that stands for the process: what containerd's shim waits for and signals.
+  if (!detach && !terminal) return status_of(wait_for_guest(connection.get()));
+  // The proxy that stands for the process: what containerd's shim waits for and signals. With a
+  // terminal it is the terminal's session leader, so that the terminal's own signals (^C, a
+  // resize's SIGWINCH) reach it, and through it the guest process.
   const pid_t proxy = ::fork();
   if (proxy < 0) return fail_errno("exec: fork");
   if (proxy == 0) {
+    if (terminal && ::setsid() >= 0) (void)::ioctl(terminal->slave.get(), TIOCSCTTY, 0);
     // It holds none of the exec's stdio: its reader must see the end when the process ends.
     UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
     for (int fd = 0; fd < 3 && null; ++fd) ::dup2(null.get(), fd);
     end_as(wait_for_guest(connection.get()));
   }
+  terminal.reset();
+  connection.reset();
   if (!pid_file.empty()) SPECTRUM_TRY(write_new_file(pid_file, std::to_string(proxy)));
-  return 0;
+  return detach ? 0 : wait_for_proxy(proxy);
 }
 
 }  // namespace spectrum::container

@@ -16,12 +16,14 @@ namespace spectrum::container {
 Result<UniqueFd> listen_for_guest_exec(const std::string& state_dir);
 
 // Starts `process` in the sandbox of the container whose state directory is `state_dir`, with this
-// process's stdin, stdout and stderr. Without `detach` it waits and returns the exit status
+// process's stdin, stdout and stderr, or with process.terminal a new pty whose master goes to
+// `console_socket` (as runc's exec -t). Without `detach` it waits and returns the exit status
 // (128+N for a signal), forwarding the signals it is sent. With `detach` it leaves a small proxy
 // process (its pid in `pid_file`, when given) that waits, forwards signals, and ends as the guest
 // process ended (the same exit code, or killed by the same signal), which is what containerd's
 // shim and podman wait for; 0 once the process runs.
 Result<int> exec_in_guest(const std::string& state_dir, const std::string& id, const std::string& handler,
-                          const Process& process, bool detach, const std::string& pid_file);
+                          const Process& process, bool detach, const std::string& pid_file,
+                          const std::string& console_socket);
 
 }  // namespace spectrum::container

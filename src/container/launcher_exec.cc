@@ -59,14 +59,31 @@ Result<void> set_rlimits(const Process& process) {
   return {};
 }
 
-Result<void> take_new_terminal(int console_socket) {
-  UniqueFd master(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
-  if (!master) return fail_errno("process.terminal: open /dev/ptmx (is /dev/pts mounted?)");
-  if (::unlockpt(master.get()) != 0) return fail_errno("process.terminal: unlockpt");
+Result<UniqueFd> connect_console(const std::string& path) {
+  if (path.empty()) return fail("process.terminal: needs --console-socket");
+  UniqueFd console(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!console) return fail_errno("--console-socket: socket");
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  if (::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    return fail_errno("--console-socket: connect " + path);
+  return console;
+}
+
+Result<Terminal> new_terminal() {
+  Terminal t;
+  t.master.reset(::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!t.master) return fail_errno("process.terminal: open /dev/ptmx (is /dev/pts mounted?)");
+  if (::unlockpt(t.master.get()) != 0) return fail_errno("process.terminal: unlockpt");
   char name[64];
-  if (::ptsname_r(master.get(), name, sizeof name) != 0) return fail_errno("process.terminal: ptsname");
-  UniqueFd slave(::open(name, O_RDWR | O_NOCTTY));
-  if (!slave) return fail_errno(std::string("process.terminal: open ") + name);
+  if (::ptsname_r(t.master.get(), name, sizeof name) != 0) return fail_errno("process.terminal: ptsname");
+  t.slave.reset(::open(name, O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!t.slave) return fail_errno(std::string("process.terminal: open ") + name);
+  return t;
+}
+
+Result<void> send_terminal(int console_socket, int master) {
   char payload[] = "/dev/ptmx";
   iovec iov{payload, sizeof payload - 1};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
@@ -79,10 +96,15 @@ Result<void> take_new_terminal(int console_socket) {
   cmsg->cmsg_level = SOL_SOCKET;
   cmsg->cmsg_type = SCM_RIGHTS;
   cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-  int master_fd = master.get();
-  std::memcpy(CMSG_DATA(cmsg), &master_fd, sizeof(int));
+  std::memcpy(CMSG_DATA(cmsg), &master, sizeof(int));
   if (::sendmsg(console_socket, &msg, MSG_NOSIGNAL) < 0)
     return fail_errno("--console-socket: send the terminal");
+  return {};
+}
+
+Result<void> take_new_terminal(int console_socket) {
+  auto [master, slave] = SPECTRUM_TRY(new_terminal());
+  SPECTRUM_TRY(send_terminal(console_socket, master.get()));
   if (::setsid() < 0) return fail_errno("setsid");
   if (::ioctl(slave.get(), TIOCSCTTY, 0) != 0) return fail_errno("process.terminal: TIOCSCTTY");
   for (int fd = 0; fd < 3; ++fd)
@@ -217,13 +239,9 @@ Result<pid_t> exec_in_container(const ExecRequest& request) {
     // The console socket is a host path: connect before entering the container's mounts.
     UniqueFd console;
     if (process.terminal) {
-      if (request.console_socket.empty()) fail_child("process.terminal: needs --console-socket");
-      console.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-      sockaddr_un addr{};
-      addr.sun_family = AF_UNIX;
-      std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", request.console_socket.c_str());
-      if (::connect(console.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
-        fail_child("--console-socket: connect " + request.console_socket + ": " + std::strerror(errno));
+      auto connected = connect_console(request.console_socket);
+      if (!connected) fail_child(connected.error().message());
+      console = std::move(*connected);
     }
     for (auto& [fd, flag] : namespaces)
       if (::setns(fd.get(), flag) != 0) fail_child("setns: " + std::string(std::strerror(errno)));

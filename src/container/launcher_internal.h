@@ -12,6 +12,7 @@
 #include "container/oci_config.h"
 #include "container/seccomp_filter.h"
 #include "core/error.h"
+#include "core/fd.h"
 
 namespace spectrum::container::launch {
 
@@ -32,6 +33,14 @@ Result<void> set_rlimits(const Process& process);
 // Makes a new terminal (the container's /dev/ptmx) this process's controlling terminal and stdio,
 // and sends its master to the console socket with SCM_RIGHTS, as runc does.
 Result<void> take_new_terminal(int console_socket);
+// Its parts: the console socket at `path`, connected; a new terminal of this mount namespace's
+// /dev/ptmx (master, slave); the master sent to the console socket.
+Result<UniqueFd> connect_console(const std::string& path);
+struct Terminal {
+  UniqueFd master, slave;
+};
+Result<Terminal> new_terminal();
+Result<void> send_terminal(int console_socket, int master);
 // Groups, uid/gid, capabilities (bounding, then the sets, then ambient), no_new_privs, umask; the
 // seccomp filter here when it must go in while CAP_SYS_ADMIN is still held.
 Result<void> apply_user_and_capabilities(const Process& p, const std::optional<SeccompProgram>& seccomp);

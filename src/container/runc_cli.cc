@@ -598,7 +598,7 @@ Result<int> verb_exec(const Globals& g, Args& args) {
     if (status != Status::running)
       return fail("cannot exec in a created " + state.handler + " container: start it");
     return exec_in_guest(store.dir_of(id), id, std::string(handler_name(handler)), request.process, detach,
-                         absolute(args.value("pid-file")));
+                         absolute(args.value("pid-file")), request.console_socket);
   }
   if (!detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   pid_t pid = SPECTRUM_TRY(exec_in_container(request));

@@ -60,8 +60,16 @@ guest_exec() {  # guest_exec HANDLER ID: exec into the running container runs in
   check "$h: exec's exit status, cwd and env" 6 "$?"
   out=$("$spectrum" --root "$root" exec $id no-such-program 2>&1)
   check "$h: exec of a missing program" "1 yes" "$? $(grep -q 'no-such-program.*not found' <<<"$out" && echo yes || echo "no: $out")"
-  out=$("$spectrum" --root "$root" exec -t $id /bin/busybox true 2>&1)
-  check "$h: exec -t refused by name" "1 yes" "$? $(grep -q 'terminal' <<<"$out" && echo yes || echo "no: $out")"
+  # exec -t: a pty whose master goes to the console socket; the guest process has it as its stdio
+  # (a terminal to it), typed input reaches it, its exit code comes back.
+  rm -f "$tmp/tty.sock" "$tmp/tty.out"
+  python3 "$repo/tests/container/recvtty.py" "$tmp/tty.sock" 'echo typed-$((6*7))\nexit 5\n' "$tmp/tty.out" >"$tmp/recvtty.log" &
+  p=$!
+  for _ in $(seq 50); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
+  "$spectrum" --root "$root" exec -t --console-socket "$tmp/tty.sock" $id /bin/busybox sh -c 'test -t 0 && test -t 1 && echo is-a-tty; exec /bin/busybox sh'
+  check "$h: exec -t's exit code" 5 "$?"
+  wait $p
+  check "$h: exec -t: a terminal, typed input" "is-a-tty typed-42" "$(tr -d '\r' <"$tmp/tty.out" | grep -oE 'is-a-tty|^typed-42' | paste -sd' ')"
   # A signal sent to a waiting exec reaches its process (busybox sleep: SIGTERM's default action).
   "$spectrum" --root "$root" exec $id /bin/busybox sleep 10 &
   p=$!
