@@ -80,7 +80,7 @@ TEST(ProcTest, TheTopListsEveryProcessTheMachineFilesAndSelf) {
   ASSERT_TRUE(top);
   ASSERT_EQ(top->kind, ProcNode::Kind::directory);
   EXPECT_EQ(names(*top), (std::vector<std::string>{".", "..", "1", "7", "9", "cpuinfo", "meminfo", "uptime",
-                                                   "self", "thread-self", "mounts"}));
+                                                   "self", "thread-self", "mounts", "sys"}));
   auto self = proc_lookup("/proc/self", source, false);
   ASSERT_TRUE(self);
   EXPECT_EQ(self->kind, ProcNode::Kind::link);
@@ -145,7 +145,7 @@ TEST(ProcTest, FdEntriesAreTheOpenFdsAndTheirTargets) {
 TEST(ProcTest, NamesThatAreNotThereAreErrors) {
   FakeSource source;
   for (const char* path : {"/proc/2", "/proc/07", "/proc/99999999999999999999", "/proc/kcore", "/proc/7/mem",
-                           "/proc/sys", "/proc/7/environ2"})
+                           "/proc/sys/kernel/core_pattern", "/proc/7/environ2"})
     EXPECT_EQ(error_of(proc_lookup(path, source, true)), ENOENT) << path;
   EXPECT_EQ(error_of(proc_lookup("/proc/7/status/x", source, true)), ENOTDIR);
   EXPECT_EQ(error_of(proc_lookup("/proc/cpuinfo/x", source, true)), ENOTDIR);
@@ -244,6 +244,35 @@ TEST(ProcTest, MountinfoAndMountsHaveLinuxsFieldsAndEscapes) {
   EXPECT_EQ(link->kind, ProcNode::Kind::link);
   EXPECT_EQ(link->text, "self/mounts");
   EXPECT_EQ(error_of(proc_lookup("/proc/mounts/x", source, true)), ENOTDIR);
+}
+
+TEST(ProcTest, SysAnswersWhatProgramsReadAndNothingElse) {
+  FakeSource source;
+  auto top = proc_lookup("/proc/sys", source, true);
+  ASSERT_TRUE(top);
+  EXPECT_EQ(names(*top), (std::vector<std::string>{".", "..", "fs", "kernel", "net", "vm"}));
+  auto kernel = proc_lookup("/proc/sys/kernel", source, true);
+  ASSERT_TRUE(kernel);
+  const auto listed = names(*kernel);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), "random"), 1);
+  EXPECT_EQ(std::count(listed.begin(), listed.end(), "ostype"), 1);
+  auto ostype = proc_lookup("/proc/sys/kernel/ostype", source, true);
+  ASSERT_TRUE(ostype);
+  EXPECT_EQ(ostype->kind, ProcNode::Kind::file);
+  EXPECT_EQ(ostype->text, "Linux\n");
+  EXPECT_EQ(proc_lookup("/proc/sys/vm/overcommit_memory", source, true)->text, "2\n");  // no overcommit
+  EXPECT_EQ(proc_lookup("/proc/sys/fs/nr_open", source, true)->text, "1024\n");
+  // uuid is new at each read, boot_id the same for the run; both version-4 UUIDs.
+  const std::string a = proc_lookup("/proc/sys/kernel/random/uuid", source, true)->text;
+  const std::string b = proc_lookup("/proc/sys/kernel/random/uuid", source, true)->text;
+  EXPECT_NE(a, b);
+  ASSERT_EQ(a.size(), 37u);
+  EXPECT_EQ(a[14], '4');
+  EXPECT_EQ(proc_lookup("/proc/sys/kernel/random/boot_id", source, true)->text,
+            proc_lookup("/proc/sys/kernel/random/boot_id", source, true)->text);
+  EXPECT_EQ(error_of(proc_lookup("/proc/sys/kernel/nope", source, true)), ENOENT);
+  EXPECT_EQ(error_of(proc_lookup("/proc/sys/nope", source, true)), ENOENT);
+  EXPECT_EQ(error_of(proc_lookup("/proc/sys/kernel/ostype/x", source, true)), ENOTDIR);
 }
 
 }  // namespace

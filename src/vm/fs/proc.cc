@@ -1,6 +1,7 @@
 #include "vm/fs/proc.h"
 
 #include <dirent.h>
+#include <sys/random.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -9,6 +10,8 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+
+#include "vm/kernel/identity.h"
 
 namespace spectrum::vm::vfs {
 
@@ -266,6 +269,73 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
   return std::unexpected(ENOENT);
 }
 
+// A random version-4 UUID, as /proc/sys/kernel/random/uuid gives one at each read.
+std::string random_uuid() {
+  unsigned char b[16] = {};
+  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b))
+    for (unsigned char& c : b) c = static_cast<unsigned char>(std::rand());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  return text_of("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1], b[2],
+                 b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+}
+
+// /proc/sys: what programs read to size or describe themselves (read-only: the sandbox kernel has
+// no tunables). The answers are the sandbox kernel's own: its uname, no overcommit (every mapping
+// is backed when made), its descriptor table's size.
+struct SysFile {
+  const char* path;  // below /proc/sys
+  const char* text;  // nullptr: made at each lookup
+};
+constexpr SysFile kSysFiles[] = {
+    {"fs/nr_open", "1024"},
+    {"kernel/cap_last_cap", "40"},
+    {"kernel/domainname", identity::kDomainname},
+    {"kernel/hostname", identity::kNodename},
+    {"kernel/ngroups_max", "65536"},
+    {"kernel/osrelease", identity::kRelease},
+    {"kernel/ostype", identity::kSysname},
+    {"kernel/pid_max", "4194304"},
+    {"kernel/random/boot_id", nullptr},
+    {"kernel/random/uuid", nullptr},
+    {"kernel/version", identity::kVersion},
+    {"net/core/somaxconn", "4096"},
+    {"vm/max_map_count", "65530"},
+    {"vm/overcommit_memory", "2"},
+};
+
+std::expected<ProcNode, int> lookup_sys(const std::vector<std::string>& rest) {
+  std::string below;  // the path below /proc/sys
+  for (const std::string& part : rest) below += (below.empty() ? "" : "/") + part;
+  const std::string path = "/proc/sys" + (below.empty() ? std::string() : "/" + below);
+  for (const SysFile& f : kSysFiles) {
+    if (below != f.path) continue;
+    if (f.text) return file(path, std::string(f.text) + "\n");
+    static const std::string boot_id = random_uuid();  // one per run of the sandbox kernel
+    return file(path, (below == "kernel/random/boot_id" ? boot_id : random_uuid()) + "\n");
+  }
+  // A directory: the next component of every file below it.
+  std::vector<DirEntry> entries{{".", DT_DIR, proc_inode(path)},
+                                {"..", DT_DIR, proc_inode(path.substr(0, path.rfind('/')))}};
+  const std::string prefix = below.empty() ? "" : below + "/";
+  for (const SysFile& f : kSysFiles) {
+    const std::string_view p = f.path;
+    if (!p.starts_with(prefix)) continue;
+    const std::string_view next = p.substr(prefix.size(), p.find('/', prefix.size()) - prefix.size());
+    const bool is_dir = p.find('/', prefix.size()) != std::string_view::npos;
+    if (std::none_of(entries.begin(), entries.end(), [&](const DirEntry& e) { return e.name == next; }))
+      entries.push_back({std::string(next), static_cast<unsigned char>(is_dir ? DT_DIR : DT_REG),
+                         proc_inode(path + "/" + std::string(next))});
+  }
+  if (entries.size() == 2) {
+    // Not a directory of the table: a file's path with more after it, or nothing.
+    for (const SysFile& f : kSysFiles)
+      if (below.starts_with(std::string(f.path) + "/")) return std::unexpected(ENOTDIR);
+    return std::unexpected(ENOENT);
+  }
+  return directory(path, std::move(entries));
+}
+
 }  // namespace
 
 std::vector<std::string> path_components(const std::string& path) {
@@ -303,6 +373,7 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
     entries.push_back({"self", DT_LNK, proc_inode("/proc/self")});
     entries.push_back({"thread-self", DT_LNK, proc_inode("/proc/thread-self")});
     entries.push_back({"mounts", DT_LNK, proc_inode("/proc/mounts")});
+    entries.push_back({"sys", DT_DIR, proc_inode("/proc/sys")});
     return directory("/proc", std::move(entries));
   }
   const std::string& top = parts[0];
@@ -326,6 +397,7 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
   }
   if (auto pid = number(top))
     return lookup_in_process(*pid, rest, source, follow, "/proc/" + std::to_string(*pid), false);
+  if (top == "sys") return lookup_sys(rest);
   for (const char* name : kMachineFiles) {
     if (top != name) continue;
     if (!rest.empty()) return std::unexpected(ENOTDIR);

@@ -16,6 +16,7 @@
 #include <ctime>
 
 #include "vm/arch/signal_frame.h"
+#include "vm/kernel/identity.h"
 #include "vm/kernel/kernel.h"
 #include "vm/monitor.h"
 #include "vm/syscalls/syscalls.h"
@@ -267,12 +268,12 @@ SyscallResult sys_exit_group(Process& p, const SyscallRequest& req) {
 SyscallResult sys_uname(Process& p, const SyscallRequest& req) {
   struct utsname u;
   std::memset(&u, 0, sizeof u);
-  std::strcpy(u.sysname, "Linux");
-  std::strcpy(u.nodename, "spectrum-vm");
-  std::strcpy(u.release, "6.1.0-spectrum");
-  std::strcpy(u.version, "#1 SMP spectrum guest kernel");
+  std::strcpy(u.sysname, identity::kSysname);
+  std::strcpy(u.nodename, identity::kNodename);
+  std::strcpy(u.release, identity::kRelease);
+  std::strcpy(u.version, identity::kVersion);
   std::strcpy(u.machine, "x86_64");
-  std::strcpy(u.domainname, "(none)");
+  std::strcpy(u.domainname, identity::kDomainname);
   TRY_GUEST_VOID(write_struct(p, ARG(0), u));
   return SyscallResult::ret(0);
 }
