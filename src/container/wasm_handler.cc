@@ -6,7 +6,8 @@
 //                          destination that is a directory (read-only where the mount is); the
 //                          kernel's read-only mounts hold underneath anyway, the engine runs in
 //                          the container's mount namespace
-//   memory.limit           the engine's memory budget, besides the cgroup's limit on the process
+//   memory.limit           the engine's memory budget, less what the engine itself holds (the cgroup's
+//                          limit is on the whole process)
 //   process.cwd            a preopen "." of that directory (under the root preopen), made last so
 //                          that wasi-libc resolves relative paths there, and $PWD; WASI preview1
 //                          has no working directory of its own (see docs/container.md)
@@ -62,8 +63,30 @@ Result<void> check(const Config& config) {
   return {};
 }
 
+// What the engine holds beside the module's memory, for the budget to leave room for: this
+// process's resident memory now (the binary, the decoded module) and a margin for what it makes
+// while it runs outside the budget (heap, WASI buffers, the module file's page cache).
+std::uint64_t engine_reserve() {
+  constexpr std::uint64_t kMargin = 8ull << 20;
+  long pages = 0, resident = 0;
+  if (FILE* statm = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(statm);
+  }
+  const std::uint64_t held =
+      resident > 0 ? static_cast<std::uint64_t>(resident) * ::sysconf(_SC_PAGESIZE) : 4ull << 20;
+  return held + kMargin;
+}
+
 Workload wasm_workload(const Config& config, const std::string& module) {
   Workload w = workload_of(config, module);
+  // The cgroup's limit holds the whole process: with the budget at the limit itself, a module
+  // growing to it could meet the kernel's OOM killer first (137 without a word: seen in CI under load)
+  // instead of the engine's "out of memory". A very small limit keeps half of itself for the module.
+  if (w.limits.memory_bytes) {
+    const std::uint64_t limit = *w.limits.memory_bytes, reserve = engine_reserve();
+    w.limits.memory_bytes = limit > 2 * reserve ? limit - reserve : limit / 2;
+  }
   const std::string& cwd = config.process.cwd;
   if (!cwd.empty() && cwd != "/") {
     // wasi-libc strips the leading '/' of every path and gives it to the preopen with the longest
