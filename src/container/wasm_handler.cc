@@ -80,9 +80,9 @@ std::uint64_t engine_reserve() {
 
 Workload wasm_workload(const Config& config, const std::string& module) {
   Workload w = workload_of(config, module);
-  // The cgroup's limit holds the whole process: with the budget at the limit itself, a module
-  // growing to it could meet the kernel's OOM killer first (137 without a word: seen in CI under load)
-  // instead of the engine's "out of memory". A very small limit keeps half of itself for the module.
+  // The cgroup's limit holds the whole process: with the budget at the limit itself, the engine's
+  // own memory beside a module grown to it could meet the kernel's OOM killer before the budget
+  // did (137 without a word). A very small limit keeps half of itself for the module.
   if (w.limits.memory_bytes) {
     const std::uint64_t limit = *w.limits.memory_bytes, reserve = engine_reserve();
     w.limits.memory_bytes = limit > 2 * reserve ? limit - reserve : limit / 2;
