@@ -226,6 +226,12 @@ std::uint64_t user_pte_flags(unsigned prot) {
   return flags;
 }
 
+unsigned user_prot(std::uint64_t pte) {
+  if (pte & kPteProtNone) return 0;
+  return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
+         ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
+}
+
 std::uint64_t* AddressSpace::table(std::uint64_t gpa) const {
   return reinterpret_cast<std::uint64_t*>(memory_->at(gpa, kPageSize));
 }
@@ -365,16 +371,11 @@ std::vector<AddressSpace::Change> AddressSpace::mappings() const {
 
 std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, std::uint64_t to) const {
   std::vector<Change> out;
-  auto prot_of = [](std::uint64_t pte) -> unsigned {
-    if (pte & kPteProtNone) return 0;
-    return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
-           ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
-  };
   for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       const std::uint64_t* pte = find_leaf(page);
       if (!pte || !(*pte & (kPtePresent | kPteProtNone))) continue;
-      const unsigned prot = prot_of(*pte);
+      const unsigned prot = user_prot(*pte);
       const bool shared = *pte & kPteShared;
       if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot &&
           out.back().shared == shared)

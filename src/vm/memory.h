@@ -227,7 +227,8 @@ class AddressSpace {
   }
 };
 
-// Leaf flags for a user mapping of `prot`.
+// Leaf flags for a user mapping of `prot`, and the protection a user leaf entry gives.
 std::uint64_t user_pte_flags(unsigned prot);
+unsigned user_prot(std::uint64_t pte);
 
 }  // namespace spectrum::vm

@@ -142,11 +142,11 @@ std::string uptime() {
   return text_of("%.2f %.2f\n", seconds, 0.0);
 }
 
+// A process's directory; a thread's own (task/TID) has all but "task".
 constexpr std::pair<const char*, unsigned char> kPidEntries[] = {
     {"cmdline", DT_REG},   {"comm", DT_REG},   {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
     {"fd", DT_DIR},        {"maps", DT_REG},   {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
-    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR},  // not in a thread's own directory
-                                                                  // (task/TID)
+    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR},
 };
 constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "uptime"};
 
@@ -181,6 +181,12 @@ ProcNode redirect(std::string target) {
 std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::string>& rest,
                                                const ProcSource& source, bool follow, const std::string& dir,
                                                bool thread_dir);
+
+// /proc/PID/...
+std::expected<ProcNode, int> lookup_in_pid(int pid, const std::vector<std::string>& rest,
+                                           const ProcSource& source, bool follow) {
+  return lookup_in_process(pid, rest, source, follow, "/proc/" + std::to_string(pid), false);
+}
 
 // /proc/PID/task/TID/...: `rest` are the components after the tid.
 std::expected<ProcNode, int> lookup_in_thread(int pid, int tid, const std::vector<std::string>& rest,
@@ -380,14 +386,12 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
   const std::vector<std::string> rest(parts.begin() + 1, parts.end());
   if (top == "self") {
     if (rest.empty() && !follow) return link("/proc/self", std::to_string(source.self()));
-    return lookup_in_process(source.self(), rest, source, follow, "/proc/" + std::to_string(source.self()),
-                             false);
+    return lookup_in_pid(source.self(), rest, source, follow);
   }
   if (top == "mounts") {  // a link to self/mounts, as Linux's
     if (rest.empty() && !follow) return link("/proc/mounts", "self/mounts");
     if (!rest.empty()) return std::unexpected(ENOTDIR);
-    return lookup_in_process(source.self(), {"mounts"}, source, follow,
-                             "/proc/" + std::to_string(source.self()), false);
+    return lookup_in_pid(source.self(), {"mounts"}, source, follow);
   }
   if (top == "thread-self") {
     const std::string target =
@@ -395,8 +399,7 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
     if (rest.empty() && !follow) return link("/proc/thread-self", target);
     return lookup_in_thread(source.self(), source.self_thread(), rest, source, follow);
   }
-  if (auto pid = number(top))
-    return lookup_in_process(*pid, rest, source, follow, "/proc/" + std::to_string(*pid), false);
+  if (auto pid = number(top)) return lookup_in_pid(*pid, rest, source, follow);
   if (top == "sys") return lookup_sys(rest);
   for (const char* name : kMachineFiles) {
     if (top != name) continue;

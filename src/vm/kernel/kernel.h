@@ -149,6 +149,8 @@ class Kernel {
   // parent hears of it (SIGCHLD, unless SA_NOCLDSTOP; wait4's WUNTRACED / WCONTINUED).
   void stop_group(Task& target, int sig);
   bool orphaned_group(int pgid) const;  // POSIX's orphaned process group
+  // A stop signal's default action on `target`: stop_group, unless Linux's rules say otherwise.
+  void stop_by_default_action(Task& target, int sig);
   void continue_group(Task& target);
   // SIGCHLD with `code` to the parent of `leader`, unless it asked for none (SA_NOCLDSTOP).
   void tell_parent(const Task& leader, int code, int status);

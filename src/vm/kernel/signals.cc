@@ -63,7 +63,7 @@ Kernel::SendResult Kernel::send(Task& target, int sig, int from_pid, int code, i
     p.pending_signals_ &= ~bit(SIGCONT);
     const bool default_action = sig == SIGSTOP || handler == 0;
     if (default_action && !(sig != SIGSTOP && (p.sigmask_ & bit(sig)))) {
-      if (target.tgid != 1 && (sig == SIGSTOP || !orphaned_group(target.pgid))) stop_group(target, sig);
+      stop_by_default_action(target, sig);
       return SendResult::ignored;
     }
   }
@@ -165,7 +165,7 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     if (action[0] == 0) {
       if (ignored_by_default(sig)) continue;
       if (stops_by_default(sig)) {  // a blocked stop signal, now unblocked
-        if (t.tgid != 1 && (sig == SIGSTOP || !orphaned_group(t.pgid))) stop_group(t, sig);
+        stop_by_default_action(t, sig);
         continue;
       }
       return sig;
@@ -333,6 +333,12 @@ bool Kernel::orphaned_group(int pgid) const {
     return !parent->reaped && parent->pgid != pgid && parent->sid == sid &&
            std::binary_search(parents.begin(), parents.end(), parent->pid);
   });
+}
+
+void Kernel::stop_by_default_action(Task& target, int sig) {
+  // The workload is its sandbox's init, which a default action does not stop (as a pid
+  // namespace's init); an orphaned group is not stopped by TSTP, TTIN or TTOU.
+  if (target.tgid != 1 && (sig == SIGSTOP || !orphaned_group(target.pgid))) stop_group(target, sig);
 }
 
 void Kernel::stop_group(Task& target, int sig) {

@@ -111,10 +111,7 @@ SyscallResult sys_mremap(Process& p, const SyscallRequest& req) {
   if (!p.space().range_mapped(old_address, old_size)) return SyscallResult::error(EFAULT);
   const std::uint64_t pte = p.space().entry(old_address);
   const bool shared = pte & x86::kPteShared;  // a shared mapping grows with shared pages
-  const unsigned prot = (pte & x86::kPteProtNone)
-                            ? 0u
-                            : kProtRead | ((pte & x86::kPteWritable) ? unsigned{kProtWrite} : 0u) |
-                                  ((pte & x86::kPteNoExecute) ? 0u : unsigned{kProtExec});
+  const unsigned prot = user_prot(pte);
   if (new_size <= old_size) {
     if (new_size < old_size) {
       TRY_GUEST_VOID(p.space().unmap(old_address + new_size, old_size - new_size));
