@@ -111,6 +111,11 @@ void GuestMemory::prefer_huge_page(std::uint64_t gpa) {
   ::madvise(base_ + gpa, kHugePage, MADV_HUGEPAGE);  // a hint: without THP nothing changes
 }
 
+void GuestMemory::populate(std::uint64_t gpa, std::uint64_t length) {
+  // MADV_POPULATE_WRITE (Linux 5.14): an older host answers EINVAL and the pages fault as before.
+  if (std::uint8_t* p = at(gpa, length); p && !fd_) ::madvise(p, length, MADV_POPULATE_WRITE);
+}
+
 void GuestMemory::discard(std::uint64_t gpa, std::uint64_t length) {
   // A shared mapping keeps its pages in the memfd under MADV_DONTNEED; MADV_REMOVE frees them.
   if (std::uint8_t* p = at(gpa, length)) ::madvise(p, length, fd_ ? MADV_REMOVE : MADV_DONTNEED);
@@ -220,8 +225,8 @@ void FrameAllocator::release(std::vector<std::uint64_t> frames) {
 
 std::uint64_t user_pte_flags(unsigned prot) {
   if ((prot & (kProtRead | kProtWrite | kProtExec)) == 0) return kPteProtNone;
-  std::uint64_t flags = kPtePresent | kPteUser;
-  if (prot & kProtWrite) flags |= kPteWritable;
+  std::uint64_t flags = kPtePresent | kPteUser | kPteAccessed;
+  if (prot & kProtWrite) flags |= kPteWritable | kPteDirty;
   if (!(prot & kProtExec)) flags |= kPteNoExecute;
   return flags;
 }
@@ -575,9 +580,22 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
   return {};
 }
 
+void AddressSpace::populate(std::uint64_t start, std::uint64_t length) {
+  length = x86::page_up(length);
+  if (!check_user_range(start, length) || memory_->fd() >= 0) return;
+  std::vector<std::uint64_t> frames;
+  for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t page = from; page < to; page += kPageSize)
+      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & kPtePresent) && (*pte & kPteWritable))
+        frames.push_back(*pte & kPteAddressMask);
+  });
+  std::sort(frames.begin(), frames.end());
+  for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->populate(first, bytes); });
+}
+
 GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::uint64_t below) const {
   length = x86::page_up(length);
-  std::uint64_t top = below ? std::min(below & ~kPageMask, kUserEnd) : kUserEnd;
+  std::uint64_t top = below ? std::min(below & ~kPageMask, kUserEnd) : kMmapTop;
   if (length == 0 || length > top) return std::unexpected(ENOMEM);
   // Regions in descending order; take the highest gap that fits.
   for (auto it = regions_.rbegin(); it != regions_.rend(); ++it) {

@@ -49,6 +49,11 @@ class GuestMemory {
   // mprotect round trip. The monitor writes the guest's page tables from the host, where KVM does
   // not see it: a mapping that loses rights (mprotect) would keep them until the frame is freed.
   void forget_translations(std::uint64_t gpa, std::uint64_t length);
+  // Backs [gpa, gpa+length) with host pages now (anonymous memory; a no-op for a memfd). Under
+  // KVM's shadow MMU a guest's first touch of a page is a VM exit, and one exit maps the page and
+  // up to 7 neighbours only when their host pages already exist: backed in advance, a fresh
+  // mapping costs one exit per 8 pages instead of one per page (plus the host's own fault).
+  void populate(std::uint64_t gpa, std::uint64_t length);
   // Asks the host to back the 2 MiB-aligned range at `gpa` with one huge page (anonymous memory,
   // whose host mapping is 2 MiB-aligned; a no-op otherwise).
   void prefer_huge_page(std::uint64_t gpa);
@@ -115,6 +120,10 @@ class AddressSpace {
  public:
   static inline constexpr std::uint64_t kUserLowest = 0x200000;            // the kernel area lies below
   static inline constexpr std::uint64_t kUserEnd = 0x0000'7fff'ffff'f000;  // like Linux's TASK_SIZE
+  // The top of mmap's own choices: the stack (8 MiB at most, at kUserEnd) and an unmapped gap
+  // below it stay out of them, as Linux's mmap_base keeps 128 MiB, so that a stack overflow
+  // faults instead of running into the memory of another mapping (the "stack clash").
+  static inline constexpr std::uint64_t kMmapTop = kUserEnd - (128ull << 20);
 
   // Makes the top-level table and identity-maps the kernel area (supervisor only) from `layout`:
   // (start, end, writable, executable) ranges below kUserLowest.
@@ -164,7 +173,10 @@ class AddressSpace {
   // madvise(MADV_DONTNEED): the host drops the mapped private frames of a user range (they read as
   // zero); shared ones keep their contents, as Linux's shmem pages do.
   GuestResult<void> discard(std::uint64_t start, std::uint64_t length);
-  // A free user range of `length` bytes, searched downwards from `below` (0: the default top).
+  // GuestMemory::populate for the frames of the mapped, writable pages of a user range: memory the
+  // workload is about to write (a fresh anonymous mapping, brk). Bounded by the mapped regions.
+  void populate(std::uint64_t start, std::uint64_t length);
+  // A free user range of `length` bytes, searched downwards from `below` (0: kMmapTop).
   GuestResult<std::uint64_t> find_free(std::uint64_t length, std::uint64_t below = 0) const;
 
   // Guest-physical address of a user virtual address for `access` from ring 3; EFAULT if none.

@@ -49,8 +49,12 @@ std::uint64_t image_bytes(const ElfImage& elf) {
 
 }  // namespace
 
+constexpr std::uint64_t kMaxStack = 8ull << 20;
+// Below the largest stack, mmap leaves at least Linux's stack guard gap (256 pages) unmapped.
+static_assert(kStackTop - kMaxStack - AddressSpace::kMmapTop >= (1ull << 20));
+
 std::uint64_t stack_size_for(std::uint64_t memory_bytes) {
-  return std::clamp<std::uint64_t>(page_down(memory_bytes / 16), 64 * 1024, 8ull << 20);
+  return std::clamp<std::uint64_t>(page_down(memory_bytes / 16), 64 * 1024, kMaxStack);
 }
 
 std::uint64_t minimum_memory(const ElfImage& elf, const ElfImage* interpreter) {

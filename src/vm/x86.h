@@ -14,6 +14,11 @@ constexpr std::uint64_t page_up(std::uint64_t v) { return (v + kPageMask) & ~kPa
 inline constexpr std::uint64_t kPtePresent = 1ull << 0;
 inline constexpr std::uint64_t kPteWritable = 1ull << 1;
 inline constexpr std::uint64_t kPteUser = 1ull << 2;
+// Set by the monitor on every user leaf it makes: the hardware (or a shadow MMU) would otherwise
+// set them on the first access and first write, and KVM's shadow MMU prefetches neighbouring
+// entries on a fault only when they are marked accessed.
+inline constexpr std::uint64_t kPteAccessed = 1ull << 5;
+inline constexpr std::uint64_t kPteDirty = 1ull << 6;
 inline constexpr std::uint64_t kPteLarge = 1ull << 7;
 // Software-available bit: a mapping kept (with its frame) while PROT_NONE makes it not present.
 inline constexpr std::uint64_t kPteProtNone = 1ull << 9;

@@ -44,6 +44,24 @@ static_assert(offsetof(UContext, mcontext) + offsetof(SigContext, fpstate) ==
               offsetof(ucontext_t, uc_mcontext.fpregs));
 static_assert(offsetof(UContext, sigmask) == offsetof(ucontext_t, uc_sigmask));
 
+// stack_t (sigaltstack's argument, and uc_stack in the frame's ucontext).
+struct SignalStack {
+  std::uint64_t sp;
+  std::int32_t flags, pad;
+  std::uint64_t size;
+};
+static_assert(sizeof(SignalStack) == sizeof(stack_t) &&
+              offsetof(SignalStack, flags) == offsetof(stack_t, ss_flags) &&
+              offsetof(SignalStack, size) == offsetof(stack_t, ss_size));
+static_assert(offsetof(UContext, stack_sp) == offsetof(ucontext_t, uc_stack.ss_sp) &&
+              offsetof(UContext, stack_flags) == offsetof(ucontext_t, uc_stack.ss_flags) &&
+              offsetof(UContext, stack_size) == offsetof(ucontext_t, uc_stack.ss_size));
+inline constexpr std::int32_t kSsOnStack = 1, kSsDisable = 2;
+inline constexpr std::uint32_t kSsAutoDisarm = 1u << 31;
+// The kernel's MINSIGSTKSZ (asm/signal.h; glibc's macro of that name asks the CPU at run time).
+inline constexpr std::uint64_t kMinSignalStack = 2048;
+static_assert(kSsOnStack == SS_ONSTACK && kSsDisable == SS_DISABLE);
+
 // siginfo_t, the fields a handler of a kill or SIGCHLD reads.
 struct SigInfo {
   std::int32_t signo, err, code, pad;

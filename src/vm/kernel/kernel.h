@@ -57,6 +57,10 @@ struct Task {
   bool stopped = false;
   int stop_report = 0;
   bool continue_report = false;
+  // sigaltstack: the thread's alternate signal stack (size 0: none), and its flags as set
+  // (SS_AUTODISARM); SS_DISABLE while there is none.
+  std::uint64_t altstack_sp = 0, altstack_size = 0;
+  std::int32_t altstack_flags = 2;  // SS_DISABLE
 };
 
 class Kernel {
@@ -84,6 +88,8 @@ class Kernel {
   SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig, std::optional<int> thread_group = {});
   SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
   SyscallResult sigreturn(Process& p);
+  // sigaltstack(2) for the calling thread: `ss` and `old_ss` are guest pointers (0: none).
+  SyscallResult sigaltstack(Process& p, std::uint64_t ss, std::uint64_t old_ss);
   // Threads (kernel/threads.cc).
   SyscallResult futex_wait(Process& p, std::uint64_t addr, std::uint32_t value,
                            std::optional<std::chrono::steady_clock::time_point> deadline);
@@ -165,9 +171,9 @@ class Kernel {
   // else the copy the task took when it left (empty: none saved yet).
   Result<std::vector<std::uint8_t>> extended_state_of(Task& t);
   Result<void> set_extended_state_of(Task& t, std::vector<std::uint8_t> state);
-  // deliver()'s FP part: the frame's bytes below `top` (the handler then starts with the init
-  // state); 0 where the platform gives no state. Errno-free: a failure is no room (SIGSEGV).
-  std::optional<std::uint64_t> push_fp_state(Task& t, std::uint64_t top);
+  // deliver()'s FP part: the frame's bytes below `top`, above `floor` (the handler then starts
+  // with the init state); 0 where the platform gives no state. Errno-free: a failure is no room (SIGSEGV).
+  std::optional<std::uint64_t> push_fp_state(Task& t, std::uint64_t top, std::uint64_t floor = 0);
   // A fault the platform can resume from: a handler of the task's gets it (si_code, si_addr) with
   // `regs` (the faulting instruction's) in the frame, so that returning runs it again. Returns
   // the signal that ends the task instead (no handler, blocked, no room for the frame), or 0.

@@ -30,6 +30,38 @@ bool ignored_by_default(int sig) {
 constexpr std::uint64_t kStopSignals = bit(SIGSTOP) | bit(SIGTSTP) | bit(SIGTTIN) | bit(SIGTTOU);
 bool stops_by_default(int sig) { return sig > 0 && sig < 65 && (kStopSignals & bit(sig)); }
 
+// The alternate signal stack, by Linux's rules (kernel/signal.c): `sp` is on it when inside
+// (ss_sp, ss_sp + ss_size]; never while SS_AUTODISARM is set (a handler on it disarmed it).
+bool inside_altstack(const Task& t, std::uint64_t sp) {
+  return sp > t.altstack_sp && sp - t.altstack_sp <= t.altstack_size;
+}
+bool on_altstack(const Task& t, std::uint64_t sp) {
+  return !(static_cast<std::uint32_t>(t.altstack_flags) & arch::kSsAutoDisarm) && inside_altstack(t, sp);
+}
+std::int32_t altstack_state(const Task& t, std::uint64_t sp) {  // sas_ss_flags
+  if (t.altstack_size == 0) return arch::kSsDisable;
+  return on_altstack(t, sp) ? arch::kSsOnStack : 0;
+}
+void reset_altstack(Task& t) {
+  t.altstack_sp = t.altstack_size = 0;
+  t.altstack_flags = arch::kSsDisable;
+}
+// Sets the thread's alternate stack from a stack_t, `sp` being where the thread is: an errno.
+int set_altstack(Task& t, const arch::SignalStack& ss, std::uint64_t sp) {
+  if (on_altstack(t, sp)) return EPERM;
+  const auto mode = static_cast<std::int32_t>(static_cast<std::uint32_t>(ss.flags) & ~arch::kSsAutoDisarm);
+  if (mode != arch::kSsDisable && mode != arch::kSsOnStack && mode != 0) return EINVAL;
+  if (mode == arch::kSsDisable) {
+    t.altstack_sp = t.altstack_size = 0;
+  } else {
+    if (ss.size < arch::kMinSignalStack) return ENOMEM;
+    t.altstack_sp = ss.sp;
+    t.altstack_size = ss.size;
+  }
+  t.altstack_flags = ss.flags;
+  return 0;
+}
+
 // Calls that SA_RESTART makes again after the handler, as Linux does.
 bool restartable(std::uint64_t number) {
   switch (number) {
@@ -142,7 +174,7 @@ Result<void> Kernel::set_extended_state_of(Task& t, std::vector<std::uint8_t> st
   return {};
 }
 
-std::optional<std::uint64_t> Kernel::push_fp_state(Task& t, std::uint64_t top) {
+std::optional<std::uint64_t> Kernel::push_fp_state(Task& t, std::uint64_t top, std::uint64_t floor) {
   auto layout = ctx_.extended_layout();
   auto state = extended_state_of(t);
   if (!layout || !state) return std::nullopt;
@@ -150,7 +182,7 @@ std::optional<std::uint64_t> Kernel::push_fp_state(Task& t, std::uint64_t top) {
   const std::vector<std::uint8_t> bytes = arch::fp_frame(*state, layout->size, layout->features);
   if (top < bytes.size()) return std::nullopt;
   const std::uint64_t at = (top - bytes.size()) & ~std::uint64_t{63};
-  if (!t.process->space().write(at, bytes)) return std::nullopt;
+  if (at <= floor || !t.process->space().write(at, bytes)) return std::nullopt;
   if (!set_extended_state_of(t, arch::fp_init(std::move(*state)))) return std::nullopt;
   return at;
 }
@@ -170,14 +202,28 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
       }
       return sig;
     }
-    // Below the red zone the FP state (64-byte aligned), then the frame, aligned as after a call
-    // (rsp + 8 a multiple of 16).
-    const std::optional<std::uint64_t> fp = push_fp_state(t, regs.rsp - 128);
+    // Below the red zone, or at the top of the alternate stack (SA_ONSTACK, and not on it yet):
+    // the FP state (64-byte aligned), then the frame, aligned as after a call (rsp + 8 a
+    // multiple of 16). On the alternate stack, a frame that would not fit in it is SIGSEGV, as
+    // in Linux: it never runs over into the memory below.
+    std::uint64_t below = regs.rsp - 128;
+    bool altstack = on_altstack(t, regs.rsp);
+    if ((action[1] & arch::kSaOnStack) && altstack_state(t, below) == 0) {
+      below = t.altstack_sp + t.altstack_size;
+      altstack = true;
+    }
+    const std::uint64_t floor = altstack ? t.altstack_sp : 0;
+    const std::optional<std::uint64_t> fp = push_fp_state(t, below, floor);
     if (!fp) return SIGSEGV;  // no room for it: Linux forces SIGSEGV too
-    const std::uint64_t top = *fp ? *fp : regs.rsp - 128;
+    const std::uint64_t top = *fp ? *fp : below;
+    if (top < sizeof(arch::RtSigFrame) + 24) return SIGSEGV;
     const std::uint64_t sp = ((top - sizeof(arch::RtSigFrame)) & ~std::uint64_t{15}) - 8;
+    if (altstack && !inside_altstack(t, sp)) return SIGSEGV;
     arch::RtSigFrame frame{};
     frame.restorer = action[2];
+    frame.uc.stack_sp = t.altstack_sp;  // restored by rt_sigreturn
+    frame.uc.stack_flags = t.altstack_flags;
+    frame.uc.stack_size = t.altstack_size;
     frame.uc.flags = arch::kUcSigcontextSs | arch::kUcStrictRestoreSs | (*fp ? arch::kUcFpXstate : 0);
     auto& m = frame.uc.mcontext;
     m.r8 = regs.r8, m.r9 = regs.r9, m.r10 = regs.r10, m.r11 = regs.r11, m.r12 = regs.r12;
@@ -191,6 +237,7 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     fill_siginfo(frame.info, sig, source);
     if (!p.space().write(sp, {reinterpret_cast<const std::uint8_t*>(&frame), sizeof frame}))
       return SIGSEGV;  // no room for the frame: Linux forces SIGSEGV too
+    if (static_cast<std::uint32_t>(t.altstack_flags) & arch::kSsAutoDisarm) reset_altstack(t);
     p.saved_mask_.reset();
     p.sigmask_ |= (action[3] | ((action[1] & arch::kSaNoDefer) ? 0 : bit(sig)));
     p.sigmask_ &= ~kUnblockable;
@@ -253,8 +300,33 @@ SyscallResult Kernel::sigreturn(Process& p) {
       return {SyscallResult::Kind::signal, SIGSEGV, {}, {}, {}, {}};
   }
   p.sigmask_ = uc->sigmask & ~kUnblockable;
+  // The alternate stack as it was when the handler was entered (SS_AUTODISARM's rearming); an
+  // invalid one is ignored, as Linux's restore_altstack does.
+  (void)set_altstack(task_of(p), {uc->stack_sp, uc->stack_flags, 0, uc->stack_size}, r.rsp);
   restart_at_ = r;
   return SyscallResult::ret(static_cast<std::int64_t>(m.rax));
+}
+
+SyscallResult Kernel::sigaltstack(Process& p, std::uint64_t ss_ptr, std::uint64_t old_ptr) {
+  Task& self = task_of(p);
+  auto regs = ctx_.registers();
+  if (!regs) return SyscallResult::error(EIO);
+  std::optional<arch::SignalStack> ss;
+  if (ss_ptr) {
+    auto read = syscalls::read_struct<arch::SignalStack>(p, ss_ptr);
+    if (!read) return SyscallResult::error(read.error());
+    ss = *read;
+  }
+  const arch::SignalStack old{
+      self.altstack_sp,
+      altstack_state(self, regs->rsp) |
+          static_cast<std::int32_t>(static_cast<std::uint32_t>(self.altstack_flags) & arch::kSsAutoDisarm),
+      0, self.altstack_size};
+  if (ss)
+    if (const int err = set_altstack(self, *ss, regs->rsp)) return SyscallResult::error(err);
+  if (old_ptr && !p.space().write(old_ptr, {reinterpret_cast<const std::uint8_t*>(&old), sizeof old}))
+    return SyscallResult::error(EFAULT);
+  return SyscallResult::ret(0);
 }
 
 SyscallResult Kernel::sigsuspend(Process& p, std::uint64_t mask) {

@@ -15,6 +15,8 @@ using x86::page_up;
 
 namespace {
 
+constexpr std::uint64_t kMaxRun = 64ull << 20;
+
 // Each PT_LOAD segment mapped at vaddr + bias, filled from the file (read from `fd` straight into
 // guest memory when it is open, else copied from `bytes`), then given its protection (a page
 // shared by two segments gets the union).
@@ -24,9 +26,18 @@ std::optional<LoadError> load_image(AddressSpace& space, const ElfImage& elf, st
     const std::uint64_t start = page_down(seg.vaddr + bias),
                         end = page_up(seg.vaddr + bias + seg.memory_size);
     if (start < AddressSpace::kUserLowest) return LoadError::kernel_area;
-    for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (!space.is_mapped(page) && !space.map(page, kPageSize, kProtRead | kProtWrite))
-        return LoadError::no_memory;
+    // One map call per run of pages no earlier segment mapped (a run is cut at 64 MiB, so that a
+    // segment larger than guest memory fails at its first call, not after a walk of its length).
+    for (std::uint64_t page = start; page < end;) {
+      std::uint64_t run_end = page;
+      while (run_end < end && run_end - page < kMaxRun && !space.is_mapped(run_end)) run_end += kPageSize;
+      if (run_end == page) {
+        page += kPageSize;
+        continue;
+      }
+      if (!space.map(page, run_end - page, kProtRead | kProtWrite)) return LoadError::no_memory;
+      page = run_end;
+    }
     if (fd >= 0) {
       if (!space.fill_from_file(seg.vaddr + bias, fd, seg.file_offset, seg.file_size))
         return LoadError::unreadable;
@@ -41,14 +52,24 @@ std::optional<LoadError> load_image(AddressSpace& space, const ElfImage& elf, st
   for (const auto& seg : elf.segments) {
     const std::uint64_t start = page_down(seg.vaddr + bias),
                         end = page_up(seg.vaddr + bias + seg.memory_size);
-    for (std::uint64_t page = start; page < end; page += kPageSize) {
+    // One protect call per run of pages with the same protection: a call that takes a right away
+    // makes the host forget the frames' translations (a host mprotect pair), and one per page
+    // was most of a static program's boot.
+    const auto prot_at = [&](std::uint64_t page) {
       unsigned prot = seg.prot;
       for (const auto& other : elf.segments) {
         const std::uint64_t o_start = page_down(other.vaddr + bias),
                             o_end = page_up(other.vaddr + bias + other.memory_size);
         if (page >= o_start && page < o_end) prot |= other.prot;
       }
-      (void)space.protect(page, kPageSize, prot);
+      return prot;
+    };
+    for (std::uint64_t page = start; page < end;) {
+      const unsigned prot = prot_at(page);
+      std::uint64_t run_end = page + kPageSize;
+      while (run_end < end && prot_at(run_end) == prot) run_end += kPageSize;
+      (void)space.protect(page, run_end - page, prot);
+      page = run_end;
     }
   }
   return std::nullopt;

@@ -22,6 +22,7 @@ SyscallResult sys_brk(Process& p, const SyscallRequest& req) {
   if (new_end > old_end) {
     if (!p.space().range_free(old_end, new_end - old_end)) return unchanged;
     if (!p.space().map(old_end, new_end - old_end, kProtRead | kProtWrite)) return unchanged;
+    p.space().populate(old_end, new_end - old_end);  // malloc grows the heap to write into it
   } else if (new_end < old_end) {
     (void)p.space().unmap(new_end, old_end - new_end);
   }
@@ -37,9 +38,16 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
   if (length == 0 || length > AddressSpace::kUserEnd || (offset & kPageMask))
     return SyscallResult::error(EINVAL);
   if (prot & ~unsigned{PROT_READ | PROT_WRITE | PROT_EXEC}) return SyscallResult::error(EINVAL);
-  const bool anonymous = flags & MAP_ANONYMOUS;
+  bool anonymous = flags & MAP_ANONYMOUS;
   const int sharing = flags & MAP_SHARED_VALIDATE;
   if (sharing != MAP_PRIVATE && sharing != MAP_SHARED) return SyscallResult::error(EINVAL);
+  if (const kernel::OpenFile* file = anonymous ? nullptr : p.fd(guest_fd);
+      file && file->device != vfs::Device::none) {
+    // /dev/zero maps as anonymous memory, shared with fork's children under MAP_SHARED (the
+    // older programs' way to get either); the other synthetic devices cannot be mapped.
+    if (file->device != vfs::Device::zero) return SyscallResult::error(ENODEV);
+    anonymous = true;
+  }
   // A shared file mapping would need the guest's writes to reach the file: not supported.
   if (!anonymous && sharing == MAP_SHARED && (prot & PROT_WRITE)) return SyscallResult::error(ENODEV);
   const std::uint64_t size = page_up(length);
@@ -52,8 +60,12 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
       return SyscallResult::error(EEXIST);
     address = hint;
   } else {
-    // The hint is taken when the range it names is free user space; else the top-down search.
-    address = !(hint & kPageMask) && p.space().range_free(hint, size) ? hint : 0;
+    // The hint is taken when the range it names is free user space below the stack's reserved
+    // gap (AddressSpace::kMmapTop); else the top-down search.
+    address = !(hint & kPageMask) && size <= AddressSpace::kMmapTop &&
+                      hint <= AddressSpace::kMmapTop - size && p.space().range_free(hint, size)
+                  ? hint
+                  : 0;
     if (!address) address = TRY_GUEST(p.space().find_free(size));
   }
   int source = -1;
@@ -78,6 +90,11 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     }
     TRY_GUEST_VOID(p.space().protect(address, size, prot));
   }
+  // Writable anonymous memory is about to be written: its host pages are made now (see
+  // GuestMemory::populate), unless the caller said it will use little of it (thread stacks,
+  // MAP_NORESERVE reservations). What the host backs is what the guest's --memory already allowed.
+  if (anonymous && (prot & PROT_WRITE) && !(flags & (MAP_STACK | MAP_NORESERVE | MAP_GROWSDOWN)))
+    p.space().populate(address, size);
   if (auto* file = anonymous ? nullptr : p.fd(guest_fd); file && !file->path.empty())
     p.mm().name_range(address, address + size, file->path);
   else if (shared_memory)
@@ -97,7 +114,10 @@ SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
 SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {
   if (ARG(0) & kPageMask) return SyscallResult::error(EINVAL);
   if (ARG(1) == 0) return SyscallResult::ret(0);
-  TRY_GUEST_VOID(p.space().protect(ARG(0), ARG(1), static_cast<unsigned>(ARG(2)) & 7));
+  const unsigned prot = static_cast<unsigned>(ARG(2)) & 7;
+  TRY_GUEST_VOID(p.space().protect(ARG(0), ARG(1), prot));
+  // malloc's arenas reserve PROT_NONE and make pieces writable as they grow, to write them.
+  if (prot & PROT_WRITE) p.space().populate(ARG(0), ARG(1));
   return SyscallResult::ret(0);
 }
 // Moving a mapping moves its frames (contents, protection and sharing go along); glibc's realloc

@@ -133,6 +133,11 @@ SyscallResult sys_rt_sigreturn(Process& p, const SyscallRequest& req) {
   }
   return p.kernel()->sigreturn(p);
 }
+SyscallResult sys_sigaltstack(Process& p, const SyscallRequest& req) {
+  // Without the sandbox kernel no handler ever runs: there is no stack to switch to.
+  if (!p.kernel()) return SyscallResult::ret(0);
+  return p.kernel()->sigaltstack(p, ARG(0), ARG(1));
+}
 SyscallResult sys_rt_sigsuspend(Process& p, const SyscallRequest& req) {
   if (ARG(1) != 8) return SyscallResult::error(EINVAL);
   auto mask = TRY_GUEST(read_struct<std::uint64_t>(p, ARG(0)));

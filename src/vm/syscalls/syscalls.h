@@ -222,6 +222,7 @@ SyscallResult sys_exit(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigaction(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigprocmask(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigreturn(Process& p, const SyscallRequest& req);
+SyscallResult sys_sigaltstack(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigsuspend(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigpending(Process& p, const SyscallRequest& req);
 SyscallResult sys_rt_sigqueueinfo(Process& p, const SyscallRequest& req);

@@ -152,7 +152,7 @@ constexpr Row kTable[] = {
     {SYS_rt_tgsigqueueinfo, sys_rt_tgsigqueueinfo},
     {SYS_rt_sigtimedwait, sys_rt_sigtimedwait},
     {SYS_pause, sys_pause},
-    {SYS_sigaltstack, sys_zero},
+    {SYS_sigaltstack, sys_sigaltstack},
     {SYS_alarm, sys_alarm},
     {SYS_setitimer, sys_setitimer},
     {SYS_getitimer, sys_getitimer},

@@ -20,7 +20,9 @@ static void on_segv(int sig, siginfo_t* info, void* ctx) {
   siglongjmp(back, 1);
 }
 int main(void) {
-  page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  // Two pages, so that musl's mprotect, which rounds an unaligned start down and the end up,
+  // asks for mapped memory whatever lies after the mapping (glibc passes it on: EINVAL).
+  page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   CHECK(page != MAP_FAILED);
   struct sigaction sa = {0};
   sa.sa_sigaction = on_segv;
