@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "core/confined_path.h"
@@ -166,8 +167,8 @@ Result<void> add_socket_rules(scmp_filter_ctx ctx, bool host_network) {
 }
 
 Result<void> mount_checked(const char* source, const char* target, const char* type, unsigned long flags,
-                           const char* what) {
-  if (::mount(source, target, type, flags, nullptr) != 0) return fail_errno(std::string("mount: ") + what);
+                           const char* what, const char* data = nullptr) {
+  if (::mount(source, target, type, flags, data) != 0) return fail_errno(std::string("mount: ") + what);
   return {};
 }
 
@@ -215,7 +216,7 @@ std::vector<std::string> monitor_syscall_allow_list() {
 }
 
 Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts,
-                                    bool read_only) {
+                                    bool read_only, ShmOptions shm) {
   if (::unshare(CLONE_NEWNS) != 0) {
     // Without CAP_SYS_ADMIN (a user in the kvm group), a user namespace of one id gives the
     // monitor the right to build its mount namespace, and nothing on the host.
@@ -251,6 +252,20 @@ Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector
     }
   }
   if (read_only) SPECTRUM_TRY(make_read_only(root.get(), "the root filesystem"));
+  const bool shm_mounted = std::any_of(mounts.begin(), mounts.end(), [](const Mount& m) {
+    std::string target = m.target;
+    while (target.size() > 1 && target.back() == '/') target.pop_back();
+    return target == "/dev" || target == "/dev/shm";
+  });
+  if (shm.bytes && !shm_mounted) {
+    auto dir = open_in_root(root.get(), "/dev/shm", shm.make_dir ? Missing::directory : Missing::fail);
+    struct stat st;
+    if (dir && ::fstat(dir->get(), &st) == 0 && S_ISDIR(st.st_mode)) {
+      const std::string options = "mode=1777,size=" + std::to_string(shm.bytes);
+      SPECTRUM_TRY(mount_checked("shm", fd_path(dir->get()).c_str(), "tmpfs",
+                                 MS_NOSUID | MS_NODEV | MS_NOEXEC, "mounting /dev/shm", options.c_str()));
+    }
+  }
   if (::fchdir(root.get()) != 0) {
     UniqueFd dir(::open(rootfs.c_str(), O_DIRECTORY | O_CLOEXEC));
     if (!dir || ::fchdir(dir.get()) != 0) return fail_errno("chdir " + rootfs);

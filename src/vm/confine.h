@@ -20,8 +20,15 @@ namespace spectrum::vm {
 
 // Makes `rootfs` (plus `mounts`) the root of a new mount namespace of the calling process. The
 // mount targets are resolved inside the root filesystem, so a symlink there cannot redirect one.
+// /dev/shm, for POSIX shared memory and named semaphores, gets a tmpfs of `shm_bytes` (1777, as
+// a container runtime mounts it) where the root filesystem has that directory, made first with
+// `make_shm_dir` (for a root that is a private copy), unless a mount targets it; 0: none.
+struct ShmOptions {
+  std::uint64_t bytes = 0;
+  bool make_dir = false;
+};
 Result<void> enter_rootfs_namespace(const std::string& rootfs, const std::vector<Mount>& mounts,
-                                    bool read_only);
+                                    bool read_only, ShmOptions shm = {});
 
 // A --mount source on one of the kernel's own filesystems (proc, sysfs, cgroup, debugfs, ...) is
 // refused: the guest never gets a host /proc or /sys (the uid-0 monitor could write

@@ -22,6 +22,9 @@ using namespace x86;
 
 namespace {
 constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
+// The frame of a reserved page (private PROT_NONE, never accessible yet): none. Frame 0 is the
+// kernel area's, never a user page's.
+constexpr std::uint64_t kNoFrame = 0;
 // Calls f(first, length) once per run of contiguous frames in `frames` (sorted ascending).
 template <class F>
 void for_each_run(const std::vector<std::uint64_t>& frames, F&& f) {
@@ -318,7 +321,8 @@ AddressSpace::~AddressSpace() {
   std::vector<std::uint64_t> frames = std::move(table_frames_);
   for (const auto& [start, end] : regions_)
     for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone)))
+      if (const std::uint64_t* pte = find_leaf(page);
+          pte && (*pte & (kPtePresent | kPteProtNone)) && (*pte & kPteAddressMask) != kNoFrame)
         frames.push_back(*pte & kPteAddressMask);
   frames_->release(std::move(frames));
 }
@@ -332,8 +336,7 @@ GuestResult<AddressSpace> AddressSpace::fresh(std::span<const KernelRange> kerne
 }
 
 GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) const {
-  // Enough frames for the pages (the tables come on top and fail cleanly if they do not fit).
-  if (mapped_pages_ > frames_->free_frames()) return std::unexpected(ENOMEM);
+  // (Frames run out cleanly: the copy gives back what it took.)
   auto made = create(*memory_, *frames_, kernel);
   if (!made) return made;
   AddressSpace out(std::move(*made));
@@ -347,6 +350,13 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
     for (std::uint64_t page = start; page < end; page += kPageSize) {
       const std::uint64_t* from = find_leaf(page);
       if (!from || !(*from & (kPtePresent | kPteProtNone))) continue;
+      if ((*from & kPteAddressMask) == kNoFrame) {  // a reservation: nothing to copy
+        auto to = out.leaf(page, true, kPteUser);
+        if (!to || !*to) return std::unexpected(to ? ENOMEM : to.error());
+        **to = *from;
+        ++out.mapped_pages_;
+        continue;
+      }
       const bool shared = *from & kPteShared;
       const std::uint64_t frame =
           shared ? (*from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
@@ -451,23 +461,53 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
   if (auto ok = check_user_range(start, length); !ok) return ok;
   // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
   if (auto ok = unmap(start, length); !ok) return ok;
+  // A private PROT_NONE mapping is a reservation (malloc's arenas, Go's and the JVM's heaps): its
+  // pages get frames only when mprotect makes them accessible, as Linux commits none for it.
+  const bool reservation = !shared && (prot & (kProtRead | kProtWrite | kProtExec)) == 0;
   // More pages than free frames fails at once, not after a loop as long as the request.
-  if (length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
+  if (!reservation && length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
   const std::uint64_t flags = user_pte_flags(prot) | (shared ? kPteShared : 0);
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
-    auto frame = frames_->allocate();
+    auto frame = reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
     auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
     if (!frame || !pte) {
-      if (frame) frames_->release(*frame);
+      if (frame && *frame != kNoFrame) frames_->release(*frame);
       for (std::uint64_t done = start; done < page; done += kPageSize) {  // not yet in regions_
         std::uint64_t* undone = find_leaf(done);
-        frames_->release(*undone & kPteAddressMask);
+        if (const std::uint64_t held = *undone & kPteAddressMask; held != kNoFrame) frames_->release(held);
         *undone = 0;
         --mapped_pages_;
       }
       return std::unexpected(ENOMEM);
     }
     **pte = *frame | flags;
+    ++mapped_pages_;
+  }
+  record(Change::Kind::map, start, length, prot);
+  add_region(start, start + length);
+  return {};
+}
+
+GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const std::uint64_t> frames,
+                                           unsigned prot, bool may_write) {
+  const std::uint64_t length = frames.size() * kPageSize;
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  if (auto ok = unmap(start, length); !ok) return ok;
+  if ((prot & kProtWrite) && !may_write) return std::unexpected(EACCES);
+  const std::uint64_t flags = user_pte_flags(prot) | kPteShared | (may_write ? 0 : kPteNeverWritable);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    auto pte = leaf(start + i * kPageSize, true, kPteUser);
+    if (!pte) {
+      for (std::size_t done = 0; done < i; ++done) {  // not yet in regions_
+        std::uint64_t* undone = find_leaf(start + done * kPageSize);
+        frames_->release(*undone & kPteAddressMask);
+        *undone = 0;
+        --mapped_pages_;
+      }
+      return std::unexpected(ENOMEM);
+    }
+    frames_->share(frames[i]);
+    **pte = frames[i] | flags;
     ++mapped_pages_;
   }
   record(Change::Kind::map, start, length, prot);
@@ -511,7 +551,7 @@ GuestResult<void> AddressSpace::move(std::uint64_t from, std::uint64_t length, s
     *find_leaf(from + offset) = 0;
     *find_leaf(to + offset) = entry;
     add_region(to + offset, to + offset + kPageSize);
-    frames.push_back(entry & kPteAddressMask);
+    if ((entry & kPteAddressMask) != kNoFrame) frames.push_back(entry & kPteAddressMask);
   }
   // The old range's entries are clear, so this unmap frees nothing: it drops the regions and
   // records the change. The hypervisor must forget the frames' old addresses.
@@ -542,7 +582,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
     for (std::uint64_t page = from; page < to; page += kPageSize) {
       std::uint64_t* pte = find_leaf(page);
       if (pte && (*pte & (kPtePresent | kPteProtNone))) {
-        freed.push_back(*pte & kPteAddressMask);
+        if ((*pte & kPteAddressMask) != kNoFrame) freed.push_back(*pte & kPteAddressMask);
         *pte = 0;
         --mapped_pages_;
       }
@@ -566,17 +606,37 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
     if (!(pte & kPtePresent)) return 0u;
     return 1u | ((pte & kPteWritable) ? 2u : 0u) | ((pte & kPteNoExecute) ? 0u : 4u);
   };
+  // Pages of a reservation that become accessible get their frames now: all of them, or ENOMEM
+  // with nothing changed (as Linux's commit charge fails).
+  std::uint64_t needed = 0;
+  if (prot & (kProtRead | kProtWrite | kProtExec))
+    for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+      const std::uint64_t entry = *find_leaf(page);
+      if ((prot & kProtWrite) && (entry & kPteNeverWritable)) return std::unexpected(EACCES);
+      needed += (entry & kPteAddressMask) == kNoFrame;
+    }
+  if (needed > frames_->free_frames()) return std::unexpected(ENOMEM);
   std::vector<std::uint64_t> narrowed;
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     std::uint64_t* pte = find_leaf(page);
     const std::uint64_t before = *pte;
-    *pte = (before & (kPteAddressMask | kPteShared)) | flags;
+    std::uint64_t frame = before & kPteAddressMask;
+    if (needed && frame == kNoFrame) {
+      auto made = frames_->allocate();
+      if (!made) {  // (counted above: only a platform's table reset failing gets here)
+        if (page > start) record(Change::Kind::map, start, page - start, prot);
+        return std::unexpected(made.error());
+      }
+      frame = *made;
+    }
+    *pte = frame | (before & (kPteShared | kPteNeverWritable)) | flags;
     if (rights(before) & ~rights(*pte)) narrowed.push_back(before & kPteAddressMask);
   }
   std::sort(narrowed.begin(), narrowed.end());
   for_each_run(narrowed,
                [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
-  record(Change::Kind::protect, start, length, prot);
+  // Pages that got frames are new memory to a platform that follows the changes (ptrace's stub).
+  record(needed ? Change::Kind::map : Change::Kind::protect, start, length, prot);
   return {};
 }
 

@@ -86,6 +86,7 @@ class FrameAllocator {
   // One more holder of a frame (a shared page that fork mapped into the child): release() gives it
   // back only when every holder has released it.
   void share(std::uint64_t frame) { ++shares_[frame]; }
+  bool held_by_others(std::uint64_t frame) const { return shares_.contains(frame); }  // > 1 holder
   void release(std::uint64_t frame);
   // Many frames at once: one discard per run of contiguous frames (an address space that ends
   // gives back thousands; one madvise each cost ~15 ms of a busybox pipeline).
@@ -159,6 +160,15 @@ class AddressSpace {
   // [start, start+length) page-aligned, inside user space. New frames read as zero. `shared`:
   // MAP_SHARED anonymous memory, which a fork's copy shares instead of copying.
   GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared = false);
+  // MAP_SHARED of a file: maps `frames` (one per page, from the kernel's SharedFiles) from `start`
+  // as shared pages (fork shares them), each frame one more holder that unmap gives back. Without
+  // `may_write` (the file is not open for writing) protect() refuses to make them writable.
+  // Replaces what was mapped there, as MAP_FIXED does; ENOMEM, with nothing mapped, if the page
+  // tables cannot be made.
+  GuestResult<void> map_frames(std::uint64_t start, std::span<const std::uint64_t> frames, unsigned prot,
+                               bool may_write = true);
+  GuestMemory& memory() const { return *memory_; }
+  FrameAllocator& frames() const { return *frames_; }
   // Moves the mapped pages of [from, from+length) to `to` with their frames (mremap): contents,
   // protection and sharing go along, nothing is copied. The target must be free; ENOMEM, with
   // nothing moved, if its page tables cannot be made.

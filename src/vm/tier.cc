@@ -78,7 +78,10 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
     stub = SPECTRUM_TRY(platform::PtraceContext::create(guest));
   }
   // Confinement, then the root filesystem is "/" of this process.
-  if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only); !ns)
+  // /dev/shm as big as the guest's memory: its files are host memory the guest fills, so the
+  // same limit bounds them (and what MAP_SHARED maps of them is guest memory besides).
+  const ShmOptions shm{config.memory_bytes, !w.rootfs_writable && !w.rootfs_read_only};
+  if (auto ns = enter_rootfs_namespace(rootfs, w.mounts, w.rootfs_read_only, shm); !ns)
     return std::unexpected(ns.error().wrap("confining the monitor"));
   config.root = SPECTRUM_TRY(open_file_in_root(AT_FDCWD, "/", O_PATH | O_DIRECTORY));
   for (const Mount& m : w.mounts) config.mounts.push_back({m.target, m.read_only});

@@ -25,6 +25,9 @@ inline constexpr std::uint64_t kPteProtNone = 1ull << 9;
 // Software-available bit: the frame is shared memory (MAP_SHARED|MAP_ANONYMOUS), which fork maps
 // into the child instead of copying; the frame allocator counts its holders.
 inline constexpr std::uint64_t kPteShared = 1ull << 10;
+// Software-available bit: a shared mapping of a file not open for writing, which mprotect can never
+// make writable (Linux's missing VM_MAYWRITE).
+inline constexpr std::uint64_t kPteNeverWritable = 1ull << 11;
 inline constexpr std::uint64_t kPteNoExecute = 1ull << 63;
 inline constexpr std::uint64_t kPteAddressMask = 0x000f'ffff'ffff'f000ull;
 

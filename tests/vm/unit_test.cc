@@ -19,6 +19,7 @@
 #include "vm/confine.h"
 #include "vm/guest/abi.h"
 #include "vm/kernel/process.h"
+#include "vm/kernel/shared_files.h"
 #include "vm/kvm.h"
 #include "vm/loader/elf.h"
 #include "vm/loader/user_stack.h"
@@ -379,6 +380,72 @@ TEST_F(SpaceTest, FramesAreReusedZeroedAndExhaustionIsEnomem) {
   auto big = space_->map(0x10000000, 32 << 20, kProtRead);
   EXPECT_EQ(big.error(), ENOMEM);
   EXPECT_FALSE(space_->is_mapped(0x10000000)) << "a failed map leaves nothing behind";
+}
+
+// MAP_SHARED of a file: one frame per page of the file, whoever maps it; coherent with the file
+// through write-back and read-in; freed once no mapping holds it.
+TEST_F(SpaceTest, SharedFilePagesAreOneFrameAndWrittenBack) {
+  char path[] = "/tmp/spectrum-shared-file-XXXXXX";
+  UniqueFd fd(::mkstemp(path));
+  ASSERT_TRUE(fd);
+  ::unlink(path);
+  ASSERT_EQ(::pwrite(fd.get(), "abcdef", 6, 0), 6);
+  // The page tables of both addresses first, so that the count below is of data frames only.
+  for (std::uint64_t at : {0x400000ull, 0x800000ull}) {
+    ASSERT_TRUE(space_->map(at, 2 * kPageSize, kProtRead));
+    ASSERT_TRUE(space_->unmap(at, 2 * kPageSize));
+  }
+  const std::uint64_t before = frames_->free_frames();
+  {
+    kernel::SharedFiles files(*memory_, *frames_);
+    auto first = files.frames_of(fd.get(), 0, 2);
+    ASSERT_TRUE(first);
+    auto again = files.frames_of(fd.get(), 4096, 1);
+    ASSERT_TRUE(again);
+    EXPECT_EQ((*again)[0], (*first)[1]) << "the same page of the file is the same frame";
+    EXPECT_EQ(std::memcmp(memory_->at((*first)[0], 6), "abcdef", 6), 0);
+    // Two mappings of the file share the frames.
+    ASSERT_TRUE(space_->map_frames(0x400000, *first, kProtRead | kProtWrite));
+    ASSERT_TRUE(space_->map_frames(0x800000, *first, kProtRead));
+    const std::uint8_t x[] = {'X'};
+    ASSERT_TRUE(space_->write(0x400000, x));
+    std::uint8_t seen[1] = {};
+    ASSERT_TRUE(space_->read(0x800000, seen));
+    EXPECT_EQ(seen[0], 'X');
+    // The file sees the write before a read, and the mapping sees a write to the file after it.
+    files.before_io(fd.get());
+    char head[7] = {};
+    ASSERT_EQ(::pread(fd.get(), head, 6, 0), 6);
+    EXPECT_STREQ(head, "Xbcdef");
+    ASSERT_EQ(::pwrite(fd.get(), "Z", 1, 1), 1);
+    files.after_change(fd.get());
+    ASSERT_TRUE(space_->read(0x400001, seen));
+    EXPECT_EQ(seen[0], 'Z');
+    // Held by the mappings: nothing is released; unmapped: written back and freed.
+    files.release_unused();
+    EXPECT_TRUE(frames_->held_by_others((*first)[0]));
+    ASSERT_TRUE(space_->unmap(0x400000, 2 * kPageSize));
+    ASSERT_TRUE(space_->unmap(0x800000, 2 * kPageSize));
+    const std::uint8_t y[] = {'Y'};
+    std::memcpy(memory_->at((*first)[0] + 2, 1), y, 1);  // as a last write through a mapping
+    files.release_unused();
+    ASSERT_EQ(::pread(fd.get(), head, 6, 0), 6);
+    EXPECT_STREQ(head, "XZYdef");
+    // The page past the end of the file is never written to it.
+    struct stat st;
+    ASSERT_EQ(::fstat(fd.get(), &st), 0);
+    EXPECT_EQ(st.st_size, 6);
+  }
+  EXPECT_EQ(frames_->free_frames(), before) << "every frame given back";
+  kernel::SharedFiles files(*memory_, *frames_);
+  auto not_a_file = files.frames_of(STDIN_FILENO, 0, 1);
+  if (struct stat st; ::fstat(STDIN_FILENO, &st) == 0 && !S_ISREG(st.st_mode)) {
+    ASSERT_FALSE(not_a_file);
+    EXPECT_EQ(not_a_file.error(), ENODEV);
+  }
+  auto too_many = files.frames_of(fd.get(), 0, frames_->free_frames() + 1);
+  ASSERT_FALSE(too_many);
+  EXPECT_EQ(too_many.error(), ENOMEM);
 }
 
 TEST_F(SpaceTest, FindFreeSearchesDownwardsAroundMappings) {

@@ -44,6 +44,11 @@ Kernel::~Kernel() {
   if (!tasks_.empty() && !tasks_.front()->owned) tasks_.front()->process->set_kernel(nullptr, 1);
 }
 
+SharedFiles& Kernel::shared_files(Process& p) {
+  if (!shared_files_) shared_files_.emplace(p.space().memory(), p.space().frames());
+  return *shared_files_;
+}
+
 Task* Kernel::find(int pid) {
   for (auto& t : tasks_)
     if (t->pid == pid && !t->reaped) return t.get();
@@ -145,7 +150,7 @@ void Kernel::end_thread(Task& t) {
   if (t.clear_tid && t.process) {
     const std::uint32_t zero = 0;
     if (t.process->space().write(t.clear_tid, {reinterpret_cast<const std::uint8_t*>(&zero), 4}))
-      (void)futex_wake(*t.process, t.clear_tid, 1);
+      (void)futex_wake(*t.process, t.clear_tid, 1, false);
   }
   if (t.process) t.process->release_files();
   t.state = Task::State::zombie;

@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "core/fd.h"
 #include "vm/kernel/process.h"
+#include "vm/kernel/shared_files.h"
 #include "vm/platform/platform.h"
 
 namespace spectrum::vm {
@@ -88,12 +89,17 @@ class Kernel {
   SyscallResult kill(Process& p, std::int64_t pid, std::uint64_t sig, std::optional<int> thread_group = {});
   SyscallResult process_ids(Process& p, std::uint64_t number, std::uint64_t a0, std::uint64_t a1);
   SyscallResult sigreturn(Process& p);
+  // The page cache of MAP_SHARED file mappings (kernel/shared_files.h), made on the first one;
+  // shared_files_in_use() is nullptr until then (the I/O calls' check).
+  SharedFiles& shared_files(Process& p);
+  SharedFiles* shared_files_in_use() { return shared_files_ ? &*shared_files_ : nullptr; }
   // sigaltstack(2) for the calling thread: `ss` and `old_ss` are guest pointers (0: none).
   SyscallResult sigaltstack(Process& p, std::uint64_t ss, std::uint64_t old_ss);
   // Threads (kernel/threads.cc).
+  // `private_op`: FUTEX_PRIVATE_FLAG (else a futex on shared memory is keyed by its frame).
   SyscallResult futex_wait(Process& p, std::uint64_t addr, std::uint32_t value,
-                           std::optional<std::chrono::steady_clock::time_point> deadline);
-  SyscallResult futex_wake(Process& p, std::uint64_t addr, int count);
+                           std::optional<std::chrono::steady_clock::time_point> deadline, bool private_op);
+  SyscallResult futex_wake(Process& p, std::uint64_t addr, int count, bool private_op);
   SyscallResult set_tid_address(Process& p, std::uint64_t addr);
   // exit (one thread) and exit_group (every thread of the process).
   SyscallResult exit(Process& p, int status, bool group);
@@ -217,6 +223,8 @@ class Kernel {
   int spawn(const nlohmann::json& request, std::vector<UniqueFd> stdio, std::string& error, int& status);
   void signal_from_outside(Task& t, int sig);  // a signal no task sent (si_pid 0)
   bool answer_exec_client(const Task& t);      // t ended: its client hears the status (if any)
+  // Last: destroyed first, it writes its pages back while the tasks' mappings still hold them.
+  std::optional<SharedFiles> shared_files_;
 };
 
 }  // namespace spectrum::vm::kernel

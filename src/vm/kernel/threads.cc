@@ -6,21 +6,37 @@
 
 namespace spectrum::vm::kernel {
 
+namespace {
+// The key a futex waits under, as Linux keys them: a private one (FUTEX_PRIVATE_FLAG, or on
+// memory of this process alone) by the memory context and address; a shared one on shared memory
+// (MAP_SHARED, anonymous or a file's) by the guest-physical address, the same in every process
+// that maps the page: process-shared semaphores and mutexes wake across processes.
+std::pair<const void*, std::uint64_t> futex_key(Process& p, std::uint64_t addr, bool private_op) {
+  if (!private_op) {
+    const std::uint64_t pte = p.space().entry(addr);  // the key only: the access was checked
+    if ((pte & x86::kPtePresent) && (pte & x86::kPteShared))
+      return {nullptr, (pte & x86::kPteAddressMask) | (addr & x86::kPageMask)};
+  }
+  return {&p.mm(), addr};
+}
+}  // namespace
+
 SyscallResult Kernel::futex_wait(Process& p, std::uint64_t addr, std::uint32_t value,
-                                 std::optional<std::chrono::steady_clock::time_point> deadline) {
+                                 std::optional<std::chrono::steady_clock::time_point> deadline,
+                                 bool private_op) {
   if (addr & 3) return SyscallResult::error(EINVAL);
   auto now = TRY_GUEST(syscalls::read_struct<std::uint32_t>(p, addr));
   if (now != value) return SyscallResult::error(EAGAIN);
   Task& self = task_of(p);
-  self.futex = std::make_pair(static_cast<const void*>(&p.mm()), addr);
+  self.futex = futex_key(p, addr, private_op);
   SyscallResult blocked = SyscallResult::error(ETIMEDOUT);  // the value if the deadline passes
   blocked.kind = SyscallResult::Kind::block;
   blocked.deadline = deadline;
   return blocked;
 }
 
-SyscallResult Kernel::futex_wake(Process& p, std::uint64_t addr, int count) {
-  const auto key = std::make_pair(static_cast<const void*>(&p.mm()), addr);
+SyscallResult Kernel::futex_wake(Process& p, std::uint64_t addr, int count, bool private_op) {
+  const auto key = futex_key(p, addr, private_op);
   int woken = 0;
   for (auto& t : tasks_) {
     if (woken >= count) break;

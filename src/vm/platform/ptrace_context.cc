@@ -256,13 +256,19 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
         break;
       case AddressSpace::Change::Kind::map: {
         // One mmap per run of pages whose frames are contiguous in the memfd. The range is one the
-        // monitor just backed with frames, so its length is bounded by guest memory.
+        // monitor just mapped, so its length is bounded by what the guest maps. A reserved page
+        // (PROT_NONE, no frame yet: gpa 0) is anonymous PROT_NONE memory of the stub's own, never
+        // the memfd's first frames (the kernel area and page tables).
         std::uint64_t run_start = 0, run_gpa = 0, run_length = 0;
+        bool run_reserved = false;
         auto flush = [&]() -> Result<void> {
           if (run_length == 0) return {};
-          long m = SPECTRUM_TRY(inject(__NR_mmap, static_cast<long>(run_start), static_cast<long>(run_length),
-                                       static_cast<long>(c.prot), MAP_SHARED | MAP_FIXED, stub_memfd_,
-                                       static_cast<long>(run_gpa)));
+          long m = SPECTRUM_TRY(
+              run_reserved ? inject(__NR_mmap, static_cast<long>(run_start), static_cast<long>(run_length),
+                                    PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+                           : inject(__NR_mmap, static_cast<long>(run_start), static_cast<long>(run_length),
+                                    static_cast<long>(c.prot), MAP_SHARED | MAP_FIXED, stub_memfd_,
+                                    static_cast<long>(run_gpa)));
           if (m != static_cast<long>(run_start))
             return fail("the sandbox stub could not map guest memory at " + hex(run_start));
           run_length = 0;
@@ -275,12 +281,14 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
             continue;
           }
           const std::uint64_t gpa = pte & x86::kPteAddressMask;
-          if (run_length && run_start + run_length == page && run_gpa + run_length == gpa) {
+          const bool reserved = gpa == 0;
+          if (run_length && run_start + run_length == page && run_reserved == reserved &&
+              (reserved || run_gpa + run_length == gpa)) {
             run_length += x86::kPageSize;
             continue;
           }
           SPECTRUM_TRY(flush());
-          run_start = page, run_gpa = gpa, run_length = x86::kPageSize;
+          run_start = page, run_gpa = gpa, run_length = x86::kPageSize, run_reserved = reserved;
         }
         SPECTRUM_TRY(flush());
         break;

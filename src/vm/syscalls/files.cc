@@ -101,10 +101,12 @@ SyscallResult sys_read_write(Process& p, const SyscallRequest& req, bool is_writ
     return SyscallResult::ret(is_write ? vfs::device_write(e->device, length)
                                        : vfs::device_read(e->device, iov));
   if (auto early = before_io(*e, is_write)) return *early;
+  shared_pages_out(p, fd);
   const int count = static_cast<int>(std::min<std::size_t>(iov.size(), IOV_MAX));
   long r = positional ? (is_write ? ::pwritev(fd, iov.data(), count, static_cast<off_t>(ARG(3)))
                                   : ::preadv(fd, iov.data(), count, static_cast<off_t>(ARG(3))))
                       : (is_write ? ::writev(fd, iov.data(), count) : ::readv(fd, iov.data(), count));
+  if (is_write && r > 0) shared_pages_in(p, fd);
   return after_io(p, *e, is_write, r);
 }
 SyscallResult sys_read(Process& p, const SyscallRequest& req) { return sys_read_write(p, req, false, false); }
@@ -148,12 +150,12 @@ SyscallResult sys_vector_io(Process& p, const SyscallRequest& req, bool is_write
   if (auto early = before_io(*e, is_write)) return *early;
   const int count = static_cast<int>(std::min<std::size_t>(host.size(), IOV_MAX));
   const int fd = e->host.get();
-  if (positional)
-    return after_io(
-        p, *e, is_write,
-        is_write ? ::pwritev(fd, host.data(), count, offset) : ::preadv(fd, host.data(), count, offset));
-  return after_io(p, *e, is_write,
-                  is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count));
+  shared_pages_out(p, fd);
+  const long r = positional ? (is_write ? ::pwritev(fd, host.data(), count, offset)
+                                        : ::preadv(fd, host.data(), count, offset))
+                            : (is_write ? ::writev(fd, host.data(), count) : ::readv(fd, host.data(), count));
+  if (is_write && r > 0) shared_pages_in(p, fd);
+  return after_io(p, *e, is_write, r);
 }
 SyscallResult sys_readv(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, false); }
 SyscallResult sys_writev(Process& p, const SyscallRequest& req) { return sys_vector_io(p, req, true); }
@@ -313,10 +315,17 @@ SyscallResult sys_sendfile(Process& p, const SyscallRequest& req) {
   int out = host_fd(p, ARG(0)), in = host_fd(p, ARG(1));
   if (out < 0 || in < 0) return SyscallResult::error(EBADF);
   const std::size_t count = std::min<std::uint64_t>(ARG(3), kMaxIo);
-  if (ARG(2) == 0) return SyscallResult::ret(host_result(::sendfile(out, in, nullptr, count)));
+  shared_pages_out(p, in);
+  shared_pages_out(p, out);
+  if (ARG(2) == 0) {
+    const long r = ::sendfile(out, in, nullptr, count);
+    if (r > 0) shared_pages_in(p, out);
+    return SyscallResult::ret(host_result(r));
+  }
   off_t offset = TRY_GUEST(read_struct<off_t>(p, ARG(2)));
   long r = ::sendfile(out, in, &offset, count);
   if (r < 0) return SyscallResult::error(errno);
+  if (r > 0) shared_pages_in(p, out);
   TRY_GUEST_VOID(write_struct(p, ARG(2), offset));
   return SyscallResult::ret(r);
 }

@@ -7,12 +7,22 @@
 #include <climits>
 #include <cstring>
 
+#include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
 
 namespace spectrum::vm::syscalls {
 
 using x86::kPageMask;
 using x86::kPageSize;
+
+void shared_pages_out(Process& p, int fd) {
+  if (auto* k = p.kernel())
+    if (auto* files = k->shared_files_in_use()) files->before_io(fd);
+}
+void shared_pages_in(Process& p, int fd) {
+  if (auto* k = p.kernel())
+    if (auto* files = k->shared_files_in_use()) files->after_change(fd);
+}
 
 SyscallResult sys_brk(Process& p, const SyscallRequest& req) {
   const std::uint64_t wanted = ARG(0);
@@ -48,8 +58,9 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     if (file->device != vfs::Device::zero) return SyscallResult::error(ENODEV);
     anonymous = true;
   }
-  // A shared file mapping would need the guest's writes to reach the file: not supported.
-  if (!anonymous && sharing == MAP_SHARED && (prot & PROT_WRITE)) return SyscallResult::error(ENODEV);
+  // A shared file mapping shares the kernel's cached frames of the file (kernel/shared_files.h).
+  const bool shared_file = !anonymous && sharing == MAP_SHARED;
+  if (shared_file && !p.kernel()) return SyscallResult::error(ENODEV);
   const std::uint64_t size = page_up(length);
   std::uint64_t address;
   if (flags & (MAP_FIXED | MAP_FIXED_NOREPLACE)) {
@@ -73,6 +84,24 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     source = host_fd(p, static_cast<std::uint64_t>(guest_fd));
     if (source < 0) return SyscallResult::error(EBADF);
   }
+  if (shared_file) {
+    // As Linux: the file must be open for reading, and for writing too where the mapping is.
+    const int access = ::fcntl(source, F_GETFL) & O_ACCMODE;
+    if (access == O_WRONLY || ((prot & PROT_WRITE) && access != O_RDWR)) return SyscallResult::error(EACCES);
+    auto& files = p.kernel()->shared_files(p);
+    auto frames = files.frames_of(source, offset, size / kPageSize);
+    if (!frames) return SyscallResult::error(frames.error());
+    if (auto mapped = p.space().map_frames(address, *frames, prot, access == O_RDWR); !mapped) {
+      files.release_unused();
+      return SyscallResult::error(mapped.error());
+    }
+    if (auto* file = p.fd(guest_fd); file && !file->path.empty())
+      p.mm().name_range(address, address + size, file->path);
+    else
+      p.mm().forget_names(address, address + size);
+    return SyscallResult::ret(static_cast<std::int64_t>(address));
+  }
+  if (!anonymous) shared_pages_out(p, source);  // the private copy reads what the mappings wrote
   const bool shared_memory = anonymous && sharing == MAP_SHARED;  // fork shares it instead of copying
   TRY_GUEST_VOID(
       p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}, shared_memory));
@@ -109,6 +138,18 @@ SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
   TRY_GUEST_VOID(p.space().unmap(ARG(0), ARG(1)));
   // (unmap checked the range: inside user space, no wrap)
   p.mm().forget_names(ARG(0), ARG(0) + page_up(ARG(1)));
+  if (auto* files = p.kernel() ? p.kernel()->shared_files_in_use() : nullptr) files->release_unused();
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_msync(Process& p, const SyscallRequest& req) {
+  const std::uint64_t flags = ARG(2);
+  if ((ARG(0) & kPageMask) || (flags & ~std::uint64_t{MS_ASYNC | MS_SYNC | MS_INVALIDATE}) ||
+      ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+    return SyscallResult::error(EINVAL);
+  if (ARG(1) == 0) return SyscallResult::ret(0);
+  if (!p.space().range_mapped(ARG(0), page_up(ARG(1)))) return SyscallResult::error(ENOMEM);
+  // Private and anonymous pages have nowhere to go; shared file pages are written back.
+  if (auto* files = p.kernel() ? p.kernel()->shared_files_in_use() : nullptr) files->write_back_all();
   return SyscallResult::ret(0);
 }
 SyscallResult sys_mprotect(Process& p, const SyscallRequest& req) {

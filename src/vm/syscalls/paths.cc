@@ -231,6 +231,20 @@ SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req) {
   return SyscallResult::ret(0);
 }
 
+SyscallResult sys_statfs(Process& p, const SyscallRequest& req) {
+  auto target = TRY_GUEST(path_target(p, AT_FDCWD, ARG(0), true, false));
+  struct statfs st {};
+  if (target.fd) {
+    if (::fstatfs(target.fd.get(), &st) != 0) return SyscallResult::error(errno);
+  } else {  // the sandbox kernel's own /proc, and its /dev files (Linux's proc and devtmpfs)
+    st.f_type = target.node ? 0x9fa0 /* PROC_SUPER_MAGIC */ : 0x01021994 /* TMPFS_MAGIC */;
+    st.f_bsize = st.f_frsize = 4096;
+    st.f_namelen = 255;
+  }
+  TRY_GUEST_VOID(write_struct(p, ARG(1), st));
+  return SyscallResult::ret(0);
+}
+
 SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t buf,
                               std::uint64_t size) {
   if (static_cast<std::int64_t>(size) <= 0) return SyscallResult::error(EINVAL);
@@ -347,7 +361,15 @@ GuestResult<ParentAndName> parent_of(Process& p, int dirfd, std::uint64_t path_p
   return ParentAndName{std::move(*parent), name};
 }
 SyscallResult mkdir_common(Process& p, int dirfd, std::uint64_t path, std::uint64_t mode) {
-  auto target = TRY_GUEST(parent_of(p, dirfd, path));
+  auto parent = parent_of(p, dirfd, path);
+  // A name that exists is EEXIST before anything else, as in Linux: "/", "." and ".." (parent_of's
+  // EINVAL), and any existing name on a read-only root. `mkdir -p /a/b` starts with mkdir("/").
+  if (!parent && (parent.error() == EINVAL || parent.error() == EROFS)) {
+    auto name = read_path(p, path);
+    auto absolute = name ? p.guest_path(dirfd, *name) : GuestResult<std::string>(std::unexpected(EFAULT));
+    if (absolute && p.open_in_root(*absolute, O_PATH, 0)) return SyscallResult::error(EEXIST);
+  }
+  auto target = TRY_GUEST(std::move(parent));
   return SyscallResult::ret(host_result(::mkdirat(target.parent.get(), target.name.c_str(),
                                                   static_cast<mode_t>(mode & 07777 & ~p.fs().umask))));
 }
@@ -464,7 +486,10 @@ SyscallResult sys_ftruncate(Process& p, const SyscallRequest& req) {
   if (!e) return SyscallResult::error(EBADF);
   if (e->shared) return SyscallResult::error(EINVAL);  // as for a pipe or terminal
   const int fd = e->host.get();
-  return SyscallResult::ret(host_result(::ftruncate(fd, static_cast<off_t>(ARG(1)))));
+  shared_pages_out(p, fd);
+  const int r = ::ftruncate(fd, static_cast<off_t>(ARG(1)));
+  shared_pages_in(p, fd);  // pages past the new end read as zero
+  return SyscallResult::ret(host_result(r));
 }
 SyscallResult sys_truncate(Process& p, const SyscallRequest& req) {
   if (p.fs().read_only) return SyscallResult::error(EROFS);
@@ -478,11 +503,16 @@ SyscallResult sys_truncate(Process& p, const SyscallRequest& req) {
   auto fd = TRY_GUEST(p.open_in_root(absolute, O_WRONLY | O_NONBLOCK | O_NOCTTY, 0));
   struct stat st;
   if (::fstat(fd.get(), &st) == 0 && S_ISDIR(st.st_mode)) return SyscallResult::error(EISDIR);
-  return SyscallResult::ret(host_result(::ftruncate(fd.get(), static_cast<off_t>(ARG(1)))));
+  shared_pages_out(p, fd.get());
+  const int r = ::ftruncate(fd.get(), static_cast<off_t>(ARG(1)));
+  shared_pages_in(p, fd.get());
+  return SyscallResult::ret(host_result(r));
 }
 SyscallResult sys_fsync(Process& p, const SyscallRequest& req) {
   int fd = host_fd(p, ARG(0));
-  return fd < 0 ? SyscallResult::error(EBADF) : SyscallResult::ret(host_result(::fsync(fd)));
+  if (fd < 0) return SyscallResult::error(EBADF);
+  shared_pages_out(p, fd);  // what the mappings wrote reaches the file first
+  return SyscallResult::ret(host_result(::fsync(fd)));
 }
 SyscallResult sys_umask(Process& p, const SyscallRequest& req) {
   unsigned old = p.fs().umask;

@@ -216,13 +216,15 @@ SyscallResult sys_pause(Process& p, const SyscallRequest& req) {
 
 SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
   const int op = static_cast<int>(ARG(1)) & FUTEX_CMD_MASK;
+  const bool private_op = ARG(1) & FUTEX_PRIVATE_FLAG;
   if (p.kernel()) {
     switch (op) {
       case FUTEX_WAKE:
       case FUTEX_WAKE_BITSET:
         if (op == FUTEX_WAKE_BITSET && static_cast<std::uint32_t>(ARG(5)) == 0)
           return SyscallResult::error(EINVAL);
-        return p.kernel()->futex_wake(p, ARG(0), static_cast<int>(std::min<std::uint64_t>(ARG(2), 1 << 30)));
+        return p.kernel()->futex_wake(p, ARG(0), static_cast<int>(std::min<std::uint64_t>(ARG(2), 1 << 30)),
+                                      private_op);
       case FUTEX_WAIT:
       case FUTEX_WAIT_BITSET: {
         if (op == FUTEX_WAIT_BITSET && static_cast<std::uint32_t>(ARG(5)) == 0)
@@ -241,7 +243,7 @@ SyscallResult sys_futex(Process& p, const SyscallRequest& req) {
           }
           deadline = std::chrono::steady_clock::now() + std::max(left, std::chrono::nanoseconds(0));
         }
-        return p.kernel()->futex_wait(p, ARG(0), static_cast<std::uint32_t>(ARG(2)), deadline);
+        return p.kernel()->futex_wait(p, ARG(0), static_cast<std::uint32_t>(ARG(2)), deadline, private_op);
       }
       default:
         p.refuse_once(req.number, "futex operation " + std::to_string(op) + " is not supported");

@@ -109,6 +109,12 @@ SyscallResult sys_fstat(Process& p, const SyscallRequest& req);
 SyscallResult sys_newfstatat(Process& p, const SyscallRequest& req);
 SyscallResult sys_statx(Process& p, const SyscallRequest& req);
 SyscallResult sys_fstatfs(Process& p, const SyscallRequest& req);
+SyscallResult sys_statfs(Process& p, const SyscallRequest& req);
+// The MAP_SHARED file cache around a host call on the file behind host fd `fd`
+// (kernel/shared_files.h): its pages are written back before the call, and read again after one
+// that changed the file. Nothing to do (one test) until a file is mapped shared.
+void shared_pages_out(Process& p, int fd);
+void shared_pages_in(Process& p, int fd);
 SyscallResult sys_readlink(Process& p, const SyscallRequest& req);
 SyscallResult sys_readlinkat(Process& p, const SyscallRequest& req);
 SyscallResult sys_access(Process& p, const SyscallRequest& req);
@@ -210,6 +216,7 @@ SyscallResult sys_brk(Process& p, const SyscallRequest& req);
 SyscallResult sys_mmap(Process& p, const SyscallRequest& req);
 SyscallResult sys_munmap(Process& p, const SyscallRequest& req);
 SyscallResult sys_mprotect(Process& p, const SyscallRequest& req);
+SyscallResult sys_msync(Process& p, const SyscallRequest& req);
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req);
 SyscallResult sys_madvise(Process& p, const SyscallRequest& req);
 
