@@ -226,6 +226,18 @@ TEST(ProcTest, TaskListsTheThreadsAndThreadSelfIsTheCallersOwn) {
   EXPECT_EQ(error_of(proc_lookup("/proc/7/task/8/task", source, true)), ENOENT);
 }
 
+TEST(ProcTest, CgroupIsTheRootOfAHierarchyOfItsOwn) {
+  FakeSource source;
+  auto cgroup = proc_lookup("/proc/self/cgroup", source, true);
+  ASSERT_TRUE(cgroup);
+  EXPECT_EQ(cgroup->kind, ProcNode::Kind::file);
+  EXPECT_EQ(cgroup->text, "0::/\n");
+  auto listed = proc_lookup("/proc/7", source, true);
+  ASSERT_TRUE(listed);
+  EXPECT_TRUE(std::any_of(listed->entries.begin(), listed->entries.end(),
+                          [](const auto& e) { return e.name == "cgroup"; }));
+}
+
 TEST(ProcTest, MountinfoAndMountsHaveLinuxsFieldsAndEscapes) {
   const std::vector<ProcMount> mounts{{"/", "spectrum", "rootfs", true},
                                       {"/data dir", "spectrum", "bind", false},

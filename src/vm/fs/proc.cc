@@ -146,7 +146,7 @@ std::string uptime() {
 constexpr std::pair<const char*, unsigned char> kPidEntries[] = {
     {"cmdline", DT_REG},   {"comm", DT_REG},   {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
     {"fd", DT_DIR},        {"maps", DT_REG},   {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
-    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR},
+    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR},  {"cgroup", DT_REG},
 };
 constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "uptime"};
 
@@ -272,6 +272,9 @@ std::expected<ProcNode, int> lookup_in_process(int pid, const std::vector<std::s
   if (name == "maps") return file(path, process->state == 'Z' ? "" : source.maps(pid));
   if (name == "mountinfo") return file(path, process->state == 'Z' ? "" : proc_mountinfo(source.mounts()));
   if (name == "mounts") return file(path, process->state == 'Z' ? "" : proc_mounts(source.mounts()));
+  // The root of a cgroup v2 hierarchy of its own, as a process in a cgroup namespace sees it:
+  // what runtimes that look for their container's limits (the JVM, Go's automaxprocs) read.
+  if (name == "cgroup") return file(path, "0::/\n");
   return std::unexpected(ENOENT);
 }
 
