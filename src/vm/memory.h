@@ -87,6 +87,10 @@ class FrameAllocator {
   // back only when every holder has released it.
   void share(std::uint64_t frame) { ++shares_[frame]; }
   bool held_by_others(std::uint64_t frame) const { return shares_.contains(frame); }  // > 1 holder
+  std::uint32_t holders(std::uint64_t frame) const {
+    const auto it = shares_.find(frame);
+    return 1 + (it == shares_.end() ? 0 : it->second);
+  }
   void release(std::uint64_t frame);
   // Many frames at once: one discard per run of contiguous frames (an address space that ends
   // gives back thousands; one madvise each cost ~15 ms of a busybox pipeline).

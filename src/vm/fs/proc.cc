@@ -146,7 +146,7 @@ std::string uptime() {
 constexpr std::pair<const char*, unsigned char> kPidEntries[] = {
     {"cmdline", DT_REG},   {"comm", DT_REG},   {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
     {"fd", DT_DIR},        {"maps", DT_REG},   {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
-    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR},  {"cgroup", DT_REG},
+    {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR}, {"cgroup", DT_REG},
 };
 constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "uptime"};
 

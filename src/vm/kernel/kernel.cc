@@ -49,6 +49,11 @@ SharedFiles& Kernel::shared_files(Process& p) {
   return *shared_files_;
 }
 
+SysvShm& Kernel::sysv_shm(Process& p) {
+  if (!sysv_shm_) sysv_shm_.emplace(p.space().frames());
+  return *sysv_shm_;
+}
+
 Task* Kernel::find(int pid) {
   for (auto& t : tasks_)
     if (t->pid == pid && !t->reaped) return t.get();

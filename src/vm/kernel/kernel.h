@@ -25,6 +25,7 @@
 #include "core/fd.h"
 #include "vm/kernel/process.h"
 #include "vm/kernel/shared_files.h"
+#include "vm/kernel/sysv_shm.h"
 #include "vm/platform/platform.h"
 
 namespace spectrum::vm {
@@ -93,6 +94,9 @@ class Kernel {
   // shared_files_in_use() is nullptr until then (the I/O calls' check).
   SharedFiles& shared_files(Process& p);
   SharedFiles* shared_files_in_use() { return shared_files_ ? &*shared_files_ : nullptr; }
+  // System V shared memory (kernel/sysv_shm.h), made on first use.
+  SysvShm& sysv_shm(Process& p);
+  SysvShm* sysv_shm_in_use() { return sysv_shm_ ? &*sysv_shm_ : nullptr; }
   // sigaltstack(2) for the calling thread: `ss` and `old_ss` are guest pointers (0: none).
   SyscallResult sigaltstack(Process& p, std::uint64_t ss, std::uint64_t old_ss);
   // Threads (kernel/threads.cc).
@@ -225,6 +229,7 @@ class Kernel {
   bool answer_exec_client(const Task& t);      // t ended: its client hears the status (if any)
   // Last: destroyed first, it writes its pages back while the tasks' mappings still hold them.
   std::optional<SharedFiles> shared_files_;
+  std::optional<SysvShm> sysv_shm_;
 };
 
 }  // namespace spectrum::vm::kernel

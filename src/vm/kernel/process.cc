@@ -69,6 +69,12 @@ void MemoryContext::forget_names(std::uint64_t start, std::uint64_t end) {
   }
 }
 
+void MemoryContext::forget_attaches(std::uint64_t start, std::uint64_t end) {
+  std::erase_if(sysv_attaches, [&](const auto& entry) {
+    return entry.first < end && entry.first + entry.second.length > start;
+  });
+}
+
 void MemoryContext::name_range(std::uint64_t start, std::uint64_t end, const std::string& name) {
   forget_names(start, end);
   if (start < end && names.size() < kMaxNames) names[start] = {start, end, name};
@@ -76,6 +82,7 @@ void MemoryContext::name_range(std::uint64_t start, std::uint64_t end, const std
 
 void MemoryContext::set_layout(const LoadedProgram& program) {
   names.clear();
+  sysv_attaches.clear();
   for (const NamedRange& range : program.names) name_range(range.start, range.end, range.name);
   arg_start = program.arg_start, arg_end = program.arg_end;
   env_start = program.env_start, env_end = program.env_end;
@@ -126,6 +133,7 @@ Process::Process(const Process& parent, std::unique_ptr<AddressSpace> space, std
   if (!(clone_flags & CLONE_VM)) {
     mm_->owned = std::move(space);
     mm_->names = parent.mm_->names;
+    mm_->sysv_attaches = parent.mm_->sysv_attaches;
     mm_->arg_start = parent.mm_->arg_start, mm_->arg_end = parent.mm_->arg_end;
     mm_->env_start = parent.mm_->env_start, mm_->env_end = parent.mm_->env_end;
   }

@@ -98,6 +98,14 @@ struct MemoryContext {
   static constexpr std::size_t kMaxNames = 4096;
   std::map<std::uint64_t, NamedRange> names{};
   std::uint64_t arg_start = 0, arg_end = 0, env_start = 0, env_end = 0;
+  // System V shared memory attached here (shmat), by address: the segment and the length, which
+  // shmdt detaches. Copied by fork, as the mappings are; a new program has none.
+  struct SysvAttach {
+    int id;
+    std::uint64_t length;
+  };
+  std::map<std::uint64_t, SysvAttach> sysv_attaches{};
+  void forget_attaches(std::uint64_t start, std::uint64_t end);  // unmapped or mapped over
   void forget_names(std::uint64_t start, std::uint64_t end);
   void name_range(std::uint64_t start, std::uint64_t end, const std::string& name);  // replaces
   void set_layout(const LoadedProgram& program);  // a new program: its names and arguments only

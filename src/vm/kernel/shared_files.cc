@@ -32,7 +32,8 @@ bool SharedFiles::fill(int fd, std::uint64_t index, std::uint64_t frame) {
   if (!page) return false;
   std::memset(page, 0, kPageSize);
   for (std::uint64_t done = 0; done < kPageSize;) {
-    const ssize_t n = ::pread(fd, page + done, kPageSize - done, static_cast<off_t>(index * kPageSize + done));
+    const ssize_t n =
+        ::pread(fd, page + done, kPageSize - done, static_cast<off_t>(index * kPageSize + done));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return false;
     if (n == 0) break;  // the file ends: the rest reads as zero
@@ -41,13 +42,15 @@ bool SharedFiles::fill(int fd, std::uint64_t index, std::uint64_t frame) {
   return true;
 }
 
-GuestResult<std::vector<std::uint64_t>> SharedFiles::frames_of(int fd, std::uint64_t offset, std::uint64_t pages) {
+GuestResult<std::vector<std::uint64_t>> SharedFiles::frames_of(int fd, std::uint64_t offset,
+                                                               std::uint64_t pages) {
   struct stat st;
   if (::fstat(fd, &st) != 0) return std::unexpected(errno);
   if (!S_ISREG(st.st_mode)) return std::unexpected(ENODEV);
   if (offset % kPageSize != 0) return std::unexpected(EINVAL);
   const std::uint64_t first = offset / kPageSize;
-  if (pages > frames_.free_frames() || first > (std::uint64_t{1} << 52) - pages) return std::unexpected(ENOMEM);
+  if (pages > frames_.free_frames() || first > (std::uint64_t{1} << 52) - pages)
+    return std::unexpected(ENOMEM);
   const Key key{st.st_dev, st.st_ino};
   auto it = files_.find(key);
   const bool new_file = it == files_.end();
@@ -115,8 +118,9 @@ void SharedFiles::after_change(int fd) {
 void SharedFiles::release_unused() {
   for (auto it = files_.begin(); it != files_.end();) {
     File& file = it->second;
-    const bool any_unused = std::any_of(file.pages.begin(), file.pages.end(),
-                                        [&](const auto& entry) { return !frames_.held_by_others(entry.second); });
+    const bool any_unused = std::any_of(file.pages.begin(), file.pages.end(), [&](const auto& entry) {
+      return !frames_.held_by_others(entry.second);
+    });
     if (any_unused) {
       write_back(file);
       std::erase_if(file.pages, [&](const auto& entry) {

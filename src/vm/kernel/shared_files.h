@@ -46,7 +46,7 @@ class SharedFiles {
 
  private:
   struct File {
-    UniqueFd fd;                                 // a duplicate: the file outlives the guest's fds
+    UniqueFd fd;                                   // a duplicate: the file outlives the guest's fds
     std::map<std::uint64_t, std::uint64_t> pages;  // page index -> frame
   };
   using Key = std::pair<dev_t, ino_t>;

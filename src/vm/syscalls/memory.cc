@@ -99,6 +99,7 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
       p.mm().name_range(address, address + size, file->path);
     else
       p.mm().forget_names(address, address + size);
+    p.mm().forget_attaches(address, address + size);  // a System V attach mapped over
     return SyscallResult::ret(static_cast<std::int64_t>(address));
   }
   if (!anonymous) shared_pages_out(p, source);  // the private copy reads what the mappings wrote
@@ -130,6 +131,7 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     p.mm().name_range(address, address + size, "/dev/zero (deleted)");  // Linux's name for it
   else
     p.mm().forget_names(address, address + size);
+  p.mm().forget_attaches(address, address + size);  // a System V attach mapped over
   return SyscallResult::ret(static_cast<std::int64_t>(address));
 }
 
@@ -138,7 +140,9 @@ SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
   TRY_GUEST_VOID(p.space().unmap(ARG(0), ARG(1)));
   // (unmap checked the range: inside user space, no wrap)
   p.mm().forget_names(ARG(0), ARG(0) + page_up(ARG(1)));
+  p.mm().forget_attaches(ARG(0), ARG(0) + page_up(ARG(1)));
   if (auto* files = p.kernel() ? p.kernel()->shared_files_in_use() : nullptr) files->release_unused();
+  if (auto* shm = p.kernel() ? p.kernel()->sysv_shm_in_use() : nullptr) shm->collect();
   return SyscallResult::ret(0);
 }
 SyscallResult sys_msync(Process& p, const SyscallRequest& req) {

@@ -217,6 +217,10 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req);
 SyscallResult sys_munmap(Process& p, const SyscallRequest& req);
 SyscallResult sys_mprotect(Process& p, const SyscallRequest& req);
 SyscallResult sys_msync(Process& p, const SyscallRequest& req);
+SyscallResult sys_shmget(Process& p, const SyscallRequest& req);
+SyscallResult sys_shmat(Process& p, const SyscallRequest& req);
+SyscallResult sys_shmdt(Process& p, const SyscallRequest& req);
+SyscallResult sys_shmctl(Process& p, const SyscallRequest& req);
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req);
 SyscallResult sys_madvise(Process& p, const SyscallRequest& req);
 
