@@ -67,6 +67,18 @@ class GuestMemory {
   UniqueFd fd_;
 };
 
+// Calls f(first, length) once per run of contiguous frames in `frames` (sorted ascending): one
+// host call per run instead of one per frame.
+template <class F>
+void for_each_run(const std::vector<std::uint64_t>& frames, F&& f) {
+  for (std::size_t i = 0; i < frames.size();) {
+    std::size_t j = i + 1;
+    while (j < frames.size() && frames[j] == frames[j - 1] + x86::kPageSize) ++j;
+    f(frames[i], (j - i) * x86::kPageSize);
+    i = j;
+  }
+}
+
 // Hands out 4 KiB guest-physical frames of [first, end); freed frames are zeroed and reused.
 class FrameAllocator {
  public:

@@ -34,7 +34,7 @@ class SysvShm {
   // shmget: the id of the segment with `key` (IPC_PRIVATE: always a new one), made with
   // IPC_CREAT, as Linux answers (ENOENT, EEXIST, EINVAL, ENOSPC, ENOMEM).
   GuestResult<int> get(std::int32_t key, std::uint64_t size, int flags, int pid);
-  Segment* find(int id);  // nullptr if there is none
+  Segment* find(int id);                           // nullptr if there is none
   std::uint64_t attaches(const Segment& s) const;  // shm_nattch
   // Removed segments no mapping holds any more: their frames given back.
   void collect();

@@ -52,11 +52,12 @@ SyscallResult sys_shmat(Process& p, const SyscallRequest& req) {
     address = TRY_GUEST(p.space().find_free(length));
   }
   const bool read_only = flags & SHM_RDONLY;
-  const unsigned prot = kProtRead | (read_only ? 0u : unsigned{kProtWrite}) | ((flags & SHM_EXEC) ? kProtExec : 0u);
+  const unsigned prot =
+      kProtRead | (read_only ? 0u : unsigned{kProtWrite}) | ((flags & SHM_EXEC) ? kProtExec : 0u);
   if (auto mapped = p.space().map_frames(address, segment->frames, prot, !read_only); !mapped)
     return SyscallResult::error(mapped.error() == ENOMEM ? ENOMEM : EINVAL);
-  // A mapping there before (SHM_REMAP) is gone, and so is any attach it was.
-  p.mm().sysv_attaches.erase(address);
+  // A mapping there before (SHM_REMAP) is gone, and so is any attach it was part of.
+  p.mm().forget_attaches(address, address + length);
   p.mm().sysv_attaches[address] = {id, length};
   char name[32];
   std::snprintf(name, sizeof name, "/SYSV%08x (deleted)", static_cast<unsigned>(segment->key));

@@ -1,0 +1,579 @@
+// The workload's address spaces: the page tables the monitor owns over guest memory (memory.h).
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "vm/memory.h"
+
+namespace spectrum::vm {
+
+using namespace x86;
+
+// Allocates a frame or returns its errno from the enclosing GuestResult function.
+#define SPECTRUM_GUEST_TRY_FRAME(allocation)                           \
+  ({                                                                   \
+    auto frame_result_ = (allocation);                                 \
+    if (!frame_result_) return std::unexpected(frame_result_.error()); \
+    *frame_result_;                                                    \
+  })
+
+namespace {
+constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
+// The frame of a reserved page (private PROT_NONE, never accessible yet): none. Frame 0 is the
+// kernel area's, never a user page's.
+constexpr std::uint64_t kNoFrame = 0;
+constexpr unsigned index_at(std::uint64_t vaddr, int level) {  // level 3 = PML4 ... 0 = PT
+  return static_cast<unsigned>((vaddr >> (12 + 9 * level)) & 511);
+}
+// Every address a walk may see: canonical and in the lower half. The walk indexes the tables with
+// bits 12-47 only, so X + 2^48 would walk the same entries as X; it must never get that far.
+constexpr bool walkable(std::uint64_t vaddr) { return vaddr < (1ull << 47); }
+// A user range: aligned, non-empty, inside [kUserLowest, kUserEnd) without wrapping. The start is
+// checked on its own first, so a start above kUserEnd cannot underflow the length check.
+GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
+  if (!page_aligned(start) || length == 0) return std::unexpected(EINVAL);
+  if (start < AddressSpace::kUserLowest || start >= AddressSpace::kUserEnd ||
+      length > AddressSpace::kUserEnd - start)
+    return std::unexpected(ENOMEM);
+  return {};
+}
+constexpr bool user_page(std::uint64_t vaddr) {
+  return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
+}
+}  // namespace
+
+std::uint64_t user_pte_flags(unsigned prot) {
+  if ((prot & (kProtRead | kProtWrite | kProtExec)) == 0) return kPteProtNone;
+  std::uint64_t flags = kPtePresent | kPteUser | kPteAccessed;
+  if (prot & kProtWrite) flags |= kPteWritable | kPteDirty;
+  if (!(prot & kProtExec)) flags |= kPteNoExecute;
+  return flags;
+}
+
+unsigned user_prot(std::uint64_t pte) {
+  if (pte & kPteProtNone) return 0;
+  return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
+         ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
+}
+
+std::uint64_t* AddressSpace::table(std::uint64_t gpa) const {
+  return reinterpret_cast<std::uint64_t*>(memory_->at(gpa, kPageSize));
+}
+
+GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocator& frames,
+                                               std::span<const KernelRange> kernel) {
+  AddressSpace space(memory, frames);
+  space.pml4_ = SPECTRUM_GUEST_TRY_FRAME(frames.allocate_table());
+  space.table_frames_.push_back(space.pml4_);
+  for (const KernelRange& range : kernel) {
+    if (!page_aligned(range.start) || range.end > kUserLowest || range.start >= range.end)
+      return std::unexpected(EINVAL);
+    for (std::uint64_t page = range.start; page < range.end; page += kPageSize) {
+      std::uint64_t* pte = nullptr;
+      if (auto leaf = space.leaf(page, true, 0); leaf)
+        pte = *leaf;
+      else
+        return std::unexpected(leaf.error());
+      *pte =
+          page | kPtePresent | (range.writable ? kPteWritable : 0) | (range.executable ? 0 : kPteNoExecute);
+    }
+  }
+  return space;
+}
+
+std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
+  if (!walkable(vaddr)) return nullptr;
+  std::uint64_t table_gpa = pml4_;
+  for (int level = 3; level > 0; --level) {
+    std::uint64_t* t = table(table_gpa);
+    if (!t) return nullptr;
+    std::uint64_t e = t[index_at(vaddr, level)];
+    if (!(e & kPtePresent) || (e & kPteLarge)) return nullptr;
+    table_gpa = e & kPteAddressMask;
+  }
+  std::uint64_t* pt = table(table_gpa);
+  return pt ? &pt[index_at(vaddr, 0)] : nullptr;
+}
+
+GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit) {
+  if (!walkable(vaddr)) return std::unexpected(EFAULT);
+  // A user leaf is never made in the kernel area, whatever the caller checked.
+  if (user_bit && !user_page(vaddr)) return std::unexpected(EFAULT);
+  std::uint64_t table_gpa = pml4_;
+  for (int level = 3; level > 0; --level) {
+    std::uint64_t* t = table(table_gpa);
+    if (!t) return std::unexpected(EFAULT);
+    std::uint64_t& e = t[index_at(vaddr, level)];
+    if (!(e & kPtePresent)) {
+      if (!create) return nullptr;
+      std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate_table());
+      table_frames_.push_back(frame);
+      // Permissions are decided at the leaf; upper levels allow everything the leaf may.
+      e = frame | kPtePresent | kPteWritable | user_bit;
+    }
+    e |= user_bit;
+    table_gpa = e & kPteAddressMask;
+  }
+  std::uint64_t* pt = table(table_gpa);
+  if (!pt) return std::unexpected(EFAULT);
+  return &pt[index_at(vaddr, 0)];
+}
+
+AddressSpace::AddressSpace(AddressSpace&& o) noexcept
+    : memory_(o.memory_),
+      frames_(o.frames_),
+      pml4_(o.pml4_),
+      mapped_pages_(o.mapped_pages_),
+      regions_(std::move(o.regions_)),
+      changes_(std::move(o.changes_)),
+      table_frames_(std::move(o.table_frames_)),
+      release_(std::exchange(o.release_, false)) {
+  o.regions_.clear();
+  o.table_frames_.clear();
+}
+
+AddressSpace::~AddressSpace() {
+  if (!release_) return;
+  std::vector<std::uint64_t> frames = std::move(table_frames_);
+  for (const auto& [start, end] : regions_)
+    for (std::uint64_t page = start; page < end; page += kPageSize)
+      if (const std::uint64_t* pte = find_leaf(page);
+          pte && (*pte & (kPtePresent | kPteProtNone)) && (*pte & kPteAddressMask) != kNoFrame)
+        frames.push_back(*pte & kPteAddressMask);
+  frames_->release(std::move(frames));
+}
+
+GuestResult<AddressSpace> AddressSpace::fresh(std::span<const KernelRange> kernel) const {
+  auto made = create(*memory_, *frames_, kernel);
+  if (!made) return made;
+  AddressSpace out(std::move(*made));
+  out.release_ = true;
+  return out;
+}
+
+GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) const {
+  // (Frames run out cleanly: the copy gives back what it took.)
+  auto made = create(*memory_, *frames_, kernel);
+  if (!made) return made;
+  AddressSpace out(std::move(*made));
+  out.release_ = true;  // a failure below gives back whatever was allocated
+  static const std::uint8_t kZero[kPageSize] = {};
+  // Frames the host never backed read as zero, and so does a new frame: one mincore over guest
+  // memory says which to skip without reading them (reading a memfd's hole would back it).
+  std::vector<unsigned char> resident(memory_->size() / kPageSize, 1);
+  (void)::mincore(memory_->base(), memory_->size(), resident.data());
+  for (const auto& [start, end] : regions_) {
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      const std::uint64_t* from = find_leaf(page);
+      if (!from || !(*from & (kPtePresent | kPteProtNone))) continue;
+      if ((*from & kPteAddressMask) == kNoFrame) {  // a reservation: nothing to copy
+        auto to = out.leaf(page, true, kPteUser);
+        if (!to || !*to) return std::unexpected(to ? ENOMEM : to.error());
+        **to = *from;
+        ++out.mapped_pages_;
+        continue;
+      }
+      const bool shared = *from & kPteShared;
+      const std::uint64_t frame =
+          shared ? (*from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
+      auto to = out.leaf(page, true, kPteUser);
+      if (!to || !*to) {
+        if (!shared) frames_->release(frame);
+        return std::unexpected(to ? ENOMEM : to.error());
+      }
+      if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
+      **to = frame | (*from & ~kPteAddressMask);
+      ++out.mapped_pages_;
+      out.regions_[page] = page + kPageSize;  // merged below
+      if (shared) continue;
+      const std::uint64_t src_gpa = *from & kPteAddressMask;
+      if (!(resident[src_gpa / kPageSize] & 1)) continue;
+      const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
+      if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(frame, kPageSize), src, kPageSize);
+    }
+  }
+  out.regions_ = regions_;
+  return out;
+}
+
+std::vector<AddressSpace::Change> AddressSpace::mappings() const {
+  return mappings_of(kUserLowest, kUserEnd);
+}
+
+std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, std::uint64_t to) const {
+  std::vector<Change> out;
+  for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
+    for (std::uint64_t page = start; page < end; page += kPageSize) {
+      const std::uint64_t* pte = find_leaf(page);
+      if (!pte || !(*pte & (kPtePresent | kPteProtNone))) continue;
+      const unsigned prot = user_prot(*pte);
+      const bool shared = *pte & kPteShared;
+      if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot &&
+          out.back().shared == shared)
+        out.back().length += kPageSize;
+      else
+        out.push_back({Change::Kind::map, page, kPageSize, prot, shared});
+    }
+  });
+  return out;
+}
+
+bool AddressSpace::is_mapped(std::uint64_t page) const {
+  if (!user_page(page)) return false;  // the kernel area is never the workload's
+  const std::uint64_t* pte = find_leaf(page);
+  return pte && (*pte & (kPtePresent | kPteProtNone));
+}
+
+std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const {
+  const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
+  return pte ? *pte : 0;
+}
+
+// The regions overlapping [start, end), in address order, as (from, to) clipped to the range.
+// Every walk over a guest-chosen range goes through the regions: its length is bounded by what is
+// mapped (guest memory), never by the range the guest named.
+template <class F>
+void AddressSpace::for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const {
+  auto it = regions_.upper_bound(start);
+  if (it != regions_.begin()) --it;
+  for (; it != regions_.end() && it->first < end; ++it) {
+    if (it->second <= start) continue;
+    f(std::max(it->first, start), std::min(it->second, end));
+  }
+}
+
+bool AddressSpace::range_free(std::uint64_t start, std::uint64_t length) const {
+  if (!check_user_range(start, x86::page_up(length))) return false;
+  bool free = true;
+  for_each_mapped(start, start + x86::page_up(length), [&](std::uint64_t, std::uint64_t) { free = false; });
+  return free;
+}
+
+bool AddressSpace::range_mapped(std::uint64_t start, std::uint64_t length) const {
+  if (!check_user_range(start, x86::page_up(length))) return false;
+  std::uint64_t covered = start;
+  for_each_mapped(start, start + x86::page_up(length), [&](std::uint64_t from, std::uint64_t to) {
+    if (from == covered) covered = to;
+  });
+  return covered == start + x86::page_up(length);
+}
+
+GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t length) {
+  length = x86::page_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t page = from; page < to; page += kPageSize) {
+      const std::uint64_t* pte = find_leaf(page);
+      if (pte && (*pte & (kPtePresent | kPteProtNone)) && !(*pte & kPteShared) &&
+          (*pte & kPteAddressMask) >= kUserLowest)
+        memory_->discard(*pte & kPteAddressMask, kPageSize);
+    }
+  });
+  return {};
+}
+
+GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared) {
+  length = x86::page_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
+  if (auto ok = unmap(start, length); !ok) return ok;
+  // A private PROT_NONE mapping is a reservation (malloc's arenas, Go's and the JVM's heaps): its
+  // pages get frames only when mprotect makes them accessible, as Linux commits none for it.
+  const bool reservation = !shared && (prot & (kProtRead | kProtWrite | kProtExec)) == 0;
+  // More pages than free frames fails at once, not after a loop as long as the request.
+  if (!reservation && length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
+  const std::uint64_t flags = user_pte_flags(prot) | (shared ? kPteShared : 0);
+  for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+    auto frame = reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
+    auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
+    if (!frame || !pte) {
+      if (frame && *frame != kNoFrame) frames_->release(*frame);
+      for (std::uint64_t done = start; done < page; done += kPageSize) {  // not yet in regions_
+        std::uint64_t* undone = find_leaf(done);
+        if (const std::uint64_t held = *undone & kPteAddressMask; held != kNoFrame) frames_->release(held);
+        *undone = 0;
+        --mapped_pages_;
+      }
+      return std::unexpected(ENOMEM);
+    }
+    **pte = *frame | flags;
+    ++mapped_pages_;
+  }
+  record(Change::Kind::map, start, length, prot);
+  add_region(start, start + length);
+  return {};
+}
+
+GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const std::uint64_t> frames,
+                                           unsigned prot, bool may_write) {
+  const std::uint64_t length = frames.size() * kPageSize;
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  if (auto ok = unmap(start, length); !ok) return ok;
+  if ((prot & kProtWrite) && !may_write) return std::unexpected(EACCES);
+  const std::uint64_t flags = user_pte_flags(prot) | kPteShared | (may_write ? 0 : kPteNeverWritable);
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    auto pte = leaf(start + i * kPageSize, true, kPteUser);
+    if (!pte) {
+      for (std::size_t done = 0; done < i; ++done) {  // not yet in regions_
+        std::uint64_t* undone = find_leaf(start + done * kPageSize);
+        frames_->release(*undone & kPteAddressMask);
+        *undone = 0;
+        --mapped_pages_;
+      }
+      return std::unexpected(ENOMEM);
+    }
+    frames_->share(frames[i]);
+    **pte = frames[i] | flags;
+    ++mapped_pages_;
+  }
+  record(Change::Kind::map, start, length, prot);
+  add_region(start, start + length);
+  return {};
+}
+
+void AddressSpace::add_region(std::uint64_t start, std::uint64_t end) {
+  // Merged with touching neighbours.
+  auto next = regions_.lower_bound(start);
+  if (next != regions_.end() && next->first == end) {
+    end = next->second;
+    next = regions_.erase(next);
+  }
+  if (next != regions_.begin()) {
+    auto prev = std::prev(next);
+    if (prev->second == start) {
+      prev->second = end;
+      return;
+    }
+  }
+  regions_[start] = end;
+}
+
+GuestResult<void> AddressSpace::move(std::uint64_t from, std::uint64_t length, std::uint64_t to) {
+  length = x86::page_up(length);
+  if (auto ok = check_user_range(from, length); !ok) return ok;
+  if (auto ok = check_user_range(to, length); !ok) return ok;
+  if (!range_free(to, length)) return std::unexpected(EINVAL);
+  // Every target table first: a move that fails half-way would lose pages.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;  // (offset, entry)
+  for_each_mapped(from, from + length, [&](std::uint64_t begin, std::uint64_t end) {
+    for (std::uint64_t page = begin; page < end; page += kPageSize)
+      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone)))
+        pages.emplace_back(page - from, *pte);
+  });
+  for (const auto& [offset, entry] : pages)
+    if (auto made = leaf(to + offset, true, kPteUser); !made || !*made) return std::unexpected(ENOMEM);
+  std::vector<std::uint64_t> frames;
+  for (const auto& [offset, entry] : pages) {
+    *find_leaf(from + offset) = 0;
+    *find_leaf(to + offset) = entry;
+    add_region(to + offset, to + offset + kPageSize);
+    if ((entry & kPteAddressMask) != kNoFrame) frames.push_back(entry & kPteAddressMask);
+  }
+  // The old range's entries are clear, so this unmap frees nothing: it drops the regions and
+  // records the change. The hypervisor must forget the frames' old addresses.
+  (void)unmap(from, length);
+  std::sort(frames.begin(), frames.end());
+  for_each_run(frames,
+               [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
+  for (const Change& run : mappings_of(to, to + length))
+    record(Change::Kind::map, run.start, run.length, run.prot);
+  return {};
+}
+
+GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length) {
+  length = x86::page_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  const std::uint64_t end = start + length;
+  // Only pages inside recorded regions can be mapped: walk those, not the whole range.
+  std::vector<std::uint64_t> freed;
+  auto it = regions_.upper_bound(start);
+  if (it != regions_.begin()) --it;
+  while (it != regions_.end() && it->first < end) {
+    auto [region_start, region_end] = *it;
+    if (region_end <= start) {
+      ++it;
+      continue;
+    }
+    const std::uint64_t from = std::max(region_start, start), to = std::min(region_end, end);
+    for (std::uint64_t page = from; page < to; page += kPageSize) {
+      std::uint64_t* pte = find_leaf(page);
+      if (pte && (*pte & (kPtePresent | kPteProtNone))) {
+        if ((*pte & kPteAddressMask) != kNoFrame) freed.push_back(*pte & kPteAddressMask);
+        *pte = 0;
+        --mapped_pages_;
+      }
+    }
+    it = regions_.erase(it);
+    if (region_start < from) regions_[region_start] = from;
+    if (to < region_end) it = regions_.emplace(to, region_end).first, ++it;
+  }
+  if (!freed.empty()) frames_->release(std::move(freed));
+  record(Change::Kind::unmap, start, length, 0);
+  return {};
+}
+
+GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t length, unsigned prot) {
+  length = x86::page_up(length);
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  if (!range_mapped(start, length)) return std::unexpected(ENOMEM);  // as Linux: all of it mapped
+  const std::uint64_t flags = user_pte_flags(prot);
+  // The frames whose mapping loses a right: the hypervisor must not keep it (forget_translations).
+  const auto rights = [](std::uint64_t pte) {
+    if (!(pte & kPtePresent)) return 0u;
+    return 1u | ((pte & kPteWritable) ? 2u : 0u) | ((pte & kPteNoExecute) ? 0u : 4u);
+  };
+  // Pages of a reservation that become accessible get their frames now: all of them, or ENOMEM
+  // with nothing changed (as Linux's commit charge fails).
+  std::uint64_t needed = 0;
+  if (prot & (kProtRead | kProtWrite | kProtExec))
+    for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+      const std::uint64_t entry = *find_leaf(page);
+      if ((prot & kProtWrite) && (entry & kPteNeverWritable)) return std::unexpected(EACCES);
+      needed += (entry & kPteAddressMask) == kNoFrame;
+    }
+  if (needed > frames_->free_frames()) return std::unexpected(ENOMEM);
+  std::vector<std::uint64_t> narrowed;
+  for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+    std::uint64_t* pte = find_leaf(page);
+    const std::uint64_t before = *pte;
+    std::uint64_t frame = before & kPteAddressMask;
+    if (needed && frame == kNoFrame) {
+      auto made = frames_->allocate();
+      if (!made) {  // (counted above: only a platform's table reset failing gets here)
+        if (page > start) record(Change::Kind::map, start, page - start, prot);
+        return std::unexpected(made.error());
+      }
+      frame = *made;
+    }
+    *pte = frame | (before & (kPteShared | kPteNeverWritable)) | flags;
+    if (rights(before) & ~rights(*pte)) narrowed.push_back(before & kPteAddressMask);
+  }
+  std::sort(narrowed.begin(), narrowed.end());
+  for_each_run(narrowed,
+               [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
+  // Pages that got frames are new memory to a platform that follows the changes (ptrace's stub).
+  record(needed ? Change::Kind::map : Change::Kind::protect, start, length, prot);
+  return {};
+}
+
+void AddressSpace::populate(std::uint64_t start, std::uint64_t length) {
+  length = x86::page_up(length);
+  if (!check_user_range(start, length) || memory_->fd() >= 0) return;
+  std::vector<std::uint64_t> frames;
+  for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t page = from; page < to; page += kPageSize)
+      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & kPtePresent) && (*pte & kPteWritable))
+        frames.push_back(*pte & kPteAddressMask);
+  });
+  std::sort(frames.begin(), frames.end());
+  for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->populate(first, bytes); });
+}
+
+GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::uint64_t below) const {
+  length = x86::page_up(length);
+  std::uint64_t top = below ? std::min(below & ~kPageMask, kUserEnd) : kMmapTop;
+  if (length == 0 || length > top) return std::unexpected(ENOMEM);
+  // Regions in descending order; take the highest gap that fits.
+  for (auto it = regions_.rbegin(); it != regions_.rend(); ++it) {
+    if (it->first >= top) continue;
+    if (it->second <= top && top - it->second >= length) break;
+    top = std::min(top, it->first);
+    if (top < length) return std::unexpected(ENOMEM);
+  }
+  if (top < kUserLowest + length) return std::unexpected(ENOMEM);
+  return top - length;
+}
+
+GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access access) const {
+  if (!user_page(vaddr)) return std::unexpected(EFAULT);
+  const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
+  if (!pte || !(*pte & kPtePresent) || !(*pte & kPteUser)) return std::unexpected(EFAULT);
+  if (access == Access::write && !(*pte & kPteWritable)) return std::unexpected(EFAULT);
+  return (*pte & kPteAddressMask) | (vaddr & kPageMask);
+}
+
+GuestResult<void> AddressSpace::copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length,
+                                     bool to_guest, bool ignore_write_protect) const {
+  if (length > kUserEnd || vaddr > kUserEnd - length) return std::unexpected(EFAULT);
+  while (length > 0) {
+    const Access access = to_guest && !ignore_write_protect ? Access::write : Access::read;
+    auto gpa = translate(vaddr, access);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::size_t chunk = std::min<std::size_t>(length, kPageSize - (vaddr & kPageMask));
+    std::uint8_t* guest = memory_->at(*gpa, chunk);
+    if (!guest) return std::unexpected(EFAULT);
+    if (to_guest)
+      std::memcpy(guest, host, chunk);
+    else
+      std::memcpy(host, guest, chunk);
+    vaddr += chunk;
+    host += chunk;
+    length -= chunk;
+  }
+  return {};
+}
+
+GuestResult<void> AddressSpace::read(std::uint64_t vaddr, std::span<std::uint8_t> out) const {
+  return copy(vaddr, out.data(), out.size(), false, false);
+}
+GuestResult<void> AddressSpace::write(std::uint64_t vaddr, std::span<const std::uint8_t> data) {
+  return copy(vaddr, const_cast<std::uint8_t*>(data.data()), data.size(), true, false);
+}
+GuestResult<void> AddressSpace::fill(std::uint64_t vaddr, std::span<const std::uint8_t> data) {
+  return copy(vaddr, const_cast<std::uint8_t*>(data.data()), data.size(), true, true);
+}
+
+GuestResult<void> AddressSpace::fill_from_file(std::uint64_t vaddr, int fd, std::uint64_t offset,
+                                               std::uint64_t length) {
+  if (length > kUserEnd || vaddr > kUserEnd - length) return std::unexpected(EFAULT);
+  std::uint8_t* run = nullptr;  // host memory of the contiguous frames not yet read
+  std::uint64_t run_length = 0;
+  auto flush = [&]() -> GuestResult<void> {
+    while (run_length > 0) {
+      const ssize_t n = ::pread(fd, run, run_length, static_cast<off_t>(offset));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return std::unexpected(errno);
+      if (n == 0) return std::unexpected(EIO);  // the file is shorter than its headers said
+      run += n, offset += static_cast<std::uint64_t>(n), run_length -= static_cast<std::uint64_t>(n);
+    }
+    return {};
+  };
+  while (length > 0) {
+    auto gpa = translate(vaddr, Access::read);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::uint64_t chunk = std::min<std::uint64_t>(length, kPageSize - (vaddr & kPageMask));
+    std::uint8_t* guest = memory_->at(*gpa, chunk);
+    if (!guest) return std::unexpected(EFAULT);
+    if (run + run_length != guest) {
+      if (auto done = flush(); !done) return done;
+      run = guest;
+    }
+    run_length += chunk;
+    vaddr += chunk;
+    length -= chunk;
+  }
+  return flush();
+}
+
+GuestResult<std::string> AddressSpace::read_string(std::uint64_t vaddr, std::size_t max) const {
+  std::string out;
+  while (out.size() <= max) {
+    auto gpa = translate(vaddr, Access::read);
+    if (!gpa) return std::unexpected(gpa.error());
+    const std::size_t chunk = kPageSize - (vaddr & kPageMask);
+    const char* guest = reinterpret_cast<const char*>(memory_->at(*gpa, chunk));
+    if (!guest) return std::unexpected(EFAULT);
+    const void* nul = std::memchr(guest, 0, chunk);
+    const std::size_t n = nul ? static_cast<const char*>(nul) - guest : chunk;
+    out.append(guest, n);
+    if (nul) break;
+    vaddr += chunk;
+  }
+  if (out.size() > max) return std::unexpected(ENAMETOOLONG);
+  return out;
+}
+
+}  // namespace spectrum::vm
