@@ -376,7 +376,7 @@ Result<void> destroy_container(const StateStore& store, const ContainerState& st
   for (const auto& h : state.poststop) {
     Hook hook{h.at("path").get<std::string>(), h.at("args").get<std::vector<std::string>>(),
               h.at("env").get<std::vector<std::string>>(), std::nullopt};
-    if (int t = h.at("timeout").get<int>(); t > 0) hook.timeout_seconds = t;
+    if (auto t = json_integer<int>(h.at("timeout")); t && *t > 0) hook.timeout_seconds = *t;
     if (auto r = run_hook(hook, json, "poststop"); !r && hooks_result) hooks_result = r;
   }
   SPECTRUM_TRY(store.remove(state.id));

@@ -7,6 +7,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -139,6 +140,22 @@ Result<CgroupPaths> StateStore::load_cgroups(const std::string& id) const {
   return cgroups;
 }
 
+namespace {
+// The poststop hooks as `delete` reads them (runc_cli.cc): each an object with a string path,
+// string arrays args and env, and an int timeout, so that reading them cannot throw there.
+bool hooks_well_formed(const nlohmann::json& hooks) {
+  const auto strings = [](const nlohmann::json& h, const char* key) {
+    const auto it = h.find(key);
+    return it != h.end() && it->is_array() &&
+           std::all_of(it->begin(), it->end(), [](const nlohmann::json& v) { return v.is_string(); });
+  };
+  return hooks.is_array() && std::all_of(hooks.begin(), hooks.end(), [&](const nlohmann::json& h) {
+           return h.is_object() && h.contains("path") && h["path"].is_string() && strings(h, "args") &&
+                  strings(h, "env") && h.contains("timeout") && json_integer<int>(h["timeout"]);
+         });
+}
+}  // namespace
+
 Result<ContainerState> StateStore::load(const std::string& id) const {
   SPECTRUM_TRY(check_id(id));
   std::string path = dir_of(id) + "/state.json";
@@ -153,14 +170,19 @@ Result<ContainerState> StateStore::load(const std::string& id) const {
     ContainerState s;
     s.id = j.at("id").get<std::string>();
     s.bundle = j.at("bundle").get<std::string>();
-    s.pid = j.at("pid").get<pid_t>();
-    s.pid_start_time = j.at("pid_start_time").get<std::uint64_t>();
+    const auto pid = json_integer<pid_t>(j.at("pid"));
+    const auto start_time = json_integer<std::uint64_t>(j.at("pid_start_time"));
+    if (!pid || !start_time)
+      return fail(path + ": corrupt state file: pid or pid_start_time is not an integer in range");
+    s.pid = *pid;
+    s.pid_start_time = *start_time;
     s.created = j.at("created").get<std::string>();
     s.annotations = j.at("annotations").get<std::map<std::string, std::string>>();
     s.handler = j.value("handler", std::string("container"));
     s.cgroups.dirs = j.at("cgroup_dirs").get<std::map<std::string, std::string>>();
     s.cgroups.owned = j.at("cgroup_owned").get<std::vector<std::string>>();
     s.poststop = j.at("poststop");
+    if (!hooks_well_formed(s.poststop)) return fail(path + ": corrupt state file: poststop hooks");
     return s;
   } catch (const nlohmann::json::exception& e) {
     return fail(path + ": corrupt state file: " + e.what());

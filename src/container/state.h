@@ -6,13 +6,28 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "container/launcher.h"
 #include "core/error.h"
 
 namespace spectrum::container {
+
+// A JSON integer that T holds, else nothing. nlohmann's get<T>() converts a float (what a number
+// beyond 64 bits parses as) with a cast whose overflow is undefined: state files are untrusted.
+template <class T>
+std::optional<T> json_integer(const nlohmann::json& v) {
+  if (v.is_number_unsigned()) {
+    if (const auto u = v.get<std::uint64_t>(); std::in_range<T>(u)) return static_cast<T>(u);
+  } else if (v.is_number_integer()) {
+    if (const auto i = v.get<std::int64_t>(); std::in_range<T>(i)) return static_cast<T>(i);
+  }
+  return std::nullopt;
+}
 
 enum class Status { creating, created, running, paused, stopped };
 std::string_view to_string(Status status);
