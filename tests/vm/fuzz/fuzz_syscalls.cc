@@ -228,6 +228,11 @@ void check_tables(const GuestMemory& memory, std::uint64_t root, const std::vect
   for (const auto& [vaddr, e] : user_leaves) {
     const std::uint64_t frame = e & x86::kPteAddressMask;
     if (vaddr < AddressSpace::kUserLowest) finding("a user entry in the kernel area's addresses");
+    // A reservation (private PROT_NONE never made accessible) has no frame: not present, not
+    // shared, not user-accessible; anything else must map a user frame.
+    const bool reservation = frame == 0 && (e & x86::kPteProtNone) && !(e & x86::kPtePresent);
+    if (reservation && (e & (x86::kPteShared | x86::kPteUser))) finding("a reservation entry with rights");
+    if (reservation) continue;
     if (frame < GUEST_KERNEL_AREA_END) finding("a user entry maps a kernel-area frame");
     if (frame + kPageSize > memory.size()) finding("a user entry maps past guest memory");
     if (tables.count(frame)) finding("a user entry maps a page-table frame");
