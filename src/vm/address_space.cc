@@ -285,9 +285,30 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
   const bool reservation = !shared && (prot & (kProtRead | kProtWrite | kProtExec)) == 0;
   // More pages than free frames fails at once, not after a loop as long as the request.
   if (!reservation && length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
-  const std::uint64_t flags = user_pte_flags(prot) | (shared ? kPteShared : 0);
-  for (std::uint64_t page = start; page < start + length; page += kPageSize) {
-    auto frame = reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
+  return install(start, length, prot, user_pte_flags(prot) | (shared ? kPteShared : 0), [&](std::uint64_t) {
+    return reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
+  });
+}
+
+GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const std::uint64_t> frames,
+                                           unsigned prot, bool may_write) {
+  const std::uint64_t length = frames.size() * kPageSize;
+  if (auto ok = check_user_range(start, length); !ok) return ok;
+  if ((prot & kProtWrite) && !may_write) return std::unexpected(EACCES);
+  if (auto ok = unmap(start, length); !ok) return ok;
+  const std::uint64_t flags = user_pte_flags(prot) | kPteShared | (may_write ? 0 : kPteNeverWritable);
+  return install(start, length, prot, flags, [&](std::uint64_t i) {
+    frames_->share(frames[i]);  // one more holder: this mapping
+    return GuestResult<std::uint64_t>(frames[i]);
+  });
+}
+
+template <class FrameOf>
+GuestResult<void> AddressSpace::install(std::uint64_t start, std::uint64_t length, unsigned prot,
+                                        std::uint64_t flags, FrameOf&& frame_of) {
+  for (std::uint64_t i = 0; i < length / kPageSize; ++i) {
+    const std::uint64_t page = start + i * kPageSize;
+    auto frame = frame_of(i);
     auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
     if (!frame || !pte) {
       if (frame && *frame != kNoFrame) frames_->release(*frame);
@@ -300,33 +321,6 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
       return std::unexpected(ENOMEM);
     }
     **pte = *frame | flags;
-    ++mapped_pages_;
-  }
-  record(Change::Kind::map, start, length, prot);
-  add_region(start, start + length);
-  return {};
-}
-
-GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const std::uint64_t> frames,
-                                           unsigned prot, bool may_write) {
-  const std::uint64_t length = frames.size() * kPageSize;
-  if (auto ok = check_user_range(start, length); !ok) return ok;
-  if (auto ok = unmap(start, length); !ok) return ok;
-  if ((prot & kProtWrite) && !may_write) return std::unexpected(EACCES);
-  const std::uint64_t flags = user_pte_flags(prot) | kPteShared | (may_write ? 0 : kPteNeverWritable);
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    auto pte = leaf(start + i * kPageSize, true, kPteUser);
-    if (!pte) {
-      for (std::size_t done = 0; done < i; ++done) {  // not yet in regions_
-        std::uint64_t* undone = find_leaf(start + done * kPageSize);
-        frames_->release(*undone & kPteAddressMask);
-        *undone = 0;
-        --mapped_pages_;
-      }
-      return std::unexpected(ENOMEM);
-    }
-    frames_->share(frames[i]);
-    **pte = frames[i] | flags;
     ++mapped_pages_;
   }
   record(Change::Kind::map, start, length, prot);

@@ -247,6 +247,12 @@ class AddressSpace {
   GuestResult<std::uint64_t*> leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit);
   std::uint64_t* find_leaf(std::uint64_t vaddr) const;
   void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours
+  // map and map_frames: fills the unmapped range's leaf entries with `flags` and the frame
+  // frame_of(i) gives its page i (kNoFrame for a reservation); on a failure every entry made is
+  // undone, its frame released, and nothing is left mapped (ENOMEM).
+  template <class FrameOf>
+  GuestResult<void> install(std::uint64_t start, std::uint64_t length, unsigned prot, std::uint64_t flags,
+                            FrameOf&& frame_of);
   template <class F>
   void for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const;
   GuestResult<void> copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length, bool to_guest,

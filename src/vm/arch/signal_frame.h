@@ -61,6 +61,7 @@ inline constexpr std::uint32_t kSsAutoDisarm = 1u << 31;
 // The kernel's MINSIGSTKSZ (asm/signal.h; glibc's macro of that name asks the CPU at run time).
 inline constexpr std::uint64_t kMinSignalStack = 2048;
 static_assert(kSsOnStack == SS_ONSTACK && kSsDisable == SS_DISABLE);
+inline constexpr SignalStack kNoSignalStack{0, kSsDisable, 0, 0};  // a thread's before sigaltstack
 
 // siginfo_t, the fields a handler of a kill or SIGCHLD reads.
 struct SigInfo {

@@ -128,9 +128,8 @@ SyscallResult Kernel::exec_program(Process& p, std::string path, std::vector<std
   }
   Task& self = task_of(p);
   end_group(self);
-  self.altstack_sp = self.altstack_size = 0;  // the new program has no alternate signal stack
-  self.altstack_flags = SS_DISABLE;
-  if (p.memory_shared() && fresh) {  // still shared once the threads are gone: a vfork's
+  self.altstack = arch::kNoSignalStack;  // the new program has no alternate signal stack
+  if (p.memory_shared() && fresh) {      // still shared once the threads are gone: a vfork's
     p.replace_memory(std::move(fresh));
   } else {
     (void)p.space().unmap(AddressSpace::kUserLowest, AddressSpace::kUserEnd - AddressSpace::kUserLowest);

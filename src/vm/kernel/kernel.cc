@@ -481,8 +481,7 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
   t->ppid = thread ? parent.ppid : parent.tgid, t->pgid = parent.pgid, t->sid = parent.sid;
   if (flags & CLONE_CHILD_CLEARTID) t->clear_tid = child_tid;
   if ((flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM) {  // a new thread starts without one, as in Linux
-    t->altstack_sp = parent.altstack_sp, t->altstack_size = parent.altstack_size;
-    t->altstack_flags = parent.altstack_flags;
+    t->altstack = parent.altstack;
   }
   child_process->set_kernel(this, t->pid);
   t->regs = *regs;

@@ -23,6 +23,7 @@
 
 #include "core/error.h"
 #include "core/fd.h"
+#include "vm/arch/signal_frame.h"
 #include "vm/kernel/process.h"
 #include "vm/kernel/shared_files.h"
 #include "vm/kernel/sysv_shm.h"
@@ -59,10 +60,9 @@ struct Task {
   bool stopped = false;
   int stop_report = 0;
   bool continue_report = false;
-  // sigaltstack: the thread's alternate signal stack (size 0: none), and its flags as set
-  // (SS_AUTODISARM); SS_DISABLE while there is none.
-  std::uint64_t altstack_sp = 0, altstack_size = 0;
-  std::int32_t altstack_flags = 2;  // SS_DISABLE
+  // sigaltstack: the thread's alternate signal stack (size 0: none), its flags as set
+  // (SS_AUTODISARM), SS_DISABLE while there is none.
+  arch::SignalStack altstack = arch::kNoSignalStack;
 };
 
 class Kernel {

@@ -32,33 +32,27 @@ bool stops_by_default(int sig) { return sig > 0 && sig < 65 && (kStopSignals & b
 
 // The alternate signal stack, by Linux's rules (kernel/signal.c): `sp` is on it when inside
 // (ss_sp, ss_sp + ss_size]; never while SS_AUTODISARM is set (a handler on it disarmed it).
+bool auto_disarm(const arch::SignalStack& s) {
+  return static_cast<std::uint32_t>(s.flags) & arch::kSsAutoDisarm;
+}
 bool inside_altstack(const Task& t, std::uint64_t sp) {
-  return sp > t.altstack_sp && sp - t.altstack_sp <= t.altstack_size;
+  return sp > t.altstack.sp && sp - t.altstack.sp <= t.altstack.size;
 }
 bool on_altstack(const Task& t, std::uint64_t sp) {
-  return !(static_cast<std::uint32_t>(t.altstack_flags) & arch::kSsAutoDisarm) && inside_altstack(t, sp);
+  return !auto_disarm(t.altstack) && inside_altstack(t, sp);
 }
 std::int32_t altstack_state(const Task& t, std::uint64_t sp) {  // sas_ss_flags
-  if (t.altstack_size == 0) return arch::kSsDisable;
+  if (t.altstack.size == 0) return arch::kSsDisable;
   return on_altstack(t, sp) ? arch::kSsOnStack : 0;
-}
-void reset_altstack(Task& t) {
-  t.altstack_sp = t.altstack_size = 0;
-  t.altstack_flags = arch::kSsDisable;
 }
 // Sets the thread's alternate stack from a stack_t, `sp` being where the thread is: an errno.
 int set_altstack(Task& t, const arch::SignalStack& ss, std::uint64_t sp) {
   if (on_altstack(t, sp)) return EPERM;
   const auto mode = static_cast<std::int32_t>(static_cast<std::uint32_t>(ss.flags) & ~arch::kSsAutoDisarm);
   if (mode != arch::kSsDisable && mode != arch::kSsOnStack && mode != 0) return EINVAL;
-  if (mode == arch::kSsDisable) {
-    t.altstack_sp = t.altstack_size = 0;
-  } else {
-    if (ss.size < arch::kMinSignalStack) return ENOMEM;
-    t.altstack_sp = ss.sp;
-    t.altstack_size = ss.size;
-  }
-  t.altstack_flags = ss.flags;
+  if (mode != arch::kSsDisable && ss.size < arch::kMinSignalStack) return ENOMEM;
+  t.altstack = mode == arch::kSsDisable ? arch::SignalStack{0, ss.flags, 0, 0}
+                                        : arch::SignalStack{ss.sp, ss.flags, 0, ss.size};
   return 0;
 }
 
@@ -209,10 +203,10 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     std::uint64_t below = regs.rsp - 128;
     bool altstack = on_altstack(t, regs.rsp);
     if ((action[1] & arch::kSaOnStack) && altstack_state(t, below) == 0) {
-      below = t.altstack_sp + t.altstack_size;
+      below = t.altstack.sp + t.altstack.size;
       altstack = true;
     }
-    const std::uint64_t floor = altstack ? t.altstack_sp : 0;
+    const std::uint64_t floor = altstack ? t.altstack.sp : 0;
     const std::optional<std::uint64_t> fp = push_fp_state(t, below, floor);
     if (!fp) return SIGSEGV;  // no room for it: Linux forces SIGSEGV too
     const std::uint64_t top = *fp ? *fp : below;
@@ -221,9 +215,9 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     if (altstack && !inside_altstack(t, sp)) return SIGSEGV;
     arch::RtSigFrame frame{};
     frame.restorer = action[2];
-    frame.uc.stack_sp = t.altstack_sp;  // restored by rt_sigreturn
-    frame.uc.stack_flags = t.altstack_flags;
-    frame.uc.stack_size = t.altstack_size;
+    frame.uc.stack_sp = t.altstack.sp;  // restored by rt_sigreturn
+    frame.uc.stack_flags = t.altstack.flags;
+    frame.uc.stack_size = t.altstack.size;
     frame.uc.flags = arch::kUcSigcontextSs | arch::kUcStrictRestoreSs | (*fp ? arch::kUcFpXstate : 0);
     auto& m = frame.uc.mcontext;
     m.r8 = regs.r8, m.r9 = regs.r9, m.r10 = regs.r10, m.r11 = regs.r11, m.r12 = regs.r12;
@@ -237,7 +231,7 @@ int Kernel::deliver(Task& t, platform::Registers& regs) {
     fill_siginfo(frame.info, sig, source);
     if (!p.space().write(sp, {reinterpret_cast<const std::uint8_t*>(&frame), sizeof frame}))
       return SIGSEGV;  // no room for the frame: Linux forces SIGSEGV too
-    if (static_cast<std::uint32_t>(t.altstack_flags) & arch::kSsAutoDisarm) reset_altstack(t);
+    if (auto_disarm(t.altstack)) t.altstack = arch::kNoSignalStack;
     p.saved_mask_.reset();
     p.sigmask_ |= (action[3] | ((action[1] & arch::kSaNoDefer) ? 0 : bit(sig)));
     p.sigmask_ &= ~kUnblockable;
@@ -317,11 +311,9 @@ SyscallResult Kernel::sigaltstack(Process& p, std::uint64_t ss_ptr, std::uint64_
     if (!read) return SyscallResult::error(read.error());
     ss = *read;
   }
-  const arch::SignalStack old{
-      self.altstack_sp,
-      altstack_state(self, regs->rsp) |
-          static_cast<std::int32_t>(static_cast<std::uint32_t>(self.altstack_flags) & arch::kSsAutoDisarm),
-      0, self.altstack_size};
+  arch::SignalStack old = self.altstack;
+  old.flags = altstack_state(self, regs->rsp) |
+              (auto_disarm(self.altstack) ? static_cast<std::int32_t>(arch::kSsAutoDisarm) : 0);
   if (ss)
     if (const int err = set_altstack(self, *ss, regs->rsp)) return SyscallResult::error(err);
   if (old_ptr && !p.space().write(old_ptr, {reinterpret_cast<const std::uint8_t*>(&old), sizeof old}))

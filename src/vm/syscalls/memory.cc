@@ -51,8 +51,8 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
   bool anonymous = flags & MAP_ANONYMOUS;
   const int sharing = flags & MAP_SHARED_VALIDATE;
   if (sharing != MAP_PRIVATE && sharing != MAP_SHARED) return SyscallResult::error(EINVAL);
-  if (const kernel::OpenFile* file = anonymous ? nullptr : p.fd(guest_fd);
-      file && file->device != vfs::Device::none) {
+  const kernel::OpenFile* file = anonymous ? nullptr : p.fd(guest_fd);
+  if (file && file->device != vfs::Device::none) {
     // /dev/zero maps as anonymous memory, shared with fork's children under MAP_SHARED (the
     // older programs' way to get either); the other synthetic devices cannot be mapped.
     if (file->device != vfs::Device::zero) return SyscallResult::error(ENODEV);
@@ -84,6 +84,7 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     source = host_fd(p, static_cast<std::uint64_t>(guest_fd));
     if (source < 0) return SyscallResult::error(EBADF);
   }
+  const bool shared_memory = anonymous && sharing == MAP_SHARED;  // fork shares it instead of copying
   if (shared_file) {
     // As Linux: the file must be open for reading, and for writing too where the mapping is.
     const int access = ::fcntl(source, F_GETFL) & O_ACCMODE;
@@ -95,37 +96,32 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
       files.release_unused();
       return SyscallResult::error(mapped.error());
     }
-    if (auto* file = p.fd(guest_fd); file && !file->path.empty())
-      p.mm().name_range(address, address + size, file->path);
-    else
-      p.mm().forget_names(address, address + size);
-    p.mm().forget_attaches(address, address + size);  // a System V attach mapped over
-    return SyscallResult::ret(static_cast<std::int64_t>(address));
-  }
-  if (!anonymous) shared_pages_out(p, source);  // the private copy reads what the mappings wrote
-  const bool shared_memory = anonymous && sharing == MAP_SHARED;  // fork shares it instead of copying
-  TRY_GUEST_VOID(
-      p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}, shared_memory));
-  if (!anonymous) {
-    // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
-    auto iov = p.guest_iovecs(address, length, Access::write);
-    long n =
-        iov ? ::preadv(source, iov->data(), static_cast<int>(std::min<std::size_t>(iov->size(), IOV_MAX)),
-                       static_cast<off_t>(offset))
-            : -1;
-    if (n < 0) {
-      int err = iov ? errno : iov.error();
-      (void)p.space().unmap(address, size);
-      return SyscallResult::error(err == EISDIR ? ENODEV : err);
+  } else {
+    if (!anonymous) shared_pages_out(p, source);  // the private copy reads what the mappings wrote
+    TRY_GUEST_VOID(
+        p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}, shared_memory));
+    if (!anonymous) {
+      // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
+      auto iov = p.guest_iovecs(address, length, Access::write);
+      long n =
+          iov ? ::preadv(source, iov->data(), static_cast<int>(std::min<std::size_t>(iov->size(), IOV_MAX)),
+                         static_cast<off_t>(offset))
+              : -1;
+      if (n < 0) {
+        int err = iov ? errno : iov.error();
+        (void)p.space().unmap(address, size);
+        return SyscallResult::error(err == EISDIR ? ENODEV : err);
+      }
+      TRY_GUEST_VOID(p.space().protect(address, size, prot));
     }
-    TRY_GUEST_VOID(p.space().protect(address, size, prot));
+    // Writable anonymous memory is about to be written: its host pages are made now (see
+    // GuestMemory::populate), unless the caller said it will use little of it (thread stacks,
+    // MAP_NORESERVE reservations). What the host backs is what the guest's --memory already
+    // allowed.
+    if (anonymous && (prot & PROT_WRITE) && !(flags & (MAP_STACK | MAP_NORESERVE | MAP_GROWSDOWN)))
+      p.space().populate(address, size);
   }
-  // Writable anonymous memory is about to be written: its host pages are made now (see
-  // GuestMemory::populate), unless the caller said it will use little of it (thread stacks,
-  // MAP_NORESERVE reservations). What the host backs is what the guest's --memory already allowed.
-  if (anonymous && (prot & PROT_WRITE) && !(flags & (MAP_STACK | MAP_NORESERVE | MAP_GROWSDOWN)))
-    p.space().populate(address, size);
-  if (auto* file = anonymous ? nullptr : p.fd(guest_fd); file && !file->path.empty())
+  if (!anonymous && file && !file->path.empty())
     p.mm().name_range(address, address + size, file->path);
   else if (shared_memory)
     p.mm().name_range(address, address + size, "/dev/zero (deleted)");  // Linux's name for it
@@ -142,7 +138,7 @@ SyscallResult sys_munmap(Process& p, const SyscallRequest& req) {
   p.mm().forget_names(ARG(0), ARG(0) + page_up(ARG(1)));
   p.mm().forget_attaches(ARG(0), ARG(0) + page_up(ARG(1)));
   if (auto* files = p.kernel() ? p.kernel()->shared_files_in_use() : nullptr) files->release_unused();
-  if (auto* shm = p.kernel() ? p.kernel()->sysv_shm_in_use() : nullptr) shm->collect();
+  collect_sysv_segments(p);
   return SyscallResult::ret(0);
 }
 SyscallResult sys_msync(Process& p, const SyscallRequest& req) {

@@ -221,6 +221,8 @@ SyscallResult sys_shmget(Process& p, const SyscallRequest& req);
 SyscallResult sys_shmat(Process& p, const SyscallRequest& req);
 SyscallResult sys_shmdt(Process& p, const SyscallRequest& req);
 SyscallResult sys_shmctl(Process& p, const SyscallRequest& req);
+// Removed System V segments whose last attach went (shmdt, munmap): their frames back.
+void collect_sysv_segments(Process& p);
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req);
 SyscallResult sys_madvise(Process& p, const SyscallRequest& req);
 

@@ -21,16 +21,15 @@ constexpr int kIpc64 = 0x100;  // IPC_64: x86-64's structures are the 64-bit one
 
 int caller_pid(Process& p) { return static_cast<int>(p.kernel()->process_ids(p, SYS_getpid, 0, 0).value); }
 
-// Removed segments whose last attach went with this call: their frames back.
-void collect(Process& p) {
+}  // namespace
+
+void collect_sysv_segments(Process& p) {
   if (auto* shm = p.kernel() ? p.kernel()->sysv_shm_in_use() : nullptr) shm->collect();
 }
 
-}  // namespace
-
 SyscallResult sys_shmget(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
-  collect(p);
+  collect_sysv_segments(p);
   return SyscallResult::ret(TRY_GUEST(p.kernel()->sysv_shm(p).get(static_cast<std::int32_t>(ARG(0)), ARG(1),
                                                                   static_cast<int>(ARG(2)), caller_pid(p))));
 }
@@ -80,7 +79,7 @@ SyscallResult sys_shmdt(Process& p, const SyscallRequest& req) {
     segment->lpid = caller_pid(p);
     segment->dtime = std::time(nullptr);
   }
-  collect(p);
+  collect_sysv_segments(p);
   return SyscallResult::ret(0);
 }
 
