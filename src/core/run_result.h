@@ -36,8 +36,9 @@ struct RunResult {
   // Per-run counters of the tier (e.g. the vm tier's syscalls, exits, guest memory touched): in
   // --json under "counters" and on stderr only with --verbose, never mixed with the workload's output.
   std::vector<std::pair<std::string, std::uint64_t>> counters;
-  // How the tier executed the workload where it has a choice (the wasm tier: "interpreted" or
-  // "compiled"); in --json as "engine". Empty elsewhere.
+  // How the tier executed the workload where it has a choice (the wasm tier: "interpreted",
+  // "compiled", or "interpreted, then compiled" after a tier-up); in --json as "engine". Empty
+  // elsewhere.
   std::string engine;
 
   // The status a shell would report: exit code, or 128+signal. A timeout reports 124 like

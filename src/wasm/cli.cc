@@ -22,9 +22,10 @@ namespace {
 constexpr const char* kUsage =
     "usage: spectrum wasm validate FILE   check that FILE is a valid WebAssembly module\n"
     "       spectrum wasm inspect FILE    list its sections, imports and exports\n"
-    "       spectrum wasm compile FILE [-o OUT]\n"
+    "       spectrum wasm compile FILE [-o OUT] [--bounds guard|check]\n"
     "                                     compile it to machine code: an artifact in OUT, or without -o\n"
-    "                                     into the code cache that --engine auto|compiled runs use\n";
+    "                                     into the code cache that --engine auto|compiled runs use (both\n"
+    "                                     bounds modes, or the one --bounds names)\n";
 
 int error(const std::string& file, const Error& e) {
   std::fprintf(stderr, "spectrum: error: %s: %s\n", file.c_str(), e.message().c_str());
@@ -82,10 +83,19 @@ int inspect(const std::string& file, const Module& module, const Result<void>& v
 
 int compile(int argc, char** argv) {
   std::string file, out;
+  bool guarded = true, checked = true;  // the cache's bounds modes to fill
   for (int i = 2; i < argc; ++i) {
     const std::string_view a = argv[i];
     if (a == "-o" && i + 1 < argc) {
       out = argv[++i];
+    } else if (a == "--bounds" && i + 1 < argc) {
+      const std::string_view mode = argv[++i];
+      if (mode != "guard" && mode != "check") {
+        std::fprintf(stderr, "spectrum: error: invalid --bounds '%s': expected guard or check\n", argv[i]);
+        return static_cast<int>(ExitCode::spectrum_error);
+      }
+      guarded = mode == "guard";
+      checked = mode == "check";
     } else if (file.empty() && !a.starts_with("-")) {
       file = argv[i];
     } else {
@@ -109,10 +119,10 @@ int compile(int argc, char** argv) {
     const std::string dir = default_cache_dir();
     if (dir.empty())
       return error(file, Error("no cache directory (SPECTRUM_WASM_CACHE=off, no HOME): use -o OUT"));
-    if (!native_code(module->data(), false, dir, true, &why) ||
-        !native_code(module->data(), true, dir, true, &why))
+    if ((guarded && !native_code(module->data(), false, dir, true, &why)) ||
+        (checked && !native_code(module->data(), true, dir, true, &why)))
       return error(file, Error(why));
-    const std::string path = cache_file(dir, module->data().bytes, true);
+    const std::string path = cache_file(dir, module->data().bytes, checked);
     if (::access(path.c_str(), R_OK) != 0)
       return error(
           file, Error("the cache directory " + dir + " is not usable (it must be the caller's, mode 0700)"));
@@ -120,7 +130,7 @@ int compile(int argc, char** argv) {
     return 0;
   }
   std::vector<std::uint8_t> artifact;
-  if (!compile_artifact(module->data(), false, &artifact, &why)) return error(file, Error(why));
+  if (!compile_artifact(module->data(), !guarded, &artifact, &why)) return error(file, Error(why));
   // A temporary file beside OUT, renamed over it: OUT is whole or as it was.
   std::string tmp = out + ".XXXXXX";
   const int fd = ::mkstemp(tmp.data());

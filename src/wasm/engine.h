@@ -272,7 +272,14 @@ class Store {
   // call returns (the wasm tier's watchdog does both).
   void interrupt();
   void clear_interrupt() { interrupt_.store(0, std::memory_order_relaxed); }
-  bool interrupted() const { return interrupt_.load(std::memory_order_relaxed) != 0; }
+  bool interrupted() const { return (interrupt_.load(std::memory_order_relaxed) & kInterruptStop) != 0; }
+  // Tier-up (docs/wasm.md: --engine auto): `install` is what the running interpreter calls, on its
+  // own thread and between two instructions (at its next loop iteration or call), once another
+  // thread has asked with request_tier_up(); calls made after it runs enter any compiled code it
+  // attached. Set before the run, never while code runs. request_tier_up is thread-safe and
+  // async-signal-safe; a request that no interpreter sees before the run ends is dropped.
+  void set_tier_up(std::function<void()> install);
+  void request_tier_up() { interrupt_.fetch_or(kTierUpRequest, std::memory_order_release); }
   void set_fuel(std::optional<std::uint64_t> fuel) { limits_.fuel = fuel; }
   std::optional<std::uint64_t> fuel() const { return limits_.fuel; }
   // Set before instantiating: instances made later run in this engine (default interp). With a
@@ -291,6 +298,10 @@ class Store {
 
  private:
   StoreLimits limits_;
+  // The flag that guest code polls at loops and calls: kInterruptStop (interrupt()) and
+  // kTierUpRequest (request_tier_up(): only the interpreter polls while one is pending, since an
+  // instance asks to tier up only while none of its code is compiled).
+  static constexpr std::uint32_t kInterruptStop = 1, kTierUpRequest = 2;
   std::atomic<std::uint32_t> interrupt_{0};
   std::unique_ptr<Impl> impl_;
   friend class Instance;

@@ -73,6 +73,19 @@ inline T* pointer_at(const std::uint32_t* p) {
   return result.kind;
 }
 
+// A call of a function that tier-up compiled (docs/wasm.md: --engine auto): its arguments are in
+// callee_fp's slots, which its uniform entry reads and overwrites with its results, as the
+// interpreter's own frames do. Host calls it makes, and any interpreted code they call, go above.
+[[gnu::noinline]] Runtime::Status call_compiled(Store& store, Function* callee, std::uint64_t* callee_fp,
+                                                Trap& trap, std::int32_t& exit_code) {
+  Store::Impl& S = store.impl();
+  std::uint64_t* const saved_top = S.stack_top;
+  S.stack_top = callee_fp + std::max(callee->param_count, callee->result_count) + 1;
+  const Runtime::Status status = execute_native(store, callee, callee_fp, trap, exit_code);
+  S.stack_top = saved_top;
+  return status;
+}
+
 // Most frames are small: their image (padded by the compiler) is one fixed-size copy, a few
 // vector moves; large ones (C functions with dozens of locals) go to memcpy's wide stores.
 inline void enter_frame(const Function& f, std::uint64_t* fp) {
@@ -149,7 +162,7 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
 
   Store& store = *store_ptr;
   Store::Impl& S = store.impl();
-  const std::atomic<std::uint32_t>& interrupt = interrupt_flag(store);
+  std::atomic<std::uint32_t>& interrupt = interrupt_flag(store);
   const std::uint32_t max_depth = std::min<std::uint32_t>(store.limits().max_call_depth, S.frame_capacity);
   std::uint64_t* const stack_end = S.value_stack + S.value_stack_slots;
   // The frame stack as pointers: a push or pop is one store or load plus the bound compare.
@@ -202,10 +215,11 @@ Runtime::Status Runtime::execute(Store* store_ptr, Function* entry, std::uint64_
     goto do_trap;               \
     0;                          \
   })
-#define CHECK_INTERRUPT()                                                          \
-  do {                                                                             \
-    if (interrupt.load(std::memory_order_relaxed) != 0 || --fuel < 0) [[unlikely]] \
-      goto interrupted;                                                            \
+#define CHECK_INTERRUPT()                                                            \
+  do {                                                                               \
+    if (interrupt.load(std::memory_order_relaxed) != 0 || --fuel < 0) [[unlikely]] { \
+      if (!serve_tier_up(store)) goto interrupted;                                   \
+    }                                                                                \
   } while (0)
 #define RELOAD_MEMORY()      \
   do {                       \
@@ -492,7 +506,8 @@ op_call_local : {
   // do_call and enter_wasm for the common case, without the checks that cannot fire here.
   Function* const target = pointer_at<Function>(&OPERAND(0));
   std::uint64_t* const target_fp = reinterpret_cast<std::uint64_t*>(reinterpret_cast<char*>(fp) + OPERAND(2));
-  if (frame >= frame_limit || !target->entry || target_fp + target->frame_slots > stack_end) [[unlikely]] {
+  if (frame >= frame_limit || !target->entry || target->native_entry ||
+      target_fp + target->frame_slots > stack_end) [[unlikely]] {
     callee = target;
     callee_fp = target_fp;
     return_pc = pc + 5;
@@ -543,6 +558,18 @@ do_call:
       case HostResult::Kind::interrupted:
         WASM_TRAP(interrupted);
         break;
+    }
+    pc = return_pc;
+    DISPATCH();
+  }
+  if (callee->native_entry) [[unlikely]] {
+    S.depth = static_cast<std::uint32_t>(frame - S.frames);
+    const Status status = call_compiled(store, callee, callee_fp, trap, exit_code);
+    S.depth = static_cast<std::uint32_t>(frame_base - S.frames);
+    RELOAD_MEMORY();
+    if (status != Status::returned) {
+      S.fuel = fuel;
+      return status;  // its trap (named in compiled code) or its exit
     }
     pc = return_pc;
     DISPATCH();

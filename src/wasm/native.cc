@@ -4,7 +4,11 @@
 
 #include <elf.h>
 #include <fcntl.h>
-#include <spawn.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -16,6 +20,7 @@
 #include <mutex>
 #include <string_view>
 
+#include "core/fd.h"
 #include "wasm/body_reader.h"
 
 // Null in a statically linked executable (spectrum itself is one): glibc cannot dlopen a library
@@ -85,55 +90,107 @@ void exec_compiler_build(char** argv) {
 
 bool static_executable() { return _DYNAMIC == nullptr; }
 
-bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::string& cache_dir,
-                         std::string* error) {
+namespace {
+
+struct CompilerLaunch {
+  std::string path;
+  std::vector<char*> argv, envp;
+  int module_fd = -1;
+  int devnull = -1;
+  pid_t parent = 0;
+};
+
+// The child of spawn_compiler, on its own stack in the parent's memory (CLONE_VM|CLONE_VFORK: the
+// parent, possibly a large and busy interpreter, is neither copied nor made copy-on-write): raw
+// system calls only, until execve.
+int exec_compiler(void* arg) {
+  const auto& launch = *static_cast<const CompilerLaunch*>(arg);
+  // Dies with the thread that started it: a spectrum killed mid-run leaves no compiler behind
+  // (nor one whose parent was gone before this line).
+  if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != launch.parent) ::_exit(127);
+  // Its stdio is /dev/null (a run's output belongs to the workload), the module is fd 3, and it
+  // holds nothing else of ours: the workload's pipes and preopens stay closed when it ends.
+  for (int fd = 0; fd < 3; ++fd)
+    if (::dup2(launch.devnull, fd) < 0) ::_exit(127);
+  if (launch.module_fd == 3 ? ::fcntl(3, F_SETFD, 0) < 0 : ::dup2(launch.module_fd, 3) < 0) ::_exit(127);
+  ::syscall(SYS_close_range, 4u, ~0u, 0u);
+  // The starting thread's mask (signals the run handles itself are blocked there) would outlive
+  // execve; handlers do not.
+  sigset_t none;
+  ::sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  ::execve(launch.path.c_str(), launch.argv.data(), launch.envp.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
+std::string compiler_helper(std::string* error) {
   char exe[PATH_MAX];
   const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return false;
+  if (n <= 0) {
+    *error = "cannot find this executable (/proc/self/exe)";
+    return {};
+  }
   exe[n] = '\0';
   std::string helper(exe);
   helper.resize(helper.rfind('/') + 1);
   helper += "spectrum-llvm";
   if (::access(helper.c_str(), X_OK) != 0) {
     *error = "the compiled engine needs " + helper + " (this spectrum is static and cannot load LLVM)";
-    return false;
+    return {};
   }
-  // The module goes to the helper as a file in the cache directory (ours, mode 0700).
-  std::string tmp = cache_dir + "/module.XXXXXX";
-  const int fd = ::mkstemp(tmp.data());
-  if (fd < 0) {
-    *error = "cannot write the module for the compiler: " + std::string(std::strerror(errno));
-    return false;
+  return helper;
+}
+
+pid_t spawn_compiler(const std::vector<std::uint8_t>& module, const std::string& cache_dir, bool checked,
+                     std::string* error) {
+  CompilerLaunch launch;
+  launch.path = compiler_helper(error);
+  if (launch.path.empty()) return -1;
+  // The module goes to the helper as a memory file: nothing to clean up on any path.
+  const UniqueFd module_fd(::memfd_create("spectrum-wasm-module", MFD_CLOEXEC));
+  const UniqueFd devnull(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  if (!module_fd || !devnull) {
+    *error = "cannot hand the module to the compiler: " + std::string(std::strerror(errno));
+    return -1;
   }
-  std::size_t done = 0;
-  while (done < module.size()) {
-    const ssize_t w = ::write(fd, module.data() + done, module.size() - done);
-    if (w <= 0) break;
-    done += static_cast<std::size_t>(w);
+  if (auto written = write_all(module_fd.get(),
+                               std::string_view(reinterpret_cast<const char*>(module.data()), module.size()));
+      !written) {
+    *error = "cannot hand the module to the compiler: " + written.error().message();
+    return -1;
   }
-  ::close(fd);
-  const std::string env_cache = "SPECTRUM_WASM_CACHE=" + cache_dir;
-  std::vector<char*> argv{helper.data(), const_cast<char*>("wasm"), const_cast<char*>("compile"), tmp.data(),
-                          nullptr};
-  std::vector<char*> envp{const_cast<char*>(env_cache.c_str()), nullptr};
-  // Its output is ours to drop: a run's stdout and stderr belong to the workload.
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
-  pid_t pid = 0;
-  const int rc = done == module.size()
-                     ? ::posix_spawn(&pid, helper.c_str(), &actions, nullptr, argv.data(), envp.data())
-                     : EIO;
-  posix_spawn_file_actions_destroy(&actions);
+  launch.module_fd = module_fd.get();
+  launch.devnull = devnull.get();
+  launch.parent = ::getpid();
+  std::string bounds = checked ? "check" : "guard";
+  std::string module_path = "/proc/self/fd/3";
+  std::string env_cache = "SPECTRUM_WASM_CACHE=" + cache_dir;
+  launch.argv = {launch.path.data(),
+                 const_cast<char*>("wasm"),
+                 const_cast<char*>("compile"),
+                 const_cast<char*>("--bounds"),
+                 bounds.data(),
+                 module_path.data(),
+                 nullptr};
+  launch.envp = {env_cache.data(), nullptr};
+  std::vector<char> stack(64 * 1024);
+  const pid_t pid =
+      ::clone(exec_compiler, stack.data() + stack.size(), CLONE_VM | CLONE_VFORK | SIGCHLD, &launch);
+  if (pid < 0) *error = "cannot start the compiler: " + std::string(std::strerror(errno));
+  return pid;
+}
+
+bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::string& cache_dir, bool checked,
+                         std::string* error) {
+  const pid_t pid = spawn_compiler(module, cache_dir, checked, error);
+  if (pid < 0) return false;
   int status = 0;
-  if (rc == 0)
-    while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  ::unlink(tmp.c_str());
-  if (rc != 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    *error = "the compiler (" + helper + ") failed on the module (spectrum wasm compile FILE tells why)";
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    *error = "the compiler (spectrum-llvm) failed on the module (spectrum wasm compile FILE tells why)";
     return false;
   }
   return true;

@@ -98,6 +98,9 @@ std::shared_ptr<NativeModule> load_artifact(const ModuleData& module, bool check
 // by the library and written to the cache. nullptr with *error.
 std::shared_ptr<NativeModule> native_code(const ModuleData& module, bool checked,
                                           const std::string& cache_dir, bool may_compile, std::string* error);
+// The cache directory, created owner-only if missing; false if it is not safe to use (another
+// owner, group- or world-accessible, a symlink, not a directory).
+bool safe_cache_dir(const std::string& dir);
 // The artifact of a module (`spectrum wasm compile -o`).
 bool compile_artifact(const ModuleData& module, bool checked, std::vector<std::uint8_t>* out,
                       std::string* error);
@@ -146,8 +149,17 @@ Engine run_engine();
 bool needs_compiler(int argc, char** argv);
 void exec_compiler_build(char** argv);
 bool static_executable();
-bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::string& cache_dir,
+// Compiles the module's `checked` (explicit bounds checks) or guarded code into cache_dir and waits.
+bool compile_with_helper(const std::vector<std::uint8_t>& module, const std::string& cache_dir, bool checked,
                          std::string* error);
+// spectrum-llvm beside this executable (empty, with *error, where there is none).
+std::string compiler_helper(std::string* error);
+// Starts `spectrum-llvm wasm compile --bounds guard|check` of `module` into cache_dir without
+// waiting: the caller reaps the pid (-1 with *error when it could not start). The helper reads the
+// module from a memory file, writes nothing but the cache, holds no other descriptor of ours, and
+// dies with the thread that started it (PR_SET_PDEATHSIG).
+pid_t spawn_compiler(const std::vector<std::uint8_t>& module, const std::string& cache_dir, bool checked,
+                     std::string* error);
 
 // The library, loaded on first use (nullptr with *error when it cannot be: not installed, a
 // version mismatch). Thread-safe.

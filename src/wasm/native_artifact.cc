@@ -34,21 +34,6 @@ void put(std::vector<std::uint8_t>& out, const T& v) {
   out.insert(out.end(), p, p + sizeof v);
 }
 
-// The cache directory, created owner-only if missing; false if it is not safe to use (another
-// owner, group- or world-accessible, a symlink, not a directory).
-bool safe_cache_dir(const std::string& dir) {
-  if (dir.empty()) return false;
-  struct stat st {};
-  if (::lstat(dir.c_str(), &st) != 0) {
-    if (errno != ENOENT) return false;
-    for (std::size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1))
-      ::mkdir(dir.substr(0, slash).c_str(), 0755);
-    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
-    if (::lstat(dir.c_str(), &st) != 0) return false;
-  }
-  return S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 077) == 0;
-}
-
 // A regular file of ours, not writable by others, not too large.
 bool read_artifact_file(const std::string& path, std::vector<std::uint8_t>* out) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -86,6 +71,19 @@ void write_cache(const std::string& path, const std::vector<std::uint8_t>& bytes
 }
 
 }  // namespace
+
+bool safe_cache_dir(const std::string& dir) {
+  if (dir.empty()) return false;
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return false;
+    for (std::size_t slash = dir.find('/', 1); slash != std::string::npos; slash = dir.find('/', slash + 1))
+      ::mkdir(dir.substr(0, slash).c_str(), 0755);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return false;
+    if (::lstat(dir.c_str(), &st) != 0) return false;
+  }
+  return S_ISDIR(st.st_mode) && st.st_uid == ::geteuid() && (st.st_mode & 077) == 0;
+}
 
 std::string engine_id() {
   static const std::string id = [] {
@@ -213,7 +211,7 @@ std::shared_ptr<NativeModule> native_code(const ModuleData& module, bool checked
                cache_dir + " is not the caller's with mode 0700)";
       return nullptr;
     }
-    if (!compile_with_helper(module.bytes, cache_dir, error)) return nullptr;
+    if (!compile_with_helper(module.bytes, cache_dir, checked, error)) return nullptr;
     std::vector<std::uint8_t> bytes;
     if (!read_artifact_file(path, &bytes)) {
       *error = "the compiler wrote no artifact to " + path;

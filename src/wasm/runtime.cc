@@ -273,8 +273,21 @@ Store::Store(StoreLimits limits) : limits_(limits), impl_(std::make_unique<Impl>
 Store::~Store() = default;
 
 void Store::interrupt() {
-  interrupt_.store(1, std::memory_order_release);
+  interrupt_.fetch_or(kInterruptStop, std::memory_order_release);
   interrupt_native_code(*impl_);
+}
+
+void Store::set_tier_up(std::function<void()> install) {
+  interrupt_.fetch_and(~kTierUpRequest, std::memory_order_relaxed);  // one for the previous hook
+  impl_->tier_up = std::move(install);
+}
+
+bool Runtime::serve_tier_up(Store& store) {
+  std::atomic<std::uint32_t>& flag = store.interrupt_;
+  if (flag.load(std::memory_order_acquire) != Store::kTierUpRequest) return false;
+  flag.fetch_and(~Store::kTierUpRequest, std::memory_order_acq_rel);
+  if (store.impl_->tier_up) store.impl_->tier_up();
+  return true;
 }
 
 Function* Store::create_host_function(FuncType type, HostFunction fn, std::string debug_name) {

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -162,6 +163,7 @@ struct Store::Impl {
   std::uintptr_t native_stack_limit = 0;  // NativeCtx::stack_limit of the running thread
   // The thread running this store's compiled code (0: none), for Store::interrupt's signal.
   std::atomic<pid_t> native_thread{0};
+  std::function<void()> tier_up;  // Store::set_tier_up
 
   ~Impl();
   std::uint32_t type_id(const FuncType& type);
@@ -194,6 +196,10 @@ struct Runtime {
   static CallOutcome invoke(Store& store, Function* function, std::span<const std::uint64_t> args);
   static Instance* new_instance(Store& store, const Module& module);
   static std::atomic<std::uint32_t>& interrupt_flag(Store& store) { return store.interrupt_; }
+  // The slow path of the interpreter's poll of that flag: true when it held only a tier-up
+  // request, now served (Store::set_tier_up's install ran; the code goes on), false for an
+  // interruption or a store whose fuel is spent.
+  static bool serve_tier_up(Store& store);
   enum class Status : std::uint8_t { returned, trapped, exited };
   // Runs a wasm function whose arguments are in fp[0..params); results land in fp[0..results).
   static Status execute(Store* store, Function* function, std::uint64_t* fp, Trap& trap,

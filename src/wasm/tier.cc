@@ -47,6 +47,7 @@
 #include "wasm/engine.h"
 #include "wasm/module.h"
 #include "wasm/native.h"
+#include "wasm/tier_up.h"
 #include "wasm/wasi/wasi.h"
 
 namespace spectrum {
@@ -429,8 +430,14 @@ class WasmTier final : public Tier {
         return fail("wasm: " + workload.program +
                     ": no exported function '_start' (not a WASI command module)");
       result.startup_time = Clock::now() - start;
-      auto outcome = SPECTRUM_TRY((*instance)->call(entry->func, {}));
-      record_outcome(outcome, *watchdog, "", result);
+      std::unique_ptr<wasm::TierUp> tier_up;
+      if (const auto delay = wasm::TierUp::configured_delay(bytes.size()))
+        tier_up = wasm::TierUp::start(store, **instance, *delay);
+      auto outcome = (*instance)->call(entry->func, {});
+      if (tier_up && tier_up->switched()) result.engine = "interpreted, then compiled";
+      tier_up.reset();  // a compile still going ends with the run
+      if (!outcome) return std::unexpected(outcome.error());
+      record_outcome(*outcome, *watchdog, "", result);
     }
     watchdog.reset();
     wake_signal.reset();

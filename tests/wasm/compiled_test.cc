@@ -9,12 +9,15 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
 #include "wasm/engine.h"
 #include "wasm/module.h"
 #include "wasm/native.h"
+#include "wasm/runtime.h"
 
 using namespace spectrum::wasm;
 using Bytes = std::vector<std::uint8_t>;
@@ -293,6 +296,117 @@ TEST(WasmCompiled, CacheDirectoryMustBeOwnerOnly) {
   EXPECT_NE(load_artifact(m->data(), false, bytes, &why), nullptr) << why;
   std::remove(planted.c_str());
   ::rmdir(dir.c_str());
+}
+
+// Tier-up's switch (docs/wasm.md: --engine auto), without the helper process: an instance of an
+// automatic store runs interpreted (nothing cached); in the middle of its loop a host call fills
+// the cache and requests the tier-up, and the calls the loop makes after that run compiled code,
+// called from the interpreted loop: their results, traps and memory growth come back to it.
+const char* kTierUp = R"((module
+  (import "host" "compile" (func $compile))
+  (import "host" "compiled" (func $compiled (result i32)))
+  (memory 1)
+  (global $calls (mut i32) (i32.const 0))
+  (func $leaf (param i32) (result i32)
+    (global.set $calls (i32.add (global.get $calls) (i32.const 1)))
+    (call $compiled))
+  (func $div (param i32 i32) (result i32) (i32.div_s (local.get 0) (local.get 1)))
+  (func $grow (result i32) (memory.grow (i32.const 1)))
+  (func (export "run") (param $n i32) (param $mode i32) (result i32) (local $i i32)
+    (loop $l
+      (if (i32.eq (local.get $i) (i32.const 3)) (then (call $compile)))
+      (i32.store (i32.shl (local.get $i) (i32.const 2)) (call $leaf (local.get $i)))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (if (i32.eq (local.get $mode) (i32.const 1)) (then (drop (call $div (i32.const 1) (i32.const 0)))))
+    (if (i32.eq (local.get $mode) (i32.const 2))
+      (then (drop (call $grow))
+            (i32.store (i32.const 65540) (i32.const 77))
+            (return (i32.load (i32.const 65540)))))
+    (global.get $calls)))
+)";
+
+struct TieredUp {
+  std::string cache;
+  Store store;
+  Linker linker;
+  Module module;
+  Instance* instance = nullptr;
+  TieredUp() {
+    char dir_template[] = "/tmp/wasm-tier-up-test-XXXXXX";
+    cache = ::mkdtemp(dir_template);
+    store.set_engine(Engine::automatic, cache);
+    linker.define_function(store, "host", "compile", FuncType{},
+                           [this](HostCall&, const std::uint64_t*, std::uint64_t*) {
+                             std::string why;
+                             if (!native_code(module.data(), false, cache, true, &why))
+                               return HostResult::trap("compile: " + why);
+                             store.request_tier_up();
+                             return HostResult::ok();
+                           });
+    linker.define_function(store, "host", "compiled", FuncType{{}, {ValType::i32}},
+                           [this](HostCall&, const std::uint64_t*, std::uint64_t* results) {
+                             results[0] = store.impl().native_thread.load() != 0;
+                             return HostResult::ok();
+                           });
+    auto m = Module::load(assemble(kTierUp));
+    EXPECT_TRUE(m.has_value());
+    module = std::move(*m);
+    auto i = linker.instantiate(store, module);
+    EXPECT_TRUE(i.has_value()) << (i ? "" : i.error().message());
+    if (i) instance = *i;
+    store.set_tier_up([this] { EXPECT_TRUE(attach_native(store, *instance).has_value()); });
+  }
+  ~TieredUp() { std::filesystem::remove_all(cache); }
+  CallOutcome run(std::uint64_t mode) {
+    const std::vector<std::uint64_t> args{10, mode};
+    auto out = instance->call("run", args);
+    EXPECT_TRUE(out.has_value());
+    return out ? *out : CallOutcome{};
+  }
+  std::uint32_t word(std::uint32_t index) const {
+    std::uint32_t v;
+    std::memcpy(&v, instance->state().memories[0]->data + 4 * index, sizeof v);
+    return v;
+  }
+};
+
+TEST(WasmTierUp, CallsAfterTheRequestRunCompiledCodeFromTheInterpretedLoop) {
+  TieredUp t;
+  ASSERT_NE(t.instance, nullptr);
+  ASSERT_FALSE(t.instance->runs_compiled_code()) << "nothing was cached: it starts interpreted";
+  const CallOutcome out = t.run(0);
+  ASSERT_EQ(out.kind, CallOutcome::Kind::returned) << out.trap.describe();
+  EXPECT_EQ(out.values.at(0), 10u) << "every call counted in the global both engines share";
+  EXPECT_TRUE(t.instance->runs_compiled_code());
+  for (std::uint32_t i = 0; i < 3; ++i) EXPECT_EQ(t.word(i), 0u) << "call " << i << " before the request";
+  EXPECT_EQ(t.word(9), 1u) << "the last call ran compiled code";
+  for (std::uint32_t i = 1; i < 10; ++i) EXPECT_GE(t.word(i), t.word(i - 1)) << "once compiled, compiled";
+}
+
+TEST(WasmTierUp, ATrapInCompiledCodeEndsTheInterpretedCaller) {
+  TieredUp t;
+  ASSERT_NE(t.instance, nullptr);
+  expect_trap(t.run(1), TrapKind::integer_divide_by_zero, "func[3]");
+}
+
+TEST(WasmTierUp, MemoryGrownByCompiledCodeIsTheInterpretedCallersToo) {
+  TieredUp t;
+  ASSERT_NE(t.instance, nullptr);
+  const CallOutcome out = t.run(2);
+  ASSERT_EQ(out.kind, CallOutcome::Kind::returned) << out.trap.describe();
+  EXPECT_EQ(out.values.at(0), 77u);
+}
+
+TEST(WasmTierUp, ARequestWithoutAnInstallerIsDroppedAndInterruptStillStops) {
+  TieredUp t;
+  ASSERT_NE(t.instance, nullptr);
+  t.store.set_tier_up({});
+  t.store.request_tier_up();
+  EXPECT_FALSE(t.store.interrupted()) << "a tier-up request is no interruption";
+  t.store.set_tier_up({});  // drops the pending request
+  t.store.interrupt();
+  expect_trap(t.run(0), TrapKind::interrupted, "run");
 }
 
 }  // namespace

@@ -11,7 +11,8 @@ mkdir -p "$out"
 flags="-std=c++2b -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined -Wno-macro-redefined -D__cpp_concepts=202002L -I$src"
 engine="$src/wasm/decoder.cc $src/wasm/validator.cc $src/wasm/compiler.cc $src/wasm/interpreter.cc $src/wasm/runtime.cc
         $src/wasm/simd_interpreter.cc $src/wasm/native.cc $src/wasm/native_exec.cc $src/wasm/native_loader.cc
-        $src/wasm/native_artifact.cc $src/wasm/native_scan.cc $src/wasm/native_library.cc $src/core/error.cc"
+        $src/wasm/native_artifact.cc $src/wasm/native_scan.cc $src/wasm/native_library.cc $src/core/error.cc
+        $src/core/fd.cc"
 # Compile the engine once into objects shared by both targets.
 objs=""
 for f in $engine; do

@@ -1,0 +1,91 @@
+#include "wasm/tier_up.h"
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstdlib>
+#include <string_view>
+
+#include "wasm/body_reader.h"
+#include "wasm/native.h"
+
+namespace spectrum::wasm {
+
+std::chrono::milliseconds TierUp::default_delay(std::size_t module_bytes) {
+  return std::chrono::milliseconds(100 + module_bytes * 28 / 1000);
+}
+
+std::optional<std::chrono::milliseconds> TierUp::configured_delay(std::size_t module_bytes) {
+  const char* env = std::getenv("SPECTRUM_WASM_TIER_UP_MS");
+  if (!env || !*env) return default_delay(module_bytes);
+  const std::string_view text(env);
+  if (text == "off") return std::nullopt;
+  unsigned ms = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
+  if (ec != std::errc() || end != text.data() + text.size()) return default_delay(module_bytes);
+  return std::chrono::milliseconds(ms);
+}
+
+std::unique_ptr<TierUp> TierUp::start(Store& store, Instance& instance, std::chrono::milliseconds delay) {
+  const Store::Impl& S = store.impl();
+  const ModuleData& m = instance.module().data();
+  if (S.engine != Engine::automatic || instance.runs_compiled_code() || store.fuel() || m.bodies.empty() ||
+      !unsupported_reason(m).empty() || !safe_cache_dir(S.cache_dir))
+    return nullptr;
+  std::string error;
+  if (compiler_helper(&error).empty()) return nullptr;
+  const auto& memories = instance.state().memories;
+  const bool checked = !memories.empty() && !memories[0]->guarded;
+  return std::unique_ptr<TierUp>(new TierUp(store, instance, checked, delay));
+}
+
+TierUp::TierUp(Store& store, Instance& instance, bool checked, std::chrono::milliseconds delay)
+    : store_(store), instance_(instance), checked_(checked), stop_(::eventfd(0, EFD_CLOEXEC)) {
+  // Runs on the run's thread, between two instructions of the interpreter (Store::set_tier_up):
+  // links the code the helper left in the cache, verified as any cached artifact is. Code that
+  // does not load leaves the run interpreted.
+  store_.set_tier_up([this] {
+    if (attach_native(store_, instance_) && instance_.runs_compiled_code()) switched_ = true;
+  });
+  thread_ = std::thread([this, delay] { compile_in_background(delay); });
+}
+
+TierUp::~TierUp() {
+  const std::uint64_t one = 1;
+  (void)!::write(stop_.get(), &one, sizeof one);
+  thread_.join();
+  store_.set_tier_up({});
+}
+
+void TierUp::compile_in_background(std::chrono::milliseconds delay) {
+  pollfd stop{stop_.get(), POLLIN, 0};
+  int ready;
+  while ((ready = ::poll(&stop, 1, static_cast<int>(delay.count()))) < 0 && errno == EINTR) {
+  }
+  if (ready != 0) return;  // the run ended first (or cannot be watched): nothing to compile
+  std::string error;
+  const pid_t pid =
+      spawn_compiler(instance_.module().data().bytes, store_.impl().cache_dir, checked_, &error);
+  if (pid < 0) return;
+  const UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  bool stopped = !pidfd;  // without a pidfd (Linux < 5.3) the compile cannot be waited for here
+  if (pidfd) {
+    pollfd fds[2] = {stop, {pidfd.get(), POLLIN, 0}};
+    while ((ready = ::poll(fds, 2, -1)) < 0 && errno == EINTR) {
+    }
+    stopped = ready < 0 || fds[0].revents != 0;
+  }
+  if (stopped) ::kill(pid, SIGKILL);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0) store_.request_tier_up();
+}
+
+}  // namespace spectrum::wasm
