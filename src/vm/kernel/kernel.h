@@ -26,6 +26,7 @@
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/process.h"
 #include "vm/kernel/shared_files.h"
+#include "vm/kernel/sysv_sem.h"
 #include "vm/kernel/sysv_shm.h"
 #include "vm/platform/platform.h"
 
@@ -97,6 +98,8 @@ class Kernel {
   // System V shared memory (kernel/sysv_shm.h), made on first use.
   SysvShm& sysv_shm(Process& p);
   SysvShm* sysv_shm_in_use() { return sysv_shm_ ? &*sysv_shm_ : nullptr; }
+  // System V semaphores (kernel/sysv_sem.h).
+  SysvSem& sysv_sem() { return sysv_sem_; }
   // sigaltstack(2) for the calling thread: `ss` and `old_ss` are guest pointers (0: none).
   SyscallResult sigaltstack(Process& p, std::uint64_t ss, std::uint64_t old_ss);
   // Threads (kernel/threads.cc).
@@ -230,6 +233,7 @@ class Kernel {
   // Last: destroyed first, it writes its pages back while the tasks' mappings still hold them.
   std::optional<SharedFiles> shared_files_;
   std::optional<SysvShm> sysv_shm_;
+  SysvSem sysv_sem_;
 };
 
 }  // namespace spectrum::vm::kernel

@@ -38,6 +38,7 @@ class SysvShm {
   std::uint64_t attaches(const Segment& s) const;  // shm_nattch
   // Removed segments no mapping holds any more: their frames given back.
   void collect();
+  const std::map<int, Segment>& segments() const { return segments_; }
 
  private:
   FrameAllocator& frames_;

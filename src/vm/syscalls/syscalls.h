@@ -221,6 +221,11 @@ SyscallResult sys_shmget(Process& p, const SyscallRequest& req);
 SyscallResult sys_shmat(Process& p, const SyscallRequest& req);
 SyscallResult sys_shmdt(Process& p, const SyscallRequest& req);
 SyscallResult sys_shmctl(Process& p, const SyscallRequest& req);
+// sysv_sem.cc
+SyscallResult sys_semget(Process& p, const SyscallRequest& req);
+SyscallResult sys_semop(Process& p, const SyscallRequest& req);
+SyscallResult sys_semtimedop(Process& p, const SyscallRequest& req);
+SyscallResult sys_semctl(Process& p, const SyscallRequest& req);
 // Removed System V segments whose last attach went (shmdt, munmap): their frames back.
 void collect_sysv_segments(Process& p);
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req);

@@ -14,6 +14,8 @@ namespace spectrum::vm::syscalls {
 
 static_assert(sizeof(struct shmid_ds) == 112 && sizeof(struct ipc_perm) == 48,
               "the kernel's struct shmid64_ds of x86-64, which glibc's matches");
+static_assert(sizeof(struct shminfo) == 72 && sizeof(struct shm_info) == 48,
+              "the kernel's struct shminfo64 and shm_info of x86-64, which glibc's match");
 
 namespace {
 
@@ -88,6 +90,23 @@ SyscallResult sys_shmctl(Process& p, const SyscallRequest& req) {
   auto& shm = p.kernel()->sysv_shm(p);
   const int id = static_cast<int>(ARG(0));
   const int cmd = static_cast<int>(ARG(1)) & ~kIpc64;
+  if (cmd == IPC_INFO || cmd == SHM_INFO) {  // ipcs, and the limits (Linux's defaults)
+    const int highest = shm.segments().empty() ? 0 : shm.segments().rbegin()->first;
+    if (cmd == IPC_INFO) {
+      struct shminfo info {};
+      info.shmmax = info.shmall = ~0ul >> 8;  // SHMMAX, SHMALL: "unlimited"
+      info.shmmin = 1;
+      info.shmmni = info.shmseg = kernel::SysvShm::kMaxSegments;
+      TRY_GUEST_VOID(write_struct(p, ARG(2), info));
+      return SyscallResult::ret(highest);
+    }
+    struct shm_info info {};
+    info.used_ids = static_cast<int>(shm.segments().size());
+    for (const auto& [segment_id, segment] : shm.segments()) info.shm_tot += segment.frames.size();
+    info.shm_rss = info.shm_tot;  // guest memory is never swapped
+    TRY_GUEST_VOID(write_struct(p, ARG(2), info));
+    return SyscallResult::ret(highest);
+  }
   auto* segment = id < 0 ? nullptr : shm.find(id);
   switch (cmd) {
     case IPC_STAT:
@@ -124,7 +143,7 @@ SyscallResult sys_shmctl(Process& p, const SyscallRequest& req) {
     case SHM_LOCK:
     case SHM_UNLOCK:  // guest memory is never swapped
       return segment ? SyscallResult::ret(0) : SyscallResult::error(EINVAL);
-    default:  // IPC_INFO and SHM_INFO (ipcs) are not kept
+    default:
       return SyscallResult::error(EINVAL);
   }
 }
