@@ -88,7 +88,7 @@ void Kernel::end_task(Task& t, int wait_status) {
   t.state = Task::State::zombie;
   t.wait_status = wait_status;
   vfork_done(t);
-  sysv_sem_.stop_waiting(t.pid);
+  ipc_wait_ended(t);
   sysv_sem_.exit_process(t.tgid);  // its SEM_UNDO adjustments
   // Its fds close now (a reader of its pipe sees the end); its memory goes once the platform has
   // left it (the ptrace platform's stub follows the running task's address space).
@@ -163,7 +163,7 @@ void Kernel::end_thread(Task& t) {
   t.state = Task::State::zombie;
   t.reaped = true;  // a thread is never waited for
   vfork_done(t);
-  sysv_sem_.stop_waiting(t.pid);
+  ipc_wait_ended(t);
   t.futex.reset();
   if (&t != on_cpu_) {
     t.owned.reset();
@@ -227,7 +227,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       if (t.state == Task::State::blocked && deliverable(t) && !awaited) {
         t.futex.reset();
         t.sigwait = 0;
-        sysv_sem_.stop_waiting(t.pid);
+        ipc_wait_ended(t);
         interrupt(t);
         t.state = Task::State::ready;
       }
@@ -267,7 +267,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       if (late && !fd_ready && !signalled) {
         t.futex.reset();
         t.sigwait = 0;
-        sysv_sem_.stop_waiting(t.pid);
+        ipc_wait_ended(t);
         t.regs.rax = static_cast<std::uint64_t>(t.waiting.value);
         t.state = Task::State::ready;
         --k;  // take it through the ready path (its pending signals)

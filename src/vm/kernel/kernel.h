@@ -26,6 +26,7 @@
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/process.h"
 #include "vm/kernel/shared_files.h"
+#include "vm/kernel/sysv_msg.h"
 #include "vm/kernel/sysv_sem.h"
 #include "vm/kernel/sysv_shm.h"
 #include "vm/platform/platform.h"
@@ -98,8 +99,9 @@ class Kernel {
   // System V shared memory (kernel/sysv_shm.h), made on first use.
   SysvShm& sysv_shm(Process& p);
   SysvShm* sysv_shm_in_use() { return sysv_shm_ ? &*sysv_shm_ : nullptr; }
-  // System V semaphores (kernel/sysv_sem.h).
+  // System V semaphores and message queues (kernel/sysv_sem.h, kernel/sysv_msg.h).
   SysvSem& sysv_sem() { return sysv_sem_; }
+  SysvMsg& sysv_msg() { return sysv_msg_; }
   // sigaltstack(2) for the calling thread: `ss` and `old_ss` are guest pointers (0: none).
   SyscallResult sigaltstack(Process& p, std::uint64_t ss, std::uint64_t old_ss);
   // Threads (kernel/threads.cc).
@@ -234,6 +236,12 @@ class Kernel {
   std::optional<SharedFiles> shared_files_;
   std::optional<SysvShm> sysv_shm_;
   SysvSem sysv_sem_;
+  SysvMsg sysv_msg_;
+  // A task's System V wait (semop, msgsnd, msgrcv) ended otherwise: a signal, a deadline, its end.
+  void ipc_wait_ended(const Task& t) {
+    sysv_sem_.stop_waiting(t.pid);
+    sysv_msg_.stop_waiting(t.pid);
+  }
 };
 
 }  // namespace spectrum::vm::kernel

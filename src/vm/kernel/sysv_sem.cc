@@ -22,7 +22,8 @@ GuestResult<int> SysvSem::get(std::int32_t key, int nsems, int flags, int pid) {
     if (!(flags & IPC_CREAT)) return std::unexpected(ENOENT);
   }
   if (nsems == 0) return std::unexpected(EINVAL);
-  if (sets_.size() >= static_cast<std::size_t>(kMaxSets)) return std::unexpected(ENOSPC);
+  if (sets_.size() >= static_cast<std::size_t>(kMaxSets) || semaphores_ + nsems > kMaxSemaphores)
+    return std::unexpected(ENOSPC);
   Set set;
   set.key = key;
   set.sems.resize(static_cast<std::size_t>(nsems));
@@ -30,6 +31,7 @@ GuestResult<int> SysvSem::get(std::int32_t key, int nsems, int flags, int pid) {
   set.ctime = std::time(nullptr);
   const int id = next_id_++;
   sets_.emplace(id, std::move(set));
+  semaphores_ += nsems;
   return id;
 }
 
@@ -39,14 +41,17 @@ SysvSem::Set* SysvSem::find(int id) {
 }
 
 void SysvSem::remove(int id) {
-  sets_.erase(id);
-  for (auto it = waits_.begin(); it != waits_.end();) {
-    if (it->second.id != id) {
-      ++it;
+  const auto it = sets_.find(id);
+  if (it == sets_.end()) return;
+  semaphores_ -= static_cast<int>(it->second.sems.size());
+  sets_.erase(it);
+  for (auto w = waits_.begin(); w != waits_.end();) {
+    if (w->second.id != id) {
+      ++w;
       continue;
     }
-    removed_waits_[it->first] = id;
-    it = waits_.erase(it);
+    removed_waits_[w->first] = id;
+    w = waits_.erase(w);
   }
   for (auto& [pid, adjustments] : adjustments_)
     std::erase_if(adjustments, [&](const auto& entry) { return entry.first.first == id; });

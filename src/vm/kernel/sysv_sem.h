@@ -19,8 +19,10 @@ namespace spectrum::vm::kernel {
 
 class SysvSem {
  public:
-  // Linux's defaults (SEMMSL, SEMMNI, SEMOPM, SEMVMX).
+  // Linux's defaults (SEMMSL, SEMMNI, SEMOPM, SEMVMX), but for SEMMNS: the semaphores live in the
+  // monitor's memory, outside the guest's, so a workload may not make Linux's 32000 x 32000 of them.
   static constexpr int kMaxPerSet = 32000, kMaxSets = 32000, kMaxOps = 500, kMaxValue = 32767;
+  static constexpr int kMaxSemaphores = 1 << 16;
 
   struct Semaphore {
     int value = 0;
@@ -46,7 +48,7 @@ class SysvSem {
   };
 
   // semget: the id of the set with `key` (IPC_PRIVATE: always a new one), made with IPC_CREAT, as
-  // Linux answers (ENOENT, EEXIST, EINVAL, ENOSPC).
+  // Linux answers (ENOENT, EEXIST, EINVAL, ENOSPC: kMaxSets sets or kMaxSemaphores in all).
   GuestResult<int> get(std::int32_t key, int nsems, int flags, int pid);
   Set* find(int id);  // nullptr if there is none
   // IPC_RMID: the set is gone; its waiters' calls end with EIDRM.
@@ -66,10 +68,12 @@ class SysvSem {
   // The process ended: its SEM_UNDO adjustments applied (within 0..kMaxValue), and dropped.
   void exit_process(int pid);
   const std::map<int, Set>& sets() const { return sets_; }
+  int semaphores() const { return semaphores_; }
 
  private:
   std::map<int, Set> sets_;
   int next_id_ = 0;
+  int semaphores_ = 0;                // in all sets
   std::map<int, Wait> waits_;         // by task
   std::map<int, int> removed_waits_;  // task -> the id removed while it waited
   // SEM_UNDO: per process, per (set, semaphore), what undoes its operations.

@@ -226,6 +226,11 @@ SyscallResult sys_semget(Process& p, const SyscallRequest& req);
 SyscallResult sys_semop(Process& p, const SyscallRequest& req);
 SyscallResult sys_semtimedop(Process& p, const SyscallRequest& req);
 SyscallResult sys_semctl(Process& p, const SyscallRequest& req);
+// sysv_msg.cc
+SyscallResult sys_msgget(Process& p, const SyscallRequest& req);
+SyscallResult sys_msgsnd(Process& p, const SyscallRequest& req);
+SyscallResult sys_msgrcv(Process& p, const SyscallRequest& req);
+SyscallResult sys_msgctl(Process& p, const SyscallRequest& req);
 // Removed System V segments whose last attach went (shmdt, munmap): their frames back.
 void collect_sysv_segments(Process& p);
 SyscallResult sys_mremap(Process& p, const SyscallRequest& req);

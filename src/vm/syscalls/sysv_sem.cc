@@ -78,15 +78,14 @@ SyscallResult sys_semctl(Process& p, const SyscallRequest& req) {
     struct seminfo info {};
     info.semmni = SysvSem::kMaxSets;
     info.semmsl = SysvSem::kMaxPerSet;
-    info.semmns = SysvSem::kMaxSets * SysvSem::kMaxPerSet;
+    info.semmns = SysvSem::kMaxSemaphores;
     info.semopm = SysvSem::kMaxOps;
     info.semvmx = SysvSem::kMaxValue;
     info.semmnu = info.semmns, info.semmap = info.semmns, info.semume = SysvSem::kMaxOps;
     info.semusz = 20, info.semaem = 16384;
     if (cmd == SEM_INFO) {  // in use: sets, and semaphores
       info.semusz = static_cast<int>(sem.sets().size());
-      info.semaem = 0;
-      for (const auto& [set_id, set] : sem.sets()) info.semaem += static_cast<int>(set.sems.size());
+      info.semaem = sem.semaphores();
     }
     TRY_GUEST_VOID(write_struct(p, arg, info));
     return SyscallResult::ret(sem.sets().empty() ? 0 : sem.sets().rbegin()->first);

@@ -86,6 +86,10 @@ static inline const char* strerrorname_np(int e) {
       return "EPIPE";
     case ERANGE:
       return "ERANGE";
+    case ENOMSG:
+      return "ENOMSG";
+    case EIDRM:
+      return "EIDRM";
     case EDEADLK:
       return "EDEADLK";
     case ENAMETOOLONG:

@@ -1,12 +1,15 @@
-// The sandbox kernel's System V semaphore sets (kernel/sysv_sem.h), beyond what the conformance
-// case sysv_sem shows against Linux: a retried semop keeps the deadline of its first try, a waiter
-// of a removed set gets EIDRM once, and SEM_UNDO adjustments stay within 0..32767 and go with
-// SETVAL.
-#include "vm/kernel/sysv_sem.h"
-
+// The sandbox kernel's System V semaphore sets and message queues (kernel/sysv_sem.h,
+// kernel/sysv_msg.h), beyond what the conformance cases sysv_sem and sysv_msg show against Linux:
+// a retried semop keeps the deadline of its first try, a waiter of a removed set or queue gets
+// EIDRM once, SEM_UNDO adjustments stay within 0..32767 and go with SETVAL, and the monitor's
+// memory bounds what a workload can make (semaphores, queued messages).
 #include <gtest/gtest.h>
 #include <sys/ipc.h>
+#include <sys/msg.h>
 #include <sys/sem.h>
+
+#include "vm/kernel/sysv_msg.h"
+#include "vm/kernel/sysv_sem.h"
 
 namespace spectrum::vm::kernel {
 namespace {
@@ -89,10 +92,58 @@ TEST(SysvSem, GetFollowsLinux) {
   EXPECT_EQ(sem.get(7, 1, IPC_CREAT | IPC_EXCL, 1).error(), EEXIST);
   EXPECT_EQ(sem.get(IPC_PRIVATE, 0, 0600, 1).error(), EINVAL);
   EXPECT_EQ(sem.get(IPC_PRIVATE, SysvSem::kMaxPerSet + 1, 0600, 1).error(), EINVAL);
+  // The monitor's memory is bounded: sets of kMaxPerSet until kMaxSemaphores are made.
+  int made = 3;
+  while (made + SysvSem::kMaxPerSet <= SysvSem::kMaxSemaphores) {
+    ASSERT_TRUE(sem.get(IPC_PRIVATE, SysvSem::kMaxPerSet, 0600, 1).has_value());
+    made += SysvSem::kMaxPerSet;
+  }
+  EXPECT_EQ(sem.get(IPC_PRIVATE, SysvSem::kMaxPerSet, 0600, 1).error(), ENOSPC);
+  EXPECT_EQ(sem.semaphores(), made);
   const Op beyond[] = {{3, 1, 0}};
   EXPECT_EQ(sem.operate(1, 1, id, beyond, {}).error(), EFBIG);
   const Op too_much[] = {{0, SysvSem::kMaxValue, 0}, {0, 1, 0}};
   EXPECT_EQ(sem.operate(1, 1, id, too_much, {}).error(), ERANGE);
+}
+
+TEST(SysvMsg, QueuedMessagesAreBoundedInAllQueuesTogether) {
+  SysvMsg msg;
+  const std::vector<std::uint8_t> text(SysvMsg::kMaxMessage, 'x');
+  std::vector<int> queues;
+  std::uint64_t sent = 0;
+  for (;;) {
+    const int id = *msg.get(IPC_PRIVATE, 0600);
+    queues.push_back(id);
+    bool room = true;
+    while (room) {
+      auto r = msg.send(1, 10, id, 1, text, IPC_NOWAIT);
+      if (!r) {
+        EXPECT_EQ(r.error(), EAGAIN);
+        room = false;
+      } else {
+        ++sent;
+      }
+    }
+    if (msg.queues().at(id).messages.size() < 2) break;  // full before its own msg_qbytes
+  }
+  EXPECT_LE(msg.total_bytes(), SysvMsg::kMaxTotalBytes);
+  EXPECT_EQ(msg.total_messages(), sent);
+  // Removing a queue gives its share back.
+  const std::uint64_t before = msg.total_bytes();
+  msg.remove(queues.front());
+  EXPECT_LT(msg.total_bytes(), before);
+  EXPECT_TRUE(*msg.send(1, 10, queues.back(), 1, text, IPC_NOWAIT));
+}
+
+TEST(SysvMsg, WaitersOfARemovedQueueGetEidrmOnce) {
+  SysvMsg msg;
+  const int id = *msg.get(IPC_PRIVATE, 0600);
+  const auto waiting = msg.receive(1, 10, id, 64, 0, 0);
+  ASSERT_TRUE(waiting.has_value());
+  EXPECT_FALSE(waiting->has_value()) << "nothing queued: it waits";
+  msg.remove(id);
+  EXPECT_EQ(msg.receive(1, 10, id, 64, 0, 0).error(), EIDRM);
+  EXPECT_EQ(msg.receive(1, 10, id, 64, 0, 0).error(), EINVAL);
 }
 
 }  // namespace
