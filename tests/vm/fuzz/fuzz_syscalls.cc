@@ -1,5 +1,8 @@
 // Fuzz target: random syscall numbers and arguments to the monitor's handlers (Process::handle)
-// over real guest memory, a real kernel area and real page tables; no vCPU is needed. Built two
+// over real guest memory, a real kernel area and real page tables, with the sandbox kernel's
+// scheduling state behind them (fork, wait, kill, the System V objects, shared file pages); no
+// vCPU is needed: the platform is one that never runs the workload, so only the calling process's
+// handlers run, and forked children stay as fork left them. Built two
 // ways: with libFuzzer by clang-16 (tests/vm/fuzz/build.sh, the long runs), and with the
 // deterministic driver fuzz_driver.cc by the normal build (the ctest smoke run).
 //
@@ -27,8 +30,10 @@
 
 #include "vm/boot.h"
 #include "vm/guest/abi.h"
+#include "vm/kernel/kernel.h"
 #include "vm/kernel/process.h"
 #include "vm/memory.h"
+#include "vm/platform/platform.h"
 
 namespace {
 
@@ -199,6 +204,22 @@ bool is_memory_call(std::uint64_t n) {
          n == SYS_brk;
 }
 
+// The platform of a kernel whose tasks never run: the handlers that read or set the caller's
+// registers (fork, signals, execve) get the registers of a task stopped at its first instruction.
+class NoVcpu final : public platform::ExecutionContext {
+ public:
+  spectrum::Result<platform::Stop> run() override { return spectrum::fail("the fuzz target runs no guest"); }
+  spectrum::Result<platform::Registers> registers() override { return regs_; }
+  spectrum::Result<void> set_registers(const platform::Registers& regs) override {
+    regs_ = regs;
+    return {};
+  }
+  std::uint64_t exits() const override { return 0; }
+
+ private:
+  platform::Registers regs_;
+};
+
 struct KernelEntry {
   std::uint64_t page, pte;
 };
@@ -284,6 +305,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     config.log = [&](const std::string&) { ++log_lines; };
     Process process(space, memory, std::move(config));
     process.set_brk_start(0x1000000);
+    NoVcpu no_vcpu;
+    kernel::Kernel sandbox_kernel(no_vcpu, process, 16);  // after the process: it goes first
 
     Reader in(data, size);
     const auto& numbers = callable();
