@@ -9,6 +9,7 @@
 
 #include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
+#include "vm/syscalls/sysv_ipc.h"
 
 namespace spectrum::vm::syscalls {
 
@@ -17,14 +18,6 @@ static_assert(sizeof(struct shmid_ds) == 112 && sizeof(struct ipc_perm) == 48,
 static_assert(sizeof(struct shminfo) == 72 && sizeof(struct shm_info) == 48,
               "the kernel's struct shminfo64 and shm_info of x86-64, which glibc's match");
 
-namespace {
-
-constexpr int kIpc64 = 0x100;  // IPC_64: x86-64's structures are the 64-bit ones already
-
-int caller_pid(Process& p) { return static_cast<int>(p.kernel()->process_ids(p, SYS_getpid, 0, 0).value); }
-
-}  // namespace
-
 void collect_sysv_segments(Process& p) {
   if (auto* shm = p.kernel() ? p.kernel()->sysv_shm_in_use() : nullptr) shm->collect();
 }
@@ -32,8 +25,8 @@ void collect_sysv_segments(Process& p) {
 SyscallResult sys_shmget(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
   collect_sysv_segments(p);
-  return SyscallResult::ret(TRY_GUEST(p.kernel()->sysv_shm(p).get(static_cast<std::int32_t>(ARG(0)), ARG(1),
-                                                                  static_cast<int>(ARG(2)), caller_pid(p))));
+  return SyscallResult::ret(TRY_GUEST(p.kernel()->sysv_shm(p).get(
+      static_cast<std::int32_t>(ARG(0)), ARG(1), static_cast<int>(ARG(2)), sysv::caller(p))));
 }
 
 SyscallResult sys_shmat(Process& p, const SyscallRequest& req) {
@@ -63,7 +56,7 @@ SyscallResult sys_shmat(Process& p, const SyscallRequest& req) {
   char name[32];
   std::snprintf(name, sizeof name, "/SYSV%08x (deleted)", static_cast<unsigned>(segment->key));
   p.mm().name_range(address, address + length, name);
-  segment->lpid = caller_pid(p);
+  segment->lpid = sysv::caller(p);
   segment->atime = std::time(nullptr);
   return SyscallResult::ret(static_cast<std::int64_t>(address));
 }
@@ -78,7 +71,7 @@ SyscallResult sys_shmdt(Process& p, const SyscallRequest& req) {
   (void)p.space().unmap(ARG(0), length);
   p.mm().forget_names(ARG(0), ARG(0) + length);
   if (auto* segment = p.kernel()->sysv_shm(p).find(id)) {
-    segment->lpid = caller_pid(p);
+    segment->lpid = sysv::caller(p);
     segment->dtime = std::time(nullptr);
   }
   collect_sysv_segments(p);
@@ -89,7 +82,7 @@ SyscallResult sys_shmctl(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
   auto& shm = p.kernel()->sysv_shm(p);
   const int id = static_cast<int>(ARG(0));
-  const int cmd = static_cast<int>(ARG(1)) & ~kIpc64;
+  const int cmd = static_cast<int>(ARG(1)) & ~sysv::kIpc64;
   if (cmd == IPC_INFO || cmd == SHM_INFO) {  // ipcs, and the limits (Linux's defaults)
     const int highest = shm.segments().empty() ? 0 : shm.segments().rbegin()->first;
     if (cmd == IPC_INFO) {
@@ -114,10 +107,8 @@ SyscallResult sys_shmctl(Process& p, const SyscallRequest& req) {
     case SHM_STAT_ANY: {
       if (!segment) return SyscallResult::error(EINVAL);
       struct shmid_ds ds {};
-      ds.shm_perm.__key = segment->key;
-      ds.shm_perm.uid = segment->uid, ds.shm_perm.gid = segment->gid;
-      ds.shm_perm.cuid = segment->cuid, ds.shm_perm.cgid = segment->cgid;
-      ds.shm_perm.mode = static_cast<unsigned short>(segment->mode | (segment->removed ? SHM_DEST : 0));
+      ds.shm_perm = sysv::permissions_of(*segment);
+      if (segment->removed) ds.shm_perm.mode |= SHM_DEST;
       ds.shm_segsz = segment->size;
       ds.shm_atime = segment->atime, ds.shm_dtime = segment->dtime, ds.shm_ctime = segment->ctime;
       ds.shm_cpid = segment->cpid, ds.shm_lpid = segment->lpid;
@@ -128,8 +119,7 @@ SyscallResult sys_shmctl(Process& p, const SyscallRequest& req) {
     case IPC_SET: {
       if (!segment) return SyscallResult::error(EINVAL);
       auto ds = TRY_GUEST(read_struct<struct shmid_ds>(p, ARG(2)));
-      segment->uid = ds.shm_perm.uid, segment->gid = ds.shm_perm.gid;
-      segment->mode = (segment->mode & ~0777u) | (ds.shm_perm.mode & 0777u);
+      sysv::set_permissions(*segment, ds.shm_perm);
       segment->ctime = std::time(nullptr);
       return SyscallResult::ret(0);
     }

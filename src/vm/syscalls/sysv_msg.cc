@@ -8,6 +8,7 @@
 
 #include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
+#include "vm/syscalls/sysv_ipc.h"
 
 namespace spectrum::vm::syscalls {
 
@@ -21,12 +22,7 @@ static_assert(sizeof(struct msginfo) == 32);
 
 namespace {
 
-constexpr int kIpc64 = 0x100;     // IPC_64: x86-64's structures are the 64-bit ones already
 constexpr int kMsgCopy = 040000;  // MSG_COPY: checkpoint/restore's peek, not served
-
-int caller(Process& p, std::uint64_t number) {
-  return static_cast<int>(p.kernel()->process_ids(p, number, 0, 0).value);
-}
 
 SyscallResult must_wait() {
   SyscallResult blocked;
@@ -51,7 +47,7 @@ SyscallResult sys_msgsnd(Process& p, const SyscallRequest& req) {
   const auto type = TRY_GUEST(read_struct<std::int64_t>(p, ARG(1)));
   std::vector<std::uint8_t> text(static_cast<std::size_t>(size));
   TRY_GUEST_VOID(p.space().read(ARG(1) + sizeof type, text));
-  const bool sent = TRY_GUEST(p.kernel()->sysv_msg().send(caller(p, SYS_gettid), caller(p, SYS_getpid), id,
+  const bool sent = TRY_GUEST(p.kernel()->sysv_msg().send(sysv::caller(p, SYS_gettid), sysv::caller(p), id,
                                                           type, text, static_cast<int>(ARG(3))));
   return sent ? SyscallResult::ret(0) : must_wait();
 }
@@ -63,7 +59,7 @@ SyscallResult sys_msgrcv(Process& p, const SyscallRequest& req) {
   const int flags = static_cast<int>(ARG(4));
   if (id < 0 || size < 0) return SyscallResult::error(EINVAL);
   if (flags & kMsgCopy) return SyscallResult::error(ENOSYS);
-  auto message = TRY_GUEST(p.kernel()->sysv_msg().receive(caller(p, SYS_gettid), caller(p, SYS_getpid), id,
+  auto message = TRY_GUEST(p.kernel()->sysv_msg().receive(sysv::caller(p, SYS_gettid), sysv::caller(p), id,
                                                           static_cast<std::uint64_t>(size),
                                                           static_cast<std::int64_t>(ARG(3)), flags));
   if (!message) return must_wait();
@@ -77,7 +73,7 @@ SyscallResult sys_msgctl(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
   SysvMsg& msg = p.kernel()->sysv_msg();
   const int id = static_cast<int>(ARG(0));
-  const int cmd = static_cast<int>(ARG(1)) & ~kIpc64;
+  const int cmd = static_cast<int>(ARG(1)) & ~sysv::kIpc64;
   if (cmd == IPC_INFO || cmd == MSG_INFO) {
     struct msginfo info {};
     info.msgmax = static_cast<int>(SysvMsg::kMaxMessage);
@@ -103,10 +99,7 @@ SyscallResult sys_msgctl(Process& p, const SyscallRequest& req) {
     case MSG_STAT:
     case MSG_STAT_ANY: {
       struct msqid_ds ds {};
-      ds.msg_perm.__key = queue->key;
-      ds.msg_perm.uid = queue->uid, ds.msg_perm.gid = queue->gid;
-      ds.msg_perm.cuid = queue->cuid, ds.msg_perm.cgid = queue->cgid;
-      ds.msg_perm.mode = static_cast<unsigned short>(queue->mode);
+      ds.msg_perm = sysv::permissions_of(*queue);
       ds.msg_stime = queue->send_time, ds.msg_rtime = queue->receive_time, ds.msg_ctime = queue->change_time;
       ds.__msg_cbytes = queue->bytes;
       ds.msg_qnum = queue->messages.size();
@@ -118,8 +111,7 @@ SyscallResult sys_msgctl(Process& p, const SyscallRequest& req) {
     case IPC_SET: {
       const auto ds = TRY_GUEST(read_struct<struct msqid_ds>(p, ARG(2)));
       TRY_GUEST_VOID(msg.set_max_bytes(*queue, ds.msg_qbytes));
-      queue->uid = ds.msg_perm.uid, queue->gid = ds.msg_perm.gid;
-      queue->mode = (queue->mode & ~0777u) | (ds.msg_perm.mode & 0777u);
+      sysv::set_permissions(*queue, ds.msg_perm);
       queue->change_time = std::time(nullptr);
       return SyscallResult::ret(0);
     }

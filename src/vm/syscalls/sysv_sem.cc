@@ -9,6 +9,7 @@
 
 #include "vm/kernel/kernel.h"
 #include "vm/syscalls/syscalls.h"
+#include "vm/syscalls/sysv_ipc.h"
 
 namespace spectrum::vm::syscalls {
 
@@ -20,12 +21,6 @@ static_assert(sizeof(struct semid_ds) == 104 && offsetof(struct semid_ds, sem_ot
 static_assert(sizeof(struct sembuf) == sizeof(SysvSem::Op) && sizeof(struct seminfo) == 40);
 
 namespace {
-
-constexpr int kIpc64 = 0x100;  // IPC_64: x86-64's structures are the 64-bit ones already
-
-int caller(Process& p, std::uint64_t number) {
-  return static_cast<int>(p.kernel()->process_ids(p, number, 0, 0).value);
-}
 
 SyscallResult semop(Process& p, std::uint64_t id, std::uint64_t ops_ptr, std::uint64_t count,
                     std::uint64_t timeout_ptr) {
@@ -44,7 +39,7 @@ SyscallResult semop(Process& p, std::uint64_t id, std::uint64_t ops_ptr, std::ui
               std::chrono::nanoseconds(ts.tv_nsec);
   }
   const auto wait = TRY_GUEST(
-      p.kernel()->sysv_sem().operate(caller(p, SYS_gettid), caller(p, SYS_getpid), set_id, ops, timeout));
+      p.kernel()->sysv_sem().operate(sysv::caller(p, SYS_gettid), sysv::caller(p), set_id, ops, timeout));
   if (!wait) return SyscallResult::ret(0);
   SyscallResult blocked = SyscallResult::error(EAGAIN);  // the value if the deadline passes
   blocked.kind = SyscallResult::Kind::block;
@@ -58,7 +53,7 @@ SyscallResult sys_semget(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
   return SyscallResult::ret(
       TRY_GUEST(p.kernel()->sysv_sem().get(static_cast<std::int32_t>(ARG(0)), static_cast<int>(ARG(1)),
-                                           static_cast<int>(ARG(2)), caller(p, SYS_getpid))));
+                                           static_cast<int>(ARG(2)), sysv::caller(p))));
 }
 
 SyscallResult sys_semop(Process& p, const SyscallRequest& req) { return semop(p, ARG(0), ARG(1), ARG(2), 0); }
@@ -72,7 +67,7 @@ SyscallResult sys_semctl(Process& p, const SyscallRequest& req) {
   SysvSem& sem = p.kernel()->sysv_sem();
   const int id = static_cast<int>(ARG(0));
   const auto num = static_cast<std::uint64_t>(static_cast<std::uint32_t>(ARG(1)));
-  const int cmd = static_cast<int>(ARG(2)) & ~kIpc64;
+  const int cmd = static_cast<int>(ARG(2)) & ~sysv::kIpc64;
   const std::uint64_t arg = ARG(3);  // union semun: a value or a pointer
   if (cmd == IPC_INFO || cmd == SEM_INFO) {
     struct seminfo info {};
@@ -100,10 +95,7 @@ SyscallResult sys_semctl(Process& p, const SyscallRequest& req) {
     case SEM_STAT:
     case SEM_STAT_ANY: {
       struct semid_ds ds {};
-      ds.sem_perm.__key = set->key;
-      ds.sem_perm.uid = set->uid, ds.sem_perm.gid = set->gid;
-      ds.sem_perm.cuid = set->cuid, ds.sem_perm.cgid = set->cgid;
-      ds.sem_perm.mode = static_cast<unsigned short>(set->mode);
+      ds.sem_perm = sysv::permissions_of(*set);
       ds.sem_otime = set->otime, ds.sem_ctime = set->ctime;
       ds.sem_nsems = set->sems.size();
       TRY_GUEST_VOID(write_struct(p, arg, ds));
@@ -111,8 +103,7 @@ SyscallResult sys_semctl(Process& p, const SyscallRequest& req) {
     }
     case IPC_SET: {
       const auto ds = TRY_GUEST(read_struct<struct semid_ds>(p, arg));
-      set->uid = ds.sem_perm.uid, set->gid = ds.sem_perm.gid;
-      set->mode = (set->mode & ~0777u) | (ds.sem_perm.mode & 0777u);
+      sysv::set_permissions(*set, ds.sem_perm);
       set->ctime = std::time(nullptr);
       return SyscallResult::ret(0);
     }
@@ -136,7 +127,7 @@ SyscallResult sys_semctl(Process& p, const SyscallRequest& req) {
       if (value < 0 || value > SysvSem::kMaxValue) return SyscallResult::error(ERANGE);
       sem.clear_adjustments(id, static_cast<std::uint16_t>(num));
       s->value = value;
-      s->pid = caller(p, SYS_getpid);
+      s->pid = sysv::caller(p);
       set->ctime = std::time(nullptr);
       return SyscallResult::ret(0);
     }
@@ -154,7 +145,7 @@ SyscallResult sys_semctl(Process& p, const SyscallRequest& req) {
       for (std::uint16_t v : values)
         if (v > SysvSem::kMaxValue) return SyscallResult::error(ERANGE);
       sem.clear_adjustments(id, std::nullopt);
-      const int pid = caller(p, SYS_getpid);
+      const int pid = sysv::caller(p);
       for (std::size_t i = 0; i < values.size(); ++i) set->sems[i] = {values[i], pid};
       set->ctime = std::time(nullptr);
       return SyscallResult::ret(0);
