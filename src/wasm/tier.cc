@@ -38,6 +38,8 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
+#include <functional>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -194,13 +196,15 @@ class WakeSignal {
 // gets the default action of each: the end). Interrupts the engine and WASI, then signals the
 // running thread every few milliseconds until the run ends: a host call blocked in the kernel
 // returns EINTR whenever it entered the kernel (a single signal could land just before the call
-// blocks). Stopped on destruction.
+// blocks). Also keeps one alarm (tier-up's start): a run shorter than it costs no thread of its
+// own. Stopped on destruction.
 class Watchdog {
  public:
   Watchdog(std::optional<Clock::time_point> deadline, SignalGuard& signals, wasm::Store& store,
            wasi::Wasi& wasi)
       : run_thread_(static_cast<pid_t>(::syscall(SYS_gettid))),
         stop_(::eventfd(0, EFD_CLOEXEC)),
+        rearm_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)),
         thread_([this, deadline, &signals, &store, &wasi] { watch(deadline, signals, store, wasi); }) {}
   ~Watchdog() {
     const std::uint64_t one = 1;
@@ -209,21 +213,47 @@ class Watchdog {
   }
   bool timed_out() const { return timed_out_.load(); }
   int signal() const { return signal_.load(); }  // the signal that ended the run, or 0
+  // Calls `f` on the watchdog's thread at `at`, unless the run ends or cancel_alarm() comes first
+  // (replaces an alarm that has not gone off).
+  void set_alarm(Clock::time_point at, std::function<void()> f) {
+    {
+      std::lock_guard lock(alarm_mutex_);
+      alarm_ = {at, std::move(f)};
+    }
+    const std::uint64_t one = 1;
+    (void)!::write(rearm_.get(), &one, sizeof one);
+  }
+  // After it, the alarm's function is not running and will not run.
+  void cancel_alarm() {
+    std::lock_guard lock(alarm_mutex_);
+    alarm_.reset();
+  }
 
  private:
   void watch(std::optional<Clock::time_point> deadline, SignalGuard& signals, wasm::Store& store,
              wasi::Wasi& wasi) {
-    pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}};
+    pollfd fds[3] = {{stop_.get(), POLLIN, 0}, {signals.fd(), POLLIN, 0}, {rearm_.get(), POLLIN, 0}};
     for (;;) {
+      std::optional<Clock::time_point> alarm_at;
+      {
+        std::lock_guard lock(alarm_mutex_);
+        if (alarm_) alarm_at = alarm_->first;
+      }
+      std::optional<Clock::time_point> wake = deadline;
+      if (alarm_at) wake = wake ? std::min(*wake, *alarm_at) : *alarm_at;
       int wait_ms = -1;
-      if (deadline) {
-        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now()).count();
+      if (wake) {
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(*wake - Clock::now()).count();
         wait_ms = static_cast<int>(std::clamp<long long>(left, 0, 1 << 30));
       }
-      const int ready = ::poll(fds, 2, wait_ms);
+      const int ready = ::poll(fds, 3, wait_ms);
       if (ready < 0 && errno != EINTR) return;
       if (fds[0].revents) return;  // the run ended by itself
-      if (ready == 0 && deadline && Clock::now() >= *deadline) {
+      if (fds[2].revents) {
+        std::uint64_t count;
+        (void)!::read(rearm_.get(), &count, sizeof count);
+      }
+      if (deadline && Clock::now() >= *deadline) {
         timed_out_.store(true);
         break;
       }
@@ -232,6 +262,11 @@ class Watchdog {
           signal_.store(sig);
           break;
         }
+      {
+        // Under the lock: cancel_alarm() returns only once a call in progress is over.
+        std::lock_guard lock(alarm_mutex_);
+        if (alarm_ && Clock::now() >= alarm_->first) std::exchange(alarm_, std::nullopt)->second();
+      }
     }
     wasi.interrupt();
     // Store::interrupt's signal to compiled code is lost when it finds the thread in another
@@ -243,7 +278,10 @@ class Watchdog {
   }
 
   pid_t run_thread_;
-  UniqueFd stop_;  // an eventfd, readable once the run has ended
+  UniqueFd stop_;   // an eventfd, readable once the run has ended
+  UniqueFd rearm_;  // an eventfd, readable when the alarm changed
+  std::mutex alarm_mutex_;
+  std::optional<std::pair<Clock::time_point, std::function<void()>>> alarm_;
   std::atomic<bool> timed_out_{false};
   std::atomic<int> signal_{0};
   std::thread thread_;  // last: it starts once everything above exists
@@ -432,9 +470,11 @@ class WasmTier final : public Tier {
       result.startup_time = Clock::now() - start;
       std::unique_ptr<wasm::TierUp> tier_up;
       if (const auto delay = wasm::TierUp::configured_delay(bytes.size()))
-        tier_up = wasm::TierUp::start(store, **instance, *delay);
+        if ((tier_up = wasm::TierUp::prepare(store, **instance)))
+          watchdog->set_alarm(Clock::now() + *delay, [&tier_up = *tier_up] { tier_up.begin(); });
       auto outcome = (*instance)->call(entry->func, {});
       if (tier_up && tier_up->switched()) result.engine = "interpreted, then compiled";
+      watchdog->cancel_alarm();
       tier_up.reset();  // a compile still going ends with the run
       if (!outcome) return std::unexpected(outcome.error());
       record_outcome(*outcome, *watchdog, "", result);

@@ -32,20 +32,18 @@ std::optional<std::chrono::milliseconds> TierUp::configured_delay(std::size_t mo
   return std::chrono::milliseconds(ms);
 }
 
-std::unique_ptr<TierUp> TierUp::start(Store& store, Instance& instance, std::chrono::milliseconds delay) {
+std::unique_ptr<TierUp> TierUp::prepare(Store& store, Instance& instance) {
   const Store::Impl& S = store.impl();
   const ModuleData& m = instance.module().data();
-  if (S.engine != Engine::automatic || instance.runs_compiled_code() || store.fuel() || m.bodies.empty() ||
-      !unsupported_reason(m).empty() || !safe_cache_dir(S.cache_dir))
+  if (S.engine != Engine::automatic || S.cache_dir.empty() || instance.runs_compiled_code() || store.fuel() ||
+      m.bodies.empty() || !unsupported_reason(m).empty())
     return nullptr;
-  std::string error;
-  if (compiler_helper(&error).empty()) return nullptr;
   const auto& memories = instance.state().memories;
   const bool checked = !memories.empty() && !memories[0]->guarded;
-  return std::unique_ptr<TierUp>(new TierUp(store, instance, checked, delay));
+  return std::unique_ptr<TierUp>(new TierUp(store, instance, checked));
 }
 
-TierUp::TierUp(Store& store, Instance& instance, bool checked, std::chrono::milliseconds delay)
+TierUp::TierUp(Store& store, Instance& instance, bool checked)
     : store_(store), instance_(instance), checked_(checked), stop_(::eventfd(0, EFD_CLOEXEC)) {
   // Runs on the run's thread, between two instructions of the interpreter (Store::set_tier_up):
   // links the code the helper left in the cache, verified as any cached artifact is. Code that
@@ -53,23 +51,30 @@ TierUp::TierUp(Store& store, Instance& instance, bool checked, std::chrono::mill
   store_.set_tier_up([this] {
     if (attach_native(store_, instance_) && instance_.runs_compiled_code()) switched_ = true;
   });
-  thread_ = std::thread([this, delay] { compile_in_background(delay); });
+}
+
+void TierUp::begin() {
+  std::lock_guard lock(mutex_);
+  if (ended_ || thread_.joinable()) return;
+  thread_ = std::thread([this] { compile_in_background(); });
 }
 
 TierUp::~TierUp() {
+  {
+    std::lock_guard lock(mutex_);
+    ended_ = true;
+  }
   const std::uint64_t one = 1;
   (void)!::write(stop_.get(), &one, sizeof one);
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
   store_.set_tier_up({});
 }
 
-void TierUp::compile_in_background(std::chrono::milliseconds delay) {
-  pollfd stop{stop_.get(), POLLIN, 0};
-  int ready;
-  while ((ready = ::poll(&stop, 1, static_cast<int>(delay.count()))) < 0 && errno == EINTR) {
-  }
-  if (ready != 0) return;  // the run ended first (or cannot be watched): nothing to compile
-  std::string error;
+void TierUp::compile_in_background() {
+  const pollfd stop{stop_.get(), POLLIN, 0};
+  // Checked here, on the background thread: a run shorter than the delay makes no system call.
+  if (!safe_cache_dir(store_.impl().cache_dir)) return;
+  std::string error;  // no compiler beside spectrum, or it cannot start: the run stays interpreted
   const pid_t pid =
       spawn_compiler(instance_.module().data().bytes, store_.impl().cache_dir, checked_, &error);
   if (pid < 0) return;
@@ -77,6 +82,7 @@ void TierUp::compile_in_background(std::chrono::milliseconds delay) {
   bool stopped = !pidfd;  // without a pidfd (Linux < 5.3) the compile cannot be waited for here
   if (pidfd) {
     pollfd fds[2] = {stop, {pidfd.get(), POLLIN, 0}};
+    int ready;
     while ((ready = ::poll(fds, 2, -1)) < 0 && errno == EINTR) {
     }
     stopped = ready < 0 || fds[0].revents != 0;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstddef>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 
@@ -26,11 +27,15 @@ class TierUp {
   // SPECTRUM_WASM_TIER_UP_MS (milliseconds, or "off"), else default_delay; nullopt for "off".
   static std::optional<std::chrono::milliseconds> configured_delay(std::size_t module_bytes);
 
-  // Starts the clock for `instance`, which `store` is about to run. nullptr where there is nothing
-  // to do: the store's engine is not automatic, the instance runs compiled code already, the store
-  // counts fuel (only the interpreter does), the module has no functions or the compiler cannot
-  // take it, or there is no usable cache or no compiler.
-  static std::unique_ptr<TierUp> start(Store& store, Instance& instance, std::chrono::milliseconds delay);
+  // For `instance`, which `store` is about to run; nothing starts until begin(). nullptr where
+  // there is nothing to do: the store's engine is not automatic, the instance runs compiled code
+  // already, the store counts fuel (only the interpreter does), the module has no functions or
+  // the compiler cannot take it, or there is no cache directory (begin() finds out whether it is
+  // usable, and whether there is a compiler).
+  static std::unique_ptr<TierUp> prepare(Store& store, Instance& instance);
+  // Starts the compile in the background (from any thread, once the run has lasted the delay:
+  // a short run never makes the thread); the run switches when it is done.
+  void begin();
   // On the run's thread, once the run has ended: a compile still going is killed and reaped.
   ~TierUp();
   TierUp(const TierUp&) = delete;
@@ -40,15 +45,17 @@ class TierUp {
   bool switched() const { return switched_; }
 
  private:
-  TierUp(Store& store, Instance& instance, bool checked, std::chrono::milliseconds delay);
-  void compile_in_background(std::chrono::milliseconds delay);
+  TierUp(Store& store, Instance& instance, bool checked);
+  void compile_in_background();
 
   Store& store_;
   Instance& instance_;
   const bool checked_;  // the bounds mode of the instance's memory (explicit checks, or guard pages)
   bool switched_ = false;
-  UniqueFd stop_;       // an eventfd, readable once the run has ended
-  std::thread thread_;  // last: it starts once everything above exists
+  UniqueFd stop_;  // an eventfd, readable once the run has ended
+  std::mutex mutex_;
+  bool ended_ = false;  // the destructor has begun: begin() starts nothing
+  std::thread thread_;
 };
 
 }  // namespace spectrum::wasm
