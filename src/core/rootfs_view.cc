@@ -148,6 +148,7 @@ Result<RootfsView> RootfsView::open(const Workload& w) {
                             : "--keep-changes: mkdir " + upper);
     if (::mkdir(work.c_str(), 0700) != 0) return fail_errno("--keep-changes: mkdir " + work);
     view.kept_work_ = work;
+    view.kept_upper_ = upper;
     view.scratch_ = dir;  // only the merged mount point lives there
   }
   const std::string merged = dir + "/merged";
@@ -171,7 +172,25 @@ Result<RootfsView> RootfsView::open(const Workload& w) {
 RootfsView::RootfsView(RootfsView&& other) noexcept
     : path_(std::move(other.path_)),
       scratch_(std::exchange(other.scratch_, {})),
-      kept_work_(std::exchange(other.kept_work_, {})) {}
+      kept_work_(std::exchange(other.kept_work_, {})),
+      kept_upper_(std::exchange(other.kept_upper_, {})),
+      made_(std::exchange(other.made_, {})) {}
+
+Result<void> RootfsView::ensure_directory(const std::string& relative) {
+  if (scratch_.empty()) return {};  // the rootfs itself
+  std::string prefix;
+  for (std::size_t start = 0; start < relative.size();) {
+    const std::size_t slash = relative.find('/', start);
+    const std::size_t end = slash == std::string::npos ? relative.size() : slash;
+    prefix += (prefix.empty() ? "" : "/") + relative.substr(start, end - start);
+    start = end + 1;
+    // Each parent is recorded too: the overlay copies it up into DIR/upper for the new entry.
+    const std::string path = path_ + "/" + prefix;
+    if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) return fail_errno("rootfs view: mkdir " + path);
+    made_.push_back(prefix);
+  }
+  return {};
+}
 
 RootfsView::~RootfsView() {
   if (scratch_.empty()) return;  // the rootfs itself, or moved from
@@ -183,6 +202,8 @@ RootfsView::~RootfsView() {
     ::umount2(scratch_.c_str(), MNT_DETACH);
   } else {
     remove_tree(kept_work_);
+    // Deepest first; a directory the workload changed anything in is not empty and stays.
+    for (auto it = made_.rbegin(); it != made_.rend(); ++it) ::rmdir((kept_upper_ + "/" + *it).c_str());
   }
   ::rmdir(scratch_.c_str());
 }

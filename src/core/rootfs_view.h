@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 
@@ -30,11 +31,20 @@ class RootfsView {
   // The directory the workload gets as its root.
   const std::string& path() const { return path_; }
 
+  // A directory the tier needs in the view (a mount point: the vm tier's /dev/shm), made where the
+  // rootfs lacks it ("dev/shm": relative to the root). Only in an overlay view (the rootfs itself
+  // is not changed). With --keep-changes, what it made goes out of DIR/upper again at the end,
+  // with the parents the overlay copied up for it, each while it is empty: the kept changes are
+  // the workload's alone.
+  Result<void> ensure_directory(const std::string& relative);
+
  private:
   RootfsView() = default;
-  std::string path_;       // the overlay's merged directory, or the rootfs itself
-  std::string scratch_;    // the run's tmpfs (unmounted and removed at the end); empty if none
-  std::string kept_work_;  // --keep-changes: DIR/work, removed at the end (DIR/upper stays)
+  std::string path_;               // the overlay's merged directory, or the rootfs itself
+  std::string scratch_;            // the run's tmpfs (unmounted and removed at the end); empty if none
+  std::string kept_work_;          // --keep-changes: DIR/work, removed at the end (DIR/upper stays)
+  std::string kept_upper_;         // --keep-changes: DIR/upper
+  std::vector<std::string> made_;  // ensure_directory's, relative, parents first
 };
 
 // The namespace's mount point of the views' tmpfs, per process ("/run/spectrum/views"; a user's is

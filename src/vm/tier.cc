@@ -254,6 +254,8 @@ Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform, i
   }
   PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
   RootfsView view = SPECTRUM_TRY(RootfsView::open(w));
+  // /dev/shm's mount point (enter_rootfs_namespace), kept out of --keep-changes' DIR/upper.
+  if (!w.rootfs_writable && !w.rootfs_read_only) SPECTRUM_TRY(view.ensure_directory("dev/shm"));
   ProcessConfig config;
   for (int fd = 0; fd < 3; ++fd) {
     UniqueFd& slot = fd == 0 ? config.stdin_fd : fd == 1 ? config.stdout_fd : config.stderr_fd;
@@ -381,6 +383,8 @@ class VmTier final : public Tier {
 
     PreparedGuest guest = SPECTRUM_TRY(prepare_guest(pre.spec));
     RootfsView view = SPECTRUM_TRY(RootfsView::open(w));  // the monitor binds it as the guest's root
+    // /dev/shm's mount point (enter_rootfs_namespace), kept out of --keep-changes' DIR/upper.
+    if (!w.rootfs_writable && !w.rootfs_read_only) SPECTRUM_TRY(view.ensure_directory("dev/shm"));
     UniqueFd out_capture, err_capture;
     ProcessConfig config;
     config.stdin_fd = SPECTRUM_TRY(stream_fd(w.stdin_stream, false, nullptr, 0, "stdin"));

@@ -49,6 +49,10 @@ for tier in $tiers; do
   check "$tier: --keep-changes: rootfs byte-identical" "$before" "$(tree_hash "$tmp/rootfs")"
   check "$tier: --keep-changes: the new file kept" "run2" "$(cat "$tmp/kept-$tier/upper/spectrum-was-here" 2>&1)"
   check "$tier: --keep-changes: no work directory left" "no" "$([ -e "$tmp/kept-$tier/work" ] && echo yes || echo no)"
+  # A run that changes nothing keeps nothing: no mount point of the tier's own (the vm and
+  # sandbox tiers' /dev/shm) shows up as a change.
+  "$spectrum" run --tier "$tier" --rootfs "$tmp/rootfs" --keep-changes "$tmp/kept-true-$tier" -- /bin/true >/dev/null 2>&1
+  check "$tier: --keep-changes of /bin/true: DIR/upper empty" "" "$(cd "$tmp/kept-true-$tier/upper" && find . -mindepth 1)"
   # A second run into the same DIR would mix two runs' changes: refused (125), nothing started.
   "$spectrum" run --tier "$tier" --rootfs "$tmp/rootfs" --keep-changes "$tmp/kept-$tier" -- /bin/true 2>"$tmp/err"
   check "$tier: --keep-changes into a used DIR: 125" "125" "$?"
