@@ -1,7 +1,8 @@
 #!/bin/bash
-# Hostile workloads, host still healthy: per usable tier, a fork bomb under --pids 64, a memory
-# balloon under --memory 64M, a tmpfs filled to its limit (container), a signal storm at spectrum,
-# SIGPIPE at spectrum and a reader that went away, and 10,000 files opened at once. For each: the limit holds, the record names what happened, and
+# Hostile workloads, host still healthy: per usable tier, a fork bomb under --pids 64, System V
+# objects until refused (vm, sandbox), a memory balloon under --memory 64M, a tmpfs filled to its
+# limit (container), a signal storm at spectrum, SIGPIPE at spectrum and a reader that went away,
+# and 10,000 files opened at once. For each: the limit holds, the record names what happened, and
 # a native /bin/true launched meanwhile completes within 10x its idle time (the median of several
 # launches against the median of several idle ones; the ratio is printed, the check only fails
 # past 10x, since the machine may be loaded by others).
@@ -111,6 +112,20 @@ for tier in $tiers; do
       check_true "$tier fork bomb: fewer than 64 forks ($forked)" test "${forked:-999}" -lt 64
       check_true "$tier fork bomb: the record names the pids limit: $(field .detail)" \
         sh -c 'printf "%s" "$1" | grep -q "pids limit"' _ "$(field .detail)" ;;
+  esac
+
+  # System V objects until refused: semaphores and messages live in the vm and sandbox tiers'
+  # monitor, outside the guest's memory, so the tier bounds them (64K semaphores, 16 MiB of
+  # messages) where Linux's defaults would let the guest make the monitor allocate 8 GB.
+  case $tier in
+    vm | sandbox)
+      hostile "$tier" "System V objects until refused" --timeout 60s -- sysv
+      check "$tier sysv: the workload's exit 0" "0" "$status"
+      check_true "$tier sysv: at most 65536 semaphores and 2048 messages: $(field .stdout)" \
+        sh -c 'set -- $(printf "%s" "$1" | sed -n "s/semaphores \([0-9]*\) messages \([0-9]*\)/\1 \2/p"); [ -n "${1:-}" ] && [ "$1" -le 65536 ] && [ "$2" -le 2048 ]' _ "$(field .stdout)"
+      monitor=$(field .counters.monitor_memory_bytes)
+      check_true "$tier sysv: the monitor's memory stays small (${monitor} bytes < 128 MiB)" \
+        test "${monitor:-999999999999}" -lt 134217728 ;;
   esac
 
   # Memory balloon: a kill by the kernel (native, container) or an allocation refused by the

@@ -9,10 +9,14 @@
  *   files N         open N descriptors at once: exit 0 if all opened, 4 (with the count) if not
  *   sleep MS        sleep MS milliseconds, then exit 0
  *   write N         write N bytes to stdout (0: until a write fails), SIGPIPE ignored: exit 0 when
- *                   all were written, 7 when the reader was gone (EPIPE), 8 on another error */
+ *                   all were written, 7 when the reader was gone (EPIPE), 8 on another error
+ *   sysv            System V semaphore sets of 32000 and queues of 8 KiB messages until refused,
+ *                   then prints how many (not in wasm) */
 #ifndef __wasi__
 #include <signal.h>
+#include <sys/msg.h>
 #include <sys/resource.h>
+#include <sys/sem.h>
 #endif
 #include <errno.h>
 #include <fcntl.h>
@@ -107,6 +111,24 @@ int main(int argc, char** argv) {
     printf("forked %ld\n", children);
     fflush(stdout);
     return children < 100000 ? 5 : 6;
+  }
+  if (!strcmp(mode, "sysv")) {
+    long semaphores = 0, messages = 0;
+    for (int sets = 0; sets < 100000 && semget(IPC_PRIVATE, 32000, 0600) >= 0; ++sets) semaphores += 32000;
+    static struct {
+      long type;
+      char text[8192];
+    } message = {1, {0}};
+    for (int queues = 0; queues < 100000; ++queues) {
+      const int id = msgget(IPC_PRIVATE, 0600);
+      if (id < 0) break;
+      int sent = 0;
+      while (sent < 1000 && msgsnd(id, &message, sizeof message.text, IPC_NOWAIT) == 0) ++sent;
+      messages += sent;
+      if (sent == 0) break;
+    }
+    printf("semaphores %ld messages %ld\n", semaphores, messages);
+    return 0;
   }
 #else
   if (!strcmp(mode, "forkbomb")) {
