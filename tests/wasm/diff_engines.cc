@@ -1,7 +1,10 @@
-// Differential check of the two engines: instantiates a module in the interpreter and under the
-// LLVM compiler, calls every exported function (arguments from a fixed pattern) in both, and
-// compares what each call did: returned values (any NaN equals any NaN: payloads are
-// nondeterministic in wasm), trap kind, exit, and the linear memory and globals afterwards.
+// Differential check of the two engines: instantiates a module in the interpreter, under the
+// LLVM compiler, and tiered (--engine auto's tier-up: interpreted until the interpreter's Nth poll,
+// N from the module's size, then compiled code for every call from there on, called from the
+// interpreted frames still running), calls every exported function (arguments from a fixed
+// pattern) in each, and compares what each call did: returned values (any NaN equals any NaN:
+// payloads are nondeterministic in wasm), trap kind, exit, and the linear memory and globals
+// afterwards.
 // Modules come from binaryen (tests/wasm/fuzz/diff.sh: wasm-opt --translate-to-fuzz --denan).
 //   wasm_diff_engines FILE.wasm...   exit 0: no divergence; 1: a divergence (printed); 2: usage
 // A call that runs longer than 2 s is interrupted in both engines and not compared (compiling is
@@ -19,6 +22,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "wasm/engine.h"
@@ -33,6 +37,7 @@ namespace {
 struct Run {
   std::vector<std::string> events;  // one line per call, and the final state
   bool interrupted = false;
+  bool switched = false;  // tiered: the compiled code came while interpreted code ran
 };
 
 std::string describe_value(ValType t, std::uint64_t v) {
@@ -101,10 +106,12 @@ class Watchdog {
   std::thread thread_;
 };
 
+// Engine::automatic here means tiered (above).
 Run run(const Module& module, Engine engine, std::string& error) {
   Run out;
   Store store;
   store.set_engine(engine);
+  const bool tiered = engine == Engine::automatic;
   Linker linker;
   // Every imported function (binaryen's logging helpers) returns zeros; other imports make the
   // module unusable here.
@@ -124,7 +131,7 @@ Run run(const Module& module, Engine engine, std::string& error) {
   // limit, and the limit is for running code. (A memory whose guard reservation fails compiles its
   // checked variant at instantiation, under the watchdog.)
   const ModuleData& data = module.data();
-  if (engine == Engine::compiled && !data.native_code[0] && !data.bodies.empty())
+  if (engine != Engine::interp && !data.native_code[0] && !data.bodies.empty())
     data.native_code[0] = native_code(data, false, "", true, &error);
   if (!error.empty()) {  // a module the compiler fails on: a divergence from the interpreter's run
     out.events.push_back("compile: " + error);
@@ -134,7 +141,10 @@ Run run(const Module& module, Engine engine, std::string& error) {
   Watchdog watchdog(store);
   CallOutcome start;
   watchdog.arm();
+  // Tiered: instantiated without the code (as a module not in the cache is), which comes later.
+  std::shared_ptr<NativeModule> later = tiered ? std::exchange(data.native_code[0], nullptr) : nullptr;
   auto inst = linker.instantiate(store, module, start);
+  if (tiered) data.native_code[0] = later;
   out.interrupted |= watchdog.disarm();
   if (!inst) {
     out.events.push_back("instantiate: " + inst.error().message());
@@ -146,6 +156,17 @@ Run run(const Module& module, Engine engine, std::string& error) {
     return out;
   }
   Instance* instance = *inst;
+  int polls_left = static_cast<int>(data.bytes.size() % 4) + 1;
+  if (tiered && later) {
+    // The request stays pending (the hook asks again) until the interpreter's Nth poll.
+    store.set_tier_up([&] {
+      if (--polls_left > 0) return store.request_tier_up();
+      if (auto attached = attach_native(store, *instance); !attached)
+        out.events.push_back("tier-up: " + attached.error().message());
+      out.switched = instance->runs_compiled_code();
+    });
+    store.request_tier_up();
+  }
   for (const ExportInfo& e : module.exports()) {
     if (e.kind != ExternKind::func) continue;
     const FuncType& type = *module.function_type(e.index);
@@ -202,7 +223,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "usage: wasm_diff_engines FILE.wasm...\n");
     return 2;
   }
-  int divergent = 0, compared = 0;
+  int divergent = 0, compared = 0, switched = 0;
   std::size_t events = 0;
   for (int i = 1; i < argc; ++i) {
     std::ifstream in(argv[i], std::ios::binary);
@@ -219,27 +240,34 @@ int main(int argc, char** argv) {
       continue;
     }
     const Run b = run(*module, Engine::compiled, error);
-    if (a.interrupted || b.interrupted) {
+    const Run c = run(*module, Engine::automatic, error);
+    if (a.interrupted || b.interrupted || c.interrupted) {
       std::printf("%s: not compared (a call ran past 2 s in %s)\n", argv[i],
-                  a.interrupted && b.interrupted ? "both engines"
-                  : a.interrupted                ? "the interpreter"
-                                                 : "the compiled code");
+                  a.interrupted   ? "the interpreter"
+                  : b.interrupted ? "the compiled code"
+                                  : "the tiered run");
       continue;
     }
     ++compared;
+    switched += c.switched;
     events += a.events.size();
     if (std::getenv("DIFF_VERBOSE"))
       for (const auto& line : a.events) std::printf("  %s\n", line.c_str());
-    if (a.events != b.events) {
+    for (const auto& [other, name] : {std::pair{&b, "compiled"}, std::pair{&c, "tiered"}}) {
+      if (a.events == other->events) continue;
       ++divergent;
-      std::printf("%s: DIVERGENCE\n", argv[i]);
-      for (std::size_t k = 0; k < std::max(a.events.size(), b.events.size()); ++k) {
+      std::printf("%s: DIVERGENCE (%s)\n", argv[i], name);
+      for (std::size_t k = 0; k < std::max(a.events.size(), other->events.size()); ++k) {
         const std::string x = k < a.events.size() ? a.events[k] : "(none)";
-        const std::string y = k < b.events.size() ? b.events[k] : "(none)";
-        if (x != y) std::printf("  interp:   %s\n  compiled: %s\n", x.c_str(), y.c_str());
+        const std::string y = k < other->events.size() ? other->events[k] : "(none)";
+        if (x != y)
+          std::printf("  interp:   %s\n  %-9s %s\n", x.c_str(), (std::string(name) + ":").c_str(), y.c_str());
       }
     }
   }
-  std::printf("compared %d modules (%zu calls and state lines), %d divergent\n", compared, events, divergent);
+  std::printf(
+      "compared %d modules (%zu calls and state lines; %d tiered runs switched while interpreted code ran), "
+      "%d divergent\n",
+      compared, events, switched, divergent);
   return divergent ? 1 : 0;
 }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The differential fuzz run: binaryen turns random bytes into valid modules (wasm-opt
 # --translate-to-fuzz, SIMD included, NaNs removed with --denan: their payloads may differ between
-# engines), and wasm_diff_engines runs each in the interpreter and under the compiler and compares.
+# engines), and wasm_diff_engines runs each in the interpreter, under the compiler and tiered
+# (interpreted, then compiled mid-run), and compares.
 #   tests/wasm/fuzz/diff.sh DIFF_BINARY WORK_DIR [SECONDS]
 # Fails on the first divergence; the module is kept in WORK_DIR.
 set -eu
@@ -18,6 +19,7 @@ features="--mvp-features --enable-sign-ext --enable-nontrapping-float-to-int --e
 end=$(($(date +%s) + seconds))
 n=0
 compared=0
+switched=0
 while [ "$(date +%s)" -lt "$end" ]; do
   n=$((n + 1))
   extra=""
@@ -32,5 +34,7 @@ while [ "$(date +%s)" -lt "$end" ]; do
     exit 1
   fi
   grep -q "^compared 1 modules" "$work/result.txt" && compared=$((compared + 1))
+  grep -q "; 1 tiered runs switched" "$work/result.txt" && switched=$((switched + 1))
 done
-echo "diff.sh: $n modules generated, $compared loaded and compared, no divergence"
+echo "diff.sh: $n modules generated, $compared loaded and compared ($switched of them switched engines" \
+  "mid-run in the tiered run), no divergence"
