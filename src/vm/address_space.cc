@@ -43,6 +43,16 @@ GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
 constexpr bool user_page(std::uint64_t vaddr) {
   return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
 }
+// A page-directory entry that maps a huge page: present, or kept while PROT_NONE.
+constexpr bool is_huge(std::uint64_t pde) {
+  return (pde & kPteLarge) && (pde & (kPtePresent | kPteProtNone));
+}
+// The leaf entry a 4 KiB page inside the huge page of `pde` would have: its frame, the same flags.
+constexpr std::uint64_t huge_part(std::uint64_t pde, std::uint64_t vaddr) {
+  return ((pde & kPteAddressMask) + (vaddr & kHugePageMask & ~kPageMask)) |
+         (pde & ~kPteAddressMask & ~kPteLarge);
+}
+constexpr std::uint64_t huge_down(std::uint64_t vaddr) { return vaddr & ~kHugePageMask; }
 }  // namespace
 
 std::uint64_t user_pte_flags(unsigned prot) {
@@ -73,7 +83,7 @@ GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocat
       return std::unexpected(EINVAL);
     for (std::uint64_t page = range.start; page < range.end; page += kPageSize) {
       std::uint64_t* pte = nullptr;
-      if (auto leaf = space.leaf(page, true, 0); leaf)
+      if (auto leaf = space.entry_at(page, 0, 0); leaf)
         pte = *leaf;
       else
         return std::unexpected(leaf.error());
@@ -84,31 +94,46 @@ GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocat
   return space;
 }
 
-std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
+std::uint64_t* AddressSpace::find_directory_entry(std::uint64_t vaddr) const {
   if (!walkable(vaddr)) return nullptr;
   std::uint64_t table_gpa = pml4_;
-  for (int level = 3; level > 0; --level) {
+  for (int level = 3; level > 1; --level) {
     std::uint64_t* t = table(table_gpa);
     if (!t) return nullptr;
     std::uint64_t e = t[index_at(vaddr, level)];
-    if (!(e & kPtePresent) || (e & kPteLarge)) return nullptr;
+    if (!(e & kPtePresent)) return nullptr;
     table_gpa = e & kPteAddressMask;
   }
-  std::uint64_t* pt = table(table_gpa);
+  std::uint64_t* pd = table(table_gpa);
+  return pd ? &pd[index_at(vaddr, 1)] : nullptr;
+}
+
+std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
+  const std::uint64_t* pde = find_directory_entry(vaddr);
+  if (!pde || !(*pde & kPtePresent) || (*pde & kPteLarge)) return nullptr;
+  std::uint64_t* pt = table(*pde & kPteAddressMask);
   return pt ? &pt[index_at(vaddr, 0)] : nullptr;
 }
 
-GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit) {
+std::uint64_t AddressSpace::lookup(std::uint64_t vaddr) const {
+  const std::uint64_t* pde = find_directory_entry(vaddr);
+  if (pde && is_huge(*pde)) return huge_part(*pde, vaddr);
+  const std::uint64_t* pte = find_leaf(vaddr);
+  return pte ? *pte : 0;
+}
+
+GuestResult<std::uint64_t*> AddressSpace::entry_at(std::uint64_t vaddr, int level, std::uint64_t user_bit) {
   if (!walkable(vaddr)) return std::unexpected(EFAULT);
   // A user leaf is never made in the kernel area, whatever the caller checked.
   if (user_bit && !user_page(vaddr)) return std::unexpected(EFAULT);
   std::uint64_t table_gpa = pml4_;
-  for (int level = 3; level > 0; --level) {
+  for (int at = 3; at > level; --at) {
     std::uint64_t* t = table(table_gpa);
     if (!t) return std::unexpected(EFAULT);
-    std::uint64_t& e = t[index_at(vaddr, level)];
+    std::uint64_t& e = t[index_at(vaddr, at)];
+    if (at == 1 && is_huge(e))
+      if (auto split = split_huge_page(e); !split) return std::unexpected(split.error());
     if (!(e & kPtePresent)) {
-      if (!create) return nullptr;
       std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate_table());
       table_frames_.push_back(frame);
       // Permissions are decided at the leaf; upper levels allow everything the leaf may.
@@ -117,9 +142,63 @@ GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr, bool create,
     e |= user_bit;
     table_gpa = e & kPteAddressMask;
   }
-  std::uint64_t* pt = table(table_gpa);
-  if (!pt) return std::unexpected(EFAULT);
-  return &pt[index_at(vaddr, 0)];
+  std::uint64_t* t = table(table_gpa);
+  if (!t) return std::unexpected(EFAULT);
+  return &t[index_at(vaddr, level)];
+}
+
+GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr) { return entry_at(vaddr, 0, kPteUser); }
+
+// The same translations, one page table of 512 entries instead: the hypervisor's 2 MiB
+// translation stays right until an entry loses a right, which goes through the frames' host pages
+// as for any page (forget_translations, discard).
+GuestResult<void> AddressSpace::split_huge_page(std::uint64_t& pde) {
+  const std::uint64_t table_frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate_table());
+  table_frames_.push_back(table_frame);
+  std::uint64_t* t = table(table_frame);
+  for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) t[i] = huge_part(pde, i * kPageSize);
+  pde = table_frame | kPtePresent | kPteWritable | kPteUser;
+  return {};
+}
+
+GuestResult<void> AddressSpace::split_huge_pages(std::uint64_t start, std::uint64_t end, bool edges_only) {
+  GuestResult<void> result;
+  for_each_mapped(start, end, [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t at = huge_down(from); result && at < to; at += kHugePageSize) {
+      const bool whole = at >= start && at + kHugePageSize <= end;
+      if (edges_only && whole) continue;
+      if (std::uint64_t* pde = find_directory_entry(at); pde && is_huge(*pde)) result = split_huge_page(*pde);
+    }
+  });
+  return result;
+}
+
+GuestResult<bool> AddressSpace::map_huge_page(std::uint64_t vaddr, std::uint64_t flags) {
+  auto pde = entry_at(vaddr, 1, kPteUser);
+  if (!pde || **pde) return false;  // no table for it, or a page table already there
+  auto frame = frames_->allocate_huge();
+  if (!frame) return false;
+  **pde = *frame | flags | kPteLarge;
+  return true;
+}
+
+void AddressSpace::clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed) {
+  for (std::uint64_t page = from; page < to;) {
+    if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
+      for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+        freed.push_back((*pde & kPteAddressMask) + i * kPageSize);
+      *pde = 0;
+      mapped_pages_ -= kPagesPerHugePage;
+      page = huge_down(page) + kHugePageSize;
+      continue;
+    }
+    if (std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone))) {
+      if ((*pte & kPteAddressMask) != kNoFrame) freed.push_back(*pte & kPteAddressMask);
+      *pte = 0;
+      --mapped_pages_;
+    }
+    page += kPageSize;
+  }
 }
 
 AddressSpace::AddressSpace(AddressSpace&& o) noexcept
@@ -140,9 +219,9 @@ AddressSpace::~AddressSpace() {
   std::vector<std::uint64_t> frames = std::move(table_frames_);
   for (const auto& [start, end] : regions_)
     for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (const std::uint64_t* pte = find_leaf(page);
-          pte && (*pte & (kPtePresent | kPteProtNone)) && (*pte & kPteAddressMask) != kNoFrame)
-        frames.push_back(*pte & kPteAddressMask);
+      if (const std::uint64_t pte = lookup(page);
+          (pte & (kPtePresent | kPteProtNone)) && (pte & kPteAddressMask) != kNoFrame)
+        frames.push_back(pte & kPteAddressMask);
   frames_->release(std::move(frames));
 }
 
@@ -165,34 +244,58 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
   // memory says which to skip without reading them (reading a memfd's hole would back it).
   std::vector<unsigned char> resident(memory_->size() / kPageSize, 1);
   (void)::mincore(memory_->base(), memory_->size(), resident.data());
+  const auto copy_contents = [&](std::uint64_t src_gpa, std::uint64_t dst_gpa) {
+    if (!(resident[src_gpa / kPageSize] & 1)) return;
+    const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
+    if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(dst_gpa, kPageSize), src, kPageSize);
+  };
+  // One page of the copy, from its entry here (`from`, a 4 KiB leaf's value).
+  const auto copy_page = [&](std::uint64_t page, std::uint64_t from) -> GuestResult<void> {
+    if (!(from & (kPtePresent | kPteProtNone))) return {};
+    if ((from & kPteAddressMask) == kNoFrame) {  // a reservation: nothing to copy
+      auto to = out.leaf(page);
+      if (!to || !*to) return std::unexpected(to ? ENOMEM : to.error());
+      **to = from;
+      ++out.mapped_pages_;
+      return {};
+    }
+    const bool shared = from & kPteShared;
+    const std::uint64_t frame =
+        shared ? (from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
+    auto to = out.leaf(page);
+    if (!to || !*to) {
+      if (!shared) frames_->release(frame);
+      return std::unexpected(to ? ENOMEM : to.error());
+    }
+    if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
+    **to = frame | (from & ~kPteAddressMask);
+    ++out.mapped_pages_;
+    if (!shared) copy_contents(from & kPteAddressMask, frame);
+    return {};
+  };
+  // A huge page is copied into a huge page of the copy where one is free, else page by page.
+  const auto copy_huge_page = [&](std::uint64_t page, std::uint64_t pde) -> GuestResult<void> {
+    if (auto placed = out.map_huge_page(page, pde & ~kPteAddressMask & ~kPteLarge); placed && *placed) {
+      out.mapped_pages_ += kPagesPerHugePage;
+      const std::uint64_t to = *out.find_directory_entry(page) & kPteAddressMask;
+      for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+        copy_contents((pde & kPteAddressMask) + i * kPageSize, to + i * kPageSize);
+      return {};
+    }
+    for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+      if (auto done = copy_page(page + i * kPageSize, huge_part(pde, i * kPageSize)); !done) return done;
+    return {};
+  };
   for (const auto& [start, end] : regions_) {
-    for (std::uint64_t page = start; page < end; page += kPageSize) {
-      const std::uint64_t* from = find_leaf(page);
-      if (!from || !(*from & (kPtePresent | kPteProtNone))) continue;
-      if ((*from & kPteAddressMask) == kNoFrame) {  // a reservation: nothing to copy
-        auto to = out.leaf(page, true, kPteUser);
-        if (!to || !*to) return std::unexpected(to ? ENOMEM : to.error());
-        **to = *from;
-        ++out.mapped_pages_;
+    for (std::uint64_t page = start; page < end;) {
+      if (const std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {
+        if (auto done = copy_huge_page(page, *pde); !done) return std::unexpected(done.error());
+        page += kHugePageSize;  // a huge page lies whole in one region, from its boundary
         continue;
       }
-      const bool shared = *from & kPteShared;
-      const std::uint64_t frame =
-          shared ? (*from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
-      auto to = out.leaf(page, true, kPteUser);
-      if (!to || !*to) {
-        if (!shared) frames_->release(frame);
-        return std::unexpected(to ? ENOMEM : to.error());
-      }
-      if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
-      **to = frame | (*from & ~kPteAddressMask);
-      ++out.mapped_pages_;
-      out.regions_[page] = page + kPageSize;  // merged below
-      if (shared) continue;
-      const std::uint64_t src_gpa = *from & kPteAddressMask;
-      if (!(resident[src_gpa / kPageSize] & 1)) continue;
-      const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
-      if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(frame, kPageSize), src, kPageSize);
+      if (const std::uint64_t* from = find_leaf(page))
+        if (auto done = copy_page(page, *from); !done) return std::unexpected(done.error());
+      page += kPageSize;
     }
   }
   out.regions_ = regions_;
@@ -207,10 +310,10 @@ std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, 
   std::vector<Change> out;
   for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
     for (std::uint64_t page = start; page < end; page += kPageSize) {
-      const std::uint64_t* pte = find_leaf(page);
-      if (!pte || !(*pte & (kPtePresent | kPteProtNone))) continue;
-      const unsigned prot = user_prot(*pte);
-      const bool shared = *pte & kPteShared;
+      const std::uint64_t pte = lookup(page);
+      if (!(pte & (kPtePresent | kPteProtNone))) continue;
+      const unsigned prot = user_prot(pte);
+      const bool shared = pte & kPteShared;
       if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot &&
           out.back().shared == shared)
         out.back().length += kPageSize;
@@ -223,14 +326,10 @@ std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, 
 
 bool AddressSpace::is_mapped(std::uint64_t page) const {
   if (!user_page(page)) return false;  // the kernel area is never the workload's
-  const std::uint64_t* pte = find_leaf(page);
-  return pte && (*pte & (kPtePresent | kPteProtNone));
+  return lookup(page) & (kPtePresent | kPteProtNone);
 }
 
-std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const {
-  const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
-  return pte ? *pte : 0;
-}
+std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const { return lookup(vaddr & ~kPageMask); }
 
 // The regions overlapping [start, end), in address order, as (from, to) clipped to the range.
 // Every walk over a guest-chosen range goes through the regions: its length is bounded by what is
@@ -265,12 +364,15 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
+    std::vector<std::uint64_t> frames;
     for (std::uint64_t page = from; page < to; page += kPageSize) {
-      const std::uint64_t* pte = find_leaf(page);
-      if (pte && (*pte & (kPtePresent | kPteProtNone)) && !(*pte & kPteShared) &&
-          (*pte & kPteAddressMask) >= kUserLowest)
-        memory_->discard(*pte & kPteAddressMask, kPageSize);
+      const std::uint64_t pte = lookup(page);
+      if ((pte & (kPtePresent | kPteProtNone)) && !(pte & kPteShared) &&
+          (pte & kPteAddressMask) >= kUserLowest)
+        frames.push_back(pte & kPteAddressMask);
     }
+    std::sort(frames.begin(), frames.end());
+    for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->discard(first, bytes); });
   });
   return {};
 }
@@ -285,9 +387,13 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
   const bool reservation = !shared && (prot & (kProtRead | kProtWrite | kProtExec)) == 0;
   // More pages than free frames fails at once, not after a loop as long as the request.
   if (!reservation && length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
-  return install(start, length, prot, user_pte_flags(prot) | (shared ? kPteShared : 0), [&](std::uint64_t) {
-    return reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
-  });
+  // Private memory in huge pages where whole ones fit: a hypervisor's first touch then maps 2 MiB
+  // at once. Not over a memfd, whose platform (ptrace) maps the frames page by page itself.
+  const bool huge = !reservation && !shared && memory_->fd() < 0;
+  return install(start, length, prot, user_pte_flags(prot) | (shared ? kPteShared : 0), huge,
+                 [&](std::uint64_t) {
+                   return reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
+                 });
 }
 
 GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const std::uint64_t> frames,
@@ -297,7 +403,7 @@ GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const 
   if ((prot & kProtWrite) && !may_write) return std::unexpected(EACCES);
   if (auto ok = unmap(start, length); !ok) return ok;
   const std::uint64_t flags = user_pte_flags(prot) | kPteShared | (may_write ? 0 : kPteNeverWritable);
-  return install(start, length, prot, flags, [&](std::uint64_t i) {
+  return install(start, length, prot, flags, false, [&](std::uint64_t i) {
     frames_->share(frames[i]);  // one more holder: this mapping
     return GuestResult<std::uint64_t>(frames[i]);
   });
@@ -305,23 +411,28 @@ GuestResult<void> AddressSpace::map_frames(std::uint64_t start, std::span<const 
 
 template <class FrameOf>
 GuestResult<void> AddressSpace::install(std::uint64_t start, std::uint64_t length, unsigned prot,
-                                        std::uint64_t flags, FrameOf&& frame_of) {
-  for (std::uint64_t i = 0; i < length / kPageSize; ++i) {
-    const std::uint64_t page = start + i * kPageSize;
-    auto frame = frame_of(i);
-    auto pte = frame ? leaf(page, true, kPteUser) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
+                                        std::uint64_t flags, bool huge, FrameOf&& frame_of) {
+  const std::uint64_t end = start + length;
+  for (std::uint64_t page = start; page < end;) {
+    if (huge && (page & kHugePageMask) == 0 && end - page >= kHugePageSize) {
+      if (auto placed = map_huge_page(page, flags); placed && *placed) {
+        mapped_pages_ += kPagesPerHugePage;
+        page += kHugePageSize;
+        continue;
+      }
+    }
+    auto frame = frame_of((page - start) / kPageSize);
+    auto pte = frame ? leaf(page) : GuestResult<std::uint64_t*>(std::unexpected(ENOMEM));
     if (!frame || !pte) {
       if (frame && *frame != kNoFrame) frames_->release(*frame);
-      for (std::uint64_t done = start; done < page; done += kPageSize) {  // not yet in regions_
-        std::uint64_t* undone = find_leaf(done);
-        if (const std::uint64_t held = *undone & kPteAddressMask; held != kNoFrame) frames_->release(held);
-        *undone = 0;
-        --mapped_pages_;
-      }
+      std::vector<std::uint64_t> freed;  // what was made, not yet in regions_
+      clear_entries(start, page, freed);
+      frames_->release(std::move(freed));
       return std::unexpected(ENOMEM);
     }
     **pte = *frame | flags;
     ++mapped_pages_;
+    page += kPageSize;
   }
   record(Change::Kind::map, start, length, prot);
   add_region(start, start + length);
@@ -350,6 +461,9 @@ GuestResult<void> AddressSpace::move(std::uint64_t from, std::uint64_t length, s
   if (auto ok = check_user_range(from, length); !ok) return ok;
   if (auto ok = check_user_range(to, length); !ok) return ok;
   if (!range_free(to, length)) return std::unexpected(EINVAL);
+  // Page by page, from page tables: the move keeps no huge page (it could not where `to` is not
+  // aligned as `from` is).
+  if (auto split = split_huge_pages(from, from + length, false); !split) return split;
   // Every target table first: a move that fails half-way would lose pages.
   std::vector<std::pair<std::uint64_t, std::uint64_t>> pages;  // (offset, entry)
   for_each_mapped(from, from + length, [&](std::uint64_t begin, std::uint64_t end) {
@@ -358,7 +472,7 @@ GuestResult<void> AddressSpace::move(std::uint64_t from, std::uint64_t length, s
         pages.emplace_back(page - from, *pte);
   });
   for (const auto& [offset, entry] : pages)
-    if (auto made = leaf(to + offset, true, kPteUser); !made || !*made) return std::unexpected(ENOMEM);
+    if (auto made = leaf(to + offset); !made || !*made) return std::unexpected(ENOMEM);
   std::vector<std::uint64_t> frames;
   for (const auto& [offset, entry] : pages) {
     *find_leaf(from + offset) = 0;
@@ -381,6 +495,8 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
   length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   const std::uint64_t end = start + length;
+  // A huge page the range cuts is split first (ENOMEM, with nothing unmapped, if no table fits).
+  if (auto split = split_huge_pages(start, end, true); !split) return split;
   // Only pages inside recorded regions can be mapped: walk those, not the whole range.
   std::vector<std::uint64_t> freed;
   auto it = regions_.upper_bound(start);
@@ -392,14 +508,7 @@ GuestResult<void> AddressSpace::unmap(std::uint64_t start, std::uint64_t length)
       continue;
     }
     const std::uint64_t from = std::max(region_start, start), to = std::min(region_end, end);
-    for (std::uint64_t page = from; page < to; page += kPageSize) {
-      std::uint64_t* pte = find_leaf(page);
-      if (pte && (*pte & (kPtePresent | kPteProtNone))) {
-        if ((*pte & kPteAddressMask) != kNoFrame) freed.push_back(*pte & kPteAddressMask);
-        *pte = 0;
-        --mapped_pages_;
-      }
-    }
+    clear_entries(from, to, freed);
     it = regions_.erase(it);
     if (region_start < from) regions_[region_start] = from;
     if (to < region_end) it = regions_.emplace(to, region_end).first, ++it;
@@ -413,6 +522,7 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
   length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   if (!range_mapped(start, length)) return std::unexpected(ENOMEM);  // as Linux: all of it mapped
+  if (auto split = split_huge_pages(start, start + length, true); !split) return split;
   const std::uint64_t flags = user_pte_flags(prot);
   // The frames whose mapping loses a right: the hypervisor must not keep it (forget_translations).
   const auto rights = [](std::uint64_t pte) {
@@ -424,13 +534,22 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
   std::uint64_t needed = 0;
   if (prot & (kProtRead | kProtWrite | kProtExec))
     for (std::uint64_t page = start; page < start + length; page += kPageSize) {
-      const std::uint64_t entry = *find_leaf(page);
+      const std::uint64_t entry = lookup(page);
       if ((prot & kProtWrite) && (entry & kPteNeverWritable)) return std::unexpected(EACCES);
       needed += (entry & kPteAddressMask) == kNoFrame;
     }
   if (needed > frames_->free_frames()) return std::unexpected(ENOMEM);
   std::vector<std::uint64_t> narrowed;
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
+    if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
+      const std::uint64_t before = *pde;
+      *pde = (before & kPteAddressMask) | kPteLarge | flags;
+      if (rights(before) & ~rights(*pde))
+        for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+          narrowed.push_back((before & kPteAddressMask) + i * kPageSize);
+      page += kHugePageSize - kPageSize;
+      continue;
+    }
     std::uint64_t* pte = find_leaf(page);
     const std::uint64_t before = *pte;
     std::uint64_t frame = before & kPteAddressMask;
@@ -459,8 +578,8 @@ void AddressSpace::populate(std::uint64_t start, std::uint64_t length) {
   std::vector<std::uint64_t> frames;
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     for (std::uint64_t page = from; page < to; page += kPageSize)
-      if (const std::uint64_t* pte = find_leaf(page); pte && (*pte & kPtePresent) && (*pte & kPteWritable))
-        frames.push_back(*pte & kPteAddressMask);
+      if (const std::uint64_t pte = lookup(page); (pte & kPtePresent) && (pte & kPteWritable))
+        frames.push_back(pte & kPteAddressMask);
   });
   std::sort(frames.begin(), frames.end());
   for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->populate(first, bytes); });
@@ -471,22 +590,30 @@ GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::ui
   std::uint64_t top = below ? std::min(below & ~kPageMask, kUserEnd) : kMmapTop;
   if (length == 0 || length > top) return std::unexpected(ENOMEM);
   // Regions in descending order; take the highest gap that fits.
+  std::uint64_t low = kUserLowest;
   for (auto it = regions_.rbegin(); it != regions_.rend(); ++it) {
     if (it->first >= top) continue;
-    if (it->second <= top && top - it->second >= length) break;
+    if (it->second <= top && top - it->second >= length) {
+      low = std::max(low, it->second);
+      break;
+    }
     top = std::min(top, it->first);
     if (top < length) return std::unexpected(ENOMEM);
   }
-  if (top < kUserLowest + length) return std::unexpected(ENOMEM);
-  return top - length;
+  if (top < low || top - low < length) return std::unexpected(ENOMEM);
+  // 2 MiB or more starts on a 2 MiB boundary where the gap allows, so that huge pages fit (as
+  // Linux aligns large anonymous mappings for its own).
+  const std::uint64_t at = top - length;
+  if (length >= kHugePageSize && huge_down(at) >= low) return huge_down(at);
+  return at;
 }
 
 GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access access) const {
   if (!user_page(vaddr)) return std::unexpected(EFAULT);
-  const std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
-  if (!pte || !(*pte & kPtePresent) || !(*pte & kPteUser)) return std::unexpected(EFAULT);
-  if (access == Access::write && !(*pte & kPteWritable)) return std::unexpected(EFAULT);
-  return (*pte & kPteAddressMask) | (vaddr & kPageMask);
+  const std::uint64_t pte = lookup(vaddr & ~kPageMask);
+  if (!(pte & kPtePresent) || !(pte & kPteUser)) return std::unexpected(EFAULT);
+  if (access == Access::write && !(pte & kPteWritable)) return std::unexpected(EFAULT);
+  return (pte & kPteAddressMask) | (vaddr & kPageMask);
 }
 
 GuestResult<void> AddressSpace::copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length,

@@ -15,7 +15,6 @@ using namespace x86;
 
 namespace {
 constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
-constexpr std::uint64_t kHugePage = 2ull << 20;
 }  // namespace
 
 // ---- GuestMemory ----
@@ -33,15 +32,15 @@ Result<GuestMemory> GuestMemory::create(std::uint64_t size, Backing backing) {
   } else {
     // 2 MiB of slack, trimmed, so that guest-physical 2 MiB boundaries are host ones: a huge page
     // can back a 2 MiB frame range (prefer_huge_page) and KVM may map it as one.
-    p = ::mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-               -1, 0);
+    p = ::mmap(nullptr, size + kHugePageSize, PROT_READ | PROT_WRITE,
+               MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) {
       auto* raw = static_cast<std::uint8_t*>(p);
       auto* aligned = reinterpret_cast<std::uint8_t*>(
-          (reinterpret_cast<std::uintptr_t>(raw) + kHugePage - 1) & ~std::uintptr_t{kHugePage - 1});
+          (reinterpret_cast<std::uintptr_t>(raw) + kHugePageSize - 1) & ~std::uintptr_t{kHugePageSize - 1});
       if (aligned > raw) ::munmap(raw, static_cast<std::size_t>(aligned - raw));
-      if (aligned + size < raw + size + kHugePage)
-        ::munmap(aligned + size, static_cast<std::size_t>(raw + size + kHugePage - (aligned + size)));
+      if (aligned + size < raw + size + kHugePageSize)
+        ::munmap(aligned + size, static_cast<std::size_t>(raw + size + kHugePageSize - (aligned + size)));
       p = aligned;
     }
   }
@@ -72,8 +71,8 @@ std::uint8_t* GuestMemory::at(std::uint64_t gpa, std::uint64_t length) const {
 }
 
 void GuestMemory::prefer_huge_page(std::uint64_t gpa) {
-  if (fd_ || gpa % kHugePage != 0 || gpa > size_ || size_ - gpa < kHugePage) return;
-  ::madvise(base_ + gpa, kHugePage, MADV_HUGEPAGE);  // a hint: without THP nothing changes
+  if (fd_ || gpa % kHugePageSize != 0 || gpa > size_ || size_ - gpa < kHugePageSize) return;
+  ::madvise(base_ + gpa, kHugePageSize, MADV_HUGEPAGE);  // a hint: without THP nothing changes
 }
 
 void GuestMemory::populate(std::uint64_t gpa, std::uint64_t length) {
@@ -132,6 +131,16 @@ GuestResult<std::uint64_t> FrameAllocator::allocate() {
   std::uint64_t frame = next_;
   next_ += kPageSize;
   return frame;
+}
+
+GuestResult<std::uint64_t> FrameAllocator::allocate_huge() {
+  const std::uint64_t first = (next_ + kHugePageSize - 1) & ~(kHugePageSize - 1);
+  if (first >= end_ || end_ - first < kHugePageSize) return std::unexpected(ENOMEM);
+  // The frames skipped to reach the boundary are fresh: free for allocate(), highest last out.
+  for (std::uint64_t frame = first; frame > next_;) released_.push_back(frame -= kPageSize);
+  next_ = first + kHugePageSize;
+  memory_.prefer_huge_page(first);
+  return first;
 }
 
 GuestResult<std::uint64_t> FrameAllocator::allocate_table() {

@@ -84,6 +84,11 @@ class FrameAllocator {
  public:
   FrameAllocator(GuestMemory& memory, std::uint64_t first);
   GuestResult<std::uint64_t> allocate();  // ENOMEM when guest memory is used up
+  // 512 contiguous frames, 2 MiB-aligned, for a huge page (one page-directory entry, so that the
+  // hypervisor maps 2 MiB per fault instead of 4 KiB), the host asked to back them with one huge
+  // page. Only from memory never handed out: ENOMEM when no aligned run is left there, though
+  // freed frames may remain (the caller maps 4 KiB pages instead). They are released one by one.
+  GuestResult<std::uint64_t> allocate_huge();
   // A frame for a page table. KVM's shadow MMU (kvm_pvm) keeps the shadow of a frame that was a
   // table until it forgets every shadow: the monitor writes tables from the host, where KVM does
   // not see it, so a frame used for one table and then another brought the first one's
@@ -243,16 +248,34 @@ class AddressSpace {
  private:
   AddressSpace(GuestMemory& memory, FrameAllocator& frames) : memory_(&memory), frames_(&frames) {}
   std::uint64_t* table(std::uint64_t gpa) const;
-  // The leaf entry of `vaddr`, making missing tables when `create` (else nullptr if absent).
-  GuestResult<std::uint64_t*> leaf(std::uint64_t vaddr, bool create, std::uint64_t user_bit);
+  // The entry of `vaddr` at `level` (0: its leaf in a page table; 1: its page-directory entry),
+  // making missing tables above it and splitting a huge page above a level-0 entry.
+  GuestResult<std::uint64_t*> entry_at(std::uint64_t vaddr, int level, std::uint64_t user_bit);
+  GuestResult<std::uint64_t*> leaf(std::uint64_t vaddr);  // a user page's leaf entry, made so
+  // The page-directory entry of `vaddr` (nullptr if no table holds it), and its 4 KiB leaf entry
+  // (nullptr if none, or if a huge page maps it).
+  std::uint64_t* find_directory_entry(std::uint64_t vaddr) const;
   std::uint64_t* find_leaf(std::uint64_t vaddr) const;
+  // The leaf entry's value of `vaddr`'s page, a huge page's part too (0 if none): for reading only.
+  std::uint64_t lookup(std::uint64_t vaddr) const;
+  // Huge pages (2 MiB page-directory leaves, private anonymous memory only). Writers that change
+  // part of one split it into a page table first; one covered whole changes as one entry.
+  GuestResult<void> split_huge_page(std::uint64_t& pde);
+  // Splits the huge pages [start, end) overlaps: those it cuts only, or all of them.
+  GuestResult<void> split_huge_pages(std::uint64_t start, std::uint64_t end, bool edges_only);
+  // Maps a huge page at `vaddr` (2 MiB-aligned) with leaf `flags` if its directory entry is free
+  // and a huge frame is left: false otherwise, with nothing changed.
+  GuestResult<bool> map_huge_page(std::uint64_t vaddr, std::uint64_t flags);
+  // Clears the entries of [from, to) (no huge page cut by it), collecting their frames.
+  void clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed);
   void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours
   // map and map_frames: fills the unmapped range's leaf entries with `flags` and the frame
-  // frame_of(i) gives its page i (kNoFrame for a reservation); on a failure every entry made is
-  // undone, its frame released, and nothing is left mapped (ENOMEM).
+  // frame_of(i) gives its page i (kNoFrame for a reservation), or, with `huge`, a huge page where
+  // one fits whole; on a failure every entry made is undone, its frame released, and nothing is
+  // left mapped (ENOMEM).
   template <class FrameOf>
   GuestResult<void> install(std::uint64_t start, std::uint64_t length, unsigned prot, std::uint64_t flags,
-                            FrameOf&& frame_of);
+                            bool huge, FrameOf&& frame_of);
   template <class F>
   void for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const;
   GuestResult<void> copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length, bool to_guest,

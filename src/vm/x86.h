@@ -19,7 +19,12 @@ inline constexpr std::uint64_t kPteUser = 1ull << 2;
 // entries on a fault only when they are marked accessed.
 inline constexpr std::uint64_t kPteAccessed = 1ull << 5;
 inline constexpr std::uint64_t kPteDirty = 1ull << 6;
+// In a page-directory entry: the entry maps one 2 MiB page (kHugePageSize) instead of naming a
+// page table. Bit 12 of such an entry is its PAT bit, never set here: huge frames are 2 MiB-aligned.
 inline constexpr std::uint64_t kPteLarge = 1ull << 7;
+inline constexpr std::uint64_t kHugePageSize = 2ull << 20;
+inline constexpr std::uint64_t kHugePageMask = kHugePageSize - 1;
+inline constexpr std::uint64_t kPagesPerHugePage = kHugePageSize / kPageSize;
 // Software-available bit: a mapping kept (with its frame) while PROT_NONE makes it not present.
 inline constexpr std::uint64_t kPteProtNone = 1ull << 9;
 // Software-available bit: the frame is shared memory (MAP_SHARED|MAP_ANONYMOUS), which fork maps

@@ -238,14 +238,23 @@ void check_tables(const GuestMemory& memory, std::uint64_t root, const std::vect
       const std::uint64_t vaddr = base | (i << (12 + 9 * level));
       if (!(e & (x86::kPtePresent | x86::kPteProtNone))) continue;
       if (level == 3 && i >= 256) finding("an entry in the upper half");
-      if (e & x86::kPteLarge) finding("a large page");
-      if (level > 0)
+      if ((e & x86::kPteLarge) && level != 1) finding("a large page above the page directory");
+      if ((e & x86::kPteLarge) && level == 1) {
+        // A huge page: only user memory, 2 MiB of user frames; checked as its 512 pages.
+        if (!(e & x86::kPteUser) && !(e & x86::kPteProtNone)) finding("a huge page without the user bit");
+        if ((e & x86::kPteAddressMask) % x86::kHugePageSize) finding("a huge page's frame unaligned");
+        for (std::uint64_t p = 0; p < x86::kPagesPerHugePage; ++p)
+          user_leaves.push_back({vaddr + p * kPageSize,
+                                 ((e & x86::kPteAddressMask) + p * kPageSize) | (e & ~x86::kPteAddressMask)});
+      } else if (level > 0) {
         self(self, e & x86::kPteAddressMask, level - 1, vaddr);
-      else if (e & x86::kPteUser || e & x86::kPteProtNone)
+      } else if (e & x86::kPteUser || e & x86::kPteProtNone) {
         user_leaves.push_back({vaddr, e});
+      }
     }
   };
   walk(walk, root, 3, 0);
+  std::set<std::uint64_t> mapped_frames;
   for (const auto& [vaddr, e] : user_leaves) {
     const std::uint64_t frame = e & x86::kPteAddressMask;
     if (vaddr < AddressSpace::kUserLowest) finding("a user entry in the kernel area's addresses");
@@ -257,6 +266,9 @@ void check_tables(const GuestMemory& memory, std::uint64_t root, const std::vect
     if (frame < GUEST_KERNEL_AREA_END) finding("a user entry maps a kernel-area frame");
     if (frame + kPageSize > memory.size()) finding("a user entry maps past guest memory");
     if (tables.count(frame)) finding("a user entry maps a page-table frame");
+    // A private frame belongs to one page only (a huge page's frames to none other either).
+    if (!(e & x86::kPteShared) && !mapped_frames.insert(frame).second)
+      finding("a private frame mapped twice");
   }
   for (const KernelEntry& k : kernel)
     if (space.entry(k.page) != k.pte) finding("a kernel-area entry changed");

@@ -1,0 +1,250 @@
+// Huge pages in the workload's address space: private anonymous memory mapped with 2 MiB
+// page-directory leaves, so that a hypervisor's first touch maps 2 MiB at once. Every operation
+// that changes part of one must behave exactly as on 4 KiB pages.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "vm/boot.h"
+#include "vm/guest/abi.h"
+#include "vm/memory.h"
+
+namespace spectrum::vm {
+namespace {
+
+using x86::kHugePageSize;
+using x86::kPageSize;
+
+constexpr std::uint64_t kAt = 0x40000000;  // 2 MiB-aligned
+
+class HugePageTest : public ::testing::Test {
+ protected:
+  void SetUp() override { make(GuestMemory::Backing::anonymous); }
+  void make(GuestMemory::Backing backing) {
+    space_.reset();
+    auto m = GuestMemory::create(32 << 20, backing);
+    ASSERT_TRUE(m);
+    memory_ = std::make_unique<GuestMemory>(std::move(*m));
+    frames_ = std::make_unique<FrameAllocator>(*memory_, GUEST_KERNEL_AREA_END);
+    const auto ranges = kernel_area_ranges();
+    auto s = AddressSpace::create(*memory_, *frames_, ranges);
+    ASSERT_TRUE(s);
+    space_ = std::make_unique<AddressSpace>(std::move(*s));
+  }
+  // The page-directory entry of `vaddr`, read from the tables as the hardware walks them.
+  std::uint64_t directory_entry(const AddressSpace& space, std::uint64_t vaddr) const {
+    std::uint64_t table = space.root();
+    for (int level = 3; level >= 1; --level) {
+      const auto* t = reinterpret_cast<const std::uint64_t*>(memory_->at(table, kPageSize));
+      const std::uint64_t e = t[(vaddr >> (12 + 9 * level)) & 511];
+      if (level == 1 || !(e & x86::kPtePresent)) return e;
+      table = e & x86::kPteAddressMask;
+    }
+    return 0;
+  }
+  bool huge_at(const AddressSpace& space, std::uint64_t vaddr) const {
+    return directory_entry(space, vaddr) & x86::kPteLarge;
+  }
+  std::uint64_t frame_of(std::uint64_t vaddr) const { return space_->entry(vaddr) & x86::kPteAddressMask; }
+  void put(std::uint64_t vaddr, std::uint64_t value) {
+    ASSERT_TRUE(space_->write(vaddr, {reinterpret_cast<const std::uint8_t*>(&value), sizeof value}));
+  }
+  std::uint64_t get(const AddressSpace& space, std::uint64_t vaddr) const {
+    std::uint64_t value = 0;
+    EXPECT_TRUE(space.read(vaddr, {reinterpret_cast<std::uint8_t*>(&value), sizeof value}));
+    return value;
+  }
+  // A value in every page of [start, start+length): its own address.
+  void stamp(std::uint64_t start, std::uint64_t length) {
+    for (std::uint64_t p = start; p < start + length; p += kPageSize) put(p + 8, p);
+  }
+  void expect_stamped(const AddressSpace& space, std::uint64_t start, std::uint64_t length,
+                      std::uint64_t skip = 0) const {
+    for (std::uint64_t p = start; p < start + length; p += kPageSize)
+      if (p != skip) ASSERT_EQ(get(space, p + 8), p) << std::hex << p;
+  }
+  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<FrameAllocator> frames_;
+  std::unique_ptr<AddressSpace> space_;
+};
+
+TEST_F(HugePageTest, AnAlignedMappingIsMadeOfHugePagesAndTheRestOfSmallOnes) {
+  const std::uint64_t free_before = frames_->free_frames();
+  // 4 KiB before the boundary, two huge pages, 8 KiB after.
+  const std::uint64_t start = kAt - kPageSize, length = 2 * kHugePageSize + 3 * kPageSize;
+  ASSERT_TRUE(space_->map(start, length, kProtRead | kProtWrite));
+  EXPECT_FALSE(huge_at(*space_, start));
+  EXPECT_TRUE(huge_at(*space_, kAt));
+  EXPECT_TRUE(huge_at(*space_, kAt + kHugePageSize));
+  EXPECT_FALSE(huge_at(*space_, kAt + 2 * kHugePageSize));
+  const std::uint64_t pde = directory_entry(*space_, kAt);
+  EXPECT_EQ((pde & x86::kPteAddressMask) % kHugePageSize, 0u);
+  EXPECT_TRUE(pde & x86::kPteUser);
+  EXPECT_TRUE(pde & x86::kPteWritable);
+  EXPECT_TRUE(pde & x86::kPteNoExecute);
+  // Each 4 KiB page of a huge page reads as a leaf of its own: contiguous frames.
+  for (std::uint64_t i = 0; i < x86::kPagesPerHugePage; ++i)
+    ASSERT_EQ(frame_of(kAt + i * kPageSize), (pde & x86::kPteAddressMask) + i * kPageSize);
+  EXPECT_EQ(space_->mapped_bytes(), length);
+  EXPECT_EQ(free_before - frames_->free_frames(), length / kPageSize + /* tables */ 3);
+  // Reads and writes across every kind of boundary.
+  stamp(start, length);
+  expect_stamped(*space_, start, length);
+  const std::string text = "across the huge page's end";
+  const std::uint64_t across = kAt + kHugePageSize - 7;
+  ASSERT_TRUE(space_->write(across, {reinterpret_cast<const std::uint8_t*>(text.data()), text.size() + 1}));
+  EXPECT_EQ(*space_->read_string(across, 100), text);
+  EXPECT_EQ(space_->mappings().size(), 1u) << "one mapping, as the workload made it";
+}
+
+TEST_F(HugePageTest, UnmapOfPartSplitsAndOfAllFreesEveryFrame) {
+  const std::uint64_t free_before = frames_->free_frames();
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  stamp(kAt, kHugePageSize);
+  const std::uint64_t first_frame = frame_of(kAt);
+  const std::uint64_t hole = kAt + 100 * kPageSize;
+  const std::uint64_t free_mapped = frames_->free_frames();
+  ASSERT_TRUE(space_->unmap(hole, kPageSize));
+  EXPECT_FALSE(huge_at(*space_, kAt));
+  EXPECT_FALSE(space_->is_mapped(hole));
+  EXPECT_EQ(space_->translate(hole, Access::read).error(), EFAULT);
+  EXPECT_EQ(frame_of(kAt), first_frame) << "the split keeps every other page's frame";
+  expect_stamped(*space_, kAt, kHugePageSize, hole);
+  EXPECT_EQ(frames_->free_frames(), free_mapped + 1 - /* the new page table */ 1);
+  EXPECT_EQ(space_->mapped_bytes(), kHugePageSize - kPageSize);
+  ASSERT_TRUE(space_->unmap(kAt, kHugePageSize));
+  EXPECT_EQ(space_->mapped_bytes(), 0u);
+  // Everything back but the tables the space keeps (the directory, and the split's page table).
+  EXPECT_EQ(free_before - frames_->free_frames(), 2u);
+
+  // A huge page unmapped whole goes as one entry: no table is made for it.
+  ASSERT_TRUE(space_->map(kAt + kHugePageSize, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(huge_at(*space_, kAt + kHugePageSize));
+  const std::uint64_t free_huge = frames_->free_frames();
+  ASSERT_TRUE(space_->unmap(kAt + kHugePageSize, kHugePageSize));
+  EXPECT_EQ(frames_->free_frames(), free_huge + x86::kPagesPerHugePage);
+  EXPECT_EQ(directory_entry(*space_, kAt + kHugePageSize), 0u);
+}
+
+TEST_F(HugePageTest, ProtectOfAllChangesOneEntryAndOfPartSplits) {
+  ASSERT_TRUE(space_->map(kAt, 2 * kHugePageSize, kProtRead | kProtWrite));
+  stamp(kAt, 2 * kHugePageSize);
+  // The whole first huge page: read-only, then PROT_NONE, then back; it stays one entry.
+  ASSERT_TRUE(space_->protect(kAt, kHugePageSize, kProtRead));
+  EXPECT_TRUE(huge_at(*space_, kAt));
+  EXPECT_EQ(space_->translate(kAt + 5 * kPageSize, Access::write).error(), EFAULT);
+  EXPECT_TRUE(space_->translate(kAt + kHugePageSize, Access::write)) << "the second is untouched";
+  ASSERT_TRUE(space_->protect(kAt, kHugePageSize, 0));
+  EXPECT_EQ(space_->translate(kAt, Access::read).error(), EFAULT);
+  EXPECT_TRUE(space_->is_mapped(kAt)) << "PROT_NONE keeps the mapping";
+  EXPECT_FALSE(directory_entry(*space_, kAt) & x86::kPtePresent);
+  ASSERT_TRUE(space_->protect(kAt, kHugePageSize, kProtRead | kProtWrite | kProtExec));
+  EXPECT_TRUE(huge_at(*space_, kAt));
+  EXPECT_FALSE(directory_entry(*space_, kAt) & x86::kPteNoExecute);
+  expect_stamped(*space_, kAt, kHugePageSize);
+  // A range that ends inside the second: that one is split, the first stays whole.
+  const std::uint64_t end = kAt + kHugePageSize + 3 * kPageSize;
+  ASSERT_TRUE(space_->protect(kAt, end - kAt, kProtRead));
+  EXPECT_TRUE(huge_at(*space_, kAt));
+  EXPECT_FALSE(huge_at(*space_, kAt + kHugePageSize));
+  EXPECT_EQ(space_->translate(end - kPageSize, Access::write).error(), EFAULT);
+  EXPECT_TRUE(space_->translate(end, Access::write));
+  expect_stamped(*space_, kAt, 2 * kHugePageSize);
+  EXPECT_EQ(space_->mappings().size(), 2u);
+}
+
+TEST_F(HugePageTest, ForkCopiesIntoItsOwnHugePagesAndGivesThemBack) {
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  stamp(kAt, kHugePageSize);
+  const std::uint64_t free_before = frames_->free_frames();
+  {
+    auto child = space_->copy(kernel_area_ranges());
+    ASSERT_TRUE(child);
+    EXPECT_TRUE(huge_at(*child, kAt));
+    EXPECT_NE(directory_entry(*child, kAt) & x86::kPteAddressMask,
+              directory_entry(*space_, kAt) & x86::kPteAddressMask);
+    expect_stamped(*child, kAt, kHugePageSize);
+    const std::uint64_t mine = 7;
+    ASSERT_TRUE(child->write(kAt + 8, {reinterpret_cast<const std::uint8_t*>(&mine), sizeof mine}));
+    EXPECT_EQ(get(*space_, kAt + 8), kAt) << "the child's write is its own";
+    EXPECT_EQ(child->mapped_bytes(), kHugePageSize);
+  }
+  EXPECT_EQ(frames_->free_frames(), free_before) << "the copy's frames and tables came back";
+}
+
+TEST_F(HugePageTest, ForkWithoutAFreeHugeFrameCopiesPageByPage) {
+  // 32 MiB of memory: 14 huge pages leave too little for another, and some small frames.
+  ASSERT_TRUE(space_->map(kAt, 14 * kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->unmap(kAt + kHugePageSize, 13 * kHugePageSize));
+  stamp(kAt, kHugePageSize);
+  auto child = space_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  EXPECT_FALSE(huge_at(*child, kAt)) << "13 huge frames are free, but only as small ones";
+  expect_stamped(*child, kAt, kHugePageSize);
+}
+
+TEST_F(HugePageTest, MoveAndDiscardKeepThePagesTheyDoNotTouch) {
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  stamp(kAt, kHugePageSize);
+  // MADV_DONTNEED of one page: that page reads as zero, the rest keep their contents.
+  const std::uint64_t dropped = kAt + 9 * kPageSize;
+  ASSERT_TRUE(space_->discard(dropped, kPageSize));
+  EXPECT_EQ(get(*space_, dropped + 8), 0u);
+  expect_stamped(*space_, kAt, kHugePageSize, dropped);
+  // mremap to an unaligned target.
+  const std::uint64_t to = 0x50001000;
+  const std::uint64_t frame = frame_of(kAt);
+  ASSERT_TRUE(space_->move(kAt, kHugePageSize, to));
+  EXPECT_FALSE(space_->is_mapped(kAt));
+  EXPECT_EQ(frame_of(to), frame) << "moved, not copied";
+  for (std::uint64_t p = 0; p < kHugePageSize; p += kPageSize)
+    if (kAt + p != dropped) ASSERT_EQ(get(*space_, to + p + 8), kAt + p);
+}
+
+TEST_F(HugePageTest, AFailedMapLeavesNothingAndSmallFramesAreUsedOnceHugeOnesRunOut) {
+  const std::uint64_t free_before = frames_->free_frames();
+  auto too_big = space_->map(kAt, 40 << 20, kProtRead | kProtWrite);
+  ASSERT_FALSE(too_big);
+  EXPECT_EQ(too_big.error(), ENOMEM);
+  // As many pages as there are free frames: huge pages first, then small ones until the page
+  // tables' own frames are missing. Nothing is left of it but two tables (its directory and a
+  // page table).
+  auto nearly = space_->map(kAt, free_before * kPageSize, kProtRead | kProtWrite);
+  ASSERT_FALSE(nearly);
+  EXPECT_EQ(nearly.error(), ENOMEM);
+  EXPECT_EQ(space_->mapped_bytes(), 0u);
+  EXPECT_FALSE(space_->is_mapped(kAt));
+  EXPECT_LE(free_before - frames_->free_frames(), 2u);
+  // Huge frames come only from memory never handed out: with it used up, a mapping gets small
+  // pages from the frames freed, and works the same.
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  EXPECT_FALSE(huge_at(*space_, kAt));
+  stamp(kAt, kHugePageSize);
+  expect_stamped(*space_, kAt, kHugePageSize);
+}
+
+TEST_F(HugePageTest, SharedReservedAndMemfdMemoryStayInSmallPages) {
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, /*shared=*/true));
+  EXPECT_FALSE(huge_at(*space_, kAt));
+  ASSERT_TRUE(space_->map(kAt + kHugePageSize, kHugePageSize, 0));  // a reservation
+  EXPECT_FALSE(huge_at(*space_, kAt + kHugePageSize));
+  make(GuestMemory::Backing::memfd);  // the ptrace platform maps frames itself, page by page
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  EXPECT_FALSE(huge_at(*space_, kAt));
+}
+
+TEST_F(HugePageTest, FindFreeAlignsTwoMebibytesAndMore) {
+  ASSERT_TRUE(space_->map(AddressSpace::kMmapTop - 3 * kPageSize, 3 * kPageSize, kProtRead));
+  auto big = space_->find_free(kHugePageSize + kPageSize);
+  ASSERT_TRUE(big);
+  EXPECT_EQ(*big % kHugePageSize, 0u);
+  EXPECT_LE(*big + kHugePageSize + kPageSize, AddressSpace::kMmapTop - 3 * kPageSize);
+  auto small = space_->find_free(kPageSize);
+  ASSERT_TRUE(small);
+  EXPECT_EQ(*small, AddressSpace::kMmapTop - 4 * kPageSize) << "small ones stay packed";
+}
+
+}  // namespace
+}  // namespace spectrum::vm
