@@ -43,14 +43,18 @@ GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
 constexpr bool user_page(std::uint64_t vaddr) {
   return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
 }
-// A page-directory entry that maps a huge page: present, or kept while PROT_NONE.
+// A page-directory entry that maps a huge page: present, or kept while PROT_NONE; or 2 MiB of a
+// reservation (PROT_NONE, no frames: frame kNoFrame).
 constexpr bool is_huge(std::uint64_t pde) {
   return (pde & kPteLarge) && (pde & (kPtePresent | kPteProtNone));
 }
-// The leaf entry a 4 KiB page inside the huge page of `pde` would have: its frame, the same flags.
+constexpr bool is_reservation(std::uint64_t entry) { return (entry & kPteAddressMask) == kNoFrame; }
+// The leaf entry a 4 KiB page inside the huge page of `pde` would have: its frame (none in a
+// reservation), the same flags.
 constexpr std::uint64_t huge_part(std::uint64_t pde, std::uint64_t vaddr) {
-  return ((pde & kPteAddressMask) + (vaddr & kHugePageMask & ~kPageMask)) |
-         (pde & ~kPteAddressMask & ~kPteLarge);
+  const std::uint64_t frame =
+      is_reservation(pde) ? kNoFrame : (pde & kPteAddressMask) + (vaddr & kHugePageMask & ~kPageMask);
+  return frame | (pde & ~kPteAddressMask & ~kPteLarge);
 }
 constexpr std::uint64_t huge_down(std::uint64_t vaddr) { return vaddr & ~kHugePageMask; }
 }  // namespace
@@ -122,6 +126,23 @@ std::uint64_t AddressSpace::lookup(std::uint64_t vaddr) const {
   return pte ? *pte : 0;
 }
 
+template <class F>
+void AddressSpace::for_each_entry(std::uint64_t from, std::uint64_t to, F&& f) const {
+  for (std::uint64_t page = from; page < to;) {
+    const std::uint64_t* pde = find_directory_entry(page);
+    const std::uint64_t next_directory_entry = huge_down(page) + kHugePageSize;
+    if (pde && is_huge(*pde) && page == huge_down(page) && to - page >= kHugePageSize) {
+      f(page, huge_part(*pde, page), kPagesPerHugePage);
+      page = next_directory_entry;
+    } else if (!pde || !(*pde & (kPtePresent | kPteProtNone))) {
+      page = next_directory_entry;  // no page table here: nothing mapped up to the next entry
+    } else {
+      if (const std::uint64_t e = lookup(page); e & (kPtePresent | kPteProtNone)) f(page, e, 1);
+      page += kPageSize;
+    }
+  }
+}
+
 GuestResult<std::uint64_t*> AddressSpace::entry_at(std::uint64_t vaddr, int level, std::uint64_t user_bit) {
   if (!walkable(vaddr)) return std::unexpected(EFAULT);
   // A user leaf is never made in the kernel area, whatever the caller checked.
@@ -173,19 +194,23 @@ GuestResult<void> AddressSpace::split_huge_pages(std::uint64_t start, std::uint6
   return result;
 }
 
-GuestResult<bool> AddressSpace::map_huge_page(std::uint64_t vaddr, std::uint64_t flags) {
+GuestResult<bool> AddressSpace::map_huge_page(std::uint64_t vaddr, std::uint64_t flags, bool reservation) {
   auto pde = entry_at(vaddr, 1, kPteUser);
   if (!pde || **pde) return false;  // no table for it, or a page table already there
-  auto frame = frames_->allocate_huge();
-  if (!frame) return false;
-  **pde = *frame | flags | kPteLarge;
+  std::uint64_t frame = kNoFrame;
+  if (!reservation) {
+    auto huge = frames_->allocate_huge();
+    if (!huge) return false;
+    frame = *huge;
+  }
+  **pde = frame | flags | kPteLarge;
   return true;
 }
 
 void AddressSpace::clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed) {
   for (std::uint64_t page = from; page < to;) {
     if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
-      for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+      for (std::uint64_t i = 0; i < kPagesPerHugePage && !is_reservation(*pde); ++i)
         freed.push_back((*pde & kPteAddressMask) + i * kPageSize);
       *pde = 0;
       mapped_pages_ -= kPagesPerHugePage;
@@ -218,10 +243,10 @@ AddressSpace::~AddressSpace() {
   if (!release_) return;
   std::vector<std::uint64_t> frames = std::move(table_frames_);
   for (const auto& [start, end] : regions_)
-    for (std::uint64_t page = start; page < end; page += kPageSize)
-      if (const std::uint64_t pte = lookup(page);
-          (pte & (kPtePresent | kPteProtNone)) && (pte & kPteAddressMask) != kNoFrame)
-        frames.push_back(pte & kPteAddressMask);
+    for_each_entry(start, end, [&](std::uint64_t, std::uint64_t entry, std::uint64_t pages) {
+      for (std::uint64_t i = 0; i < pages && !is_reservation(entry); ++i)
+        frames.push_back((entry & kPteAddressMask) + i * kPageSize);
+    });
   frames_->release(std::move(frames));
 }
 
@@ -275,8 +300,11 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
   };
   // A huge page is copied into a huge page of the copy where one is free, else page by page.
   const auto copy_huge_page = [&](std::uint64_t page, std::uint64_t pde) -> GuestResult<void> {
-    if (auto placed = out.map_huge_page(page, pde & ~kPteAddressMask & ~kPteLarge); placed && *placed) {
+    const bool reservation = is_reservation(pde);
+    if (auto placed = out.map_huge_page(page, pde & ~kPteAddressMask & ~kPteLarge, reservation);
+        placed && *placed) {
       out.mapped_pages_ += kPagesPerHugePage;
+      if (reservation) return {};
       const std::uint64_t to = *out.find_directory_entry(page) & kPteAddressMask;
       for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
         copy_contents((pde & kPteAddressMask) + i * kPageSize, to + i * kPageSize);
@@ -309,17 +337,34 @@ std::vector<AddressSpace::Change> AddressSpace::mappings() const {
 std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, std::uint64_t to) const {
   std::vector<Change> out;
   for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
-    for (std::uint64_t page = start; page < end; page += kPageSize) {
-      const std::uint64_t pte = lookup(page);
-      if (!(pte & (kPtePresent | kPteProtNone))) continue;
+    for_each_entry(start, end, [&](std::uint64_t page, std::uint64_t pte, std::uint64_t pages) {
       const unsigned prot = user_prot(pte);
       const bool shared = pte & kPteShared;
       if (!out.empty() && out.back().start + out.back().length == page && out.back().prot == prot &&
           out.back().shared == shared)
-        out.back().length += kPageSize;
+        out.back().length += pages * kPageSize;
       else
-        out.push_back({Change::Kind::map, page, kPageSize, prot, shared});
-    }
+        out.push_back({Change::Kind::map, page, pages * kPageSize, prot, shared});
+    });
+  });
+  return out;
+}
+
+std::vector<AddressSpace::FrameRun> AddressSpace::frame_runs(std::uint64_t from, std::uint64_t to) const {
+  std::vector<FrameRun> out;
+  for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
+    for_each_entry(start, end, [&](std::uint64_t page, std::uint64_t pte, std::uint64_t pages) {
+      const std::uint64_t gpa = pte & kPteAddressMask;
+      if (!out.empty()) {
+        FrameRun& last = out.back();
+        if (last.start + last.length == page && (gpa == 0) == (last.gpa == 0) &&
+            (gpa == 0 || last.gpa + last.length == gpa)) {
+          last.length += pages * kPageSize;
+          return;
+        }
+      }
+      out.push_back({page, gpa, pages * kPageSize});
+    });
   });
   return out;
 }
@@ -365,12 +410,10 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   if (auto ok = check_user_range(start, length); !ok) return ok;
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     std::vector<std::uint64_t> frames;
-    for (std::uint64_t page = from; page < to; page += kPageSize) {
-      const std::uint64_t pte = lookup(page);
-      if ((pte & (kPtePresent | kPteProtNone)) && !(pte & kPteShared) &&
-          (pte & kPteAddressMask) >= kUserLowest)
-        frames.push_back(pte & kPteAddressMask);
-    }
+    for_each_entry(from, to, [&](std::uint64_t, std::uint64_t pte, std::uint64_t pages) {
+      for (std::uint64_t i = 0; i < pages && !(pte & kPteShared) && !is_reservation(pte); ++i)
+        frames.push_back((pte & kPteAddressMask) + i * kPageSize);
+    });
     std::sort(frames.begin(), frames.end());
     for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->discard(first, bytes); });
   });
@@ -389,7 +432,8 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
   if (!reservation && length / kPageSize > frames_->free_frames()) return std::unexpected(ENOMEM);
   // Private memory in huge pages where whole ones fit: a hypervisor's first touch then maps 2 MiB
   // at once. Not over a memfd, whose platform (ptrace) maps the frames page by page itself.
-  const bool huge = !reservation && !shared && memory_->fd() < 0;
+  // A reservation's 2 MiB entries need no frames and no hardware: any platform, any memory.
+  const bool huge = reservation || (!shared && memory_->fd() < 0);
   return install(start, length, prot, user_pte_flags(prot) | (shared ? kPteShared : 0), huge,
                  [&](std::uint64_t) {
                    return reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
@@ -415,7 +459,7 @@ GuestResult<void> AddressSpace::install(std::uint64_t start, std::uint64_t lengt
   const std::uint64_t end = start + length;
   for (std::uint64_t page = start; page < end;) {
     if (huge && (page & kHugePageMask) == 0 && end - page >= kHugePageSize) {
-      if (auto placed = map_huge_page(page, flags); placed && *placed) {
+      if (auto placed = map_huge_page(page, flags, (flags & kPtePresent) == 0); placed && *placed) {
         mapped_pages_ += kPagesPerHugePage;
         page += kHugePageSize;
         continue;
@@ -532,23 +576,36 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
   // Pages of a reservation that become accessible get their frames now: all of them, or ENOMEM
   // with nothing changed (as Linux's commit charge fails).
   std::uint64_t needed = 0;
+  bool never_writable = false;
   if (prot & (kProtRead | kProtWrite | kProtExec))
-    for (std::uint64_t page = start; page < start + length; page += kPageSize) {
-      const std::uint64_t entry = lookup(page);
-      if ((prot & kProtWrite) && (entry & kPteNeverWritable)) return std::unexpected(EACCES);
-      needed += (entry & kPteAddressMask) == kNoFrame;
-    }
+    for_each_entry(start, start + length, [&](std::uint64_t, std::uint64_t entry, std::uint64_t pages) {
+      never_writable |= (prot & kProtWrite) && (entry & kPteNeverWritable);
+      if (is_reservation(entry)) needed += pages;
+    });
+  if (never_writable) return std::unexpected(EACCES);
   if (needed > frames_->free_frames()) return std::unexpected(ENOMEM);
   std::vector<std::uint64_t> narrowed;
   for (std::uint64_t page = start; page < start + length; page += kPageSize) {
     if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
       const std::uint64_t before = *pde;
-      *pde = (before & kPteAddressMask) | kPteLarge | flags;
-      if (rights(before) & ~rights(*pde))
-        for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
-          narrowed.push_back((before & kPteAddressMask) + i * kPageSize);
-      page += kHugePageSize - kPageSize;
-      continue;
+      std::uint64_t frame = before & kPteAddressMask;
+      // 2 MiB of a reservation made accessible: a huge page where one is free (as map makes
+      // them), else a page table of reserved entries, which the pages below get frames for.
+      if (needed && frame == kNoFrame && memory_->fd() < 0)
+        if (auto huge = frames_->allocate_huge()) frame = *huge;
+      if (needed && frame == kNoFrame) {
+        if (auto split = split_huge_page(*pde); !split) {
+          if (page > start) record(Change::Kind::map, start, page - start, prot);
+          return split;
+        }
+      } else {
+        *pde = frame | kPteLarge | flags;
+        if (rights(before) & ~rights(*pde))
+          for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+            narrowed.push_back((before & kPteAddressMask) + i * kPageSize);
+        page += kHugePageSize - kPageSize;
+        continue;
+      }
     }
     std::uint64_t* pte = find_leaf(page);
     const std::uint64_t before = *pte;
@@ -577,9 +634,10 @@ void AddressSpace::populate(std::uint64_t start, std::uint64_t length) {
   if (!check_user_range(start, length) || memory_->fd() >= 0) return;
   std::vector<std::uint64_t> frames;
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
-    for (std::uint64_t page = from; page < to; page += kPageSize)
-      if (const std::uint64_t pte = lookup(page); (pte & kPtePresent) && (pte & kPteWritable))
-        frames.push_back(pte & kPteAddressMask);
+    for_each_entry(from, to, [&](std::uint64_t, std::uint64_t pte, std::uint64_t pages) {
+      for (std::uint64_t i = 0; i < pages && (pte & kPtePresent) && (pte & kPteWritable); ++i)
+        frames.push_back((pte & kPteAddressMask) + i * kPageSize);
+    });
   });
   std::sort(frames.begin(), frames.end());
   for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->populate(first, bytes); });

@@ -244,6 +244,12 @@ class AddressSpace {
   // platform replays when it switches to this address space (ptrace: the stub's mappings).
   std::vector<Change> mappings() const;
   std::vector<Change> mappings_of(std::uint64_t from, std::uint64_t to) const;  // those in [from, to)
+  // The mapped pages of [from, to) as runs of contiguous frames, in address order (gpa 0: a run of
+  // reserved pages, which have none); walked by entry, so a reservation costs one step per 2 MiB.
+  struct FrameRun {
+    std::uint64_t start, gpa, length;
+  };
+  std::vector<FrameRun> frame_runs(std::uint64_t from, std::uint64_t to) const;
 
  private:
   AddressSpace(GuestMemory& memory, FrameAllocator& frames) : memory_(&memory), frames_(&frames) {}
@@ -258,14 +264,20 @@ class AddressSpace {
   std::uint64_t* find_leaf(std::uint64_t vaddr) const;
   // The leaf entry's value of `vaddr`'s page, a huge page's part too (0 if none): for reading only.
   std::uint64_t lookup(std::uint64_t vaddr) const;
-  // Huge pages (2 MiB page-directory leaves, private anonymous memory only). Writers that change
-  // part of one split it into a page table first; one covered whole changes as one entry.
+  // Huge pages (2 MiB page-directory leaves, private anonymous memory only) and 2 MiB entries of
+  // a reservation (no frames, any memory). Writers that change part of one split it into a page
+  // table first; one covered whole changes as one entry.
   GuestResult<void> split_huge_page(std::uint64_t& pde);
   // Splits the huge pages [start, end) overlaps: those it cuts only, or all of them.
   GuestResult<void> split_huge_pages(std::uint64_t start, std::uint64_t end, bool edges_only);
   // Maps a huge page at `vaddr` (2 MiB-aligned) with leaf `flags` if its directory entry is free
-  // and a huge frame is left: false otherwise, with nothing changed.
-  GuestResult<bool> map_huge_page(std::uint64_t vaddr, std::uint64_t flags);
+  // and a huge frame is left (a reservation needs none): false otherwise, with nothing changed.
+  GuestResult<bool> map_huge_page(std::uint64_t vaddr, std::uint64_t flags, bool reservation);
+  // Calls f(page, entry, pages) for the mapped pages of [from, to) (4 KiB-aligned): once per huge
+  // page or reservation entry lying whole in the range (`entry` is its first page's, `pages`
+  // 512), once per other page. Its cost follows the entries, not the pages, of the range.
+  template <class F>
+  void for_each_entry(std::uint64_t from, std::uint64_t to, F&& f) const;
   // Clears the entries of [from, to) (no huge page cut by it), collecting their frames.
   void clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed);
   void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours

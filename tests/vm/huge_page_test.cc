@@ -62,8 +62,11 @@ class HugePageTest : public ::testing::Test {
   }
   void expect_stamped(const AddressSpace& space, std::uint64_t start, std::uint64_t length,
                       std::uint64_t skip = 0) const {
-    for (std::uint64_t p = start; p < start + length; p += kPageSize)
-      if (p != skip) ASSERT_EQ(get(space, p + 8), p) << std::hex << p;
+    for (std::uint64_t p = start; p < start + length; p += kPageSize) {
+      if (p != skip) {
+        ASSERT_EQ(get(space, p + 8), p) << std::hex << p;
+      }
+    }
   }
   std::unique_ptr<GuestMemory> memory_;
   std::unique_ptr<FrameAllocator> frames_;
@@ -199,8 +202,11 @@ TEST_F(HugePageTest, MoveAndDiscardKeepThePagesTheyDoNotTouch) {
   ASSERT_TRUE(space_->move(kAt, kHugePageSize, to));
   EXPECT_FALSE(space_->is_mapped(kAt));
   EXPECT_EQ(frame_of(to), frame) << "moved, not copied";
-  for (std::uint64_t p = 0; p < kHugePageSize; p += kPageSize)
-    if (kAt + p != dropped) ASSERT_EQ(get(*space_, to + p + 8), kAt + p);
+  for (std::uint64_t p = 0; p < kHugePageSize; p += kPageSize) {
+    if (kAt + p != dropped) {
+      ASSERT_EQ(get(*space_, to + p + 8), kAt + p);
+    }
+  }
 }
 
 TEST_F(HugePageTest, AFailedMapLeavesNothingAndSmallFramesAreUsedOnceHugeOnesRunOut) {
@@ -225,11 +231,9 @@ TEST_F(HugePageTest, AFailedMapLeavesNothingAndSmallFramesAreUsedOnceHugeOnesRun
   expect_stamped(*space_, kAt, kHugePageSize);
 }
 
-TEST_F(HugePageTest, SharedReservedAndMemfdMemoryStayInSmallPages) {
+TEST_F(HugePageTest, SharedAndMemfdMemoryStayInSmallPages) {
   ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, /*shared=*/true));
   EXPECT_FALSE(huge_at(*space_, kAt));
-  ASSERT_TRUE(space_->map(kAt + kHugePageSize, kHugePageSize, 0));  // a reservation
-  EXPECT_FALSE(huge_at(*space_, kAt + kHugePageSize));
   make(GuestMemory::Backing::memfd);  // the ptrace platform maps frames itself, page by page
   ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
   EXPECT_FALSE(huge_at(*space_, kAt));
@@ -244,6 +248,68 @@ TEST_F(HugePageTest, FindFreeAlignsTwoMebibytesAndMore) {
   auto small = space_->find_free(kPageSize);
   ASSERT_TRUE(small);
   EXPECT_EQ(*small, AddressSpace::kMmapTop - 4 * kPageSize) << "small ones stay packed";
+}
+
+// A reservation (private PROT_NONE: a JVM's or V8's heap, Go's arenas) costs one directory entry
+// per 2 MiB and no frame, in guest memory of any kind: 64 GiB of it in 32 MiB of guest memory.
+TEST_F(HugePageTest, ReservationsCostOneEntryPer2MiBAndNoFrames) {
+  for (auto backing : {GuestMemory::Backing::anonymous, GuestMemory::Backing::memfd}) {
+    make(backing);
+    const std::uint64_t free_before = frames_->free_frames();
+    const std::uint64_t big = 64ull << 30, at = 1ull << 40;
+    ASSERT_TRUE(space_->map(at, big, 0));
+    EXPECT_TRUE(huge_at(*space_, at));
+    EXPECT_EQ(space_->mapped_bytes(), big);
+    EXPECT_TRUE(space_->is_mapped(at + big - kPageSize));
+    EXPECT_EQ(space_->translate(at + 12345, Access::read).error(), EFAULT);
+    // A page directory per GiB (64) and a directory-pointer table: nothing per page.
+    EXPECT_LE(free_before - frames_->free_frames(), 66u);
+    EXPECT_EQ(space_->mappings().size(), 1u);
+    // Part of it made accessible, across a 2 MiB boundary: frames for those pages only.
+    const std::uint64_t part = at + 5 * kHugePageSize - 3 * kPageSize,
+                        part_length = kHugePageSize + 6 * kPageSize;
+    const std::uint64_t free_reserved = frames_->free_frames();
+    ASSERT_TRUE(space_->protect(part, part_length, kProtRead | kProtWrite));
+    stamp(part, part_length);
+    expect_stamped(*space_, part, part_length);
+    EXPECT_EQ(space_->translate(part - kPageSize, Access::read).error(), EFAULT);
+    EXPECT_EQ(space_->translate(part + part_length, Access::read).error(), EFAULT);
+    // (and up to three page tables: the edges', and the middle's where no huge page is made)
+    EXPECT_LE(free_reserved - frames_->free_frames(), part_length / kPageSize + 3);
+    EXPECT_EQ(space_->mappings().size(), 3u);
+    // fork: the reservation is copied as entries, the accessible part with its contents.
+    const std::uint64_t free_forked = frames_->free_frames();
+    {
+      auto child = space_->copy(kernel_area_ranges());
+      ASSERT_TRUE(child);
+      EXPECT_EQ(child->mapped_bytes(), big);
+      expect_stamped(*child, part, part_length);
+      EXPECT_EQ(child->translate(at, Access::read).error(), EFAULT);
+    }
+    EXPECT_EQ(frames_->free_frames(), free_forked);
+    // munmap of a hole in the middle, and of the rest: every frame comes back.
+    ASSERT_TRUE(space_->unmap(at + (1ull << 30) + kPageSize, 1ull << 30));
+    EXPECT_FALSE(space_->is_mapped(at + (1ull << 30) + 2 * kPageSize));
+    EXPECT_TRUE(space_->is_mapped(at + (1ull << 30)));
+    ASSERT_TRUE(space_->unmap(at, big));
+    EXPECT_EQ(space_->mapped_bytes(), 0u);
+    EXPECT_LE(free_before - frames_->free_frames(), 70u) << "only page tables are kept";
+  }
+}
+
+TEST_F(HugePageTest, AReservationMadeAccessibleWholeBecomesAHugePage) {
+  ASSERT_TRUE(space_->map(kAt, 2 * kHugePageSize, 0));
+  ASSERT_TRUE(space_->protect(kAt, kHugePageSize, kProtRead | kProtWrite));
+  EXPECT_TRUE(huge_at(*space_, kAt));
+  EXPECT_NE(directory_entry(*space_, kAt) & x86::kPteAddressMask, 0u);
+  stamp(kAt, kHugePageSize);
+  expect_stamped(*space_, kAt, kHugePageSize);
+  EXPECT_EQ(space_->translate(kAt + kHugePageSize, Access::read).error(), EFAULT)
+      << "the rest stays reserved";
+  // More than memory can back: ENOMEM, nothing changed.
+  ASSERT_TRUE(space_->map(1ull << 40, 1ull << 30, 0));
+  EXPECT_EQ(space_->protect(1ull << 40, 1ull << 30, kProtRead).error(), ENOMEM);
+  EXPECT_EQ(space_->translate(1ull << 40, Access::read).error(), EFAULT);
 }
 
 }  // namespace

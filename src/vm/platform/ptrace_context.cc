@@ -256,41 +256,19 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
         break;
       case AddressSpace::Change::Kind::map: {
         // One mmap per run of pages whose frames are contiguous in the memfd. The range is one the
-        // monitor just mapped, so its length is bounded by what the guest maps. A reserved page
+        // monitor just mapped, so its length is bounded by what the guest maps, and the runs are
+        // walked by page-table entry (a reservation's 2 MiB entry is one step). A reserved page
         // (PROT_NONE, no frame yet: gpa 0) is anonymous PROT_NONE memory of the stub's own, never
         // the memfd's first frames (the kernel area and page tables).
-        std::uint64_t run_start = 0, run_gpa = 0, run_length = 0;
-        bool run_reserved = false;
-        auto flush = [&]() -> Result<void> {
-          if (run_length == 0) return {};
+        for (const AddressSpace::FrameRun& run : space_->frame_runs(c.start, c.start + c.length)) {
+          const long at = static_cast<long>(run.start), bytes = static_cast<long>(run.length);
           long m = SPECTRUM_TRY(
-              run_reserved ? inject(__NR_mmap, static_cast<long>(run_start), static_cast<long>(run_length),
-                                    PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
-                           : inject(__NR_mmap, static_cast<long>(run_start), static_cast<long>(run_length),
-                                    static_cast<long>(c.prot), MAP_SHARED | MAP_FIXED, stub_memfd_,
-                                    static_cast<long>(run_gpa)));
-          if (m != static_cast<long>(run_start))
-            return fail("the sandbox stub could not map guest memory at " + hex(run_start));
-          run_length = 0;
-          return {};
-        };
-        for (std::uint64_t page = c.start; page < c.start + c.length; page += x86::kPageSize) {
-          const std::uint64_t pte = space_->entry(page);
-          if (!(pte & (x86::kPtePresent | x86::kPteProtNone))) {  // unmapped again since
-            SPECTRUM_TRY(flush());
-            continue;
-          }
-          const std::uint64_t gpa = pte & x86::kPteAddressMask;
-          const bool reserved = gpa == 0;
-          if (run_length && run_start + run_length == page && run_reserved == reserved &&
-              (reserved || run_gpa + run_length == gpa)) {
-            run_length += x86::kPageSize;
-            continue;
-          }
-          SPECTRUM_TRY(flush());
-          run_start = page, run_gpa = gpa, run_length = x86::kPageSize, run_reserved = reserved;
+              run.gpa == 0
+                  ? inject(__NR_mmap, at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+                  : inject(__NR_mmap, at, bytes, static_cast<long>(c.prot), MAP_SHARED | MAP_FIXED,
+                           stub_memfd_, static_cast<long>(run.gpa)));
+          if (m != at) return fail("the sandbox stub could not map guest memory at " + hex(run.start));
         }
-        SPECTRUM_TRY(flush());
         break;
       }
     }

@@ -1,5 +1,6 @@
-// A PROT_NONE reservation larger than the memory a run may use (malloc's arenas, Go's and the JVM's
-// heaps reserve this way): it commits nothing, so mmap succeeds; a piece made accessible by
+// A PROT_NONE reservation far larger than the memory a run may use (malloc's arenas, Go's and the
+// JVM's heaps reserve this way, and V8's sandbox reserves 1 TiB): it commits nothing, so mmap
+// succeeds (in the vm and sandbox tiers, without page tables per page: 1 TiB of them would be 2 GiB); a piece made accessible by
 // mprotect is zeroed memory a fork child copies; the rest still faults (SEGV_ACCERR), and the
 // whole reservation can be given back.
 #include <setjmp.h>
@@ -18,9 +19,9 @@ static void on_segv(int sig, siginfo_t* info, void* ctx) {
 }
 
 int main(void) {
-  const size_t size = (size_t)4 << 30;  // beyond the tiers' default --memory, and most hosts' free RAM
+  const size_t size = (size_t)1 << 40;  // beyond the tiers' default --memory, and any host's RAM
   char* reserve = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  printf("4 GiB PROT_NONE reservation: %s\n", reserve == MAP_FAILED ? strerrorname_np(errno) : "mapped");
+  printf("1 TiB PROT_NONE reservation: %s\n", reserve == MAP_FAILED ? strerrorname_np(errno) : "mapped");
   if (reserve == MAP_FAILED) return 1;
   char* piece = reserve + ((size_t)1 << 30);
   printf("mprotect 1 MiB of it: %s\n", ERRNO_OF(mprotect(piece, 1 << 20, PROT_READ | PROT_WRITE)));

@@ -243,9 +243,11 @@ void check_tables(const GuestMemory& memory, std::uint64_t root, const std::vect
         // A huge page: only user memory, 2 MiB of user frames; checked as its 512 pages.
         if (!(e & x86::kPteUser) && !(e & x86::kPteProtNone)) finding("a huge page without the user bit");
         if ((e & x86::kPteAddressMask) % x86::kHugePageSize) finding("a huge page's frame unaligned");
+        // A reservation's entry (frame 0) stands for 512 reserved pages, each without a frame.
+        const std::uint64_t first = e & x86::kPteAddressMask;
         for (std::uint64_t p = 0; p < x86::kPagesPerHugePage; ++p)
-          user_leaves.push_back({vaddr + p * kPageSize,
-                                 ((e & x86::kPteAddressMask) + p * kPageSize) | (e & ~x86::kPteAddressMask)});
+          user_leaves.push_back({vaddr + p * kPageSize, (first ? first + p * kPageSize : 0) |
+                                                            (e & ~x86::kPteAddressMask & ~x86::kPteLarge)});
       } else if (level > 0) {
         self(self, e & x86::kPteAddressMask, level - 1, vaddr);
       } else if (e & x86::kPteUser || e & x86::kPteProtNone) {
