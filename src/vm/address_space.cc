@@ -420,7 +420,8 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   return {};
 }
 
-GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared) {
+GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared,
+                                    bool huge_pages) {
   length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
   // Mapping over an existing mapping replaces it, as mmap(MAP_FIXED) does.
@@ -433,7 +434,7 @@ GuestResult<void> AddressSpace::map(std::uint64_t start, std::uint64_t length, u
   // Private memory in huge pages where whole ones fit: a hypervisor's first touch then maps 2 MiB
   // at once. Not over a memfd, whose platform (ptrace) maps the frames page by page itself.
   // A reservation's 2 MiB entries need no frames and no hardware: any platform, any memory.
-  const bool huge = reservation || (!shared && memory_->fd() < 0);
+  const bool huge = reservation || (huge_pages && !shared && memory_->fd() < 0);
   return install(start, length, prot, user_pte_flags(prot) | (shared ? kPteShared : 0), huge,
                  [&](std::uint64_t) {
                    return reservation ? GuestResult<std::uint64_t>(kNoFrame) : frames_->allocate();
@@ -589,9 +590,10 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
     if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
       const std::uint64_t before = *pde;
       std::uint64_t frame = before & kPteAddressMask;
-      // 2 MiB of a reservation made accessible: a huge page where one is free (as map makes
-      // them), else a page table of reserved entries, which the pages below get frames for.
-      if (needed && frame == kNoFrame && memory_->fd() < 0)
+      // 2 MiB of a reservation made writable (malloc's arenas, a JVM's heap: populated next, see
+      // sys_mprotect): a huge page where one is free, else a page table of reserved entries,
+      // which the pages below get frames for.
+      if (needed && frame == kNoFrame && (prot & kProtWrite) && memory_->fd() < 0)
         if (auto huge = frames_->allocate_huge()) frame = *huge;
       if (needed && frame == kNoFrame) {
         if (auto split = split_huge_page(*pde); !split) {

@@ -179,8 +179,12 @@ class AddressSpace {
   void release_on_destroy() { release_ = true; }
 
   // [start, start+length) page-aligned, inside user space. New frames read as zero. `shared`:
-  // MAP_SHARED anonymous memory, which a fork's copy shares instead of copying.
-  GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared = false);
+  // MAP_SHARED anonymous memory, which a fork's copy shares instead of copying. `huge_pages`:
+  // private memory the workload is about to use whole (what populate backs), so huge pages where
+  // whole ones fit; without it a huge page's single touched byte would back 2 MiB on the host (a
+  // thread's stack). Reservations (prot 0, private) take 2 MiB entries either way: no memory.
+  GuestResult<void> map(std::uint64_t start, std::uint64_t length, unsigned prot, bool shared = false,
+                        bool huge_pages = false);
   // MAP_SHARED of a file: maps `frames` (one per page, from the kernel's SharedFiles) from `start`
   // as shared pages (fork shares them), each frame one more holder that unmap gives back. Without
   // `may_write` (the file is not open for writing) protect() refuses to make them writable.

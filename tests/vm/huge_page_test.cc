@@ -77,7 +77,7 @@ TEST_F(HugePageTest, AnAlignedMappingIsMadeOfHugePagesAndTheRestOfSmallOnes) {
   const std::uint64_t free_before = frames_->free_frames();
   // 4 KiB before the boundary, two huge pages, 8 KiB after.
   const std::uint64_t start = kAt - kPageSize, length = 2 * kHugePageSize + 3 * kPageSize;
-  ASSERT_TRUE(space_->map(start, length, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(start, length, kProtRead | kProtWrite, false, true));
   EXPECT_FALSE(huge_at(*space_, start));
   EXPECT_TRUE(huge_at(*space_, kAt));
   EXPECT_TRUE(huge_at(*space_, kAt + kHugePageSize));
@@ -104,7 +104,7 @@ TEST_F(HugePageTest, AnAlignedMappingIsMadeOfHugePagesAndTheRestOfSmallOnes) {
 
 TEST_F(HugePageTest, UnmapOfPartSplitsAndOfAllFreesEveryFrame) {
   const std::uint64_t free_before = frames_->free_frames();
-  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   stamp(kAt, kHugePageSize);
   const std::uint64_t first_frame = frame_of(kAt);
   const std::uint64_t hole = kAt + 100 * kPageSize;
@@ -123,7 +123,7 @@ TEST_F(HugePageTest, UnmapOfPartSplitsAndOfAllFreesEveryFrame) {
   EXPECT_EQ(free_before - frames_->free_frames(), 2u);
 
   // A huge page unmapped whole goes as one entry: no table is made for it.
-  ASSERT_TRUE(space_->map(kAt + kHugePageSize, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt + kHugePageSize, kHugePageSize, kProtRead | kProtWrite, false, true));
   ASSERT_TRUE(huge_at(*space_, kAt + kHugePageSize));
   const std::uint64_t free_huge = frames_->free_frames();
   ASSERT_TRUE(space_->unmap(kAt + kHugePageSize, kHugePageSize));
@@ -132,7 +132,7 @@ TEST_F(HugePageTest, UnmapOfPartSplitsAndOfAllFreesEveryFrame) {
 }
 
 TEST_F(HugePageTest, ProtectOfAllChangesOneEntryAndOfPartSplits) {
-  ASSERT_TRUE(space_->map(kAt, 2 * kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, 2 * kHugePageSize, kProtRead | kProtWrite, false, true));
   stamp(kAt, 2 * kHugePageSize);
   // The whole first huge page: read-only, then PROT_NONE, then back; it stays one entry.
   ASSERT_TRUE(space_->protect(kAt, kHugePageSize, kProtRead));
@@ -159,7 +159,7 @@ TEST_F(HugePageTest, ProtectOfAllChangesOneEntryAndOfPartSplits) {
 }
 
 TEST_F(HugePageTest, ForkCopiesIntoItsOwnHugePagesAndGivesThemBack) {
-  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   stamp(kAt, kHugePageSize);
   const std::uint64_t free_before = frames_->free_frames();
   {
@@ -179,7 +179,7 @@ TEST_F(HugePageTest, ForkCopiesIntoItsOwnHugePagesAndGivesThemBack) {
 
 TEST_F(HugePageTest, ForkWithoutAFreeHugeFrameCopiesPageByPage) {
   // 32 MiB of memory: 14 huge pages leave too little for another, and some small frames.
-  ASSERT_TRUE(space_->map(kAt, 14 * kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, 14 * kHugePageSize, kProtRead | kProtWrite, false, true));
   ASSERT_TRUE(space_->unmap(kAt + kHugePageSize, 13 * kHugePageSize));
   stamp(kAt, kHugePageSize);
   auto child = space_->copy(kernel_area_ranges());
@@ -189,7 +189,7 @@ TEST_F(HugePageTest, ForkWithoutAFreeHugeFrameCopiesPageByPage) {
 }
 
 TEST_F(HugePageTest, MoveAndDiscardKeepThePagesTheyDoNotTouch) {
-  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   stamp(kAt, kHugePageSize);
   // MADV_DONTNEED of one page: that page reads as zero, the rest keep their contents.
   const std::uint64_t dropped = kAt + 9 * kPageSize;
@@ -211,13 +211,13 @@ TEST_F(HugePageTest, MoveAndDiscardKeepThePagesTheyDoNotTouch) {
 
 TEST_F(HugePageTest, AFailedMapLeavesNothingAndSmallFramesAreUsedOnceHugeOnesRunOut) {
   const std::uint64_t free_before = frames_->free_frames();
-  auto too_big = space_->map(kAt, 40 << 20, kProtRead | kProtWrite);
+  auto too_big = space_->map(kAt, 40 << 20, kProtRead | kProtWrite, false, true);
   ASSERT_FALSE(too_big);
   EXPECT_EQ(too_big.error(), ENOMEM);
   // As many pages as there are free frames: huge pages first, then small ones until the page
   // tables' own frames are missing. Nothing is left of it but two tables (its directory and a
   // page table).
-  auto nearly = space_->map(kAt, free_before * kPageSize, kProtRead | kProtWrite);
+  auto nearly = space_->map(kAt, free_before * kPageSize, kProtRead | kProtWrite, false, true);
   ASSERT_FALSE(nearly);
   EXPECT_EQ(nearly.error(), ENOMEM);
   EXPECT_EQ(space_->mapped_bytes(), 0u);
@@ -225,17 +225,26 @@ TEST_F(HugePageTest, AFailedMapLeavesNothingAndSmallFramesAreUsedOnceHugeOnesRun
   EXPECT_LE(free_before - frames_->free_frames(), 2u);
   // Huge frames come only from memory never handed out: with it used up, a mapping gets small
   // pages from the frames freed, and works the same.
-  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   EXPECT_FALSE(huge_at(*space_, kAt));
   stamp(kAt, kHugePageSize);
   expect_stamped(*space_, kAt, kHugePageSize);
 }
 
-TEST_F(HugePageTest, SharedAndMemfdMemoryStayInSmallPages) {
-  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, /*shared=*/true));
+TEST_F(HugePageTest, SharedSparseAndMemfdMemoryStayInSmallPages) {
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, /*shared=*/true, true));
   EXPECT_FALSE(huge_at(*space_, kAt));
+  // Memory the workload may touch sparsely (a stack, MAP_NORESERVE): one touched byte of a huge
+  // page would back 2 MiB on the host.
+  ASSERT_TRUE(space_->map(kAt + kHugePageSize, kHugePageSize, kProtRead | kProtWrite));
+  EXPECT_FALSE(huge_at(*space_, kAt + kHugePageSize));
+  // Nor a reservation made readable only (no populate follows).
+  ASSERT_TRUE(space_->map(kAt + 2 * kHugePageSize, kHugePageSize, 0));
+  ASSERT_TRUE(space_->protect(kAt + 2 * kHugePageSize, kHugePageSize, kProtRead));
+  EXPECT_FALSE(huge_at(*space_, kAt + 2 * kHugePageSize));
+  EXPECT_TRUE(space_->translate(kAt + 2 * kHugePageSize, Access::read));
   make(GuestMemory::Backing::memfd);  // the ptrace platform maps frames itself, page by page
-  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   EXPECT_FALSE(huge_at(*space_, kAt));
 }
 

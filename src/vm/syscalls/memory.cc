@@ -31,7 +31,7 @@ SyscallResult sys_brk(Process& p, const SyscallRequest& req) {
   const std::uint64_t old_end = page_up(p.mm().brk), new_end = page_up(wanted);
   if (new_end > old_end) {
     if (!p.space().range_free(old_end, new_end - old_end)) return unchanged;
-    if (!p.space().map(old_end, new_end - old_end, kProtRead | kProtWrite)) return unchanged;
+    if (!p.space().map(old_end, new_end - old_end, kProtRead | kProtWrite, false, true)) return unchanged;
     p.space().populate(old_end, new_end - old_end);  // malloc grows the heap to write into it
   } else if (new_end < old_end) {
     (void)p.space().unmap(new_end, old_end - new_end);
@@ -98,8 +98,14 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
     }
   } else {
     if (!anonymous) shared_pages_out(p, source);  // the private copy reads what the mappings wrote
-    TRY_GUEST_VOID(
-        p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE}, shared_memory));
+    // Writable anonymous memory is about to be written: its host pages are made now (see
+    // GuestMemory::populate), in huge pages where they fit, unless the caller said it will use
+    // little of it (thread stacks, MAP_NORESERVE reservations). What the host backs is what the
+    // guest's --memory already allowed.
+    const bool populated =
+        anonymous && (prot & PROT_WRITE) && !(flags & (MAP_STACK | MAP_NORESERVE | MAP_GROWSDOWN));
+    TRY_GUEST_VOID(p.space().map(address, size, anonymous ? prot : unsigned{PROT_READ | PROT_WRITE},
+                                 shared_memory, populated));
     if (!anonymous) {
       // A private file mapping is a copy of the file's bytes (the rest of the last page stays zero).
       auto iov = p.guest_iovecs(address, length, Access::write);
@@ -114,12 +120,7 @@ SyscallResult sys_mmap(Process& p, const SyscallRequest& req) {
       }
       TRY_GUEST_VOID(p.space().protect(address, size, prot));
     }
-    // Writable anonymous memory is about to be written: its host pages are made now (see
-    // GuestMemory::populate), unless the caller said it will use little of it (thread stacks,
-    // MAP_NORESERVE reservations). What the host backs is what the guest's --memory already
-    // allowed.
-    if (anonymous && (prot & PROT_WRITE) && !(flags & (MAP_STACK | MAP_NORESERVE | MAP_GROWSDOWN)))
-      p.space().populate(address, size);
+    if (populated) p.space().populate(address, size);
   }
   if (!anonymous && file && !file->path.empty())
     p.mm().name_range(address, address + size, file->path);
