@@ -8,6 +8,7 @@
 #   podman_import TAR IMAGE [--change ...]   imports a root filesystem tarball as IMAGE
 #   podman_run NAME ARGS...     runs $image to completion with run_flags and prints its output;
 #                               the container's id goes to $ids_file for the leftover checks
+#   podman_check_nothing_left N the leftover checks, and that N containers were seen
 # Expects $spectrum and $repo.
 podman_env() {
   local name=$1 tool
@@ -52,4 +53,18 @@ podman_run() {
   "${podman[@]}" inspect "$name" --format '{{.Id}}' >>"$ids_file" 2>/dev/null
   "${podman[@]}" rm "$name" >/dev/null 2>&1
   return $status
+}
+
+# Checks that nothing of the containers in $ids_file is left (the runtime's state, their cgroups,
+# mounts under the test's folder), and that EXPECTED containers were seen.
+podman_check_nothing_left() {
+  local expected=$1 id left_state="" left_groups=""
+  for id in $(cat "$ids_file"); do
+    [ -e "/run/spectrum/$id" ] && left_state="$left_state $id"
+    left_groups="$left_groups$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -name "*$id*" 2>/dev/null)"
+  done
+  check "containers seen" "$expected" "$(grep -c -E '^[0-9a-f]{64}$' "$ids_file")"
+  check "no runtime state left" "" "$left_state"
+  check "no cgroup left" "" "$left_groups"
+  check "no mount left" "0" "$(grep -c " $tmp/" /proc/self/mountinfo)"
 }

@@ -45,15 +45,7 @@ check "stop" "exited 137" "$("${podman[@]}" inspect long --format '{{.State.Stat
 check "rm" "" "$("${podman[@]}" ps -a --format '{{.Names}}' 2>&1)"
 
 # Nothing left: the runtime's state, the container's cgroups, mounts under the test's folder.
-left_state="" left_groups=""
-for id in $(cat "$ids_file"); do
-  [ -e "/run/spectrum/$id" ] && left_state="$left_state $id"
-  left_groups="$left_groups$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -name "*$id*" 2>/dev/null)"
-done
-check "containers seen" "4" "$(grep -c -E '^[0-9a-f]{64}$' "$ids_file")"
-check "no runtime state left" "" "$left_state"
-check "no cgroup left" "" "$left_groups"
-check "no mount left" "0" "$(grep -c " $tmp/" /proc/self/mountinfo)"
+podman_check_nothing_left "4"
 
 [ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
 echo "all podman checks passed"

@@ -88,15 +88,7 @@ for handler in $handlers; do
   check "$handler: rm" "" "$("${podman[@]}" ps -a --format '{{.Names}}' 2>&1)"
 done
 
-left_state="" left_groups=""
-for id in $(cat "$ids_file"); do
-  [ -e "/run/spectrum/$id" ] && left_state="$left_state $id"
-  left_groups="$left_groups$(find /sys/fs/cgroup -mindepth 1 -maxdepth 4 -type d -name "*$id*" 2>/dev/null)"
-done
-check "containers seen" "$seen" "$(grep -c -E '^[0-9a-f]{64}$' "$ids_file")"
-check "no runtime state left" "" "$left_state"
-check "no cgroup left" "" "$left_groups"
-check "no mount left" "0" "$(grep -c " $tmp/" /proc/self/mountinfo)"
+podman_check_nothing_left "$seen"
 check "no monitor left" "" "$(pgrep -f 'sleep 1000')"
 
 [ "$failures" = 0 ] || { echo "$failures failure(s)"; exit 1; }
