@@ -1,4 +1,6 @@
-// The workload's address spaces: the page tables the monitor owns over guest memory (memory.h).
+// The workload's address spaces: what map, unmap, protect, move, fork's copy and the guest-pointer
+// copies do to the page tables the monitor owns over guest memory (memory.h); the tables' own
+// walking, huge pages and reservations are page_tables.cc.
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -7,57 +9,12 @@
 #include <utility>
 
 #include "vm/memory.h"
+#include "vm/page_table_walk.h"
 
 namespace spectrum::vm {
 
 using namespace x86;
-
-// Allocates a frame or returns its errno from the enclosing GuestResult function.
-#define SPECTRUM_GUEST_TRY_FRAME(allocation)                           \
-  ({                                                                   \
-    auto frame_result_ = (allocation);                                 \
-    if (!frame_result_) return std::unexpected(frame_result_.error()); \
-    *frame_result_;                                                    \
-  })
-
-namespace {
-constexpr bool page_aligned(std::uint64_t v) { return (v & kPageMask) == 0; }
-// The frame of a reserved page (private PROT_NONE, never accessible yet): none. Frame 0 is the
-// kernel area's, never a user page's.
-constexpr std::uint64_t kNoFrame = 0;
-constexpr unsigned index_at(std::uint64_t vaddr, int level) {  // level 3 = PML4 ... 0 = PT
-  return static_cast<unsigned>((vaddr >> (12 + 9 * level)) & 511);
-}
-// Every address a walk may see: canonical and in the lower half. The walk indexes the tables with
-// bits 12-47 only, so X + 2^48 would walk the same entries as X; it must never get that far.
-constexpr bool walkable(std::uint64_t vaddr) { return vaddr < (1ull << 47); }
-// A user range: aligned, non-empty, inside [kUserLowest, kUserEnd) without wrapping. The start is
-// checked on its own first, so a start above kUserEnd cannot underflow the length check.
-GuestResult<void> check_user_range(std::uint64_t start, std::uint64_t length) {
-  if (!page_aligned(start) || length == 0) return std::unexpected(EINVAL);
-  if (start < AddressSpace::kUserLowest || start >= AddressSpace::kUserEnd ||
-      length > AddressSpace::kUserEnd - start)
-    return std::unexpected(ENOMEM);
-  return {};
-}
-constexpr bool user_page(std::uint64_t vaddr) {
-  return vaddr >= AddressSpace::kUserLowest && vaddr < AddressSpace::kUserEnd;
-}
-// A page-directory entry that maps a huge page: present, or kept while PROT_NONE; or 2 MiB of a
-// reservation (PROT_NONE, no frames: frame kNoFrame).
-constexpr bool is_huge(std::uint64_t pde) {
-  return (pde & kPteLarge) && (pde & (kPtePresent | kPteProtNone));
-}
-constexpr bool is_reservation(std::uint64_t entry) { return (entry & kPteAddressMask) == kNoFrame; }
-// The leaf entry a 4 KiB page inside the huge page of `pde` would have: its frame (none in a
-// reservation), the same flags.
-constexpr std::uint64_t huge_part(std::uint64_t pde, std::uint64_t vaddr) {
-  const std::uint64_t frame =
-      is_reservation(pde) ? kNoFrame : (pde & kPteAddressMask) + (vaddr & kHugePageMask & ~kPageMask);
-  return frame | (pde & ~kPteAddressMask & ~kPteLarge);
-}
-constexpr std::uint64_t huge_down(std::uint64_t vaddr) { return vaddr & ~kHugePageMask; }
-}  // namespace
+using namespace page_walk;
 
 std::uint64_t user_pte_flags(unsigned prot) {
   if ((prot & (kProtRead | kProtWrite | kProtExec)) == 0) return kPteProtNone;
@@ -71,10 +28,6 @@ unsigned user_prot(std::uint64_t pte) {
   if (pte & kPteProtNone) return 0;
   return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
          ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
-}
-
-std::uint64_t* AddressSpace::table(std::uint64_t gpa) const {
-  return reinterpret_cast<std::uint64_t*>(memory_->at(gpa, kPageSize));
 }
 
 GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocator& frames,
@@ -96,134 +49,6 @@ GuestResult<AddressSpace> AddressSpace::create(GuestMemory& memory, FrameAllocat
     }
   }
   return space;
-}
-
-std::uint64_t* AddressSpace::find_directory_entry(std::uint64_t vaddr) const {
-  if (!walkable(vaddr)) return nullptr;
-  std::uint64_t table_gpa = pml4_;
-  for (int level = 3; level > 1; --level) {
-    std::uint64_t* t = table(table_gpa);
-    if (!t) return nullptr;
-    std::uint64_t e = t[index_at(vaddr, level)];
-    if (!(e & kPtePresent)) return nullptr;
-    table_gpa = e & kPteAddressMask;
-  }
-  std::uint64_t* pd = table(table_gpa);
-  return pd ? &pd[index_at(vaddr, 1)] : nullptr;
-}
-
-std::uint64_t* AddressSpace::find_leaf(std::uint64_t vaddr) const {
-  const std::uint64_t* pde = find_directory_entry(vaddr);
-  if (!pde || !(*pde & kPtePresent) || (*pde & kPteLarge)) return nullptr;
-  std::uint64_t* pt = table(*pde & kPteAddressMask);
-  return pt ? &pt[index_at(vaddr, 0)] : nullptr;
-}
-
-std::uint64_t AddressSpace::lookup(std::uint64_t vaddr) const {
-  const std::uint64_t* pde = find_directory_entry(vaddr);
-  if (pde && is_huge(*pde)) return huge_part(*pde, vaddr);
-  const std::uint64_t* pte = find_leaf(vaddr);
-  return pte ? *pte : 0;
-}
-
-template <class F>
-void AddressSpace::for_each_entry(std::uint64_t from, std::uint64_t to, F&& f) const {
-  for (std::uint64_t page = from; page < to;) {
-    const std::uint64_t* pde = find_directory_entry(page);
-    const std::uint64_t next_directory_entry = huge_down(page) + kHugePageSize;
-    if (pde && is_huge(*pde) && page == huge_down(page) && to - page >= kHugePageSize) {
-      f(page, huge_part(*pde, page), kPagesPerHugePage);
-      page = next_directory_entry;
-    } else if (!pde || !(*pde & (kPtePresent | kPteProtNone))) {
-      page = next_directory_entry;  // no page table here: nothing mapped up to the next entry
-    } else {
-      if (const std::uint64_t e = lookup(page); e & (kPtePresent | kPteProtNone)) f(page, e, 1);
-      page += kPageSize;
-    }
-  }
-}
-
-GuestResult<std::uint64_t*> AddressSpace::entry_at(std::uint64_t vaddr, int level, std::uint64_t user_bit) {
-  if (!walkable(vaddr)) return std::unexpected(EFAULT);
-  // A user leaf is never made in the kernel area, whatever the caller checked.
-  if (user_bit && !user_page(vaddr)) return std::unexpected(EFAULT);
-  std::uint64_t table_gpa = pml4_;
-  for (int at = 3; at > level; --at) {
-    std::uint64_t* t = table(table_gpa);
-    if (!t) return std::unexpected(EFAULT);
-    std::uint64_t& e = t[index_at(vaddr, at)];
-    if (at == 1 && is_huge(e))
-      if (auto split = split_huge_page(e); !split) return std::unexpected(split.error());
-    if (!(e & kPtePresent)) {
-      std::uint64_t frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate_table());
-      table_frames_.push_back(frame);
-      // Permissions are decided at the leaf; upper levels allow everything the leaf may.
-      e = frame | kPtePresent | kPteWritable | user_bit;
-    }
-    e |= user_bit;
-    table_gpa = e & kPteAddressMask;
-  }
-  std::uint64_t* t = table(table_gpa);
-  if (!t) return std::unexpected(EFAULT);
-  return &t[index_at(vaddr, level)];
-}
-
-GuestResult<std::uint64_t*> AddressSpace::leaf(std::uint64_t vaddr) { return entry_at(vaddr, 0, kPteUser); }
-
-// The same translations, one page table of 512 entries instead: the hypervisor's 2 MiB
-// translation stays right until an entry loses a right, which goes through the frames' host pages
-// as for any page (forget_translations, discard).
-GuestResult<void> AddressSpace::split_huge_page(std::uint64_t& pde) {
-  const std::uint64_t table_frame = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate_table());
-  table_frames_.push_back(table_frame);
-  std::uint64_t* t = table(table_frame);
-  for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) t[i] = huge_part(pde, i * kPageSize);
-  pde = table_frame | kPtePresent | kPteWritable | kPteUser;
-  return {};
-}
-
-GuestResult<void> AddressSpace::split_huge_pages(std::uint64_t start, std::uint64_t end, bool edges_only) {
-  GuestResult<void> result;
-  for_each_mapped(start, end, [&](std::uint64_t from, std::uint64_t to) {
-    for (std::uint64_t at = huge_down(from); result && at < to; at += kHugePageSize) {
-      const bool whole = at >= start && at + kHugePageSize <= end;
-      if (edges_only && whole) continue;
-      if (std::uint64_t* pde = find_directory_entry(at); pde && is_huge(*pde)) result = split_huge_page(*pde);
-    }
-  });
-  return result;
-}
-
-GuestResult<bool> AddressSpace::map_huge_page(std::uint64_t vaddr, std::uint64_t flags, bool reservation) {
-  auto pde = entry_at(vaddr, 1, kPteUser);
-  if (!pde || **pde) return false;  // no table for it, or a page table already there
-  std::uint64_t frame = kNoFrame;
-  if (!reservation) {
-    auto huge = frames_->allocate_huge();
-    if (!huge) return false;
-    frame = *huge;
-  }
-  **pde = frame | flags | kPteLarge;
-  return true;
-}
-
-void AddressSpace::clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed) {
-  for (std::uint64_t page = from; page < to;) {
-    if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
-      for (std::uint64_t i = 0; i < kPagesPerHugePage && !is_reservation(*pde); ++i)
-        freed.push_back((*pde & kPteAddressMask) + i * kPageSize);
-      *pde = 0;
-      mapped_pages_ -= kPagesPerHugePage;
-      page = huge_down(page) + kHugePageSize;
-      continue;
-    }
-    if (std::uint64_t* pte = find_leaf(page); pte && (*pte & (kPtePresent | kPteProtNone))) {
-      if ((*pte & kPteAddressMask) != kNoFrame) freed.push_back(*pte & kPteAddressMask);
-      *pte = 0;
-      --mapped_pages_;
-    }
-    page += kPageSize;
-  }
 }
 
 AddressSpace::AddressSpace(AddressSpace&& o) noexcept
@@ -348,45 +173,6 @@ std::vector<AddressSpace::Change> AddressSpace::mappings_of(std::uint64_t from, 
     });
   });
   return out;
-}
-
-std::vector<AddressSpace::FrameRun> AddressSpace::frame_runs(std::uint64_t from, std::uint64_t to) const {
-  std::vector<FrameRun> out;
-  for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
-    for_each_entry(start, end, [&](std::uint64_t page, std::uint64_t pte, std::uint64_t pages) {
-      const std::uint64_t gpa = pte & kPteAddressMask;
-      if (!out.empty()) {
-        FrameRun& last = out.back();
-        if (last.start + last.length == page && (gpa == 0) == (last.gpa == 0) &&
-            (gpa == 0 || last.gpa + last.length == gpa)) {
-          last.length += pages * kPageSize;
-          return;
-        }
-      }
-      out.push_back({page, gpa, pages * kPageSize});
-    });
-  });
-  return out;
-}
-
-bool AddressSpace::is_mapped(std::uint64_t page) const {
-  if (!user_page(page)) return false;  // the kernel area is never the workload's
-  return lookup(page) & (kPtePresent | kPteProtNone);
-}
-
-std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const { return lookup(vaddr & ~kPageMask); }
-
-// The regions overlapping [start, end), in address order, as (from, to) clipped to the range.
-// Every walk over a guest-chosen range goes through the regions: its length is bounded by what is
-// mapped (guest memory), never by the range the guest named.
-template <class F>
-void AddressSpace::for_each_mapped(std::uint64_t start, std::uint64_t end, F&& f) const {
-  auto it = regions_.upper_bound(start);
-  if (it != regions_.begin()) --it;
-  for (; it != regions_.end() && it->first < end; ++it) {
-    if (it->second <= start) continue;
-    f(std::max(it->first, start), std::min(it->second, end));
-  }
 }
 
 bool AddressSpace::range_free(std::uint64_t start, std::uint64_t length) const {
@@ -666,14 +452,6 @@ GuestResult<std::uint64_t> AddressSpace::find_free(std::uint64_t length, std::ui
   const std::uint64_t at = top - length;
   if (length >= kHugePageSize && huge_down(at) >= low) return huge_down(at);
   return at;
-}
-
-GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access access) const {
-  if (!user_page(vaddr)) return std::unexpected(EFAULT);
-  const std::uint64_t pte = lookup(vaddr & ~kPageMask);
-  if (!(pte & kPtePresent) || !(pte & kPteUser)) return std::unexpected(EFAULT);
-  if (access == Access::write && !(pte & kPteWritable)) return std::unexpected(EFAULT);
-  return (pte & kPteAddressMask) | (vaddr & kPageMask);
 }
 
 GuestResult<void> AddressSpace::copy(std::uint64_t vaddr, std::uint8_t* host, std::size_t length,
