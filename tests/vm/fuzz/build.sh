@@ -21,8 +21,17 @@ sources=$(cd "$src" && ls vm/*.cc vm/*/*.cc core/*.cc | grep -v '^vm/confine_gen
 for f in $sources; do echo "$f"; done |
   xargs -P 2 -I{} sh -c '
     f={}; o="$0/$(echo "$f" | tr / _ | sed "s/\.cc\$/.o/")"
-    if [ ! -f "$o" ] || [ "$1/$f" -nt "$o" ]; then
-      clang++-16 $2 -I$3 -fsanitize=fuzzer-no-link -c "$1/$f" -o "$o" || exit 255
+    # Rebuilt when the source or any header it included (its .d file) is newer than the object:
+    # an object kept across a header change linked against the old declarations.
+    stale=1
+    if [ -f "$o" ] && [ -f "$o.d" ]; then
+      stale=0
+      for dep in $(sed -e "s/^[^:]*://" -e "s/\\\\\$//" "$o.d"); do
+        [ "$dep" -nt "$o" ] && { stale=1; break; }
+      done
+    fi
+    if [ "$stale" = 1 ]; then
+      clang++-16 $2 -I$3 -fsanitize=fuzzer-no-link -MMD -MF "$o.d" -c "$1/$f" -o "$o" || exit 255
     fi' "$out" "$src" "$flags" "$generated"
 objs=""
 for f in $sources; do objs="$objs $out/$(echo "$f" | tr / _ | sed 's/\.cc$/.o/')"; done
