@@ -69,8 +69,7 @@ AddressSpace::~AddressSpace() {
   std::vector<std::uint64_t> frames = std::move(table_frames_);
   for (const auto& [start, end] : regions_)
     for_each_entry(start, end, [&](std::uint64_t, std::uint64_t entry, std::uint64_t pages) {
-      for (std::uint64_t i = 0; i < pages && !is_reservation(entry); ++i)
-        frames.push_back((entry & kPteAddressMask) + i * kPageSize);
+      if (!is_reservation(entry)) append_frames(frames, entry, pages);
     });
   frames_->release(std::move(frames));
 }
@@ -197,8 +196,7 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     std::vector<std::uint64_t> frames;
     for_each_entry(from, to, [&](std::uint64_t, std::uint64_t pte, std::uint64_t pages) {
-      for (std::uint64_t i = 0; i < pages && !(pte & kPteShared) && !is_reservation(pte); ++i)
-        frames.push_back((pte & kPteAddressMask) + i * kPageSize);
+      if (!(pte & kPteShared) && !is_reservation(pte)) append_frames(frames, pte, pages);
     });
     std::sort(frames.begin(), frames.end());
     for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->discard(first, bytes); });
@@ -388,9 +386,7 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
         }
       } else {
         *pde = frame | kPteLarge | flags;
-        if (rights(before) & ~rights(*pde))
-          for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
-            narrowed.push_back((before & kPteAddressMask) + i * kPageSize);
+        if (rights(before) & ~rights(*pde)) append_frames(narrowed, before, kPagesPerHugePage);
         page += kHugePageSize - kPageSize;
         continue;
       }
@@ -423,8 +419,7 @@ void AddressSpace::populate(std::uint64_t start, std::uint64_t length) {
   std::vector<std::uint64_t> frames;
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     for_each_entry(from, to, [&](std::uint64_t, std::uint64_t pte, std::uint64_t pages) {
-      for (std::uint64_t i = 0; i < pages && (pte & kPtePresent) && (pte & kPteWritable); ++i)
-        frames.push_back((pte & kPteAddressMask) + i * kPageSize);
+      if ((pte & kPtePresent) && (pte & kPteWritable)) append_frames(frames, pte, pages);
     });
   });
   std::sort(frames.begin(), frames.end());

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstdint>
 #include <expected>
+#include <vector>
 
 #include "vm/memory.h"
 
@@ -59,6 +60,10 @@ constexpr std::uint64_t huge_part(std::uint64_t pde, std::uint64_t vaddr) {
   return frame | (pde & ~kPteAddressMask & ~kPteLarge);
 }
 constexpr std::uint64_t huge_down(std::uint64_t vaddr) { return vaddr & ~kHugePageMask; }
+// Appends the frames of the `pages` pages mapped from `entry` on (a huge page's are contiguous).
+inline void append_frames(std::vector<std::uint64_t>& out, std::uint64_t entry, std::uint64_t pages) {
+  for (std::uint64_t i = 0; i < pages; ++i) out.push_back((entry & kPteAddressMask) + i * kPageSize);
+}
 
 }  // namespace page_walk
 

@@ -112,8 +112,7 @@ GuestResult<bool> AddressSpace::map_huge_page(std::uint64_t vaddr, std::uint64_t
 void AddressSpace::clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed) {
   for (std::uint64_t page = from; page < to;) {
     if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {  // whole: split before
-      for (std::uint64_t i = 0; i < kPagesPerHugePage && !is_reservation(*pde); ++i)
-        freed.push_back((*pde & kPteAddressMask) + i * kPageSize);
+      if (!is_reservation(*pde)) append_frames(freed, *pde, kPagesPerHugePage);
       *pde = 0;
       mapped_pages_ -= kPagesPerHugePage;
       page = huge_down(page) + kHugePageSize;
