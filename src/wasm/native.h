@@ -74,7 +74,7 @@ struct NativeApi {
 
 // Changes whenever the translation or the helpers' contract changes: artifacts of another version
 // are recompiled, never run.
-inline constexpr const char* kEngineVersion = "spectrum-wasmc/4 llvm-16 x86_64";
+inline constexpr const char* kEngineVersion = "spectrum-wasmc/5 llvm-16 x86_64";
 // The engine version and the CPU's identification (cpuid: vendor, family/model, feature bits):
 // code compiled for the host CPU runs only where this matches.
 std::string engine_id();

@@ -124,6 +124,65 @@ TEST(WasmCompiled, InterruptStopsALoop) {
   expect_trap(out, TrapKind::interrupted, "spin");
 }
 
+// Small self-recursive functions are unrolled by inlining (src/wasm/llvm/recursion.cc): their
+// results, the order of their side effects and their stack exhaustion must stay the interpreter's.
+const char* kRecursion = R"((module
+  (memory 1)
+  (global $pos (mut i32) (i32.const 0))
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func $walk (param i32)
+    (if (i32.ge_s (local.get 0) (i32.const 0))
+      (then (i32.store8 (global.get $pos) (local.get 0))
+            (global.set $pos (i32.add (global.get $pos) (i32.const 1)))
+            (call $walk (i32.sub (local.get 0) (i32.const 1)))
+            (call $walk (i32.sub (local.get 0) (i32.const 2))))))
+  (func (export "walk_hash") (param i32) (result i32) (local $i i32) (local $h i32)
+    (global.set $pos (i32.const 0))
+    (call $walk (local.get 0))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (global.get $pos)))
+      (local.set $h (i32.add (i32.mul (local.get $h) (i32.const 31)) (i32.load8_u (local.get $i))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (i32.xor (local.get $h) (global.get $pos)))
+  (func $runaway (export "runaway") (param i32) (result i32)
+    (i32.add (call $runaway (i32.add (local.get 0) (i32.const 1)))
+             (call $runaway (i32.add (local.get 0) (i32.const 2))))))
+)";
+
+TEST(WasmCompiled, UnrolledRecursionKeepsResultsOrderAndStackExhaustion) {
+  Compiled compiled(kRecursion);
+  ASSERT_NE(compiled.instance, nullptr);
+  ASSERT_NE(compiled.instance->state().funcs[0]->native_entry, nullptr) << "not compiled";
+  Store store;
+  store.set_engine(Engine::interp);
+  Linker linker;
+  auto module = Module::load(assemble(kRecursion));
+  ASSERT_TRUE(module.has_value());
+  auto interpreted = linker.instantiate(store, *module);
+  ASSERT_TRUE(interpreted.has_value());
+  for (std::uint64_t n : {0, 1, 2, 7, 24}) {
+    const std::uint64_t args[] = {n};
+    auto expected = (*interpreted)->call("fib", args);
+    ASSERT_TRUE(expected.has_value());
+    EXPECT_EQ(compiled.call("fib", {n}).values.at(0), expected->values.at(0)) << "fib " << n;
+  }
+  for (std::uint64_t n : {0, 3, 12}) {
+    const std::uint64_t args[] = {n};
+    auto expected = (*interpreted)->call("walk_hash", args);
+    ASSERT_TRUE(expected.has_value());
+    EXPECT_EQ(compiled.call("walk_hash", {n}).values.at(0), expected->values.at(0)) << "walk " << n;
+  }
+  EXPECT_EQ(compiled.call("fib", {24}).values.at(0), 46368u);
+  expect_trap(compiled.call("runaway", {0}), TrapKind::stack_exhausted, "runaway");
+  // The instance still works after the exhaustion.
+  EXPECT_EQ(compiled.call("fib", {10}).values.at(0), 55u);
+}
+
 // The three ways compiled code notices Store::interrupt (docs/wasm.md: interruption): a loop
 // without calls by the signal, a loop with calls (time spent in a host function, where the signal
 // is ignored) by its per-iteration poll, a recursion without loops by the poll at function entry.

@@ -26,6 +26,10 @@ namespace spectrum::wasm {
 std::unique_ptr<llvm::Module> translate_module(llvm::LLVMContext& context, const ModuleData& module,
                                                bool checked, std::string* error);
 
+// Inlines small self-recursive functions into themselves a few levels deep (recursion.cc), before
+// the O2 pipeline, whose inliner leaves recursion alone.
+void unroll_self_recursion(llvm::Module& module);
+
 // A trap site as the helpers take it: (function index << 32) | byte offset.
 inline std::uint64_t trap_site(std::uint32_t func, std::uint32_t offset) {
   return (std::uint64_t{func} << 32) | offset;

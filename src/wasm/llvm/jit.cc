@@ -91,6 +91,7 @@ bool compile_object(const ModuleData& module, bool checked, std::vector<std::uin
     pb.registerFunctionAnalyses(fam);
     pb.registerLoopAnalyses(lam);
     pb.crossRegisterProxies(lam, fam, cgam, mam);
+    unroll_self_recursion(*ir);
     llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O2);
     mpm.run(*ir, mam);
   }
