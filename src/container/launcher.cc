@@ -41,8 +41,11 @@ namespace spectrum::container {
 Result<void> launch::send_message(int fd, char kind, std::string_view text) {
   std::string message(1, kind);
   message.append(text);
-  // write(2), not send(2): the channel is a socket, or a pipe when the init shares our memory.
-  if (::write(fd, message.data(), message.size()) < 0) return fail_errno("sync channel");
+  // The channel is a socket, or a pipe when the init shares our memory. On the socket, a peer
+  // that already died is EPIPE, not a SIGPIPE that would end the runtime before it reports why.
+  ssize_t n = ::send(fd, message.data(), message.size(), MSG_NOSIGNAL);
+  if (n < 0 && errno == ENOTSOCK) n = ::write(fd, message.data(), message.size());
+  if (n < 0) return fail_errno("sync channel");
   return {};
 }
 
@@ -228,13 +231,19 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
         ::chown(options.exec_fifo.c_str(), host_id(config.uid_mappings), host_id(config.gid_mappings)) != 0)
       return fail_errno("chown the exec fifo");
   }
+  // The init builds its root filesystem while we move it into the cgroup: on cgroup v1 the move
+  // waits for an RCU grace period (6-20 ms on a nested-virtualization host, more than the rest of
+  // a container's start), time the init would otherwise spend waiting. It waits for kJoined
+  // before anything that must happen inside the cgroup (docs/oci.md: start-up order).
+  if (auto r = send_message(runtime_end.get(), kGo); !r) return std::unexpected(r.error());
   if (auto r = group.add_process(*pid); !r) return std::unexpected(r.error());
   if (config.process.oom_score_adj)
     if (auto r = write_file("/proc/" + std::to_string(*pid) + "/oom_score_adj",
                             std::to_string(*config.process.oom_score_adj));
         !r)
       return std::unexpected(r.error().wrap("process.oomScoreAdj"));
-  if (auto r = send_message(runtime_end.get(), kGo); !r) return std::unexpected(r.error());
+  // Should the init have failed meanwhile, this fails too and its report is read below.
+  (void)send_message(runtime_end.get(), kJoined);
   for (;;) {
     char message[4096];
     ssize_t n = ::recv(runtime_end.get(), message, sizeof message, 0);

@@ -61,6 +61,17 @@ class Init {
     return {};
   }
 
+  // Until kJoined the init is not yet in the container's cgroup (launch_container moves it
+  // meanwhile): it builds its root there, and waits before it runs hooks or the workload's checks.
+  Result<void> wait_for_cgroup() {
+    if (shared_memory_ || joined_) return {};
+    char byte = 0;
+    ssize_t n = ::recv(sync_, &byte, 1, 0);
+    if (n != 1 || byte != kJoined) return fail("the runtime went away during set-up");
+    joined_ = true;
+    return {};
+  }
+
   Result<void> set_up();
   Result<void> join_namespaces();
   Result<void> mask_and_protect();
@@ -80,6 +91,7 @@ class Init {
   std::string executable_;
   std::optional<SeccompProgram> seccomp_;
   bool shared_memory_ = false;
+  bool joined_ = false;
 };
 
 Result<void> Init::join_namespaces() {
@@ -160,6 +172,8 @@ Result<void> Init::set_up() {
 
   bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
   if (new_mount_ns) root_fd_ = SPECTRUM_TRY(build_rootfs(c_, cgroup_, root_));
+  if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty() || !c_.hooks.create_container.empty())
+    SPECTRUM_TRY(wait_for_cgroup());
   if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
     SPECTRUM_TRY(send_message(sync_, kRunHooks));
     SPECTRUM_TRY(wait_for_go());
@@ -173,6 +187,7 @@ Result<void> Init::set_up() {
   } else {
     if (::chroot(root_.c_str()) != 0 || ::chdir("/") != 0) return fail_errno("chroot " + root_);
   }
+  SPECTRUM_TRY(wait_for_cgroup());
   if (c_.has_new_namespace(NamespaceKind::network)) {
     // Bring loopback up like Docker's "none" network; one ioctl.
     UniqueFd sock(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));

@@ -18,6 +18,7 @@ namespace spectrum::container::launch {
 
 // The messages between runtime and init on the sync socket (SOCK_SEQPACKET: one message each).
 constexpr char kGo = 'G';        // runtime -> init: set-up may continue
+constexpr char kJoined = 'J';    // runtime -> init: you are in the container's cgroup
 constexpr char kRunHooks = 'H';  // init -> runtime: namespaces exist, run prestart hooks
 constexpr char kReady = 'R';     // init -> runtime: waiting on the exec fifo (or exec'ing)
 constexpr char kFailed = 'E';    // init -> runtime: followed by the one-line error
