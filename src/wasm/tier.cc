@@ -449,6 +449,8 @@ class WasmTier final : public Tier {
                       " MiB) exceeds the memory limit";
       return finish(std::move(result), start, usage_before, out, err);
     }
+    const std::optional<std::chrono::milliseconds> tier_up_delay =
+        SPECTRUM_TRY(wasm::TierUp::configured_delay(bytes.size()));
     // The start function is the program's first code: its proc_exit or trap is the outcome.
     wasm::CallOutcome start_outcome;
     auto instance = linker.instantiate(store, module, start_outcome);
@@ -469,9 +471,9 @@ class WasmTier final : public Tier {
                     ": no exported function '_start' (not a WASI command module)");
       result.startup_time = Clock::now() - start;
       std::unique_ptr<wasm::TierUp> tier_up;
-      if (const auto delay = wasm::TierUp::configured_delay(bytes.size()))
+      if (tier_up_delay)
         if ((tier_up = wasm::TierUp::prepare(store, **instance)))
-          watchdog->set_alarm(Clock::now() + *delay, [&tier_up = *tier_up] { tier_up.begin(); });
+          watchdog->set_alarm(Clock::now() + *tier_up_delay, [&tier_up = *tier_up] { tier_up.begin(); });
       auto outcome = (*instance)->call(entry->func, {});
       if (tier_up && tier_up->switched()) result.engine = "interpreted, then compiled";
       watchdog->cancel_alarm();

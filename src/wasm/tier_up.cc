@@ -21,14 +21,16 @@ std::chrono::milliseconds TierUp::default_delay(std::size_t module_bytes) {
   return std::chrono::milliseconds(100 + module_bytes * 28 / 1000);
 }
 
-std::optional<std::chrono::milliseconds> TierUp::configured_delay(std::size_t module_bytes) {
+Result<std::optional<std::chrono::milliseconds>> TierUp::configured_delay(std::size_t module_bytes) {
   const char* env = std::getenv("SPECTRUM_WASM_TIER_UP_MS");
   if (!env || !*env) return default_delay(module_bytes);
   const std::string_view text(env);
   if (text == "off") return std::nullopt;
   unsigned ms = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), ms);
-  if (ec != std::errc() || end != text.data() + text.size()) return default_delay(module_bytes);
+  if (ec != std::errc() || end != text.data() + text.size())
+    return fail("SPECTRUM_WASM_TIER_UP_MS: \"" + std::string(text) +
+                "\" is neither a number of milliseconds nor \"off\"");
   return std::chrono::milliseconds(ms);
 }
 

@@ -24,8 +24,9 @@ class TierUp {
   // most twice the CPU time it needed (the compile competes for the CPU: on a 2-core machine an
   // interpreter slowed by a third beside it), and a long run switches after about twice it.
   static std::chrono::milliseconds default_delay(std::size_t module_bytes);
-  // SPECTRUM_WASM_TIER_UP_MS (milliseconds, or "off"), else default_delay; nullopt for "off".
-  static std::optional<std::chrono::milliseconds> configured_delay(std::size_t module_bytes);
+  // SPECTRUM_WASM_TIER_UP_MS (milliseconds, or "off"), else default_delay; nullopt for "off", an
+  // error naming the variable for anything else.
+  static Result<std::optional<std::chrono::milliseconds>> configured_delay(std::size_t module_bytes);
 
   // For `instance`, which `store` is about to run; nothing starts until begin(). nullptr where
   // there is nothing to do: the store's engine is not automatic, the instance runs compiled code
