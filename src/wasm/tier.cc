@@ -477,7 +477,12 @@ class WasmTier final : public Tier {
       auto outcome = (*instance)->call(entry->func, {});
       if (tier_up && tier_up->switched()) result.engine = "interpreted, then compiled";
       watchdog->cancel_alarm();
-      tier_up.reset();  // a compile still going ends with the run
+      if (tier_up) {
+        tier_up->end();  // a compile still going ends with the run; its CPU is the run's
+        result.user_cpu = to_duration(tier_up->compiler_usage().ru_utime);
+        result.system_cpu = to_duration(tier_up->compiler_usage().ru_stime);
+        tier_up.reset();
+      }
       if (!outcome) return std::unexpected(outcome.error());
       record_outcome(*outcome, *watchdog, "", result);
     }
@@ -493,8 +498,9 @@ class WasmTier final : public Tier {
     rusage usage_after{};
     ::getrusage(RUSAGE_SELF, &usage_after);
     result.wall_time = Clock::now() - start;
-    result.user_cpu = to_duration(usage_after.ru_utime) - to_duration(usage_before.ru_utime);
-    result.system_cpu = to_duration(usage_after.ru_stime) - to_duration(usage_before.ru_stime);
+    // Added to what the run's helpers used (tier-up's compiler), not replacing it.
+    result.user_cpu += to_duration(usage_after.ru_utime) - to_duration(usage_before.ru_utime);
+    result.system_cpu += to_duration(usage_after.ru_stime) - to_duration(usage_before.ru_stime);
     result.peak_memory_bytes = static_cast<std::uint64_t>(usage_after.ru_maxrss) * 1024;
     if (out.captured) result.captured_stdout = SPECTRUM_TRY(read_back(out));
     if (err.captured) result.captured_stderr = SPECTRUM_TRY(read_back(err));

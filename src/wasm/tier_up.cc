@@ -61,9 +61,10 @@ void TierUp::begin() {
   thread_ = std::thread([this] { compile_in_background(); });
 }
 
-TierUp::~TierUp() {
+void TierUp::end() {
   {
     std::lock_guard lock(mutex_);
+    if (ended_) return;
     ended_ = true;
   }
   const std::uint64_t one = 1;
@@ -91,7 +92,7 @@ void TierUp::compile_in_background() {
   }
   if (stopped) ::kill(pid, SIGKILL);
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  while (::wait4(pid, &status, 0, &compiler_usage_) < 0 && errno == EINTR) {
   }
   if (!stopped && WIFEXITED(status) && WEXITSTATUS(status) == 0) store_.request_tier_up();
 }

@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "core/fd.h"
+#include <sys/resource.h>
+
 #include "wasm/engine.h"
 
 namespace spectrum::wasm {
@@ -38,7 +40,12 @@ class TierUp {
   // a short run never makes the thread); the run switches when it is done.
   void begin();
   // On the run's thread, once the run has ended: a compile still going is killed and reaped.
-  ~TierUp();
+  // Idempotent; the destructor does it too.
+  void end();
+  ~TierUp() { end(); }
+  // The compiler's CPU time (user, system), once end() returned: the run's, as the interpreter's
+  // is. Zero when no compile started.
+  const rusage& compiler_usage() const { return compiler_usage_; }
   TierUp(const TierUp&) = delete;
   TierUp& operator=(const TierUp&) = delete;
 
@@ -53,6 +60,7 @@ class TierUp {
   Instance& instance_;
   const bool checked_;  // the bounds mode of the instance's memory (explicit checks, or guard pages)
   bool switched_ = false;
+  rusage compiler_usage_{};  // written by the background thread, read after end() joined it
   UniqueFd stop_;  // an eventfd, readable once the run has ended
   std::mutex mutex_;
   bool ended_ = false;  // the destructor has begun: begin() starts nothing
