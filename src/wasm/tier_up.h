@@ -4,6 +4,8 @@
 // Short runs never pay for a compile; long ones pay once, and later runs find the code cached.
 #pragma once
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -12,8 +14,6 @@
 #include <thread>
 
 #include "core/fd.h"
-#include <sys/resource.h>
-
 #include "wasm/engine.h"
 
 namespace spectrum::wasm {
@@ -61,7 +61,7 @@ class TierUp {
   const bool checked_;  // the bounds mode of the instance's memory (explicit checks, or guard pages)
   bool switched_ = false;
   rusage compiler_usage_{};  // written by the background thread, read after end() joined it
-  UniqueFd stop_;  // an eventfd, readable once the run has ended
+  UniqueFd stop_;            // an eventfd, readable once the run has ended
   std::mutex mutex_;
   bool ended_ = false;  // the destructor has begun: begin() starts nothing
   std::thread thread_;
