@@ -243,9 +243,10 @@ void check_tables(const GuestMemory& memory, std::uint64_t root, const std::vect
         // A huge page: only user memory, 2 MiB of user frames; checked as its 512 pages.
         if (!(e & x86::kPteUser) && !(e & x86::kPteProtNone)) finding("a huge page without the user bit");
         if ((e & x86::kPteAddressMask) % x86::kHugePageSize) finding("a huge page's frame unaligned");
-        // A reservation's entry (frame 0) stands for 512 reserved pages, each without a frame.
+        // A reservation's entry (frame 0) stands for 512 reserved pages, each without a frame:
+        // checked once, since a reservation of many GiB would list millions of pages.
         const std::uint64_t first = e & x86::kPteAddressMask;
-        for (std::uint64_t p = 0; p < x86::kPagesPerHugePage; ++p)
+        for (std::uint64_t p = 0; p < (first ? x86::kPagesPerHugePage : 1); ++p)
           user_leaves.push_back({vaddr + p * kPageSize, (first ? first + p * kPageSize : 0) |
                                                             (e & ~x86::kPteAddressMask & ~x86::kPteLarge)});
       } else if (level > 0) {
