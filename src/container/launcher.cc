@@ -232,9 +232,9 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
       return fail_errno("chown the exec fifo");
   }
   // The init builds its root filesystem while we move it into the cgroup: on cgroup v1 the move
-  // waits for an RCU grace period (6-20 ms on a nested-virtualization host, more than the rest of
+  // waits for an RCU grace period (6-16 ms on a nested-virtualization host, more than the rest of
   // a container's start), time the init would otherwise spend waiting. It waits for kJoined
-  // before anything that must happen inside the cgroup (docs/oci.md: start-up order).
+  // before anything that must happen inside the cgroup (docs/container.md: start-up order).
   if (auto r = send_message(runtime_end.get(), kGo); !r) return std::unexpected(r.error());
   if (auto r = group.add_process(*pid); !r) return std::unexpected(r.error());
   if (config.process.oom_score_adj)

@@ -63,7 +63,7 @@ class TierUp {
   rusage compiler_usage_{};  // written by the background thread, read after end() joined it
   UniqueFd stop_;            // an eventfd, readable once the run has ended
   std::mutex mutex_;
-  bool ended_ = false;  // the destructor has begun: begin() starts nothing
+  bool ended_ = false;  // end() has begun: begin() starts nothing
   std::thread thread_;
 };
 
