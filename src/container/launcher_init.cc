@@ -55,20 +55,21 @@ class Init {
  private:
   Result<void> wait_for_go() {
     if (shared_memory_) return {};
-    char byte = 0;
-    ssize_t n = ::recv(sync_, &byte, 1, 0);
-    if (n != 1 || byte != kGo) return fail("the runtime went away during set-up");
-    return {};
+    return receive(kGo);
   }
 
   // Until kJoined the init is not yet in the container's cgroup (launch_container moves it
   // meanwhile): it builds its root there, and waits before it runs hooks or the workload's checks.
   Result<void> wait_for_cgroup() {
     if (shared_memory_ || joined_) return {};
-    char byte = 0;
-    ssize_t n = ::recv(sync_, &byte, 1, 0);
-    if (n != 1 || byte != kJoined) return fail("the runtime went away during set-up");
+    SPECTRUM_TRY(receive(kJoined));
     joined_ = true;
+    return {};
+  }
+
+  Result<void> receive(char expected) {
+    char byte = 0;
+    if (::recv(sync_, &byte, 1, 0) != 1 || byte != expected) return fail("the runtime went away during set-up");
     return {};
   }
 
@@ -172,9 +173,10 @@ Result<void> Init::set_up() {
 
   bool new_mount_ns = c_.find_namespace(NamespaceKind::mount) != nullptr;
   if (new_mount_ns) root_fd_ = SPECTRUM_TRY(build_rootfs(c_, cgroup_, root_));
-  if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty() || !c_.hooks.create_container.empty())
-    SPECTRUM_TRY(wait_for_cgroup());
-  if (!c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty()) {
+  // A hook may find the container's cgroup from its pid: the init is in it before any hook runs.
+  const bool runtime_hooks = !c_.hooks.prestart.empty() || !c_.hooks.create_runtime.empty();
+  if (runtime_hooks || !c_.hooks.create_container.empty()) SPECTRUM_TRY(wait_for_cgroup());
+  if (runtime_hooks) {
     SPECTRUM_TRY(send_message(sync_, kRunHooks));
     SPECTRUM_TRY(wait_for_go());
   }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -93,12 +94,33 @@ void GuestMemory::forget_translations(std::uint64_t gpa, std::uint64_t length) {
   ::mprotect(p, length, PROT_READ | PROT_WRITE);
 }
 
+// ---- FreeFrames ----
+
+void FreeFrames::add(std::uint64_t frame_number) {
+  const std::size_t word = frame_number / 64;
+  const std::uint64_t bit = std::uint64_t{1} << (frame_number % 64);
+  if (words_[word] & bit) return;
+  words_[word] |= bit;
+  ++count_;
+  first_word_ = std::min(first_word_, word);
+}
+
+std::uint64_t FreeFrames::take_lowest() {
+  while (words_[first_word_] == 0) ++first_word_;
+  std::uint64_t& word = words_[first_word_];
+  const int bit = std::countr_zero(word);
+  word &= word - 1;
+  --count_;
+  return first_word_ * 64 + static_cast<std::uint64_t>(bit);
+}
+
 // ---- FrameAllocator ----
 
 FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
     : memory_(memory),
       next_(x86::page_up(first)),
       end_(memory.size() & ~kPageMask),
+      released_(end_ / kPageSize),
       table_now_(end_ / kPageSize),
       table_since_reset_(end_ / kPageSize) {
   if (next_ > end_) next_ = end_;
@@ -111,7 +133,7 @@ FrameAllocator::FrameAllocator(GuestMemory& memory, std::uint64_t first)
 }
 
 GuestResult<std::uint64_t> FrameAllocator::allocate() {
-  if (released_.empty() && next_ >= end_ && !released_tables_.empty()) {
+  if (released_.size() == 0 && next_ >= end_ && !released_tables_.empty()) {
     if (table_reset_) {
       // Only frames that were tables are left: the hypervisor forgets every shadow, then they
       // are clean (live tables stay marked: their shadows are made again as the guest runs).
@@ -119,14 +141,10 @@ GuestResult<std::uint64_t> FrameAllocator::allocate() {
       ++table_resets_;
       table_since_reset_ = table_now_;
     }
-    released_.insert(released_.end(), released_tables_.begin(), released_tables_.end());
+    for (std::uint64_t frame : released_tables_) released_.add(frame / kPageSize);
     released_tables_.clear();
   }
-  if (!released_.empty()) {
-    std::uint64_t frame = released_.back();
-    released_.pop_back();
-    return frame;
-  }
+  if (released_.size() > 0) return released_.take_lowest() * kPageSize;
   if (next_ >= end_) return std::unexpected(ENOMEM);
   std::uint64_t frame = next_;
   next_ += kPageSize;
@@ -136,8 +154,8 @@ GuestResult<std::uint64_t> FrameAllocator::allocate() {
 GuestResult<std::uint64_t> FrameAllocator::allocate_huge() {
   const std::uint64_t first = (next_ + kHugePageSize - 1) & ~(kHugePageSize - 1);
   if (first >= end_ || end_ - first < kHugePageSize) return std::unexpected(ENOMEM);
-  // The frames skipped to reach the boundary are fresh: free for allocate(), highest last out.
-  for (std::uint64_t frame = first; frame > next_;) released_.push_back(frame -= kPageSize);
+  // The frames skipped to reach the boundary are fresh: free for allocate().
+  for (std::uint64_t frame = next_; frame < first; frame += kPageSize) released_.add(frame / kPageSize);
   next_ = first + kHugePageSize;
   memory_.prefer_huge_page(first);
   return first;
@@ -156,11 +174,13 @@ void FrameAllocator::mark_table(std::uint64_t frame) {
 
 void FrameAllocator::put_back(std::uint64_t frame) {
   const std::size_t index = frame / kPageSize;
-  if (table_since_reset_[index]) {
+  // Without a reset (ptrace) a table frame needs no wait: kept out of use it would leave a hole
+  // in the free frames at every process that ends, and the next ones' memory scattered around it.
+  if (table_since_reset_[index] && table_reset_) {
     table_now_[index] = false;
     released_tables_.push_back(frame);
   } else {
-    released_.push_back(frame);
+    released_.add(frame / kPageSize);
   }
 }
 
@@ -190,9 +210,7 @@ void FrameAllocator::release(std::vector<std::uint64_t> frames) {
         kept, [&](std::uint64_t first, std::uint64_t length) { memory_.forget_translations(first, length); });
   }
   for_each_run(frames, [&](std::uint64_t first, std::uint64_t length) { memory_.discard(first, length); });
-  // Highest first: allocate() takes from the back, so frames handed out again come in ascending,
-  // contiguous runs (the ptrace platform maps one run per call).
-  for (auto it = frames.rbegin(); it != frames.rend(); ++it) put_back(*it);
+  for (std::uint64_t frame : frames) put_back(frame);
 }
 
 }  // namespace spectrum::vm

@@ -439,6 +439,7 @@ class WasmTier final : public Tier {
 
     RunResult result;
     result.tier = "wasm";
+    rusage helper_usage{};  // what the run's helper processes used (tier-up's compiler)
     // A module that needs more memory than allowed before it even starts is out of memory, like
     // a native program that cannot map its data: the workload's outcome, not Spectrum's error.
     for (const wasm::MemoryType& memory : module.data().memories) {
@@ -447,7 +448,7 @@ class WasmTier final : public Tier {
       result.detail = "the module's initial linear memory (" +
                       std::to_string(memory.limits.min * wasm::kPageSize >> 20) +
                       " MiB) exceeds the memory limit";
-      return finish(std::move(result), start, usage_before, out, err);
+      return finish(std::move(result), start, usage_before, helper_usage, out, err);
     }
     const std::optional<std::chrono::milliseconds> tier_up_delay =
         SPECTRUM_TRY(wasm::TierUp::configured_delay(bytes.size()));
@@ -479,8 +480,7 @@ class WasmTier final : public Tier {
       watchdog->cancel_alarm();
       if (tier_up) {
         tier_up->end();  // a compile still going ends with the run; its CPU is the run's
-        result.user_cpu = to_duration(tier_up->compiler_usage().ru_utime);
-        result.system_cpu = to_duration(tier_up->compiler_usage().ru_stime);
+        helper_usage = tier_up->compiler_usage();
         tier_up.reset();
       }
       if (!outcome) return std::unexpected(outcome.error());
@@ -488,19 +488,20 @@ class WasmTier final : public Tier {
     }
     watchdog.reset();
     wake_signal.reset();
-    return finish(std::move(result), start, usage_before, out, err);
+    return finish(std::move(result), start, usage_before, helper_usage, out, err);
   }
 
  private:
   // Measurements and captured output, on every path that produced a RunResult.
   static Result<RunResult> finish(RunResult result, Clock::time_point start, const rusage& usage_before,
-                                  const StdioStream& out, const StdioStream& err) {
+                                  const rusage& helper_usage, const StdioStream& out, const StdioStream& err) {
     rusage usage_after{};
     ::getrusage(RUSAGE_SELF, &usage_after);
     result.wall_time = Clock::now() - start;
-    // Added to what the run's helpers used (tier-up's compiler), not replacing it.
-    result.user_cpu += to_duration(usage_after.ru_utime) - to_duration(usage_before.ru_utime);
-    result.system_cpu += to_duration(usage_after.ru_stime) - to_duration(usage_before.ru_stime);
+    result.user_cpu = to_duration(usage_after.ru_utime) - to_duration(usage_before.ru_utime) +
+                      to_duration(helper_usage.ru_utime);
+    result.system_cpu = to_duration(usage_after.ru_stime) - to_duration(usage_before.ru_stime) +
+                        to_duration(helper_usage.ru_stime);
     result.peak_memory_bytes = static_cast<std::uint64_t>(usage_after.ru_maxrss) * 1024;
     if (out.captured) result.captured_stdout = SPECTRUM_TRY(read_back(out));
     if (err.captured) result.captured_stderr = SPECTRUM_TRY(read_back(err));
