@@ -1,0 +1,111 @@
+// fork shares the frames of private pages neither process can write (text, read-only data,
+// PROT_NONE) instead of copying them. No process may ever see another's writes through them:
+// mprotect gives a holder its own copy before the page becomes writable, MADV_DONTNEED its own
+// zero page, and the loader's writes that ignore protection never reach a shared frame.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+
+#include "vm/boot.h"
+#include "vm/guest/abi.h"
+#include "vm/memory.h"
+
+namespace spectrum::vm {
+namespace {
+
+using x86::kPageSize;
+
+constexpr std::uint64_t kText = 0x400000;
+
+class ForkShareTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto m = GuestMemory::create(16 << 20, GuestMemory::Backing::memfd);  // ptrace's: changes recorded
+    ASSERT_TRUE(m);
+    memory_ = std::make_unique<GuestMemory>(std::move(*m));
+    frames_ = std::make_unique<FrameAllocator>(*memory_, GUEST_KERNEL_AREA_END);
+    auto s = AddressSpace::create(*memory_, *frames_, kernel_area_ranges());
+    ASSERT_TRUE(s);
+    parent_ = std::make_unique<AddressSpace>(std::move(*s));
+    ASSERT_TRUE(parent_->map(kText, 2 * kPageSize, kProtRead | kProtWrite));
+    ASSERT_TRUE(parent_->write(kText, as_bytes("page zero")));
+    ASSERT_TRUE(parent_->write(kText + kPageSize, as_bytes("page one")));
+    ASSERT_TRUE(parent_->protect(kText, 2 * kPageSize, kProtRead | kProtExec));
+    (void)parent_->take_changes();
+  }
+  static std::span<const std::uint8_t> as_bytes(const char* s) {
+    return {reinterpret_cast<const std::uint8_t*>(s), std::strlen(s) + 1};
+  }
+  static std::string text_at(const AddressSpace& space, std::uint64_t vaddr) {
+    char buffer[32] = {};
+    EXPECT_TRUE(space.read(vaddr, {reinterpret_cast<std::uint8_t*>(buffer), sizeof buffer - 1}));
+    return buffer;
+  }
+  static std::uint64_t frame(const AddressSpace& space, std::uint64_t vaddr) {
+    return space.entry(vaddr) & x86::kPteAddressMask;
+  }
+  std::unique_ptr<GuestMemory> memory_;
+  std::unique_ptr<FrameAllocator> frames_;
+  std::unique_ptr<AddressSpace> parent_;
+};
+
+TEST_F(ForkShareTest, ReadOnlyPagesAreSharedAndWritableOnesCopied) {
+  ASSERT_TRUE(parent_->map(0x600000, kPageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(parent_->write(0x600000, as_bytes("data")));
+  auto child = parent_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  EXPECT_EQ(frame(*child, kText), frame(*parent_, kText));
+  EXPECT_EQ(frames_->holders(frame(*parent_, kText)), 2u);
+  EXPECT_NE(frame(*child, 0x600000), frame(*parent_, 0x600000));
+  EXPECT_EQ(text_at(*child, kText + kPageSize), "page one");
+  EXPECT_FALSE(child->write(kText, as_bytes("x"))) << "still read-only for the monitor's writes";
+  EXPECT_FALSE(child->fill(kText, as_bytes("x"))) << "the loader's writes never reach a shared frame";
+  EXPECT_EQ(text_at(*parent_, kText), "page zero");
+}
+
+TEST_F(ForkShareTest, AHolderMadeWritableGetsItsOwnCopy) {
+  auto child = parent_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  const std::uint64_t shared = frame(*parent_, kText);
+  ASSERT_TRUE(child->protect(kText, kPageSize, kProtRead | kProtWrite));
+  EXPECT_NE(frame(*child, kText), shared);
+  EXPECT_EQ(frames_->holders(shared), 1u);
+  EXPECT_EQ(text_at(*child, kText), "page zero") << "the copy has the contents";
+  ASSERT_TRUE(child->write(kText, as_bytes("child's")));
+  EXPECT_EQ(text_at(*parent_, kText), "page zero");
+  EXPECT_EQ(frame(*child, kText + kPageSize), frame(*parent_, kText + kPageSize)) << "the other page stays shared";
+  // The ptrace platform remaps the page: its frame changed, a protect change would keep the old.
+  const auto changes = child->take_changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].kind, AddressSpace::Change::Kind::map);
+  // The parent too, later: its frame is its own by now (no copy).
+  ASSERT_TRUE(parent_->protect(kText, kPageSize, kProtRead | kProtWrite));
+  EXPECT_EQ(frame(*parent_, kText), shared);
+}
+
+TEST_F(ForkShareTest, DiscardZeroesOnlyTheCallersPage) {
+  auto child = parent_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  ASSERT_TRUE(child->discard(kText, 2 * kPageSize));
+  EXPECT_EQ(text_at(*child, kText), "");
+  EXPECT_EQ(text_at(*child, kText + kPageSize), "");
+  EXPECT_EQ(text_at(*parent_, kText), "page zero");
+  EXPECT_EQ(text_at(*parent_, kText + kPageSize), "page one");
+  EXPECT_EQ(frames_->holders(frame(*parent_, kText)), 1u);
+}
+
+TEST_F(ForkShareTest, TheLastHolderFreesTheFrame) {
+  const std::uint64_t free_before = frames_->free_frames();
+  {
+    auto child = parent_->copy(kernel_area_ranges());
+    ASSERT_TRUE(child);
+    ASSERT_TRUE(parent_->unmap(kText, 2 * kPageSize));
+    EXPECT_EQ(text_at(*child, kText + kPageSize), "page one") << "the child's holder keeps it";
+  }
+  EXPECT_EQ(frames_->free_frames(), free_before + 2) << "the text's two frames, once both let go";
+}
+
+}  // namespace
+}  // namespace spectrum::vm
