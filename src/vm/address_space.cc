@@ -26,7 +26,7 @@ std::uint64_t user_pte_flags(unsigned prot) {
 
 unsigned user_prot(std::uint64_t pte) {
   if (pte & kPteProtNone) return 0;
-  return kProtRead | ((pte & kPteWritable) ? unsigned{kProtWrite} : 0u) |
+  return kProtRead | ((pte & (kPteWritable | kPteCopyOnWrite)) ? unsigned{kProtWrite} : 0u) |
          ((pte & kPteNoExecute) ? 0u : unsigned{kProtExec});
 }
 
@@ -82,7 +82,7 @@ GuestResult<AddressSpace> AddressSpace::fresh(std::span<const KernelRange> kerne
   return out;
 }
 
-GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) const {
+GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel) {
   // (Frames run out cleanly: the copy gives back what it took.)
   auto made = create(*memory_, *frames_, kernel);
   if (!made) return made;
@@ -101,11 +101,13 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
     const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
     if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(dst_gpa, kPageSize), src, kPageSize);
   };
-  // One page of the copy, from its entry here (`from`, a 4 KiB leaf's value). A private page that
-  // is not writable (text, read-only data, PROT_NONE) is shared instead of copied: neither process
-  // can write it, and protect() gives a holder its own copy before it becomes writable (discard,
-  // its own zero page). Not a huge page's part: protect() changes a huge page whole.
-  const auto copy_page = [&](std::uint64_t page, std::uint64_t from, bool may_share) -> GuestResult<void> {
+  // One page of the copy, from its entry here (`from`, a 4 KiB leaf's value). A private page is
+  // shared instead of copied: one that neither process can write (text, read-only data, PROT_NONE)
+  // as it is, protect() giving a holder its own copy before it becomes writable; a writable one
+  // copy-on-write in both processes (own_page copies it at the first write). discard gives a holder
+  // its own zero page. A huge page's parts are copied: protect() changes a huge page whole.
+  std::vector<std::uint64_t> write_protected;  // this space's frames that became copy-on-write
+  const auto copy_page = [&](std::uint64_t page, std::uint64_t& from, bool may_share) -> GuestResult<void> {
     if (!(from & (kPtePresent | kPteProtNone))) return {};
     if ((from & kPteAddressMask) == kNoFrame) {  // a reservation: nothing to copy
       auto to = out.leaf(page);
@@ -114,7 +116,7 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
       ++out.mapped_pages_;
       return {};
     }
-    const bool shared = (from & kPteShared) || (may_share && !(from & kPteWritable));
+    const bool shared = (from & kPteShared) || may_share;
     const std::uint64_t frame =
         shared ? (from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
     auto to = out.leaf(page);
@@ -123,6 +125,10 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
       return std::unexpected(to ? ENOMEM : to.error());
     }
     if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
+    if (!(from & kPteShared) && (from & kPteWritable)) {
+      from = (from & ~kPteWritable) | kPteCopyOnWrite;
+      write_protected.push_back(frame);
+    }
     **to = frame | (from & ~kPteAddressMask);
     ++out.mapped_pages_;
     if (!shared) copy_contents(from & kPteAddressMask, frame);
@@ -140,9 +146,10 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
         copy_contents((pde & kPteAddressMask) + i * kPageSize, to + i * kPageSize);
       return {};
     }
-    for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
-      if (auto done = copy_page(page + i * kPageSize, huge_part(pde, i * kPageSize), false); !done)
-        return done;
+    for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) {
+      std::uint64_t part = huge_part(pde, i * kPageSize);
+      if (auto done = copy_page(page + i * kPageSize, part, false); !done) return done;
+    }
     return {};
   };
   for (const auto& [start, end] : regions_) {
@@ -152,13 +159,44 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
         page += kHugePageSize;  // a huge page lies whole in one region, from its boundary
         continue;
       }
-      if (const std::uint64_t* from = find_leaf(page))
-        if (auto done = copy_page(page, *from, true); !done) return std::unexpected(done.error());
+      if (std::uint64_t* from = find_leaf(page)) {
+        auto done = copy_page(page, *from, true);
+        if (!done) {
+          forget_write_rights(write_protected);
+          return std::unexpected(done.error());
+        }
+      }
       page += kPageSize;
     }
   }
+  // This process writes its pages no more without a fault: the hypervisor forgets the writable
+  // translations, and the ptrace stub maps them again, read-only where copy-on-write.
+  forget_write_rights(write_protected);
   out.regions_ = regions_;
   return out;
+}
+
+void AddressSpace::forget_write_rights(std::vector<std::uint64_t>& frames) {
+  if (frames.empty()) return;
+  std::sort(frames.begin(), frames.end());
+  for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
+  for (const Change& c : mappings()) record(Change::Kind::map, c.start, c.length, c.prot);
+}
+
+GuestResult<bool> AddressSpace::own_page(std::uint64_t vaddr) const {
+  if (!user_page(vaddr)) return false;
+  std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
+  if (!pte || !(*pte & kPtePresent) || !(*pte & kPteCopyOnWrite)) return false;
+  const std::uint64_t frame = *pte & kPteAddressMask;
+  std::uint64_t own = frame;
+  if (frames_->held_by_others(frame)) {
+    own = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
+    std::memcpy(memory_->at(own, kPageSize), memory_->at(frame, kPageSize), kPageSize);
+    frames_->release(frame);  // one holder fewer, and this mapping's translations forgotten
+  }
+  *pte = own | (*pte & ~kPteAddressMask & ~kPteCopyOnWrite) | kPteWritable | kPteDirty;
+  record(Change::Kind::map, vaddr & ~kPageMask, kPageSize, user_prot(*pte));
+  return true;
 }
 
 std::vector<AddressSpace::Change> AddressSpace::mappings() const {
@@ -220,6 +258,7 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
     std::uint64_t* pte = find_leaf(page);
     const std::uint64_t old = *pte & kPteAddressMask;
     *pte = *fresh | (*pte & ~kPteAddressMask);
+    if (*pte & kPteCopyOnWrite) *pte = (*pte & ~kPteCopyOnWrite) | kPteWritable | kPteDirty;
     frames_->release(old);  // one holder fewer, and this mapping's translations forgotten
     record(Change::Kind::map, page, kPageSize, user_prot(*pte));
   }

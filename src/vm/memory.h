@@ -181,13 +181,20 @@ class AddressSpace {
   AddressSpace(const AddressSpace&) = delete;
   ~AddressSpace();
 
-  // fork's copy: new page tables (the kernel area mapped as in `kernel`) and a new frame for every
-  // mapped private user page, with the same content and protection (all-zero pages are not copied:
-  // a new frame reads as zero). Eager, not copy-on-write. Shared pages (map's `shared`) map the
-  // same frames in the copy: both processes see each other's writes. Bounded by the mapped memory; ENOMEM,
-  // with nothing left allocated, when guest memory cannot hold the copy. The copy gives its frames back when
-  // destroyed.
-  GuestResult<AddressSpace> copy(std::span<const KernelRange> kernel) const;
+  // fork's copy: new page tables (the kernel area mapped as in `kernel`) over the same frames. A
+  // private 4 KiB page is shared: as it is where it is not writable, copy-on-write in both spaces
+  // where it is (own_page gives it a frame of its own at the first write). A huge page gets a new
+  // huge frame (or small ones) with the same contents. Shared pages (map's `shared`) map the same
+  // frames in the copy: both processes see each other's writes. Bounded by the mapped memory;
+  // ENOMEM, with nothing left allocated, when guest memory cannot hold the copy's tables or huge
+  // pages. The copy gives its frames back when destroyed.
+  GuestResult<AddressSpace> copy(std::span<const KernelRange> kernel);
+  // A write to `vaddr` where its page is copy-on-write: the page gets a frame of its own (its own
+  // already, when no other holder is left; else a copy) and is writable. true if it was
+  // copy-on-write, false for any other page (a real fault); ENOMEM when no frame is left. Called
+  // on a write fault and by translate() for the monitor's writes; logically const, as the
+  // process's memory reads the same afterwards.
+  GuestResult<bool> own_page(std::uint64_t vaddr) const;
   // A new address space over the same memory with no user mappings (the kernel area mapped as
   // in `kernel`), which gives its frames back when destroyed: execve of a process that shared its
   // memory (a vfork child) leaves the old space to the other process.
@@ -270,6 +277,7 @@ class AddressSpace {
   // reserved pages, which have none); walked by entry, so a reservation costs one step per 2 MiB.
   struct FrameRun {
     std::uint64_t start, gpa, length;
+    bool copy_on_write = false;  // read-only in the hardware's tables until written (own_page)
   };
   std::vector<FrameRun> frame_runs(std::uint64_t from, std::uint64_t to) const;
 
@@ -302,6 +310,9 @@ class AddressSpace {
   void for_each_entry(std::uint64_t from, std::uint64_t to, F&& f) const;
   // Clears the entries of [from, to) (no huge page cut by it), collecting their frames.
   void clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed);
+  // After fork made `frames` (this space's) copy-on-write: the hypervisor forgets their writable
+  // translations, and a platform that follows the changes maps this space again.
+  void forget_write_rights(std::vector<std::uint64_t>& frames);
   void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours
   // map and map_frames: fills the unmapped range's leaf entries with `flags` and the frame
   // frame_of(i) gives its page i (kNoFrame for a reservation), or, with `huge`, a huge page where
@@ -320,10 +331,10 @@ class AddressSpace {
   std::uint64_t pml4_ = 0;
   std::uint64_t mapped_pages_ = 0;
   std::map<std::uint64_t, std::uint64_t> regions_;  // mapped user ranges: start -> end, disjoint
-  std::vector<Change> changes_;
+  mutable std::vector<Change> changes_;  // (own_page records from const readers' writes)
   std::vector<std::uint64_t> table_frames_;  // every page-table frame this space allocated
   bool release_ = false;
-  void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) {
+  void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) const {
     if (memory_->fd() >= 0) changes_.push_back({kind, start, length, prot});
   }
 };

@@ -58,7 +58,9 @@ struct PreparedGuest {
 Result<PreparedGuest> prepare_guest(const GuestSpec& spec);
 
 struct GuestOutcome {
-  enum class Kind { exited, signaled, timed_out };
+  // out_of_memory: the workload's first process was killed (SIGKILL) for want of a frame, as
+  // Linux's OOM killer would (a copy-on-write page with no memory left to copy it into).
+  enum class Kind { exited, signaled, timed_out, out_of_memory };
   Kind kind = Kind::exited;
   int status = 0;      // exit status or signal
   std::string detail;  // e.g. "SIGSEGV: page fault at rip 0x401000 touching 0x0"

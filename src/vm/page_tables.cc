@@ -132,15 +132,16 @@ std::vector<AddressSpace::FrameRun> AddressSpace::frame_runs(std::uint64_t from,
   for_each_mapped(from, to, [&](std::uint64_t start, std::uint64_t end) {
     for_each_entry(start, end, [&](std::uint64_t page, std::uint64_t pte, std::uint64_t pages) {
       const std::uint64_t gpa = pte & kPteAddressMask;
+      const bool copy_on_write = pte & kPteCopyOnWrite;
       if (!out.empty()) {
         FrameRun& last = out.back();
         if (last.start + last.length == page && (gpa == 0) == (last.gpa == 0) &&
-            (gpa == 0 || last.gpa + last.length == gpa)) {
+            (gpa == 0 || last.gpa + last.length == gpa) && last.copy_on_write == copy_on_write) {
           last.length += pages * kPageSize;
           return;
         }
       }
-      out.push_back({page, gpa, pages * kPageSize});
+      out.push_back({page, gpa, pages * kPageSize, copy_on_write});
     });
   });
   return out;
@@ -155,9 +156,15 @@ std::uint64_t AddressSpace::entry(std::uint64_t vaddr) const { return lookup(vad
 
 GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access access) const {
   if (!user_page(vaddr)) return std::unexpected(EFAULT);
-  const std::uint64_t pte = lookup(vaddr & ~kPageMask);
+  std::uint64_t pte = lookup(vaddr & ~kPageMask);
   if (!(pte & kPtePresent) || !(pte & kPteUser)) return std::unexpected(EFAULT);
-  if (access == Access::write && !(pte & kPteWritable)) return std::unexpected(EFAULT);
+  if (access == Access::write && !(pte & kPteWritable)) {
+    // A copy-on-write page becomes the process's own before the monitor writes it for the process
+    // (a read(2) into it, a signal frame), as the process's own write would.
+    if (!(pte & kPteCopyOnWrite)) return std::unexpected(EFAULT);
+    if (auto owned = own_page(vaddr); !owned || !*owned) return std::unexpected(owned ? EFAULT : owned.error());
+    pte = lookup(vaddr & ~kPageMask);
+  }
   return (pte & kPteAddressMask) | (vaddr & kPageMask);
 }
 

@@ -317,6 +317,10 @@ Result<RunResult> read_report(const std::string& report, const SupervisedExit& e
       result.outcome = Outcome::signaled;
       result.signal = code;
       break;
+    case GuestOutcome::Kind::out_of_memory:
+      result.outcome = Outcome::out_of_memory;
+      result.signal = code;
+      break;
     case GuestOutcome::Kind::timed_out:
       // The same words as every tier's timeout (core/supervisor.cc).
       result.outcome = Outcome::timed_out;

@@ -33,6 +33,10 @@ inline constexpr std::uint64_t kPteShared = 1ull << 10;
 // Software-available bit: a shared mapping of a file not open for writing, which mprotect can never
 // make writable (Linux's missing VM_MAYWRITE).
 inline constexpr std::uint64_t kPteNeverWritable = 1ull << 11;
+// Software-available bit (52-58 are ignored by the MMU): a private page the process may write,
+// whose frame fork shares, so that the entry is read-only until the first write gives the page a
+// frame of its own (AddressSpace::own_page).
+inline constexpr std::uint64_t kPteCopyOnWrite = 1ull << 52;
 inline constexpr std::uint64_t kPteNoExecute = 1ull << 63;
 inline constexpr std::uint64_t kPteAddressMask = 0x000f'ffff'ffff'f000ull;
 

@@ -1,7 +1,9 @@
-// fork shares the frames of private pages neither process can write (text, read-only data,
-// PROT_NONE) instead of copying them. No process may ever see another's writes through them:
-// mprotect gives a holder its own copy before the page becomes writable, MADV_DONTNEED its own
-// zero page, and the loader's writes that ignore protection never reach a shared frame.
+// fork shares the frames of private pages instead of copying them: as they are where neither
+// process can write them (text, read-only data, PROT_NONE), copy-on-write where both can. No
+// process may ever see another's writes through them: a write fault or the monitor's write gives
+// the page a frame of its own, mprotect gives a holder its own copy before the page becomes
+// writable, MADV_DONTNEED its own zero page, and the loader's writes that ignore protection never
+// reach a shared frame.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -51,14 +53,38 @@ class ForkShareTest : public ::testing::Test {
   std::unique_ptr<AddressSpace> parent_;
 };
 
-TEST_F(ForkShareTest, ReadOnlyPagesAreSharedAndWritableOnesCopied) {
-  ASSERT_TRUE(parent_->map(0x600000, kPageSize, kProtRead | kProtWrite));
-  ASSERT_TRUE(parent_->write(0x600000, as_bytes("data")));
+TEST_F(ForkShareTest, ReadOnlyPagesAreSharedAndWritableOnesCopyOnWrite) {
+  constexpr std::uint64_t kData = 0x600000;
+  ASSERT_TRUE(parent_->map(kData, 2 * kPageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(parent_->write(kData, as_bytes("data")));
+  ASSERT_TRUE(parent_->write(kData + kPageSize, as_bytes("more data")));
   auto child = parent_->copy(kernel_area_ranges());
   ASSERT_TRUE(child);
   EXPECT_EQ(frame(*child, kText), frame(*parent_, kText));
   EXPECT_EQ(frames_->holders(frame(*parent_, kText)), 2u);
-  EXPECT_NE(frame(*child, 0x600000), frame(*parent_, 0x600000));
+  EXPECT_FALSE(child->entry(kText) & x86::kPteCopyOnWrite) << "read-only: shared as it is";
+  const std::uint64_t data = frame(*parent_, kData);
+  EXPECT_EQ(frame(*child, kData), data);
+  for (const AddressSpace* space : {parent_.get(), child.operator->()}) {
+    EXPECT_FALSE(space->entry(kData) & x86::kPteWritable) << "both write-protected until written";
+    EXPECT_TRUE(space->entry(kData) & x86::kPteCopyOnWrite);
+    EXPECT_EQ(user_prot(space->entry(kData)), unsigned{kProtRead | kProtWrite}) << "still rw- to mmap and maps";
+  }
+  // The monitor's write for the child (a read(2) into its buffer) gives the child its own copy.
+  ASSERT_TRUE(child->write(kData, as_bytes("child's")));
+  EXPECT_NE(frame(*child, kData), data);
+  EXPECT_EQ(text_at(*parent_, kData), "data");
+  EXPECT_EQ(frames_->holders(data), 1u);
+  // The parent's own write fault then finds the frame its own: no copy, just writable again.
+  auto owned = parent_->own_page(kData + 8);
+  ASSERT_TRUE(owned && *owned);
+  EXPECT_EQ(frame(*parent_, kData), data);
+  EXPECT_TRUE(parent_->entry(kData) & x86::kPteWritable);
+  EXPECT_FALSE(parent_->entry(kData) & x86::kPteCopyOnWrite);
+  owned = parent_->own_page(kText);
+  ASSERT_TRUE(owned);
+  EXPECT_FALSE(*owned) << "a read-only page's fault is a real one";
+  EXPECT_EQ(text_at(*child, kData + kPageSize), "more data");
   EXPECT_EQ(text_at(*child, kText + kPageSize), "page one");
   EXPECT_FALSE(child->write(kText, as_bytes("x"))) << "still read-only for the monitor's writes";
   EXPECT_FALSE(child->fill(kText, as_bytes("x"))) << "the loader's writes never reach a shared frame";

@@ -203,8 +203,9 @@ TEST_F(MemoryAttackTest, SharedFramesAreFreedByTheirLastHolderOnly) {
     auto child = space_->copy(ranges);
     ASSERT_TRUE(child);
     EXPECT_EQ(child->entry(kShared) & x86::kPteAddressMask, frame);  // the same frame, not a copy
-    EXPECT_NE(child->entry(kUserPage) & x86::kPteAddressMask,
-              space_->entry(kUserPage) & x86::kPteAddressMask);
+    // A private writable page: copy-on-write in both, read-only to the hardware until written.
+    EXPECT_TRUE(child->entry(kUserPage) & x86::kPteCopyOnWrite);
+    EXPECT_FALSE(space_->entry(kUserPage) & x86::kPteWritable);
     std::uint8_t byte = 0x5a;
     ASSERT_TRUE(child->write(kShared + 1, {&byte, 1}));
     // The child lets go first (munmap), then ends: the parent's page keeps its bytes.

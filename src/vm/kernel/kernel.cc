@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <utility>
 
@@ -366,6 +367,30 @@ Result<GuestOutcome> Kernel::run() {
     if (stop.kind == platform::Stop::Kind::fault) {
       if (stop.resumable && t.process) {
         platform::Registers regs = SPECTRUM_TRY(ctx_.registers());
+        // A write to a page fork left copy-on-write: the page becomes the task's own and the
+        // write runs again. No frame left for the copy: the task is killed, as Linux's OOM killer
+        // would (fork succeeded on the promise of memory that is not there any more).
+        if (stop.signal == SIGSEGV && stop.fault_code == SEGV_ACCERR) {
+          auto owned = t.process->space().own_page(stop.fault_address);
+          if (owned && *owned) {
+            SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
+            continue;
+          }
+          if (!owned) {
+            if (t.tgid == 1) {
+              outcome.kind = GuestOutcome::Kind::out_of_memory;
+              outcome.status = SIGKILL;
+              char at[24];
+              std::snprintf(at, sizeof at, "%#llx", static_cast<unsigned long long>(stop.fault_address));
+              outcome.detail = std::string("killed for want of memory: the copy-on-write page at ") + at +
+                               " had no frame left to be copied into (the memory limit)";
+              break;
+            }
+            (void)ends_workload({SyscallResult::Kind::signal, SIGKILL, {}, {}, {}, {}}, t, outcome);
+            if (!SPECTRUM_TRY(schedule(outcome))) break;
+            continue;
+          }
+        }
         if (deliver_fault(t, stop, regs) == 0) {
           SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
           continue;

@@ -260,13 +260,16 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
         // walked by page-table entry (a reservation's 2 MiB entry is one step). A reserved page
         // (PROT_NONE, no frame yet: gpa 0) is anonymous PROT_NONE memory of the stub's own, never
         // the memfd's first frames (the kernel area and page tables).
+        // A copy-on-write run is read-only here whatever the mapping allows: its frames are shared
+        // until the write fault (SEGV_ACCERR) gives the page its own.
         for (const AddressSpace::FrameRun& run : space_->frame_runs(c.start, c.start + c.length)) {
           const long at = static_cast<long>(run.start), bytes = static_cast<long>(run.length);
+          const long prot = static_cast<long>(run.copy_on_write ? c.prot & ~unsigned{PROT_WRITE} : c.prot);
           long m = SPECTRUM_TRY(
               run.gpa == 0
                   ? inject(__NR_mmap, at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
-                  : inject(__NR_mmap, at, bytes, static_cast<long>(c.prot), MAP_SHARED | MAP_FIXED,
-                           stub_memfd_, static_cast<long>(run.gpa)));
+                  : inject(__NR_mmap, at, bytes, prot, MAP_SHARED | MAP_FIXED, stub_memfd_,
+                           static_cast<long>(run.gpa)));
           if (m != at) return fail("the sandbox stub could not map guest memory at " + hex(run.start));
         }
         break;

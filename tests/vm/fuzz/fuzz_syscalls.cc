@@ -272,7 +272,9 @@ void check_tables(const GuestMemory& memory, std::uint64_t root, const std::vect
     // A private frame belongs to one page only (a huge page's frames to none other either).
     if (!(e & x86::kPteShared) && !mapped_frames.insert(frame).second)
       finding("a private frame mapped twice");
-    // A private frame may have other holders (fork shares read-only pages) only while unwritable.
+    if ((e & x86::kPteCopyOnWrite) && (e & (x86::kPteWritable | x86::kPteShared)))
+      finding("a copy-on-write entry that is writable or shared memory");
+    // A private frame may have other holders (fork shares its pages) only while unwritable.
     if (!(e & x86::kPteShared) && (e & x86::kPteWritable) && space.frames().held_by_others(frame))
       finding("a writable private frame another process holds");
   }
