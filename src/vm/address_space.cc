@@ -125,7 +125,7 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
       return std::unexpected(to ? ENOMEM : to.error());
     }
     if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
-    if (!(from & kPteShared) && (from & kPteWritable)) {
+    if (shared && !(from & kPteShared) && (from & kPteWritable)) {
       from = (from & ~kPteWritable) | kPteCopyOnWrite;
       write_protected.push_back(frame);
     }
