@@ -69,7 +69,8 @@ class Init {
 
   Result<void> receive(char expected) {
     char byte = 0;
-    if (::recv(sync_, &byte, 1, 0) != 1 || byte != expected) return fail("the runtime went away during set-up");
+    if (::recv(sync_, &byte, 1, 0) != 1 || byte != expected)
+      return fail("the runtime went away during set-up");
     return {};
   }
 

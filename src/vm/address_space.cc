@@ -179,7 +179,8 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
 void AddressSpace::forget_write_rights(std::vector<std::uint64_t>& frames) {
   if (frames.empty()) return;
   std::sort(frames.begin(), frames.end());
-  for_each_run(frames, [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
+  for_each_run(frames,
+               [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
   for (const Change& c : mappings()) record(Change::Kind::map, c.start, c.length, c.prot);
 }
 

@@ -331,8 +331,8 @@ class AddressSpace {
   std::uint64_t pml4_ = 0;
   std::uint64_t mapped_pages_ = 0;
   std::map<std::uint64_t, std::uint64_t> regions_;  // mapped user ranges: start -> end, disjoint
-  mutable std::vector<Change> changes_;  // (own_page records from const readers' writes)
-  std::vector<std::uint64_t> table_frames_;  // every page-table frame this space allocated
+  mutable std::vector<Change> changes_;             // (own_page records from const readers' writes)
+  std::vector<std::uint64_t> table_frames_;         // every page-table frame this space allocated
   bool release_ = false;
   void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) const {
     if (memory_->fd() >= 0) changes_.push_back({kind, start, length, prot});

@@ -162,7 +162,8 @@ GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access a
     // A copy-on-write page becomes the process's own before the monitor writes it for the process
     // (a read(2) into it, a signal frame), as the process's own write would.
     if (!(pte & kPteCopyOnWrite)) return std::unexpected(EFAULT);
-    if (auto owned = own_page(vaddr); !owned || !*owned) return std::unexpected(owned ? EFAULT : owned.error());
+    if (auto owned = own_page(vaddr); !owned || !*owned)
+      return std::unexpected(owned ? EFAULT : owned.error());
     pte = lookup(vaddr & ~kPageMask);
   }
   return (pte & kPteAddressMask) | (vaddr & kPageMask);

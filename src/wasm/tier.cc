@@ -494,7 +494,8 @@ class WasmTier final : public Tier {
  private:
   // Measurements and captured output, on every path that produced a RunResult.
   static Result<RunResult> finish(RunResult result, Clock::time_point start, const rusage& usage_before,
-                                  const rusage& helper_usage, const StdioStream& out, const StdioStream& err) {
+                                  const rusage& helper_usage, const StdioStream& out,
+                                  const StdioStream& err) {
     rusage usage_after{};
     ::getrusage(RUSAGE_SELF, &usage_after);
     result.wall_time = Clock::now() - start;

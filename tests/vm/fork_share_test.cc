@@ -68,7 +68,8 @@ TEST_F(ForkShareTest, ReadOnlyPagesAreSharedAndWritableOnesCopyOnWrite) {
   for (const AddressSpace* space : {parent_.get(), child.operator->()}) {
     EXPECT_FALSE(space->entry(kData) & x86::kPteWritable) << "both write-protected until written";
     EXPECT_TRUE(space->entry(kData) & x86::kPteCopyOnWrite);
-    EXPECT_EQ(user_prot(space->entry(kData)), unsigned{kProtRead | kProtWrite}) << "still rw- to mmap and maps";
+    EXPECT_EQ(user_prot(space->entry(kData)), unsigned{kProtRead | kProtWrite})
+        << "still rw- to mmap and maps";
   }
   // The monitor's write for the child (a read(2) into its buffer) gives the child its own copy.
   ASSERT_TRUE(child->write(kData, as_bytes("child's")));
@@ -101,7 +102,8 @@ TEST_F(ForkShareTest, AHolderMadeWritableGetsItsOwnCopy) {
   EXPECT_EQ(text_at(*child, kText), "page zero") << "the copy has the contents";
   ASSERT_TRUE(child->write(kText, as_bytes("child's")));
   EXPECT_EQ(text_at(*parent_, kText), "page zero");
-  EXPECT_EQ(frame(*child, kText + kPageSize), frame(*parent_, kText + kPageSize)) << "the other page stays shared";
+  EXPECT_EQ(frame(*child, kText + kPageSize), frame(*parent_, kText + kPageSize))
+      << "the other page stays shared";
   // The ptrace platform remaps the page: its frame changed, a protect change would keep the old.
   const auto changes = child->take_changes();
   ASSERT_EQ(changes.size(), 1u);

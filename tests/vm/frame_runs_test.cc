@@ -48,7 +48,8 @@ TEST(FrameRuns, ForkExecAndExitOverAndOverKeepEveryProcessInFewRuns) {
       ASSERT_TRUE(child);
       child_runs.push_back(runs(*child));
       const std::uint64_t word = 7;  // a write to the top of the stack: a copy of the child's own
-      ASSERT_TRUE(child->write(kStack + 31 * kPageSize, {reinterpret_cast<const std::uint8_t*>(&word), sizeof word}));
+      ASSERT_TRUE(
+          child->write(kStack + 31 * kPageSize, {reinterpret_cast<const std::uint8_t*>(&word), sizeof word}));
       auto image = child->fresh(kernel);  // execve
       ASSERT_TRUE(image);
       ASSERT_TRUE(image->map(kText, 120 * kPageSize, kProtRead | kProtExec));

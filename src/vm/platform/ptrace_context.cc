@@ -265,11 +265,10 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
         for (const AddressSpace::FrameRun& run : space_->frame_runs(c.start, c.start + c.length)) {
           const long at = static_cast<long>(run.start), bytes = static_cast<long>(run.length);
           const long prot = static_cast<long>(run.copy_on_write ? c.prot & ~unsigned{PROT_WRITE} : c.prot);
-          long m = SPECTRUM_TRY(
-              run.gpa == 0
-                  ? inject(__NR_mmap, at, bytes, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
-                  : inject(__NR_mmap, at, bytes, prot, MAP_SHARED | MAP_FIXED, stub_memfd_,
-                           static_cast<long>(run.gpa)));
+          long m = SPECTRUM_TRY(run.gpa == 0 ? inject(__NR_mmap, at, bytes, PROT_NONE,
+                                                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0)
+                                             : inject(__NR_mmap, at, bytes, prot, MAP_SHARED | MAP_FIXED,
+                                                      stub_memfd_, static_cast<long>(run.gpa)));
           if (m != at) return fail("the sandbox stub could not map guest memory at " + hex(run.start));
         }
         break;

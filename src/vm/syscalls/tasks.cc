@@ -169,7 +169,8 @@ struct GuestItimerval {
 std::chrono::nanoseconds of(const ::timeval& tv) {
   // Capped at 2^32 s (136 years) as the other timeouts are: a guest's tv_sec near INT64_MAX
   // overflowed the conversion to nanoseconds (fuzz_syscalls: signed overflow in setitimer).
-  return std::chrono::seconds(std::min<std::int64_t>(tv.tv_sec, 1ll << 32)) + std::chrono::microseconds(tv.tv_usec);
+  return std::chrono::seconds(std::min<std::int64_t>(tv.tv_sec, 1ll << 32)) +
+         std::chrono::microseconds(tv.tv_usec);
 }
 ::timeval to_timeval(std::chrono::nanoseconds ns) {
   const auto us = std::chrono::ceil<std::chrono::microseconds>(ns).count();
