@@ -161,6 +161,7 @@ int run(const Config& config, const Platform& platform) {
       return outcome->status;
     case vm::GuestOutcome::Kind::signaled:
     case vm::GuestOutcome::Kind::timed_out:
+    case vm::GuestOutcome::Kind::out_of_memory:  // SIGKILL, as a container's OOM-killed init
       if (!outcome->detail.empty()) report_line(platform.name, outcome->detail, 0);
       return 128 + outcome->status;
   }
