@@ -134,28 +134,36 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
     if (!shared) copy_contents(from & kPteAddressMask, frame);
     return {};
   };
-  // A huge page is copied into a huge page of the copy where one is free, else page by page.
-  const auto copy_huge_page = [&](std::uint64_t page, std::uint64_t pde) -> GuestResult<void> {
-    const bool reservation = is_reservation(pde);
-    if (auto placed = out.map_huge_page(page, pde & ~kPteAddressMask & ~kPteLarge, reservation);
-        placed && *placed) {
+  // A huge page (private memory) is shared whole, its 512 frames one more holder each, and
+  // copy-on-write in both where writable: own_page makes it writable again where no other holder
+  // is left, else splits it and copies the written 4 KiB. A reservation's entry is copied.
+  const auto copy_huge_page = [&](std::uint64_t page, std::uint64_t& pde) -> GuestResult<void> {
+    if (is_reservation(pde)) {
+      auto placed = out.map_huge_page(page, pde & ~kPteAddressMask & ~kPteLarge, true);
+      if (!placed || !*placed) return std::unexpected(placed ? ENOMEM : placed.error());
       out.mapped_pages_ += kPagesPerHugePage;
-      if (reservation) return {};
-      const std::uint64_t to = *out.find_directory_entry(page) & kPteAddressMask;
-      for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
-        copy_contents((pde & kPteAddressMask) + i * kPageSize, to + i * kPageSize);
       return {};
     }
-    for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) {
-      std::uint64_t part = huge_part(pde, i * kPageSize);
-      if (auto done = copy_page(page + i * kPageSize, part, false); !done) return done;
+    auto to = out.entry_at(page, 1, kPteUser);
+    if (!to) return std::unexpected(to.error());
+    if (**to) return std::unexpected(ENOMEM);  // (the copy is empty: never)
+    const std::uint64_t first = pde & kPteAddressMask;
+    for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) frames_->share(first + i * kPageSize);
+    if (pde & kPteWritable) {
+      pde = (pde & ~kPteWritable) | kPteCopyOnWrite;
+      for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) write_protected.push_back(first + i * kPageSize);
     }
+    **to = pde;
+    out.mapped_pages_ += kPagesPerHugePage;
     return {};
   };
   for (const auto& [start, end] : regions_) {
     for (std::uint64_t page = start; page < end;) {
-      if (const std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {
-        if (auto done = copy_huge_page(page, *pde); !done) return std::unexpected(done.error());
+      if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {
+        if (auto done = copy_huge_page(page, *pde); !done) {
+          forget_write_rights(write_protected);
+          return std::unexpected(done.error());
+        }
         page += kHugePageSize;  // a huge page lies whole in one region, from its boundary
         continue;
       }
@@ -184,8 +192,26 @@ void AddressSpace::forget_write_rights(std::vector<std::uint64_t>& frames) {
   for (const Change& c : mappings()) record(Change::Kind::map, c.start, c.length, c.prot);
 }
 
-GuestResult<bool> AddressSpace::own_page(std::uint64_t vaddr) const {
+bool AddressSpace::huge_page_shared(std::uint64_t pde) const {
+  const std::uint64_t first = pde & kPteAddressMask;
+  for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i)
+    if (frames_->held_by_others(first + i * kPageSize)) return true;
+  return false;
+}
+
+GuestResult<bool> AddressSpace::own_page(std::uint64_t vaddr) {
   if (!user_page(vaddr)) return false;
+  if (std::uint64_t* pde = find_directory_entry(vaddr & ~kPageMask); pde && is_huge(*pde)) {
+    if (!(*pde & kPtePresent) || !(*pde & kPteCopyOnWrite)) return false;
+    if (!huge_page_shared(*pde)) {  // every frame this space's alone: writable again, whole
+      *pde = (*pde & ~kPteCopyOnWrite) | kPteWritable | kPteDirty;
+      record(Change::Kind::map, huge_down(vaddr), kHugePageSize, user_prot(*pde));
+      return true;
+    }
+    // Another holder keeps frames of it: this space takes the 2 MiB as 4 KiB pages, still
+    // copy-on-write, and the written one below as its own (no 2 MiB copy per write).
+    if (auto split = split_huge_page(*pde); !split) return std::unexpected(split.error());
+  }
   std::uint64_t* pte = find_leaf(vaddr & ~kPageMask);
   if (!pte || !(*pte & kPtePresent) || !(*pte & kPteCopyOnWrite)) return false;
   const std::uint64_t frame = *pte & kPteAddressMask;
@@ -239,6 +265,12 @@ bool AddressSpace::range_mapped(std::uint64_t start, std::uint64_t length) const
 GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t length) {
   length = x86::page_up(length);
   if (auto ok = check_user_range(start, length); !ok) return ok;
+  // A huge page fork shares is taken as 4 KiB pages first, so that the shared ones below get a zero
+  // frame of their own instead of being zeroed.
+  for (std::uint64_t at = huge_down(start); at < start + length; at += kHugePageSize)
+    if (std::uint64_t* pde = find_directory_entry(at);
+        pde && is_huge(*pde) && !is_reservation(*pde) && huge_page_shared(*pde))
+      if (auto split = split_huge_page(*pde); !split) return split;
   std::vector<std::uint64_t> held;  // pages whose private frame fork shares with another process
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     std::vector<std::uint64_t> frames;
@@ -442,7 +474,9 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
       // which the pages below get frames for.
       if (needed && frame == kNoFrame && (prot & kProtWrite) && memory_->fd() < 0)
         if (auto huge = frames_->allocate_huge()) frame = *huge;
-      if (needed && frame == kNoFrame) {
+      // A huge page fork shares, made writable: split, so that the pages below get their own copy.
+      const bool shared_frames = frame != kNoFrame && (flags & kPteWritable) && huge_page_shared(before);
+      if ((needed && frame == kNoFrame) || shared_frames) {
         if (auto split = split_huge_page(*pde); !split) {
           if (page > start) record(Change::Kind::map, start, page - start, prot);
           return split;

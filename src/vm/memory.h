@@ -183,8 +183,8 @@ class AddressSpace {
 
   // fork's copy: new page tables (the kernel area mapped as in `kernel`) over the same frames. A
   // private 4 KiB page is shared: as it is where it is not writable, copy-on-write in both spaces
-  // where it is (own_page gives it a frame of its own at the first write). A huge page gets a new
-  // huge frame (or small ones) with the same contents. Shared pages (map's `shared`) map the same
+  // where it is (own_page gives it a frame of its own at the first write); a huge page likewise,
+  // whole. Shared pages (map's `shared`) map the same
   // frames in the copy: both processes see each other's writes. Bounded by the mapped memory;
   // ENOMEM, with nothing left allocated, when guest memory cannot hold the copy's tables or huge
   // pages. The copy gives its frames back when destroyed.
@@ -192,9 +192,9 @@ class AddressSpace {
   // A write to `vaddr` where its page is copy-on-write: the page gets a frame of its own (its own
   // already, when no other holder is left; else a copy) and is writable. true if it was
   // copy-on-write, false for any other page (a real fault); ENOMEM when no frame is left. Called
-  // on a write fault and by translate() for the monitor's writes; logically const, as the
-  // process's memory reads the same afterwards.
-  GuestResult<bool> own_page(std::uint64_t vaddr) const;
+  // on a write fault and by translate() for the monitor's writes. A huge page: writable again
+  // whole where no other holder is left, else split first.
+  GuestResult<bool> own_page(std::uint64_t vaddr);
   // A new address space over the same memory with no user mappings (the kernel area mapped as
   // in `kernel`), which gives its frames back when destroyed: execve of a process that shared its
   // memory (a vfork child) leaves the old space to the other process.
@@ -313,6 +313,7 @@ class AddressSpace {
   // After fork made `frames` (this space's) copy-on-write: the hypervisor forgets their writable
   // translations, and a platform that follows the changes maps this space again.
   void forget_write_rights(std::vector<std::uint64_t>& frames);
+  bool huge_page_shared(std::uint64_t pde) const;           // another holder has any of its frames
   void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours
   // map and map_frames: fills the unmapped range's leaf entries with `flags` and the frame
   // frame_of(i) gives its page i (kNoFrame for a reservation), or, with `huge`, a huge page where
@@ -331,10 +332,10 @@ class AddressSpace {
   std::uint64_t pml4_ = 0;
   std::uint64_t mapped_pages_ = 0;
   std::map<std::uint64_t, std::uint64_t> regions_;  // mapped user ranges: start -> end, disjoint
-  mutable std::vector<Change> changes_;             // (own_page records from const readers' writes)
-  std::vector<std::uint64_t> table_frames_;         // every page-table frame this space allocated
+  std::vector<Change> changes_;
+  std::vector<std::uint64_t> table_frames_;  // every page-table frame this space allocated
   bool release_ = false;
-  void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) const {
+  void record(Change::Kind kind, std::uint64_t start, std::uint64_t length, unsigned prot) {
     if (memory_->fd() >= 0) changes_.push_back({kind, start, length, prot});
   }
 };

@@ -162,7 +162,8 @@ GuestResult<std::uint64_t> AddressSpace::translate(std::uint64_t vaddr, Access a
     // A copy-on-write page becomes the process's own before the monitor writes it for the process
     // (a read(2) into it, a signal frame), as the process's own write would.
     if (!(pte & kPteCopyOnWrite)) return std::unexpected(EFAULT);
-    if (auto owned = own_page(vaddr); !owned || !*owned)
+    // (own_page changes the tables, not what the process's memory reads: translate stays const.)
+    if (auto owned = const_cast<AddressSpace*>(this)->own_page(vaddr); !owned || !*owned)
       return std::unexpected(owned ? EFAULT : owned.error());
     pte = lookup(vaddr & ~kPageMask);
   }

@@ -56,6 +56,9 @@ class HugePageTest : public ::testing::Test {
     EXPECT_TRUE(space.read(vaddr, {reinterpret_cast<std::uint8_t*>(&value), sizeof value}));
     return value;
   }
+  void stamp_in(AddressSpace& space, std::uint64_t vaddr, std::uint64_t value) {
+    ASSERT_TRUE(space.write(vaddr + 8, {reinterpret_cast<const std::uint8_t*>(&value), sizeof value}));
+  }
   // A value in every page of [start, start+length): its own address.
   void stamp(std::uint64_t start, std::uint64_t length) {
     for (std::uint64_t p = start; p < start + length; p += kPageSize) put(p + 8, p);
@@ -158,34 +161,68 @@ TEST_F(HugePageTest, ProtectOfAllChangesOneEntryAndOfPartSplits) {
   EXPECT_EQ(space_->mappings().size(), 2u);
 }
 
-TEST_F(HugePageTest, ForkCopiesIntoItsOwnHugePagesAndGivesThemBack) {
+TEST_F(HugePageTest, ForkSharesAHugePageCopyOnWriteAndGivesItBack) {
   ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   stamp(kAt, kHugePageSize);
+  const std::uint64_t frame = directory_entry(*space_, kAt) & x86::kPteAddressMask;
   const std::uint64_t free_before = frames_->free_frames();
   {
     auto child = space_->copy(kernel_area_ranges());
     ASSERT_TRUE(child);
-    EXPECT_TRUE(huge_at(*child, kAt));
-    EXPECT_NE(directory_entry(*child, kAt) & x86::kPteAddressMask,
-              directory_entry(*space_, kAt) & x86::kPteAddressMask);
-    expect_stamped(*child, kAt, kHugePageSize);
+    for (const AddressSpace* space : {space_.get(), child.operator->()}) {
+      EXPECT_TRUE(huge_at(*space, kAt));
+      EXPECT_EQ(directory_entry(*space, kAt) & x86::kPteAddressMask, frame) << "the same 2 MiB";
+      EXPECT_FALSE(directory_entry(*space, kAt) & x86::kPteWritable);
+      EXPECT_TRUE(directory_entry(*space, kAt) & x86::kPteCopyOnWrite);
+    }
+    EXPECT_EQ(frames_->holders(frame + 5 * kPageSize), 2u);
+    // The child's write: its 2 MiB become 4 KiB pages, the written one its own copy.
     const std::uint64_t mine = 7;
     ASSERT_TRUE(child->write(kAt + 8, {reinterpret_cast<const std::uint8_t*>(&mine), sizeof mine}));
+    EXPECT_FALSE(huge_at(*child, kAt));
+    EXPECT_NE(child->entry(kAt) & x86::kPteAddressMask, frame);
+    EXPECT_EQ(child->entry(kAt + kPageSize) & x86::kPteAddressMask, frame + kPageSize) << "the rest shared";
     EXPECT_EQ(get(*space_, kAt + 8), kAt) << "the child's write is its own";
-    EXPECT_EQ(child->mapped_bytes(), kHugePageSize);
+    expect_stamped(*child, kAt, kHugePageSize, kAt);
+    // The parent's write while the child holds the rest: split too, the page copied.
+    put(kAt + kPageSize + 8, 9);
+    EXPECT_FALSE(huge_at(*space_, kAt));
+    EXPECT_EQ(get(*child, kAt + kPageSize + 8), kAt + kPageSize);
+    // MADV_DONTNEED of a shared page in the child: zero for it only.
+    ASSERT_TRUE(child->discard(kAt + 2 * kPageSize, kPageSize));
+    EXPECT_EQ(get(*child, kAt + 2 * kPageSize + 8), 0u);
+    EXPECT_EQ(get(*space_, kAt + 2 * kPageSize + 8), kAt + 2 * kPageSize);
   }
-  EXPECT_EQ(frames_->free_frames(), free_before) << "the copy's frames and tables came back";
+  // The child gone: the parent's remaining copy-on-write pages are its own, and writable at once.
+  put(kAt + 3 * kPageSize + 8, 11);
+  EXPECT_EQ(space_->entry(kAt + 3 * kPageSize) & x86::kPteAddressMask, frame + 3 * kPageSize);
+  expect_stamped(*space_, kAt + 4 * kPageSize, kHugePageSize - 4 * kPageSize);
+  EXPECT_EQ(frames_->free_frames() + 1, free_before)
+      << "the copy's frames and tables came back; the parent's split table remains (its copied page "
+         "replaced the original frame)";
 }
 
-TEST_F(HugePageTest, ForkWithoutAFreeHugeFrameCopiesPageByPage) {
-  // 32 MiB of memory: 14 huge pages leave too little for another, and some small frames.
-  ASSERT_TRUE(space_->map(kAt, 14 * kHugePageSize, kProtRead | kProtWrite, false, true));
-  ASSERT_TRUE(space_->unmap(kAt + kHugePageSize, 13 * kHugePageSize));
+TEST_F(HugePageTest, AHugePageNoOtherHolderKeepsIsWritableAgainWhole) {
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
   stamp(kAt, kHugePageSize);
+  { ASSERT_TRUE(space_->copy(kernel_area_ranges())); }  // a child that ends without writing
+  EXPECT_TRUE(directory_entry(*space_, kAt) & x86::kPteCopyOnWrite);
+  put(kAt + 8, 5);
+  EXPECT_TRUE(huge_at(*space_, kAt)) << "no copy, no split";
+  EXPECT_TRUE(directory_entry(*space_, kAt) & x86::kPteWritable);
+  EXPECT_FALSE(directory_entry(*space_, kAt) & x86::kPteCopyOnWrite);
+}
+
+TEST_F(HugePageTest, MprotectWritableOfASharedHugePageGivesItsOwnPages) {
+  ASSERT_TRUE(space_->map(kAt, kHugePageSize, kProtRead | kProtWrite, false, true));
+  stamp(kAt, kHugePageSize);
+  ASSERT_TRUE(space_->protect(kAt, kHugePageSize, kProtRead));
   auto child = space_->copy(kernel_area_ranges());
   ASSERT_TRUE(child);
-  EXPECT_FALSE(huge_at(*child, kAt)) << "13 huge frames are free, but only as small ones";
-  expect_stamped(*child, kAt, kHugePageSize);
+  ASSERT_TRUE(child->protect(kAt, kHugePageSize, kProtRead | kProtWrite));
+  stamp_in(*child, kAt, 77);
+  EXPECT_EQ(get(*space_, kAt + 8), kAt) << "the parent's page is untouched";
+  expect_stamped(*child, kAt, kHugePageSize, kAt);
 }
 
 TEST_F(HugePageTest, MoveAndDiscardKeepThePagesTheyDoNotTouch) {
