@@ -88,50 +88,26 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
   if (!made) return made;
   AddressSpace out(std::move(*made));
   out.release_ = true;  // a failure below gives back whatever was allocated
-  static const std::uint8_t kZero[kPageSize] = {};
-  // Frames the host never backed read as zero, and so does a new frame: one mincore over guest
-  // memory says which to skip without reading them (reading a memfd's hole would back it). Only up
-  // to the frames ever handed out, which no frame of the copy can be beyond: over the whole of a
-  // 256 MiB guest it was 0.8 ms of every fork.
-  const std::uint64_t used = std::min(memory_->size(), x86::page_up(frames_->high_water()));
-  std::vector<unsigned char> resident(used / kPageSize, 1);
-  (void)::mincore(memory_->base(), used, resident.data());
-  const auto copy_contents = [&](std::uint64_t src_gpa, std::uint64_t dst_gpa) {
-    if (src_gpa / kPageSize < resident.size() && !(resident[src_gpa / kPageSize] & 1)) return;
-    const std::uint8_t* src = memory_->at(src_gpa, kPageSize);
-    if (std::memcmp(src, kZero, kPageSize) != 0) std::memcpy(memory_->at(dst_gpa, kPageSize), src, kPageSize);
-  };
-  // One page of the copy, from its entry here (`from`, a 4 KiB leaf's value). A private page is
-  // shared instead of copied: one that neither process can write (text, read-only data, PROT_NONE)
-  // as it is, protect() giving a holder its own copy before it becomes writable; a writable one
-  // copy-on-write in both processes (own_page copies it at the first write). discard gives a holder
-  // its own zero page. A huge page's parts are copied: protect() changes a huge page whole.
+  // One page of the copy, from its entry here (`from`, a 4 KiB leaf's value), sharing its frame:
+  // a page that neither process can write (text, read-only data, PROT_NONE) as it is, protect()
+  // giving a holder its own copy before it becomes writable; a writable private one copy-on-write
+  // in both processes (own_page copies it at the first write); shared memory as shared memory.
+  // discard gives a holder of a private page its own zero page.
   std::vector<std::uint64_t> write_protected;  // this space's frames that became copy-on-write
-  const auto copy_page = [&](std::uint64_t page, std::uint64_t& from, bool may_share) -> GuestResult<void> {
+  const auto copy_page = [&](std::uint64_t page, std::uint64_t& from) -> GuestResult<void> {
     if (!(from & (kPtePresent | kPteProtNone))) return {};
-    if ((from & kPteAddressMask) == kNoFrame) {  // a reservation: nothing to copy
-      auto to = out.leaf(page);
-      if (!to || !*to) return std::unexpected(to ? ENOMEM : to.error());
-      **to = from;
-      ++out.mapped_pages_;
-      return {};
-    }
-    const bool shared = (from & kPteShared) || may_share;
-    const std::uint64_t frame =
-        shared ? (from & kPteAddressMask) : SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
     auto to = out.leaf(page);
-    if (!to || !*to) {
-      if (!shared) frames_->release(frame);
-      return std::unexpected(to ? ENOMEM : to.error());
+    if (!to || !*to) return std::unexpected(to ? ENOMEM : to.error());
+    const std::uint64_t frame = from & kPteAddressMask;
+    if (frame != kNoFrame) {  // (a reservation's page has none)
+      frames_->share(frame);  // before the copy holds it: its destructor releases it
+      if (!(from & kPteShared) && (from & kPteWritable)) {
+        from = (from & ~kPteWritable) | kPteCopyOnWrite;
+        write_protected.push_back(frame);
+      }
     }
-    if (shared) frames_->share(frame);  // before the copy holds it: its destructor releases it
-    if (shared && !(from & kPteShared) && (from & kPteWritable)) {
-      from = (from & ~kPteWritable) | kPteCopyOnWrite;
-      write_protected.push_back(frame);
-    }
-    **to = frame | (from & ~kPteAddressMask);
+    **to = from;
     ++out.mapped_pages_;
-    if (!shared) copy_contents(from & kPteAddressMask, frame);
     return {};
   };
   // A huge page (private memory) is shared whole, its 512 frames one more holder each, and
@@ -168,7 +144,7 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
         continue;
       }
       if (std::uint64_t* from = find_leaf(page)) {
-        auto done = copy_page(page, *from, true);
+        auto done = copy_page(page, *from);
         if (!done) {
           forget_write_rights(write_protected);
           return std::unexpected(done.error());

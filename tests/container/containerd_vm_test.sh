@@ -53,7 +53,7 @@ check "vm: what the tier cannot run fails at create" yes "$(grep -q 'not-static'
 $C run -d $V $image v-long /bin/busybox sleep 1000 >/dev/null
 check "vm: run -d" RUNNING "$($C task ls | awk '$1 == "v-long" {print $3}')"
 pid=$($C task ls | awk '$1 == "v-long" {print $2}')
-for _ in $(seq 100); do ls -l /proc/$pid/fd 2>/dev/null | grep -q 'kvm-vcpu' && break; sleep 0.1; done
+for _ in $(seq 300); do ls -l /proc/$pid/fd 2>/dev/null | grep -q 'kvm-vcpu' && break; sleep 0.1; done
 check "vm: the task's pid is the monitor (holds the vCPU)" yes "$(ls -l /proc/$pid/fd 2>/dev/null | grep -q 'anon_inode:kvm-vcpu' && echo yes || echo no)"
 check "vm: task ps lists the monitor alone" "$pid" "$($C task ps v-long | tail -n +2 | awk '{print $1}' | tr '\n' ' ' | sed 's/ $//')"
 # ctr task exec: the shim runs `spectrum exec --detach --pid-file` and waits for the proxy; the
@@ -63,7 +63,7 @@ check "vm: ctr task exec runs in the guest" "yes" "$(grep -q -- '-spectrum$' <<<
 $C task exec --exec-id x2 v-long /bin/busybox sh -c 'exit 5' >/dev/null 2>&1
 check "vm: ctr task exec's exit code" 5 "$?"
 $C task kill v-long
-for _ in $(seq 100); do [ "$($C task ls | awk '$1 == "v-long" {print $3}')" = STOPPED ] && break; sleep 0.1; done
+for _ in $(seq 300); do [ "$($C task ls | awk '$1 == "v-long" {print $3}')" = STOPPED ] && break; sleep 0.1; done
 check "vm: ctr task kill ends the VM" STOPPED "$($C task ls | awk '$1 == "v-long" {print $3}')"
 $C task delete v-long >/dev/null 2>&1
 $C container delete v-long
