@@ -124,6 +124,19 @@ TEST_F(ForkShareTest, DiscardZeroesOnlyTheCallersPage) {
   EXPECT_EQ(frames_->holders(frame(*parent_, kText)), 1u);
 }
 
+TEST_F(ForkShareTest, AMovedCopyOnWritePageIsStillCopiedAtItsWrite) {
+  constexpr std::uint64_t kData = 0x600000, kMoved = 0x900000;
+  ASSERT_TRUE(parent_->map(kData, kPageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(parent_->write(kData, as_bytes("parent's")));
+  auto child = parent_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  ASSERT_TRUE(child->move(kData, kPageSize, kMoved));  // mremap keeps the page copy-on-write
+  EXPECT_TRUE(child->entry(kMoved) & x86::kPteCopyOnWrite);
+  ASSERT_TRUE(child->write(kMoved, as_bytes("child's")));
+  EXPECT_EQ(text_at(*parent_, kData), "parent's");
+  EXPECT_EQ(text_at(*child, kMoved), "child's");
+}
+
 TEST_F(ForkShareTest, TheLastHolderFreesTheFrame) {
   const std::uint64_t free_before = frames_->free_frames();
   {
