@@ -93,7 +93,7 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
   // giving a holder its own copy before it becomes writable; a writable private one copy-on-write
   // in both processes (own_page copies it at the first write); shared memory as shared memory.
   // discard gives a holder of a private page its own zero page.
-  std::vector<std::uint64_t> write_protected;  // this space's frames that became copy-on-write
+  WriteProtected write_protected;
   const auto copy_page = [&](std::uint64_t page, std::uint64_t& from) -> GuestResult<void> {
     if (!(from & (kPtePresent | kPteProtNone))) return {};
     auto to = out.leaf(page);
@@ -103,7 +103,8 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
       frames_->share(frame);  // before the copy holds it: its destructor releases it
       if (!(from & kPteShared) && (from & kPteWritable)) {
         from = (from & ~kPteWritable) | kPteCopyOnWrite;
-        write_protected.push_back(frame);
+        write_protected.frames.push_back(frame);
+        write_protected.add(page, kPageSize, user_prot(from));
       }
     }
     **to = from;
@@ -127,45 +128,63 @@ GuestResult<AddressSpace> AddressSpace::copy(std::span<const KernelRange> kernel
     for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) frames_->share(first + i * kPageSize);
     if (pde & kPteWritable) {
       pde = (pde & ~kPteWritable) | kPteCopyOnWrite;
-      for (std::uint64_t i = 0; i < kPagesPerHugePage; ++i) write_protected.push_back(first + i * kPageSize);
+      append_frames(write_protected.frames, pde, kPagesPerHugePage);
+      write_protected.add(page, kHugePageSize, user_prot(pde));
     }
     **to = pde;
     out.mapped_pages_ += kPagesPerHugePage;
     return {};
   };
-  for (const auto& [start, end] : regions_) {
-    for (std::uint64_t page = start; page < end;) {
-      if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {
-        if (auto done = copy_huge_page(page, *pde); !done) {
-          forget_write_rights(write_protected);
-          return std::unexpected(done.error());
+  const auto copy_all = [&]() -> GuestResult<void> {
+    for (const auto& [start, end] : regions_) {
+      for (std::uint64_t page = start; page < end;) {
+        if (std::uint64_t* pde = find_directory_entry(page); pde && is_huge(*pde)) {
+          if (auto done = copy_huge_page(page, *pde); !done) return done;
+          page += kHugePageSize;  // a huge page lies whole in one region, from its boundary
+          continue;
         }
-        page += kHugePageSize;  // a huge page lies whole in one region, from its boundary
-        continue;
+        if (std::uint64_t* from = find_leaf(page))
+          if (auto done = copy_page(page, *from); !done) return done;
+        page += kPageSize;
       }
-      if (std::uint64_t* from = find_leaf(page)) {
-        auto done = copy_page(page, *from);
-        if (!done) {
-          forget_write_rights(write_protected);
-          return std::unexpected(done.error());
-        }
-      }
-      page += kPageSize;
     }
-  }
-  // This process writes its pages no more without a fault: the hypervisor forgets the writable
-  // translations, and the ptrace stub maps them again, read-only where copy-on-write.
+    return {};
+  };
+  const auto copied = copy_all();
+  // This process writes those pages no more without a fault (also after a failed copy, whose
+  // destructor gives the frames back but leaves them copy-on-write here).
   forget_write_rights(write_protected);
+  if (!copied) return std::unexpected(copied.error());
   out.regions_ = regions_;
   return out;
 }
 
-void AddressSpace::forget_write_rights(std::vector<std::uint64_t>& frames) {
-  if (frames.empty()) return;
-  std::sort(frames.begin(), frames.end());
-  for_each_run(frames,
+void AddressSpace::WriteProtected::add(std::uint64_t start, std::uint64_t length, unsigned prot) {
+  if (!ranges.empty() && ranges.back().start + ranges.back().length == start && ranges.back().prot == prot)
+    ranges.back().length += length;
+  else
+    ranges.push_back({Change::Kind::map, start, length, prot});
+}
+
+void AddressSpace::forget_write_rights(WriteProtected& protected_pages) {
+  if (protected_pages.frames.empty()) return;
+  std::sort(protected_pages.frames.begin(), protected_pages.frames.end());
+  for_each_run(protected_pages.frames,
                [&](std::uint64_t first, std::uint64_t bytes) { memory_->forget_translations(first, bytes); });
-  for (const Change& c : mappings()) record(Change::Kind::map, c.start, c.length, c.prot);
+  for (const Change& c : protected_pages.ranges) record(Change::Kind::map, c.start, c.length, c.prot);
+}
+
+bool AddressSpace::frame_shared_by_fork(std::uint64_t vaddr, std::uint64_t gpa) const {
+  return !(lookup(vaddr) & kPteShared) && frames_->held_by_others(gpa & kPteAddressMask);
+}
+
+GuestResult<std::uint64_t> AddressSpace::frame_of_own(std::uint64_t frame, bool copy_contents) {
+  auto own = frames_->allocate();
+  if (!own) return std::unexpected(own.error());
+  // (A frame handed out reads zero: freed frames are discarded.)
+  if (copy_contents) std::memcpy(memory_->at(*own, kPageSize), memory_->at(frame, kPageSize), kPageSize);
+  frames_->release(frame);
+  return *own;
 }
 
 bool AddressSpace::huge_page_shared(std::uint64_t pde) const {
@@ -192,11 +211,7 @@ GuestResult<bool> AddressSpace::own_page(std::uint64_t vaddr) {
   if (!pte || !(*pte & kPtePresent) || !(*pte & kPteCopyOnWrite)) return false;
   const std::uint64_t frame = *pte & kPteAddressMask;
   std::uint64_t own = frame;
-  if (frames_->held_by_others(frame)) {
-    own = SPECTRUM_GUEST_TRY_FRAME(frames_->allocate());
-    std::memcpy(memory_->at(own, kPageSize), memory_->at(frame, kPageSize), kPageSize);
-    frames_->release(frame);  // one holder fewer, and this mapping's translations forgotten
-  }
+  if (frames_->held_by_others(frame)) own = SPECTRUM_GUEST_TRY_FRAME(frame_of_own(frame, true));
   *pte = own | (*pte & ~kPteAddressMask & ~kPteCopyOnWrite) | kPteWritable | kPteDirty;
   record(Change::Kind::map, vaddr & ~kPageMask, kPageSize, user_prot(*pte));
   return true;
@@ -262,13 +277,11 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   });
   // Zeroing those would zero the other holders' page: this space reads zero from a frame of its own.
   for (const std::uint64_t page : held) {
-    auto fresh = frames_->allocate();
-    if (!fresh) return std::unexpected(fresh.error());
     std::uint64_t* pte = find_leaf(page);
-    const std::uint64_t old = *pte & kPteAddressMask;
-    *pte = *fresh | (*pte & ~kPteAddressMask);
+    auto zero = frame_of_own(*pte & kPteAddressMask, false);
+    if (!zero) return std::unexpected(zero.error());
+    *pte = *zero | (*pte & ~kPteAddressMask);
     if (*pte & kPteCopyOnWrite) *pte = (*pte & ~kPteCopyOnWrite) | kPteWritable | kPteDirty;
-    frames_->release(old);  // one holder fewer, and this mapping's translations forgotten
     record(Change::Kind::map, page, kPageSize, user_prot(*pte));
   }
   return {};
@@ -472,16 +485,12 @@ GuestResult<void> AddressSpace::protect(std::uint64_t start, std::uint64_t lengt
     const bool unshare = (flags & kPteWritable) && !(before & kPteShared) && frame != kNoFrame &&
                          frames_->held_by_others(frame);
     if ((needed && frame == kNoFrame) || unshare) {
-      auto made = frames_->allocate();
+      auto made = unshare ? frame_of_own(frame, true) : frames_->allocate();
       if (!made) {  // (a reservation's were counted above; a copy may find none)
         if (page > start) record(Change::Kind::map, start, page - start, prot);
         return std::unexpected(made.error());
       }
-      if (unshare) {
-        std::memcpy(memory_->at(*made, kPageSize), memory_->at(frame, kPageSize), kPageSize);
-        frames_->release(frame);  // one holder fewer, and this mapping's translations forgotten
-        moved = true;
-      }
+      moved |= unshare;
       frame = *made;
     }
     *pte = frame | (before & (kPteShared | kPteNeverWritable)) | flags;
@@ -542,9 +551,7 @@ GuestResult<void> AddressSpace::copy(std::uint64_t vaddr, std::uint8_t* host, st
     std::uint8_t* guest = memory_->at(*gpa, chunk);
     if (!guest) return std::unexpected(EFAULT);
     // The loader fills fresh frames only; a read-only page fork shares is never written through.
-    if (to_guest && ignore_write_protect && !(lookup(vaddr) & kPteShared) &&
-        frames_->held_by_others(*gpa & kPteAddressMask))
-      return std::unexpected(EFAULT);
+    if (to_guest && ignore_write_protect && frame_shared_by_fork(vaddr, *gpa)) return std::unexpected(EFAULT);
     if (to_guest)
       std::memcpy(guest, host, chunk);
     else
@@ -587,8 +594,7 @@ GuestResult<void> AddressSpace::fill_from_file(std::uint64_t vaddr, int fd, std:
     const std::uint64_t chunk = std::min<std::uint64_t>(length, kPageSize - (vaddr & kPageMask));
     std::uint8_t* guest = memory_->at(*gpa, chunk);
     if (!guest) return std::unexpected(EFAULT);
-    if (!(lookup(vaddr) & kPteShared) && frames_->held_by_others(*gpa & kPteAddressMask))
-      return std::unexpected(EFAULT);  // as fill: never into a page fork shares
+    if (frame_shared_by_fork(vaddr, *gpa)) return std::unexpected(EFAULT);  // as fill
     if (run + run_length != guest) {
       if (auto done = flush(); !done) return done;
       run = guest;

@@ -184,8 +184,8 @@ class AddressSpace {
   // fork's copy: new page tables (the kernel area mapped as in `kernel`) over the same frames. A
   // private 4 KiB page is shared: as it is where it is not writable, copy-on-write in both spaces
   // where it is (own_page gives it a frame of its own at the first write); a huge page likewise,
-  // whole. Shared pages (map's `shared`) map the same
-  // frames in the copy: both processes see each other's writes. Bounded by the mapped memory;
+  // whole. Shared pages (map's `shared`) map the same frames in the copy: both processes see each
+  // other's writes. Bounded by the mapped memory;
   // ENOMEM, with nothing left allocated, when guest memory cannot hold the copy's tables or huge
   // pages. The copy gives its frames back when destroyed.
   GuestResult<AddressSpace> copy(std::span<const KernelRange> kernel);
@@ -310,9 +310,22 @@ class AddressSpace {
   void for_each_entry(std::uint64_t from, std::uint64_t to, F&& f) const;
   // Clears the entries of [from, to) (no huge page cut by it), collecting their frames.
   void clear_entries(std::uint64_t from, std::uint64_t to, std::vector<std::uint64_t>& freed);
-  // After fork made `frames` (this space's) copy-on-write: the hypervisor forgets their writable
-  // translations, and a platform that follows the changes maps this space again.
-  void forget_write_rights(std::vector<std::uint64_t>& frames);
+  // Pages fork made copy-on-write here: their frames, and their ranges in this space (ascending,
+  // adjacent ones of one protection joined).
+  struct WriteProtected {
+    std::vector<std::uint64_t> frames;
+    std::vector<Change> ranges;
+    void add(std::uint64_t start, std::uint64_t length, unsigned prot);
+  };
+  // After fork: the hypervisor forgets the writable translations of those frames, and a platform
+  // that follows the changes maps those ranges again (read-only in the hardware's tables).
+  void forget_write_rights(WriteProtected& protected_pages);
+  // A private page whose frame (at `gpa`) fork shares with another process: never written through.
+  bool frame_shared_by_fork(std::uint64_t vaddr, std::uint64_t gpa) const;
+  // A frame of this space's own for a page whose `frame` other holders keep: a copy of it, or a
+  // zero page; the old frame has one holder fewer (its translations here forgotten). ENOMEM when
+  // none is left.
+  GuestResult<std::uint64_t> frame_of_own(std::uint64_t frame, bool copy_contents);
   bool huge_page_shared(std::uint64_t pde) const;           // another holder has any of its frames
   void add_region(std::uint64_t start, std::uint64_t end);  // merged with touching neighbours
   // map and map_frames: fills the unmapped range's leaf entries with `flags` and the frame

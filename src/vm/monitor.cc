@@ -29,11 +29,7 @@ using x86::page_down;
 using x86::page_up;
 
 namespace {
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+using x86::hex;
 std::string size_text(std::uint64_t bytes) {
   return bytes % (1 << 20) == 0 ? std::to_string(bytes >> 20) + " MiB"
                                 : std::to_string((bytes + 1023) >> 10) + " KiB";

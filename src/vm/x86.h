@@ -2,8 +2,17 @@
 #pragma once
 
 #include <cstdint>
+#include <cstdio>
+#include <string>
 
 namespace spectrum::vm::x86 {
+
+// An address or register value as the tier's messages show it.
+inline std::string hex(std::uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
 
 inline constexpr std::uint64_t kPageSize = 4096;
 inline constexpr std::uint64_t kPageMask = kPageSize - 1;

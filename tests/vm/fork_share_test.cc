@@ -53,6 +53,28 @@ class ForkShareTest : public ::testing::Test {
   std::unique_ptr<AddressSpace> parent_;
 };
 
+// The ptrace stub follows recorded changes: fork must make it map again the parent's pages that
+// became copy-on-write (read-only to the stub now), and nothing else (not the text, which it
+// would otherwise map again at every fork).
+TEST_F(ForkShareTest, ForkRecordsAMapOfTheCopyOnWriteRangesOnly) {
+  constexpr std::uint64_t kData = 0x600000, kHeap = 0x800000;
+  ASSERT_TRUE(parent_->map(kData, 3 * kPageSize, kProtRead | kProtWrite));
+  ASSERT_TRUE(parent_->map(kHeap, kPageSize, kProtRead | kProtWrite, /*shared=*/true));
+  ASSERT_TRUE(parent_->protect(kData + kPageSize, kPageSize, kProtRead));  // RELRO-like: rw- r-- rw-
+  (void)parent_->take_changes();
+  auto child = parent_->copy(kernel_area_ranges());
+  ASSERT_TRUE(child);
+  const auto changes = parent_->take_changes();
+  ASSERT_EQ(changes.size(), 2u) << "one per copy-on-write run";
+  for (const auto& change : changes) {
+    EXPECT_EQ(change.kind, AddressSpace::Change::Kind::map);
+    EXPECT_EQ(change.length, kPageSize);
+    EXPECT_EQ(change.prot, unsigned{kProtRead | kProtWrite});
+  }
+  EXPECT_EQ(changes[0].start, kData);
+  EXPECT_EQ(changes[1].start, kData + 2 * kPageSize);
+}
+
 TEST_F(ForkShareTest, ReadOnlyPagesAreSharedAndWritableOnesCopyOnWrite) {
   constexpr std::uint64_t kData = 0x600000;
   ASSERT_TRUE(parent_->map(kData, 2 * kPageSize, kProtRead | kProtWrite));

@@ -6,18 +6,16 @@
 #include <algorithm>
 #include <cstring>
 
+#include "vm/x86.h"
+
 namespace spectrum::vm {
 
 namespace {
 constexpr std::uint64_t kPage = 4096;
+using x86::hex;
 
 Error elf_error(const std::string& name, const std::string& what) {
   return Error(name + ": not a valid x86-64 ELF executable: " + what);
-}
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
 }
 }  // namespace
 

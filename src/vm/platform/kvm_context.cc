@@ -12,11 +12,7 @@
 namespace spectrum::vm::platform {
 
 namespace {
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+using x86::hex;
 SyscallRequest syscall_request_from(const kvm_regs& r) {
   return {r.rax, {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9}};
 }

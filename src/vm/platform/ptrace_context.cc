@@ -30,11 +30,7 @@ namespace spectrum::vm::platform {
 
 namespace {
 
-std::string hex(std::uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
-  return buf;
-}
+using x86::hex;
 
 constexpr long kTaskSize = 0x7ffffffff000;  // x86-64 with 4-level paging, = AddressSpace::kUserEnd
 static_assert(kTaskSize == static_cast<long>(AddressSpace::kUserEnd));
