@@ -65,6 +65,7 @@ AddressSpace::AddressSpace(AddressSpace&& o) noexcept
 }
 
 AddressSpace::~AddressSpace() {
+  if (frames_) frames_->space_ended(this);
   if (!release_) return;
   std::vector<std::uint64_t> frames = std::move(table_frames_);
   for (const auto& [start, end] : regions_)
@@ -258,10 +259,15 @@ GuestResult<void> AddressSpace::discard(std::uint64_t start, std::uint64_t lengt
   if (auto ok = check_user_range(start, length); !ok) return ok;
   // A huge page fork shares is taken as 4 KiB pages first, so that the shared ones below get a zero
   // frame of their own instead of being zeroed.
-  for (std::uint64_t at = huge_down(start); at < start + length; at += kHugePageSize)
-    if (std::uint64_t* pde = find_directory_entry(at);
-        pde && is_huge(*pde) && !is_reservation(*pde) && huge_page_shared(*pde))
-      if (auto split = split_huge_page(*pde); !split) return split;
+  // (Through the regions: the range is the guest's, its length anything up to the user half.)
+  GuestResult<void> split;
+  for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t at = huge_down(from); split && at < to; at += kHugePageSize)
+      if (std::uint64_t* pde = find_directory_entry(at);
+          pde && is_huge(*pde) && !is_reservation(*pde) && huge_page_shared(*pde))
+        split = split_huge_page(*pde);
+  });
+  if (!split) return split;
   std::vector<std::uint64_t> held;  // pages whose private frame fork shares with another process
   for_each_mapped(start, start + length, [&](std::uint64_t from, std::uint64_t to) {
     std::vector<std::uint64_t> frames;

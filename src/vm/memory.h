@@ -97,6 +97,8 @@ class FreeFrames {
   std::size_t first_word_ = 0;  // no free frame in the words below it
 };
 
+class AddressSpace;
+
 // Hands out 4 KiB guest-physical frames of [first, end); freed frames are zeroed and reused.
 class FrameAllocator {
  public:
@@ -117,6 +119,12 @@ class FrameAllocator {
   // the tables itself) they are simply handed out last.
   GuestResult<std::uint64_t> allocate_table();
   void set_table_reset(std::function<Result<void>()> reset) { table_reset_ = std::move(reset); }
+  // Told when an address space over these frames ends (its destructor): a platform that keeps
+  // something per address space (ptrace: a stub process each) lets it go.
+  void set_space_ended(std::function<void(const AddressSpace*)> ended) { space_ended_ = std::move(ended); }
+  void space_ended(const AddressSpace* space) const {
+    if (space_ended_) space_ended_(space);
+  }
   std::uint64_t table_resets() const { return table_resets_; }
   // One more holder of a frame (a shared page that fork mapped into the child): release() gives it
   // back only when every holder has released it.
@@ -145,6 +153,7 @@ class FrameAllocator {
   // Per frame: a table now; a table at some time since the last reset.
   std::vector<bool> table_now_, table_since_reset_;
   std::function<Result<void>()> table_reset_;
+  std::function<void(const AddressSpace*)> space_ended_;
   std::uint64_t table_resets_ = 0;
   std::unordered_map<std::uint64_t, std::uint32_t> shares_;  // frame -> holders beyond the first
   bool drop_share(std::uint64_t frame);                      // true if another holder keeps the frame

@@ -100,7 +100,7 @@ fuzz_target() {
   log=$work/$target.log
   # Every input that once found something runs first, and must not find it again.
   if [ -d "$here/regressions/$target" ]; then
-    if ! "$work/bin/$target" "$here/regressions/$target"/* >"$log" 2>&1; then
+    if ! "$work/bin/$target" -timeout=10 "$here/regressions/$target"/* >"$log" 2>&1; then
       echo "$target: a kept regression input fails again (see $log)" >&2
       grep -E '^==[0-9]+==ERROR|^SUMMARY|what\(\)' "$log" | head -n 3 >&2
       return 1

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 
 #include "test_support.h"
 #include "vm/monitor.h"
@@ -36,6 +37,8 @@ class PtraceTest : public ::testing::Test {
   struct Run {
     Result<GuestOutcome> outcome = fail("not run");
     std::string out;
+    std::size_t stubs_left = 0;       // after the run: the first process's space is still there
+    std::size_t zygote_children = 0;  // stub processes, live or not yet reaped
   };
   Run run(std::vector<std::string> argv, const char* file = "probe",
           std::optional<std::chrono::milliseconds> timeout = std::nullopt) {
@@ -73,6 +76,10 @@ class PtraceTest : public ::testing::Test {
     static volatile std::uint8_t unused_immediate_exit = 0;
     if (timeout) timer.emplace(*TimeoutTimer::start(*timeout, &unused_immediate_exit));
     r.outcome = run_workload(**ctx, process);
+    r.stubs_left = (*ctx)->stubs();
+    const std::string zygote = std::to_string((*ctx)->zygote_pid());
+    std::istringstream children(read_host_file("/proc/" + zygote + "/task/" + zygote + "/children"));
+    for (std::string pid; children >> pid;) ++r.zygote_children;
     char buf[4096];
     ssize_t n;
     while ((n = ::read(out_read.get(), buf, sizeof buf)) > 0) r.out.append(buf, static_cast<std::size_t>(n));
@@ -107,6 +114,20 @@ TEST_F(PtraceTest, TheStubFollowsTheGuestsMemory) {
   EXPECT_EQ(r.outcome->kind, GuestOutcome::Kind::exited) << r.outcome->detail;
   EXPECT_EQ(r.outcome->status, 0);
   EXPECT_EQ(r.out, "malloc ok 67108864\n");
+}
+
+// One stub process per address space: forked for a new process, ended (and reaped, by the
+// zygote too) with it. 40 processes, two alive at a time and switched between, leave only the
+// first process's stub.
+TEST_F(PtraceTest, EachProcessHasAStubThatEndsWithIt) {
+  ASSERT_TRUE(built_);
+  auto r = run({"probe", "forks", "40"});
+  ASSERT_TRUE(r.outcome) << r.outcome.error().message();
+  EXPECT_EQ(r.outcome->kind, GuestOutcome::Kind::exited) << r.outcome->detail;
+  EXPECT_EQ(r.outcome->status, 0) << r.out;
+  EXPECT_EQ(r.out, "forks: 40, 0 wrong, page 39\n");
+  EXPECT_EQ(r.stubs_left, 1u);
+  EXPECT_EQ(r.zygote_children, 1u) << "a stub left alive, or never reaped";
 }
 
 TEST_F(PtraceTest, FaultsEndTheRunWithTheVmTiersSignals) {

@@ -181,16 +181,15 @@ void Kernel::end_group(Task& t) {
 
 Result<void> Kernel::resume(Task& t) {
   Task* previous = on_cpu_;
-  if (previous != &t) {
-    // The FPU/SSE/AVX registers are the task's as much as its general ones: a task preempted in
-    // the middle of a vector loop finds them as it left them.
-    if (previous->state != Task::State::zombie && previous->process)
-      previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
-    SPECTRUM_TRY(ctx_.set_extended_state(t.extended_state));
-  }
+  // The FPU/SSE/AVX registers are the task's as much as its general ones: a task preempted in
+  // the middle of a vector loop finds them as it left them. (Saved before the switch and set
+  // after it: on ptrace each address space has a host process of its own.)
+  if (previous != &t && previous->state != Task::State::zombie && previous->process)
+    previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
   current_ = on_cpu_ = &t;
   t.state = Task::State::running;
   SPECTRUM_TRY(ctx_.switch_task(t.process->space(), t.regs));
+  if (previous != &t) SPECTRUM_TRY(ctx_.set_extended_state(t.extended_state));
   if (previous != &t && previous->state == Task::State::zombie) {
     previous->owned.reset();
     previous->process = nullptr;

@@ -21,6 +21,7 @@
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vm/arch/fp_state.h"
@@ -40,16 +41,24 @@ static_assert(PtraceContext::kStubPage + x86::kPageSize <= AddressSpace::kUserLo
 constexpr unsigned char kStubCode[] = {0xcc, 0x0f, 0x05, 0xcc};  // int3; syscall; int3
 constexpr std::uint64_t kInjectRip = PtraceContext::kStubPage + 1;
 constexpr std::uint64_t kInjectDone = PtraceContext::kStubPage + 4;
+// The time slice (an itimerval) lies in the stub's page too: each forked stub's setitimer reads it.
+constexpr std::uint64_t kSliceOffset = 16;
 
 // The stub's own filter: the calls the monitor injects, nothing else (x32 and i386 numbers die).
+// The guest's own `syscall` instructions never reach it (PTRACE_SYSEMU stops them first): it is
+// defence in depth. fork is plain fork (no flags to choose: no thread, no namespace); wait4 reaps
+// a forked stub.
 void install_stub_filter() {
   sock_filter filter[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 4),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, 7),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 3, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 2, 0),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 1, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mmap, 6, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_munmap, 5, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_mprotect, 4, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_fork, 3, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_setitimer, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_wait4, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
@@ -66,6 +75,12 @@ void install_stub_filter() {
                       PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (page != reinterpret_cast<void*>(PtraceContext::kStubPage)) ::_exit(121);
   std::memcpy(page, kStubCode, sizeof kStubCode);
+  // The time slice: SIGVTALRM every kTimeSlice of a stub's user time, that is of guest
+  // instructions (a stub stopped for the monitor, or in an injected call, does not count). The
+  // signal never reaches the stub: it stops at its delivery, the monitor takes the stop as the end
+  // of a slice and resumes it with no signal. (Set in each forked stub: fork does not inherit it.)
+  const itimerval slice{{0, PtraceContext::kTimeSliceUs}, {0, PtraceContext::kTimeSliceUs}};
+  std::memcpy(static_cast<char*>(page) + kSliceOffset, &slice, sizeof slice);
   if (::mprotect(page, x86::kPageSize, PROT_READ | PROT_EXEC) != 0) ::_exit(121);
   // Nothing of the monitor's open files but the guest memory stays reachable from the stub.
   if (memfd > 0) ::syscall(SYS_close_range, 0u, static_cast<unsigned>(memfd - 1), 0u);
@@ -80,12 +95,12 @@ void install_stub_filter() {
         ::syscall(SYS_rseq, area, sizeof(struct rseq), RSEQ_FLAG_UNREGISTER, RSEQ_SIG) != 0)
       ::_exit(125);
   }
-  // The time slice: SIGVTALRM every kTimeSlice of the stub's user time, that is of guest
-  // instructions (a stub stopped for the monitor, or in an injected call, does not count). The
-  // signal never reaches the stub: it stops at its delivery, the monitor takes the stop as the end
-  // of a slice and resumes it with no signal.
-  const itimerval slice{{0, PtraceContext::kTimeSliceUs}, {0, PtraceContext::kTimeSliceUs}};
-  if (::setitimer(ITIMER_VIRTUAL, &slice, nullptr) != 0) ::_exit(126);
+  // A forked stub's end is no signal to the zygote (its delivery would stop it for the monitor
+  // before an injected call): the monitor reaps them through injected wait4 calls.
+  sigset_t child;
+  sigemptyset(&child);
+  sigaddset(&child, SIGCHLD);
+  ::sigprocmask(SIG_BLOCK, &child, nullptr);
   install_stub_filter();
   reinterpret_cast<void (*)()>(PtraceContext::kStubPage)();  // int3: the monitor takes over
   ::_exit(124);
@@ -108,21 +123,27 @@ pid_t clone_stub() {
 Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& guest) {
   const int memfd = guest.memory->fd();
   if (memfd < 0) return fail("the ptrace platform needs memfd-backed guest memory");
-  const pid_t pid = clone_stub();
-  if (pid < 0) return fail_errno("clone of the sandbox stub");
-  if (pid == 0) stub_main(memfd);
-  std::unique_ptr<PtraceContext> ctx(new PtraceContext(guest, pid));
+  const pid_t zygote = clone_stub();
+  if (zygote < 0) return fail_errno("clone of the sandbox stub");
+  if (zygote == 0) stub_main(memfd);
+  std::unique_ptr<PtraceContext> ctx(new PtraceContext(guest, zygote));
   ctx->stub_memfd_ = memfd;
-  SPECTRUM_TRY(ctx->wait_trap("the sandbox stub's start"));
-  if (::ptrace(PTRACE_SETOPTIONS, pid, nullptr, PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD) != 0)
+  SPECTRUM_TRY(ctx->wait_trap(zygote, "the sandbox stub's start"));
+  if (::ptrace(PTRACE_SETOPTIONS, zygote, nullptr,
+               PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK) != 0)
     return fail_errno("PTRACE_SETOPTIONS on the sandbox stub");
-  if (::ptrace(PTRACE_GETREGS, pid, nullptr, &ctx->regs_) != 0) return fail_errno("PTRACE_GETREGS");
+  if (::ptrace(PTRACE_GETREGS, zygote, nullptr, &ctx->regs_) != 0) return fail_errno("PTRACE_GETREGS");
   // Everything the fork left in the stub goes, but its code page (the vsyscall page cannot).
-  SPECTRUM_TRY(ctx->inject(__NR_munmap, 0, static_cast<long>(kStubPage)));
+  SPECTRUM_TRY(ctx->inject_in(zygote, __NR_munmap, 0, static_cast<long>(kStubPage)));
   const long above = static_cast<long>(kStubPage + x86::kPageSize);
-  if (long r = SPECTRUM_TRY(ctx->inject(__NR_munmap, above, kTaskSize - above)); r != 0)
+  if (long r = SPECTRUM_TRY(ctx->inject_in(zygote, __NR_munmap, above, kTaskSize - above)); r != 0)
     return fail("the sandbox stub could not unmap the monitor's memory: " +
                 std::string(::strerror(static_cast<int>(-r))));
+  // The first process's stub; its mappings follow with the first run (the loader's changes).
+  ctx->pid_ = SPECTRUM_TRY(ctx->fork_stub());
+  ctx->space_ = guest.space.get();
+  ctx->stubs_.emplace(ctx->space_, ctx->pid_);
+  guest.frames->set_space_ended([c = ctx.get()](const AddressSpace* space) { c->space_ended(space); });
   // The workload's first instruction: the frame the guest kernel would iretq to.
   x86::InterruptFrame start;
   const std::uint8_t* frame = guest.memory->at(guest.vcpu.rsp, sizeof start);
@@ -140,43 +161,117 @@ Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& gues
 }
 
 PtraceContext::~PtraceContext() {
-  if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    while (::waitpid(pid_, nullptr, __WALL) < 0 && errno == EINTR) {
-    }
+  guest_.frames->set_space_ended({});
+  for (const auto& [space, stub] : stubs_) end_stub(stub);
+  if (retired_ > 0) end_stub(retired_);
+  if (zygote_ > 0) end_stub(zygote_);
+}
+
+void PtraceContext::end_stub(pid_t stub) {
+  ::kill(stub, SIGKILL);
+  while (::waitpid(stub, nullptr, __WALL) < 0 && errno == EINTR) {
+  }
+  // Its parent, the zygote, reaps it too: only then does its CPU time count in its parent's
+  // children's, and so in the run's (the monitor's). (The tracer's wait does not add it.) The
+  // zygote knows it by another pid, its own namespace's: it reaps whichever stubs have ended.
+  if (stub == zygote_ || zygote_ < 0) return;
+  for (int reaped = 0; reaped < 64; ++reaped) {
+    auto r = inject_in(zygote_, __NR_wait4, -1, 0, WNOHANG | __WALL, 0);
+    if (!r || *r <= 0) break;
   }
 }
 
-Result<void> PtraceContext::wait_trap(const char* what) {
+Result<pid_t> PtraceContext::fork_stub() {
+  user_regs_struct r = regs_;
+  r.rip = kInjectRip;
+  r.rax = __NR_fork;
+  r.orig_rax = static_cast<unsigned long long>(-1);
+  if (::ptrace(PTRACE_SETREGS, zygote_, nullptr, &r) != 0) return fail_errno("PTRACE_SETREGS (fork)");
+  if (::ptrace(PTRACE_CONT, zygote_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (fork)");
+  const int status = SPECTRUM_TRY(wait_stop(zygote_, "the sandbox stub's fork"));
+  if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_FORK << 8))) {
+    // No child: fork failed (the pids limit) and the zygote stopped after its call.
+    long err = EAGAIN;
+    if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP &&
+        ::ptrace(PTRACE_GETREGS, zygote_, nullptr, &r) == 0 && static_cast<long>(r.rax) < 0)
+      err = -static_cast<long>(r.rax);
+    return fail("the sandbox stub could not fork a stub for a new address space: " +
+                std::string(::strerror(static_cast<int>(err))));
+  }
+  unsigned long child = 0;
+  if (::ptrace(PTRACE_GETEVENTMSG, zygote_, nullptr, &child) != 0) return fail_errno("PTRACE_GETEVENTMSG");
+  const pid_t stub = static_cast<pid_t>(child);
+  if (::ptrace(PTRACE_CONT, zygote_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (fork)");
+  SPECTRUM_TRY(wait_trap(zygote_, "the sandbox stub's fork"));
+  // The child's first stop: the SIGSTOP of a process traced from its start, suppressed by the
+  // next resume (an injected call's).
+  const int first = SPECTRUM_TRY(wait_stop(stub, "a new sandbox stub's start"));
+  if (!WIFSTOPPED(first) || WSTOPSIG(first) != SIGSTOP) {
+    end_stub(stub);
+    return fail("a new sandbox stub did not stop at its start");
+  }
+  const long set = SPECTRUM_TRY(
+      inject_in(stub, __NR_setitimer, ITIMER_VIRTUAL, static_cast<long>(kStubPage + kSliceOffset), 0));
+  if (set != 0) {
+    end_stub(stub);
+    return fail("a new sandbox stub could not set its time slice: " +
+                std::string(::strerror(static_cast<int>(-set))));
+  }
+  return stub;
+}
+
+void PtraceContext::forget_dead_stub(pid_t stub) {  // (reaped: its pid is no longer its own)
+  if (stub == pid_) pid_ = -1;
+  if (stub == zygote_) zygote_ = -1;
+  if (stub == retired_) retired_ = -1;
+  std::erase_if(stubs_, [&](const auto& entry) { return entry.second == stub; });
+}
+
+void PtraceContext::space_ended(const AddressSpace* space) {
+  const auto it = stubs_.find(space);
+  if (it == stubs_.end()) return;
+  const pid_t stub = it->second;
+  stubs_.erase(it);
+  if (space != space_) return end_stub(stub);
+  // The running task's space: its stub still holds the task's registers until the next switch.
+  if (retired_ > 0) end_stub(retired_);
+  retired_ = stub;
+  space_ = nullptr;
+}
+
+Result<int> PtraceContext::wait_stop(pid_t stub, const char* what) {
   int status = 0;
   for (;;) {
-    if (::waitpid(pid_, &status, __WALL) < 0) {
+    if (::waitpid(stub, &status, __WALL) < 0) {
       if (errno != EINTR) return fail_errno(std::string("waitpid for ") + what);
       continue;
     }
     // The time slice ended on the way (it counts the stub's own instructions too): dropped.
     if (!WIFSTOPPED(status) || WSTOPSIG(status) != kSliceSignal) break;
-    if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (slice)");
+    if (::ptrace(PTRACE_CONT, stub, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (slice)");
   }
+  if (WIFEXITED(status) || WIFSIGNALED(status)) {
+    forget_dead_stub(stub);
+    return fail(std::string(what) + ": the sandbox stub " +
+                (WIFEXITED(status) ? "exited with status " + std::to_string(WEXITSTATUS(status))
+                                   : std::string("died of ") + ::strsignal(WTERMSIG(status))));
+  }
+  return status;
+}
+
+Result<void> PtraceContext::wait_trap(pid_t stub, const char* what) {
+  const int status = SPECTRUM_TRY(wait_stop(stub, what));
   if (WIFSTOPPED(status) && WSTOPSIG(status) == SIGTRAP) return {};
-  if (WIFEXITED(status)) {
-    pid_ = -1;
-    return fail(std::string(what) + ": the sandbox stub exited with status " +
-                std::to_string(WEXITSTATUS(status)));
-  }
-  if (WIFSIGNALED(status)) {
-    pid_ = -1;
-    return fail(std::string(what) + ": the sandbox stub died of " + ::strsignal(WTERMSIG(status)));
-  }
   user_regs_struct r{};
   siginfo_t info{};
-  ::ptrace(PTRACE_GETREGS, pid_, nullptr, &r);
-  ::ptrace(PTRACE_GETSIGINFO, pid_, nullptr, &info);
+  ::ptrace(PTRACE_GETREGS, stub, nullptr, &r);
+  ::ptrace(PTRACE_GETSIGINFO, stub, nullptr, &info);
   return fail(std::string(what) + ": the sandbox stub stopped with " + ::strsignal(WSTOPSIG(status)) +
               " at rip " + hex(r.rip) + " touching " + hex(reinterpret_cast<std::uint64_t>(info.si_addr)));
 }
 
-Result<long> PtraceContext::inject(long nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+Result<long> PtraceContext::inject_in(pid_t stub, long nr, long a0, long a1, long a2, long a3, long a4,
+                                      long a5) {
   user_regs_struct r = regs_;
   r.rip = kInjectRip;
   r.rax = static_cast<unsigned long long>(nr);
@@ -184,10 +279,10 @@ Result<long> PtraceContext::inject(long nr, long a0, long a1, long a2, long a3, 
   r.rdi = static_cast<unsigned long long>(a0), r.rsi = static_cast<unsigned long long>(a1);
   r.rdx = static_cast<unsigned long long>(a2), r.r10 = static_cast<unsigned long long>(a3);
   r.r8 = static_cast<unsigned long long>(a4), r.r9 = static_cast<unsigned long long>(a5);
-  if (::ptrace(PTRACE_SETREGS, pid_, nullptr, &r) != 0) return fail_errno("PTRACE_SETREGS (inject)");
-  if (::ptrace(PTRACE_CONT, pid_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (inject)");
-  SPECTRUM_TRY(wait_trap("an injected call"));
-  if (::ptrace(PTRACE_GETREGS, pid_, nullptr, &r) != 0) return fail_errno("PTRACE_GETREGS (inject)");
+  if (::ptrace(PTRACE_SETREGS, stub, nullptr, &r) != 0) return fail_errno("PTRACE_SETREGS (inject)");
+  if (::ptrace(PTRACE_CONT, stub, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (inject)");
+  SPECTRUM_TRY(wait_trap(stub, "an injected call"));
+  if (::ptrace(PTRACE_GETREGS, stub, nullptr, &r) != 0) return fail_errno("PTRACE_GETREGS (inject)");
   if (r.rip != kInjectDone) return fail("an injected call in the sandbox stub stopped at " + hex(r.rip));
   return static_cast<long>(r.rax);
 }
@@ -221,17 +316,21 @@ std::vector<AddressSpace::Change> coalesce(const std::vector<AddressSpace::Chang
 }  // namespace
 
 Result<void> PtraceContext::switch_task(AddressSpace& space, const Registers& regs) {
-  // Another guest process: the stub drops every user mapping and takes the new space's (one
-  // mmap per run of contiguous frames), then its registers.
+  // Another guest process: its own stub, forked on its first run and given the space's mappings
+  // then (one mmap per run of contiguous frames); after that only the space's changes since.
   if (&space != space_) {
-    (void)space_->take_changes();
-    (void)space.take_changes();
-    const long low = static_cast<long>(AddressSpace::kUserLowest);
-    if (long r = SPECTRUM_TRY(inject(__NR_munmap, low, kTaskSize - low)); r != 0)
-      return fail("the sandbox stub could not drop a task's memory: " +
-                  std::string(::strerror(static_cast<int>(-r))));
-    space_ = &space;
-    SPECTRUM_TRY(apply_changes(space.mappings()));
+    pid_t stub = -1;
+    if (const auto it = stubs_.find(&space); it != stubs_.end()) {
+      stub = it->second;
+    } else {
+      stub = SPECTRUM_TRY(fork_stub());
+      stubs_.emplace(&space, stub);
+      (void)space.take_changes();
+      space_ = &space, pid_ = stub;
+      SPECTRUM_TRY(apply_changes(space.mappings()));
+    }
+    space_ = &space, pid_ = stub;
+    if (retired_ > 0) end_stub(std::exchange(retired_, -1));
   }
   running_ = false;
   return set_registers(regs);
@@ -278,6 +377,7 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
 }
 
 Result<Stop> PtraceContext::run() {
+  if (!space_ || pid_ < 0) return fail("the sandbox's running address space has ended");
   if (!running_) {
     SPECTRUM_TRY(sync_memory());
     regs_.orig_rax = static_cast<unsigned long long>(-1);
@@ -293,7 +393,7 @@ Result<Stop> PtraceContext::run() {
   running_ = false;
   ++exits_;
   if (WIFEXITED(status) || WIFSIGNALED(status)) {
-    pid_ = -1;
+    forget_dead_stub(pid_);
     return fail(WIFEXITED(status)
                     ? "the sandbox stub exited with status " + std::to_string(WEXITSTATUS(status))
                     : std::string("the sandbox stub died of ") + ::strsignal(WTERMSIG(status)));

@@ -1,19 +1,24 @@
-// The ptrace platform: the workload runs as a stub host process, stopped at every system call by
+// The ptrace platform: the workload runs as stub host processes, stopped at every system call by
 // PTRACE_SYSEMU (so none reaches the host kernel) and at every fault by its signal. Design:
-// - The stub is a fork of the monitor in new user/pid/mount/net/ipc/uts namespaces (as far as the
-//   host allows). Before its first stop it maps one code page below the guest's user half
-//   (kStubPage: `int3; syscall; int3`), installs its own seccomp filter (mmap, munmap, mprotect
-//   and nothing else; a guest never makes a host call, the filter is defence in depth), and traps.
-//   The monitor then unmaps everything else the fork left in it.
-// - Guest memory is the memfd of GuestMemory, inherited by the stub. The monitor's page tables
-//   (vm::AddressSpace) stay the one truth the handlers use; before each run the stub's mappings
-//   are brought in step with AddressSpace::take_changes() by injected mmap/munmap/mprotect calls
-//   (MAP_SHARED|MAP_FIXED of the memfd at the frame's offset, one call per run of contiguous
-//   frames): what the monitor writes, the workload reads, with no copy.
-// - Preemption: the stub's ITIMER_VIRTUAL (set before its filter) sends it SIGVTALRM after each
-//   time slice of guest instructions. The stub stops at the signal's delivery, run() reports the
-//   stop as `preempted` and the next resume passes no signal: it never reaches the stub. The
-//   tasks the scheduler multiplexes on the stub keep their own FPU/SSE/AVX state through
+// - The first stub, the zygote, is a fork of the monitor in new user/pid/mount/net/ipc/uts
+//   namespaces (as far as the host allows; it is their init). Before its first stop it maps one
+//   code page below the guest's user half (kStubPage: `int3; syscall; int3`, and the time slice's
+//   itimerval), installs its own seccomp filter (mmap, munmap, mprotect, fork, setitimer and
+//   wait4; everything else kills it) and traps. The monitor then unmaps everything else the fork left.
+// - One stub per guest address space, as gVisor's: the zygote forks it (an injected fork, the
+//   child traced through PTRACE_O_TRACEFORK), and it lives as long as the space does
+//   (FrameAllocator::set_space_ended). Switching between processes is then a register load, not
+//   a replay of the new process's mappings. The zygote never runs guest code.
+// - Guest memory is the memfd of GuestMemory, inherited by every stub. The monitor's page tables
+//   (vm::AddressSpace) stay the one truth the handlers use; before each run the running space's
+//   stub is brought in step with its AddressSpace::take_changes() by injected mmap/munmap/mprotect
+//   calls (MAP_SHARED|MAP_FIXED of the memfd at the frame's offset, one call per run of contiguous
+//   frames): what the monitor writes, the workload reads, with no copy. A space's changes made
+//   while another one runs wait in its log until it runs again.
+// - Preemption: each stub's ITIMER_VIRTUAL (set by an injected call once forked) sends it
+//   SIGVTALRM after each time slice of guest instructions. The stub stops at the signal's
+//   delivery, run() reports the stop as `preempted` and the next resume passes no signal: it never
+//   reaches the stub. The tasks the scheduler multiplexes keep their own FPU/SSE/AVX state through
 //   extended_state (PTRACE_GETREGSET NT_X86_XSTATE).
 // - Any other stop that is not the SYSEMU syscall stop is a fault of the workload: its signal ends
 //   the run, as on the vm tier.
@@ -25,6 +30,7 @@
 #include <csignal>
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 
 #include "vm/monitor.h"
 #include "vm/platform/platform.h"
@@ -52,19 +58,34 @@ class PtraceContext final : public ExecutionContext {
   Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
   Result<ExtendedLayout> extended_layout() override;
   std::uint64_t exits() const override { return exits_; }
-  pid_t stub_pid() const { return pid_; }
+  pid_t stub_pid() const { return pid_; }  // the running address space's stub
+  std::size_t stubs() const { return stubs_.size(); }
+  pid_t zygote_pid() const { return zygote_; }
 
  private:
-  PtraceContext(PreparedGuest& guest, pid_t pid) : guest_(guest), space_(guest.space.get()), pid_(pid) {}
-  // Runs one host system call in the stub (through kStubPage) and returns its result.
-  Result<long> inject(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0);
+  PtraceContext(PreparedGuest& guest, pid_t zygote) : guest_(guest), zygote_(zygote) {}
+  // Runs one host system call in a stub (through kStubPage) and returns its result.
+  Result<long> inject_in(pid_t stub, long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0,
+                         long a5 = 0);
+  Result<long> inject(long nr, long a0 = 0, long a1 = 0, long a2 = 0, long a3 = 0, long a4 = 0, long a5 = 0) {
+    return inject_in(pid_, nr, a0, a1, a2, a3, a4, a5);
+  }
+  // A new stub, forked by the zygote, with its time slice set and no guest memory mapped.
+  Result<pid_t> fork_stub();
+  void space_ended(const AddressSpace* space);
   Result<void> sync_memory();
   Result<void> apply_changes(const std::vector<AddressSpace::Change>& changes);
-  Result<void> wait_trap(const char* what);
+  Result<int> wait_stop(pid_t stub, const char* what);  // the wait status of its next stop
+  Result<void> wait_trap(pid_t stub, const char* what);
+  void end_stub(pid_t stub);
+  void forget_dead_stub(pid_t stub);
 
   PreparedGuest& guest_;
-  AddressSpace* space_;  // the address space the stub's mappings follow (the running task's)
-  pid_t pid_ = -1;
+  pid_t zygote_ = -1;
+  std::unordered_map<const AddressSpace*, pid_t> stubs_;
+  AddressSpace* space_ = nullptr;  // the running task's address space (none once it ended)
+  pid_t pid_ = -1;                 // and its stub
+  pid_t retired_ = -1;             // the stub of a space that ended while running: ended at the next switch
   int stub_memfd_ = -1;
   user_regs_struct regs_{};  // the workload's registers
   std::uint64_t exits_ = 0;

@@ -2,6 +2,7 @@
  * with gcc -static (and -static-pie). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,6 +68,36 @@ int main(int argc, char** argv) {
     printf("fork: child %d, waited %s, exit %d\n", (int)pid, waited == pid ? "ok" : "lost",
            WEXITSTATUS(status));
     return pid > 1 && waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 1;
+  }
+  if (!strcmp(mode, "forks")) {
+    /* argv[2] children, one after another with two alive at a time, each changing its own copy of
+     * a page between yields (so that the scheduler switches between them) and exiting with it. */
+    static char page[4096];
+    const int n = atoi(argv[2]);
+    int wrong = 0;
+    pid_t alive = 0;
+    for (int i = 0; i <= n; ++i) {
+      pid_t pid = 0;
+      if (i < n) {
+        page[0] = (char)i;
+        pid = fork();
+        if (pid == 0) {
+          for (int k = 0; k < 3; ++k) {
+            page[0] = (char)(page[0] + 1);
+            sched_yield();
+          }
+          _exit((unsigned char)page[0]);
+        }
+        if (pid < 0) ++wrong;
+      }
+      if (alive > 0) {
+        int status = 0;
+        if (waitpid(alive, &status, 0) != alive || WEXITSTATUS(status) != ((i - 1 + 3) & 0xff)) ++wrong;
+      }
+      alive = pid;
+    }
+    printf("forks: %d, %d wrong, page %d\n", n, wrong, page[0]);
+    return wrong != 0;
   }
   if (!strcmp(mode, "malloc")) {
     size_t total = 0;
