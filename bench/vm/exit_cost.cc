@@ -6,6 +6,8 @@
 //                with a value as getppid would be (no handler work): the vm tier's forwarded call
 //   syscall-ptrace  the same loop as a ptrace stub under PTRACE_SYSEMU (the sandbox tier)
 //   native       getppid on the host
+// Then whether the host offers kvm_pvm's paravirtual ABI (pvm-abi): the one way left, on such a
+// host, to a forwarded call near a bare exit (a PVM guest kernel's events skip the emulator).
 // Each round builds fresh guests (not timed) and times N calls of each kind, kinds interleaved;
 // medians per kind and the ratio of syscall-vm to pio-ring0 are printed. Wall time per call is
 // what a workload sees; CPU time per call (the monitor thread's, plus the ptrace stub's, from
@@ -22,7 +24,9 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "vm/boot.h"
@@ -42,6 +46,19 @@ constexpr unsigned kBenchPort = 0x99;
 constexpr std::uint8_t kSyscallLoop[] = {0xb8, 0x6e, 0x00, 0x00, 0x00, 0x0f, 0x05, 0xeb, 0xf7};
 // out %al, $0x99; jmp back
 constexpr std::uint8_t kOutLoop[] = {0xe6, kBenchPort, 0xeb, 0xfc};
+
+// The PVM guest kernel's first questions, in ring 0: the synthetic CPUID (`invlpg
+// 0xffffffffff4d5650; cpuid`, which kvm_pvm answers with its own leaves) of 0x40000000, then
+// `out $0x9a`.
+constexpr unsigned kProbePort = 0x9a;
+constexpr std::uint8_t kPvmCpuid[] = {0xb8, 0x00, 0x00, 0x00, 0x40, 0x31, 0xc9, 0x0f, 0x01,      0x3c,
+                                      0x25, 0x50, 0x56, 0x4d, 0xff, 0x0f, 0xa2, 0xe6, kProbePort};
+// mov $msr, %ecx; mov $0x7000, %eax; xor %edx, %edx; wrmsr; out $0x9a (the MSR's bytes at 1..4)
+constexpr std::uint8_t kWrmsr[] = {0xb9, 0,    0,    0,    0,    0xb8, 0x00, 0x70,
+                                   0x00, 0x00, 0x31, 0xd2, 0x0f, 0x30, 0xe6, kProbePort};
+// MSR_PVM_VCPU_STRUCT, the first MSR a PVM guest kernel writes, at the numbers PVM's published
+// revisions gave it.
+constexpr std::uint32_t kPvmVcpuStructMsrs[] = {0x4b564df1, 0x4b564d20};
 
 using Clock = std::chrono::steady_clock;
 
@@ -93,6 +110,49 @@ Result<PreparedGuest> guest_with(std::span<const std::uint8_t> user_code, GuestM
   g.entry = kCode;
   g.vcpu = SPECTRUM_TRY(initial_vcpu_state(*g.memory, g.space->root(), kCode, kStack + x86::kPageSize));
   return g;
+}
+
+// Runs `code` in guest ring 0 to its first exit: the port (an exception is reported by the guest
+// kernel at HC_PORT_EXCEPTION_BASE + vector) and the registers then.
+Result<std::pair<unsigned, kvm_regs>> ring0_exit(std::span<const std::uint8_t> code) {
+  PreparedGuest g = SPECTRUM_TRY(guest_with(kOutLoop, GuestMemory::Backing::anonymous));
+  std::memcpy(g.memory->at(kRing0Code, code.size()), code.data(), code.size());
+  g.vcpu.rip = kRing0Code;
+  KvmVm vm = SPECTRUM_TRY(KvmVm::create(g.memory->base(), g.memory->size(), GuestKind::spectrum_kernel));
+  SPECTRUM_TRY(vm.set_initial_state(g.vcpu));
+  if (!SPECTRUM_TRY(vm.run())) return fail("KVM_RUN interrupted");
+  const kvm_run& r = vm.exit_info();
+  if (r.exit_reason != KVM_EXIT_IO) return fail("exit " + std::to_string(r.exit_reason));
+  return std::pair{unsigned{r.io.port}, *SPECTRUM_TRY(vm.regs())};
+}
+
+std::string pvm_abi() {
+  auto cpuid = ring0_exit(kPvmCpuid);
+  if (!cpuid) return "not probed: " + cpuid.error().message();
+  if (cpuid->first != kProbePort) return "the synthetic CPUID faulted (port " + x86::hex(cpuid->first) + ")";
+  const kvm_regs& r = cpuid->second;
+  char signature[13] = {};
+  for (int i = 0; i < 4; ++i) {
+    signature[i] = static_cast<char>(r.rbx >> (8 * i));
+    signature[4 + i] = static_cast<char>(r.rcx >> (8 * i));
+    signature[8 + i] = static_cast<char>(r.rdx >> (8 * i));
+  }
+  std::string out = "hypervisor leaves to " + x86::hex(r.rax & 0xffffffff) + " (\"" + signature + "\")";
+  bool offered = false;
+  for (const std::uint32_t msr : kPvmVcpuStructMsrs) {
+    std::uint8_t code[sizeof kWrmsr];
+    std::memcpy(code, kWrmsr, sizeof code);
+    std::memcpy(code + 1, &msr, sizeof msr);
+    auto w = ring0_exit(code);
+    const bool accepted = w && w->first == kProbePort;
+    offered |= accepted;
+    out += "; wrmsr " + x86::hex(msr) + ": " +
+           (accepted                                       ? std::string("accepted")
+            : w && w->first == HC_PORT_EXCEPTION_BASE + 13 ? std::string("#GP")
+            : w                                            ? "port " + x86::hex(w->first)
+                                                           : w.error().message());
+  }
+  return (offered ? "offered: " : "not offered: ") + out;
 }
 
 // ns per exit of an `out` loop; ring 3 gets IOPL 3 through the iret frame.
@@ -203,6 +263,7 @@ int main(int argc, char** argv) {
       std::printf("%s / %s: %.2fx wall, %.2fx cpu (medians)\n", a, b, median(ns[a]) / median(ns[b]),
                   median(cpu[a]) / median(cpu[b]));
   };
+  if (kvm) std::printf("pvm-abi: %s\n", pvm_abi().c_str());
   ratio("syscall-vm", "pio-ring0");
   ratio("syscall-ptrace", "pio-ring0");
   ratio("syscall-ptrace", "native");
