@@ -59,4 +59,12 @@ if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
   check "--mount /proc is refused, exit 125 ($err)" \
     "$("$spectrum" run --tier $tier --rootfs "$root" --mount /proc:/host -- /bin/probe exit 0 2>/dev/null; [ $? = 125 ]; echo $?)"
 fi
+
+# A terminal given as stdio (script(1) makes one) is /dev/pts/N to the guest, as natively: ttyname
+# works, the name opens as that terminal, and no other pty of the host's is there.
+if command -v script >/dev/null; then
+  native=$(script -qec "'$root/bin/probe' tty" /dev/null </dev/null | tr -d '\r')
+  out=$(script -qec "'$spectrum' run --tier $tier --rootfs '$root' -- /bin/probe tty" /dev/null </dev/null | tr -d '\r')
+  check "ttyname of a terminal: '$out', natively '$native'" "$([ -n "$native" ] && [ "$out" = "$native" ]; echo $?)"
+fi
 exit $failures

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
 
 namespace spectrum::vm::vfs {
 
@@ -55,6 +56,25 @@ struct stat device_stat(Device d) {
   st.st_dev = makedev(0, 5);
   st.st_ino = minor;
   return st;
+}
+
+std::optional<unsigned> pts_index(const std::string& path) {
+  constexpr std::string_view kPts = "/dev/pts/";
+  if (!path.starts_with(kPts) || path.size() == kPts.size() || path.size() > kPts.size() + 7)
+    return std::nullopt;
+  unsigned n = 0;
+  for (const char c : path.substr(kPts.size())) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (path[kPts.size()] == '0' && path.size() > kPts.size() + 1) return std::nullopt;  // "/dev/pts/01"
+  return n;
+}
+
+std::optional<unsigned> pts_index(const struct stat& st) {
+  // Unix98 pty slaves: majors 136-143, the index spread over them 256 at a time.
+  if (!S_ISCHR(st.st_mode) || major(st.st_rdev) < 136 || major(st.st_rdev) > 143) return std::nullopt;
+  return (major(st.st_rdev) - 136) * 256 + minor(st.st_rdev);
 }
 
 }  // namespace spectrum::vm::vfs

@@ -27,4 +27,11 @@ std::int64_t device_write(Device d, std::uint64_t length);
 // fstat: a character device with Linux's numbers (1, 3/5/7/8/9).
 struct stat device_stat(Device d);
 
+// A terminal the guest holds (a pseudo-terminal of the invoker's, given as its stdio) is
+// /dev/pts/N in the guest, N its host index: its /proc/PID/fd entry names it, and that name
+// stats and opens as that terminal, so that ttyname (glibc's and musl's compare the two) works.
+// Only a terminal the process holds is there: the host's others are not the guest's to see.
+std::optional<unsigned> pts_index(const std::string& path);  // "/dev/pts/N" -> N
+std::optional<unsigned> pts_index(const struct stat& st);    // a pty's slave side -> N
+
 }  // namespace spectrum::vm::vfs

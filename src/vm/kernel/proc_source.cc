@@ -212,6 +212,7 @@ std::string fd_target(const OpenFile& file) {
   if (S_ISFIFO(st.st_mode)) return "pipe:[" + ino + "]";
   if (S_ISSOCK(st.st_mode)) return "socket:[" + ino + "]";
   if (S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) return "/dev/null";
+  if (const auto pts = vfs::pts_index(st)) return "/dev/pts/" + std::to_string(*pts);
   if ((st.st_mode & S_IFMT) == 0) return "anon_inode:[eventfd]";
   // One of the invoker's stdio files (a terminal, a file): its host path is not the guest's to see.
   return "host:[" + ino + "]";

@@ -54,6 +54,21 @@ GuestResult<void> not_running(Process& p, const std::string& absolute, bool foll
   return {};
 }
 
+// /dev/pts/N (vfs::pts_index): a new host fd of that terminal where this process holds it.
+GuestResult<UniqueFd> held_terminal(Process& p, unsigned index) {
+  auto& files = p.files();
+  for (std::size_t fd = 0; fd < files.size(); ++fd) {
+    const kernel::FdEntry* e = files.get(static_cast<std::int64_t>(fd));
+    struct stat st;
+    if (!e || !e->file->host || ::fstat(e->file->host.get(), &st) != 0 || vfs::pts_index(st) != index)
+      continue;
+    const int copy = ::fcntl(e->file->host.get(), F_DUPFD_CLOEXEC, 0);
+    if (copy < 0) return std::unexpected(errno);
+    return UniqueFd(copy);
+  }
+  return std::unexpected(ENOENT);
+}
+
 SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t flags,
                           std::uint64_t mode) {
   auto path = TRY_GUEST(read_path(p, path_ptr));
@@ -71,6 +86,16 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
     return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
   }
   if (vfs::below_device(normalize(absolute))) return SyscallResult::error(ENOTDIR);
+  if (const auto pts = vfs::pts_index(normalize(absolute))) {
+    if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
+    // The invoker's terminal, shared as the stdio it came as: read, written, not changed.
+    Process::OpenFile file;
+    file.host = TRY_GUEST(held_terminal(p, *pts));
+    file.path = normalize(absolute);
+    file.shared = true;
+    file.status_flags = f & (O_APPEND | O_NONBLOCK);
+    return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
+  }
   if ((f & O_ACCMODE) != O_RDONLY) TRY_GUEST_VOID(not_running(p, absolute, !(f & O_NOFOLLOW)));
   if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
@@ -95,6 +120,7 @@ struct PathTarget {
   std::optional<vfs::ProcNode> node;
   std::optional<vfs::Device> device;
   UniqueFd fd;
+  bool terminal = false;  // fd is the invoker's terminal (/dev/pts/N): to stat, never to change
 };
 GuestResult<PathTarget> path_target(Process& p, int dirfd, std::uint64_t path_ptr, bool follow,
                                     bool allow_empty) {
@@ -137,17 +163,24 @@ GuestResult<PathTarget> path_target(Process& p, int dirfd, std::uint64_t path_pt
     out.device = device;
     return out;
   }
+  if (const auto pts = vfs::pts_index(normalize(resolved->path))) {
+    auto terminal = held_terminal(p, *pts);
+    if (!terminal) return std::unexpected(terminal.error());
+    out.fd = std::move(*terminal);
+    out.terminal = true;
+    return out;
+  }
   auto fd = p.open_in_root(resolved->path, O_PATH | (follow ? 0 : O_NOFOLLOW), 0);
   if (!fd) return std::unexpected(fd.error());
   out.fd = std::move(*fd);
   return out;
 }
-// An O_PATH fd of a guest path inside the root: a /proc entry or a synthetic device is not one
-// the guest may change (EACCES).
+// An O_PATH fd of a guest path inside the root: a /proc entry, a synthetic device or the
+// invoker's terminal is not one the guest may change (EACCES).
 GuestResult<UniqueFd> path_fd(Process& p, int dirfd, std::uint64_t path_ptr, bool follow, bool allow_empty) {
   auto target = path_target(p, dirfd, path_ptr, follow, allow_empty);
   if (!target) return std::unexpected(target.error());
-  if (target->node || target->device) return std::unexpected(EACCES);
+  if (target->node || target->device || target->terminal) return std::unexpected(EACCES);
   return std::move(target->fd);
 }
 // stat of what a guest path names.
@@ -255,7 +288,7 @@ SyscallResult readlink_common(Process& p, int dirfd, std::uint64_t path_ptr, std
     TRY_GUEST_VOID(p.space().write(buf, {reinterpret_cast<const std::uint8_t*>(text.data()), n}));
     return SyscallResult::ret(static_cast<std::int64_t>(n));
   }
-  if (named.node || named.device) return SyscallResult::error(EINVAL);  // not a link
+  if (named.node || named.device || named.terminal) return SyscallResult::error(EINVAL);  // not a link
   UniqueFd fd = std::move(named.fd);
   std::string target(std::min<std::uint64_t>(size, kMaxPath), '\0');
   long n = ::readlinkat(fd.get(), "", target.data(), target.size());

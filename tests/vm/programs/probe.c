@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -68,6 +69,24 @@ int main(int argc, char** argv) {
     printf("fork: child %d, waited %s, exit %d\n", (int)pid, waited == pid ? "ok" : "lost",
            WEXITSTATUS(status));
     return pid > 1 && waited == pid && WIFEXITED(status) && WEXITSTATUS(status) == 7 ? 0 : 1;
+  }
+  if (!strcmp(mode, "tty")) {
+    /* The terminal on stdin: its name (ttyname), whether that name opens as the same terminal,
+     * and whether another pty of the host's is there. */
+    const char* name = ttyname(0);
+    if (!name) {
+      printf("tty: none (%s)\n", strerror(errno));
+      return 1;
+    }
+    struct stat a, b;
+    int fd = open(name, O_WRONLY | O_NOCTTY);
+    int same = fd >= 0 && fstat(0, &a) == 0 && fstat(fd, &b) == 0 && a.st_rdev == b.st_rdev && a.st_ino == b.st_ino;
+    char other[32];
+    snprintf(other, sizeof other, "/dev/pts/%lu", strtoul(name + 9, 0, 10) + 1000);
+    int o = open(other, O_RDONLY | O_NOCTTY);
+    printf("tty: %.9s name %s, other %s\n", name, same ? "reopens it" : "is another file",
+           o < 0 ? strerror(errno) : "opened");
+    return 0;
   }
   if (!strcmp(mode, "forks")) {
     /* argv[2] children, one after another with two alive at a time, each changing its own copy of
