@@ -53,6 +53,10 @@ Workload workload_of(const Config& config, const std::string& program) {
     w.mounts.push_back({m.destination, m.destination, ((m.flags | m.recursive_flags) & MS_RDONLY) != 0});
   }
   if (config.resources.memory_limit) w.limits.memory_bytes = *config.resources.memory_limit;
+  // The guest's own task limit (an in-guest handler's processes are not the host's; the cgroup's
+  // pids.max still counts the monitor and, on ptrace, a stub per guest address space).
+  if (config.resources.pids_limit && *config.resources.pids_limit > 0)
+    w.limits.max_pids = static_cast<std::uint64_t>(*config.resources.pids_limit);
   return w;
 }
 

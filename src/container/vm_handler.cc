@@ -9,6 +9,8 @@
 //                          those under /dev, /proc or /sys (the container's, e.g. CRI's /dev/shm)
 //   memory.limit           the guest's memory size (the VM is sized by it; the cgroup holds the
 //                          monitor to it as well)
+//   pids.limit             the guest's task limit (the cgroup counts the monitor, and the
+//                          sandbox's stubs, one per guest address space)
 //   cpu quota / cpuset     the VM has one vCPU, the tier's only kind; the cgroup's quota and
 //                          cpuset apply to the thread that runs it
 //   stdio, terminal        the init's 0, 1, 2

@@ -265,6 +265,7 @@ Result<GuestOutcome> run_monitor_here(const Workload& w, bool ptrace_platform, i
   config.cwd = w.workdir.empty() ? "/" : w.workdir;
   config.read_only = w.rootfs_read_only;
   config.memory_bytes = pre.spec.memory_bytes;
+  config.max_tasks = w.limits.max_pids.value_or(0);
   config.executable = pre.spec.program_name;
   pre.root.reset();
   return run_monitor(w, view.path(), guest, std::move(config),

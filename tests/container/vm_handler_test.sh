@@ -196,5 +196,17 @@ for h in vm sandbox; do
   check "$h: nothing left after it" "" "$(nothing_left)"
 done
 
+# The config's pids limit is the guest's too (a vm guest's processes are no host processes; the
+# sandbox's stubs are, and the cgroup counts them): 20 background jobs under a limit of 8 fail to
+# fork, as in a container, and the run still ends cleanly.
+for h in vm sandbox; do
+  [ $h = vm ] && [ -n "$vm_skip" ] && continue
+  bundle "c['process']['args']=['/bin/busybox','sh','-c','for i in \$(seq 20); do sleep 2 & done; echo started 20']; c['annotations']={'run.oci.handler':'$h'}; c['linux'].setdefault('resources', {})['pids']={'limit': 8}"
+  out=$("$spectrum" --root "$root" run --bundle "$tmp/b" v6 2>&1)
+  check "$h: the pids limit holds in the guest" "yes" \
+    "$(grep -q "can't fork" <<<"$out" && ! grep -q 'started 20' <<<"$out" && echo yes || echo "no: $out")"
+  check "$h: nothing left after it" "" "$(nothing_left)"
+done
+
 [ $failures -eq 0 ] && echo "all vm handler checks passed"
 exit $((failures > 0))

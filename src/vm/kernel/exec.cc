@@ -125,6 +125,7 @@ SyscallResult Kernel::exec_program(Process& p, std::string path, std::vector<std
     auto made = p.space().fresh(kernel_area_ranges());
     if (!made) return SyscallResult::error(made.error());
     fresh = std::make_unique<AddressSpace>(std::move(*made));
+    if (!ctx_.prepare_space(*fresh)) return SyscallResult::error(ENOMEM);
   }
   Task& self = task_of(p);
   end_group(self);

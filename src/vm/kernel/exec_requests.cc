@@ -204,8 +204,12 @@ int Kernel::spawn(const nlohmann::json& request, std::vector<UniqueFd> stdio, st
     error = std::string("no guest memory for the process: ") + std::strerror(space.error());
     return -1;
   }
-  auto process =
-      std::make_unique<Process>(*init.process, std::make_unique<AddressSpace>(std::move(*space)), 0);
+  auto owned_space = std::make_unique<AddressSpace>(std::move(*space));
+  if (auto prepared = ctx_.prepare_space(*owned_space); !prepared) {
+    error = "no room for the process on the host: " + prepared.error().message();
+    return -1;
+  }
+  auto process = std::make_unique<Process>(*init.process, std::move(owned_space), 0);
   // A process of its own: the invoker's stdio, default dispositions, nothing blocked, its cwd.
   process->files().close_all();
   for (int fd = 0; fd < 3; ++fd)

@@ -497,6 +497,7 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
     auto copy = p.space().copy(kernel_area_ranges());
     if (!copy) return SyscallResult::error(copy.error());
     space = std::make_unique<AddressSpace>(std::move(*copy));
+    if (!ctx_.prepare_space(*space)) return SyscallResult::error(EAGAIN);  // (the host's limits)
   }
   auto child_process = std::make_unique<Process>(p, std::move(space), flags);
   if (flags & CLONE_CLEAR_SIGHAND)  // clone3: handled signals start at their default action

@@ -85,6 +85,13 @@ class ExecutionContext {
     (void)regs;
     return fail("this platform runs one task only");
   }
+  // A new address space's side on the platform, made while the call that brings the space (fork,
+  // execve, an exec into the sandbox) can still fail cleanly: the ptrace platform forks its stub
+  // here, which the host's process limit may refuse. What is not made here switch_task makes.
+  virtual Result<void> prepare_space(AddressSpace& space) {
+    (void)space;
+    return {};
+  }
   // The task's FPU/SSE/AVX state (the xsave area), for a scheduler that runs another task on this
   // context: saved from the task that leaves, given back to it when it returns. A platform whose
   // tasks keep their own extended state (or that runs one) returns an empty state and ignores it.

@@ -142,7 +142,7 @@ Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& gues
   // The first process's stub; its mappings follow with the first run (the loader's changes).
   ctx->pid_ = SPECTRUM_TRY(ctx->fork_stub());
   ctx->space_ = guest.space.get();
-  ctx->stubs_.emplace(ctx->space_, ctx->pid_);
+  ctx->stubs_.emplace(ctx->space_, Stub{ctx->pid_, true});
   guest.frames->set_space_ended([c = ctx.get()](const AddressSpace* space) { c->space_ended(space); });
   // The workload's first instruction: the frame the guest kernel would iretq to.
   x86::InterruptFrame start;
@@ -162,7 +162,7 @@ Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& gues
 
 PtraceContext::~PtraceContext() {
   guest_.frames->set_space_ended({});
-  for (const auto& [space, stub] : stubs_) end_stub(stub);
+  for (const auto& [space, stub] : stubs_) end_stub(stub.pid);
   if (retired_ > 0) end_stub(retired_);
   if (zygote_ > 0) end_stub(zygote_);
 }
@@ -224,13 +224,13 @@ void PtraceContext::forget_dead_stub(pid_t stub) {  // (reaped: its pid is no lo
   if (stub == pid_) pid_ = -1;
   if (stub == zygote_) zygote_ = -1;
   if (stub == retired_) retired_ = -1;
-  std::erase_if(stubs_, [&](const auto& entry) { return entry.second == stub; });
+  std::erase_if(stubs_, [&](const auto& entry) { return entry.second.pid == stub; });
 }
 
 void PtraceContext::space_ended(const AddressSpace* space) {
   const auto it = stubs_.find(space);
   if (it == stubs_.end()) return;
-  const pid_t stub = it->second;
+  const pid_t stub = it->second.pid;
   stubs_.erase(it);
   if (space != space_) return end_stub(stub);
   // The running task's space: its stub still holds the task's registers until the next switch.
@@ -316,20 +316,18 @@ std::vector<AddressSpace::Change> coalesce(const std::vector<AddressSpace::Chang
 }  // namespace
 
 Result<void> PtraceContext::switch_task(AddressSpace& space, const Registers& regs) {
-  // Another guest process: its own stub, forked on its first run and given the space's mappings
-  // then (one mmap per run of contiguous frames); after that only the space's changes since.
+  // Another guest process: its own stub (forked by prepare_space when the space was made, by the
+  // fork or execve that made it), given the space's mappings at its first run (one mmap per run of
+  // contiguous frames); after that only the space's changes since.
   if (&space != space_) {
-    pid_t stub = -1;
-    if (const auto it = stubs_.find(&space); it != stubs_.end()) {
-      stub = it->second;
-    } else {
-      stub = SPECTRUM_TRY(fork_stub());
-      stubs_.emplace(&space, stub);
+    SPECTRUM_TRY(prepare_space(space));
+    Stub& stub = stubs_.at(&space);
+    space_ = &space, pid_ = stub.pid;
+    if (!stub.mapped) {
       (void)space.take_changes();
-      space_ = &space, pid_ = stub;
+      stub.mapped = true;
       SPECTRUM_TRY(apply_changes(space.mappings()));
     }
-    space_ = &space, pid_ = stub;
     if (retired_ > 0) end_stub(std::exchange(retired_, -1));
   }
   running_ = false;
@@ -373,6 +371,13 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
       return fail("the sandbox stub could not follow the guest's memory at " + hex(c.start) + ": " +
                   ::strerror(static_cast<int>(-r)));
   }
+  return {};
+}
+
+Result<void> PtraceContext::prepare_space(AddressSpace& space) {
+  if (stubs_.contains(&space)) return {};
+  const pid_t stub = SPECTRUM_TRY(fork_stub());
+  stubs_.emplace(&space, Stub{stub, false});
   return {};
 }
 

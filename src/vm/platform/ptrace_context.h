@@ -6,7 +6,9 @@
 //   itimerval), installs its own seccomp filter (mmap, munmap, mprotect, fork, setitimer and
 //   wait4; everything else kills it) and traps. The monitor then unmaps everything else the fork left.
 // - One stub per guest address space, as gVisor's: the zygote forks it (an injected fork, the
-//   child traced through PTRACE_O_TRACEFORK), and it lives as long as the space does
+//   child traced through PTRACE_O_TRACEFORK) when the guest's fork or execve makes the space
+//   (prepare_space: a host that refuses it is that call's EAGAIN or ENOMEM), and it lives as long
+//   as the space does
 //   (FrameAllocator::set_space_ended). Switching between processes is then a register load, not
 //   a replay of the new process's mappings. The zygote never runs guest code.
 // - Guest memory is the memfd of GuestMemory, inherited by every stub. The monitor's page tables
@@ -54,6 +56,7 @@ class PtraceContext final : public ExecutionContext {
   Result<void> set_registers(const Registers& regs) override;
   Result<void> complete_syscall(const SyscallResult& result) override;
   Result<void> switch_task(AddressSpace& space, const Registers& regs) override;
+  Result<void> prepare_space(AddressSpace& space) override;
   Result<std::vector<std::uint8_t>> extended_state() override;
   Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
   Result<ExtendedLayout> extended_layout() override;
@@ -82,7 +85,11 @@ class PtraceContext final : public ExecutionContext {
 
   PreparedGuest& guest_;
   pid_t zygote_ = -1;
-  std::unordered_map<const AddressSpace*, pid_t> stubs_;
+  struct Stub {
+    pid_t pid;
+    bool mapped;  // has the space's mappings (else they are replayed, whole, at its first run)
+  };
+  std::unordered_map<const AddressSpace*, Stub> stubs_;
   AddressSpace* space_ = nullptr;  // the running task's address space (none once it ended)
   pid_t pid_ = -1;                 // and its stub
   pid_t retired_ = -1;             // the stub of a space that ended while running: ended at the next switch
