@@ -383,6 +383,7 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
     entries.push_back({"thread-self", DT_LNK, proc_inode("/proc/thread-self")});
     entries.push_back({"mounts", DT_LNK, proc_inode("/proc/mounts")});
     entries.push_back({"sys", DT_DIR, proc_inode("/proc/sys")});
+    entries.push_back({"sysvipc", DT_DIR, proc_inode("/proc/sysvipc")});
     return directory("/proc", std::move(entries));
   }
   const std::string& top = parts[0];
@@ -404,6 +405,17 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
   }
   if (auto pid = number(top)) return lookup_in_pid(*pid, rest, source, follow);
   if (top == "sys") return lookup_sys(rest);
+  if (top == "sysvipc") {
+    if (rest.empty())
+      return directory("/proc/sysvipc", {{".", DT_DIR, proc_inode("/proc/sysvipc")},
+                                         {"..", DT_DIR, proc_inode("/proc")},
+                                         {"msg", DT_REG, proc_inode("/proc/sysvipc/msg")},
+                                         {"sem", DT_REG, proc_inode("/proc/sysvipc/sem")},
+                                         {"shm", DT_REG, proc_inode("/proc/sysvipc/shm")}});
+    if (rest[0] != "msg" && rest[0] != "sem" && rest[0] != "shm") return std::unexpected(ENOENT);
+    if (rest.size() > 1) return std::unexpected(ENOTDIR);
+    return file("/proc/sysvipc/" + rest[0], proc_sysvipc(rest[0], source.sysvipc()));
+  }
   for (const char* name : kMachineFiles) {
     if (top != name) continue;
     if (!rest.empty()) return std::unexpected(ENOTDIR);
@@ -450,6 +462,40 @@ std::string proc_stat(const ProcProcess& p) {
                     std::to_string(p.vm_bytes) + " " + std::to_string(p.vm_bytes / 4096);
   for (int i = 25; i <= 52; ++i) out += " 0";
   return out + "\n";
+}
+
+std::string proc_sysvipc(const std::string& name, const ProcSysv& objects) {
+  using ull = unsigned long long;
+  std::string out;
+  if (name == "shm") {
+    out =
+        "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid      "
+        "atime "
+        "     dtime      ctime                   rss                  swap\n";
+    for (const ProcSysvShm& s : objects.shm)
+      out +=
+          text_of("%10d %10d  %4o %21llu %5d %5d  %5llu %5u %5u %5u %5u %10lld %10lld %10lld %21llu %21llu\n",
+                  s.key, s.id, s.mode, ull{s.size}, s.cpid, s.lpid, ull{s.attaches}, s.uid, s.gid, s.cuid,
+                  s.cgid, static_cast<long long>(s.atime), static_cast<long long>(s.dtime),
+                  static_cast<long long>(s.ctime), ull{s.resident}, 0ull);
+  } else if (name == "sem") {
+    out = "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n";
+    for (const ProcSysvSem& s : objects.sem)
+      out += text_of("%10d %10d  %4o %10llu %5u %5u %5u %5u %10lld %10lld\n", s.key, s.id, s.mode,
+                     ull{s.count}, s.uid, s.gid, s.cuid, s.cgid, static_cast<long long>(s.otime),
+                     static_cast<long long>(s.ctime));
+  } else {
+    out =
+        "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      stime   "
+        "   "
+        "rtime      ctime\n";
+    for (const ProcSysvMsg& m : objects.msg)
+      out += text_of("%10d %10d  %4o  %10llu %10llu %5d %5d %5u %5u %5u %5u %10lld %10lld %10lld\n", m.key,
+                     m.id, m.mode, ull{m.bytes}, ull{m.messages}, m.lspid, m.lrpid, m.uid, m.gid, m.cuid,
+                     m.cgid, static_cast<long long>(m.stime), static_cast<long long>(m.rtime),
+                     static_cast<long long>(m.ctime));
+  }
+  return out;
 }
 
 std::string proc_mountinfo(const std::vector<ProcMount>& mounts) {

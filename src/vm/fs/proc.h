@@ -42,6 +42,33 @@ struct ProcProcess {
   int fd_count = 0;
 };
 
+// The System V IPC objects of the sandbox's namespace, as /proc/sysvipc lists them.
+struct ProcSysvIds {
+  std::int32_t key = 0;
+  int id = 0;
+  unsigned mode = 0;
+  unsigned uid = 0, gid = 0, cuid = 0, cgid = 0;
+};
+struct ProcSysvShm : ProcSysvIds {
+  std::uint64_t size = 0, attaches = 0, resident = 0;
+  int cpid = 0, lpid = 0;
+  std::int64_t atime = 0, dtime = 0, ctime = 0;
+};
+struct ProcSysvSem : ProcSysvIds {
+  std::uint64_t count = 0;
+  std::int64_t otime = 0, ctime = 0;
+};
+struct ProcSysvMsg : ProcSysvIds {
+  std::uint64_t bytes = 0, messages = 0;
+  int lspid = 0, lrpid = 0;
+  std::int64_t stime = 0, rtime = 0, ctime = 0;
+};
+struct ProcSysv {
+  std::vector<ProcSysvShm> shm;
+  std::vector<ProcSysvSem> sem;
+  std::vector<ProcSysvMsg> msg;
+};
+
 class ProcSource {
  public:
   virtual ~ProcSource() = default;
@@ -60,6 +87,7 @@ class ProcSource {
   virtual std::uint64_t memory_bytes() const = 0;  // the guest's memory
   virtual std::uint64_t memory_free_bytes() const = 0;
   virtual std::vector<ProcMount> mounts() const { return {}; }  // the root's first
+  virtual ProcSysv sysvipc() const { return {}; }
 };
 
 // What a path under /proc names.
@@ -96,6 +124,8 @@ std::string proc_stat(const ProcProcess& p);
 // /proc/PID/mountinfo and /proc/PID/mounts (= /proc/mounts) of a mount table.
 std::string proc_mountinfo(const std::vector<ProcMount>& mounts);
 std::string proc_mounts(const std::vector<ProcMount>& mounts);
+// /proc/sysvipc/shm, sem and msg, in Linux's columns.
+std::string proc_sysvipc(const std::string& name, const ProcSysv& objects);
 std::string proc_maps_line(std::uint64_t start, std::uint64_t end, unsigned prot, const std::string& name,
                            bool shared = false);
 

@@ -1,5 +1,7 @@
 #include "vm/kernel/proc_source.h"
 
+#include <sys/ipc.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -142,6 +144,45 @@ class KernelProcSource final : public vfs::ProcSource {
   std::string environ(int pid) const override {
     Process* p = process_of(pid);
     return p ? read_range(*p, p->mm().env_start, p->mm().env_end) : std::string();
+  }
+
+  vfs::ProcSysv sysvipc() const override {
+    vfs::ProcSysv out;
+    Kernel* kernel = caller_.kernel();
+    if (!kernel) return out;
+    const auto ids = [](auto& row, int id, const auto& object) {
+      row.key = object.key, row.id = id, row.mode = object.mode & 0777;
+      row.uid = object.uid, row.gid = object.gid, row.cuid = object.cuid, row.cgid = object.cgid;
+    };
+    if (SysvShm* shm = kernel->sysv_shm_in_use()) {
+      for (const auto& [id, segment] : shm->segments()) {
+        vfs::ProcSysvShm row;
+        ids(row, id, segment);
+        if (segment.removed) row.key = IPC_PRIVATE, row.mode |= SHM_DEST;
+        row.size = segment.size;
+        row.cpid = segment.cpid, row.lpid = segment.lpid;
+        row.attaches = shm->attaches(segment);
+        row.atime = segment.atime, row.dtime = segment.dtime, row.ctime = segment.ctime;
+        row.resident = segment.frames.size() * x86::kPageSize;  // guest memory is never swapped
+        out.shm.push_back(row);
+      }
+    }
+    for (const auto& [id, set] : kernel->sysv_sem().sets()) {
+      vfs::ProcSysvSem row;
+      ids(row, id, set);
+      row.count = set.sems.size();
+      row.otime = set.otime, row.ctime = set.ctime;
+      out.sem.push_back(row);
+    }
+    for (const auto& [id, queue] : kernel->sysv_msg().queues()) {
+      vfs::ProcSysvMsg row;
+      ids(row, id, queue);
+      row.bytes = queue.bytes, row.messages = queue.messages.size();
+      row.lspid = queue.send_pid, row.lrpid = queue.receive_pid;
+      row.stime = queue.send_time, row.rtime = queue.receive_time, row.ctime = queue.change_time;
+      out.msg.push_back(row);
+    }
+    return out;
   }
 
   std::vector<vfs::ProcMount> mounts() const override {
