@@ -80,7 +80,7 @@ TEST(ProcTest, TheTopListsEveryProcessTheMachineFilesAndSelf) {
   ASSERT_TRUE(top);
   ASSERT_EQ(top->kind, ProcNode::Kind::directory);
   EXPECT_EQ(names(*top), (std::vector<std::string>{".", "..", "1", "7", "9", "cpuinfo", "meminfo", "uptime",
-                                                   "self", "thread-self", "mounts", "sys"}));
+                                                   "self", "thread-self", "mounts", "sys", "sysvipc"}));
   auto self = proc_lookup("/proc/self", source, false);
   ASSERT_TRUE(self);
   EXPECT_EQ(self->kind, ProcNode::Kind::link);
@@ -91,6 +91,45 @@ TEST(ProcTest, TheTopListsEveryProcessTheMachineFilesAndSelf) {
   EXPECT_EQ(followed->path, "/proc/7");
   EXPECT_TRUE(std::any_of(followed->entries.begin(), followed->entries.end(),
                           [](const DirEntry& e) { return e.name == "fd" && e.type == DT_DIR; }));
+}
+
+// The rows, column for column, as Linux 6.18 printed the same objects (made with ipcmk in a new
+// IPC namespace).
+TEST(ProcTest, SysvipcFilesHaveLinuxsColumns) {
+  ProcSysv objects;
+  ProcSysvShm shm;
+  shm.key = -1982292305, shm.id = 0, shm.mode = 0644, shm.size = 4097, shm.cpid = 25646,
+  shm.ctime = 1796317737;
+  objects.shm.push_back(shm);
+  ProcSysvSem sem;
+  sem.key = 2024929326, sem.mode = 0644, sem.count = 3, sem.ctime = 1796317737;
+  objects.sem.push_back(sem);
+  ProcSysvMsg msg;
+  msg.key = -728925159, msg.mode = 0644, msg.ctime = 1796317737;
+  objects.msg.push_back(msg);
+  EXPECT_EQ(proc_sysvipc("shm", objects),
+            "       key      shmid perms                  size  cpid  lpid nattch   uid   gid  cuid  cgid    "
+            "  atime "
+            "     dtime      ctime                   rss                  swap\n"
+            "-1982292305          0   644                  4097 25646     0      0     0     0     0     0   "
+            "       0 "
+            "         0 1796317737                     0                     0\n");
+  EXPECT_EQ(proc_sysvipc("sem", objects),
+            "       key      semid perms      nsems   uid   gid  cuid  cgid      otime      ctime\n"
+            "2024929326          0   644          3     0     0     0     0          0 1796317737\n");
+  EXPECT_EQ(proc_sysvipc("msg", objects),
+            "       key      msqid perms      cbytes       qnum lspid lrpid   uid   gid  cuid  cgid      "
+            "stime      "
+            "rtime      ctime\n"
+            "-728925159          0   644           0          0     0     0     0     0     0     0          "
+            "0        "
+            "  0 1796317737\n");
+  FakeSource source;
+  auto dir = proc_lookup("/proc/sysvipc", source, true);
+  ASSERT_TRUE(dir);
+  EXPECT_EQ(names(*dir), (std::vector<std::string>{".", "..", "msg", "sem", "shm"}));
+  EXPECT_EQ(proc_lookup("/proc/sysvipc/other", source, true).error(), ENOENT);
+  EXPECT_EQ(proc_lookup("/proc/sysvipc/shm/x", source, true).error(), ENOTDIR);
 }
 
 TEST(ProcTest, TheMagicLinksLeadIntoTheGuestsOwnTreeOnly) {
