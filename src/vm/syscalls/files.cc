@@ -314,19 +314,19 @@ SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {
 SyscallResult sys_sendfile(Process& p, const SyscallRequest& req) {
   int out = host_fd(p, ARG(0)), in = host_fd(p, ARG(1));
   if (out < 0 || in < 0) return SyscallResult::error(EBADF);
+  // Into a pipe or socket: a full one blocks the guest (a "block" outcome), as write does; a
+  // closed one is EPIPE and SIGPIPE.
+  const Process::OpenFile& to = *p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (auto early = before_io(to, true)) return *early;
   const std::size_t count = std::min<std::uint64_t>(ARG(3), kMaxIo);
   shared_pages_out(p, in);
   shared_pages_out(p, out);
-  if (ARG(2) == 0) {
-    const long r = ::sendfile(out, in, nullptr, count);
-    if (r > 0) shared_pages_in(p, out);
-    return SyscallResult::ret(host_result(r));
-  }
-  off_t offset = TRY_GUEST(read_struct<off_t>(p, ARG(2)));
-  long r = ::sendfile(out, in, &offset, count);
-  if (r < 0) return SyscallResult::error(errno);
+  off_t offset = 0;
+  if (ARG(2) != 0) offset = TRY_GUEST(read_struct<off_t>(p, ARG(2)));
+  const long r = ::sendfile(out, in, ARG(2) != 0 ? &offset : nullptr, count);
+  if (r < 0) return after_io(p, to, true, r);
   if (r > 0) shared_pages_in(p, out);
-  TRY_GUEST_VOID(write_struct(p, ARG(2), offset));
+  if (ARG(2) != 0) TRY_GUEST_VOID(write_struct(p, ARG(2), offset));
   return SyscallResult::ret(r);
 }
 
