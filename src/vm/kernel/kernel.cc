@@ -37,6 +37,7 @@ Kernel::Kernel(platform::ExecutionContext& ctx, Process& init, int max_tasks)
   t->state = Task::State::running;
   init.set_kernel(this, 1);
   current_ = on_cpu_ = t.get();
+  on_cpu_since_ = ctx_.cpu_clock_ns();
   tasks_.push_back(std::move(t));
 }
 
@@ -186,16 +187,52 @@ Result<void> Kernel::resume(Task& t) {
   // after it: on ptrace each address space has a host process of its own.)
   if (previous != &t && previous->state != Task::State::zombie && previous->process)
     previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
+  if (previous != &t) charge_cpu();
   current_ = on_cpu_ = &t;
   t.state = Task::State::running;
   SPECTRUM_TRY(ctx_.switch_task(t.process->space(), t.regs));
-  if (previous != &t) SPECTRUM_TRY(ctx_.set_extended_state(t.extended_state));
+  if (previous != &t) {
+    SPECTRUM_TRY(ctx_.set_extended_state(t.extended_state));
+    on_cpu_since_ = ctx_.cpu_clock_ns();
+  }
   if (previous != &t && previous->state == Task::State::zombie) {
     previous->owned.reset();
     previous->process = nullptr;
   }
-  std::erase_if(tasks_, [&](const auto& o) { return o->reaped && o.get() != on_cpu_; });
+  std::erase_if(tasks_, [&](const auto& o) {
+    const bool gone = o->reaped && o.get() != on_cpu_;
+    if (gone && o->pid != o->tgid)
+      ended_threads_cpu_[o->tgid] += o->cpu_ns;  // (a process's own: at its wait)
+    return gone;
+  });
   return {};
+}
+
+void Kernel::charge_cpu() {
+  const std::uint64_t now = ctx_.cpu_clock_ns();
+  if (on_cpu_ && now > on_cpu_since_) on_cpu_->cpu_ns += now - on_cpu_since_;
+  on_cpu_since_ = now;
+}
+
+std::uint64_t Kernel::group_cpu_ns(int tgid) const {
+  std::uint64_t total = 0;
+  for (const auto& t : tasks_)
+    if (t->tgid == tgid) total += t->cpu_ns;
+  if (const auto it = ended_threads_cpu_.find(tgid); it != ended_threads_cpu_.end()) total += it->second;
+  return total;
+}
+
+std::uint64_t Kernel::thread_cpu_ns(const Process& p) {
+  charge_cpu();
+  return task_of(p).cpu_ns;
+}
+std::uint64_t Kernel::process_cpu_ns(const Process& p) {
+  charge_cpu();
+  return group_cpu_ns(task_of(p).tgid);
+}
+std::uint64_t Kernel::children_cpu_ns(const Process& p) {
+  const auto it = children_cpu_.find(task_of(p).tgid);
+  return it == children_cpu_.end() ? 0 : it->second;
 }
 
 Result<bool> Kernel::schedule(GuestOutcome& outcome) {
@@ -597,7 +634,15 @@ SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint6
     // Removed at the next switch (resume), never here: the scheduler may be walking tasks_ by
     // index while it retries this call, and an erase would skip the task after it (a parent made
     // ready by its wait4 then slept until the timeout).
-    if (!(waitid_form && (options & WNOWAIT))) t.reaped = true;
+    charge_cpu();  // (a retried wait runs before the switch away from a child that just ended)
+    waited_cpu_ns_ = group_cpu_ns(child);  // with its own waited-for children's, as wait4 reports
+    if (const auto own = children_cpu_.find(child); own != children_cpu_.end()) waited_cpu_ns_ += own->second;
+    if (!(waitid_form && (options & WNOWAIT))) {
+      t.reaped = true;
+      children_cpu_[task_of(p).tgid] += waited_cpu_ns_;  // now its parent's children's
+      ended_threads_cpu_.erase(child);
+      children_cpu_.erase(child);
+    }
     return SyscallResult::ret(waitid_form ? 0 : child);
   }
   if (!any) return SyscallResult::error(ECHILD);

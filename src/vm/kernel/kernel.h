@@ -62,6 +62,7 @@ struct Task {
   bool stopped = false;
   int stop_report = 0;
   bool continue_report = false;
+  std::uint64_t cpu_ns = 0;  // CPU time it used, up to the last switch away from it
   // sigaltstack: the thread's alternate signal stack (size 0: none), its flags as set
   // (SS_AUTODISARM), SS_DISABLE while there is none.
   arch::SignalStack altstack = arch::kNoSignalStack;
@@ -137,6 +138,12 @@ class Kernel {
   void set_exec_listener(UniqueFd listener);
   // Every task, zombies included: what /proc lists (kernel/proc_source.cc).
   const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
+  // CPU time (ns) for getrusage, times and the CPU-time clocks: the calling task's; its process's
+  // (its threads', ended ones included); what its waited-for children used (their children's too).
+  std::uint64_t thread_cpu_ns(const Process& p);
+  std::uint64_t process_cpu_ns(const Process& p);
+  std::uint64_t children_cpu_ns(const Process& p);
+  std::uint64_t waited_cpu_ns() const { return waited_cpu_ns_; }  // the child the last wait reported
 
  private:
   Task* find(int pid);
@@ -212,7 +219,13 @@ class Kernel {
   platform::ExecutionContext& ctx_;
   std::vector<std::unique_ptr<Task>> tasks_;
   Task* current_ = nullptr;  // the task whose call is being handled
-  Task* on_cpu_ = nullptr;   // the task the platform holds (its address space stays until a switch)
+  // CPU time: the platform's clock when the running task was switched to; by tgid, what its ended
+  // threads used, and what its waited-for children used.
+  std::uint64_t on_cpu_since_ = 0, waited_cpu_ns_ = 0;
+  std::map<int, std::uint64_t> ended_threads_cpu_, children_cpu_;
+  void charge_cpu();  // the running task's cpu_ns brought up to now
+  std::uint64_t group_cpu_ns(int tgid) const;
+  Task* on_cpu_ = nullptr;  // the task the platform holds (its address space stays until a switch)
   int next_pid_ = 2;
   int max_tasks_;
   // execve replaced the running task's program: the platform starts it at these registers.

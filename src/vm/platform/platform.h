@@ -13,6 +13,7 @@
 
 #include <csignal>
 #include <cstdint>
+#include <ctime>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,6 +112,15 @@ class ExecutionContext {
   // The workload has more than one task now: a platform that preempts only where that matters
   // (KVM: a timer's exits cost the lone task time) starts its time slice.
   virtual Result<void> start_time_slices() { return {}; }
+  // A clock of the CPU time the running task's platform side has used (ns): read at each switch
+  // between tasks, so that the task that leaves is charged what it used. The default is the
+  // calling thread's (KVM: the vCPU's thread runs the guest, and the monitor's handling of its
+  // calls counts as the task's, as system time would).
+  virtual std::uint64_t cpu_clock_ns() {
+    timespec t{};
+    ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+  }
   // How many times the platform left the workload (VM exits, ptrace stops), for the counters.
   virtual std::uint64_t exits() const = 0;
 };

@@ -374,6 +374,13 @@ Result<void> PtraceContext::apply_changes(const std::vector<AddressSpace::Change
   return {};
 }
 
+std::uint64_t PtraceContext::cpu_clock_ns() {
+  clockid_t clock;
+  timespec t{};
+  if (pid_ < 0 || ::clock_getcpuclockid(pid_, &clock) != 0 || ::clock_gettime(clock, &t) != 0) return 0;
+  return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
 Result<void> PtraceContext::prepare_space(AddressSpace& space) {
   if (stubs_.contains(&space)) return {};
   const pid_t stub = SPECTRUM_TRY(fork_stub());

@@ -61,6 +61,7 @@ class PtraceContext final : public ExecutionContext {
   Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
   Result<ExtendedLayout> extended_layout() override;
   std::uint64_t exits() const override { return exits_; }
+  std::uint64_t cpu_clock_ns() override;   // the running space's stub's, the guest's own instructions
   pid_t stub_pid() const { return pid_; }  // the running address space's stub
   std::size_t stubs() const { return stubs_.size(); }
   pid_t zygote_pid() const { return zygote_; }

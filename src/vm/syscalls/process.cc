@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/times.h>
 #include <sys/utsname.h>
 
 #include <algorithm>
@@ -356,8 +357,61 @@ bool clock_allowed(std::uint64_t clock) {
          clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE || clock == CLOCK_BOOTTIME ||
          clock == CLOCK_PROCESS_CPUTIME_ID || clock == CLOCK_THREAD_CPUTIME_ID;
 }
+// The guest's CPU-time clocks are its own tasks' (the host's would be the monitor's).
+std::optional<std::uint64_t> guest_cpu_ns(Process& p, std::uint64_t clock) {
+  if (!p.kernel() || (clock != CLOCK_PROCESS_CPUTIME_ID && clock != CLOCK_THREAD_CPUTIME_ID))
+    return std::nullopt;
+  return clock == CLOCK_PROCESS_CPUTIME_ID ? p.kernel()->process_cpu_ns(p) : p.kernel()->thread_cpu_ns(p);
+}
+struct timespec timespec_of(std::uint64_t ns) {
+  return {static_cast<time_t>(ns / 1'000'000'000u), static_cast<long>(ns % 1'000'000'000u)};
+}
+
+struct rusage usage_of(std::uint64_t cpu_ns) {
+  struct rusage usage {};
+  usage.ru_utime = {static_cast<time_t>(cpu_ns / 1'000'000'000u),
+                    static_cast<suseconds_t>(cpu_ns % 1'000'000'000u / 1000)};
+  return usage;
+}
+
+SyscallResult sys_getrusage(Process& p, const SyscallRequest& req) {
+  const auto who = static_cast<int>(ARG(0));
+  if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
+    return SyscallResult::error(EINVAL);
+  std::uint64_t used = 0;
+  if (kernel::Kernel* k = p.kernel())
+    used = who == RUSAGE_SELF     ? k->process_cpu_ns(p)
+           : who == RUSAGE_THREAD ? k->thread_cpu_ns(p)
+                                  : k->children_cpu_ns(p);
+  struct rusage usage = usage_of(used);
+  if (who != RUSAGE_CHILDREN) usage.ru_maxrss = static_cast<long>(p.space().mapped_bytes() / 1024);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), usage));
+  return SyscallResult::ret(0);
+}
+
+SyscallResult sys_times(Process& p, const SyscallRequest& req) {
+  // Clock ticks of 1/100 s (sysconf(_SC_CLK_TCK), the auxiliary vector's AT_CLKTCK).
+  // Its value: ticks since an arbitrary point (Linux's own start from boot); programs take differences.
+  struct timespec up {};
+  ::clock_gettime(CLOCK_BOOTTIME, &up);
+  const std::int64_t now = up.tv_sec * 100 + up.tv_nsec / 10'000'000;
+  if (ARG(0)) {
+    struct tms mine {};
+    if (kernel::Kernel* k = p.kernel()) {
+      mine.tms_utime = static_cast<clock_t>(k->process_cpu_ns(p) / 10'000'000u);
+      mine.tms_cutime = static_cast<clock_t>(k->children_cpu_ns(p) / 10'000'000u);
+    }
+    TRY_GUEST_VOID(write_struct(p, ARG(0), mine));
+  }
+  return SyscallResult::ret(now);
+}
+
 SyscallResult sys_clock_gettime(Process& p, const SyscallRequest& req) {
   if (!clock_allowed(ARG(0))) return SyscallResult::error(EINVAL);
+  if (const auto cpu = guest_cpu_ns(p, ARG(0))) {
+    TRY_GUEST_VOID(write_struct(p, ARG(1), timespec_of(*cpu)));
+    return SyscallResult::ret(0);
+  }
   struct timespec ts;
   ::clock_gettime(static_cast<clockid_t>(ARG(0)), &ts);
   TRY_GUEST_VOID(write_struct(p, ARG(1), ts));

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -264,6 +265,11 @@ SyscallResult sys_prlimit64(Process& p, const SyscallRequest& req);
 SyscallResult sys_sched_getaffinity(Process& p, const SyscallRequest& req);
 SyscallResult sys_sysinfo(Process& p, const SyscallRequest& req);
 SyscallResult sys_clock_gettime(Process& p, const SyscallRequest& req);
+SyscallResult sys_getrusage(Process& p, const SyscallRequest& req);
+SyscallResult sys_times(Process& p, const SyscallRequest& req);
+// A struct rusage of `cpu_ns` of CPU time (all of it user time: the platforms do not tell user from
+// system time apart), every other field 0.
+struct rusage usage_of(std::uint64_t cpu_ns);
 SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req);
 SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req);
 SyscallResult sys_time(Process& p, const SyscallRequest& req);

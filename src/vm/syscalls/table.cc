@@ -195,6 +195,8 @@ constexpr Row kTable[] = {
     {SYS_sched_getaffinity, sys_sched_getaffinity},
     {SYS_sysinfo, sys_sysinfo},
     {SYS_clock_gettime, sys_clock_gettime},
+    {SYS_getrusage, sys_getrusage},
+    {SYS_times, sys_times},
     {SYS_clock_getres, sys_clock_getres},
     {SYS_gettimeofday, sys_gettimeofday},
     {SYS_time, sys_time},

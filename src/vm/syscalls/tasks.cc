@@ -113,10 +113,8 @@ SyscallResult sys_wait4(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ECHILD);
   SyscallResult r = p.kernel()->wait(p, static_cast<std::int64_t>(static_cast<std::int32_t>(ARG(0))),
                                      static_cast<int>(ARG(2)), ARG(1), 0, false);
-  if (r.kind == SyscallResult::Kind::value && r.value > 0 && ARG(3)) {
-    const std::array<std::uint8_t, 144> no_usage{};  // struct rusage: not accounted per task
-    TRY_GUEST_VOID(write_struct(p, ARG(3), no_usage));
-  }
+  if (r.kind == SyscallResult::Kind::value && r.value > 0 && ARG(3))
+    TRY_GUEST_VOID(write_struct(p, ARG(3), usage_of(p.kernel()->waited_cpu_ns())));
   return r;
 }
 
