@@ -122,6 +122,8 @@ constexpr unsigned long kAllowedIoctls[] = {
     // Each task's FPU/SSE/AVX registers, saved and given back when the scheduler switches tasks.
     kvm_abi::kGetXsave,
     kvm_abi::kSetXsave,
+    // The vCPU's IA32_TSC, read to learn its offset from the host's (the vDSO's clock, vdso/).
+    kvm_abi::kGetMsrs,
     // Guest memory is registered with KVM as the guest's frames reach it (KvmVm::cover): one slot
     // of all 256 MiB made VM creation and teardown 2-10 ms slower on kvm_pvm. The monitor only
     // ever registers slices of the one guest-memory mapping it already owns.

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <x86intrin.h>
 
 #include <cerrno>
 #include <cstdlib>
@@ -233,6 +234,27 @@ kvm_segment to_kvm(const Segment& s) {
   return k;
 }
 }  // namespace
+
+std::optional<std::int64_t> KvmVm::guest_tsc_offset() const {
+  std::optional<std::int64_t> offset;
+  std::uint64_t narrowest = ~std::uint64_t{0};
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    kvm_abi::Msrs<1> msrs{};
+    msrs.header.nmsrs = 1;
+    msrs.entries[0].index = x86::kMsrTsc;
+    _mm_lfence();
+    const std::uint64_t before = __rdtsc();
+    const int read = ::ioctl(vcpu_.get(), kvm_abi::kGetMsrs, &msrs);
+    _mm_lfence();
+    const std::uint64_t after = __rdtsc();
+    if (read != 1) return std::nullopt;
+    if (after - before < narrowest) {
+      narrowest = after - before;
+      offset = static_cast<std::int64_t>(msrs.entries[0].data - (before + (after - before) / 2));
+    }
+  }
+  return offset;
+}
 
 Result<void> KvmVm::set_initial_state(const VcpuState& state) {
   kvm_sregs sregs{};

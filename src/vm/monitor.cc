@@ -74,11 +74,14 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   if (!space) return fail("building the guest's page tables: " + std::string(std::strerror(space.error())));
   g.space = std::make_unique<AddressSpace>(std::move(*space));
   SPECTRUM_TRY(write_kernel_area(*g.memory));
+  auto vdso = Vdso::create(*g.memory, *g.frames);
+  if (!vdso) return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name);
+  g.vdso = std::move(*vdso);
 
   auto loaded = load_program(*g.space,
                              {spec.program_name, spec.elf_bytes, spec.elf,
                               spec.interpreter ? &*spec.interpreter : nullptr, spec.elf_file.get()},
-                             spec.argv, spec.envp, stack_size_for(spec.memory_bytes));
+                             spec.argv, spec.envp, stack_size_for(spec.memory_bytes), g.vdso.get());
   if (!loaded) {
     if (loaded.error() == LoadError::no_memory)
       return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name);
@@ -524,9 +527,11 @@ std::uint64_t resident_bytes(const GuestMemory& memory) {
   return n * kPageSize;
 }
 
-Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process, int exec_listener) {
+Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process, Vdso* vdso,
+                                  int exec_listener) {
   kernel::Kernel kernel(ctx, process,
                         static_cast<int>(std::min<std::uint64_t>(process.max_tasks(), 1 << 20)));
+  kernel.set_vdso(vdso);
   if (exec_listener >= 0) kernel.set_exec_listener(UniqueFd(exec_listener));
   return kernel.run();
 }
@@ -540,7 +545,9 @@ Result<GuestOutcome> run_guest(PreparedGuest& g, Process& process, KvmVm& vm, co
   if (options.forward_signals)
     SPECTRUM_TRY(ForwardedSignals::install(vm.immediate_exit(), options.timeout.has_value()));
   platform::KvmContext ctx(g, vm);
-  auto outcome = run_workload(ctx, process, options.exec_listener);
+  // The vCPU's TSC is the host's plus KVM's offset for it.
+  if (g.vdso) g.vdso->clock().set_tsc_offset([&vm] { return vm.guest_tsc_offset(); });
+  auto outcome = run_workload(ctx, process, g.vdso.get(), options.exec_listener);
   if (outcome) {
     outcome->guest_touched_bytes = resident_bytes(*g.memory);
     outcome->table_resets = g.frames->table_resets();

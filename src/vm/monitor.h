@@ -54,6 +54,7 @@ struct PreparedGuest {
   std::uint64_t entry = 0;  // the program's entry (AT_ENTRY)
   std::uint64_t start = 0;  // where the first instruction runs: the entry, or the dynamic linker's
   LoadedProgram program;    // what /proc shows of its layout (names, argv and envp)
+  std::unique_ptr<Vdso> vdso;  // mapped into every program; its clock is refreshed at each entry
 };
 Result<PreparedGuest> prepare_guest(const GuestSpec& spec);
 
@@ -159,7 +160,8 @@ Result<std::optional<platform::Stop>> finish_syscall(PreparedGuest& guest, VcpuA
 // The platform-neutral run loop: runs `ctx` serving its system calls with `process` until the
 // workload exits, dies of a signal or the --timeout fires (TimeoutTimer). The caller fills
 // guest_touched_bytes.
-Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process, int exec_listener = -1);
+Result<GuestOutcome> run_workload(platform::ExecutionContext& ctx, Process& process, Vdso* vdso = nullptr,
+                                  int exec_listener = -1);
 
 // Bytes of guest memory backed by host pages right now.
 std::uint64_t resident_bytes(const GuestMemory& memory);

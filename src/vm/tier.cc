@@ -115,7 +115,7 @@ Result<GuestOutcome> run_monitor(const Workload& w, const std::string& rootfs, P
   std::optional<HostTimer> timer;
   if (options.timeout) timer.emplace(SPECTRUM_TRY(TimeoutTimer::start(*options.timeout, &no_immediate_exit)));
   if (forward_signals) SPECTRUM_TRY(ForwardedSignals::install(nullptr, options.timeout.has_value()));
-  auto outcome = run_workload(*stub, process, options.exec_listener);
+  auto outcome = run_workload(*stub, process, guest.vdso.get(), options.exec_listener);
   if (outcome) outcome->guest_touched_bytes = resident_bytes(*guest.memory);
   return outcome;
 }

@@ -57,6 +57,7 @@ inline constexpr std::uint64_t kCr4Pae = 1ull << 5, kCr4Osfxsr = 1ull << 9, kCr4
 inline constexpr std::uint64_t kEferSce = 1ull << 0, kEferLme = 1ull << 8, kEferLma = 1ull << 10,
                                kEferNxe = 1ull << 11;
 
+inline constexpr std::uint32_t kMsrTsc = 0x10;  // IA32_TIME_STAMP_COUNTER
 inline constexpr std::uint32_t kMsrStar = 0xC0000081, kMsrLstar = 0xC0000082, kMsrCstar = 0xC0000083,
                                kMsrFmask = 0xC0000084, kMsrFsBase = 0xC0000100, kMsrGsBase = 0xC0000101,
                                kMsrKernelGsBase = 0xC0000102;

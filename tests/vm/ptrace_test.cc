@@ -75,7 +75,7 @@ class PtraceTest : public ::testing::Test {
     std::optional<HostTimer> timer;
     static volatile std::uint8_t unused_immediate_exit = 0;
     if (timeout) timer.emplace(*TimeoutTimer::start(*timeout, &unused_immediate_exit));
-    r.outcome = run_workload(**ctx, process);
+    r.outcome = run_workload(**ctx, process, g->vdso.get());
     r.stubs_left = (*ctx)->stubs();
     const std::string zygote = std::to_string((*ctx)->zygote_pid());
     std::istringstream children(read_host_file("/proc/" + zygote + "/task/" + zygote + "/children"));

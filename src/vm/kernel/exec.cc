@@ -139,7 +139,7 @@ SyscallResult Kernel::exec_program(Process& p, std::string path, std::vector<std
   AddressSpace& space = p.space();
   auto loaded =
       load_program(space, {absolute, file.head, *elf, *interp ? &**interp : nullptr, file.fd.get()}, argv,
-                   envp, stack_size_for(p.mm().limit_bytes ? p.mm().limit_bytes : 256ull << 20));
+                   envp, stack_size_for(p.mm().limit_bytes ? p.mm().limit_bytes : 256ull << 20), vdso_);
   if (!loaded) {
     p.log("spectrum: vm: execve of " + absolute +
           " failed after the old program was gone: " + load_error_text(loaded.error()));

@@ -375,6 +375,7 @@ Result<GuestOutcome> Kernel::run() {
   bool first_stop = true;
   for (;;) {
     if (forwarded_ends_run(outcome)) break;
+    if (vdso_) vdso_->clock().refresh();
     platform::Stop stop = SPECTRUM_TRY(ctx_.run());
     if (first_stop) {
       outcome.to_first_instruction = std::chrono::steady_clock::now() - start;

@@ -26,6 +26,7 @@
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/process.h"
 #include "vm/kernel/shared_files.h"
+#include "vm/vdso/vdso.h"
 #include "vm/kernel/sysv_msg.h"
 #include "vm/kernel/sysv_sem.h"
 #include "vm/kernel/sysv_shm.h"
@@ -136,6 +137,10 @@ class Kernel {
   // `spectrum exec` requests (vm/exec_protocol.h) come on this listening socket; each one served
   // starts a process in the sandbox (kernel/exec_requests.cc).
   void set_exec_listener(UniqueFd listener);
+  // The guest's vDSO (vdso/vdso.h): each execve maps it, each entry into the guest refreshes its
+  // clock, and the time calls answer from that clock. None: no vDSO, the host's clocks.
+  void set_vdso(Vdso* vdso) { vdso_ = vdso; }
+  const GuestClock* clock() const { return vdso_ ? &vdso_->clock() : nullptr; }
   // Every task, zombies included: what /proc lists (kernel/proc_source.cc).
   const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
   // CPU time (ns) for getrusage, times and the CPU-time clocks: the calling task's; its process's
@@ -238,6 +243,7 @@ class Kernel {
     int pid = 0;
   };
   UniqueFd exec_listener_;
+  Vdso* vdso_ = nullptr;
   std::vector<ExecClient> exec_clients_;
   void exec_fds(std::vector<pollfd>& fds) const;  // what the scheduler's sleep also waits for
   void serve_exec_requests();

@@ -98,7 +98,7 @@ const char* load_error_text(LoadError e) {
 std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const ProgramImage& program,
                                                      const std::vector<std::string>& argv,
                                                      const std::vector<std::string>& envp,
-                                                     std::uint64_t stack_size) {
+                                                     std::uint64_t stack_size, const Vdso* vdso) {
   LoadedProgram out;
   const ElfImage& elf = program.elf;
   out.load_bias = elf.position_independent ? kPieBase - elf.lowest_vaddr() : 0;
@@ -132,6 +132,13 @@ std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const 
     return std::unexpected(LoadError::no_memory);
   out.names.push_back({kStackTop - stack_size, kStackTop, "[stack]"});
   AuxvInputs aux;
+  if (vdso) {
+    const auto placed = vdso->map_into(space, kInterpreterBase);
+    if (!placed) return std::unexpected(LoadError::no_memory);
+    out.names.push_back({placed->data, placed->image, "[vvar]"});
+    out.names.push_back({placed->image, placed->end, "[vdso]"});
+    aux.vdso = placed->image;
+  }
   aux.phdr = elf.phdr_vaddr + out.load_bias;
   aux.phent = elf.phdr_entry_size;
   aux.phnum = elf.phdr_count;

@@ -12,6 +12,7 @@
 #include "vm/loader/elf.h"
 #include "vm/loader/interp.h"
 #include "vm/memory.h"
+#include "vm/vdso/vdso.h"
 
 namespace spectrum::vm {
 
@@ -50,10 +51,10 @@ const char* load_error_text(LoadError e);
 
 // Loads into `space`, which has no user mappings where the program goes (a fresh space, or one
 // execve has emptied). On error part of the program may be mapped: the caller drops the space's
-// user half.
+// user half. `vdso`, where there is one, is mapped too and named in the auxiliary vector.
 std::expected<LoadedProgram, LoadError> load_program(AddressSpace& space, const ProgramImage& program,
                                                      const std::vector<std::string>& argv,
                                                      const std::vector<std::string>& envp,
-                                                     std::uint64_t stack_size);
+                                                     std::uint64_t stack_size, const Vdso* vdso = nullptr);
 
 }  // namespace spectrum::vm

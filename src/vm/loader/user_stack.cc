@@ -55,6 +55,10 @@ InitialStack build_initial_stack(std::uint64_t top, const std::vector<std::strin
       {AT_EXECFN, address(execfn_at)},
       {AT_NULL, 0},
   };
+  if (aux.vdso) {  // first, where Linux writes it
+    words.push_back(AT_SYSINFO_EHDR);
+    words.push_back(aux.vdso);
+  }
   for (auto [type, value] : auxv) {
     words.push_back(type);
     words.push_back(value);

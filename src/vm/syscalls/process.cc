@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -366,6 +367,15 @@ std::optional<std::uint64_t> guest_cpu_ns(Process& p, std::uint64_t clock) {
 struct timespec timespec_of(std::uint64_t ns) {
   return {static_cast<time_t>(ns / 1'000'000'000u), static_cast<long>(ns % 1'000'000'000u)};
 }
+// The guest's clock where its vDSO keeps it, so that the call and the vDSO read one clock; else
+// the host's.
+struct timespec clock_now(Process& p, clockid_t clock) {
+  if (const kernel::Kernel* k = p.kernel(); k && k->clock())
+    if (const auto ns = k->clock()->now(clock)) return timespec_of(static_cast<std::uint64_t>(*ns));
+  struct timespec ts {};
+  ::clock_gettime(clock, &ts);
+  return ts;
+}
 
 struct rusage usage_of(std::uint64_t cpu_ns) {
   struct rusage usage {};
@@ -412,9 +422,7 @@ SyscallResult sys_clock_gettime(Process& p, const SyscallRequest& req) {
     TRY_GUEST_VOID(write_struct(p, ARG(1), timespec_of(*cpu)));
     return SyscallResult::ret(0);
   }
-  struct timespec ts;
-  ::clock_gettime(static_cast<clockid_t>(ARG(0)), &ts);
-  TRY_GUEST_VOID(write_struct(p, ARG(1), ts));
+  TRY_GUEST_VOID(write_struct(p, ARG(1), clock_now(p, static_cast<clockid_t>(ARG(0)))));
   return SyscallResult::ret(0);
 }
 SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
@@ -425,16 +433,18 @@ SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
   return SyscallResult::ret(0);
 }
 SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req) {
-  struct timespec ts;
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  struct timeval tv {
+  const struct timespec ts = clock_now(p, CLOCK_REALTIME);
+  const struct timeval tv {
     ts.tv_sec, ts.tv_nsec / 1000
   };
   if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), tv));
+  // struct timezone: minutes west of UTC and the DST kind, both 0 (Linux's sys_tz, never set).
+  const std::array<std::int32_t, 2> utc{};
+  if (ARG(1)) TRY_GUEST_VOID(write_struct(p, ARG(1), utc));
   return SyscallResult::ret(0);
 }
 SyscallResult sys_time(Process& p, const SyscallRequest& req) {
-  std::int64_t now = ::time(nullptr);
+  const std::int64_t now = clock_now(p, CLOCK_REALTIME).tv_sec;
   if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), now));
   return SyscallResult::ret(now);
 }
