@@ -1,5 +1,5 @@
 /* Cost of reading the time: N clock_gettime(CLOCK_MONOTONIC) calls through libc (the vDSO where
- * the auxiliary vector names one) and, for comparison, N/10 through the raw syscall instruction.
+ * the auxiliary vector names one) and, for comparison, N/1000 through the raw syscall instruction.
  * First it spins for 20 ms: the sandbox kernel's vDSO clock is calibrated over the first 10 ms of a
  * run, and calls before that are system calls. Also counts readings that went backward, mixing
  * both kinds. Usage: clock_cost [N] */
@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
     last = t;
   }
   long long b = libc_now();
-  long m = n / 10 > 0 ? n / 10 : 1;
+  long m = n / 1000 > 0 ? n / 1000 : 1;
   for (long i = 0; i < m; ++i) {
     long long t = syscall_now();
     backward += t < last;

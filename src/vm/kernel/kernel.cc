@@ -182,22 +182,25 @@ void Kernel::end_group(Task& t) {
 
 Result<void> Kernel::resume(Task& t) {
   Task* previous = on_cpu_;
+  const bool switching = previous != &t;
   // The FPU/SSE/AVX registers are the task's as much as its general ones: a task preempted in
   // the middle of a vector loop finds them as it left them. (Saved before the switch and set
   // after it: on ptrace each address space has a host process of its own.)
-  if (previous != &t && previous->state != Task::State::zombie && previous->process)
-    previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
-  if (previous != &t) charge_cpu();
+  if (switching) {
+    if (previous->state != Task::State::zombie && previous->process)
+      previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
+    charge_cpu();
+  }
   current_ = on_cpu_ = &t;
   t.state = Task::State::running;
   SPECTRUM_TRY(ctx_.switch_task(t.process->space(), t.regs));
-  if (previous != &t) {
+  if (switching) {
     SPECTRUM_TRY(ctx_.set_extended_state(t.extended_state));
     on_cpu_since_ = ctx_.cpu_clock_ns();
-  }
-  if (previous != &t && previous->state == Task::State::zombie) {
-    previous->owned.reset();
-    previous->process = nullptr;
+    if (previous->state == Task::State::zombie) {
+      previous->owned.reset();
+      previous->process = nullptr;
+    }
   }
   std::erase_if(tasks_, [&](const auto& o) {
     const bool gone = o->reaped && o.get() != on_cpu_;
@@ -445,7 +448,7 @@ Result<GuestOutcome> Kernel::run() {
     }
     ++outcome.syscalls;
     SyscallResult r = handle(t, stop.request);
-    if (!real_timers_.empty()) (void)fire_timers();
+    if (timers_armed()) (void)fire_timers();
     if (workload_signal_) {
       outcome.kind = GuestOutcome::Kind::signaled;
       outcome.status = workload_signal_;

@@ -126,12 +126,15 @@ class Kernel {
                              std::optional<std::chrono::steady_clock::time_point> deadline);
   // A signal sent to `p` by itself (SIGPIPE of a write): Kind::signal when it ends the task.
   SyscallResult raise(Process& p, int sig);
-  // ITIMER_REAL of p's process (kernel/timers.cc): the old value's remaining time and interval,
-  // then the new one set (a zero value disarms). SIGALRM goes to the process when it expires.
+  // An interval timer of p's process (kernel/timers.cc), `which` ITIMER_REAL, ITIMER_VIRTUAL or
+  // ITIMER_PROF: the old value's remaining time and interval, then the new one set (a zero value
+  // disarms). ITIMER_REAL counts the host's monotonic time and sends SIGALRM; the other two count
+  // the process's CPU time (its threads' together; all of it is user time here, so both count the
+  // same clock) and send SIGVTALRM and SIGPROF.
   struct TimerValue {
     std::chrono::nanoseconds value{0}, interval{0};
   };
-  TimerValue set_real_timer(Process& p, std::optional<TimerValue> next);
+  TimerValue set_timer(Process& p, int which, std::optional<TimerValue> next);
   // Whether a live task runs the file (st_dev, st_ino) (ETXTBSY for opening it to write).
   bool running_executable(std::uint64_t dev, std::uint64_t ino);
   // `spectrum exec` requests (vm/exec_protocol.h) come on this listening socket; each one served
@@ -212,14 +215,22 @@ class Kernel {
   // handler (SA_RESTART on a restartable call).
   void interrupt(Task& t);
 
-  // kernel/timers.cc: sends SIGALRM to each process whose ITIMER_REAL expired (re-arming an
-  // interval timer); returns the nearest deadline still armed, for the scheduler's sleep.
+  // kernel/timers.cc: sends each process whose interval timer expired its signal (re-arming an
+  // interval timer); returns the nearest ITIMER_REAL deadline still armed, for the scheduler's
+  // sleep (the CPU-time timers cannot expire while every task sleeps).
   std::optional<std::chrono::steady_clock::time_point> fire_timers();
+  void fire_cpu_timers();
+  bool timers_armed() const { return !real_timers_.empty() || !cpu_timers_.empty(); }
   struct RealTimer {
     std::chrono::steady_clock::time_point deadline;
     std::chrono::nanoseconds interval{0};
   };
-  std::map<int, RealTimer> real_timers_;  // by thread group id (one per process, not inherited by fork)
+  // By thread group id: one per process, not inherited by fork, kept across execve.
+  std::map<int, RealTimer> real_timers_;
+  struct CpuTimer {
+    std::uint64_t deadline_ns = 0, interval_ns = 0;  // of the process's CPU time
+  };
+  std::map<std::pair<int, int>, CpuTimer> cpu_timers_;  // by (thread group id, ITIMER_VIRTUAL/PROF)
 
   platform::ExecutionContext& ctx_;
   std::vector<std::unique_ptr<Task>> tasks_;

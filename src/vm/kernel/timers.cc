@@ -1,17 +1,42 @@
-// ITIMER_REAL (alarm, setitimer, getitimer): one per process, kept by the kernel against the host's
-// monotonic clock. The scheduler fires the expired ones between two calls and sleeps no later than
-// the nearest one, so a task blocked in pause() or read() gets its SIGALRM (EINTR or SA_RESTART as
-// for any signal). A task spinning without system calls gets it at the end of a time slice (an armed
-// timer starts them on KVM).
+// Interval timers (alarm, setitimer, getitimer), one of each kind per process. ITIMER_REAL is kept
+// against the host's monotonic clock: the scheduler fires the expired ones between two calls and
+// sleeps no later than the nearest one, so a task blocked in pause() or read() gets its SIGALRM
+// (EINTR or SA_RESTART as for any signal). ITIMER_VIRTUAL and ITIMER_PROF count the process's CPU
+// time as the kernel charges it (Kernel::charge_cpu), checked at the same points. A task spinning
+// without system calls gets its signal at the end of a time slice (an armed timer starts them on
+// KVM), so these timers are as fine as the slice (10 ms), as Linux's are as fine as its tick.
 #include <algorithm>
+#include <sys/time.h>
+
 #include <csignal>
 
 #include "vm/kernel/kernel.h"
 
 namespace spectrum::vm::kernel {
 
-Kernel::TimerValue Kernel::set_real_timer(Process& p, std::optional<TimerValue> next) {
+Kernel::TimerValue Kernel::set_timer(Process& p, int which, std::optional<TimerValue> next) {
   const int tgid = task_of(p).tgid;
+  if (which != ITIMER_REAL) {
+    const auto key = std::pair(tgid, which);
+    charge_cpu();  // the calling task's time up to now
+    const std::uint64_t used = group_cpu_ns(tgid);
+    TimerValue old;
+    if (auto it = cpu_timers_.find(key); it != cpu_timers_.end()) {
+      old.value = std::chrono::nanoseconds(std::max<std::uint64_t>(
+          it->second.deadline_ns > used ? it->second.deadline_ns - used : 0, 1000));
+      old.interval = std::chrono::nanoseconds(it->second.interval_ns);
+    }
+    if (next) {
+      if (next->value.count() == 0) {
+        cpu_timers_.erase(key);
+      } else {
+        cpu_timers_[key] = {used + static_cast<std::uint64_t>(next->value.count()),
+                            static_cast<std::uint64_t>(next->interval.count())};
+        (void)ctx_.start_time_slices();  // a task that spins without calls is stopped to check it
+      }
+    }
+    return old;
+  }
   const auto now = std::chrono::steady_clock::now();
   TimerValue old;
   if (auto it = real_timers_.find(tgid); it != real_timers_.end()) {
@@ -30,7 +55,35 @@ Kernel::TimerValue Kernel::set_real_timer(Process& p, std::optional<TimerValue> 
   return old;
 }
 
+void Kernel::fire_cpu_timers() {
+  if (cpu_timers_.empty()) return;
+  charge_cpu();  // the running task's time up to now
+  for (auto it = cpu_timers_.begin(); it != cpu_timers_.end();) {
+    const auto [tgid, which] = it->first;
+    Task* t = find(tgid);
+    if (!t || t->state == Task::State::zombie || !t->process) {  // the process is gone
+      it = cpu_timers_.erase(it);
+      continue;
+    }
+    const std::uint64_t used = group_cpu_ns(tgid);
+    if (it->second.deadline_ns <= used) {
+      constexpr int kSiKernel = 0x80;
+      const int sig = which == ITIMER_VIRTUAL ? SIGVTALRM : SIGPROF;
+      if (send(*t, sig, 0, kSiKernel) == SendResult::terminates)
+        t->process->pending_signals_ |= 1ull << (sig - 1);
+      if (it->second.interval_ns == 0) {
+        it = cpu_timers_.erase(it);
+        continue;
+      }
+      // Missed periods are not made up: one signal.
+      while (it->second.deadline_ns <= used) it->second.deadline_ns += it->second.interval_ns;
+    }
+    ++it;
+  }
+}
+
 std::optional<std::chrono::steady_clock::time_point> Kernel::fire_timers() {
+  fire_cpu_timers();
   std::optional<std::chrono::steady_clock::time_point> nearest;
   const auto now = std::chrono::steady_clock::now();
   for (auto it = real_timers_.begin(); it != real_timers_.end();) {

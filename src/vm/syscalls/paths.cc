@@ -77,35 +77,36 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
   auto resolved = TRY_GUEST(resolve_proc(p, absolute, !(f & O_NOFOLLOW)));
   if (resolved.node) return open_proc(p, *resolved.node, f);
   absolute = std::move(resolved.path);
-  if (auto device = vfs::device_at(normalize(absolute))) {
+  const std::string normal = normalize(absolute);
+  // One descriptor of any kind: its host fd (none for a synthetic device), path and flags.
+  auto install = [&](Process::OpenFile file) -> SyscallResult {
+    file.path = normal;
+    file.status_flags = f & (O_APPEND | O_NONBLOCK);
+    return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
+  };
+  if (auto device = vfs::device_at(normal)) {
     if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
     Process::OpenFile file;
     file.device = *device;
-    file.path = normalize(absolute);
-    file.status_flags = f & (O_APPEND | O_NONBLOCK);
-    return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
+    return install(std::move(file));
   }
-  if (vfs::below_device(normalize(absolute))) return SyscallResult::error(ENOTDIR);
-  if (const auto pts = vfs::pts_index(normalize(absolute))) {
+  if (vfs::below_device(normal)) return SyscallResult::error(ENOTDIR);
+  if (const auto pts = vfs::pts_index(normal)) {
     if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
     // The invoker's terminal, shared as the stdio it came as: read, written, not changed.
     Process::OpenFile file;
     file.host = TRY_GUEST(held_terminal(p, *pts));
-    file.path = normalize(absolute);
     file.shared = true;
-    file.status_flags = f & (O_APPEND | O_NONBLOCK);
-    return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
+    return install(std::move(file));
   }
   if ((f & O_ACCMODE) != O_RDONLY) TRY_GUEST_VOID(not_running(p, absolute, !(f & O_NOFOLLOW)));
   if (p.fs().read_only && writes(f)) return SyscallResult::error(EROFS);
   auto host = TRY_GUEST(p.open_in_root(absolute, f, f & O_CREAT ? (mode & 07777 & ~p.fs().umask) : 0));
   struct stat st;
-  bool is_dir = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
   Process::OpenFile file;
+  file.directory = ::fstat(host.get(), &st) == 0 && S_ISDIR(st.st_mode);
   file.host = std::move(host);
-  file.path = normalize(absolute);
-  file.directory = is_dir;
-  return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(file), (f & O_CLOEXEC) != 0)));
+  return install(std::move(file));
 }
 SyscallResult sys_open(Process& p, const SyscallRequest& req) {
   return open_common(p, AT_FDCWD, ARG(0), ARG(1), ARG(2));

@@ -379,8 +379,8 @@ struct timespec clock_now(Process& p, clockid_t clock) {
 
 struct rusage usage_of(std::uint64_t cpu_ns) {
   struct rusage usage {};
-  usage.ru_utime = {static_cast<time_t>(cpu_ns / 1'000'000'000u),
-                    static_cast<suseconds_t>(cpu_ns % 1'000'000'000u / 1000)};
+  const struct timespec used = timespec_of(cpu_ns);
+  usage.ru_utime = {used.tv_sec, used.tv_nsec / 1000};
   return usage;
 }
 

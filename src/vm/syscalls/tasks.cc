@@ -158,8 +158,7 @@ SyscallResult sys_tgkill(Process& p, const SyscallRequest& req) {
   return p.kernel()->kill(p, static_cast<std::int32_t>(ARG(1)), ARG(2), static_cast<std::int32_t>(ARG(0)));
 }
 
-// ITIMER_REAL only (alarm, setitimer, getitimer): the virtual and profiling timers count CPU time
-// the monitor does not account per task (EINVAL, as for an unknown timer).
+// alarm, setitimer, getitimer: ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF (kernel/timers.cc).
 namespace {
 struct GuestItimerval {
   ::timeval interval, value;
@@ -179,7 +178,7 @@ bool valid(const ::timeval& tv) { return tv.tv_sec >= 0 && tv.tv_usec >= 0 && tv
 SyscallResult sys_alarm(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
   const auto seconds = static_cast<std::uint32_t>(ARG(0));
-  auto old = p.kernel()->set_real_timer(p, kernel::Kernel::TimerValue{std::chrono::seconds(seconds), {}});
+  auto old = p.kernel()->set_timer(p, ITIMER_REAL, kernel::Kernel::TimerValue{std::chrono::seconds(seconds), {}});
   // The old remainder in seconds, rounded to nearest and at least 1 while armed, as Linux.
   if (old.value.count() == 0) return SyscallResult::ret(0);
   const auto s = std::chrono::round<std::chrono::seconds>(old.value).count();
@@ -187,7 +186,7 @@ SyscallResult sys_alarm(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_setitimer(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
-  if (ARG(0) != ITIMER_REAL) return SyscallResult::error(EINVAL);
+  if (ARG(0) != ITIMER_REAL && ARG(0) != ITIMER_VIRTUAL && ARG(0) != ITIMER_PROF) return SyscallResult::error(EINVAL);
   std::optional<kernel::Kernel::TimerValue> next = kernel::Kernel::TimerValue{};
   if (ARG(1)) {  // Linux takes a null new value as zero
     auto v = TRY_GUEST(read_struct<GuestItimerval>(p, ARG(1)));
@@ -195,15 +194,15 @@ SyscallResult sys_setitimer(Process& p, const SyscallRequest& req) {
     next = kernel::Kernel::TimerValue{of(v.value), of(v.interval)};
   }
   // The old value is written after the new one is set; a bad pointer for it is still EFAULT.
-  auto old = p.kernel()->set_real_timer(p, next);
+  auto old = p.kernel()->set_timer(p, static_cast<int>(ARG(0)), next);
   if (ARG(2))
     TRY_GUEST_VOID(write_struct(p, ARG(2), GuestItimerval{to_timeval(old.interval), to_timeval(old.value)}));
   return SyscallResult::ret(0);
 }
 SyscallResult sys_getitimer(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
-  if (ARG(0) != ITIMER_REAL) return SyscallResult::error(EINVAL);
-  auto now = p.kernel()->set_real_timer(p, std::nullopt);
+  if (ARG(0) != ITIMER_REAL && ARG(0) != ITIMER_VIRTUAL && ARG(0) != ITIMER_PROF) return SyscallResult::error(EINVAL);
+  auto now = p.kernel()->set_timer(p, static_cast<int>(ARG(0)), std::nullopt);
   TRY_GUEST_VOID(write_struct(p, ARG(1), GuestItimerval{to_timeval(now.interval), to_timeval(now.value)}));
   return SyscallResult::ret(0);
 }
