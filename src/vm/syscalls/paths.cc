@@ -160,11 +160,12 @@ GuestResult<PathTarget> path_target(Process& p, int dirfd, std::uint64_t path_pt
   auto resolved = resolve_proc(p, *absolute, follow);
   if (!resolved) return std::unexpected(resolved.error());
   if (resolved->node) return PathTarget{std::move(resolved->node), {}, {}};
-  if (auto device = vfs::device_at(normalize(resolved->path))) {
+  const std::string normal = normalize(resolved->path);
+  if (auto device = vfs::device_at(normal)) {
     out.device = device;
     return out;
   }
-  if (const auto pts = vfs::pts_index(normalize(resolved->path))) {
+  if (const auto pts = vfs::pts_index(normal)) {
     auto terminal = held_terminal(p, *pts);
     if (!terminal) return std::unexpected(terminal.error());
     out.fd = std::move(*terminal);
