@@ -128,6 +128,9 @@ Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& gues
   if (zygote == 0) stub_main(memfd);
   std::unique_ptr<PtraceContext> ctx(new PtraceContext(guest, zygote));
   ctx->stub_memfd_ = memfd;
+  // Without its own affinity to go back to, the monitor is never pinned (the stubs still follow it).
+  if (::sched_getaffinity(0, sizeof ctx->allowed_cpus_, &ctx->allowed_cpus_) != 0)
+    ctx->next_pin_change_ = std::chrono::steady_clock::time_point::max();
   SPECTRUM_TRY(ctx->wait_trap(zygote, "the sandbox stub's start"));
   if (::ptrace(PTRACE_SETOPTIONS, zygote, nullptr,
                PTRACE_O_EXITKILL | PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK) != 0)
@@ -161,6 +164,7 @@ Result<std::unique_ptr<PtraceContext>> PtraceContext::create(PreparedGuest& gues
 }
 
 PtraceContext::~PtraceContext() {
+  if (monitor_pinned_) (void)::sched_setaffinity(0, sizeof allowed_cpus_, &allowed_cpus_);
   guest_.frames->set_space_ended({});
   for (const auto& [space, stub] : stubs_) end_stub(stub.pid);
   if (retired_ > 0) end_stub(retired_);
@@ -168,6 +172,7 @@ PtraceContext::~PtraceContext() {
 }
 
 void PtraceContext::end_stub(pid_t stub) {
+  stub_cpu_.erase(stub);
   ::kill(stub, SIGKILL);
   while (::waitpid(stub, nullptr, __WALL) < 0 && errno == EINTR) {
   }
@@ -187,7 +192,7 @@ Result<pid_t> PtraceContext::fork_stub() {
   r.rax = __NR_fork;
   r.orig_rax = static_cast<unsigned long long>(-1);
   if (::ptrace(PTRACE_SETREGS, zygote_, nullptr, &r) != 0) return fail_errno("PTRACE_SETREGS (fork)");
-  if (::ptrace(PTRACE_CONT, zygote_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (fork)");
+  SPECTRUM_TRY(resume(zygote_, PTRACE_CONT, "PTRACE_CONT (fork)"));
   const int status = SPECTRUM_TRY(wait_stop(zygote_, "the sandbox stub's fork"));
   if (status >> 8 != (SIGTRAP | (PTRACE_EVENT_FORK << 8))) {
     // No child: fork failed (the pids limit) and the zygote stopped after its call.
@@ -201,7 +206,7 @@ Result<pid_t> PtraceContext::fork_stub() {
   unsigned long child = 0;
   if (::ptrace(PTRACE_GETEVENTMSG, zygote_, nullptr, &child) != 0) return fail_errno("PTRACE_GETEVENTMSG");
   const pid_t stub = static_cast<pid_t>(child);
-  if (::ptrace(PTRACE_CONT, zygote_, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (fork)");
+  SPECTRUM_TRY(resume(zygote_, PTRACE_CONT, "PTRACE_CONT (fork)"));
   SPECTRUM_TRY(wait_trap(zygote_, "the sandbox stub's fork"));
   // The child's first stop: the SIGSTOP of a process traced from its start, suppressed by the
   // next resume (an injected call's).
@@ -220,7 +225,41 @@ Result<pid_t> PtraceContext::fork_stub() {
   return stub;
 }
 
+void PtraceContext::keep_beside_monitor(pid_t stub) {
+  // sched_getcpu reads the vDSO (or RDPID), steady_clock the vDSO: no system call here unless a
+  // binding changes. A failed bind (a CPU outside a cpuset) only leaves things where they were.
+  const int cpu = ::sched_getcpu();
+  if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (now >= next_pin_change_) {
+    if (monitor_pinned_) {  // a window for the scheduler to move the monitor
+      (void)::sched_setaffinity(0, sizeof allowed_cpus_, &allowed_cpus_);
+      monitor_pinned_ = false;
+      next_pin_change_ = now + std::chrono::milliseconds(3);
+    } else {
+      cpu_set_t here;
+      CPU_ZERO(&here);
+      CPU_SET(cpu, &here);
+      monitor_pinned_ = ::sched_setaffinity(0, sizeof here, &here) == 0;
+      next_pin_change_ = now + std::chrono::milliseconds(100);
+    }
+  }
+  if (auto [it, fresh] = stub_cpu_.try_emplace(stub, -1); it->second != cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    if (::sched_setaffinity(stub, sizeof set, &set) == 0) it->second = cpu;
+  }
+}
+
+Result<void> PtraceContext::resume(pid_t stub, int request, const char* what) {
+  keep_beside_monitor(stub);
+  if (::ptrace(static_cast<__ptrace_request>(request), stub, nullptr, nullptr) != 0) return fail_errno(what);
+  return {};
+}
+
 void PtraceContext::forget_dead_stub(pid_t stub) {  // (reaped: its pid is no longer its own)
+  stub_cpu_.erase(stub);
   if (stub == pid_) pid_ = -1;
   if (stub == zygote_) zygote_ = -1;
   if (stub == retired_) retired_ = -1;
@@ -280,7 +319,7 @@ Result<long> PtraceContext::inject_in(pid_t stub, long nr, long a0, long a1, lon
   r.rdx = static_cast<unsigned long long>(a2), r.r10 = static_cast<unsigned long long>(a3);
   r.r8 = static_cast<unsigned long long>(a4), r.r9 = static_cast<unsigned long long>(a5);
   if (::ptrace(PTRACE_SETREGS, stub, nullptr, &r) != 0) return fail_errno("PTRACE_SETREGS (inject)");
-  if (::ptrace(PTRACE_CONT, stub, nullptr, nullptr) != 0) return fail_errno("PTRACE_CONT (inject)");
+  SPECTRUM_TRY(resume(stub, PTRACE_CONT, "PTRACE_CONT (inject)"));
   SPECTRUM_TRY(wait_trap(stub, "an injected call"));
   if (::ptrace(PTRACE_GETREGS, stub, nullptr, &r) != 0) return fail_errno("PTRACE_GETREGS (inject)");
   if (r.rip != kInjectDone) return fail("an injected call in the sandbox stub stopped at " + hex(r.rip));
@@ -396,7 +435,7 @@ Result<Stop> PtraceContext::run() {
     SPECTRUM_TRY(sync_memory());
     regs_.orig_rax = static_cast<unsigned long long>(-1);
     if (::ptrace(PTRACE_SETREGS, pid_, nullptr, &regs_) != 0) return fail_errno("PTRACE_SETREGS");
-    if (::ptrace(PTRACE_SYSEMU, pid_, nullptr, nullptr) != 0) return fail_errno("PTRACE_SYSEMU");
+    SPECTRUM_TRY(resume(pid_, PTRACE_SYSEMU, "PTRACE_SYSEMU"));
     running_ = true;
   }
   int status = 0;

@@ -26,10 +26,13 @@
 //   the run, as on the vm tier.
 #pragma once
 
+#include <sched.h>
+
 #include <sys/types.h>
 #include <sys/user.h>
 
 #include <csignal>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -83,6 +86,19 @@ class PtraceContext final : public ExecutionContext {
   Result<void> wait_trap(pid_t stub, const char* what);
   void end_stub(pid_t stub);
   void forget_dead_stub(pid_t stub);
+  // PTRACE_CONT or PTRACE_SYSEMU of a stopped stub, first moved to the CPU the monitor runs on:
+  // a tracee woken on another CPU costs an inter-processor wake-up at every stop, and so does a
+  // tracer the stop wakes on another CPU. On this nested host that made each guest call ~8x
+  // slower (a ptrace round trip of 27 us across CPUs against 3.6 us on one). gVisor's ptrace
+  // platform binds its stubs the same way. The monitor itself stays on its CPU too, except for a
+  // few milliseconds every 100 ms, in which the host's scheduler may move it (then the stubs
+  // follow): a busy CPU is left, at the scheduler's pace rather than at every call.
+  Result<void> resume(pid_t stub, int request, const char* what);
+  void keep_beside_monitor(pid_t stub);
+  std::unordered_map<pid_t, int> stub_cpu_;  // the CPU each stub was last bound to
+  cpu_set_t allowed_cpus_{};                 // the monitor's affinity as it started
+  bool monitor_pinned_ = false;
+  std::chrono::steady_clock::time_point next_pin_change_{};
 
   PreparedGuest& guest_;
   pid_t zygote_ = -1;
