@@ -205,37 +205,75 @@ Result<void> Kernel::resume(Task& t) {
   std::erase_if(tasks_, [&](const auto& o) {
     const bool gone = o->reaped && o.get() != on_cpu_;
     if (gone && o->pid != o->tgid)
-      ended_threads_cpu_[o->tgid] += o->cpu_ns;  // (a process's own: at its wait)
+      ended_threads_cpu_[o->tgid] += o->cpu;  // (a process's own: at its wait)
     return gone;
   });
   return {};
 }
 
+namespace {
+std::uint64_t steady_ns() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                        std::chrono::steady_clock::now().time_since_epoch())
+                                        .count());
+}
+}  // namespace
+
+void Kernel::note_served() {
+  if (serving_since_ == 0) return;
+  const std::uint64_t now = steady_ns();
+  served_ns_ += now - serving_since_;
+  serving_since_ = now;
+}
+
 void Kernel::charge_cpu() {
+  note_served();
   const std::uint64_t now = ctx_.cpu_clock_ns();
-  if (on_cpu_ && now > on_cpu_since_) on_cpu_->cpu_ns += now - on_cpu_since_;
+  const std::uint64_t clock = now > on_cpu_since_ ? now - on_cpu_since_ : 0;
+  CpuTime used;
+  if (ctx_.cpu_clock_counts_monitor()) {
+    // KVM: one thread ran the guest and served it, so the serving is part of the clock (never
+    // more than it: the steady clock also counts the host's preemption of the monitor).
+    used.system_ns = std::min(served_ns_, clock);
+    used.user_ns = clock - used.system_ns;
+  } else {
+    // ptrace: the stub's clock is the guest's alone; the monitor's own CPU time since the last
+    // charge (its handlers and its ptrace calls) is the serving, on top.
+    const std::uint64_t monitor = monitor_cpu_ns();
+    used.user_ns = clock;
+    used.system_ns = monitor > monitor_cpu_since_ ? monitor - monitor_cpu_since_ : 0;
+    monitor_cpu_since_ = monitor;
+  }
+  if (on_cpu_) on_cpu_->cpu += used;
+  served_ns_ = 0;
   on_cpu_since_ = now;
 }
 
-std::uint64_t Kernel::group_cpu_ns(int tgid) const {
-  std::uint64_t total = 0;
+std::uint64_t Kernel::monitor_cpu_ns() {
+  timespec t{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
+}
+
+CpuTime Kernel::group_cpu(int tgid) const {
+  CpuTime total;
   for (const auto& t : tasks_)
-    if (t->tgid == tgid) total += t->cpu_ns;
+    if (t->tgid == tgid) total += t->cpu;
   if (const auto it = ended_threads_cpu_.find(tgid); it != ended_threads_cpu_.end()) total += it->second;
   return total;
 }
 
-std::uint64_t Kernel::thread_cpu_ns(const Process& p) {
+CpuTime Kernel::thread_cpu(const Process& p) {
   charge_cpu();
-  return task_of(p).cpu_ns;
+  return task_of(p).cpu;
 }
-std::uint64_t Kernel::process_cpu_ns(const Process& p) {
+CpuTime Kernel::process_cpu(const Process& p) {
   charge_cpu();
-  return group_cpu_ns(task_of(p).tgid);
+  return group_cpu(task_of(p).tgid);
 }
-std::uint64_t Kernel::children_cpu_ns(const Process& p) {
+CpuTime Kernel::children_cpu(const Process& p) {
   const auto it = children_cpu_.find(task_of(p).tgid);
-  return it == children_cpu_.end() ? 0 : it->second;
+  return it == children_cpu_.end() ? CpuTime{} : it->second;
 }
 
 Result<bool> Kernel::schedule(GuestOutcome& outcome) {
@@ -345,7 +383,13 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
       wait_ms = static_cast<int>(
           std::clamp<std::int64_t>(std::chrono::ceil<std::chrono::milliseconds>(left).count(), 0, 1 << 30));
     }
-    if (::poll(fds.data(), fds.size(), wait_ms) < 0 && errno == EINTR) {
+    // The sleep is nobody's CPU time.
+    note_served();
+    const bool serving = serving_since_ != 0;
+    serving_since_ = 0;
+    const int polled = ::poll(fds.data(), fds.size(), wait_ms);
+    if (serving) serving_since_ = steady_ns();
+    if (polled < 0 && errno == EINTR) {
       if (forwarded_ends_run(outcome)) return false;
       if (TimeoutTimer::fired()) {
         timed_out(outcome);
@@ -374,12 +418,16 @@ bool Kernel::forwarded_ends_run(GuestOutcome& outcome) {
 
 Result<GuestOutcome> Kernel::run() {
   GuestOutcome outcome;
+  monitor_cpu_since_ = monitor_cpu_ns();  // what loading the first program took is nobody's
   const auto start = std::chrono::steady_clock::now();
   bool first_stop = true;
   for (;;) {
     if (forwarded_ends_run(outcome)) break;
     if (vdso_) vdso_->clock().refresh();
+    note_served();
+    serving_since_ = 0;
     platform::Stop stop = SPECTRUM_TRY(ctx_.run());
+    serving_since_ = steady_ns();
     if (first_stop) {
       outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
       first_stop = false;
@@ -639,11 +687,11 @@ SyscallResult Kernel::wait(Process& p, std::int64_t pid, int options, std::uint6
     // index while it retries this call, and an erase would skip the task after it (a parent made
     // ready by its wait4 then slept until the timeout).
     charge_cpu();  // (a retried wait runs before the switch away from a child that just ended)
-    waited_cpu_ns_ = group_cpu_ns(child);  // with its own waited-for children's, as wait4 reports
-    if (const auto own = children_cpu_.find(child); own != children_cpu_.end()) waited_cpu_ns_ += own->second;
+    waited_cpu_ = group_cpu(child);  // with its own waited-for children's, as wait4 reports
+    if (const auto own = children_cpu_.find(child); own != children_cpu_.end()) waited_cpu_ += own->second;
     if (!(waitid_form && (options & WNOWAIT))) {
       t.reaped = true;
-      children_cpu_[task_of(p).tgid] += waited_cpu_ns_;  // now its parent's children's
+      children_cpu_[task_of(p).tgid] += waited_cpu_;  // now its parent's children's
       ended_threads_cpu_.erase(child);
       children_cpu_.erase(child);
     }

@@ -38,6 +38,18 @@ struct GuestOutcome;
 
 namespace spectrum::vm::kernel {
 
+// CPU time in the two parts Linux reports (getrusage, times, wait4): the guest's own instructions
+// (user), and the monitor serving its calls and faults (system).
+struct CpuTime {
+  std::uint64_t user_ns = 0, system_ns = 0;
+  std::uint64_t total() const { return user_ns + system_ns; }
+  CpuTime& operator+=(const CpuTime& o) {
+    user_ns += o.user_ns;
+    system_ns += o.system_ns;
+    return *this;
+  }
+};
+
 struct Task {
   enum class State { running, ready, blocked, zombie };
   int pid = 0, ppid = 0, pgid = 0, sid = 0;
@@ -63,7 +75,7 @@ struct Task {
   bool stopped = false;
   int stop_report = 0;
   bool continue_report = false;
-  std::uint64_t cpu_ns = 0;  // CPU time it used, up to the last switch away from it
+  CpuTime cpu;  // CPU time it used, up to the last switch away from it
   // sigaltstack: the thread's alternate signal stack (size 0: none), its flags as set
   // (SS_AUTODISARM), SS_DISABLE while there is none.
   arch::SignalStack altstack = arch::kNoSignalStack;
@@ -148,10 +160,12 @@ class Kernel {
   const std::vector<std::unique_ptr<Task>>& tasks() const { return tasks_; }
   // CPU time (ns) for getrusage, times and the CPU-time clocks: the calling task's; its process's
   // (its threads', ended ones included); what its waited-for children used (their children's too).
-  std::uint64_t thread_cpu_ns(const Process& p);
-  std::uint64_t process_cpu_ns(const Process& p);
-  std::uint64_t children_cpu_ns(const Process& p);
-  std::uint64_t waited_cpu_ns() const { return waited_cpu_ns_; }  // the child the last wait reported
+  CpuTime thread_cpu(const Process& p);
+  CpuTime process_cpu(const Process& p);
+  CpuTime children_cpu(const Process& p);
+  std::uint64_t thread_cpu_ns(const Process& p) { return thread_cpu(p).total(); }
+  std::uint64_t process_cpu_ns(const Process& p) { return process_cpu(p).total(); }
+  CpuTime waited_cpu() const { return waited_cpu_; }  // the child the last wait reported
 
  private:
   Task* find(int pid);
@@ -237,10 +251,21 @@ class Kernel {
   Task* current_ = nullptr;  // the task whose call is being handled
   // CPU time: the platform's clock when the running task was switched to; by tgid, what its ended
   // threads used, and what its waited-for children used.
-  std::uint64_t on_cpu_since_ = 0, waited_cpu_ns_ = 0;
-  std::map<int, std::uint64_t> ended_threads_cpu_, children_cpu_;
-  void charge_cpu();  // the running task's cpu_ns brought up to now
-  std::uint64_t group_cpu_ns(int tgid) const;
+  std::uint64_t on_cpu_since_ = 0;
+  CpuTime waited_cpu_;
+  std::map<int, CpuTime> ended_threads_cpu_, children_cpu_;
+  // The running task's CPU time brought up to now: the platform's clock since the switch to it,
+  // of which the monitor's serving (served_ns_) is system time.
+  void charge_cpu();
+  CpuTime group_cpu(int tgid) const;
+  std::uint64_t group_cpu_ns(int tgid) const { return group_cpu(tgid).total(); }
+  // The monitor's time serving the running task (steady clock, a vDSO read): from a stop of the
+  // guest to its next entry, less the scheduler's sleeps. 0 in serving_since_: the guest runs.
+  std::uint64_t serving_since_ = 0, served_ns_ = 0;
+  void note_served();
+  // The monitor thread's CPU clock: on ptrace, the serving's measure (charge_cpu).
+  static std::uint64_t monitor_cpu_ns();
+  std::uint64_t monitor_cpu_since_ = 0;
   Task* on_cpu_ = nullptr;  // the task the platform holds (its address space stays until a switch)
   int next_pid_ = 2;
   int max_tasks_;

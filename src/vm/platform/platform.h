@@ -121,6 +121,9 @@ class ExecutionContext {
     ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return static_cast<std::uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(t.tv_nsec);
   }
+  // Whether cpu_clock_ns() also counts the monitor's own work for the task (KVM: one thread runs
+  // both) or only the guest's instructions (ptrace: the stub's clock).
+  virtual bool cpu_clock_counts_monitor() const { return true; }
   // How many times the platform left the workload (VM exits, ptrace stops), for the counters.
   virtual std::uint64_t exits() const = 0;
 };

@@ -65,6 +65,7 @@ class PtraceContext final : public ExecutionContext {
   Result<ExtendedLayout> extended_layout() override;
   std::uint64_t exits() const override { return exits_; }
   std::uint64_t cpu_clock_ns() override;   // the running space's stub's, the guest's own instructions
+  bool cpu_clock_counts_monitor() const override { return false; }
   pid_t stub_pid() const { return pid_; }  // the running address space's stub
   std::size_t stubs() const { return stubs_.size(); }
   pid_t zygote_pid() const { return zygote_; }

@@ -377,10 +377,11 @@ struct timespec clock_now(Process& p, clockid_t clock) {
   return ts;
 }
 
-struct rusage usage_of(std::uint64_t cpu_ns) {
+struct rusage usage_of(const kernel::CpuTime& cpu) {
   struct rusage usage {};
-  const struct timespec used = timespec_of(cpu_ns);
-  usage.ru_utime = {used.tv_sec, used.tv_nsec / 1000};
+  const struct timespec user = timespec_of(cpu.user_ns), system = timespec_of(cpu.system_ns);
+  usage.ru_utime = {user.tv_sec, user.tv_nsec / 1000};
+  usage.ru_stime = {system.tv_sec, system.tv_nsec / 1000};
   return usage;
 }
 
@@ -388,11 +389,11 @@ SyscallResult sys_getrusage(Process& p, const SyscallRequest& req) {
   const auto who = static_cast<int>(ARG(0));
   if (who != RUSAGE_SELF && who != RUSAGE_CHILDREN && who != RUSAGE_THREAD)
     return SyscallResult::error(EINVAL);
-  std::uint64_t used = 0;
+  kernel::CpuTime used;
   if (kernel::Kernel* k = p.kernel())
-    used = who == RUSAGE_SELF     ? k->process_cpu_ns(p)
-           : who == RUSAGE_THREAD ? k->thread_cpu_ns(p)
-                                  : k->children_cpu_ns(p);
+    used = who == RUSAGE_SELF     ? k->process_cpu(p)
+           : who == RUSAGE_THREAD ? k->thread_cpu(p)
+                                  : k->children_cpu(p);
   struct rusage usage = usage_of(used);
   if (who != RUSAGE_CHILDREN) usage.ru_maxrss = static_cast<long>(p.space().mapped_bytes() / 1024);
   TRY_GUEST_VOID(write_struct(p, ARG(1), usage));
@@ -408,8 +409,11 @@ SyscallResult sys_times(Process& p, const SyscallRequest& req) {
   if (ARG(0)) {
     struct tms mine {};
     if (kernel::Kernel* k = p.kernel()) {
-      mine.tms_utime = static_cast<clock_t>(k->process_cpu_ns(p) / 10'000'000u);
-      mine.tms_cutime = static_cast<clock_t>(k->children_cpu_ns(p) / 10'000'000u);
+      const kernel::CpuTime own = k->process_cpu(p), children = k->children_cpu(p);
+      mine.tms_utime = static_cast<clock_t>(own.user_ns / 10'000'000u);
+      mine.tms_stime = static_cast<clock_t>(own.system_ns / 10'000'000u);
+      mine.tms_cutime = static_cast<clock_t>(children.user_ns / 10'000'000u);
+      mine.tms_cstime = static_cast<clock_t>(children.system_ns / 10'000'000u);
     }
     TRY_GUEST_VOID(write_struct(p, ARG(0), mine));
   }

@@ -18,6 +18,10 @@
 
 #include "vm/kernel/process.h"
 
+namespace spectrum::vm::kernel {
+struct CpuTime;
+}
+
 namespace spectrum::vm::syscalls {
 
 inline constexpr std::size_t kMaxPath = 4096;
@@ -269,7 +273,7 @@ SyscallResult sys_getrusage(Process& p, const SyscallRequest& req);
 SyscallResult sys_times(Process& p, const SyscallRequest& req);
 // A struct rusage of `cpu_ns` of CPU time (all of it user time: the platforms do not tell user from
 // system time apart), every other field 0.
-struct rusage usage_of(std::uint64_t cpu_ns);
+struct rusage usage_of(const kernel::CpuTime& cpu);
 SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req);
 SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req);
 SyscallResult sys_time(Process& p, const SyscallRequest& req);

@@ -114,7 +114,7 @@ SyscallResult sys_wait4(Process& p, const SyscallRequest& req) {
   SyscallResult r = p.kernel()->wait(p, static_cast<std::int64_t>(static_cast<std::int32_t>(ARG(0))),
                                      static_cast<int>(ARG(2)), ARG(1), 0, false);
   if (r.kind == SyscallResult::Kind::value && r.value > 0 && ARG(3))
-    TRY_GUEST_VOID(write_struct(p, ARG(3), usage_of(p.kernel()->waited_cpu_ns())));
+    TRY_GUEST_VOID(write_struct(p, ARG(3), usage_of(p.kernel()->waited_cpu())));
   return r;
 }
 
