@@ -311,7 +311,8 @@ Result<std::vector<sock_filter>> build_monitor_filter(bool ptrace_platform, bool
   // the end; the stub's pid is the only one this monitor can reach. It keeps each stub on the CPU
   // it runs on itself (sched_getcpu, sched_setaffinity: PtraceContext::resume).
   if (ptrace_platform)
-    for (int nr : {SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(kill), SCMP_SYS(sched_setaffinity), SCMP_SYS(getcpu)})
+    for (int nr :
+         {SCMP_SYS(ptrace), SCMP_SYS(wait4), SCMP_SYS(kill), SCMP_SYS(sched_setaffinity), SCMP_SYS(getcpu)})
       if (int rc = ::seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0); rc != 0)
         return fail_errno("seccomp_rule_add (ptrace platform)", -rc);
   for (unsigned long request : kAllowedIoctls) {

@@ -75,7 +75,8 @@ Result<PreparedGuest> prepare_guest(const GuestSpec& spec) {
   g.space = std::make_unique<AddressSpace>(std::move(*space));
   SPECTRUM_TRY(write_kernel_area(*g.memory));
   auto vdso = Vdso::create(*g.memory, *g.frames);
-  if (!vdso) return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name);
+  if (!vdso)
+    return fail("memory limit " + size_text(spec.memory_bytes) + " is too small for " + spec.program_name);
   g.vdso = std::move(*vdso);
 
   auto loaded = load_program(*g.space,

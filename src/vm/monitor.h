@@ -51,9 +51,9 @@ struct PreparedGuest {
   VcpuState vcpu;
   std::uint64_t load_bias = 0;
   std::uint64_t brk_start = 0;
-  std::uint64_t entry = 0;  // the program's entry (AT_ENTRY)
-  std::uint64_t start = 0;  // where the first instruction runs: the entry, or the dynamic linker's
-  LoadedProgram program;    // what /proc shows of its layout (names, argv and envp)
+  std::uint64_t entry = 0;     // the program's entry (AT_ENTRY)
+  std::uint64_t start = 0;     // where the first instruction runs: the entry, or the dynamic linker's
+  LoadedProgram program;       // what /proc shows of its layout (names, argv and envp)
   std::unique_ptr<Vdso> vdso;  // mapped into every program; its clock is refreshed at each entry
 };
 Result<PreparedGuest> prepare_guest(const GuestSpec& spec);

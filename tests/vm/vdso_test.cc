@@ -2,6 +2,8 @@
 // relocations, the time calls at version LINUX_2.6), mapped below its data page into each program,
 // neither ever writable; and the clock behind it, which follows the host's without going back and
 // stays unused where the guest's TSC cannot be trusted.
+#include "vm/vdso/vdso.h"
+
 #include <elf.h>
 #include <gtest/gtest.h>
 
@@ -15,7 +17,6 @@
 #include "vm/boot.h"
 #include "vm/guest/abi.h"
 #include "vm/memory.h"
-#include "vm/vdso/vdso.h"
 
 namespace spectrum::vm {
 namespace {
@@ -52,8 +53,8 @@ TEST(VdsoImage, IsOneReadAndExecuteSegmentWithoutRelocations) {
   EXPECT_EQ(loads, 1);
   ASSERT_NE(dynamic, nullptr);
   for (auto* d = at<Elf64_Dyn>(image, dynamic->p_offset); d->d_tag != DT_NULL; ++d)
-    EXPECT_TRUE(d->d_tag != DT_RELA && d->d_tag != DT_REL && d->d_tag != DT_TEXTREL && d->d_tag != DT_JMPREL &&
-                d->d_tag != DT_NEEDED)
+    EXPECT_TRUE(d->d_tag != DT_RELA && d->d_tag != DT_REL && d->d_tag != DT_TEXTREL &&
+                d->d_tag != DT_JMPREL && d->d_tag != DT_NEEDED)
         << "dynamic tag " << d->d_tag;
 }
 
@@ -72,8 +73,11 @@ TEST(VdsoImage, ExportsTheTimeCallsAtLinux26) {
       if (d->d_tag == DT_VERDEF) verdef = d->d_un.d_ptr;
     }
   }
-  ASSERT_TRUE(symtab && strtab && hash && versym && verdef) << "DT_HASH and symbol versions: musl and Go need them";
-  auto string = [&](std::uint64_t offset) { return std::string(reinterpret_cast<const char*>(image.data() + strtab + offset)); };
+  ASSERT_TRUE(symtab && strtab && hash && versym && verdef)
+      << "DT_HASH and symbol versions: musl and Go need them";
+  auto string = [&](std::uint64_t offset) {
+    return std::string(reinterpret_cast<const char*>(image.data() + strtab + offset));
+  };
   std::map<int, std::string> versions;
   for (std::uint64_t d = verdef;;) {
     const auto* def = at<Elf64_Verdef>(image, d);
@@ -136,7 +140,8 @@ TEST_F(VdsoTest, MapsTheDataPageBelowTheImageNeitherWritable) {
   auto second = vdso_->map_into(*space_, kBelow);
   ASSERT_TRUE(second);
   EXPECT_NE(second->data, placed->data);
-  EXPECT_EQ(space_->entry(second->data) & x86::kPteAddressMask, space_->entry(placed->data) & x86::kPteAddressMask);
+  EXPECT_EQ(space_->entry(second->data) & x86::kPteAddressMask,
+            space_->entry(placed->data) & x86::kPteAddressMask);
   // Unmapped, the frames stay the vDSO's: every other process still reads them.
   ASSERT_TRUE(space_->unmap(placed->data, placed->end - placed->data));
   ASSERT_TRUE(space_->read(second->image, magic));

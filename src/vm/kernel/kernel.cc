@@ -204,8 +204,7 @@ Result<void> Kernel::resume(Task& t) {
   }
   std::erase_if(tasks_, [&](const auto& o) {
     const bool gone = o->reaped && o.get() != on_cpu_;
-    if (gone && o->pid != o->tgid)
-      ended_threads_cpu_[o->tgid] += o->cpu;  // (a process's own: at its wait)
+    if (gone && o->pid != o->tgid) ended_threads_cpu_[o->tgid] += o->cpu;  // (a process's own: at its wait)
     return gone;
   });
   return {};

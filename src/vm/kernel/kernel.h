@@ -26,11 +26,11 @@
 #include "vm/arch/signal_frame.h"
 #include "vm/kernel/process.h"
 #include "vm/kernel/shared_files.h"
-#include "vm/vdso/vdso.h"
 #include "vm/kernel/sysv_msg.h"
 #include "vm/kernel/sysv_sem.h"
 #include "vm/kernel/sysv_shm.h"
 #include "vm/platform/platform.h"
+#include "vm/vdso/vdso.h"
 
 namespace spectrum::vm {
 struct GuestOutcome;

@@ -5,9 +5,9 @@
 // time as the kernel charges it (Kernel::charge_cpu), checked at the same points. A task spinning
 // without system calls gets its signal at the end of a time slice (an armed timer starts them on
 // KVM), so these timers are as fine as the slice (10 ms), as Linux's are as fine as its tick.
-#include <algorithm>
 #include <sys/time.h>
 
+#include <algorithm>
 #include <csignal>
 
 #include "vm/kernel/kernel.h"
@@ -22,8 +22,8 @@ Kernel::TimerValue Kernel::set_timer(Process& p, int which, std::optional<TimerV
     const std::uint64_t used = group_cpu_ns(tgid);
     TimerValue old;
     if (auto it = cpu_timers_.find(key); it != cpu_timers_.end()) {
-      old.value = std::chrono::nanoseconds(std::max<std::uint64_t>(
-          it->second.deadline_ns > used ? it->second.deadline_ns - used : 0, 1000));
+      old.value = std::chrono::nanoseconds(
+          std::max<std::uint64_t>(it->second.deadline_ns > used ? it->second.deadline_ns - used : 0, 1000));
       old.interval = std::chrono::nanoseconds(it->second.interval_ns);
     }
     if (next) {

@@ -15,7 +15,7 @@ struct AuxvInputs {
   std::uint64_t base = 0;  // AT_BASE: where the dynamic linker is loaded, 0 for a static program
   std::string execfn;      // AT_EXECFN: the program's path (argv[0] if empty)
   std::array<std::uint8_t, 16> random{};  // AT_RANDOM: seeds the stack protector and pointer guard
-  std::uint64_t vdso = 0;                  // AT_SYSINFO_EHDR: the vDSO's image, 0 for none
+  std::uint64_t vdso = 0;                 // AT_SYSINFO_EHDR: the vDSO's image, 0 for none
 };
 
 struct InitialStack {

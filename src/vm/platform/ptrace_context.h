@@ -27,12 +27,11 @@
 #pragma once
 
 #include <sched.h>
-
 #include <sys/types.h>
 #include <sys/user.h>
 
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstdint>
 #include <memory>
 #include <unordered_map>
@@ -64,7 +63,7 @@ class PtraceContext final : public ExecutionContext {
   Result<void> set_extended_state(const std::vector<std::uint8_t>& state) override;
   Result<ExtendedLayout> extended_layout() override;
   std::uint64_t exits() const override { return exits_; }
-  std::uint64_t cpu_clock_ns() override;   // the running space's stub's, the guest's own instructions
+  std::uint64_t cpu_clock_ns() override;  // the running space's stub's, the guest's own instructions
   bool cpu_clock_counts_monitor() const override { return false; }
   pid_t stub_pid() const { return pid_; }  // the running address space's stub
   std::size_t stubs() const { return stubs_.size(); }

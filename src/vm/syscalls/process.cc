@@ -438,9 +438,7 @@ SyscallResult sys_clock_getres(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_gettimeofday(Process& p, const SyscallRequest& req) {
   const struct timespec ts = clock_now(p, CLOCK_REALTIME);
-  const struct timeval tv {
-    ts.tv_sec, ts.tv_nsec / 1000
-  };
+  const struct timeval tv { ts.tv_sec, ts.tv_nsec / 1000 };
   if (ARG(0)) TRY_GUEST_VOID(write_struct(p, ARG(0), tv));
   // struct timezone: minutes west of UTC and the DST kind, both 0 (Linux's sys_tz, never set).
   const std::array<std::int32_t, 2> utc{};

@@ -178,7 +178,8 @@ bool valid(const ::timeval& tv) { return tv.tv_sec >= 0 && tv.tv_usec >= 0 && tv
 SyscallResult sys_alarm(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
   const auto seconds = static_cast<std::uint32_t>(ARG(0));
-  auto old = p.kernel()->set_timer(p, ITIMER_REAL, kernel::Kernel::TimerValue{std::chrono::seconds(seconds), {}});
+  auto old =
+      p.kernel()->set_timer(p, ITIMER_REAL, kernel::Kernel::TimerValue{std::chrono::seconds(seconds), {}});
   // The old remainder in seconds, rounded to nearest and at least 1 while armed, as Linux.
   if (old.value.count() == 0) return SyscallResult::ret(0);
   const auto s = std::chrono::round<std::chrono::seconds>(old.value).count();
@@ -186,7 +187,8 @@ SyscallResult sys_alarm(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_setitimer(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
-  if (ARG(0) != ITIMER_REAL && ARG(0) != ITIMER_VIRTUAL && ARG(0) != ITIMER_PROF) return SyscallResult::error(EINVAL);
+  if (ARG(0) != ITIMER_REAL && ARG(0) != ITIMER_VIRTUAL && ARG(0) != ITIMER_PROF)
+    return SyscallResult::error(EINVAL);
   std::optional<kernel::Kernel::TimerValue> next = kernel::Kernel::TimerValue{};
   if (ARG(1)) {  // Linux takes a null new value as zero
     auto v = TRY_GUEST(read_struct<GuestItimerval>(p, ARG(1)));
@@ -201,7 +203,8 @@ SyscallResult sys_setitimer(Process& p, const SyscallRequest& req) {
 }
 SyscallResult sys_getitimer(Process& p, const SyscallRequest& req) {
   if (!p.kernel()) return SyscallResult::error(ENOSYS);
-  if (ARG(0) != ITIMER_REAL && ARG(0) != ITIMER_VIRTUAL && ARG(0) != ITIMER_PROF) return SyscallResult::error(EINVAL);
+  if (ARG(0) != ITIMER_REAL && ARG(0) != ITIMER_VIRTUAL && ARG(0) != ITIMER_PROF)
+    return SyscallResult::error(EINVAL);
   auto now = p.kernel()->set_timer(p, static_cast<int>(ARG(0)), std::nullopt);
   TRY_GUEST_VOID(write_struct(p, ARG(1), GuestItimerval{to_timeval(now.interval), to_timeval(now.value)}));
   return SyscallResult::ret(0);

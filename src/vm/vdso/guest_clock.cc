@@ -36,7 +36,9 @@ bool invariant_tsc() {
   return (edx >> 8) & 1;  // CPUID.80000007H:EDX[8]: the TSC runs at a constant rate in every state
 }
 
-bool fine(int clock) { return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME; }
+bool fine(int clock) {
+  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
+}
 bool coarse(int clock) { return clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE; }
 
 }  // namespace
@@ -58,14 +60,16 @@ std::int64_t GuestClock::formula(std::uint64_t guest_tsc, int clock) const {
 }
 
 std::optional<std::int64_t> GuestClock::now(clockid_t clock) const {
-  if (!in_use() || clock < 0 || clock >= SPECTRUM_VDSO_CLOCKS || page_->base_ns[clock] == 0) return std::nullopt;
+  if (!in_use() || clock < 0 || clock >= SPECTRUM_VDSO_CLOCKS || page_->base_ns[clock] == 0)
+    return std::nullopt;
   return formula(read_tsc() + static_cast<std::uint64_t>(tsc_offset_), clock);
 }
 
 void GuestClock::update_offsets(std::uint64_t host_tsc) {
   // Read between two readings of CLOCK_MONOTONIC: its offset from their middle.
   auto offset_of = [](clockid_t clock) {
-    const std::int64_t before = read_ns(CLOCK_MONOTONIC), value = read_ns(clock), after = read_ns(CLOCK_MONOTONIC);
+    const std::int64_t before = read_ns(CLOCK_MONOTONIC), value = read_ns(clock),
+                       after = read_ns(CLOCK_MONOTONIC);
     return value - (before + (after - before) / 2);
   };
   const std::int64_t realtime = offset_of(CLOCK_REALTIME), boottime = offset_of(CLOCK_BOOTTIME);

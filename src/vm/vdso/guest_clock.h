@@ -12,8 +12,8 @@
 // invariant TSC, every call is the system call, as it was without a vDSO).
 #pragma once
 
-#include <ctime>
 #include <cstdint>
+#include <ctime>
 #include <functional>
 #include <optional>
 
@@ -52,7 +52,7 @@ class GuestClock {
   };
   static Sample sample();
   std::int64_t formula(std::uint64_t guest_tsc, int clock) const;  // what the page gives now
-  void update_offsets(std::uint64_t host_tsc);                      // REALTIME's and BOOTTIME's
+  void update_offsets(std::uint64_t host_tsc);                     // REALTIME's and BOOTTIME's
   void write_page(std::uint64_t guest_tsc, std::int64_t mono, std::uint64_t mult);
 
   spectrum_vdso_data* page_;
@@ -63,7 +63,7 @@ class GuestClock {
   std::int64_t tsc_offset_ = 0, first_offset_ = 0;
   std::uint64_t rate_ = 0;
   std::int64_t realtime_offset_ = 0, boottime_offset_ = 0;  // from CLOCK_MONOTONIC
-  std::uint64_t offsets_checked_at_ = 0;                      // host TSC
+  std::uint64_t offsets_checked_at_ = 0;                    // host TSC
 };
 
 }  // namespace spectrum::vm

@@ -16,7 +16,8 @@ static_assert(offsetof(spectrum_vdso_data, tsc_base) == 8 && offsetof(spectrum_v
               "the vDSO (C) and the monitor (C++) read one layout");
 
 std::span<const std::uint8_t> Vdso::image() {
-  return {spectrum_guest_vdso_start, static_cast<std::size_t>(spectrum_guest_vdso_end - spectrum_guest_vdso_start)};
+  return {spectrum_guest_vdso_start,
+          static_cast<std::size_t>(spectrum_guest_vdso_end - spectrum_guest_vdso_start)};
 }
 
 GuestResult<std::unique_ptr<Vdso>> Vdso::create(GuestMemory& memory, FrameAllocator& frames) {
