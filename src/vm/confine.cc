@@ -114,22 +114,16 @@ constexpr const char* kAllowed[] = {
 };
 
 constexpr unsigned long kAllowedIoctls[] = {
-    kvm_abi::kRun,
-    kvm_abi::kGetRegs,
-    kvm_abi::kSetRegs,
-    kvm_abi::kGetSregs,
-    kvm_abi::kSetSregs,
+    kvm_abi::kRun, kvm_abi::kGetRegs, kvm_abi::kSetRegs, kvm_abi::kGetSregs, kvm_abi::kSetSregs,
     // Each task's FPU/SSE/AVX registers, saved and given back when the scheduler switches tasks.
-    kvm_abi::kGetXsave,
-    kvm_abi::kSetXsave,
+    kvm_abi::kGetXsave, kvm_abi::kSetXsave,
     // The vCPU's IA32_TSC, read to learn its offset from the host's (the vDSO's clock, vdso/).
     kvm_abi::kGetMsrs,
     // Guest memory is registered with KVM as the guest's frames reach it (KvmVm::cover): one slot
     // of all 256 MiB made VM creation and teardown 2-10 ms slower on kvm_pvm. The monitor only
     // ever registers slices of the one guest-memory mapping it already owns.
-    kvm_abi::kSetUserMemoryRegion,
-    TCGETS,
-    TIOCGWINSZ,
+    kvm_abi::kSetUserMemoryRegion, TCGETS, TIOCGWINSZ,
+    FIONREAD,  // a guest's FIONREAD on its pipe, socket or file: a count, nothing changes
 };
 
 // The socket calls' argument filters: the families and types of the sockets the monitor makes

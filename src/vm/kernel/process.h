@@ -14,6 +14,7 @@
 // handler loses to the exit the forwarded path takes anyway; see docs/vm.md.
 #pragma once
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/uio.h>
 
@@ -131,6 +132,7 @@ struct OpenFile {
   bool emulated_block = false;
   int status_flags = 0;  // O_APPEND | O_NONBLOCK as the guest set them (shared or emulated_block)
   vfs::Device device = vfs::Device::none;  // a synthetic /dev file (no host fd)
+  int device_access = O_RDWR;              // and how it was opened (F_GETFL; a host fd knows its own)
   // An epoll instance: `host` is a host epoll fd holding the interest in every guest fd that has
   // a host fd (the host gives edge-triggered, one-shot and exclusive wake-ups as Linux does);
   // this map holds the synthetic /dev files (no host fd: always ready), guest fd -> (events, data).

@@ -217,13 +217,14 @@ SyscallResult sys_fcntl(Process& p, const SyscallRequest& req) {
       entry->cloexec = ARG(2) & FD_CLOEXEC;
       return SyscallResult::ret(0);
     case F_GETFL: {
+      if (e->device != vfs::Device::none) return SyscallResult::ret(e->device_access | e->status_flags);
       const int flags = ::fcntl(e->host.get(), F_GETFL);
       if (flags < 0 || !(e->shared || e->emulated_block))
         return SyscallResult::ret(host_result(flags) & ~O_CLOEXEC);
       return SyscallResult::ret((flags & ~(O_CLOEXEC | O_APPEND | O_NONBLOCK)) | e->status_flags);
     }
     case F_SETFL:
-      if (e->shared || e->emulated_block) {  // the guest's view only (see OpenFile)
+      if (e->shared || e->emulated_block || e->device != vfs::Device::none) {  // the guest's view only
         e->status_flags = static_cast<int>(ARG(2)) & (O_APPEND | O_NONBLOCK);
         return SyscallResult::ret(0);
       }
@@ -290,11 +291,37 @@ SyscallResult sys_pipe(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {
-  // A synthetic device has no host fd; none of them is a terminal (isatty(/dev/null) is ENOTTY).
-  if (auto* e = p.fd(static_cast<std::int64_t>(ARG(0))); e && e->device != vfs::Device::none)
-    return SyscallResult::error(ENOTTY);
+  auto* entry = p.files().get(static_cast<std::int64_t>(ARG(0)));
+  if (!entry) return SyscallResult::error(EBADF);
+  // The requests Linux answers for any file before its driver (do_vfs_ioctl): libuv (node) sets
+  // every stdio pipe non-blocking with FIONBIO, and an ENOTTY there ended node at its first
+  // console.log.
+  switch (ARG(1)) {
+    case FIOCLEX:
+    case FIONCLEX:
+      entry->cloexec = ARG(1) == FIOCLEX;
+      return SyscallResult::ret(0);
+    case FIONBIO: {
+      const int on = TRY_GUEST(read_struct<int>(p, ARG(2)));
+      const SyscallResult flags = sys_fcntl(p, {SYS_fcntl, {ARG(0), F_GETFL}});
+      if (flags.value < 0) return flags;
+      const std::uint64_t next = on ? (flags.value | O_NONBLOCK) : (flags.value & ~std::int64_t{O_NONBLOCK});
+      return sys_fcntl(p, {SYS_fcntl, {ARG(0), F_SETFL, next}});
+    }
+    default:
+      break;
+  }
+  // A synthetic device has no host fd; none of them is a terminal (isatty(/dev/null) is ENOTTY)
+  // or answers FIONREAD.
+  if (entry->file->device != vfs::Device::none) return SyscallResult::error(ENOTTY);
   int fd = host_fd(p, ARG(0));
   if (fd < 0) return SyscallResult::error(EBADF);
+  if (ARG(1) == FIONREAD) {  // what a read would get now: a regular file's rest, a pipe's or socket's bytes
+    int available = 0;
+    if (::ioctl(fd, FIONREAD, &available) != 0) return SyscallResult::error(errno);
+    TRY_GUEST_VOID(write_struct(p, ARG(2), available));
+    return SyscallResult::ret(0);
+  }
   // Only the terminal queries programs make to decide how to format output.
   if (ARG(1) == TCGETS) {
     struct termios t;

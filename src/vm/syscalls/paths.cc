@@ -88,6 +88,7 @@ SyscallResult open_common(Process& p, int dirfd, std::uint64_t path_ptr, std::ui
     if (f & O_DIRECTORY) return SyscallResult::error(ENOTDIR);
     Process::OpenFile file;
     file.device = *device;
+    file.device_access = f & O_ACCMODE;
     return install(std::move(file));
   }
   if (vfs::below_device(normal)) return SyscallResult::error(ENOTDIR);

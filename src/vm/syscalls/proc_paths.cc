@@ -166,6 +166,7 @@ SyscallResult open_proc(Process& p, const vfs::ProcNode& node, int flags) {
       if (file->device != vfs::Device::none) {
         Process::OpenFile device;
         device.device = file->device;
+        device.device_access = flags & O_ACCMODE;
         device.status_flags = flags & (O_APPEND | O_NONBLOCK);
         return SyscallResult::ret(TRY_GUEST(p.install_fd(std::move(device), cloexec)));
       }
