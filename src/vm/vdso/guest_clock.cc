@@ -85,8 +85,10 @@ void GuestClock::write_page(std::uint64_t guest_tsc, std::int64_t mono, std::uin
   __asm__ volatile("" ::: "memory");
   page->tsc_base = guest_tsc;
   page->mult = mult;
-  page->base_ns[CLOCK_MONOTONIC] = page->base_ns[CLOCK_MONOTONIC_COARSE] = mono;
-  page->base_ns[CLOCK_REALTIME] = page->base_ns[CLOCK_REALTIME_COARSE] = mono + realtime_offset_;
+  page->base_ns[CLOCK_MONOTONIC] = mono;
+  page->base_ns[CLOCK_MONOTONIC_COARSE] = mono;
+  page->base_ns[CLOCK_REALTIME] = mono + realtime_offset_;
+  page->base_ns[CLOCK_REALTIME_COARSE] = mono + realtime_offset_;
   page->base_ns[CLOCK_BOOTTIME] = mono + boottime_offset_;
   page->valid = 1;
   __asm__ volatile("" ::: "memory");
@@ -133,7 +135,11 @@ void GuestClock::refresh() {
   // never ahead of the host's there, however long the sample took.
   const std::uint64_t guest_tsc = now.after + static_cast<std::uint64_t>(tsc_offset_);
   std::int64_t mono = now.mono;
-  std::uint64_t mult = rate_ - rate_ / 20'000;  // 50 ppm slow: it falls behind, never ahead
+  // Slow by more than the calibration's error, so that it falls behind rather than ahead: 50 ppm
+  // while the baseline is short, 5 ppm from a second on (the error of a sample's ends over a
+  // second is below 1 ppm). A guest that computes for a minute without a call lags by 0.3 ms.
+  const std::int64_t baseline = now.mono - first_->mono;
+  std::uint64_t mult = rate_ - rate_ / (baseline < 1'000'000'000 ? 20'000 : 200'000);
   if (in_use()) {
     const std::int64_t reached = formula(guest_tsc, CLOCK_MONOTONIC);
     if (reached > mono) {
