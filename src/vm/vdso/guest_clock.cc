@@ -36,9 +36,6 @@ bool invariant_tsc() {
   return (edx >> 8) & 1;  // CPUID.80000007H:EDX[8]: the TSC runs at a constant rate in every state
 }
 
-bool fine(int clock) {
-  return clock == CLOCK_REALTIME || clock == CLOCK_MONOTONIC || clock == CLOCK_BOOTTIME;
-}
 bool coarse(int clock) { return clock == CLOCK_REALTIME_COARSE || clock == CLOCK_MONOTONIC_COARSE; }
 
 }  // namespace
