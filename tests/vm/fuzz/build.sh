@@ -36,4 +36,6 @@ for f in $sources; do echo "$f"; done |
 objs=""
 for f in $sources; do objs="$objs $out/$(echo "$f" | tr / _ | sed 's/\.cc$/.o/')"; done
 clang-16 -c -DSPECTRUM_GUEST_KERNEL_BIN="\"$kernel\"" "$src/vm/guest/embed.S" -o "$out/embed.o"
-clang++-16 $flags "$here/fuzz_syscalls.cc" $objs "$out/embed.o" -lseccomp -o "$out/fuzz_syscalls"
+# The guest's vDSO, as the same build linked it (beside the guest kernel).
+clang-16 -c -DSPECTRUM_GUEST_VDSO_SO="\"$generated/guest_vdso.so\"" "$src/vm/vdso/embed.S" -o "$out/vdso_embed.o"
+clang++-16 $flags "$here/fuzz_syscalls.cc" $objs "$out/embed.o" "$out/vdso_embed.o" -lseccomp -o "$out/fuzz_syscalls"

@@ -34,6 +34,7 @@
 #include "vm/kernel/process.h"
 #include "vm/memory.h"
 #include "vm/platform/platform.h"
+#include "vm/vdso/vdso.h"
 
 namespace {
 
@@ -313,6 +314,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string kernel_bytes(reinterpret_cast<const char*>(memory.at(0, GUEST_KERNEL_AREA_END)),
                                  GUEST_KERNEL_AREA_END);
 
+  // The vDSO as a run has it: execve maps it, the time calls answer from its clock.
+  auto vdso = Vdso::create(memory, frames);
+  if (!vdso) std::abort();
+
   std::size_t log_lines = 0;
   {
     ProcessConfig config;
@@ -327,6 +332,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     process.set_brk_start(0x1000000);
     NoVcpu no_vcpu;
     kernel::Kernel sandbox_kernel(no_vcpu, process, 16);  // after the process: it goes first
+    sandbox_kernel.set_vdso(vdso->get());
 
     Reader in(data, size);
     const auto& numbers = callable();
@@ -353,6 +359,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             arg = in.word();
         }
       }
+      (*vdso)->clock().refresh();  // as before each entry into the guest
       const SyscallResult result = process.handle(req);
       if (result.kind != SyscallResult::Kind::value) break;  // exit or signal: the run would end here
       for (const auto& r : ranges)  // the kernel's pages after every call, all of the area at the end
