@@ -79,8 +79,9 @@ TEST(ProcTest, TheTopListsEveryProcessTheMachineFilesAndSelf) {
   auto top = proc_lookup("/proc", source, true);
   ASSERT_TRUE(top);
   ASSERT_EQ(top->kind, ProcNode::Kind::directory);
-  EXPECT_EQ(names(*top), (std::vector<std::string>{".", "..", "1", "7", "9", "cpuinfo", "meminfo", "uptime",
-                                                   "self", "thread-self", "mounts", "sys", "sysvipc"}));
+  EXPECT_EQ(names(*top),
+            (std::vector<std::string>{".", "..", "1", "7", "9", "cpuinfo", "meminfo", "stat", "uptime",
+                                      "self", "thread-self", "mounts", "sys", "sysvipc"}));
   auto self = proc_lookup("/proc/self", source, false);
   ASSERT_TRUE(self);
   EXPECT_EQ(self->kind, ProcNode::Kind::link);

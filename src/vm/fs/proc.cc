@@ -142,13 +142,34 @@ std::string uptime() {
   return text_of("%.2f %.2f\n", seconds, 0.0);
 }
 
+// Linux's columns, in clock ticks (USER_HZ, 100 a second): user nice system idle iowait irq
+// softirq steal guest guest_nice, for all CPUs and for cpu0, the one there is. Idle is the
+// machine's uptime (the host's, as /proc/uptime says) less what the sandbox's tasks used.
+std::string proc_stat_machine(const ProcCpu& cpu) {
+  timespec up{}, now{};
+  ::clock_gettime(CLOCK_BOOTTIME, &up);
+  ::clock_gettime(CLOCK_REALTIME, &now);
+  const auto ticks = [](std::uint64_t ns) { return static_cast<unsigned long long>(ns / 10'000'000u); };
+  const std::uint64_t up_ns =
+      static_cast<std::uint64_t>(up.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(up.tv_nsec);
+  const std::uint64_t busy = cpu.user_ns + cpu.system_ns;
+  const unsigned long long user = ticks(cpu.user_ns), system = ticks(cpu.system_ns),
+                           idle = ticks(up_ns > busy ? up_ns - busy : 0);
+  std::string line = text_of(" %llu 0 %llu %llu 0 0 0 0 0 0\n", user, system, idle);
+  return "cpu " + line + "cpu0" + line + "intr 0\n" +
+         text_of("ctxt %llu\n", static_cast<unsigned long long>(cpu.switches)) +
+         text_of("btime %lld\n", static_cast<long long>(now.tv_sec - up.tv_sec)) +
+         text_of("processes %llu\n", static_cast<unsigned long long>(cpu.forks)) +
+         text_of("procs_running %u\nprocs_blocked 0\n", cpu.running) + "softirq 0 0 0 0 0 0 0 0 0 0 0\n";
+}
+
 // A process's directory; a thread's own (task/TID) has all but "task".
 constexpr std::pair<const char*, unsigned char> kPidEntries[] = {
     {"cmdline", DT_REG},   {"comm", DT_REG},   {"cwd", DT_LNK},  {"environ", DT_REG}, {"exe", DT_LNK},
     {"fd", DT_DIR},        {"maps", DT_REG},   {"root", DT_LNK}, {"stat", DT_REG},    {"status", DT_REG},
     {"mountinfo", DT_REG}, {"mounts", DT_REG}, {"task", DT_DIR}, {"cgroup", DT_REG},
 };
-constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "uptime"};
+constexpr const char* kMachineFiles[] = {"cpuinfo", "meminfo", "stat", "uptime"};
 
 ProcNode directory(const std::string& path, std::vector<DirEntry> entries) {
   ProcNode node;
@@ -422,6 +443,7 @@ std::expected<ProcNode, int> proc_lookup(const std::string& path, const ProcSour
     const std::string file_path = "/proc/" + top;
     if (top == "cpuinfo") return file(file_path, cpuinfo());
     if (top == "meminfo") return file(file_path, meminfo(source.memory_bytes(), source.memory_free_bytes()));
+    if (top == "stat") return file(file_path, proc_stat_machine(source.cpu()));
     return file(file_path, uptime());
   }
   return std::unexpected(ENOENT);

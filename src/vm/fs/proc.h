@@ -1,6 +1,6 @@
 // The synthetic /proc of the sandbox kernel: what programs read about themselves (cmdline,
 // environ, status, stat, maps, fd, exe, cwd, root) and about the machine (cpuinfo, meminfo,
-// uptime), built by the monitor from its own state; the host's /proc is never reachable.
+// uptime, stat), built by the monitor from its own state; the host's /proc is never reachable.
 //
 // This file knows the tree and the text formats; the kernel answers the questions about its
 // processes through ProcSource (kernel/proc_source.cc). The magic links are the guest's own:
@@ -69,6 +69,14 @@ struct ProcSysv {
   std::vector<ProcSysvMsg> msg;
 };
 
+// The machine's CPU as /proc/stat shows it: one CPU, what every task of the sandbox used.
+struct ProcCpu {
+  std::uint64_t user_ns = 0, system_ns = 0;
+  std::uint64_t switches = 0;  // ctxt: switches between tasks
+  std::uint64_t forks = 0;     // processes: tasks made since the start
+  unsigned running = 1;        // procs_running: tasks on the CPU or ready for it
+};
+
 class ProcSource {
  public:
   virtual ~ProcSource() = default;
@@ -88,6 +96,7 @@ class ProcSource {
   virtual std::uint64_t memory_free_bytes() const = 0;
   virtual std::vector<ProcMount> mounts() const { return {}; }  // the root's first
   virtual ProcSysv sysvipc() const { return {}; }
+  virtual ProcCpu cpu() const { return {}; }
 };
 
 // What a path under /proc names.

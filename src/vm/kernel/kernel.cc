@@ -187,6 +187,7 @@ Result<void> Kernel::resume(Task& t) {
   // the middle of a vector loop finds them as it left them. (Saved before the switch and set
   // after it: on ptrace each address space has a host process of its own.)
   if (switching) {
+    ++switches_;
     if (previous->state != Task::State::zombie && previous->process)
       previous->extended_state = SPECTRUM_TRY(ctx_.extended_state());
     charge_cpu();
@@ -244,6 +245,7 @@ void Kernel::charge_cpu() {
     monitor_cpu_since_ = monitor;
   }
   if (on_cpu_) on_cpu_->cpu += used;
+  total_cpu_ += used;
   served_ns_ = 0;
   on_cpu_since_ = now;
 }
@@ -270,6 +272,15 @@ CpuTime Kernel::process_cpu(const Process& p) {
   charge_cpu();
   return group_cpu(task_of(p).tgid);
 }
+vfs::ProcCpu Kernel::cpu_stats() {
+  charge_cpu();
+  vfs::ProcCpu out{total_cpu_.user_ns, total_cpu_.system_ns, switches_,
+                   static_cast<std::uint64_t>(next_pid_ - 1), 0};
+  for (const auto& t : tasks_)
+    out.running += t->state == Task::State::running || t->state == Task::State::ready;
+  return out;
+}
+
 CpuTime Kernel::children_cpu(const Process& p) {
   const auto it = children_cpu_.find(task_of(p).tgid);
   return it == children_cpu_.end() ? CpuTime{} : it->second;

@@ -166,6 +166,8 @@ class Kernel {
   std::uint64_t thread_cpu_ns(const Process& p) { return thread_cpu(p).total(); }
   std::uint64_t process_cpu_ns(const Process& p) { return process_cpu(p).total(); }
   CpuTime waited_cpu() const { return waited_cpu_; }  // the child the last wait reported
+  // The whole sandbox's CPU time and scheduling counts, for /proc/stat.
+  vfs::ProcCpu cpu_stats();
 
  private:
   Task* find(int pid);
@@ -251,8 +253,8 @@ class Kernel {
   Task* current_ = nullptr;  // the task whose call is being handled
   // CPU time: the platform's clock when the running task was switched to; by tgid, what its ended
   // threads used, and what its waited-for children used.
-  std::uint64_t on_cpu_since_ = 0;
-  CpuTime waited_cpu_;
+  std::uint64_t on_cpu_since_ = 0, switches_ = 0;
+  CpuTime waited_cpu_, total_cpu_;
   std::map<int, CpuTime> ended_threads_cpu_, children_cpu_;
   // The running task's CPU time brought up to now: the platform's clock since the switch to it,
   // of which the monitor's serving (served_ns_) is system time.

@@ -194,6 +194,11 @@ class KernelProcSource final : public vfs::ProcSource {
     return out;
   }
 
+  vfs::ProcCpu cpu() const override {
+    if (!caller_.kernel()) return {};
+    return caller_.kernel()->cpu_stats();
+  }
+
   std::uint64_t memory_bytes() const override { return caller_.mm().limit_bytes; }
   std::uint64_t memory_free_bytes() const override {
     return caller_.mm().limit_bytes - std::min(caller_.mm().limit_bytes, caller_.space().mapped_bytes());
