@@ -42,6 +42,7 @@ constexpr const char* kAllowed[] = {
     "lseek",
     "fcntl",
     "sendfile",
+    "copy_file_range",
     "openat2",
     "fstat",
     "newfstatat",

@@ -338,6 +338,32 @@ SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {
   return SyscallResult::error(ENOTTY);
 }
 
+// copy_file_range between two files of the root: the host's own call (a reflink or an in-kernel
+// copy), as coreutils' cat and cp try first (its ENOSYS was a line on every cp's stderr).
+SyscallResult sys_copy_file_range(Process& p, const SyscallRequest& req) {
+  if (ARG(5) != 0) return SyscallResult::error(EINVAL);
+  const Process::OpenFile* from = p.fd(static_cast<std::int64_t>(ARG(0)));
+  const Process::OpenFile* to = p.fd(static_cast<std::int64_t>(ARG(2)));
+  if (!from || !to) return SyscallResult::error(EBADF);
+  // Only regular files: a /dev file or the invoker's stdio is not one (EINVAL, as Linux).
+  if (from->device != vfs::Device::none || to->device != vfs::Device::none || from->shared || to->shared)
+    return SyscallResult::error(EINVAL);
+  const int in = host_fd(p, ARG(0)), out = host_fd(p, ARG(2));
+  if (in < 0 || out < 0) return SyscallResult::error(EBADF);
+  loff_t in_offset = 0, out_offset = 0;
+  if (ARG(1)) in_offset = TRY_GUEST(read_struct<loff_t>(p, ARG(1)));
+  if (ARG(3)) out_offset = TRY_GUEST(read_struct<loff_t>(p, ARG(3)));
+  shared_pages_out(p, in);
+  shared_pages_out(p, out);
+  const long r = ::copy_file_range(in, ARG(1) ? &in_offset : nullptr, out, ARG(3) ? &out_offset : nullptr,
+                                   std::min<std::uint64_t>(ARG(4), kMaxIo), 0);
+  if (r < 0) return after_io(p, *to, true, r);
+  if (r > 0) shared_pages_in(p, out);
+  if (ARG(1)) TRY_GUEST_VOID(write_struct(p, ARG(1), in_offset));
+  if (ARG(3)) TRY_GUEST_VOID(write_struct(p, ARG(3), out_offset));
+  return SyscallResult::ret(r);
+}
+
 SyscallResult sys_sendfile(Process& p, const SyscallRequest& req) {
   int out = host_fd(p, ARG(0)), in = host_fd(p, ARG(1));
   if (out < 0 || in < 0) return SyscallResult::error(EBADF);

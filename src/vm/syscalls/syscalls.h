@@ -104,6 +104,7 @@ SyscallResult sys_dup3(Process& p, const SyscallRequest& req);
 SyscallResult sys_fcntl(Process& p, const SyscallRequest& req);
 SyscallResult sys_ioctl(Process& p, const SyscallRequest& req);
 SyscallResult sys_sendfile(Process& p, const SyscallRequest& req);
+SyscallResult sys_copy_file_range(Process& p, const SyscallRequest& req);
 
 // paths.cc
 SyscallResult sys_open(Process& p, const SyscallRequest& req);

@@ -93,6 +93,7 @@ constexpr Row kTable[] = {
     {SYS_pselect6, sys_pselect6},
     {SYS_ioctl, sys_ioctl},
     {SYS_sendfile, sys_sendfile},
+    {SYS_copy_file_range, sys_copy_file_range},
     {SYS_open, sys_open},
     {SYS_openat, sys_openat},
     {SYS_stat, sys_stat},
