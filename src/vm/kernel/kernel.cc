@@ -612,6 +612,7 @@ SyscallResult Kernel::fork(Process& p, std::uint64_t flags, std::uint64_t child_
   if ((flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM) {  // a new thread starts without one, as in Linux
     t->altstack = parent.altstack;
   }
+  t->nice = parent.nice;
   child_process->set_kernel(this, t->pid);
   t->regs = *regs;
   t->regs.rax = 0;

@@ -75,7 +75,8 @@ struct Task {
   bool stopped = false;
   int stop_report = 0;
   bool continue_report = false;
-  CpuTime cpu;  // CPU time it used, up to the last switch away from it
+  CpuTime cpu;   // CPU time it used, up to the last switch away from it
+  int nice = 0;  // setpriority's value, inherited by fork (one vCPU, round robin: not applied)
   // sigaltstack: the thread's alternate signal stack (size 0: none), its flags as set
   // (SS_AUTODISARM), SS_DISABLE while there is none.
   arch::SignalStack altstack = arch::kNoSignalStack;
@@ -166,6 +167,9 @@ class Kernel {
   std::uint64_t thread_cpu_ns(const Process& p) { return thread_cpu(p).total(); }
   std::uint64_t process_cpu_ns(const Process& p) { return process_cpu(p).total(); }
   CpuTime waited_cpu() const { return waited_cpu_; }  // the child the last wait reported
+  // getpriority (set: nullopt) and setpriority of PRIO_PROCESS, PRIO_PGRP or PRIO_USER `who`
+  // (0: the caller's), as the raw calls answer: getpriority's 20 - nice of the highest priority.
+  SyscallResult priority(Process& p, int which, int who, std::optional<int> set);
   // The whole sandbox's CPU time and scheduling counts, for /proc/stat.
   vfs::ProcCpu cpu_stats();
 

@@ -8,6 +8,7 @@
 #include <linux/sched.h>
 #include <poll.h>
 #include <seccomp.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
@@ -288,6 +289,23 @@ SyscallResult sys_pipe(Process& p, const SyscallRequest& req) {
   SyscallRequest with_flags = req;
   with_flags.args[1] = 0;
   return sys_pipe2(p, with_flags);
+}
+
+// flock: the host's lock on the host file description, which guest processes share as they share
+// the description (fork, dup) and do not across two opens, as in Linux. A lock another holds is
+// waited for as a retried call (made again whenever another task has run), never in the host's
+// flock, which would stop every task. A /dev file has no host description: its locks always succeed.
+SyscallResult sys_flock(Process& p, const SyscallRequest& req) {
+  const auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  const int op = static_cast<int>(ARG(1)), kind = op & ~LOCK_NB;
+  if ((ARG(1) & ~std::uint64_t{LOCK_SH | LOCK_EX | LOCK_UN | LOCK_NB}) ||
+      (kind != LOCK_SH && kind != LOCK_EX && kind != LOCK_UN))
+    return SyscallResult::error(EINVAL);
+  if (e->device != vfs::Device::none) return SyscallResult::ret(0);
+  if (::flock(e->host.get(), kind | LOCK_NB) == 0) return SyscallResult::ret(0);
+  if (errno != EWOULDBLOCK || (op & LOCK_NB)) return SyscallResult::error(errno);
+  return {SyscallResult::Kind::block, 0, {}, {}, {}, {}};
 }
 
 SyscallResult sys_ioctl(Process& p, const SyscallRequest& req) {

@@ -556,4 +556,118 @@ SyscallResult sys_umask(Process& p, const SyscallRequest& req) {
   return SyscallResult::ret(old);
 }
 
+SyscallResult sys_creat(Process& p, const SyscallRequest& req) {
+  return open_common(p, AT_FDCWD, ARG(0), O_CREAT | O_WRONLY | O_TRUNC, ARG(1));
+}
+
+// ---- timestamps and ownership: the host's calls on the file the guest path names ----
+
+using TimespecPair = std::array<timespec, 2>;
+using TimevalPair = std::array<timeval, 2>;
+using SecondsPair = std::array<std::int64_t, 2>;
+
+// utimensat and its older forms. `times` null: now. A null path names dirfd's own file.
+SyscallResult set_times(Process& p, int dirfd, std::uint64_t path_ptr, const timespec* times, int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return SyscallResult::error(EINVAL);
+  if (path_ptr == 0) {
+    const auto* e = p.fd(dirfd);
+    if (!e) return SyscallResult::error(EBADF);
+    if (e->device != vfs::Device::none || e->shared) return SyscallResult::error(EPERM);
+    if (p.fs().read_only) return SyscallResult::error(EROFS);
+    return SyscallResult::ret(host_result(::futimens(e->host.get(), times)));
+  }
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  if (p.fs().read_only) return SyscallResult::error(EROFS);
+  return SyscallResult::ret(host_result(::utimensat(fd.get(), "", times, AT_EMPTY_PATH)));
+}
+SyscallResult sys_utimensat(Process& p, const SyscallRequest& req) {
+  TimespecPair times{};
+  if (ARG(2)) times = TRY_GUEST(read_struct<TimespecPair>(p, ARG(2)));
+  return set_times(p, static_cast<int>(ARG(0)), ARG(1), ARG(2) ? times.data() : nullptr,
+                   static_cast<int>(ARG(3)));
+}
+// utimes and futimesat: two timevals (microseconds).
+SyscallResult times_of_timevals(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t times_ptr) {
+  if (!times_ptr) return set_times(p, dirfd, path_ptr, nullptr, 0);
+  const auto tv = TRY_GUEST(read_struct<TimevalPair>(p, times_ptr));
+  TimespecPair times{};
+  for (int i = 0; i < 2; ++i) {
+    if (tv[i].tv_usec < 0 || tv[i].tv_usec >= 1'000'000) return SyscallResult::error(EINVAL);
+    times[i] = timespec{tv[i].tv_sec, tv[i].tv_usec * 1000};
+  }
+  return set_times(p, dirfd, path_ptr, times.data(), 0);
+}
+SyscallResult sys_utimes(Process& p, const SyscallRequest& req) {
+  return times_of_timevals(p, AT_FDCWD, ARG(0), ARG(1));
+}
+SyscallResult sys_futimesat(Process& p, const SyscallRequest& req) {
+  return times_of_timevals(p, static_cast<int>(ARG(0)), ARG(1), ARG(2));
+}
+SyscallResult sys_utime(Process& p, const SyscallRequest& req) {  // struct utimbuf: actime, modtime (s)
+  if (!ARG(1)) return set_times(p, AT_FDCWD, ARG(0), nullptr, 0);
+  const auto seconds = TRY_GUEST(read_struct<SecondsPair>(p, ARG(1)));
+  const TimespecPair times{timespec{seconds[0], 0}, timespec{seconds[1], 0}};
+  return set_times(p, AT_FDCWD, ARG(0), times.data(), 0);
+}
+
+// fchownat and its forms. The host decides (the monitor has no CAP_CHOWN: a change of owner is
+// EPERM, a chown to the owner the file has is allowed).
+SyscallResult chown_path(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t uid, std::uint64_t gid,
+                         int flags) {
+  if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) return SyscallResult::error(EINVAL);
+  auto fd = TRY_GUEST(path_fd(p, dirfd, path_ptr, !(flags & AT_SYMLINK_NOFOLLOW), flags & AT_EMPTY_PATH));
+  if (p.fs().read_only) return SyscallResult::error(EROFS);
+  return SyscallResult::ret(
+      host_result(::fchownat(fd.get(), "", static_cast<uid_t>(uid), static_cast<gid_t>(gid), AT_EMPTY_PATH)));
+}
+SyscallResult sys_chown(Process& p, const SyscallRequest& req) {
+  return chown_path(p, AT_FDCWD, ARG(0), ARG(1), ARG(2), 0);
+}
+SyscallResult sys_lchown(Process& p, const SyscallRequest& req) {
+  return chown_path(p, AT_FDCWD, ARG(0), ARG(1), ARG(2), AT_SYMLINK_NOFOLLOW);
+}
+SyscallResult sys_fchownat(Process& p, const SyscallRequest& req) {
+  return chown_path(p, static_cast<int>(ARG(0)), ARG(1), ARG(2), ARG(3), static_cast<int>(ARG(4)));
+}
+SyscallResult sys_fchown(Process& p, const SyscallRequest& req) {
+  auto* e = p.fd(static_cast<std::int64_t>(ARG(0)));
+  if (!e) return SyscallResult::error(EBADF);
+  if (e->device != vfs::Device::none || e->shared) return SyscallResult::error(EPERM);
+  if (p.fs().read_only) return SyscallResult::error(EROFS);
+  return SyscallResult::ret(
+      host_result(::fchown(e->host.get(), static_cast<uid_t>(ARG(1)), static_cast<gid_t>(ARG(2)))));
+}
+
+// mknod: FIFOs, sockets' names and regular files; the sandbox makes no device nodes (EPERM), and
+// a directory is mkdir's (EPERM, as Linux).
+SyscallResult mknod_common(Process& p, int dirfd, std::uint64_t path_ptr, std::uint64_t mode) {
+  const mode_t type = static_cast<mode_t>(mode) & S_IFMT;
+  if (type == S_IFCHR || type == S_IFBLK || type == S_IFDIR) return SyscallResult::error(EPERM);
+  if (type != 0 && type != S_IFREG && type != S_IFIFO && type != S_IFSOCK)
+    return SyscallResult::error(EINVAL);
+  auto target = TRY_GUEST(parent_of(p, dirfd, path_ptr));
+  const mode_t bits = static_cast<mode_t>(mode & 07777 & ~p.fs().umask);
+  return SyscallResult::ret(
+      host_result(::mknodat(target.parent.get(), target.name.c_str(), (type ? type : S_IFREG) | bits, 0)));
+}
+SyscallResult sys_mknod(Process& p, const SyscallRequest& req) {
+  return mknod_common(p, AT_FDCWD, ARG(0), ARG(1));
+}
+SyscallResult sys_mknodat(Process& p, const SyscallRequest& req) {
+  return mknod_common(p, static_cast<int>(ARG(0)), ARG(1), ARG(2));
+}
+
+// Extended attributes: none are kept, on any file (EOPNOTSUPP, as on a filesystem without them;
+// ls and cp take that as "no ACL, no label"). The file must exist all the same.
+SyscallResult sys_xattr_path(Process& p, const SyscallRequest& req) {
+  const bool follow = req.number != SYS_lgetxattr && req.number != SYS_llistxattr &&
+                      req.number != SYS_lsetxattr && req.number != SYS_lremovexattr;
+  (void)TRY_GUEST(path_fd(p, AT_FDCWD, ARG(0), follow, false));
+  return SyscallResult::error(EOPNOTSUPP);
+}
+SyscallResult sys_xattr_fd(Process& p, const SyscallRequest& req) {
+  if (!p.fd(static_cast<std::int64_t>(ARG(0)))) return SyscallResult::error(EBADF);
+  return SyscallResult::error(EOPNOTSUPP);
+}
+
 }  // namespace spectrum::vm::syscalls

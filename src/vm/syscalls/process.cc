@@ -2,6 +2,8 @@
 // time and randomness calls. With one thread and no signal frames, most of it is bookkeeping.
 #include <linux/futex.h>
 #include <linux/sched.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/resource.h>
@@ -510,5 +512,74 @@ SyscallResult sys_getrandom(Process& p, const SyscallRequest& req) {
 }
 
 SyscallResult sys_no_rseq(Process&, const SyscallRequest&) { return SyscallResult::error(ENOSYS); }
+
+// ---- credentials, priority, scheduling policy, locked memory ----
+
+// The guest is uid and gid 0, with gid 0 as its one supplementary group (as root natively).
+SyscallResult sys_getgroups(Process& p, const SyscallRequest& req) {
+  const auto size = static_cast<std::int32_t>(ARG(0));
+  if (size < 0) return SyscallResult::error(EINVAL);
+  if (size == 0) return SyscallResult::ret(1);
+  TRY_GUEST_VOID(write_struct(p, ARG(1), std::uint32_t{0}));
+  return SyscallResult::ret(1);
+}
+SyscallResult sys_getresid(Process& p, const SyscallRequest& req) {  // getresuid, getresgid
+  for (int i = 0; i < 3; ++i) TRY_GUEST_VOID(write_struct(p, ARG(i), std::uint32_t{0}));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_getpriority(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return SyscallResult::error(ENOSYS);
+  return p.kernel()->priority(p, static_cast<int>(ARG(0)), static_cast<int>(ARG(1)), std::nullopt);
+}
+SyscallResult sys_setpriority(Process& p, const SyscallRequest& req) {
+  if (!p.kernel()) return SyscallResult::error(ENOSYS);
+  return p.kernel()->priority(p, static_cast<int>(ARG(0)), static_cast<int>(ARG(1)),
+                              static_cast<int>(static_cast<std::int32_t>(ARG(2))));
+}
+// Every task is SCHED_OTHER at priority 0: the only policy of one round-robin vCPU.
+SyscallResult sys_sched_getscheduler(Process& p, const SyscallRequest& req) {
+  const auto pid = static_cast<std::int32_t>(ARG(0));
+  if (pid < 0) return SyscallResult::error(EINVAL);
+  if (pid != 0 && p.kernel() && p.kernel()->priority(p, PRIO_PROCESS, pid, std::nullopt).value < 0)
+    return SyscallResult::error(ESRCH);  // no such task
+  return SyscallResult::ret(SCHED_OTHER);
+}
+SyscallResult sys_sched_getparam(Process& p, const SyscallRequest& req) {
+  const SyscallResult policy = sys_sched_getscheduler(p, req);
+  if (policy.value < 0) return policy;
+  TRY_GUEST_VOID(write_struct(p, ARG(1), std::int32_t{0}));
+  return SyscallResult::ret(0);
+}
+SyscallResult sys_sched_priority_range(Process&, const SyscallRequest& req) {  // _max, _min
+  const bool max = req.number == SYS_sched_get_priority_max;
+  switch (ARG(0)) {
+    case SCHED_OTHER:
+    case SCHED_BATCH:
+    case SCHED_IDLE:
+      return SyscallResult::ret(0);
+    case SCHED_FIFO:
+    case SCHED_RR:
+      return SyscallResult::ret(max ? 99 : 1);
+    default:
+      return SyscallResult::error(EINVAL);
+  }
+}
+// mlock and the rest: guest memory is never swapped out by the sandbox kernel, so a range that is
+// mapped is locked already; one that is not is ENOMEM, as in Linux.
+SyscallResult sys_mlock(Process& p, const SyscallRequest& req) {  // mlock, munlock, mlock2
+  if (req.number == SYS_mlock2 && (ARG(2) & ~std::uint64_t{MLOCK_ONFAULT}))
+    return SyscallResult::error(EINVAL);
+  const std::uint64_t start = ARG(0) & ~x86::kPageMask;
+  if (ARG(1) > AddressSpace::kUserEnd) return SyscallResult::error(ENOMEM);
+  const std::uint64_t end = page_up(ARG(0) + ARG(1));
+  if (end <= start) return SyscallResult::ret(0);
+  return p.space().range_mapped(start, end - start) ? SyscallResult::ret(0) : SyscallResult::error(ENOMEM);
+}
+SyscallResult sys_mlockall(Process&, const SyscallRequest& req) {
+  constexpr std::uint64_t kFlags = MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT;
+  if (req.number == SYS_munlockall) return SyscallResult::ret(0);
+  if (ARG(0) == 0 || (ARG(0) & ~kFlags) || ARG(0) == MCL_ONFAULT) return SyscallResult::error(EINVAL);
+  return SyscallResult::ret(0);
+}
 
 }  // namespace spectrum::vm::syscalls
