@@ -474,6 +474,19 @@ Result<GuestOutcome> Kernel::run() {
             SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
             continue;
           }
+          // Writable in the page tables already: the hypervisor's translation was stale (KVM's
+          // shadow of an entry the monitor changed from the host). It forgets the page and the
+          // write runs again; a third fault in a row at the same place is a real one.
+          if (stop.fault_address != stale_write_at_) stale_write_faults_ = 0;
+          if (const auto gpa = t.process->space().translate(stop.fault_address, Access::write);
+              owned && gpa && stale_write_faults_ < 3) {
+            ++stale_write_faults_;
+            stale_write_at_ = stop.fault_address;
+            t.process->space().memory().forget_translations(*gpa & ~x86::kPageMask, x86::kPageSize);
+            SPECTRUM_TRY(ctx_.switch_task(t.process->space(), regs));
+            continue;
+          }
+          stale_write_faults_ = 0;
           if (!owned) {
             if (t.tgid == 1) {
               outcome.kind = GuestOutcome::Kind::out_of_memory;
@@ -505,6 +518,7 @@ Result<GuestOutcome> Kernel::run() {
       continue;
     }
     ++outcome.syscalls;
+    stale_write_faults_ = 0;
     SyscallResult r = handle(t, stop.request);
     if (timers_armed()) (void)fire_timers();
     if (workload_signal_) {

@@ -258,6 +258,9 @@ class Kernel {
   // CPU time: the platform's clock when the running task was switched to; by tgid, what its ended
   // threads used, and what its waited-for children used.
   std::uint64_t on_cpu_since_ = 0, switches_ = 0;
+  // Write faults in a row at one address on a page already writable (the run loop's retry).
+  int stale_write_faults_ = 0;
+  std::uint64_t stale_write_at_ = 0;
   CpuTime waited_cpu_, total_cpu_;
   std::map<int, CpuTime> ended_threads_cpu_, children_cpu_;
   // The running task's CPU time brought up to now: the platform's clock since the switch to it,
