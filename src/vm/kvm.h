@@ -79,7 +79,8 @@ class KvmVm final : public VcpuAccess {
 
   Result<void> set_initial_state(const VcpuState& state);
   // The vCPU's TSC less the host's (KVM's offset for the guest), from a read of its IA32_TSC
-  // between two reads of the host's (the narrowest of a few); nullopt if KVM does not answer.
+  // after a read of the host's: never below the true offset (kvm.cc); nullopt if KVM does not
+  // answer.
   std::optional<std::int64_t> guest_tsc_offset() const;
 
   // KVM_RUN; returns false on EINTR (a signal, e.g. the timeout) and true on an exit.

@@ -14,7 +14,11 @@ constexpr std::int64_t kCalibrationBaseline = 10'000'000;  // ns of CLOCK_MONOTO
 // interrupted between them: its clock reading is not pinned to its TSC closely enough to calibrate
 // by. At a 10 ms baseline that leaves the rate within 100 ppm, and a longer one makes it finer.
 constexpr std::uint64_t kTightSample = 4'000;
-constexpr std::int64_t kOffsetStep = 1'000;  // ns: REALTIME/BOOTTIME moved against MONOTONIC (a step)
+// REALTIME and BOOTTIME move against MONOTONIC only by steps (settimeofday, a suspend): NTP slews
+// all three alike. An offset is read between two MONOTONIC reads at most kOffsetBracket apart
+// (else the monitor was preempted in between, and the reading is dropped), and taken only when
+// it moved by more than kOffsetStep: the jitter of the reads must never move REALTIME back.
+constexpr std::int64_t kOffsetBracket = 5'000, kOffsetStep = 50'000;  // ns
 // The guest's TSC may not drift from the host's by more than this between two measurements of its
 // offset (KVM with TSC scaling, or an offset changed under the guest): then the vDSO stays unused.
 constexpr std::int64_t kOffsetDrift = 20'000;  // ticks
@@ -63,16 +67,18 @@ std::optional<std::int64_t> GuestClock::now(clockid_t clock) const {
 }
 
 void GuestClock::update_offsets(std::uint64_t host_tsc) {
-  // Read between two readings of CLOCK_MONOTONIC: its offset from their middle.
-  auto offset_of = [](clockid_t clock) {
+  // Read between two readings of CLOCK_MONOTONIC: its offset from their middle, if they were close.
+  auto update = [first = !offsets_known_](clockid_t clock, std::int64_t& offset) {
     const std::int64_t before = read_ns(CLOCK_MONOTONIC), value = read_ns(clock),
                        after = read_ns(CLOCK_MONOTONIC);
-    return value - (before + (after - before) / 2);
+    if (after - before > kOffsetBracket) return false;
+    const std::int64_t measured = value - (before + (after - before) / 2);
+    if (first || std::abs(measured - offset) > kOffsetStep) offset = measured;
+    return true;
   };
-  const std::int64_t realtime = offset_of(CLOCK_REALTIME), boottime = offset_of(CLOCK_BOOTTIME);
-  // Only a step moves them: the jitter of the reads would otherwise move REALTIME back and forth.
-  if (std::abs(realtime - realtime_offset_) > kOffsetStep) realtime_offset_ = realtime;
-  if (std::abs(boottime - boottime_offset_) > kOffsetStep) boottime_offset_ = boottime;
+  const bool realtime = update(CLOCK_REALTIME, realtime_offset_);
+  const bool boottime = update(CLOCK_BOOTTIME, boottime_offset_);
+  if (realtime && boottime) offsets_known_ = true;
   offsets_checked_at_ = host_tsc;
 }
 
@@ -125,6 +131,8 @@ void GuestClock::refresh() {
                                        (now.middle() - first_->middle()));
   }
   if (rate_ == 0) return;
+  if (!offsets_known_) update_offsets(now.after);
+  if (!offsets_known_) return;  // (every read so far was interrupted: the kernel answers meanwhile)
   // At most every millisecond (by the TSC at the calibrated rate): REALTIME's and BOOTTIME's steps.
   if (((static_cast<unsigned __int128>(now.after - offsets_checked_at_) * rate_) >> 32) > 1'000'000)
     update_offsets(now.after);

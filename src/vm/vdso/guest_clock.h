@@ -64,6 +64,7 @@ class GuestClock {
   std::uint64_t rate_ = 0;
   std::int64_t realtime_offset_ = 0, boottime_offset_ = 0;  // from CLOCK_MONOTONIC
   std::uint64_t offsets_checked_at_ = 0;                    // host TSC
+  bool offsets_known_ = false;  // both offsets read once between close MONOTONIC reads
 };
 
 }  // namespace spectrum::vm
