@@ -108,7 +108,7 @@ terminal_run() {  # terminal_run ID TYPED ARGS-PYTHON: runs with a terminal, pri
   rm -f "$tmp/tty.sock" "$tmp/tty.out"
   python3 "$repo/tests/container/recvtty.py" "$tmp/tty.sock" "$2" "$tmp/tty.out" >"$tmp/recvtty.log" &
   local recv=$!
-  for _ in $(seq 50); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
   bundle "c['process']['terminal']=True; c['process']['args']=$3; c['annotations']={'run.oci.handler':'wasm'}"
   timeout 30 "$spectrum" --root "$root" run --console-socket "$tmp/tty.sock" --bundle "$tmp/b" "$1" >/dev/null 2>&1
   wait $recv

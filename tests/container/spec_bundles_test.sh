@@ -25,7 +25,7 @@ for spec in runc-1.1.5 crun-1.8.1; do
   python3 "$repo/tests/container/recvtty.py" "$tmp/tty.sock" \
     'grep -E "^Cap(Inh|Amb)" /proc/self/status | tr "\\t" " "; echo spec-ok-$((40+2)); exit 7\n' "$tmp/out" >"$tmp/recvtty.log" &
   recv=$!
-  for _ in $(seq 50); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
   (cd "$tmp/bundle" && timeout 30 "$spectrum" --root "$root" run --console-socket "$tmp/tty.sock" "spec-$spec" 2>"$tmp/err")
   status=$?
   wait $recv

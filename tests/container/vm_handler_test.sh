@@ -65,7 +65,7 @@ guest_exec() {  # guest_exec HANDLER ID: exec into the running container runs in
   rm -f "$tmp/tty.sock" "$tmp/tty.out"
   python3 "$repo/tests/container/recvtty.py" "$tmp/tty.sock" 'echo typed-$((6*7))\nexit 5\n' "$tmp/tty.out" >"$tmp/recvtty.log" &
   p=$!
-  for _ in $(seq 50); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 300); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
   "$spectrum" --root "$root" exec -t --console-socket "$tmp/tty.sock" $id /bin/busybox sh -c 'test -t 0 && test -t 1 && echo is-a-tty; exec /bin/busybox sh'
   check "$h: exec -t's exit code" 5 "$?"
   wait $p
