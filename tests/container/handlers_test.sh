@@ -110,9 +110,14 @@ terminal_run() {  # terminal_run ID TYPED ARGS-PYTHON: runs with a terminal, pri
   local recv=$!
   for _ in $(seq 300); do grep -q ready "$tmp/recvtty.log" 2>/dev/null && break; sleep 0.1; done
   bundle "c['process']['terminal']=True; c['process']['args']=$3; c['annotations']={'run.oci.handler':'wasm'}"
-  timeout 30 "$spectrum" --root "$root" run --console-socket "$tmp/tty.sock" --bundle "$tmp/b" "$1" >/dev/null 2>&1
+  # 90 s: a loaded CI machine (two test slots, a fuzzer in the other) once took this run past 30 s.
+  timeout 90 "$spectrum" --root "$root" run --console-socket "$tmp/tty.sock" --bundle "$tmp/b" "$1" >"$tmp/run.log" 2>&1
+  local status=$?
   wait $recv
-  tr -d '\r' <"$tmp/tty.out"
+  if [ ! -s "$tmp/tty.out" ]; then  # what to go on with when the check below fails
+    echo "terminal_run $1: spectrum exited $status: $(head -c 400 "$tmp/run.log"); recvtty: $(cat "$tmp/recvtty.log")" >&2
+  fi
+  tr -d '\r' <"$tmp/tty.out" 2>/dev/null
 }
 check "wasm: a terminal for stdin and stdout" "stdin tty=1 stdout tty=1" "$(terminal_run t1 '' "['/hello.wasm','tty']")"
 check "wasm: input typed on the terminal" "read: typed-in" "$(terminal_run t2 'typed-in\n' "['/hello.wasm','readline']" | grep '^read:')"

@@ -3,12 +3,12 @@
 # listens on SOCKET, takes the pty master the runtime sends with SCM_RIGHTS, types INPUT into the
 # terminal and copies everything the container writes to OUTPUT until the terminal closes.
 # Usage: recvtty.py SOCKET INPUT OUTPUT (prints "ready" once listening).
-# It gives up after 60 s (exit 2): a runtime that never connects, or a terminal that never
+# It gives up after 120 s (exit 1): a runtime that never connects, or a terminal that never
 # closes, fails the caller's check instead of hanging its test until ctest's timeout.
 import array, os, signal, socket, sys
 
-signal.signal(signal.SIGALRM, lambda *_: sys.exit("recvtty: nothing happened for 60 s"))
-signal.alarm(60)
+signal.signal(signal.SIGALRM, lambda *_: sys.exit("recvtty: nothing happened for 120 s"))
+signal.alarm(120)
 path, typed, output = sys.argv[1], sys.argv[2], sys.argv[3]
 server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 server.bind(path)
