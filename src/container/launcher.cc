@@ -248,6 +248,10 @@ Result<LaunchedContainer> launch_container(const Config& config, const LaunchOpt
     char message[4096];
     ssize_t n = ::recv(runtime_end.get(), message, sizeof message, 0);
     if (n < 0 && errno == EINTR) continue;
+    // An init that failed before reading our messages closed its end with them unread: the
+    // socket reports ECONNRESET once, before the failure report the init queued (a datagram
+    // receive checks the error first). The next receive returns the report.
+    if (n < 0 && errno == ECONNRESET) continue;
     if (n <= 0) {
       int status = 0;
       ::waitpid(*pid, &status, 0);
