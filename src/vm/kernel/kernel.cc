@@ -211,17 +211,9 @@ Result<void> Kernel::resume(Task& t) {
   return {};
 }
 
-namespace {
-std::uint64_t steady_ns() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                        std::chrono::steady_clock::now().time_since_epoch())
-                                        .count());
-}
-}  // namespace
-
 void Kernel::note_served() {
   if (serving_since_ == 0) return;
-  const std::uint64_t now = steady_ns();
+  const std::uint64_t now = monitor_cpu_ns();
   served_ns_ += now - serving_since_;
   serving_since_ = now;
 }
@@ -233,7 +225,7 @@ void Kernel::charge_cpu() {
   CpuTime used;
   if (ctx_.cpu_clock_counts_monitor()) {
     // KVM: one thread ran the guest and served it, so the serving is part of the clock (never
-    // more than it: the steady clock also counts the host's preemption of the monitor).
+    // more than it).
     used.system_ns = std::min(served_ns_, clock);
     used.user_ns = clock - used.system_ns;
   } else {
@@ -398,7 +390,7 @@ Result<bool> Kernel::schedule(GuestOutcome& outcome) {
     const bool serving = serving_since_ != 0;
     serving_since_ = 0;
     const int polled = ::poll(fds.data(), fds.size(), wait_ms);
-    if (serving) serving_since_ = steady_ns();
+    if (serving) serving_since_ = monitor_cpu_ns();
     if (polled < 0 && errno == EINTR) {
       if (forwarded_ends_run(outcome)) return false;
       if (TimeoutTimer::fired()) {
@@ -437,7 +429,8 @@ Result<GuestOutcome> Kernel::run() {
     note_served();
     serving_since_ = 0;
     platform::Stop stop = SPECTRUM_TRY(ctx_.run());
-    serving_since_ = steady_ns();
+    // (KVM only: on ptrace the monitor's whole CPU clock is the serving, read at each charge.)
+    serving_since_ = ctx_.cpu_clock_counts_monitor() ? monitor_cpu_ns() : 0;
     if (first_stop) {
       outcome.to_first_instruction = std::chrono::steady_clock::now() - start;
       first_stop = false;

@@ -268,8 +268,9 @@ class Kernel {
   void charge_cpu();
   CpuTime group_cpu(int tgid) const;
   std::uint64_t group_cpu_ns(int tgid) const { return group_cpu(tgid).total(); }
-  // The monitor's time serving the running task (steady clock, a vDSO read): from a stop of the
-  // guest to its next entry, less the scheduler's sleeps. 0 in serving_since_: the guest runs.
+  // KVM: the monitor thread's CPU time serving the running task, from a stop of the guest to its
+  // next entry (its CPU clock: a wall clock also counted the host's preemption of the monitor,
+  // and a loaded host turned a compute loop into system time). 0 in serving_since_: the guest runs.
   std::uint64_t serving_since_ = 0, served_ns_ = 0;
   void note_served();
   // The monitor thread's CPU clock: on ptrace, the serving's measure (charge_cpu).
